@@ -1,0 +1,1 @@
+"""Data sets and model definitions for each implementation."""

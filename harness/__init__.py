@@ -1,0 +1,1 @@
+"""The Hydra application that runs, records and reports the experiments."""

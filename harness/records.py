@@ -1,0 +1,123 @@
+"""Run records: one flat dict per run, one file per run, written atomically.
+
+One file per run (rather than appending to a shared file) means a killed process can never leave a
+half-written record, and concurrent jobs writing into the same folder never interleave: each
+`os.replace` is atomic on POSIX. `runs.csv` is a derived view, rebuilt from the record files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+RECORD_FIELDS: tuple[str, ...] = (
+    "experiment", "impl", "backend", "device", "dtype", "sampling", "dataset", "variant", "seed",
+    "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
+    "initializer", "l1", "l2", "n_train", "n_test",
+    "fit_seconds", "first_epoch_seconds", "predict_seconds", "epoch_losses",
+    "test_loss", "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
+    "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb",
+    "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",
+)
+STATUSES = ("ok", "diverged", "failed")
+RECORDS_DIRNAME = "records"
+RUNS_CSV = "runs.csv"
+
+
+def record_name(record: dict[str, Any]) -> str:
+    """File name that identifies a run within its run directory (impl, backend, seed)."""
+    return f"{record['impl']}-{record['backend']}-seed{record['seed']}.json"
+
+
+def new_record(**values: Any) -> dict[str, Any]:
+    """A record with every field present (None where unknown); unknown keys are rejected."""
+    unknown = set(values) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown record fields {sorted(unknown)}; valid fields: {', '.join(RECORD_FIELDS)}")
+    return {field: values.get(field) for field in RECORD_FIELDS}
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf are not valid JSON: store them as None so every reader can parse the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str)):
+        return _json_safe(value.item())
+    return value
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Store one run's record atomically and refresh the folder's runs.csv."""
+    full = new_record(**record)
+    path = Path(run_dir) / RECORDS_DIRNAME / record_name(full)
+    atomic_write_text(path, json.dumps({k: _json_safe(v) for k, v in full.items()}, indent=1))
+    write_runs_csv(run_dir)
+    return path
+
+
+def read_records(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """All records of one run directory, in a stable order (by file name)."""
+    folder = Path(run_dir) / RECORDS_DIRNAME
+    if not folder.is_dir():
+        return []
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        records.append(new_record(**json.loads(path.read_text(encoding="utf-8"))))
+    return records
+
+
+def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a tidy DataFrame with the columns in RECORD_FIELDS order."""
+    return pd.DataFrame(list(records), columns=list(RECORD_FIELDS))
+
+
+def write_runs_csv(run_dir: str | os.PathLike) -> Path:
+    """Rebuild runs.csv from the record files (epoch_losses as a JSON list)."""
+    frame = records_frame(read_records(run_dir))
+    frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
+    path = Path(run_dir) / RUNS_CSV
+    atomic_write_text(path, frame.to_csv(index=False))
+    return path
+
+
+def find_run_dirs(roots: Iterable[str | os.PathLike]) -> list[Path]:
+    """Every directory under `roots` (or a root itself) that holds a records/ folder."""
+    found: set[Path] = set()
+    for root in roots:
+        root = Path(root)
+        if (root / RECORDS_DIRNAME).is_dir():
+            found.add(root.resolve())
+        found.update(p.parent.resolve() for p in root.rglob(RECORDS_DIRNAME) if p.is_dir())
+    return sorted(found)
+
+
+def load_runs(roots: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """All records under `roots` as one DataFrame, with the run directory in a `run_dir` column."""
+    rows = []
+    for run_dir in find_run_dirs(roots):
+        for record in read_records(run_dir):
+            rows.append({**record, "run_dir": str(run_dir)})
+    return pd.DataFrame(rows, columns=[*RECORD_FIELDS, "run_dir"])

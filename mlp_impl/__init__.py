@@ -1,0 +1,1 @@
+"""mlp-bench: the from-scratch MLP library (NumPy and CuPy from one code base)."""

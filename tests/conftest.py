@@ -1,0 +1,22 @@
+"""Shared fixtures: where the reference data lives, and a guard that nothing writes there."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The data folder named by MLP_BENCH_DATA_DIR; a test that needs data fails without it."""
+    value = os.environ.get("MLP_BENCH_DATA_DIR")
+    if not value:
+        pytest.fail("MLP_BENCH_DATA_DIR is not set: point it at the folder holding mnist/ and titanic/")
+    root = Path(value)
+    if not (root / "mnist").is_dir() or not (root / "titanic").is_dir():
+        pytest.fail(f"data folder {root} lacks mnist/ or titanic/: set MLP_BENCH_DATA_DIR to the data folder")
+    return root
