@@ -1,0 +1,31 @@
+"""`python -m harness.report [RESULT_DIRS...]`: rebuild tables, figures and the HTML page from records on disk."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.reporting import build_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, build the report, print where it is."""
+    parser = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__)
+    parser.add_argument("dirs", nargs="*", default=["results"],
+                        help="results folders, experiment folders or run folders (default: results)")
+    parser.add_argument("--out", default=None, help="report folder (default: <first dir>/report)")
+    parser.add_argument("--all-runs", action="store_true",
+                        help="merge every run folder of an experiment instead of only the latest")
+    parser.add_argument("--reference", default=None, help="article numbers (default: results/reference/article.yaml)")
+    args = parser.parse_args(argv)
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:
+        parser.error(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")
+    index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
+    print(f"report: {index.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Which runs belong together: run directories, sweep folders, and where the report goes.
+
+A *batch* is what one command produced: a single run directory, or a Hydra multirun sweep
+folder whose job subfolders each hold records. The report shows the latest batch of each
+experiment (older batches are listed, not mixed in: they may come from other code or hardware);
+`all_runs=True` merges every batch instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from harness.records import RECORDS_DIRNAME, load_runs, read_records
+
+ENVIRONMENT_JSON = "environment.json"
+CONFIG_YAML = "config.yaml"
+HYDRA_MULTIRUN_YAML = "multirun.yaml"
+RESULTS_DIRNAME = "results"
+
+
+def batch_root(run_dir: str | os.PathLike) -> Path:
+    """The sweep folder for a multirun job, else the run directory itself.
+
+    Hydra writes `multirun.yaml` into the sweep folder; a numbered job folder (Hydra's default
+    `${hydra.job.num}`) beside other job folders with records is recognised too.
+    """
+    path = Path(run_dir).resolve()
+    parent = path.parent
+    if (parent / HYDRA_MULTIRUN_YAML).is_file():
+        return parent
+    if path.name.isdigit():
+        siblings = [p for p in parent.iterdir() if p.is_dir() and (p / RECORDS_DIRNAME).is_dir()]
+        if len(siblings) > 1:
+            return parent
+    return path
+
+
+def report_root(run_dir: str | os.PathLike, experiment: str | None = None) -> Path:
+    """The results folder a run belongs to.
+
+    The nearest ancestor named `results`; else the parent of the folder named after the
+    experiment (run dirs are `<root>/<experiment>/<timestamp>/`, sweeps one level deeper); else,
+    for a run dir chosen freely (`hydra.run.dir=PATH`), the run's own batch folder, so a report
+    never gathers folders above what the user pointed at.
+    """
+    path = Path(run_dir).resolve()
+    for ancestor in path.parents:
+        if ancestor.name == RESULTS_DIRNAME:
+            return ancestor
+    batch = batch_root(path)
+    if experiment is None:
+        experiment = next((r["experiment"] for r in read_records(path) if r.get("experiment")), None)
+    for ancestor in (batch, *batch.parents):
+        if experiment and ancestor.name == experiment:
+            return ancestor.parent
+    return batch
+
+
+def load_batches(roots: list[str | os.PathLike]) -> pd.DataFrame:
+    """All records under `roots` with `batch` (batch folder) and `batch_time` columns added."""
+    runs = load_runs(roots)
+    if runs.empty:
+        return runs.assign(batch=pd.Series(dtype=object), batch_time=pd.Series(dtype=object))
+    runs["batch"] = runs["run_dir"].map(lambda d: str(batch_root(d)))
+    # The batch's time is its latest finished run: string ISO timestamps sort chronologically.
+    stamps = runs["finished_at"].fillna(runs["started_at"]).astype(object)
+    stamps = stamps.where(stamps.notna(), runs["batch"].map(_mtime_stamp))
+    runs["batch_time"] = stamps.groupby(runs["batch"]).transform("max")
+    return runs
+
+
+def _mtime_stamp(folder: str) -> str:
+    """A sortable stamp for batches whose records carry no time (modification time of the folder)."""
+    return datetime.fromtimestamp(Path(folder).stat().st_mtime, tz=timezone.utc).isoformat()
+
+
+def select_latest(runs: pd.DataFrame, *, all_runs: bool = False) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Keep the latest batch of each experiment; return it and the older batches left out."""
+    if runs.empty or all_runs:
+        return runs, {}
+    keep = []
+    older: dict[str, list[str]] = {}
+    for experiment, group in runs.groupby("experiment", sort=True, dropna=False):
+        times = group.groupby("batch")["batch_time"].max().sort_values()
+        latest = times.index[-1]
+        keep.append(group[group["batch"] == latest])
+        if len(times) > 1:
+            older[str(experiment)] = [str(b) for b in times.index[:-1]]
+    return pd.concat(keep, ignore_index=True), older
+
+
+def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """environment.json of a run directory, or None when the harness wrote none (or it is broken)."""
+    path = Path(folder) / ENVIRONMENT_JSON
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_config_text(folder: str | os.PathLike) -> str | None:
+    """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy)."""
+    for path in (Path(folder) / CONFIG_YAML, Path(folder) / ".hydra" / CONFIG_YAML):
+        try:
+            text = path.read_text(encoding="utf-8")
+            yaml.safe_load(text)
+            return text
+        except (OSError, yaml.YAMLError):
+            continue
+    return None
+
+
+def first_present(folders: list[str], reader: Any) -> Any:
+    """The first non-None `reader(folder)` over the folders (a batch's jobs share one setup)."""
+    for folder in folders:
+        value = reader(folder)
+        if value is not None:
+            return value
+    return None

@@ -1,0 +1,187 @@
+"""Build the report: tables, figures and the page, from the records on disk alone.
+
+`update_report(run_dir)` is what the harness calls at the end of every experiment run;
+`build_report(roots)` is what `python -m harness.report` calls.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from harness.records import load_runs
+from harness.reporting import batches, html, reference, tables
+from harness.reporting.figures import FigureFile, label
+from harness.reporting.figures_article import figures_for
+from harness.reporting.tables import write_text
+
+REPORT_DIRNAME = "report"
+TITLE = "mlp-bench: from-scratch MLP against Keras, and the article's numbers"
+SETUP_FIELDS = ("dataset", "variant", "layers", "activations", "loss", "optimizer", "learning_rate",
+                "batch_size", "epochs", "initializer", "sampling", "dtype", "l1", "l2",
+                "n_train", "n_test", "device", "launcher")
+
+
+def setup_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The setup of each implementation as recorded (values joined when they vary), plus the seeds."""
+    rows = []
+    for (impl, backend), group in runs.groupby(["impl", "backend"], dropna=False, sort=True):
+        row: dict[str, Any] = {"impl": impl, "backend": backend}
+        for column in SETUP_FIELDS:
+            values = [v for v in group[column].dropna().unique()]
+            row[column] = ", ".join(sorted(tables.fmt(v, 6) for v in values)) if values else None
+        seeds = sorted(int(s) for s in pd.to_numeric(group["seed"], errors="coerce").dropna().unique())
+        row["seeds"] = ", ".join(map(str, seeds))
+        rows.append(row)
+    frame = pd.DataFrame(rows).dropna(axis=1, how="all")
+    # One column per implementation, one row per setting: fits the page however many settings.
+    labels = [label(r["impl"], r["backend"]) for r in rows]
+    settings = frame.drop(columns=["impl", "backend"], errors="ignore").T.set_axis(labels, axis=1)
+    return settings.rename_axis("setting").reset_index()
+
+
+def _config_text(folders: list[str]) -> str | None:
+    """config.yaml of the batch, else the resolved config kept in environment.json."""
+    text = batches.first_present(folders, batches.read_config_text)
+    if text is None:
+        environment = batches.first_present(folders, batches.read_environment) or {}
+        config = environment.get("config") or environment.get("resolved_config")
+        if isinstance(config, dict):
+            text = yaml.safe_dump(config, sort_keys=False)
+    return text
+
+
+def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Path,
+             root_dirs: list[Path]) -> tuple[html.Section, pd.DataFrame]:
+    """Tables, figures and metadata of one experiment; returns the section and its summary."""
+    summary = tables.summary_table(runs)
+    swept = tables.swept_params(tables.prepare(runs))
+    name = html.anchor(experiment)
+    csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"
+    write_text(csv_path, summary.to_csv(index=False))
+    folders = sorted(runs["run_dir"].unique())
+    section = html.Section(
+        experiment=experiment, batches=[_relative(b, root_dirs) for b in sorted(runs["batch"].unique())],
+        summary_view=tables.display_table(summary), setup=setup_table(runs),
+        figures=_figures(experiment, runs, summary, swept, out_dir / "figures"), swept=swept,
+        config_text=_config_text(folders),
+        environment=batches.first_present(folders, batches.read_environment),
+        older=[_relative(o, root_dirs) for o in older], csv_href=os.path.relpath(csv_path, out_dir),
+        notes=_notes(summary, runs, swept), left_out=_left_out(runs))
+    return section, summary
+
+
+def _figures(experiment: str, runs: pd.DataFrame, summary: pd.DataFrame, swept: list[str],
+             out_dir: Path) -> list[FigureFile]:
+    """Figures of an experiment, drawn per data set when it ran several (the smoke experiment)."""
+    datasets = runs["dataset"].dropna().unique()
+    if len(datasets) <= 1:
+        return figures_for(experiment, runs, summary, swept, out_dir)
+    made = []
+    for dataset in sorted(datasets):
+        part = runs[runs["dataset"] == dataset]
+        made += figures_for(f"{experiment} ({dataset})", part, summary[summary["dataset"] == dataset],
+                            swept, out_dir)
+    return made
+
+
+def _left_out(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs whose status is not ok, with the error they recorded (first line, shortened)."""
+    bad = runs[~runs["status"].fillna("ok").eq("ok")]
+    columns = ["impl", "backend", "seed", "status", "diverged_epoch", "error"]
+    frame = bad[columns].copy()
+    frame["error"] = frame["error"].map(lambda e: None if e is None or pd.isna(e) else str(e).splitlines()[0][:300])
+    return frame.dropna(axis=1, how="all")
+
+
+def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[str]:
+    """Facts a reader must know before reading the numbers of a section."""
+    notes = []
+    excluded = int(summary["n_excluded"].sum()) if "n_excluded" in summary else 0
+    if excluded:
+        notes.append(f"{excluded} of {len(runs)} runs did not finish with status ok and are excluded from "
+                     "every statistic (see the 'excluded' column).")
+    timing = sorted({n for n in summary.get("timing_note", []) if n})
+    if timing:
+        notes.append("Runs were " + "; ".join(timing) + ": they shared the CPU, so their fit times are "
+                     "not comparable to runs timed one at a time.")
+    if swept:
+        jobs = runs["run_dir"].nunique()
+        notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")
+    return notes
+
+
+def _relative(path: str, roots: list[Path]) -> str:
+    """A run folder shown relative to the results root it came from."""
+    for root in roots:
+        try:
+            return str(Path(path).resolve().relative_to(root.resolve().parent))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def build_report(roots: list[str | os.PathLike], out_dir: str | os.PathLike | None = None, *,
+                 all_runs: bool = False, reference_path: str | os.PathLike | None = None) -> Path:
+    """Rebuild tables, figures and index.html from every record under `roots`; returns index.html.
+
+    `out_dir` defaults to `<first root>/report`. Only the latest batch of each experiment is
+    reported unless `all_runs` is true.
+    """
+    root_dirs = [Path(r) for r in roots]
+    out = Path(out_dir) if out_dir is not None else root_dirs[0] / REPORT_DIRNAME
+    runs, older = batches.select_latest(batches.load_batches(root_dirs), all_runs=all_runs)
+    sections, summaries = [], []
+    for experiment, part in runs.groupby("experiment", sort=True, dropna=False):
+        section, summary = _section(str(experiment), part, older.get(str(experiment), []), out, root_dirs)
+        sections.append(section)
+        summaries.append(summary)
+    summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
+    reproduction, note = _reproduction(summary, runs, reference_path)
+    write_text(out / "tables" / "summary.csv", summary.to_csv(index=False))
+    write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = html.page(sections, reproduction, title=TITLE, generated=generated,
+                     roots=[str(r) for r in root_dirs], reference_note=note)
+    index = out / "index.html"
+    write_text(index, page)
+    return index
+
+
+def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,
+                  reference_path: str | os.PathLike | None) -> tuple[pd.DataFrame, str]:
+    """The reproduction table, or an empty one with the reason when the reference is missing."""
+    try:
+        numbers = reference.load_reference(reference_path)
+    except ValueError as error:
+        return pd.DataFrame(columns=["verdict"]), str(error)
+    return reference.reproduction_table(summary, runs, numbers), ""
+
+
+def update_report(run_dir: str | os.PathLike, results_root: str | os.PathLike | None = None, *,
+                  echo: bool = True) -> Path:
+    """After a run: summary.csv beside the runs, the summary on the terminal, the page rebuilt.
+
+    `results_root` is the folder whose every experiment the page gathers; by default the
+    nearest ancestor of `run_dir` named `results`, else the parent of the folder named after
+    the experiment, else (a freely chosen `hydra.run.dir`) the run's own folder, or its sweep
+    folder for a multirun job. Returns the path of index.html (`<results_root>/report/`).
+    For a sweep job, the merged summary.csv of the whole sweep is written to the sweep folder too.
+    """
+    run_dir = Path(run_dir)
+    batch = batches.batch_root(run_dir)
+    summary = tables.summary_table(load_runs([batch]))
+    tables.write_tables(summary, run_dir)
+    if batch != run_dir.resolve():
+        tables.write_tables(summary, batch)
+    root = Path(results_root) if results_root is not None else batches.report_root(run_dir)
+    index = build_report([root])
+    if echo:
+        print(tables.terminal_text(summary))
+        print(f"report: {index}")
+    return index

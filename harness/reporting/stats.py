@@ -1,0 +1,123 @@
+"""Statistics for a few seeds: medians and spreads for time, bootstrap intervals, a named test.
+
+Every random draw here comes from `np.random.default_rng(BOOTSTRAP_SEED)`, created afresh for
+each interval, so a report rebuilt from the same records shows the same numbers, and one
+interval does not depend on how many others were computed before it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+BOOTSTRAP_SEED = 20240607
+N_RESAMPLES = 10_000
+CONFIDENCE = 0.95
+ALPHA = 0.05
+WELCH = "Welch t-test"
+MANN_WHITNEY = "Mann-Whitney U"
+
+
+def finite(values: object) -> np.ndarray:
+    """The finite values of a sequence as float64 (None and NaN dropped)."""
+    array = np.asarray([np.nan if v is None else v for v in np.ravel(np.asarray(values, dtype=object))],
+                       dtype=np.float64)
+    return array[np.isfinite(array)]
+
+
+def bootstrap_ci(values: object, statistic: Callable[[np.ndarray], np.ndarray] = np.mean,
+                 *, seed: int = BOOTSTRAP_SEED, n_resamples: int = N_RESAMPLES,
+                 confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic`; NaN for fewer than two values.
+
+    Resampling indices are drawn as one (n_resamples, n) integer array, and `statistic` is
+    applied along axis 1; the interval is the (1-confidence)/2 and (1+confidence)/2 percentiles
+    (numpy's default linear interpolation).
+    """
+    data = finite(values)
+    if data.size < 2:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    samples = data[rng.integers(0, data.size, size=(n_resamples, data.size))]
+    estimates = statistic(samples, axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(estimates, [tail, 100.0 - tail])
+    return (float(low), float(high))
+
+
+def ratio_of_medians_ci(numerator: object, denominator: object, *, seed: int = BOOTSTRAP_SEED,
+                        n_resamples: int = N_RESAMPLES,
+                        confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Ratio of medians with a percentile bootstrap interval (groups resampled independently).
+
+    Used for the speed ratio against Keras: medians are robust to the one slow warm-up run that
+    timing on a shared machine produces. Returns (ratio, low, high); the interval is NaN when a
+    group has fewer than two values.
+    """
+    top, bottom = finite(numerator), finite(denominator)
+    if top.size == 0 or bottom.size == 0 or np.median(bottom) == 0:
+        return (math.nan, math.nan, math.nan)
+    ratio = float(np.median(top) / np.median(bottom))
+    if top.size < 2 or bottom.size < 2:
+        return (ratio, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    top_medians = np.median(top[rng.integers(0, top.size, size=(n_resamples, top.size))], axis=1)
+    bottom_medians = np.median(bottom[rng.integers(0, bottom.size, size=(n_resamples, bottom.size))], axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = np.percentile(top_medians / bottom_medians, [tail, 100.0 - tail])
+    return (ratio, float(low), float(high))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Outcome of testing whether two groups of per-seed values differ."""
+
+    difference: float      # mean(a) - mean(b)
+    p_value: float
+    test: str              # name of the test used, shown in the table
+    significant: bool | None  # None when no test was possible
+
+
+def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
+    """Two-sided test for a difference in mean between two small groups of seeds.
+
+    Welch's t-test does not assume equal variances and is usable from two runs per group. When
+    a group has no spread at all (every seed the same accuracy) the t statistic is undefined, so
+    the rank-based Mann-Whitney U test is used instead and named in the result.
+    """
+    x, y = finite(a), finite(b)
+    if x.size < 2 or y.size < 2:
+        difference = float(x.mean() - y.mean()) if x.size and y.size else math.nan
+        return Comparison(difference, math.nan, "too few runs (need 2 per group)", None)
+    difference = float(x.mean() - y.mean())
+    if np.ptp(x) == 0 and np.ptp(y) == 0 and difference == 0:
+        return Comparison(0.0, 1.0, "identical values", False)
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        result = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
+        return Comparison(difference, float(result.pvalue), MANN_WHITNEY, bool(result.pvalue < alpha))
+    result = scipy_stats.ttest_ind(x, y, equal_var=False)
+    return Comparison(difference, float(result.pvalue), WELCH, bool(result.pvalue < alpha))
+
+
+def describe_time(values: object) -> dict[str, float]:
+    """Median, quartiles, IQR, min and max of timings (NaN when there are none)."""
+    data = finite(values)
+    if data.size == 0:
+        return {k: math.nan for k in ("median", "q25", "q75", "iqr", "min", "max")}
+    q25, median, q75 = np.percentile(data, [25, 50, 75])
+    return {"median": float(median), "q25": float(q25), "q75": float(q75), "iqr": float(q75 - q25),
+            "min": float(data.min()), "max": float(data.max())}
+
+
+def describe_mean(values: object) -> dict[str, float]:
+    """Mean, sample standard deviation (ddof=1) and 95% bootstrap interval of the mean."""
+    data = finite(values)
+    low, high = bootstrap_ci(data)
+    return {"mean": float(data.mean()) if data.size else math.nan,
+            "std": float(data.std(ddof=1)) if data.size > 1 else math.nan,
+            "ci_low": low, "ci_high": high}

@@ -1,0 +1,90 @@
+"""Synthetic run records shaped like real results, for the report's tests.
+
+Deterministic values (functions of the seed), written through `harness.records.write_record`
+exactly as the harness writes them, laid out like a results folder: single run folders, one
+sweep (multirun) folder with a parallel launcher, and one diverged run. Never mixed with real
+results: everything goes under the folder passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.records import write_record
+
+STAMP = "2026-01-01T00:00:00.000+00:00"
+
+
+def _titanic(experiment: str, impl: str, seed: int, **extra: Any) -> dict[str, Any]:
+    """A Titanic run; Keras a little slower and more accurate, like in the article."""
+    keras = impl == "keras"
+    predicted = 80 + (seed * 3) % 11 + (5 if keras else 0)
+    return dict(experiment=experiment, impl=impl, backend="tensorflow" if keras else "numpy",
+                device="Synthetic CPU", dtype="float32", sampling="shuffle" if keras else "article",
+                dataset="titanic", variant="article", seed=seed, layers="7-15-1", activations="relu,sigmoid",
+                loss="binary_crossentropy", optimizer="adam", learning_rate=0.01, batch_size=100, epochs=5,
+                initializer="glorot_uniform" if keras else "xavier", n_train=600, n_test=281,
+                fit_seconds=(3.0 if keras else 0.6) + 0.05 * seed, first_epoch_seconds=0.2, predict_seconds=0.01,
+                epoch_losses=[0.7 - 0.05 * e - 0.01 * seed for e in range(5)], test_loss=0.45,
+                test_accuracy=(0.80 if keras else 0.78) + 0.004 * seed, test_misclassified=60 - seed,
+                predicted_positives=predicted, actual_positives=101, article_error=101 - predicted,
+                status="ok", launcher="basic", started_at=STAMP, finished_at=STAMP) | extra
+
+
+def _mnist(impl: str, seed: int) -> dict[str, Any]:
+    keras = impl == "keras"
+    return dict(experiment="mnist_vs_tf", impl=impl, backend="tensorflow" if keras else "numpy",
+                device="Synthetic CPU", dataset="mnist", variant="mnist", seed=seed, layers="784-512-128-64-10",
+                activations="relu,relu,relu,softmax", loss="categorical_crossentropy", optimizer="adam",
+                learning_rate=0.01, batch_size=100, epochs=2, n_train=300, n_test=100,
+                fit_seconds=(2.0 if keras else 1.0) + 0.1 * seed, epoch_losses=[1.5 - 0.1 * seed, 0.6],
+                test_accuracy=0.85 + 0.01 * seed, test_misclassified=15 - seed, status="ok",
+                launcher="basic", started_at=STAMP, finished_at=STAMP)
+
+
+def _drujba(seed: int) -> dict[str, Any]:
+    steps = np.arange(1, 51)
+    return dict(experiment="drujba_linreg", impl="linreg", backend="numpy", dataset="drujba", variant="article",
+                seed=seed, epochs=50, fit_seconds=0.001, fitted_w=1930.0 + seed, fitted_b=10.0 + seed,
+                epoch_losses=list(1e9 / steps), status="ok", launcher="basic",
+                started_at=STAMP, finished_at=STAMP)
+
+
+def write_synthetic_results(root: str | Path) -> dict[str, Path]:
+    """Write a results folder with six experiments under `root`; returns their run folders."""
+    root = Path(root)
+    dirs = {name: root / name / "2026-01-01_00-00-00" for name in
+            ("titanic_vs_tf", "titanic_sgd", "mnist_vs_tf", "drujba_linreg")}
+    for seed in range(4):
+        write_record(dirs["titanic_vs_tf"], _titanic("titanic_vs_tf", "mlp", seed))
+        write_record(dirs["titanic_vs_tf"], _titanic("titanic_vs_tf", "keras", seed))
+        write_record(dirs["titanic_sgd"], _titanic("titanic_sgd", "mlp", seed, optimizer="sgd"))
+    write_record(dirs["titanic_vs_tf"], _titanic("titanic_vs_tf", "mlp", 4, status="diverged",
+                                                 diverged_epoch=3, test_accuracy=0.38, fit_seconds=0.1))
+    for seed in range(3):
+        write_record(dirs["mnist_vs_tf"], _mnist("mlp", seed))
+        write_record(dirs["mnist_vs_tf"], _mnist("keras", seed))
+        write_record(dirs["drujba_linreg"], _drujba(seed))
+    sweep = root / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    for job, rate in enumerate((0.002, 0.02, 0.2)):
+        for seed in range(3):
+            write_record(sweep / str(job), _titanic("titanic_adam", "mlp", seed, learning_rate=rate,
+                                                    launcher="joblib", test_accuracy=0.7 + rate + 0.01 * seed))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    dirs["titanic_adam"] = sweep
+    dirs["smoke"] = _write_smoke(root / "smoke" / "2026-01-01_00-00-00")
+    return dirs
+
+
+def _write_smoke(folder: Path) -> Path:
+    """Like the harness's smoke experiment: one sweep, one job per data set, one experiment name."""
+    for seed in range(2):
+        for impl in ("mlp", "keras"):
+            write_record(folder / "0-titanic", _titanic("smoke", impl, seed))
+            write_record(folder / "1-mnist", _mnist(impl, seed) | {"experiment": "smoke"})
+        write_record(folder / "2-drujba", _drujba(seed) | {"experiment": "smoke"})
+    (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    return folder

@@ -1,0 +1,221 @@
+"""Summary tables made from run records alone: one row per experiment, implementation and backend.
+
+Time is summarised by median and spread (one slow warm-up run should not move it), error by mean
+with a bootstrap interval (MLPerf-style: every seed reported, none picked). Runs whose status is
+not "ok" are counted and named but left out of every statistic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.records import atomic_write_text
+from harness.reporting import stats
+
+REFERENCE_IMPL = "keras"
+# dataset is a key because one experiment (smoke) may run several data sets as jobs of a sweep.
+GROUP_KEYS = ["experiment", "dataset", "impl", "backend"]
+NUMERIC_FIELDS = ("seed", "learning_rate", "batch_size", "epochs", "l1", "l2", "n_train", "n_test",
+                  "fit_seconds", "first_epoch_seconds", "predict_seconds", "test_loss",
+                  "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
+                  "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb", "diverged_epoch")
+# Config values that can differ between the jobs of a sweep; a varying one becomes a group key.
+SWEEPABLE = ("learning_rate", "batch_size", "epochs", "sampling", "optimizer", "initializer",
+             "dtype", "l1", "l2", "layers", "activations", "loss", "variant")
+MEAN_METRICS = {"misclassified": "test_misclassified", "accuracy": "test_accuracy",
+                "article_error": "article_error", "final_loss": "final_loss",
+                "fitted_w": "fitted_w", "fitted_b": "fitted_b"}
+PARALLEL_FREE = (None, "basic")
+
+
+def _last(value: Any) -> float:
+    """Last element of a loss history (list, or JSON list as stored in runs.csv)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or len(value) == 0:
+        return math.nan
+    last = value[-1]
+    return math.nan if last is None else float(np.ravel(last)[0])
+
+
+def _scalar(value: Any) -> Any:
+    """fitted_w may be stored as a one-element list; tables need a number."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if len(value) == 1 else math.nan
+    return value
+
+
+def prepare(runs: pd.DataFrame) -> pd.DataFrame:
+    """Records with numeric columns coerced, `final_loss` and `ok` added."""
+    frame = runs.copy()
+    for column in ("fitted_w", "fitted_b"):
+        frame[column] = frame[column].map(_scalar)
+    for column in NUMERIC_FIELDS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame["final_loss"] = frame["epoch_losses"].map(_last).astype(float)
+    frame["ok"] = frame["status"].fillna("ok").eq("ok")
+    return frame
+
+
+def swept_params(frame: pd.DataFrame) -> list[str]:
+    """Config fields that take several values within one experiment, data set and implementation."""
+    swept = []
+    for column in SWEEPABLE:
+        counts = frame.groupby(["experiment", "dataset", "impl"], dropna=False)[column].nunique(dropna=True)
+        if (counts > 1).any():
+            swept.append(column)
+    return swept
+
+
+def _excluded_text(group: pd.DataFrame) -> str:
+    """e.g. '2 diverged, 1 failed' for the runs left out of the statistics."""
+    counts = group.loc[~group["ok"], "status"].value_counts()
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def _group_row(group: pd.DataFrame) -> dict[str, Any]:
+    """Statistics of one group's ok runs."""
+    ok = group[group["ok"]]
+    launchers = sorted({str(v) for v in group["launcher"] if v not in PARALLEL_FREE and not pd.isna(v)})
+    row: dict[str, Any] = {
+        "device": ", ".join(sorted({str(v) for v in group["device"].dropna()})),
+        "launcher": ", ".join(launchers) or "basic",
+        "n_runs": len(group), "n_ok": len(ok), "n_excluded": len(group) - len(ok),
+        "excluded": _excluded_text(group),
+        "timing_note": f"timed under a parallel launcher ({', '.join(launchers)})" if launchers else "",
+    }
+    for key, value in stats.describe_time(ok["fit_seconds"]).items():
+        row[f"fit_seconds_{key}"] = value
+    row["first_epoch_seconds_median"] = stats.describe_time(ok["first_epoch_seconds"])["median"]
+    row["predict_seconds_median"] = stats.describe_time(ok["predict_seconds"])["median"]
+    for name, column in MEAN_METRICS.items():
+        for key, value in stats.describe_mean(ok[column]).items():
+            row[f"{name}_{key}"] = value
+    row["predicted_positives_mean"] = stats.describe_mean(ok["predicted_positives"])["mean"]
+    actual = stats.finite(ok["actual_positives"])
+    row["actual_positives"] = float(actual[0]) if actual.size else math.nan
+    return row
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per experiment, implementation, backend (and swept value), with the Keras comparison."""
+    frame = prepare(runs)
+    keys = GROUP_KEYS + swept_params(frame)
+    rows, groups = [], {}
+    for key, group in frame.groupby(keys, dropna=False, sort=True):
+        groups[key] = group
+        rows.append({**dict(zip(keys, key)), **_group_row(group)})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    comparison = [_compare_to_reference(key, groups, keys) for key in groups]
+    return pd.concat([table, pd.DataFrame(comparison)], axis=1)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that treats two missing values as equal (group keys may be None/NaN)."""
+    return (pd.isna(a) and pd.isna(b)) if (pd.isna(a) or pd.isna(b)) else a == b
+
+
+def _reference_group(key: tuple, groups: dict[tuple, pd.DataFrame], keys: list[str]) -> pd.DataFrame | None:
+    """The Keras group of the same experiment, matched on swept values that Keras also varies."""
+    values = dict(zip(keys, key))
+    candidates = [k for k in groups if _same(dict(zip(keys, k))["impl"], REFERENCE_IMPL)
+                  and _same(dict(zip(keys, k))["experiment"], values["experiment"])
+                  and _same(dict(zip(keys, k))["dataset"], values["dataset"])]
+    for column in keys[len(GROUP_KEYS):]:
+        if len({str(dict(zip(keys, k))[column]) for k in candidates}) > 1:
+            candidates = [k for k in candidates if _same(dict(zip(keys, k))[column], values[column])]
+    return groups[candidates[0]] if len(candidates) == 1 else None
+
+
+def _compare_to_reference(key: tuple, groups: dict[tuple, pd.DataFrame], keys: list[str]) -> dict[str, Any]:
+    """Speed ratio (median fit time / Keras's) and accuracy difference to Keras with its test."""
+    empty = {"time_ratio_vs_keras": math.nan, "time_ratio_ci_low": math.nan,
+             "time_ratio_ci_high": math.nan, "flops_ratio_vs_keras": math.nan, "accuracy_diff_vs_keras": math.nan,
+             "accuracy_p_value": math.nan, "accuracy_test": "", "accuracy_significant": None}
+    if dict(zip(keys, key))["impl"] == REFERENCE_IMPL:
+        return {**empty, "accuracy_test": "reference"}
+    reference = _reference_group(key, groups, keys)
+    if reference is None:
+        return empty
+    mine, theirs = groups[key][groups[key]["ok"]], reference[reference["ok"]]
+    ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], theirs["fit_seconds"])
+    test = stats.compare_means(mine["test_accuracy"], theirs["test_accuracy"])
+    # Work per run can differ (the article's sampler draws one batch per epoch, Keras sees all
+    # the data): the FLOPs ratio says how much of a time ratio is less work rather than speed.
+    flops = stats.ratio_of_medians_ci(mine["flops"], theirs["flops"], n_resamples=1)[0]
+    return {"time_ratio_vs_keras": ratio, "time_ratio_ci_low": low, "time_ratio_ci_high": high,
+            "flops_ratio_vs_keras": flops, "accuracy_diff_vs_keras": test.difference, "accuracy_p_value": test.p_value,
+            "accuracy_test": test.test, "accuracy_significant": test.significant}
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number with `digits` significant digits, '—' when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.DataFrame:
+    """Compact text columns for the terminal and the page (numbers with their spread)."""
+    if swept is None:
+        swept = [c for c in SWEEPABLE if c in summary.columns and summary[c].nunique(dropna=True) > 1]
+    out = pd.DataFrame({"impl": summary["impl"], "backend": summary["backend"].map(fmt)})
+    if summary["dataset"].nunique(dropna=False) > 1:
+        out.insert(0, "dataset", summary["dataset"].map(fmt))
+    for column in swept:
+        out[column] = summary[column].map(fmt)
+    out["runs ok/all"] = [f"{a}/{b}" for a, b in zip(summary["n_ok"], summary["n_runs"])]
+    out["fit s median [IQR]"] = [f"{fmt(m)} [{fmt(i, 2)}]" for m, i in
+                                 zip(summary["fit_seconds_median"], summary["fit_seconds_iqr"])]
+    if summary["accuracy_mean"].notna().any():
+        out["accuracy mean [95% CI]"] = [f"{fmt(m, 4)} [{fmt(lo, 4)}, {fmt(hi, 4)}]" for m, lo, hi in
+                                         zip(summary["accuracy_mean"], summary["accuracy_ci_low"],
+                                             summary["accuracy_ci_high"])]
+    if summary["misclassified_mean"].notna().any():
+        out["misclassified mean"] = summary["misclassified_mean"].map(lambda v: fmt(v, 4))
+    if summary["article_error_mean"].notna().any():
+        out["article error mean"] = summary["article_error_mean"].map(lambda v: fmt(v, 4))
+    if summary["fitted_w_mean"].notna().any():
+        out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
+                              zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
+    if summary["time_ratio_vs_keras"].notna().any():
+        out["time / keras [95% CI]"] = [f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]" for r, lo, hi in
+                                        zip(summary["time_ratio_vs_keras"], summary["time_ratio_ci_low"],
+                                            summary["time_ratio_ci_high"])]
+        out["accuracy vs keras: p (test)"] = [
+            "reference" if t == "reference" else (f"{fmt(p, 2)} ({t})" if t else "—")
+            for p, t in zip(summary["accuracy_p_value"], summary["accuracy_test"])]
+    if summary["n_excluded"].gt(0).any():
+        out["excluded"] = summary["excluded"]
+    return out
+
+
+def terminal_text(summary: pd.DataFrame) -> str:
+    """The summary as plain text, one block per experiment, as printed at the end of a run."""
+    if summary.empty:
+        return "no runs recorded"
+    blocks = []
+    for experiment, part in summary.groupby("experiment", sort=True, dropna=False):
+        blocks.append(f"== {experiment} ==\n{display_table(part).to_string(index=False)}")
+    return "\n\n".join(blocks)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomic write, then readable by everyone (a report is meant to be shared; mkstemp gives 0600)."""
+    atomic_write_text(path, text)
+    os.chmod(path, 0o644)
+    return path
+
+
+def write_tables(summary: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """summary.csv (every statistic) beside the runs, written atomically."""
+    return [write_text(Path(folder) / "summary.csv", summary.to_csv(index=False))]

@@ -1,0 +1,156 @@
+"""`python -m harness.suite` (`make bench`): run the article's experiments one after another, then
+build the report and say where it is.
+
+Each experiment runs as its own process (`python -m harness +experiment=NAME`), one at a time,
+so timings never share the CPU with another experiment and one crash does not stop the rest.
+The exit status is non-zero when any experiment failed; the report is built regardless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+RESULTS = Path("results")
+STARTUP_SECONDS = 15.0  # interpreter, Hydra and library imports per experiment
+
+
+@dataclass(frozen=True)
+class Step:
+    """One experiment of the suite and what it needs."""
+
+    experiment: str
+    overrides: tuple[str, ...] = ()
+    needs_gpu: bool = False
+    expected_seconds: float = 60.0  # on a two-core CPU machine, startup excluded
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "harness", f"+experiment={self.experiment}", "quiet=false", *self.overrides]
+
+    def shown(self) -> str:
+        """The command as a user would type it."""
+        return " ".join(["python", *self.command()[1:]])
+
+
+# The article's suite, in the order the article presents it. The one list the suite runs.
+# Estimates measured on a shared two-core Xeon: Keras takes ~55 s per 1000-epoch Titanic run,
+# an MNIST seed ~17 s (mlp, NumPy) + ~11 s (Keras).
+SUITE: tuple[Step, ...] = (
+    Step("drujba_linreg", expected_seconds=5),
+    Step("titanic_sgd", expected_seconds=15),
+    Step("titanic_adam", expected_seconds=15),
+    Step("titanic_vs_tf", expected_seconds=600),
+    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=170),
+    Step("mnist_gpu", needs_gpu=True, expected_seconds=30),
+)
+
+
+def gpu_status() -> tuple[bool, str]:
+    """Whether the CuPy backend is usable, and why not; never raises."""
+    try:
+        from mlp_impl.backend import gpu_status as status
+    except ImportError as error:
+        return False, f"mlp_impl.backend.gpu_status is not importable ({error})"
+    try:
+        usable, reason = status()
+    except Exception as error:  # a broken driver must not stop the CPU suite
+        return False, f"checking the GPU failed ({type(error).__name__}: {error})"
+    return bool(usable), str(reason)
+
+
+def plan(steps: tuple[Step, ...], status: Callable[[], tuple[bool, str]] = gpu_status) -> tuple[list[Step], list[str]]:
+    """The steps to run, and a line for each skipped one saying why."""
+    runnable, skipped = [], []
+    usable, reason = (True, "") if not any(s.needs_gpu for s in steps) else status()
+    for step in steps:
+        if step.needs_gpu and not usable:
+            skipped.append(f"{step.experiment}: skipped, no usable GPU ({reason})")
+        else:
+            runnable.append(step)
+    return runnable, skipped
+
+
+def previous_seconds(results: Path, experiment: str) -> float | None:
+    """Wall time of the latest earlier run of `experiment` (first start to last finish), if any."""
+    from harness.reporting.batches import load_batches, select_latest
+
+    folder = results / experiment
+    if not folder.is_dir():
+        return None
+    runs, _ = select_latest(load_batches([folder]))
+    try:
+        start = min(datetime.fromisoformat(str(v)) for v in runs["started_at"].dropna())
+        end = max(datetime.fromisoformat(str(v)) for v in runs["finished_at"].dropna())
+    except ValueError:  # no timestamps (or unparsable ones): fall back to the estimate
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def expected_text(steps: list[Step], results: Path) -> str:
+    """'about 14 min' with where each estimate comes from."""
+    total, parts = 0.0, []
+    for step in steps:
+        measured = previous_seconds(results, step.experiment)
+        seconds = (measured if measured is not None else step.expected_seconds) + STARTUP_SECONDS
+        total += seconds
+        source = "last run" if measured is not None else "estimate"
+        parts.append(f"{step.experiment} ~{seconds / 60:.1f} min ({source})")
+    return f"expected duration: about {max(total / 60, 1):.0f} min on a two-core CPU machine: " + "; ".join(parts)
+
+
+def run_step(step: Step) -> int:
+    """Run one experiment in its own process; its output goes straight to the terminal."""
+    return subprocess.run(step.command(), check=False).returncode
+
+
+def run_suite(steps: tuple[Step, ...] = SUITE, *, results: Path = RESULTS,
+              runner: Callable[[Step], int] = run_step,
+              status: Callable[[], tuple[bool, str]] = gpu_status) -> int:
+    """Run every step, build the report, print where it is; 1 when any step or the report failed."""
+    runnable, skipped = plan(steps, status)
+    print(expected_text(runnable, results), flush=True)
+    failed: list[str] = []
+    for number, step in enumerate(runnable, start=1):
+        print(f"\n[{number}/{len(runnable)}] {step.experiment}: {step.shown()}", flush=True)
+        started = time.perf_counter()
+        code = runner(step)
+        elapsed = time.perf_counter() - started
+        print(f"[{number}/{len(runnable)}] {step.experiment}: exit {code} after {elapsed:.0f} s", flush=True)
+        if code != 0:
+            failed.append(f"{step.experiment} (exit {code})")
+    for line in skipped:
+        print(line)
+    try:
+        from harness.reporting import build_report
+
+        print(f"\nreport: {build_report([results]).resolve()}")
+    except Exception as error:  # the runs are on disk; say how to retry
+        failed.append(f"report ({type(error).__name__}: {error}; retry with python -m harness.report)")
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: `--dry-run` prints the plan and the expected duration only."""
+    parser = argparse.ArgumentParser(prog="python -m harness.suite", description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and expected duration, run nothing")
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        runnable, skipped = plan(SUITE)
+        print(expected_text(runnable, RESULTS))
+        for step in runnable:
+            print(f"would run: {step.shown()}")
+        print("\n".join(skipped))
+        return 0
+    return run_suite()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Every figure is drawn from smoke-like records and is a valid PNG of sensible size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from harness.records import load_runs
+from harness.reporting import figures_article, tables
+from harness.reporting.synthetic import write_synthetic_results
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fig") / "results"
+    write_synthetic_results(root)
+    return root
+
+
+def _figures(results: Path, experiment: str, out: Path) -> dict[str, Path]:
+    runs = load_runs([results / experiment])
+    summary = tables.summary_table(runs)
+    swept = tables.swept_params(tables.prepare(runs))
+    made = figures_article.figures_for(experiment, runs, summary, swept, out)
+    return {f.path.name: f.path for f in made}
+
+
+def assert_png(path: Path, min_width: int = 600, min_height: int = 250) -> None:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    image = imread(path)
+    height, width = image.shape[:2]
+    assert min_width <= width <= 2000 and min_height <= height <= 1200, (path, image.shape)
+    assert 10_000 < path.stat().st_size < 1_000_000, path
+    assert np.unique(image.reshape(-1, image.shape[-1]), axis=0).shape[0] > 20, f"{path} is nearly uniform"
+
+
+@pytest.mark.parametrize("experiment, expected", [
+    ("titanic_vs_tf", {"titanic_vs_tf-vs-keras.png", "titanic_vs_tf-survivors.png", "titanic_vs_tf-loss.png"}),
+    ("mnist_vs_tf", {"mnist_vs_tf-vs-keras.png", "mnist_vs_tf-loss.png"}),
+    ("titanic_sgd", {"titanic_sgd-survivors.png", "titanic_sgd-loss.png"}),
+    ("drujba_linreg", {"drujba_linreg-fit.png"}),
+    ("titanic_adam", {"titanic_adam-sweep-learning_rate.png", "titanic_adam-loss.png"}),
+])
+def test_article_figures(results: Path, tmp_path: Path, experiment: str, expected: set[str]) -> None:
+    made = _figures(results, experiment, tmp_path)
+    assert set(made) == expected
+    for path in made.values():
+        assert_png(path)
+
+
+def test_generic_figure_for_any_other_experiment(results: Path, tmp_path: Path) -> None:
+    runs = load_runs([results / "mnist_vs_tf"])
+    runs["experiment"] = "mnist_cpu"
+    runs = runs[runs["impl"] == "mlp"]
+    made = figures_article.figures_for("mnist_cpu", runs, tables.summary_table(runs), [], tmp_path)
+    assert {f.path.name for f in made} == {"mnist_cpu-runs.png", "mnist_cpu-loss.png"}
+    for figure in made:
+        assert_png(figure.path)
+
+
+def test_drujba_without_the_data_module(results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(figures_article, "_drujba_data", lambda seed, n_train=None: None)
+    made = _figures(results, "drujba_linreg", tmp_path)
+    assert_png(made["drujba_linreg-fit.png"])
+
+
+def test_no_figure_when_every_run_failed(results: Path, tmp_path: Path) -> None:
+    runs = load_runs([results / "titanic_sgd"])
+    runs["status"] = "failed"
+    made = figures_article.figures_for("titanic_sgd", runs, tables.summary_table(runs), [], tmp_path)
+    assert made == []

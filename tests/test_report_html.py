@@ -1,0 +1,131 @@
+"""The HTML page: a section per experiment, the reproduction table, only links that resolve."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.records import write_record
+from harness.reporting import update_report
+from harness.reporting.synthetic import write_synthetic_results
+
+EXPERIMENTS = ("titanic_vs_tf", "titanic_sgd", "titanic_adam", "mnist_vs_tf", "drujba_linreg", "smoke")
+
+
+class Links(HTMLParser):
+    """Collects every src/href and every id of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value is not None:
+                self.refs.append(value)
+            if name == "id" and value:
+                self.ids.add(value)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    root = tmp_path_factory.mktemp("html") / "results"
+    dirs = write_synthetic_results(root)
+    (dirs["titanic_vs_tf"] / "config.yaml").write_text("name: titanic_vs_tf\nruns: 10\n")
+    (dirs["titanic_vs_tf"] / "environment.json").write_text(json.dumps(
+        {"python": "3.12.0", "packages": {"numpy": "2.4.6"}, "cpu": "Synthetic CPU", "git": {"commit": "abc123"}}))
+    assert report.main([str(root)]) == 0
+    return root / "report" / "index.html", dirs
+
+
+def test_page_has_every_section_and_the_reproduction_table(built: tuple[Path, dict[str, Path]]) -> None:
+    index, _ = built
+    text = index.read_text(encoding="utf-8")
+    parser = Links()
+    parser.feed(text)
+    for experiment in EXPERIMENTS:
+        assert f"exp-{experiment}" in parser.ids, experiment
+    assert {"reproduction", "reproduction-table", "method"} <= parser.ids
+    for verdict in ("reproduced", "not comparable", "not measured"):
+        assert f'v-{verdict.replace(" ", "-")}' in text
+    assert "Welch t-test" in text and "1 diverged" in text
+    assert "parallel launcher (joblib)" in text
+
+
+def test_every_reference_resolves(built: tuple[Path, dict[str, Path]]) -> None:
+    index, _ = built
+    parser = Links()
+    parser.feed(index.read_text(encoding="utf-8"))
+    images = [r for r in parser.refs if r.startswith("data:image/png;base64,")]
+    assert len(images) >= 15
+    for ref in parser.refs:
+        assert not ref.startswith(("http:", "https:", "//")), f"page needs the network: {ref}"
+        if ref.startswith("data:"):
+            assert base64.b64decode(ref.split(",", 1)[1])[:4] == b"\x89PNG"
+        elif ref.startswith("#"):
+            assert ref[1:] in parser.ids, ref
+        else:
+            assert (index.parent / ref).is_file(), ref
+
+
+def test_config_and_environment_shown_when_present(built: tuple[Path, dict[str, Path]]) -> None:
+    index, _ = built
+    text = index.read_text(encoding="utf-8")
+    assert "runs: 10" in text and "abc123" in text and "packages.numpy" in text
+    assert "No environment.json in the run folder" in text  # the other experiments have none
+
+
+def test_tables_written_beside_the_report(built: tuple[Path, dict[str, Path]]) -> None:
+    index, _ = built
+    tables_dir = index.parent / "tables"
+    assert {"summary.csv", "reproduction.csv", "titanic_vs_tf.csv"} <= {p.name for p in tables_dir.iterdir()}
+
+
+def test_update_report_after_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dirs = write_synthetic_results(tmp_path / "results")
+    index = update_report(dirs["titanic_vs_tf"])
+    assert index == (tmp_path / "results" / "report" / "index.html").resolve()
+    assert (dirs["titanic_vs_tf"] / "summary.csv").is_file()
+    out = capsys.readouterr().out
+    assert "== titanic_vs_tf ==" in out and str(index) in out
+    assert "exp-mnist_vs_tf" in index.read_text(encoding="utf-8")  # the page gathers every experiment
+
+
+def test_update_report_for_a_sweep_job(tmp_path: Path) -> None:
+    dirs = write_synthetic_results(tmp_path / "results")
+    update_report(dirs["titanic_adam"] / "1", echo=False)
+    assert (dirs["titanic_adam"] / "1" / "summary.csv").is_file()
+    merged = (dirs["titanic_adam"] / "summary.csv").read_text()
+    assert merged.count("\n") == 4  # header + one row per learning rate
+
+
+def test_free_run_dir_gets_its_own_report(tmp_path: Path) -> None:
+    run = tmp_path / "my-run"
+    write_record(run, dict(experiment="smoke", impl="mlp", dataset="titanic", seed=0, status="ok",
+                           fit_seconds=0.1, test_accuracy=0.8, epoch_losses=[0.7, 0.6]))
+    assert update_report(run, echo=False) == (run / "report" / "index.html").resolve()
+
+
+def test_report_cli_rejects_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        report.main([str(tmp_path / "missing")])
+    assert exit_info.value.code == 2
+
+
+def test_empty_results_still_give_a_page(tmp_path: Path) -> None:
+    assert report.main([str(tmp_path)]) == 0
+    assert "No runs recorded yet" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+
+
+def test_smoke_sweep_of_data_sets_gets_figures_per_data_set(built: tuple[Path, dict[str, Path]]) -> None:
+    index, _ = built
+    names = {p.name for p in (index.parent / "figures").iterdir()}
+    assert {"smoke-titanic-vs-keras.png", "smoke-mnist-vs-keras.png", "smoke-drujba-fit.png"} <= names
+    summary = (index.parent / "tables" / "smoke.csv").read_text()
+    assert summary.count("\n") == 6  # header + titanic mlp/keras + mnist mlp/keras + drujba linreg

@@ -1,0 +1,158 @@
+"""Summary tables from a handful of synthetic records have exactly the expected values.
+
+Expected values are computed here directly with NumPy (percentiles, means, the bootstrap with
+the report's fixed seed, Welch's t by its formula), not through the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from harness.records import load_runs, write_record
+from harness.reporting import stats, tables
+from harness.reporting.batches import batch_root, load_batches, report_root, select_latest
+
+MLP_TIMES = [1.0, 1.2, 1.1, 1.5]
+KERAS_TIMES = [5.0, 6.0, 5.5, 7.0]
+MLP_ACC = [0.80, 0.78, 0.82, 0.79]
+KERAS_ACC = [0.83, 0.84, 0.82, 0.85]
+MLP_PRED = [90, 85, 95, 80]
+
+
+def _record(impl: str, seed: int, **values: object) -> dict:
+    return dict(experiment="titanic_vs_tf", impl=impl, backend="numpy" if impl == "mlp" else "tensorflow",
+                dataset="titanic", seed=seed, learning_rate=0.01, epochs=10, status="ok") | values
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "results" / "titanic_vs_tf" / "2026-01-01_00-00-00"
+    for seed, (t, a, p) in enumerate(zip(MLP_TIMES, MLP_ACC, MLP_PRED)):
+        write_record(folder, _record("mlp", seed, fit_seconds=t, test_accuracy=a,
+                                     test_misclassified=round((1 - a) * 281), predicted_positives=p,
+                                     actual_positives=101, article_error=101 - p,
+                                     epoch_losses=[0.9, 0.5, 0.3 + seed / 100]))
+    for seed, (t, a) in enumerate(zip(KERAS_TIMES, KERAS_ACC)):
+        write_record(folder, _record("keras", seed, fit_seconds=t, test_accuracy=a,
+                                     test_misclassified=round((1 - a) * 281)))
+    # A diverged run with absurd values: it must be counted, named and left out of every statistic.
+    write_record(folder, _record("mlp", 9, fit_seconds=100.0, test_accuracy=0.1, test_misclassified=250,
+                                 status="diverged", predicted_positives=0, article_error=101))
+    return folder
+
+
+def _row(summary, impl: str):
+    return summary[summary["impl"] == impl].iloc[0]
+
+
+def _bootstrap(values: list[float], statistic=np.mean) -> tuple[float, float]:
+    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
+    data = np.asarray(values, dtype=float)
+    samples = data[rng.integers(0, data.size, size=(stats.N_RESAMPLES, data.size))]
+    return tuple(np.percentile(statistic(samples, axis=1), [2.5, 97.5]))
+
+
+def test_counts_and_exclusion(run_dir: Path) -> None:
+    mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
+    assert (mlp["n_runs"], mlp["n_ok"], mlp["n_excluded"]) == (5, 4, 1)
+    assert mlp["excluded"] == "1 diverged"
+    assert mlp["fit_seconds_max"] == 1.5  # the diverged run's 100 s is not in
+
+
+def test_time_statistics_are_exact(run_dir: Path) -> None:
+    mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
+    q25, median, q75 = np.percentile(MLP_TIMES, [25, 50, 75])
+    assert mlp["fit_seconds_median"] == pytest.approx(median) == pytest.approx(1.15)
+    assert mlp["fit_seconds_iqr"] == pytest.approx(q75 - q25)
+    assert (mlp["fit_seconds_min"], mlp["fit_seconds_max"]) == (1.0, 1.5)
+
+
+def test_means_and_bootstrap_intervals_are_exact(run_dir: Path) -> None:
+    mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
+    assert mlp["accuracy_mean"] == pytest.approx(np.mean(MLP_ACC))
+    assert mlp["accuracy_std"] == pytest.approx(np.std(MLP_ACC, ddof=1))
+    low, high = _bootstrap(MLP_ACC)
+    assert (mlp["accuracy_ci_low"], mlp["accuracy_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert mlp["accuracy_ci_low"] < mlp["accuracy_mean"] < mlp["accuracy_ci_high"]
+    errors = [101 - p for p in MLP_PRED]
+    assert mlp["article_error_mean"] == pytest.approx(13.5)
+    assert (mlp["article_error_ci_low"], mlp["article_error_ci_high"]) == tuple(map(pytest.approx, _bootstrap(errors)))
+    assert mlp["final_loss_mean"] == pytest.approx(np.mean([0.30, 0.31, 0.32, 0.33]))
+    assert mlp["actual_positives"] == 101
+
+
+def test_speed_ratio_against_keras(run_dir: Path) -> None:
+    mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
+    assert mlp["time_ratio_vs_keras"] == pytest.approx(np.median(MLP_TIMES) / np.median(KERAS_TIMES))
+    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
+    a, b = np.array(MLP_TIMES), np.array(KERAS_TIMES)
+    top = np.median(a[rng.integers(0, 4, size=(stats.N_RESAMPLES, 4))], axis=1)
+    bottom = np.median(b[rng.integers(0, 4, size=(stats.N_RESAMPLES, 4))], axis=1)
+    low, high = np.percentile(top / bottom, [2.5, 97.5])
+    assert (mlp["time_ratio_ci_low"], mlp["time_ratio_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert _row(tables.summary_table(load_runs([run_dir])), "keras")["accuracy_test"] == "reference"
+
+
+def test_welch_test_against_keras(run_dir: Path) -> None:
+    mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
+    x, y = np.array(MLP_ACC), np.array(KERAS_ACC)
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    t = (x.mean() - y.mean()) / math.sqrt(vx + vy)
+    dof = (vx + vy) ** 2 / (vx ** 2 / (x.size - 1) + vy ** 2 / (y.size - 1))
+    p = 2 * scipy_stats.t.sf(abs(t), dof)
+    assert mlp["accuracy_test"] == "Welch t-test"
+    assert mlp["accuracy_p_value"] == pytest.approx(p)
+    assert mlp["accuracy_diff_vs_keras"] == pytest.approx(x.mean() - y.mean())
+    assert bool(mlp["accuracy_significant"]) is bool(p < 0.05) is True
+
+
+def test_no_spread_falls_back_to_mann_whitney() -> None:
+    result = stats.compare_means([0.8, 0.8, 0.8], [0.7, 0.71, 0.72])
+    assert result.test == "Mann-Whitney U" and result.significant is not None
+    assert stats.compare_means([0.8, 0.8], [0.8, 0.8]).p_value == 1.0
+    assert stats.compare_means([0.8], [0.7, 0.72]).significant is None
+
+
+def test_single_run_has_no_interval() -> None:
+    assert all(math.isnan(v) for v in stats.bootstrap_ci([0.5]))
+    assert math.isnan(stats.describe_mean([0.5])["std"])
+
+
+def test_terminal_text_names_experiment_and_test(run_dir: Path) -> None:
+    text = tables.terminal_text(tables.summary_table(load_runs([run_dir])))
+    assert "== titanic_vs_tf ==" in text and "Welch t-test" in text and "1 diverged" in text
+
+
+def test_sweep_rows_per_swept_value(tmp_path: Path) -> None:
+    sweep = tmp_path / "results" / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    for job, rate in enumerate((0.01, 0.1)):
+        for seed in range(2):
+            write_record(sweep / str(job), dict(experiment="titanic_adam", impl="mlp", backend="numpy",
+                                                dataset="titanic", seed=seed, learning_rate=rate, status="ok",
+                                                fit_seconds=1.0 + job, test_accuracy=0.7 + job / 10,
+                                                launcher="joblib"))
+    (sweep / "multirun.yaml").write_text("{}\n")
+    assert batch_root(sweep / "1") == sweep.resolve()
+    summary = tables.summary_table(load_runs([sweep]))
+    assert list(summary["learning_rate"]) == [0.01, 0.1]
+    assert list(summary["accuracy_mean"]) == pytest.approx([0.7, 0.8])
+    assert all("parallel launcher (joblib)" in note for note in summary["timing_note"])
+
+
+def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    for stamp in ("2026-01-01T00:00:00", "2026-02-01T00:00:00"):
+        write_record(results / "titanic_sgd" / stamp, dict(experiment="titanic_sgd", impl="mlp", seed=0,
+                                                           status="ok", finished_at=stamp))
+    runs, older = select_latest(load_batches([results]))
+    assert runs["run_dir"].unique().tolist() == [str((results / "titanic_sgd" / "2026-02-01T00:00:00").resolve())]
+    assert len(older["titanic_sgd"]) == 1
+    assert report_root(results / "titanic_sgd" / "2026-02-01T00:00:00") == results.resolve()
+    free = tmp_path / "anywhere"
+    write_record(free, dict(experiment="titanic_sgd", impl="mlp", seed=0, status="ok"))
+    assert report_root(free) == free.resolve()  # never above a freely chosen run folder
