@@ -28,6 +28,8 @@ RECORD_FIELDS: tuple[str, ...] = (
 STATUSES = ("ok", "diverged", "failed")
 RECORDS_DIRNAME = "records"
 RUNS_CSV = "runs.csv"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def record_name(record: dict[str, Any]) -> str:
@@ -59,6 +61,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -121,3 +124,33 @@ def load_runs(roots: Iterable[str | os.PathLike]) -> pd.DataFrame:
         for record in read_records(run_dir):
             rows.append({**record, "run_dir": str(run_dir)})
     return pd.DataFrame(rows, columns=[*RECORD_FIELDS, "run_dir"])
+
+
+# --- Concurrent writers (added by the harness engineer) -------------------------------------
+# Several processes may write into one run directory (parallel launchers, two resumed sweeps).
+# Record files never clash (one per impl/backend/seed, each replaced atomically), but two
+# unsynchronized rebuilds of runs.csv can leave the older view last. Rebuilding under an
+# exclusive lock makes the last rebuild see every record written before it started.
+
+RUNS_LOCK = ".runs.lock"
+
+
+def write_runs_csv_locked(run_dir: str | os.PathLike) -> Path:
+    """Rebuild runs.csv while holding an exclusive lock on the run directory (POSIX flock)."""
+    import fcntl
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(run_dir) / RUNS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return write_runs_csv(run_dir)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_record_shared(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """write_record for directories other processes may write to: atomic record, locked runs.csv."""
+    full = new_record(**record)
+    path = Path(run_dir) / RECORDS_DIRNAME / record_name(full)
+    atomic_write_text(path, json.dumps({k: _json_safe(v) for k, v in full.items()}, indent=1))
+    write_runs_csv_locked(run_dir)
+    return path

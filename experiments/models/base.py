@@ -1,0 +1,138 @@
+"""What every implementation shares: its registry entry, peak-memory and divergence helpers.
+
+An implementation is a module exposing
+``train_and_evaluate(spec, ds, *, seed, dtype, sampling, backend, progress) -> dict`` (the
+run-specific record fields) and ``check_available(backend) -> None`` (raises ValueError saying
+why it cannot run, without importing its heavy library). Modules are imported only when used,
+so choosing `mlp` never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, Protocol
+
+import numpy as np
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+class TrainFunction(Protocol):
+    def __call__(self, spec: Any, ds: Any, *, seed: int, dtype: str, sampling: str,
+                 backend: str, progress: bool) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A registry entry: the name used in `impls=[...]`, its backends and its lazily imported module."""
+
+    name: str
+    backends: tuple[str, ...]
+    module: str
+    fixed_sampling: str | None = None  # how it samples whatever the config says (Keras: "shuffle")
+
+    def resolve_backend(self, requested: str) -> str:
+        """The config's `backend` applies where this implementation has it, else its own default."""
+        return requested if requested in self.backends else self.backends[0]
+
+    def load(self) -> ModuleType:
+        """Import the implementation module (and so possibly its library) on first use."""
+        return importlib.import_module(self.module)
+
+
+def _status_kb(key: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class PeakMemory:
+    """Peak resident memory a run adds to the process, in MB.
+
+    Why not tracemalloc: it slows NumPy-heavy loops several-fold and misses BLAS and TensorFlow
+    buffers. On Linux we reset the kernel's high-water mark (`/proc/self/clear_refs` = 5) at the
+    start and read `VmHWM` at the end: exact, free, covers every allocator. The figure is
+    VmHWM(end) - VmRSS(start). Elsewhere it falls back to `resource.getrusage` ru_maxrss deltas,
+    which only see a run that raises the process's lifetime peak (recorded as 0 otherwise).
+    """
+
+    def __enter__(self) -> "PeakMemory":
+        self.mb: float | None = None
+        self._reset = False
+        try:
+            _CLEAR_REFS.write_text("5")
+            self._reset = True
+        except OSError:
+            pass
+        self._start_kb = _status_kb("VmRSS") if self._reset else _maxrss_kb()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end_kb = _status_kb("VmHWM") if self._reset else _maxrss_kb()
+        if end_kb is not None and self._start_kb is not None:
+            self.mb = round(max(end_kb - self._start_kb, 0) / 1024, 3)
+
+
+def _maxrss_kb() -> int | None:
+    try:
+        import resource
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    except (ImportError, OSError):
+        return None
+
+
+def first_divergence(losses: Iterable[float]) -> int | None:
+    """1-based epoch of the first NaN or infinite loss, or None when every loss is finite."""
+    for epoch, loss in enumerate(losses, start=1):
+        if loss is None or not math.isfinite(float(loss)):
+            return epoch
+    return None
+
+
+def classification_fields(proba: np.ndarray, y_true: np.ndarray, task: str) -> dict[str, Any]:
+    """Accuracy, misclassified count and, for binary tasks, predicted/actual positives and the
+    article's Titanic "error" (actual minus predicted survivors), from predicted probabilities."""
+    if task == "regression":
+        return {}
+    if task == "binary":
+        predicted = (proba.reshape(-1) >= 0.5).astype(int)
+        actual = y_true.reshape(-1).astype(int)
+    else:
+        predicted, actual = proba.argmax(axis=1), y_true.argmax(axis=1)
+    wrong = int((predicted != actual).sum())
+    fields: dict[str, Any] = {"test_misclassified": wrong, "test_accuracy": (len(actual) - wrong) / len(actual)}
+    if task == "binary":
+        fields["predicted_positives"] = int(predicted.sum())
+        fields["actual_positives"] = int(actual.sum())
+        fields["article_error"] = fields["actual_positives"] - fields["predicted_positives"]
+    return fields
+
+
+def cpu_model() -> str:
+    """The CPU's model name (the record's `device` for CPU runs)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (affinity-aware), for the environment record."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -1,0 +1,126 @@
+"""The equivalent Keras model (keras.Sequential of Dense), built from the same ModelSpec as the MLP.
+
+TensorFlow is imported only inside `train_and_evaluate`, so a config that names `keras` but is
+rejected for a bad input fails fast without loading TensorFlow. Seeding: `keras.utils.set_random_seed`
+per run; when `deterministic` (the default) `tf.config.experimental.enable_op_determinism()` too,
+which makes CPU runs repeat bitwise. Keras shuffles the rows every epoch (its `sampling` is
+"shuffle" whatever the config says) and keeps the last partial batch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from .base import PeakMemory, classification_fields, cpu_model
+from .spec import ModelSpec
+
+_SETTINGS = {"deterministic": True}
+LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
+          "binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy"}
+
+
+def check_available(backend: str) -> None:
+    """Raise when TensorFlow or Keras is not installed (checked without importing them)."""
+    for package in ("tensorflow", "keras"):
+        if importlib.util.find_spec(package) is None:
+            raise ValueError(f"impls=[keras] needs {package}, which is not installed; "
+                             f"run make install (tensorflow-cpu, keras) or drop keras from impls")
+
+
+def configure(deterministic: bool = True) -> None:
+    """Settings from the config's `keras` node (the harness calls this before the first run)."""
+    _SETTINGS["deterministic"] = deterministic
+
+
+def _import_keras() -> tuple[Any, Any]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")  # retracing notices: each run builds a new model on purpose
+    return keras, tf
+
+
+def kernel_initializer(keras: Any, name: str, n_in: int, n_out: int) -> Any:
+    """Keras initializer matching mlp_impl's by name. The article's Xavier is a plain normal with
+    std sqrt(2/(in+out)) (Keras's GlorotNormal truncates, so RandomNormal is the faithful match)."""
+    init = keras.initializers
+    return {"xavier": lambda: init.RandomNormal(stddev=math.sqrt(2.0 / (n_in + n_out))),
+            "glorot_uniform": lambda: init.GlorotUniform(),
+            "he": lambda: init.RandomNormal(stddev=math.sqrt(2.0 / n_in)),
+            "uniform": lambda: init.RandomUniform(-0.05, 0.05),
+            "zeros": lambda: init.Zeros()}[name]()
+
+
+def build_model(keras: Any, spec: ModelSpec, n_features: int, dtype: str) -> Any:
+    """keras.Sequential with the spec's widths, activations, initializer, regularization and optimizer."""
+    keras.config.set_floatx(dtype)
+    widths = spec.widths(n_features)
+    regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if (spec.l1 or spec.l2) else None
+    layers = [keras.Input(shape=(n_features,), dtype=dtype)]
+    for layer, n_in in zip(spec.layers, widths[:-1]):
+        layers.append(keras.layers.Dense(layer.units, activation=layer.activation, bias_initializer="zeros",
+                                         kernel_initializer=kernel_initializer(keras, spec.initializer, n_in, layer.units),
+                                         kernel_regularizer=regularizer))
+    model = keras.Sequential(layers)
+    optimizers = keras.optimizers
+    optimizer = {"sgd": lambda: optimizers.SGD(learning_rate=spec.learning_rate, momentum=spec.momentum),
+                 "adam": lambda: optimizers.Adam(learning_rate=spec.learning_rate, epsilon=spec.adam_epsilon),
+                 "amsgrad": lambda: optimizers.Adam(learning_rate=spec.learning_rate, epsilon=spec.adam_epsilon,
+                                                    amsgrad=True)}[spec.optimizer]()
+    model.compile(optimizer=optimizer, loss=LOSSES[spec.loss])
+    return model
+
+
+def _epoch_timer(keras: Any, bar: Any) -> Any:
+    class EpochTimer(keras.callbacks.Callback):
+        """Wall time of each epoch; the first one includes tf.function tracing."""
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.begin = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.seconds.append(time.perf_counter() - self.begin)
+            bar.update()
+
+    timer = EpochTimer()
+    timer.seconds = []
+    return timer
+
+
+def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+                       progress: bool) -> dict[str, Any]:
+    """Fit with model.fit (shuffled mini-batches), time fit, first epoch and predict, evaluate on the test set."""
+    from .progress import EpochBar
+    keras, tf = _import_keras()
+    keras.backend.clear_session()  # no state (graphs, name counters) carried over from the previous run
+    keras.utils.set_random_seed(seed)
+    if _SETTINGS["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+    x_train, y_train = ds.x_train.astype(dtype), ds.y_train.astype(dtype)
+    x_test, y_test = ds.x_test.astype(dtype), ds.y_test.astype(dtype)
+    model = build_model(keras, spec, ds.n_features, dtype)
+    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
+        timer = _epoch_timer(keras, bar)
+        start = time.perf_counter()
+        history = model.fit(x_train, y_train, epochs=spec.epochs, batch_size=spec.batch_size, shuffle=True,
+                            verbose=0, callbacks=[timer])
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        proba = np.asarray(model.predict(x_test, batch_size=max(spec.batch_size, 1024), verbose=0))
+        predict_seconds = time.perf_counter() - start
+        test_loss = float(model.evaluate(x_test, y_test, batch_size=max(spec.batch_size, 1024), verbose=0))
+    record: dict[str, Any] = {
+        "backend": "tensorflow", "device": cpu_model(), "sampling": "shuffle",
+        "fit_seconds": fit_seconds, "first_epoch_seconds": timer.seconds[0] if timer.seconds else None,
+        "predict_seconds": predict_seconds, "epoch_losses": [float(v) for v in history.history["loss"]],
+        "test_loss": test_loss, "peak_memory_mb": mem.mb,
+    }
+    record.update(classification_fields(proba, ds.y_test, ds.task))
+    return record

@@ -1,0 +1,103 @@
+"""The from-scratch MLP (mlp_impl) built from a ModelSpec, trained and measured for one record."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from .base import PeakMemory, classification_fields, cpu_model
+from .spec import ModelSpec
+
+
+def check_available(backend: str) -> None:
+    """Raise a one-line ValueError when `backend` cannot run here (CuPy missing, no driver, no device)."""
+    if backend != "cupy":
+        return
+    if importlib.util.find_spec("cupy") is None:
+        raise ValueError("backend=cupy needs a usable GPU: CuPy is not installed; install it with "
+                         "pip install -e '.[gpu]' on a CUDA machine, or use backend=numpy")
+    from mlp_impl.backend import gpu_status
+    usable, reason = gpu_status()
+    if not usable:
+        raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine with a CUDA GPU")
+
+
+def build_optimizer(spec: ModelSpec) -> Any:
+    """The mlp_impl optimizer named by the spec, with the spec's settings."""
+    import mlp_impl
+    if spec.optimizer == "sgd":
+        return mlp_impl.SGD(momentum=spec.momentum)
+    if spec.optimizer == "adam":
+        return mlp_impl.Adam(epsilon=spec.adam_epsilon, variant=spec.adam_variant)
+    return mlp_impl.AMSGrad(epsilon=spec.adam_epsilon)
+
+
+def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, backend: str, sampling: str) -> Any:
+    """An mlp_impl.NN with the spec's layers; the input width comes from the data."""
+    import mlp_impl
+    layers = [mlp_impl.Dense(layer.units, activation=layer.activation, **({"input_dim": n_features} if i == 0 else {}))
+              for i, layer in enumerate(spec.layers)]
+    return mlp_impl.NN(layers=layers, loss=spec.loss, optimizer=build_optimizer(spec), initializer=spec.initializer,
+                       dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2)
+
+
+def _epoch_hook(fit: Callable[..., Any], on_epoch: Callable[..., None]) -> dict[str, Any]:
+    """Pass a per-epoch callback when this mlp_impl's `fit` accepts one (for progress and first-epoch time)."""
+    params = inspect.signature(fit).parameters
+    for name in ("on_epoch_end", "callback"):
+        if name in params:
+            return {name: on_epoch}
+    return {}
+
+
+def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+                       progress: bool) -> dict[str, Any]:
+    """Fit on ds.x_train, time fit and predict (GPU synchronized before each clock stop), evaluate on the test set."""
+    from mlp_impl import get_backend
+    from .progress import EpochBar
+    device = get_backend(backend)
+    net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
+    pool = _gpu_pool(backend)
+    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
+        epoch_ends: list[float] = []
+
+        def on_epoch(*_: Any) -> bool:
+            epoch_ends.append(time.perf_counter())
+            bar.update()
+            return False  # a true value would stop training early
+
+        hook = _epoch_hook(net.fit, on_epoch)
+        device.synchronize()
+        fit_start = time.perf_counter()
+        history = net.fit(ds.x_train, ds.y_train, epochs=spec.epochs, learning_rate=spec.learning_rate,
+                          sample_size=spec.batch_size, include_logs=False, **hook)
+        device.synchronize()
+        fit_seconds = time.perf_counter() - fit_start
+        start = time.perf_counter()
+        proba = np.asarray(net.predict(ds.x_test))  # predict returns host memory: the copy ends the GPU work
+        predict_seconds = time.perf_counter() - start
+        metrics = net.evaluate(ds.x_test, ds.y_test)
+    record: dict[str, Any] = {
+        "backend": backend, "device": device.device_name() if backend == "cupy" else cpu_model(),
+        "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
+        "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
+        "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),
+        "peak_memory_mb": pool() if pool else mem.mb,
+    }
+    record.update(classification_fields(proba, ds.y_test, ds.task))
+    return record
+
+
+def _gpu_pool(backend: str) -> Callable[[], float] | None:
+    """For CuPy, peak device memory is read from its memory pool (emptied first, so the pool's size
+    after the run is the most the run held at once)."""
+    if backend != "cupy":
+        return None
+    import cupy
+    pool = cupy.get_default_memory_pool()
+    pool.free_all_blocks()
+    return lambda: round(pool.total_bytes() / 2**20, 3)

@@ -1,0 +1,30 @@
+"""The implementations a config may name in `impls=[...]`, looked up by name through `get`."""
+
+from __future__ import annotations
+
+from .base import Implementation
+
+IMPLEMENTATIONS: dict[str, Implementation] = {
+    impl.name: impl
+    for impl in (
+        Implementation("mlp", ("numpy", "cupy"), "experiments.models.mlp_model"),
+        Implementation("keras", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle"),
+        Implementation("linreg", ("numpy",), "experiments.models.linreg_model", fixed_sampling="full-batch"),
+    )
+}
+# Backends a user may request with `backend=...` (each implementation takes those it has).
+REQUESTABLE_BACKENDS: tuple[str, ...] = ("numpy", "cupy")
+
+
+def names() -> list[str]:
+    """Registered implementation names, for error messages and docs."""
+    return list(IMPLEMENTATIONS)
+
+
+def get(name: str) -> Implementation:
+    """The implementation registered as `name`; ValueError listing the valid names otherwise."""
+    try:
+        return IMPLEMENTATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown implementation '{name}'; valid: {', '.join(IMPLEMENTATIONS)} "
+                         f"(e.g. impls=[mlp,keras])") from None

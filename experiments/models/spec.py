@@ -1,0 +1,129 @@
+"""One model description shared by every implementation, so no network is written twice by hand.
+
+The Hydra config's `model` node becomes a `ModelSpec`; each implementation (the from-scratch
+MLP, Keras, ...) builds its own network from it. Names are validated here, once, against the
+vocabulary every implementation understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+LOSSES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
+OPTIMIZERS = ("sgd", "adam", "amsgrad")
+INITIALIZERS = ("xavier", "glorot_uniform", "he", "uniform", "zeros")
+ADAM_VARIANTS = ("keras", "article")
+
+
+@dataclass
+class LayerSpec:
+    """One Dense layer: its width and activation (the input width comes from the data)."""
+
+    units: int
+    activation: str
+
+
+@dataclass
+class ModelSpec:
+    """Architecture and training hyperparameters, independent of any library."""
+
+    layers: list[LayerSpec]
+    loss: str
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    initializer: str = "xavier"
+    momentum: float = 0.0
+    adam_epsilon: float = 1e-7
+    adam_variant: str = "keras"
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def widths(self, n_features: int) -> list[int]:
+        """Every layer width including the input, e.g. [7, 15, 1]."""
+        return [n_features, *(layer.units for layer in self.layers)]
+
+    def layers_label(self, n_features: int) -> str:
+        """The record's `layers` field, e.g. "7-15-1"."""
+        return "-".join(str(w) for w in self.widths(n_features))
+
+    def activations_label(self) -> str:
+        """The record's `activations` field, e.g. "relu,sigmoid"."""
+        return ",".join(layer.activation for layer in self.layers)
+
+
+def _check_name(kind: str, value: str, valid: tuple[str, ...], key: str) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {kind} '{value}' at {key}; valid: {', '.join(valid)}")
+
+
+def _check_positive(key: str, value: Any, kind: type) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+        raise ValueError(f"{key} must be a positive {kind.__name__}, got {value!r}; set {key}=<positive {kind.__name__}>")
+
+
+def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
+    """Build and validate a ModelSpec from the config's `model` node (a plain mapping).
+
+    Raises a one-line ValueError naming the bad key and the fix, before any work starts.
+    """
+    layers = [LayerSpec(int(layer["units"]), str(layer["activation"])) for layer in model["layers"]]
+    if not layers:
+        raise ValueError("model.layers is empty; give at least the output layer, e.g. [{units: 1, activation: sigmoid}]")
+    for i, layer in enumerate(layers):
+        _check_positive(f"model.layers[{i}].units", layer.units, int)
+        _check_name("activation", layer.activation, ACTIVATIONS, f"model.layers[{i}].activation")
+    spec = ModelSpec(layers=layers, loss=model["loss"], optimizer=model["optimizer"],
+                     learning_rate=float(model["learning_rate"]), batch_size=model["batch_size"],
+                     epochs=model["epochs"], initializer=model.get("initializer", "xavier"),
+                     momentum=float(model.get("momentum", 0.0)), adam_epsilon=float(model.get("adam_epsilon", 1e-7)),
+                     adam_variant=model.get("adam_variant", "keras"), l1=float(model.get("l1", 0.0)),
+                     l2=float(model.get("l2", 0.0)))
+    _check_name("loss", spec.loss, LOSSES, "model.loss")
+    _check_name("optimizer", spec.optimizer, OPTIMIZERS, "model.optimizer")
+    _check_name("initializer", spec.initializer, INITIALIZERS, "model.initializer")
+    _check_name("adam variant", spec.adam_variant, ADAM_VARIANTS, "model.adam_variant")
+    _check_positive("model.learning_rate", spec.learning_rate, float)
+    _check_positive("model.batch_size", spec.batch_size, int)
+    _check_positive("model.epochs", spec.epochs, int)
+    for key in ("momentum", "l1", "l2"):
+        if getattr(spec, key) < 0:
+            raise ValueError(f"model.{key} must be >= 0, got {getattr(spec, key)}; set model.{key}=0 or a positive value")
+    return spec
+
+
+def check_against_data(spec: ModelSpec, n_features: int, n_outputs: int, n_train: int, task: str) -> None:
+    """Reject a model that cannot fit the data: output width, loss vs task, batch size vs rows."""
+    if spec.layers[-1].units != n_outputs:
+        raise ValueError(f"the output layer has {spec.layers[-1].units} units but the data has {n_outputs} "
+                         f"output(s); set the last model.layers units to {n_outputs}")
+    if spec.batch_size > n_train:
+        raise ValueError(f"model.batch_size={spec.batch_size} is larger than the training set ({n_train} rows); "
+                         f"set model.batch_size <= {n_train}")
+    expected = {"binary": ("binary_crossentropy", "mse", "mae"), "multiclass": ("categorical_crossentropy", "mse", "mae"),
+                "regression": ("mse", "mae")}.get(task)
+    if expected is not None and spec.loss not in expected:
+        raise ValueError(f"model.loss={spec.loss} does not suit a {task} task; use one of {', '.join(expected)}")
+
+
+def matmul_flops(spec: ModelSpec, n_features: int, samples_per_epoch: int) -> int:
+    """Forward + backward matmul FLOPs of a whole fit (2*in*out per sample forward, twice that
+    backward except the input gradient of the first layer), the figure the record's `flops` holds."""
+    widths = spec.widths(n_features)
+    per_sample = 0
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        per_sample += 2 * n_in * n_out  # forward
+        per_sample += 2 * n_in * n_out  # weight gradient
+        if i > 0:
+            per_sample += 2 * n_in * n_out  # gradient w.r.t. the layer input
+    return per_sample * samples_per_epoch * spec.epochs
+
+
+def samples_per_epoch(n_train: int, batch_size: int, sampling: str) -> int:
+    """Rows processed per epoch: the article's sampler draws ceil(n/b) full batches; others visit each row once."""
+    if sampling == "article":
+        return -(-n_train // batch_size) * batch_size
+    return n_train

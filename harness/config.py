@@ -1,0 +1,95 @@
+"""Typed config schema (dataclasses in Hydra's ConfigStore): a wrong key or type fails at start.
+
+`conf/config.yaml` lists `bench_schema` first in its defaults, so every YAML value and every
+command-line override is checked against these dataclasses when Hydra composes the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+DTYPES = ("float32", "float64")
+SAMPLINGS = ("shuffle", "article", "sequential")
+
+
+@dataclass
+class LayerConfig:
+    """One Dense layer (hidden or output)."""
+
+    units: int = MISSING
+    activation: str = MISSING
+
+
+@dataclass
+class ModelConfig:
+    """Becomes an experiments.models.ModelSpec, shared by every implementation."""
+
+    input_dim: Optional[int] = None     # checked against the data's features; None: taken from the data
+    layers: list[LayerConfig] = field(default_factory=list)
+    loss: str = MISSING
+    optimizer: str = MISSING
+    learning_rate: float = MISSING
+    batch_size: int = MISSING
+    epochs: int = MISSING
+    initializer: str = "xavier"
+    momentum: float = 0.0
+    adam_epsilon: float = 1e-7
+    adam_variant: str = "keras"
+    l1: float = 0.0
+    l2: float = 0.0
+
+
+@dataclass
+class DataConfig:
+    """Arguments of experiments.data.load_dataset."""
+
+    name: str = MISSING                 # titanic | mnist | drujba
+    variant: Optional[str] = None       # None: the data set's default variant
+    root: Optional[str] = None          # None: $MLP_BENCH_DATA_DIR, else the user cache
+    split: str = "article"              # titanic: article | stratified
+    seed: Optional[int] = 0             # split / synthetic-data seed; null: each run's own seed
+    n: int = 100                        # drujba: training points
+    limit_train: Optional[int] = None   # keep the first rows only (smoke runs)
+    limit_test: Optional[int] = None
+    download: bool = True               # fetch a missing file into the user cache
+    verify: bool = True                 # check local files' checksums (false: a modified copy on purpose)
+
+
+@dataclass
+class KerasConfig:
+    """Keras-only settings."""
+
+    deterministic: bool = True          # tf.config.experimental.enable_op_determinism()
+
+
+@dataclass
+class BenchConfig:
+    """The whole run: which implementations, seeds and settings, on which data and model."""
+
+    name: str = MISSING                 # experiment name; results/<name>/<timestamp>/
+    impls: list[str] = field(default_factory=lambda: ["mlp"])
+    backend: str = "numpy"              # the from-scratch MLP's backend: numpy | cupy
+    dtype: str = "float32"
+    sampling: str = "shuffle"           # mini-batch sampling of the from-scratch MLP
+    runs: int = 1                       # seeds 0..runs-1 unless `seeds` or `seed` is given
+    seeds: Optional[list[int]] = None
+    seed: Optional[int] = None          # one seed (for Hydra sweeps: -m seed='range(20)')
+    quiet: bool = False                 # no progress bars
+    resume: bool = False                # run only the seeds missing from hydra.run.dir
+    epoch_bar: Optional[bool] = None    # null: an epoch bar when a run is long (> 1e10 FLOPs)
+    report: bool = True                 # rebuild the HTML report after the runs (harness.reporting)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    keras: KerasConfig = field(default_factory=KerasConfig)
+
+
+def register() -> None:
+    """Put the schema in Hydra's ConfigStore (idempotent)."""
+    ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
+
+
+register()

@@ -1,0 +1,106 @@
+"""What produced a result: library versions, BLAS and threads, CPU/GPU, git state, command line.
+
+Versions are read from package metadata, never by importing the package, so recording the
+environment does not load TensorFlow or CuPy (and stays fast on the bad-input path).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from experiments.models.base import cpu_count, cpu_model
+
+PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda11x", "cupy"),
+            "tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",), "torch": ("torch",),
+            "sklearn": ("scikit-learn",), "hydra": ("hydra-core",), "pandas": ("pandas",)}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def versions() -> dict[str, str | None]:
+    """Installed version of each library a record may depend on (None when absent)."""
+    found: dict[str, str | None] = {}
+    for name, dists in PACKAGES.items():
+        found[name] = None
+        for dist in dists:
+            try:
+                found[name] = importlib.metadata.version(dist)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def blas() -> list[dict[str, Any]]:
+    """BLAS/OpenMP libraries loaded by NumPy and their thread counts (threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+        import numpy  # noqa: F401  (load its BLAS so it is listed)
+        keys = ("internal_api", "version", "num_threads", "threading_layer", "architecture", "filepath")
+        return [{k: info.get(k) for k in keys} for info in threadpool_info()]
+    except Exception as ex:  # never fail a run over a diagnostic
+        return [{"error": repr(ex)}]
+
+
+def gpu() -> dict[str, Any]:
+    """GPU name via mlp_impl's backend check (only when CuPy is installed)."""
+    if importlib.util.find_spec("cupy") is None:
+        return {"usable": False, "reason": "CuPy is not installed", "name": None}
+    try:
+        from mlp_impl.backend import get_backend, gpu_status
+        usable, reason = gpu_status()
+        name = get_backend("cupy").device_name() if usable else None
+        return {"usable": usable, "reason": reason, "name": name}
+    except Exception as ex:
+        return {"usable": False, "reason": repr(ex), "name": None}
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the code that ran (with a warning when uncommitted changes exist)."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
+            return out.stdout.strip() if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain")  # untracked files count: new code changes results too
+    changed = [line[3:] for line in (status or "").splitlines() if not line[3:].startswith(("results/", "outputs/"))]
+    dirty = bool(changed) if status is not None else None
+    warning = (f"the working tree had uncommitted changes ({len(changed)} files): the commit alone does not "
+               f"reproduce these results" if dirty else None)
+    return {"commit": commit, "dirty": dirty, "changed_files": changed[:50], "warning": warning}
+
+
+def data_root(root: str | None) -> str | None:
+    """The data folder a run reads (config data.root, else $MLP_BENCH_DATA_DIR, else the cache)."""
+    try:
+        from experiments.data import resolve_data_root
+        return str(resolve_data_root(root))
+    except Exception:  # a data set without files (drujba) needs no folder
+        return None
+
+
+def command_line(module: str, args: list[str]) -> str:
+    """The shell command that re-runs this invocation."""
+    return " ".join(shlex.quote(a) for a in [sys.executable, "-m", module, *args])
+
+
+def capture(config: dict[str, Any], command: str, argv: list[str] | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """The environment record written once per invocation as environment.json."""
+    argv = sys.argv if argv is None else argv
+    return {
+        "python": platform.python_version(), "implementation": platform.python_implementation(),
+        "platform": platform.platform(), "hostname": socket.gethostname(),
+        "cpu": cpu_model(), "cpu_count": cpu_count(), "versions": versions(), "blas": blas(), "gpu": gpu(),
+        "git": git_state(), "command": command, "argv": list(argv),
+        "data_root": data_root((config.get("data") or {}).get("root")), "config": config, **extra,
+    }

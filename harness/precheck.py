@@ -1,0 +1,156 @@
+"""Validate a command line before Hydra creates any folder, and say what is wrong in one line.
+
+Hydra composes the config and creates the run folder (and `.hydra/`) before the task function
+runs, and reports composition errors over several lines. So the entry point first composes the
+same config here with Hydra's compose API (one composition per job of a sweep, via Hydra's own
+sweep expansion), runs `harness.validate.make_plan` on it, and checks the output folder. A bad
+command thus exits with status 2, one line on stderr, and nothing written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+MAX_JOBS_CHECKED = 64
+
+
+class BadInput(ValueError):
+    """A command the harness refuses before doing any work."""
+
+
+def experiment_names() -> list[str]:
+    """The experiments available as +experiment=NAME."""
+    return sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+
+
+def one_line(ex: BaseException) -> str:
+    """A Hydra/OmegaConf composition error as one line with a fix."""
+    from hydra.errors import MissingConfigException
+    if isinstance(ex, MissingConfigException):
+        missing = str(getattr(ex, "missing_cfg_file", None) or "")
+        group, _, option = missing.rpartition("/")
+        options = ", ".join(getattr(ex, "options", None) or [])
+        if options:
+            return f"unknown {group or 'config'} '{option}'; valid: {options}"
+    parts = [str(ex).strip().splitlines()[0]] if str(ex).strip() else [type(ex).__name__]
+    cause = ex.__cause__
+    if cause is not None and str(cause).strip():
+        parts.append(str(cause).strip().splitlines()[0])
+    text = "; ".join(parts)
+    if "Ambiguous value" in text:
+        text += " (a sweep needs -m: python -m harness -m ...)"
+    if "No match in the defaults list" in text:
+        text += " (a config group is chosen with a leading +, e.g. +experiment=NAME)"
+    elif "Key '" in text:
+        text += " (check the key's spelling; python -m harness +experiment=NAME --cfg job lists every key)"
+    return text
+
+
+def _job_overrides(overrides: list[str], cfg: DictConfig, multirun: bool) -> list[list[str]]:
+    """Hydra's own expansion of sweep overrides (command line + hydra.sweeper.params) into jobs."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    if not multirun:
+        return [overrides]
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    merged = [f"{k}={v}" for k, v in params.items()] + [o for o in overrides if not o.startswith("hydra.")]
+    parsed = OverridesParser.create().parse_overrides(merged)
+    batches = BasicSweeper.split_arguments(parsed, None)
+    fixed = [o for o in overrides if o.startswith("hydra.")]
+    return [fixed + list(job) for batch in batches for job in batch]
+
+
+def _compose(overrides: list[str], multirun: bool) -> DictConfig:
+    from hydra import compose
+    mode = ["hydra.mode=MULTIRUN"] if multirun else []
+    return compose(config_name="config", overrides=overrides + mode, return_hydra_config=True)
+
+
+def check(argv: list[str]) -> None:
+    """Raise BadInput (one line) when the command line cannot run; return quietly otherwise."""
+    from hydra import initialize_config_dir
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.global_hydra import GlobalHydra
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_dir \
+            or args.config_name or args.config_path or args.experimental_rerun:
+        return  # Hydra's own commands: nothing is run
+    overrides = list(args.overrides)
+    _check_syntax(overrides)
+    if not any(o.lstrip("+~").startswith("experiment=") for o in overrides):
+        raise BadInput(f"no experiment chosen; add +experiment=NAME with NAME one of {', '.join(experiment_names())}")
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="precheck"):
+            _check_composed(overrides, bool(args.multirun))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _check_syntax(overrides: list[str]) -> None:
+    """Name the override Hydra cannot parse (its own message does not say which one)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            parser.parse_overrides([text])
+        except Exception as ex:
+            reason = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+            raise BadInput(f"cannot parse the override '{text}' ({reason}); write KEY=VALUE, a list as "
+                           f"KEY=[a,b], a sweep as KEY=a,b with -m") from None
+
+
+def _check_composed(overrides: list[str], multirun: bool) -> None:
+    from .validate import check_output_dir, make_plan
+    try:
+        base = _compose(_first_values(overrides), multirun)
+        multirun = multirun or str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
+        jobs = _job_overrides(overrides, base, multirun)
+    except Exception as ex:  # composition errors: unknown key, wrong type, unknown group option
+        raise BadInput(one_line(ex)) from None
+    for num, overrides_of_job in enumerate(jobs[:MAX_JOBS_CHECKED]):
+        try:
+            cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
+        except Exception as ex:
+            raise BadInput(one_line(ex)) from None
+        try:
+            job = _job_part(cfg)
+            make_plan(job)
+            out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
+            check_output_dir(out, resume=bool(cfg.resume), cfg=job)
+        except ValueError as ex:
+            raise BadInput(str(ex).strip().splitlines()[0]) from None
+
+
+def _job_part(cfg: DictConfig) -> DictConfig:
+    """The composed config without its `hydra` node (what the task function receives)."""
+    job = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+    return job
+
+
+def _first_values(overrides: list[str]) -> list[str]:
+    """Overrides with each sweep replaced by its first value (to read the base config of a sweep)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    out = []
+    for text in overrides:
+        override = OverridesParser.create().parse_overrides([text])[0]
+        if override.is_sweep_override():
+            first = next(iter(override.sweep_string_iterator()))
+            out.append(f"{override.get_key_element()}={first}")
+        else:
+            out.append(text)
+    return out
+
+
+def main_guard(argv: list[str]) -> None:
+    """Run `check`; on bad input print one line on stderr and exit 2."""
+    try:
+        check(argv)
+    except BadInput as ex:
+        sys.stderr.write(f"error: {ex}\n")
+        raise SystemExit(2) from None

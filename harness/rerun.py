@@ -1,0 +1,101 @@
+"""`python -m harness.rerun RESULTS_DIR [--into NEW_DIR]`: run a results folder again, exactly.
+
+It reads the folder's resolved `config.yaml` (every value, not the overrides, so later edits to
+conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the same
+implementations and seeds into a new folder, then compares each new record with the original:
+everything but timings, memory and timestamps must match (the from-scratch MLP bitwise; Keras
+with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from harness.records import read_records, record_name
+
+from .config import BenchConfig
+from .environment import command_line, git_state
+from .run import ENVIRONMENT_FILE, finish, run_config
+from .validate import CONFIG_FILE
+
+log = logging.getLogger("harness.rerun")
+VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "predict_seconds", "peak_memory_mb",
+                   "started_at", "finished_at", "launcher")
+
+
+def load_config(folder: Path) -> DictConfig:
+    """The stored resolved config, checked against the schema, with the recorded data folder."""
+    cfg = OmegaConf.merge(OmegaConf.structured(BenchConfig), OmegaConf.load(folder / CONFIG_FILE))
+    env_path = folder / ENVIRONMENT_FILE
+    if cfg.data.root is None and env_path.exists():
+        recorded = json.loads(env_path.read_text(encoding="utf-8")).get("data_root")
+        if recorded and Path(recorded).is_dir():
+            cfg.data.root = recorded
+    cfg.resume = False
+    return cfg
+
+
+def compare(original: Path, new: Path) -> list[str]:
+    """Differences between two folders' records, ignoring timings, memory and timestamps."""
+    old = {record_name(r): r for r in read_records(original)}
+    differences = []
+    for record in read_records(new):
+        name = record_name(record)
+        before = old.get(name)
+        if before is None:
+            differences.append(f"{name}: not in the original")
+            continue
+        keys = [k for k in record if k not in VOLATILE_FIELDS and record[k] != before[k]]
+        if keys:
+            differences.append(f"{name}: {', '.join(keys)} differ")
+    return differences
+
+
+def rerun_one(folder: Path, into: Path) -> bool:
+    """Rerun one job folder into `into`; True when every record matches the original."""
+    if into.exists() and any(into.iterdir()):
+        raise SystemExit(f"error: {into} is not empty; choose another --into")
+    cfg = load_config(folder)
+    original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
+        if (folder / ENVIRONMENT_FILE).exists() else {}
+    if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
+        log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
+    outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
+                         rerun_of=str(folder.resolve()), original_git=original_git)
+    differences = compare(folder, into)
+    for line in differences:
+        print(f"differs: {line}")
+    print(f"rerun of {folder} -> {into}: {len(outcome.done)} runs, "
+          f"{len(outcome.done) - len(differences)} identical to the original except timings")
+    finish(outcome, into, multirun=False)
+    return not differences
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: rerun a results folder (or each job of a multirun folder)."""
+    parser = argparse.ArgumentParser(prog="python -m harness.rerun", description=__doc__.splitlines()[0])
+    parser.add_argument("results_dir", type=Path)
+    parser.add_argument("--into", type=Path, help="new folder (default: RESULTS_DIR-rerun-<timestamp>)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    folder: Path = args.results_dir
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
+    into: Path = args.into or folder.with_name(f"{folder.name}-rerun-{stamp}")
+    jobs = [folder] if (folder / CONFIG_FILE).exists() else sorted(p.parent for p in folder.glob(f"*/{CONFIG_FILE}"))
+    if not jobs:
+        sys.stderr.write(f"error: {folder} holds no {CONFIG_FILE}; give a folder written by python -m harness\n")
+        return 2
+    same = [rerun_one(job, into if job == folder else into / job.name) for job in jobs]
+    return 0 if all(same) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""One invocation of an experiment: validate, record the environment, run the sweep, report.
+
+`run(cfg)` is the Hydra task function's only call. It works in the Hydra run directory
+(`hydra.runtime.output_dir`), writing there `config.yaml`, `environment.json`, `records/*.json`
+and `runs.csv`. Files are created only after the whole config has been validated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from harness.records import atomic_write_text
+
+from .sweep import Outcome, run_plan
+from .validate import CONFIG_FILE, check_output_dir, make_plan
+
+log = logging.getLogger(__name__)
+ENVIRONMENT_FILE = "environment.json"
+
+
+class RunsFailed(Exception):
+    """Some runs of a sweep job failed (raised in multirun jobs so Hydra marks the job failed)."""
+
+
+def _hydra_context() -> tuple[Path, str, bool, list[str]]:
+    """The run directory, the launcher's name, whether this is a multirun job, and the job's
+    own overrides (under a launcher, sys.argv is the launcher's worker, not the user's command)."""
+    from hydra.core.hydra_config import HydraConfig
+    hydra = HydraConfig.get()
+    launcher = hydra.runtime.choices.get("hydra/launcher") or "basic"
+    return (Path(hydra.runtime.output_dir), str(launcher), str(hydra.mode).endswith("MULTIRUN"),
+            list(hydra.overrides.task))
+
+
+def run(cfg: DictConfig) -> None:
+    """The Hydra task: run the experiment in cfg into the Hydra run directory."""
+    from .environment import command_line
+    run_dir, launcher, multirun, overrides = _hydra_context()
+    outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
+                         cleanup_on_reject=True)
+    finish(outcome, run_dir, multirun)
+
+
+def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
+    """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed."""
+    summary = (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged), "
+               f"{len(outcome.skipped)} kept from before, in {run_dir}")
+    log.info(summary)
+    if outcome.interrupted:
+        sys.stderr.write(f"interrupted: {summary}; finish with resume=true hydra.run.dir={run_dir}\n")
+        raise SystemExit(130)
+    if outcome.failed:
+        message = f"{len(outcome.failed)} run(s) failed: {', '.join(outcome.failed)} (errors in their records)"
+        if multirun:
+            raise RunsFailed(message)
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(1)
+
+
+def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
+               cleanup_on_reject: bool = False, **environment_extra: Any) -> Outcome:
+    """Validate cfg, then write the config and environment and run every pending run into run_dir."""
+    from . import environment
+    try:
+        plan = make_plan(cfg)
+        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg)
+    except ValueError as ex:
+        if cleanup_on_reject:
+            remove_if_empty(run_dir)
+        sys.stderr.write(f"error: {str(ex).strip().splitlines()[0]}\n")
+        raise SystemExit(2) from None
+    _configure_implementations(cfg, plan)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    create_new(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    env = environment.capture(resolved, command, **environment_extra)
+    text = json.dumps(env, indent=1, default=str)
+    if not create_new(run_dir / ENVIRONMENT_FILE, text):  # resumed, or another process got there first
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        atomic_write_text(run_dir / f"environment-{stamp}-{os.getpid()}.json", text)
+    if env["git"]["warning"]:
+        log.warning(env["git"]["warning"])
+    outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher)
+    if cfg.report:
+        update_report(run_dir)
+    return outcome
+
+
+def create_new(path: Path, text: str) -> bool:
+    """Write `path` complete, only if it does not exist yet (atomic even against other processes:
+    the text goes to a temporary file that is then hard-linked into place). False if it existed."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _configure_implementations(cfg: DictConfig, plan: Any) -> None:
+    for impl in plan.impls:
+        module = impl.load()
+        if impl.name == "keras" and hasattr(module, "configure"):
+            module.configure(**OmegaConf.to_container(cfg.keras, resolve=True))
+
+
+def remove_if_empty(run_dir: Path) -> None:
+    """Undo what Hydra created for a rejected job (.hydra/ and the log) when nothing else is there."""
+    if not run_dir.is_dir() or (run_dir / "records").exists() or (run_dir / CONFIG_FILE).exists():
+        return
+    allowed = {".hydra", "run.log"} | {p.name for p in run_dir.glob("*.log")}
+    if all(p.name in allowed for p in run_dir.iterdir()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def update_report(run_dir: Path) -> None:
+    """Refresh the report if the reporting package offers it; a report failure never loses records."""
+    try:
+        from harness.reporting import update_report as update
+    except ImportError:
+        return
+    try:
+        update(run_dir)
+    except Exception as ex:  # the records are already on disk; the report can be rebuilt later
+        log.warning(f"report not updated ({type(ex).__name__}: {ex}); rebuild with python -m harness.report")

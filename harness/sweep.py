@@ -1,0 +1,139 @@
+"""Run every (seed, implementation) of a plan, writing each record as soon as the run ends.
+
+A run that raises is recorded `failed` and the sweep goes on; a non-finite loss is recorded
+`diverged` with its epoch; Ctrl-C stops after the runs already finished (their records are on
+disk); with resume, runs whose record is already there (ok or diverged) are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness.records import RECORDS_DIRNAME, new_record, record_name, write_record_shared, write_runs_csv_locked
+from experiments.models.base import Implementation, first_divergence
+from experiments.models.spec import matmul_flops, samples_per_epoch
+
+from .validate import Plan
+
+log = logging.getLogger(__name__)
+LONG_RUN_FLOPS = 1e10
+
+
+@dataclass
+class Outcome:
+    """What happened to the runs of one invocation."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    diverged: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def now() -> str:
+    """ISO UTC timestamp for records."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: str) -> dict[str, Any]:
+    """Record fields known before a run: what runs, on what, with which hyperparameters."""
+    spec = plan.spec
+    sampling = impl.fixed_sampling or plan.sampling
+    flops = matmul_flops(spec, ds.n_features, samples_per_epoch(len(ds.x_train), spec.batch_size, sampling))
+    return new_record(
+        experiment=plan.experiment, impl=impl.name, backend=impl.resolve_backend(plan.backend), dtype=plan.dtype,
+        sampling=sampling, dataset=ds.name, variant=ds.variant, seed=seed, layers=spec.layers_label(ds.n_features),
+        activations=spec.activations_label(), loss=spec.loss, optimizer=spec.optimizer,
+        learning_rate=spec.learning_rate, batch_size=spec.batch_size, epochs=spec.epochs,
+        initializer=spec.initializer, l1=spec.l1, l2=spec.l2, n_train=len(ds.x_train), n_test=len(ds.x_test),
+        flops=flops, launcher=launcher, status="failed")
+
+
+def finished(run_dir: Path, record: dict[str, Any]) -> bool:
+    """True when this run's record is on disk, complete and not failed (so resume skips it)."""
+    path = run_dir / RECORDS_DIRNAME / record_name(record)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return stored.get("status") in ("ok", "diverged")
+
+
+def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, progress: bool) -> dict[str, Any]:
+    """Train and evaluate one (implementation, seed); never raises except KeyboardInterrupt."""
+    record["started_at"] = now()
+    try:
+        fields = impl.load().train_and_evaluate(plan.spec, ds, seed=record["seed"], dtype=plan.dtype,
+                                                 sampling=record["sampling"], backend=record["backend"],
+                                                 progress=progress)
+        record.update(fields)
+        if ds.name != "titanic":  # the article's "error" (actual - predicted survivors) is a Titanic figure
+            record["article_error"] = None
+        epoch = first_divergence(record.get("epoch_losses") or [])
+        record["status"], record["diverged_epoch"] = ("diverged", epoch) if epoch else ("ok", None)
+    except Exception as ex:  # a failing run is a result to record, not a reason to stop the sweep
+        frame = traceback.extract_tb(ex.__traceback__)[-1] if ex.__traceback__ else None
+        where = f" (at {Path(frame.filename).name}:{frame.lineno} in {frame.name})" if frame else ""
+        record["status"], record["error"] = "failed", f"{type(ex).__name__}: {ex}{where}"
+        log.debug("run failed", exc_info=True)
+    record["finished_at"] = now()
+    return record
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One log line per finished run."""
+    head = f"{record['impl']}/{record['backend']} seed {record['seed']}: {record['status']}"
+    if record["status"] == "failed":
+        return f"{head}: {record['error']}"
+    parts = [f"fit {record['fit_seconds']:.3f}s"]
+    if record.get("test_accuracy") is not None:
+        parts.append(f"accuracy {record['test_accuracy']:.4f} ({record['test_misclassified']} misclassified)")
+    if record.get("article_error") is not None:
+        parts.append(f"article error {record['article_error']}")
+    if record.get("fitted_w") is not None:
+        parts.append(f"F(x) = {record['fitted_w']:.2f}x + {record['fitted_b']:.2f}")
+    if record["status"] == "diverged":
+        parts.append(f"diverged at epoch {record['diverged_epoch']}")
+    return f"{head}, " + ", ".join(parts)
+
+
+def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar: bool | None,
+             launcher: str) -> Outcome:
+    """Every pending run in order (seeds outer, implementations inner), each record written at once."""
+    from tqdm.auto import tqdm
+    outcome = Outcome()
+    for stale in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
+    pending = []
+    for seed in plan.seeds:
+        for impl in plan.impls:
+            ds = plan.dataset(seed)
+            record = base_record(plan, impl, seed, ds, launcher)
+            if resume and finished(run_dir, record):
+                outcome.skipped.append(record_name(record))
+            else:
+                pending.append((impl, ds, record))
+    if outcome.skipped:
+        log.info(f"resume: {len(outcome.skipped)} finished runs kept, {len(pending)} to run")
+    bar = tqdm(pending, desc=plan.experiment, unit="run", disable=quiet, position=0)
+    try:
+        for impl, ds, record in bar:
+            long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
+            record = run_one(plan, impl, record, ds, progress=long_run and not quiet)
+            write_record_shared(run_dir, record)
+            name = record_name(record)
+            outcome.done.append(name)
+            {"failed": outcome.failed, "diverged": outcome.diverged}.get(record["status"], []).append(name)
+            log.info(describe(record))
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        bar.close()
+        write_runs_csv_locked(run_dir)
+    return outcome

@@ -1,0 +1,159 @@
+"""Check a whole composed config, the data and the output folder before any run starts.
+
+Every problem raises a one-line ValueError naming it and its fix. `make_plan` is called by the
+entry point's pre-check (before Hydra creates any folder) and again inside the job (so launchers
+that start fresh processes are covered too); loaded data sets are cached for the second call.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.models import registry
+from experiments.models.base import Implementation
+from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
+
+from .config import DTYPES, SAMPLINGS
+
+_DATA_CACHE: dict[tuple, Any] = {}
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class Plan:
+    """What a validated config will run: the spec, implementations, seeds and data options."""
+
+    experiment: str
+    spec: ModelSpec
+    impls: list[Implementation]
+    seeds: list[int]
+    backend: str
+    dtype: str
+    sampling: str
+    data_options: dict[str, Any]
+    data_seed: int | None
+
+    def dataset(self, seed: int) -> Any:
+        """The data set for a run (the same one for every seed unless data.seed is null)."""
+        return load_cached(self.data_options, seed if self.data_seed is None else self.data_seed)
+
+
+def load_cached(options: dict[str, Any], seed: int) -> Any:
+    """experiments.data.load_dataset, cached per process by its arguments."""
+    from experiments.data import load_dataset
+    key = (tuple(sorted(options.items())), seed)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = load_dataset(seed=seed, **options)
+    return _DATA_CACHE[key]
+
+
+def _positive_int(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{key} must be a positive integer, got {value!r}; set {key}=<positive integer>")
+
+
+def seeds_of(cfg: DictConfig) -> list[int]:
+    """`seed` (one), else `seeds` (a list), else 0..runs-1."""
+    if cfg.seed is not None:
+        return [int(cfg.seed)]
+    if cfg.seeds is not None:
+        seeds = [int(s) for s in cfg.seeds]
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"seeds={seeds} must be a non-empty list of distinct non-negative integers, e.g. seeds=[0,1,2]")
+        return seeds
+    _positive_int("runs", cfg.runs)
+    return list(range(cfg.runs))
+
+
+def _check_names(cfg: DictConfig) -> list[Implementation]:
+    if not cfg.impls:
+        raise ValueError(f"impls is empty; name at least one of {', '.join(registry.names())}, e.g. impls=[mlp]")
+    impls = [registry.get(name) for name in cfg.impls]
+    if len(set(cfg.impls)) != len(cfg.impls):
+        raise ValueError(f"impls={list(cfg.impls)} names an implementation twice; list each once")
+    if cfg.backend not in registry.REQUESTABLE_BACKENDS:
+        raise ValueError(f"unknown backend '{cfg.backend}'; valid: {', '.join(registry.REQUESTABLE_BACKENDS)}")
+    if cfg.dtype not in DTYPES:
+        raise ValueError(f"unknown dtype '{cfg.dtype}'; valid: {', '.join(DTYPES)}")
+    if cfg.sampling not in SAMPLINGS:
+        raise ValueError(f"unknown sampling '{cfg.sampling}'; valid: {', '.join(SAMPLINGS)}")
+    return impls
+
+
+def data_options(cfg: DictConfig) -> dict[str, Any]:
+    """Keyword arguments for load_dataset (all but the seed)."""
+    data = cfg.data
+    return {"name": data.name, "variant": data.variant, "root": data.root, "split": data.split,
+            "dtype": cfg.dtype, "n": data.n, "limit_train": data.limit_train, "limit_test": data.limit_test,
+            "download": data.download, "verify": data.verify}
+
+
+def make_plan(cfg: DictConfig) -> Plan:
+    """Validate everything (names, numbers, availability, data, model vs data); return the plan."""
+    if OmegaConf.is_missing(cfg, "name"):
+        raise ValueError("no experiment chosen; add +experiment=NAME (see conf/experiment/)")
+    impls = _check_names(cfg)
+    seeds = seeds_of(cfg)
+    spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
+    for impl in impls:
+        impl.load().check_available(impl.resolve_backend(cfg.backend))
+    if cfg.backend == "cupy" and not any("cupy" in impl.backends for impl in impls):
+        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no CuPy implementation; add mlp or use backend=numpy")
+    plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed)
+    ds = plan.dataset(seeds[0])
+    if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:
+        raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
+                         f"features; set model.input_dim={ds.n_features} (or null)")
+    check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
+    return plan
+
+
+def _writable(folder: Path) -> bool:
+    """Probe by creating (and removing) a folder: os.access says yes to root even on read-only mounts."""
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".mlp-bench-probe-", dir=folder))
+        probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def check_same_config(cfg: DictConfig, run_dir: Path) -> None:
+    """Resuming must not mix settings in one folder: all but seeds, impls and bookkeeping must match
+    (records are per implementation and seed, so adding seeds or implementations is consistent)."""
+    stored_path = run_dir / CONFIG_FILE
+    if not stored_path.exists():
+        return
+    ignore = {"resume", "quiet", "epoch_bar", "report", "runs", "seeds", "seed", "impls"}
+    stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
+    current = OmegaConf.to_container(cfg, resolve=True)
+    differ = sorted(k for k in set(stored) | set(current) if k not in ignore and stored.get(k) != current.get(k))
+    if differ:
+        raise ValueError(f"resume=true but {', '.join(differ)} differ from {stored_path}; "
+                         f"resume with the same overrides or choose a new hydra.run.dir")
+
+
+def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None) -> None:
+    """The run folder must be creatable and writable, must not already hold records unless
+    resuming, and when resuming must have been made with the same settings."""
+    path = Path(run_dir).absolute()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output folder {path} is a file; choose another hydra.run.dir")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not _writable(existing):
+        raise ValueError(f"output folder {path} cannot be written ({existing} is not writable); "
+                         f"choose a writable hydra.run.dir=PATH or fix the permissions")
+    records = path / "records"
+    if not resume and records.is_dir() and any(records.glob("*.json")):
+        raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
+                         f"or choose a new hydra.run.dir")
+    if resume and cfg is not None:
+        check_same_config(cfg, path)

@@ -1,0 +1,160 @@
+"""Every bad input is refused by the real command line before any work: exit 2, one line on
+stderr naming the problem and the fix, nothing written (no results folder), no TensorFlow import."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CASES = {  # id: (command-line arguments, words the message must contain)
+    "unknown experiment": (["+experiment=nope"], ["unknown experiment 'nope'", "titanic_sgd", "smoke"]),
+    "no experiment": ([], ["+experiment=NAME", "titanic_vs_tf"]),
+    "experiment without +": (["experiment=smoke"], ["+experiment=NAME"]),
+    "unknown key": (["+experiment=titanic_sgd", "epochs=3"], ["'epochs'", "spelling"]),
+    "wrong type": (["+experiment=titanic_sgd", "model.epochs=abc"], ["model.epochs", "Integer"]),
+    "zero epochs": (["+experiment=titanic_sgd", "model.epochs=0"], ["model.epochs", "positive"]),
+    "negative learning rate": (["+experiment=titanic_sgd", "model.learning_rate=-0.1"], ["model.learning_rate"]),
+    "zero batch size": (["+experiment=titanic_sgd", "model.batch_size=0"], ["model.batch_size", "positive"]),
+    "zero runs": (["+experiment=titanic_sgd", "runs=0"], ["runs", "positive"]),
+    "unknown implementation": (["+experiment=titanic_sgd", "impls=[mlp,jax]"], ["'jax'", "mlp, keras"]),
+    "unknown backend": (["+experiment=titanic_sgd", "backend=tpu"], ["'tpu'", "numpy, cupy"]),
+    "unknown activation": (["+experiment=titanic_sgd", "model.layers.0.activation=gelu"], ["'gelu'", "relu"]),
+    "unknown loss": (["+experiment=titanic_sgd", "model.loss=hinge"], ["'hinge'", "binary_crossentropy"]),
+    "unknown optimizer": (["+experiment=titanic_sgd", "model.optimizer=rmsprop"], ["'rmsprop'", "adam"]),
+    "unknown initializer": (["+experiment=titanic_sgd", "model.initializer=orthogonal"], ["'orthogonal'", "xavier"]),
+    "unknown dataset": (["+experiment=titanic_sgd", "dataset=cifar"], ["'cifar'", "mnist"]),
+    "unknown dtype": (["+experiment=titanic_sgd", "dtype=float16"], ["'float16'", "float32"]),
+    "batch larger than data": (["+experiment=titanic_sgd", "model.batch_size=601"], ["600 rows", "batch_size"]),
+    "output width vs classes": (["+experiment=titanic_vs_tf", "model.layers.1.units=2"], ["1 output", "units"]),
+    "input width vs features": (["+experiment=titanic_sgd", "dataset=titanic_kaggle"], ["model.input_dim=7", "features"]),
+    "mnist output width": (["+experiment=mnist_cpu", "model.layers.3.units=9"], ["10 output"]),
+    "no gpu": (["+experiment=mnist_gpu"], ["backend=cupy", "backend=numpy"]),
+    "missing data folder": (["+experiment=titanic_sgd", "data.root=/nonexistent/data"], ["/nonexistent/data", "data.root"]),
+    "keras named but not imported": (["+experiment=titanic_vs_tf", "model.epochs=-1"], ["model.epochs"]),
+    "unparsable override": (["+experiment=titanic_sgd", "model.epochs=["], ["'model.epochs=['"]),
+    "duplicate seeds": (["+experiment=titanic_sgd", "seeds=[1,1]"], ["distinct"]),
+    "loss vs task": (["+experiment=titanic_sgd", "model.loss=categorical_crossentropy"], ["binary task"]),
+    "sweep without -m": (["+experiment=titanic_sgd", "seed=0,1"], ["-m"]),
+    "bad value inside a sweep": (["-m", "+experiment=titanic_sgd", "seed=0,x"], ["seed", "Integer"]),
+}
+
+
+def harness(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m harness ARGS` in a fresh folder; -X importtime lists every module imported."""
+    full_env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def assert_refused(done: subprocess.CompletedProcess, words: list[str], cwd: Path) -> None:
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "tensorflow" not in imported and "keras" not in imported
+    assert list(cwd.iterdir()) == [], "a refused command wrote files"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_command_is_refused(case: str, tmp_path: Path, data_root: Path) -> None:
+    args, words = CASES[case]
+    if case == "no gpu":
+        from mlp_impl.backend import gpu_status
+        if gpu_status()[0]:
+            pytest.skip("a GPU is usable here, so mnist_gpu is not refused")
+    assert_refused(harness(args, tmp_path), words, tmp_path)
+
+
+def test_unwritable_output_folder(tmp_path: Path, data_root: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    done = harness(["+experiment=titanic_sgd", f"hydra.run.dir={blocker}/run"], tmp_path)
+    assert done.returncode == 2 and "cannot be written" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_existing_records_need_resume(tmp_path: Path, data_root: Path) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "records").mkdir(parents=True)
+    (run_dir / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    done = harness(["+experiment=titanic_sgd", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert done.returncode == 2 and "resume=true" in done.stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == ["records"]
+
+
+@pytest.fixture()
+def data_copy(tmp_path: Path, data_root: Path) -> Path:
+    """A data folder of links to the reference files, where a test may replace one file."""
+    root = tmp_path / "data"
+    for sub in ("mnist", "titanic"):
+        (root / sub).mkdir(parents=True)
+        for path in (data_root / sub).iterdir():
+            (root / sub / path.name).symlink_to(path)
+    return root
+
+
+def _replace(path: Path, content: bytes) -> None:
+    path.unlink()
+    path.write_bytes(content)
+
+
+def _labels(data_root: Path) -> bytearray:
+    return bytearray(gzip.decompress((data_root / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+
+
+def _bad_file(kind: str, root: Path, data_root: Path) -> tuple[str, list[str], list[str]]:
+    """Corrupt one file; return (experiment, extra overrides, words of the message)."""
+    labels = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    csv = root / "titanic" / "train_article.csv"
+    frame = pd.read_csv(data_root / "titanic" / "train_article.csv")
+    if kind == "truncated gzip":
+        _replace(labels, (data_root / "mnist" / labels.name).read_bytes()[:2000])
+        return "mnist_cpu", [], ["truncated", labels.name]
+    if kind == "not gzip":
+        _replace(labels, b"hello")
+        return "mnist_cpu", [], ["gzip", labels.name]
+    if kind == "checksum":
+        content = _labels(data_root)
+        content[100] ^= 1
+        _replace(labels, gzip.compress(bytes(content)))
+        return "mnist_cpu", [], ["checksum", labels.name]
+    if kind == "wrong magic":
+        content = _labels(data_root)
+        content[3] = 2
+        _replace(labels, gzip.compress(bytes(content)))
+        return "mnist_cpu", ["data.verify=false"], ["t10k"]
+    if kind == "wrong dimensions":
+        content = _labels(data_root)
+        content[4:8] = struct.pack(">i", 9000)
+        _replace(labels, gzip.compress(bytes(content[:8 + 9000])))
+        return "mnist_cpu", ["data.verify=false"], ["9000"]
+    if kind == "missing file":
+        labels.unlink()
+        return "mnist_cpu", ["data.download=false"], [labels.name]
+    if kind == "csv without column":
+        csv.unlink()
+        frame.drop(columns=["Fare"]).to_csv(csv, index=False)
+        return "titanic_sgd", ["data.verify=false"], ["Fare", csv.name]
+    frame.loc[3, "Fare"] = float("inf")  # "nan left in features"
+    csv.unlink()
+    frame.to_csv(csv, index=False)
+    return "titanic_sgd", ["data.verify=false"], ["NaN", csv.name]
+
+
+@pytest.mark.parametrize("kind", ["truncated gzip", "not gzip", "checksum", "wrong magic", "wrong dimensions",
+                                  "missing file", "csv without column", "nan left in features"])
+def test_bad_data_file_is_refused(kind: str, tmp_path: Path, data_copy: Path, data_root: Path) -> None:
+    experiment, extra, words = _bad_file(kind, data_copy, data_root)
+    work = tmp_path / "work"
+    work.mkdir()
+    done = harness([f"+experiment={experiment}", f"data.root={data_copy}", *extra], work)
+    assert_refused(done, words, work)

@@ -1,0 +1,105 @@
+"""Every experiment config composes and validates; smoke runs end to end with complete records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import harness.config  # noqa: F401  (registers the schema)
+from harness.precheck import CONF_DIR, experiment_names
+from harness.records import RECORD_FIELDS, read_records
+from harness.validate import make_plan
+
+EXPERIMENTS = ["drujba_linreg", "mnist_cpu", "mnist_gpu", "mnist_vs_tf", "smoke", "titanic_adam",
+               "titanic_sgd", "titanic_vs_tf"]
+ARTICLE = {  # experiment: (impls, seeds, optimizer, learning_rate, batch_size, epochs)
+    "titanic_sgd": (["mlp"], 20, "sgd", 0.001, 150, 1000),
+    "titanic_adam": (["mlp"], 20, "adam", 0.02, 100, 1000),
+    "titanic_vs_tf": (["mlp", "keras"], 10, "adam", 0.01, 100, 1000),
+    "mnist_cpu": (["mlp"], 1, "adam", 0.01, 1000, 10),
+    "mnist_vs_tf": (["mlp", "keras"], 5, "adam", 0.01, 1000, 10),
+    "drujba_linreg": (["linreg"], 1, "sgd", None, None, 50),
+}
+
+
+def composed(*overrides: str, hydra: bool = False):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+def test_the_experiment_list_is_complete() -> None:
+    assert experiment_names() == EXPERIMENTS
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_with_header(name: str) -> None:
+    cfg = composed(f"+experiment={name}")
+    assert cfg.name == name
+    text = (CONF_DIR / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_\n")
+    assert f"python -m harness +experiment={name}" in text.splitlines()[1]
+    OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+@pytest.mark.parametrize("name", sorted(ARTICLE))
+def test_article_hyperparameters(name: str, data_root: Path) -> None:
+    impls, runs, optimizer, lr, batch, epochs = ARTICLE[name]
+    cfg = composed(f"+experiment={name}")
+    plan = make_plan(cfg)
+    assert [i.name for i in plan.impls] == impls and len(plan.seeds) == runs
+    assert (plan.spec.optimizer, plan.spec.epochs) == (optimizer, epochs)
+    if lr is not None:
+        assert (plan.spec.learning_rate, plan.spec.batch_size) == (lr, batch)
+
+
+def test_mnist_gpu_asks_for_cupy() -> None:
+    assert composed("+experiment=mnist_gpu").backend == "cupy"
+
+
+def test_smoke_sweeps_every_case() -> None:
+    cfg = composed("+experiment=smoke", hydra=True)
+    assert str(cfg.hydra.mode).endswith("MULTIRUN")
+    assert set(str(cfg.hydra.sweeper.params["+smoke_case"]).split(",")) == {"titanic", "mnist", "drujba"}
+    for case, dataset, impls in (("titanic", "titanic", {"mlp", "keras"}), ("mnist", "mnist", {"mlp", "keras"}),
+                                 ("drujba", "drujba", {"linreg"})):
+        job = composed("+experiment=smoke", f"+smoke_case={case}")
+        assert job.data.name == dataset and set(job.impls) == impls
+
+
+def test_smoke_end_to_end_records_every_field(tmp_path: Path, data_root: Path) -> None:
+    """The real command line: three jobs, every record complete, status ok, then an exact rerun."""
+    out = tmp_path / "smoke"
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+    done = subprocess.run([sys.executable, "-m", "harness", "+experiment=smoke", f"hydra.run.dir={out}",
+                           "report=false"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    jobs = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert jobs == ["0-titanic", "1-mnist", "2-drujba"]
+    for job in jobs:
+        records = read_records(out / job)
+        assert records and all(r["status"] == "ok" for r in records)
+        for record in records:
+            raw = json.loads((out / job / "records" / f"{record['impl']}-{record['backend']}-seed{record['seed']}.json").read_text())
+            assert list(raw) == list(RECORD_FIELDS)
+            for field in ("experiment", "impl", "backend", "device", "seed", "layers", "fit_seconds",
+                          "predict_seconds", "epoch_losses", "test_loss", "flops", "peak_memory_mb", "started_at"):
+                assert raw[field] is not None, (job, record["impl"], field)
+        env_json = json.loads((out / job / "environment.json").read_text())
+        assert {"versions", "blas", "git", "command", "config", "cpu"} <= set(env_json)
+        assert (out / job / "config.yaml").exists() and (out / job / "runs.csv").exists()
+    titanic = {r["impl"]: r for r in read_records(out / "0-titanic")}
+    assert titanic["keras"]["first_epoch_seconds"] is not None
+    assert titanic["mlp"]["article_error"] == 101 - titanic["mlp"]["predicted_positives"]
+    assert read_records(out / "2-drujba")[0]["fitted_w"] is not None
+    again = subprocess.run([sys.executable, "-m", "harness.rerun", str(out / "0-titanic"), "--into",
+                            str(tmp_path / "again")], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "4 identical to the original except timings" in again.stdout

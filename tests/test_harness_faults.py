@@ -1,0 +1,144 @@
+"""Faults during a sweep: failing, diverging and interrupted runs lose nothing; the sweep goes on.
+
+These run the sweep in-process with small fake implementations (registered for the test only),
+so each fault is produced on demand and the test takes well under a second.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+import harness.config  # noqa: F401
+from experiments.models import registry
+from experiments.models.base import Implementation
+from harness.precheck import CONF_DIR
+from harness.records import read_records
+from harness.run import finish, run_config
+from harness.sweep import Outcome
+
+
+def fake_module(behaviour: dict[int, str]) -> types.ModuleType:
+    """An implementation whose run for seed s fails, diverges, is interrupted or succeeds."""
+    module = types.ModuleType("fake_impl_for_tests")
+
+    def train_and_evaluate(spec: Any, ds: Any, *, seed: int, **_: Any) -> dict[str, Any]:
+        what = behaviour.get(seed, "ok")
+        if what == "fail":
+            raise RuntimeError(f"boom at seed {seed}")
+        if what == "interrupt":
+            raise KeyboardInterrupt
+        losses = [0.7, float("nan"), float("nan")] if what == "diverge" else [0.7, 0.5, 0.4]
+        return {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
+                "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
+
+    module.train_and_evaluate = train_and_evaluate
+    module.check_available = lambda backend: None
+    return module
+
+
+@pytest.fixture()
+def fake_mlp(monkeypatch: pytest.MonkeyPatch):
+    def install(behaviour: dict[int, str]) -> None:
+        monkeypatch.setitem(__import__("sys").modules, "fake_impl_for_tests", fake_module(behaviour))
+        monkeypatch.setitem(registry.IMPLEMENTATIONS, "mlp", Implementation("mlp", ("numpy",), "fake_impl_for_tests"))
+    return install
+
+
+def config(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=["+experiment=titanic_sgd", "quiet=true", "report=false",
+                                                        *overrides])
+
+
+def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(fake_mlp, tmp_path: Path, data_root: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    fake_mlp({1: "fail", 2: "diverge"})
+    outcome = run_config(config("runs=4"), tmp_path, launcher="basic", command="test")
+    records = {r["seed"]: r for r in read_records(tmp_path)}
+    assert sorted(records) == [0, 1, 2, 3]
+    assert records[1]["status"] == "failed" and "RuntimeError: boom at seed 1" in records[1]["error"]
+    assert records[2]["status"] == "diverged" and records[2]["diverged_epoch"] == 2
+    assert records[2]["epoch_losses"] == [0.7, None, None]  # NaN stored as null: valid JSON
+    assert records[0]["status"] == records[3]["status"] == "ok"
+    with pytest.raises(SystemExit) as stop:
+        finish(outcome, tmp_path, multirun=False)
+    assert stop.value.code == 1
+    assert "1 run(s) failed: mlp-numpy-seed1.json" in capsys.readouterr().err
+
+
+def test_failures_in_a_multirun_job_mark_the_job_failed(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({0: "fail"})
+    outcome = run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    with pytest.raises(Exception, match="1 run\\(s\\) failed"):
+        finish(outcome, tmp_path, multirun=True)
+
+
+def test_ctrl_c_keeps_finished_runs_and_resume_completes(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({2: "interrupt"})
+    outcome = run_config(config("runs=4"), tmp_path, launcher="basic", command="test")
+    assert outcome.interrupted and [r["seed"] for r in read_records(tmp_path)] == [0, 1]
+    with pytest.raises(SystemExit) as stop:
+        finish(outcome, tmp_path, multirun=False)
+    assert stop.value.code == 130
+    before = (tmp_path / "records" / "mlp-numpy-seed0.json").read_text()
+    fake_mlp({})
+    outcome = run_config(config("runs=4", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert len(outcome.skipped) == 2 and len(outcome.done) == 2
+    assert [r["seed"] for r in read_records(tmp_path)] == [0, 1, 2, 3]
+    assert (tmp_path / "records" / "mlp-numpy-seed0.json").read_text() == before
+    assert (tmp_path / "runs.csv").read_text().count("\n") == 5
+
+
+def test_resume_reruns_failed_runs_only(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({1: "fail"})
+    run_config(config("runs=3"), tmp_path, launcher="basic", command="test")
+    fake_mlp({})
+    outcome = run_config(config("runs=3", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed1.json"] and len(outcome.skipped) == 2
+    assert all(r["status"] == "ok" for r in read_records(tmp_path))
+
+
+def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
+                   command="test")
+    assert stop.value.code == 2
+
+
+def test_outcome_summary_counts() -> None:
+    outcome = Outcome(done=["a", "b"], failed=["b"])
+    assert len(outcome.done) == 2 and outcome.failed == ["b"] and not outcome.interrupted
+
+
+def test_a_failing_report_loses_no_records(fake_mlp, tmp_path: Path, data_root: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.reporting
+
+    def broken(run_dir: Any) -> None:
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr(harness.reporting, "update_report", broken, raising=False)
+    fake_mlp({})
+    outcome = run_config(config("runs=2", "report=true"), tmp_path, launcher="basic", command="test")
+    assert len(outcome.done) == 2 and len(read_records(tmp_path)) == 2
+
+
+def test_a_rejected_job_leaves_no_folder_behind(tmp_path: Path) -> None:
+    from harness.run import remove_if_empty
+    made_by_hydra = tmp_path / "rejected"
+    (made_by_hydra / ".hydra").mkdir(parents=True)
+    (made_by_hydra / ".hydra" / "config.yaml").write_text("x: 1")
+    (made_by_hydra / "titanic_sgd.log").write_text("")
+    remove_if_empty(made_by_hydra)
+    assert not made_by_hydra.exists()
+    with_records = tmp_path / "kept"
+    (with_records / "records").mkdir(parents=True)
+    remove_if_empty(with_records)
+    assert with_records.exists()

@@ -1,0 +1,85 @@
+"""One ModelSpec builds both implementations alike; the record helpers compute what they claim."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from experiments.models import get, names, spec_from_config
+from experiments.models.base import PeakMemory, classification_fields, first_divergence
+from experiments.models.spec import check_against_data, matmul_flops, samples_per_epoch
+
+TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+           "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
+           "epochs": 3, "initializer": "xavier"}
+
+
+def test_registry_lookup_lists_valid_names() -> None:
+    assert names() == ["mlp", "keras", "linreg"]
+    with pytest.raises(ValueError, match="valid: mlp, keras, linreg"):
+        get("jax")
+
+
+@pytest.mark.parametrize("key,value,words", [("loss", "hinge", "valid: mse"), ("optimizer", "rmsprop", "sgd"),
+                                             ("learning_rate", 0.0, "positive"), ("epochs", -1, "positive")])
+def test_spec_rejects_bad_values(key: str, value: object, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        spec_from_config({**TITANIC, key: value})
+
+
+def test_spec_against_data() -> None:
+    spec = spec_from_config(TITANIC)
+    check_against_data(spec, 7, 1, 600, "binary")
+    with pytest.raises(ValueError, match="set model.batch_size <= 50"):
+        check_against_data(spec, 7, 1, 50, "binary")
+    with pytest.raises(ValueError, match="3 output"):
+        check_against_data(spec, 7, 3, 600, "multiclass")
+
+
+def test_flops_and_labels() -> None:
+    spec = spec_from_config(TITANIC)
+    assert spec.layers_label(7) == "7-15-1" and spec.activations_label() == "relu,sigmoid"
+    per_sample = 4 * 7 * 15 + 6 * 15 * 1  # first layer has no input gradient
+    assert matmul_flops(spec, 7, 600) == per_sample * 600 * 3
+    assert samples_per_epoch(600, 150, "article") == 600 and samples_per_epoch(601, 150, "article") == 750
+
+
+def test_classification_fields_and_article_error() -> None:
+    proba = np.array([[0.9], [0.2], [0.7], [0.1]])
+    fields = classification_fields(proba, np.array([[1], [1], [0], [0]]), "binary")
+    assert fields == {"test_misclassified": 2, "test_accuracy": 0.5, "predicted_positives": 2,
+                      "actual_positives": 2, "article_error": 0}
+
+
+def test_first_divergence_is_one_based() -> None:
+    assert first_divergence([0.5, 0.4]) is None
+    assert first_divergence([0.5, float("inf"), float("nan")]) == 2
+
+
+def test_peak_memory_sees_a_large_allocation() -> None:
+    with PeakMemory() as mem:
+        block = np.ones(50 * 2**20 // 8)
+        del block
+    assert mem.mb is not None and mem.mb > 40
+
+
+def test_mlp_record_and_keras_model_come_from_one_spec(data_root) -> None:
+    from experiments.data import load_dataset
+    from experiments.models import keras_model, mlp_model
+    ds = load_dataset("titanic", variant="article", root=data_root)
+    spec = spec_from_config(TITANIC)
+    record = mlp_model.train_and_evaluate(spec, ds, seed=0, dtype="float32", sampling="shuffle", backend="numpy",
+                                          progress=False)
+    assert len(record["epoch_losses"]) == 3 and record["first_epoch_seconds"] <= record["fit_seconds"]
+    assert record["test_misclassified"] + round(record["test_accuracy"] * 281) == 281
+    keras, _ = keras_model._import_keras()
+    keras.utils.set_random_seed(0)
+    model = keras_model.build_model(keras, spec_from_config({**TITANIC, "layers": [
+        {"units": 512, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}]}), 784, "float32")
+    kernels = [layer.kernel.numpy() for layer in model.layers]
+    assert [k.shape for k in kernels] == [(784, 512), (512, 1)]
+    assert [layer.activation.__name__ for layer in model.layers] == ["relu", "sigmoid"]
+    assert math.isclose(kernels[0].std(), math.sqrt(2 / (784 + 512)), rel_tol=0.02)  # the article's Xavier
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01) and model.loss == "binary_crossentropy"

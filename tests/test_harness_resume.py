@@ -1,0 +1,106 @@
+"""The real command line under faults: SIGKILL then resume, Ctrl-C, concurrent writers, and
+reproducibility (same config and seed twice -> identical records but for timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from harness.records import RECORD_FIELDS, read_records
+from harness.rerun import compare
+
+SWEEP = ["+experiment=titanic_sgd", "runs=10", "model.epochs=3000", "quiet=true", "report=false"]
+
+
+def start(args: list[str], cwd: Path, data_root: Path) -> subprocess.Popen:
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_records(run_dir: Path, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list((run_dir / "records").glob("*.json"))) < count:
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "no records appeared"
+        time.sleep(0.02)
+
+
+def check_intact(run_dir: Path, seeds: list[int]) -> None:
+    """Each seed once, each record file complete JSON with every field, runs.csv agreeing."""
+    files = sorted((run_dir / "records").glob("*"))
+    assert [p.name for p in files] == sorted(f"mlp-numpy-seed{s}.json" for s in seeds)
+    for path in files:
+        assert list(json.loads(path.read_text())) == list(RECORD_FIELDS)
+    frame = pd.read_csv(run_dir / "runs.csv")
+    assert sorted(frame["seed"]) == sorted(seeds) and (frame["status"] == "ok").all()
+
+
+def test_sigkill_mid_sweep_then_resume_runs_only_missing_seeds(tmp_path: Path, data_root: Path) -> None:
+    run_dir = tmp_path / "run"
+    process = start([*SWEEP, f"hydra.run.dir={run_dir}"], tmp_path, data_root)
+    wait_for_records(run_dir, 3, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = {p.name: p.read_text() for p in (run_dir / "records").glob("*.json")}
+    assert 3 <= len(finished) < 10
+    resumed = start([*SWEEP, f"hydra.run.dir={run_dir}", "resume=true"], tmp_path, data_root)
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err[-2000:]
+    assert f"resume: {len(finished)} finished runs kept, {10 - len(finished)} to run" in out + err
+    check_intact(run_dir, list(range(10)))
+    for name, text in finished.items():  # records from before the kill are untouched
+        assert (run_dir / "records" / name).read_text() == text
+
+
+def test_ctrl_c_stops_cleanly_after_finished_runs(tmp_path: Path, data_root: Path) -> None:
+    run_dir = tmp_path / "run"
+    process = start([*SWEEP, f"hydra.run.dir={run_dir}"], tmp_path, data_root)
+    wait_for_records(run_dir, 2, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "resume=true" in err
+    seeds = [r["seed"] for r in read_records(run_dir)]
+    assert 2 <= len(seeds) < 10
+    check_intact(run_dir, seeds)
+
+
+def test_two_processes_writing_one_folder_lose_nothing(tmp_path: Path, data_root: Path) -> None:
+    run_dir = tmp_path / "run"
+    common = ["+experiment=titanic_sgd", "model.epochs=300", "quiet=true", "report=false", "resume=true",
+              f"hydra.run.dir={run_dir}"]
+    first = start([*common, "seeds=[0,2,4,6]"], tmp_path, data_root)
+    second = start([*common, "seeds=[1,3,5,7]"], tmp_path, data_root)
+    for process in (first, second):
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+    check_intact(run_dir, list(range(8)))
+    assert (run_dir / "environment.json").exists() and (run_dir / "config.yaml").exists()
+
+
+def test_same_config_and_seed_twice_gives_identical_records(tmp_path: Path, data_root: Path) -> None:
+    args = ["+experiment=titanic_adam", "runs=2", "model.epochs=50", "quiet=true", "report=false"]
+    for name in ("a", "b"):
+        done = start([*args, f"hydra.run.dir={tmp_path / name}"], tmp_path, data_root)
+        _, err = done.communicate(timeout=120)
+        assert done.returncode == 0, err[-2000:]
+    assert compare(tmp_path / "a", tmp_path / "b") == []
+    assert read_records(tmp_path / "a")[0]["epoch_losses"] == read_records(tmp_path / "b")[0]["epoch_losses"]
+
+
+def test_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path) -> None:
+    sweep = tmp_path / "sweep"
+    done = start(["-m", "+experiment=titanic_sgd", "seed=0,1", "model.epochs=20", "quiet=true", "report=false",
+                  f"hydra.sweep.dir={sweep}"], tmp_path, data_root)
+    _, err = done.communicate(timeout=120)
+    assert done.returncode == 0, err[-2000:]
+    for job, seed in (("0", 0), ("1", 1)):
+        records = read_records(sweep / job)
+        assert [r["seed"] for r in records] == [seed] and records[0]["launcher"] == "basic"
