@@ -103,8 +103,8 @@ def make_plan(cfg: DictConfig) -> Plan:
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     for impl in impls:
         impl.load().check_available(impl.resolve_backend(cfg.backend))
-    if cfg.backend == "cupy" and not any("cupy" in impl.backends for impl in impls):
-        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no CuPy implementation; add mlp or use backend=numpy")
+    if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
+        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed)
     ds = plan.dataset(seeds[0])
     if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:

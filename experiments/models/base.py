@@ -36,10 +36,21 @@ class Implementation:
     backends: tuple[str, ...]
     module: str
     fixed_sampling: str | None = None  # how it samples whatever the config says (Keras: "shuffle")
+    gpu_backend: str | None = None  # what `backend=cupy` (the GPU) means for it, e.g. "torch-cuda"
 
     def resolve_backend(self, requested: str) -> str:
-        """The config's `backend` applies where this implementation has it, else its own default."""
-        return requested if requested in self.backends else self.backends[0]
+        """The config's `backend` applies where this implementation has it (`cupy` meaning its
+        GPU backend, if any), else its own default."""
+        if requested in self.backends:
+            return requested
+        if requested == "cupy" and self.gpu_backend:
+            return self.gpu_backend
+        return self.backends[0]
+
+    @property
+    def runs_on_gpu(self) -> bool:
+        """Whether `backend=cupy` puts this implementation on the GPU."""
+        return "cupy" in self.backends or self.gpu_backend is not None
 
     def load(self) -> ModuleType:
         """Import the implementation module (and so possibly its library) on first use."""

@@ -9,6 +9,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     for impl in (
         Implementation("mlp", ("numpy", "cupy"), "experiments.models.mlp_model"),
         Implementation("keras", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle"),
+        Implementation("torch", ("torch-cpu", "torch-cuda"), "experiments.models.torch_model",
+                       gpu_backend="torch-cuda"),
+        Implementation("sklearn", ("sklearn",), "experiments.models.sklearn_model", fixed_sampling="shuffle"),
         Implementation("linreg", ("numpy",), "experiments.models.linreg_model", fixed_sampling="full-batch"),
     )
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -42,8 +43,8 @@ def check_available(backend: str) -> None:
     if backend == "torch-cuda":
         torch = _import_torch()
         if not torch.cuda.is_available():
-            raise ValueError(f"backend=torch-cuda needs a CUDA GPU: torch.cuda.is_available() is False "
-                             f"(torch {torch.__version__}); use backend torch-cpu")
+            raise ValueError(f"torch on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
+                             f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
 
 
 def _import_torch() -> Any:
@@ -190,30 +191,57 @@ def fit(body: Any, loss_fn: Callable[[Any, Any], Any], optimizer: Any, x: Any, y
     return history
 
 
+@dataclass
+class Setup:
+    """Everything a run needs, built before the clock starts."""
+
+    torch: Any
+    device: Any
+    dtype: str
+    body: Any
+    output: Any
+    loss_fn: Callable[[Any, Any], Any]
+    to_target: Callable[[np.ndarray], np.ndarray]
+    penalty: Callable[[], Any] | None
+    optimizer: Any
+    batches: Callable[[], list[Any]]
+
+    def tensor(self, a: np.ndarray) -> Any:
+        """`a` on the run's device (floats in the run's dtype), sharing host memory where it can."""
+        a = a.astype(self.dtype, copy=False) if a.dtype.kind == "f" else a
+        if not (a.flags.writeable and a.flags.c_contiguous):  # torch shares memory only with writable arrays
+            a = np.array(a, order="C")
+        return self.torch.from_numpy(a).to(device=self.device)
+
+    def sync(self) -> None:
+        """Wait for queued GPU work (before a clock stops); nothing to wait for on the CPU."""
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+
+
+def prepare(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str) -> Setup:
+    """Seeded network, loss, penalty, optimizer and minibatch schedule on the backend's device."""
+    check_available(backend)
+    torch = _import_torch()
+    device = torch.device("cuda" if backend == "torch-cuda" else "cpu")
+    torch.manual_seed(seed)  # initial weights, drawn on the CPU so both devices start alike
+    body, output = build_network(torch, spec, ds.n_features)
+    body.to(device=device, dtype={"float32": torch.float32, "float64": torch.float64}[dtype])
+    loss_fn, to_target = make_loss(torch, spec, output, ds.y_train)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return Setup(torch, device, dtype, body, output, loss_fn, to_target, make_penalty(spec, body),
+                 build_optimizer(torch, spec, body.parameters()),
+                 epoch_batches(torch, len(ds.x_train), spec.batch_size, sampling, gen))
+
+
 def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
                        progress: bool) -> dict[str, Any]:
     """Fit on ds.x_train, time fit (CUDA synchronized before each clock stop) and predict, evaluate on the test set."""
     from .progress import EpochBar
-    check_available(backend)
-    torch = _import_torch()
-    device = torch.device("cuda" if backend == "torch-cuda" else "cpu")
-    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    torch.manual_seed(seed)  # initial weights, drawn on the CPU so both devices start alike
-    body, output = build_network(torch, spec, ds.n_features)
-    body.to(device=device, dtype=tdtype)
-    loss_fn, to_target = make_loss(torch, spec, output, ds.y_train)
-    penalty = make_penalty(spec, body)
-    optimizer = build_optimizer(torch, spec, body.parameters())
-    gen = torch.Generator(device=device).manual_seed(seed)
-    batches = epoch_batches(torch, len(ds.x_train), spec.batch_size, sampling, gen)
-
-    def tensor(a: np.ndarray) -> Any:
-        t = torch.from_numpy(np.ascontiguousarray(a))
-        return t.to(device=device, dtype=tdtype) if t.is_floating_point() else t.to(device=device)
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    run = prepare(spec, ds, seed=seed, dtype=dtype, sampling=sampling, backend=backend)
+    torch, cuda = run.torch, run.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(run.device)
     with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
         epoch_ends: list[float] = []
 
@@ -221,27 +249,25 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
             epoch_ends.append(time.perf_counter())
             bar.update()
 
-        sync()
+        run.sync()
         fit_start = time.perf_counter()
-        x, y = tensor(ds.x_train), tensor(to_target(ds.y_train))
-        history = fit(body, loss_fn, optimizer, x, y, batches, spec.epochs, penalty, on_epoch)
-        sync()
+        x, y = run.tensor(ds.x_train), run.tensor(run.to_target(ds.y_train))  # conversion is part of the fit
+        history = fit(run.body, run.loss_fn, run.optimizer, x, y, run.batches, spec.epochs, run.penalty, on_epoch)
+        run.sync()
         fit_seconds = time.perf_counter() - fit_start
         start = time.perf_counter()
-        x_test = tensor(ds.x_test)
         with torch.inference_mode():
-            z = body(x_test)
-            proba = (output(z) if output is not None else z).cpu().numpy()  # the copy ends the GPU work
-        predict_seconds = time.perf_counter() - start
-        with torch.inference_mode():
-            test_loss = float(loss_fn(z, tensor(to_target(ds.y_test))) + (penalty() if penalty else 0.0))
+            z = run.body(run.tensor(ds.x_test))
+            proba = (run.output(z) if run.output is not None else z).cpu().numpy()  # the copy ends the GPU work
+            predict_seconds = time.perf_counter() - start
+            test_loss = run.loss_fn(z, run.tensor(run.to_target(ds.y_test)))
+            test_loss = float(test_loss + (run.penalty() if run.penalty else 0.0))
     record: dict[str, Any] = {
-        "backend": backend, "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
+        "backend": backend, "device": torch.cuda.get_device_name(run.device) if cuda else cpu_model(),
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
         "epoch_losses": history, "test_loss": test_loss,
-        "peak_memory_mb": (round(torch.cuda.max_memory_allocated(device) / 2**20, 3) if device.type == "cuda"
-                           else mem.mb),
+        "peak_memory_mb": round(torch.cuda.max_memory_allocated(run.device) / 2**20, 3) if cuda else mem.mb,
     }
     record.update(classification_fields(proba.astype(np.float64), ds.y_test, ds.task))
     return record

@@ -1,0 +1,57 @@
+"""The peers (torch, sklearn) return the same record shape as the from-scratch MLP, with sane values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from experiments.models.spec import spec_from_config
+from harness.records import RECORD_FIELDS
+
+TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+           "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
+           "epochs": 3, "initializer": "xavier"}
+# What mlp_model.train_and_evaluate returns for a binary task (checked against a live run below).
+MLP_FIELDS = {"backend", "device", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
+              "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy", "predicted_positives",
+              "actual_positives", "article_error"}
+
+
+@pytest.fixture(scope="module")
+def titanic(data_root):
+    from experiments.data import load_dataset
+    return load_dataset("titanic", variant="article", root=data_root)
+
+
+def check_record(record: dict, backend: str, epochs: int, n_test: int) -> None:
+    """Every field the mlp implementation fills, with values a report can use."""
+    assert MLP_FIELDS <= set(record) <= set(RECORD_FIELDS)
+    assert record["backend"] == backend and isinstance(record["device"], str) and record["device"]
+    assert 0 < record["first_epoch_seconds"] <= record["fit_seconds"]
+    assert record["predict_seconds"] > 0 and record["peak_memory_mb"] >= 0
+    losses = record["epoch_losses"]
+    assert len(losses) == epochs and all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in losses)
+    assert math.isfinite(record["test_loss"]) and record["test_loss"] > 0
+    assert 0 <= record["test_accuracy"] <= 1
+    assert record["test_misclassified"] + round(record["test_accuracy"] * n_test) == n_test
+    assert 0 <= record["predicted_positives"] <= n_test
+    assert record["article_error"] == record["actual_positives"] - record["predicted_positives"]
+
+
+@pytest.mark.parametrize("impl,backend", [("torch", "torch-cpu"), ("sklearn", "sklearn")])
+def test_peer_record_has_every_mlp_field(titanic, impl: str, backend: str) -> None:
+    import importlib
+    module = importlib.import_module(f"experiments.models.{impl}_model")
+    module.check_available(backend)
+    record = module.train_and_evaluate(spec_from_config(TITANIC), titanic, seed=0, dtype="float32",
+                                       sampling="shuffle", backend=backend, progress=False)
+    check_record(record, backend, 3, len(titanic.x_test))
+
+
+def test_mlp_fields_list_is_current(titanic) -> None:
+    """MLP_FIELDS above is what the mlp implementation really returns (so the peers match it)."""
+    from experiments.models import mlp_model
+    record = mlp_model.train_and_evaluate(spec_from_config({**TITANIC, "epochs": 1}), titanic, seed=0,
+                                          dtype="float32", sampling="shuffle", backend="numpy", progress=False)
+    assert set(record) == MLP_FIELDS
