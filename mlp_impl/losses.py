@@ -1,0 +1,130 @@
+"""Losses, and the output "head" that joins the last activation to its loss.
+
+Every loss is the mean over all output elements of a batch, like Keras (mean over the last axis,
+then over the batch; categorical cross-entropy sums over classes, then averages over the batch).
+
+The cross-entropies are computed from the logits ``z`` of the output layer, never from
+log(probability): sigmoid + binary cross-entropy and softmax + categorical cross-entropy are
+fused, so the output delta is simply (p - y) / m and no log(0) can occur. Keras does the same
+with a sigmoid/softmax output layer (it reads the logits behind the activation), which keeps
+the two implementations numerically comparable. Valid pairings: mse and mae with any output
+activation, binary_crossentropy with sigmoid, categorical_crossentropy with softmax.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable
+
+from . import activations
+from .backend import Backend
+
+Op = Callable[[], Any]
+NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
+_ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
+_FUSED = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+
+
+def get(name: str) -> str:
+    """The canonical loss name for ``name``; ValueError lists the valid names."""
+    key = name.lower() if isinstance(name, str) else name
+    key = _ALIASES.get(key, key)
+    if key not in NAMES:
+        raise ValueError(f"unknown loss {name!r}: use one of {', '.join(NAMES)}")
+    return key
+
+
+def check_pairing(loss: str, activation: str) -> None:
+    """Raise ValueError when the output activation cannot feed ``loss``."""
+    need = _FUSED.get(loss)
+    if need is not None and activation != need:
+        raise ValueError(
+            f"loss {loss!r} needs a {need!r} output layer, got {activation!r}: "
+            f"use activation={need!r} on the last layer or loss='mse'"
+        )
+
+
+class Head:
+    """Output activation plus loss on fixed buffers: forward, loss value and output delta.
+
+    ``forward`` writes p = f(z); ``loss()`` returns the batch's mean loss as a 0-d device value
+    (no host sync); ``delta`` then writes dL/dz into ``delta``. Call them in that order.
+    """
+
+    def __init__(self, forward: list[Op], loss: Callable[[], Any], delta: list[Op]) -> None:
+        self.forward = forward
+        self.loss = loss
+        self.delta = delta
+
+
+def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp) -> Head:
+    """Build the fused or generic head for one batch size; all arrays have shape (m, k)."""
+    xp = bk.xp
+    m, k = z.shape
+    ones = xp.ones((m, k), dtype=z.dtype)  # sums as dot products: one BLAS call, cheaper than sum()
+    if loss == "binary_crossentropy":
+        scale = 1.0 / (m * k)
+        # mean of softplus(z) - y*z, which is -[y log p + (1-y) log(1-p)] with p = sigmoid(z)
+        def bce() -> Any:
+            return (xp.vdot(ones, xp.logaddexp(0.0, z, tmp)) - xp.vdot(y, z)) * scale
+
+        return Head([partial(bk.expit, z, p)], bce, _residual_ops(xp, p, y, delta, scale))
+    if loss == "categorical_crossentropy":
+        scale = 1.0 / m
+        row = xp.empty((m, 1), dtype=z.dtype)
+        ones_col = xp.ones((m, 1), dtype=z.dtype)
+        forward = [
+            partial(xp.max, z, axis=1, keepdims=True, out=row),
+            partial(xp.subtract, z, row, z),
+            partial(xp.exp, z, p),
+            partial(xp.sum, p, axis=1, keepdims=True, out=row),
+            partial(xp.divide, p, row, p),
+        ]
+        # with shifted logits z and row sums s: -sum(y log p) = sum(log s) - y.z (rows of y sum to 1)
+        def cce() -> Any:
+            return (xp.vdot(ones_col, xp.log(row, row)) - xp.vdot(y, z)) * scale
+
+        return Head(forward, cce, _residual_ops(xp, p, y, delta, scale))
+    return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones)
+
+
+def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones) -> Head:
+    """mse or mae after any activation: dL/dp, then the activation's own backward."""
+    xp = bk.xp
+    scale = 1.0 / z.size
+    forward = act.forward_ops(bk, z, p)
+    back = act.backward_ops(bk, z, p, delta, tmp)
+    if loss == "mse":
+        def mse() -> Any:
+            xp.subtract(p, y, tmp)
+            return xp.vdot(tmp, tmp) * scale
+
+        return Head(forward, mse, [partial(xp.multiply, tmp, 2.0 * scale, delta)] + back)
+
+    def mae() -> Any:
+        xp.subtract(p, y, delta)
+        return xp.vdot(ones, xp.abs(delta, tmp)) * scale
+
+    return Head(forward, mae, [partial(xp.sign, delta, delta), partial(xp.multiply, delta, scale, delta)] + back)
+
+
+def _residual_ops(xp: Any, p, y, delta, scale: float) -> list[Op]:
+    """delta = (p - y) * scale: the fused cross-entropy gradient with respect to the logits."""
+    return [partial(xp.subtract, p, y, delta), partial(xp.multiply, delta, scale, delta)]
+
+
+def evaluate_loss(bk: Backend, loss: str, activation: str, z, y) -> tuple[Any, Any]:
+    """(mean loss as a 0-d array, output probabilities) for logits ``z``; allocates, for evaluate."""
+    xp = bk.xp
+    if loss == "binary_crossentropy":
+        value = xp.mean(xp.logaddexp(0.0, z) - y * z)
+        return value, bk.expit(z)
+    if loss == "categorical_crossentropy":
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        log_sum = xp.log(xp.sum(xp.exp(shifted), axis=1))
+        value = xp.mean(log_sum * xp.sum(y, axis=1) - xp.sum(y * shifted, axis=1))
+        return value, xp.exp(shifted - log_sum[:, None])
+    p = activations.get(activation).apply(bk, z.copy())
+    diff = p - y
+    value = xp.mean(diff * diff) if loss == "mse" else xp.mean(xp.abs(diff))
+    return value, p

@@ -1,0 +1,293 @@
+"""The network: ``NN(layers, loss, optimizer)`` with the article's ``fit``/``predict`` API.
+
+All kernels and biases live in one flat buffer (layer l is the contiguous block [W_l; b_l] of
+shape (in + 1, out)) and all gradients in a second buffer of the same layout, so optimizers and
+penalties touch whole buffers and the per-step work is a fixed list of in-place calls
+(see ``training.Workspace``).
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+from . import activations, initializers, losses, optimizers, validation
+from . import sampling as sampling_schemes
+from .backend import Backend, get_backend
+from .layers import Dense
+from .regularizers import Penalty
+from .training import Workspace
+
+
+class NN:
+    """A multilayer perceptron trained by minibatch gradient descent.
+
+    Parameters mirror the article (``layers``, ``loss``, ``optimizer``) plus what it leaves
+    implicit: weight ``initializer``, ``dtype`` (float32 or float64), ``seed`` of the network's
+    own random generator (weights and minibatches; no global random state), ``backend``
+    ("numpy" or "cupy"), minibatch ``sampling`` ("shuffle", "article", "sequential") and the
+    L1/L2 kernel penalties ``l1``/``l2``.
+    """
+
+    # A training set up to this size is copied once per fit with a ones column appended, which
+    # saves two small calls per step; a larger one is used in place (no copy of, say, MNIST).
+    AUGMENT_MAX_BYTES = 1 << 23
+
+    def __init__(
+        self,
+        layers: Sequence[Dense],
+        loss: str = "mse",
+        optimizer: str | optimizers.Optimizer | None = None,
+        initializer: str = "xavier",
+        dtype: str = "float32",
+        seed: int | None = None,
+        backend: str = "numpy",
+        sampling: str = "shuffle",
+        l1: float = 0.0,
+        l2: float = 0.0,
+    ) -> None:
+        self.layers = _check_layers(layers)
+        self.loss = losses.get(loss)
+        losses.check_pairing(self.loss, self.layers[-1].activation)
+        self.optimizer = optimizers.get("sgd" if optimizer is None else optimizer)
+        initializers.get(initializer)
+        self.initializer = initializer
+        self.dtype = validation.float_dtype(dtype)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        self.sampling = sampling_schemes.get(sampling)
+        self.penalty = Penalty(l1, l2)
+        self.backend: Backend = get_backend(backend)
+        self.built = False
+        self._workspaces: dict[tuple[int, bool], Workspace] = {}
+        if self.layers[0].input_dim is not None:
+            self.build(self.layers[0].input_dim)
+
+    # ----------------------------------------------------------------- building
+    def build(self, input_dim: int) -> None:
+        """Allocate and initialise the weights for ``input_dim`` input features (draws on the CPU
+        from the network's generator, then one move to the device)."""
+        input_dim = validation.positive_int("input_dim", input_dim)
+        if self.built:
+            if input_dim != self.widths[0]:
+                raise ValueError(f"network is built for {self.widths[0]} inputs, got {input_dim}: pass matching data")
+            return
+        widths = [input_dim] + [layer.units for layer in self.layers]
+        offsets = np.cumsum([0] + [(i + 1) * o for i, o in zip(widths[:-1], widths[1:])])
+        host = np.zeros(int(offsets[-1]))
+        mask = np.zeros(int(offsets[-1]))
+        for l, layer in enumerate(self.layers):
+            fan_in, fan_out, start = widths[l], widths[l + 1], int(offsets[l])
+            init = initializers.get(layer.kernel_initializer or self.initializer)
+            host[start : start + fan_in * fan_out] = init(self._rng, fan_in, fan_out).ravel()
+            mask[start : start + fan_in * fan_out] = 1.0
+        bk, xp = self.backend, self.backend.xp
+        self.widths = widths
+        self.params = bk.asarray(host.astype(self.dtype))
+        self.grads = xp.zeros_like(self.params)
+        shapes = [(i + 1, o) for i, o in zip(widths[:-1], widths[1:])]
+        self.param_blocks = [self.params[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
+        self.grad_blocks = [self.grads[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
+        for layer, block in zip(self.layers, self.param_blocks):
+            layer.input_dim = layer.input_dim or block.shape[0] - 1
+            layer.W, layer.b = block[:-1], block[-1]
+        self.optimizer.build(bk, self.params, self.grads)
+        self.penalty.build(bk, self.params, self.grads, bk.asarray(mask.astype(self.dtype)))
+        self.built = True
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters (kernels and biases)."""
+        return int(self.params.size) if self.built else 0
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int,
+        learning_rate: float = 0.01,
+        sample_size: int = 32,
+        include_logs: bool = False,
+        callback: Callable[[int, float], Any] | None = None,
+    ) -> list[float]:
+        """Train; return the mean training loss of each epoch (Python floats, read from the
+        device once per epoch). ``sample_size`` is the minibatch size. ``callback(epoch, loss)``
+        runs after each epoch; a true return value stops training."""
+        epochs = validation.positive_int("epochs", epochs)
+        learning_rate = validation.positive_float("learning_rate", learning_rate)
+        sample_size = validation.positive_int("sample_size", sample_size)
+        x_dev, y_dev = self._training_arrays(x, y)
+        sampler = sampling_schemes.Sampler(self.sampling, x_dev.shape[0], sample_size, self._rng, self.backend)
+        augmented = x_dev.shape[1] > self.widths[0]
+        history: list[float] = []
+        workspaces = self._workspaces
+        for epoch in range(epochs):
+            total: Any = 0.0
+            for idx in sampler.epoch():
+                m = idx.shape[0]
+                ws = workspaces.get((m, augmented)) or self._workspace(m, augmented)
+                total = total + ws.step(x_dev, y_dev, idx, learning_rate) * m
+            loss = float(total) / sampler.examples_per_epoch
+            history.append(loss)
+            if include_logs:
+                print(f"epoch {epoch + 1}/{epochs} loss: {loss:.6f}")
+            if callback is not None and callback(epoch, loss):
+                break
+        return history
+
+    def gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
+        """Loss (plus penalty) and its gradients [dW1, db1, ...] on the whole of (x, y), without
+        updating anything: the training step's own backward pass, exposed for checking."""
+        x_dev, y_dev = self._training_arrays(x, y)
+        n = x_dev.shape[0]
+        idx = self.backend.asarray(np.arange(n))
+        loss = float(Workspace(self, n, x_dev.shape[1] > self.widths[0]).compute(x_dev, y_dev, idx))
+        grads = []
+        for block in self.grad_blocks:
+            host = np.array(self.backend.to_numpy(block))
+            grads += [host[:-1], host[-1]]
+        return loss, grads
+
+    def _workspace(self, m: int, augmented: bool) -> Workspace:
+        ws = self._workspaces[m, augmented] = Workspace(self, m, augmented)
+        return ws
+
+    def _training_arrays(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """Validated, C-contiguous device arrays in the network's dtype, y 2-D; x gets a ones
+        column when small (``AUGMENT_MAX_BYTES``), else it is not copied when already fit."""
+        bk, xp = self.backend, self.backend.xp
+        x = validation.features(bk, x, self.widths[0] if self.built else self.layers[0].input_dim)
+        y = validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss)
+        self.build(x.shape[1])
+        n, d = x.shape
+        if n * (d + 1) * self.dtype.itemsize <= self.AUGMENT_MAX_BYTES:
+            x_dev = xp.empty((n, d + 1), dtype=self.dtype)
+            x_dev[:, :d] = bk.asarray(x)
+            x_dev[:, d] = 1
+        else:
+            x_dev = xp.ascontiguousarray(bk.asarray(x, dtype=self.dtype))
+        return x_dev, xp.ascontiguousarray(bk.asarray(y, dtype=self.dtype))
+
+    # ----------------------------------------------------------------- inference
+    def _logits(self, x: Any) -> Any:
+        """Output-layer pre-activations for ``x`` (device array); allocates."""
+        bk = self.backend
+        if not self.built:
+            raise ValueError("the network has no weights yet: call fit, build(input_dim) or set_weights first")
+        a = bk.asarray(validation.features(bk, x, self.widths[0]), dtype=self.dtype)
+        for l, layer in enumerate(self.layers):
+            z = a @ layer.W
+            z += layer.b
+            if l == len(self.layers) - 1:
+                return z
+            a = activations.get(layer.activation).apply(bk, z)
+        raise AssertionError("unreachable")
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Network outputs for ``x`` as a host NumPy array of shape (n, output units)."""
+        z = self._logits(x)
+        return self.backend.to_numpy(activations.get(self.layers[-1].activation).apply(self.backend, z))
+
+    def evaluate(self, x: Any, y: Any) -> dict[str, Any]:
+        """Loss (plus penalty, as reported by ``fit``), accuracy and misclassified count on (x, y).
+
+        Classes are read as in Keras: one output unit means p > 0.5 is class 1, several mean argmax.
+        """
+        bk, xp = self.backend, self.backend.xp
+        z = self._logits(x)
+        y = bk.asarray(validation.targets(bk, y, z.shape[0], self.layers[-1].units, self.loss), dtype=self.dtype)
+        value, p = losses.evaluate_loss(bk, self.loss, self.layers[-1].activation, z, y)
+        if self.penalty.active:
+            value = value + self.penalty.loss()
+        if p.shape[1] == 1:
+            wrong = int(xp.count_nonzero((p > 0.5) != (y > 0.5)))
+        else:
+            wrong = int(xp.count_nonzero(xp.argmax(p, axis=1) != xp.argmax(y, axis=1)))
+        n = int(p.shape[0])
+        return {"loss": float(value), "accuracy": (n - wrong) / n, "misclassified": wrong}
+
+    # ----------------------------------------------------------------- weights
+    def get_weights(self) -> list[np.ndarray]:
+        """Host copies [W1, b1, W2, b2, ...], kernels of shape (in, out) like Keras's."""
+        if not self.built:
+            return []
+        out: list[np.ndarray] = []
+        for layer in self.layers:
+            out += [np.array(self.backend.to_numpy(layer.W)), np.array(self.backend.to_numpy(layer.b))]
+        return out
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Copy [W1, b1, ...] (Keras layout) into the network, building it when needed."""
+        weights = list(weights)
+        if len(weights) != 2 * len(self.layers):
+            raise ValueError(f"expected {2 * len(self.layers)} arrays [W1, b1, ...], got {len(weights)}")
+        if not self.built:
+            self.build(int(np.shape(weights[0])[0]))
+        for l, layer in enumerate(self.layers):
+            for arr, target, label in ((weights[2 * l], layer.W, "W"), (weights[2 * l + 1], layer.b, "b")):
+                if tuple(np.shape(arr)) != tuple(target.shape):
+                    raise ValueError(f"{label}{l + 1} has shape {tuple(np.shape(arr))}, expected {tuple(target.shape)}")
+                target[...] = self.backend.asarray(arr, dtype=self.dtype)
+
+    def save(self, path: Any) -> None:
+        """Write architecture, weights and optimizer to one ``.npz`` file (exact round trip)."""
+        from .serialization import save
+
+        save(self, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Load weights (and optimizer state) saved from a network of the same architecture;
+        ValueError when the file describes another network."""
+        from .serialization import load_weights
+
+        load_weights(self, path)
+
+    @classmethod
+    def load(cls, path: Any, backend: str | None = None) -> "NN":
+        """Rebuild a saved network (on ``backend``, default the saved one)."""
+        from .serialization import load
+
+        return load(path, backend=backend)
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything but the weights: enough to rebuild the network."""
+        return {
+            "layers": [layer.get_config() for layer in self.layers],
+            "loss": self.loss,
+            "optimizer": {"name": self.optimizer.name, "config": self.optimizer.get_config()},
+            "initializer": self.initializer,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "backend": self.backend.name,
+            "sampling": self.sampling,
+            "l1": self.penalty.l1,
+            "l2": self.penalty.l2,
+        }
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"NN([{inner}], loss={self.loss!r}, optimizer={self.optimizer!r})"
+
+
+def _check_layers(layers: Sequence[Dense]) -> list[Dense]:
+    """The layer list, checked: non-empty, all Dense, widths that chain."""
+    if isinstance(layers, Dense) or not layers:
+        raise ValueError("layers must be a non-empty list of Dense/Layer objects")
+    layers = [copy.copy(layer) for layer in layers]  # a layer list can seed several networks
+    for l, layer in enumerate(layers):
+        if not isinstance(layer, Dense):
+            raise ValueError(f"layer {l + 1} is {type(layer).__name__}, not Dense/Layer: build layers with Dense(units, ...)")
+        previous = layers[l - 1].units if l else None
+        if previous is not None and layer.input_dim is not None and layer.input_dim != previous:
+            raise ValueError(
+                f"layer {l + 1} takes {layer.input_dim} inputs but layer {l} gives {previous}: "
+                f"make Layer({previous}, ...) or use Dense(units) to infer it"
+            )
+    return layers

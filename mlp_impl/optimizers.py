@@ -1,0 +1,202 @@
+"""Optimizers that update every parameter of a network at once.
+
+All weights and biases of a network live in one flat buffer and all gradients in another of the
+same layout, so one optimizer step is a dozen in-place calls on whole flat arrays, whatever the
+number of layers. State (momentum, moments) is allocated once in the parameters' dtype and on
+their device; the gradient buffer is scratch and may be overwritten by a step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .backend import Backend
+
+ADAM_VARIANTS = ("keras", "article")
+
+
+class Optimizer:
+    """Base class: ``build`` binds the flat buffers, ``step`` applies one update."""
+
+    name = ""
+    _state_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.iterations = 0
+        self._xp: Any = None
+
+    def build(self, bk: Backend, params: Any, grads: Any) -> None:
+        """Bind the flat parameter and gradient buffers and allocate zeroed state."""
+        self._xp = bk.xp
+        self.params = params
+        self.grads = grads
+        self.iterations = 0
+        for name in self._state_names:
+            setattr(self, name, bk.xp.zeros_like(params))
+        self._chunk = bk.elementwise_chunk or params.size
+
+    def _chunks(self, *arrays: Any) -> list[tuple[Any, ...]]:
+        """Views of ``arrays`` cut into cache-sized pieces: a step makes a dozen passes over
+        the state, and on the CPU they run faster on pieces that stay in the core's cache."""
+        size, step = arrays[0].size, self._chunk
+        return [tuple(a[start : start + step] for a in arrays) for start in range(0, size, step)]
+
+    def step(self, learning_rate: float) -> None:
+        """Apply one update with the gradients now in the gradient buffer."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, to save a network and to copy the optimizer."""
+        raise NotImplementedError
+
+    def clone(self) -> "Optimizer":
+        """A fresh optimizer with the same settings and no state (one per network)."""
+        return type(self)(**self.get_config())
+
+    def get_state(self, bk: Backend) -> dict[str, np.ndarray]:
+        """Host copies of the state arrays plus the step count, for saving."""
+        state = {name: bk.to_numpy(getattr(self, name)) for name in self._state_names}
+        state["iterations"] = np.asarray(self.iterations)
+        return state
+
+    def set_state(self, bk: Backend, state: dict[str, np.ndarray]) -> None:
+        """Restore what ``get_state`` returned (the optimizer must be built)."""
+        for name in self._state_names:
+            getattr(self, name)[...] = bk.asarray(state[name])
+        self.iterations = int(state["iterations"])
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Minibatch gradient descent with optional (heavy-ball) momentum, Keras's formulation.
+
+    velocity = momentum * velocity - lr * g;  p += velocity  (plain p -= lr * g when momentum is 0).
+    """
+
+    name = "sgd"
+
+    def __init__(self, momentum: float = 0.0) -> None:
+        super().__init__()
+        if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
+            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self._state_names = ("velocity",) if self.momentum else ()
+
+    def build(self, bk: Backend, params: Any, grads: Any) -> None:
+        super().build(bk, params, grads)
+        extra = (self.velocity,) if self.momentum else ()
+        self._pieces = self._chunks(params, grads, *extra)
+
+    def step(self, learning_rate: float) -> None:
+        xp, momentum = self._xp, self.momentum
+        for piece in self._pieces:
+            p, g = piece[0], piece[1]
+            xp.multiply(g, learning_rate, g)
+            if momentum:
+                v = piece[2]
+                xp.multiply(v, momentum, v)
+                xp.subtract(v, g, v)
+                xp.add(p, v, p)
+            else:
+                xp.subtract(p, g, p)
+        self.iterations += 1
+
+    def get_config(self) -> dict[str, Any]:
+        return {"momentum": self.momentum}
+
+
+class Adam(Optimizer):
+    """Adam. ``variant="keras"`` is Keras's update exactly (its parity reference):
+    m, v moving averages; alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); p -= alpha * m / (sqrt(v) + eps),
+    eps added to the uncorrected sqrt(v), default 1e-7. ``variant="article"`` is the article's:
+    p -= lr * m_hat / (sqrt(v_hat) + eps) on the bias-corrected moments, default eps 1e-8; it is
+    computed in the same folded form (alpha as above, eps * sqrt(1 - b2^t)), which is equal.
+    ``epsilon=None`` picks the variant's default.
+    """
+
+    name = "adam"
+    amsgrad = False
+
+    def __init__(
+        self,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float | None = None,
+        variant: str = "keras",
+    ) -> None:
+        super().__init__()
+        for label, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
+                raise ValueError(f"Adam {label} must be in [0, 1), got {beta!r}")
+        if variant not in ADAM_VARIANTS:
+            raise ValueError(f"unknown Adam variant {variant!r}: use one of {', '.join(ADAM_VARIANTS)}")
+        if epsilon is None:
+            epsilon = 1e-7 if variant == "keras" else 1e-8
+        if not (isinstance(epsilon, (int, float)) and epsilon > 0 and math.isfinite(epsilon)):
+            raise ValueError(f"Adam epsilon must be a positive number, got {epsilon!r}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon, self.variant = float(epsilon), variant
+        self._state_names = ("m", "v") + (("v_max",) if self.amsgrad else ())
+
+    def build(self, bk: Backend, params: Any, grads: Any) -> None:
+        super().build(bk, params, grads)
+        self.tmp = bk.xp.empty_like(params)
+        extra = (self.v_max,) if self.amsgrad else ()
+        self._pieces = self._chunks(params, grads, self.m, self.v, self.tmp, *extra)
+
+    def step(self, learning_rate: float) -> None:
+        xp, b1, b2 = self._xp, self.beta_1, self.beta_2
+        self.iterations += 1
+        t = self.iterations
+        c2 = math.sqrt(1.0 - b2**t)
+        alpha = learning_rate * c2 / (1.0 - b1**t)
+        eps = self.epsilon if self.variant == "keras" else self.epsilon * c2
+        for piece in self._pieces:
+            p, g, m, v, tmp = piece[:5]
+            xp.multiply(m, b1, m)  # m = b1 m + (1 - b1) g
+            xp.multiply(g, 1.0 - b1, tmp)
+            xp.add(m, tmp, m)
+            xp.multiply(v, b2, v)  # v = b2 v + (1 - b2) g^2 (g is scratch from here on)
+            xp.square(g, g)
+            xp.multiply(g, 1.0 - b2, g)
+            xp.add(v, g, v)
+            if self.amsgrad:
+                v = xp.maximum(piece[5], v, out=piece[5])
+            xp.sqrt(v, tmp)  # p -= alpha m / (sqrt(v) + eps)
+            xp.add(tmp, eps, tmp)
+            xp.divide(m, tmp, tmp)
+            xp.multiply(tmp, alpha, tmp)
+            xp.subtract(p, tmp, p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "variant": self.variant}
+
+
+class AMSGrad(Adam):
+    """Adam with the running maximum of v in the denominator (Keras's ``amsgrad=True``)."""
+
+    name = "amsgrad"
+    amsgrad = True
+
+
+_REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AMSGrad)}
+NAMES = tuple(_REGISTRY)
+
+
+def get(name: str | Optimizer, **config: Any) -> Optimizer:
+    """A new optimizer called ``name`` built with ``config``; ValueError lists the valid names.
+
+    An Optimizer instance is cloned (fresh state), so a network never shares state with another.
+    """
+    if isinstance(name, Optimizer):
+        return name.clone()
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown optimizer {name!r}: use one of {', '.join(NAMES)}")
+    return _REGISTRY[key](**config)

@@ -1,0 +1,72 @@
+"""L1 and L2 weight penalties on every layer's kernel (not on biases), as Keras's
+``kernel_regularizer=L1L2(l1, l2)``: penalty = l1 * sum|W| + l2 * sum(W^2), added to the loss;
+gradient l1 * sign(W) + 2 * l2 * W, added to the kernel gradients before the optimizer step.
+
+A 0/1 mask over the flat parameter buffer marks the kernel entries, so the penalty is a few
+whole-buffer calls however many layers there are.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .backend import Backend
+
+
+def check_coefficient(name: str, value: float) -> float:
+    """A valid (finite, non-negative) penalty coefficient, or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+class Penalty:
+    """The L1/L2 kernel penalty of one network, bound to its flat buffers."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = check_coefficient("l1", l1)
+        self.l2 = check_coefficient("l2", l2)
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to add (a zero penalty costs nothing per step)."""
+        return bool(self.l1 or self.l2)
+
+    def build(self, bk: Backend, params: Any, grads: Any, kernel_mask: Any) -> None:
+        """Bind the flat buffers; ``kernel_mask`` is 1 on kernel entries and 0 on biases."""
+        xp = bk.xp
+        self._xp, self.params, self.grads = xp, params, grads
+        self.mask = kernel_mask
+        self.tmp = xp.empty_like(params)
+
+    def loss(self) -> Any:
+        """The penalty at the current weights, as a 0-d device value."""
+        xp, tmp = self._xp, self.tmp
+        total = 0.0
+        if self.l2:
+            xp.multiply(self.params, self.mask, tmp)
+            total = total + xp.vdot(tmp, tmp) * self.l2
+        if self.l1:
+            xp.abs(self.params, tmp)
+            total = total + xp.vdot(tmp, self.mask) * self.l1
+        return total
+
+    def apply(self) -> Any:
+        """One training step's share: add the gradient in place, return the penalty (taken
+        at the weights the step's loss used, before the update)."""
+        xp, tmp, mask, grads = self._xp, self.tmp, self.mask, self.grads
+        total = 0.0
+        if self.l2:
+            xp.multiply(self.params, mask, tmp)
+            total = total + xp.vdot(tmp, tmp) * self.l2
+            xp.multiply(tmp, 2.0 * self.l2, tmp)
+            xp.add(grads, tmp, grads)
+        if self.l1:
+            xp.abs(self.params, tmp)
+            total = total + xp.vdot(tmp, mask) * self.l1
+            xp.sign(self.params, tmp)
+            xp.multiply(tmp, mask, tmp)
+            xp.multiply(tmp, self.l1, tmp)
+            xp.add(grads, tmp, grads)
+        return total

@@ -1,0 +1,98 @@
+"""Saving and loading networks: one ``.npz`` file with the architecture (JSON), the flat weight
+buffer in its own dtype (so the round trip is exact) and the optimizer's state.
+
+Files are read with ``allow_pickle=False``: nothing in them can run code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "mlp_impl.NN"
+VERSION = 1
+
+
+def save(net: Any, path: str | Path) -> None:
+    """Write ``net`` to ``path`` exactly as named (no ``.npz`` appended)."""
+    if not net.built:
+        raise ValueError("the network has no weights yet: fit or build it before saving")
+    header = {"format": FORMAT, "version": VERSION, "widths": net.widths, **net.get_config()}
+    header["rng_state"] = net._rng.bit_generator.state  # so a loaded network resumes the same draws
+    arrays = {"architecture": np.array(json.dumps(header)), "params": net.backend.to_numpy(net.params)}
+    for key, value in net.optimizer.get_state(net.backend).items():
+        arrays[f"optimizer/{key}"] = value
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and arrays of a saved network, or ValueError for any other file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise ValueError(f"no saved network at {path}: check the path") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path} is not a saved mlp_impl network ({type(exc).__name__}): pass a file written by NN.save") from None
+    if "architecture" not in arrays or "params" not in arrays:
+        raise ValueError(f"{path} is not a saved mlp_impl network (no architecture/params): pass a file written by NN.save")
+    header = json.loads(str(arrays.pop("architecture")))
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise ValueError(f"{path} has format {header.get('format')!r} v{header.get('version')}, expected {FORMAT!r} v{VERSION}")
+    return header, arrays
+
+
+def load(path: str | Path, backend: str | None = None) -> Any:
+    """A new network rebuilt from ``path``, on ``backend`` (default: the one it was saved from)."""
+    from .layers import Dense
+    from .network import NN
+    from .optimizers import get as get_optimizer
+
+    header, arrays = _read(path)
+    layers = [Dense(**config) for config in header["layers"]]
+    optimizer = get_optimizer(header["optimizer"]["name"], **header["optimizer"]["config"])
+    net = NN(
+        layers,
+        loss=header["loss"],
+        optimizer=optimizer,
+        initializer=header["initializer"],
+        dtype=header["dtype"],
+        seed=header["seed"],
+        backend=backend or header["backend"],
+        sampling=header["sampling"],
+        l1=header["l1"],
+        l2=header["l2"],
+    )
+    net.build(header["widths"][0])
+    _copy_in(net, header, arrays, path)
+    if "rng_state" in header:
+        net._rng.bit_generator.state = header["rng_state"]
+    return net
+
+
+def load_weights(net: Any, path: str | Path) -> None:
+    """Copy saved weights and optimizer state into ``net``; ValueError when architectures differ."""
+    header, arrays = _read(path)
+    saved = [(c["units"], c["activation"]) for c in header["layers"]]
+    mine = [(layer.units, layer.activation) for layer in net.layers]
+    if saved != mine or (net.built and header["widths"][0] != net.widths[0]):
+        raise ValueError(
+            f"{path} holds a network with widths {header['widths']} and activations "
+            f"{[a for _, a in saved]}, which does not match this one: load it with NN.load instead"
+        )
+    net.build(header["widths"][0])
+    _copy_in(net, header, arrays, path)
+
+
+def _copy_in(net: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> None:
+    params = arrays["params"]
+    if params.shape != tuple(net.params.shape):
+        raise ValueError(f"{path} has {params.size} parameters, the network {net.params.size}: the file is damaged")
+    net.params[...] = net.backend.asarray(params, dtype=net.dtype)
+    state = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("optimizer/")}
+    if header["optimizer"]["name"] == net.optimizer.name and state:
+        net.optimizer.set_state(net.backend, state)

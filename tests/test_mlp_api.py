@@ -1,0 +1,273 @@
+"""The public API: the article's example, Dense inference, evaluate, determinism, save/load,
+registries and the linear model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlp_impl
+from mlp_impl import NN, SGD, Adam, AMSGrad, Dense, Layer, LinearRegression
+from mlp_impl import activations, initializers, losses, optimizers
+
+
+def _titanic_article(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The article's 7 Titanic features (raw, like the article) and labels."""
+    frame = pd.read_csv(root / "titanic" / "train_article.csv")
+    frame = frame.dropna(subset=["Age", "Embarked", "Fare"])
+    frame["Sex"] = (frame["Sex"] == "male").astype(float)
+    frame["Embarked"] = frame["Embarked"].map({"S": 0.0, "C": 1.0, "Q": 2.0})
+    cols = ["Age", "Sex", "Pclass", "SibSp", "Parch", "Fare", "Embarked"]
+    return frame[cols].to_numpy(float), frame["Survived"].to_numpy(float)
+
+
+def _blobs(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4))
+    y = (x[:, 0] - x[:, 1] > 0).astype(float)
+    return x, y
+
+
+def test_article_example_runs_and_learns(data_root: Path) -> None:
+    x, y = _titanic_article(data_root)
+    assert x.shape == (881, 7)
+    x_train, y_train = x[:600], y[:600]  # 1-D labels, as in the article
+    net = NN(layers=[
+        Layer(7, 15, activation="relu"),
+        Layer(15, 1, activation="sigmoid"),
+    ], loss="binary_crossentropy", optimizer=Adam(), seed=0, sampling="article")
+    history = net.fit(x_train, y_train, epochs=60, learning_rate=0.01, sample_size=100, include_logs=False)
+    assert len(history) == 60 and all(isinstance(h, float) for h in history)
+    assert history[-1] < 0.75 * history[0]
+    proba = net.predict(x[600:])
+    assert proba.shape == (281, 1) and isinstance(proba, np.ndarray)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    metrics = net.evaluate(x[600:], y[600:])
+    assert set(metrics) == {"loss", "accuracy", "misclassified"}
+    assert metrics["accuracy"] > 0.7 and metrics["misclassified"] == round((1 - metrics["accuracy"]) * 281)
+
+
+def test_article_positional_fit_and_mnist_style_net() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.random((300, 20)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[(x[:, :4]).argmax(1)]
+    net = NN(layers=[Layer(20, 16, activation="relu"), Layer(16, 4, activation="softmax")],
+             loss="categorical_crossentropy", optimizer=Adam(), seed=2)
+    history = net.fit(x, y, 15, 0.01, sample_size=50)
+    assert history[-1] < history[0]
+    assert np.allclose(net.predict(x).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_dense_infers_input_width() -> None:
+    x, y = _blobs()
+    net = NN([Dense(8, activation="relu"), Dense(1, activation="sigmoid")], loss="binary_crossentropy", seed=0)
+    assert not net.built
+    net.fit(x, y, 2, 0.1, sample_size=32)
+    assert net.widths == [4, 8, 1] and net.layers[0].W.shape == (4, 8)
+    assert net.n_params == 4 * 8 + 8 + 8 + 1
+
+
+def test_weights_layout_and_roundtrip() -> None:
+    net = NN([Dense(3, "tanh", input_dim=2), Dense(2, "linear")], seed=0, dtype="float64")
+    weights = net.get_weights()
+    assert [w.shape for w in weights] == [(2, 3), (3,), (3, 2), (2,)]
+    assert not weights[1].any() and not weights[3].any()  # zero biases
+    new = [np.full(w.shape, i + 0.5) for i, w in enumerate(weights)]
+    net.set_weights(new)
+    for a, b in zip(net.get_weights(), new):
+        assert np.array_equal(a, b)
+    x = np.array([[1.0, 2.0]])
+    expected = np.tanh(x @ new[0] + new[1]) @ new[2] + new[3]
+    np.testing.assert_allclose(net.predict(x), expected)
+
+
+def test_same_seed_gives_bitwise_identical_weights() -> None:
+    x, y = _blobs()
+    runs = []
+    for _ in range(2):
+        net = NN([Dense(6, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=42)
+        history = net.fit(x, y, 3, 0.01, sample_size=32)
+        runs.append((history, net.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        assert a.tobytes() == b.tobytes()
+    other = NN([Dense(6, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", seed=43)
+    other.build(4)
+    assert not np.array_equal(other.get_weights()[0], runs[0][1][0])
+
+
+def test_no_global_random_state() -> None:
+    state = np.random.get_state()[1].copy()
+    x, y = _blobs()
+    NN([Dense(3, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", seed=0, sampling="article").fit(x, y, 2, 0.1, 16)
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept(dtype: str) -> None:
+    x, y = _blobs()
+    net = NN([Dense(4, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", dtype=dtype, seed=0)
+    net.fit(x, y, 1, 0.1, 50)
+    assert all(w.dtype == np.dtype(dtype) for w in net.get_weights())
+    assert net.predict(x).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("optimizer", [SGD(), SGD(momentum=0.9), Adam(), Adam(variant="article"), AMSGrad()])
+def test_save_load_round_trip(tmp_path: Path, optimizer) -> None:
+    x, y = _blobs()
+    net = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=optimizer,
+             seed=3, l2=0.001)
+    net.fit(x, y, 2, 0.01, 32)
+    path = tmp_path / "net.weights"
+    net.save(path)
+    assert path.exists()  # written under the exact name given
+    loaded = NN.load(path)
+    for a, b in zip(net.get_weights(), loaded.get_weights()):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert loaded.get_config() == net.get_config()
+    np.testing.assert_array_equal(loaded.predict(x), net.predict(x))
+    # optimizer state and random stream come back too: training continues identically
+    assert net.fit(x, y, 2, 0.01, 32) == loaded.fit(x, y, 2, 0.01, 32)
+    for a, b in zip(net.get_weights(), loaded.get_weights()):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_load_weights_into_matching_and_mismatching_networks(tmp_path: Path) -> None:
+    net = NN([Dense(5, "relu", input_dim=4), Dense(1, "sigmoid")], loss="binary_crossentropy", seed=3)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    twin = NN([Dense(5, "relu", input_dim=4), Dense(1, "sigmoid")], loss="binary_crossentropy", seed=9)
+    twin.load_weights(path)
+    assert all(np.array_equal(a, b) for a, b in zip(net.get_weights(), twin.get_weights()))
+    other = NN([Dense(6, "relu", input_dim=4), Dense(1, "sigmoid")], loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="does not match"):
+        other.load_weights(path)
+    wrong_input = NN([Dense(5, "relu", input_dim=3), Dense(1, "sigmoid")], loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="does not match"):
+        wrong_input.load_weights(path)
+
+
+def test_load_rejects_foreign_files(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.npz"
+    np.savez(foreign, a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a saved mlp_impl network"):
+        NN.load(foreign)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a saved mlp_impl network"):
+        NN.load(text)
+    with pytest.raises(ValueError, match="no saved network"):
+        NN.load(tmp_path / "missing.npz")
+
+
+def test_evaluate_counts_misclassified() -> None:
+    net = NN([Dense(1, "sigmoid", input_dim=1)], loss="binary_crossentropy", dtype="float64")
+    net.set_weights([np.array([[2.0]]), np.array([0.0])])
+    x = np.array([[-1.0], [1.0], [2.0], [-3.0]])
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    metrics = net.evaluate(x, y)
+    assert metrics["misclassified"] == 2 and metrics["accuracy"] == 0.5
+    p = 1 / (1 + np.exp(-2 * x[:, 0]))
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert metrics["loss"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_evaluate_multiclass_uses_argmax() -> None:
+    net = NN([Dense(3, "softmax", input_dim=3)], loss="categorical_crossentropy", dtype="float64")
+    net.set_weights([np.eye(3), np.zeros(3)])
+    x = np.eye(3)
+    y = np.eye(3)[[0, 2, 2]]
+    assert net.evaluate(x, y)["misclassified"] == 1
+
+
+def test_l2_penalty_shrinks_weights() -> None:
+    x, y = _blobs()
+    norms = []
+    for l2 in (0.0, 0.1):
+        net = NN([Dense(8, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=0, l2=l2)
+        net.fit(x, y, 20, 0.01, 32)
+        norms.append(sum(float((w**2).sum()) for w in net.get_weights()[::2]))
+    assert norms[1] < norms[0]
+
+
+def test_registries_list_valid_names() -> None:
+    for module, bad in ((activations, "relu6"), (losses, "hinge"), (initializers, "orthogonal"), (optimizers, "rmsprop")):
+        with pytest.raises(ValueError) as info:
+            module.get(bad)
+        message = str(info.value)
+        assert bad in message and all(name in message for name in module.NAMES)
+        assert "\n" not in message
+    assert activations.get("relu").name == "relu"
+    assert losses.get("mean_squared_error") == "mse"
+    assert initializers.get("xavier") is initializers.xavier
+    assert isinstance(optimizers.get("amsgrad"), AMSGrad)
+
+
+def test_initializers_have_their_spread() -> None:
+    rng = np.random.default_rng(0)
+    w = initializers.xavier(rng, 300, 500)
+    assert w.std() == pytest.approx(np.sqrt(2 / 800), rel=0.02)
+    limit = np.sqrt(6 / 800)
+    g = initializers.glorot_uniform(rng, 300, 500)
+    assert g.max() <= limit and g.min() >= -limit
+    assert initializers.he(rng, 400, 100).std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    assert np.abs(initializers.uniform(rng, 10, 10)).max() <= 0.05
+    assert not initializers.zeros(rng, 3, 3).any()
+
+
+def test_adam_variants_differ_only_in_epsilon_placement() -> None:
+    assert Adam().epsilon == 1e-7 and Adam(variant="article").epsilon == 1e-8
+    x, y = _blobs()
+    finals = []
+    for variant in ("keras", "article"):
+        net = NN([Dense(4, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy",
+                 optimizer=Adam(variant=variant, epsilon=1e-8), dtype="float64", seed=0)
+        net.fit(x, y, 1, 0.01, 50)
+        finals.append(net.get_weights()[0])
+    assert not np.array_equal(*finals)
+    np.testing.assert_allclose(*finals, rtol=1e-4)
+
+
+def test_linear_regression_recovers_a_line() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 100)
+    y = 3.0 * x + 2.0 + rng.normal(0, 0.1, 100)
+    model = LinearRegression(seed=0)
+    history = model.fit(x, y, steps=2000, learning_rate=0.01)
+    assert len(history) == 2000 and len(history[0]) == 3
+    assert history[-1][2] < history[0][2]
+    assert model.w == pytest.approx(3.0, abs=0.05) and model.b == pytest.approx(2.0, abs=0.3)
+    assert (model.w, model.b) == history[-1][:2]
+    np.testing.assert_allclose(model.predict([1.0]), [model.w + model.b])
+
+
+def test_public_names() -> None:
+    for name in ("NN", "Layer", "Dense", "SGD", "Adam", "AMSGrad", "LinearRegression", "get_backend", "GPUUnavailableError"):
+        assert hasattr(mlp_impl, name)
+    assert issubclass(mlp_impl.GPUUnavailableError, ValueError)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(momentum=0.9), Adam, AMSGrad, lambda: Adam(variant="article")])
+def test_optimizer_pieces_do_not_change_results(make) -> None:
+    """Updates cut into cache-sized pieces equal whole-buffer updates bitwise."""
+    import copy
+
+    from mlp_impl import get_backend
+
+    results = []
+    for chunk in (0, 1000):
+        bk = copy.copy(get_backend("numpy"))
+        bk.elementwise_chunk = chunk
+        params = np.random.default_rng(0).standard_normal(4321).astype(np.float32)
+        grads = np.empty_like(params)
+        opt = make()
+        opt.build(bk, params, grads)
+        assert len(opt._pieces) == (1 if chunk == 0 else 5)
+        for step in range(3):
+            grads[...] = np.random.default_rng(step).standard_normal(4321)
+            opt.step(0.01)
+        results.append(params)
+    assert results[0].tobytes() == results[1].tobytes()

@@ -1,0 +1,240 @@
+"""Bad input fails early and clearly; minibatch schemes do what they promise; the GPU path is
+guarded (and exercised when a GPU is usable)."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from mlp_impl import NN, Adam, Dense, GPUUnavailableError, Layer, get_backend
+from mlp_impl.backend import gpu_status
+from mlp_impl.sampling import Sampler
+
+
+def _net(**kwargs) -> NN:
+    options = {"loss": "binary_crossentropy", "optimizer": Adam(), "seed": 0}
+    options.update(kwargs)
+    return NN([Layer(3, 4, activation="relu"), Layer(4, 1, activation="sigmoid")], **options)
+
+
+def _xy(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, 3)), rng.integers(0, 2, n).astype(float)
+
+
+def _one_line_error(match: str, func, *args, **kwargs) -> str:
+    with pytest.raises(ValueError, match=match) as info:
+        func(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (lambda: Dense(3, activation="relu6"), "unknown activation 'relu6': use one of linear, relu, sigmoid, tanh, softmax"),
+        (lambda: Dense(3, kernel_initializer="orthogonal"), "unknown initializer 'orthogonal': use one of xavier, glorot_uniform, he, uniform, zeros"),
+        (lambda: _net(loss="hinge"), "unknown loss 'hinge': use one of mse, mae, binary_crossentropy, categorical_crossentropy"),
+        (lambda: _net(optimizer="rmsprop"), "unknown optimizer 'rmsprop': use one of sgd, adam, amsgrad"),
+        (lambda: _net(initializer="orthogonal"), "unknown initializer 'orthogonal'"),
+        (lambda: _net(dtype="float16"), "unsupported dtype 'float16': use one of float32, float64"),
+        (lambda: _net(sampling="bootstrap"), "unknown sampling 'bootstrap': use one of shuffle, article, sequential"),
+        (lambda: _net(backend="jax"), "unknown backend 'jax': use one of numpy, cupy"),
+        (lambda: _net(loss="categorical_crossentropy"), "needs a 'softmax' output layer"),
+        (lambda: _net(l2=-1.0), "l2 must be a finite number >= 0"),
+        (lambda: _net(seed=-3), "seed must be None or an integer >= 0"),
+        (lambda: NN([Layer(7, 15, "relu"), Layer(10, 1, "sigmoid")]), "layer 2 takes 10 inputs but layer 1 gives 15"),
+        (lambda: NN([]), "non-empty list"),
+        (lambda: Dense(0), "units must be a positive integer"),
+        (lambda: Adam(variant="pytorch"), "unknown Adam variant 'pytorch': use one of keras, article"),
+        (lambda: Adam(beta_1=1.0), "beta_1 must be in"),
+    ],
+)
+def test_bad_construction(build, match: str) -> None:
+    _one_line_error(match, build)
+
+
+BAD_FITS = [
+    ({"y": np.zeros(19)}, "x has 20 rows but y has 19"),
+    ({"x": np.full((20, 3), np.nan)}, "x contains NaN or infinite values"),
+    ({"y": np.r_[np.inf, np.zeros(19)]}, "y contains NaN or infinite values"),
+    ({"x": np.zeros((20, 5))}, "x has 5 features but the network's first layer takes 3"),
+    ({"x": np.zeros(20)}, "x must be 2-D"),
+    ({"y": np.zeros((20, 2))}, "output layer has 1 units"),
+    ({"y": np.full(20, 2.0)}, "needs targets in \\[0, 1\\]"),
+    ({"x": np.array([["a", "b", "c"]] * 20)}, "not numbers"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 2.5}, "epochs must be a positive integer"),
+    ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
+    ({"learning_rate": -0.1}, "learning_rate must be a finite number > 0"),
+    ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0"),
+    ({"sample_size": 0}, "sample_size must be a positive integer"),
+    ({"sample_size": -5}, "sample_size must be a positive integer"),
+]
+
+
+@pytest.mark.parametrize("change,match", BAD_FITS)
+def test_bad_fit_fails_before_training(change: dict, match: str) -> None:
+    net = _net()
+    x, y = _xy()
+    args = {"x": x, "y": y, "epochs": 2, "learning_rate": 0.01, "sample_size": 8}
+    args.update(change)
+    before = net.get_weights()
+    _one_line_error(match, net.fit, **args)
+    assert net.optimizer.iterations == 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+
+
+def test_categorical_targets_must_be_one_hot() -> None:
+    net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy")
+    _one_line_error("one-hot", net.fit, np.zeros((4, 2)), np.ones((4, 3)), 1, 0.1, 2)
+
+
+def test_predict_and_set_weights_check_shapes() -> None:
+    net = _net()
+    _one_line_error("x has 2 features", net.predict, np.zeros((3, 2)))
+    _one_line_error("expected 4 arrays", net.set_weights, [np.zeros((3, 4))])
+    _one_line_error("W1 has shape", net.set_weights, [np.zeros((2, 4)), np.zeros(4), np.zeros((4, 1)), np.zeros(1)])
+    unbuilt = NN([Dense(2, "relu"), Dense(1)])
+    _one_line_error("no weights yet", unbuilt.predict, np.zeros((3, 2)))
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def _epochs(name: str, n: int, batch: int, count: int = 5) -> list[list[np.ndarray]]:
+    sampler = Sampler(name, n, batch, np.random.default_rng(0), get_backend("numpy"))
+    return [[np.asarray(b) for b in sampler.epoch()] for _ in range(count)]
+
+
+def test_shuffle_sees_every_example_once_and_keeps_last_partial_batch() -> None:
+    epochs = _epochs("shuffle", 10, 4)
+    for batches in epochs:
+        assert [len(b) for b in batches] == [4, 4, 2]
+        assert sorted(np.concatenate(batches)) == list(range(10))
+    assert not all(np.array_equal(np.concatenate(epochs[0]), np.concatenate(e)) for e in epochs[1:])
+
+
+def test_article_draws_independent_batches_without_replacement() -> None:
+    epochs = _epochs("article", 10, 4, count=50)
+    repeated_across_batches = False
+    for batches in epochs:
+        assert [len(b) for b in batches] == [4, 4, 4]  # ceil(10 / 4) full batches
+        assert all(len(set(b.tolist())) == 4 for b in batches)
+        flat = np.concatenate(batches)
+        repeated_across_batches |= len(set(flat.tolist())) < len(flat)
+    assert repeated_across_batches
+
+
+def test_article_draws_on_large_sets_and_whole_set_batches() -> None:
+    for batches in _epochs("article", 100_000, 1000, count=2):  # the per-batch choice path
+        assert len(batches) == 100 and all(len(set(b.tolist())) == 1000 for b in batches)
+        assert all(b.min() >= 0 and b.max() < 100_000 for b in batches)
+    for batches in _epochs("article", 7, 50, count=3):  # one batch holding every row
+        assert [sorted(b.tolist()) for b in batches] == [list(range(7))]
+
+
+def test_sequential_is_in_order() -> None:
+    for batches in _epochs("sequential", 10, 4, count=2):
+        assert [b.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_batch_larger_than_data_uses_all_rows() -> None:
+    assert [len(b) for b in _epochs("shuffle", 5, 100, count=1)[0]] == [5]
+    x, y = _xy(12)
+    history = _net().fit(x, y, 2, 0.01, sample_size=1000)
+    assert len(history) == 2
+
+
+def test_sequential_training_ignores_the_seed_after_initialisation() -> None:
+    x, y = _xy()
+    a, b = _net(seed=1, sampling="sequential"), _net(seed=2, sampling="sequential")
+    b.set_weights(a.get_weights())
+    assert a.fit(x, y, 3, 0.01, 8) == b.fit(x, y, 3, 0.01, 8)
+
+
+def test_epoch_loss_is_example_weighted_mean_of_batch_losses() -> None:
+    x, y = _xy(10)
+    net = _net(sampling="sequential", dtype="float64")
+    twin = _net(sampling="sequential", dtype="float64")
+    twin.set_weights(net.get_weights())
+    history = net.fit(x, y, 1, 0.01, sample_size=4)
+    losses = []
+    for start in (0, 4, 8):
+        losses.append(twin.gradients(x[start : start + 4], y[start : start + 4])[0] * len(x[start : start + 4]))
+        twin.fit(x[start : start + 4], y[start : start + 4], 1, 0.01, sample_size=4)
+    assert history[0] == pytest.approx(sum(losses) / 10, rel=1e-12)
+
+
+def test_callback_can_stop_training() -> None:
+    x, y = _xy()
+    seen = []
+    history = _net().fit(x, y, 10, 0.01, 8, callback=lambda epoch, loss: seen.append((epoch, loss)) or epoch == 2)
+    assert len(history) == 3 and [e for e, _ in seen] == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- GPU guard
+
+
+def test_unusable_cupy_raises_with_reason() -> None:
+    usable, reason = gpu_status()
+    if usable:
+        pytest.skip("a GPU is usable here; the error path cannot occur")
+    with pytest.raises(GPUUnavailableError) as info:
+        get_backend("cupy")
+    assert reason in str(info.value)
+    with pytest.raises(ValueError):
+        _net(backend="cupy")
+
+
+@pytest.mark.parametrize(
+    "runtime,expected",
+    [("raise", "no CUDA driver"), (0, "no CUDA device"), (1, "CuPy 0.0 with 1 CUDA device")],
+)
+def test_gpu_status_names_the_missing_piece(monkeypatch: pytest.MonkeyPatch, runtime, expected: str) -> None:
+    def count() -> int:
+        if runtime == "raise":
+            raise RuntimeError("cudaErrorInsufficientDriver")
+        return runtime
+
+    fake = types.SimpleNamespace(
+        __version__="0.0",
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count)),
+        is_available=lambda: True,
+    )
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    usable, reason = gpu_status()
+    assert usable == (runtime == 1) and expected in reason
+
+
+def test_gpu_status_without_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` raise ImportError
+    usable, reason = gpu_status()
+    assert not usable and reason.startswith("CuPy not installed")
+
+
+@pytest.mark.gpu
+def test_cupy_matches_numpy_from_identical_weights() -> None:
+    usable, reason = gpu_status()
+    if not usable:
+        pytest.skip(f"CuPy path not exercised: {reason}")
+    rng = np.random.default_rng(0)
+    x = rng.random((500, 20)).astype(np.float32)
+    y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 500)]
+    runs = []
+    for backend in ("numpy", "cupy"):
+        net = NN([Dense(32, "relu"), Dense(16, "tanh"), Dense(5, "softmax")], loss="categorical_crossentropy",
+                 optimizer=Adam(), seed=5, backend=backend, sampling="shuffle", l2=1e-4)
+        history = net.fit(x, y, 5, 0.01, sample_size=64)
+        runs.append((net.get_weights(), history, net.predict(x), net.evaluate(x, y)))
+    (w_np, h_np, p_np, m_np), (w_cp, h_cp, p_cp, m_cp) = runs
+    np.testing.assert_allclose(h_cp, h_np, rtol=1e-4)
+    for a, b in zip(w_cp, w_np):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(p_cp, p_np, atol=1e-4)
+    assert isinstance(p_cp, np.ndarray)
+    assert abs(m_cp["misclassified"] - m_np["misclassified"]) <= 2
