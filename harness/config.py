@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig
 
 DTYPES = ("float32", "float64")
 SAMPLINGS = ("shuffle", "article", "sequential")
@@ -41,6 +41,7 @@ class ModelConfig:
     adam_variant: str = "keras"
     l1: float = 0.0
     l2: float = 0.0
+    backprop: str = "standard"          # mlp only: standard | article (update each layer, then propagate)
 
 
 @dataclass
@@ -78,6 +79,10 @@ class BenchConfig:
     runs: int = 1                       # seeds 0..runs-1 unless `seeds` or `seed` is given
     seeds: Optional[list[int]] = None
     seed: Optional[int] = None          # one seed (for Hydra sweeps: -m seed='range(20)')
+    # Shortcuts for model.<key> (sweeps read better as learning_rate=0.001,0.01); null: model's value.
+    learning_rate: Optional[float] = None
+    batch_size: Optional[int] = None
+    epochs: Optional[int] = None
     quiet: bool = False                 # no progress bars
     resume: bool = False                # run only the seeds missing from hydra.run.dir
     epoch_bar: Optional[bool] = None    # null: an epoch bar when a run is long (> 1e10 FLOPs)
@@ -85,6 +90,22 @@ class BenchConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     keras: KerasConfig = field(default_factory=KerasConfig)
+
+
+MODEL_ALIASES = ("learning_rate", "batch_size", "epochs")
+
+
+def apply_aliases(cfg: DictConfig) -> DictConfig:
+    """Copy the top-level shortcuts that are set (learning_rate=0.01) onto `model`, in place.
+
+    Why: the issue's sweeps (`-m learning_rate=0.001,0.01,0.02`) name hyperparameters without the
+    `model.` prefix. A set shortcut wins over the experiment's model value; both stay in config.yaml.
+    """
+    for key in MODEL_ALIASES:
+        value = cfg.get(key)
+        if value is not None:
+            cfg.model[key] = value
+    return cfg
 
 
 def register() -> None:

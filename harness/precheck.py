@@ -113,6 +113,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
         jobs = _job_overrides(overrides, base, multirun)
     except Exception as ex:  # composition errors: unknown key, wrong type, unknown group option
         raise BadInput(one_line(ex)) from None
+    if multirun:
+        _check_launcher(base)
     for num, overrides_of_job in enumerate(jobs[:MAX_JOBS_CHECKED]):
         try:
             cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
@@ -125,6 +127,16 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
             check_output_dir(out, resume=bool(cfg.resume), cfg=job)
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
+
+
+def _check_launcher(cfg: DictConfig) -> None:
+    """A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
+    import shutil
+    target = str(OmegaConf.select(cfg, "hydra.launcher._target_") or "")
+    if target.endswith("SlurmLauncher") and shutil.which("srun") is None:
+        choice = cfg.hydra.runtime.choices.get("hydra/launcher")
+        raise BadInput(f"hydra/launcher={choice} needs SLURM (no srun on PATH); submit from the cluster's login "
+                       f"node, or try the sweep here with hydra/launcher=submitit_local")
 
 
 def _job_part(cfg: DictConfig) -> DictConfig:

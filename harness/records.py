@@ -7,6 +7,7 @@ half-written record, and concurrent jobs writing into the same folder never inte
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -28,6 +29,7 @@ RECORD_FIELDS: tuple[str, ...] = (
 STATUSES = ("ok", "diverged", "failed")
 RECORDS_DIRNAME = "records"
 RUNS_CSV = "runs.csv"
+RUNS_LOCK = ".runs.lock"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -98,11 +100,23 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def write_runs_csv(run_dir: str | os.PathLike) -> Path:
-    """Rebuild runs.csv from the record files (epoch_losses as a JSON list)."""
-    frame = records_frame(read_records(run_dir))
-    frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
-    path = Path(run_dir) / RUNS_CSV
-    atomic_write_text(path, frame.to_csv(index=False))
+    """Rebuild runs.csv from the record files (epoch_losses as a JSON list).
+
+    Several processes may write into one run directory (parallel launchers, two resumed sweeps).
+    Record files never clash, but two unsynchronized rebuilds could leave the older view last;
+    rebuilding under an exclusive lock makes the last rebuild see every record written before it.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / RUNS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            frame = records_frame(read_records(run_dir))
+            frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
+            path = run_dir / RUNS_CSV
+            atomic_write_text(path, frame.to_csv(index=False))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path
 
 
@@ -125,32 +139,3 @@ def load_runs(roots: Iterable[str | os.PathLike]) -> pd.DataFrame:
             rows.append({**record, "run_dir": str(run_dir)})
     return pd.DataFrame(rows, columns=[*RECORD_FIELDS, "run_dir"])
 
-
-# --- Concurrent writers (added by the harness engineer) -------------------------------------
-# Several processes may write into one run directory (parallel launchers, two resumed sweeps).
-# Record files never clash (one per impl/backend/seed, each replaced atomically), but two
-# unsynchronized rebuilds of runs.csv can leave the older view last. Rebuilding under an
-# exclusive lock makes the last rebuild see every record written before it started.
-
-RUNS_LOCK = ".runs.lock"
-
-
-def write_runs_csv_locked(run_dir: str | os.PathLike) -> Path:
-    """Rebuild runs.csv while holding an exclusive lock on the run directory (POSIX flock)."""
-    import fcntl
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(run_dir) / RUNS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return write_runs_csv(run_dir)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def write_record_shared(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """write_record for directories other processes may write to: atomic record, locked runs.csv."""
-    full = new_record(**record)
-    path = Path(run_dir) / RECORDS_DIRNAME / record_name(full)
-    atomic_write_text(path, json.dumps({k: _json_safe(v) for k, v in full.items()}, indent=1))
-    write_runs_csv_locked(run_dir)
-    return path

@@ -42,12 +42,29 @@ def _hydra_context() -> tuple[Path, str, bool, list[str]]:
 
 
 def run(cfg: DictConfig) -> None:
-    """The Hydra task: run the experiment in cfg into the Hydra run directory."""
+    """The Hydra task: run the experiment in cfg into the Hydra run directory.
+
+    A multirun job does not rebuild the report itself (parallel jobs would rebuild it N times at
+    once); it merges the sweep's tables, and the sweep callback (harness.callbacks) builds the
+    report once after the last job."""
     from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
-                         cleanup_on_reject=True)
+                         cleanup_on_reject=True, report=cfg.report and not multirun)
+    if multirun:
+        merge_into_sweep()
     finish(outcome, run_dir, multirun)
+
+
+def merge_into_sweep() -> None:
+    """Refresh SWEEP_DIR/runs.csv and summary.csv with this job's records; never fails the job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from .sweep_merge import merge_sweep
+    try:
+        merge_sweep(Path(HydraConfig.get().sweep.dir))
+    except Exception as ex:  # the job's own records are safe; the callback merges again at the end
+        log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
 
 def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
@@ -67,8 +84,11 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
 
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
-               cleanup_on_reject: bool = False, **environment_extra: Any) -> Outcome:
-    """Validate cfg, then write the config and environment and run every pending run into run_dir."""
+               cleanup_on_reject: bool = False, report: bool | None = None,
+               **environment_extra: Any) -> Outcome:
+    """Validate cfg, then write the config and environment and run every pending run into run_dir.
+
+    `report` (default: cfg.report) says whether to rebuild the report afterwards."""
     from . import environment
     try:
         plan = make_plan(cfg)
@@ -90,7 +110,7 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
     if env["git"]["warning"]:
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher)
-    if cfg.report:
+    if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome
 

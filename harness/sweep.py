@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORDS_DIRNAME, new_record, record_name, write_record_shared, write_runs_csv_locked
+from harness.records import RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -126,7 +126,7 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
         for impl, ds, record in bar:
             long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
             record = run_one(plan, impl, record, ds, progress=long_run and not quiet)
-            write_record_shared(run_dir, record)
+            write_record(run_dir, record)
             name = record_name(record)
             outcome.done.append(name)
             {"failed": outcome.failed, "diverged": outcome.diverged}.get(record["status"], []).append(name)
@@ -135,5 +135,5 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
         outcome.interrupted = True
     finally:
         bar.close()
-        write_runs_csv_locked(run_dir)
+        write_runs_csv(run_dir)
     return outcome

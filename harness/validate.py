@@ -19,7 +19,7 @@ from experiments.models import registry
 from experiments.models.base import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
-from .config import DTYPES, SAMPLINGS
+from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
 _DATA_CACHE: dict[tuple, Any] = {}
 CONFIG_FILE = "config.yaml"
@@ -95,9 +95,12 @@ def data_options(cfg: DictConfig) -> dict[str, Any]:
 
 
 def make_plan(cfg: DictConfig) -> Plan:
-    """Validate everything (names, numbers, availability, data, model vs data); return the plan."""
+    """Validate everything (names, numbers, availability, data, model vs data); return the plan.
+
+    Applies the top-level shortcuts (harness.config.apply_aliases) to cfg first, in place."""
     if OmegaConf.is_missing(cfg, "name"):
         raise ValueError("no experiment chosen; add +experiment=NAME (see conf/experiment/)")
+    apply_aliases(cfg)  # learning_rate=... -> model.learning_rate (kept in the written config.yaml)
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
@@ -130,7 +133,8 @@ def check_same_config(cfg: DictConfig, run_dir: Path) -> None:
     stored_path = run_dir / CONFIG_FILE
     if not stored_path.exists():
         return
-    ignore = {"resume", "quiet", "epoch_bar", "report", "runs", "seeds", "seed", "impls"}
+    # the top-level shortcuts are compared through `model`, where apply_aliases put them
+    ignore = {"resume", "quiet", "epoch_bar", "report", "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
     stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
     current = OmegaConf.to_container(cfg, resolve=True)
     differ = sorted(k for k in set(stored) | set(current) if k not in ignore and stored.get(k) != current.get(k))

@@ -17,7 +17,7 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "unknown experiment": (["+experiment=nope"], ["unknown experiment 'nope'", "titanic_sgd", "smoke"]),
     "no experiment": ([], ["+experiment=NAME", "titanic_vs_tf"]),
     "experiment without +": (["experiment=smoke"], ["+experiment=NAME"]),
-    "unknown key": (["+experiment=titanic_sgd", "epochs=3"], ["'epochs'", "spelling"]),
+    "unknown key": (["+experiment=titanic_sgd", "epoch=3"], ["'epoch'", "spelling"]),
     "wrong type": (["+experiment=titanic_sgd", "model.epochs=abc"], ["model.epochs", "Integer"]),
     "zero epochs": (["+experiment=titanic_sgd", "model.epochs=0"], ["model.epochs", "positive"]),
     "negative learning rate": (["+experiment=titanic_sgd", "model.learning_rate=-0.1"], ["model.learning_rate"]),

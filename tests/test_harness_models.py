@@ -18,7 +18,7 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
 
 def test_registry_lookup_lists_valid_names() -> None:
     assert names() == ["mlp", "keras", "torch", "sklearn", "linreg"]
-    with pytest.raises(ValueError, match="valid: mlp, keras, linreg"):
+    with pytest.raises(ValueError, match="valid: mlp, keras, torch, sklearn, linreg"):
         get("jax")
 
 

@@ -1,0 +1,55 @@
+"""Hydra callback that turns a multirun sweep into one merged table and one report.
+
+Registered in conf/config.yaml (`hydra.callbacks.sweep_tables`), so every `python -m harness -m ...`
+gets it, whatever the launcher (basic, joblib, submitit_local, slurm). It runs in the launching
+process: `on_multirun_end` comes after the launcher has returned every job, so the merge sees them
+all. Hydra skips `on_multirun_end` when a job failed (its sweeper re-raises the job's error) or on
+Ctrl-C, so the same step is also registered to run at exit: a failed sweep still gets its table
+and a report that shows the failure.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+# Launchers that run several jobs at once on this machine: their fit times share the CPU.
+LOCAL_PARALLEL = ("joblib", "submitit_local")
+
+
+class SweepTables(Callback):
+    """Write SWEEP_DIR/runs.csv, SWEEP_DIR/summary.csv and (report=true) the report, once per sweep."""
+
+    def __init__(self) -> None:
+        self._finished = False
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Warn about shared cores under a local parallel launcher; arm the at-exit fallback."""
+        launcher = str(config.hydra.runtime.choices.get("hydra/launcher") or "basic")
+        if launcher in LOCAL_PARALLEL:
+            log.warning(f"hydra/launcher={launcher} runs jobs side by side: use it for accuracy sweeps; "
+                        "fit times share the CPU and the report marks them as not comparable")
+        atexit.register(self._finish, config)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Every job has returned: merge and report."""
+        self._finish(config)
+
+    def _finish(self, config: DictConfig) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            from harness.sweep_merge import finish_sweep
+            sweep_dir = Path(str(config.hydra.sweep.dir))
+            if sweep_dir.is_dir():
+                finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
+        except Exception as ex:  # the records are on disk; the tables can be rebuilt later
+            log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
+                        f"rebuild with python -m harness.sweep_merge SWEEP_DIR")

@@ -1,0 +1,121 @@
+"""One table for a whole multirun sweep: every record of every job folder, merged.
+
+Hydra gives each job of a sweep its own folder (SWEEP_DIR/<job>/records/*.json). This module
+writes SWEEP_DIR/runs.csv (every record once, with the job folder and overrides it came from) and
+SWEEP_DIR/summary.csv (the report's statistics per implementation and swept value). Each job
+merges when it ends, so the tables stay complete even if the launching process dies (a SLURM
+array outlives it); the sweep callback (harness.callbacks) merges once more after the last job
+and builds the report. Merges hold an exclusive lock in SWEEP_DIR, so the last one sees every
+record written before it began; the record files themselves are never rewritten here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import yaml
+
+from harness.records import RECORD_FIELDS, RUNS_CSV, RUNS_LOCK, atomic_write_text, load_runs
+
+log = logging.getLogger(__name__)
+SUMMARY_CSV = "summary.csv"
+SWEEP_COLUMNS = [*RECORD_FIELDS, "job", "overrides"]
+
+
+@contextmanager
+def sweep_lock(sweep_dir: Path) -> Iterator[None]:
+    """Exclusive lock on the sweep folder (POSIX flock), so concurrent merges run one at a time."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    with open(sweep_dir / RUNS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _job_overrides(run_dir: Path) -> str:
+    """The job's own overrides (Hydra's .hydra/overrides.yaml) as 'k=v k=v', '' when absent."""
+    try:
+        overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return " ".join(str(o) for o in overrides or [])
+
+
+def _job_key(job: str) -> tuple:
+    """Sort jobs by number when Hydra numbered them (0, 1, ..., 10), else by name."""
+    head = job.split("-", 1)[0].split(os.sep, 1)[0]
+    return (0, int(head), job) if head.isdigit() else (1, 0, job)
+
+
+def sweep_runs(sweep_dir: str | os.PathLike) -> pd.DataFrame:
+    """Every record under the sweep folder, one row each, with `job` (folder relative to the sweep)
+    and `overrides` columns, ordered by job number, implementation and seed."""
+    root = Path(sweep_dir).resolve()
+    runs = load_runs([root])
+    runs["job"] = [os.path.relpath(d, root) for d in runs["run_dir"]]
+    runs["overrides"] = [_job_overrides(Path(d)) for d in runs["run_dir"]]
+    order = sorted(range(len(runs)), key=lambda i: (_job_key(runs["job"].iat[i]), str(runs["impl"].iat[i]),
+                                                     str(runs["backend"].iat[i]), runs["seed"].iat[i] or 0))
+    return runs.iloc[order].reset_index(drop=True)
+
+
+def merge_sweep(sweep_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rewrite SWEEP_DIR/runs.csv and summary.csv from the record files (locked); return both."""
+    from harness.reporting import tables
+    root = Path(sweep_dir)
+    with sweep_lock(root):
+        runs = sweep_runs(root)
+        table = runs[SWEEP_COLUMNS].copy()
+        table["epoch_losses"] = table["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
+        atomic_write_text(root / RUNS_CSV, table.to_csv(index=False))
+        summary = tables.summary_table(runs) if len(runs) else pd.DataFrame()
+        atomic_write_text(root / SUMMARY_CSV, summary.to_csv(index=False))
+    return runs, summary
+
+
+def finish_sweep(sweep_dir: str | os.PathLike, *, experiment: str | None, report: bool,
+                 echo: bool = True) -> Path | None:
+    """After the last job: merge the tables, then (report=true) rebuild the HTML report that covers
+    the sweep, in the results folder it belongs to. Returns index.html, or None without a report."""
+    from harness.reporting import build_report, tables
+    from harness.reporting.batches import report_root
+    root = Path(sweep_dir)
+    runs, summary = merge_sweep(root)
+    jobs = runs["job"].nunique()
+    log.info(f"sweep tables: {len(runs)} records of {jobs} jobs in {root / RUNS_CSV} and {root / SUMMARY_CSV}")
+    if echo and len(runs):
+        print(tables.terminal_text(summary))
+    if not report or runs.empty:
+        return None
+    index = build_report([report_root(root, experiment)])
+    if echo:
+        print(f"report: {index}")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m harness.sweep_merge SWEEP_DIR [--no-report]`: redo the end-of-sweep step by hand
+    (e.g. after the launching process was killed while cluster jobs went on)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m harness.sweep_merge", description=main.__doc__)
+    parser.add_argument("sweep_dir", type=Path)
+    parser.add_argument("--no-report", action="store_true", help="write the tables only")
+    args = parser.parse_args(argv)
+    if not args.sweep_dir.is_dir():
+        parser.error(f"no such folder: {args.sweep_dir}; pass the sweep folder (hydra.sweep.dir)")
+    experiment = next((str(e) for e in load_runs([args.sweep_dir])["experiment"].dropna()), None)
+    finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

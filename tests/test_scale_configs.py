@@ -1,0 +1,104 @@
+"""Scale-out configuration, in-process and fast: the SLURM launcher config, the top-level
+hyperparameter shortcuts, the sweep callback's registration, and merges by concurrent jobs."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import harness.config  # noqa: F401  (registers the schema)
+from harness.precheck import CONF_DIR
+from harness.records import new_record, write_record
+from harness.sweep_merge import merge_sweep
+from harness.validate import make_plan
+
+
+def composed(*overrides: str, hydra: bool = False):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
+
+
+def test_slurm_launcher_config_makes_a_valid_sbatch_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """conf/hydra/launcher/slurm.yaml goes through submitit's own parameter checks and becomes
+    the sbatch options a SLURM user expects (a fake `srun` on PATH stands in for the cluster)."""
+    import submitit
+    from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (fake_bin / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{__import__('os').environ['PATH']}")
+    cfg = composed("+experiment=titanic_vs_tf", "hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+                   "hydra.launcher.gpus_per_node=1", "hydra.mode=MULTIRUN", hydra=True)
+    params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    assert params.pop("_target_").endswith("SlurmLauncher")
+    params.pop("submitit_folder")
+    # the same translation as hydra_submitit_launcher's launch()
+    executor = submitit.AutoExecutor(cluster="slurm", folder=tmp_path / "submitit",
+                                     slurm_max_num_timeout=params.pop("max_num_timeout"))
+    base = set(OmegaConf.structured(BaseQueueConf).keys())
+    executor.update_parameters(**{k if k in base else f"slurm_{k}": v for k, v in params.items()})
+    script = executor._executor._make_submission_file_text("python -m harness", "uid")
+    for option in ("--partition=gpu", "--gpus-per-node=1", "--cpus-per-task=4", "--time=60", "--mem=8GB",
+                   "--nodes=1", "--ntasks-per-node=1", "--job-name=titanic_vs_tf"):
+        assert f"#SBATCH {option}" in script
+    assert "export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK" in script
+    assert params["array_parallelism"] == 64
+
+
+def test_top_level_shortcuts_set_the_model(data_root: Path) -> None:
+    """learning_rate=, batch_size=, epochs= (as the issue spells sweeps) reach the model spec."""
+    cfg = composed("+experiment=titanic_sgd", "learning_rate=0.02", "batch_size=50", "epochs=3",
+                   "sampling=shuffle")
+    plan = make_plan(cfg)
+    assert (plan.spec.learning_rate, plan.spec.batch_size, plan.spec.epochs) == (0.02, 50, 3)
+    assert plan.sampling == "shuffle" and cfg.model.learning_rate == 0.02  # written so to config.yaml
+    untouched = make_plan(composed("+experiment=titanic_sgd"))
+    assert (untouched.spec.learning_rate, untouched.spec.epochs) == (0.001, 1000)
+
+
+def test_sweep_callback_is_registered() -> None:
+    cfg = composed("+experiment=titanic_sgd", hydra=True)
+    assert cfg.hydra.callbacks.sweep_tables._target_ == "harness.callbacks.SweepTables"
+
+
+def _job(sweep_dir: str, job: int, seeds: int) -> None:
+    """One 'job': write its records one by one, merging the sweep after each (as jobs do)."""
+    for seed in range(seeds):
+        record = new_record(experiment="concurrent", impl="mlp", backend="numpy", seed=seed, status="ok",
+                            launcher="test", learning_rate=0.01 * (job + 1), epoch_losses=[0.5, 0.4])
+        write_record(Path(sweep_dir) / str(job), record)
+        merge_sweep(sweep_dir)
+
+
+def test_concurrent_jobs_merge_without_loss_or_duplication(tmp_path: Path) -> None:
+    """4 processes write records and merge the sweep table at the same time: the final runs.csv
+    holds every record exactly once (merges are serialized; the last sees every write)."""
+    context = multiprocessing.get_context("fork")
+    jobs = [context.Process(target=_job, args=(str(tmp_path), job, 5)) for job in range(4)]
+    for process in jobs:
+        process.start()
+    for process in jobs:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    keys = list(zip(runs["job"].astype(str), runs["seed"]))
+    assert len(keys) == 20 and set(keys) == {(str(j), s) for j in range(4) for s in range(5)}
+    assert list(runs["job"]) == sorted(runs["job"])  # ordered by job number
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == 4  # one row per learning rate
+
+
+def test_slurm_sweep_without_slurm_is_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              data_root: Path) -> None:
+    """Off the cluster, hydra/launcher=slurm fails in the pre-check with one line (no sweep folder)."""
+    from harness.precheck import BadInput, check
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun
+    with pytest.raises(BadInput, match="hydra/launcher=slurm needs SLURM.*submitit_local"):
+        check(["-m", "hydra/launcher=slurm", "+experiment=titanic_sgd", "seed=0,1",
+               f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert not (tmp_path / "sweep").exists()

@@ -1,0 +1,99 @@
+"""Multirun sweeps through Hydra's launchers: one folder per job, one merged table, one report.
+
+The sweeps run the real command line (`python -m harness -m ...`) on Titanic with 2 epochs and
+impls=[mlp] (no TensorFlow start-up), so each takes seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.records import read_records
+
+TIMEOUT_S = 120
+
+
+def sweep(tmp_path: Path, data_root: Path, *overrides: str, script: list[str] | None = None) -> tuple[Path, str]:
+    """Run `python -m harness -m OVERRIDES` into tmp_path/sweep; return the folder and the output."""
+    out = tmp_path / "sweep"
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+    command = [sys.executable, *(script or ["-m", "harness"]), "-m", "+experiment=titanic_sgd", "epochs=2",
+               "quiet=true", f"hydra.sweep.dir={out}", *overrides]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    return out, f"rc={done.returncode}\n{done.stdout}\n{done.stderr}"
+
+
+def check_merged(out: Path, jobs: int, seeds: int, launcher: str) -> pd.DataFrame:
+    """runs.csv holds every record of every job folder exactly once, and nothing else."""
+    folders = sorted(p for p in out.iterdir() if (p / "records").is_dir())
+    assert [p.name for p in folders] == [str(j) for j in range(jobs)]
+    on_disk = {(p.name, r["impl"], r["backend"], r["seed"]) for p in folders for r in read_records(p)}
+    assert len(on_disk) == jobs * seeds
+    runs = pd.read_csv(out / "runs.csv")
+    keys = list(zip(runs["job"].astype(str), runs["impl"], runs["backend"], runs["seed"]))
+    assert len(keys) == len(set(keys)) and set(keys) == on_disk
+    assert set(runs["launcher"]) == {launcher} and set(runs["status"]) == {"ok"}
+    assert runs["overrides"].str.contains("experiment=titanic_sgd").all()
+    return runs
+
+
+def test_joblib_sweep_over_hyperparameters_merges_and_reports(tmp_path: Path, data_root: Path) -> None:
+    """4 jobs (learning_rate x sampling, with the top-level shortcut), 2 seeds each, 2 at a time."""
+    out, log = sweep(tmp_path, data_root, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                     "learning_rate=0.001,0.01", "sampling=article,shuffle", "seeds=[0,1]")
+    assert log.startswith("rc=0"), log[-4000:]
+    runs = check_merged(out, jobs=4, seeds=2, launcher="joblib")
+    assert sorted(set(zip(runs["learning_rate"], runs["sampling"]))) == [
+        (0.001, "article"), (0.001, "shuffle"), (0.01, "article"), (0.01, "shuffle")]
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 and set(summary["n_runs"]) == {2}
+    assert summary["timing_note"].str.contains("parallel launcher").all()
+    page = (out / "report" / "index.html").read_text()
+    assert "sweep over learning_rate, sampling" in page and "parallel launcher (joblib)" in page
+    assert {"titanic_sgd-sweep-learning_rate.png", "titanic_sgd-sweep-sampling.png"} <= \
+        {p.name for p in (out / "report" / "figures").iterdir()}
+    assert "fit times share the CPU" in log  # the launch-time warning
+
+
+def test_submitit_local_seed_sweep_merges_and_reports(tmp_path: Path, data_root: Path) -> None:
+    """2 jobs through submitit's local executor: the path a SLURM sweep takes, as local processes."""
+    out, log = sweep(tmp_path, data_root, "hydra/launcher=submitit_local", "seed=range(2)")
+    assert log.startswith("rc=0"), log[-4000:]
+    runs = check_merged(out, jobs=2, seeds=1, launcher="submitit_local")
+    assert sorted(runs["seed"]) == [0, 1]
+    assert (out / ".submitit").is_dir()
+    page = (out / "report" / "index.html").read_text()
+    assert "titanic_sgd" in page and "parallel launcher (submitit_local)" in page
+
+
+FAILING_ENTRY = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_harness_faults import fake_module
+from experiments.models import registry
+from experiments.models.base import Implementation
+sys.modules["fake_impl_for_tests"] = fake_module({{1: "fail"}})
+registry.IMPLEMENTATIONS["mlp"] = Implementation("mlp", ("numpy",), "fake_impl_for_tests")
+from harness.__main__ import main
+main()
+"""
+
+
+def test_failed_job_still_gets_the_merged_table_and_report(tmp_path: Path, data_root: Path) -> None:
+    """Hydra skips on_multirun_end when a job failed; the at-exit step still merges and reports."""
+    entry = tmp_path / "failing_entry.py"
+    entry.write_text(FAILING_ENTRY.format(tests=str(Path(__file__).parent)))
+    conf = str(Path(__file__).resolve().parents[1] / "conf")
+    out, log = sweep(tmp_path, data_root, "seed=range(3)", "report=false",
+                     script=[str(entry), "--config-path", conf])
+    assert log.startswith("rc=1") and "RunsFailed" in log, log[-4000:]
+    runs = pd.read_csv(out / "runs.csv")
+    assert sorted(runs["seed"]) == [0, 1, 2]
+    assert runs.set_index("seed")["status"].to_dict() == {0: "ok", 1: "failed", 2: "ok"}
+    assert not (out / "report").exists()  # report=false: tables only
