@@ -20,3 +20,14 @@ def data_root() -> Path:
     if not (root / "mnist").is_dir() or not (root / "titanic").is_dir():
         pytest.fail(f"data folder {root} lacks mnist/ or titanic/: set MLP_BENCH_DATA_DIR to the data folder")
     return root
+
+
+@pytest.fixture
+def no_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never reach the network and never share a download cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def offline(url: str, out: Path, timeout: float = 0) -> None:
+        raise OSError(f"network disabled in tests ({url})")
+
+    monkeypatch.setattr("experiments.data.download.fetch_url", offline)

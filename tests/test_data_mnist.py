@@ -47,14 +47,7 @@ def mnist_copy(tmp_path: Path, data_root: Path, damage) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture(autouse=True)
-def _no_downloads(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-    def offline(url, out, timeout=0):
-        raise OSError(f"network disabled in tests ({url})")
-
-    monkeypatch.setattr("experiments.data.download.fetch_url", offline)
+pytestmark = pytest.mark.usefixtures("no_downloads")
 
 
 def test_mnist_shapes_dtypes_ranges_and_one_hot(data_root):

@@ -21,15 +21,7 @@ def _copy_root(tmp_path: Path, data_root: Path, name: str, edit=None) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture(autouse=True)
-def _no_downloads(monkeypatch, tmp_path):
-    """Tests never reach the network and never share a cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-    def offline(url, out, timeout=0):
-        raise OSError(f"network disabled in tests ({url})")
-
-    monkeypatch.setattr("experiments.data.download.fetch_url", offline)
+pytestmark = pytest.mark.usefixtures("no_downloads")
 
 
 def test_article_variant_has_the_articles_rows_and_survivors(data_root):
