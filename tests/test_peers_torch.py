@@ -155,5 +155,5 @@ def test_check_available_rejects_bad_backends(monkeypatch) -> None:
     with pytest.raises(ValueError, match="valid: torch-cpu, torch-cuda"):
         torch_model.check_available("numpy")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="needs CUDA, but torch.cuda.is_available\(\) is False"):
+    with pytest.raises(ValueError, match=r"needs CUDA, but torch.cuda.is_available\(\) is False"):
         torch_model.check_available("torch-cuda")
