@@ -23,6 +23,10 @@ from .regularizers import Penalty
 from .training import Workspace
 
 
+# standard: all gradients from the step's starting weights (Keras); article: its Layer.backward
+BACKPROP = ("standard", "article")
+
+
 class NN:
     """A multilayer perceptron trained by minibatch gradient descent.
 
@@ -30,7 +34,8 @@ class NN:
     implicit: weight ``initializer``, ``dtype`` (float32 or float64), ``seed`` of the network's
     own random generator (weights and minibatches; no global random state), ``backend``
     ("numpy" or "cupy"), minibatch ``sampling`` ("shuffle", "article", "sequential") and the
-    L1/L2 kernel penalties ``l1``/``l2``.
+    L1/L2 kernel penalties ``l1``/``l2``, and the update order ``backprop`` ("standard", or
+    "article": each layer updated before the error for the layer below is computed, see BACKPROP).
     """
 
     # A training set up to this size is copied once per fit with a ones column appended, which
@@ -49,8 +54,12 @@ class NN:
         sampling: str = "shuffle",
         l1: float = 0.0,
         l2: float = 0.0,
+        backprop: str = "standard",
     ) -> None:
         self.layers = _check_layers(layers)
+        if backprop not in BACKPROP:
+            raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
+        self.backprop = backprop
         self.loss = losses.get(loss)
         losses.check_pairing(self.loss, self.layers[-1].activation)
         self.optimizer = optimizers.get("sgd" if optimizer is None else optimizer)
@@ -94,6 +103,7 @@ class NN:
         shapes = [(i + 1, o) for i, o in zip(widths[:-1], widths[1:])]
         self.param_blocks = [self.params[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
         self.grad_blocks = [self.grads[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
+        self.block_ranges = [(int(offsets[l]), int(offsets[l + 1])) for l in range(len(shapes))]
         for layer, block in zip(self.layers, self.param_blocks):
             layer.input_dim = layer.input_dim or block.shape[0] - 1
             layer.W, layer.b = block[:-1], block[-1]
@@ -269,6 +279,7 @@ class NN:
             "sampling": self.sampling,
             "l1": self.penalty.l1,
             "l2": self.penalty.l2,
+            "backprop": self.backprop,
         }
 
     def __repr__(self) -> str:

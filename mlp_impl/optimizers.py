@@ -37,15 +37,30 @@ class Optimizer:
         for name in self._state_names:
             setattr(self, name, bk.xp.zeros_like(params))
         self._chunk = bk.elementwise_chunk or params.size
+        self._pieces = self.pieces(0, params.size)
 
-    def _chunks(self, *arrays: Any) -> list[tuple[Any, ...]]:
-        """Views of ``arrays`` cut into cache-sized pieces: a step makes a dozen passes over
-        the state, and on the CPU they run faster on pieces that stay in the core's cache."""
-        size, step = arrays[0].size, self._chunk
-        return [tuple(a[start : start + step] for a in arrays) for start in range(0, size, step)]
+    def _buffers(self) -> tuple[Any, ...]:
+        """The flat arrays one update reads and writes, parameters and gradients first."""
+        return (self.params, self.grads)
+
+    def pieces(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+        """Views of the buffers' range [start, stop) cut into cache-sized pieces: a step makes a
+        dozen passes over the state, and on the CPU they run faster on pieces that stay in the
+        core's cache. A range lets one layer's block be updated alone (the article's backprop)."""
+        arrays, step = self._buffers(), self._chunk
+        return [tuple(a[i : min(i + step, stop)] for a in arrays) for i in range(start, stop, step)]
 
     def step(self, learning_rate: float) -> None:
-        """Apply one update with the gradients now in the gradient buffer."""
+        """Apply one update to every parameter with the gradients now in the gradient buffer."""
+        self.begin(learning_rate)
+        self.update(self._pieces)
+
+    def begin(self, learning_rate: float) -> None:
+        """Start one update: count it and fix its step sizes (then ``update`` the pieces)."""
+        raise NotImplementedError
+
+    def update(self, pieces: list[tuple[Any, ...]]) -> None:
+        """Update the given pieces (from ``pieces``) with the step begun by ``begin``."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -88,14 +103,16 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self._state_names = ("velocity",) if self.momentum else ()
 
-    def build(self, bk: Backend, params: Any, grads: Any) -> None:
-        super().build(bk, params, grads)
-        extra = (self.velocity,) if self.momentum else ()
-        self._pieces = self._chunks(params, grads, *extra)
+    def _buffers(self) -> tuple[Any, ...]:
+        return (self.params, self.grads) + ((self.velocity,) if self.momentum else ())
 
-    def step(self, learning_rate: float) -> None:
-        xp, momentum = self._xp, self.momentum
-        for piece in self._pieces:
+    def begin(self, learning_rate: float) -> None:
+        self._lr = learning_rate
+        self.iterations += 1
+
+    def update(self, pieces: list[tuple[Any, ...]]) -> None:
+        xp, momentum, learning_rate = self._xp, self.momentum, self._lr
+        for piece in pieces:
             p, g = piece[0], piece[1]
             xp.multiply(g, learning_rate, g)
             if momentum:
@@ -105,7 +122,6 @@ class SGD(Optimizer):
                 xp.add(p, v, p)
             else:
                 xp.subtract(p, g, p)
-        self.iterations += 1
 
     def get_config(self) -> dict[str, Any]:
         return {"momentum": self.momentum}
@@ -145,19 +161,22 @@ class Adam(Optimizer):
         self._state_names = ("m", "v") + (("v_max",) if self.amsgrad else ())
 
     def build(self, bk: Backend, params: Any, grads: Any) -> None:
-        super().build(bk, params, grads)
         self.tmp = bk.xp.empty_like(params)
-        extra = (self.v_max,) if self.amsgrad else ()
-        self._pieces = self._chunks(params, grads, self.m, self.v, self.tmp, *extra)
+        super().build(bk, params, grads)
 
-    def step(self, learning_rate: float) -> None:
-        xp, b1, b2 = self._xp, self.beta_1, self.beta_2
+    def _buffers(self) -> tuple[Any, ...]:
+        return (self.params, self.grads, self.m, self.v, self.tmp) + ((self.v_max,) if self.amsgrad else ())
+
+    def begin(self, learning_rate: float) -> None:
         self.iterations += 1
-        t = self.iterations
+        t, b1, b2 = self.iterations, self.beta_1, self.beta_2
         c2 = math.sqrt(1.0 - b2**t)
-        alpha = learning_rate * c2 / (1.0 - b1**t)
-        eps = self.epsilon if self.variant == "keras" else self.epsilon * c2
-        for piece in self._pieces:
+        self._alpha = learning_rate * c2 / (1.0 - b1**t)
+        self._eps = self.epsilon if self.variant == "keras" else self.epsilon * c2
+
+    def update(self, pieces: list[tuple[Any, ...]]) -> None:
+        xp, b1, b2, alpha, eps = self._xp, self.beta_1, self.beta_2, self._alpha, self._eps
+        for piece in pieces:
             p, g, m, v, tmp = piece[:5]
             xp.multiply(m, b1, m)  # m = b1 m + (1 - b1) g
             xp.multiply(g, 1.0 - b1, tmp)

@@ -55,17 +55,26 @@ class Penalty:
     def apply(self) -> Any:
         """One training step's share: add the gradient in place, return the penalty (taken
         at the weights the step's loss used, before the update)."""
-        xp, tmp, mask, grads = self._xp, self.tmp, self.mask, self.grads
+        return self._apply(self.params, self.grads, self.mask, self.tmp)
+
+    def apply_range(self, start: int, stop: int) -> Any:
+        """``apply`` on the flat range [start, stop) only: one layer's block, for the article's
+        backprop, where each layer is updated before the layer below is reached."""
+        views = (a[start:stop] for a in (self.params, self.grads, self.mask, self.tmp))
+        return self._apply(*views)
+
+    def _apply(self, params: Any, grads: Any, mask: Any, tmp: Any) -> Any:
+        xp = self._xp
         total = 0.0
         if self.l2:
-            xp.multiply(self.params, mask, tmp)
+            xp.multiply(params, mask, tmp)
             total = total + xp.vdot(tmp, tmp) * self.l2
             xp.multiply(tmp, 2.0 * self.l2, tmp)
             xp.add(grads, tmp, grads)
         if self.l1:
-            xp.abs(self.params, tmp)
+            xp.abs(params, tmp)
             total = total + xp.vdot(tmp, mask) * self.l1
-            xp.sign(self.params, tmp)
+            xp.sign(params, tmp)
             xp.multiply(tmp, mask, tmp)
             xp.multiply(tmp, self.l1, tmp)
             xp.add(grads, tmp, grads)

@@ -66,6 +66,7 @@ def load(path: str | Path, backend: str | None = None) -> Any:
         sampling=header["sampling"],
         l1=header["l1"],
         l2=header["l2"],
+        backprop=header.get("backprop", "standard"),
     )
     net.build(header["widths"][0])
     _copy_in(net, header, arrays, path)

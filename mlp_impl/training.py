@@ -42,11 +42,18 @@ class Workspace:
             self.bk, net.loss, self.acts[-1], self.zs[-1], self.p, self.yb, self.deltas[-1], self.tmps[-1]
         )
         self.forward = self._forward_ops() + self.head.forward
+        self.grad_ops, self.prop_ops = self._layer_backward_ops()
         self.backward = list(self.head.delta) + self._backward_ops()
         self._take = self.bk.take_rows
         self._loss = self.head.loss
         self._penalty = net.penalty.apply if net.penalty.active else None
         self._optimizer_step = net.optimizer.step
+        self.article = net.backprop == "article"
+        if self.article:  # per-layer updates: each block's optimizer pieces and penalty range
+            self._optimizer = net.optimizer
+            self.ranges = net.block_ranges
+            self.block_pieces = [net.optimizer.pieces(start, stop) for start, stop in self.ranges]
+            self._penalty_range = net.penalty.apply_range if net.penalty.active else None
 
     def _allocate(self, widths: list[int], dtype: Any) -> None:
         """Batch, pre-activation, delta and scratch buffers; hidden outputs with a ones column."""
@@ -79,28 +86,37 @@ class Workspace:
             ops.append(partial(xp.dot, self.inputs[l + 1], blocks[l + 1], zs[l + 1]))
         return ops
 
-    def _backward_ops(self) -> list[Op]:
-        """From the output delta back to layer 1's gradients; no gradient for the network's input."""
+    def _layer_backward_ops(self) -> tuple[list[list[Op]], list[list[Op]]]:
+        """Per layer l: the calls that write its gradient block from its delta, and the calls that
+        send the delta to layer l - 1 through its kernel (none for layer 1: no gradient for the
+        network's input)."""
         xp, deltas, grads = self.bk.xp, self.deltas, self.grad_blocks
-        ops: list[Op] = []
-        for l in range(len(self.zs) - 1, 0, -1):
-            ops.append(partial(xp.dot, self.inputs[l].T, deltas[l], grads[l]))
-            ops.append(partial(xp.dot, deltas[l], self.blocks[l][:-1].T, deltas[l - 1]))
+        grad_ops = [[partial(xp.dot, self.inputs[l].T, deltas[l], grads[l])] for l in range(len(self.zs))]
+        if not self.augmented:  # plain rows: bias gradient as ones^T delta
+            grad_ops[0] = [partial(xp.dot, self.xb.T, deltas[0], grads[0][:-1]),
+                           partial(xp.dot, self.ones, deltas[0], grads[0][-1])]
+        prop_ops: list[list[Op]] = [[]]
+        for l in range(1, len(self.zs)):
             act = activations.get(self.acts[l - 1])
-            ops += act.backward_ops(self.bk, self.zs[l - 1], self._outputs(l - 1), deltas[l - 1], self.tmps[l - 1])
-        if self.augmented:
-            ops.append(partial(xp.dot, self.xb.T, deltas[0], grads[0]))
-        else:  # bias gradient as ones^T delta
-            ops.append(partial(xp.dot, self.xb.T, deltas[0], grads[0][:-1]))
-            ops.append(partial(xp.dot, self.ones, deltas[0], grads[0][-1]))
+            back = act.backward_ops(self.bk, self.zs[l - 1], self._outputs(l - 1), deltas[l - 1], self.tmps[l - 1])
+            prop_ops.append([partial(xp.dot, deltas[l], self.blocks[l][:-1].T, deltas[l - 1])] + back)
+        return grad_ops, prop_ops
+
+    def _backward_ops(self) -> list[Op]:
+        """From the output delta back to layer 1's gradients, all from the step's starting weights."""
+        ops: list[Op] = []
+        for l in range(len(self.zs) - 1, -1, -1):
+            ops += self.grad_ops[l] + self.prop_ops[l]
         return ops
+
+    def _gather(self, x: Any, y: Any, idx: Any) -> None:
+        self._take(x, idx, self.xb)
+        self._take(y, idx, self.yb)
 
     def compute(self, x: Any, y: Any, idx: Any) -> Any:
         """Forward and backward on rows ``idx`` of ``x`` and ``y``: fills the
         network's gradient buffer and returns the batch loss (plus penalty) as a 0-d device value."""
-        take = self._take
-        take(x, idx, self.xb)
-        take(y, idx, self.yb)
+        self._gather(x, y, idx)
         for op in self.forward:
             op()
         loss = self._loss()
@@ -111,7 +127,33 @@ class Workspace:
         return loss
 
     def step(self, x: Any, y: Any, idx: Any, learning_rate: float) -> Any:
-        """``compute`` then one optimizer update; returns the loss at the weights before it."""
+        """``compute`` then one optimizer update; returns the loss at the weights before it.
+        With ``backprop="article"`` the update is interleaved instead (``article_step``)."""
+        if self.article:
+            return self.article_step(x, y, idx, learning_rate)
         loss = self.compute(x, y, idx)
         self._optimizer_step(learning_rate)
+        return loss
+
+    def article_step(self, x: Any, y: Any, idx: Any, learning_rate: float) -> Any:
+        """The article's order: from the top layer down, each layer's gradient is taken, its block
+        updated at once, and the delta for the layer below sent through the UPDATED kernel. Layer
+        gradients are those of the standard step only for the top layer; lower layers see deltas
+        propagated with weights that have already moved (the article's ``Layer.backward``)."""
+        self._gather(x, y, idx)
+        for op in self.forward:
+            op()
+        loss = self._loss()
+        for op in self.head.delta:
+            op()
+        optimizer, penalty = self._optimizer, self._penalty_range
+        optimizer.begin(learning_rate)
+        for l in range(len(self.zs) - 1, -1, -1):
+            for op in self.grad_ops[l]:
+                op()
+            if penalty is not None:
+                loss = loss + penalty(*self.ranges[l])
+            optimizer.update(self.block_pieces[l])
+            for op in self.prop_ops[l]:
+                op()
         return loss

@@ -42,7 +42,8 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
     layers = [mlp_impl.Dense(layer.units, activation=layer.activation, **({"input_dim": n_features} if i == 0 else {}))
               for i, layer in enumerate(spec.layers)]
     return mlp_impl.NN(layers=layers, loss=spec.loss, optimizer=build_optimizer(spec), initializer=spec.initializer,
-                       dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2)
+                       dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2,
+                       backprop=spec.backprop)
 
 
 def _epoch_hook(fit: Callable[..., Any], on_epoch: Callable[..., None]) -> dict[str, Any]:

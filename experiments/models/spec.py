@@ -15,6 +15,7 @@ LOSSES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
 OPTIMIZERS = ("sgd", "adam", "amsgrad")
 INITIALIZERS = ("xavier", "glorot_uniform", "he", "uniform", "zeros")
 ADAM_VARIANTS = ("keras", "article")
+BACKPROPS = ("standard", "article")  # mlp only: "article" updates each layer before propagating
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ModelSpec:
     adam_variant: str = "keras"
     l1: float = 0.0
     l2: float = 0.0
+    backprop: str = "standard"       # mlp only; "article" = update each layer, then propagate
 
     def widths(self, n_features: int) -> list[int]:
         """Every layer width including the input, e.g. [7, 15, 1]."""
@@ -81,11 +83,12 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
                      epochs=model["epochs"], initializer=model.get("initializer", "xavier"),
                      momentum=float(model.get("momentum", 0.0)), adam_epsilon=float(model.get("adam_epsilon", 1e-7)),
                      adam_variant=model.get("adam_variant", "keras"), l1=float(model.get("l1", 0.0)),
-                     l2=float(model.get("l2", 0.0)))
+                     l2=float(model.get("l2", 0.0)), backprop=model.get("backprop", "standard"))
     _check_name("loss", spec.loss, LOSSES, "model.loss")
     _check_name("optimizer", spec.optimizer, OPTIMIZERS, "model.optimizer")
     _check_name("initializer", spec.initializer, INITIALIZERS, "model.initializer")
     _check_name("adam variant", spec.adam_variant, ADAM_VARIANTS, "model.adam_variant")
+    _check_name("backprop", spec.backprop, BACKPROPS, "model.backprop")
     _check_positive("model.learning_rate", spec.learning_rate, float)
     _check_positive("model.batch_size", spec.batch_size, int)
     _check_positive("model.epochs", spec.epochs, int)
