@@ -1,13 +1,16 @@
 """What produced a result: library versions, BLAS and threads, CPU/GPU, git state, command line.
 
 Versions are read from package metadata, never by importing the package, so recording the
-environment does not load TensorFlow or CuPy (and stays fast on the bad-input path).
+environment does not load TensorFlow or CuPy (and stays fast on the bad-input path). The
+machine's float32 matmul rate (harness.machine, about half a second, once per process) is
+recorded too: the report divides each run's FLOP rate by it.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import shlex
 import socket
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.models.base import cpu_count, cpu_model
+from harness.machine import machine_rates
 
 PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda11x", "cupy"),
             "tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",), "torch": ("torch",),
@@ -88,6 +92,15 @@ def data_root(root: str | None) -> str | None:
         return None
 
 
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages when the run started: on a shared machine, timings taken
+    under load (more runnable processes than cores) are not comparable with quiet ones."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def command_line(module: str, args: list[str]) -> str:
     """The shell command that re-runs this invocation."""
     return " ".join(shlex.quote(a) for a in [sys.executable, "-m", module, *args])
@@ -102,5 +115,7 @@ def capture(config: dict[str, Any], command: str, argv: list[str] | None = None,
         "platform": platform.platform(), "hostname": socket.gethostname(),
         "cpu": cpu_model(), "cpu_count": cpu_count(), "versions": versions(), "blas": blas(), "gpu": gpu(),
         "git": git_state(), "command": command, "argv": list(argv),
-        "data_root": data_root((config.get("data") or {}).get("root")), "config": config, **extra,
+        "data_root": data_root((config.get("data") or {}).get("root")), "load_average": load_average(),
+        **machine_rates(),
+        "config": config, **extra,
     }

@@ -156,3 +156,46 @@ def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
     free = tmp_path / "anywhere"
     write_record(free, dict(experiment="titanic_sgd", impl="mlp", seed=0, status="ok"))
     assert report_root(free) == free.resolve()  # never above a freely chosen run folder
+
+
+# --- Work rate and fraction of the machine's matmul rate (added by the performance engineer) ---
+
+def _write_environment(folder: Path, cpu: float | None, gpu: float | None = None) -> None:
+    import json
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "environment.json").write_text(json.dumps({"matmul_gflops_float32": cpu,
+                                                         "gpu_matmul_gflops_float32": gpu}))
+
+
+def test_gflops_and_fraction_of_peak(tmp_path: Path) -> None:
+    folder = tmp_path / "results" / "mnist_vs_tf" / "2026-01-01_00-00-00"
+    flops, times, memory = 1.23e12, [6.0, 7.0, 9.0], [40.0, 42.0, 47.0]
+    for seed, (t, mb) in enumerate(zip(times, memory)):
+        write_record(folder, dict(experiment="mnist_vs_tf", impl="mlp", backend="numpy", dataset="mnist",
+                                  seed=seed, status="ok", fit_seconds=t, flops=flops, peak_memory_mb=mb))
+        write_record(folder, dict(experiment="mnist_vs_tf", impl="mlp", backend="cupy", dataset="mnist",
+                                  seed=seed, status="ok", fit_seconds=t / 20, flops=flops))
+    write_record(folder, dict(experiment="mnist_vs_tf", impl="mlp", backend="numpy", dataset="mnist", seed=9,
+                              status="diverged", fit_seconds=0.001, flops=flops, peak_memory_mb=9999.0))
+    _write_environment(folder, cpu=200.0, gpu=50_000.0)
+    summary = tables.summary_table(load_runs([folder]))
+    cpu = summary[summary["backend"] == "numpy"].iloc[0]
+    assert cpu["gflops_per_s"] == pytest.approx(1.23e12 / 7.0 / 1e9)  # the median fit; diverged run left out
+    assert cpu["machine_gflops_per_s"] == 200.0
+    assert cpu["fraction_of_peak"] == pytest.approx(1230 / 7.0 / 200.0)
+    assert cpu["peak_memory_mb_median"] == 42.0
+    gpu = summary[summary["backend"] == "cupy"].iloc[0]
+    assert gpu["fraction_of_peak"] == pytest.approx(1230 / (7.0 / 20) / 50_000.0)  # judged by the GPU's rate
+    view = tables.display_table(summary)
+    assert list(view["GFLOP/s (of matmul peak)"]) == ["3514 (7.03%)", "176 (87.9%)"]
+    assert list(view["peak MB"]) == ["—", "42"]
+
+
+def test_fraction_of_peak_missing_without_environment(tmp_path: Path) -> None:
+    folder = tmp_path / "free"
+    write_record(folder, dict(experiment="titanic_vs_tf", impl="mlp", backend="numpy", dataset="titanic",
+                              seed=0, status="ok", fit_seconds=2.0, flops=4e9))
+    row = tables.summary_table(load_runs([folder])).iloc[0]
+    assert row["gflops_per_s"] == pytest.approx(2.0)
+    assert math.isnan(row["machine_gflops_per_s"]) and math.isnan(row["fraction_of_peak"])
+    assert tables.display_table(tables.summary_table(load_runs([folder])))["GFLOP/s (of matmul peak)"][0] == "2"

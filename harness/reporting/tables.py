@@ -2,7 +2,9 @@
 
 Time is summarised by median and spread (one slow warm-up run should not move it), error by mean
 with a bootstrap interval (MLPerf-style: every seed reported, none picked). Runs whose status is
-not "ok" are counted and named but left out of every statistic.
+not "ok" are counted and named but left out of every statistic. Speed is also given as work per
+second (the record's matmul `flops` over the median fit time) and as a fraction of the machine's
+float32 matmul rate, measured by the harness into each run folder's environment.json.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from harness.records import atomic_write_text
 from harness.reporting import stats
+from harness.reporting.batches import read_environment
 
 REFERENCE_IMPL = "keras"
 # dataset is a key because one experiment (smoke) may run several data sets as jobs of a sweep.
@@ -33,6 +36,8 @@ MEAN_METRICS = {"misclassified": "test_misclassified", "accuracy": "test_accurac
                 "article_error": "article_error", "final_loss": "final_loss",
                 "fitted_w": "fitted_w", "fitted_b": "fitted_b"}
 PARALLEL_FREE = (None, "basic")
+# Backends whose runs are judged against the GPU's matmul rate rather than the CPU's.
+GPU_BACKENDS = ("cupy", "torch-cuda")
 
 
 def _last(value: Any) -> float:
@@ -101,7 +106,31 @@ def _group_row(group: pd.DataFrame) -> dict[str, Any]:
     row["predicted_positives_mean"] = stats.describe_mean(ok["predicted_positives"])["mean"]
     actual = stats.finite(ok["actual_positives"])
     row["actual_positives"] = float(actual[0]) if actual.size else math.nan
+    row.update(_throughput(group, ok, row["fit_seconds_median"]))
     return row
+
+
+def _machine_gflops(group: pd.DataFrame) -> float:
+    """The float32 matmul rate (GFLOP/s) of the machine the group ran on, from its run folders'
+    environment.json (the GPU's for GPU backends); the median when a sweep's folders differ."""
+    if "run_dir" not in group:
+        return math.nan
+    gpu = group["backend"].isin(GPU_BACKENDS).any()
+    key = "gpu_matmul_gflops_float32" if gpu else "matmul_gflops_float32"
+    rates = [(read_environment(folder) or {}).get(key) for folder in group["run_dir"].dropna().unique()]
+    rates = stats.finite(rates)
+    return float(np.median(rates)) if rates.size else math.nan
+
+
+def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
+    """Matmul work per second of the median fit, its fraction of the machine's rate, peak memory."""
+    flops = stats.finite(ok["flops"])
+    gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
+    machine = _machine_gflops(group)
+    return {"flops_median": float(np.median(flops)) if flops.size else math.nan, "gflops_per_s": gflops,
+            "machine_gflops_per_s": machine,
+            "fraction_of_peak": gflops / machine if machine > 0 else math.nan,
+            "peak_memory_mb_median": stats.describe_time(ok["peak_memory_mb"])["median"]}
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +216,12 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     if summary["fitted_w_mean"].notna().any():
         out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
+    if summary["gflops_per_s"].notna().any():
+        rates = summary["gflops_per_s"].map(lambda g: f"{g:.0f}" if g >= 100 else fmt(g))  # no 3.51e+03
+        out["GFLOP/s (of matmul peak)"] = [f"{g} ({fmt(100 * f)}%)" if not pd.isna(f) else g
+                                           for g, f in zip(rates, summary["fraction_of_peak"])]
+    if summary["peak_memory_mb_median"].notna().any():
+        out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():
         out["time / keras [95% CI]"] = [f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]" for r, lo, hi in
                                         zip(summary["time_ratio_vs_keras"], summary["time_ratio_ci_low"],

@@ -1,0 +1,104 @@
+"""The machine's single-precision matrix-multiply rate: the ceiling a run's FLOP rate is judged by.
+
+Measured once per invocation (cached per process) and stored in environment.json, so "fraction
+of peak" in the report compares a run with the machine it actually ran on, under the load it had.
+The rate is the best of a few timed calls of a large square product (what BLAS does best) and of
+the MNIST network's first-layer shapes (what a training step actually asks for); each shape's own
+rate is kept too. A GPU's rate is measured the same way with CuPy when a device is usable, with
+the device synchronized before every clock stop.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+# (m, k, n): C[m, n] = A[m, k] @ B[k, n]. The MNIST first layer forward and its weight gradient,
+# then one square product large enough for BLAS to reach its peak.
+SHAPES: tuple[tuple[int, int, int], ...] = ((1000, 784, 512), (784, 1000, 512), (2048, 2048, 2048))
+REPEATS = 5
+BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
+
+
+def product_flops(m: int, k: int, n: int) -> int:
+    """FLOPs of one (m, k) @ (k, n) product: one multiply and one add per term."""
+    return 2 * m * k * n
+
+
+def best_seconds(call: Callable[[], Any], sync: Callable[[], None], *, repeats: int = REPEATS,
+                 budget: float = BUDGET_SECONDS) -> float:
+    """Shortest wall time of `call` over up to `repeats` timed calls (after one warm-up), stopping
+    early when `budget` seconds are spent: the best call is the least disturbed by other load."""
+    call()
+    sync()
+    best, spent = float("inf"), 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        sync()
+        elapsed = time.perf_counter() - start
+        best, spent = min(best, elapsed), spent + elapsed
+        if spent > budget:
+            break
+    return best
+
+
+def measure(xp: Any = np, sync: Callable[[], None] = lambda: None,
+            shapes: tuple[tuple[int, int, int], ...] = SHAPES, **timing: Any) -> dict[str, Any]:
+    """float32 matmul rate of the array module `xp`, in GFLOP/s: the best over `shapes`, plus each
+    shape's rate. Products write into preallocated outputs, as a training step does."""
+    per_shape: dict[str, float] = {}
+    rng = np.random.default_rng(0)
+    for m, k, n in shapes:
+        a = xp.asarray(rng.standard_normal((m, k), dtype=np.float32))
+        b = xp.asarray(rng.standard_normal((k, n), dtype=np.float32))
+        out = xp.empty((m, n), dtype=np.float32)
+        seconds = best_seconds(lambda: xp.matmul(a, b, out=out), sync, **timing)
+        per_shape[f"{m}x{k}@{k}x{n}"] = round(product_flops(m, k, n) / seconds / 1e9, 2)
+    return {"matmul_gflops_float32": max(per_shape.values()), "per_shape_gflops": per_shape,
+            "method": f"best of up to {timing.get('repeats', REPEATS)} timed calls per shape after a warm-up"}
+
+
+def _threads() -> int | None:
+    """Threads of the BLAS NumPy uses (the rate depends on them)."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [info.get("num_threads") for info in threadpool_info() if info.get("user_api") == "blas"]
+        return counts[0] if counts else None
+    except Exception:  # a diagnostic never fails a run
+        return None
+
+
+def cpu_rate() -> dict[str, Any]:
+    """The CPU's float32 matmul rate through NumPy's BLAS, with the thread count it used."""
+    return {**measure(), "blas_threads": _threads()}
+
+
+def gpu_rate() -> dict[str, Any]:
+    """The GPU's float32 matmul rate through CuPy, or None with the reason it is unusable."""
+    try:
+        from mlp_impl.backend import gpu_status
+        usable, reason = gpu_status()
+        if not usable:
+            return {"matmul_gflops_float32": None, "reason": reason}
+        import cupy
+        sync = cupy.cuda.get_current_stream().synchronize
+        shapes = SHAPES + ((8192, 8192, 8192),)  # a data-centre GPU needs more work to reach its peak
+        return {**measure(cupy, sync, shapes), "reason": reason}
+    except Exception as ex:  # never fail a run over a diagnostic
+        return {"matmul_gflops_float32": None, "reason": f"{type(ex).__name__}: {ex}"}
+
+
+@functools.lru_cache(maxsize=1)
+def machine_rates() -> dict[str, Any]:
+    """CPU and GPU rates, measured on first use and reused for the rest of the process."""
+    try:
+        cpu = cpu_rate()
+    except Exception as ex:  # never fail a run over a diagnostic
+        cpu = {"matmul_gflops_float32": None, "error": f"{type(ex).__name__}: {ex}"}
+    gpu = gpu_rate()
+    return {"matmul_gflops_float32": cpu["matmul_gflops_float32"], "matmul_rate": cpu,
+            "gpu_matmul_gflops_float32": gpu["matmul_gflops_float32"], "gpu_matmul_rate": gpu}

@@ -1,0 +1,118 @@
+"""The from-scratch MLP allocates nothing that survives a step, and an MNIST run reports its peak memory.
+
+tracemalloc sees every NumPy buffer (NumPy reports its allocations to it). Training N and then 2N
+epochs from the same state must reach the same peak and leave nothing behind: a buffer allocated
+per step and kept would grow both by (steps) x (its size). The only growth allowed is the returned
+loss history (one float per epoch). Buffer identities (data pointers of the weights, gradients,
+optimizer state and step buffers) must not change either: updates are in place.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import tracemalloc
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlp_impl import NN, Adam, Dense
+
+HISTORY_BYTES_PER_EPOCH = 64  # a list slot and a float object per epoch, with room for list over-allocation
+SLACK_BYTES = 2048  # first-call caches inside NumPy; far below one small array per step
+
+
+def _data(rows: int, features: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, features), dtype=np.float32)
+    if classes == 1:
+        return x, (rng.random((rows, 1)) > 0.5).astype(np.float32)
+    return x, np.eye(classes, dtype=np.float32)[rng.integers(0, classes, rows)]
+
+
+def _net(features: int, hidden: int, classes: int, sampling: str) -> NN:
+    out = Dense(1, activation="sigmoid") if classes == 1 else Dense(classes, activation="softmax")
+    loss = "binary_crossentropy" if classes == 1 else "categorical_crossentropy"
+    return NN([Dense(hidden, activation="relu", input_dim=features), out], loss=loss, optimizer=Adam(),
+              seed=0, sampling=sampling)
+
+
+def _traced_fit(net: NN, x: np.ndarray, y: np.ndarray, epochs: int, batch: int) -> tuple[int, int]:
+    """(peak above the start, bytes still held after the history is dropped) of one fit."""
+    gc.collect()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    history = net.fit(x, y, epochs=epochs, sample_size=batch)
+    peak = tracemalloc.get_traced_memory()[1]
+    assert len(history) == epochs and all(math.isfinite(v) for v in history)
+    del history
+    gc.collect()
+    return peak - base, tracemalloc.get_traced_memory()[0] - base
+
+
+def _pointers(net: NN) -> dict[str, int]:
+    """Data addresses of every long-lived buffer: weights, gradients, optimizer state, step buffers."""
+    arrays: dict[str, Any] = {"params": net.params, "grads": net.grads}
+    arrays.update({f"optimizer.{k}": v for k, v in vars(net.optimizer).items() if isinstance(v, np.ndarray)})
+    for key, ws in getattr(net, "_workspaces", {}).items():  # the step buffers, where the library keeps them
+        arrays.update({f"ws{key}.{k}": v for k, v in vars(ws).items() if isinstance(v, np.ndarray)})
+    return {name: a.__array_interface__["data"][0] for name, a in arrays.items()}
+
+
+# Titanic-sized rows (copied once per fit with a ones column) and MNIST-wide rows (used in place).
+CASES = {"titanic-size": (600, 7, 15, 1, 20), "mnist-wide": (3000, 784, 32, 10, 250)}
+
+
+@pytest.mark.parametrize("sampling", ["shuffle", "article"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_no_per_step_allocation_growth(case: str, sampling: str) -> None:
+    rows, features, hidden, classes, batch = CASES[case]
+    x, y = _data(rows, features, classes)
+    net = _net(features, hidden, classes, sampling)
+    net.fit(x, y, epochs=1, sample_size=batch)  # builds the step buffers (one set per batch size)
+    before = _pointers(net)
+    epochs = 4
+    steps_per_epoch = math.ceil(rows / batch)
+    tracemalloc.start()
+    try:
+        peak_n, left_n = _traced_fit(net, x, y, epochs, batch)
+        peak_2n, left_2n = _traced_fit(net, x, y, 2 * epochs, batch)
+    finally:
+        tracemalloc.stop()
+    growth = peak_2n - peak_n
+    assert growth <= HISTORY_BYTES_PER_EPOCH * epochs + SLACK_BYTES, (
+        f"peak grew by {growth} bytes over {epochs * steps_per_epoch} more steps")
+    assert left_n <= SLACK_BYTES and left_2n <= SLACK_BYTES, f"a fit left {left_n}/{left_2n} bytes behind"
+    assert _pointers(net) == before, "a long-lived buffer was reallocated instead of updated in place"
+
+
+def test_peak_stays_near_one_step_of_buffers() -> None:
+    """The peak of a fit is a fixed multiple of one minibatch's buffers plus the data copy, not more:
+    a per-step temporary as large as a layer's activations would show here even when freed."""
+    rows, features, hidden, classes, batch = CASES["mnist-wide"]
+    x, y = _data(rows, features, classes)
+    net = _net(features, hidden, classes, "shuffle")
+    net.fit(x, y, epochs=1, sample_size=batch)
+    tracemalloc.start()
+    try:
+        peak, _ = _traced_fit(net, x, y, 2, batch)
+    finally:
+        tracemalloc.stop()
+    # Allowed per fit: the epoch's index permutation (8 bytes per row) and small objects.
+    assert peak <= 8 * rows + 64 * 1024, f"fit peaked {peak} bytes above its start"
+
+
+def test_mnist_run_reports_peak_memory(data_root: Any) -> None:
+    """The harness's MNIST record carries a peak_memory_mb figure (a few batches of the real data)."""
+    from experiments.data import load_dataset
+    from experiments.models import mlp_model
+    from experiments.models.spec import LayerSpec, ModelSpec
+    ds = load_dataset("mnist", variant="mnist", root=data_root, limit_train=2000, limit_test=200)
+    spec = ModelSpec(layers=[LayerSpec(512, "relu"), LayerSpec(128, "relu"), LayerSpec(64, "relu"),
+                             LayerSpec(10, "softmax")], loss="categorical_crossentropy", optimizer="adam",
+                     learning_rate=0.01, batch_size=1000, epochs=1)
+    record = mlp_model.train_and_evaluate(spec, ds, seed=0, dtype="float32", sampling="article",
+                                          backend="numpy", progress=False)
+    assert isinstance(record["peak_memory_mb"], float)
+    assert 0.0 <= record["peak_memory_mb"] < 2048.0
