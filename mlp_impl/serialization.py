@@ -31,16 +31,23 @@ def save(net: Any, path: str | Path) -> None:
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The header and arrays of a saved network, or ValueError for any other file."""
+    not_saved = f"{path} is not a saved mlp_impl network ({{}}): pass a file written by NN.save"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise ValueError(f"no saved network at {path}: check the path") from None
     except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"{path} is not a saved mlp_impl network ({type(exc).__name__}): pass a file written by NN.save") from None
+        raise ValueError(not_saved.format(type(exc).__name__)) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(not_saved.format("a single array, not an .npz archive"))
+    with data:
+        arrays = {key: data[key] for key in data.files}
     if "architecture" not in arrays or "params" not in arrays:
-        raise ValueError(f"{path} is not a saved mlp_impl network (no architecture/params): pass a file written by NN.save")
-    header = json.loads(str(arrays.pop("architecture")))
+        raise ValueError(not_saved.format("no architecture/params"))
+    try:
+        header = json.loads(str(arrays.pop("architecture")))
+    except json.JSONDecodeError:
+        raise ValueError(not_saved.format("unreadable architecture header")) from None
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise ValueError(f"{path} has format {header.get('format')!r} v{header.get('version')}, expected {FORMAT!r} v{VERSION}")
     return header, arrays
@@ -95,5 +102,8 @@ def _copy_in(net: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], pa
         raise ValueError(f"{path} has {params.size} parameters, the network {net.params.size}: the file is damaged")
     net.params[...] = net.backend.asarray(params, dtype=net.dtype)
     state = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("optimizer/")}
-    if header["optimizer"]["name"] == net.optimizer.name and state:
+    saved = header["optimizer"]
+    # Another optimizer, or the same one with other settings (SGD without momentum has no
+    # velocity), starts fresh: its state would not mean the same thing.
+    if state and saved["name"] == net.optimizer.name and saved["config"] == net.optimizer.get_config():
         net.optimizer.set_state(net.backend, state)

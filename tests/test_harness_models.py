@@ -16,6 +16,24 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
            "epochs": 3, "initializer": "xavier"}
 
 
+@pytest.mark.parametrize("key,value", [("learning_rate", float("nan")), ("learning_rate", "fast"),
+                                       ("l2", float("nan")), ("units", 1.7)])
+def test_spec_checks_values_before_converting_them(key: str, value: object) -> None:
+    model = {"layers": [{"units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy",
+             "optimizer": "adam", "learning_rate": 0.01, "batch_size": 10, "epochs": 1}
+    if key == "units":
+        model["layers"][0]["units"] = value
+    else:
+        model[key] = value
+    with pytest.raises(ValueError, match=key):
+        spec_from_config(model)
+
+
+def test_a_probability_of_exactly_one_half_predicts_the_negative_class() -> None:
+    fields = classification_fields(np.array([[0.5], [0.5000001]]), np.array([[0.0], [1.0]]), "binary")
+    assert fields["test_misclassified"] == 0 and fields["predicted_positives"] == 1
+
+
 def test_registry_lookup_lists_valid_names() -> None:
     assert names() == ["mlp", "keras", "torch", "sklearn", "linreg"]
     with pytest.raises(ValueError, match="valid: mlp, keras, torch, sklearn, linreg"):

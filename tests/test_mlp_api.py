@@ -161,6 +161,23 @@ def test_load_rejects_foreign_files(tmp_path: Path) -> None:
         NN.load(text)
     with pytest.raises(ValueError, match="no saved network"):
         NN.load(tmp_path / "missing.npz")
+    single = tmp_path / "array.npy"
+    np.save(single, np.zeros(3))
+    with pytest.raises(ValueError, match="not a saved mlp_impl network .a single array"):
+        NN.load(single)
+
+
+def test_load_weights_into_an_optimizer_with_other_settings_starts_it_fresh(tmp_path: Path) -> None:
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.ones((20, 1))
+    plain = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=SGD(), seed=0)
+    plain.fit(x, y, 2, 0.1, 5)
+    plain.save(tmp_path / "plain.npz")
+    momentum = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=SGD(momentum=0.9), seed=1)
+    momentum.build(3)
+    momentum.load_weights(tmp_path / "plain.npz")  # SGD without momentum saved no velocity
+    for mine, saved in zip(momentum.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(mine, saved)
+    assert not np.any(momentum.optimizer.velocity)
 
 
 def test_evaluate_counts_misclassified() -> None:

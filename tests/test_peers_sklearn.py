@@ -11,6 +11,15 @@ from experiments.data import Dataset
 from experiments.models import sklearn_model
 from experiments.models.spec import spec_from_config
 
+
+def test_epoch_clock_counts_iterations_and_passes_other_lines_intact(capsys) -> None:
+    ticks = []
+    clock = sklearn_model.EpochClock(lambda: ticks.append(1))
+    for text in ("Iteration 1, loss = 0.5", "\n", "warning one", "\n", "warning two", "\n"):
+        clock.write(text)
+    assert len(ticks) == 1 and len(clock.ends) == 1
+    assert capsys.readouterr().out == "warning one\nwarning two\n"
+
 pytest.importorskip("sklearn")
 
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tempfile
@@ -46,7 +47,8 @@ def download(urls: Sequence[str], dest: Path, verify: Verifier) -> Path:
             verify(tmp, url)
             os.replace(tmp, dest)
             return dest
-        except (OSError, DataError) as exc:  # urllib's URLError is an OSError
+        # urllib's URLError is an OSError; a cut connection raises http.client.IncompleteRead
+        except (OSError, DataError, http.client.HTTPException) as exc:
             failures.append(f"{url} ({' '.join(str(exc).split())[:200]})")
         finally:
             tmp.unlink(missing_ok=True)

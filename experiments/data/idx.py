@@ -49,8 +49,8 @@ def parse_idx(content: bytes, path: Path | str, ndim: int | None = None) -> np.n
     match the header (a truncated or padded file).
     """
     if len(content) < 4 or content[:2] != b"\0\0" or content[2] not in IDX_TYPES:
-        magic = content[:4].hex() or "empty file"
-        raise data_error(f"wrong IDX magic number 0x{magic}, not an IDX file", path, REPLACE)
+        magic = f"0x{content[:4].hex()}" if content else "missing (empty file)"
+        raise data_error(f"wrong IDX magic number {magic}, not an IDX file", path, REPLACE)
     file_ndim = content[3]
     if ndim is not None and file_ndim != ndim:
         raise data_error(f"wrong dimensions: IDX header has {file_ndim} dimensions, expected {ndim}",

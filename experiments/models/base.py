@@ -130,7 +130,7 @@ def classification_fields(proba: np.ndarray, y_true: np.ndarray, task: str) -> d
     if task == "regression":
         return {}
     if task == "binary":
-        predicted = (proba.reshape(-1) >= 0.5).astype(int)
+        predicted = (proba.reshape(-1) > 0.5).astype(int)  # as Keras's binary_accuracy and NN.evaluate
         actual = y_true.reshape(-1).astype(int)
     else:
         predicted, actual = proba.argmax(axis=1), y_true.argmax(axis=1)

@@ -31,9 +31,8 @@ def build_optimizer(spec: ModelSpec) -> Any:
     import mlp_impl
     if spec.optimizer == "sgd":
         return mlp_impl.SGD(momentum=spec.momentum)
-    if spec.optimizer == "adam":
-        return mlp_impl.Adam(epsilon=spec.adam_epsilon, variant=spec.adam_variant)
-    return mlp_impl.AMSGrad(epsilon=spec.adam_epsilon)
+    adam = mlp_impl.Adam if spec.optimizer == "adam" else mlp_impl.AMSGrad
+    return adam(epsilon=spec.adam_epsilon, variant=spec.adam_variant)
 
 
 def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, backend: str, sampling: str) -> Any:

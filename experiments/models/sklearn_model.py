@@ -94,13 +94,18 @@ class EpochClock:
     def __init__(self, on_epoch: Callable[[], None]) -> None:
         self.ends: list[float] = []
         self._on_epoch, self._out = on_epoch, sys.stdout
+        self._after_iteration = False
 
     def write(self, text: str) -> int:
         if text.startswith("Iteration "):
             self.ends.append(time.perf_counter())
             self._on_epoch()
-        elif text.strip():
+            self._after_iteration = True
+        elif not (self._after_iteration and text == "\n"):  # print's own newline after "Iteration"
             self._out.write(text)
+            self._after_iteration = False
+        else:
+            self._after_iteration = False
         return len(text)
 
     def flush(self) -> None:

@@ -7,6 +7,7 @@ vocabulary every implementation understands.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -63,8 +64,16 @@ def _check_name(kind: str, value: str, valid: tuple[str, ...], key: str) -> None
 
 
 def _check_positive(key: str, value: Any, kind: type) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+    # `not value > 0` also refuses NaN; ints are checked as given, before any conversion
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or not math.isfinite(value):
         raise ValueError(f"{key} must be a positive {kind.__name__}, got {value!r}; set {key}=<positive {kind.__name__}>")
+
+
+def _as_float(key: str, value: Any) -> float:
+    """A config number as float (an int is fine), or a one-line error naming the key."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} must be a number, got {value!r}; set {key}=<number>")
+    return float(value)
 
 
 def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
@@ -72,18 +81,20 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
 
     Raises a one-line ValueError naming the bad key and the fix, before any work starts.
     """
-    layers = [LayerSpec(int(layer["units"]), str(layer["activation"])) for layer in model["layers"]]
-    if not layers:
+    if not model["layers"]:
         raise ValueError("model.layers is empty; give at least the output layer, e.g. [{units: 1, activation: sigmoid}]")
-    for i, layer in enumerate(layers):
-        _check_positive(f"model.layers[{i}].units", layer.units, int)
-        _check_name("activation", layer.activation, ACTIVATIONS, f"model.layers[{i}].activation")
+    for i, layer in enumerate(model["layers"]):
+        _check_positive(f"model.layers[{i}].units", layer["units"], int)
+        _check_name("activation", layer["activation"], ACTIVATIONS, f"model.layers[{i}].activation")
+    layers = [LayerSpec(layer["units"], layer["activation"]) for layer in model["layers"]]
+    number = {key: _as_float(f"model.{key}", model.get(key, default)) for key, default in
+              (("learning_rate", None), ("momentum", 0.0), ("adam_epsilon", 1e-7), ("l1", 0.0), ("l2", 0.0))}
     spec = ModelSpec(layers=layers, loss=model["loss"], optimizer=model["optimizer"],
-                     learning_rate=float(model["learning_rate"]), batch_size=model["batch_size"],
+                     learning_rate=number["learning_rate"], batch_size=model["batch_size"],
                      epochs=model["epochs"], initializer=model.get("initializer", "xavier"),
-                     momentum=float(model.get("momentum", 0.0)), adam_epsilon=float(model.get("adam_epsilon", 1e-7)),
-                     adam_variant=model.get("adam_variant", "keras"), l1=float(model.get("l1", 0.0)),
-                     l2=float(model.get("l2", 0.0)), backprop=model.get("backprop", "standard"))
+                     momentum=number["momentum"], adam_epsilon=number["adam_epsilon"],
+                     adam_variant=model.get("adam_variant", "keras"), l1=number["l1"],
+                     l2=number["l2"], backprop=model.get("backprop", "standard"))
     _check_name("loss", spec.loss, LOSSES, "model.loss")
     _check_name("optimizer", spec.optimizer, OPTIMIZERS, "model.optimizer")
     _check_name("initializer", spec.initializer, INITIALIZERS, "model.initializer")
@@ -93,7 +104,7 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     _check_positive("model.batch_size", spec.batch_size, int)
     _check_positive("model.epochs", spec.epochs, int)
     for key in ("momentum", "l1", "l2"):
-        if getattr(spec, key) < 0:
+        if not getattr(spec, key) >= 0 or not math.isfinite(getattr(spec, key)):
             raise ValueError(f"model.{key} must be >= 0, got {getattr(spec, key)}; set model.{key}=0 or a positive value")
     return spec
 
