@@ -18,9 +18,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from harness.records import SHARED_CPU_LAUNCHERS
+
 log = logging.getLogger(__name__)
-# Launchers that run several jobs at once on this machine: their fit times share the CPU.
-LOCAL_PARALLEL = ("joblib", "submitit_local")
 
 
 class SweepTables(Callback):
@@ -32,7 +32,7 @@ class SweepTables(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Warn about shared cores under a local parallel launcher; arm the at-exit fallback."""
         launcher = str(config.hydra.runtime.choices.get("hydra/launcher") or "basic")
-        if launcher in LOCAL_PARALLEL:
+        if launcher in SHARED_CPU_LAUNCHERS:
             log.warning(f"hydra/launcher={launcher} runs jobs side by side: use it for accuracy sweeps; "
                         "fit times share the CPU and the report marks them as not comparable")
         atexit.register(self._finish, config)

@@ -16,7 +16,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-MAX_JOBS_CHECKED = 64
 
 
 class BadInput(ValueError):
@@ -115,7 +114,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
         raise BadInput(one_line(ex)) from None
     if multirun:
         _check_launcher(base)
-    for num, overrides_of_job in enumerate(jobs[:MAX_JOBS_CHECKED]):
+    for num, overrides_of_job in enumerate(jobs):
         try:
             cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
         except Exception as ex:

@@ -27,6 +27,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",
 )
 STATUSES = ("ok", "diverged", "failed")
+# Launchers that run several jobs at once on one machine (the record's `launcher`): their fit
+# times share the CPU. A cluster launcher (slurm) gives each job its own allocation.
+SHARED_CPU_LAUNCHERS = ("joblib", "submitit_local")
 RECORDS_DIRNAME = "records"
 RUNS_CSV = "runs.csv"
 RUNS_LOCK = ".runs.lock"

@@ -40,15 +40,26 @@ def load_config(folder: Path) -> DictConfig:
         if recorded and Path(recorded).is_dir():
             cfg.data.root = recorded
     cfg.resume = False
+    _runs_from_records(cfg, read_records(folder))
     return cfg
+
+
+def _runs_from_records(cfg: DictConfig, records: list[dict[str, Any]]) -> None:
+    """Seeds and implementations as the folder's records have them: a resume may have added some
+    that the stored config (written by the first invocation) does not name."""
+    if not records:
+        return
+    cfg.seed, cfg.seeds = None, sorted({int(r["seed"]) for r in records})
+    ran = {r["impl"] for r in records}
+    cfg.impls = [name for name in cfg.impls if name in ran] + sorted(ran - set(cfg.impls))
 
 
 def compare(original: Path, new: Path) -> list[str]:
     """Differences between two folders' records, ignoring timings, memory and timestamps."""
     old = {record_name(r): r for r in read_records(original)}
-    differences = []
-    for record in read_records(new):
-        name = record_name(record)
+    new_records = {record_name(r): r for r in read_records(new)}
+    differences = [f"{name}: not rerun" for name in sorted(set(old) - set(new_records))]
+    for name, record in new_records.items():
         before = old.get(name)
         if before is None:
             differences.append(f"{name}: not in the original")

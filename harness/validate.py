@@ -61,6 +61,8 @@ def _positive_int(key: str, value: Any) -> None:
 def seeds_of(cfg: DictConfig) -> list[int]:
     """`seed` (one), else `seeds` (a list), else 0..runs-1."""
     if cfg.seed is not None:
+        if int(cfg.seed) < 0:
+            raise ValueError(f"seed={cfg.seed} must be a non-negative integer, e.g. seed=0")
         return [int(cfg.seed)]
     if cfg.seeds is not None:
         seeds = [int(s) for s in cfg.seeds]

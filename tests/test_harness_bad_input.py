@@ -36,6 +36,7 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "input width vs features": (["+experiment=titanic_sgd", "dataset=titanic_kaggle"], ["model.input_dim=7", "features"]),
     "mnist output width": (["+experiment=mnist_cpu", "model.layers.3.units=9"], ["10 output"]),
     "no gpu": (["+experiment=mnist_gpu"], ["backend=cupy", "backend=numpy"]),
+    "negative seed": (["+experiment=titanic_sgd", "seed=-1"], ["seed=-1", "non-negative"]),
     "missing data folder": (["+experiment=titanic_sgd", "data.root=/nonexistent/data"], ["/nonexistent/data", "data.root"]),
     "keras named but not imported": (["+experiment=titanic_vs_tf", "model.epochs=-1"], ["model.epochs"]),
     "unparsable override": (["+experiment=titanic_sgd", "model.epochs=["], ["'model.epochs=['"]),

@@ -104,3 +104,16 @@ def test_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path) -> 
     for job, seed in (("0", 0), ("1", 1)):
         records = read_records(sweep / job)
         assert [r["seed"] for r in records] == [seed] and records[0]["launcher"] == "basic"
+
+
+def test_rerun_of_a_resumed_folder_runs_every_recorded_seed(tmp_path: Path, data_root: Path) -> None:
+    args = ["+experiment=titanic_sgd", "model.epochs=5", "quiet=true", "report=false", f"hydra.run.dir={tmp_path / 'a'}"]
+    for extra in (["runs=2"], ["runs=3", "resume=true"]):  # the resume adds seed 2
+        done = start([*args, *extra], tmp_path, data_root)
+        assert done.wait(timeout=120) == 0, done.communicate()[1][-2000:]
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+    again = subprocess.run([sys.executable, "-m", "harness.rerun", str(tmp_path / "a"), "--into", str(tmp_path / "b")],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    check_intact(tmp_path / "b", [0, 1, 2])
+    assert compare(tmp_path / "a", tmp_path / "b") == []

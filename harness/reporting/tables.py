@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.records import atomic_write_text
+from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text
 from harness.reporting import stats
 from harness.reporting.batches import read_environment
 
@@ -35,7 +35,6 @@ SWEEPABLE = ("learning_rate", "batch_size", "epochs", "sampling", "optimizer", "
 MEAN_METRICS = {"misclassified": "test_misclassified", "accuracy": "test_accuracy",
                 "article_error": "article_error", "final_loss": "final_loss",
                 "fitted_w": "fitted_w", "fitted_b": "fitted_b"}
-PARALLEL_FREE = (None, "basic")
 # Backends whose runs are judged against the GPU's matmul rate rather than the CPU's.
 GPU_BACKENDS = ("cupy", "torch-cuda")
 
@@ -88,13 +87,14 @@ def _excluded_text(group: pd.DataFrame) -> str:
 def _group_row(group: pd.DataFrame) -> dict[str, Any]:
     """Statistics of one group's ok runs."""
     ok = group[group["ok"]]
-    launchers = sorted({str(v) for v in group["launcher"] if v not in PARALLEL_FREE and not pd.isna(v)})
+    launchers = sorted({str(v) for v in group["launcher"].dropna()} - {"basic"})
+    shared = [name for name in launchers if name in SHARED_CPU_LAUNCHERS]
     row: dict[str, Any] = {
         "device": ", ".join(sorted({str(v) for v in group["device"].dropna()})),
         "launcher": ", ".join(launchers) or "basic",
         "n_runs": len(group), "n_ok": len(ok), "n_excluded": len(group) - len(ok),
         "excluded": _excluded_text(group),
-        "timing_note": f"timed under a parallel launcher ({', '.join(launchers)})" if launchers else "",
+        "timing_note": f"timed under a parallel launcher ({', '.join(shared)})" if shared else "",
     }
     for key, value in stats.describe_time(ok["fit_seconds"]).items():
         row[f"fit_seconds_{key}"] = value
