@@ -102,7 +102,8 @@ def load_average() -> list[float] | None:
 
 
 def command_line(module: str, args: list[str]) -> str:
-    """The shell command that re-runs this invocation."""
+    """The command that runs this job again, into a new folder (its own overrides; `argv`, recorded
+    beside it, is the original command line as typed)."""
     return " ".join(shlex.quote(a) for a in [sys.executable, "-m", module, *args])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -103,13 +104,17 @@ def describe(record: dict[str, Any]) -> str:
     return f"{head}, " + ", ".join(parts)
 
 
+STALE_TEMP_SECONDS = 600
+
+
 def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar: bool | None,
              launcher: str) -> Outcome:
     """Every pending run in order (seeds outer, implementations inner), each record written at once."""
     from tqdm.auto import tqdm
     outcome = Outcome()
-    for stale in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write
-        stale.unlink(missing_ok=True)
+    for temp in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write;
+        if time.time() - temp.stat().st_mtime > STALE_TEMP_SECONDS:  # a fresh one may be another writer's
+            temp.unlink(missing_ok=True)
     pending = []
     for seed in plan.seeds:
         for impl in plan.impls:

@@ -111,10 +111,10 @@ def _group_row(group: pd.DataFrame) -> dict[str, Any]:
 
 
 def _machine_gflops(group: pd.DataFrame) -> float:
-    """The float32 matmul rate (GFLOP/s) of the machine the group ran on, from its run folders'
+    """The float32 matmul rate (GFLOP/s) of the machine a float32 group ran on, from its run folders'
     environment.json (the GPU's for GPU backends); the median when a sweep's folders differ."""
-    if "run_dir" not in group:
-        return math.nan
+    if "run_dir" not in group or not group["dtype"].fillna("float32").eq("float32").all():
+        return math.nan  # only the float32 rate is measured: no fraction for float64 runs
     gpu = group["backend"].isin(GPU_BACKENDS).any()
     key = "gpu_matmul_gflops_float32" if gpu else "matmul_gflops_float32"
     rates = [(read_environment(folder) or {}).get(key) for folder in group["run_dir"].dropna().unique()]
