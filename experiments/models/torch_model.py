@@ -161,9 +161,14 @@ def epoch_batches(torch: Any, n: int, batch_size: int, sampling: str, gen: Any) 
         return lambda: fixed
     if sampling == "shuffle":
         return lambda: list(torch.randperm(n, generator=gen, device=device).split(b))
-    if sampling == "article":
+    if sampling == "article":  # drawn on the CPU: a randperm of all n rows per batch is O(n) each
         count = math.ceil(n / b)
-        return lambda: [torch.randperm(n, generator=gen, device=device)[:b] for _ in range(count)]
+        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen, device=device)))
+
+        def draws() -> list[Any]:
+            rows = np.concatenate([rng.choice(n, b, replace=False) for _ in range(count)])
+            return list(torch.from_numpy(rows).to(device).split(b))
+        return draws
     raise ValueError(f"unknown sampling '{sampling}'; valid: shuffle, article, sequential")
 
 
