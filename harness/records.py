@@ -12,8 +12,9 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
@@ -33,6 +34,8 @@ SHARED_CPU_LAUNCHERS = ("joblib", "submitit_local")
 RECORDS_DIRNAME = "records"
 RUNS_CSV = "runs.csv"
 RUNS_LOCK = ".runs.lock"
+CONFIG_FILE = "config.yaml"
+ENVIRONMENT_FILE = "environment.json"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -102,6 +105,32 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(list(records), columns=list(RECORD_FIELDS))
 
 
+def is_ok(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are runs that finished normally (a record without a status counts as ok)."""
+    return frame["status"].fillna("ok").eq("ok")
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A records table as CSV, with epoch_losses as a JSON list."""
+    frame = frame.copy()
+    frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
+    return frame.to_csv(index=False)
+
+
+@contextmanager
+def locked(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive POSIX lock on `folder` (its .runs.lock file): concurrent rebuilds of the
+    folder's tables then run one at a time."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / RUNS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def write_runs_csv(run_dir: str | os.PathLike) -> Path:
     """Rebuild runs.csv from the record files (epoch_losses as a JSON list).
 
@@ -109,17 +138,9 @@ def write_runs_csv(run_dir: str | os.PathLike) -> Path:
     Record files never clash, but two unsynchronized rebuilds could leave the older view last;
     rebuilding under an exclusive lock makes the last rebuild see every record written before it.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / RUNS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            frame = records_frame(read_records(run_dir))
-            frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
-            path = run_dir / RUNS_CSV
-            atomic_write_text(path, frame.to_csv(index=False))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    path = Path(run_dir) / RUNS_CSV
+    with locked(run_dir):
+        atomic_write_text(path, csv_text(records_frame(read_records(run_dir))))
     return path
 
 

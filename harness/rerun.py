@@ -19,12 +19,11 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import read_records, record_name
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
 
 from .config import BenchConfig
 from .environment import command_line, git_state
-from .run import ENVIRONMENT_FILE, finish, run_config
-from .validate import CONFIG_FILE
+from .run import finish, run_config
 
 log = logging.getLogger("harness.rerun")
 VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "predict_seconds", "peak_memory_mb",

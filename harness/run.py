@@ -18,13 +18,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import atomic_write_text
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, atomic_write_text
 
 from .sweep import Outcome, run_plan
-from .validate import CONFIG_FILE, check_output_dir, make_plan
+from .validate import check_output_dir, make_plan
 
 log = logging.getLogger(__name__)
-ENVIRONMENT_FILE = "environment.json"
 
 
 class RunsFailed(Exception):

@@ -11,34 +11,19 @@ record written before it began; the record files themselves are never rewritten 
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 import yaml
 
-from harness.records import RECORD_FIELDS, RUNS_CSV, RUNS_LOCK, atomic_write_text, load_runs
+from harness.records import RECORD_FIELDS, RUNS_CSV, atomic_write_text, csv_text, load_runs, locked
 
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
 SWEEP_COLUMNS = [*RECORD_FIELDS, "job", "overrides"]
 
-
-@contextmanager
-def sweep_lock(sweep_dir: Path) -> Iterator[None]:
-    """Exclusive lock on the sweep folder (POSIX flock), so concurrent merges run one at a time."""
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    with open(sweep_dir / RUNS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _job_overrides(run_dir: Path) -> str:
@@ -72,11 +57,9 @@ def merge_sweep(sweep_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFram
     """Rewrite SWEEP_DIR/runs.csv and summary.csv from the record files (locked); return both."""
     from harness.reporting import tables
     root = Path(sweep_dir)
-    with sweep_lock(root):
+    with locked(root):
         runs = sweep_runs(root)
-        table = runs[SWEEP_COLUMNS].copy()
-        table["epoch_losses"] = table["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
-        atomic_write_text(root / RUNS_CSV, table.to_csv(index=False))
+        atomic_write_text(root / RUNS_CSV, csv_text(runs[SWEEP_COLUMNS]))
         summary = tables.summary_table(runs) if len(runs) else pd.DataFrame()
         atomic_write_text(root / SUMMARY_CSV, summary.to_csv(index=False))
     return runs, summary

@@ -19,10 +19,10 @@ from experiments.models import registry
 from experiments.models.base import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
+from harness.records import CONFIG_FILE
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
 _DATA_CACHE: dict[tuple, Any] = {}
-CONFIG_FILE = "config.yaml"
 
 
 @dataclass

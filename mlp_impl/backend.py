@@ -64,13 +64,13 @@ class Backend:
             props = self.xp.cuda.runtime.getDeviceProperties(device.id)
             name = props["name"]
             return name.decode() if isinstance(name, bytes) else str(name)
-        return _cpu_model()
+        return cpu_model()
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     """The CPU model name from /proc/cpuinfo, or the platform's processor string."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -81,7 +81,7 @@ def _cpu_model() -> str:
         pass
     import platform
 
-    return platform.processor() or platform.machine() or "cpu"
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def gpu_status() -> tuple[bool, str]:

@@ -21,6 +21,8 @@ from typing import Any, Iterable, Protocol
 
 import numpy as np
 
+from mlp_impl.backend import cpu_model  # noqa: F401  (the record's `device` for CPU runs)
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -141,18 +143,6 @@ def classification_fields(proba: np.ndarray, y_true: np.ndarray, task: str) -> d
         fields["actual_positives"] = int(actual.sum())
         fields["article_error"] = fields["actual_positives"] - fields["predicted_positives"]
     return fields
-
-
-def cpu_model() -> str:
-    """The CPU's model name (the record's `device` for CPU runs)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def cpu_count() -> int:

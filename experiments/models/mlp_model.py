@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import time
 from typing import Any, Callable
 
 import numpy as np
 
-from .base import PeakMemory, classification_fields, cpu_model
+from .base import PeakMemory, classification_fields
 from .spec import ModelSpec
 
 
@@ -45,14 +44,6 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
                        backprop=spec.backprop)
 
 
-def _epoch_hook(fit: Callable[..., Any], on_epoch: Callable[..., None]) -> dict[str, Any]:
-    """Pass a per-epoch callback when this mlp_impl's `fit` accepts one (for progress and first-epoch time)."""
-    params = inspect.signature(fit).parameters
-    for name in ("on_epoch_end", "callback"):
-        if name in params:
-            return {name: on_epoch}
-    return {}
-
 
 def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
                        progress: bool) -> dict[str, Any]:
@@ -70,11 +61,10 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
             bar.update()
             return False  # a true value would stop training early
 
-        hook = _epoch_hook(net.fit, on_epoch)
         device.synchronize()
         fit_start = time.perf_counter()
         history = net.fit(ds.x_train, ds.y_train, epochs=spec.epochs, learning_rate=spec.learning_rate,
-                          sample_size=spec.batch_size, include_logs=False, **hook)
+                          sample_size=spec.batch_size, include_logs=False, callback=on_epoch)
         device.synchronize()
         fit_seconds = time.perf_counter() - fit_start
         start = time.perf_counter()
@@ -82,7 +72,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         predict_seconds = time.perf_counter() - start
         metrics = net.evaluate(ds.x_test, ds.y_test)
     record: dict[str, Any] = {
-        "backend": backend, "device": device.device_name() if backend == "cupy" else cpu_model(),
+        "backend": backend, "device": device.device_name(),
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
         "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),

@@ -8,7 +8,7 @@ vocabulary every implementation understands.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
@@ -87,14 +87,12 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
         _check_positive(f"model.layers[{i}].units", layer["units"], int)
         _check_name("activation", layer["activation"], ACTIVATIONS, f"model.layers[{i}].activation")
     layers = [LayerSpec(layer["units"], layer["activation"]) for layer in model["layers"]]
-    number = {key: _as_float(f"model.{key}", model.get(key, default)) for key, default in
-              (("learning_rate", None), ("momentum", 0.0), ("adam_epsilon", 1e-7), ("l1", 0.0), ("l2", 0.0))}
-    spec = ModelSpec(layers=layers, loss=model["loss"], optimizer=model["optimizer"],
-                     learning_rate=number["learning_rate"], batch_size=model["batch_size"],
-                     epochs=model["epochs"], initializer=model.get("initializer", "xavier"),
-                     momentum=number["momentum"], adam_epsilon=number["adam_epsilon"],
-                     adam_variant=model.get("adam_variant", "keras"), l1=number["l1"],
-                     l2=number["l2"], backprop=model.get("backprop", "standard"))
+    # keys the config leaves out take ModelSpec's own defaults (written once, on the dataclass)
+    values = {f.name: model[f.name] for f in fields(ModelSpec) if f.name != "layers" and f.name in model}
+    for key in ("learning_rate", "momentum", "adam_epsilon", "l1", "l2"):
+        if key in values:
+            values[key] = _as_float(f"model.{key}", values[key])
+    spec = ModelSpec(layers=layers, **values)
     _check_name("loss", spec.loss, LOSSES, "model.loss")
     _check_name("optimizer", spec.optimizer, OPTIMIZERS, "model.optimizer")
     _check_name("initializer", spec.initializer, INITIALIZERS, "model.initializer")

@@ -17,10 +17,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import RECORDS_DIRNAME, load_runs, read_records
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, RECORDS_DIRNAME, load_runs, read_records
 
-ENVIRONMENT_JSON = "environment.json"
-CONFIG_YAML = "config.yaml"
 HYDRA_MULTIRUN_YAML = "multirun.yaml"
 RESULTS_DIRNAME = "results"
 
@@ -98,7 +96,7 @@ def select_latest(runs: pd.DataFrame, *, all_runs: bool = False) -> tuple[pd.Dat
 
 def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
     """environment.json of a run directory, or None when the harness wrote none (or it is broken)."""
-    path = Path(folder) / ENVIRONMENT_JSON
+    path = Path(folder) / ENVIRONMENT_FILE
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -107,7 +105,7 @@ def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
 
 def read_config_text(folder: str | os.PathLike) -> str | None:
     """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy)."""
-    for path in (Path(folder) / CONFIG_YAML, Path(folder) / ".hydra" / CONFIG_YAML):
+    for path in (Path(folder) / CONFIG_FILE, Path(folder) / ".hydra" / CONFIG_FILE):
         try:
             text = path.read_text(encoding="utf-8")
             yaml.safe_load(text)

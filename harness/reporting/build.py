@@ -14,11 +14,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import load_runs
+from harness.records import atomic_write_text, is_ok, load_runs
 from harness.reporting import batches, html, reference, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
-from harness.reporting.tables import write_text
 
 REPORT_DIRNAME = "report"
 TITLE = "mlp-bench: from-scratch MLP against Keras, and the article's numbers"
@@ -63,7 +62,7 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     swept = tables.swept_params(tables.prepare(runs))
     name = html.anchor(experiment)
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"
-    write_text(csv_path, summary.to_csv(index=False))
+    atomic_write_text(csv_path, summary.to_csv(index=False))
     folders = sorted(runs["run_dir"].unique())
     section = html.Section(
         experiment=experiment, batches=[_relative(b, root_dirs) for b in sorted(runs["batch"].unique())],
@@ -92,7 +91,7 @@ def _figures(experiment: str, runs: pd.DataFrame, summary: pd.DataFrame, swept: 
 
 def _left_out(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs whose status is not ok, with the error they recorded (first line, shortened)."""
-    bad = runs[~runs["status"].fillna("ok").eq("ok")]
+    bad = runs[~is_ok(runs)]
     columns = ["impl", "backend", "seed", "status", "diverged_epoch", "error"]
     frame = bad[columns].copy()
     frame["error"] = frame["error"].map(lambda e: None if e is None or pd.isna(e) else str(e).splitlines()[0][:300])
@@ -143,13 +142,13 @@ def build_report(roots: list[str | os.PathLike], out_dir: str | os.PathLike | No
         summaries.append(summary)
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
     reproduction, note = _reproduction(summary, runs, reference_path)
-    write_text(out / "tables" / "summary.csv", summary.to_csv(index=False))
-    write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
+    atomic_write_text(out / "tables" / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
                      roots=[str(r) for r in root_dirs], reference_note=note)
     index = out / "index.html"
-    write_text(index, page)
+    atomic_write_text(index, page)
     return index
 
 

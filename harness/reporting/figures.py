@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
+from harness.records import is_ok
 from harness.reporting.tables import REFERENCE_IMPL
 
 DPI = 100
@@ -87,7 +88,7 @@ def log_scale(ax: Any) -> None:
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Runs with status ok, ordered by implementation and seed (the 'experiment' axis)."""
-    ok = runs[runs["status"].fillna("ok").eq("ok")]
+    ok = runs[is_ok(runs)]
     return ok.sort_values(["impl", "backend", "seed"], na_position="last", kind="stable")
 
 
@@ -110,7 +111,7 @@ def losses(value: Any) -> np.ndarray:
 
 def excluded_note(runs: pd.DataFrame) -> str:
     """' (2 runs not ok, excluded)' for figure titles."""
-    bad = int((~runs["status"].fillna("ok").eq("ok")).sum())
+    bad = int((~is_ok(runs)).sum())
     return f" ({bad} run{'s' if bad != 1 else ''} not ok, excluded)" if bad else ""
 
 

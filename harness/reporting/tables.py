@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text
+from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
 from harness.reporting import stats
 from harness.reporting.batches import read_environment
 
@@ -64,7 +63,7 @@ def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     for column in NUMERIC_FIELDS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["final_loss"] = frame["epoch_losses"].map(_last).astype(float)
-    frame["ok"] = frame["status"].fillna("ok").eq("ok")
+    frame["ok"] = is_ok(frame)
     return frame
 
 
@@ -244,13 +243,8 @@ def terminal_text(summary: pd.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Atomic write, then readable by everyone (a report is meant to be shared; mkstemp gives 0600)."""
-    atomic_write_text(path, text)
-    os.chmod(path, 0o644)
-    return path
-
-
 def write_tables(summary: pd.DataFrame, folder: str | Path) -> list[Path]:
     """summary.csv (every statistic) beside the runs, written atomically."""
-    return [write_text(Path(folder) / "summary.csv", summary.to_csv(index=False))]
+    path = Path(folder) / "summary.csv"
+    atomic_write_text(path, summary.to_csv(index=False))
+    return [path]
