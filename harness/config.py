@@ -42,6 +42,7 @@ class ModelConfig:
     l1: float = 0.0
     l2: float = 0.0
     backprop: str = "standard"          # mlp only: standard | article (update each layer, then propagate)
+    threads: Optional[int] = None       # mlp only: CPU threads a step splits its rows over; None: auto
 
 
 @dataclass

@@ -62,19 +62,10 @@ def measure(xp: Any = np, sync: Callable[[], None] = lambda: None,
             "method": f"best of up to {timing.get('repeats', REPEATS)} timed calls per shape after a warm-up"}
 
 
-def _threads() -> int | None:
-    """Threads of the BLAS NumPy uses (the rate depends on them)."""
-    try:
-        from threadpoolctl import threadpool_info
-        counts = [info.get("num_threads") for info in threadpool_info() if info.get("user_api") == "blas"]
-        return counts[0] if counts else None
-    except Exception:  # a diagnostic never fails a run
-        return None
-
-
 def cpu_rate() -> dict[str, Any]:
     """The CPU's float32 matmul rate through NumPy's BLAS, with the thread count it used."""
-    return {**measure(), "blas_threads": _threads()}
+    from mlp_impl.parallel import blas_threads
+    return {**measure(), "blas_threads": blas_threads()}
 
 
 def gpu_rate() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 import pandas as pd
 
 RECORD_FIELDS: tuple[str, ...] = (
-    "experiment", "impl", "backend", "device", "dtype", "sampling", "dataset", "variant", "seed",
+    "experiment", "impl", "backend", "device", "threads", "dtype", "sampling", "dataset", "variant", "seed",
     "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
     "initializer", "l1", "l2", "n_train", "n_test",
     "fit_seconds", "first_epoch_seconds", "predict_seconds", "epoch_losses",

@@ -57,20 +57,23 @@ class Head:
         self.delta = delta
 
 
-def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp) -> Head:
-    """Build the fused or generic head for one batch size; all arrays have shape (m, k)."""
+def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows: int | None = None) -> Head:
+    """Build the fused or generic head for one batch size; all arrays have shape (m, k). The loss
+    and delta are averaged over ``rows`` (default m): more when these m rows are one part of a
+    minibatch whose parts' losses and gradients are summed."""
     xp = bk.xp
     m, k = z.shape
+    rows = m if rows is None else rows
     ones = xp.ones((m, k), dtype=z.dtype)  # sums as dot products: one BLAS call, cheaper than sum()
     if loss == "binary_crossentropy":
-        scale = 1.0 / (m * k)
+        scale = 1.0 / (rows * k)
         # mean of softplus(z) - y*z, which is -[y log p + (1-y) log(1-p)] with p = sigmoid(z)
         def bce() -> Any:
             return (xp.vdot(ones, xp.logaddexp(0.0, z, tmp)) - xp.vdot(y, z)) * scale
 
         return Head([partial(bk.expit, z, p)], bce, _residual_ops(xp, p, y, delta, scale))
     if loss == "categorical_crossentropy":
-        scale = 1.0 / m
+        scale = 1.0 / rows
         row = xp.empty((m, 1), dtype=z.dtype)
         ones_col = xp.ones((m, 1), dtype=z.dtype)
         forward = [
@@ -85,13 +88,14 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp) -> H
             return (xp.vdot(ones_col, xp.log(row, row)) - xp.vdot(y, z)) * scale
 
         return Head(forward, cce, _residual_ops(xp, p, y, delta, scale))
-    return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones)
+    return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones, rows * k)
 
 
-def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones) -> Head:
-    """mse or mae after any activation: dL/dp, then the activation's own backward."""
+def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones, count: int) -> Head:
+    """mse or mae after any activation, averaged over ``count`` entries: dL/dp, then the
+    activation's own backward."""
     xp = bk.xp
-    scale = 1.0 / z.size
+    scale = 1.0 / count
     forward = act.forward_ops(bk, z, p)
     back = act.backward_ops(bk, z, p, delta, tmp)
     if loss == "mse":

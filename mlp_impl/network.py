@@ -15,11 +15,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 
-from . import activations, initializers, losses, optimizers, validation
+from . import activations, initializers, losses, optimizers, parallel, validation
 from . import sampling as sampling_schemes
 from .backend import Backend, get_backend
 from .layers import Dense
 from .regularizers import Penalty
+from .parallel import SplitStep
 from .training import Workspace
 
 
@@ -34,8 +35,12 @@ class NN:
     implicit: weight ``initializer``, ``dtype`` (float32 or float64), ``seed`` of the network's
     own random generator (weights and minibatches; no global random state), ``backend``
     ("numpy" or "cupy"), minibatch ``sampling`` ("shuffle", "article", "sequential") and the
-    L1/L2 kernel penalties ``l1``/``l2``, and the update order ``backprop`` ("standard", or
-    "article": each layer updated before the error for the layer below is computed, see BACKPROP).
+    L1/L2 kernel penalties ``l1``/``l2``, the update order ``backprop`` ("standard", or
+    "article": each layer updated before the error for the layer below is computed, see BACKPROP),
+    and ``threads``: how many CPU threads a training step splits its minibatch rows over (NumPy,
+    standard backprop; see ``parallel``). None picks as many as BLAS has cores when a step is large
+    enough to pay, 1 keeps every step on one thread. Results agree across thread counts up to
+    float rounding and are reproducible for a given count.
     """
 
     # A training set up to this size is copied once per fit with a ones column appended, which
@@ -55,8 +60,10 @@ class NN:
         l1: float = 0.0,
         l2: float = 0.0,
         backprop: str = "standard",
+        threads: int | None = None,
     ) -> None:
         self.layers = _check_layers(layers)
+        self.threads = None if threads is None else validation.positive_int("threads", threads)
         if backprop not in BACKPROP:
             raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
         self.backprop = backprop
@@ -75,6 +82,8 @@ class NN:
         self.backend: Backend = get_backend(backend)
         self.built = False
         self._workspaces: dict[tuple[int, bool], Workspace] = {}
+        self._split_steps: dict[tuple[int, bool, int], SplitStep] = {}
+        self.fit_threads: int | None = None  # threads the last fit's largest steps ran on
         if self.layers[0].input_dim is not None:
             self.build(self.layers[0].input_dim)
 
@@ -100,16 +109,20 @@ class NN:
         self.widths = widths
         self.params = bk.asarray(host.astype(self.dtype))
         self.grads = xp.zeros_like(self.params)
-        shapes = [(i + 1, o) for i, o in zip(widths[:-1], widths[1:])]
-        self.param_blocks = [self.params[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
-        self.grad_blocks = [self.grads[offsets[l] : offsets[l + 1]].reshape(s) for l, s in enumerate(shapes)]
-        self.block_ranges = [(int(offsets[l]), int(offsets[l + 1])) for l in range(len(shapes))]
+        self._block_shapes = [(i + 1, o) for i, o in zip(widths[:-1], widths[1:])]
+        self.block_ranges = [(int(offsets[l]), int(offsets[l + 1])) for l in range(len(self._block_shapes))]
+        self.param_blocks = self.blocks_of(self.params)
+        self.grad_blocks = self.blocks_of(self.grads)
         for layer, block in zip(self.layers, self.param_blocks):
             layer.input_dim = layer.input_dim or block.shape[0] - 1
             layer.W, layer.b = block[:-1], block[-1]
         self.optimizer.build(bk, self.params, self.grads)
         self.penalty.build(bk, self.params, self.grads, bk.asarray(mask.astype(self.dtype)))
         self.built = True
+
+    def blocks_of(self, flat: Any) -> list[Any]:
+        """Per-layer (in + 1, out) views [W; b] of a flat buffer laid out like the parameters."""
+        return [flat[start:stop].reshape(shape) for (start, stop), shape in zip(self.block_ranges, self._block_shapes)]
 
     @property
     def n_params(self) -> int:
@@ -136,20 +149,27 @@ class NN:
         x_dev, y_dev = self._training_arrays(x, y)
         sampler = sampling_schemes.Sampler(self.sampling, x_dev.shape[0], sample_size, self._rng, self.backend)
         augmented = x_dev.shape[1] > self.widths[0]
+        threads = {m: self._step_threads(m) for m in set(sampler.sizes)}
+        self.fit_threads = max(threads.values())
         history: list[float] = []
-        workspaces = self._workspaces
-        for epoch in range(epochs):
-            total: Any = 0.0
-            for idx in sampler.epoch():
-                m = idx.shape[0]
-                ws = workspaces.get((m, augmented)) or self._workspace(m, augmented)
-                total = total + ws.step(x_dev, y_dev, idx, learning_rate) * m
-            loss = float(total) / sampler.examples_per_epoch
-            history.append(loss)
-            if include_logs:
-                print(f"epoch {epoch + 1}/{epochs} loss: {loss:.6f}")
-            if callback is not None and callback(epoch, loss):
-                break
+        with parallel.cpu_threads(max(threads.values())) as pool:
+            for epoch in range(epochs):
+                total: Any = 0.0
+                for idx in sampler.epoch():
+                    m = idx.shape[0]
+                    if threads[m] > 1:
+                        split = self._split_steps.get((m, augmented, threads[m])) or self._split_step(m, augmented, threads[m])
+                        loss = split.step(x_dev, y_dev, idx, learning_rate, pool)
+                    else:
+                        ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
+                        loss = ws.step(x_dev, y_dev, idx, learning_rate)
+                    total = total + loss * m
+                loss = float(total) / sampler.examples_per_epoch
+                history.append(loss)
+                if include_logs:
+                    print(f"epoch {epoch + 1}/{epochs} loss: {loss:.6f}")
+                if callback is not None and callback(epoch, loss):
+                    break
         return history
 
     def gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
@@ -168,6 +188,16 @@ class NN:
     def _workspace(self, m: int, augmented: bool) -> Workspace:
         ws = self._workspaces[m, augmented] = Workspace(self, m, augmented)
         return ws
+
+    def _split_step(self, m: int, augmented: bool, threads: int) -> SplitStep:
+        split = self._split_steps[m, augmented, threads] = SplitStep(self, m, augmented, threads)
+        return split
+
+    def _step_threads(self, m: int) -> int:
+        """Threads a step of m rows runs on: 1 unless NumPy with the standard backprop."""
+        if self.backend.name != "numpy" or self.backprop != "standard":
+            return 1
+        return parallel.split_threads(self.threads, m, self.n_params)
 
     def _training_arrays(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Validated, C-contiguous device arrays in the network's dtype, y 2-D; x gets a ones
@@ -280,6 +310,7 @@ class NN:
             "l1": self.penalty.l1,
             "l2": self.penalty.l2,
             "backprop": self.backprop,
+            "threads": self.threads,
         }
 
     def __repr__(self) -> str:

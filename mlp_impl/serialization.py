@@ -74,6 +74,7 @@ def load(path: str | Path, backend: str | None = None) -> Any:
         l1=header["l1"],
         l2=header["l2"],
         backprop=header.get("backprop", "standard"),
+        threads=header.get("threads"),
     )
     net.build(header["widths"][0])
     _copy_in(net, header, arrays, path)

@@ -31,22 +31,29 @@ class Workspace:
     net : the built ``NN`` (provides backend, widths, activations, parameter and gradient blocks).
     m : rows per minibatch.
     augmented : whether the data rows carry a trailing ones column (see ``NN``).
+    grads : flat gradient buffer to write (default the network's own); a part of a split
+        minibatch (``parallel``) writes its own and they are summed.
+    total_rows : rows the loss is averaged over (default ``m``; a part's batch is larger).
+    penalty : whether ``compute`` adds the L1/L2 penalty (a split step adds it once, after the sum).
     """
 
-    def __init__(self, net: Any, m: int, augmented: bool = False) -> None:
+    def __init__(self, net: Any, m: int, augmented: bool = False, *, grads: Any = None,
+                 total_rows: int | None = None, penalty: bool = True) -> None:
         self.bk, self.m, self.augmented = net.backend, m, augmented
         self.acts = [layer.activation for layer in net.layers]
-        self.blocks, self.grad_blocks = net.param_blocks, net.grad_blocks
+        self.blocks = net.param_blocks
+        self.grad_blocks = net.grad_blocks if grads is None else net.blocks_of(grads)
         self._allocate(net.widths, net.dtype)
         self.head = losses.make_head(
-            self.bk, net.loss, self.acts[-1], self.zs[-1], self.p, self.yb, self.deltas[-1], self.tmps[-1]
+            self.bk, net.loss, self.acts[-1], self.zs[-1], self.p, self.yb, self.deltas[-1], self.tmps[-1],
+            rows=total_rows,
         )
         self.forward = self._forward_ops() + self.head.forward
         self.grad_ops, self.prop_ops = self._layer_backward_ops()
         self.backward = list(self.head.delta) + self._backward_ops()
         self._take = self.bk.take_rows
         self._loss = self.head.loss
-        self._penalty = net.penalty.apply if net.penalty.active else None
+        self._penalty = net.penalty.apply if penalty and net.penalty.active else None
         self._optimizer_step = net.optimizer.step
         self.article = net.backprop == "article"
         if self.article:  # per-layer updates: each block's optimizer pieces and penalty range

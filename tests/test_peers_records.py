@@ -13,7 +13,7 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
            "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
            "epochs": 3, "initializer": "xavier"}
 # What mlp_model.train_and_evaluate returns for a binary task (checked against a live run below).
-MLP_FIELDS = {"backend", "device", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
+MLP_FIELDS = {"backend", "device", "threads", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
               "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy", "predicted_positives",
               "actual_positives", "article_error"}
 
@@ -28,6 +28,7 @@ def check_record(record: dict, backend: str, epochs: int, n_test: int) -> None:
     """Every field the mlp implementation fills, with values a report can use."""
     assert MLP_FIELDS <= set(record) <= set(RECORD_FIELDS)
     assert record["backend"] == backend and isinstance(record["device"], str) and record["device"]
+    assert isinstance(record["threads"], int) and record["threads"] >= 1
     assert 0 < record["first_epoch_seconds"] <= record["fit_seconds"]
     assert record["predict_seconds"] > 0 and record["peak_memory_mb"] >= 0
     losses = record["epoch_losses"]

@@ -116,6 +116,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         test_loss = float(model.evaluate(x_test, y_test, batch_size=max(spec.batch_size, 1024), verbose=0))
     record: dict[str, Any] = {
         "backend": "tensorflow", "device": cpu_model(), "sampling": "shuffle",
+        "threads": tf.config.threading.get_intra_op_parallelism_threads() or None,  # None: TF's default, every core
         "fit_seconds": fit_seconds, "first_epoch_seconds": timer.ends[0] - fit_start if timer.ends else None,
         "predict_seconds": predict_seconds, "epoch_losses": [float(v) for v in history.history["loss"]],
         "test_loss": test_loss, "peak_memory_mb": mem.mb,

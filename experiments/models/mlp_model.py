@@ -41,7 +41,7 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
               for i, layer in enumerate(spec.layers)]
     return mlp_impl.NN(layers=layers, loss=spec.loss, optimizer=build_optimizer(spec), initializer=spec.initializer,
                        dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2,
-                       backprop=spec.backprop)
+                       backprop=spec.backprop, threads=spec.threads)
 
 
 
@@ -72,7 +72,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         predict_seconds = time.perf_counter() - start
         metrics = net.evaluate(ds.x_test, ds.y_test)
     record: dict[str, Any] = {
-        "backend": backend, "device": device.device_name(),
+        "backend": backend, "device": device.device_name(), "threads": net.fit_threads if backend == "numpy" else None,
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
         "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),

@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from mlp_impl.parallel import blas_threads
+
 from .base import PeakMemory, classification_fields, cpu_model
 from .spec import ModelSpec
 
@@ -162,7 +164,8 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         predict_seconds = time.perf_counter() - start
     c = 0.5 if ds.task == "regression" else 1.0
     record: dict[str, Any] = {
-        "backend": "sklearn", "device": cpu_model(), "sampling": "shuffle", "initializer": INITIALIZER,
+        "backend": "sklearn", "device": cpu_model(), "threads": blas_threads(), "sampling": "shuffle",
+        "initializer": INITIALIZER,
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (clock.ends[0] - fit_start) if clock.ends else None,
         "epoch_losses": [float(v) / c for v in model.loss_curve_],

@@ -44,6 +44,7 @@ class ModelSpec:
     l1: float = 0.0
     l2: float = 0.0
     backprop: str = "standard"       # mlp only; "article" = update each layer, then propagate
+    threads: int | None = None       # mlp only; CPU threads a step splits its rows over, None = auto
 
     def widths(self, n_features: int) -> list[int]:
         """Every layer width including the input, e.g. [7, 15, 1]."""
@@ -101,6 +102,8 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     _check_positive("model.learning_rate", spec.learning_rate, float)
     _check_positive("model.batch_size", spec.batch_size, int)
     _check_positive("model.epochs", spec.epochs, int)
+    if spec.threads is not None:
+        _check_positive("model.threads", spec.threads, int)
     for key in ("momentum", "l1", "l2"):
         if not getattr(spec, key) >= 0 or not math.isfinite(getattr(spec, key)):
             raise ValueError(f"model.{key} must be >= 0, got {getattr(spec, key)}; set model.{key}=0 or a positive value")

@@ -269,6 +269,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
             test_loss = float(test_loss + (run.penalty() if run.penalty else 0.0))
     record: dict[str, Any] = {
         "backend": backend, "device": torch.cuda.get_device_name(run.device) if cuda else cpu_model(),
+        "threads": None if cuda else torch.get_num_threads(),
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
         "epoch_losses": history, "test_loss": test_loss,
