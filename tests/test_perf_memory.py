@@ -31,11 +31,11 @@ def _data(rows: int, features: int, classes: int, seed: int = 0) -> tuple[np.nda
     return x, np.eye(classes, dtype=np.float32)[rng.integers(0, classes, rows)]
 
 
-def _net(features: int, hidden: int, classes: int, sampling: str) -> NN:
+def _net(features: int, hidden: int, classes: int, sampling: str, threads: int | None = None) -> NN:
     out = Dense(1, activation="sigmoid") if classes == 1 else Dense(classes, activation="softmax")
     loss = "binary_crossentropy" if classes == 1 else "categorical_crossentropy"
     return NN([Dense(hidden, activation="relu", input_dim=features), out], loss=loss, optimizer=Adam(),
-              seed=0, sampling=sampling)
+              seed=0, sampling=sampling, threads=threads)
 
 
 def _traced_fit(net: NN, x: np.ndarray, y: np.ndarray, epochs: int, batch: int) -> tuple[int, int]:
@@ -55,22 +55,28 @@ def _pointers(net: NN) -> dict[str, int]:
     """Data addresses of every long-lived buffer: weights, gradients, optimizer state, step buffers."""
     arrays: dict[str, Any] = {"params": net.params, "grads": net.grads}
     arrays.update({f"optimizer.{k}": v for k, v in vars(net.optimizer).items() if isinstance(v, np.ndarray)})
-    for key, ws in getattr(net, "_workspaces", {}).items():  # the step buffers, where the library keeps them
+    workspaces = {str(key): ws for key, ws in net._workspaces.items()}  # the step buffers, where the library keeps them
+    for key, split in net._split_steps.items():  # and the parts of split steps
+        workspaces.update({f"{key}.part{i}": part for i, part in enumerate(split.parts)})
+    for key, ws in workspaces.items():
         arrays.update({f"ws{key}.{k}": v for k, v in vars(ws).items() if isinstance(v, np.ndarray)})
     return {name: a.__array_interface__["data"][0] for name, a in arrays.items()}
 
 
-# Titanic-sized rows (copied once per fit with a ones column) and MNIST-wide rows (used in place).
-CASES = {"titanic-size": (600, 7, 15, 1, 20), "mnist-wide": (3000, 784, 32, 10, 250)}
+# Titanic-sized rows (copied once per fit with a ones column) and MNIST-wide rows (used in place),
+# the latter also with each step split over two threads: (rows, features, hidden, classes, batch, threads).
+CASES = {"titanic-size": (600, 7, 15, 1, 20, 1), "mnist-wide": (3000, 784, 32, 10, 250, 1),
+         "mnist-wide-split": (3000, 784, 32, 10, 250, 2)}
 
 
 @pytest.mark.parametrize("sampling", ["shuffle", "article"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_no_per_step_allocation_growth(case: str, sampling: str) -> None:
-    rows, features, hidden, classes, batch = CASES[case]
+    rows, features, hidden, classes, batch, threads = CASES[case]
     x, y = _data(rows, features, classes)
-    net = _net(features, hidden, classes, sampling)
+    net = _net(features, hidden, classes, sampling, threads)
     net.fit(x, y, epochs=1, sample_size=batch)  # builds the step buffers (one set per batch size)
+    assert net.fit_threads == threads
     before = _pointers(net)
     epochs = 4
     steps_per_epoch = math.ceil(rows / batch)
@@ -90,7 +96,7 @@ def test_no_per_step_allocation_growth(case: str, sampling: str) -> None:
 def test_peak_stays_near_one_step_of_buffers() -> None:
     """The peak of a fit is a fixed multiple of one minibatch's buffers plus the data copy, not more:
     a per-step temporary as large as a layer's activations would show here even when freed."""
-    rows, features, hidden, classes, batch = CASES["mnist-wide"]
+    rows, features, hidden, classes, batch, _ = CASES["mnist-wide"]
     x, y = _data(rows, features, classes)
     net = _net(features, hidden, classes, "shuffle")
     net.fit(x, y, epochs=1, sample_size=batch)
