@@ -109,11 +109,14 @@ def test_article_backprop_and_serial_requests_never_split() -> None:
 
 
 def test_automatic_choice_splits_only_steps_large_enough(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "blas_threads", lambda: 4)
-    mnist_params = 784 * 512 + 512 + 512 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
-    assert parallel.split_threads(None, 1000, mnist_params) == 4  # the MNIST step: every core
-    assert parallel.split_threads(None, 100, 15 * 8 + 16) == 1  # the Titanic step: too small to pay
-    assert parallel.split_threads(None, 150, mnist_params) == 2  # only as many parts as have enough rows
+    mnist_params = 784 * 512 + 512 + 128 * 513 + 64 * 129 + 10 * 65
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)
+    assert parallel.split_threads(None, 1000, mnist_params) == 2  # the MNIST step: every core of two
+    assert parallel.split_threads(None, 250, mnist_params) == 1  # a quarter of it: too little work to pay
+    assert parallel.split_threads(None, 100, 15 * 8 + 16) == 1  # the Titanic step: far too small
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 16)
+    assert parallel.split_threads(None, 1000, mnist_params) == 3  # no more parts than have enough work
+    assert parallel.split_threads(None, 300, 10**7) == 2  # ...or enough rows
     assert parallel.split_threads(3, 2, 10) == 2  # an explicit count, capped by the rows
     assert parallel.split_threads(1, 1000, mnist_params) == 1
 
