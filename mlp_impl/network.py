@@ -20,7 +20,6 @@ from . import sampling as sampling_schemes
 from .backend import Backend, get_backend
 from .layers import Dense
 from .regularizers import Penalty
-from .parallel import SplitStep
 from .training import Workspace
 
 
@@ -82,7 +81,7 @@ class NN:
         self.backend: Backend = get_backend(backend)
         self.built = False
         self._workspaces: dict[tuple[int, bool], Workspace] = {}
-        self._split_steps: dict[tuple[int, bool, int], SplitStep] = {}
+        self._split_steps: dict[tuple[int, bool, int], parallel.SplitStep] = {}
         self.fit_threads: int | None = None  # threads the last fit's largest steps ran on
         if self.layers[0].input_dim is not None:
             self.build(self.layers[0].input_dim)
@@ -158,8 +157,7 @@ class NN:
                 for idx in sampler.epoch():
                     m = idx.shape[0]
                     if threads[m] > 1:
-                        split = self._split_steps.get((m, augmented, threads[m])) or self._split_step(m, augmented, threads[m])
-                        loss = split.step(x_dev, y_dev, idx, learning_rate, pool)
+                        loss = self._split_step(m, augmented, threads[m]).step(x_dev, y_dev, idx, learning_rate, pool)
                     else:
                         ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
                         loss = ws.step(x_dev, y_dev, idx, learning_rate)
@@ -189,9 +187,12 @@ class NN:
         ws = self._workspaces[m, augmented] = Workspace(self, m, augmented)
         return ws
 
-    def _split_step(self, m: int, augmented: bool, threads: int) -> SplitStep:
-        split = self._split_steps[m, augmented, threads] = SplitStep(self, m, augmented, threads)
-        return split
+    def _split_step(self, m: int, augmented: bool, threads: int) -> parallel.SplitStep:
+        """The cached split step for this batch size and thread count (built on first use)."""
+        key = (m, augmented, threads)
+        if key not in self._split_steps:
+            self._split_steps[key] = parallel.SplitStep(self, m, augmented, threads)
+        return self._split_steps[key]
 
     def _step_threads(self, m: int) -> int:
         """Threads a step of m rows runs on: 1 unless NumPy with the standard backprop."""
