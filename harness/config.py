@@ -12,6 +12,8 @@ from typing import Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
+from experiments.models.spec import ModelSpec
+
 DTYPES = ("float32", "float64")
 SAMPLINGS = ("shuffle", "article", "sequential")
 
@@ -35,14 +37,15 @@ class ModelConfig:
     learning_rate: float = MISSING
     batch_size: int = MISSING
     epochs: int = MISSING
-    initializer: str = "xavier"
-    momentum: float = 0.0
-    adam_epsilon: float = 1e-7
-    adam_variant: str = "keras"
-    l1: float = 0.0
-    l2: float = 0.0
-    backprop: str = "standard"          # mlp only: standard | article (update each layer, then propagate)
-    threads: Optional[int] = None       # mlp only: CPU threads a step splits its rows over; None: auto
+    # defaults are ModelSpec's own, so a default lives in one place (spec.py says what each means)
+    initializer: str = ModelSpec.initializer
+    momentum: float = ModelSpec.momentum
+    adam_epsilon: float = ModelSpec.adam_epsilon
+    adam_variant: str = ModelSpec.adam_variant
+    l1: float = ModelSpec.l1
+    l2: float = ModelSpec.l2
+    backprop: str = ModelSpec.backprop          # mlp only: standard | article
+    threads: Optional[int] = ModelSpec.threads  # mlp only: CPU threads a step splits its rows over; None: auto
 
 
 @dataclass
