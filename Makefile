@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export MLP_BENCH_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help install test bench perf perf-baseline report gpu-check clean
+.PHONY: help install test bench perf perf-baseline report gpu-check gpu-pack clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ perf: $(STAMP) ## Time the benchmarks against this machine's baseline (fails on 
 
 gpu-check: ## Check CuPy against NumPy and time mnist_gpu (needs a GPU)
 	bash scripts/gpu_check.sh
+
+gpu-pack: ## Pack Hydra's wheels and MNIST into .gpu/ for a GPU machine without a package index
+	bash scripts/gpu_pack.sh
 
 clean: ## Remove the virtual environment and generated results
 	rm -rf $(VENV) outputs multirun .pytest_cache

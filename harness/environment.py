@@ -22,7 +22,7 @@ from typing import Any
 from experiments.models.base import cpu_count, cpu_model
 from harness.machine import machine_rates
 
-PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda11x", "cupy"),
+PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"),
             "tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",), "torch": ("torch",),
             "sklearn": ("scikit-learn",), "hydra": ("hydra-core",), "pandas": ("pandas",)}
 REPO = Path(__file__).resolve().parents[1]

@@ -1,12 +1,17 @@
-"""GPU check: CuPy against NumPy on identical weights, then the timed MNIST GPU fit.
+"""GPU check: CuPy against NumPy on identical weights, the timed MNIST GPU fit, then the
+harness's mnist_gpu experiment (with PyTorch on the GPU beside the MLP when it can run there).
 
-Run through `scripts/gpu_check.sh` on a machine with a CUDA GPU. Prints one short table and
-exits non-zero when CuPy disagrees with NumPy beyond float32 tolerance or no GPU is usable.
+Run through `scripts/gpu_check.sh` on a machine with a CUDA GPU. Prints the setup and short
+tables; exits 2 when no GPU is usable, 1 when CuPy disagrees with NumPy beyond float32
+tolerance or a harness run fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -15,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from experiments.data import load_dataset
 from mlp_impl import NN, Adam, Dense, get_backend, gpu_status
@@ -59,13 +65,42 @@ def timed_fits(ds, repeats: int) -> list[tuple[float, int]]:
     return out
 
 
-def run_experiment(runs: int) -> int:
-    """The harness's own mnist_gpu experiment, so its records and report are exercised too."""
+def torch_on_gpu() -> bool:
+    """Whether PyTorch is installed and sees a CUDA device (then it joins the harness run)."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+    return bool(torch.cuda.is_available())
+
+
+def run_experiment(runs: int, impls: list[str]) -> int:
+    """The harness's own mnist_gpu experiment, so its records are exercised too; prints the
+    median fit time and mean misclassified of each implementation from its runs.csv."""
     out = Path(tempfile.mkdtemp(prefix="gpu_check_"))
     cmd = [sys.executable, "-m", "harness", "+experiment=mnist_gpu", f"runs={runs}",
-           f"hydra.run.dir={out}", "quiet=true"]
+           f"impls=[{','.join(impls)}]", f"hydra.run.dir={out}", "quiet=true", "report=false"]
     print("$", " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    code = subprocess.call(cmd)
+    if (out / "runs.csv").exists():
+        print(summary(out / "runs.csv").round(3).to_string())
+    return code
+
+
+def summary(runs_csv: Path) -> "pd.DataFrame":
+    """Per implementation: runs, ok runs, median fit and first-epoch seconds, mean misclassified."""
+    table = pd.read_csv(runs_csv).groupby("impl").agg(
+        runs=("seed", "size"), ok=("status", lambda s: int((s == "ok").sum())),
+        fit_s_median=("fit_seconds", "median"), first_epoch_s=("first_epoch_seconds", "median"),
+        misclassified_mean=("test_misclassified", "mean"))
+    return table
+
+
+def describe_setup() -> None:
+    """Which Python, NumPy and data folder this check uses: what a report of it needs."""
+    cupy = importlib.util.find_spec("cupy")
+    print(f"python {platform.python_version()} ({sys.executable}), numpy {np.__version__}, "
+          f"cupy {'installed' if cupy else 'not installed'}, "
+          f"data {os.environ.get('MLP_BENCH_DATA_DIR') or 'the download cache'}", flush=True)
 
 
 def main() -> int:
@@ -73,6 +108,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-harness", action="store_true")
     args = parser.parse_args()
+    describe_setup()
     usable, reason = gpu_status()
     if not usable:
         print(f"no usable GPU: {reason}", file=sys.stderr)
@@ -94,7 +130,7 @@ def main() -> int:
     width = max(len(r[0]) for r in rows)
     for row in rows:
         print(f"{row[0]:<{width}}  {row[1]:>10}  {row[2]:>6}  {row[3]}")
-    code = 0 if args.skip_harness else run_experiment(args.repeats)
+    code = 0 if args.skip_harness else run_experiment(args.repeats, ["mlp", "torch"] if torch_on_gpu() else ["mlp"])
     return 1 if failed or code else 0
 
 
