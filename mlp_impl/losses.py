@@ -67,9 +67,13 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows
     ones = xp.ones((m, k), dtype=z.dtype)  # sums as dot products: one BLAS call, cheaper than sum()
     if loss == "binary_crossentropy":
         scale = 1.0 / (rows * k)
-        # mean of softplus(z) - y*z, which is -[y log p + (1-y) log(1-p)] with p = sigmoid(z)
+        # mean of softplus(z) - y*z, which is -[y log p + (1-y) log(1-p)] with p = sigmoid(z);
+        # taken per entry before the sum: the two sums apart cancel badly on confident float32
+        # batches. delta is free scratch until the backward pass writes it.
         def bce() -> Any:
-            return (xp.vdot(ones, xp.logaddexp(0.0, z, tmp)) - xp.vdot(y, z)) * scale
+            xp.logaddexp(0.0, z, tmp)
+            xp.subtract(tmp, xp.multiply(y, z, delta), tmp)
+            return xp.vdot(ones, tmp) * scale
 
         return Head([partial(bk.expit, z, p)], bce, _residual_ops(xp, p, y, delta, scale))
     if loss == "categorical_crossentropy":

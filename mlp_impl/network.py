@@ -145,6 +145,8 @@ class NN:
         epochs = validation.positive_int("epochs", epochs)
         learning_rate = validation.positive_float("learning_rate", learning_rate)
         sample_size = validation.positive_int("sample_size", sample_size)
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be callable(epoch, loss) or None, got {callback!r}")
         x_dev, y_dev = self._training_arrays(x, y)
         sampler = sampling_schemes.Sampler(self.sampling, x_dev.shape[0], sample_size, self._rng, self.backend)
         augmented = x_dev.shape[1] > self.widths[0]
@@ -265,17 +267,28 @@ class NN:
         return out
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Copy [W1, b1, ...] (Keras layout) into the network, building it when needed."""
-        weights = list(weights)
+        """Copy [W1, b1, ...] (Keras layout) into the network, building it when needed. Every
+        array is checked first, so a rejected call changes nothing (and builds nothing)."""
+        weights = [validation.as_array(self.backend, "weights", w) for w in weights]
         if len(weights) != 2 * len(self.layers):
             raise ValueError(f"expected {2 * len(self.layers)} arrays [W1, b1, ...], got {len(weights)}")
+        input_dim = self.widths[0] if self.built else self.layers[0].input_dim
+        if input_dim is None:  # unbuilt, no declared input: W1's rows say it
+            input_dim = weights[0].shape[0] if weights[0].ndim == 2 and weights[0].shape[0] > 0 else "inputs"
+        widths = [input_dim] + [layer.units for layer in self.layers]
+        for l in range(len(self.layers)):
+            for label, arr, shape in ((f"W{l + 1}", weights[2 * l], (widths[l], widths[l + 1])),
+                                      (f"b{l + 1}", weights[2 * l + 1], (widths[l + 1],))):
+                if tuple(arr.shape) != shape:
+                    raise ValueError(f"{label} has shape {tuple(arr.shape)}, expected ({', '.join(map(str, shape))}"
+                                     f"{',' if len(shape) == 1 else ''}): pass [W1, b1, ...] with kernels of "
+                                     "shape (inputs, units) as get_weights returns them")
+                validation.finite(self.backend, label, arr, fix="pass finite weights")
         if not self.built:
-            self.build(int(np.shape(weights[0])[0]))
+            self.build(input_dim)
         for l, layer in enumerate(self.layers):
-            for arr, target, label in ((weights[2 * l], layer.W, "W"), (weights[2 * l + 1], layer.b, "b")):
-                if tuple(np.shape(arr)) != tuple(target.shape):
-                    raise ValueError(f"{label}{l + 1} has shape {tuple(np.shape(arr))}, expected {tuple(target.shape)}")
-                target[...] = self.backend.asarray(arr, dtype=self.dtype)
+            layer.W[...] = self.backend.asarray(weights[2 * l], dtype=self.dtype)
+            layer.b[...] = self.backend.asarray(weights[2 * l + 1], dtype=self.dtype)
 
     def save(self, path: Any) -> None:
         """Write architecture, weights and optimizer to one ``.npz`` file (exact round trip)."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend
+from .validation import fraction, positive_float
 
 ADAM_VARIANTS = ("keras", "article")
 
@@ -98,9 +99,7 @@ class SGD(Optimizer):
 
     def __init__(self, momentum: float = 0.0) -> None:
         super().__init__()
-        if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
-            raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = fraction("SGD momentum", momentum)
         self._state_names = ("velocity",) if self.momentum else ()
 
     def _buffers(self) -> tuple[Any, ...]:
@@ -147,17 +146,12 @@ class Adam(Optimizer):
         variant: str = "keras",
     ) -> None:
         super().__init__()
-        for label, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
-                raise ValueError(f"Adam {label} must be in [0, 1), got {beta!r}")
+        self.beta_1, self.beta_2 = fraction("Adam beta_1", beta_1), fraction("Adam beta_2", beta_2)
         if variant not in ADAM_VARIANTS:
             raise ValueError(f"unknown Adam variant {variant!r}: use one of {', '.join(ADAM_VARIANTS)}")
         if epsilon is None:
             epsilon = 1e-7 if variant == "keras" else 1e-8
-        if not (isinstance(epsilon, (int, float)) and epsilon > 0 and math.isfinite(epsilon)):
-            raise ValueError(f"Adam epsilon must be a positive number, got {epsilon!r}")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon, self.variant = float(epsilon), variant
+        self.epsilon, self.variant = positive_float("Adam epsilon", epsilon), variant
         self._state_names = ("m", "v") + (("v_max",) if self.amsgrad else ())
 
     def build(self, bk: Backend, params: Any, grads: Any) -> None:

@@ -8,25 +8,18 @@ whole-buffer calls however many layers there are.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .backend import Backend
-
-
-def check_coefficient(name: str, value: float) -> float:
-    """A valid (finite, non-negative) penalty coefficient, or ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+from .validation import non_negative_float
 
 
 class Penalty:
     """The L1/L2 kernel penalty of one network, bound to its flat buffers."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = check_coefficient("l1", l1)
-        self.l2 = check_coefficient("l2", l2)
+        self.l1 = non_negative_float("l1", l1)
+        self.l2 = non_negative_float("l2", l2)
 
     @property
     def active(self) -> bool:

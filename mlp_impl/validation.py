@@ -23,15 +23,34 @@ def positive_int(label: str, value: Any) -> int:
 
 def positive_float(label: str, value: Any) -> float:
     """``value`` as a finite float > 0, or ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+    if not _real(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{label} must be a finite number > 0, got {value!r}")
     return float(value)
 
 
+def _real(value: Any) -> bool:
+    """A real number (NumPy scalars too), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def non_negative_float(label: str, value: Any) -> float:
+    """``value`` as a finite float >= 0, or ValueError (penalty coefficients)."""
+    if not _real(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def fraction(label: str, value: Any) -> float:
+    """``value`` as a float in [0, 1), or ValueError (momentum, Adam's betas)."""
+    if not _real(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{label} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
 def float_dtype(dtype: Any) -> np.dtype:
-    """float32 or float64 as a NumPy dtype, or ValueError."""
+    """float32 or float64 as a NumPy dtype, or ValueError (None too: NumPy reads it as float64)."""
     try:
-        resolved = np.dtype(dtype)
+        resolved = None if dtype is None else np.dtype(dtype)
     except TypeError:
         resolved = None
     if resolved is None or resolved.name not in DTYPES:
@@ -84,11 +103,11 @@ def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str) -> Any:
     return y
 
 
-def finite(bk: Backend, label: str, a: Any) -> None:
+def finite(bk: Backend, label: str, a: Any, fix: str = "clean or impute them before training") -> None:
     """ValueError when ``a`` holds NaN or infinity."""
     # min and max propagate NaN and expose inf without a temporary as large as the data
     if a.dtype.kind == "f" and a.size and not (math.isfinite(float(a.min())) and math.isfinite(float(a.max()))):
-        raise ValueError(f"{label} contains NaN or infinite values: clean or impute them before training")
+        raise ValueError(f"{label} contains NaN or infinite values: {fix}")
 
 
 def _module(bk: Backend, a: Any) -> Any:
