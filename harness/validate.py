@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
 from experiments.models.base import Implementation
-from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
+from experiments.models.spec import ModelSpec, check_against_data, check_output_pairing, spec_from_config
 
 from harness.records import CONFIG_FILE
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
@@ -106,6 +106,8 @@ def make_plan(cfg: DictConfig) -> Plan:
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
+    if any(impl.name == "mlp" for impl in impls):
+        check_output_pairing(spec)
     for impl in impls:
         impl.load().check_available(impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):

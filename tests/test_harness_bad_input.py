@@ -45,6 +45,12 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "loss vs task": (["+experiment=titanic_sgd", "model.loss=categorical_crossentropy"], ["binary task"]),
     "sweep without -m": (["+experiment=titanic_sgd", "seed=0,1"], ["-m"]),
     "bad value inside a sweep": (["-m", "+experiment=titanic_sgd", "seed=0,x"], ["seed", "Integer"]),
+    "momentum of one": (["+experiment=titanic_sgd", "model.momentum=1.0"],
+                        ["model.momentum=1.0 is out of range", "in [0, 1)"]),
+    "zero adam epsilon": (["+experiment=titanic_adam", "model.adam_epsilon=0"],
+                          ["model.adam_epsilon=0.0 is out of range", "e.g. 1e-7"]),
+    "output activation vs loss": (["+experiment=titanic_sgd", "model.layers.1.activation=relu"],
+                                  ["model.layers[1].activation=relu", "needs a 'sigmoid' output layer"]),
 }
 
 
