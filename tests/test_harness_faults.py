@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 import harness.config  # noqa: F401
 from experiments.models import registry
@@ -110,6 +111,29 @@ def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_ro
         run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
                    command="test")
     assert stop.value.code == 2
+
+
+def test_a_new_run_replaces_the_config_of_a_run_killed_before_its_first_record(fake_mlp, tmp_path: Path,
+                                                                               data_root: Path) -> None:
+    import json
+
+    from harness.rerun import load_config
+    fake_mlp({})
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(config("model.learning_rate=0.5")))
+    (tmp_path / "environment.json").write_text(json.dumps({"command": "killed run"}))
+    run_config(config("runs=1", "model.learning_rate=0.02"), tmp_path, launcher="basic", command="new run")
+    assert OmegaConf.load(tmp_path / "config.yaml").model.learning_rate == 0.02
+    assert json.loads((tmp_path / "environment.json").read_text())["command"] == "new run"
+    assert load_config(tmp_path).model.learning_rate == 0.02  # so a rerun repeats this run, not the killed one
+
+
+def test_resume_keeps_the_first_config(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="first")
+    first = (tmp_path / "config.yaml").read_text()
+    run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="second")
+    assert (tmp_path / "config.yaml").read_text() == first
+    assert len(list(tmp_path.glob("environment-*.json"))) == 1
 
 
 def test_outcome_summary_counts() -> None:
