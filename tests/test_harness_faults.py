@@ -166,3 +166,51 @@ def test_a_rejected_job_leaves_no_folder_behind(tmp_path: Path) -> None:
     (with_records / "records").mkdir(parents=True)
     remove_if_empty(with_records)
     assert with_records.exists()
+
+
+def test_rerun_of_a_sweep_reruns_every_job_when_runs_fail(fake_mlp, tmp_path: Path, data_root: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    from harness import rerun
+    fake_mlp({})
+    for job in ("0", "1"):
+        run_config(config("runs=2"), tmp_path / "sweep" / job, launcher="basic", command="test")
+    fake_mlp({0: "fail"})
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 3
+    assert [len(read_records(tmp_path / "again" / job)) for job in ("0", "1")] == [2, 2]
+    out = capsys.readouterr().out
+    for job in ("0", "1"):
+        assert (f"rerun of {tmp_path / 'sweep' / job} -> {tmp_path / 'again' / job}: 2 runs (1 failed), "
+                f"1 identical to the original except timings") in out
+    assert out.count("differs: mlp-numpy-seed0.json: device, epoch_losses, test_loss, test_accuracy, "
+                     "test_misclassified, status, error differ") == 2
+
+
+def test_rerun_counts_identical_records_not_lines_of_differences(fake_mlp, tmp_path: Path, data_root: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from harness import rerun
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path / "a", launcher="basic", command="test")
+    moved = tmp_path / "a" / "records" / "mlp-numpy-seed1.json"  # as if seed 1 had run on the GPU
+    (tmp_path / "a" / "records" / "mlp-cupy-seed1.json").write_text(
+        json.dumps({**json.loads(moved.read_text()), "backend": "cupy"}))
+    moved.unlink()
+    assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 3
+    out = capsys.readouterr().out
+    assert "differs: mlp-cupy-seed1.json: not rerun" in out
+    assert "differs: mlp-numpy-seed1.json: not in the original" in out
+    assert "2 runs (0 failed), 1 identical to the original except timings" in out
+
+
+def test_rerun_refuses_a_used_folder_before_any_job_runs(fake_mlp, tmp_path: Path, data_root: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    from harness import rerun
+    fake_mlp({})
+    for job in ("0", "1"):
+        run_config(config("runs=1"), tmp_path / "sweep" / job, launcher="basic", command="test")
+    (tmp_path / "again" / "1").mkdir(parents=True)
+    (tmp_path / "again" / "1" / "old.txt").write_text("")
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'again' / '1'} is not empty; choose another --into\n"
+    assert not (tmp_path / "again" / "0").exists()
