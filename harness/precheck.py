@@ -9,6 +9,7 @@ command thus exits with status 2, one line on stderr, and nothing written.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -113,18 +114,34 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
         raise BadInput(one_line(ex)) from None
     if multirun:
         _check_launcher(base)
+    folders: dict[str, int] = {}
     for num, overrides_of_job in enumerate(jobs):
         try:
             cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
         except Exception as ex:
             raise BadInput(one_line(ex)) from None
         try:
+            if multirun:
+                _claim_job_folder(folders, cfg, num)
             job = _job_part(cfg)
             make_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
             check_output_dir(out, resume=bool(cfg.resume), cfg=job)
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
+
+
+def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> None:
+    """Each job of a sweep needs its own folder: two jobs in one folder would, under a parallel
+    launcher, overwrite each other's records (one after the other, the second is refused after
+    the first has run). Compared by subdir: the sweep dir is one folder for the whole sweep."""
+    subdir = os.path.normpath(str(cfg.hydra.sweep.subdir))
+    if subdir in folders:
+        raise BadInput(f"jobs {folders[subdir]} and {num} of the sweep would both write to "
+                       f"{Path(cfg.hydra.sweep.dir) / subdir} (hydra.sweep.subdir={cfg.hydra.sweep.subdir}); "
+                       f"give each job its own folder: leave hydra.sweep.subdir at its default ${{hydra.job.num}} "
+                       f"or include ${{hydra.job.num}} in it")
+    folders[subdir] = num
 
 
 def _check_launcher(cfg: DictConfig) -> None:
