@@ -110,8 +110,13 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
         base = _compose(_first_values(overrides), multirun)
         multirun = multirun or str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
         jobs = _job_overrides(overrides, base, multirun)
+    except BadInput:
+        raise
     except Exception as ex:  # composition errors: unknown key, wrong type, unknown group option
         raise BadInput(one_line(ex)) from None
+    if multirun and not jobs:  # e.g. range(0,-2) in an experiment's hydra.sweeper.params
+        raise BadInput("the sweep has no jobs: a swept key in hydra.sweeper.params has no values; "
+                       "give each swept key at least one value")
     if multirun:
         _check_launcher(base)
     folders: dict[str, int] = {}
@@ -126,7 +131,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
             job = _job_part(cfg)
             make_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
-            check_output_dir(out, resume=bool(cfg.resume), cfg=job)
+            check_output_dir(out, resume=bool(cfg.resume), cfg=job,
+                             dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
 
@@ -167,11 +173,21 @@ def _first_values(overrides: list[str]) -> list[str]:
     for text in overrides:
         override = OverridesParser.create().parse_overrides([text])[0]
         if override.is_sweep_override():
-            first = next(iter(override.sweep_string_iterator()))
+            first = next(iter(override.sweep_string_iterator()), None)
+            if first is None:
+                raise BadInput(_empty_sweep(text, override.get_key_element()))
             out.append(f"{override.get_key_element()}={first}")
         else:
             out.append(text)
     return out
+
+
+def _empty_sweep(text: str, key: str) -> str:
+    """Why a sweep has no values, and a sweep that has some (Hydra itself would just say StopIteration)."""
+    if "range(" in text:
+        return (f"the sweep {text} has no values: range(start,stop) counts up from start to below stop; "
+                f"give it at least one value, e.g. {key}='range(0,2)'")
+    return f"the sweep {text} has no values; give it at least one, e.g. {key}=A,B"
 
 
 def main_guard(argv: list[str]) -> None:

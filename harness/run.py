@@ -49,7 +49,8 @@ def run(cfg: DictConfig) -> None:
     from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
-                         cleanup_on_reject=True, report=cfg.report and not multirun)
+                         cleanup_on_reject=True, report=cfg.report and not multirun,
+                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
     if multirun:
         merge_into_sweep()
     finish(outcome, run_dir, multirun)
@@ -83,15 +84,16 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
 
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
-               cleanup_on_reject: bool = False, report: bool | None = None,
+               cleanup_on_reject: bool = False, report: bool | None = None, dir_key: str = "hydra.run.dir",
                **environment_extra: Any) -> Outcome:
     """Validate cfg, then write the config and environment and run every pending run into run_dir.
 
-    `report` (default: cfg.report) says whether to rebuild the report afterwards."""
+    `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
+    setting that chose run_dir, named in the fix of a refused folder."""
     from . import environment
     try:
         plan = make_plan(cfg)
-        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg)
+        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key)
     except ValueError as ex:
         if cleanup_on_reject:
             remove_if_empty(run_dir)

@@ -104,13 +104,27 @@ def test_resume_reruns_failed_runs_only(fake_mlp, tmp_path: Path, data_root: Pat
     assert all(r["status"] == "ok" for r in read_records(tmp_path))
 
 
-def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_root: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
                    command="test")
     assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true but settings differ from {tmp_path / 'config.yaml'}: model.learning_rate: 0.001 in "
+        f"config.yaml, 0.5 now; resume with the same overrides or choose a new hydra.run.dir\n")
+
+
+def test_config_differences_name_each_key_and_both_values() -> None:
+    from harness.validate import config_differences
+    stored = {"runs": 2, "model": {"epochs": 3, "layers": [{"units": 15}, {"units": 1}]}, "data": {"n": 100}}
+    current = {"runs": 5, "model": {"epochs": 4, "layers": [{"units": 8}, {"units": 1}]}, "data": {}}
+    assert config_differences(stored, current, {"runs"}) == [
+        "data.n: 100 in config.yaml, absent now", "model.epochs: 3 in config.yaml, 4 now",
+        "model.layers.0.units: 15 in config.yaml, 8 now"]
 
 
 def test_a_new_run_replaces_the_config_of_a_run_killed_before_its_first_record(fake_mlp, tmp_path: Path,
