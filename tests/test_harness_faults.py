@@ -34,8 +34,15 @@ def fake_module(behaviour: dict[int, str]) -> types.ModuleType:
         if what == "interrupt":
             raise KeyboardInterrupt
         losses = [0.7, float("nan"), float("nan")] if what == "diverge" else [0.7, 0.5, 0.4]
-        return {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
-                "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
+        fields = {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
+                  "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
+        if what == "unknown field":
+            fields["bogus"] = 1
+        if what == "array losses":  # JSON cannot hold an array
+            fields["epoch_losses"] = __import__("numpy").array(losses)
+        if what == "no fit time":
+            fields["fit_seconds"] = None
+        return fields
 
     module.train_and_evaluate = train_and_evaluate
     module.check_available = lambda backend: None
@@ -70,6 +77,25 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(fake_mlp, t
         finish(outcome, tmp_path, multirun=False)
     assert stop.value.code == 1
     assert "1 run(s) failed: mlp-numpy-seed1.json" in capsys.readouterr().err
+
+
+def test_a_record_that_cannot_be_written_is_recorded_failed_and_the_sweep_goes_on(
+        fake_mlp, tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake_mlp({0: "unknown field", 1: "array losses", 2: "no fit time"})
+    with caplog.at_level("INFO", logger="harness.sweep"):
+        outcome = run_config(config("runs=4"), tmp_path, launcher="basic", command="test")
+    records = {r["seed"]: r for r in read_records(tmp_path)}
+    assert sorted(records) == [0, 1, 2, 3] and len(outcome.done) == 4
+    assert outcome.failed == ["mlp-numpy-seed0.json", "mlp-numpy-seed1.json"]
+    assert records[0]["status"] == "failed" and records[0]["error"].startswith(
+        "the run's record could not be written (ValueError: unknown record fields ['bogus']")
+    assert records[0]["test_accuracy"] == 0.8 and records[0]["epoch_losses"] is None
+    assert records[1]["status"] == "failed" and records[1]["error"].startswith(
+        "the run's record could not be written (ValueError: ")
+    assert records[2]["status"] == "ok" and records[2]["fit_seconds"] is None
+    assert ("mlp/numpy seed 2: ok (not summarized: TypeError: unsupported format string passed to "
+            "NoneType.__format__)") in caplog.text
+    assert records[3]["status"] == "ok"
 
 
 def test_failures_in_a_multirun_job_mark_the_job_failed(fake_mlp, tmp_path: Path, data_root: Path) -> None:
