@@ -1,9 +1,9 @@
 """Run every (seed, implementation) of a plan, writing each record as soon as the run ends.
 
 A run that raises, or whose record cannot be written as returned, is recorded `failed` and the
-sweep goes on; a non-finite loss is recorded
-`diverged` with its epoch; Ctrl-C stops after the runs already finished (their records are on
-disk); with resume, runs whose record is already there (ok or diverged) are skipped.
+sweep goes on; a non-finite loss is recorded `diverged` with its epoch; Ctrl-C stops after the
+runs already finished (their records are on disk); with resume, runs whose record is already
+there (ok or diverged) are skipped.
 """
 
 from __future__ import annotations
