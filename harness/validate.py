@@ -106,8 +106,6 @@ def make_plan(cfg: DictConfig) -> Plan:
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
-    if any(impl.name == "mlp" for impl in impls):
-        check_output_pairing(spec)
     for impl in impls:
         impl.load().check_available(impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
@@ -121,6 +119,8 @@ def make_plan(cfg: DictConfig) -> Plan:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
+    if any(impl.name == "mlp" for impl in impls):  # after the task check: a loss that suits no task says so first
+        check_output_pairing(spec)
     return plan
 
 
