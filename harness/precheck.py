@@ -9,6 +9,7 @@ command thus exits with status 2, one line on stderr, and nothing written.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -109,22 +110,44 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
         base = _compose(_first_values(overrides), multirun)
         multirun = multirun or str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
         jobs = _job_overrides(overrides, base, multirun)
+    except BadInput:
+        raise
     except Exception as ex:  # composition errors: unknown key, wrong type, unknown group option
         raise BadInput(one_line(ex)) from None
+    if multirun and not jobs:  # e.g. range(0,-2) in an experiment's hydra.sweeper.params
+        raise BadInput("the sweep has no jobs: a swept key in hydra.sweeper.params has no values; "
+                       "give each swept key at least one value")
     if multirun:
         _check_launcher(base)
+    folders: dict[str, int] = {}
     for num, overrides_of_job in enumerate(jobs):
         try:
             cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
         except Exception as ex:
             raise BadInput(one_line(ex)) from None
         try:
+            if multirun:
+                _claim_job_folder(folders, cfg, num)
             job = _job_part(cfg)
             make_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
-            check_output_dir(out, resume=bool(cfg.resume), cfg=job)
+            check_output_dir(out, resume=bool(cfg.resume), cfg=job,
+                             dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
+
+
+def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> None:
+    """Each job of a sweep needs its own folder: two jobs in one folder would, under a parallel
+    launcher, overwrite each other's records (one after the other, the second is refused after
+    the first has run). Compared by subdir: the sweep dir is one folder for the whole sweep."""
+    subdir = os.path.normpath(str(cfg.hydra.sweep.subdir))
+    if subdir in folders:
+        raise BadInput(f"jobs {folders[subdir]} and {num} of the sweep would both write to "
+                       f"{Path(cfg.hydra.sweep.dir) / subdir} (hydra.sweep.subdir={cfg.hydra.sweep.subdir}); "
+                       f"give each job its own folder: leave hydra.sweep.subdir at its default ${{hydra.job.num}} "
+                       f"or include ${{hydra.job.num}} in it")
+    folders[subdir] = num
 
 
 def _check_launcher(cfg: DictConfig) -> None:
@@ -150,11 +173,21 @@ def _first_values(overrides: list[str]) -> list[str]:
     for text in overrides:
         override = OverridesParser.create().parse_overrides([text])[0]
         if override.is_sweep_override():
-            first = next(iter(override.sweep_string_iterator()))
+            first = next(iter(override.sweep_string_iterator()), None)
+            if first is None:
+                raise BadInput(_empty_sweep(text, override.get_key_element()))
             out.append(f"{override.get_key_element()}={first}")
         else:
             out.append(text)
     return out
+
+
+def _empty_sweep(text: str, key: str) -> str:
+    """Why a sweep has no values, and a sweep that has some (Hydra itself would just say StopIteration)."""
+    if "range(" in text:
+        return (f"the sweep {text} has no values: range(start,stop) counts up from start to below stop; "
+                f"give it at least one value, e.g. {key}='range(0,2)'")
+    return f"the sweep {text} has no values; give it at least one, e.g. {key}=A,B"
 
 
 def main_guard(argv: list[str]) -> None:

@@ -4,7 +4,10 @@ It reads the folder's resolved `config.yaml` (every value, not the overrides, so
 conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the same
 implementations and seeds into a new folder, then compares each new record with the original:
 everything but timings, memory and timestamps must match (the from-scratch MLP bitwise; Keras
-with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by job.
+with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
+job, every job even when some runs fail. Exit status: 0 when every record matches, 3 when any
+differs (a run that fails now but not before is a difference), 2 when nothing could be run, 130
+after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_
 
 from .config import BenchConfig
 from .environment import command_line, git_state
-from .run import finish, run_config
+from .run import run_config
+from .validate import make_plan
 
 log = logging.getLogger("harness.rerun")
+IDENTICAL, BAD_INPUT, DIFFERENT, INTERRUPTED = 0, 2, 3, 130  # exit statuses, as the docstring says
 VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "predict_seconds", "peak_memory_mb",
                    "started_at", "finished_at", "launcher")
 
@@ -53,26 +58,32 @@ def _runs_from_records(cfg: DictConfig, records: list[dict[str, Any]]) -> None:
     cfg.impls = [name for name in cfg.impls if name in ran] + sorted(ran - set(cfg.impls))
 
 
-def compare(original: Path, new: Path) -> list[str]:
-    """Differences between two folders' records, ignoring timings, memory and timestamps."""
+def differences(original: Path, new: Path) -> dict[str, str]:
+    """Per record name, how the two folders' records differ (timings, memory and timestamps ignored)."""
     old = {record_name(r): r for r in read_records(original)}
     new_records = {record_name(r): r for r in read_records(new)}
-    differences = [f"{name}: not rerun" for name in sorted(set(old) - set(new_records))]
+    found = {name: "not rerun" for name in sorted(set(old) - set(new_records))}
     for name, record in new_records.items():
         before = old.get(name)
         if before is None:
-            differences.append(f"{name}: not in the original")
+            found[name] = "not in the original"
             continue
         keys = [k for k in record if k not in VOLATILE_FIELDS and record[k] != before[k]]
         if keys:
-            differences.append(f"{name}: {', '.join(keys)} differ")
-    return differences
+            found[name] = f"{', '.join(keys)} differ"
+    return found
 
 
-def rerun_one(folder: Path, into: Path) -> bool:
-    """Rerun one job folder into `into`; True when every record matches the original."""
-    if into.exists() and any(into.iterdir()):
-        raise SystemExit(f"error: {into} is not empty; choose another --into")
+def compare(original: Path, new: Path) -> list[str]:
+    """Differences between two folders' records, one line each ("NAME: what differs")."""
+    return [f"{name}: {what}" for name, what in differences(original, new).items()]
+
+
+def rerun_one(folder: Path, into: Path) -> int:
+    """Rerun one job folder into `into`; its exit status: IDENTICAL, DIFFERENT or INTERRUPTED.
+
+    A failed run is a result like any other: it counts as identical only when the original
+    failed with the same error. Nothing here exits, so every job of a sweep is rerun."""
     cfg = load_config(folder)
     original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
         if (folder / ENVIRONMENT_FILE).exists() else {}
@@ -80,17 +91,32 @@ def rerun_one(folder: Path, into: Path) -> bool:
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
     outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
                          rerun_of=str(folder.resolve()), original_git=original_git)
-    differences = compare(folder, into)
-    for line in differences:
-        print(f"differs: {line}")
-    print(f"rerun of {folder} -> {into}: {len(outcome.done)} runs, "
-          f"{len(outcome.done) - len(differences)} identical to the original except timings")
-    finish(outcome, into, multirun=False)
-    return not differences
+    if outcome.interrupted:
+        sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
+        return INTERRUPTED
+    found = differences(folder, into)
+    for name, what in found.items():
+        print(f"differs: {name}: {what}")
+    identical = sum(1 for name in outcome.done if name not in found)
+    print(f"rerun of {folder} -> {into}: {len(outcome.done)} runs ({len(outcome.failed)} failed), "
+          f"{identical} identical to the original except timings")
+    return DIFFERENT if found else IDENTICAL
+
+
+def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
+    """Refuse (ValueError, one line) before any job runs: a target folder in use, or a stored
+    config that cannot run here (e.g. its data folder or an implementation's library is missing)."""
+    for job, target in zip(jobs, targets):
+        if target.exists() and any(target.iterdir()):
+            raise ValueError(f"{target} is not empty; choose another --into")
+        try:
+            make_plan(load_config(job))
+        except ValueError as ex:
+            raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: rerun a results folder (or each job of a multirun folder)."""
+    """Command-line entry: rerun a results folder (or each job of a multirun folder); the exit status."""
     parser = argparse.ArgumentParser(prog="python -m harness.rerun", description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", type=Path)
     parser.add_argument("--into", type=Path, help="new folder (default: RESULTS_DIR-rerun-<timestamp>)")
@@ -102,9 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [folder] if (folder / CONFIG_FILE).exists() else sorted(p.parent for p in folder.glob(f"*/{CONFIG_FILE}"))
     if not jobs:
         sys.stderr.write(f"error: {folder} holds no {CONFIG_FILE}; give a folder written by python -m harness\n")
-        return 2
-    same = [rerun_one(job, into if job == folder else into / job.name) for job in jobs]
-    return 0 if all(same) else 3
+        return BAD_INPUT
+    targets = [into if job == folder else into / job.name for job in jobs]
+    try:
+        check_jobs(jobs, targets)
+    except ValueError as ex:
+        sys.stderr.write(f"error: {ex}\n")
+        return BAD_INPUT
+    status = IDENTICAL
+    for job, target in zip(jobs, targets):
+        status = max(status, rerun_one(job, target))
+        if status == INTERRUPTED:
+            break
+    return status
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def run(cfg: DictConfig) -> None:
     from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
-                         cleanup_on_reject=True, report=cfg.report and not multirun)
+                         cleanup_on_reject=True, report=cfg.report and not multirun,
+                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
     if multirun:
         merge_into_sweep()
     finish(outcome, run_dir, multirun)
@@ -83,15 +84,16 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
 
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
-               cleanup_on_reject: bool = False, report: bool | None = None,
+               cleanup_on_reject: bool = False, report: bool | None = None, dir_key: str = "hydra.run.dir",
                **environment_extra: Any) -> Outcome:
     """Validate cfg, then write the config and environment and run every pending run into run_dir.
 
-    `report` (default: cfg.report) says whether to rebuild the report afterwards."""
+    `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
+    setting that chose run_dir, named in the fix of a refused folder."""
     from . import environment
     try:
         plan = make_plan(cfg)
-        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg)
+        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key)
     except ValueError as ex:
         if cleanup_on_reject:
             remove_if_empty(run_dir)
@@ -99,19 +101,37 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
         raise SystemExit(2) from None
     _configure_implementations(cfg, plan)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    create_new(run_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     env = environment.capture(resolved, command, **environment_extra)
-    text = json.dumps(env, indent=1, default=str)
-    if not create_new(run_dir / ENVIRONMENT_FILE, text):  # resumed, or another process got there first
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        atomic_write_text(run_dir / f"environment-{stamp}-{os.getpid()}.json", text)
+    write_run_files(run_dir, OmegaConf.to_yaml(cfg, resolve=True), json.dumps(env, indent=1, default=str),
+                    resume=cfg.resume)
     if env["git"]["warning"]:
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher)
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome
+
+
+def write_run_files(run_dir: Path, config_text: str, environment_text: str, *, resume: bool) -> None:
+    """Write config.yaml and environment.json into run_dir.
+
+    Without resume the folder holds no records (check_output_dir refused it otherwise), so a
+    config.yaml or environment.json already there was left by a run killed before its first record;
+    this run's files replace them (atomically), or a later resume or rerun would repeat the old
+    settings. With resume the first invocation's files stay (resume checked that the settings
+    match); this process's environment goes to environment-<time>-<pid>.json beside them."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        stale = [name for name in (CONFIG_FILE, ENVIRONMENT_FILE) if (run_dir / name).exists()]
+        if stale:
+            log.warning(f"{' and '.join(stale)} in {run_dir} came from a run that wrote no records; replaced")
+        atomic_write_text(run_dir / CONFIG_FILE, config_text)
+        atomic_write_text(run_dir / ENVIRONMENT_FILE, environment_text)
+        return
+    create_new(run_dir / CONFIG_FILE, config_text)
+    if not create_new(run_dir / ENVIRONMENT_FILE, environment_text):  # another process got there first
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        atomic_write_text(run_dir / f"environment-{stamp}-{os.getpid()}.json", environment_text)
 
 
 def create_new(path: Path, text: str) -> bool:

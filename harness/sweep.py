@@ -1,8 +1,9 @@
 """Run every (seed, implementation) of a plan, writing each record as soon as the run ends.
 
-A run that raises is recorded `failed` and the sweep goes on; a non-finite loss is recorded
-`diverged` with its epoch; Ctrl-C stops after the runs already finished (their records are on
-disk); with resume, runs whose record is already there (ok or diverged) are skipped.
+A run that raises, or whose record cannot be written as returned, is recorded `failed` and the
+sweep goes on; a non-finite loss is recorded `diverged` with its epoch; Ctrl-C stops after the
+runs already finished (their records are on disk); with resume, runs whose record is already
+there (ok or diverged) are skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
+from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -104,6 +105,36 @@ def describe(record: dict[str, Any]) -> str:
     return f"{head}, " + ", ".join(parts)
 
 
+def describe_safely(record: dict[str, Any]) -> str:
+    """describe(), or a plain line when the record lacks what it formats (e.g. fit_seconds None):
+    the record is already on disk, and a log line must not stop the sweep."""
+    try:
+        return describe(record)
+    except Exception as ex:
+        return (f"{record['impl']}/{record['backend']} seed {record['seed']}: {record['status']} "
+                f"(not summarized: {type(ex).__name__}: {ex})")
+
+
+def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Write the run's record; return what was written.
+
+    A record that cannot be written as the implementation returned it (an unknown field, a value
+    JSON cannot hold) is written instead as a failed run saying why, keeping its plain values, so
+    one bad run never stops the sweep. If even that cannot be written (disk full), the error
+    propagates: nothing can be recorded."""
+    try:
+        write_record(run_dir, record)
+        return record
+    except Exception as ex:
+        plain = (type(None), bool, int, float, str)
+        failed = {k: v if isinstance(v, plain) else None for k, v in record.items() if k in RECORD_FIELDS}
+        failed.update(status="failed", diverged_epoch=None,
+                      error=f"the run's record could not be written ({type(ex).__name__}: {ex})")
+        write_record(run_dir, failed)
+        log.debug("record not written", exc_info=True)
+        return failed
+
+
 STALE_TEMP_SECONDS = 600
 
 
@@ -130,12 +161,11 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
     try:
         for impl, ds, record in bar:
             long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
-            record = run_one(plan, impl, record, ds, progress=long_run and not quiet)
-            write_record(run_dir, record)
+            record = store(run_dir, run_one(plan, impl, record, ds, progress=long_run and not quiet))
             name = record_name(record)
             outcome.done.append(name)
             {"failed": outcome.failed, "diverged": outcome.diverged}.get(record["status"], []).append(name)
-            log.info(describe(record))
+            log.info(describe_safely(record))
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
 from experiments.models.base import Implementation
-from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
+from experiments.models.spec import ModelSpec, check_against_data, check_output_pairing, spec_from_config
 
 from harness.records import CONFIG_FILE
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
@@ -110,12 +110,17 @@ def make_plan(cfg: DictConfig) -> Plan:
         impl.load().check_available(impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
+    if cfg.data.seed is not None and cfg.data.seed < 0:
+        raise ValueError(f"data.seed={cfg.data.seed} must be a non-negative integer, e.g. data.seed=0 "
+                         f"(or null: each run's own seed)")
     plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed)
     ds = plan.dataset(seeds[0])
     if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
+    if any(impl.name == "mlp" for impl in impls):  # after the task check: a loss that suits no task says so first
+        check_output_pairing(spec)
     return plan
 
 
@@ -129,7 +134,29 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def check_same_config(cfg: DictConfig, run_dir: Path) -> None:
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as {"model.layers.0.units": 15, ...}, so a difference can be named by its key."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, item in items:
+        flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def config_differences(stored: dict[str, Any], current: dict[str, Any], ignore: set[str]) -> list[str]:
+    """Each setting that differs, as "model.epochs: 3 in config.yaml, 4 now" (top-level keys in
+    `ignore` left out)."""
+    old, new = _flatten(stored), _flatten(current)
+    keys = [k for k in sorted(set(old) | set(new)) if k.split(".")[0] not in ignore and old.get(k) != new.get(k)]
+    return [f"{k}: {old.get(k, 'absent')} in {CONFIG_FILE}, {new.get(k, 'absent')} now" for k in keys]
+
+
+def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.dir") -> None:
     """Resuming must not mix settings in one folder: all but seeds, impls and bookkeeping must match
     (records are per implementation and seed, so adding seeds or implementations is consistent)."""
     stored_path = run_dir / CONFIG_FILE
@@ -138,28 +165,30 @@ def check_same_config(cfg: DictConfig, run_dir: Path) -> None:
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {"resume", "quiet", "epoch_bar", "report", "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
     stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
-    current = OmegaConf.to_container(cfg, resolve=True)
-    differ = sorted(k for k in set(stored) | set(current) if k not in ignore and stored.get(k) != current.get(k))
+    differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:
-        raise ValueError(f"resume=true but {', '.join(differ)} differ from {stored_path}; "
-                         f"resume with the same overrides or choose a new hydra.run.dir")
+        more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
+        raise ValueError(f"resume=true but settings differ from {stored_path}: {'; '.join(differ[:3])}{more}; "
+                         f"resume with the same overrides or choose a new {dir_key}")
 
 
-def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None) -> None:
+def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
+                     dir_key: str = "hydra.run.dir") -> None:
     """The run folder must be creatable and writable, must not already hold records unless
-    resuming, and when resuming must have been made with the same settings."""
+    resuming, and when resuming must have been made with the same settings. `dir_key` is the
+    setting that chooses the folder, named in the fixes (hydra.sweep.dir for a sweep's job)."""
     path = Path(run_dir).absolute()
     if path.exists() and not path.is_dir():
-        raise ValueError(f"output folder {path} is a file; choose another hydra.run.dir")
+        raise ValueError(f"output folder {path} is a file; choose another {dir_key}")
     existing = path
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not _writable(existing):
         raise ValueError(f"output folder {path} cannot be written ({existing} is not writable); "
-                         f"choose a writable hydra.run.dir=PATH or fix the permissions")
+                         f"choose a writable {dir_key}=PATH or fix the permissions")
     records = path / "records"
     if not resume and records.is_dir() and any(records.glob("*.json")):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
-                         f"or choose a new hydra.run.dir")
+                         f"or choose a new {dir_key}")
     if resume and cfg is not None:
-        check_same_config(cfg, path)
+        check_same_config(cfg, path, dir_key)

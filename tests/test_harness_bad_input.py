@@ -45,6 +45,22 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "loss vs task": (["+experiment=titanic_sgd", "model.loss=categorical_crossentropy"], ["binary task"]),
     "sweep without -m": (["+experiment=titanic_sgd", "seed=0,1"], ["-m"]),
     "bad value inside a sweep": (["-m", "+experiment=titanic_sgd", "seed=0,x"], ["seed", "Integer"]),
+    "sweep jobs in one folder": (["-m", "+experiment=titanic_sgd", "seed=0,1", "hydra.sweep.subdir=same"],
+                                 ["jobs 0 and 1 of the sweep would both write to", "/same (hydra.sweep.subdir=same)",
+                                  "include ${hydra.job.num}"]),
+    "parallel sweep jobs in one folder": (["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                                           "+experiment=titanic_sgd", "learning_rate=0.01,0.5",
+                                           "hydra.sweep.subdir=same"], ["jobs 0 and 1", "hydra.sweep.subdir=same"]),
+    "empty sweep": (["-m", "+experiment=titanic_sgd", "seed=range(0,-2)"],
+                    ["the sweep seed=range(0,-2) has no values", "e.g. seed='range(0,2)'"]),
+    "negative data seed": (["+experiment=titanic_sgd", "data.seed=-1"],
+                           ["data.seed=-1 must be a non-negative integer, e.g. data.seed=0"]),
+    "momentum of one": (["+experiment=titanic_sgd", "model.momentum=1.0"],
+                        ["model.momentum=1.0 is out of range", "in [0, 1)"]),
+    "zero adam epsilon": (["+experiment=titanic_adam", "model.adam_epsilon=0"],
+                          ["model.adam_epsilon=0.0 is out of range", "e.g. 1e-7"]),
+    "output activation vs loss": (["+experiment=titanic_sgd", "model.layers.1.activation=relu"],
+                                  ["model.layers[1].activation=relu", "needs a 'sigmoid' output layer"]),
 }
 
 
@@ -91,6 +107,31 @@ def test_existing_records_need_resume(tmp_path: Path, data_root: Path) -> None:
     done = harness(["+experiment=titanic_sgd", f"hydra.run.dir={run_dir}"], tmp_path)
     assert done.returncode == 2 and "resume=true" in done.stderr
     assert sorted(p.name for p in run_dir.iterdir()) == ["records"]
+
+
+def test_sweep_over_a_folder_with_records_names_the_sweep_dir(tmp_path: Path, data_root: Path) -> None:
+    sweep = tmp_path / "sweep"
+    (sweep / "0" / "records").mkdir(parents=True)
+    (sweep / "0" / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    done = harness(["-m", "+experiment=titanic_sgd", "seed=0,1", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (f"error: output folder {sweep / '0'} already holds records; "
+                                            f"add resume=true to finish it, or choose a new hydra.sweep.dir")
+
+
+def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from harness import precheck
+    conf = tmp_path / "conf"
+    shutil.copytree(precheck.CONF_DIR, conf)
+    (conf / "experiment" / "no_jobs.yaml").write_text(
+        "# @package _global_\nname: no_jobs\nhydra:\n  sweeper:\n    params:\n      seed: range(0,-2)\n")
+    monkeypatch.setattr(precheck, "CONF_DIR", conf)
+    with pytest.raises(precheck.BadInput) as refused:
+        precheck.check(["-m", "+experiment=no_jobs"])
+    assert str(refused.value) == ("the sweep has no jobs: a swept key in hydra.sweeper.params has no values; "
+                                  "give each swept key at least one value")
 
 
 @pytest.fixture()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 import harness.config  # noqa: F401
 from experiments.models import registry
@@ -33,8 +34,15 @@ def fake_module(behaviour: dict[int, str]) -> types.ModuleType:
         if what == "interrupt":
             raise KeyboardInterrupt
         losses = [0.7, float("nan"), float("nan")] if what == "diverge" else [0.7, 0.5, 0.4]
-        return {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
-                "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
+        fields = {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
+                  "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
+        if what == "unknown field":
+            fields["bogus"] = 1
+        if what == "array losses":  # JSON cannot hold an array
+            fields["epoch_losses"] = __import__("numpy").array(losses)
+        if what == "no fit time":
+            fields["fit_seconds"] = None
+        return fields
 
     module.train_and_evaluate = train_and_evaluate
     module.check_available = lambda backend: None
@@ -71,6 +79,25 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(fake_mlp, t
     assert "1 run(s) failed: mlp-numpy-seed1.json" in capsys.readouterr().err
 
 
+def test_a_record_that_cannot_be_written_is_recorded_failed_and_the_sweep_goes_on(
+        fake_mlp, tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake_mlp({0: "unknown field", 1: "array losses", 2: "no fit time"})
+    with caplog.at_level("INFO", logger="harness.sweep"):
+        outcome = run_config(config("runs=4"), tmp_path, launcher="basic", command="test")
+    records = {r["seed"]: r for r in read_records(tmp_path)}
+    assert sorted(records) == [0, 1, 2, 3] and len(outcome.done) == 4
+    assert outcome.failed == ["mlp-numpy-seed0.json", "mlp-numpy-seed1.json"]
+    assert records[0]["status"] == "failed" and records[0]["error"].startswith(
+        "the run's record could not be written (ValueError: unknown record fields ['bogus']")
+    assert records[0]["test_accuracy"] == 0.8 and records[0]["epoch_losses"] is None
+    assert records[1]["status"] == "failed" and records[1]["error"].startswith(
+        "the run's record could not be written (ValueError: ")
+    assert records[2]["status"] == "ok" and records[2]["fit_seconds"] is None
+    assert ("mlp/numpy seed 2: ok (not summarized: TypeError: unsupported format string passed to "
+            "NoneType.__format__)") in caplog.text
+    assert records[3]["status"] == "ok"
+
+
 def test_failures_in_a_multirun_job_mark_the_job_failed(fake_mlp, tmp_path: Path, data_root: Path) -> None:
     fake_mlp({0: "fail"})
     outcome = run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
@@ -103,13 +130,50 @@ def test_resume_reruns_failed_runs_only(fake_mlp, tmp_path: Path, data_root: Pat
     assert all(r["status"] == "ok" for r in read_records(tmp_path))
 
 
-def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_root: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
                    command="test")
     assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true but settings differ from {tmp_path / 'config.yaml'}: model.learning_rate: 0.001 in "
+        f"config.yaml, 0.5 now; resume with the same overrides or choose a new hydra.run.dir\n")
+
+
+def test_config_differences_name_each_key_and_both_values() -> None:
+    from harness.validate import config_differences
+    stored = {"runs": 2, "model": {"epochs": 3, "layers": [{"units": 15}, {"units": 1}]}, "data": {"n": 100}}
+    current = {"runs": 5, "model": {"epochs": 4, "layers": [{"units": 8}, {"units": 1}]}, "data": {}}
+    assert config_differences(stored, current, {"runs"}) == [
+        "data.n: 100 in config.yaml, absent now", "model.epochs: 3 in config.yaml, 4 now",
+        "model.layers.0.units: 15 in config.yaml, 8 now"]
+
+
+def test_a_new_run_replaces_the_config_of_a_run_killed_before_its_first_record(fake_mlp, tmp_path: Path,
+                                                                               data_root: Path) -> None:
+    import json
+
+    from harness.rerun import load_config
+    fake_mlp({})
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(config("model.learning_rate=0.5")))
+    (tmp_path / "environment.json").write_text(json.dumps({"command": "killed run"}))
+    run_config(config("runs=1", "model.learning_rate=0.02"), tmp_path, launcher="basic", command="new run")
+    assert OmegaConf.load(tmp_path / "config.yaml").model.learning_rate == 0.02
+    assert json.loads((tmp_path / "environment.json").read_text())["command"] == "new run"
+    assert load_config(tmp_path).model.learning_rate == 0.02  # so a rerun repeats this run, not the killed one
+
+
+def test_resume_keeps_the_first_config(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="first")
+    first = (tmp_path / "config.yaml").read_text()
+    run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="second")
+    assert (tmp_path / "config.yaml").read_text() == first
+    assert len(list(tmp_path.glob("environment-*.json"))) == 1
 
 
 def test_outcome_summary_counts() -> None:
@@ -142,3 +206,51 @@ def test_a_rejected_job_leaves_no_folder_behind(tmp_path: Path) -> None:
     (with_records / "records").mkdir(parents=True)
     remove_if_empty(with_records)
     assert with_records.exists()
+
+
+def test_rerun_of_a_sweep_reruns_every_job_when_runs_fail(fake_mlp, tmp_path: Path, data_root: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    from harness import rerun
+    fake_mlp({})
+    for job in ("0", "1"):
+        run_config(config("runs=2"), tmp_path / "sweep" / job, launcher="basic", command="test")
+    fake_mlp({0: "fail"})
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 3
+    assert [len(read_records(tmp_path / "again" / job)) for job in ("0", "1")] == [2, 2]
+    out = capsys.readouterr().out
+    for job in ("0", "1"):
+        assert (f"rerun of {tmp_path / 'sweep' / job} -> {tmp_path / 'again' / job}: 2 runs (1 failed), "
+                f"1 identical to the original except timings") in out
+    assert out.count("differs: mlp-numpy-seed0.json: device, epoch_losses, test_loss, test_accuracy, "
+                     "test_misclassified, status, error differ") == 2
+
+
+def test_rerun_counts_identical_records_not_lines_of_differences(fake_mlp, tmp_path: Path, data_root: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from harness import rerun
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path / "a", launcher="basic", command="test")
+    moved = tmp_path / "a" / "records" / "mlp-numpy-seed1.json"  # as if seed 1 had run on the GPU
+    (tmp_path / "a" / "records" / "mlp-cupy-seed1.json").write_text(
+        json.dumps({**json.loads(moved.read_text()), "backend": "cupy"}))
+    moved.unlink()
+    assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 3
+    out = capsys.readouterr().out
+    assert "differs: mlp-cupy-seed1.json: not rerun" in out
+    assert "differs: mlp-numpy-seed1.json: not in the original" in out
+    assert "2 runs (0 failed), 1 identical to the original except timings" in out
+
+
+def test_rerun_refuses_a_used_folder_before_any_job_runs(fake_mlp, tmp_path: Path, data_root: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    from harness import rerun
+    fake_mlp({})
+    for job in ("0", "1"):
+        run_config(config("runs=1"), tmp_path / "sweep" / job, launcher="basic", command="test")
+    (tmp_path / "again" / "1").mkdir(parents=True)
+    (tmp_path / "again" / "1" / "old.txt").write_text("")
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'again' / '1'} is not empty; choose another --into\n"
+    assert not (tmp_path / "again" / "0").exists()

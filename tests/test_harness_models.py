@@ -47,6 +47,31 @@ def test_spec_rejects_bad_values(key: str, value: object, words: str) -> None:
         spec_from_config({**TITANIC, key: value})
 
 
+@pytest.mark.parametrize("key,value,message", [
+    ("momentum", 1.0, "model.momentum=1.0 is out of range (SGD momentum must be in [0, 1), got 1.0); "
+                      "set model.momentum to a value in [0, 1), e.g. 0.9"),
+    ("adam_epsilon", 0.0, "model.adam_epsilon=0.0 is out of range (Adam epsilon must be a positive number, got 0.0); "
+                          "set model.adam_epsilon to a small positive number, e.g. 1e-7"),
+    ("adam_epsilon", float("inf"), "model.adam_epsilon=inf is out of range"),
+    ("adam_epsilon", -1e-8, "model.adam_epsilon=-1e-08 is out of range")])
+def test_spec_checks_optimizer_settings_by_mlp_impl_rules(key: str, value: float, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        spec_from_config({**TITANIC, key: value})
+    assert str(error.value).startswith(message)
+
+
+def test_output_pairing_is_checked_by_mlp_impl_rule() -> None:
+    from experiments.models.spec import check_output_pairing
+    check_output_pairing(spec_from_config(TITANIC))
+    relu_out = spec_from_config({**TITANIC, "layers": [{"units": 15, "activation": "relu"},
+                                                       {"units": 1, "activation": "relu"}]})
+    with pytest.raises(ValueError) as error:
+        check_output_pairing(relu_out)
+    assert str(error.value) == ("impls=[mlp] cannot train model.loss=binary_crossentropy after "
+                                "model.layers[1].activation=relu: loss 'binary_crossentropy' needs a 'sigmoid' "
+                                "output layer, got 'relu': use activation='sigmoid' on the last layer or loss='mse'")
+
+
 def test_spec_against_data() -> None:
     spec = spec_from_config(TITANIC)
     check_against_data(spec, 7, 1, 600, "binary")

@@ -107,7 +107,35 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     for key in ("momentum", "l1", "l2"):
         if not getattr(spec, key) >= 0 or not math.isfinite(getattr(spec, key)):
             raise ValueError(f"model.{key} must be >= 0, got {getattr(spec, key)}; set model.{key}=0 or a positive value")
+    _check_optimizer_settings(spec)
     return spec
+
+
+def _check_optimizer_settings(spec: ModelSpec) -> None:
+    """Momentum and Adam's epsilon by mlp_impl's own rules (its optimizers' constructors), so each
+    rule is written once; the network itself is built only inside a run, too late to refuse."""
+    from mlp_impl import optimizers
+    settings = (("momentum", lambda: optimizers.SGD(momentum=spec.momentum), "a value in [0, 1), e.g. 0.9"),
+                ("adam_epsilon", lambda: optimizers.Adam(epsilon=spec.adam_epsilon, variant=spec.adam_variant),
+                 "a small positive number, e.g. 1e-7"))
+    for key, build, fix in settings:
+        try:
+            build()
+        except ValueError as ex:
+            raise ValueError(f"model.{key}={getattr(spec, key)} is out of range ({ex}); set model.{key} to {fix}") from None
+
+
+def check_output_pairing(spec: ModelSpec) -> None:
+    """The from-scratch MLP fuses its output activation with the cross-entropies, so it refuses a
+    pairing (e.g. binary_crossentropy after relu) that Keras or PyTorch would still run: mlp_impl's
+    own rule, named by the config keys."""
+    from mlp_impl.losses import check_pairing
+    last = f"model.layers[{len(spec.layers) - 1}].activation"
+    try:
+        check_pairing(spec.loss, spec.layers[-1].activation)
+    except ValueError as ex:
+        raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} after {last}="
+                         f"{spec.layers[-1].activation}: {ex}") from None
 
 
 def check_against_data(spec: ModelSpec, n_features: int, n_outputs: int, n_train: int, task: str) -> None:
