@@ -111,10 +111,23 @@ def test_welch_test_against_keras(run_dir: Path) -> None:
     assert bool(mlp["accuracy_significant"]) is bool(p < 0.05) is True
 
 
-def test_no_spread_falls_back_to_mann_whitney() -> None:
-    result = stats.compare_means([0.8, 0.8, 0.8], [0.7, 0.71, 0.72])
-    assert result.test == "Mann-Whitney U" and result.significant is not None
+def test_one_group_without_spread_uses_welch() -> None:
+    # Welch's t is defined when only one group has no spread: the standard error is the other's.
+    y = np.array([0.70, 0.71, 0.72])
+    se2 = y.var(ddof=1) / y.size
+    t = (0.8 - y.mean()) / math.sqrt(se2)
+    dof = se2 ** 2 / (se2 ** 2 / (y.size - 1))  # the zero-variance group adds nothing
+    result = stats.compare_means([0.8, 0.8, 0.8], y)
+    assert result.test == "Welch t-test"
+    assert result.p_value == pytest.approx(2 * scipy_stats.t.sf(abs(t), dof)) == pytest.approx(0.0041, abs=1e-4)
+    assert result.significant is True
+
+
+def test_no_spread_in_either_group() -> None:
     assert stats.compare_means([0.8, 0.8], [0.8, 0.8]).p_value == 1.0
+    result = stats.compare_means([0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
+    expected = scipy_stats.mannwhitneyu([0.8] * 3, [0.7] * 3, alternative="two-sided").pvalue
+    assert (result.test, result.p_value) == ("Mann-Whitney U", pytest.approx(expected))
     assert stats.compare_means([0.8], [0.7, 0.72]).significant is None
 
 

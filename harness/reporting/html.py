@@ -156,8 +156,8 @@ def method_html() -> str:
 ({stats.N_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}, so a rebuilt report shows the same interval).</li>
 <li>time / keras: median fit time divided by Keras's median in the same experiment (below 1 = faster than Keras),
 with a bootstrap interval that resamples both groups.</li>
-<li>Accuracy against Keras: two-sided {stats.WELCH} (no equal-variance assumption); when a group has no spread,
-{stats.MANN_WHITNEY}. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
+<li>Accuracy against Keras: two-sided {stats.WELCH} (no equal-variance assumption; defined when one group has
+no spread); when neither group has any spread, p = 1 for equal values and {stats.MANN_WHITNEY} otherwise. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
 <li>Titanic "error" (the article's): actual survivors in the test set minus predicted survivors; it is not the
 number of misclassified passengers, which is reported beside it.</li>
 <li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /
