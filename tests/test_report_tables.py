@@ -157,6 +157,35 @@ def test_sweep_rows_per_swept_value(tmp_path: Path) -> None:
     assert all("parallel launcher (joblib)" in note for note in summary["timing_note"])
 
 
+def test_numbered_run_folders_are_separate_batches(tmp_path: Path) -> None:
+    # Two separate runs in folders named 1 and 2: no Hydra sweep marks, so two batches, latest shown.
+    experiment = tmp_path / "results" / "titanic_adam"
+    for name, stamp in (("1", "2026-01-01T00:00:00"), ("2", "2026-02-01T00:00:00")):
+        for seed in range(2):
+            write_record(experiment / name, dict(experiment="titanic_adam", impl="mlp", seed=seed, status="ok",
+                                                 finished_at=stamp))
+    assert batch_root(experiment / "1") == (experiment / "1").resolve()
+    runs, older = select_latest(load_batches([experiment]))
+    assert runs["run_dir"].unique().tolist() == [str((experiment / "2").resolve())]
+    assert older == {"titanic_adam": [str((experiment / "1").resolve())]}
+
+
+def test_multirun_job_found_by_its_hydra_mode(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    for job in ("0-titanic", "1-mnist"):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert batch_root(sweep / "0-titanic") == sweep.resolve()  # no multirun.yaml: the parent
+    (sweep / "0-titanic" / "run").mkdir()
+    (sweep / "0-titanic" / "run" / ".hydra").mkdir()
+    (sweep / "0-titanic" / "run" / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    (sweep / "multirun.yaml").write_text("{}\n")
+    assert batch_root(sweep / "0-titanic" / "run") == sweep.resolve()  # a deeper job: the marked ancestor
+    (sweep / "1-mnist" / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: RUN\n")
+    (sweep / "multirun.yaml").unlink()
+    assert batch_root(sweep / "1-mnist") == (sweep / "1-mnist").resolve()
+
+
 def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
     results = tmp_path / "results"
     for stamp in ("2026-01-01T00:00:00", "2026-02-01T00:00:00"):
