@@ -151,6 +151,9 @@ def method_html() -> str:
     """How the numbers are computed, stated once at the end of the page."""
     return f"""<h2 id="method">How the numbers are computed</h2><ul>
 <li>Only runs with status <code>ok</code> enter a statistic; the others are counted in "runs ok/all" and named.</li>
+<li>A table row holds one implementation at one value of every setting that differs between the runs (as the records
+hold it, or the run folders' config.yaml). Within a row each seed counts once: a run repeated by several jobs of a sweep
+(a value that implementation does not use) is kept once, the latest finished; the others are counted in "repeats left out".</li>
 <li>Fit time: median and interquartile range (IQR) over seeds. Accuracy, misclassified and the article's
 "error": mean, sample standard deviation and a 95% percentile bootstrap interval of the mean
 ({stats.N_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}, so a rebuilt report shows the same interval).</li>
