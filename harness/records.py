@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import math
 import os
 import tempfile
@@ -38,6 +39,8 @@ CONFIG_FILE = "config.yaml"
 ENVIRONMENT_FILE = "environment.json"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+log = logging.getLogger(__name__)
+_warned: set[Path] = set()  # record files already reported as unreadable by this process
 
 
 def record_name(record: dict[str, Any]) -> str:
@@ -89,15 +92,49 @@ def write_record(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
     return path
 
 
-def read_records(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of one run directory, in a stable order (by file name)."""
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """One record file, checked like a new record; a ValueError names the file."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as ex:  # json.JSONDecodeError
+        raise ValueError(f"{path}: not valid JSON ({ex})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a JSON object was expected, found {type(values).__name__}")
+    unknown = sorted(set(values) - set(RECORD_FIELDS))
+    if unknown:
+        raise ValueError(f"{path}: unknown record fields {unknown} (a foreign file, or from another version)")
+    return new_record(**values)
+
+
+def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:
+    """All records of one run directory, in a stable order (by file name).
+
+    A file that is not a valid record (a foreign or older file dropped into records/) is skipped
+    with one warning naming it, so that tables, runs.csv and the report of the rest still build
+    (and a resumed run goes on); `strict=True` raises instead.
+    """
     folder = Path(run_dir) / RECORDS_DIRNAME
     if not folder.is_dir():
         return []
     records = []
     for path in sorted(folder.glob("*.json")):
-        records.append(new_record(**json.loads(path.read_text(encoding="utf-8"))))
+        try:
+            records.append(read_record(path))
+        except ValueError as ex:
+            if strict:
+                raise
+            _warn_skipped(path, ex)
     return records
+
+
+def _warn_skipped(path: Path, error: ValueError) -> None:
+    """Warn once per file and process: runs.csv is rebuilt after every record."""
+    if path in _warned:
+        return
+    _warned.add(path)
+    log.warning(f"record file skipped: {error}; move it out of {path.parent}, or make its fields "
+                "those of harness.records.RECORD_FIELDS, to silence this")
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:

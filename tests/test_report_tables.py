@@ -111,10 +111,23 @@ def test_welch_test_against_keras(run_dir: Path) -> None:
     assert bool(mlp["accuracy_significant"]) is bool(p < 0.05) is True
 
 
-def test_no_spread_falls_back_to_mann_whitney() -> None:
-    result = stats.compare_means([0.8, 0.8, 0.8], [0.7, 0.71, 0.72])
-    assert result.test == "Mann-Whitney U" and result.significant is not None
+def test_one_group_without_spread_uses_welch() -> None:
+    # Welch's t is defined when only one group has no spread: the standard error is the other's.
+    y = np.array([0.70, 0.71, 0.72])
+    se2 = y.var(ddof=1) / y.size
+    t = (0.8 - y.mean()) / math.sqrt(se2)
+    dof = se2 ** 2 / (se2 ** 2 / (y.size - 1))  # the zero-variance group adds nothing
+    result = stats.compare_means([0.8, 0.8, 0.8], y)
+    assert result.test == "Welch t-test"
+    assert result.p_value == pytest.approx(2 * scipy_stats.t.sf(abs(t), dof)) == pytest.approx(0.0041, abs=1e-4)
+    assert result.significant is True
+
+
+def test_no_spread_in_either_group() -> None:
     assert stats.compare_means([0.8, 0.8], [0.8, 0.8]).p_value == 1.0
+    result = stats.compare_means([0.8, 0.8, 0.8], [0.7, 0.7, 0.7])
+    expected = scipy_stats.mannwhitneyu([0.8] * 3, [0.7] * 3, alternative="two-sided").pvalue
+    assert (result.test, result.p_value) == ("Mann-Whitney U", pytest.approx(expected))
     assert stats.compare_means([0.8], [0.7, 0.72]).significant is None
 
 
@@ -142,6 +155,35 @@ def test_sweep_rows_per_swept_value(tmp_path: Path) -> None:
     assert list(summary["learning_rate"]) == [0.01, 0.1]
     assert list(summary["accuracy_mean"]) == pytest.approx([0.7, 0.8])
     assert all("parallel launcher (joblib)" in note for note in summary["timing_note"])
+
+
+def test_numbered_run_folders_are_separate_batches(tmp_path: Path) -> None:
+    # Two separate runs in folders named 1 and 2: no Hydra sweep marks, so two batches, latest shown.
+    experiment = tmp_path / "results" / "titanic_adam"
+    for name, stamp in (("1", "2026-01-01T00:00:00"), ("2", "2026-02-01T00:00:00")):
+        for seed in range(2):
+            write_record(experiment / name, dict(experiment="titanic_adam", impl="mlp", seed=seed, status="ok",
+                                                 finished_at=stamp))
+    assert batch_root(experiment / "1") == (experiment / "1").resolve()
+    runs, older = select_latest(load_batches([experiment]))
+    assert runs["run_dir"].unique().tolist() == [str((experiment / "2").resolve())]
+    assert older == {"titanic_adam": [str((experiment / "1").resolve())]}
+
+
+def test_multirun_job_found_by_its_hydra_mode(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    for job in ("0-titanic", "1-mnist"):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert batch_root(sweep / "0-titanic") == sweep.resolve()  # no multirun.yaml: the parent
+    (sweep / "0-titanic" / "run").mkdir()
+    (sweep / "0-titanic" / "run" / ".hydra").mkdir()
+    (sweep / "0-titanic" / "run" / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    (sweep / "multirun.yaml").write_text("{}\n")
+    assert batch_root(sweep / "0-titanic" / "run") == sweep.resolve()  # a deeper job: the marked ancestor
+    (sweep / "1-mnist" / ".hydra" / "hydra.yaml").write_text("hydra:\n  mode: RUN\n")
+    (sweep / "multirun.yaml").unlink()
+    assert batch_root(sweep / "1-mnist") == (sweep / "1-mnist").resolve()
 
 
 def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:

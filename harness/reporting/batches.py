@@ -17,27 +17,38 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, RECORDS_DIRNAME, load_runs, read_records
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, load_runs, read_records
 
 HYDRA_MULTIRUN_YAML = "multirun.yaml"
+HYDRA_DIRNAME = ".hydra"
 RESULTS_DIRNAME = "results"
 
 
 def batch_root(run_dir: str | os.PathLike) -> Path:
     """The sweep folder for a multirun job, else the run directory itself.
 
-    Hydra writes `multirun.yaml` into the sweep folder; a numbered job folder (Hydra's default
-    `${hydra.job.num}`) beside other job folders with records is recognised too.
+    Only Hydra's own marks count, never folder names (separate runs may well sit in folders
+    named 1 and 2): its sweeper writes `multirun.yaml` into the sweep folder, and each job's
+    `.hydra/hydra.yaml` says `mode: MULTIRUN`. A job whose sweep folder lacks multirun.yaml
+    (another sweeper) belongs to the nearest ancestor that has one, else to its parent folder.
     """
     path = Path(run_dir).resolve()
-    parent = path.parent
-    if (parent / HYDRA_MULTIRUN_YAML).is_file():
-        return parent
-    if path.name.isdigit():
-        siblings = [p for p in parent.iterdir() if p.is_dir() and (p / RECORDS_DIRNAME).is_dir()]
-        if len(siblings) > 1:
-            return parent
-    return path
+    if (path.parent / HYDRA_MULTIRUN_YAML).is_file():
+        return path.parent
+    if not _is_multirun_job(path):
+        return path
+    marked = [a for a in path.parents if (a / HYDRA_MULTIRUN_YAML).is_file()]
+    return marked[0] if marked else path.parent
+
+
+def _is_multirun_job(run_dir: Path) -> bool:
+    """Whether Hydra ran this folder as a job of a multirun (its .hydra/hydra.yaml says so)."""
+    try:
+        config = yaml.safe_load((run_dir / HYDRA_DIRNAME / "hydra.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    hydra = config.get("hydra") if isinstance(config, dict) else None
+    return isinstance(hydra, dict) and str(hydra.get("mode")).endswith("MULTIRUN")
 
 
 def report_root(run_dir: str | os.PathLike, experiment: str | None = None) -> Path:
@@ -66,7 +77,8 @@ def load_batches(roots: list[str | os.PathLike]) -> pd.DataFrame:
     runs = load_runs(roots)
     if runs.empty:
         return runs.assign(batch=pd.Series(dtype=object), batch_time=pd.Series(dtype=object))
-    runs["batch"] = runs["run_dir"].map(lambda d: str(batch_root(d)))
+    roots = {folder: str(batch_root(folder)) for folder in runs["run_dir"].unique()}  # one look per folder
+    runs["batch"] = runs["run_dir"].map(roots)
     # The batch's time is its latest finished run: string ISO timestamps sort chronologically.
     stamps = runs["finished_at"].fillna(runs["started_at"]).astype(object)
     stamps = stamps.where(stamps.notna(), runs["batch"].map(_mtime_stamp))
@@ -105,7 +117,7 @@ def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
 
 def read_config_text(folder: str | os.PathLike) -> str | None:
     """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy)."""
-    for path in (Path(folder) / CONFIG_FILE, Path(folder) / ".hydra" / CONFIG_FILE):
+    for path in (Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):
         try:
             text = path.read_text(encoding="utf-8")
             yaml.safe_load(text)

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.records import atomic_write_text, is_ok, load_runs
-from harness.reporting import batches, html, reference, tables
+from harness.reporting import batches, html, reference, settings, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 
@@ -60,6 +60,9 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     """Tables, figures and metadata of one experiment; returns the section and its summary."""
     summary = tables.summary_table(runs)
     swept = tables.swept_params(tables.prepare(runs))
+    # Figures split a sweep by its config settings too, and count each run once, as the table does.
+    shown = settings.with_config_settings(runs)
+    shown = shown[~tables.repeated_runs(shown, tables.GROUP_KEYS + swept)]
     name = html.anchor(experiment)
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"
     atomic_write_text(csv_path, summary.to_csv(index=False))
@@ -67,11 +70,11 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     section = html.Section(
         experiment=experiment, batches=[_relative(b, root_dirs) for b in sorted(runs["batch"].unique())],
         summary_view=tables.display_table(summary), setup=setup_table(runs),
-        figures=_figures(experiment, runs, summary, swept, out_dir / "figures"), swept=swept,
+        figures=_figures(experiment, shown, summary, swept, out_dir / "figures"), swept=swept,
         config_text=_config_text(folders),
         environment=batches.first_present(folders, batches.read_environment),
         older=[_relative(o, root_dirs) for o in older], csv_href=os.path.relpath(csv_path, out_dir),
-        notes=_notes(summary, runs, swept), left_out=_left_out(runs))
+        notes=_notes(summary, runs, swept), left_out=_left_out(shown))
     return section, summary
 
 
@@ -103,7 +106,8 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     notes = []
     excluded = int(summary["n_excluded"].sum()) if "n_excluded" in summary else 0
     if excluded:
-        notes.append(f"{excluded} of {len(runs)} runs did not finish with status ok and are excluded from "
+        total = int(summary["n_runs"].sum())
+        notes.append(f"{excluded} of {total} runs did not finish with status ok and are excluded from "
                      "every statistic (see the 'excluded' column).")
     timing = sorted({n for n in summary.get("timing_note", []) if n})
     if timing:
@@ -112,6 +116,10 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")
+    repeats = int(summary["n_repeats"].sum()) if "n_repeats" in summary else 0
+    if repeats:
+        notes.append(f"{repeats} run(s) repeat another of the same implementation, settings and seed (jobs of a "
+                     "sweep over a value that implementation does not use): each seed counts once, the latest.")
     return notes
 
 

@@ -151,13 +151,16 @@ def method_html() -> str:
     """How the numbers are computed, stated once at the end of the page."""
     return f"""<h2 id="method">How the numbers are computed</h2><ul>
 <li>Only runs with status <code>ok</code> enter a statistic; the others are counted in "runs ok/all" and named.</li>
+<li>A table row holds one implementation at one value of every setting that differs between the runs (as the records
+hold it, or the run folders' config.yaml). Within a row each seed counts once: a run repeated by several jobs of a sweep
+(a value that implementation does not use) is kept once, the latest finished; the others are counted in "repeats left out".</li>
 <li>Fit time: median and interquartile range (IQR) over seeds. Accuracy, misclassified and the article's
 "error": mean, sample standard deviation and a 95% percentile bootstrap interval of the mean
 ({stats.N_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}, so a rebuilt report shows the same interval).</li>
 <li>time / keras: median fit time divided by Keras's median in the same experiment (below 1 = faster than Keras),
 with a bootstrap interval that resamples both groups.</li>
-<li>Accuracy against Keras: two-sided {stats.WELCH} (no equal-variance assumption); when a group has no spread,
-{stats.MANN_WHITNEY}. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
+<li>Accuracy against Keras: two-sided {stats.WELCH} (no equal-variance assumption; defined when one group has
+no spread); when neither group has any spread, p = 1 for equal values and {stats.MANN_WHITNEY} otherwise. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
 <li>Titanic "error" (the article's): actual survivors in the test set minus predicted survivors; it is not the
 number of misclassified passengers, which is reported beside it.</li>
 <li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /

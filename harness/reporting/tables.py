@@ -5,6 +5,13 @@ with a bootstrap interval (MLPerf-style: every seed reported, none picked). Runs
 not "ok" are counted and named but left out of every statistic. Speed is also given as work per
 second (the record's matmul `flops` over the median fit time) and as a fraction of the machine's
 float32 matmul rate, measured by the harness into each run folder's environment.json.
+
+A row holds the runs of one setting: every setting that differs between the runs summarised is a
+group key, whether the records hold it (SWEEPABLE) or only the run folders' config.yaml
+(harness.reporting.settings). Within a row each seed counts once: jobs of a sweep over a value an
+implementation does not use (scikit-learn and Keras always shuffle, whatever `sampling` says) run
+it identically, and counting those repeats would treat one run as several independent ones. The
+latest finished is kept; `n_repeats` says how many were left out.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
-from harness.reporting import stats
+from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
 
 REFERENCE_IMPL = "keras"
@@ -28,7 +35,8 @@ NUMERIC_FIELDS = ("seed", "learning_rate", "batch_size", "epochs", "l1", "l2", "
                   "fit_seconds", "first_epoch_seconds", "predict_seconds", "test_loss",
                   "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
                   "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb", "diverged_epoch")
-# Config values that can differ between the jobs of a sweep; a varying one becomes a group key.
+# Record fields that can differ between the jobs of a sweep; a varying one becomes a group key
+# (settings only in config.yaml are found by harness.reporting.settings).
 SWEEPABLE = ("learning_rate", "batch_size", "epochs", "sampling", "optimizer", "initializer",
              "dtype", "l1", "l2", "layers", "activations", "loss", "variant")
 MEAN_METRICS = {"misclassified": "test_misclassified", "accuracy": "test_accuracy",
@@ -36,6 +44,8 @@ MEAN_METRICS = {"misclassified": "test_misclassified", "accuracy": "test_accurac
                 "fitted_w": "fitted_w", "fitted_b": "fitted_b"}
 # Backends whose runs are judged against the GPU's matmul rate rather than the CPU's.
 GPU_BACKENDS = ("cupy", "torch-cuda")
+# The first statistic of a summary row: the columns before it are the row's group keys.
+FIRST_STATISTIC = "device"
 
 
 def _last(value: Any) -> float:
@@ -56,8 +66,8 @@ def _scalar(value: Any) -> Any:
 
 
 def prepare(runs: pd.DataFrame) -> pd.DataFrame:
-    """Records with numeric columns coerced, `final_loss` and `ok` added."""
-    frame = runs.copy()
+    """Records with numeric columns coerced, `final_loss`, `ok` and the varying config settings added."""
+    frame = settings.with_config_settings(runs.copy())
     for column in ("fitted_w", "fitted_b"):
         frame[column] = frame[column].map(_scalar)
     for column in NUMERIC_FIELDS:
@@ -68,13 +78,24 @@ def prepare(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def swept_params(frame: pd.DataFrame) -> list[str]:
-    """Config fields that take several values within one experiment, data set and implementation."""
+    """Settings that take several values within one experiment, data set and implementation: record
+    fields, then config.yaml settings (a column of `prepare`'s frame)."""
     swept = []
-    for column in SWEEPABLE:
+    for column in (*SWEEPABLE, *settings.config_settings(frame).columns):
+        if column not in frame:
+            continue
         counts = frame.groupby(["experiment", "dataset", "impl"], dropna=False)[column].nunique(dropna=True)
         if (counts > 1).any():
             swept.append(column)
     return swept
+
+
+def repeated_runs(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Which runs repeat another of the same group keys and seed (all but the latest finished)."""
+    stamps = frame["finished_at"].fillna(frame["started_at"]).fillna("").astype(str)
+    order = stamps.sort_values(kind="stable").index
+    repeated = frame.loc[order].duplicated([*keys, "seed"], keep="last") & frame.loc[order, "seed"].notna()
+    return repeated.reindex(frame.index)
 
 
 def _excluded_text(group: pd.DataFrame) -> str:
@@ -83,8 +104,8 @@ def _excluded_text(group: pd.DataFrame) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
-def _group_row(group: pd.DataFrame) -> dict[str, Any]:
-    """Statistics of one group's ok runs."""
+def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
+    """Statistics of one group's ok runs (`group` holds each seed once; `repeats` were left out)."""
     ok = group[group["ok"]]
     launchers = sorted({str(v) for v in group["launcher"].dropna()} - {"basic"})
     shared = [name for name in launchers if name in SHARED_CPU_LAUNCHERS]
@@ -92,7 +113,7 @@ def _group_row(group: pd.DataFrame) -> dict[str, Any]:
         "device": ", ".join(sorted({str(v) for v in group["device"].dropna()})),
         "launcher": ", ".join(launchers) or "basic",
         "n_runs": len(group), "n_ok": len(ok), "n_excluded": len(group) - len(ok),
-        "excluded": _excluded_text(group),
+        "excluded": _excluded_text(group), "n_repeats": repeats,
         "timing_note": f"timed under a parallel launcher ({', '.join(shared)})" if shared else "",
     }
     for key, value in stats.describe_time(ok["fit_seconds"]).items():
@@ -136,10 +157,11 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per experiment, implementation, backend (and swept value), with the Keras comparison."""
     frame = prepare(runs)
     keys = GROUP_KEYS + swept_params(frame)
+    frame["repeat"] = repeated_runs(frame, keys)
     rows, groups = [], {}
     for key, group in frame.groupby(keys, dropna=False, sort=True):
-        groups[key] = group
-        rows.append({**dict(zip(keys, key)), **_group_row(group)})
+        groups[key] = group[~group["repeat"]]
+        rows.append({**dict(zip(keys, key)), **_group_row(groups[key], int(group["repeat"].sum()))})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -192,10 +214,18 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
+def setting_columns(summary: pd.DataFrame) -> list[str]:
+    """The swept settings of a summary: its group keys (the columns before the statistics) after
+    GROUP_KEYS, also when the summary was read back from summary.csv."""
+    if FIRST_STATISTIC not in summary.columns:
+        return []
+    return [c for c in summary.columns[:summary.columns.get_loc(FIRST_STATISTIC)] if c not in GROUP_KEYS]
+
+
 def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.DataFrame:
     """Compact text columns for the terminal and the page (numbers with their spread)."""
     if swept is None:
-        swept = [c for c in SWEEPABLE if c in summary.columns and summary[c].nunique(dropna=True) > 1]
+        swept = [c for c in setting_columns(summary) if summary[c].nunique(dropna=True) > 1]
     out = pd.DataFrame({"impl": summary["impl"], "backend": summary["backend"].map(fmt)})
     if summary["dataset"].nunique(dropna=False) > 1:
         out.insert(0, "dataset", summary["dataset"].map(fmt))
@@ -230,6 +260,8 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
             for p, t in zip(summary["accuracy_p_value"], summary["accuracy_test"])]
     if summary["n_excluded"].gt(0).any():
         out["excluded"] = summary["excluded"]
+    if "n_repeats" in summary and summary["n_repeats"].gt(0).any():
+        out["repeats left out"] = summary["n_repeats"]
     return out
 
 

@@ -1,0 +1,94 @@
+"""A sweep's summary has one row per value of whatever setting it swept, and counts each seed once.
+
+Job folders are laid out as Hydra writes them (records/ and the resolved config.yaml per job);
+expected values are computed here from the synthetic numbers, not through the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from scipy import stats as scipy_stats
+
+from harness.records import load_runs, write_record
+from harness.reporting import stats, tables
+from harness.reporting.settings import config_settings
+
+CONFIG = {"name": "titanic_sgd", "impls": ["mlp", "keras"], "backend": "numpy", "sampling": "article", "runs": 2,
+          "seed": None, "quiet": True, "data": {"name": "titanic", "root": "/data/a", "seed": 0},
+          "model": {"learning_rate": 0.05, "momentum": 0.0, "backprop": "standard", "threads": None},
+          "keras": {"deterministic": True}}
+
+
+def _job(sweep: Path, job: int, config: dict, runs: list[dict]) -> None:
+    """One job folder: its config.yaml and its records."""
+    folder = sweep / str(job)
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    for run in runs:
+        write_record(folder, dict(experiment="titanic_sgd", dataset="titanic", impl="mlp", backend="numpy",
+                                  sampling="article", learning_rate=0.05, status="ok") | run)
+
+
+def _with(key: str, value: object, **top: object) -> dict:
+    section, name = key.split(".")
+    return CONFIG | top | {section: CONFIG[section] | {name: value}}
+
+
+def test_sweep_over_a_setting_only_in_config_gives_a_row_per_value(tmp_path: Path) -> None:
+    accuracy = {"standard": [0.80, 0.82], "article": [0.70, 0.74]}
+    for job, value in enumerate(accuracy):
+        _job(tmp_path, job, _with("model.backprop", value),
+             [dict(seed=s, test_accuracy=a, fit_seconds=1.0 + job) for s, a in enumerate(accuracy[value])])
+    summary = tables.summary_table(load_runs([tmp_path]))
+    assert list(summary["model.backprop"]) == ["article", "standard"]
+    assert list(summary["n_runs"]) == [2, 2]
+    assert list(summary["accuracy_mean"]) == pytest.approx([0.72, 0.81])
+    assert list(summary["fit_seconds_median"]) == [2.0, 1.0]
+    assert list(tables.display_table(summary)["model.backprop"]) == ["article", "standard"]
+
+
+def test_values_keep_their_type_and_bookkeeping_does_not_split(tmp_path: Path) -> None:
+    # A seed sweep (seed=0,1 per job) on different data folders: one setting, one row.
+    for job in range(2):
+        _job(tmp_path, job, _with("data.root", f"/data/{job}", seed=job), [dict(seed=job, test_accuracy=0.7)])
+    assert list(tables.summary_table(load_runs([tmp_path]))["n_runs"]) == [2]
+    momentum, threads = tmp_path / "momentum", tmp_path / "threads"
+    for job, (m, t) in enumerate([(0.0, None), (0.9, 2)]):
+        _job(momentum, job, _with("model.momentum", m), [dict(seed=0, test_accuracy=0.7)])
+        _job(threads, job, _with("model.threads", t), [dict(seed=0, test_accuracy=0.7)])
+    assert config_settings(load_runs([momentum])).to_dict("list") == {"model.momentum": [0.0, 0.9]}
+    assert config_settings(load_runs([threads])).to_dict("list") == {"model.threads": ["null", "2"]}
+    assert list(tables.summary_table(load_runs([threads]))["model.threads"]) == ["2", "null"]
+
+
+def test_an_implementation_the_swept_value_does_not_change_counts_each_seed_once(tmp_path: Path) -> None:
+    # sampling=article,shuffle with Keras: Keras shuffles in both jobs, so its two jobs ran the same
+    # runs; the later job's (finished later) are kept, once per seed.
+    mlp_acc = {"article": [0.70, 0.74], "shuffle": [0.76, 0.78]}
+    keras_acc = [[0.80, 0.84], [0.81, 0.86]]
+    for job, sampling in enumerate(mlp_acc):
+        stamp = f"2026-01-0{job + 1}T00:00:00+00:00"
+        runs = [dict(seed=s, sampling=sampling, test_accuracy=a, finished_at=stamp)
+                for s, a in enumerate(mlp_acc[sampling])]
+        runs += [dict(impl="keras", backend="tensorflow", sampling="shuffle", seed=s, test_accuracy=a,
+                      fit_seconds=3.0 + job, finished_at=stamp) for s, a in enumerate(keras_acc[job])]
+        _job(tmp_path, job, CONFIG | {"sampling": sampling}, runs)
+    summary = tables.summary_table(load_runs([tmp_path]))
+    keras = summary[summary["impl"] == "keras"].iloc[0]
+    assert (len(summary), keras["sampling"], keras["n_runs"], keras["n_repeats"]) == (3, "shuffle", 2, 2)
+    assert keras["accuracy_mean"] == pytest.approx(0.835)
+    assert keras["fit_seconds_median"] == 4.0
+    data = np.array(keras_acc[1])
+    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
+    low, high = np.percentile(data[rng.integers(0, 2, size=(stats.N_RESAMPLES, 2))].mean(axis=1), [2.5, 97.5])
+    assert (keras["accuracy_ci_low"], keras["accuracy_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    article = summary[summary["sampling"] == "article"].iloc[0]
+    p = scipy_stats.ttest_ind(mlp_acc["article"], keras_acc[1], equal_var=False).pvalue
+    assert (article["n_repeats"], article["accuracy_p_value"]) == (0, pytest.approx(p))
+    assert list(tables.display_table(summary)["repeats left out"]) == [2, 0, 0]
+    assert not math.isnan(article["accuracy_diff_vs_keras"])
