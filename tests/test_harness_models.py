@@ -50,7 +50,7 @@ def test_spec_rejects_bad_values(key: str, value: object, words: str) -> None:
 @pytest.mark.parametrize("key,value,message", [
     ("momentum", 1.0, "model.momentum=1.0 is out of range (SGD momentum must be in [0, 1), got 1.0); "
                       "set model.momentum to a value in [0, 1), e.g. 0.9"),
-    ("adam_epsilon", 0.0, "model.adam_epsilon=0.0 is out of range (Adam epsilon must be a positive number, got 0.0); "
+    ("adam_epsilon", 0.0, "model.adam_epsilon=0.0 is out of range (Adam epsilon must be a finite number > 0, got 0.0); "
                           "set model.adam_epsilon to a small positive number, e.g. 1e-7"),
     ("adam_epsilon", float("inf"), "model.adam_epsilon=inf is out of range"),
     ("adam_epsilon", -1e-8, "model.adam_epsilon=-1e-08 is out of range")])
