@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
 from experiments.models.base import Implementation
-from experiments.models.spec import ModelSpec, check_against_data, check_output_pairing, spec_from_config
+from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
 from harness.records import CONFIG_FILE
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
@@ -119,8 +119,10 @@ def make_plan(cfg: DictConfig) -> Plan:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
-    if any(impl.name == "mlp" for impl in impls):  # after the task check: a loss that suits no task says so first
-        check_output_pairing(spec)
+    for impl in impls:  # after the task check: a loss that suits no task says so first
+        check_spec = getattr(impl.load(), "check_spec", None)  # what only this implementation refuses
+        if check_spec is not None:
+            check_spec(spec, ds.task)
     return plan
 
 

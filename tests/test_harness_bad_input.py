@@ -61,6 +61,11 @@ CASES = {  # id: (command-line arguments, words the message must contain)
                           ["model.adam_epsilon=0.0 is out of range", "e.g. 1e-7"]),
     "output activation vs loss": (["+experiment=titanic_sgd", "model.layers.1.activation=relu"],
                                   ["model.layers[1].activation=relu", "needs a 'sigmoid' output layer"]),
+    "optimizer sklearn lacks": (["+experiment=titanic_vs_tf", "impls=[mlp,sklearn]", "model.optimizer=amsgrad"],
+                                ["sklearn has no AMSGrad", "drop sklearn from impls"]),
+    "mixed hidden activations for sklearn": (["+experiment=mnist_vs_tf", "impls=[sklearn]",
+                                              "model.layers.1.activation=tanh"],
+                                             ["sklearn uses one activation for every hidden layer", "'relu', 'tanh'"]),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .base import PeakMemory, classification_fields
-from .spec import ModelSpec
+from .spec import ModelSpec, check_output_pairing
 
 
 def check_available(backend: str) -> None:
@@ -23,6 +23,11 @@ def check_available(backend: str) -> None:
     usable, reason = gpu_status()
     if not usable:
         raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine with a CUDA GPU")
+
+
+def check_spec(spec: ModelSpec, task: str) -> None:
+    """Refuse, before any run, an output activation the MLP's fused loss cannot follow."""
+    check_output_pairing(spec)
 
 
 def build_optimizer(spec: ModelSpec) -> Any:
