@@ -219,12 +219,16 @@ class NN:
         return x_dev, xp.ascontiguousarray(bk.asarray(y, dtype=self.dtype))
 
     # ----------------------------------------------------------------- inference
-    def _logits(self, x: Any) -> Any:
-        """Output-layer pre-activations for ``x`` (device array); allocates."""
-        bk = self.backend
+    def _features(self, x: Any) -> Any:
+        """Checked inference input (the network must have weights)."""
         if not self.built:
             raise ValueError("the network has no weights yet: call fit, build(input_dim) or set_weights first")
-        a = bk.asarray(validation.features(bk, x, self.widths[0]), dtype=self.dtype)
+        return validation.features(self.backend, x, self.widths[0])
+
+    def _logits(self, x: Any) -> Any:
+        """Output-layer pre-activations for checked features ``x`` (device array); allocates."""
+        bk = self.backend
+        a = bk.asarray(x, dtype=self.dtype)
         for l, layer in enumerate(self.layers):
             z = a @ layer.W
             z += layer.b
@@ -235,7 +239,7 @@ class NN:
 
     def predict(self, x: Any) -> np.ndarray:
         """Network outputs for ``x`` as a host NumPy array of shape (n, output units)."""
-        z = self._logits(x)
+        z = self._logits(self._features(x))
         return self.backend.to_numpy(activations.get(self.layers[-1].activation).apply(self.backend, z))
 
     def evaluate(self, x: Any, y: Any) -> dict[str, Any]:
@@ -244,8 +248,9 @@ class NN:
         Classes are read as in Keras: one output unit means p > 0.5 is class 1, several mean argmax.
         """
         bk, xp = self.backend, self.backend.xp
+        x = self._features(x)  # x and y both checked before the forward pass runs
+        y = bk.asarray(validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss), dtype=self.dtype)
         z = self._logits(x)
-        y = bk.asarray(validation.targets(bk, y, z.shape[0], self.layers[-1].units, self.loss), dtype=self.dtype)
         value, p = losses.evaluate_loss(bk, self.loss, self.layers[-1].activation, z, y)
         if self.penalty.active:
             value = value + self.penalty.loss()

@@ -98,8 +98,10 @@ def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str) -> Any:
     xp = _module(bk, y)
     if loss == "binary_crossentropy" and bool(xp.any((y < 0) | (y > 1))):
         raise ValueError("binary_crossentropy needs targets in [0, 1]: encode y as 0/1 labels")
-    if loss == "categorical_crossentropy" and not bool(xp.allclose(y.sum(axis=1), 1.0, atol=1e-4)):
-        raise ValueError("categorical_crossentropy needs one-hot (or probability) rows in y summing to 1: one-hot encode y")
+    if loss == "categorical_crossentropy" and (bool(xp.any(y < 0))
+                                               or not bool(xp.allclose(y.sum(axis=1), 1.0, atol=1e-4))):
+        raise ValueError("categorical_crossentropy needs one-hot (or probability) rows in y, entries >= 0 "
+                         "summing to 1: one-hot encode y")
     return y
 
 

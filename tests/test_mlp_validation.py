@@ -97,6 +97,18 @@ def test_bad_fit_fails_before_training(change: dict, match: str) -> None:
 def test_categorical_targets_must_be_one_hot() -> None:
     net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy")
     _one_line_error("one-hot", net.fit, np.zeros((4, 2)), np.ones((4, 3)), 1, 0.1, 2)
+    negative = np.tile([1.5, -0.25, -0.25], (4, 1))  # rows sum to 1, yet are no probabilities
+    _one_line_error("entries >= 0 summing to 1", net.fit, np.zeros((4, 2)), negative, 1, 0.1, 2)
+    _one_line_error("entries >= 0 summing to 1", net.evaluate, np.zeros((4, 2)), negative)
+
+
+def test_evaluate_checks_targets_before_the_forward_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = _net()
+    net.build(3)
+    calls = []
+    monkeypatch.setattr(net, "_logits", lambda x: calls.append(x))
+    _one_line_error("x has 20 rows but y has 19", net.evaluate, *_xy()[:1], np.zeros(19))
+    assert calls == []
 
 
 def test_predict_and_set_weights_check_shapes() -> None:
