@@ -123,6 +123,9 @@ def make_plan(cfg: DictConfig) -> Plan:
         check_spec = getattr(impl.load(), "check_spec", None)  # what only this implementation refuses
         if check_spec is not None:
             check_spec(spec, ds.task)
+        check_data = getattr(impl.load(), "check_data", None)  # ... and what it refuses in the data
+        if check_data is not None:
+            check_data(spec, ds)
     return plan
 
 

@@ -95,6 +95,28 @@ def test_garbage_gzip_is_rejected(tmp_path, data_root):
         load_dataset("mnist", root=root)
 
 
+def test_uncompressed_files_named_gz_load_by_their_content(tmp_path):
+    # a mirror may serve the raw IDX under a .gz name; gzip's magic bytes decide, not the name
+    folder = write_idx_folder(tmp_path / "raw", gz=False)
+    for path in list(folder.iterdir()):
+        path.rename(path.with_name(path.name + ".gz"))
+    raw = load_dataset("mnist", variant="idx", root=folder)
+    packed = load_dataset("mnist", variant="idx", root=write_idx_folder(tmp_path / "packed", gz=True))
+    np.testing.assert_array_equal(raw.x_train, packed.x_train)
+    np.testing.assert_array_equal(raw.y_test, packed.y_test)
+
+
+def test_not_gzip_and_not_idx_says_both(tmp_path):
+    folder = write_idx_folder(tmp_path / "idx")
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"hello")
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist", variant="idx", root=folder)
+    assert str(err.value) == (
+        f"wrong IDX magic number 0x68656c6c, not an IDX file (raw or gzip-compressed): "
+        f"{folder.resolve() / 'train-labels-idx1-ubyte.gz'}; replace it with an intact copy (see the data README), "
+        f"or delete it if it is in the user cache so it is downloaded again")
+
+
 def test_any_idx_folder_loads_like_mnist(tmp_path):
     folder = write_idx_folder(tmp_path / "fashion", gz=False)
     ds = load_dataset("mnist", variant="idx", root=folder)

@@ -29,6 +29,27 @@ def test_bad_options_are_rejected_before_work(kwargs, message):
         load_dataset("drujba", **kwargs)
 
 
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"seed": np.int64(-3)}, "seed must be an integer >= 0, got np.int64(-3)"),
+    ({"seed": 1.0}, "seed must be an integer >= 0, got 1.0"),
+    ({"seed": True}, "seed must be an integer >= 0, got True"),
+    ({"limit_train": np.int64(0)}, "limit_train must be a positive integer or None, got np.int64(0)"),
+])
+def test_bad_seed_or_limit_is_rejected_before_any_file_is_read(tmp_path, kwargs, message):
+    missing = tmp_path / "no-such-folder"  # reading anything would fail with a data-folder error instead
+    with pytest.raises(ValueError) as err:
+        load_dataset("titanic", split="stratified", root=missing, **kwargs)
+    assert str(err.value) == message
+
+
+def test_numpy_integers_are_accepted_and_recorded_as_ints():
+    ds = load_dataset("drujba", seed=np.int64(2), n=40, limit_train=np.int64(5), limit_test=np.uint8(3))
+    assert ds.x_train.shape == (5, 1) and ds.x_test.shape == (3, 1)
+    assert type(ds.meta["limit_train"]) is int and type(ds.meta["limit_test"]) is int
+    np.testing.assert_array_equal(ds.y_train, load_dataset("drujba", seed=2, n=40, limit_train=5).y_train)
+
+
 def test_data_error_is_a_value_error():
     assert issubclass(DataError, ValueError)
 

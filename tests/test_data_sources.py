@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ REAL_FETCH = download_module.fetch_url  # file:// URLs through the real code pat
 
 @pytest.fixture
 def cache(monkeypatch, tmp_path) -> Path:
-    """A private user cache; the network is off unless a test installs a fake fetch."""
+    """A private user cache, and no MLP_BENCH_DATA_DIR: with no root given the cache is the data
+    folder. The network is off unless a test installs a fake fetch."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MLP_BENCH_DATA_DIR", raising=False)
 
     def offline(url, out, timeout=0):
         raise OSError(f"Name or service not known ({url})")
@@ -73,33 +76,116 @@ def test_missing_data_folder_is_an_error_at_once(monkeypatch, tmp_path, cache):
     assert "\n" not in str(err.value) and not cache.exists()
 
 
-def test_offline_and_missing_names_the_file_where_and_how(empty_root, cache):
+def test_offline_and_missing_names_the_file_where_and_how(cache):
     with pytest.raises(DataError) as err:
-        load_dataset("titanic", root=empty_root)
+        load_dataset("titanic")
     message = str(err.value)
-    assert str(empty_root / "titanic" / "train_article.csv") in message
+    assert str(cache / "titanic" / "train_article.csv") in message
     assert "download into" in message and "Name or service not known" in message
     assert "MLP_BENCH_DATA_DIR" in message and "data.root" in message and "\n" not in message
 
 
-def test_downloads_can_be_switched_off(empty_root, cache):
+def test_downloads_can_be_switched_off(cache):
     with pytest.raises(DataError, match=r"missing data file \(downloads are off\).*train\.csv"):
-        load_dataset("titanic", variant="kaggle", root=empty_root, download=False)
+        load_dataset("titanic", variant="kaggle", download=False)
 
 
-def test_mnist_download_from_fake_mirror_lands_verified_in_the_cache(monkeypatch, tmp_path, data_root,
-                                                                    empty_root, cache):
+def test_mnist_download_from_fake_mirror_lands_verified_in_the_cache(monkeypatch, tmp_path, data_root, cache):
     _mirror(monkeypatch, tmp_path, data_root, damage=lambda base, raw: raw)
-    ds = load_dataset("mnist", root=empty_root, limit_train=10, limit_test=10)
+    ds = load_dataset("mnist", limit_train=10, limit_test=10)
     assert ds.x_train.shape == (10, 784) and len(ds.meta["downloaded"]) == 4
     assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(b + ".gz" for b, _ in FILES.values())
-    assert list(empty_root.iterdir()) == []  # never written into the user's folder
-    again = load_dataset("mnist", root=empty_root, limit_train=10, limit_test=10)
+    again = load_dataset("mnist", limit_train=10, limit_test=10)
     assert again.meta["downloaded"] == []  # served from the cache the second time
 
 
-def test_download_with_wrong_checksum_leaves_nothing_behind(monkeypatch, tmp_path, data_root,
-                                                          empty_root, cache):
+@pytest.mark.parametrize("named_by", ["root", "env"])
+def test_a_named_folder_is_the_only_one_read(monkeypatch, tmp_path, data_root, empty_root, cache, named_by):
+    # the cache holds a good copy and a mirror works: neither may stand in for the named folder
+    (cache / "titanic").mkdir(parents=True)
+    (cache / "titanic" / "train_article.csv").write_bytes((data_root / "titanic" / "train_article.csv").read_bytes())
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a file missing from a named folder must not be downloaded")
+
+    monkeypatch.setattr(download_module, "fetch_url", no_network)
+    if named_by == "env":
+        monkeypatch.setenv("MLP_BENCH_DATA_DIR", str(empty_root))
+    with pytest.raises(DataError) as err:
+        load_dataset("titanic", root=empty_root if named_by == "root" else None)
+    assert str(err.value) == (
+        f"missing data file in the folder named by MLP_BENCH_DATA_DIR or data.root: "
+        f"{empty_root.resolve() / 'titanic' / 'train_article.csv'}; put the file there, point "
+        f"MLP_BENCH_DATA_DIR / data.root at a folder that holds it, or unset both to have it downloaded "
+        f"into the user cache {cache}")
+    assert list(empty_root.iterdir()) == []
+
+
+def test_a_named_folder_without_a_download_source_says_only_how_to_provide(tmp_path, empty_root, cache):
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist", variant="fashion-mnist", root=empty_root)
+    assert str(err.value) == (
+        f"missing data file in the folder named by MLP_BENCH_DATA_DIR or data.root: "
+        f"{empty_root.resolve() / 'fashion-mnist' / 'train-images-idx3-ubyte.gz'}; put the file there or point "
+        f"MLP_BENCH_DATA_DIR / data.root at a folder that holds it")
+
+
+def test_the_cache_named_explicitly_still_downloads(monkeypatch, tmp_path, data_root, cache):
+    _mirror(monkeypatch, tmp_path, data_root)
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("MLP_BENCH_DATA_DIR", str(cache))
+    assert len(load_dataset("mnist", limit_train=5, limit_test=5).meta["downloaded"]) == 4
+
+
+def tiny_labels_gz() -> tuple[bytes, bytes]:
+    """(IDX bytes, gzip of them) for a labels file of 5 entries."""
+    content = bytes([0, 0, 0x08, 1, 0, 0, 0, 5, 1, 2, 3, 4, 0])
+    return content, gzip.compress(content)
+
+
+def test_mirror_serving_the_uncompressed_file_under_a_gz_name_loads_later_too(monkeypatch, tmp_path, cache):
+    content, _ = tiny_labels_gz()
+    monkeypatch.setattr(download_module, "fetch_url", lambda url, out, timeout=0: out.write(content))
+    dest = cache / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    download_module.download(["https://mirror.example/t10k-labels-idx1-ubyte.gz"], dest, mnist._verifier(None, 1))
+    assert dest.read_bytes() == content  # saved as served; the content decides how it is read
+    assert mnist.load_idx(dest, 1, None).tolist() == [1, 2, 3, 4, 0]
+
+
+def test_each_mirror_failure_names_its_url_and_the_final_path(monkeypatch, tmp_path, cache):
+    _, packed = tiny_labels_gz()
+    truncated, missing = "https://a.example/labels.gz", "https://b.example/labels.gz"
+
+    def fetch(url, out, timeout=0):
+        if url == missing:
+            raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
+        out.write(packed[: len(packed) // 2])
+
+    monkeypatch.setattr(download_module, "fetch_url", fetch)
+    dest = cache / "mnist" / "labels.gz"
+    with pytest.raises(OSError) as err:
+        download_module.download([truncated, missing], dest, mnist._verifier(None, 1))
+    assert str(err.value) == (
+        f"download into {dest} failed: {truncated} (bad gzip data, the file is truncated or corrupted "
+        f"(Compressed file ended before the end-of-stream marker was reached)); {missing} (HTTP Error 404: Not Found)")
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_a_long_failure_reason_is_cut_at_a_word(monkeypatch, tmp_path, cache):
+    reason = " ".join(f"/some/long/path/part{i}" for i in range(40))  # 40 words, about 900 characters
+
+    def fetch(url, out, timeout=0):
+        raise OSError(reason)
+
+    monkeypatch.setattr(download_module, "fetch_url", fetch)
+    with pytest.raises(OSError) as err:
+        download_module.download(["https://a.example/x"], cache / "x", lambda path, url: None)
+    kept = str(err.value).split("https://a.example/x (", 1)[1]
+    assert kept.endswith(" ...)") and len(kept) <= download_module.REASON_CHARS + 1
+    assert reason.startswith(kept[: -len(" ...)")] + " ")  # whole words only
+
+
+def test_download_with_wrong_checksum_leaves_nothing_behind(monkeypatch, tmp_path, data_root, cache):
     def corrupt_labels(base: str, raw: bytes) -> bytes:
         if base != "t10k-labels-idx1-ubyte":
             return raw
@@ -108,25 +194,25 @@ def test_download_with_wrong_checksum_leaves_nothing_behind(monkeypatch, tmp_pat
         return gzip.compress(bytes(content))
 
     _mirror(monkeypatch, tmp_path, data_root, damage=corrupt_labels)
-    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz.*checksum mismatch"):
-        load_dataset("mnist", root=empty_root)
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz \(checksum mismatch") as err:
+        load_dataset("mnist")
+    assert ".part" not in str(err.value)
     assert not (cache / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not [p for p in (cache / "mnist").iterdir() if p.name.endswith(".part")]
 
 
-def test_interrupted_download_leaves_no_partial_file(monkeypatch, empty_root, cache):
+def test_interrupted_download_leaves_no_partial_file(monkeypatch, cache):
     def half_then_fail(url, out, timeout=0):
         out.write(b"PassengerId,Survived\n1,0\n")
         raise OSError("connection reset by peer")
 
     monkeypatch.setattr(download_module, "fetch_url", half_then_fail)
     with pytest.raises(DataError, match="connection reset by peer"):
-        load_dataset("titanic", root=empty_root)
+        load_dataset("titanic")
     assert os.listdir(cache / "titanic") == []
 
 
-def test_titanic_download_via_file_url_verifies_and_replaces_atomically(monkeypatch, tmp_path, data_root,
-                                                                        empty_root, cache):
+def test_titanic_download_via_file_url_verifies_and_replaces_atomically(monkeypatch, tmp_path, data_root, cache):
     source = tmp_path / "train_no_names.csv"  # a CRLF copy, as some mirrors serve it
     source.write_bytes((data_root / "titanic" / "train_article.csv").read_bytes().replace(b"\n", b"\r\n"))
     fake = dataclasses.replace(titanic.ARTICLE_CSV, urls=(source.as_uri(),))
@@ -139,7 +225,7 @@ def test_titanic_download_via_file_url_verifies_and_replaces_atomically(monkeypa
         real_replace(src, dst)
 
     monkeypatch.setattr(download_module.os, "replace", spy_replace)
-    ds = load_dataset("titanic", root=empty_root)
+    ds = load_dataset("titanic")
     assert int(ds.y_test.sum()) == 101
     (tmp, dest), = replaced
     assert Path(tmp).parent == dest.parent == cache / "titanic" and Path(tmp).name.endswith(".part")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,14 @@ def test_bad_split_and_variant_names_list_the_valid_ones(data_root):
         load_dataset("titanic", root=data_root, split="random")
     with pytest.raises(ValueError, match="use one of article, kaggle"):
         load_dataset("titanic", variant="original", root=data_root)
+
+
+@pytest.mark.parametrize(("config", "variant", "pattern"), [
+    ("titanic_article.yaml", "article", r"first (\d+) rows train, (\d+) test"),
+    ("titanic_kaggle.yaml", "kaggle", r"split: article \((\d+)/(\d+)\)"),
+])
+def test_dataset_config_comments_state_the_real_split(data_root, config, variant, pattern):
+    comment = (Path(__file__).resolve().parents[1] / "conf" / "dataset" / config).read_text()
+    n_train, n_test = map(int, re.search(pattern, comment).groups())
+    ds = load_dataset("titanic", variant=variant, root=data_root)
+    assert (n_train, n_test) == (len(ds.x_train), len(ds.x_test))

@@ -66,6 +66,12 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "mixed hidden activations for sklearn": (["+experiment=mnist_vs_tf", "impls=[sklearn]",
                                               "model.layers.1.activation=tanh"],
                                              ["sklearn uses one activation for every hidden layer", "'relu', 'tanh'"]),
+    "adam variant sklearn lacks": (["+experiment=titanic_vs_tf", "impls=[mlp,sklearn]", "model.adam_variant=article"],
+                                   ["sklearn's Adam", "no adam_variant=article; use model.adam_variant=keras or "
+                                    "drop sklearn from impls"]),
+    "classes missing from sklearn's training rows": (
+        ["+experiment=mnist_vs_tf", "impls=[sklearn]", "data.limit_train=12", "model.batch_size=12"],
+        ["the 12 training rows lack classes 6, 7, 8 of the spec's 10", "use a larger data.limit_train"]),
 }
 
 

@@ -69,10 +69,49 @@ def test_spec_maps_onto_mlp_classifier() -> None:
                  {"units": 1, "activation": "sigmoid"}]}, "one activation for every hidden layer"),
     ({"layers": [{"units": 4, "activation": "softmax"}, {"units": 1, "activation": "sigmoid"}]}, "no hidden activation"),
     ({"layers": [{"units": 4, "activation": "relu"}, {"units": 1, "activation": "linear"}]}, "fixed sigmoid output"),
-    ({"loss": "mse"}, "fixed sigmoid output"), ({"optimizer": "amsgrad"}, "no AMSGrad"), ({"l1": 0.01}, "no L1")])
+    ({"loss": "mse"}, "fixed sigmoid output"), ({"optimizer": "amsgrad"}, "no AMSGrad"), ({"l1": 0.01}, "no L1"),
+    ({"adam_variant": "article", "adam_epsilon": 1e-8},
+     r"^sklearn's Adam adds epsilon to the uncorrected sqrt\(v\) \(Keras's form\) and has no adam_variant=article; "
+     r"use model.adam_variant=keras or drop sklearn from impls$")])
 def test_unsupported_specs_fail_before_work(change: dict, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         sklearn_model.build_model(spec_from_config({**TITANIC, **change}), "binary", 600, 0)
+
+
+def test_adam_variant_does_not_matter_to_sgd() -> None:
+    spec = spec_from_config({**TITANIC, "optimizer": "sgd", "adam_variant": "article"})
+    assert sklearn_model.check_spec(spec, "binary") == "relu"
+
+
+def toy(task: str, y_train: np.ndarray) -> Dataset:
+    x = np.zeros((len(y_train), 2), dtype=np.float32)
+    return Dataset("toy", "toy", x, y_train, x[:1], y_train[:1], task, ["a", "b"])
+
+
+@pytest.mark.parametrize(("task", "y_train", "units", "message"), [
+    ("multiclass", np.eye(4)[[0, 1, 1, 3]], 4, "the 4 training rows lack class 2 of the spec's 4"),
+    ("multiclass", np.eye(4)[[1, 1]], 4, "the 2 training rows lack classes 0, 2, 3 of the spec's 4"),
+    ("binary", np.zeros((3, 1)), 1, "the 3 training rows lack class 1 of the spec's 2"),
+])
+def test_training_rows_missing_a_class_are_refused_before_training(task, y_train, units, message) -> None:
+    loss, act = ("categorical_crossentropy", "softmax") if task == "multiclass" else ("binary_crossentropy", "sigmoid")
+    layers = [{"units": 4, "activation": "relu"}, {"units": units, "activation": act}]
+    spec = spec_from_config({**TITANIC, "layers": layers, "loss": loss, "batch_size": 2})
+    ds = toy(task, y_train.astype(np.float32))
+    full = (f"^sklearn sizes its output from the classes in the training rows, and {message}; use a larger "
+            r"data.limit_train \(or data.split=stratified where the data set has it\), or drop sklearn from impls$")
+    with pytest.raises(ValueError, match=full):
+        sklearn_model.check_data(spec, ds)
+    with pytest.raises(ValueError, match=full):  # the run itself refuses too, before fitting anything
+        sklearn_model.train_and_evaluate(spec, ds, seed=0, dtype="float32", sampling="shuffle", backend="sklearn",
+                                         progress=False)
+
+
+def test_training_rows_with_every_class_pass() -> None:
+    layers = [{"units": 4, "activation": "relu"}, {"units": 3, "activation": "softmax"}]
+    spec = spec_from_config({**TITANIC, "layers": layers, "loss": "categorical_crossentropy", "batch_size": 2})
+    sklearn_model.check_data(spec, toy("multiclass", np.eye(3, dtype=np.float32)[[2, 0, 1]]))
+    sklearn_model.check_data(spec_from_config(TITANIC), toy("binary", np.array([[0.0], [1.0]], dtype=np.float32)))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -1,4 +1,4 @@
-"""The PyTorch peer: its loss falls, it repeats with a seed, its Adam is the article's, it fails clearly."""
+"""The PyTorch peer: its loss falls, it repeats with a seed, its Adam and losses are Keras's, it fails clearly."""
 
 from __future__ import annotations
 
@@ -54,11 +54,12 @@ def test_epoch_batches_follow_the_sampling_scheme() -> None:
         torch_model.epoch_batches(torch, 10, 4, "bootstrap", gen)
 
 
-def linear_fit(optimizer: str, epochs: int, eps: float = 0.1, momentum: float = 0.0) -> tuple[np.ndarray, float]:
+def linear_fit(optimizer: str, epochs: int, eps: float = 0.1, momentum: float = 0.0,
+               variant: str = "keras") -> tuple[np.ndarray, float]:
     """A 2-input linear unit with MSE, zero start, full batch: one optimizer step per epoch."""
     spec = spec_from_config({"layers": [{"units": 1, "activation": "linear"}], "loss": "mse", "optimizer": optimizer,
                              "learning_rate": 0.1, "batch_size": 2, "epochs": epochs, "initializer": "zeros",
-                             "adam_epsilon": eps, "momentum": momentum})
+                             "adam_epsilon": eps, "momentum": momentum, "adam_variant": variant})
     body, output = torch_model.build_network(torch, spec, 2)
     body.double()
     loss_fn, _ = torch_model.make_loss(torch, spec, output, Y)
@@ -72,16 +73,20 @@ X = np.array([[1.0, 2.0], [3.0, 4.0]])
 Y = np.array([[1.0], [2.0]])
 
 
-def test_first_adam_step_is_the_articles_update() -> None:
+@pytest.mark.parametrize("variant", ["keras", "article"])
+def test_first_adam_step_follows_the_adam_variant(variant: str) -> None:
     # gradient at w = b = 0: dMSE/dw = -2 mean(y x) = (-7, -10), dMSE/db = -2 mean(y) = -3; at step 1
-    # m_hat = g and sqrt(v_hat) = |g|, so with eps on sqrt(v_hat): delta = lr * g / (|g| + eps)
-    w, b = linear_fit("adam", 1)
-    assert w == pytest.approx([0.1 * 7 / 7.1, 0.1 * 10 / 10.1], rel=1e-12)
-    assert b == pytest.approx(0.1 * 3 / 3.1, rel=1e-12)
+    # m_hat = g and sqrt(v_hat) = |g|, so with eps on sqrt(v_hat) (article): delta = lr * g / (|g| + eps);
+    # with eps on the uncorrected sqrt(v) = sqrt(1 - b2) |g| (Keras): delta = lr * g / (|g| + eps / sqrt(1 - b2))
+    w, b = linear_fit("adam", 1, variant=variant)
+    eps = 0.1 if variant == "article" else 0.1 / np.sqrt(1 - 0.999)
+    assert w == pytest.approx([0.1 * 7 / (7 + eps), 0.1 * 10 / (10 + eps)], rel=1e-12)
+    assert b == pytest.approx(0.1 * 3 / (3 + eps), rel=1e-12)
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_matches_a_hand_written_update_over_steps(amsgrad: bool) -> None:
+@pytest.mark.parametrize("variant", ["keras", "article"])
+def test_adam_matches_a_hand_written_update_over_steps(amsgrad: bool, variant: str) -> None:
     w, b = np.zeros(2), 0.0
     m, v, v_max = np.zeros(3), np.zeros(3), np.zeros(3)
     lr, b1, b2, eps = 0.1, 0.9, 0.999, 0.1
@@ -91,12 +96,40 @@ def test_adam_matches_a_hand_written_update_over_steps(amsgrad: bool) -> None:
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         v_max = np.maximum(v_max, v)
-        v_hat = (v_max if amsgrad else v) / (1 - b2 ** t)
-        step = lr * (m / (1 - b1 ** t)) / (np.sqrt(v_hat) + eps)
+        v_used = v_max if amsgrad else v
+        if variant == "article":  # eps on the bias-corrected sqrt(v_hat)
+            step = lr * (m / (1 - b1 ** t)) / (np.sqrt(v_used / (1 - b2 ** t)) + eps)
+        else:  # Keras: eps on the uncorrected sqrt(v), bias correction folded into the step size
+            step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v_used) + eps)
         w, b = w - step[:2], b - step[2]
-    got_w, got_b = linear_fit("amsgrad" if amsgrad else "adam", 5)
+    got_w, got_b = linear_fit("amsgrad" if amsgrad else "adam", 5, variant=variant)
     np.testing.assert_allclose(got_w, w, rtol=1e-12)
     assert got_b == pytest.approx(b, rel=1e-12)
+
+
+@pytest.mark.parametrize(("optimizer", "variant"), [("adam", "keras"), ("adam", "article"), ("amsgrad", "keras")])
+def test_adam_updates_equal_mlp_impl_given_the_same_gradients(optimizer: str, variant: str) -> None:
+    from mlp_impl import optimizers
+    from mlp_impl.backend import get_backend
+
+    spec = spec_from_config({"layers": [{"units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy",
+                             "optimizer": optimizer, "learning_rate": 0.01, "batch_size": 1, "epochs": 1,
+                             "adam_variant": variant, "adam_epsilon": 1e-7})
+    scales = np.array([1e-9, 1e-7, 1e-5, 1e-3, 1.0])  # tiny gradients are where eps's placement shows
+    p = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt = torch_model.build_optimizer(torch, spec, [p])
+    reference = (optimizers.AMSGrad if optimizer == "amsgrad" else optimizers.Adam)(epsilon=1e-7, variant=variant)
+    params, grads = np.zeros(5), np.zeros(5)
+    reference.build(get_backend("numpy"), params, grads)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        g = scales * rng.standard_normal(5)
+        p.grad = torch.from_numpy(g.copy())
+        opt.step()
+        grads[:] = g
+        reference.step(0.01)
+    assert np.abs(params).min() > 1e-5  # every parameter moved: the check below is not trivial
+    np.testing.assert_allclose(p.detach().numpy(), params, rtol=1e-10)
 
 
 def test_sgd_momentum_matches_a_hand_written_update() -> None:
@@ -157,3 +190,61 @@ def test_check_available_rejects_bad_backends(monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match=r"needs CUDA, but torch.cuda.is_available\(\) is False"):
         torch_model.check_available("torch-cuda")
+
+
+def loss_value(loss: str, activation: str, z: list[list[float]], y: list[list[float]]) -> float:
+    """The torch peer's loss for output logits `z` (before the output activation) and targets `y`."""
+    spec = spec_from_config({"layers": [{"units": len(z[0]), "activation": activation}], "loss": loss,
+                             "optimizer": "sgd", "learning_rate": 0.1, "batch_size": 1, "epochs": 1})
+    _, output = torch_model.build_network(torch, spec, 2)
+    y_train = np.array(y)
+    loss_fn, to_target = torch_model.make_loss(torch, spec, output, y_train)
+    return float(loss_fn(torch.tensor(z, dtype=torch.float64), torch.from_numpy(to_target(y_train))))
+
+
+@pytest.mark.parametrize(("loss", "activation", "z", "y", "expected"), [
+    # not a softmax: Keras divides each row by its sum, then clips: -log(3 / 4)
+    ("categorical_crossentropy", "relu", [[1.0, 3.0, 0.0]], [[0.0, 1.0, 0.0]], -np.log(0.75)),
+    # after a sigmoid Keras reads the logits behind it: softmax cross-entropy, log(1 + e + e^2)
+    ("categorical_crossentropy", "sigmoid", [[0.0, 1.0, 2.0]], [[1.0, 0.0, 0.0]], np.log(1 + np.e + np.e**2)),
+    # after a softmax binary cross-entropy reads the logits too: log(1 + e^-0.5)
+    ("binary_crossentropy", "softmax", [[0.5]], [[1.0]], np.log1p(np.exp(-0.5))),
+    ("binary_crossentropy", "tanh", [[0.5]], [[1.0]], -np.log(np.tanh(0.5))),  # clipped probability
+])
+def test_cross_entropy_after_any_output_is_keras_s(loss: str, activation: str, z, y, expected: float) -> None:
+    assert loss_value(loss, activation, z, y) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("loss", "activation", "k"), [
+    ("categorical_crossentropy", "sigmoid", 3), ("categorical_crossentropy", "relu", 3),
+    ("categorical_crossentropy", "tanh", 3), ("binary_crossentropy", "softmax", 1),
+    ("binary_crossentropy", "relu", 1)])
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis")  # one unit: on purpose
+def test_loss_and_gradients_equal_keras_s(loss: str, activation: str, k: int) -> None:
+    pytest.importorskip("tensorflow")
+    from experiments.models import keras_model
+    keras, tf = keras_model._import_keras()
+    spec = spec_from_config({"layers": [{"units": 6, "activation": "relu"}, {"units": k, "activation": activation}],
+                             "loss": loss, "optimizer": "sgd", "learning_rate": 0.1, "batch_size": 8, "epochs": 1})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 4))
+    y = np.eye(3)[rng.integers(0, 3, 8)] if k == 3 else rng.integers(0, 2, (8, 1)).astype(float)
+    torch.manual_seed(0)
+    body, output = torch_model.build_network(torch, spec, 4)
+    body.double()
+    with torch.no_grad():
+        for m in body[::2]:
+            m.bias.uniform_(1.0, 2.0)  # relu outputs above zero (a row of zeros has no defined CCE)
+    loss_fn, to_target = torch_model.make_loss(torch, spec, output, y)
+    value = loss_fn(body(torch.from_numpy(x)), torch.from_numpy(to_target(y)))
+    value.backward()
+    linears = [m for m in body if hasattr(m, "weight")]
+    model = keras_model.build_model(keras, spec, 4, "float64")
+    model.set_weights([a for m in linears for a in (m.weight.detach().numpy().T, m.bias.detach().numpy())])
+    with tf.GradientTape() as tape:
+        keras_loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+    keras_grads = tape.gradient(keras_loss, model.trainable_variables)
+    assert float(value.detach()) == pytest.approx(float(keras_loss), rel=1e-10)
+    torch_grads = [g for m in linears for g in (m.weight.grad.numpy().T, m.bias.grad.numpy())]
+    for ours, theirs in zip(torch_grads, keras_grads):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-8, atol=1e-12)

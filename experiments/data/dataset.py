@@ -65,15 +65,30 @@ class LoadOptions:
 
 
 def check_options(opts: LoadOptions) -> None:
-    """Reject bad option values before any file is read (one-line ValueError each)."""
+    """Reject bad option values before any file is read (one-line ValueError each).
+
+    NumPy integers count as integers: a limit or seed taken from an array is common.
+    """
     if opts.dtype not in DTYPES:
         raise ValueError(f"unknown dtype {opts.dtype!r}: use one of {', '.join(DTYPES)}")
     for name in ("limit_train", "limit_test"):
         value = getattr(opts, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (not _is_integer(value) or value < 1):
             raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-    if isinstance(opts.seed, bool) or not isinstance(opts.seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {opts.seed!r}")
+    if not _is_integer(opts.seed) or opts.seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {opts.seed!r}")
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def with_plain_ints(opts: LoadOptions) -> LoadOptions:
+    """Checked options with NumPy integers made Python ints, so meta and records stay JSON-ready."""
+    def plain(value: Any) -> Any:
+        return int(value) if isinstance(value, np.integer) else value
+    return replace(opts, seed=plain(opts.seed), limit_train=plain(opts.limit_train),
+                   limit_test=plain(opts.limit_test))
 
 
 def limited(n_rows: int, limit: int | None) -> int:

@@ -6,15 +6,17 @@ import http.client
 import os
 import shutil
 import tempfile
+import textwrap
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import DataError, data_error
-from .paths import HOW_TO_PROVIDE, cache_dir
+from .paths import ENV_VAR, HOW_TO_PROVIDE, cache_dir
 
 FETCH_TIMEOUT_S = 60.0
+REASON_CHARS = 300  # per mirror: enough for an HTTP status or a data check
 Verifier = Callable[[Path, str], None]  # (file, where it came from) -> None or DataError
 
 
@@ -32,7 +34,8 @@ def download(urls: Sequence[str], dest: Path, verify: Verifier) -> Path:
     """Fetch the first mirror that verifies into ``dest``: temp file, check, os.replace.
 
     Why atomic: an interrupted or corrupted download must never leave a file at ``dest``
-    that a later run would trust. Raises OSError listing every mirror's failure.
+    that a later run would trust. Raises OSError naming ``dest`` and each mirror's URL
+    with its failure (the temp file is gone by then, so it is never named).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
@@ -49,34 +52,51 @@ def download(urls: Sequence[str], dest: Path, verify: Verifier) -> Path:
             return dest
         # urllib's URLError is an OSError; a cut connection raises http.client.IncompleteRead
         except (OSError, DataError, http.client.HTTPException) as exc:
-            failures.append(f"{url} ({' '.join(str(exc).split())[:200]})")
+            failures.append(f"{url} ({failure_reason(exc)})")
         finally:
             tmp.unlink(missing_ok=True)
-    raise OSError("; ".join(failures) or "no download source known")
+    raise OSError(f"download into {dest} failed: {'; '.join(failures) or 'no download source known'}")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why one mirror failed, on one line, cut at a word (never mid-path) past REASON_CHARS.
+
+    A DataError gives its problem alone: its file is the deleted temp file and its fix
+    (replace the file) does not apply to a download that was never saved.
+    """
+    text = exc.problem if isinstance(exc, DataError) and exc.problem else str(exc)
+    return textwrap.shorten(text or type(exc).__name__, REASON_CHARS, placeholder=" ...")
 
 
 def locate(relpaths: Sequence[str], root: Path, *, urls: Sequence[str] = (),
            verify: Verifier | None = None, allow_download: bool = True) -> tuple[Path, bool]:
-    """Path of a data file, downloading it into the cache when it is nowhere on disk.
+    """Path of a data file under ``root``, downloaded first when ``root`` is the user cache.
 
     Looks for each of ``relpaths`` (alternative names, e.g. with and without .gz) under
-    ``root``, then under the cache. Returns (path, downloaded). Missing and not
-    downloadable (offline, no source, or downloads off): one DataError saying where the
-    file is expected and how to provide it.
+    ``root``. Returns (path, downloaded). Why a folder the user named (data.root or
+    $MLP_BENCH_DATA_DIR) is never topped up from the cache: the user expects that folder
+    to be what is read, so a file missing there is an error naming the folder. Missing and
+    not downloadable (a named folder, offline, no source, or downloads off): one DataError
+    saying where the file is expected and how to provide it.
     """
-    cache = cache_dir()
-    for base in (root, cache):
-        for rel in relpaths:
-            if (base / rel).is_file():
-                return base / rel, False
-    expected = root / relpaths[0]
-    if not allow_download or not urls or verify is None:
-        why = "downloads are off" if urls and not allow_download else "no download source for it"
+    for rel in relpaths:
+        if (root / rel).is_file():
+            return root / rel, False
+    expected, cache = root / relpaths[0], cache_dir()
+    downloadable = bool(urls) and verify is not None
+    if root.resolve() != cache.resolve():
+        fix = f"put the file there or point {ENV_VAR} / data.root at a folder that holds it"
+        if downloadable:
+            fix = (f"put the file there, point {ENV_VAR} / data.root at a folder that holds it, "
+                   f"or unset both to have it downloaded into the user cache {cache}")
+        raise data_error(f"missing data file in the folder named by {ENV_VAR} or data.root",
+                         expected, fix)
+    if not allow_download or not downloadable:
+        why = "downloads are off" if downloadable else "no download source for it"
         raise data_error(f"missing data file ({why})", expected,
                          f"put the file there or {HOW_TO_PROVIDE}")
     try:
-        return download(urls, cache / relpaths[0], verify), True
+        return download(urls, expected, verify), True
     except OSError as exc:
-        reason = " ".join(str(exc).split())
-        raise data_error(f"missing data file and download into {cache} failed [{reason}]",
-                         expected, f"put the file there or {HOW_TO_PROVIDE}") from exc
+        raise data_error(f"missing data file and {' '.join(str(exc).split())}", expected,
+                         f"put the file there or {HOW_TO_PROVIDE}") from exc

@@ -9,8 +9,11 @@ class DataError(ValueError):
     """A data folder or file is missing, truncated, corrupted or not in the expected format.
 
     A ValueError subclass so callers that catch bad input in general also catch it; the
-    message is always one line naming the problem, the file and the fix.
+    message is always one line naming the problem, the file and the fix. ``problem`` holds
+    the problem alone, for a caller that names the file and the fix itself (a download).
     """
+
+    problem: str = ""
 
 
 def data_error(problem: str, path: Path | str, fix: str) -> DataError:
@@ -20,4 +23,6 @@ def data_error(problem: str, path: Path | str, fix: str) -> DataError:
     the message naming the file and saying what to do.
     """
     text = f"{problem}: {path}; {fix}"
-    return DataError(" ".join(text.split()))
+    error = DataError(" ".join(text.split()))
+    error.problem = " ".join(problem.split())
+    return error

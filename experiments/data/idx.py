@@ -18,20 +18,24 @@ from .errors import data_error
 
 IDX_TYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
-REPLACE = "replace it with an intact copy (see the data README) or delete it so it is downloaded again"
+REPLACE = (
+    "replace it with an intact copy (see the data README), or delete it if it is in the user cache so it is "
+    "downloaded again"
+)
 
 
 def read_content(path: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzip (by name or by its magic bytes).
+    """The file's bytes, gunzipped when they start with gzip's magic bytes, whatever the name.
 
-    Why check the magic too: some distributions ship the files uncompressed, others
-    gzip them without the .gz suffix; the content is what matters.
+    Why not the name: some distributions ship the files uncompressed, others gzip them
+    without the .gz suffix, and a mirror may serve the raw file under a .gz URL; the
+    content is what matters.
     """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise data_error(f"cannot read data file ({exc.strerror})", path, REPLACE) from exc
-    if raw[:2] != GZIP_MAGIC and path.suffix != ".gz":
+    if raw[:2] != GZIP_MAGIC:
         return raw
     try:
         return gzip.decompress(raw)
@@ -50,7 +54,8 @@ def parse_idx(content: bytes, path: Path | str, ndim: int | None = None) -> np.n
     """
     if len(content) < 4 or content[:2] != b"\0\0" or content[2] not in IDX_TYPES:
         magic = f"0x{content[:4].hex()}" if content else "missing (empty file)"
-        raise data_error(f"wrong IDX magic number {magic}, not an IDX file", path, REPLACE)
+        raise data_error(f"wrong IDX magic number {magic}, not an IDX file (raw or gzip-compressed)",
+                         path, REPLACE)
     file_ndim = content[3]
     if ndim is not None and file_ndim != ndim:
         raise data_error(f"wrong dimensions: IDX header has {file_ndim} dimensions, expected {ndim}",

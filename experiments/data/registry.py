@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import drujba, mnist, titanic
-from .dataset import Dataset, LoadOptions, check_options
+from .dataset import Dataset, LoadOptions, check_options, with_plain_ints
 
 Loader = Callable[[str, LoadOptions], Dataset]
 DATASETS: dict[str, Loader] = {"titanic": titanic.load, "mnist": mnist.load, "drujba": drujba.load}
@@ -38,4 +38,4 @@ def load_dataset(name: str, variant: str | None = None, root: Path | str | None 
     opts = LoadOptions(root=root, split=split, seed=seed, dtype=dtype, n=n, limit_train=limit_train,
                        limit_test=limit_test, download=download, verify=verify)
     check_options(opts)
-    return loader(variant or DEFAULT_VARIANTS[name], opts)
+    return loader(variant or DEFAULT_VARIANTS[name], with_plain_ints(opts))

@@ -14,7 +14,9 @@ Equivalence to the other implementations' objective (loss + l2 * sum(W^2) over k
   rate divided by c and Adam's epsilon multiplied by c, and losses are divided by c when recorded:
   the updates are then those of plain MSE.
 Adam's epsilon goes on the uncorrected sqrt(v) (the Keras form); the article's variant has no
-sklearn equivalent. No L1 and no AMSGrad in sklearn: such specs are rejected before any work.
+sklearn equivalent. No L1 and no AMSGrad in sklearn: such specs, and adam_variant=article, are
+rejected before any work. sklearn sizes its output from the classes in the training rows, so
+training rows that lack a class of the spec's output are rejected too (check_data).
 """
 
 from __future__ import annotations
@@ -67,7 +69,29 @@ def check_spec(spec: ModelSpec, task: str) -> str:
     if spec.optimizer == "amsgrad" or spec.l1:
         raise ValueError("sklearn has no AMSGrad and no L1 penalty; use optimizer adam or sgd with l1=0, "
                          "or drop sklearn from impls")
+    if spec.optimizer == "adam" and spec.adam_variant != "keras":
+        raise ValueError(f"sklearn's Adam adds epsilon to the uncorrected sqrt(v) (Keras's form) and has no "
+                         f"adam_variant={spec.adam_variant}; use model.adam_variant=keras or drop sklearn from impls")
     return ACTIVATIONS[name]
+
+
+def check_data(spec: ModelSpec, ds: Any) -> None:
+    """ValueError when the training rows lack a class of the spec's output.
+
+    Why: sklearn takes its output width from the classes it sees in training, so with few rows
+    (a small data.limit_train) its network would be narrower than the spec the record describes.
+    """
+    if ds.task == "regression":
+        return
+    labels = _labels(ds.y_train, ds.task)
+    classes = range(2 if ds.task == "binary" else spec.layers[-1].units)
+    missing = sorted(set(classes) - {int(c) for c in np.unique(labels)})
+    if missing:
+        which = f"class{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
+        raise ValueError(f"sklearn sizes its output from the classes in the training rows, and the "
+                         f"{len(ds.x_train)} training rows lack {which} of the spec's {len(classes)}; use a "
+                         f"larger data.limit_train (or data.split=stratified where the data set has it), "
+                         f"or drop sklearn from impls")
 
 
 def build_model(spec: ModelSpec, task: str, n_train: int, seed: int) -> Any:
@@ -149,6 +173,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
     from sklearn.exceptions import ConvergenceWarning
     from .progress import EpochBar
     check_available(backend)
+    check_data(spec, ds)
     model = build_model(spec, ds.task, len(ds.x_train), seed)
     x_train, x_test = ds.x_train.astype(dtype), ds.x_test.astype(dtype)
     y_train = _labels(ds.y_train.astype(dtype), ds.task)
