@@ -113,8 +113,8 @@ def test_not_gzip_and_not_idx_says_both(tmp_path):
         load_dataset("mnist", variant="idx", root=folder)
     assert str(err.value) == (
         f"wrong IDX magic number 0x68656c6c, not an IDX file (raw or gzip-compressed): "
-        f"{folder.resolve() / 'train-labels-idx1-ubyte.gz'}; replace it with an intact copy (see the data README), "
-        f"or delete it if it is in the user cache so it is downloaded again")
+        f"{folder.resolve() / 'train-labels-idx1-ubyte.gz'}; replace it with an intact copy (see the data README) "
+        f"or delete it so it is downloaded again")
 
 
 def test_any_idx_folder_loads_like_mnist(tmp_path):

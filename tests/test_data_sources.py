@@ -100,34 +100,34 @@ def test_mnist_download_from_fake_mirror_lands_verified_in_the_cache(monkeypatch
 
 
 @pytest.mark.parametrize("named_by", ["root", "env"])
-def test_a_named_folder_is_the_only_one_read(monkeypatch, tmp_path, data_root, empty_root, cache, named_by):
-    # the cache holds a good copy and a mirror works: neither may stand in for the named folder
-    (cache / "titanic").mkdir(parents=True)
-    (cache / "titanic" / "train_article.csv").write_bytes((data_root / "titanic" / "train_article.csv").read_bytes())
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("a file missing from a named folder must not be downloaded")
-
-    monkeypatch.setattr(download_module, "fetch_url", no_network)
+def test_a_file_missing_from_a_named_folder_comes_from_the_cache(monkeypatch, tmp_path, data_root, empty_root,
+                                                                  cache, named_by):
+    """Read from the cache when the cache has it; downloaded into the cache when not; never
+    written into the folder the user named (it may be read-only or shared)."""
     if named_by == "env":
         monkeypatch.setenv("MLP_BENCH_DATA_DIR", str(empty_root))
-    with pytest.raises(DataError) as err:
-        load_dataset("titanic", root=empty_root if named_by == "root" else None)
-    assert str(err.value) == (
-        f"missing data file in the folder named by MLP_BENCH_DATA_DIR or data.root: "
-        f"{empty_root.resolve() / 'titanic' / 'train_article.csv'}; put the file there, point "
-        f"MLP_BENCH_DATA_DIR / data.root at a folder that holds it, or unset both to have it downloaded "
-        f"into the user cache {cache}")
+    root = empty_root if named_by == "root" else None
+    _mirror(monkeypatch, tmp_path, data_root)
+    ds = load_dataset("mnist", root=root, limit_train=10, limit_test=10)
+    assert len(ds.meta["downloaded"]) == 4
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(b + ".gz" for b, _ in FILES.values())
     assert list(empty_root.iterdir()) == []
 
+    def no_network(*args, **kwargs):
+        raise AssertionError("a file the cache holds must not be downloaded")
 
-def test_a_named_folder_without_a_download_source_says_only_how_to_provide(tmp_path, empty_root, cache):
+    monkeypatch.setattr(download_module, "fetch_url", no_network)
+    again = load_dataset("mnist", root=root, limit_train=10, limit_test=10)
+    assert again.meta["downloaded"] == [] and list(empty_root.iterdir()) == []
+
+
+def test_a_file_without_a_download_source_says_how_to_provide_it(tmp_path, empty_root, cache):
     with pytest.raises(DataError) as err:
         load_dataset("mnist", variant="fashion-mnist", root=empty_root)
     assert str(err.value) == (
-        f"missing data file in the folder named by MLP_BENCH_DATA_DIR or data.root: "
-        f"{empty_root.resolve() / 'fashion-mnist' / 'train-images-idx3-ubyte.gz'}; put the file there or point "
-        f"MLP_BENCH_DATA_DIR / data.root at a folder that holds it")
+        f"missing data file (no download source for it): "
+        f"{empty_root.resolve() / 'fashion-mnist' / 'train-images-idx3-ubyte.gz'}; put the file there or set "
+        f"MLP_BENCH_DATA_DIR (or the config key data.root) to a folder holding mnist/ and titanic/")
 
 
 def test_the_cache_named_explicitly_still_downloads(monkeypatch, tmp_path, data_root, cache):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import DataError, data_error
-from .paths import ENV_VAR, HOW_TO_PROVIDE, cache_dir
+from .paths import HOW_TO_PROVIDE, cache_dir
 
 FETCH_TIMEOUT_S = 60.0
 REASON_CHARS = 300  # per mirror: enough for an HTTP status or a data check
@@ -70,33 +70,27 @@ def failure_reason(exc: BaseException) -> str:
 
 def locate(relpaths: Sequence[str], root: Path, *, urls: Sequence[str] = (),
            verify: Verifier | None = None, allow_download: bool = True) -> tuple[Path, bool]:
-    """Path of a data file under ``root``, downloaded first when ``root`` is the user cache.
+    """Path of a data file: under ``root``, else in the user cache, else downloaded into the cache.
 
     Looks for each of ``relpaths`` (alternative names, e.g. with and without .gz) under
-    ``root``. Returns (path, downloaded). Why a folder the user named (data.root or
-    $MLP_BENCH_DATA_DIR) is never topped up from the cache: the user expects that folder
-    to be what is read, so a file missing there is an error naming the folder. Missing and
-    not downloadable (a named folder, offline, no source, or downloads off): one DataError
-    saying where the file is expected and how to provide it.
+    ``root``, then under the cache. Why the cache and never ``root``: a folder the user named
+    may be read-only or shared, so only the private cache is ever written. Returns (path,
+    downloaded). Missing and not downloadable (offline, no source, or downloads off): one
+    DataError saying where the file is expected and how to provide it.
     """
-    for rel in relpaths:
-        if (root / rel).is_file():
-            return root / rel, False
-    expected, cache = root / relpaths[0], cache_dir()
+    cache = cache_dir()
+    for base in (root, cache):
+        for rel in relpaths:
+            if (base / rel).is_file():
+                return base / rel, False
+    expected = root / relpaths[0]
     downloadable = bool(urls) and verify is not None
-    if root.resolve() != cache.resolve():
-        fix = f"put the file there or point {ENV_VAR} / data.root at a folder that holds it"
-        if downloadable:
-            fix = (f"put the file there, point {ENV_VAR} / data.root at a folder that holds it, "
-                   f"or unset both to have it downloaded into the user cache {cache}")
-        raise data_error(f"missing data file in the folder named by {ENV_VAR} or data.root",
-                         expected, fix)
     if not allow_download or not downloadable:
         why = "downloads are off" if downloadable else "no download source for it"
         raise data_error(f"missing data file ({why})", expected,
                          f"put the file there or {HOW_TO_PROVIDE}")
     try:
-        return download(urls, expected, verify), True
+        return download(urls, cache / relpaths[0], verify), True
     except OSError as exc:
         raise data_error(f"missing data file and {' '.join(str(exc).split())}", expected,
                          f"put the file there or {HOW_TO_PROVIDE}") from exc

@@ -18,10 +18,7 @@ from .errors import data_error
 
 IDX_TYPES: dict[int, str] = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
-REPLACE = (
-    "replace it with an intact copy (see the data README), or delete it if it is in the user cache so it is "
-    "downloaded again"
-)
+REPLACE = "replace it with an intact copy (see the data README) or delete it so it is downloaded again"
 
 
 def read_content(path: Path) -> bytes:

@@ -2,8 +2,8 @@
 
 Variants:
 - ``mnist``: ``<root>/mnist/``, each file's uncompressed SHA-256 checked against the
-  published digests below; with no data folder named (the root is the user cache) a
-  missing file is downloaded there from a public mirror.
+  published digests below; a missing file is downloaded from a public mirror into the
+  user cache.
 - ``fashion-mnist``: ``<root>/fashion-mnist/`` with the same four file names (Zalando's
   release, or Debian's ``dataset-fashion-mnist`` package); no checksum table is kept for
   it, so it is structure-checked only and never downloaded.

@@ -18,10 +18,7 @@ from .paths import resolve_data_root
 ARTICLE_TRAIN_ROWS = 600  # the article trains on the first 600 usable rows
 SPLITS = ("article", "stratified")
 SEX_CODES = {"male": 0.0, "female": 1.0}
-REPLACE = (
-    "replace it with the original file (see the data README), or delete it if it is in the user cache so it is "
-    "downloaded again"
-)
+REPLACE = "replace it with the original file (see the data README) or delete it so it is downloaded again"
 
 
 @dataclass(frozen=True)
