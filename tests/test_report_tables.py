@@ -200,6 +200,41 @@ def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
     assert report_root(free) == free.resolve()  # never above a freely chosen run folder
 
 
+def test_report_root_never_goes_above_a_run_dir_named_after_its_experiment(tmp_path: Path) -> None:
+    """`python -m harness +experiment=smoke hydra.run.dir=/tmp/x/smoke` reports in /tmp/x/smoke, not
+    in /tmp/x (which would gather everything else under /tmp/x); the same for a single run."""
+    from harness.reporting.synthetic import _write_smoke
+    from harness.sweep_merge import finish_sweep
+
+    chosen = _write_smoke(tmp_path / "x" / "smoke")
+    assert report_root(chosen, "smoke") == chosen.resolve()
+    assert report_root(chosen / "0-titanic") == chosen.resolve()
+    assert finish_sweep(chosen, experiment="smoke", report=True, echo=False) == \
+        (chosen / "report" / "index.html").resolve()
+    assert not (tmp_path / "x" / "report").exists()
+    single = tmp_path / "y" / "titanic_sgd"
+    write_record(single, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(single) == single.resolve()
+
+
+def test_report_root_of_hydras_own_layout_outside_a_results_folder(tmp_path: Path) -> None:
+    """<root>/<experiment>/<timestamp>/ (and .../multirun/<timestamp>/ for a sweep): the report covers <root>."""
+    root = tmp_path / "runs"
+    single = root / "titanic_sgd" / "2026-01-01_00-00-00"
+    write_record(single, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(single) == root.resolve()
+    rerun = root / "titanic_sgd" / "2026-01-01_00-00-00-rerun-2026-01-02_00-00-00"
+    write_record(rerun, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(rerun) == root.resolve()
+    sweep = root / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    write_record(sweep / "0", _record("mlp", 0, experiment="titanic_adam"))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert report_root(sweep, "titanic_adam") == root.resolve()
+    assert report_root(sweep / "0") == root.resolve()
+    assert report_root(root / "other" / "2026-01-01_00-00-00", "titanic_sgd") == \
+        (root / "other" / "2026-01-01_00-00-00").resolve()  # a timestamp alone is not the layout
+
+
 # --- Work rate and fraction of the machine's matmul rate (added by the performance engineer) ---
 
 def _write_environment(folder: Path, cpu: float | None, gpu: float | None = None) -> None:
