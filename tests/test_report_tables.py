@@ -86,6 +86,22 @@ def test_means_and_bootstrap_intervals_are_exact(run_dir: Path) -> None:
     assert mlp["actual_positives"] == 101
 
 
+def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
+    """The README promises misclassified (and the article's error) as mean with a 95% bootstrap
+    interval: the page's table shows it, not only the CSV."""
+    view = tables.display_table(tables.summary_table(load_runs([run_dir])))
+    mlp = view[view["impl"] == "mlp"].iloc[0]
+    misclassified = [round((1 - a) * 281) for a in MLP_ACC]
+    assert misclassified == [56, 62, 51, 59] and _bootstrap(misclassified) == (53.0, 60.5)
+    assert mlp["misclassified mean [95% CI]"] == "57 [53, 60.5]"
+    assert _bootstrap([101 - p for p in MLP_PRED]) == (8.5, 18.5)
+    assert mlp["article error mean [95% CI]"] == "13.5 [8.5, 18.5]"
+    assert view[view["impl"] == "keras"].iloc[0]["article error mean [95% CI]"] == "—"
+    single = tables.summary_table(load_runs([run_dir]).query("seed == 0"))
+    no_interval = tables.display_table(single)["misclassified mean [95% CI]"].tolist()
+    assert no_interval == ["48", "56"]  # keras, mlp: one run each
+
+
 def test_speed_ratio_against_keras(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["time_ratio_vs_keras"] == pytest.approx(np.median(MLP_TIMES) / np.median(KERAS_TIMES))
