@@ -167,7 +167,9 @@ number of misclassified passengers, which is reported beside it.</li>
 <li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /
 <i>worse</i> = outside it in that direction; <i>differs</i> = outside it where no direction is better;
 <i>not comparable</i> = the number depends on the article's hardware, or our setup or backend differs (reason given);
-<i>not measured</i> = no successful run yet.</li>
+<i>not measured</i> = no successful run yet. The setup includes the training algorithm where it made the article's
+number (its minibatch sampler, Adam variant and epsilon, backprop order): runs of Keras's algorithm never judge it.
+A time is still judged when only the algorithm differs (the work per step is the same), with a note saying so.</li>
 <li>Timings taken under a parallel launcher (several runs sharing the CPU) are marked and not judged.</li></ul>"""
 
 
