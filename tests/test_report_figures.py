@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from harness.records import load_runs
-from harness.reporting import figures_article, tables
-from harness.reporting.synthetic import write_synthetic_results
+from harness.records import load_runs, write_record
+from harness.reporting import figures, figures_article, tables
+from harness.reporting.synthetic import _titanic, write_synthetic_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -74,3 +75,30 @@ def test_no_figure_when_every_run_failed(results: Path, tmp_path: Path) -> None:
     runs["status"] = "failed"
     made = figures_article.figures_for("titanic_sgd", runs, tables.summary_table(runs), [], tmp_path)
     assert made == []
+
+
+def test_two_swept_settings_draw_one_line_per_other_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """learning rate x batch size: one line per batch size against the learning rate (and the other
+    way round), never one zig-zag line through all four combinations."""
+    sweep_dir = tmp_path / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    for job, (rate, batch) in enumerate([(0.002, 50), (0.002, 100), (0.02, 50), (0.02, 100)]):
+        for seed in range(3):
+            accuracy = 0.6 + (0.2 if batch == 100 else 0) + rate + 0.01 * seed
+            write_record(sweep_dir / str(job), _titanic("titanic_adam", "mlp", seed, learning_rate=rate,
+                                                        batch_size=batch, test_accuracy=accuracy))
+    drawn: dict[str, Figure] = {}
+    monkeypatch.setattr(figures, "save", lambda fig, path: drawn.setdefault(path.name, fig) and path)
+    runs = load_runs([sweep_dir])
+    swept = tables.swept_params(tables.prepare(runs))
+    assert swept == ["learning_rate", "batch_size"]
+    figures_article.figures_for("titanic_adam", runs, tables.summary_table(runs), swept, tmp_path)
+    by_rate = drawn["titanic_adam-sweep-learning_rate.png"].axes[0]
+    lines = {c.get_label(): c.lines[0] for c in by_rate.containers}
+    assert sorted(lines) == ["mlp (numpy), batch_size=100", "mlp (numpy), batch_size=50"]
+    assert lines["mlp (numpy), batch_size=50"].get_xdata().tolist() == [0.002, 0.02]
+    np.testing.assert_allclose(lines["mlp (numpy), batch_size=50"].get_ydata().astype(float), [0.612, 0.63])
+    np.testing.assert_allclose(lines["mlp (numpy), batch_size=100"].get_ydata().astype(float), [0.812, 0.83])
+    by_batch = drawn["titanic_adam-sweep-batch_size.png"].axes[0]
+    lines = {c.get_label(): c.lines[0] for c in by_batch.containers}
+    assert sorted(lines) == ["mlp (numpy), learning_rate=0.002", "mlp (numpy), learning_rate=0.02"]
+    np.testing.assert_allclose(lines["mlp (numpy), learning_rate=0.02"].get_ydata().astype(float), [0.63, 0.83])

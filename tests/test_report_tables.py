@@ -86,6 +86,22 @@ def test_means_and_bootstrap_intervals_are_exact(run_dir: Path) -> None:
     assert mlp["actual_positives"] == 101
 
 
+def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
+    """The README promises misclassified (and the article's error) as mean with a 95% bootstrap
+    interval: the page's table shows it, not only the CSV."""
+    view = tables.display_table(tables.summary_table(load_runs([run_dir])))
+    mlp = view[view["impl"] == "mlp"].iloc[0]
+    misclassified = [round((1 - a) * 281) for a in MLP_ACC]
+    assert misclassified == [56, 62, 51, 59] and _bootstrap(misclassified) == (53.0, 60.5)
+    assert mlp["misclassified mean [95% CI]"] == "57 [53, 60.5]"
+    assert _bootstrap([101 - p for p in MLP_PRED]) == (8.5, 18.5)
+    assert mlp["article error mean [95% CI]"] == "13.5 [8.5, 18.5]"
+    assert view[view["impl"] == "keras"].iloc[0]["article error mean [95% CI]"] == "—"
+    single = tables.summary_table(load_runs([run_dir]).query("seed == 0"))
+    no_interval = tables.display_table(single)["misclassified mean [95% CI]"].tolist()
+    assert no_interval == ["48", "56"]  # keras, mlp: one run each
+
+
 def test_speed_ratio_against_keras(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["time_ratio_vs_keras"] == pytest.approx(np.median(MLP_TIMES) / np.median(KERAS_TIMES))
@@ -198,6 +214,41 @@ def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
     free = tmp_path / "anywhere"
     write_record(free, dict(experiment="titanic_sgd", impl="mlp", seed=0, status="ok"))
     assert report_root(free) == free.resolve()  # never above a freely chosen run folder
+
+
+def test_report_root_never_goes_above_a_run_dir_named_after_its_experiment(tmp_path: Path) -> None:
+    """`python -m harness +experiment=smoke hydra.run.dir=/tmp/x/smoke` reports in /tmp/x/smoke, not
+    in /tmp/x (which would gather everything else under /tmp/x); the same for a single run."""
+    from harness.reporting.synthetic import _write_smoke
+    from harness.sweep_merge import finish_sweep
+
+    chosen = _write_smoke(tmp_path / "x" / "smoke")
+    assert report_root(chosen, "smoke") == chosen.resolve()
+    assert report_root(chosen / "0-titanic") == chosen.resolve()
+    assert finish_sweep(chosen, experiment="smoke", report=True, echo=False) == \
+        (chosen / "report" / "index.html").resolve()
+    assert not (tmp_path / "x" / "report").exists()
+    single = tmp_path / "y" / "titanic_sgd"
+    write_record(single, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(single) == single.resolve()
+
+
+def test_report_root_of_hydras_own_layout_outside_a_results_folder(tmp_path: Path) -> None:
+    """<root>/<experiment>/<timestamp>/ (and .../multirun/<timestamp>/ for a sweep): the report covers <root>."""
+    root = tmp_path / "runs"
+    single = root / "titanic_sgd" / "2026-01-01_00-00-00"
+    write_record(single, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(single) == root.resolve()
+    rerun = root / "titanic_sgd" / "2026-01-01_00-00-00-rerun-2026-01-02_00-00-00"
+    write_record(rerun, _record("mlp", 0, experiment="titanic_sgd"))
+    assert report_root(rerun) == root.resolve()
+    sweep = root / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    write_record(sweep / "0", _record("mlp", 0, experiment="titanic_adam"))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert report_root(sweep, "titanic_adam") == root.resolve()
+    assert report_root(sweep / "0") == root.resolve()
+    assert report_root(root / "other" / "2026-01-01_00-00-00", "titanic_sgd") == \
+        (root / "other" / "2026-01-01_00-00-00").resolve()  # a timestamp alone is not the layout
 
 
 # --- Work rate and fraction of the machine's matmul rate (added by the performance engineer) ---

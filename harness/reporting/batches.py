@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, load_runs, read_recor
 HYDRA_MULTIRUN_YAML = "multirun.yaml"
 HYDRA_DIRNAME = ".hydra"
 RESULTS_DIRNAME = "results"
+MULTIRUN_DIRNAME = "multirun"
+# How the folder names of Hydra's default run and sweep dirs begin (`${now:%Y-%m-%d_%H-%M-%S}`,
+# conf/config.yaml; a rerun appends `-rerun-<timestamp>`).
+HYDRA_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}")
 
 
 def batch_root(run_dir: str | os.PathLike) -> Path:
@@ -54,9 +59,10 @@ def _is_multirun_job(run_dir: Path) -> bool:
 def report_root(run_dir: str | os.PathLike, experiment: str | None = None) -> Path:
     """The results folder a run belongs to.
 
-    The nearest ancestor named `results`; else the parent of the folder named after the
-    experiment (run dirs are `<root>/<experiment>/<timestamp>/`, sweeps one level deeper); else,
-    for a run dir chosen freely (`hydra.run.dir=PATH`), the run's own batch folder, so a report
+    The nearest ancestor named `results`; else, for Hydra's own layout (the batch folder named by
+    its timestamp inside a folder named after the experiment: `<root>/<experiment>/<timestamp>/`,
+    sweeps `<root>/<experiment>/multirun/<timestamp>/`), that `<root>`; else, for a run dir chosen
+    freely (`hydra.run.dir=PATH`, whatever its name), the run's own batch folder, so a report
     never gathers folders above what the user pointed at.
     """
     path = Path(run_dir).resolve()
@@ -66,10 +72,10 @@ def report_root(run_dir: str | os.PathLike, experiment: str | None = None) -> Pa
     batch = batch_root(path)
     if experiment is None:
         experiment = next((r["experiment"] for r in read_records(path) if r.get("experiment")), None)
-    for ancestor in (batch, *batch.parents):
-        if experiment and ancestor.name == experiment:
-            return ancestor.parent
-    return batch
+    if not experiment or not HYDRA_TIMESTAMP.match(batch.name):
+        return batch
+    parent = batch.parent.parent if batch.parent.name == MULTIRUN_DIRNAME else batch.parent
+    return parent.parent if parent.name == experiment else batch
 
 
 def load_batches(roots: list[str | os.PathLike]) -> pd.DataFrame:

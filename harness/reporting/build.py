@@ -175,9 +175,10 @@ def update_report(run_dir: str | os.PathLike, results_root: str | os.PathLike | 
     """After a run: summary.csv beside the runs, the summary on the terminal, the page rebuilt.
 
     `results_root` is the folder whose every experiment the page gathers; by default the
-    nearest ancestor of `run_dir` named `results`, else the parent of the folder named after
-    the experiment, else (a freely chosen `hydra.run.dir`) the run's own folder, or its sweep
-    folder for a multirun job. Returns the path of index.html (`<results_root>/report/`).
+    nearest ancestor of `run_dir` named `results`, else `<root>` of Hydra's own layout
+    (`<root>/<experiment>/<timestamp>/`), else (a freely chosen `hydra.run.dir`) the run's own
+    folder, or its sweep folder for a multirun job (batches.report_root). Returns the path of
+    index.html (`<results_root>/report/`).
     For a sweep job, the merged summary.csv of the whole sweep is written to the sweep folder too.
     """
     run_dir = Path(run_dir)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from harness.records import is_ok
-from harness.reporting.tables import REFERENCE_IMPL
+from harness.reporting.tables import REFERENCE_IMPL, fmt
 
 DPI = 100
 IMPL_COLOURS = {"mlp": "#1f77b4", "keras": "#ff7f0e", "torch": "#2ca02c", "sklearn": "#d62728"}
@@ -191,17 +191,29 @@ def generic(runs: pd.DataFrame, experiment: str, path: Path) -> FigureFile | Non
     return FigureFile(path, "Time and accuracy per run", "Each dot is one seed; the black bar is the median.")
 
 
-def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, high: str) -> None:
-    """One line per implementation of `y` against the swept value, with error bars low..high."""
+def sweep_lines(summary: pd.DataFrame, others: list[str]) -> list[tuple[str, Any, pd.DataFrame]]:
+    """(label, colour, rows) per implementation and backend, and per combination of the `others`
+    swept settings: joining rows of different combinations would draw a zig-zag through them."""
+    if not others:
+        return [(label(impl, backend), colour(impl, backend), part)
+                for (impl, backend), part in summary.groupby(["impl", "backend"], dropna=False, sort=True)]
+    groups = summary.groupby(["impl", "backend", *others], dropna=False, sort=True)
+    return [(f"{label(key[0], key[1])}, " + ", ".join(f"{p}={fmt(v)}" for p, v in zip(others, key[2:])),
+             f"C{i % 10}", part) for i, (key, part) in enumerate(groups)]
+
+
+def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, high: str,
+                others: list[str]) -> None:
+    """One line per implementation (and combination of the other swept settings) of `y` against
+    the swept value, with error bars low..high."""
     values = summary[param]
     numeric = pd.to_numeric(values, errors="coerce").notna().all()
     categories = sorted({str(v) for v in values})
-    for (impl, backend), part in summary.groupby(["impl", "backend"], dropna=False, sort=True):
+    for name, line_colour, part in sweep_lines(summary, others):
         part = part.sort_values(param)
         x = part[param].astype(float) if numeric else part[param].map(lambda v: categories.index(str(v)))
         yerr = np.vstack([part[y] - part[low], part[high] - part[y]]).clip(min=0)
-        ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3,
-                    color=colour(impl, backend), label=label(impl, backend))
+        ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3, color=line_colour, label=name)
     if numeric and values.astype(float).gt(0).all() and values.astype(float).max() / values.astype(float).min() > 10:
         ax.set_xscale("log")
     if not numeric:
@@ -210,11 +222,14 @@ def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, hi
     ax.grid(alpha=0.3)
 
 
-def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path) -> FigureFile:
-    """Accuracy (mean, 95% CI) and fit time (median, IQR) against one swept config value."""
+def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path,
+          others: list[str] | None = None) -> FigureFile:
+    """Accuracy (mean, 95% CI) and fit time (median, IQR) against one swept config value; one line
+    per combination of the `others` swept settings."""
+    others = [o for o in others or [] if o != param and o in summary]
     fig, (left, right) = new_figure(10, 3.8, ncols=2)
-    _sweep_axis(left, summary, param, "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high")
-    _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75")
+    _sweep_axis(left, summary, param, "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", others)
+    _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75", others)
     left.set(ylabel="test accuracy", title="Accuracy: mean, 95% bootstrap CI")
     note = "; ".join(sorted({n for n in summary["timing_note"] if n}))
     right.set(ylabel="fit time (s)", title="Fit time: median, IQR" + (f"\n{note}" if note else ""))
@@ -222,6 +237,8 @@ def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path) -> Fig
     fig.suptitle(f"{experiment}: sweep over {param}")
     save(fig, path)
     caption = f"Each point aggregates the seeds run at one value of {param}."
+    if others:
+        caption += f" One line per value of {', '.join(others)}."
     if note:
         caption += f" Runs were {note}: they shared the CPU, so the fit times are not comparable to sequential runs."
     return FigureFile(path, f"Sweep over {param}", caption)

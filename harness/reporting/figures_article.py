@@ -214,5 +214,6 @@ def figures_for(experiment: str, runs: pd.DataFrame, summary: pd.DataFrame,
     if not runs["fitted_w"].notna().any():
         made.append(fg.loss_curves(runs, experiment, out_dir / f"{name}-loss.png", split_by=swept))
     for param in swept:
-        made.append(fg.sweep(summary, experiment, param, out_dir / f"{name}-sweep-{_slug(param)}.png"))
+        made.append(fg.sweep(summary, experiment, param, out_dir / f"{name}-sweep-{_slug(param)}.png",
+                             others=[other for other in swept if other != param]))
     return [m for m in made if m is not None]

@@ -155,8 +155,9 @@ def method_html() -> str:
 hold it, or the run folders' config.yaml). Within a row each seed counts once: a run repeated by several jobs of a sweep
 (a value that implementation does not use) is kept once, the latest finished; the others are counted in "repeats left out".</li>
 <li>Fit time: median and interquartile range (IQR) over seeds. Accuracy, misclassified and the article's
-"error": mean, sample standard deviation and a 95% percentile bootstrap interval of the mean
-({stats.N_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}, so a rebuilt report shows the same interval).</li>
+"error": mean and a 95% percentile bootstrap interval of the mean, in brackets (none for a single run;
+{stats.N_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}, so a rebuilt report shows the same interval); the
+sample standard deviation is in the CSV tables.</li>
 <li>time / keras: median fit time divided by Keras's median in the same experiment (below 1 = faster than Keras),
 with a bootstrap interval that resamples both groups.</li>
 <li>Accuracy against Keras: two-sided {stats.WELCH} (no equal-variance assumption; defined when one group has
@@ -166,7 +167,9 @@ number of misclassified passengers, which is reported beside it.</li>
 <li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /
 <i>worse</i> = outside it in that direction; <i>differs</i> = outside it where no direction is better;
 <i>not comparable</i> = the number depends on the article's hardware, or our setup or backend differs (reason given);
-<i>not measured</i> = no successful run yet.</li>
+<i>not measured</i> = no successful run yet. The setup includes the training algorithm where it made the article's
+number (its minibatch sampler, Adam variant and epsilon, backprop order): runs of Keras's algorithm never judge it.
+A time is still judged when only the algorithm differs (the work per step is the same), with a note saying so.</li>
 <li>Timings taken under a parallel launcher (several runs sharing the CPU) are marked and not judged.</li></ul>"""
 
 

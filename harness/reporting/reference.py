@@ -4,6 +4,10 @@ Verdicts: "reproduced" (our value within the tolerance of the article's value or
 "better" / "worse" (outside it, in the entry's direction), "differs" (outside it, no direction,
 e.g. a fitted parameter), "not comparable" (hardware-bound numbers, another setup or backend;
 the reason says which), "not measured" (no successful runs yet).
+
+An entry's `config` includes the training algorithm where it made the article's number (its
+sampler, Adam variant and epsilon, backprop order): a run of Keras's algorithm is another
+experiment, never evidence that the article's number was reproduced or beaten.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.reporting import stats
+from harness.reporting import settings, stats
 from harness.reporting.tables import fmt, prepare
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
@@ -35,17 +39,32 @@ def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
     return data
 
 
-def _matching_rows(entry: dict[str, Any], summary: pd.DataFrame) -> pd.DataFrame:
-    """Summary rows of the first listed experiment that has ok runs of the entry's impl/backend."""
+def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str,
+             backend: str | None = None) -> pd.DataFrame:
+    """The experiment's ok runs of the entry's impl and backend (`backend` overrides the entry's)."""
+    mine = runs[(runs["experiment"] == experiment) & runs["ok"]]
+    if entry.get("impl"):
+        mine = mine[mine["impl"] == entry["impl"]]
+    backend = backend or entry.get("backend")
+    return mine[mine["backend"] == backend] if backend else mine
+
+
+def _matching_rows(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows of the first listed experiment with ok runs of the entry's impl/backend whose
+    setup is the article's; else of the first with such runs (then judged "not comparable"), so a
+    run of another algorithm never stands in for the article's when a matching one exists."""
+    found = []
     for experiment in entry.get("experiments", []):
         rows = summary[(summary["experiment"] == experiment) & (summary["n_ok"] > 0)]
         if entry.get("impl"):
             rows = rows[rows["impl"] == entry["impl"]]
         if entry.get("backend"):
             rows = rows[rows["backend"] == entry["backend"]]
-        if len(rows):
+        if len(rows) and _is_articles_setup(entry, _ok_runs(entry, runs, experiment)):
             return rows
-    return summary.iloc[0:0]
+        if len(rows):
+            found.append(rows)
+    return found[0] if found else summary.iloc[0:0]
 
 
 def _article_text(entry: dict[str, Any]) -> str:
@@ -66,18 +85,33 @@ def _tolerance(entry: dict[str, Any]) -> tuple[float, str]:
     return tol, f"±{tol:g}"
 
 
-def _config_mismatch(entry: dict[str, Any], runs: pd.DataFrame, experiment: str) -> str:
-    """'epochs 20 (article 1000)' for each setting where our runs differ from the article's."""
-    mine = runs[(runs["experiment"] == experiment) & runs["ok"]]
-    if entry.get("impl"):
-        mine = mine[mine["impl"] == entry["impl"]]
+def _config_mismatch(entry: dict[str, Any], mine: pd.DataFrame, field: str = "config") -> str:
+    """'epochs=20 (article: 1000)' for each setting of `entry[field]` where the runs `mine` differ
+    from the article's, or do not say which they used (the article's algorithm is never assumed)."""
     problems = []
-    for key, wanted in (entry.get("config") or {}).items():
-        values = {v for v in mine[key].dropna().unique()} if key in mine else set()
+    for key, wanted in (entry.get(field) or {}).items():
+        values = _setting_values(mine, key)
         differing = sorted(_show(v) for v in values if not _equal(v, wanted))
         if differing:
-            problems.append(f"{key} {', '.join(differing)} (article {wanted})")
+            problems.append(f"{key}={', '.join(differing)} (article: {_show(wanted)})")
+        elif not values and len(mine):
+            problems.append(f"{key} not recorded (article: {_show(wanted)})")
     return "; ".join(problems)
+
+
+def _is_articles_setup(entry: dict[str, Any], mine: pd.DataFrame) -> bool:
+    """Whether the runs used the article's settings and algorithm (`config` and `variant`)."""
+    return not (_config_mismatch(entry, mine) or _config_mismatch(entry, mine, field="variant"))
+
+
+def _setting_values(mine: pd.DataFrame, key: str) -> set[Any]:
+    """The values of a setting in the runs: a record field (or a column `prepare` added because it
+    varies), else read from each run folder's config.yaml (model.backprop, model.adam_variant...)."""
+    if key in mine:
+        return set(mine[key].dropna().unique())
+    folders = mine["run_dir"].dropna().unique() if "run_dir" in mine else []
+    found = (settings.folder_settings(str(folder)).get(key) for folder in folders)
+    return {value for value in found if value is not None}
 
 
 def _show(value: Any) -> str:
@@ -122,14 +156,13 @@ def _ci(low: float, high: float, digits: int) -> str:
 
 
 def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> tuple[float, str]:
-    """NumPy median fit time over CuPy's for the entry's impl, from the listed experiments."""
+    """NumPy median fit time over CuPy's for the entry's impl; each side from the first listed
+    experiment whose setup is the article's, else the first with runs on that backend."""
     def times(backend: str) -> pd.Series:
-        for experiment in entry.get("experiments", []):
-            mine = runs[(runs["experiment"] == experiment) & runs["ok"] & (runs["backend"] == backend)
-                        & (runs["impl"] == entry.get("impl", "mlp"))]
-            if len(mine):
-                return mine["fit_seconds"]
-        return pd.Series(dtype=float)
+        found = [mine for experiment in entry.get("experiments", [])
+                 if len(mine := _ok_runs(entry, runs, experiment, backend))]
+        same = [mine for mine in found if _is_articles_setup(entry, mine)]
+        return (same or found)[0]["fit_seconds"] if found else pd.Series(dtype=float)
     ratio, low, high = stats.ratio_of_medians_ci(times("numpy"), times("cupy"))
     return ratio, f"{fmt(ratio)}{_ci(low, high, 3)}"
 
@@ -157,13 +190,13 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
     out = {"id": entry["id"], "figure": entry.get("figure", ""), "quantity": entry.get("quantity", ""),
            "article": _article_text(entry), "tolerance": _tolerance(entry)[1], "experiment": "",
            "ours": "—", "ours_value": math.nan, "note": entry.get("note", "")}
-    rows = _matching_rows(entry, summary) if not summary.empty else summary
+    rows = _matching_rows(entry, summary, runs) if not summary.empty else summary
     if rows.empty:
-        wanted = " or ".join(entry.get("experiments", []))
-        return {**out, "verdict": "not measured", "reason": f"no successful runs of {wanted} yet"}
+        return {**out, "verdict": "not measured", "reason": _unmeasured_reason(entry, summary)}
     out["experiment"] = experiment = str(rows.iloc[0]["experiment"])
     ours, text = _measure(entry, rows, runs)
-    out.update(ours=text, ours_value=ours, note=_work_note(entry, rows.iloc[0], out["note"]))
+    note = _variant_note(entry, _ok_runs(entry, runs, experiment), _work_note(entry, rows.iloc[0], out["note"]))
+    out.update(ours=text, ours_value=ours, note=note)
     if ours is None or not math.isfinite(ours):
         return {**out, "ours": "—", "verdict": "not measured", "reason": _missing_reason(entry)}
     reason = _blocking_reason(entry, rows, runs, experiment)
@@ -184,6 +217,34 @@ def _work_note(entry: dict[str, Any], row: pd.Series, note: str) -> str:
     return f"{note}; {extra}" if note else extra
 
 
+def _variant_note(entry: dict[str, Any], mine: pd.DataFrame, note: str) -> str:
+    """Name the algorithm settings (`variant`) where our runs differ from the article's: they change
+    what a step computes, not how much, so a time is still judged, but the reader should know."""
+    mismatch = _config_mismatch(entry, mine, field="variant")
+    if not mismatch:
+        return note
+    extra = f"the article timed its own algorithm; ours differs: {mismatch}"
+    return f"{note}; {extra}" if note else extra
+
+
+def _unmeasured_reason(entry: dict[str, Any], summary: pd.DataFrame) -> str:
+    """Why no row matched: no runs of the experiments at all, or none of the entry's impl or backend."""
+    wanted = " or ".join(entry.get("experiments", []))
+    ran = summary[summary["experiment"].isin(entry.get("experiments", [])) & (summary["n_ok"] > 0)] \
+        if not summary.empty else summary
+    impl, backend = entry.get("impl"), entry.get("backend")
+    if ran.empty:
+        return f"no successful runs of {wanted} yet"
+    if impl and not ran["impl"].eq(impl).any():
+        return f"no successful {impl} runs yet (the runs of {wanted} are of {_listed(ran['impl'])})"
+    ran = ran[ran["impl"] == impl] if impl else ran
+    return f"no successful runs on the {backend} backend yet (the runs of {wanted} used {_listed(ran['backend'])})"
+
+
+def _listed(values: pd.Series) -> str:
+    return ", ".join(sorted({str(v) for v in values.dropna()}))
+
+
 def _missing_reason(entry: dict[str, Any]) -> str:
     if entry["measure"] == "numpy_over_cupy":
         return "needs successful runs on both the numpy and the cupy backend"
@@ -196,7 +257,7 @@ def _blocking_reason(entry: dict[str, Any], rows: pd.DataFrame, runs: pd.DataFra
     """Why a number cannot be judged (hardware, setup, backend, launcher, sweep); '' when it can."""
     if len(rows) > 1:
         return "the latest runs hold several configurations (a sweep); see the sweep table"
-    mismatch = _config_mismatch(entry, runs, experiment)
+    mismatch = _config_mismatch(entry, _ok_runs(entry, runs, experiment))
     if mismatch:
         return f"our setup differs: {mismatch}"
     if entry.get("comparable") is False:
@@ -213,7 +274,20 @@ def reproduction_table(summary: pd.DataFrame, runs: pd.DataFrame,
                        reference: dict[str, Any]) -> pd.DataFrame:
     """Every number the article published, our measurement, the tolerance and a verdict."""
     prepared = prepare(runs) if not runs.empty else runs.assign(ok=pd.Series(dtype=bool))
+    prepared = _with_folder_settings(prepared, reference["numbers"])
     rows = [compare_entry(entry, summary, prepared) for entry in reference["numbers"]]
     columns = ["id", "figure", "quantity", "article", "ours", "tolerance", "verdict", "reason",
                "experiment", "note", "ours_value"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _with_folder_settings(runs: pd.DataFrame, numbers: list[dict[str, Any]]) -> pd.DataFrame:
+    """The config.yaml settings the entries check (model.backprop...) added as columns, each run
+    folder read once rather than once per entry."""
+    keys = sorted({key for entry in numbers for field in ("config", "variant")
+                   for key in (entry.get(field) or {}) if key not in runs})
+    if not keys or "run_dir" not in runs:
+        return runs
+    by_folder = {folder: settings.folder_settings(str(folder)) for folder in runs["run_dir"].dropna().unique()}
+    columns = {key: runs["run_dir"].map(lambda folder, key=key: by_folder.get(folder, {}).get(key)) for key in keys}
+    return runs.assign(**columns)

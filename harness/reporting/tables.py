@@ -222,6 +222,17 @@ def setting_columns(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns[:summary.columns.get_loc(FIRST_STATISTIC)] if c not in GROUP_KEYS]
 
 
+def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]:
+    """'0.7812 [0.77, 0.791]' per row: a mean of seeds means little without its bootstrap interval
+    (just the mean for a single run, which has none; '—' without a value)."""
+    def text(mean: float, low: float, high: float) -> str:
+        if pd.isna(mean) or pd.isna(low) or pd.isna(high):
+            return fmt(mean, digits)
+        return f"{fmt(mean, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
+    return [text(*values) for values in
+            zip(summary[f"{name}_mean"], summary[f"{name}_ci_low"], summary[f"{name}_ci_high"])]
+
+
 def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.DataFrame:
     """Compact text columns for the terminal and the page (numbers with their spread)."""
     if swept is None:
@@ -234,14 +245,10 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     out["runs ok/all"] = [f"{a}/{b}" for a, b in zip(summary["n_ok"], summary["n_runs"])]
     out["fit s median [IQR]"] = [f"{fmt(m)} [{fmt(i, 2)}]" for m, i in
                                  zip(summary["fit_seconds_median"], summary["fit_seconds_iqr"])]
-    if summary["accuracy_mean"].notna().any():
-        out["accuracy mean [95% CI]"] = [f"{fmt(m, 4)} [{fmt(lo, 4)}, {fmt(hi, 4)}]" for m, lo, hi in
-                                         zip(summary["accuracy_mean"], summary["accuracy_ci_low"],
-                                             summary["accuracy_ci_high"])]
-    if summary["misclassified_mean"].notna().any():
-        out["misclassified mean"] = summary["misclassified_mean"].map(lambda v: fmt(v, 4))
-    if summary["article_error_mean"].notna().any():
-        out["article error mean"] = summary["article_error_mean"].map(lambda v: fmt(v, 4))
+    for name, header in (("accuracy", "accuracy"), ("misclassified", "misclassified"),
+                         ("article_error", "article error")):
+        if summary[f"{name}_mean"].notna().any():
+            out[f"{header} mean [95% CI]"] = mean_with_ci(summary, name)
     if summary["fitted_w_mean"].notna().any():
         out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
