@@ -18,11 +18,12 @@ from harness.records import RECORD_FIELDS, read_records
 from harness.validate import make_plan
 
 EXPERIMENTS = ["drujba_linreg", "mnist_cpu", "mnist_gpu", "mnist_vs_tf", "smoke", "titanic_adam",
-               "titanic_sgd", "titanic_vs_tf"]
+               "titanic_sgd", "titanic_vs_tf", "titanic_vs_tf_article"]
 ARTICLE = {  # experiment: (impls, seeds, optimizer, learning_rate, batch_size, epochs)
     "titanic_sgd": (["mlp"], 20, "sgd", 0.001, 150, 1000),
     "titanic_adam": (["mlp"], 20, "adam", 0.02, 100, 1000),
     "titanic_vs_tf": (["mlp", "keras", "torch", "sklearn"], 10, "adam", 0.01, 100, 1000),
+    "titanic_vs_tf_article": (["mlp"], 10, "adam", 0.01, 100, 1000),
     "mnist_cpu": (["mlp"], 1, "adam", 0.01, 1000, 10),
     "mnist_vs_tf": (["mlp", "keras", "torch", "sklearn"], 5, "adam", 0.01, 1000, 10),
     "drujba_linreg": (["linreg"], 1, "sgd", None, None, 50),
