@@ -43,6 +43,21 @@ log = logging.getLogger(__name__)
 _warned: set[Path] = set()  # record files already reported as unreadable by this process
 
 
+def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = "") -> dict[str, Any]:
+    """A nested config (a config.yaml's content) as {"model.epochs": 3, ...}, so a setting can be
+    named and compared by its key; lists are one value unless `expand_lists` ("model.layers.0.units")."""
+    if isinstance(config, dict):
+        items: Iterable[tuple[Any, Any]] = config.items()
+    elif expand_lists and isinstance(config, list):
+        items = enumerate(config)
+    else:
+        return {prefix: config}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        flat.update(dotted_settings(value, expand_lists=expand_lists, prefix=f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
 def record_name(record: dict[str, Any]) -> str:
     """File name that identifies a run within its run directory (impl, backend, seed)."""
     return f"{record['impl']}-{record['backend']}-seed{record['seed']}.json"

@@ -19,7 +19,7 @@ from experiments.models import registry
 from experiments.models.base import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
-from harness.records import CONFIG_FILE
+from harness.records import CONFIG_FILE, dotted_settings
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
 _DATA_CACHE: dict[tuple, Any] = {}
@@ -120,12 +120,9 @@ def make_plan(cfg: DictConfig) -> Plan:
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
     for impl in impls:  # after the task check: a loss that suits no task says so first
-        check_spec = getattr(impl.load(), "check_spec", None)  # what only this implementation refuses
-        if check_spec is not None:
-            check_spec(spec, ds.task)
-        check_data = getattr(impl.load(), "check_data", None)  # ... and what it refuses in the data
-        if check_data is not None:
-            check_data(spec, ds)
+        check_plan = getattr(impl.load(), "check_plan", None)  # what only this implementation refuses
+        if check_plan is not None:
+            check_plan(spec, ds)
     return plan
 
 
@@ -139,24 +136,10 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested config as {"model.layers.0.units": 15, ...}, so a difference can be named by its key."""
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return {prefix: value}
-    flat: dict[str, Any] = {}
-    for key, item in items:
-        flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
 def config_differences(stored: dict[str, Any], current: dict[str, Any], ignore: set[str]) -> list[str]:
     """Each setting that differs, as "model.epochs: 3 in config.yaml, 4 now" (top-level keys in
     `ignore` left out)."""
-    old, new = _flatten(stored), _flatten(current)
+    old, new = dotted_settings(stored, expand_lists=True), dotted_settings(current, expand_lists=True)
     keys = [k for k in sorted(set(old) | set(new)) if k.split(".")[0] not in ignore and old.get(k) != new.get(k)]
     return [f"{k}: {old.get(k, 'absent')} in {CONFIG_FILE}, {new.get(k, 'absent')} now" for k in keys]
 

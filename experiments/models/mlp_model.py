@@ -25,7 +25,7 @@ def check_available(backend: str) -> None:
         raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine with a CUDA GPU")
 
 
-def check_spec(spec: ModelSpec, task: str) -> None:
+def check_plan(spec: ModelSpec, ds: Any) -> None:
     """Refuse, before any run, an output activation the MLP's fused loss cannot follow."""
     check_output_pairing(spec)
 

@@ -75,6 +75,13 @@ def check_spec(spec: ModelSpec, task: str) -> str:
     return ACTIVATIONS[name]
 
 
+def check_plan(spec: ModelSpec, ds: Any) -> None:
+    """Everything sklearn refuses in the model (check_spec) or the data (check_data), checked
+    by the harness before any run."""
+    check_spec(spec, ds.task)
+    check_data(spec, ds)
+
+
 def check_data(spec: ModelSpec, ds: Any) -> None:
     """ValueError when the training rows lack a class of the spec's output.
 

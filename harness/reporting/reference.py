@@ -274,20 +274,7 @@ def reproduction_table(summary: pd.DataFrame, runs: pd.DataFrame,
                        reference: dict[str, Any]) -> pd.DataFrame:
     """Every number the article published, our measurement, the tolerance and a verdict."""
     prepared = prepare(runs) if not runs.empty else runs.assign(ok=pd.Series(dtype=bool))
-    prepared = _with_folder_settings(prepared, reference["numbers"])
     rows = [compare_entry(entry, summary, prepared) for entry in reference["numbers"]]
     columns = ["id", "figure", "quantity", "article", "ours", "tolerance", "verdict", "reason",
                "experiment", "note", "ours_value"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def _with_folder_settings(runs: pd.DataFrame, numbers: list[dict[str, Any]]) -> pd.DataFrame:
-    """The config.yaml settings the entries check (model.backprop...) added as columns, each run
-    folder read once rather than once per entry."""
-    keys = sorted({key for entry in numbers for field in ("config", "variant")
-                   for key in (entry.get(field) or {}) if key not in runs})
-    if not keys or "run_dir" not in runs:
-        return runs
-    by_folder = {folder: settings.folder_settings(str(folder)) for folder in runs["run_dir"].dropna().unique()}
-    columns = {key: runs["run_dir"].map(lambda folder, key=key: by_folder.get(folder, {}).get(key)) for key in keys}
-    return runs.assign(**columns)

@@ -10,13 +10,16 @@ by its dotted key, and the summary then gives each value rows of its own.
 
 from __future__ import annotations
 
+import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from harness.reporting.batches import read_config_text
+from harness.records import CONFIG_FILE, dotted_settings
+from harness.reporting.batches import HYDRA_DIRNAME, read_config_text
 
 # Config keys whose effective value every record holds (the record's field is what the report uses).
 IN_RECORD = frozenset({
@@ -29,25 +32,28 @@ NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "
                           "data.root", "data.download", "data.verify"})
 
 
-def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config as {dotted key: value}; lists stay whole values."""
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def folder_settings(folder: str) -> dict[str, Any]:
-    """The config values of a run folder that its records lack ({} when it has no readable config)."""
+    """The config values of a run folder that its records lack ({} when it has no readable config).
+
+    Read once per folder and version of its config files: the tables, figures and reproduction
+    table of one report each ask for every folder."""
+    stamps = []
+    for path in (Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):
+        try:
+            stat = path.stat()
+            stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            stamps.append(None)
+    return dict(_read_settings(str(folder), tuple(stamps)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_settings(folder: str, _stamps: tuple[Any, ...]) -> dict[str, Any]:
     text = read_config_text(folder)
     config = yaml.safe_load(text) if text is not None else None
     if not isinstance(config, dict):
         return {}
-    return {key: value for key, value in _flatten(config).items() if key not in IN_RECORD | NOT_SETTINGS}
+    return {key: value for key, value in dotted_settings(config).items() if key not in IN_RECORD | NOT_SETTINGS}
 
 
 def _text(value: Any) -> str:
