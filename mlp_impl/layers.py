@@ -2,14 +2,16 @@
 
 A layer holds no arrays of its own until its network is built: the network keeps every kernel
 and bias in one flat buffer, and gives each layer views into it (``W`` of shape (in, out), like
-a Keras kernel, and ``b`` of shape (out,)).
+a Keras kernel, and ``b`` of shape (out,)). Assigning ``layer.W = array`` (the article's way of
+setting weights) copies into that view, like Keras's ``assign``: rebinding the attribute would
+leave training on the network's buffer while ``predict`` read the new array.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import activations, initializers
+from . import activations, initializers, validation
 from .validation import positive_int as _check_width
 
 
@@ -33,13 +35,56 @@ class Dense:
         if kernel_initializer is not None:
             initializers.get(kernel_initializer)
         self.kernel_initializer = kernel_initializer
-        self.W: Any = None
-        self.b: Any = None
+        self._W: Any = None
+        self._b: Any = None
+        self._backend: Any = None
+
+    def bind(self, W: Any, b: Any, backend: Any) -> None:
+        """Point the layer at its network's views of the kernel and bias (done by ``NN.build``)."""
+        self._W, self._b, self._backend = W, b, backend
+
+    @property
+    def W(self) -> Any:
+        """The kernel, shape (in, out): a view into the network's parameters."""
+        return self._W
+
+    @W.setter
+    def W(self, value: Any) -> None:
+        self._assign("W", self._W, value)
+
+    @property
+    def b(self) -> Any:
+        """The bias, shape (out,): a view into the network's parameters."""
+        return self._b
+
+    @b.setter
+    def b(self, value: Any) -> None:
+        self._assign("b", self._b, value)
 
     @property
     def B(self) -> Any:
         """The bias, under the article's name."""
-        return self.b
+        return self._b
+
+    @B.setter
+    def B(self, value: Any) -> None:
+        self._assign("B", self._b, value)
+
+    def _assign(self, name: str, target: Any, value: Any) -> None:
+        """Copy ``value`` into the network's weights after checking it (nothing changes on error).
+        A bias may come as (out,) or as the article's (1, out) row."""
+        if target is None:
+            raise ValueError(f"cannot set {name} of {self!r} before its network is built: give the first "
+                             "layer input_dim (or call net.build(n_features)), or use net.set_weights([...])")
+        arr = validation.as_array(self._backend, name, value)
+        if name != "W" and arr.ndim == 2 and arr.shape[0] == 1:
+            arr = arr[0]
+        if tuple(arr.shape) != tuple(target.shape):
+            shape = tuple(int(n) for n in target.shape)
+            raise ValueError(f"{name} has shape {tuple(arr.shape)}, expected {shape}: assign an array of the "
+                             "layer's shape (kernels are (inputs, units), biases (units,))")
+        validation.finite(self._backend, name, arr, fix="assign finite weights")
+        target[...] = self._backend.asarray(arr, dtype=target.dtype)
 
     def get_config(self) -> dict[str, Any]:
         """What is needed to rebuild the layer (saved with the network)."""

@@ -114,7 +114,7 @@ class NN:
         self.grad_blocks = self.blocks_of(self.grads)
         for layer, block in zip(self.layers, self.param_blocks):
             layer.input_dim = layer.input_dim or block.shape[0] - 1
-            layer.W, layer.b = block[:-1], block[-1]
+            layer.bind(block[:-1], block[-1], bk)
         self.optimizer.build(bk, self.params, self.grads)
         self.penalty.build(bk, self.params, self.grads, bk.asarray(mask.astype(self.dtype)))
         self.built = True
