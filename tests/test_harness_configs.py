@@ -60,6 +60,15 @@ def test_article_hyperparameters(name: str, data_root: Path) -> None:
         assert (plan.spec.learning_rate, plan.spec.batch_size) == (lr, batch)
 
 
+@pytest.mark.parametrize("experiment, dataset, features", [("titanic_adam", "titanic_kaggle", 9),
+                                                          ("titanic_vs_tf", "titanic_kaggle", 9)])
+def test_dataset_alone_switches_the_data(experiment: str, dataset: str, features: int, data_root: Path) -> None:
+    """The model takes its input width from the data: `dataset=` needs no second override."""
+    plan = make_plan(composed(f"+experiment={experiment}", f"dataset={dataset}"))
+    assert plan.dataset(plan.seeds[0]).n_features == features
+    assert plan.spec.widths(features)[0] == features
+
+
 def test_mnist_gpu_asks_for_cupy() -> None:
     assert composed("+experiment=mnist_gpu").backend == "cupy"
 

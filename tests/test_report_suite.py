@@ -36,10 +36,15 @@ NOT_IN_SUITE: set[str] = set()
 LABELLED = {"titanic_vs_tf_mlp_time", "titanic_vs_tf_time_ratio", "mnist_vs_tf_mlp_time", "mnist_vs_tf_time_ratio"}
 
 
+# Feature counts of the data sets (the model takes its input width from the data).
+FEATURES = {("titanic", "article"): 7, ("titanic", "kaggle"): 9, ("mnist", "mnist"): 784, ("drujba", "article"): 1}
+
+
 def _setting(cfg: DictConfig, key: str) -> object:
     """A reference entry's config key read from a composed config (keys as the records name them)."""
     if key == "layers":
-        return "-".join(str(v) for v in [cfg.model.input_dim, *(layer.units for layer in cfg.model.layers)])
+        features = cfg.model.input_dim or FEATURES[(cfg.data.name, cfg.data.variant)]
+        return "-".join(str(v) for v in [features, *(layer.units for layer in cfg.model.layers)])
     return OmegaConf.select(cfg, key if "." in key or key == "sampling" else f"model.{key}")
 
 
