@@ -27,7 +27,10 @@ RECORD_FIELDS: tuple[str, ...] = (
     "test_loss", "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
     "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb",
     "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",
+    "settings", "record_version",
 )
+# 2: records carry `settings` (harness.run_settings); version 1 records (no field) are from an older harness.
+RECORD_VERSION = 2
 STATUSES = ("ok", "diverged", "failed")
 # Launchers that run several jobs at once on one machine (the record's `launcher`): their fit
 # times share the CPU. A cluster launcher (slurm) gives each job its own allocation.
@@ -41,21 +44,6 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 log = logging.getLogger(__name__)
 _warned: set[Path] = set()  # record files already reported as unreadable by this process
-
-
-def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = "") -> dict[str, Any]:
-    """A nested config (a config.yaml's content) as {"model.epochs": 3, ...}, so a setting can be
-    named and compared by its key; lists are one value unless `expand_lists` ("model.layers.0.units")."""
-    if isinstance(config, dict):
-        items: Iterable[tuple[Any, Any]] = config.items()
-    elif expand_lists and isinstance(config, list):
-        items = enumerate(config)
-    else:
-        return {prefix: config}
-    flat: dict[str, Any] = {}
-    for key, value in items:
-        flat.update(dotted_settings(value, expand_lists=expand_lists, prefix=f"{prefix}.{key}" if prefix else str(key)))
-    return flat
 
 
 def record_name(record: dict[str, Any]) -> str:
@@ -163,9 +151,10 @@ def is_ok(frame: pd.DataFrame) -> pd.Series:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """A records table as CSV, with epoch_losses as a JSON list."""
+    """A records table as CSV, with epoch_losses (a list) and settings (a mapping) as JSON."""
     frame = frame.copy()
-    frame["epoch_losses"] = frame["epoch_losses"].map(lambda v: None if v is None else json.dumps(v))
+    for column in ("epoch_losses", "settings"):
+        frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v))
     return frame.to_csv(index=False)
 
 

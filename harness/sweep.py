@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
+from harness.records import RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -54,7 +54,7 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
         activations=spec.activations_label(), loss=spec.loss, optimizer=spec.optimizer,
         learning_rate=spec.learning_rate, batch_size=spec.batch_size, epochs=spec.epochs,
         initializer=spec.initializer, l1=spec.l1, l2=spec.l2, n_train=len(ds.x_train), n_test=len(ds.x_test),
-        flops=flops, launcher=launcher, status="failed")
+        flops=flops, launcher=launcher, status="failed", settings=plan.settings, record_version=RECORD_VERSION)
 
 
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:

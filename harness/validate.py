@@ -19,7 +19,8 @@ from experiments.models import registry
 from experiments.models.base import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
-from harness.records import CONFIG_FILE, dotted_settings
+from harness.records import CONFIG_FILE
+from harness.run_settings import dotted_settings, run_settings
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
 _DATA_CACHE: dict[tuple, Any] = {}
@@ -38,6 +39,7 @@ class Plan:
     sampling: str
     data_options: dict[str, Any]
     data_seed: int | None
+    settings: dict[str, Any]  # the invocation's settings, carried by every record (harness.run_settings)
 
     def dataset(self, seed: int) -> Any:
         """The data set for a run (the same one for every seed unless data.seed is null)."""
@@ -113,7 +115,8 @@ def make_plan(cfg: DictConfig) -> Plan:
     if cfg.data.seed is not None and cfg.data.seed < 0:
         raise ValueError(f"data.seed={cfg.data.seed} must be a non-negative integer, e.g. data.seed=0 "
                          f"(or null: each run's own seed)")
-    plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed)
+    plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed,
+                run_settings(OmegaConf.to_container(cfg, resolve=True)))
     ds = plan.dataset(seeds[0])
     if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "

@@ -99,8 +99,12 @@ def test_smoke_end_to_end_records_every_field(tmp_path: Path, data_root: Path) -
             raw = json.loads((out / job / "records" / f"{record['impl']}-{record['backend']}-seed{record['seed']}.json").read_text())
             assert list(raw) == list(RECORD_FIELDS)
             for field in ("experiment", "impl", "backend", "device", "seed", "layers", "fit_seconds",
-                          "predict_seconds", "epoch_losses", "test_loss", "flops", "peak_memory_mb", "started_at"):
+                          "predict_seconds", "epoch_losses", "test_loss", "flops", "peak_memory_mb", "started_at",
+                          "settings", "record_version"):
                 assert raw[field] is not None, (job, record["impl"], field)
+            config = OmegaConf.to_container(OmegaConf.load(out / job / "config.yaml"))
+            assert raw["settings"]["model.epochs"] == config["model"]["epochs"]  # the record carries its settings
+            assert "data.root" not in raw["settings"] and "seed" not in raw["settings"]
         env_json = json.loads((out / job / "environment.json").read_text())
         assert {"versions", "blas", "git", "command", "config", "cpu"} <= set(env_json)
         assert (out / job / "config.yaml").exists() and (out / job / "runs.csv").exists()

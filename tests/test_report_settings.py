@@ -92,3 +92,26 @@ def test_an_implementation_the_swept_value_does_not_change_counts_each_seed_once
     assert (article["n_repeats"], article["accuracy_p_value"]) == (0, pytest.approx(p))
     assert list(tables.display_table(summary)["repeats left out"]) == [2, 0, 0]
     assert not math.isnan(article["accuracy_diff_vs_keras"])
+
+
+def test_settings_come_from_the_records_alone(tmp_path: Path) -> None:
+    """Records carry their invocation's settings: deleting every config.yaml changes nothing."""
+    for job, value in enumerate(["standard", "article"]):
+        settings = {"name": "titanic_sgd", "model.backprop": value, "model.momentum": 0.0}
+        _job(tmp_path, job, _with("model.backprop", value),
+             [dict(seed=s, test_accuracy=0.7 + 0.1 * job, settings=settings) for s in range(2)])
+    with_config = tables.summary_table(load_runs([tmp_path]))
+    for config in tmp_path.glob("*/config.yaml"):
+        config.unlink()
+    alone = tables.summary_table(load_runs([tmp_path]))
+    assert list(alone["model.backprop"]) == ["article", "standard"]
+    assert list(alone["accuracy_mean"]) == pytest.approx([0.8, 0.7])
+    assert alone.drop(columns="settings", errors="ignore").equals(with_config.drop(columns="settings", errors="ignore"))
+
+
+def test_records_of_an_older_version_take_their_folder_config(tmp_path: Path) -> None:
+    """A record without `settings` (written before records carried them) still splits by config."""
+    for job, value in enumerate([0.0, 0.9]):
+        _job(tmp_path, job, _with("model.momentum", value), [dict(seed=0, test_accuracy=0.7)])
+    assert load_runs([tmp_path])["settings"].isna().all()
+    assert config_settings(load_runs([tmp_path])).to_dict("list") == {"model.momentum": [0.0, 0.9]}

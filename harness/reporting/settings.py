@@ -1,25 +1,30 @@
-"""Settings that a record does not hold, read from its run folder's config, to tell sweep jobs apart.
+"""Settings beyond a record's own fields, to tell sweep jobs apart.
 
-A record holds the settings that most sweeps vary (learning rate, sampling, layers, ...), each as
-the implementation really used it. The others (model.backprop, model.momentum, model.threads,
-model.adam_*, data.*, keras.*, and any added later) live only in the folder's resolved
-config.yaml, so the jobs of a sweep over one of them leave records that differ only in their
-folder. Each such value that differs between the folders being summarised becomes a column named
-by its dotted key, and the summary then gives each value rows of its own.
+A record holds the settings that most sweeps vary (learning rate, sampling, layers, ...) as fields,
+each as the implementation really used it, and every setting of its invocation in `settings`
+(model.backprop, model.momentum, model.threads, model.adam_*, data.*, ...). All records of one
+run folder come from one invocation, so the folder's settings are its records'. Records of an
+older harness (without `settings`) fall back to the folder's config.yaml, said once per folder.
+Each value that differs between the folders being summarised becomes a column named by its
+dotted key, and the summary then gives each value rows of its own.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from harness.records import CONFIG_FILE, dotted_settings
+from harness.records import CONFIG_FILE, RECORDS_DIRNAME, read_records
 from harness.reporting.batches import HYDRA_DIRNAME, read_config_text
+from harness.run_settings import NOT_SETTINGS, dotted_settings
+
+log = logging.getLogger(__name__)
 
 # Config keys whose effective value every record holds (the record's field is what the report uses).
 IN_RECORD = frozenset({
@@ -27,18 +32,16 @@ IN_RECORD = frozenset({
     "model.input_dim", "model.layers", "model.loss", "model.optimizer", "model.learning_rate",
     "model.batch_size", "model.epochs", "model.initializer", "model.l1", "model.l2",
     "data.name", "data.variant"})
-# Keys that choose which runs to make, or where data comes from, not how a run trains.
-NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "epoch_bar", "report",
-                          "data.root", "data.download", "data.verify"})
 
 
 def folder_settings(folder: str) -> dict[str, Any]:
-    """The config values of a run folder that its records lack ({} when it has no readable config).
+    """The settings of a run folder that its records' fields lack ({} when neither its records nor
+    a config say).
 
-    Read once per folder and version of its config files: the tables, figures and reproduction
-    table of one report each ask for every folder."""
+    Read once per folder and version of its files: the tables, figures and reproduction table of
+    one report each ask for every folder."""
     stamps = []
-    for path in (Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):
+    for path in (Path(folder) / RECORDS_DIRNAME, Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):
         try:
             stat = path.stat()
             stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
@@ -49,11 +52,17 @@ def folder_settings(folder: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4096)
 def _read_settings(folder: str, _stamps: tuple[Any, ...]) -> dict[str, Any]:
-    text = read_config_text(folder)
-    config = yaml.safe_load(text) if text is not None else None
-    if not isinstance(config, dict):
-        return {}
-    return {key: value for key, value in dotted_settings(config).items() if key not in IN_RECORD | NOT_SETTINGS}
+    carried = [r["settings"] for r in read_records(folder) if isinstance(r.get("settings"), dict)]
+    if carried:
+        flat = carried[-1]
+    else:
+        text = read_config_text(folder)
+        config = yaml.safe_load(text) if text is not None else None
+        if not isinstance(config, dict):
+            return {}
+        log.info(f"{folder}: records from an older harness version (no settings field); settings read from its config")
+        flat = dotted_settings(config)
+    return {key: value for key, value in flat.items() if key not in IN_RECORD | NOT_SETTINGS}
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,35 @@
+"""The settings a run was made with, as one flat mapping of dotted config keys.
+
+Every record carries its invocation's settings (`settings`), so tables, verdicts and sweep
+summaries are computed from records alone; the run folder's config.yaml stays for people, for
+`resume` and for `rerun`. Keys that only choose which runs to make, or where data is read from,
+are not settings of a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+# Keys that choose which runs to make, how they are shown, or where data comes from: not how a run trains.
+NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "epoch_bar", "report",
+                          "data.root", "data.download", "data.verify"})
+
+
+def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = "") -> dict[str, Any]:
+    """A nested config (a config.yaml's content) as {"model.epochs": 3, ...}, so a setting can be
+    named and compared by its key; lists are one value unless `expand_lists` ("model.layers.0.units")."""
+    if isinstance(config, dict):
+        items: Iterable[tuple[Any, Any]] = config.items()
+    elif expand_lists and isinstance(config, list):
+        items = enumerate(config)
+    else:
+        return {prefix: config}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        flat.update(dotted_settings(value, expand_lists=expand_lists, prefix=f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def run_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a resolved config (a plain dict), as a record stores them."""
+    return {key: value for key, value in dotted_settings(config).items() if key not in NOT_SETTINGS}
