@@ -99,6 +99,41 @@ def test_mnist_download_from_fake_mirror_lands_verified_in_the_cache(monkeypatch
     assert again.meta["downloaded"] == []  # served from the cache the second time
 
 
+@pytest.fixture
+def http_mirror(monkeypatch, tmp_path, data_root, cache):
+    """The fake MNIST mirror served over HTTP on the loopback address, behind a dead first mirror:
+    the download goes through pooch, as a real one does."""
+    import functools
+    import http.server
+    import threading
+    folder = _mirror(monkeypatch, tmp_path, data_root)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    source = dataclasses.replace(mnist.VARIANTS["mnist"], mirrors=(f"{base}/missing/", f"{base}/"))
+    monkeypatch.setitem(mnist.VARIANTS, "mnist", source)
+    yield base
+    server.shutdown()
+    server.server_close()
+
+
+def test_mnist_download_over_http_tries_each_mirror(http_mirror, cache):
+    ds = load_dataset("mnist", limit_train=10, limit_test=10)
+    assert ds.x_train.shape == (10, 784) and len(ds.meta["downloaded"]) == 4
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(b + ".gz" for b, _ in FILES.values())
+
+
+def test_an_unreachable_http_mirror_is_named_with_its_reason(monkeypatch, http_mirror, cache):
+    source = dataclasses.replace(mnist.VARIANTS["mnist"], mirrors=(f"{http_mirror}/missing/",))
+    monkeypatch.setitem(mnist.VARIANTS, "mnist", source)
+    with pytest.raises(DataError) as err:
+        load_dataset("mnist")
+    assert f"{http_mirror}/missing/" in str(err.value) and "404" in str(err.value)
+    assert not any(cache.rglob("*.gz"))
+
+
 @pytest.mark.parametrize("named_by", ["root", "env"])
 def test_a_file_missing_from_a_named_folder_comes_from_the_cache(monkeypatch, tmp_path, data_root, empty_root,
                                                                   cache, named_by):

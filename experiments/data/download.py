@@ -1,16 +1,25 @@
-"""Finding a data file, and fetching a missing one into the user cache atomically."""
+"""Finding a data file, and fetching a missing one into the user cache atomically.
+
+The transfer itself is pooch's (the scientific-Python standard for fetching data files: HTTP and
+FTP, timeouts, a progress bar); the rules are ours: only the cache is written, a file is checked
+(content checksum) before it is moved into place, and each mirror is tried in turn.
+"""
 
 from __future__ import annotations
 
 import http.client
 import os
 import shutil
+import sys
 import tempfile
 import textwrap
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pooch
 
 from .errors import DataError, data_error
 from .paths import HOW_TO_PROVIDE, cache_dir
@@ -21,13 +30,25 @@ Verifier = Callable[[Path, str], None]  # (file, where it came from) -> None or 
 
 
 def fetch_url(url: str, out: BinaryIO, timeout: float = FETCH_TIMEOUT_S) -> None:
-    """Copy the bytes at ``url`` (https://, http:// or file://) into ``out``.
+    """Copy the bytes at ``url`` (https://, http://, ftp:// through pooch; file:// read directly)
+    into ``out``. A failure raises OSError (requests' errors are OSErrors too).
 
     Kept as one small module-level function so tests can replace it and never touch
     the network.
     """
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed URLs)
-        shutil.copyfileobj(response, out, 1 << 20)
+    scheme = urlparse(url).scheme
+    if scheme == "file":
+        with open(url2pathname(urlparse(url).path), "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+        return
+    progress = sys.stderr.isatty()
+    if scheme in ("http", "https"):
+        downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
+    elif scheme == "ftp":
+        downloader = pooch.FTPDownloader(progressbar=progress, timeout=timeout)
+    else:
+        raise OSError(f"unsupported URL scheme {scheme!r} in {url}: use https://, http://, ftp:// or file://")
+    downloader(url, out, None)
 
 
 def download(urls: Sequence[str], dest: Path, verify: Verifier) -> Path:
