@@ -13,9 +13,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
 from experiments.models.spec import ModelSpec
-
-DTYPES = ("float32", "float64")
-SAMPLINGS = ("shuffle", "article", "sequential")
+from mlp_impl.sampling import NAMES as SAMPLINGS
+from mlp_impl.validation import DTYPES
 
 
 @dataclass

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from mlp_impl.validation import DTYPES
+
 TASKS = ("binary", "multiclass", "regression")
-DTYPES = ("float32", "float64")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """One model description shared by every implementation, so no network is written twice by hand.
 
 The Hydra config's `model` node becomes a `ModelSpec`; each implementation (the from-scratch
-MLP, Keras, ...) builds its own network from it. Names are validated here, once, against the
-vocabulary every implementation understands.
+MLP, Keras, ...) builds its own network from it. Names are validated here, once, against
+mlp_impl's own registries (the reference vocabulary every other implementation maps from).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
-LOSSES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
-OPTIMIZERS = ("sgd", "adam", "amsgrad")
-INITIALIZERS = ("xavier", "glorot_uniform", "he", "uniform", "zeros")
-ADAM_VARIANTS = ("keras", "article")
-BACKPROPS = ("standard", "article")  # mlp only: "article" updates each layer before propagating
+from mlp_impl import activations, initializers, losses, optimizers
+from mlp_impl.network import BACKPROP as BACKPROPS  # "article" updates each layer before propagating
+
+ACTIVATIONS = activations.NAMES
+LOSSES = losses.NAMES
+OPTIMIZERS = optimizers.NAMES
+INITIALIZERS = initializers.NAMES
+ADAM_VARIANTS = optimizers.ADAM_VARIANTS
 
 
 @dataclass
