@@ -89,6 +89,7 @@ class BenchConfig:
     quiet: bool = False                 # no progress bars
     resume: bool = False                # run only the seeds missing from hydra.run.dir
     epoch_bar: Optional[bool] = None    # null: an epoch bar when a run is long (> 1e10 FLOPs)
+    warmup: Optional[bool] = None       # untimed warm-up fit first; null: GPU implementations only
     report: bool = True                 # rebuild the HTML report after the runs (harness.reporting)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -106,7 +106,8 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                     resume=cfg.resume)
     if env["git"]["warning"]:
         log.warning(env["git"]["warning"])
-    outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher)
+    outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
+                       warmup=cfg.warmup)
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome

@@ -22,6 +22,7 @@ from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
 from .validate import Plan
+from .warmup import wanted, warm_up
 
 log = logging.getLogger(__name__)
 LONG_RUN_FLOPS = 1e10
@@ -139,8 +140,9 @@ STALE_TEMP_SECONDS = 600
 
 
 def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar: bool | None,
-             launcher: str) -> Outcome:
-    """Every pending run in order (seeds outer, implementations inner), each record written at once."""
+             launcher: str, warmup: bool | None = None) -> Outcome:
+    """Every pending run in order (seeds outer, implementations inner), each record written at once;
+    a GPU implementation's timed runs follow an untimed warm-up fit (harness.warmup)."""
     from tqdm.auto import tqdm
     outcome = Outcome()
     for temp in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write;
@@ -158,8 +160,12 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
     if outcome.skipped:
         log.info(f"resume: {len(outcome.skipped)} finished runs kept, {len(pending)} to run")
     bar = tqdm(pending, desc=plan.experiment, unit="run", disable=quiet, position=0)
+    warmed: dict[str, float | None] = {}
     try:
         for impl, ds, record in bar:
+            if impl.name not in warmed and wanted(warmup, record["backend"]):
+                warmed[impl.name] = warm_up(plan, impl, ds, record)
+            record["warmup_seconds"] = warmed.get(impl.name)
             long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
             record = store(run_dir, run_one(plan, impl, record, ds, progress=long_run and not quiet))
             name = record_name(record)

@@ -1,0 +1,42 @@
+"""An untimed warm-up fit before an implementation's first timed run on a GPU.
+
+A GPU's first fit pays for kernel compilation, cuBLAS/cuDNN set-up and the memory pool's first
+allocations; timing it would make the first seed's fit_seconds a measure of start-up. So, for
+every GPU implementation alike, one epoch of the same configuration runs first, untimed in the
+statistics; its wall time is kept in each timed record of that implementation (`warmup_seconds`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from experiments.models.base import Implementation
+
+from .validate import Plan
+
+log = logging.getLogger(__name__)
+GPU_BACKENDS = frozenset({"cupy", "torch-cuda"})
+
+
+def wanted(setting: bool | None, backend: str) -> bool:
+    """`warmup=null` (the default) warms up GPU implementations only; true every one; false none."""
+    return backend in GPU_BACKENDS if setting is None else bool(setting)
+
+
+def warm_up(plan: Plan, impl: Implementation, ds: Any, record: dict[str, Any]) -> float | None:
+    """Fit one epoch of the run described by `record`; its seconds, or None when it failed (the
+    timed run then fails, or not, on its own and says why)."""
+    spec = dataclasses.replace(plan.spec, epochs=1)
+    start = time.perf_counter()
+    try:
+        impl.load().train_and_evaluate(spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
+                                       backend=record["backend"], progress=False)
+    except Exception as ex:  # the timed runs record their own failures
+        log.warning(f"{impl.name}/{record['backend']} warm-up failed ({type(ex).__name__}: {ex})")
+        return None
+    seconds = time.perf_counter() - start
+    log.info(f"{impl.name}/{record['backend']} warm-up fit (1 epoch, untimed): {seconds:.3f}s")
+    return seconds
