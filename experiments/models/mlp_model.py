@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -57,8 +57,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
     from .progress import EpochBar
     device = get_backend(backend)
     net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
-    pool = _gpu_pool(backend)
-    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
+    with _peak_memory(backend) as mem, EpochBar(spec.epochs, enabled=progress) as bar:
         epoch_ends: list[float] = []
 
         def on_epoch(*_: Any) -> bool:
@@ -81,18 +80,15 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
         "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),
-        "peak_memory_mb": pool() if pool else mem.mb,
+        "peak_memory_mb": mem.mb,
     }
     record.update(classification_fields(proba, ds.y_test, ds.task))
     return record
 
 
-def _gpu_pool(backend: str) -> Callable[[], float] | None:
-    """For CuPy, peak device memory is read from its memory pool (emptied first, so the pool's size
-    after the run is the most the run held at once)."""
-    if backend != "cupy":
-        return None
-    import cupy
-    pool = cupy.get_default_memory_pool()
-    pool.free_all_blocks()
-    return lambda: round(pool.total_bytes() / 2**20, 3)
+def _peak_memory(backend: str) -> Any:
+    """Peak memory the run adds: the device's high-water mark for CuPy, the process's otherwise."""
+    if backend == "cupy":
+        from .device_memory import DevicePeak
+        return DevicePeak()
+    return PeakMemory()
