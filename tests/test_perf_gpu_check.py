@@ -103,3 +103,28 @@ def test_pack_refuses_a_missing_data_folder_before_writing(tmp_path: Path) -> No
     assert result.stderr.strip() == (f"gpu_pack: no MNIST folder at {tmp_path / 'missing'}/mnist: "
                                      "set MLP_BENCH_DATA_DIR to the folder holding mnist/")
     assert not (tmp_path / "pack").exists() and not (tmp_path / "pack.new").exists()
+
+
+def test_rehearsal_runs_every_step_but_the_device(tmp_path: Path, data_root: Path) -> None:
+    """The whole check with NumPy standing in for the GPU: the one-step agreement of every
+    algorithm component, the harness's experiments (timed as the table says), the report, the table."""
+    from harness import algorithm
+    from harness.records import read_records
+    out = tmp_path / "check"
+    result = subprocess.run(["bash", str(CHECK), "--rehearse", "--repeats", "2", "--out", str(out),
+                             "model.epochs=1", "data.limit_train=2000", "data.limit_test=200"],
+                            env={**os.environ, "PY": sys.executable, "MLP_BENCH_DATA_DIR": str(data_root),
+                                 "GPU_PACK": str(tmp_path / "none")},
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    table = result.stdout[result.stdout.index("check  "):]
+    components = [c.name for c in algorithm.COMPONENTS if c.key != "dtype"]
+    for label in ["article", "keras", *(f"keras + article {name}" for name in components)]:
+        for dtype in ("float32", "float64"):
+            assert f"one step {label} {dtype}" in table
+    assert "FAIL" not in table and "numpy / device, float64 (article: 3.27)" in table
+    reproduction = read_records(out / "mnist_gpu_float64")
+    assert len(reproduction) == 2 and {r["dtype"] for r in reproduction} == {"float64"}
+    assert all(algorithm.classify(r["settings"] | {"dtype": r["dtype"]}) == "article" for r in reproduction)
+    assert {r["dtype"] for r in read_records(out / "mnist_gpu_float32")} == {"float32"}
+    assert (out / "report" / "index.html").exists()

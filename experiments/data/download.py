@@ -19,7 +19,6 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-import pooch
 
 from .errors import DataError, data_error
 from .paths import HOW_TO_PROVIDE, cache_dir
@@ -41,6 +40,7 @@ def fetch_url(url: str, out: BinaryIO, timeout: float = FETCH_TIMEOUT_S) -> None
         with open(url2pathname(urlparse(url).path), "rb") as source:
             shutil.copyfileobj(source, out, 1 << 20)
         return
+    import pooch  # only when a file must be downloaded
     progress = sys.stderr.isatty()
     if scheme in ("http", "https"):
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
