@@ -87,8 +87,9 @@ def cpu_model() -> str:
 def gpu_status() -> tuple[bool, str]:
     """Whether CuPy can run here, and why not: (usable, reason).
 
-    Checks, in order, that CuPy imports, that the CUDA driver answers and that a device exists,
-    so the reason names the first missing piece.
+    Checks, in order, that CuPy imports, that the CUDA driver answers, that a device exists and
+    that it runs a compiled kernel and a matrix product (NVRTC and cuBLAS load only then), so the
+    reason names the first missing piece.
     """
     try:
         import cupy
@@ -107,7 +108,18 @@ def gpu_status() -> tuple[bool, str]:
             return False, "no CUDA device: cupy.is_available() is False"
     except Exception as exc:
         return False, f"no CUDA device: {type(exc).__name__}: {exc}"
+    try:
+        probe = cupy.arange(4, dtype=cupy.float32)
+        float(((probe * 2 + 1) @ probe).item())
+    except Exception as exc:  # missing or mismatched CUDA libraries (libnvrtc, libcublas)
+        return False, f"CuPy cannot run kernels: {type(exc).__name__}: {exc}; {CUDA_LIBRARIES_HINT}"
     return True, f"CuPy {cupy.__version__} with {count} CUDA device(s)"
+
+
+# What to install when CuPy imports but its CUDA libraries are missing or do not match the driver.
+CUDA_LIBRARIES_HINT = ("install CuPy with its CUDA libraries for this machine's CUDA major version (nvidia-smi's "
+                       "'CUDA Version'): pip install 'cupy-cuda12x[ctk]==14.2.0' for CUDA 12, "
+                       "pip install 'cupy-cuda13x[ctk]==14.2.0' for CUDA 13 (uninstall the other first)")
 
 
 _CACHE: dict[str, Backend] = {}

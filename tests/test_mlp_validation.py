@@ -267,14 +267,26 @@ def test_gpu_status_names_the_missing_piece(monkeypatch: pytest.MonkeyPatch, run
             raise RuntimeError("cudaErrorInsufficientDriver")
         return runtime
 
-    fake = types.SimpleNamespace(
-        __version__="0.0",
-        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count)),
-        is_available=lambda: True,
-    )
-    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(count, np.arange))
     usable, reason = gpu_status()
     assert usable == (runtime == 1) and expected in reason
+
+
+def _fake_cupy(count, arange) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        __version__="0.0", float32=np.float32, arange=arange, is_available=lambda: True,
+        cuda=types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count)))
+
+
+def test_gpu_status_tries_a_kernel_and_says_which_cupy_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device is there but CuPy's CUDA libraries are not: the reason says what to install."""
+    def no_nvrtc(*args, **kwargs):
+        raise RuntimeError("CuPy failed to load libnvrtc.so.12: cannot open shared object file")
+
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(lambda: 1, no_nvrtc))
+    usable, reason = gpu_status()
+    assert not usable and reason.startswith("CuPy cannot run kernels: RuntimeError: CuPy failed to load libnvrtc")
+    assert "pip install 'cupy-cuda12x[ctk]==14.2.0' for CUDA 12" in reason and "cupy-cuda13x[ctk]" in reason
 
 
 def test_gpu_status_without_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
