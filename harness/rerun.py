@@ -23,6 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness.folder_lock import held_elsewhere
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
 
 from .config import BenchConfig
@@ -106,11 +107,14 @@ def rerun_one(folder: Path, into: Path) -> int:
 
 
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
-    """Refuse (ValueError, one line) before any job runs: a target folder in use, or a stored
-    config that cannot run here (e.g. its data folder or an implementation's library is missing)."""
+    """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
+    another run is still writing, or a stored config that cannot run here (e.g. its data folder
+    or an implementation's library is missing)."""
     for job, target in zip(jobs, targets):
         if target.exists() and any(target.iterdir()):
             raise ValueError(f"{target} is not empty; choose another --into")
+        if held_elsewhere(job):
+            raise ValueError(f"{job} is being written by another run; rerun it once that run has ended")
         try:
             make_plan(load_config(job))
         except ValueError as ex:

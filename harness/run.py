@@ -14,7 +14,7 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -128,7 +128,8 @@ def _checked(check: Any, run_dir: Path, *, cleanup: bool) -> Any:
         _refuse(ex)
 
 
-def _refuse(error: Exception) -> None:
+def _refuse(error: Exception) -> NoReturn:
+    """Bad input: one line on stderr, exit 2."""
     sys.stderr.write(f"error: {str(error).strip().splitlines()[0]}\n")
     raise SystemExit(2) from None
 

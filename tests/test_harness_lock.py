@@ -144,3 +144,21 @@ def test_a_resume_while_the_first_invocation_runs_is_refused_at_once(tmp_path: P
     assert sorted(r["seed"] for r in read_records(run_dir)) == list(range(6))
     # refused before Hydra started: it did not overwrite the first's copy of its command
     assert "resume=true" not in (run_dir / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_rerun_refuses_a_folder_still_being_written_and_locks_its_new_folder(holder, tmp_path: Path, data_root: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    from harness.rerun import check_jobs, rerun_one
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    writer = holder(tmp_path / "a")
+    with pytest.raises(ValueError, match="a is being written by another run; rerun it once that run has ended"):
+        check_jobs([tmp_path / "a"], [tmp_path / "b"])
+    writer.kill()
+    writer.wait()
+    check_jobs([tmp_path / "a"], [tmp_path / "b"])  # free once the writer is gone
+    holder(tmp_path / "b")  # another rerun already writes the new folder
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        rerun_one(tmp_path / "a", tmp_path / "b")
+    assert stop.value.code == 2 and "is being written by another run" in capsys.readouterr().err
+    assert read_records(tmp_path / "b") == []
