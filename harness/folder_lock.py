@@ -24,8 +24,6 @@ from typing import Iterator
 from harness.write_failure import writing
 
 LOCK_FILE = ".writer.lock"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 class FolderBusy(ValueError):
@@ -49,7 +47,7 @@ def hold(folder: str | os.PathLike, *, dir_key: str = "hydra.run.dir") -> Iterat
     path = folder / LOCK_FILE
     with writing(path):
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666 & ~_UMASK)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # less the umask
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

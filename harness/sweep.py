@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
-from harness.write_failure import WriteFailed
+from harness.write_failure import WriteFailed, writing
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -149,7 +149,8 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
     outcome = Outcome()
     for temp in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write;
         if time.time() - temp.stat().st_mtime > STALE_TEMP_SECONDS:  # a fresh one may be another writer's
-            temp.unlink(missing_ok=True)
+            with writing(temp):
+                temp.unlink(missing_ok=True)
     pending = []
     for seed in plan.seeds:
         for impl in plan.impls:
