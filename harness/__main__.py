@@ -8,7 +8,8 @@ SWEEP_DIR/runs.csv, summary.csv and the report at the end (harness.callbacks). L
 hydra/launcher=joblib (parallel here: accuracy sweeps only, timings share the CPU),
 submitit_local, slurm (conf/hydra/launcher/slurm.yaml).
 The whole command is validated first (`harness.precheck`): a bad one exits 2 with one line on
-stderr and writes nothing. Output: results/<experiment>/<timestamp>/ (see `harness.run`).
+stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
+A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 """
 
 from __future__ import annotations

@@ -197,7 +197,8 @@ def test_a_failed_sweep_table_write_stops_the_job(table: str, tmp_path: Path, da
     with monkeypatch.context() as patch:
         fail_when(patch, ends_with(f"sweep/{table}"))
         err = expect_stop(capsys, lambda: merge_into_sweep(sweep, then))
-        assert err == f"error: could not write {table} in {sweep}: No space left on device (ENOSPC); free space, then {then}\n"
+        assert err == (f"error: could not write {table} in {sweep}: No space left on device (ENOSPC); "
+                       f"free space, then {then}\n")
         monkeypatch.setattr(write_failure, "_stopped", [])
         end = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "titanic_sgd", "report": False})
         err = expect_stop(capsys, lambda: SweepTables().on_multirun_end(end))

@@ -107,8 +107,9 @@ def test_a_rejected_job_does_not_remove_a_folder_another_run_holds(holder, tmp_p
 def test_two_invocations_started_together_leave_records_of_one_config(tmp_path: Path, data_root: Path) -> None:
     run_dir = tmp_path / "run"
     args = [sys.executable, "-m", "harness", *RUN, "model.epochs=2000", f"hydra.run.dir={run_dir}"]
-    processes = {rate: subprocess.Popen([*args, f"model.learning_rate={rate}"], cwd=tmp_path, env=harness_env(data_root),
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes = {rate: subprocess.Popen([*args, f"model.learning_rate={rate}"], cwd=tmp_path,
+                                        env=harness_env(data_root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
                  for rate in (0.02, 0.05)}
     results = {rate: (p.wait(timeout=180), p.communicate()[1]) for rate, p in processes.items()}
     codes = sorted(code for code, _ in results.values())
