@@ -269,3 +269,20 @@ def test_a_sweep_stopped_by_a_full_disk_resumes(tmp_path: Path, data_root: Path)
     resumed = command([*args, "resume=true"], tmp_path, data_root, fail=None)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert sorted(pd.read_csv(sweep / "runs.csv")["seed"]) == [0, 1]
+
+
+def test_the_report_command_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    from harness.report import main
+    from harness.reporting.synthetic import write_synthetic_results
+    root = tmp_path / "results"
+    write_synthetic_results(root)
+    assert main([str(root / "titanic_sgd")]) == 0
+    before = report_files(root / "titanic_sgd" / "report")
+    fail_when(monkeypatch, lambda src, dst: dst.endswith(".png"))  # the first figure
+    err = expect_stop(capsys, lambda: main([str(root / "titanic_sgd")]))
+    assert err.startswith("error: could not write report/figures/")
+    assert err.endswith(f".png in {root / 'titanic_sgd'}: No space left on device (ENOSPC); the previous report "
+                        f"in {root / 'titanic_sgd' / 'report'} is left as it was; free space, then run this command "
+                        "again\n")
+    assert report_files(root / "titanic_sgd" / "report") == before and leftovers(root) == []
