@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,26 @@ class SweepTables(Callback):
         atexit.register(self._finish, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Every job has returned: merge and report."""
-        self._finish(config)
+        """Every job has returned: merge and report; a write the OS refused exits WRITE_FAILED."""
+        self._finish(config, exit_on_write_failure=True)
 
-    def _finish(self, config: DictConfig) -> None:
-        if self._finished:
+    def _finish(self, config: DictConfig, exit_on_write_failure: bool = False) -> None:
+        """At exit (a job failed, or Ctrl-C) the status is already non-zero: a failed write is
+        only said, in its one line."""
+        from harness.write_failure import WriteFailed, message, stop, stopped
+        if self._finished or stopped():
             return
         self._finished = True
+        sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
             from harness.sweep_merge import finish_sweep
-            sweep_dir = Path(str(config.hydra.sweep.dir))
             if sweep_dir.is_dir():
                 finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
+        except WriteFailed as failure:
+            then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
+            if exit_on_write_failure:
+                stop(failure, sweep_dir, then)
+            sys.stderr.write(message(failure, sweep_dir, then) + "\n")
         except Exception as ex:  # the records are on disk; the tables can be rebuilt later
             log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
                         f"rebuild with python -m harness.sweep_merge SWEEP_DIR")

@@ -70,15 +70,17 @@ def _compose(overrides: list[str], multirun: bool) -> DictConfig:
     return compose(config_name="config", overrides=overrides + mode, return_hydra_config=True)
 
 
-def check(argv: list[str]) -> None:
-    """Raise BadInput (one line) when the command line cannot run; return quietly otherwise."""
+def check(argv: list[str]) -> tuple[str, Path] | None:
+    """Raise BadInput (one line) when the command line cannot run; otherwise return the folder it
+    writes as (setting, path): ("hydra.run.dir", run folder) or ("hydra.sweep.dir", sweep folder),
+    None for Hydra's own commands (--help, --cfg...)."""
     from hydra import initialize_config_dir
     from hydra._internal.utils import get_args_parser
     from hydra.core.global_hydra import GlobalHydra
     args = get_args_parser().parse_args(argv)
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_dir \
             or args.config_name or args.config_path or args.experimental_rerun:
-        return  # Hydra's own commands: nothing is run
+        return None  # Hydra's own commands: nothing is run
     overrides = list(args.overrides)
     _check_syntax(overrides)
     if not any(o.lstrip("+~").startswith("experiment=") for o in overrides):
@@ -86,7 +88,7 @@ def check(argv: list[str]) -> None:
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="precheck"):
-            _check_composed(overrides, bool(args.multirun))
+            return _check_composed(overrides, bool(args.multirun))
     finally:
         GlobalHydra.instance().clear()
 
@@ -104,7 +106,7 @@ def _check_syntax(overrides: list[str]) -> None:
                            f"KEY=[a,b], a sweep as KEY=a,b with -m") from None
 
 
-def _check_composed(overrides: list[str], multirun: bool) -> None:
+def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     from .validate import check_output_dir, make_plan
     try:
         base = _compose(_first_values(overrides), multirun)
@@ -135,6 +137,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> None:
                              dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
+    return ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)
 
 
 def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> None:
@@ -190,10 +193,10 @@ def _empty_sweep(text: str, key: str) -> str:
     return f"the sweep {text} has no values; give it at least one, e.g. {key}=A,B"
 
 
-def main_guard(argv: list[str]) -> None:
-    """Run `check`; on bad input print one line on stderr and exit 2."""
+def main_guard(argv: list[str]) -> tuple[str, Path] | None:
+    """Run `check` and return what it returns; on bad input print one line on stderr and exit 2."""
     try:
-        check(argv)
+        return check(argv)
     except BadInput as ex:
         sys.stderr.write(f"error: {ex}\n")
         raise SystemExit(2) from None

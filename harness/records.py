@@ -19,6 +19,8 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
+from harness.write_failure import writing
+
 RECORD_FIELDS: tuple[str, ...] = (
     "experiment", "impl", "backend", "device", "threads", "dtype", "sampling", "dataset", "variant", "seed",
     "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
@@ -71,19 +73,23 @@ def _json_safe(value: Any) -> Any:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `text` to `path` so that readers see the old file or the new one, never a part.
+
+    An OSError (disk full, read-only folder...) leaves the old file as it was and is raised as
+    harness.write_failure.WriteFailed naming `path`: the one write helper every result goes through."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_record(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
@@ -163,8 +169,10 @@ def locked(folder: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive POSIX lock on `folder` (its .runs.lock file): concurrent rebuilds of the
     folder's tables then run one at a time."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / RUNS_LOCK, "a") as lock:
+    with writing(folder / RUNS_LOCK):
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / RUNS_LOCK, "a")
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.reporting import build_report
+from harness.write_failure import WriteFailed, stop
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     missing = [d for d in args.dirs if not Path(d).is_dir()]
     if missing:
         parser.error(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")
-    index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
+    try:
+        index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
+    except WriteFailed as failure:
+        stop(failure, args.out or args.dirs[0], "run this command again")
     print(f"report: {index.resolve()}")
     return 0
 

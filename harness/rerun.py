@@ -6,8 +6,9 @@ implementations and seeds into a new folder, then compares each new record with 
 everything but timings, memory and timestamps must match (the from-scratch MLP bitwise; Keras
 with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
 job, every job even when some runs fail. Exit status: 0 when every record matches, 3 when any
-differs (a run that fails now but not before is a difference), 2 when nothing could be run, 130
-after Ctrl-C.
+differs (a run that fails now but not before is a difference), 2 when nothing could be run (or
+the new folder is being written by another process), 4 when a write failed (disk full: one line
+says which file), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness.folder_lock import held_elsewhere
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
 
 from .config import BenchConfig
@@ -90,6 +92,7 @@ def rerun_one(folder: Path, into: Path) -> int:
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
     outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
+                         then=f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR",
                          rerun_of=str(folder.resolve()), original_git=original_git)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
@@ -104,11 +107,14 @@ def rerun_one(folder: Path, into: Path) -> int:
 
 
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
-    """Refuse (ValueError, one line) before any job runs: a target folder in use, or a stored
-    config that cannot run here (e.g. its data folder or an implementation's library is missing)."""
+    """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
+    another run is still writing, or a stored config that cannot run here (e.g. its data folder
+    or an implementation's library is missing)."""
     for job, target in zip(jobs, targets):
         if target.exists() and any(target.iterdir()):
             raise ValueError(f"{target} is not empty; choose another --into")
+        if held_elsewhere(job):
+            raise ValueError(f"{job} is being written by another run; rerun it once that run has ended")
         try:
             make_plan(load_config(job))
         except ValueError as ex:

@@ -14,11 +14,13 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness import folder_lock
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, atomic_write_text
+from harness.write_failure import WriteFailed, quiet_log_file_failures, stop, writing
 
 from .sweep import Outcome, run_plan
 from .validate import check_output_dir, make_plan
@@ -46,23 +48,30 @@ def run(cfg: DictConfig) -> None:
     A multirun job does not rebuild the report itself (parallel jobs would rebuild it N times at
     once); it merges the sweep's tables, and the sweep callback (harness.callbacks) builds the
     report once after the last job."""
+    from hydra.core.hydra_config import HydraConfig
+
     from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
+    quiet_log_file_failures()
+    sweep_dir = Path(HydraConfig.get().sweep.dir) if multirun else None
+    then = (f"finish with the same command and resume=true hydra.sweep.dir={sweep_dir}" if sweep_dir
+            else f"finish with resume=true hydra.run.dir={run_dir}")
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
                          cleanup_on_reject=True, report=cfg.report and not multirun,
-                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
-    if multirun:
-        merge_into_sweep()
+                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then)
+    if sweep_dir:
+        merge_into_sweep(sweep_dir, then)
     finish(outcome, run_dir, multirun)
 
 
-def merge_into_sweep() -> None:
-    """Refresh SWEEP_DIR/runs.csv and summary.csv with this job's records; never fails the job."""
-    from hydra.core.hydra_config import HydraConfig
-
+def merge_into_sweep(sweep_dir: Path, then: str) -> None:
+    """Refresh SWEEP_DIR/runs.csv and summary.csv with this job's records; only a write the OS
+    refuses (disk full) stops the job, with the one line of harness.write_failure."""
     from .sweep_merge import merge_sweep
     try:
-        merge_sweep(Path(HydraConfig.get().sweep.dir))
+        merge_sweep(sweep_dir)
+    except WriteFailed as failure:
+        stop(failure, sweep_dir, then)
     except Exception as ex:  # the job's own records are safe; the callback merges again at the end
         log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
@@ -85,20 +94,50 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                cleanup_on_reject: bool = False, report: bool | None = None, dir_key: str = "hydra.run.dir",
-               **environment_extra: Any) -> Outcome:
-    """Validate cfg, then write the config and environment and run every pending run into run_dir.
+               then: str | None = None, **environment_extra: Any) -> Outcome:
+    """Validate cfg, lock run_dir, then write the config and environment and run every pending run
+    into it, holding the folder's writer lock (harness.folder_lock) until the report is written.
 
     `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
-    setting that chose run_dir, named in the fix of a refused folder."""
-    from . import environment
+    setting that chose run_dir, named in the fix of a refused folder; `then` is how to finish
+    after a failed write (default: resume=true into run_dir), said in its one-line error."""
+    then = then or f"finish with resume=true {dir_key}={run_dir}"
+    plan = _checked(lambda: make_plan(cfg), run_dir, cleanup=cleanup_on_reject)
+    _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
+             cleanup=cleanup_on_reject)
     try:
-        plan = make_plan(cfg)
-        check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key)
+        with folder_lock.hold(run_dir, dir_key=dir_key):
+            # again under the lock: another writer may have filled the folder since the first check
+            _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
+                     cleanup=False)
+            return _run_locked(cfg, plan, run_dir, launcher, command, report, environment_extra)
+    except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
+        _refuse(busy)
+    except WriteFailed as failure:
+        stop(failure, run_dir, then)
+
+
+def _checked(check: Any, run_dir: Path, *, cleanup: bool) -> Any:
+    """check()'s result; a ValueError (bad input) becomes one line and exit 2, after removing
+    what Hydra created for the rejected job when `cleanup`."""
+    try:
+        return check()
     except ValueError as ex:
-        if cleanup_on_reject:
+        if cleanup:
             remove_if_empty(run_dir)
-        sys.stderr.write(f"error: {str(ex).strip().splitlines()[0]}\n")
-        raise SystemExit(2) from None
+        _refuse(ex)
+
+
+def _refuse(error: Exception) -> NoReturn:
+    """Bad input: one line on stderr, exit 2."""
+    sys.stderr.write(f"error: {str(error).strip().splitlines()[0]}\n")
+    raise SystemExit(2) from None
+
+
+def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, command: str, report: bool | None,
+                environment_extra: dict[str, Any]) -> Outcome:
+    """Everything run_config does once the folder is checked and locked."""
+    from . import environment
     _configure_implementations(cfg, plan)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     env = environment.capture(resolved, command, **environment_extra)
@@ -139,12 +178,14 @@ def create_new(path: Path, text: str) -> bool:
     """Write `path` complete, only if it does not exist yet (atomic even against other processes:
     the text goes to a temporary file that is then hard-linked into place). False if it existed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
     try:
-        os.link(tmp, path)
+        with writing(path):
+            tmp.write_text(text, encoding="utf-8")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
         return True
-    except FileExistsError:
-        return False
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -160,7 +201,9 @@ def remove_if_empty(run_dir: Path) -> None:
     """Undo what Hydra created for a rejected job (.hydra/ and the log) when nothing else is there."""
     if not run_dir.is_dir() or (run_dir / "records").exists() or (run_dir / CONFIG_FILE).exists():
         return
-    allowed = {".hydra", "run.log"} | {p.name for p in run_dir.glob("*.log")}
+    if folder_lock.held_elsewhere(run_dir):  # another run has just started there and wrote nothing yet
+        return
+    allowed = {".hydra", "run.log", folder_lock.LOCK_FILE} | {p.name for p in run_dir.glob("*.log")}
     if all(p.name in allowed for p in run_dir.iterdir()):
         shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -173,5 +216,7 @@ def update_report(run_dir: Path) -> None:
         return
     try:
         update(run_dir)
+    except WriteFailed:  # the OS refused a write: stop like any other write (run_config says so)
+        raise
     except Exception as ex:  # the records are already on disk; the report can be rebuilt later
         log.warning(f"report not updated ({type(ex).__name__}: {ex}); rebuild with python -m harness.report")

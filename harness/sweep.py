@@ -1,9 +1,10 @@
 """Run every (seed, implementation) of a plan, writing each record as soon as the run ends.
 
-A run that raises, or whose record cannot be written as returned, is recorded `failed` and the
-sweep goes on; a non-finite loss is recorded `diverged` with its epoch; Ctrl-C stops after the
-runs already finished (their records are on disk); with resume, runs whose record is already
-there (ok or diverged) are skipped.
+A run that raises, or whose record cannot be serialized as returned, is recorded `failed` and the
+sweep goes on (a write the OS refuses stops the invocation instead: harness.write_failure); a
+non-finite loss is recorded `diverged` with its epoch; Ctrl-C stops after the runs already
+finished (their records are on disk); with resume, runs whose record is already there (ok or
+diverged) are skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record, write_runs_csv
+from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record,
+                             write_runs_csv)
+from harness.write_failure import WriteFailed, writing
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -121,11 +124,13 @@ def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
 
     A record that cannot be written as the implementation returned it (an unknown field, a value
     JSON cannot hold) is written instead as a failed run saying why, keeping its plain values, so
-    one bad run never stops the sweep. If even that cannot be written (disk full), the error
-    propagates: nothing can be recorded."""
+    one bad run never stops the sweep. A write the OS refused (WriteFailed: disk full, read-only)
+    is not the run's fault: it propagates and stops the invocation, recording nothing false."""
     try:
         write_record(run_dir, record)
         return record
+    except WriteFailed:
+        raise
     except Exception as ex:
         plain = (type(None), bool, int, float, str)
         failed = {k: v if isinstance(v, plain) else None for k, v in record.items() if k in RECORD_FIELDS}
@@ -147,7 +152,8 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
     outcome = Outcome()
     for temp in (run_dir / RECORDS_DIRNAME).glob(".*.tmp"):  # left by a process killed mid-write;
         if time.time() - temp.stat().st_mtime > STALE_TEMP_SECONDS:  # a fresh one may be another writer's
-            temp.unlink(missing_ok=True)
+            with writing(temp):
+                temp.unlink(missing_ok=True)
     pending = []
     for seed in plan.seeds:
         for impl in plan.impls:
@@ -176,5 +182,5 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
         outcome.interrupted = True
     finally:
         bar.close()
-        write_runs_csv(run_dir)
+    write_runs_csv(run_dir)  # not after a WriteFailed: a second failure would hide the first
     return outcome

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.records import RECORD_FIELDS, RUNS_CSV, atomic_write_text, csv_text, load_runs, locked
+from harness.write_failure import WriteFailed, stop
 
 log = logging.getLogger(__name__)
 SUMMARY_CSV = "summary.csv"
@@ -96,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.sweep_dir.is_dir():
         parser.error(f"no such folder: {args.sweep_dir}; pass the sweep folder (hydra.sweep.dir)")
     experiment = next((str(e) for e in load_runs([args.sweep_dir])["experiment"].dropna()), None)
-    finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report)
+    try:
+        finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report)
+    except WriteFailed as failure:
+        stop(failure, args.sweep_dir, f"run python -m harness.sweep_merge {args.sweep_dir} again")
     return 0
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.records import atomic_write_text, is_ok, load_runs
-from harness.reporting import batches, html, reference, settings, tables
+from harness.reporting import batches, html, publish, reference, settings, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 
@@ -138,11 +138,20 @@ def build_report(roots: list[str | os.PathLike], out_dir: str | os.PathLike | No
     """Rebuild tables, figures and index.html from every record under `roots`; returns index.html.
 
     `out_dir` defaults to `<first root>/report`. Only the latest batch of each experiment is
-    reported unless `all_runs` is true.
+    reported unless `all_runs` is true. The new report is built aside and swapped in complete
+    (harness.reporting.publish): a failed write leaves the previous one intact.
     """
     root_dirs = [Path(r) for r in roots]
     out = Path(out_dir) if out_dir is not None else root_dirs[0] / REPORT_DIRNAME
     runs, older = batches.select_latest(batches.load_batches(root_dirs), all_runs=all_runs)
+    with publish.staged(out) as stage:
+        _write_report(stage, runs, older, root_dirs, reference_path)
+    return out / publish.PAGE
+
+
+def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], root_dirs: list[Path],
+                  reference_path: str | os.PathLike | None) -> None:
+    """Tables, figures and the page of the selected runs, written into `out`."""
     sections, summaries = [], []
     for experiment, part in runs.groupby("experiment", sort=True, dropna=False):
         section, summary = _section(str(experiment), part, older.get(str(experiment), []), out, root_dirs)
@@ -155,9 +164,7 @@ def build_report(roots: list[str | os.PathLike], out_dir: str | os.PathLike | No
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
                      roots=[str(r) for r in root_dirs], reference_note=note)
-    index = out / "index.html"
-    atomic_write_text(index, page)
-    return index
+    atomic_write_text(out / publish.PAGE, page)
 
 
 def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,

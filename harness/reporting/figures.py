@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from harness.records import is_ok
+from harness.write_failure import writing
 from harness.reporting.tables import REFERENCE_IMPL, fmt
 
 DPI = 100
@@ -44,17 +45,19 @@ def new_figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, lis
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Write the PNG atomically (a concurrent reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-        os.chmod(path, 0o644)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the PNG atomically (a concurrent reader never sees half a file); an OSError is raised
+    as WriteFailed naming `path`."""
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format="png", dpi=DPI)
+            os.replace(tmp, path)
+            os.chmod(path, 0o644)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 
