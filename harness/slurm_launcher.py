@@ -35,13 +35,16 @@ from harness import callbacks, slurm_jobs
 
 log = logging.getLogger(__name__)
 REFUSED, UNFINISHED = 2, 1  # exit statuses: bad request (like every refused command), jobs not finished
-# What sbatch says (lower case) -> the launcher option that asked for it.
-REFUSAL_OPTIONS = (("memory", "mem_gb"), ("partitionconfig", "cpus_per_task"), ("partitionconfig", "mem_gb"),
-                   ("partitionconfig", "gpus_per_node"), ("partitionnodelimit", "nodes"),
-                   ("partitiontimelimit", "timeout_min"), ("badconstraints", "mem_gb"),
-                   ("partition", "partition"), ("time limit", "timeout_min"),
-                   ("gres", "gpus_per_node"), ("gpu", "gpus_per_node"), ("processor", "cpus_per_task"),
-                   ("cpu", "cpus_per_task"), ("account", "account"), ("node count", "nodes"), ("qos", "qos"))
+# What SLURM says (lower case) -> the launcher options that asked for it; the first phrase found
+# decides (specific reasons first: a user's value such as partition=gpu must not read as a GPU request).
+REFUSAL_OPTIONS = (
+    ("partitionconfig", ("cpus_per_task", "mem_gb", "gpus_per_node", "partition")),
+    ("partitionnodelimit", ("nodes", "partition")), ("partitiontimelimit", ("timeout_min", "partition")),
+    ("badconstraints", ("mem_gb", "cpus_per_task", "gpus_per_node")), ("memory", ("mem_gb",)),
+    ("partition", ("partition",)), ("time limit", ("timeout_min",)), ("gres", ("gpus_per_node",)),
+    ("gpu", ("gpus_per_node",)), ("processor", ("cpus_per_task",)), ("cpu", ("cpus_per_task",)),
+    ("account", ("account",)), ("node count", ("nodes",)), ("qos", ("qos",)))
+DEFAULT_OPTIONS = ("mem_gb", "partition", "cpus_per_task", "gpus_per_node", "timeout_min")
 
 
 def refusal_line(sbatch_error: str, params: dict[str, Any], submitted: str = "nothing was submitted") -> str:
@@ -51,8 +54,7 @@ def refusal_line(sbatch_error: str, params: dict[str, Any], submitted: str = "no
     if "contact slurm controller" in text.lower():
         return (f"SLURM refused the sweep ({text}): no controller answers here; start one "
                 f"(scripts/slurm_local.sh) or submit from the cluster's login node")
-    options = list(dict.fromkeys(o for word, o in REFUSAL_OPTIONS if word in text.lower()))
-    options = options or ["mem_gb", "partition", "cpus_per_task", "gpus_per_node", "timeout_min"]
+    options = next((o for word, o in REFUSAL_OPTIONS if word in text.lower()), DEFAULT_OPTIONS)
     asked = ", ".join(f"hydra.launcher.{o}={params.get(o)}" for o in options)
     return (f"SLURM refused the sweep ({text}); change {asked} to what the cluster offers "
             f"(sinfo -o '%P %c %m %G %l' lists partitions, CPUs, memory in MB, GPUs, time limits); {submitted}")

@@ -110,9 +110,9 @@ def test_cpus_above_the_node_stay_pending_and_are_refused(tmp_path: Path, data_r
 
 
 @pytest.fixture(scope="module")
-def cancelled(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, int, str, float]:
+def cancelled(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tuple[Path, int, str]:
     """A 3-job sweep run one task at a time, its array scancel-ed once job 0 has finished: the
-    sweep folder, the exit status, stderr and the seconds from scancel to the command's end."""
+    sweep folder, the exit status and stderr. A command still waiting 5 minutes after scancel fails."""
     tmp = tmp_path_factory.mktemp("cancel")
     out = tmp / "sweep"
     env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
@@ -123,17 +123,17 @@ def cancelled(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tupl
         while not list(out.glob(".submitit/*_0/*_0_0_result.pkl")) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()[1][-4000:]
             time.sleep(0.5)
+        assert list(out.glob(".submitit/*_0/*_0_0_result.pkl")), f"job 0 did not finish in {TIMEOUT_S} s"
         array = array_tasks(out)[0].split("_")[0]
         subprocess.run(["scancel", array], check=True)
-        cancelled_at = time.monotonic()
-        _, stderr = proc.communicate(timeout=120)  # bounded: no endless polling of sacct
+        _, stderr = proc.communicate(timeout=300)  # a hang (endless polling of sacct) fails here
     finally:
         proc.kill()
-    return out, proc.returncode, stderr, time.monotonic() - cancelled_at
+    return out, proc.returncode, stderr
 
 
-def test_cancelled_tasks_end_the_command_with_what_finished(cancelled: tuple[Path, int, str, float]) -> None:
-    out, code, stderr, seconds = cancelled
+def test_cancelled_tasks_end_the_command_with_what_finished(cancelled: tuple[Path, int, str]) -> None:
+    out, code, stderr = cancelled
     assert code == 1, stderr[-4000:]
     summary, resume = stderr.strip().splitlines()[-2:]
     assert re.search(r"error: [12] of 3 jobs of the sweep did not finish: job [12] \(SLURM \d+_[12]\) CANCELLED", summary)
@@ -143,12 +143,11 @@ def test_cancelled_tasks_end_the_command_with_what_finished(cancelled: tuple[Pat
     finished = {int(p.parent.parent.name) for p in out.glob("*/records/*.json")}
     assert 0 in finished and len(finished) < 3
     assert sorted(runs["job"]) == sorted(finished) and sorted(runs["seed"]) == sorted(finished)
-    assert seconds < 60
 
 
-def test_resume_after_cancel_finishes_the_sweep(cancelled: tuple[Path, int, str, float], data_root: Path) -> None:
+def test_resume_after_cancel_finishes_the_sweep(cancelled: tuple[Path, int, str], data_root: Path) -> None:
     """The printed command, run as printed, runs only what is missing."""
-    out, _, stderr, _ = cancelled
+    out, _, stderr = cancelled
     before = {p.name: p.read_bytes() for p in out.glob("*/records/*.json")}
     argv = shlex.split(stderr.strip().splitlines()[-1].removeprefix("finish the sweep with: "))
     code, stdout, err = run(out.parent, data_root, [sys.executable, *argv[1:]])
