@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import shlex
 import shutil
 import signal
@@ -91,7 +92,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
             self._refuse(f"its tasks stay pending with reason {ex}, which no wait resolves", sweep_dir, before,
                          submitted=f"array {array_id} was cancelled")
         except KeyboardInterrupt:
-            sys.stderr.write(f"interrupted: the SLURM array {jobs[0].job_id.split('_')[0]} goes on (scancel stops it); "
+            sys.stderr.write(f"interrupted: the SLURM array {array_id} goes on (scancel {array_id} stops it); "
                              f"merge what it finished with python -m harness.sweep_merge {sweep_dir}, "
                              f"or run what is missing with: {resume_command(sweep_dir)}\n")
             raise SystemExit(130) from None
@@ -124,6 +125,8 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         """sbatch the array; when sbatch refuses it, end the command (`_refuse`)."""
         from submitit.core.utils import FailedJobError, FailedSubmissionError
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        if "mode" in self.config.hydra.sweep:  # as hydra-submitit-launcher does
+            os.chmod(sweep_dir, mode=int(str(self.config.hydra.sweep.mode), 8))
         errors = io.StringIO()  # submitit prints sbatch's stderr itself; the one line of _refuse says it
         try:
             with contextlib.redirect_stderr(errors):
@@ -143,16 +146,18 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
                  first: int) -> list[JobReturn]:
         """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
         finished, print which did not and how to finish them, and exit UNFINISHED."""
-        problems = {i: state for i, state in waited.unfinished.items()}
+        problems = dict(waited.unfinished)
         for i, (outcome, value) in waited.finished.items():
             if outcome != "success":
                 problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
         if not problems:
             return [waited.finished[i][1] for i in range(len(jobs))]
         callbacks.finish_once(self.config)
-        listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}" for i, state in sorted(problems.items()))
+        listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
+                           for i, state in sorted(problems.items()))
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"logs in {sweep_dir / '.submitit'}; the finished jobs are merged in {sweep_dir / 'runs.csv'}\n"
+                         f"logs in {sweep_dir / '.submitit'}; "
+                         f"the finished jobs are merged in {sweep_dir / 'runs.csv'}\n"
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")
         raise SystemExit(UNFINISHED)
 

@@ -145,7 +145,8 @@ def test_wait_ends_on_cancelled_tasks_without_accounting(tmp_path: Path, monkeyp
 
     from harness.slurm_jobs import wait_for
     fake_squeue(tmp_path, monkeypatch, "7_0|COMPLETED|None\\n7_1|CANCELLED|None\\n7_2|TIMEOUT|None\\n")
-    jobs = [SimpleNamespace(job_id=f"7_{i}", paths=SimpleNamespace(result_pickle=tmp_path / f"{i}.pkl")) for i in range(4)]
+    jobs = [SimpleNamespace(job_id=f"7_{i}", paths=SimpleNamespace(result_pickle=tmp_path / f"{i}.pkl"))
+            for i in range(4)]
     cloudpickle_dump(("success", "job 0 returned"), tmp_path / "0.pkl")
     waited = wait_for(jobs, poll_s=0.01, grace_s=0.05)
     assert waited.finished == {0: ("success", "job 0 returned")}

@@ -36,7 +36,8 @@ def cluster() -> dict[str, int]:
     else:
         done = subprocess.run(["sinfo", "-h", "-o", "%c %m"], capture_output=True, text=True, timeout=30)
         if done.returncode != 0 or not done.stdout.strip():
-            reason = f"no SLURM cluster answers sinfo ({done.stderr.strip()}); start one: sudo bash scripts/slurm_local.sh"
+            reason = (f"no SLURM cluster answers sinfo ({done.stderr.strip()}); "
+                      "start one: sudo bash scripts/slurm_local.sh")
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI runs the SLURM tests: {reason}")
@@ -97,7 +98,8 @@ def test_cpus_above_the_node_stay_pending_and_are_refused(tmp_path: Path, data_r
     """Queued for ever (PartitionConfig) instead of refused by sbatch: cancelled and refused the same way."""
     out = tmp_path / "sweep"
     too_many = cluster["cpus"] * 8
-    code, stdout, stderr = run(tmp_path, data_root, command(out, "seed=range(2)", f"hydra.launcher.cpus_per_task={too_many}"))
+    code, stdout, stderr = run(tmp_path, data_root,
+                               command(out, "seed=range(2)", f"hydra.launcher.cpus_per_task={too_many}"))
     assert code == 2, stderr[-4000:]
     last = stderr.strip().splitlines()[-1]
     assert "stay pending with reason PartitionConfig" in last and f"hydra.launcher.cpus_per_task={too_many}" in last
@@ -136,7 +138,8 @@ def test_cancelled_tasks_end_the_command_with_what_finished(cancelled: tuple[Pat
     out, code, stderr = cancelled
     assert code == 1, stderr[-4000:]
     summary, resume = stderr.strip().splitlines()[-2:]
-    assert re.search(r"error: [12] of 3 jobs of the sweep did not finish: job [12] \(SLURM \d+_[12]\) CANCELLED", summary)
+    assert re.search(r"error: [12] of 3 jobs of the sweep did not finish: job [12] \(SLURM \d+_[12]\) CANCELLED",
+                     summary)
     assert resume.startswith("finish the sweep with: python -m harness -m ")
     assert resume.endswith(f"resume=true hydra.sweep.dir={out}") and "Traceback" not in stderr
     runs = pd.read_csv(out / "runs.csv")
