@@ -36,10 +36,11 @@ MEM_MB="$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
 REAL_MB=$(( MEM_MB * 9 / 10 ))   # below the machine's memory: slurmd drains a node that reports less
 mkdir -p "$STATE/ctld" "$STATE/spool" "$STATE/log" /etc/slurm
 
+# Addresses are given (127.0.0.1): a container's hostname may not resolve.
 cat > "$CONF" <<EOF
 $MARK
 ClusterName=mlpbench
-SlurmctldHost=$HOST
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -60,7 +61,7 @@ ReturnToService=2
 MpiDefault=none
 KillWait=5
 MinJobAge=600
-NodeName=$HOST CPUs=$CPUS RealMemory=$REAL_MB State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$REAL_MB State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 
