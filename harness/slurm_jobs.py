@@ -99,7 +99,7 @@ def wait_for(jobs: list[Any], poll_s: float = POLL_S, grace_s: float = GRACE_S) 
             if state == "PENDING" and reason in NEVER_STARTS:
                 raise NeverStarts(reason)
             if state not in ACTIVE_STATES and now - gone_since.setdefault(index, now) >= grace_s:
-                waited.unfinished[index] = state
+                waited.unfinished[index] = "COMPLETED without a result file" if state == "COMPLETED" else state
         if len(waited.finished) + len(waited.unfinished) < len(jobs):
             time.sleep(poll_s)
     return waited

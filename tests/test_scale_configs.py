@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -137,20 +138,29 @@ def fake_squeue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: str) -> 
 
 
 def test_wait_ends_on_cancelled_tasks_without_accounting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Task 0 wrote its result; 1 was cancelled, 2 timed out, 3 is gone from the controller: the wait
-    ends (no sacct involved), keeping task 0's result and each other task's last state."""
+    """Task 0 wrote its result; 1 was cancelled, 2 timed out, 3 is gone from the controller, 4 completed
+    without a result file: the wait ends (no sacct involved), keeping task 0's result and each other
+    task's last state."""
     from types import SimpleNamespace
 
     from submitit.core.utils import cloudpickle_dump
 
     from harness.slurm_jobs import wait_for
-    fake_squeue(tmp_path, monkeypatch, "7_0|COMPLETED|None\\n7_1|CANCELLED|None\\n7_2|TIMEOUT|None\\n")
+    fake_squeue(tmp_path, monkeypatch, "7_0|COMPLETED|None\\n7_1|CANCELLED|None\\n7_2|TIMEOUT|None\\n7_4|COMPLETED|None\\n")
     jobs = [SimpleNamespace(job_id=f"7_{i}", paths=SimpleNamespace(result_pickle=tmp_path / f"{i}.pkl"))
-            for i in range(4)]
+            for i in range(5)]
     cloudpickle_dump(("success", "job 0 returned"), tmp_path / "0.pkl")
+    polls, real_sleep = [], time.sleep
+
+    def bounded_sleep(seconds: float) -> None:  # a wait that does not end fails instead of hanging
+        polls.append(seconds)
+        assert len(polls) < 500, "the wait did not end"
+        real_sleep(seconds)
+    monkeypatch.setattr("harness.slurm_jobs.time.sleep", bounded_sleep)
     waited = wait_for(jobs, poll_s=0.01, grace_s=0.05)
     assert waited.finished == {0: ("success", "job 0 returned")}
-    assert waited.unfinished == {1: "CANCELLED", 2: "TIMEOUT", 3: "left the queue without a result"}
+    assert waited.unfinished == {1: "CANCELLED", 2: "TIMEOUT", 3: "left the queue without a result",
+                                 4: "COMPLETED without a result file"}
 
 
 def test_wait_stops_on_a_request_that_stays_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
