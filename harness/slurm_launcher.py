@@ -56,7 +56,7 @@ def refusal_line(sbatch_error: str, params: dict[str, Any], submitted: str = "no
         return (f"SLURM refused the sweep ({text}): no controller answers here; start one "
                 f"(scripts/slurm_local.sh) or submit from the cluster's login node")
     options = next((o for word, o in REFUSAL_OPTIONS if word in text.lower()), DEFAULT_OPTIONS)
-    asked = ", ".join(f"hydra.launcher.{o}={params.get(o)}" for o in options)
+    asked = ", ".join(f"hydra.launcher.{o}={'null' if params.get(o) is None else params[o]}" for o in options)
     return (f"SLURM refused the sweep ({text}); change {asked} to what the cluster offers "
             f"(sinfo -o '%P %c %m %G %l' lists partitions, CPUs, memory in MB, GPUs, time limits); {submitted}")
 

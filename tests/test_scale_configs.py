@@ -70,6 +70,9 @@ def test_sbatch_refusals_become_one_line_naming_the_option() -> None:
                              "sbatch: error: Batch job submission failed: Invalid partition name specified",
                              {**params, "partition": "gpu"})
     assert "change hydra.launcher.partition=gpu to" in partition and "mem_gb" not in partition
+    queued = refusal_line("its tasks stay pending with reason PartitionConfig", params, "array 8 was cancelled")
+    assert ("change hydra.launcher.cpus_per_task=1, hydra.launcher.mem_gb=64, hydra.launcher.gpus_per_node=null, "
+            "hydra.launcher.partition=null to") in queued and queued.endswith("; array 8 was cancelled")
     down = refusal_line("sbatch: error: Batch job submission failed: Unable to contact slurm controller "
                         "(connect failure)", params)
     assert "no controller answers here" in down and "scripts/slurm_local.sh" in down
@@ -146,7 +149,8 @@ def test_wait_ends_on_cancelled_tasks_without_accounting(tmp_path: Path, monkeyp
     from submitit.core.utils import cloudpickle_dump
 
     from harness.slurm_jobs import wait_for
-    fake_squeue(tmp_path, monkeypatch, "7_0|COMPLETED|None\\n7_1|CANCELLED|None\\n7_2|TIMEOUT|None\\n7_4|COMPLETED|None\\n")
+    fake_squeue(tmp_path, monkeypatch,
+                "7_0|COMPLETED|None\\n7_1|CANCELLED|None\\n7_2|TIMEOUT|None\\n7_4|COMPLETED|None\\n")
     jobs = [SimpleNamespace(job_id=f"7_{i}", paths=SimpleNamespace(result_pickle=tmp_path / f"{i}.pkl"))
             for i in range(5)]
     cloudpickle_dump(("success", "job 0 returned"), tmp_path / "0.pkl")
