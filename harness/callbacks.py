@@ -22,13 +22,40 @@ from omegaconf import DictConfig
 from harness.records import SHARED_CPU_LAUNCHERS
 
 log = logging.getLogger(__name__)
+_HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
+
+
+def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None:
+    """Merge the sweep's tables and build its report, once per sweep folder (the callback, its
+    at-exit fallback and the SLURM launcher's early end all call this). A write the OS refuses
+    exits WRITE_FAILED from the callback; at exit (a job failed, or Ctrl-C) the status is already
+    non-zero, so it is only said, in its one line."""
+    from harness.write_failure import WriteFailed, message, stop, stopped
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    if str(sweep_dir.resolve()) in _HANDLED or stopped():
+        return
+    _HANDLED.add(str(sweep_dir.resolve()))
+    try:
+        from harness.sweep_merge import finish_sweep
+        if sweep_dir.is_dir():
+            finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
+    except WriteFailed as failure:
+        then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
+        if exit_on_write_failure:
+            stop(failure, sweep_dir, then)
+        sys.stderr.write(message(failure, sweep_dir, then) + "\n")
+    except Exception as ex:  # the records are on disk; the tables can be rebuilt later
+        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
+                    f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
+
+
+def skip_finish(sweep_dir: Path) -> None:
+    """A launch refused before any job ran: write no tables (nothing may be half-written)."""
+    _HANDLED.add(str(Path(sweep_dir).resolve()))
 
 
 class SweepTables(Callback):
     """Write SWEEP_DIR/runs.csv, SWEEP_DIR/summary.csv and (report=true) the report, once per sweep."""
-
-    def __init__(self) -> None:
-        self._finished = False
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Warn about shared cores under a local parallel launcher; arm the at-exit fallback."""
@@ -36,29 +63,8 @@ class SweepTables(Callback):
         if launcher in SHARED_CPU_LAUNCHERS:
             log.warning(f"hydra/launcher={launcher} runs jobs side by side: use it for accuracy sweeps; "
                         "fit times share the CPU and the report marks them as not comparable")
-        atexit.register(self._finish, config)
+        atexit.register(finish_once, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Every job has returned: merge and report; a write the OS refused exits WRITE_FAILED."""
-        self._finish(config, exit_on_write_failure=True)
-
-    def _finish(self, config: DictConfig, exit_on_write_failure: bool = False) -> None:
-        """At exit (a job failed, or Ctrl-C) the status is already non-zero: a failed write is
-        only said, in its one line."""
-        from harness.write_failure import WriteFailed, message, stop, stopped
-        if self._finished or stopped():
-            return
-        self._finished = True
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        try:
-            from harness.sweep_merge import finish_sweep
-            if sweep_dir.is_dir():
-                finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
-        except WriteFailed as failure:
-            then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
-            if exit_on_write_failure:
-                stop(failure, sweep_dir, then)
-            sys.stderr.write(message(failure, sweep_dir, then) + "\n")
-        except Exception as ex:  # the records are on disk; the tables can be rebuilt later
-            log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
-                        f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
+        finish_once(config, exit_on_write_failure=True)
