@@ -27,7 +27,8 @@ figcaption{font-size:.88em;color:#4a5568;margin-top:4px}
 .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;white-space:nowrap}
 .v-reproduced{background:#d8f3dc;color:#1b4332}.v-better{background:#d6e9fb;color:#0b3c6b}
 .v-worse{background:#fde2e1;color:#7a1c17}.v-differs{background:#ffe8cc;color:#7a4100}
-.v-not-comparable{background:#e9ecef;color:#343a40}.v-not-measured{background:#f1f3f5;color:#868e96}
+.v-not-comparable{background:#e9ecef;color:#343a40}.v-consistent{background:#d8f3dc;color:#1b4332}
+.v-too-few-runs{background:#fff3bf;color:#5c4400}.v-not-measured{background:#f1f3f5;color:#868e96}
 nav ul{columns:3;padding-left:1.2em}pre{background:#f3f5f8;padding:10px;overflow-x:auto;font-size:.82em}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600;color:#33415c}
 .note{background:#fff8e1;border-left:4px solid #f0b429;padding:6px 10px;margin:8px 0}
@@ -73,7 +74,8 @@ def image_html(figure: FigureFile) -> str:
 
 
 def verdict_html(verdict: str) -> str:
-    return f'<span class="verdict v-{esc(verdict.replace(" ", "-"))}">{esc(verdict)}</span>'
+    kind = verdict.split(" (")[0]  # "too few runs (n=2)" is styled as "too few runs"
+    return f'<span class="verdict v-{esc(kind.replace(" ", "-"))}">{esc(verdict)}</span>'
 
 
 def reproduction_html(table: pd.DataFrame) -> str:
@@ -86,12 +88,19 @@ def reproduction_html(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         reason = esc(r["reason"]) + (f'<br><span class="muted small">{esc(r["note"])}</span>' if r["note"] else "")
         rows.append(f"<tr><td>{esc(r['figure'])}</td><td>{esc(r['quantity'])}</td><td>{esc(r['article'])}</td>"
-                    f"<td>{esc(r['ours'])}</td><td>{esc(r['tolerance'])}</td><td>{verdict_html(r['verdict'])}</td>"
+                    f"<td>{esc(r['ours'])}</td><td>{esc(_test_text(r))}</td><td>{verdict_html(r['verdict'])}</td>"
                     f"<td>{reason}</td><td>{esc(r['experiment'])}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("article's figure", "quantity", "article", "ours", "tolerance",
+    head = "".join(f"<th>{h}</th>" for h in ("article's figure", "quantity", "article", "ours", "test, p",
                                                "verdict", "reason", "our experiment"))
     return (f"<p>{esc(summary)}.</p><div class='wide'><table id='reproduction-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _test_text(row: pd.Series) -> str:
+    """'Welch t-test ..., p=0.031' (the test that made the verdict; empty for numbers not judged)."""
+    p = row.get("p_value")
+    test = str(row.get("test") or "")
+    return f"{test}; p={p:.3g}" if test and p is not None and p == p else test
 
 
 def _environment_rows(environment: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
