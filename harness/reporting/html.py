@@ -183,9 +183,10 @@ A time is still judged when only the algorithm differs (the work per step is the
 
 
 def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, generated: str,
-         roots: list[str], reference_note: str = "") -> str:
-    """The whole page."""
+         roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table."""
     toc = "".join(f'<li><a href="#{anchor(s.experiment)}">{esc(s.experiment)}</a></li>' for s in sections)
+    toc += "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>' for a, t, _ in extra)
     body = "\n".join(section_html(s) for s in sections) or "<p class='muted'>No runs recorded yet.</p>"
     ref_note = f'<p class="note">{esc(reference_note)}</p>' if reference_note else ""
     return f"""<!DOCTYPE html>
@@ -199,6 +200,7 @@ published in the article "Intuitively untangling the Multilayer Perceptron".</p>
 <li><a href="#method">How the numbers are computed</a></li></ul></nav>
 <h2 id="reproduction">Reproduction: the article's numbers and ours</h2>{ref_note}
 {reproduction_html(reproduction)}
+{"".join(part for _, _, part in extra)}
 {body}
 {method_html()}
 </main></body></html>

@@ -88,3 +88,55 @@ def _write_smoke(folder: Path) -> Path:
         write_record(folder / "2-drujba", _drujba(seed) | {"experiment": "smoke"})
     (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
     return folder
+
+
+def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """{"model.backprop": "article"} -> {"model": {"backprop": "article"}} (a config.yaml's shape)."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return out
+
+
+def write_ablation(root: str | Path, experiment: str, effects: dict[str, float], *, article: float = 90.0,
+                   keras: float = 60.0, seeds: int = 5) -> Path:
+    """An ablation sweep as the harness leaves it: one job folder per cell (the article's algorithm,
+    Keras's, and each component switched alone from either), each with its config.yaml, plus Keras.
+
+    Misclassified of seed s in a cell = `article` + the `effects` of the components at Keras's value
+    + noise(s), the same noise in every cell (so a difference of cells is exactly the effects'
+    sum); Keras's runs are `keras` + noise(s). Noise over seeds 0-4: -2, 0, 2, -1, 1."""
+    import yaml
+
+    from harness.algorithm import COMPONENTS, IMPLIED
+
+    folder = Path(root) / experiment / "multirun" / "2026-01-01_00-00-00"
+    names = [c.name for c in COMPONENTS]
+    cells = [tuple(base for _ in names) for base in ("article", "keras")]
+    cells += [tuple(("keras" if n == name else "article") for n in names) for name in names]
+    cells += [tuple(("article" if n == name else "keras") for n in names) for name in names]
+    noise = [(s * 7) % 5 - 2 for s in range(seeds)]
+    for job, cell in enumerate(dict.fromkeys(cells)):
+        values = {c.key: getattr(c, side) for c, side in zip(COMPONENTS, cell)}
+        adam = cell[names.index("adam")] if "adam" in names else "keras"
+        values.update({key: pair[0 if adam == "article" else 1] for key, pair in IMPLIED.items()})
+        job_dir = folder / str(job)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        (job_dir / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
+        shift = sum(effects.get(n, 0.0) for n, side in zip(names, cell) if side == "keras")
+        for seed in range(seeds):
+            write_record(job_dir, dict(experiment=experiment, impl="mlp", backend="numpy", seed=seed, status="ok",
+                                       sampling=values.get("sampling"), dtype=values.get("dtype"),
+                                       test_misclassified=article + shift + noise[seed], launcher="joblib",
+                                       started_at=STAMP, finished_at=STAMP))
+    keras_dir = folder / str(len(dict.fromkeys(cells)))
+    for seed in range(seeds):
+        write_record(keras_dir, dict(experiment=experiment, impl="keras", backend="tensorflow", seed=seed, status="ok",
+                                     sampling="shuffle", dtype="float32", test_misclassified=keras + noise[seed],
+                                     launcher="joblib", started_at=STAMP, finished_at=STAMP))
+    (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    return folder
