@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.reporting import stats
+from harness.reporting import stats, verdicts
 from harness.reporting.figures import FigureFile
 
 CSS = """
@@ -173,12 +173,20 @@ with a bootstrap interval that resamples both groups.</li>
 no spread); when neither group has any spread, p = 1 for equal values and {stats.MANN_WHITNEY} otherwise. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
 <li>Titanic "error" (the article's): actual survivors in the test set minus predicted survivors; it is not the
 number of misclassified passengers, which is reported beside it.</li>
-<li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /
-<i>worse</i> = outside it in that direction; <i>differs</i> = outside it where no direction is better;
-<i>not comparable</i> = the number depends on the article's hardware, or our setup or backend differs (reason given);
-<i>not measured</i> = no successful run yet. The setup includes the training algorithm where it made the article's
-number (its minibatch sampler, Adam variant and epsilon, backprop order): runs of Keras's algorithm never judge it.
-A time is still judged when only the algorithm differs (the work per step is the same), with a note saying so.</li>
+<li>Verdicts (the article's numbers, harness/reporting/verdicts.py): a mean the article published over N runs is
+compared with our runs by a two-sided Welch t-test using our standard deviation for both groups (the article gives no
+spread: it is assumed equal to ours) and both run counts; a single published run (a printed epoch loss) by our runs'
+95% prediction interval for one more run, mean ± t<sub>n−1</sub>·s·√(1+1/n); the article's accuracy gap (its MLP
+minus Keras) by our gap, all four groups' spreads taken as ours (Welch–Satterthwaite degrees of freedom); a ratio the
+article gave only as a range (its times read off a figure) by whether our 95% interval overlaps it. <i>consistent</i> =
+no difference at p &lt; {stats.ALPHA} (not a proof of equality); <i>better</i> / <i>worse</i> = a significant
+difference in the number's direction; <i>differs</i> = significant where no direction is better; the Titanic "error"
+is judged on |error| run by run, so over- and under-predictions do not cancel; <i>too few runs (n=…)</i> below
+{verdicts.MIN_RUNS} runs; a fixed bound only where its reason is given beside it; <i>not comparable</i> = hardware-bound,
+or our setup or algorithm differs (the components are named); <i>not measured</i> = no successful run. Intervals
+of the verdicts are t-intervals, chosen over the BCa bootstrap for their coverage at 2–20 runs (docs/verdicts.md).
+A number made by the article's algorithm is judged only on MLP runs whose algorithm is all of the article's
+(harness.algorithm); its head-to-head claims pair them with the Keras runs of the same experiment.</li>
 <li>Timings taken under a parallel launcher (several runs sharing the CPU) are marked and not judged.</li></ul>"""
 
 

@@ -140,3 +140,32 @@ def write_ablation(root: str | Path, experiment: str, effects: dict[str, float],
                                      launcher="joblib", started_at=STAMP, finished_at=STAMP))
     (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
     return folder
+
+
+def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], keras: list[float], *,
+                       mlp_seconds: float = 1.0, keras_seconds: float = 5.0) -> Path:
+    """One experiment where the MLP runs the article's whole algorithm (config.yaml from
+    harness.algorithm) and Keras runs beside it: misclassified per seed from `mlp` and `keras`, the
+    Titanic "error" equal to misclassified minus 50 (so it has both signs), fit times + 0.1 s per seed;
+    the article's setup for MNIST or Titanic (by the experiment's name)."""
+    import yaml
+
+    from harness.algorithm import COMPONENTS, IMPLIED
+
+    folder = Path(root) / experiment / "2026-01-01_00-00-00"
+    mnist = experiment.startswith("mnist")
+    setup = dict(layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, epochs=10, batch_size=1000) \
+        if mnist else dict(layers="7-15-1", optimizer="adam", learning_rate=0.01, epochs=1000, batch_size=100)
+    values = {c.key: c.article for c in COMPONENTS} | {key: pair[0] for key, pair in IMPLIED.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
+    for impl, misclassified, seconds in (("mlp", mlp, mlp_seconds), ("keras", keras, keras_seconds)):
+        for seed, value in enumerate(misclassified):
+            write_record(folder, dict(
+                experiment=experiment, impl=impl, backend="tensorflow" if impl == "keras" else "numpy", seed=seed,
+                status="ok", dataset="mnist" if mnist else "titanic", **setup,
+                sampling="shuffle" if impl == "keras" else values.get("sampling"),
+                dtype="float32" if impl == "keras" else values.get("dtype"), fit_seconds=seconds + 0.1 * seed,
+                test_misclassified=value, article_error=value - 50, epoch_losses=[4.0 - 0.1 * seed, 0.05],
+                launcher="basic", started_at=STAMP, finished_at=STAMP))
+    return folder
