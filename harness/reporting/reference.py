@@ -243,14 +243,15 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
         text = _numpy_over_cupy(entry, runs)
     out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"]))
     if result is not None:
-        out.update(ours_value=result.ours, test=result.reason.split(":")[0], p_value=result.p_value)
+        out["ours_value"] = result.ours
     if reason:
         return {**out, "verdict": "not comparable", "reason": reason}
     if result is None:
         return {**out, "verdict": "not comparable", "reason": "a time is only judged as a ratio to Keras"}
     if result.n == 0 or not math.isfinite(result.ours):
         return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
-    return {**out, "verdict": result.verdict, "reason": result.reason}
+    return {**out, "verdict": result.verdict, "reason": result.reason, "test": result.reason.split(":")[0],
+            "p_value": result.p_value}
 
 
 def _note(entry: dict[str, Any]) -> str:

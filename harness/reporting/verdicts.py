@@ -179,4 +179,4 @@ def judge_bound(values: Any, bound: float, why: str) -> Verdict:
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     verdict = CONSISTENT if high < bound else DIFFERS
     return Verdict(verdict, math.nan, mean, low, high, int(data.size),
-                   f"fixed bound {bound:g}, {why}: our interval's upper end {high:.4g}")
+                   f"fixed bound {bound:g}: {why}; our interval's upper end is {high:.4g}")
