@@ -70,3 +70,15 @@ def test_section_draws_the_pairing_and_says_numpy_is_not_cupy(tmp_path: Path) ->
     assert (tmp_path / "figures" / "mnist_vs_tf-article-vs-keras.png").is_file()
     assert "titanic_vs_tf: no MLP runs of the article's algorithm yet" in text
     assert (tmp_path / "figures" / "article-loss-mnist_cpu.png").is_file()  # mnist_vs_tf's NumPy runs
+
+
+def test_titanic_error_three_ways(tmp_path: Path) -> None:
+    mlp, keras = [40.0, 60.0, 45.0, 55.0], [52.0, 48.0, 53.0, 47.0]  # errors -10, 10, -5, 5 and 2, -2, 3, -3
+    write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras)
+    runs = tables.prepare(load_runs([tmp_path]))
+    table = claims_section.error_measures(*claims_section.article_pairing(runs, "titanic_vs_tf")).set_index("runs")
+    first = table.iloc[0]
+    half = scipy_stats.t.ppf(0.975, 3) * np.std([10, 10, 5, 5], ddof=1) / 2
+    assert first['signed mean "error"'].startswith("0 [")  # the signs cancel
+    assert first['mean |"error"|'] == f"7.5 [{7.5 - half:.4g}, {7.5 + half:.4g}]"
+    assert first["misclassified"].startswith("50 [")

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import figures as fg
-from harness.reporting import html, reference
+from harness.reporting import html, reference, verdicts
 from harness.reporting.figures_article import comparison
+from harness.reporting.stats import finite
+from harness.reporting.tables import fmt
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -41,7 +43,31 @@ def _head_to_head(runs: pd.DataFrame, experiment: str, out_dir: Path) -> str:
     if experiment.startswith("mnist") and "cupy" not in backends:
         note = (f"<p class='note'>The article's MNIST MLP ran on CuPy (a GPU); ours here ran on "
                 f"{html.esc(', '.join(backends))}, which computes the same but times differently.</p>")
-    return note + html.image_html(figure)
+    table = ""
+    if experiment.startswith("titanic"):
+        table = ("<p>The article's Titanic \"error\" (actual minus predicted survivors) three ways: its sign lets "
+                 "over- and under-predictions cancel, so \"closer to zero\" is judged on |error|.</p>"
+                 + html.table_html(error_measures(mlp, keras)))
+    return note + html.image_html(figure) + table
+
+
+def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
+    """The Titanic "error" three ways, side by side: signed mean (over- and under-predictions cancel),
+    mean |error| (what "closer to zero" is judged on) and misclassified, each with its 95% t-interval."""
+    rows = []
+    for name, group in (("mlp, the article's algorithm", mlp), ("keras", keras)):
+        row = {"implementation": name, "runs": len(group)}
+        for header, values in (('signed mean "error"', _column(group, "article_error")),
+                               ('mean |"error"|', np.abs(_column(group, "article_error"))),
+                               ("misclassified", _column(group, "test_misclassified"))):
+            low, high = verdicts.t_interval(values)
+            row[header] = f"{fmt(values.mean(), 4)} [{fmt(low, 4)}, {fmt(high, 4)}]" if values.size else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _column(group: pd.DataFrame, column: str) -> np.ndarray:
+    return finite(pd.to_numeric(group[column], errors="coerce"))
 
 
 def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> fg.FigureFile | None:
