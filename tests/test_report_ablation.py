@@ -19,7 +19,7 @@ from harness.reporting.synthetic import write_ablation, write_synthetic_results
 NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
 
 
-def _found(root: Path, experiment: str = "ablation_mnist") -> tuple[list[ablation.Effect], tuple, dict]:
+def _found(root: Path, experiment: str = "ablation_mnist") -> tuple[list[ablation.Effect], ablation.Gap, dict]:
     runs = tables.prepare(load_runs([root]))
     runs = runs[runs["experiment"] == experiment]
     table = ablation.cells(runs)
@@ -35,9 +35,9 @@ def test_cells_are_found_by_component_values(tmp_path: Path) -> None:
 
 
 def test_one_component_explains_the_gap(tmp_path: Path) -> None:
-    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})  # article 90, Keras 60: gap 30
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})  # article 90, Keras's algorithm 66
     found, the_gap, _ = _found(tmp_path)
-    assert the_gap[0] == pytest.approx(30.0)
+    assert (the_gap.size, the_gap.against) == (pytest.approx(24.0), "Keras's algorithm (our MLP)")
     article = [90 + e for e in NOISE]
     switched = [90 - 24 + e for e in NOISE]
     expected_p = scipy_stats.ttest_ind(switched, article, equal_var=False).pvalue
@@ -48,23 +48,33 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     assert all(e.effect == pytest.approx(0.0) and e.p_value == pytest.approx(1.0) for e in others)
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert "close a significant part of that gap: backprop (24 fewer" in text
-    assert "80% of the gap" in text  # 24 of 30
+    assert "100% of the gap" in text  # 24 of 24
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
 
 def test_no_component_explains_the_gap(tmp_path: Path) -> None:
-    write_ablation(tmp_path, "ablation_mnist", {})  # the gap of 30 comes from no single component
+    """Each component 1 fewer misclassified (p about 0.34 alone at this noise), together a gap of 5."""
+    write_ablation(tmp_path, "ablation_mnist", {c.name: -1.0 for c in COMPONENTS})
     found, the_gap, _ = _found(tmp_path)
+    expected_p = scipy_stats.ttest_ind([90 + e for e in NOISE], [85 + e for e in NOISE], equal_var=False).pvalue
+    assert (the_gap.size, the_gap.p_value) == (pytest.approx(5.0), pytest.approx(expected_p))
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert text.startswith("ablation_mnist: the article's algorithm misclassifies 30 misclassified")
+    assert text.startswith("ablation_mnist: the article's algorithm misclassifies 5 test rows more than Keras's "
+                           "algorithm (our MLP)")
     assert "no single component switched alone to Keras's closes a significant part" in text
 
 
-def test_no_gap_and_no_runs(tmp_path: Path) -> None:
-    write_ablation(tmp_path, "ablation_mnist", {}, keras=90.0)
+def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
-    assert "not significantly less accurate" in ablation.sentence("ablation_mnist", found, the_gap)
-    assert "no gap to explain yet" in ablation.sentence("x", [], (math.nan,) * 4)
+    assert "not significantly less accurate than Keras's algorithm" in ablation.sentence("ablation_mnist", found, the_gap)
+    one = tmp_path / "one"
+    write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
+    found, the_gap, _ = _found(one)
+    assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - (60 - 2))
+    assert "with too few runs (n=1) per cell no effect has an interval" in ablation.sentence("m", found, the_gap)
+    nothing = ablation.Gap("Keras's algorithm (our MLP)", *(math.nan,) * 4, (0, 0))
+    assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
 
 
 def test_factorial_main_effects(tmp_path: Path) -> None:

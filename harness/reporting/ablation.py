@@ -11,7 +11,8 @@ cell is known by its runs' component values, never by a folder name. For each co
   Keras value minus the mean over those with the article's, averaged over the other components.
 
 Each effect comes with a Welch 95% interval and p. The sentence naming the components that
-account for the gap (article's algorithm minus Keras, misclassified) is built from these numbers.
+account for the gap (the article's algorithm minus Keras's, misclassified: `gap`) is built from
+these numbers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+from harness.reporting.verdicts import MIN_RUNS, too_few
 
 EXPERIMENTS = ("ablation_titanic", "ablation_mnist")
 MEASURE = "test_misclassified"
@@ -110,30 +112,54 @@ def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
     return out
 
 
-def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any) -> tuple[float, float, float, float]:
-    """Misclassified of the article's algorithm minus Keras's (the library), with interval and p."""
-    return difference(table.get(tuple("article" for _ in COMPONENTS), []), keras_runs)
+@dataclass(frozen=True)
+class Gap:
+    """The article's algorithm minus `against` in mean misclassified, with its interval and p."""
+
+    against: str
+    size: float
+    low: float
+    high: float
+    p_value: float
+    n: tuple[int, int]
 
 
-def sentence(experiment: str, found: list[Effect], the_gap: tuple[float, float, float, float]) -> str:
+def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any) -> Gap:
+    """The gap the components must explain: the article's algorithm against Keras's algorithm in our
+    MLP (the cell every single switch moves towards), or, without that cell's runs, against the
+    Keras library itself (the ablation runs Keras once per seed it is given, often one)."""
+    article = table.get(tuple("article" for _ in COMPONENTS), np.array([]))
+    keras_cell = table.get(tuple("keras" for _ in COMPONENTS), np.array([]))
+    library = finite(keras_runs)
+    against, other = (("Keras's algorithm (our MLP)", keras_cell) if len(keras_cell) >= MIN_RUNS or not library.size
+                      else ("TensorFlow/Keras", library))
+    return Gap(against, *difference(article, other), (len(article), len(other)))
+
+
+def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
-    to Keras's, close a significant part of the gap between it and TensorFlow, and how much."""
-    size, low, high, p = the_gap
-    if not math.isfinite(size):
-        return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras are both needed)."
-    stated = f"{size:.3g} misclassified (95% CI {low:.3g} to {high:.3g}, p={p:.2g})"
-    if not (p < ALPHA and size > 0):
-        return (f"{experiment}: the article's algorithm is not significantly less accurate than TensorFlow "
-                f"(difference {stated}), so there is no gap for a component to explain.")
+    to Keras's, close a significant part of the gap between it and Keras's, and how much."""
+    if not math.isfinite(the_gap.size):
+        return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras's are both needed)."
+    if min(the_gap.n) < MIN_RUNS:
+        return (f"{experiment}: the article's algorithm misclassifies {the_gap.size:.3g} more than "
+                f"{the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has an interval; "
+                f"run the ablation with runs={MIN_RUNS} or more for a finding.")
+    stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
+              f"{the_gap.high:.3g}, p={the_gap.p_value:.2g})")
+    if not (the_gap.p_value < ALPHA and the_gap.size > 0):
+        return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
+                f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+                f"p={the_gap.p_value:.2g}), so there is no gap for a component to explain.")
     closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
                      key=lambda e: e.effect)
     if not closing:
-        return (f"{experiment}: the article's algorithm misclassifies {stated} more than TensorFlow, and no "
-                "single component switched alone to Keras's closes a significant part of that gap.")
+        return (f"{experiment}: the article's algorithm misclassifies {stated}, and no single component "
+                "switched alone to Keras's closes a significant part of that gap.")
     named = "; ".join(f"{e.component} ({-e.effect:.3g} fewer, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
-                      f"p={e.p_value:.2g}: {-e.effect / size:.0%} of the gap)" for e in closing)
-    return (f"{experiment}: the article's algorithm misclassifies {stated} more than TensorFlow; switched alone "
-            f"to Keras's, these component(s) close a significant part of that gap: {named}.")
+                      f"p={e.p_value:.2g}: {-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
+    return (f"{experiment}: the article's algorithm misclassifies {stated}; switched alone to Keras's, "
+            f"these component(s) close a significant part of that gap: {named}.")
 
 
 def effects_frame(found: list[Effect], the_gap: float) -> pd.DataFrame:
