@@ -65,8 +65,9 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path) -> str:
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
         view = ablation.effects_frame(found, the_gap.size)
-        for column in ("effect on misclassified", "p", "share of gap"):
+        for column in ("effect on misclassified", "p"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else f"{v:.3g}")
+        view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
         parts.append(html.table_html(view))
     else:
         parts.append("<p class='muted'>The runs hold no pair of cells that differ in one component only.</p>")
