@@ -115,3 +115,10 @@ def test_t_interval_holds_its_coverage_at_three_runs() -> None:
         half = 1.96 * sample.std(ddof=1) / math.sqrt(3)
         z_hits += abs(sample.mean()) <= half
     assert z_hits / 2000 < 0.90
+
+
+def test_verdicts_are_styled_on_the_page() -> None:
+    from harness.reporting import html
+
+    assert 'class="verdict v-too-few-runs">too few runs (n=2)<' in html.verdict_html("too few runs (n=2)")
+    assert ".v-too-few-runs{" in html.CSS and ".v-consistent{" in html.CSS

@@ -216,8 +216,8 @@ def _blocking_reason(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFr
         return entry.get("reason", "depends on the article's hardware")
     required, backends = entry.get("backend_required"), sorted(set(mine["backend"].dropna()))
     if required and backends != [required]:
-        article = f"the article's MLP ran on {required}"
-        return f"{article}; our runs used {', '.join(backends)}" + (" (no GPU here)" if required == "cupy" else "")
+        why = " (without a GPU, the pairing is NumPy against Keras)" if required == "cupy" else ""
+        return f"the article's MLP ran on {required}; our runs used {', '.join(backends)}{why}"
     launchers = set(pd.concat([mine["launcher"], keras["launcher"]]).dropna()) & set(SHARED_CPU_LAUNCHERS)
     if entry["measure"] in TIME_MEASURES and launchers:
         return f"timed under a parallel launcher ({', '.join(sorted(launchers))})"
