@@ -97,7 +97,7 @@ def judge_mean(values: Any, published: float, n_published: int, better: str) -> 
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     s = float(data.std(ddof=1))
-    if s == 0:
+    if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
         p = 1.0 if data.mean() == theirs else 0.0
     else:
         p = float(scipy_stats.ttest_ind_from_stats(data.mean(), s, data.size, theirs, s, n_published,
