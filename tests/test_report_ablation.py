@@ -103,3 +103,12 @@ def test_section_on_the_page(tmp_path: Path) -> None:
     assert "ablation_mnist-effects.png" not in text and "data:image/png;base64" in text
     # the Titanic ablation has no runs: the section says which experiment to run
     assert "No runs of ablation_titanic yet" in text and "+experiment=ablation_titanic" in text
+
+
+def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    found, the_gap, _ = _found(tmp_path)
+    shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
+    assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
+    none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (3, 3))
+    assert ablation.effects_frame(found, none)["share of gap"].isna().all()

@@ -162,11 +162,13 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
             f"these component(s) close a significant part of that gap: {named}.")
 
 
-def effects_frame(found: list[Effect], the_gap: float) -> pd.DataFrame:
-    """The table of the section: one row per component and design."""
+def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
+    """The table of the section: one row per component and design; the share of the gap only when
+    there is a significant gap to share."""
+    real = the_gap.p_value < ALPHA and the_gap.size > 0
     rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
              "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": f"{e.n[0]} vs {e.n[1]}",
-             "share of gap": (-e.effect / the_gap) if math.isfinite(the_gap) and the_gap else math.nan}
+             "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=["component", "switched", "effect on misclassified", "95% CI", "p", "runs",
                                        "share of gap"])

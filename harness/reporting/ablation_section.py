@@ -64,7 +64,7 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path) -> str:
              f"{np.mean(keras) if keras.size else float('nan'):.4g}).</p>"]
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
-        view = ablation.effects_frame(found, the_gap.size)
+        view = ablation.effects_frame(found, the_gap)
         for column in ("effect on misclassified", "p"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else f"{v:.3g}")
         view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
