@@ -22,7 +22,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     """Each component's effect on misclassified with its 95% interval, one bar per design."""
     names = list(dict.fromkeys(e.component for e in found))
     designs = [d for d in DESIGN_COLOURS if any(e.design == d for e in found)]
-    fig, (ax,) = fg.new_figure(9, 0.6 + 0.55 * len(names) * max(1, len(designs)) ** 0.5)
+    fig, (ax,) = fg.new_figure(11, 0.6 + 0.55 * len(names) * max(1, len(designs)) ** 0.5)
     height = 0.8 / max(1, len(designs))
     for i, design in enumerate(designs):
         rows = {e.component: e for e in found if e.design == design}
@@ -38,7 +38,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="change in mean misclassified when the component takes Keras's value",
            title=f"{experiment}: effect of each component (95% CI)")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars fill the axes
     ax.grid(axis="x", alpha=0.3)
     fg.save(fig, path)
     return fg.FigureFile(path, f"{experiment}: each component's effect on misclassified",
