@@ -4,6 +4,7 @@ every experiment run in turn, the report built even when one fails."""
 from __future__ import annotations
 
 import math
+from itertools import product
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from omegaconf import DictConfig, OmegaConf
 
 import harness.config  # noqa: F401  (registers the schema)
 from harness import suite
+from harness.algorithm import classify
 from harness.precheck import CONF_DIR
+from harness.records import dotted_settings
 from harness.reporting import reference
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,8 +35,6 @@ def test_suite_lists_the_articles_experiments() -> None:
 # Numbers the suite measures only with another algorithm than the article's; the report would
 # show them "not comparable", saying why. None: titanic_vs_tf_article runs the article's for 16.7.
 NOT_IN_SUITE: set[str] = set()
-# Times the suite measures with Keras's algorithm (same work per step): judged, with a note.
-LABELLED = {"titanic_vs_tf_mlp_time", "titanic_vs_tf_time_ratio", "mnist_vs_tf_mlp_time", "mnist_vs_tf_time_ratio"}
 
 
 # Feature counts of the data sets (the model takes its input width from the data).
@@ -48,37 +49,40 @@ def _setting(cfg: DictConfig, key: str) -> object:
     return OmegaConf.select(cfg, key if "." in key or key == "sampling" else f"model.{key}")
 
 
-def _suite_setup(experiment: str) -> DictConfig | None:
-    """The config `make bench` runs `experiment` with, or None when the suite does not run it."""
+def _suite_setups(experiment: str) -> list[DictConfig]:
+    """The configs `make bench` runs `experiment` with: one per job of its sweep (seeds aside), none
+    when the suite does not run it."""
     step = next((s for s in suite.SUITE if s.experiment == experiment), None)
     if step is None:
-        return None
+        return []
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=[f"+experiment={experiment}", *step.overrides])
+        base = [f"+experiment={experiment}", *step.overrides]
+        params = compose(config_name="config", overrides=base, return_hydra_config=True).hydra.sweeper.params or {}
+        jobs = [[f"{key}={value.strip()}" for key, value in zip(params, values)]
+                for values in product(*(str(v).split(",") for v in params.values()))]
+        return [compose(config_name="config", overrides=[*base, *job]) for job in jobs]
 
 
-def _matches(cfg: DictConfig, wanted: dict) -> bool:
-    return all(_equal(_setting(cfg, key), value) for key, value in wanted.items())
+def _matches(entry: dict, cfg: DictConfig) -> bool:
+    """The setup is the entry's `config` and, for a number of the article's algorithm, all of it."""
+    if not all(_equal(_setting(cfg, key), value) for key, value in (entry.get("config") or {}).items()):
+        return False
+    settings = dotted_settings(OmegaConf.to_container(cfg, resolve=True))
+    return entry.get("algorithm") != "article" or classify(settings) == "article"
 
 
 def test_suite_runs_the_articles_setup_for_every_number() -> None:
     """Each article number with a setup is measured by a suite step that runs exactly that setup,
-    the algorithm included (mnist_cpu_last_loss by mnist_cpu, never by mnist_vs_tf's Keras algorithm)."""
-    served, labelled = {}, set()
+    the algorithm included (harness.algorithm.classify: every component at the article's value)."""
+    served = {}
     numbers = [e for e in reference.load_reference()["numbers"] if e.get("config")]
     for entry in numbers:
-        setups = [(name, _suite_setup(name)) for name in entry["experiments"]]
-        runnable = [(name, cfg) for name, cfg in setups if cfg is not None and _matches(cfg, entry["config"])]
-        exact = [(name, cfg) for name, cfg in runnable if _matches(cfg, entry.get("variant") or {})]
+        runnable = [name for name in entry["experiments"] if any(_matches(entry, cfg) for cfg in _suite_setups(name))]
         if runnable:
-            served[entry["id"]] = (exact or runnable)[0][0]
-        if runnable and not exact:
-            labelled.add(entry["id"])
+            served[entry["id"]] = runnable[0]
     assert {e["id"] for e in numbers} - set(served) == NOT_IN_SUITE
-    assert labelled == LABELLED
-    assert served["mnist_cpu_last_loss"] == "mnist_cpu" and served["mnist_cpu_time"] == "mnist_cpu"
-    assert served["mnist_vs_tf_mlp_misclassified"] == "mnist_cpu"
-    assert served["titanic_vs_tf_mlp_error"] == "titanic_vs_tf_article"
+    assert served["mnist_cpu_last_loss"] == "mnist_cpu" and served["mnist_cpu_first_loss"] == "mnist_cpu"
+    assert served["titanic_vs_tf_error_gap"] == "titanic_vs_tf" and served["mnist_vs_tf_misclassified_gap"] == "mnist_vs_tf"
     assert served["mnist_gpu_last_loss"] == "mnist_gpu" and served["mnist_vs_tf_keras_misclassified"] == "mnist_vs_tf"
 
 

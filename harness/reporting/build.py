@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.records import atomic_write_text, is_ok, load_runs
-from harness.reporting import batches, html, publish, reference, settings, tables
+from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, settings, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 
@@ -162,9 +162,21 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
     atomic_write_text(out / "tables" / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    prepared = tables.prepare(runs) if not runs.empty else runs
+    extra = ((claims_section.ANCHOR, claims_section.TITLE,
+              claims_section.section_html(prepared, _numbers(reference_path), out / "figures")),
+             (ablation_section.ANCHOR, ablation_section.TITLE, ablation_section.section_html(prepared, out / "figures")))
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
-                     roots=[str(r) for r in root_dirs], reference_note=note)
+                     roots=[str(r) for r in root_dirs], reference_note=note, extra=extra)
     atomic_write_text(out / publish.PAGE, page)
+
+
+def _numbers(reference_path: str | os.PathLike | None) -> dict[str, Any]:
+    """article.yaml's content, {} when it is missing (the reproduction table then says why)."""
+    try:
+        return reference.load_reference(reference_path)
+    except ValueError:
+        return {}
 
 
 def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,

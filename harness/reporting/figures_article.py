@@ -162,11 +162,15 @@ def _drujba_fit_panel(ax: Any, runs: pd.DataFrame) -> str:
                     alpha=0.25, label=f"true: {slope:.10g}x + {intercept:.10g} + U(0, {noise:.10g})")
     ax.plot(grid, w * grid + b, color="#1f77b4", label=f"fitted: {w:.2f}x + {b:.2f}")
     ax.plot(grid, ARTICLE_FIT_W * grid + ARTICLE_FIT_B, "--", color="black", label="article: 1933.30x + 10.81")
+    # The converged answer beside the 50-step one: gradient descent has barely moved the intercept.
+    ls_w, ls_b = np.polyfit(np.ravel(x), np.ravel(y), 1)
+    ax.plot(grid, ls_w * grid + ls_b, ":", color="#d62728", label=f"least squares: {ls_w:.2f}x + {ls_b:.2f}")
     ax.set(xlabel="x (size)", ylabel="y (price)",
            title=f"Data (data seed {int(seed)}) and lines (run seed {run['seed']:g})")
     ax.legend(fontsize="small")
     return (f"Left: the data (regenerated with data seed {int(seed)}), the band it was drawn from, "
-            f"the fit of run seed {run['seed']:g} and the article's fit.")
+            f"the 50-step fit of run seed {run['seed']:g}, the least-squares line of the same data (where "
+            "gradient descent would end) and the article's fit.")
 
 
 def drujba(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.reporting import stats
+from harness.reporting import stats, verdicts
 from harness.reporting.figures import FigureFile
 
 CSS = """
@@ -27,7 +27,8 @@ figcaption{font-size:.88em;color:#4a5568;margin-top:4px}
 .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;white-space:nowrap}
 .v-reproduced{background:#d8f3dc;color:#1b4332}.v-better{background:#d6e9fb;color:#0b3c6b}
 .v-worse{background:#fde2e1;color:#7a1c17}.v-differs{background:#ffe8cc;color:#7a4100}
-.v-not-comparable{background:#e9ecef;color:#343a40}.v-not-measured{background:#f1f3f5;color:#868e96}
+.v-not-comparable{background:#e9ecef;color:#343a40}.v-consistent{background:#d8f3dc;color:#1b4332}
+.v-too-few-runs{background:#fff3bf;color:#5c4400}.v-not-measured{background:#f1f3f5;color:#868e96}
 nav ul{columns:3;padding-left:1.2em}pre{background:#f3f5f8;padding:10px;overflow-x:auto;font-size:.82em}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600;color:#33415c}
 .note{background:#fff8e1;border-left:4px solid #f0b429;padding:6px 10px;margin:8px 0}
@@ -73,7 +74,8 @@ def image_html(figure: FigureFile) -> str:
 
 
 def verdict_html(verdict: str) -> str:
-    return f'<span class="verdict v-{esc(verdict.replace(" ", "-"))}">{esc(verdict)}</span>'
+    kind = verdict.split(" (")[0]  # "too few runs (n=2)" is styled as "too few runs"
+    return f'<span class="verdict v-{esc(kind.replace(" ", "-"))}">{esc(verdict)}</span>'
 
 
 def reproduction_html(table: pd.DataFrame) -> str:
@@ -86,12 +88,19 @@ def reproduction_html(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         reason = esc(r["reason"]) + (f'<br><span class="muted small">{esc(r["note"])}</span>' if r["note"] else "")
         rows.append(f"<tr><td>{esc(r['figure'])}</td><td>{esc(r['quantity'])}</td><td>{esc(r['article'])}</td>"
-                    f"<td>{esc(r['ours'])}</td><td>{esc(r['tolerance'])}</td><td>{verdict_html(r['verdict'])}</td>"
+                    f"<td>{esc(r['ours'])}</td><td>{esc(_test_text(r))}</td><td>{verdict_html(r['verdict'])}</td>"
                     f"<td>{reason}</td><td>{esc(r['experiment'])}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("article's figure", "quantity", "article", "ours", "tolerance",
+    head = "".join(f"<th>{h}</th>" for h in ("article's figure", "quantity", "article", "ours", "test, p",
                                                "verdict", "reason", "our experiment"))
     return (f"<p>{esc(summary)}.</p><div class='wide'><table id='reproduction-table'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _test_text(row: pd.Series) -> str:
+    """'Welch t-test ..., p=0.031' (the test that made the verdict; empty for numbers not judged)."""
+    p = row.get("p_value")
+    test = str(row.get("test") or "")
+    return f"{test}; p={p:.3g}" if test and p is not None and p == p else test
 
 
 def _environment_rows(environment: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -164,19 +173,28 @@ with a bootstrap interval that resamples both groups.</li>
 no spread); when neither group has any spread, p = 1 for equal values and {stats.MANN_WHITNEY} otherwise. The test used is named in each row; significant at p &lt; {stats.ALPHA}.</li>
 <li>Titanic "error" (the article's): actual survivors in the test set minus predicted survivors; it is not the
 number of misclassified passengers, which is reported beside it.</li>
-<li>Verdicts: <i>reproduced</i> = our value within the tolerance of the article's value or range; <i>better</i> /
-<i>worse</i> = outside it in that direction; <i>differs</i> = outside it where no direction is better;
-<i>not comparable</i> = the number depends on the article's hardware, or our setup or backend differs (reason given);
-<i>not measured</i> = no successful run yet. The setup includes the training algorithm where it made the article's
-number (its minibatch sampler, Adam variant and epsilon, backprop order): runs of Keras's algorithm never judge it.
-A time is still judged when only the algorithm differs (the work per step is the same), with a note saying so.</li>
+<li>Verdicts (the article's numbers, harness/reporting/verdicts.py): a mean the article published over N runs is
+compared with our runs by a two-sided Welch t-test using our standard deviation for both groups (the article gives no
+spread: it is assumed equal to ours) and both run counts; a single published run (a printed epoch loss) by our runs'
+95% prediction interval for one more run, mean ± t<sub>n−1</sub>·s·√(1+1/n); the article's accuracy gap (its MLP
+minus Keras) by our gap, all four groups' spreads taken as ours (Welch–Satterthwaite degrees of freedom); a ratio the
+article gave only as a range (its times read off a figure) by whether our 95% interval overlaps it. <i>consistent</i> =
+no difference at p &lt; {stats.ALPHA} (not a proof of equality); <i>better</i> / <i>worse</i> = a significant
+difference in the number's direction; <i>differs</i> = significant where no direction is better; the Titanic "error"
+is judged on |error| run by run, so over- and under-predictions do not cancel; <i>too few runs (n=…)</i> below
+{verdicts.MIN_RUNS} runs; a fixed bound only where its reason is given beside it; <i>not comparable</i> = hardware-bound,
+or our setup or algorithm differs (the components are named); <i>not measured</i> = no successful run. Intervals
+of the verdicts are t-intervals, chosen over the BCa bootstrap for their coverage at 2–20 runs (docs/verdicts.md).
+A number made by the article's algorithm is judged only on MLP runs whose algorithm is all of the article's
+(harness.algorithm); its head-to-head claims pair them with the Keras runs of the same experiment.</li>
 <li>Timings taken under a parallel launcher (several runs sharing the CPU) are marked and not judged.</li></ul>"""
 
 
 def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, generated: str,
-         roots: list[str], reference_note: str = "") -> str:
-    """The whole page."""
+         roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table."""
     toc = "".join(f'<li><a href="#{anchor(s.experiment)}">{esc(s.experiment)}</a></li>' for s in sections)
+    toc += "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>' for a, t, _ in extra)
     body = "\n".join(section_html(s) for s in sections) or "<p class='muted'>No runs recorded yet.</p>"
     ref_note = f'<p class="note">{esc(reference_note)}</p>' if reference_note else ""
     return f"""<!DOCTYPE html>
@@ -190,6 +208,7 @@ published in the article "Intuitively untangling the Multilayer Perceptron".</p>
 <li><a href="#method">How the numbers are computed</a></li></ul></nav>
 <h2 id="reproduction">Reproduction: the article's numbers and ours</h2>{ref_note}
 {reproduction_html(reproduction)}
+{"".join(part for _, _, part in extra)}
 {body}
 {method_html()}
 </main></body></html>

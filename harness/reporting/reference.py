@@ -1,13 +1,14 @@
-"""The article's published numbers beside ours, with a tolerance and a verdict for each.
+"""The article's published numbers beside ours, each with a statistical verdict (harness.reporting.verdicts).
 
-Verdicts: "reproduced" (our value within the tolerance of the article's value or range),
-"better" / "worse" (outside it, in the entry's direction), "differs" (outside it, no direction,
-e.g. a fitted parameter), "not comparable" (hardware-bound numbers, another setup or backend;
-the reason says which), "not measured" (no successful runs yet).
+Verdicts: "consistent" (no significant difference at p < 0.05), "better" / "worse" (a significant
+difference, in the entry's direction), "differs" (significant, no direction, e.g. a fitted
+parameter), "too few runs (n=2)", "not comparable" (hardware-bound numbers, another setup,
+algorithm or backend; the reason says which), "not measured" (no successful runs yet).
 
-An entry's `config` includes the training algorithm where it made the article's number (its
-sampler, Adam variant and epsilon, backprop order): a run of Keras's algorithm is another
-experiment, never evidence that the article's number was reproduced or beaten.
+A number the article's algorithm made (`algorithm: article`) is judged only on MLP runs whose
+algorithm `harness.algorithm.classify` calls 'article': a run of Keras's algorithm, or a mixed
+one, is another experiment, and the reason names the components that differ. A head-to-head
+claim (a time ratio, an accuracy gap) pairs those runs with the Keras runs of the same experiment.
 """
 
 from __future__ import annotations
@@ -17,15 +18,28 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from harness.reporting import settings, stats
-from harness.reporting.tables import fmt, prepare
+from harness.algorithm import classify, differing
+from harness.records import SHARED_CPU_LAUNCHERS
+from harness.reporting import settings, stats, verdicts
+from harness.reporting.figures import losses
+from harness.reporting.tables import fmt, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
-VERDICTS = ("reproduced", "better", "worse", "differs", "not comparable", "not measured")
+VERDICTS = (verdicts.CONSISTENT, verdicts.BETTER, verdicts.WORSE, verdicts.DIFFERS, verdicts.TOO_FEW,
+            "not comparable", "not measured")
+# A published mean or single value, and the per-run column it is compared with.
+PER_RUN = {"article_error_mean": "article_error", "misclassified_mean": "test_misclassified",
+           "final_loss_mean": "final_loss", "first_loss_mean": "first_loss",
+           "fitted_w_mean": "fitted_w", "fitted_b_mean": "fitted_b"}
+# A published difference MLP - Keras within one experiment, and the per-run column.
+GAPS = {"misclassified_gap_vs_keras": "test_misclassified", "article_error_gap_vs_keras": "article_error"}
 TIME_MEASURES = ("fit_seconds_median", "time_ratio_vs_keras", "numpy_over_cupy")
+COLUMNS = ["id", "figure", "quantity", "article", "ours", "test", "p_value", "verdict", "reason",
+           "experiment", "note", "ours_value"]
 
 
 def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -39,86 +53,46 @@ def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
     return data
 
 
-def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str,
-             backend: str | None = None) -> pd.DataFrame:
-    """The experiment's ok runs of the entry's impl and backend (`backend` overrides the entry's)."""
+def algorithm_of(runs: pd.DataFrame) -> pd.Series:
+    """'article', 'keras' or 'mixed' for each run, from its settings (harness.algorithm.classify)."""
+    return pd.Series([classify(settings.run_settings(run)) for _, run in runs.iterrows()],
+                     index=runs.index, dtype=object)
+
+
+def _algorithm_reason(mine: pd.DataFrame) -> str:
+    """Why runs are not the article's algorithm: the components in which they differ from it."""
+    names = sorted({name for _, run in mine.iterrows() for name in differing(settings.run_settings(run))})
+    return f"our runs use another algorithm: they differ from the article's in {', '.join(names)}"
+
+
+def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str, backend: str | None = None,
+             impl: str | None = None) -> pd.DataFrame:
+    """The experiment's ok runs of the entry's impl (or `impl`) and backend (or `backend`)."""
     mine = runs[(runs["experiment"] == experiment) & runs["ok"]]
-    if entry.get("impl"):
-        mine = mine[mine["impl"] == entry["impl"]]
+    impl = impl or entry.get("impl")
+    mine = mine[mine["impl"] == impl] if impl else mine
     backend = backend or entry.get("backend")
     return mine[mine["backend"] == backend] if backend else mine
 
 
-def _matching_rows(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """Summary rows of the first listed experiment with ok runs of the entry's impl/backend whose
-    setup is the article's; else of the first with such runs (then judged "not comparable"), so a
-    run of another algorithm never stands in for the article's when a matching one exists."""
-    found = []
-    for experiment in entry.get("experiments", []):
-        rows = summary[(summary["experiment"] == experiment) & (summary["n_ok"] > 0)]
-        if entry.get("impl"):
-            rows = rows[rows["impl"] == entry["impl"]]
-        if entry.get("backend"):
-            rows = rows[rows["backend"] == entry["backend"]]
-        if len(rows) and _is_articles_setup(entry, _ok_runs(entry, runs, experiment)):
-            return rows
-        if len(rows):
-            found.append(rows)
-    return found[0] if found else summary.iloc[0:0]
-
-
-def _article_text(entry: dict[str, Any]) -> str:
-    unit = f" {entry['unit']}" if entry.get("unit") and entry["unit"] != "ratio" else ""
-    if "range" in entry:
-        low, high = entry["range"]
-        return f"{low:g}–{high:g}{unit}"
-    return f"{entry['value']:g}{unit}"
-
-
-def _tolerance(entry: dict[str, Any]) -> tuple[float, str]:
-    """Absolute tolerance and how to show it."""
-    low, high = entry.get("range", [entry.get("value"), entry.get("value")])
-    if "tolerance_rel" in entry:
-        rel = float(entry["tolerance_rel"])
-        return rel * max(abs(low), abs(high)), f"±{rel:.0%}"
-    tol = float(entry.get("tolerance", 0.0))
-    return tol, f"±{tol:g}"
-
-
-def _config_mismatch(entry: dict[str, Any], mine: pd.DataFrame, field: str = "config") -> str:
-    """'epochs=20 (article: 1000)' for each setting of `entry[field]` where the runs `mine` differ
-    from the article's, or do not say which they used (the article's algorithm is never assumed)."""
+def _config_reason(entry: dict[str, Any], mine: pd.DataFrame) -> str:
+    """'our setup differs: epochs=20 (article: 1000)' for each `config` setting our runs do not share
+    (a setting they do not record is never assumed); '' when all match."""
     problems = []
-    for key, wanted in (entry.get(field) or {}).items():
-        values = _setting_values(mine, key)
-        differing = sorted(_show(v) for v in values if not _equal(v, wanted))
-        if differing:
-            problems.append(f"{key}={', '.join(differing)} (article: {_show(wanted)})")
-        elif not values and len(mine):
+    for key, wanted in (entry.get("config") or {}).items():
+        values = set(mine[key].dropna().unique()) if key in mine else \
+            {v for _, run in mine.iterrows() if (v := settings.run_settings(run).get(key)) is not None}
+        others = sorted(_show(v) for v in values if not _equal(v, wanted))
+        if others:
+            problems.append(f"{key}={', '.join(others)} (article: {_show(wanted)})")
+        elif not values:
             problems.append(f"{key} not recorded (article: {_show(wanted)})")
-    return "; ".join(problems)
-
-
-def _is_articles_setup(entry: dict[str, Any], mine: pd.DataFrame) -> bool:
-    """Whether the runs used the article's settings and algorithm (`config` and `variant`)."""
-    return not (_config_mismatch(entry, mine) or _config_mismatch(entry, mine, field="variant"))
-
-
-def _setting_values(mine: pd.DataFrame, key: str) -> set[Any]:
-    """The values of a setting in the runs: a record field (or a column `prepare` added because it
-    varies), else read from each run folder's config.yaml (model.backprop, model.adam_variant...)."""
-    if key in mine:
-        return set(mine[key].dropna().unique())
-    folders = mine["run_dir"].dropna().unique() if "run_dir" in mine else []
-    found = (settings.folder_settings(str(folder)).get(key) for folder in folders)
-    return {value for value in found if value is not None}
+    return f"our setup differs: {'; '.join(problems)}" if problems else ""
 
 
 def _show(value: Any) -> str:
     """20.0 -> '20' (record fields read back as floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _equal(ours: Any, theirs: Any) -> bool:
@@ -130,108 +104,178 @@ def _equal(ours: Any, theirs: Any) -> bool:
     return str(ours) == str(theirs)
 
 
-def _measure(entry: dict[str, Any], rows: pd.DataFrame, runs: pd.DataFrame) -> tuple[float, str]:
-    """Our value for the entry and its text (with spread and n)."""
-    measure, row = entry["measure"], rows.iloc[0]
-    n = int(row["n_ok"])
-    if measure == "numpy_over_cupy":
-        return _numpy_over_cupy(entry, runs)
-    if measure == "fit_seconds_median":
-        value = row["fit_seconds_median"]
-        return value, f"{fmt(value)} s median (IQR {fmt(row['fit_seconds_iqr'], 2)}, n={n})"
+def select_runs(entry: dict[str, Any], runs: pd.DataFrame) -> tuple[str, pd.DataFrame, str]:
+    """(experiment, runs, reason not comparable) of the first listed experiment whose ok runs of the
+    entry's impl and backend are the article's algorithm and setup; else of the first with such
+    runs, with the reason; ('', no runs, '') when none ran."""
+    found: tuple[str, pd.DataFrame, str] | None = None
+    for experiment in entry.get("experiments", []):
+        mine = _ok_runs(entry, runs, experiment)
+        if mine.empty:
+            continue
+        reason = ""
+        if entry.get("algorithm") == "article":
+            article = mine[algorithm_of(mine) == "article"]
+            reason, mine = ("", article) if len(article) else (_algorithm_reason(mine), mine)
+        reason = reason or _config_reason(entry, mine)
+        if not reason:
+            return experiment, mine, ""
+        found = found or (experiment, mine, reason)
+    return found or ("", runs.iloc[0:0], "")
+
+
+def _once(mine: pd.DataFrame) -> pd.DataFrame:
+    """Each seed once (the latest run), as the summary table counts them."""
+    return mine[~repeated_runs(mine, ["impl", "backend"])] if len(mine) else mine
+
+
+def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column == "first_loss":
+        return stats.finite([curve[0] if (curve := losses(v)).size else np.nan for v in frame["epoch_losses"]])
+    return stats.finite(pd.to_numeric(frame[column], errors="coerce"))
+
+
+def _article_text(entry: dict[str, Any]) -> str:
+    unit = f" {entry['unit']}" if entry.get("unit") and entry["unit"] != "ratio" else ""
+    n = entry.get("n")
+    runs = f" (n={'+'.join(map(str, n))})" if isinstance(n, list) else (f" (n={n})" if n else "")
+    if "bound" in entry:
+        return f"below {entry['bound']:g}{unit}"
+    if "range" in entry:
+        low, high = entry["range"]
+        return f"{low:g}–{high:g}{unit}{runs}"
+    return f"{entry['value']:g}{unit}{runs}"
+
+
+def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tuple[verdicts.Verdict | None, str]:
+    """The verdict (None for a time, which is only shown) and the text of our value."""
+    measure, better = entry["measure"], entry.get("better", "none")
+    if "bound" in entry:
+        result = verdicts.judge_bound(_values(mine, PER_RUN[measure]), float(entry["bound"]), entry["bound_reason"])
+        return result, _with_interval(result, "95% CI")
+    if measure in PER_RUN:
+        values = _values(mine, PER_RUN[measure])
+        if int(entry.get("n", 1)) > 1:
+            result = verdicts.judge_mean(values, entry["value"], int(entry["n"]), better)
+            return result, _with_interval(result, "95% CI") + _error_measures(mine, measure)
+        result = verdicts.judge_single(values, entry["value"], better)
+        return result, _with_interval(result, "95% PI, one run")
+    if measure in GAPS:
+        a, b = _values(mine, GAPS[measure]), _values(keras, GAPS[measure])
+        if entry.get("absolute"):
+            a, b = np.abs(a), np.abs(b)
+        result = verdicts.judge_gap(a, b, entry["value"], *entry["n"], better)
+        return result, _with_interval(result, "95% CI") + f" mlp − keras (n={a.size}, {b.size})"
     if measure == "time_ratio_vs_keras":
-        value = row["time_ratio_vs_keras"]
-        return value, f"{fmt(value)}{_ci(row['time_ratio_ci_low'], row['time_ratio_ci_high'], 3)} (n={n})"
-    base = measure.removesuffix("_mean")
-    value = row[measure]
-    low, high = row.get(f"{base}_ci_low", math.nan), row.get(f"{base}_ci_high", math.nan)
-    return value, f"{fmt(value, 4)}{_ci(low, high, 4)} (n={n})"
+        ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], keras["fit_seconds"])
+        n = min(len(mine), len(keras))
+        published = tuple(entry.get("range") or (entry["value"], entry["value"]))
+        result = verdicts.judge_range(ratio, low, high, published, better, n)
+        return result, f"{fmt(ratio)}{_ci(low, high, 3)} (n={len(mine)}, {len(keras)})"
+    if measure == "numpy_over_cupy":
+        return None, ""  # filled in by compare_entry, which knows every backend's runs
+    times = stats.describe_time(mine["fit_seconds"])
+    return None, f"{fmt(times['median'])} s median (IQR {fmt(times['iqr'], 2)}, n={len(mine)})"
 
 
-def _ci(low: float, high: float, digits: int) -> str:
+def _with_interval(result: verdicts.Verdict, name: str) -> str:
+    return f"{fmt(result.ours, 4)}{_ci(result.low, result.high, 4, name)} (n={result.n})"
+
+
+def _error_measures(mine: pd.DataFrame, measure: str) -> str:
+    """For the Titanic "error": its signed mean and misclassified beside the mean |error| judged."""
+    if measure != "article_error_mean":
+        return ""
+    signed, missed = _values(mine, "article_error"), _values(mine, "test_misclassified")
+    extra = f"; signed mean {fmt(signed.mean(), 4)}" if signed.size else ""
+    return extra + (f"; misclassified {fmt(missed.mean(), 4)}" if missed.size else "")
+
+
+def _ci(low: float, high: float, digits: int, name: str = "95% CI") -> str:
     """' [95% CI a, b]', or nothing when there is no interval (a single run)."""
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return ""
-    return f" [95% CI {fmt(low, digits)}, {fmt(high, digits)}]"
+    return f" [{name} {fmt(low, digits)}, {fmt(high, digits)}]"
 
 
-def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> tuple[float, str]:
-    """NumPy median fit time over CuPy's for the entry's impl; each side from the first listed
-    experiment whose setup is the article's, else the first with runs on that backend."""
+def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> str:
+    """NumPy median fit time over CuPy's, each side from the first listed experiment with runs."""
     def times(backend: str) -> pd.Series:
-        found = [mine for experiment in entry.get("experiments", [])
-                 if len(mine := _ok_runs(entry, runs, experiment, backend))]
-        same = [mine for mine in found if _is_articles_setup(entry, mine)]
-        return (same or found)[0]["fit_seconds"] if found else pd.Series(dtype=float)
+        found = [m for e in entry.get("experiments", []) if len(m := _ok_runs(entry, runs, e, backend))]
+        return found[0]["fit_seconds"] if found else pd.Series(dtype=float)
     ratio, low, high = stats.ratio_of_medians_ci(times("numpy"), times("cupy"))
-    return ratio, f"{fmt(ratio)}{_ci(low, high, 3)}"
+    return f"{fmt(ratio)}{_ci(low, high, 3)}" if math.isfinite(ratio) else "—"
 
 
-def _verdict(entry: dict[str, Any], ours: float) -> tuple[str, str]:
-    """Verdict and its reason for a comparable number."""
-    low, high = entry.get("range", [entry.get("value"), entry.get("value")])
-    tol, tol_text = _tolerance(entry)
-    distance = 0.0 if low <= ours <= high else min(abs(ours - low), abs(ours - high))
-    if distance <= tol:
-        return "reproduced", f"within {tol_text} of the article's value"
-    better = entry.get("better", "none")
-    if better == "none":
-        return "differs", f"outside {tol_text} of the article's value"
-    if better == "closer_to_zero":
-        is_better = abs(ours) < min(abs(low), abs(high))
-    else:
-        is_better = (ours < low) if better == "lower" else (ours > high)
-    direction = "lower" if ours < low else "higher"
-    return ("better" if is_better else "worse"), f"{direction} than the article's value by more than {tol_text}"
+def _blocking_reason(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> str:
+    """Why a measured number cannot be judged (setup, sweep, hardware, backend, launcher); '' when it can."""
+    swept = swept_params(mine)
+    if swept:
+        return f"the latest runs hold several configurations (a sweep over {', '.join(swept)}); see the sweep table"
+    if entry.get("comparable") is False:
+        return entry.get("reason", "depends on the article's hardware")
+    required, backends = entry.get("backend_required"), sorted(set(mine["backend"].dropna()))
+    if required and backends != [required]:
+        why = " (without a GPU, the pairing is NumPy against Keras)" if required == "cupy" else ""
+        return f"the article's MLP ran on {required}; our runs used {', '.join(backends)}{why}"
+    launchers = set(pd.concat([mine["launcher"], keras["launcher"]]).dropna()) & set(SHARED_CPU_LAUNCHERS)
+    if entry["measure"] in TIME_MEASURES and launchers:
+        return f"timed under a parallel launcher ({', '.join(sorted(launchers))})"
+    if (entry["measure"] in GAPS or entry["measure"] == "time_ratio_vs_keras") and keras.empty:
+        return "needs successful keras runs in the same experiment"
+    return ""
 
 
 def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFrame) -> dict[str, Any]:
-    """One row of the reproduction table."""
+    """One row of the reproduction table (`runs` prepared by tables.prepare; `summary` is unused
+    but kept so callers need not change)."""
     out = {"id": entry["id"], "figure": entry.get("figure", ""), "quantity": entry.get("quantity", ""),
-           "article": _article_text(entry), "tolerance": _tolerance(entry)[1], "experiment": "",
-           "ours": "—", "ours_value": math.nan, "note": entry.get("note", "")}
-    rows = _matching_rows(entry, summary, runs) if not summary.empty else summary
-    if rows.empty:
-        return {**out, "verdict": "not measured", "reason": _unmeasured_reason(entry, summary)}
-    out["experiment"] = experiment = str(rows.iloc[0]["experiment"])
-    ours, text = _measure(entry, rows, runs)
-    note = _variant_note(entry, _ok_runs(entry, runs, experiment), _work_note(entry, rows.iloc[0], out["note"]))
-    out.update(ours=text, ours_value=ours, note=note)
-    if ours is None or not math.isfinite(ours):
-        return {**out, "ours": "—", "verdict": "not measured", "reason": _missing_reason(entry)}
-    reason = _blocking_reason(entry, rows, runs, experiment)
+           "article": _article_text(entry), "test": "", "p_value": math.nan, "experiment": "",
+           "ours": "—", "ours_value": math.nan, "note": _note(entry)}
+    experiment, mine, not_comparable = select_runs(entry, runs)
+    if mine.empty:
+        return {**out, "verdict": "not measured", "reason": _unmeasured_reason(entry, runs)}
+    keras = _ok_runs(entry, runs, experiment, impl="keras")
+    reason = not_comparable or _blocking_reason(entry, mine, keras)  # before _once: a sweep repeats seeds
+    mine, keras = _once(mine), _once(keras)
+    result, text = _judge(entry, mine, keras)
+    if entry["measure"] == "numpy_over_cupy":
+        text = _numpy_over_cupy(entry, runs)
+    out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"]))
+    if result is not None:
+        out["ours_value"] = result.ours
     if reason:
         return {**out, "verdict": "not comparable", "reason": reason}
-    verdict, why = _verdict(entry, float(ours))
-    return {**out, "verdict": verdict, "reason": why}
+    if result is None:
+        return {**out, "verdict": "not comparable", "reason": "a time is only judged as a ratio to Keras"}
+    if result.n == 0 or not math.isfinite(result.ours):
+        return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
+    return {**out, "verdict": result.verdict, "reason": result.reason, "test": result.reason.split(":")[0],
+            "p_value": result.p_value}
 
 
-def _work_note(entry: dict[str, Any], row: pd.Series, note: str) -> str:
+def _note(entry: dict[str, Any]) -> str:
+    """The entry's note, with the precision of a number read off one of the article's figures."""
+    read = f"read off the article's figure: {entry['precision']}" if entry.get("read_from") == "figure" else ""
+    return "; ".join(text for text in (entry.get("note", ""), read) if text)
+
+
+def _work_note(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, note: str) -> str:
     """For a time ratio: say when the two implementations did different amounts of work."""
-    flops = row.get("flops_ratio_vs_keras", math.nan)
-    if entry["measure"] != "time_ratio_vs_keras" or flops is None or not math.isfinite(flops) \
-            or abs(flops - 1) < 0.01:
+    if entry["measure"] != "time_ratio_vs_keras" or keras.empty:
         return note
-    extra = (f"per run, {row['impl']} computed {fmt(flops)}x the matrix FLOPs of keras (their samples per "
+    flops = stats.ratio_of_medians_ci(mine["flops"], keras["flops"], n_resamples=1)[0]
+    if not math.isfinite(flops) or abs(flops - 1) < 0.01:
+        return note
+    extra = (f"per run, mlp computed {fmt(flops)}x the matrix FLOPs of keras (their samples per "
              "epoch differ), so the time ratio also reflects the work done")
     return f"{note}; {extra}" if note else extra
 
 
-def _variant_note(entry: dict[str, Any], mine: pd.DataFrame, note: str) -> str:
-    """Name the algorithm settings (`variant`) where our runs differ from the article's: they change
-    what a step computes, not how much, so a time is still judged, but the reader should know."""
-    mismatch = _config_mismatch(entry, mine, field="variant")
-    if not mismatch:
-        return note
-    extra = f"the article timed its own algorithm; ours differs: {mismatch}"
-    return f"{note}; {extra}" if note else extra
-
-
-def _unmeasured_reason(entry: dict[str, Any], summary: pd.DataFrame) -> str:
-    """Why no row matched: no runs of the experiments at all, or none of the entry's impl or backend."""
+def _unmeasured_reason(entry: dict[str, Any], runs: pd.DataFrame) -> str:
+    """Why no runs matched: no runs of the experiments at all, or none of the entry's impl or backend."""
     wanted = " or ".join(entry.get("experiments", []))
-    ran = summary[summary["experiment"].isin(entry.get("experiments", [])) & (summary["n_ok"] > 0)] \
-        if not summary.empty else summary
+    ran = runs[runs["experiment"].isin(entry.get("experiments", [])) & runs["ok"]] if len(runs) else runs
     impl, backend = entry.get("impl"), entry.get("backend")
     if ran.empty:
         return f"no successful runs of {wanted} yet"
@@ -245,36 +289,9 @@ def _listed(values: pd.Series) -> str:
     return ", ".join(sorted({str(v) for v in values.dropna()}))
 
 
-def _missing_reason(entry: dict[str, Any]) -> str:
-    if entry["measure"] == "numpy_over_cupy":
-        return "needs successful runs on both the numpy and the cupy backend"
-    if entry["measure"] == "time_ratio_vs_keras":
-        return "needs successful keras runs in the same experiment"
-    return "the runs did not record this value"
-
-
-def _blocking_reason(entry: dict[str, Any], rows: pd.DataFrame, runs: pd.DataFrame, experiment: str) -> str:
-    """Why a number cannot be judged (hardware, setup, backend, launcher, sweep); '' when it can."""
-    if len(rows) > 1:
-        return "the latest runs hold several configurations (a sweep); see the sweep table"
-    mismatch = _config_mismatch(entry, _ok_runs(entry, runs, experiment))
-    if mismatch:
-        return f"our setup differs: {mismatch}"
-    if entry.get("comparable") is False:
-        return entry.get("reason", "depends on the article's hardware")
-    required, backend = entry.get("backend_required"), rows.iloc[0]["backend"]
-    if required and backend != required:
-        return f"the article timed the {required} backend; our runs used {backend}"
-    if entry["measure"] in TIME_MEASURES and rows.iloc[0]["timing_note"]:
-        return str(rows.iloc[0]["timing_note"])
-    return ""
-
-
 def reproduction_table(summary: pd.DataFrame, runs: pd.DataFrame,
                        reference: dict[str, Any]) -> pd.DataFrame:
-    """Every number the article published, our measurement, the tolerance and a verdict."""
+    """Every number the article published, our measurement, the test and a verdict."""
     prepared = prepare(runs) if not runs.empty else runs.assign(ok=pd.Series(dtype=bool))
     rows = [compare_entry(entry, summary, prepared) for entry in reference["numbers"]]
-    columns = ["id", "figure", "quantity", "article", "ours", "tolerance", "verdict", "reason",
-               "experiment", "note", "ours_value"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=COLUMNS)

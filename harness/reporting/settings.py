@@ -98,3 +98,16 @@ def with_config_settings(runs: pd.DataFrame) -> pd.DataFrame:
     extra = config_settings(runs)
     extra = extra.drop(columns=[c for c in extra.columns if c in runs.columns])
     return pd.concat([runs, extra], axis=1) if len(extra.columns) else runs
+
+
+def run_settings(run: Any) -> dict[str, Any]:
+    """One run's flattened settings (dotted keys) as `harness.algorithm.classify` reads them: its
+    folder's config values, with the record's own fields (sampling, dtype, ...) for the keys a
+    record holds, since those are what the implementation really used."""
+    folder = run.get("run_dir")
+    out = folder_settings(folder) if isinstance(folder, str) else {}
+    for key in IN_RECORD:
+        value = run.get(key)
+        if value is not None and not (isinstance(value, float) and value != value):
+            out[key] = value
+    return out

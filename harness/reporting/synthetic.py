@@ -88,3 +88,84 @@ def _write_smoke(folder: Path) -> Path:
         write_record(folder / "2-drujba", _drujba(seed) | {"experiment": "smoke"})
     (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
     return folder
+
+
+def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """{"model.backprop": "article"} -> {"model": {"backprop": "article"}} (a config.yaml's shape)."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return out
+
+
+def write_ablation(root: str | Path, experiment: str, effects: dict[str, float], *, article: float = 90.0,
+                   keras: float = 60.0, seeds: int = 5) -> Path:
+    """An ablation sweep as the harness leaves it: one job folder per cell (the article's algorithm,
+    Keras's, and each component switched alone from either), each with its config.yaml, plus Keras.
+
+    Misclassified of seed s in a cell = `article` + the `effects` of the components at Keras's value
+    + noise(s), the same noise in every cell (so a difference of cells is exactly the effects'
+    sum); Keras's runs are `keras` + noise(s). Noise over seeds 0-4: -2, 0, 2, -1, 1."""
+    import yaml
+
+    from harness.algorithm import COMPONENTS, IMPLIED
+
+    folder = Path(root) / experiment / "multirun" / "2026-01-01_00-00-00"
+    names = [c.name for c in COMPONENTS]
+    cells = [tuple(base for _ in names) for base in ("article", "keras")]
+    cells += [tuple(("keras" if n == name else "article") for n in names) for name in names]
+    cells += [tuple(("article" if n == name else "keras") for n in names) for name in names]
+    noise = [(s * 7) % 5 - 2 for s in range(seeds)]
+    for job, cell in enumerate(dict.fromkeys(cells)):
+        values = {c.key: getattr(c, side) for c, side in zip(COMPONENTS, cell)}
+        adam = cell[names.index("adam")] if "adam" in names else "keras"
+        values.update({key: pair[0 if adam == "article" else 1] for key, pair in IMPLIED.items()})
+        job_dir = folder / str(job)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        (job_dir / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
+        shift = sum(effects.get(n, 0.0) for n, side in zip(names, cell) if side == "keras")
+        for seed in range(seeds):
+            write_record(job_dir, dict(experiment=experiment, impl="mlp", backend="numpy", seed=seed, status="ok",
+                                       sampling=values.get("sampling"), dtype=values.get("dtype"),
+                                       test_misclassified=article + shift + noise[seed], launcher="joblib",
+                                       started_at=STAMP, finished_at=STAMP))
+    keras_dir = folder / str(len(dict.fromkeys(cells)))
+    for seed in range(seeds):
+        write_record(keras_dir, dict(experiment=experiment, impl="keras", backend="tensorflow", seed=seed, status="ok",
+                                     sampling="shuffle", dtype="float32", test_misclassified=keras + noise[seed],
+                                     launcher="joblib", started_at=STAMP, finished_at=STAMP))
+    (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    return folder
+
+
+def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], keras: list[float], *,
+                       mlp_seconds: float = 1.0, keras_seconds: float = 5.0) -> Path:
+    """One experiment where the MLP runs the article's whole algorithm (config.yaml from
+    harness.algorithm) and Keras runs beside it: misclassified per seed from `mlp` and `keras`, the
+    Titanic "error" equal to misclassified minus 50 (so it has both signs), fit times + 0.1 s per seed;
+    the article's setup for MNIST or Titanic (by the experiment's name)."""
+    import yaml
+
+    from harness.algorithm import COMPONENTS, IMPLIED
+
+    folder = Path(root) / experiment / "2026-01-01_00-00-00"
+    mnist = experiment.startswith("mnist")
+    setup = dict(layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, epochs=10, batch_size=1000) \
+        if mnist else dict(layers="7-15-1", optimizer="adam", learning_rate=0.01, epochs=1000, batch_size=100)
+    values = {c.key: c.article for c in COMPONENTS} | {key: pair[0] for key, pair in IMPLIED.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
+    for impl, misclassified, seconds in (("mlp", mlp, mlp_seconds), ("keras", keras, keras_seconds)):
+        for seed, value in enumerate(misclassified):
+            write_record(folder, dict(
+                experiment=experiment, impl=impl, backend="tensorflow" if impl == "keras" else "numpy", seed=seed,
+                status="ok", dataset="mnist" if mnist else "titanic", **setup,
+                sampling="shuffle" if impl == "keras" else values.get("sampling"),
+                dtype="float32" if impl == "keras" else values.get("dtype"), fit_seconds=seconds + 0.1 * seed,
+                test_misclassified=value, article_error=value - 50, epoch_losses=[4.0 - 0.1 * seed, 0.05],
+                launcher="basic", started_at=STAMP, finished_at=STAMP))
+    return folder

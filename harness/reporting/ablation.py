@@ -1,0 +1,174 @@
+"""Why the from-scratch MLP was less accurate than TensorFlow: each algorithm component's effect.
+
+The ablation experiments (ablation_titanic, ablation_mnist) run the MLP in cells that take each
+component of `harness.algorithm.COMPONENTS` from the article or from Keras, plus Keras itself. A
+cell is known by its runs' component values, never by a folder name. For each component:
+
+* switched alone from the article's algorithm to Keras's: mean misclassified of that cell minus
+  the article's cell;
+* switched alone from Keras's algorithm to the article's: that cell minus Keras's-algorithm cell;
+* in a full factorial (every combination ran), its main effect: the mean over the runs with the
+  Keras value minus the mean over those with the article's, averaged over the other components.
+
+Each effect comes with a Welch 95% interval and p. The sentence naming the components that
+account for the gap (the article's algorithm minus Keras's, misclassified: `gap`) is built from
+these numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from harness.algorithm import COMPONENTS
+from harness.reporting import settings
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+from harness.reporting.verdicts import MIN_RUNS, too_few
+
+EXPERIMENTS = ("ablation_titanic", "ablation_mnist")
+MEASURE = "test_misclassified"
+FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The change in mean misclassified when `component` takes Keras's value instead of the article's."""
+
+    component: str
+    label: str
+    design: str      # FROM_ARTICLE, FROM_KERAS or MAIN
+    effect: float
+    low: float
+    high: float
+    p_value: float
+    n: tuple[int, int]
+
+
+def cell_of(run: Any) -> tuple[str, ...] | None:
+    """('article'|'keras', ...) in COMPONENTS order for one MLP run; None when a value is neither."""
+    values = settings.run_settings(run)
+    sides = []
+    for c in COMPONENTS:
+        value = str(values.get(c.key))
+        sides.append("article" if value == str(c.article) else "keras" if value == str(c.keras) else None)
+    return None if None in sides else tuple(sides)
+
+
+def cells(runs: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
+    """Misclassified of the experiment's ok MLP runs, per cell."""
+    mlp = runs[(runs["impl"] == "mlp") & runs["ok"]]
+    keys = pd.Series([cell_of(run) for _, run in mlp.iterrows()], index=mlp.index, dtype=object)
+    out: dict[tuple[str, ...], np.ndarray] = {}
+    for key in {k for k in keys if k is not None}:
+        out[key] = finite(pd.to_numeric(mlp.loc[keys == key, MEASURE], errors="coerce"))
+    return out
+
+
+def difference(a: Any, b: Any) -> tuple[float, float, float, float]:
+    """mean(a) - mean(b), its Welch 95% interval and two-sided p (NaN below two runs a side)."""
+    x, y = finite(a), finite(b)
+    if x.size == 0 or y.size == 0:
+        return (math.nan,) * 4
+    diff = float(x.mean() - y.mean())
+    if x.size < 2 or y.size < 2:
+        return diff, math.nan, math.nan, math.nan
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        return diff, diff, diff, 1.0 if diff == 0 else 0.0
+    result = scipy_stats.ttest_ind(x, y, equal_var=False)
+    ci = result.confidence_interval(CONFIDENCE)
+    return diff, float(ci.low), float(ci.high), float(result.pvalue)
+
+
+def _switched(base: str, name: str) -> tuple[str, ...]:
+    other = "keras" if base == "article" else "article"
+    return tuple(other if c.name == name else base for c in COMPONENTS)
+
+
+def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
+    """Every effect the cells allow (a cell with no runs leaves its effect out)."""
+    out = []
+    for base, design in (("article", FROM_ARTICLE), ("keras", FROM_KERAS)):
+        reference = table.get(tuple(base for _ in COMPONENTS))
+        for c in COMPONENTS:
+            cell = table.get(_switched(base, c.name))
+            if reference is None or cell is None:
+                continue
+            # the effect of Keras's value: from Keras's algorithm, switching to the article's is its negative
+            a, b = (cell, reference) if base == "article" else (reference, cell)
+            diff, low, high, p = difference(a, b)
+            out.append(Effect(c.name, c.label, design, diff, low, high, p, (len(a), len(b))))
+    if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
+        for i, c in enumerate(COMPONENTS):
+            keras_side = np.concatenate([v for k, v in table.items() if k[i] == "keras"])
+            article_side = np.concatenate([v for k, v in table.items() if k[i] == "article"])
+            diff, low, high, p = difference(keras_side, article_side)
+            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p, (len(keras_side), len(article_side))))
+    return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The article's algorithm minus `against` in mean misclassified, with its interval and p."""
+
+    against: str
+    size: float
+    low: float
+    high: float
+    p_value: float
+    n: tuple[int, int]
+
+
+def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any) -> Gap:
+    """The gap the components must explain: the article's algorithm against Keras's algorithm in our
+    MLP (the cell every single switch moves towards), or, without that cell's runs, against the
+    Keras library itself (the ablation runs Keras once per seed it is given, often one)."""
+    article = table.get(tuple("article" for _ in COMPONENTS), np.array([]))
+    keras_cell = table.get(tuple("keras" for _ in COMPONENTS), np.array([]))
+    library = finite(keras_runs)
+    against, other = (("Keras's algorithm (our MLP)", keras_cell) if len(keras_cell) >= MIN_RUNS or not library.size
+                      else ("TensorFlow/Keras", library))
+    return Gap(against, *difference(article, other), (len(article), len(other)))
+
+
+def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
+    """The finding, from the numbers: which components, switched alone from the article's algorithm
+    to Keras's, close a significant part of the gap between it and Keras's, and how much."""
+    if not math.isfinite(the_gap.size):
+        return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras's are both needed)."
+    if min(the_gap.n) < MIN_RUNS:
+        return (f"{experiment}: the article's algorithm misclassifies {the_gap.size:.3g} more than "
+                f"{the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has an interval; "
+                f"run the ablation with runs={MIN_RUNS} or more for a finding.")
+    stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
+              f"{the_gap.high:.3g}, p={the_gap.p_value:.2g})")
+    if not (the_gap.p_value < ALPHA and the_gap.size > 0):
+        return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
+                f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+                f"p={the_gap.p_value:.2g}), so there is no gap for a component to explain.")
+    closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
+                     key=lambda e: e.effect)
+    if not closing:
+        return (f"{experiment}: the article's algorithm misclassifies {stated}, and no single component "
+                "switched alone to Keras's closes a significant part of that gap.")
+    named = "; ".join(f"{e.component} ({-e.effect:.3g} fewer, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
+                      f"p={e.p_value:.2g}: {-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
+    return (f"{experiment}: the article's algorithm misclassifies {stated}; switched alone to Keras's, "
+            f"these component(s) close a significant part of that gap: {named}.")
+
+
+def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
+    """The table of the section: one row per component and design; the share of the gap only when
+    there is a significant gap to share."""
+    real = the_gap.p_value < ALPHA and the_gap.size > 0
+    rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
+             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": f"{e.n[0]} vs {e.n[1]}",
+             "share of gap": -e.effect / the_gap.size if real else math.nan}
+            for e in found]
+    return pd.DataFrame(rows, columns=["component", "switched", "effect on misclassified", "95% CI", "p", "runs",
+                                       "share of gap"])

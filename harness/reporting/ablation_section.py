@@ -1,0 +1,88 @@
+"""The page's section "Why the from-scratch MLP was less accurate than TensorFlow": chart, table,
+computed sentence, per ablation experiment (harness.reporting.ablation does the arithmetic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.reporting import ablation
+from harness.reporting import figures as fg
+from harness.reporting import html
+from harness.reporting.stats import finite
+
+TITLE = "Why the from-scratch MLP was less accurate than TensorFlow"
+ANCHOR = "ablation"
+DESIGN_COLOURS = {ablation.FROM_ARTICLE: "#1f77b4", ablation.FROM_KERAS: "#ff7f0e", ablation.MAIN: "#2ca02c"}
+
+
+def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, path: Path) -> fg.FigureFile:
+    """Each component's effect on misclassified with its 95% interval, one bar per design."""
+    names = list(dict.fromkeys(e.component for e in found))
+    designs = [d for d in DESIGN_COLOURS if any(e.design == d for e in found)]
+    fig, (ax,) = fg.new_figure(11, 0.6 + 0.55 * len(names) * max(1, len(designs)) ** 0.5)
+    height = 0.8 / max(1, len(designs))
+    for i, design in enumerate(designs):
+        rows = {e.component: e for e in found if e.design == design}
+        y = [names.index(n) + (i - (len(designs) - 1) / 2) * height for n in rows]
+        values = np.array([rows[n].effect for n in rows])
+        errors = np.array([[rows[n].effect - rows[n].low for n in rows], [rows[n].high - rows[n].effect for n in rows]])
+        ax.barh(y, values, height=height, xerr=np.nan_to_num(errors), color=DESIGN_COLOURS[design], label=design,
+                capsize=3)
+    if np.isfinite(the_gap.size):
+        ax.axvline(-the_gap.size, color="black", linestyle="--",
+                   label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g})")
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="change in mean misclassified when the component takes Keras's value",
+           title=f"{experiment}: effect of each component (95% CI)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars fill the axes
+    ax.grid(axis="x", alpha=0.3)
+    fg.save(fig, path)
+    return fg.FigureFile(path, f"{experiment}: each component's effect on misclassified",
+                         "Negative = Keras's value misclassifies fewer test rows. Error bars: Welch 95% intervals. "
+                         "The dashed line is the effect that would close the whole gap between the article's "
+                         "algorithm and Keras's.")
+
+
+def _part(experiment: str, runs: pd.DataFrame, out_dir: Path) -> str:
+    """One ablation experiment: sentence, chart, table; or which experiment to run."""
+    mine = runs[runs["experiment"] == experiment] if len(runs) else runs
+    if mine.empty or not mine["ok"].any():
+        return (f"<h3>{html.esc(experiment)}</h3><p class='note'>No runs of {html.esc(experiment)} yet: run "
+                f"<code>python -m harness +experiment={html.esc(experiment)}</code> (or <code>make bench</code>) "
+                "and rebuild the report.</p>")
+    table = ablation.cells(mine)
+    keras = finite(pd.to_numeric(mine.loc[(mine["impl"] == "keras") & mine["ok"], ablation.MEASURE], errors="coerce"))
+    found, the_gap = ablation.effects(table), ablation.gap(table, keras)
+    parts = [f"<h3>{html.esc(experiment)}</h3>",
+             f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation.sentence(experiment, found, the_gap))}</b></p>",
+             f"<p class='muted small'>{len(table)} cell(s) of the MLP ({sum(len(v) for v in table.values())} runs) "
+             f"and {keras.size} Keras run(s) (TensorFlow's mean misclassified: "
+             f"{np.mean(keras) if keras.size else float('nan'):.4g}).</p>"]
+    if found:
+        parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
+        view = ablation.effects_frame(found, the_gap)
+        for column in ("effect on misclassified", "p"):
+            view[column] = view[column].map(lambda v: "—" if pd.isna(v) else f"{v:.3g}")
+        view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
+        parts.append(html.table_html(view))
+    else:
+        parts.append("<p class='muted'>The runs hold no pair of cells that differ in one component only.</p>")
+    return "\n".join(parts)
+
+
+def section_html(runs: pd.DataFrame, out_dir: Path) -> str:
+    """The whole section (runs prepared by tables.prepare)."""
+    body = "\n".join(_part(experiment, runs, out_dir) for experiment in ablation.EXPERIMENTS)
+    method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
+              f"(harness.algorithm.COMPONENTS). An effect is the difference of mean misclassified test rows, "
+              f"Keras's value minus the article's, with a two-sided Welch test and its 95% interval; a main effect "
+              f"pools every cell on each side, so the other components' effects widen its interval. The finding "
+              f"names the components whose switch alone from the article's algorithm lowers misclassified "
+              f"significantly (p &lt; {ablation.ALPHA}), with its share of the gap between the article's algorithm "
+              f"and Keras's in our MLP (against TensorFlow itself when that cell has fewer than "
+              f"{ablation.MIN_RUNS} runs).</p>")
+    return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

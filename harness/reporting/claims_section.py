@@ -1,0 +1,114 @@
+"""The page's section on the article's head-to-head claims, drawn as the article drew them: its MLP
+with its own algorithm against Keras in the same experiment (the three-panel figure), and its
+printed epoch losses as reference curves over ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.reporting import figures as fg
+from harness.reporting import html, reference, verdicts
+from harness.reporting.figures_article import comparison
+from harness.reporting.stats import finite
+from harness.reporting.tables import fmt
+
+TITLE = "The article's claims, as it made them"
+ANCHOR = "claims"
+HEAD_TO_HEAD = ("titanic_vs_tf", "mnist_vs_tf")
+
+
+def article_pairing(runs: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(MLP runs of the article's algorithm, Keras runs) of one experiment, ok runs only."""
+    mine = runs[(runs["experiment"] == experiment) & runs["ok"]] if len(runs) else runs
+    if mine.empty:
+        return mine, mine
+    mlp = mine[mine["impl"] == "mlp"]
+    return mlp[reference.algorithm_of(mlp) == "article"], mine[mine["impl"] == "keras"]
+
+
+def _head_to_head(runs: pd.DataFrame, experiment: str, out_dir: Path) -> str:
+    mlp, keras = article_pairing(runs, experiment)
+    if mlp.empty or keras.empty:
+        missing = "MLP runs of the article's algorithm" if mlp.empty else "Keras runs"
+        return (f"<p class='note'>{html.esc(experiment)}: no {missing} yet, so its head-to-head figure is not drawn "
+                f"(run <code>python -m harness +experiment={html.esc(experiment)}</code>).</p>")
+    figure = comparison(pd.concat([mlp, keras]), f"{experiment}, the article's algorithm",
+                        out_dir / f"{experiment}-article-vs-keras.png")
+    backends = sorted(set(mlp["backend"].dropna()))
+    note = ""
+    if experiment.startswith("mnist") and "cupy" not in backends:
+        note = (f"<p class='note'>The article's MNIST MLP ran on CuPy (a GPU); ours here ran on "
+                f"{html.esc(', '.join(backends))}, which computes the same but times differently.</p>")
+    table = ""
+    if experiment.startswith("titanic"):
+        table = ("<p>The article's Titanic \"error\" (actual minus predicted survivors) three ways: its sign lets "
+                 "over- and under-predictions cancel, so \"closer to zero\" is judged on |error|.</p>"
+                 + html.table_html(error_measures(mlp, keras)))
+    return note + html.image_html(figure) + table
+
+
+def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
+    """The Titanic "error" three ways, side by side: signed mean (over- and under-predictions cancel),
+    mean |error| (what "closer to zero" is judged on) and misclassified, each with its 95% t-interval."""
+    rows = []
+    for name, group in (("mlp, the article's algorithm", mlp), ("keras", keras)):
+        row = {"implementation": name, "runs": len(group)}
+        for header, values in (('signed mean "error"', _column(group, "article_error")),
+                               ('mean |"error"|', np.abs(_column(group, "article_error"))),
+                               ("misclassified", _column(group, "test_misclassified"))):
+            low, high = verdicts.t_interval(values)
+            row[header] = f"{fmt(values.mean(), 4)} [{fmt(low, 4)}, {fmt(high, 4)}]" if values.size else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _column(group: pd.DataFrame, column: str) -> np.ndarray:
+    return finite(pd.to_numeric(group[column], errors="coerce"))
+
+
+def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> fg.FigureFile | None:
+    """Our epoch losses (the article's algorithm, the curve's backend) under the article's printed ones."""
+    found = pd.DataFrame()
+    for experiment in curve.get("experiments", []):
+        mlp, _ = article_pairing(runs, experiment)
+        found = mlp[mlp["backend"] == curve["backend"]] if len(mlp) else mlp
+        if len(found):
+            break
+    if found.empty:
+        return None
+    fig, (ax,) = fg.new_figure(8, 4.0)
+    for _, run in found.iterrows():
+        values = fg.losses(run["epoch_losses"])
+        ax.plot(np.arange(1, values.size + 1), values, color=fg.colour("mlp"), alpha=0.5)
+    epochs = sorted(int(e) for e in curve["epochs"])
+    ax.plot(epochs, [curve["epochs"][e] for e in epochs], "k*--", markersize=10, label="article (printed)")
+    ax.plot([], [], color=fg.colour("mlp"), label=f"ours, one line per seed (n={len(found)})")
+    fg.log_scale(ax)
+    ax.set(xlabel="epoch", ylabel="training loss", title=f"{curve['figure']}: our runs of {found['experiment'].iloc[0]}")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    path = out_dir / f"article-loss-{curve['id']}.png"
+    fg.save(fig, path)
+    return fg.FigureFile(path, f"{curve['figure']}: epoch losses against the article's",
+                         "Stars: the losses the article printed (it printed only some epochs, of one run). "
+                         "The first epoch's loss is the clearest fingerprint of the algorithm; it is judged in "
+                         "the reproduction table against our prediction interval.")
+
+
+def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
+    """The whole section (runs prepared by tables.prepare; `numbers` is article.yaml's content)."""
+    parts = [f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>',
+             "<p>The article compared its MLP, with its own algorithm, against Keras in the same experiment. "
+             "Its time ratio and its accuracy gap are judged as such in the reproduction table; here are the "
+             "article's three panels (runtime, misclassified, mean error) drawn from our runs.</p>"]
+    parts += [_head_to_head(runs, experiment, out_dir) for experiment in HEAD_TO_HEAD]
+    curves = [loss_reference(runs, curve, out_dir) for curve in numbers.get("curves", [])]
+    parts += [html.image_html(figure) for figure in curves if figure is not None]
+    if not any(curves):
+        parts.append("<p class='muted'>No MNIST runs of the article's algorithm yet: the article's printed losses "
+                     "are drawn over ours once mnist_cpu (or mnist_gpu) has run.</p>")
+    return "\n".join(parts)

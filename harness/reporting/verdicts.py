@@ -1,0 +1,182 @@
+"""The verdict rules: a published number against our runs, by a test that states its assumption.
+
+Three rules, one per kind of published number:
+
+* a mean over the article's N runs (``judge_mean``): a two-sample Welch t-test of our runs against
+  it. The article gives no spread, so its standard deviation is assumed equal to ours; the test
+  then uses our spread for both groups and both run counts.
+* a single published value, one run (``judge_single``): our runs' t-based prediction interval for
+  one more run, ``mean ± t(n-1) · s · sqrt(1 + 1/n)``; p is the two-sided tail of that t.
+* a published difference of two means (``judge_gap``: the article's MLP minus its Keras, in one
+  experiment): our difference against it, each of the four groups' spread taken as ours, the
+  degrees of freedom by Welch–Satterthwaite.
+
+A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)". "consistent"
+means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
+a better direction, a significant difference is "better" or "worse"; "closer to zero" numbers
+(the Titanic error) are judged on |value| run by run, so over- and under-predictions do not cancel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+
+MIN_RUNS = 3
+CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
+TOO_FEW = "too few runs"
+DIRECTIONS = ("lower", "higher", "closer_to_zero", "none")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict with the numbers that made it (p is NaN when no test ran)."""
+
+    verdict: str
+    p_value: float
+    ours: float          # our statistic (mean, or difference of means)
+    low: float           # our interval (confidence or prediction, `interval` says which)
+    high: float
+    n: int
+    reason: str
+
+
+def too_few(n: int) -> str:
+    """The verdict text for a group of `n` runs, fewer than MIN_RUNS."""
+    return f"{TOO_FEW} (n={n})"
+
+
+def t_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """t-based interval of the mean (NaN below two values): chosen over the BCa bootstrap for its
+    coverage at 2-20 runs (docs/verdicts.md, scripts/interval_coverage.py)."""
+    data = finite(values)
+    if data.size < 2:
+        return (math.nan, math.nan)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size)
+    return (float(data.mean() - half), float(data.mean() + half))
+
+
+def prediction_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Where one more run of ours is expected: mean ± t(n-1) s sqrt(1 + 1/n) (NaN below two values)."""
+    data = finite(values)
+    if data.size < 2:
+        return (math.nan, math.nan)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) * math.sqrt(1 + 1 / data.size)
+    return (float(data.mean() - half), float(data.mean() + half))
+
+
+def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
+    """consistent / differs / better / worse, for `ours` against `theirs` (already |x| for closer_to_zero)."""
+    if better not in DIRECTIONS:
+        raise ValueError(f"unknown direction {better!r}: use one of {', '.join(DIRECTIONS)}")
+    if not significant:
+        return CONSISTENT
+    if better == "none":
+        return DIFFERS
+    lower_is_better = better in ("lower", "closer_to_zero")
+    return BETTER if (ours < theirs) == lower_is_better else WORSE
+
+
+def _prepare(values: Any, published: float, better: str) -> tuple[np.ndarray, float]:
+    data = finite(values)
+    return (np.abs(data), abs(published)) if better == "closer_to_zero" else (data, published)
+
+
+def judge_mean(values: Any, published: float, n_published: int, better: str) -> Verdict:
+    """Our runs against a mean the article published over `n_published` runs (Welch t-test, the
+    article's unknown standard deviation taken as ours)."""
+    data, theirs = _prepare(values, published, better)
+    low, high = t_interval(data)
+    if data.size < MIN_RUNS:
+        mean = float(data.mean()) if data.size else math.nan
+        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    s = float(data.std(ddof=1))
+    if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
+        p = 1.0 if data.mean() == theirs else 0.0
+    else:
+        p = float(scipy_stats.ttest_ind_from_stats(data.mean(), s, data.size, theirs, s, n_published,
+                                                   equal_var=False).pvalue)
+    verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
+    what = "mean |error|" if better == "closer_to_zero" else "mean"
+    reason = (f"Welch t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
+              f"assumed equal to ours, {s:.3g}): p={p:.3g}")
+    return Verdict(verdict, p, float(data.mean()), low, high, int(data.size), reason)
+
+
+def judge_single(values: Any, published: float, better: str) -> Verdict:
+    """Our runs against one published run: is it inside our 95% prediction interval?"""
+    data, theirs = _prepare(values, published, better)
+    low, high = prediction_interval(data)
+    if data.size < MIN_RUNS:
+        mean = float(data.mean()) if data.size else math.nan
+        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    s, n = float(data.std(ddof=1)), int(data.size)
+    if s == 0:
+        p = 1.0 if data.mean() == theirs else 0.0
+    else:
+        t = (theirs - data.mean()) / (s * math.sqrt(1 + 1 / n))
+        p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
+    verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
+    inside = "inside" if verdict == CONSISTENT else "outside"
+    reason = (f"the article's single run is {inside} our 95% prediction interval "
+              f"[{low:.4g}, {high:.4g}] for one run (n={n}): p={p:.3g}")
+    return Verdict(verdict, p, float(data.mean()), low, high, n, reason)
+
+
+def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, better: str) -> Verdict:
+    """Our mean(a) - mean(b) against the article's published difference (its groups of n_a, n_b
+    runs assumed to spread like ours); the interval is ours, Welch's, for the difference."""
+    a, b = finite(ours_a), finite(ours_b)
+    n = min(a.size, b.size)
+    gap = float(a.mean() - b.mean()) if a.size and b.size else math.nan
+    if n < MIN_RUNS:
+        return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
+    va, vb = a.var(ddof=1), b.var(ddof=1)
+    own = va / a.size + vb / b.size
+    own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1)) if own else math.inf
+    half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, own_df) * math.sqrt(own)
+    terms = [(va, a.size), (vb, b.size), (va, n_a), (vb, n_b)]
+    total = sum(v / m for v, m in terms)
+    if total == 0:
+        p = 1.0 if gap == published else 0.0
+    else:
+        df = total ** 2 / sum((v / m) ** 2 / (m - 1) for v, m in terms)
+        p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
+    verdict = _direction(better, gap, published, p < ALPHA)
+    reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
+              f"assumed equal to ours), Welch–Satterthwaite t: p={p:.3g}")
+    return Verdict(verdict, p, gap, gap - half, gap + half, n, reason)
+
+
+def judge_range(ours: float, low: float, high: float, published: tuple[float, float], better: str,
+                n: int) -> Verdict:
+    """Our value with its interval [low, high] against a published range: consistent when they overlap. Used where
+    the article printed only a range (a time ratio from its lowest and highest times), which
+    carries no spread for a test; the reason says so."""
+    if n < MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
+        return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {MIN_RUNS} runs per side")
+    overlap = low <= published[1] and published[0] <= high
+    theirs = published[0] if high < published[0] else published[1]
+    verdict = _direction(better, ours, theirs, not overlap)
+    reason = (f"the article printed only a range ({published[0]:g}–{published[1]:g}), no spread to test with: "
+              f"our 95% interval {'overlaps' if overlap else 'misses'} it")
+    return Verdict(verdict, math.nan, ours, low, high, n, reason)
+
+
+def judge_bound(values: Any, bound: float, why: str) -> Verdict:
+    """A claim that a value stays below `bound` (a fixed band, so `why` must say where it comes
+    from): consistent when the upper end of our 95% t-interval is below it."""
+    data = finite(values)
+    low, high = t_interval(data)
+    mean = float(data.mean()) if data.size else math.nan
+    if data.size < MIN_RUNS:
+        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    verdict = CONSISTENT if high < bound else DIFFERS
+    return Verdict(verdict, math.nan, mean, low, high, int(data.size),
+                   f"fixed bound {bound:g}: {why}; our interval's upper end is {high:.4g}")

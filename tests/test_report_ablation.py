@@ -1,0 +1,114 @@
+"""The ablation section: effects by cell, the computed sentence for two outcomes, its place on the page."""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from harness import report
+from harness.algorithm import COMPONENTS
+from harness.records import load_runs
+from harness.reporting import ablation, tables
+from harness.reporting.synthetic import write_ablation, write_synthetic_results
+
+NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
+
+
+def _found(root: Path, experiment: str = "ablation_mnist") -> tuple[list[ablation.Effect], ablation.Gap, dict]:
+    runs = tables.prepare(load_runs([root]))
+    runs = runs[runs["experiment"] == experiment]
+    table = ablation.cells(runs)
+    keras = runs.loc[runs["impl"] == "keras", "test_misclassified"]
+    return ablation.effects(table), ablation.gap(table, keras), table
+
+
+def test_cells_are_found_by_component_values(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    _, _, table = _found(tmp_path)
+    assert len(table) == 2 + 2 * len(COMPONENTS)  # both algorithms, each component switched alone both ways
+    assert all(len(v) == 5 for v in table.values())
+
+
+def test_one_component_explains_the_gap(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})  # article 90, Keras's algorithm 66
+    found, the_gap, _ = _found(tmp_path)
+    assert (the_gap.size, the_gap.against) == (pytest.approx(24.0), "Keras's algorithm (our MLP)")
+    article = [90 + e for e in NOISE]
+    switched = [90 - 24 + e for e in NOISE]
+    expected_p = scipy_stats.ttest_ind(switched, article, equal_var=False).pvalue
+    backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
+    assert (backprop.effect, backprop.p_value) == (pytest.approx(-24.0), pytest.approx(expected_p))
+    assert backprop.low < -24.0 < backprop.high
+    others = [e for e in found if e.component != "backprop" and e.design == ablation.FROM_ARTICLE]
+    assert all(e.effect == pytest.approx(0.0) and e.p_value == pytest.approx(1.0) for e in others)
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert "close a significant part of that gap: backprop (24 fewer" in text
+    assert "100% of the gap" in text  # 24 of 24
+    assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
+
+
+def test_no_component_explains_the_gap(tmp_path: Path) -> None:
+    """Each component 1 fewer misclassified (p about 0.34 alone at this noise), together a gap of 5."""
+    write_ablation(tmp_path, "ablation_mnist", {c.name: -1.0 for c in COMPONENTS})
+    found, the_gap, _ = _found(tmp_path)
+    expected_p = scipy_stats.ttest_ind([90 + e for e in NOISE], [85 + e for e in NOISE], equal_var=False).pvalue
+    assert (the_gap.size, the_gap.p_value) == (pytest.approx(5.0), pytest.approx(expected_p))
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert text.startswith("ablation_mnist: the article's algorithm misclassifies 5 test rows more than Keras's "
+                           "algorithm (our MLP)")
+    assert "no single component switched alone to Keras's closes a significant part" in text
+
+
+def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {})
+    found, the_gap, _ = _found(tmp_path)
+    assert "not significantly less accurate than Keras's algorithm" in ablation.sentence("ablation_mnist", found, the_gap)
+    one = tmp_path / "one"
+    write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
+    found, the_gap, _ = _found(one)
+    assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - (60 - 2))
+    assert "with too few runs (n=1) per cell no effect has an interval" in ablation.sentence("m", found, the_gap)
+    nothing = ablation.Gap("Keras's algorithm (our MLP)", *(math.nan,) * 4, (0, 0))
+    assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
+
+
+def test_factorial_main_effects(tmp_path: Path) -> None:
+    """Only a full factorial has main effects; write_ablation's cells are not one."""
+    write_ablation(tmp_path, "ablation_titanic", {"sampler": -10.0})
+    found, _, table = _found(tmp_path, "ablation_titanic")
+    assert not any(e.design == ablation.MAIN for e in found)
+    sampler = [c.name for c in COMPONENTS].index("sampler")
+    full = dict(table)
+    for key in product(("article", "keras"), repeat=len(COMPONENTS)):  # the missing cells, without noise
+        full.setdefault(key, np.full(5, 90.0 - (10.0 if key[sampler] == "keras" else 0.0)))
+    main = {e.component: e for e in ablation.effects(full) if e.design == ablation.MAIN}
+    assert set(main) == {c.name for c in COMPONENTS}
+    assert main["sampler"].effect == pytest.approx(-10.0)  # every cell of equal size, noise of mean 0
+    assert main["backprop"].effect == pytest.approx(0.0)
+
+
+def test_section_on_the_page(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    write_synthetic_results(root)
+    write_ablation(root, "ablation_mnist", {"backprop": -24.0})
+    assert report.main([str(root)]) == 0
+    text = (root / "report" / "index.html").read_text(encoding="utf-8")
+    assert 'id="ablation"' in text and "Why the from-scratch MLP was less accurate than TensorFlow" in text
+    assert "close a significant part of that gap: backprop" in text
+    assert "ablation_mnist-effects.png" not in text and "data:image/png;base64" in text
+    # the Titanic ablation has no runs: the section says which experiment to run
+    assert "No runs of ablation_titanic yet" in text and "+experiment=ablation_titanic" in text
+
+
+def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    found, the_gap, _ = _found(tmp_path)
+    shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
+    assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
+    none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (3, 3))
+    assert ablation.effects_frame(found, none)["share of gap"].isna().all()

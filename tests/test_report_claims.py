@@ -1,0 +1,84 @@
+"""The article's head-to-head claims judged as claims: its MLP with its own algorithm against Keras
+in the same experiment (gap and time ratio), the three-panel figure, the printed loss curves."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from harness.records import load_runs
+from harness.reporting import claims_section, reference, tables
+from harness.reporting.synthetic import write_head_to_head
+
+MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]
+
+
+def _row(root: Path, entry_id: str) -> pd.Series:
+    runs = load_runs([root])
+    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference())
+    return table.set_index("id").loc[entry_id]
+
+
+def _gap_p(a: list[float], b: list[float], published: float, n_a: int, n_b: int) -> float:
+    va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
+    terms = [(va, len(a)), (vb, len(b)), (va, n_a), (vb, n_b)]
+    total = sum(v / m for v, m in terms)
+    df = total ** 2 / sum((v / m) ** 2 / (m - 1) for v, m in terms)
+    return 2 * scipy_stats.t.sf(abs(np.mean(a) - np.mean(b) - published) / math.sqrt(total), df)
+
+
+def test_mnist_gap_is_judged_against_the_articles(tmp_path: Path) -> None:
+    write_head_to_head(tmp_path, "mnist_vs_tf", MLP, KERAS)
+    row = _row(tmp_path, "mnist_vs_tf_misclassified_gap")
+    assert row["ours_value"] == pytest.approx(345.0 - 235.0)
+    assert row["p_value"] == pytest.approx(_gap_p(MLP, KERAS, 106.0, 5, 5))
+    assert row["verdict"] == "consistent" and row["experiment"] == "mnist_vs_tf"
+    # a far smaller gap than the article's 106 is "better"
+    other = tmp_path / "other"
+    write_head_to_head(other, "mnist_vs_tf", [k + 20 for k in KERAS], KERAS)
+    assert _row(other, "mnist_vs_tf_misclassified_gap")["verdict"] == "better"
+
+
+def test_titanic_gap_uses_absolute_error_and_the_ratio_its_range(tmp_path: Path) -> None:
+    mlp, keras = [40.0, 60.0, 45.0, 55.0], [52.0, 48.0, 53.0, 47.0]  # errors -10, 10, -5, 5 and 2, -2, 3, -3
+    write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras, mlp_seconds=1.0, keras_seconds=5.0)
+    row = _row(tmp_path, "titanic_vs_tf_error_gap")
+    abs_mlp, abs_keras = [10.0, 10.0, 5.0, 5.0], [2.0, 2.0, 3.0, 3.0]
+    assert row["ours_value"] == pytest.approx(7.5 - 2.5)  # signed, the gap would be 0 - 0
+    assert row["p_value"] == pytest.approx(_gap_p(abs_mlp, abs_keras, 4.0, 10, 10))
+    ratio = _row(tmp_path, "titanic_vs_tf_time_ratio")
+    assert ratio["ours_value"] == pytest.approx(np.median([1.0, 1.1, 1.2, 1.3]) / np.median([5.0, 5.1, 5.2, 5.3]))
+    assert ratio["verdict"] == "consistent"  # 0.223, inside the article's 0.190-0.237
+
+
+def test_keras_runs_alone_leave_the_claim_unjudged(tmp_path: Path) -> None:
+    write_head_to_head(tmp_path, "mnist_vs_tf", MLP, [])
+    row = _row(tmp_path, "mnist_vs_tf_misclassified_gap")
+    assert (row["verdict"], row["reason"]) == ("not comparable", "needs successful keras runs in the same experiment")
+
+
+def test_section_draws_the_pairing_and_says_numpy_is_not_cupy(tmp_path: Path) -> None:
+    write_head_to_head(tmp_path, "mnist_vs_tf", MLP, KERAS)
+    runs = tables.prepare(load_runs([tmp_path]))
+    text = claims_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    assert "The article's MNIST MLP ran on CuPy" in text
+    assert (tmp_path / "figures" / "mnist_vs_tf-article-vs-keras.png").is_file()
+    assert "titanic_vs_tf: no MLP runs of the article's algorithm yet" in text
+    assert (tmp_path / "figures" / "article-loss-mnist_cpu.png").is_file()  # mnist_vs_tf's NumPy runs
+
+
+def test_titanic_error_three_ways(tmp_path: Path) -> None:
+    mlp, keras = [40.0, 60.0, 45.0, 55.0], [52.0, 48.0, 53.0, 47.0]  # errors -10, 10, -5, 5 and 2, -2, 3, -3
+    write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras)
+    runs = tables.prepare(load_runs([tmp_path]))
+    table = claims_section.error_measures(*claims_section.article_pairing(runs, "titanic_vs_tf")).set_index("runs")
+    first = table.iloc[0]
+    half = scipy_stats.t.ppf(0.975, 3) * np.std([10, 10, 5, 5], ddof=1) / 2
+    assert first['signed mean "error"'].startswith("0 [")  # the signs cancel
+    assert first['mean |"error"|'] == f"7.5 [{7.5 - half:.4g}, {7.5 + half:.4g}]"
+    assert first["misclassified"].startswith("50 [")

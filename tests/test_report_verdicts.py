@@ -1,0 +1,124 @@
+"""Each verdict rule on hand-made values, with p-values computed here from the t distribution
+(not through the function under test's SciPy call) and exact expected verdicts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from harness.reporting import verdicts
+
+
+def _welch_p(mean: float, s: float, n: int, published: float, m: int) -> float:
+    """Welch's t with the article's sd equal to ours, written out: se, Satterthwaite df, two tails."""
+    a, b = s * s / n, s * s / m
+    t = (mean - published) / math.sqrt(a + b)
+    df = (a + b) ** 2 / (a * a / (n - 1) + b * b / (m - 1))
+    return 2 * scipy_stats.t.sf(abs(t), df)
+
+
+def test_published_mean_welch_lower_is_better() -> None:
+    ours = [10.0, 12.0, 14.0, 16.0]  # mean 13, s = sqrt(20/3)
+    s = math.sqrt(20 / 3)
+    p = _welch_p(13.0, s, 4, 20.0, 10)
+    assert p == pytest.approx(0.0045, abs=1e-4)  # by hand: t = -4.583, df = 5.58
+    result = verdicts.judge_mean(ours, 20.0, 10, "lower")
+    assert (result.verdict, result.p_value, result.n) == ("better", pytest.approx(p, rel=1e-9), 4)
+    assert verdicts.judge_mean(ours, 20.0, 10, "higher").verdict == "worse"  # higher is better
+    assert verdicts.judge_mean(ours, 20.0, 10, "none").verdict == "differs"
+    near = verdicts.judge_mean(ours, 14.0, 10, "lower")
+    assert near.verdict == "consistent" and near.p_value == pytest.approx(_welch_p(13.0, s, 4, 14.0, 10))
+
+
+def test_closer_to_zero_is_judged_on_absolute_error() -> None:
+    """Over- and under-predictions must not cancel: signed mean 0, mean |error| 11."""
+    ours = [-10.0, 10.0, -12.0, 12.0]
+    result = verdicts.judge_mean(ours, 11.0, 20, "closer_to_zero")
+    assert (result.verdict, result.ours, result.p_value) == ("consistent", 11.0, pytest.approx(1.0))
+    # negative control: judged on the signed values, the same runs would average 0 ("perfect")
+    assert verdicts.judge_mean(ours, 11.0, 20, "lower").ours == 0.0
+    worse = verdicts.judge_mean(ours, 5.0, 20, "closer_to_zero")
+    assert worse.verdict == "worse"
+    assert worse.p_value == pytest.approx(_welch_p(11.0, math.sqrt(4 / 3), 4, 5.0, 20))
+
+
+def test_too_few_runs_says_so() -> None:
+    for rule in (lambda v: verdicts.judge_mean(v, 1.0, 20, "lower"), lambda v: verdicts.judge_single(v, 1.0, "lower"),
+                 lambda v: verdicts.judge_gap(v, [1.0, 2.0, 3.0], 1.0, 5, 5, "lower")):
+        result = rule([1.0, 2.0])
+        assert result.verdict == "too few runs (n=2)" and math.isnan(result.p_value)
+    assert verdicts.judge_mean([1.0, 2.0, 4.0], 1.0, 20, "lower").verdict != "too few runs (n=3)"
+
+
+def test_single_value_against_prediction_interval_and_its_edge() -> None:
+    ours = [1.0, 2.0, 3.0, 4.0, 5.0]  # mean 3, s = sqrt(2.5)
+    half = scipy_stats.t.ppf(0.975, 4) * math.sqrt(2.5) * math.sqrt(1 + 1 / 5)
+    assert half == pytest.approx(4.809, abs=1e-3)  # by hand: 2.776 * 1.581 * 1.095
+    low, high = verdicts.prediction_interval(ours)
+    assert (low, high) == (pytest.approx(3 - half), pytest.approx(3 + half))
+    inside, outside = verdicts.judge_single(ours, 3 + half - 1e-6, "lower"), verdicts.judge_single(ours, 3 + half + 1e-6, "lower")
+    assert inside.verdict == "consistent" and outside.verdict == "better"  # ours below the article's value
+    assert inside.p_value == pytest.approx(0.05, abs=1e-6) and outside.p_value < 0.05
+    t = (7.0 - 3.0) / (math.sqrt(2.5) * math.sqrt(1.2))
+    assert verdicts.judge_single(ours, 7.0, "none").p_value == pytest.approx(2 * scipy_stats.t.sf(t, 4))
+    assert verdicts.judge_single(ours, -3.0, "lower").verdict == "worse"
+
+
+def test_gap_between_mlp_and_keras() -> None:
+    mlp, keras = [100.0, 110.0, 120.0], [50.0, 55.0, 60.0]  # variances 100 and 25, gap 55
+    terms = [100 / 3, 25 / 3, 100 / 5, 25 / 5]
+    df = sum(terms) ** 2 / ((100 / 3) ** 2 / 2 + (25 / 3) ** 2 / 2 + 20 ** 2 / 4 + 5 ** 2 / 4)
+    p = 2 * scipy_stats.t.sf(abs(55 - 106) / math.sqrt(sum(terms)), df)
+    result = verdicts.judge_gap(mlp, keras, 106.0, 5, 5, "lower")
+    assert (result.verdict, result.ours) == ("better", 55.0)  # a smaller gap than the article's
+    assert result.p_value == pytest.approx(p, rel=1e-9)
+    own = scipy_stats.ttest_ind(mlp, keras, equal_var=False).confidence_interval(0.95)
+    assert (result.low, result.high) == (pytest.approx(own.low), pytest.approx(own.high))
+    assert verdicts.judge_gap(mlp, keras, 60.0, 5, 5, "lower").verdict == "consistent"
+
+
+def test_range_claims_need_overlap() -> None:
+    assert verdicts.judge_range(0.5, 0.4, 0.6, (0.19, 0.237), "lower", 10).verdict == "worse"
+    assert verdicts.judge_range(0.1, 0.05, 0.15, (0.19, 0.237), "lower", 10).verdict == "better"
+    assert verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 10).verdict == "consistent"
+    assert verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 2).verdict == "too few runs (n=2)"
+
+
+def test_bound_and_t_interval() -> None:
+    ours = [10.0, 11.0, 12.0]
+    low, high = verdicts.t_interval(ours)
+    expected = scipy_stats.t.interval(0.95, 2, loc=11.0, scale=1.0 / math.sqrt(3))
+    assert (low, high) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
+    assert verdicts.judge_bound(ours, high + 0.01, "why").verdict == "consistent"
+    assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "differs"
+    assert all(math.isnan(v) for v in verdicts.t_interval([1.0]))
+
+
+def test_unknown_direction_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown direction 'up'"):
+        verdicts.judge_mean(np.arange(5.0), 1.0, 5, "up")
+
+
+def test_t_interval_holds_its_coverage_at_three_runs() -> None:
+    """The reason the verdicts use t-intervals (docs/verdicts.md): 95% on normal data even at n=3.
+    2000 samples: the binomial sd of the coverage is 0.005, so [0.93, 0.97] fails only on a real fault."""
+    rng = np.random.default_rng(7)
+    hits = sum(low <= 0.0 <= high for low, high in (verdicts.t_interval(rng.normal(0, 1, 3)) for _ in range(2000)))
+    assert 0.93 <= hits / 2000 <= 0.97
+    # negative control: the z-interval (no t correction) under-covers badly at n=3
+    z_hits = 0
+    for _ in range(2000):
+        sample = rng.normal(0, 1, 3)
+        half = 1.96 * sample.std(ddof=1) / math.sqrt(3)
+        z_hits += abs(sample.mean()) <= half
+    assert z_hits / 2000 < 0.90
+
+
+def test_verdicts_are_styled_on_the_page() -> None:
+    from harness.reporting import html
+
+    assert 'class="verdict v-too-few-runs">too few runs (n=2)<' in html.verdict_html("too few runs (n=2)")
+    assert ".v-too-few-runs{" in html.CSS and ".v-consistent{" in html.CSS
