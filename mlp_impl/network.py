@@ -25,6 +25,8 @@ from .training import Workspace
 
 # standard: all gradients from the step's starting weights (Keras); article: its Layer.backward
 BACKPROP = ("standard", "article")
+# numpy: one NumPy call per elementwise pass (the reference); fused: Numba loops (see ``fused``)
+KERNELS = ("numpy", "fused")
 
 
 class NN:
@@ -39,7 +41,10 @@ class NN:
     and ``threads``: how many CPU threads a training step splits its minibatch rows over (NumPy,
     standard backprop; see ``parallel``). None picks as many as BLAS has cores when a step is large
     enough to pay, 1 keeps every step on one thread. Results agree across thread counts up to
-    float rounding and are reproducible for a given count.
+    float rounding and are reproducible for a given count. ``kernels`` ("numpy" or "fused") picks
+    how the elementwise work runs: NumPy calls, or Numba loops on every core (``fused``: CPU
+    only, needs Numba; a fused step is not split over threads). Both give the same steps up to
+    float rounding.
     """
 
     # A training set up to this size is copied once per fit with a ones column appended, which
@@ -60,7 +65,15 @@ class NN:
         l2: float = 0.0,
         backprop: str = "standard",
         threads: int | None = None,
+        kernels: str = "numpy",
     ) -> None:
+        if kernels not in KERNELS:
+            raise ValueError(f"unknown kernels {kernels!r}: use one of {', '.join(KERNELS)}")
+        self.kernels = kernels
+        if kernels == "fused":
+            from . import fused
+
+            fused.require(backend)
         self.layers = _check_layers(layers)
         self.threads = None if threads is None else validation.positive_int("threads", threads)
         if backprop not in BACKPROP:
@@ -78,6 +91,8 @@ class NN:
         self._rng = np.random.default_rng(self.seed)
         self.sampling = sampling_schemes.get(sampling)
         self.penalty = Penalty(l1, l2)
+        if kernels == "fused":
+            self.optimizer, self.penalty = fused.optimizer(self.optimizer), fused.Penalty(l1, l2)
         self.backend: Backend = get_backend(backend)
         self.built = False
         self._workspaces: dict[tuple[int, bool], Workspace] = {}
@@ -198,7 +213,7 @@ class NN:
 
     def _step_threads(self, m: int) -> int:
         """Threads a step of m rows runs on: 1 unless NumPy with the standard backprop."""
-        if self.backend.name != "numpy" or self.backprop != "standard":
+        if self.backend.name != "numpy" or self.backprop != "standard" or self.kernels == "fused":
             return 1
         return parallel.split_threads(self.threads, m, self.n_params)
 
@@ -330,6 +345,7 @@ class NN:
             "l2": self.penalty.l2,
             "backprop": self.backprop,
             "threads": self.threads,
+            "kernels": self.kernels,
         }
 
     def __repr__(self) -> str:

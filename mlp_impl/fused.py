@@ -1,0 +1,285 @@
+"""Fused CPU kernels (Numba): ``NN(kernels="fused")``.
+
+NumPy runs a training step's elementwise work as some thirty separate calls, each one pass over
+its arrays on one core. Here each piece of that work is one Numba loop run on all cores
+(``parallel=True``): a hidden layer's activation, its derivative times the incoming gradient,
+the output activation with its loss and output delta (sigmoid + binary and softmax +
+categorical cross-entropy), the L1/L2 penalty, and each optimizer's whole update in one pass
+over the flat parameter buffer. The matrix products stay with BLAS. The maths is
+``activations``, ``losses``, ``regularizers`` and ``optimizers`` written as loops, in the same
+order of operations, so a fused step equals a NumPy step up to float rounding.
+
+Numba is optional (``pip install -e '.[fused]'``); NumPy stays the default and the reference.
+Kernels run on the NumPy backend only (Numba compiles for the CPU), and a fused step is never
+split over rows (``parallel``): Numba's threads already use every core for the elementwise work.
+Kernels compile on first use and are cached on disk; ``warm_up`` compiles them ahead of a fit,
+so compile time can be measured apart from fit time.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from . import activations, losses, optimizers, regularizers
+
+try:
+    import numba
+    from numba import prange
+except ImportError:  # checked by ``require`` before any fused work
+    numba = None
+
+MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e '.[fused]' "
+           "(or make install), or use kernels='numpy'")
+
+
+def require(backend: str) -> None:
+    """Refuse, with the fix, a fused network that cannot run here (no Numba, or a GPU backend)."""
+    if numba is None:
+        raise ValueError(MISSING)
+    if backend != "numpy":
+        raise ValueError(f"kernels='fused' runs on the CPU only (Numba), not on backend {backend!r}: "
+                         "use kernels='numpy' with the GPU, or backend='numpy'")
+
+
+if numba is not None:
+    _jit = partial(numba.njit, parallel=True, fastmath=True, cache=True)
+
+    @_jit
+    def _relu_forward(z, a):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                a[i, j] = max(z[i, j], 0)
+
+    @_jit
+    def _relu_backward(z, a, g):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                if not z[i, j] > 0:
+                    g[i, j] = 0
+
+    @_jit
+    def _sigmoid_forward(z, a):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                a[i, j] = 1 / (1 + np.exp(-z[i, j]))
+
+    @_jit
+    def _sigmoid_backward(z, a, g):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                g[i, j] *= (1 - a[i, j]) * a[i, j]
+
+    @_jit
+    def _tanh_forward(z, a):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                a[i, j] = np.tanh(z[i, j])
+
+    @_jit
+    def _tanh_backward(z, a, g):
+        for i in prange(z.shape[0]):
+            for j in range(z.shape[1]):
+                g[i, j] *= 1 - a[i, j] * a[i, j]
+
+    @_jit
+    def _sigmoid_bce(z, y, p, delta, scale):
+        """p = sigmoid(z), delta = (p - y) * scale; returns the sum of softplus(z) - y z."""
+        total = 0.0
+        for i in prange(z.shape[0]):
+            row = 0.0
+            for j in range(z.shape[1]):
+                v = z[i, j]
+                p[i, j] = 1 / (1 + np.exp(-v))
+                delta[i, j] = (p[i, j] - y[i, j]) * scale
+                row += max(v, 0) + np.log1p(np.exp(-abs(v))) - y[i, j] * v
+            total += row
+        return total
+
+    @_jit
+    def _softmax_cce(z, y, p, delta, scale):
+        """Row softmax of z into p, delta = (p - y) * scale; returns the sum over rows of
+        log(sum exp(z - max)) - y.(z - max), the cross-entropy when rows of y sum to 1."""
+        total = 0.0
+        for i in prange(z.shape[0]):
+            top = z[i, 0]
+            for j in range(1, z.shape[1]):
+                top = max(top, z[i, j])
+            s = 0.0
+            dot = 0.0
+            for j in range(z.shape[1]):
+                p[i, j] = np.exp(z[i, j] - top)
+                s += p[i, j]
+                dot += y[i, j] * (z[i, j] - top)
+            for j in range(z.shape[1]):
+                p[i, j] /= s
+                delta[i, j] = (p[i, j] - y[i, j]) * scale
+            total += np.log(s) - dot
+        return total
+
+    @_jit
+    def _sgd(p, g, lr):
+        for i in prange(p.size):
+            p[i] -= g[i] * lr
+
+    @_jit
+    def _sgd_momentum(p, g, v, lr, momentum):
+        for i in prange(p.size):
+            v[i] = v[i] * momentum - g[i] * lr
+            p[i] += v[i]
+
+    @_jit
+    def _adam(p, g, m, v, vmax, b1, b2, alpha, eps, amsgrad):
+        c1, c2 = 1 - b1, 1 - b2
+        for i in prange(p.size):
+            m[i] = m[i] * b1 + g[i] * c1
+            v[i] = v[i] * b2 + g[i] * g[i] * c2
+            d = v[i]
+            if amsgrad:
+                d = max(vmax[i], d)
+                vmax[i] = d
+            p[i] -= m[i] / (np.sqrt(d) + eps) * alpha
+
+    @_jit
+    def _penalty(p, g, mask, l1, l2):
+        """Adds l1 sign(w) + 2 l2 w to the kernel entries' gradients; returns the penalty."""
+        total = 0.0
+        for i in prange(p.size):
+            w = p[i] * mask[i]
+            total += l2 * w * w + l1 * abs(w)
+            g[i] += 2 * l2 * w + l1 * np.sign(w)
+        return total
+
+
+class _Fused(activations.Activation):
+    """A hidden or regression-output activation as two Numba loops (forward, backward)."""
+
+    def __init__(self, reference: activations.Activation, forward: Any, backward: Any) -> None:
+        self.name, self._reference = reference.name, reference
+        self._forward, self._backward = forward, backward
+
+    def forward_ops(self, bk, z, a):
+        return [partial(self._forward, z, a)]
+
+    def backward_ops(self, bk, z, a, g, tmp):
+        return [partial(self._backward, z, a, g)]
+
+    def apply(self, bk, z):
+        return self._reference.apply(bk, z)
+
+
+def activation(name: str) -> activations.Activation:
+    """The fused form of activation ``name`` where there is one (relu, sigmoid, tanh), else
+    NumPy's (linear has no work; a hidden softmax is rare and stays NumPy's)."""
+    reference = activations.get(name)
+    pairs = {"relu": ("_relu_forward", "_relu_backward"), "sigmoid": ("_sigmoid_forward", "_sigmoid_backward"),
+             "tanh": ("_tanh_forward", "_tanh_backward")}
+    if reference.name not in pairs:
+        return reference
+    forward, backward = (globals()[n] for n in pairs[reference.name])
+    return _Fused(reference, forward, backward)
+
+
+class _HeadKernel:
+    """One call that writes p and delta and keeps the batch loss for ``loss``."""
+
+    def __init__(self, kernel: Any, z, y, p, delta, scale: float, divide: float) -> None:
+        self._call = partial(kernel, z, y, p, delta, z.dtype.type(scale))
+        self._divide, self.value = divide, 0.0
+
+    def forward(self) -> None:
+        self.value = self._call() / self._divide
+
+    def loss(self) -> float:
+        return self.value
+
+
+def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | None = None) -> losses.Head:
+    """``losses.make_head`` with the cross-entropy heads as one Numba loop (activation, loss and
+    delta together); mse and mae keep NumPy's head around the fused output activation."""
+    m, k = z.shape
+    rows = m if rows is None else rows
+    if loss == "binary_crossentropy":
+        kernel = _HeadKernel(_sigmoid_bce, z, y, p, delta, 1.0 / (rows * k), rows * k)
+    elif loss == "categorical_crossentropy":
+        kernel = _HeadKernel(_softmax_cce, z, y, p, delta, 1.0 / rows, rows)
+    else:
+        return losses.make_head(bk, loss, activation(act), z, p, y, delta, tmp, rows=rows)
+    return losses.Head([kernel.forward], kernel.loss, [])
+
+
+class _FusedUpdate:
+    """Mixin for an optimizer class: its whole update as one Numba pass per piece, and one
+    piece per range (Numba's threads split it; NumPy's cache-sized pieces do not pay here)."""
+
+    def build(self, bk, params, grads):
+        super().build(bk, params, grads)
+        self._chunk = params.size
+        self._pieces = self.pieces(0, params.size)
+
+    def update(self, pieces):
+        for piece in pieces:
+            self._fused_update(piece)
+
+
+class _FusedSGD(_FusedUpdate, optimizers.SGD):
+    def _fused_update(self, piece):
+        dt = piece[0].dtype.type
+        if self.momentum:
+            _sgd_momentum(piece[0], piece[1], piece[2], dt(self._lr), dt(self.momentum))
+        else:
+            _sgd(piece[0], piece[1], dt(self._lr))
+
+
+class _FusedAdam(_FusedUpdate, optimizers.Adam):
+    def _fused_update(self, piece):
+        dt = piece[0].dtype.type
+        vmax = piece[5] if self.amsgrad else piece[3]
+        _adam(piece[0], piece[1], piece[2], piece[3], vmax, dt(self.beta_1), dt(self.beta_2),
+              dt(self._alpha), dt(self._eps), self.amsgrad)
+
+
+class _FusedAMSGrad(_FusedAdam, optimizers.AMSGrad):
+    pass
+
+
+_OPTIMIZERS = {cls.name: cls for cls in (_FusedSGD, _FusedAdam, _FusedAMSGrad)}
+
+
+def optimizer(reference: optimizers.Optimizer) -> optimizers.Optimizer:
+    """A fresh fused optimizer with ``reference``'s settings (same name, config and state layout,
+    so saving, loading and cloning work as for NumPy's)."""
+    return _OPTIMIZERS[reference.name](**reference.get_config())
+
+
+class Penalty(regularizers.Penalty):
+    """L1/L2 penalty whose training-step share (value and gradient) is one Numba pass."""
+
+    def _apply(self, params, grads, mask, tmp):
+        dt = params.dtype.type
+        return _penalty(params, grads, mask, dt(self.l1), dt(self.l2))
+
+
+def warm_up(dtype: Any) -> float:
+    """Compile (or load from Numba's cache) every kernel for ``dtype`` on tiny arrays shaped as a
+    training step uses them; returns the seconds it took, to record apart from fit time."""
+    start = time.perf_counter()
+    dt = np.dtype(dtype).type
+    z, g = np.zeros((2, 3), dtype=dt), np.zeros((2, 3), dtype=dt)
+    a = np.zeros((2, 4), dtype=dt)[:, :3]  # hidden outputs are views that skip the ones column
+    for name in ("relu", "sigmoid", "tanh"):
+        fused = activation(name)
+        for op in fused.forward_ops(None, z, a) + fused.backward_ops(None, z, a, g, None):
+            op()
+    for kernel in (_sigmoid_bce, _softmax_cce):
+        kernel(z, z.copy(), g.copy(), g, dt(1.0))
+    flat = np.zeros(6, dtype=dt)
+    _sgd(flat, flat.copy(), dt(0.1))
+    _sgd_momentum(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.9))
+    for amsgrad in (False, True):
+        _adam(flat, flat.copy(), flat.copy(), flat.copy(), flat.copy(), dt(0.9), dt(0.999), dt(0.1), dt(1e-7), amsgrad)
+    _penalty(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
+    return time.perf_counter() - start
