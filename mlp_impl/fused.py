@@ -19,6 +19,7 @@ so compile time can be measured apart from fit time.
 from __future__ import annotations
 
 import time
+import types
 from functools import partial
 from typing import Any
 
@@ -30,7 +31,7 @@ try:
     import numba
     from numba import prange
 except ImportError:  # checked by ``require`` before any fused work
-    numba = None
+    numba, prange = None, range
 
 MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e '.[fused]' "
            "(or make install), or use kernels='numpy'")
@@ -45,113 +46,119 @@ def require(backend: str) -> None:
                          "use kernels='numpy' with the GPU, or backend='numpy'")
 
 
-if numba is not None:
-    _jit = partial(numba.njit, parallel=True, fastmath=True, cache=True)
+# Below this many elements a kernel runs on one thread: starting Numba's threads costs more
+# than the loop (measured on two cores: an Adam update of 136 parameters took 20 us on one thread,
+# 1.5 ms in a parallel loop on a loaded machine). At or above it, the loop runs on every core.
+PARALLEL_MIN = 1 << 15
 
-    @_jit
-    def _relu_forward(z, a):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                a[i, j] = max(z[i, j], 0)
 
-    @_jit
-    def _relu_backward(z, a, g):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                if not z[i, j] > 0:
-                    g[i, j] = 0
+def _relu_forward(z, a):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            a[i, j] = max(z[i, j], 0)
 
-    @_jit
-    def _sigmoid_forward(z, a):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                a[i, j] = 1 / (1 + np.exp(-z[i, j]))
+def _relu_backward(z, a, g):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            if not z[i, j] > 0:
+                g[i, j] = 0
 
-    @_jit
-    def _sigmoid_backward(z, a, g):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                g[i, j] *= (1 - a[i, j]) * a[i, j]
+def _sigmoid_forward(z, a):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            a[i, j] = 1 / (1 + np.exp(-z[i, j]))
 
-    @_jit
-    def _tanh_forward(z, a):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                a[i, j] = np.tanh(z[i, j])
+def _sigmoid_backward(z, a, g):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            g[i, j] *= (1 - a[i, j]) * a[i, j]
 
-    @_jit
-    def _tanh_backward(z, a, g):
-        for i in prange(z.shape[0]):
-            for j in range(z.shape[1]):
-                g[i, j] *= 1 - a[i, j] * a[i, j]
+def _tanh_forward(z, a):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            a[i, j] = np.tanh(z[i, j])
 
-    @_jit
-    def _sigmoid_bce(z, y, p, delta, scale):
-        """p = sigmoid(z), delta = (p - y) * scale; returns the sum of softplus(z) - y z."""
-        total = 0.0
-        for i in prange(z.shape[0]):
-            row = 0.0
-            for j in range(z.shape[1]):
-                v = z[i, j]
-                p[i, j] = 1 / (1 + np.exp(-v))
-                delta[i, j] = (p[i, j] - y[i, j]) * scale
-                row += max(v, 0) + np.log1p(np.exp(-abs(v))) - y[i, j] * v
-            total += row
-        return total
+def _tanh_backward(z, a, g):
+    for i in prange(z.shape[0]):
+        for j in range(z.shape[1]):
+            g[i, j] *= 1 - a[i, j] * a[i, j]
 
-    @_jit
-    def _softmax_cce(z, y, p, delta, scale):
-        """Row softmax of z into p, delta = (p - y) * scale; returns the sum over rows of
-        log(sum exp(z - max)) - y.(z - max), the cross-entropy when rows of y sum to 1."""
-        total = 0.0
-        for i in prange(z.shape[0]):
-            top = z[i, 0]
-            for j in range(1, z.shape[1]):
-                top = max(top, z[i, j])
-            s = 0.0
-            dot = 0.0
-            for j in range(z.shape[1]):
-                p[i, j] = np.exp(z[i, j] - top)
-                s += p[i, j]
-                dot += y[i, j] * (z[i, j] - top)
-            for j in range(z.shape[1]):
-                p[i, j] /= s
-                delta[i, j] = (p[i, j] - y[i, j]) * scale
-            total += np.log(s) - dot
-        return total
+def _sigmoid_bce(z, y, p, delta, scale):
+    """p = sigmoid(z), delta = (p - y) * scale; returns the sum of softplus(z) - y z."""
+    total = 0.0
+    for i in prange(z.shape[0]):
+        row = 0.0
+        for j in range(z.shape[1]):
+            v = z[i, j]
+            p[i, j] = 1 / (1 + np.exp(-v))
+            delta[i, j] = (p[i, j] - y[i, j]) * scale
+            row += max(v, 0) + np.log1p(np.exp(-abs(v))) - y[i, j] * v
+        total += row
+    return total
 
-    @_jit
-    def _sgd(p, g, lr):
-        for i in prange(p.size):
-            p[i] -= g[i] * lr
+def _softmax_cce(z, y, p, delta, scale):
+    """Row softmax of z into p, delta = (p - y) * scale; returns the sum over rows of
+    log(sum exp(z - max)) - y.(z - max), the cross-entropy when rows of y sum to 1."""
+    total = 0.0
+    for i in prange(z.shape[0]):
+        top = z[i, 0]
+        for j in range(1, z.shape[1]):
+            top = max(top, z[i, j])
+        s = 0.0
+        dot = 0.0
+        for j in range(z.shape[1]):
+            p[i, j] = np.exp(z[i, j] - top)
+            s += p[i, j]
+            dot += y[i, j] * (z[i, j] - top)
+        for j in range(z.shape[1]):
+            p[i, j] /= s
+            delta[i, j] = (p[i, j] - y[i, j]) * scale
+        total += np.log(s) - dot
+    return total
 
-    @_jit
-    def _sgd_momentum(p, g, v, lr, momentum):
-        for i in prange(p.size):
-            v[i] = v[i] * momentum - g[i] * lr
-            p[i] += v[i]
+def _sgd(p, g, lr):
+    for i in prange(p.size):
+        p[i] -= g[i] * lr
 
-    @_jit
-    def _adam(p, g, m, v, vmax, b1, b2, alpha, eps, amsgrad):
-        c1, c2 = 1 - b1, 1 - b2
-        for i in prange(p.size):
-            m[i] = m[i] * b1 + g[i] * c1
-            v[i] = v[i] * b2 + g[i] * g[i] * c2
-            d = v[i]
-            if amsgrad:
-                d = max(vmax[i], d)
-                vmax[i] = d
-            p[i] -= m[i] / (np.sqrt(d) + eps) * alpha
+def _sgd_momentum(p, g, v, lr, momentum):
+    for i in prange(p.size):
+        v[i] = v[i] * momentum - g[i] * lr
+        p[i] += v[i]
 
-    @_jit
-    def _penalty(p, g, mask, l1, l2):
-        """Adds l1 sign(w) + 2 l2 w to the kernel entries' gradients; returns the penalty."""
-        total = 0.0
-        for i in prange(p.size):
-            w = p[i] * mask[i]
-            total += l2 * w * w + l1 * abs(w)
-            g[i] += 2 * l2 * w + l1 * np.sign(w)
-        return total
+def _adam(p, g, m, v, vmax, b1, b2, alpha, eps, amsgrad):
+    c1, c2 = 1 - b1, 1 - b2
+    for i in prange(p.size):
+        m[i] = m[i] * b1 + g[i] * c1
+        v[i] = v[i] * b2 + g[i] * g[i] * c2
+        d = v[i]
+        if amsgrad:
+            d = max(vmax[i], d)
+            vmax[i] = d
+        p[i] -= m[i] / (np.sqrt(d) + eps) * alpha
+
+def _penalty(p, g, mask, l1, l2):
+    """Adds l1 sign(w) + 2 l2 w to the kernel entries' gradients; returns the penalty."""
+    total = 0.0
+    for i in prange(p.size):
+        w = p[i] * mask[i]
+        total += l2 * w * w + l1 * abs(w)
+        g[i] += 2 * l2 * w + l1 * np.sign(w)
+    return total
+
+_COMPILED: dict[tuple[str, bool], Any] = {}
+
+
+def kernel(loop: Any, size: int) -> Any:
+    """The compiled form of ``loop`` for arrays of ``size`` elements: parallel from PARALLEL_MIN
+    on, else serial. Each form is a function of its own name, so Numba's disk cache keeps both."""
+    parallel = size >= PARALLEL_MIN
+    key = (loop.__name__, parallel)
+    if key not in _COMPILED:
+        name = loop.__name__ + ("_parallel" if parallel else "_serial")
+        copy = types.FunctionType(loop.__code__, loop.__globals__, name)
+        copy.__qualname__ = name
+        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True)(copy)
+    return _COMPILED[key]
 
 
 class _Fused(activations.Activation):
@@ -162,32 +169,33 @@ class _Fused(activations.Activation):
         self._forward, self._backward = forward, backward
 
     def forward_ops(self, bk, z, a):
-        return [partial(self._forward, z, a)]
+        return [partial(kernel(self._forward, z.size), z, a)]
 
     def backward_ops(self, bk, z, a, g, tmp):
-        return [partial(self._backward, z, a, g)]
+        return [partial(kernel(self._backward, z.size), z, a, g)]
 
     def apply(self, bk, z):
         return self._reference.apply(bk, z)
+
+
+_ACTIVATIONS = {"relu": (_relu_forward, _relu_backward), "sigmoid": (_sigmoid_forward, _sigmoid_backward),
+                "tanh": (_tanh_forward, _tanh_backward)}
 
 
 def activation(name: str) -> activations.Activation:
     """The fused form of activation ``name`` where there is one (relu, sigmoid, tanh), else
     NumPy's (linear has no work; a hidden softmax is rare and stays NumPy's)."""
     reference = activations.get(name)
-    pairs = {"relu": ("_relu_forward", "_relu_backward"), "sigmoid": ("_sigmoid_forward", "_sigmoid_backward"),
-             "tanh": ("_tanh_forward", "_tanh_backward")}
-    if reference.name not in pairs:
+    if reference.name not in _ACTIVATIONS:
         return reference
-    forward, backward = (globals()[n] for n in pairs[reference.name])
-    return _Fused(reference, forward, backward)
+    return _Fused(reference, *_ACTIVATIONS[reference.name])
 
 
 class _HeadKernel:
     """One call that writes p and delta and keeps the batch loss for ``loss``."""
 
-    def __init__(self, kernel: Any, z, y, p, delta, scale: float, divide: float) -> None:
-        self._call = partial(kernel, z, y, p, delta, z.dtype.type(scale))
+    def __init__(self, loop: Any, z, y, p, delta, scale: float, divide: float) -> None:
+        self._call = partial(kernel(loop, z.size), z, y, p, delta, z.dtype.type(scale))
         self._divide, self.value = divide, 0.0
 
     def forward(self) -> None:
@@ -203,12 +211,12 @@ def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | Non
     m, k = z.shape
     rows = m if rows is None else rows
     if loss == "binary_crossentropy":
-        kernel = _HeadKernel(_sigmoid_bce, z, y, p, delta, 1.0 / (rows * k), rows * k)
+        head = _HeadKernel(_sigmoid_bce, z, y, p, delta, 1.0 / (rows * k), rows * k)
     elif loss == "categorical_crossentropy":
-        kernel = _HeadKernel(_softmax_cce, z, y, p, delta, 1.0 / rows, rows)
+        head = _HeadKernel(_softmax_cce, z, y, p, delta, 1.0 / rows, rows)
     else:
         return losses.make_head(bk, loss, activation(act), z, p, y, delta, tmp, rows=rows)
-    return losses.Head([kernel.forward], kernel.loss, [])
+    return losses.Head([head.forward], head.loss, [])
 
 
 class _FusedUpdate:
@@ -222,24 +230,22 @@ class _FusedUpdate:
 
     def update(self, pieces):
         for piece in pieces:
-            self._fused_update(piece)
+            self._fused_update(piece, piece[0].dtype.type)
 
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
-    def _fused_update(self, piece):
-        dt = piece[0].dtype.type
+    def _fused_update(self, piece, dt):
         if self.momentum:
-            _sgd_momentum(piece[0], piece[1], piece[2], dt(self._lr), dt(self.momentum))
+            kernel(_sgd_momentum, piece[0].size)(*piece[:3], dt(self._lr), dt(self.momentum))
         else:
-            _sgd(piece[0], piece[1], dt(self._lr))
+            kernel(_sgd, piece[0].size)(*piece[:2], dt(self._lr))
 
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
-    def _fused_update(self, piece):
-        dt = piece[0].dtype.type
+    def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
-        _adam(piece[0], piece[1], piece[2], piece[3], vmax, dt(self.beta_1), dt(self.beta_2),
-              dt(self._alpha), dt(self._eps), self.amsgrad)
+        kernel(_adam, piece[0].size)(*piece[:4], vmax, dt(self.beta_1), dt(self.beta_2), dt(self._alpha),
+                                     dt(self._eps), self.amsgrad)
 
 
 class _FusedAMSGrad(_FusedAdam, optimizers.AMSGrad):
@@ -260,26 +266,26 @@ class Penalty(regularizers.Penalty):
 
     def _apply(self, params, grads, mask, tmp):
         dt = params.dtype.type
-        return _penalty(params, grads, mask, dt(self.l1), dt(self.l2))
+        return kernel(_penalty, params.size)(params, grads, mask, dt(self.l1), dt(self.l2))
 
 
 def warm_up(dtype: Any) -> float:
-    """Compile (or load from Numba's cache) every kernel for ``dtype`` on tiny arrays shaped as a
-    training step uses them; returns the seconds it took, to record apart from fit time."""
+    """Compile (or load from Numba's disk cache) both forms of every kernel for ``dtype``, on tiny
+    arrays laid out as a training step's; returns the seconds it took, recorded apart from fit time."""
     start = time.perf_counter()
     dt = np.dtype(dtype).type
     z, g = np.zeros((2, 3), dtype=dt), np.zeros((2, 3), dtype=dt)
     a = np.zeros((2, 4), dtype=dt)[:, :3]  # hidden outputs are views that skip the ones column
-    for name in ("relu", "sigmoid", "tanh"):
-        fused = activation(name)
-        for op in fused.forward_ops(None, z, a) + fused.backward_ops(None, z, a, g, None):
-            op()
-    for kernel in (_sigmoid_bce, _softmax_cce):
-        kernel(z, z.copy(), g.copy(), g, dt(1.0))
     flat = np.zeros(6, dtype=dt)
-    _sgd(flat, flat.copy(), dt(0.1))
-    _sgd_momentum(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.9))
-    for amsgrad in (False, True):
-        _adam(flat, flat.copy(), flat.copy(), flat.copy(), flat.copy(), dt(0.9), dt(0.999), dt(0.1), dt(1e-7), amsgrad)
-    _penalty(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
+    for size in (0, PARALLEL_MIN):
+        for forward, backward in _ACTIVATIONS.values():
+            kernel(forward, size)(z, a)
+            kernel(backward, size)(z, a, g)
+        for loop in (_sigmoid_bce, _softmax_cce):
+            kernel(loop, size)(z, z.copy(), g.copy(), g, dt(1.0))
+        kernel(_sgd, size)(flat, flat.copy(), dt(0.1))
+        kernel(_sgd_momentum, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.9))
+        for amsgrad in (False, True):
+            kernel(_adam, size)(flat, *(flat.copy() for _ in range(4)), *map(dt, (0.9, 0.999, 0.1, 1e-7)), amsgrad)
+        kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     return time.perf_counter() - start
