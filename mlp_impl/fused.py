@@ -37,13 +37,17 @@ MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e 
            "(or make install), or use kernels='numpy'")
 
 
-def require(backend: str) -> None:
-    """Refuse, with the fix, a fused network that cannot run here (no Numba, or a GPU backend)."""
+def require(backend: str, threads: int | None = None) -> None:
+    """Refuse, with the fix, a fused network that cannot run here (no Numba, a GPU backend) or a
+    row split it would not do (Numba's own threads run the elementwise work)."""
     if numba is None:
         raise ValueError(MISSING)
     if backend != "numpy":
         raise ValueError(f"kernels='fused' runs on the CPU only (Numba), not on backend {backend!r}: "
                          "use kernels='numpy' with the GPU, or backend='numpy'")
+    if threads not in (None, 1):
+        raise ValueError(f"threads={threads} splits NumPy steps over rows; fused kernels run on Numba's "
+                         "threads instead: leave threads=None (or 1) with kernels='fused'")
 
 
 # Below this many elements a kernel runs on one thread: starting Numba's threads costs more

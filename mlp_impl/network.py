@@ -70,12 +70,12 @@ class NN:
         if kernels not in KERNELS:
             raise ValueError(f"unknown kernels {kernels!r}: use one of {', '.join(KERNELS)}")
         self.kernels = kernels
+        self.layers = _check_layers(layers)
+        self.threads = None if threads is None else validation.positive_int("threads", threads)
         if kernels == "fused":
             from . import fused
 
-            fused.require(backend)
-        self.layers = _check_layers(layers)
-        self.threads = None if threads is None else validation.positive_int("threads", threads)
+            fused.require(backend, self.threads)
         if backprop not in BACKPROP:
             raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
         self.backprop = backprop
