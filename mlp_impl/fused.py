@@ -10,8 +10,9 @@ over the flat parameter buffer. The matrix products stay with BLAS. The maths is
 order of operations, so a fused step equals a NumPy step up to float rounding.
 
 Numba is optional (``pip install -e '.[fused]'``); NumPy stays the default and the reference.
-Kernels run on the NumPy backend only (Numba compiles for the CPU), and a fused step is never
-split over rows (``parallel``): Numba's threads already use every core for the elementwise work.
+Kernels run on the NumPy backend only (Numba compiles for the CPU). By default they run on the
+calling thread and release the GIL, so the row split (``parallel``) spreads them over the cores
+as it does NumPy's calls; ``PARALLEL_MIN`` switches large arrays to Numba's own threads instead.
 Kernels compile on first use and are cached on disk; ``warm_up`` compiles them ahead of a fit,
 so compile time can be measured apart from fit time.
 """
@@ -37,23 +38,28 @@ MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e 
            "(or make install), or use kernels='numpy'")
 
 
-def require(backend: str, threads: int | None = None) -> None:
-    """Refuse, with the fix, a fused network that cannot run here (no Numba, a GPU backend) or a
-    row split it would not do (Numba's own threads run the elementwise work)."""
+def require(backend: str) -> None:
+    """Refuse, with the fix, a fused network that cannot run here (no Numba, or a GPU backend)."""
     if numba is None:
         raise ValueError(MISSING)
     if backend != "numpy":
         raise ValueError(f"kernels='fused' runs on the CPU only (Numba), not on backend {backend!r}: "
                          "use kernels='numpy' with the GPU, or backend='numpy'")
-    if threads not in (None, 1):
-        raise ValueError(f"threads={threads} splits NumPy steps over rows; fused kernels run on Numba's "
-                         "threads instead: leave threads=None (or 1) with kernels='fused'")
 
 
-# Below this many elements a kernel runs on one thread: starting Numba's threads costs more
-# than the loop (measured on two cores: an Adam update of 136 parameters took 20 us on one thread,
-# 1.5 ms in a parallel loop on a loaded machine). At or above it, the loop runs on every core.
-PARALLEL_MIN = 1 << 15
+def splits() -> bool:
+    """Whether a fused step may be split over rows: only when the kernels run serially, since
+    Numba's parallel loops already take every core (and would nest inside the split's threads)."""
+    return PARALLEL_MIN is None
+
+
+# Arrays of at least this many elements run Numba's parallel loops (its threads, every core);
+# None: every kernel runs on the calling thread, and a step uses the row split (``parallel``)
+# like NumPy's. None is the default: measured here (two cores shared with other jobs) parallel
+# loops lost, e.g. one MNIST epoch 52 s with them (1 << 15) against 26 s serial, and an Adam
+# update of MNIST's 476,490 parameters 32 ms against 10 ms; on an idle machine an Adam update
+# ran 4.3 times faster in parallel (docs/fused_kernels.md).
+PARALLEL_MIN: int | None = None
 
 
 def _relu_forward(z, a):
@@ -154,14 +160,15 @@ _COMPILED: dict[tuple[str, bool], Any] = {}
 
 def kernel(loop: Any, size: int) -> Any:
     """The compiled form of ``loop`` for arrays of ``size`` elements: parallel from PARALLEL_MIN
-    on, else serial. Each form is a function of its own name, so Numba's disk cache keeps both."""
-    parallel = size >= PARALLEL_MIN
+    on, else serial. Each form is a function of its own name, so Numba's disk cache keeps both;
+    both release the GIL, so the row split's threads run them side by side."""
+    parallel = PARALLEL_MIN is not None and size >= PARALLEL_MIN
     key = (loop.__name__, parallel)
     if key not in _COMPILED:
         name = loop.__name__ + ("_parallel" if parallel else "_serial")
         copy = types.FunctionType(loop.__code__, loop.__globals__, name)
         copy.__qualname__ = name
-        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True)(copy)
+        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True, nogil=True)(copy)
     return _COMPILED[key]
 
 
@@ -281,7 +288,7 @@ def warm_up(dtype: Any) -> float:
     z, g = np.zeros((2, 3), dtype=dt), np.zeros((2, 3), dtype=dt)
     a = np.zeros((2, 4), dtype=dt)[:, :3]  # hidden outputs are views that skip the ones column
     flat = np.zeros(6, dtype=dt)
-    for size in (0, PARALLEL_MIN):
+    for size in (0,) if PARALLEL_MIN is None else (0, PARALLEL_MIN):
         for forward, backward in _ACTIVATIONS.values():
             kernel(forward, size)(z, a)
             kernel(backward, size)(z, a, g)

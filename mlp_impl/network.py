@@ -42,9 +42,8 @@ class NN:
     standard backprop; see ``parallel``). None picks as many as BLAS has cores when a step is large
     enough to pay, 1 keeps every step on one thread. Results agree across thread counts up to
     float rounding and are reproducible for a given count. ``kernels`` ("numpy" or "fused") picks
-    how the elementwise work runs: NumPy calls, or Numba loops on every core (``fused``: CPU
-    only, needs Numba; a fused step is not split over threads). Both give the same steps up to
-    float rounding.
+    how the elementwise work runs: NumPy calls, or one Numba loop per fused piece of work
+    (``fused``: CPU only, needs Numba). Both give the same steps up to float rounding.
     """
 
     # A training set up to this size is copied once per fit with a ones column appended, which
@@ -75,7 +74,7 @@ class NN:
         if kernels == "fused":
             from . import fused
 
-            fused.require(backend, self.threads)
+            fused.require(backend)
         if backprop not in BACKPROP:
             raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
         self.backprop = backprop
@@ -213,7 +212,9 @@ class NN:
 
     def _step_threads(self, m: int) -> int:
         """Threads a step of m rows runs on: 1 unless NumPy with the standard backprop."""
-        if self.backend.name != "numpy" or self.backprop != "standard" or self.kernels == "fused":
+        if self.backend.name != "numpy" or self.backprop != "standard":
+            return 1
+        if self.kernels == "fused" and not fused_splits():
             return 1
         return parallel.split_threads(self.threads, m, self.n_params)
 
@@ -351,6 +352,13 @@ class NN:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"NN([{inner}], loss={self.loss!r}, optimizer={self.optimizer!r})"
+
+
+def fused_splits() -> bool:
+    """Whether fused steps may be split over rows (``fused.splits``; Numba imported only here)."""
+    from . import fused
+
+    return fused.splits()
 
 
 def _check_layers(layers: Sequence[Dense]) -> list[Dense]:

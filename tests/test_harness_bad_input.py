@@ -22,8 +22,6 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "zero epochs": (["+experiment=titanic_sgd", "model.epochs=0"], ["model.epochs", "positive"]),
     "zero threads": (["+experiment=mnist_vs_tf", "model.threads=0"], ["model.threads", "positive"]),
     "unknown kernels": (["+experiment=titanic_sgd", "model.kernels=cuda"], ["'cuda'", "model.kernels", "numpy, fused"]),
-    "fused kernels with a row split": (["+experiment=mnist_vs_tf", "model.kernels=fused", "model.threads=2"],
-                                       ["model.kernels=fused", "model.threads=2", "leave threads=None"]),
     "negative learning rate": (["+experiment=titanic_sgd", "model.learning_rate=-0.1"], ["model.learning_rate"]),
     "zero batch size": (["+experiment=titanic_sgd", "model.batch_size=0"], ["model.batch_size", "positive"]),
     "zero runs": (["+experiment=titanic_sgd", "runs=0"], ["runs", "positive"]),

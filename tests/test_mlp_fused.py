@@ -24,8 +24,7 @@ TOLERANCE = {"float64": 1e-10, "float32": 2e-4}
 def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both compiled forms of every kernel: the serial one (small arrays) and Numba's threads."""
     require_numba()
-    if request.param == "parallel":
-        monkeypatch.setattr(fused, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(fused, "PARALLEL_MIN", 0 if request.param == "parallel" else None)
     return request.param
 
 
@@ -123,7 +122,10 @@ def test_fused_on_the_gpu_is_refused() -> None:
         NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused", backend="cupy")
 
 
-def test_fused_with_a_row_split_is_refused() -> None:
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_split_steps_match_numpy(dtype: str) -> None:
+    """The row split over two threads runs the serial fused kernels in each part."""
     require_numba()
-    with pytest.raises(ValueError, match="threads=2 splits NumPy steps"):
-        NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused", threads=2)
+    runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), dtype, threads=2, l1=0.001, l2=0.01)
+            for k in ("numpy", "fused")]
+    _assert_same(*runs, dtype)

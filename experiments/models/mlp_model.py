@@ -26,16 +26,15 @@ def check_available(backend: str) -> None:
 
 
 def check_kernels(spec: ModelSpec, backend: str) -> None:
-    """Refuse, before any run, fused kernels that cannot run here (no Numba, backend=cupy, a row
-    split by model.threads): mlp_impl's own rule, named by the config keys."""
+    """Refuse, before any run, fused kernels that cannot run here (no Numba, or backend=cupy):
+    mlp_impl's own rule, named by the config keys."""
     if spec.kernels == "numpy":
         return
     from mlp_impl import fused
     try:
-        fused.require(backend, spec.threads)
+        fused.require(backend)
     except ValueError as ex:
-        raise ValueError(f"model.kernels={spec.kernels} with backend={backend}, model.threads={spec.threads}: "
-                         f"{ex}") from None
+        raise ValueError(f"model.kernels={spec.kernels} with backend={backend}: {ex}") from None
 
 
 def check_plan(spec: ModelSpec, ds: Any) -> None:
