@@ -1,11 +1,11 @@
 """Fused CPU kernels (Numba): ``NN(kernels="fused")``.
 
 NumPy runs a training step's elementwise work as some thirty separate calls, each one pass over
-its arrays on one core. Here each piece of that work is one Numba loop run on all cores
-(``parallel=True``): a hidden layer's activation, its derivative times the incoming gradient,
-the output activation with its loss and output delta (sigmoid + binary and softmax +
-categorical cross-entropy), the L1/L2 penalty, and each optimizer's whole update in one pass
-over the flat parameter buffer. The matrix products stay with BLAS. The maths is
+its arrays. Here each piece of that work is one Numba loop: a hidden layer's activation, its
+derivative times the incoming gradient, the output activation with its loss and output delta
+(sigmoid + binary and softmax + categorical cross-entropy), the L1/L2 penalty, and each
+optimizer's whole update in one pass over the flat parameter buffer. The matrix products stay
+with BLAS. The maths is
 ``activations``, ``losses``, ``regularizers`` and ``optimizers`` written as loops, in the same
 order of operations, so a fused step equals a NumPy step up to float rounding.
 
