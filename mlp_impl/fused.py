@@ -38,10 +38,12 @@ MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e 
            "(or make install), or use kernels='numpy'")
 
 
-def require(backend: str) -> None:
-    """Refuse, with the fix, a fused network that cannot run here (no Numba, or a GPU backend)."""
+def require(backend: Any) -> None:
+    """Refuse, with the fix, a fused network that cannot run here (no Numba, or a GPU backend,
+    given by name or as a ``Backend``)."""
     if numba is None:
         raise ValueError(MISSING)
+    backend = getattr(backend, "name", backend)
     if backend != "numpy":
         raise ValueError(f"kernels='fused' runs on the CPU only (Numba), not on backend {backend!r}: "
                          "use kernels='numpy' with the GPU, or backend='numpy'")

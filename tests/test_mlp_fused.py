@@ -115,6 +115,13 @@ def test_fused_without_numba_says_how_to_install(monkeypatch: pytest.MonkeyPatch
         NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused")
 
 
+def test_fused_takes_a_numpy_backend_object() -> None:
+    require_numba()
+    from mlp_impl import get_backend
+    net = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused", backend=get_backend("numpy"))
+    assert net.kernels == "fused" and net.backend.name == "numpy"
+
+
 def test_fused_on_the_gpu_is_refused() -> None:
     """Refused before CuPy is even looked for: the message is the same with or without a GPU."""
     require_numba()
