@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= test,peers,cluster
+EXTRAS ?= test,peers,cluster,fused
 ifneq ($(wildcard ../shared/data),)
 export MLP_BENCH_DATA_DIR ?= $(abspath ../shared/data)
 endif

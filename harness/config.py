@@ -45,6 +45,7 @@ class ModelConfig:
     l2: float = ModelSpec.l2
     backprop: str = ModelSpec.backprop          # mlp only: standard | article
     threads: Optional[int] = ModelSpec.threads  # mlp only: CPU threads a step splits its rows over; None: auto
+    kernels: str = ModelSpec.kernels            # mlp only: numpy | fused (Numba, CPU; docs/fused_kernels.md)
 
 
 @dataclass

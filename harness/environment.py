@@ -24,7 +24,8 @@ from harness.machine import machine_rates
 
 PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"),
             "tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",), "torch": ("torch",),
-            "sklearn": ("scikit-learn",), "hydra": ("hydra-core",), "pandas": ("pandas",)}
+            "sklearn": ("scikit-learn",), "hydra": ("hydra-core",), "pandas": ("pandas",),
+            "numba": ("numba",)}
 REPO = Path(__file__).resolve().parents[1]
 
 

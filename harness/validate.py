@@ -110,6 +110,8 @@ def make_plan(cfg: DictConfig) -> Plan:
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     for impl in impls:
         impl.load().check_available(impl.resolve_backend(cfg.backend))
+    if any(impl.name == "mlp" for impl in impls):
+        registry.get("mlp").load().check_kernels(spec, cfg.backend)
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     if cfg.data.seed is not None and cfg.data.seed < 0:

@@ -25,6 +25,8 @@ from .training import Workspace
 
 # standard: all gradients from the step's starting weights (Keras); article: its Layer.backward
 BACKPROP = ("standard", "article")
+# numpy: one NumPy call per elementwise pass (the reference); fused: Numba loops (see ``fused``)
+KERNELS = ("numpy", "fused")
 
 
 class NN:
@@ -39,7 +41,9 @@ class NN:
     and ``threads``: how many CPU threads a training step splits its minibatch rows over (NumPy,
     standard backprop; see ``parallel``). None picks as many as BLAS has cores when a step is large
     enough to pay, 1 keeps every step on one thread. Results agree across thread counts up to
-    float rounding and are reproducible for a given count.
+    float rounding and are reproducible for a given count. ``kernels`` ("numpy" or "fused") picks
+    how the elementwise work runs: NumPy calls, or one Numba loop per fused piece of work
+    (``fused``: CPU only, needs Numba). Both give the same steps up to float rounding.
     """
 
     # A training set up to this size is copied once per fit with a ones column appended, which
@@ -60,9 +64,17 @@ class NN:
         l2: float = 0.0,
         backprop: str = "standard",
         threads: int | None = None,
+        kernels: str = "numpy",
     ) -> None:
+        if kernels not in KERNELS:
+            raise ValueError(f"unknown kernels {kernels!r}: use one of {', '.join(KERNELS)}")
+        self.kernels = kernels
         self.layers = _check_layers(layers)
         self.threads = None if threads is None else validation.positive_int("threads", threads)
+        if kernels == "fused":
+            from . import fused
+
+            fused.require(backend)
         if backprop not in BACKPROP:
             raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
         self.backprop = backprop
@@ -78,6 +90,8 @@ class NN:
         self._rng = np.random.default_rng(self.seed)
         self.sampling = sampling_schemes.get(sampling)
         self.penalty = Penalty(l1, l2)
+        if kernels == "fused":
+            self.optimizer, self.penalty = fused.optimizer(self.optimizer), fused.Penalty(l1, l2)
         self.backend: Backend = get_backend(backend)
         self.built = False
         self._workspaces: dict[tuple[int, bool], Workspace] = {}
@@ -199,6 +213,8 @@ class NN:
     def _step_threads(self, m: int) -> int:
         """Threads a step of m rows runs on: 1 unless NumPy with the standard backprop."""
         if self.backend.name != "numpy" or self.backprop != "standard":
+            return 1
+        if self.kernels == "fused" and not fused_splits():
             return 1
         return parallel.split_threads(self.threads, m, self.n_params)
 
@@ -330,11 +346,19 @@ class NN:
             "l2": self.penalty.l2,
             "backprop": self.backprop,
             "threads": self.threads,
+            "kernels": self.kernels,
         }
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"NN([{inner}], loss={self.loss!r}, optimizer={self.optimizer!r})"
+
+
+def fused_splits() -> bool:
+    """Whether fused steps may be split over rows (``fused.splits``; Numba imported only here)."""
+    from . import fused
+
+    return fused.splits()
 
 
 def _check_layers(layers: Sequence[Dense]) -> list[Dense]:

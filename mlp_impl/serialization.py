@@ -75,6 +75,7 @@ def load(path: str | Path, backend: str | None = None) -> Any:
         l2=header["l2"],
         backprop=header.get("backprop", "standard"),
         threads=header.get("threads"),
+        kernels=header.get("kernels", "numpy"),
     )
     net.build(header["widths"][0])
     _copy_in(net, header, arrays, path)

@@ -44,7 +44,12 @@ class Workspace:
         self.blocks = net.param_blocks
         self.grad_blocks = net.grad_blocks if grads is None else net.blocks_of(grads)
         self._allocate(net.widths, net.dtype)
-        self.head = losses.make_head(
+        self._activation, make_head = activations.get, losses.make_head
+        if net.kernels == "fused":
+            from . import fused
+
+            self._activation, make_head = fused.activation, fused.make_head
+        self.head = make_head(
             self.bk, net.loss, self.acts[-1], self.zs[-1], self.p, self.yb, self.deltas[-1], self.tmps[-1],
             rows=total_rows,
         )
@@ -89,7 +94,7 @@ class Workspace:
         else:  # plain rows: layer 1 adds its bias
             ops = [partial(xp.dot, self.xb, blocks[0][:-1], zs[0]), partial(xp.add, zs[0], blocks[0][-1], zs[0])]
         for l in range(len(zs) - 1):
-            ops += activations.get(self.acts[l]).forward_ops(self.bk, zs[l], self._outputs(l))
+            ops += self._activation(self.acts[l]).forward_ops(self.bk, zs[l], self._outputs(l))
             ops.append(partial(xp.dot, self.inputs[l + 1], blocks[l + 1], zs[l + 1]))
         return ops
 
@@ -104,7 +109,7 @@ class Workspace:
                            partial(xp.dot, self.ones, deltas[0], grads[0][-1])]
         prop_ops: list[list[Op]] = [[]]
         for l in range(1, len(self.zs)):
-            act = activations.get(self.acts[l - 1])
+            act = self._activation(self.acts[l - 1])
             back = act.backward_ops(self.bk, self.zs[l - 1], self._outputs(l - 1), deltas[l - 1], self.tmps[l - 1])
             prop_ops.append([partial(xp.dot, deltas[l], self.blocks[l][:-1].T, deltas[l - 1])] + back)
         return grad_ops, prop_ops

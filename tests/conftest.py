@@ -31,3 +31,21 @@ def no_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         raise OSError(f"network disabled in tests ({url})")
 
     monkeypatch.setattr("experiments.data.download.fetch_url", offline)
+
+
+def require_numba() -> None:
+    """Fused-kernel tests need Numba: they fail in CI (CI=true), where make install installs the
+    `fused` extra, and elsewhere are skipped saying how to install it."""
+    from mlp_impl import fused
+    if fused.numba is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but Numba is missing: {fused.MISSING}")
+        pytest.skip(fused.MISSING)
+
+
+@pytest.fixture(params=["numpy", "fused"])
+def kernels(request: pytest.FixtureRequest) -> str:
+    """Both ways the MLP runs its elementwise work (mlp_impl.network.KERNELS)."""
+    if request.param == "fused":
+        require_numba()
+    return request.param

@@ -21,6 +21,7 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "wrong type": (["+experiment=titanic_sgd", "model.epochs=abc"], ["model.epochs", "Integer"]),
     "zero epochs": (["+experiment=titanic_sgd", "model.epochs=0"], ["model.epochs", "positive"]),
     "zero threads": (["+experiment=mnist_vs_tf", "model.threads=0"], ["model.threads", "positive"]),
+    "unknown kernels": (["+experiment=titanic_sgd", "model.kernels=cuda"], ["'cuda'", "model.kernels", "numpy, fused"]),
     "negative learning rate": (["+experiment=titanic_sgd", "model.learning_rate=-0.1"], ["model.learning_rate"]),
     "zero batch size": (["+experiment=titanic_sgd", "model.batch_size=0"], ["model.batch_size", "positive"]),
     "zero runs": (["+experiment=titanic_sgd", "runs=0"], ["runs", "positive"]),

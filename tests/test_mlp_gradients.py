@@ -2,7 +2,8 @@
 
 For every valid output activation x loss pairing (and every hidden activation), with and
 without L1/L2, the backward pass of a training step must agree with central differences of the
-loss that ``evaluate`` reports (an independent forward path).
+loss that ``evaluate`` reports (an independent forward path). Every check runs on both kernels
+(NumPy's calls and the fused Numba loops).
 """
 
 from __future__ import annotations
@@ -70,25 +71,26 @@ def input_layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("l1,l2", PENALTIES)
 @pytest.mark.parametrize("activation,loss", PAIRINGS)
-def test_output_pairing_gradients(activation: str, loss: str, l1: float, l2: float, input_layout: str) -> None:
+def test_output_pairing_gradients(activation: str, loss: str, l1: float, l2: float, input_layout: str,
+                                  kernels: str) -> None:
     rng = np.random.default_rng(3)
     k = 1 if loss == "binary_crossentropy" else 3
     x, y = _data(loss, k, rng)
     net = NN(
         [Dense(5, "tanh", input_dim=3), Dense(4, "relu"), Dense(k, activation)],
-        loss=loss, initializer="glorot_uniform", dtype="float64", seed=1, l1=l1, l2=l2,
+        loss=loss, initializer="glorot_uniform", dtype="float64", seed=1, l1=l1, l2=l2, kernels=kernels,
     )
     _check(net, x, y)
 
 
 @pytest.mark.parametrize("l1,l2", PENALTIES)
 @pytest.mark.parametrize("hidden", activations.NAMES)
-def test_hidden_activation_gradients(hidden: str, l1: float, l2: float) -> None:
+def test_hidden_activation_gradients(hidden: str, l1: float, l2: float, kernels: str) -> None:
     rng = np.random.default_rng(4)
     x, y = _data("categorical_crossentropy", 3, rng)
     net = NN(
         [Dense(6, hidden, input_dim=3), Dense(3, "softmax")],
-        loss="categorical_crossentropy", initializer="he", dtype="float64", seed=2, l1=l1, l2=l2,
+        loss="categorical_crossentropy", initializer="he", dtype="float64", seed=2, l1=l1, l2=l2, kernels=kernels,
     )
     _check(net, x, y)
 
@@ -98,7 +100,7 @@ def test_every_loss_is_covered() -> None:
 
 
 @pytest.mark.parametrize("activation,loss", [("sigmoid", "binary_crossentropy"), ("linear", "mse")])
-def test_single_layer_gradients(activation: str, loss: str, input_layout: str) -> None:
+def test_single_layer_gradients(activation: str, loss: str, input_layout: str, kernels: str) -> None:
     x, y = _data(loss, 1, np.random.default_rng(5))
-    net = NN([Dense(1, activation, input_dim=3)], loss=loss, dtype="float64", seed=0, l2=0.01)
+    net = NN([Dense(1, activation, input_dim=3)], loss=loss, dtype="float64", seed=0, l2=0.01, kernels=kernels)
     _check(net, x, y)

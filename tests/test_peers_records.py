@@ -16,6 +16,8 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
 MLP_FIELDS = {"backend", "device", "threads", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
               "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy", "predicted_positives",
               "actual_positives", "article_error"}
+# ...and what only the from-scratch MLP has: its kernels and their compile time (None for NumPy's)
+MLP_ONLY_FIELDS = {"kernels", "compile_seconds"}
 
 
 @pytest.fixture(scope="module")
@@ -55,4 +57,17 @@ def test_mlp_fields_list_is_current(titanic) -> None:
     from experiments.models import mlp_model
     record = mlp_model.train_and_evaluate(spec_from_config({**TITANIC, "epochs": 1}), titanic, seed=0,
                                           dtype="float32", sampling="shuffle", backend="numpy", progress=False)
-    assert set(record) == MLP_FIELDS
+    assert set(record) == MLP_FIELDS | MLP_ONLY_FIELDS
+    assert record["kernels"] == "numpy" and record["compile_seconds"] is None
+
+
+def test_fused_mlp_record(titanic) -> None:
+    """With model.kernels=fused the record says so and times compilation apart from the fit."""
+    from conftest import require_numba
+    from experiments.models import mlp_model
+    require_numba()
+    spec = spec_from_config({**TITANIC, "kernels": "fused"})
+    record = mlp_model.train_and_evaluate(spec, titanic, seed=0, dtype="float32", sampling="shuffle",
+                                          backend="numpy", progress=False)
+    check_record(record, "numpy", 3, len(titanic.x_test))
+    assert record["kernels"] == "fused" and record["compile_seconds"] > 0

@@ -25,6 +25,18 @@ def check_available(backend: str) -> None:
         raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine with a CUDA GPU")
 
 
+def check_kernels(spec: ModelSpec, backend: str) -> None:
+    """Refuse, before any run, fused kernels that cannot run here (no Numba, or backend=cupy):
+    mlp_impl's own rule, named by the config keys."""
+    if spec.kernels == "numpy":
+        return
+    from mlp_impl import fused
+    try:
+        fused.require(backend)
+    except ValueError as ex:
+        raise ValueError(f"model.kernels={spec.kernels} with backend={backend}: {ex}") from None
+
+
 def check_plan(spec: ModelSpec, ds: Any) -> None:
     """Refuse, before any run, an output activation the MLP's fused loss cannot follow."""
     check_output_pairing(spec)
@@ -46,7 +58,7 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
               for i, layer in enumerate(spec.layers)]
     return mlp_impl.NN(layers=layers, loss=spec.loss, optimizer=build_optimizer(spec), initializer=spec.initializer,
                        dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2,
-                       backprop=spec.backprop, threads=spec.threads)
+                       backprop=spec.backprop, threads=spec.threads, kernels=spec.kernels)
 
 
 
@@ -57,6 +69,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
     from .progress import EpochBar
     device = get_backend(backend)
     net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
+    compile_seconds = _compile(spec.kernels, dtype)
     with _peak_memory(backend) as mem, EpochBar(spec.epochs, enabled=progress) as bar:
         epoch_ends: list[float] = []
 
@@ -79,6 +92,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         "backend": backend, "device": device.device_name(), "threads": net.fit_threads if backend == "numpy" else None,
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
+        "kernels": spec.kernels, "compile_seconds": compile_seconds,
         "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),
         "peak_memory_mb": mem.mb,
     }
@@ -92,3 +106,12 @@ def _peak_memory(backend: str) -> Any:
         from .device_memory import DevicePeak
         return DevicePeak()
     return PeakMemory()
+
+
+def _compile(kernels: str, dtype: str) -> float | None:
+    """Compile the fused kernels ahead of the timed fit (Keras's tracing is timed apart the same
+    way); the seconds it took, or None with NumPy's kernels (nothing to compile)."""
+    if kernels == "numpy":
+        return None
+    from mlp_impl import fused
+    return fused.warm_up(dtype)

@@ -47,6 +47,7 @@ class ModelSpec:
     l2: float = 0.0
     backprop: str = "standard"       # mlp only; "article" = update each layer, then propagate
     threads: int | None = None       # mlp only; CPU threads a step splits its rows over, None = auto
+    kernels: str = "numpy"           # mlp only; numpy (reference) | fused (Numba loops, CPU only)
 
     def widths(self, n_features: int) -> list[int]:
         """Every layer width including the input, e.g. [7, 15, 1]."""
@@ -101,6 +102,8 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     _check_name("initializer", spec.initializer, INITIALIZERS, "model.initializer")
     _check_name("adam variant", spec.adam_variant, ADAM_VARIANTS, "model.adam_variant")
     _check_name("backprop", spec.backprop, BACKPROPS, "model.backprop")
+    from mlp_impl.network import KERNELS
+    _check_name("kernels", spec.kernels, KERNELS, "model.kernels")
     _check_positive("model.learning_rate", spec.learning_rate, float)
     _check_positive("model.batch_size", spec.batch_size, int)
     _check_positive("model.epochs", spec.epochs, int)

@@ -1,17 +1,20 @@
 """Regression benchmarks of the from-scratch MLP: forward pass, one training step, one epoch.
 
-NumPy always; CuPy when a GPU is usable (skipped with the reason otherwise), with the device
-synchronized inside the timed function so the clock sees the GPU's work. Each benchmark also
+NumPy always, with NumPy's kernels and the fused ones (Numba; compiled before the clock runs);
+CuPy when a GPU is usable (skipped with the reason otherwise), with the device synchronized
+inside the timed function so the clock sees the GPU's work. Each benchmark also
 checks its result: output shape and agreement with a float64 reference, a lower loss after training.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import require_numba
 
 from experiments.models.mlp_model import build_network
 from mlp_impl.backend import gpu_status
@@ -19,11 +22,17 @@ from mlp_impl.backend import gpu_status
 from .conftest import CHECK_LEARNING_RATE, Case, reference_forward, timed
 
 _USABLE, _REASON = gpu_status()
-BACKENDS = ["numpy", pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not _USABLE, reason=_REASON)])]
+# backend/kernels: fused kernels run on the CPU only
+BACKENDS = ["numpy", "numpy/fused",
+            pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not _USABLE, reason=_REASON)])]
 
 
 def _net(case: Case, backend: str) -> Any:
-    return build_network(case.spec, case.x.shape[1], seed=0, dtype="float32", backend=backend, sampling="shuffle")
+    backend, _, kernels = backend.partition("/")
+    if kernels == "fused":
+        require_numba()
+    spec = dataclasses.replace(case.spec, kernels=kernels or "numpy")
+    return build_network(spec, case.x.shape[1], seed=0, dtype="float32", backend=backend, sampling="shuffle")
 
 
 def _synchronized(net: Any, function: Any) -> Any:

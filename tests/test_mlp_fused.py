@@ -1,0 +1,138 @@
+"""Fused kernels (Numba) against NumPy's, the reference: the same training steps to float
+tolerance for every optimizer, loss and activation, in float32 and float64, with the serial and
+the parallel loops; and a fused network that cannot run is refused before any work.
+
+Gradient checks and Keras parity run on both kernels too (``kernels`` fixture, conftest.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_numba
+
+from mlp_impl import NN, SGD, Adam, AMSGrad, Dense, activations, fused
+
+OPTIMIZERS = {"sgd": lambda: SGD(), "sgd-momentum": lambda: SGD(momentum=0.9), "adam": lambda: Adam(),
+              "adam-article": lambda: Adam(variant="article"), "amsgrad": lambda: AMSGrad()}
+HEADS = [(act, loss) for loss in ("mse", "mae") for act in activations.NAMES] + [
+    ("sigmoid", "binary_crossentropy"), ("softmax", "categorical_crossentropy")]
+TOLERANCE = {"float64": 1e-10, "float32": 2e-4}
+
+
+@pytest.fixture(params=["serial", "parallel"])
+def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both compiled forms of every kernel: the serial one (small arrays) and Numba's threads."""
+    require_numba()
+    monkeypatch.setattr(fused, "PARALLEL_MIN", 0 if request.param == "parallel" else None)
+    return request.param
+
+
+def _data(k: int, loss: str, rows: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((rows, 6))
+    if loss == "categorical_crossentropy":
+        return x, np.eye(k)[rng.integers(0, k, rows)]
+    if loss == "binary_crossentropy":
+        return x, (x[:, :k] + rng.standard_normal((rows, k)) > 0).astype(float)
+    return x, np.tanh(x[:, :k]) + 0.1 * rng.standard_normal((rows, k))
+
+
+def _train(kernels: str, layers: list[Dense], loss: str, optimizer, dtype: str, *, lr: float = 0.01,
+           **options) -> tuple[list[float], list[np.ndarray]]:
+    x, y = _data(layers[-1].units, loss)
+    net = NN(layers, loss=loss, optimizer=optimizer, dtype=dtype, seed=4, kernels=kernels, **options)
+    history = net.fit(x, y, epochs=4, learning_rate=lr, sample_size=16)  # 4 steps an epoch, last of 2 rows
+    return history, net.get_weights()
+
+
+def _assert_same(numpy_run, fused_run, dtype: str) -> None:
+    tol = TOLERANCE[dtype]
+    np.testing.assert_allclose(fused_run[0], numpy_run[0], rtol=tol)
+    for ours, reference in zip(fused_run[1], numpy_run[1]):
+        assert ours.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(ours, reference, rtol=tol, atol=tol * float(np.abs(reference).max()))
+
+
+DEEP = [Dense(9, "relu"), Dense(7, "tanh"), Dense(6, "sigmoid"), Dense(3, "softmax")]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_steps_match_numpy_for_each_optimizer(optimizer: str, dtype: str, loops: str) -> None:
+    """Every hidden activation, the softmax head and L1/L2, with each optimizer."""
+    runs = [_train(k, DEEP, "categorical_crossentropy", OPTIMIZERS[optimizer](), dtype, l1=0.001, l2=0.01)
+            for k in ("numpy", "fused")]
+    _assert_same(*runs, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("activation,loss", HEADS)
+def test_steps_match_numpy_for_each_head(activation: str, loss: str, dtype: str, loops: str) -> None:
+    k = 1 if loss == "binary_crossentropy" else 3
+    layers = [Dense(8, "relu"), Dense(k, activation)]
+    runs = [_train(kernels, layers, loss, Adam(), dtype) for kernels in ("numpy", "fused")]
+    _assert_same(*runs, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_article_backprop_matches_numpy(dtype: str, loops: str) -> None:
+    """The article's order updates one layer's block at a time: the fused update on each range."""
+    runs = [_train(k, DEEP, "categorical_crossentropy", Adam(variant="article"), dtype, backprop="article", l2=0.01)
+            for k in ("numpy", "fused")]
+    _assert_same(*runs, dtype)
+
+
+def test_a_one_percent_change_is_caught() -> None:
+    """Negative control: the comparison above fails for a learning rate 1% off."""
+    require_numba()
+    reference = _train("numpy", DEEP, "categorical_crossentropy", Adam(), "float32")
+    off = _train("fused", DEEP, "categorical_crossentropy", Adam(), "float32", lr=0.0101)
+    with pytest.raises(AssertionError):
+        _assert_same(reference, off, "float32")
+
+
+def test_save_and_load_keep_fused_kernels(tmp_path) -> None:
+    """A saved fused network reloads fused, with its optimizer state: training goes on identically."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=AMSGrad(), seed=1, kernels="fused", dtype="float64")
+    net.fit(x, y, epochs=2, sample_size=16, learning_rate=0.01)
+    net.save(tmp_path / "net.npz")
+    again = NN.load(tmp_path / "net.npz")
+    assert again.kernels == "fused" and type(again.optimizer) is type(net.optimizer)
+    np.testing.assert_array_equal(again.fit(x, y, 2, 0.01, 16), net.fit(x, y, 2, 0.01, 16))
+
+
+def test_unknown_kernels_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown kernels 'cuda': use one of numpy, fused"):
+        NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="cuda")
+
+
+def test_fused_without_numba_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fused, "numba", None)
+    with pytest.raises(ValueError, match=r"needs Numba.*pip install -e '\.\[fused\]' \(or make install\)"):
+        NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused")
+
+
+def test_fused_takes_a_numpy_backend_object() -> None:
+    require_numba()
+    from mlp_impl import get_backend
+    net = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused", backend=get_backend("numpy"))
+    assert net.kernels == "fused" and net.backend.name == "numpy"
+
+
+def test_fused_on_the_gpu_is_refused() -> None:
+    """Refused before CuPy is even looked for: the message is the same with or without a GPU."""
+    require_numba()
+    with pytest.raises(ValueError, match="CPU only.*backend 'cupy'.*kernels='numpy'"):
+        NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="fused", backend="cupy")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_split_steps_match_numpy(dtype: str) -> None:
+    """The row split over two threads runs the serial fused kernels in each part."""
+    require_numba()
+    runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), dtype, threads=2, l1=0.001, l2=0.01)
+            for k in ("numpy", "fused")]
+    _assert_same(*runs, dtype)
