@@ -16,7 +16,9 @@ sigmoid's derivative p(1 - p), and mse as (p - y) / m times the activation's der
 divided by m again in its layer, so both are 1/m of the batch-mean gradient (and mse's lacks the
 2), and the cross-entropy's vanishes where the sigmoid saturates (p(1 - p) << 1e-10). Its
 categorical cross-entropy gradient is p - y, divided by m once in the layer: the standard one.
-The article has no mae derivative.
+The article has no mae derivative. With "article" the training loss is also the value the article
+logs (its epoch losses are the mean of these): cross-entropies of p with its clips, log(p + 1e-10)
+for binary and -log(p_true + 1e-8) for categorical, which cap a confidently wrong row's loss.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
 _FUSED = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
 GRADIENTS = ("standard", "article")
-ARTICLE_BCE_EPS = 1e-10  # the article's binary_crossentropy_derivative: added to p(1 - p)
+ARTICLE_BCE_EPS = 1e-10  # the article's binary_crossentropy(_derivative): added to p, 1 - p and p(1 - p)
+ARTICLE_CCE_EPS = 1e-8   # the article's cross_entropy: -log(p_true + 1e-8)
 
 
 def get(name: str) -> str:
@@ -96,9 +99,10 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows
             xp.subtract(tmp, xp.multiply(y, z, delta), tmp)
             return xp.vdot(ones, tmp) * scale
 
-        delta_ops = _article_bce_ops(xp, p, y, delta, tmp, 1.0 / rows**2) if article else \
-            _residual_ops(xp, p, y, delta, scale)
-        return Head([partial(bk.expit, z, p)], bce, delta_ops)
+        if article:
+            return Head([partial(bk.expit, z, p)], _article_bce_value(xp, p, y, delta, tmp, ones, scale),
+                        _article_bce_ops(xp, p, y, delta, tmp, 1.0 / rows**2))
+        return Head([partial(bk.expit, z, p)], bce, _residual_ops(xp, p, y, delta, scale))
     if loss == "categorical_crossentropy":
         scale = 1.0 / rows
         row = xp.empty((m, 1), dtype=z.dtype)
@@ -114,7 +118,11 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows
         def cce() -> Any:
             return (xp.vdot(ones_col, xp.log(row, row)) - xp.vdot(y, z)) * scale
 
-        return Head(forward, cce, _residual_ops(xp, p, y, delta, scale))
+        def article_cce() -> Any:
+            xp.add(p, ARTICLE_CCE_EPS, tmp)
+            return -xp.vdot(y, xp.log(tmp, tmp)) * scale
+
+        return Head(forward, article_cce if article else cce, _residual_ops(xp, p, y, delta, scale))
     return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones, rows * k,
                             1.0 / rows**2 if article else None)
 
@@ -145,6 +153,16 @@ def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones
 def _residual_ops(xp: Any, p, y, delta, scale: float) -> list[Op]:
     """delta = (p - y) * scale: the fused cross-entropy gradient with respect to the logits."""
     return [partial(xp.subtract, p, y, delta), partial(xp.multiply, delta, scale, delta)]
+
+
+def _article_bce_value(xp: Any, p, y, a, b, ones, scale: float) -> Callable[[], Any]:
+    """The article's logged BCE: -mean(y log(p + 1e-10) + (1 - y) log(1 - p + 1e-10)), on scratch a, b."""
+    def value() -> Any:
+        xp.log(xp.add(p, ARTICLE_BCE_EPS, a), a)                        # log(p + eps)
+        xp.log(xp.add(xp.subtract(1.0, p, b), ARTICLE_BCE_EPS, b), b)   # log(1 - p + eps)
+        return -(xp.vdot(y, a) + xp.vdot(ones, b) - xp.vdot(y, b)) * scale
+
+    return value
 
 
 def _article_bce_ops(xp: Any, p, y, delta, tmp, scale: float) -> list[Op]:

@@ -122,3 +122,38 @@ def test_loss_gradient_is_saved_and_loaded(tmp_path) -> None:
     net = _net("binary_crossentropy", "article")
     net.save(tmp_path / "net.npz")
     assert NN.load(tmp_path / "net.npz").loss_gradient == "article"
+
+
+def test_article_bce_logs_the_articles_clipped_loss() -> None:
+    """The epoch loss with loss_gradient='article' is the article's mlmath.binary_crossentropy
+    (log(p + 1e-10)), which caps a confidently wrong row; the standard one is exact."""
+    big = [W1, B1, W2, np.array([-40.0])]
+    a1 = np.maximum(X @ W1 + B1, 0)
+    p = 1 / (1 + np.exp(-(a1 @ W2 - 40.0)))
+    clipped = -np.mean(Y * np.log(p + 1e-10) + (1 - Y) * np.log(1 - p + 1e-10))
+    z = a1 @ W2 - 40.0
+    exact = np.mean(np.logaddexp(0, z) - Y * z)
+    article = _net("binary_crossentropy", "article", weights=big).fit(X, Y, 1, LR, len(X))[0]
+    standard = _net("binary_crossentropy", "standard", weights=big).fit(X, Y, 1, LR, len(X))[0]
+    assert article == pytest.approx(clipped, rel=1e-12) and standard == pytest.approx(exact, rel=1e-12)
+    assert clipped < 0.6 * exact  # the clip matters here: ~23 per wrong row instead of ~40
+
+
+def test_article_cce_logs_the_articles_clipped_loss() -> None:
+    y = np.eye(2)[[0, 1, 1, 0]]
+    w2, b2 = np.array([[30.0, -30.0], [-20.0, 25.0], [5.0, 0.0]]), np.array([0.0, 0.0])
+    a1 = np.maximum(X @ W1 + B1, 0)
+    z = a1 @ w2 + b2
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    clipped = np.mean(-np.log(p[y == 1] + 1e-8))
+    exact = np.mean(-np.log(p[y == 1]))
+    got = {}
+    for g in ("article", "standard"):
+        net = NN([Dense(3, activation="relu", input_dim=2), Dense(2, activation="softmax")],
+                 loss="categorical_crossentropy", optimizer=SGD(), dtype="float64", seed=0,
+                 sampling="sequential", loss_gradient=g)
+        net.set_weights([W1, B1, w2, b2])
+        got[g] = net.fit(X, y, 1, LR, len(X))[0]
+    assert got["article"] == pytest.approx(clipped, rel=1e-10) and got["standard"] == pytest.approx(exact, rel=1e-10)
+    assert not np.isclose(clipped, exact)
