@@ -44,6 +44,7 @@ class ModelConfig:
     l1: float = ModelSpec.l1
     l2: float = ModelSpec.l2
     backprop: str = ModelSpec.backprop          # mlp only: standard | article
+    loss_gradient: str = ModelSpec.loss_gradient  # mlp only: standard | article
     threads: Optional[int] = ModelSpec.threads  # mlp only: CPU threads a step splits its rows over; None: auto
     kernels: str = ModelSpec.kernels            # mlp only: numpy | fused (Numba, CPU; docs/fused_kernels.md)
 
@@ -116,6 +117,8 @@ def apply_aliases(cfg: DictConfig) -> DictConfig:
 def register() -> None:
     """Put the schema in Hydra's ConfigStore (idempotent)."""
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
+    from harness import ablation  # the ablation's MLP cells, built from harness.algorithm
+    ablation.register()
 
 
 register()

@@ -218,11 +218,15 @@ class _HeadKernel:
         return self.value
 
 
-def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | None = None) -> losses.Head:
+def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | None = None,
+              gradient: str = "standard") -> losses.Head:
     """``losses.make_head`` with the cross-entropy heads as one Numba loop (activation, loss and
-    delta together); mse and mae keep NumPy's head around the fused output activation."""
+    delta together); mse, mae and the article's loss derivatives keep NumPy's head around the
+    fused output activation."""
     m, k = z.shape
     rows = m if rows is None else rows
+    if gradient != "standard":
+        return losses.make_head(bk, loss, activation(act), z, p, y, delta, tmp, rows=rows, gradient=gradient)
     if loss == "binary_crossentropy":
         head = _HeadKernel(_sigmoid_bce, z, y, p, delta, 1.0 / (rows * k), rows * k)
     elif loss == "categorical_crossentropy":

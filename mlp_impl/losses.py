@@ -9,6 +9,16 @@ fused, so the output delta is simply (p - y) / m and no log(0) can occur. Keras 
 with a sigmoid/softmax output layer (it reads the logits behind the activation), which keeps
 the two implementations numerically comparable. Valid pairings: mse and mae with any output
 activation, binary_crossentropy with sigmoid, categorical_crossentropy with softmax.
+
+``gradient`` chooses the output delta: "standard" (above) or "article", the article's own loss
+derivatives (its ``mlmath``): binary cross-entropy as (p - y) / (p(1 - p) + 1e-10) / m times the
+sigmoid's derivative p(1 - p), and mse as (p - y) / m times the activation's derivative, each
+divided by m again in its layer, so both are 1/m of the batch-mean gradient (and mse's lacks the
+2), and the cross-entropy's vanishes where the sigmoid saturates (p(1 - p) << 1e-10). Its
+categorical cross-entropy gradient is p - y, divided by m once in the layer: the standard one.
+The article has no mae derivative. With "article" the training loss is also the value the article
+logs (its epoch losses are the mean of these): cross-entropies of p with its clips, log(p + 1e-10)
+for binary and -log(p_true + 1e-8) for categorical, which cap a confidently wrong row's loss.
 """
 
 from __future__ import annotations
@@ -23,6 +33,9 @@ Op = Callable[[], Any]
 NAMES = ("mse", "mae", "binary_crossentropy", "categorical_crossentropy")
 _ALIASES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
 _FUSED = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
+GRADIENTS = ("standard", "article")
+ARTICLE_BCE_EPS = 1e-10  # the article's binary_crossentropy(_derivative): added to p, 1 - p and p(1 - p)
+ARTICLE_CCE_EPS = 1e-8   # the article's cross_entropy: -log(p_true + 1e-8)
 
 
 def get(name: str) -> str:
@@ -57,13 +70,24 @@ class Head:
         self.delta = delta
 
 
-def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows: int | None = None) -> Head:
+def check_gradient(loss: str, gradient: str) -> None:
+    """Raise ValueError for an unknown ``gradient`` or one ``loss`` does not have."""
+    if gradient not in GRADIENTS:
+        raise ValueError(f"unknown loss gradient {gradient!r}: use one of {', '.join(GRADIENTS)}")
+    if gradient == "article" and loss == "mae":
+        raise ValueError("the article has no mae derivative: use loss_gradient='standard' or another loss")
+
+
+def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows: int | None = None,
+              gradient: str = "standard") -> Head:
     """Build the fused or generic head for one batch size; all arrays have shape (m, k). The loss
     and delta are averaged over ``rows`` (default m): more when these m rows are one part of a
-    minibatch whose parts' losses and gradients are summed."""
+    minibatch whose parts' losses and gradients are summed. ``gradient``: see the module docstring."""
     xp = bk.xp
     m, k = z.shape
     rows = m if rows is None else rows
+    check_gradient(loss, gradient)
+    article = gradient == "article"
     ones = xp.ones((m, k), dtype=z.dtype)  # sums as dot products: one BLAS call, cheaper than sum()
     if loss == "binary_crossentropy":
         scale = 1.0 / (rows * k)
@@ -75,6 +99,9 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows
             xp.subtract(tmp, xp.multiply(y, z, delta), tmp)
             return xp.vdot(ones, tmp) * scale
 
+        if article:
+            return Head([partial(bk.expit, z, p)], _article_bce_value(xp, p, y, delta, tmp, ones, scale),
+                        _article_bce_ops(xp, p, y, delta, tmp, 1.0 / rows**2))
         return Head([partial(bk.expit, z, p)], bce, _residual_ops(xp, p, y, delta, scale))
     if loss == "categorical_crossentropy":
         scale = 1.0 / rows
@@ -91,13 +118,19 @@ def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows
         def cce() -> Any:
             return (xp.vdot(ones_col, xp.log(row, row)) - xp.vdot(y, z)) * scale
 
-        return Head(forward, cce, _residual_ops(xp, p, y, delta, scale))
-    return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones, rows * k)
+        def article_cce() -> Any:
+            xp.add(p, ARTICLE_CCE_EPS, tmp)
+            return -xp.vdot(y, xp.log(tmp, tmp)) * scale
+
+        return Head(forward, article_cce if article else cce, _residual_ops(xp, p, y, delta, scale))
+    return _regression_head(bk, loss, activations.get(activation), z, p, y, delta, tmp, ones, rows * k,
+                            1.0 / rows**2 if article else None)
 
 
-def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones, count: int) -> Head:
+def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones, count: int,
+                     mse_factor: float | None = None) -> Head:
     """mse or mae after any activation, averaged over ``count`` entries: dL/dp, then the
-    activation's own backward."""
+    activation's own backward. ``mse_factor`` replaces mse's 2 / count in dL/dp (the article's)."""
     xp = bk.xp
     scale = 1.0 / count
     forward = act.forward_ops(bk, z, p)
@@ -107,7 +140,8 @@ def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones
             xp.subtract(p, y, tmp)
             return xp.vdot(tmp, tmp) * scale
 
-        return Head(forward, mse, [partial(xp.multiply, tmp, 2.0 * scale, delta)] + back)
+        factor = 2.0 * scale if mse_factor is None else mse_factor
+        return Head(forward, mse, [partial(xp.multiply, tmp, factor, delta)] + back)
 
     def mae() -> Any:
         xp.subtract(p, y, delta)
@@ -119,6 +153,25 @@ def _regression_head(bk: Backend, loss: str, act: Any, z, p, y, delta, tmp, ones
 def _residual_ops(xp: Any, p, y, delta, scale: float) -> list[Op]:
     """delta = (p - y) * scale: the fused cross-entropy gradient with respect to the logits."""
     return [partial(xp.subtract, p, y, delta), partial(xp.multiply, delta, scale, delta)]
+
+
+def _article_bce_value(xp: Any, p, y, a, b, ones, scale: float) -> Callable[[], Any]:
+    """The article's logged BCE: -mean(y log(p + 1e-10) + (1 - y) log(1 - p + 1e-10)), on scratch a, b."""
+    def value() -> Any:
+        xp.log(xp.add(p, ARTICLE_BCE_EPS, a), a)                        # log(p + eps)
+        xp.log(xp.add(xp.subtract(1.0, p, b), ARTICLE_BCE_EPS, b), b)   # log(1 - p + eps)
+        return -(xp.vdot(y, a) + xp.vdot(ones, b) - xp.vdot(y, b)) * scale
+
+    return value
+
+
+def _article_bce_ops(xp: Any, p, y, delta, tmp, scale: float) -> list[Op]:
+    """delta = (p - y) * s / (s + 1e-10) * scale with s = p(1 - p): the article's BCE derivative
+    times its sigmoid derivative; ``scale`` is 1/m for the derivative times 1/m in the layer."""
+    return [partial(xp.subtract, 1.0, p, tmp), partial(xp.multiply, tmp, p, tmp),
+            partial(xp.add, tmp, ARTICLE_BCE_EPS, delta), partial(xp.divide, tmp, delta, tmp),
+            partial(xp.subtract, p, y, delta), partial(xp.multiply, delta, tmp, delta),
+            partial(xp.multiply, delta, scale, delta)]
 
 
 def evaluate_loss(bk: Backend, loss: str, activation: str, z, y) -> tuple[Any, Any]:

@@ -38,6 +38,8 @@ class NN:
     ("numpy" or "cupy"), minibatch ``sampling`` ("shuffle", "article", "sequential") and the
     L1/L2 kernel penalties ``l1``/``l2``, the update order ``backprop`` ("standard", or
     "article": each layer updated before the error for the layer below is computed, see BACKPROP),
+    the output delta ``loss_gradient`` ("standard", or "article": the article's loss derivatives,
+    see ``losses``),
     and ``threads``: how many CPU threads a training step splits its minibatch rows over (NumPy,
     standard backprop; see ``parallel``). None picks as many as BLAS has cores when a step is large
     enough to pay, 1 keeps every step on one thread. Results agree across thread counts up to
@@ -65,6 +67,7 @@ class NN:
         backprop: str = "standard",
         threads: int | None = None,
         kernels: str = "numpy",
+        loss_gradient: str = "standard",
     ) -> None:
         if kernels not in KERNELS:
             raise ValueError(f"unknown kernels {kernels!r}: use one of {', '.join(KERNELS)}")
@@ -80,6 +83,8 @@ class NN:
         self.backprop = backprop
         self.loss = losses.get(loss)
         losses.check_pairing(self.loss, self.layers[-1].activation)
+        losses.check_gradient(self.loss, loss_gradient)
+        self.loss_gradient = loss_gradient
         self.optimizer = optimizers.get("sgd" if optimizer is None else optimizer)
         initializers.get(initializer)
         self.initializer = initializer
@@ -345,6 +350,7 @@ class NN:
             "l1": self.penalty.l1,
             "l2": self.penalty.l2,
             "backprop": self.backprop,
+            "loss_gradient": self.loss_gradient,
             "threads": self.threads,
             "kernels": self.kernels,
         }

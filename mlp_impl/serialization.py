@@ -74,6 +74,7 @@ def load(path: str | Path, backend: str | None = None) -> Any:
         l1=header["l1"],
         l2=header["l2"],
         backprop=header.get("backprop", "standard"),
+        loss_gradient=header.get("loss_gradient", "standard"),
         threads=header.get("threads"),
         kernels=header.get("kernels", "numpy"),
     )

@@ -51,7 +51,7 @@ class Workspace:
             self._activation, make_head = fused.activation, fused.make_head
         self.head = make_head(
             self.bk, net.loss, self.acts[-1], self.zs[-1], self.p, self.yb, self.deltas[-1], self.tmps[-1],
-            rows=total_rows,
+            rows=total_rows, gradient=net.loss_gradient,
         )
         self.forward = self._forward_ops() + self.head.forward
         self.grad_ops, self.prop_ops = self._layer_backward_ops()

@@ -17,7 +17,7 @@ from harness.precheck import CONF_DIR, experiment_names
 from harness.records import RECORD_FIELDS, read_records
 from harness.validate import make_plan
 
-EXPERIMENTS = ["drujba_linreg", "mnist_cpu", "mnist_gpu", "mnist_vs_tf", "smoke", "titanic_adam",
+EXPERIMENTS = ["ablation_mnist", "ablation_titanic", "drujba_linreg", "mnist_cpu", "mnist_gpu", "mnist_vs_tf", "smoke", "titanic_adam",
                "titanic_sgd", "titanic_vs_tf", "titanic_vs_tf_article"]
 ARTICLE = {  # experiment: (impls, seeds, optimizer, learning_rate, batch_size, epochs)
     "titanic_sgd": (["mlp"], 20, "sgd", 0.001, 150, 1000),
@@ -52,7 +52,8 @@ def test_experiment_composes_with_header(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(ARTICLE))
 def test_article_hyperparameters(name: str, data_root: Path) -> None:
     impls, runs, optimizer, lr, batch, epochs = ARTICLE[name]
-    cfg = composed(f"+experiment={name}")
+    case = ["+vs_tf_case=keras"] if name.endswith("_vs_tf") else []  # their Keras-algorithm job
+    cfg = composed(f"+experiment={name}", *case)
     plan = make_plan(cfg)
     assert [i.name for i in plan.impls] == impls and len(plan.seeds) == runs
     assert (plan.spec.optimizer, plan.spec.epochs) == (optimizer, epochs)

@@ -83,6 +83,18 @@ def test_article_backprop_matches_numpy(dtype: str, loops: str) -> None:
     _assert_same(*runs, dtype)
 
 
+@pytest.mark.parametrize("activation,loss", [("sigmoid", "binary_crossentropy"), ("softmax", "categorical_crossentropy"),
+                                             ("sigmoid", "mse")])
+def test_the_articles_whole_algorithm_matches_numpy(activation: str, loss: str) -> None:
+    """Its loss derivative, Adam and backprop order together, in float64 as the article ran them."""
+    require_numba()
+    k = 1 if loss != "categorical_crossentropy" else 3
+    layers = [Dense(8, "relu"), Dense(k, activation)]
+    runs = [_train(kernels, layers, loss, Adam(variant="article", epsilon=1e-8), "float64", backprop="article",
+                   loss_gradient="article", sampling="article") for kernels in ("numpy", "fused")]
+    _assert_same(*runs, "float64")
+
+
 def test_a_one_percent_change_is_caught() -> None:
     """Negative control: the comparison above fails for a learning rate 1% off."""
     require_numba()

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_suite_lists_the_articles_experiments() -> None:
     names = [step.experiment for step in suite.SUITE]
     assert names == ["drujba_linreg", "titanic_sgd", "titanic_adam", "titanic_vs_tf", "titanic_vs_tf_article",
-                     "mnist_cpu", "mnist_vs_tf", "mnist_gpu"]
+                     "mnist_cpu", "mnist_vs_tf", "ablation_titanic", "ablation_mnist", "mnist_gpu"]
     assert [s.experiment for s in suite.SUITE if s.needs_gpu] == ["mnist_gpu"]
     overrides = dict((s.experiment, s.overrides) for s in suite.SUITE)
     assert overrides["mnist_vs_tf"] == ("backend=numpy",) and overrides["mnist_cpu"] == ("runs=5",)

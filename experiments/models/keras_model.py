@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .base import PeakMemory, classification_fields, cpu_model
-from .spec import ModelSpec
+from .spec import ModelSpec, check_standard_algorithm
 
 _SETTINGS = {"deterministic": True}
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
@@ -31,6 +31,15 @@ def check_available(backend: str) -> None:
         if importlib.util.find_spec(package) is None:
             raise ValueError(f"impls=[keras] needs {package}, which is not installed; "
                              f"run make install (tensorflow-cpu, keras) or drop keras from impls")
+
+
+def check_plan(spec: ModelSpec, ds: Any) -> None:
+    """Refuse, before any run, what Keras cannot follow: the article's Adam (Keras adds epsilon to
+    the uncorrected sqrt(v)), backprop order and loss gradient."""
+    if spec.optimizer in ("adam", "amsgrad") and spec.adam_variant != "keras":
+        raise ValueError(f"Keras's Adam adds epsilon to the uncorrected sqrt(v) and has no adam_variant="
+                         f"{spec.adam_variant}; use model.adam_variant=keras or drop keras from impls")
+    check_standard_algorithm(spec, "keras")
 
 
 def configure(deterministic: bool = True) -> None:

@@ -38,8 +38,15 @@ def check_kernels(spec: ModelSpec, backend: str) -> None:
 
 
 def check_plan(spec: ModelSpec, ds: Any) -> None:
-    """Refuse, before any run, an output activation the MLP's fused loss cannot follow."""
+    """Refuse, before any run, an output activation the MLP's fused loss cannot follow, or a loss
+    the chosen loss gradient does not have."""
     check_output_pairing(spec)
+    from mlp_impl.losses import check_gradient
+    try:
+        check_gradient(spec.loss, spec.loss_gradient)
+    except ValueError as ex:
+        raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} with model.loss_gradient="
+                         f"{spec.loss_gradient}: {ex}") from None
 
 
 def build_optimizer(spec: ModelSpec) -> Any:
@@ -58,7 +65,8 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
               for i, layer in enumerate(spec.layers)]
     return mlp_impl.NN(layers=layers, loss=spec.loss, optimizer=build_optimizer(spec), initializer=spec.initializer,
                        dtype=dtype, seed=seed, backend=backend, sampling=sampling, l1=spec.l1, l2=spec.l2,
-                       backprop=spec.backprop, threads=spec.threads, kernels=spec.kernels)
+                       backprop=spec.backprop, threads=spec.threads, kernels=spec.kernels,
+                       loss_gradient=spec.loss_gradient)
 
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from mlp_impl.parallel import blas_threads
 
 from .base import PeakMemory, classification_fields, cpu_model
-from .spec import ModelSpec
+from .spec import ModelSpec, check_standard_algorithm
 
 BACKENDS = ("sklearn",)
 INITIALIZER = "sklearn_glorot_uniform"
@@ -79,6 +79,7 @@ def check_plan(spec: ModelSpec, ds: Any) -> None:
     """Everything sklearn refuses in the model (check_spec) or the data (check_data), checked
     by the harness before any run."""
     check_spec(spec, ds.task)
+    check_standard_algorithm(spec, "sklearn")
     check_data(spec, ds)
 
 

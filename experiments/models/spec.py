@@ -46,6 +46,7 @@ class ModelSpec:
     l1: float = 0.0
     l2: float = 0.0
     backprop: str = "standard"       # mlp only; "article" = update each layer, then propagate
+    loss_gradient: str = "standard"  # mlp only; "article" = the article's loss derivative (mlp_impl.losses)
     threads: int | None = None       # mlp only; CPU threads a step splits its rows over, None = auto
     kernels: str = "numpy"           # mlp only; numpy (reference) | fused (Numba loops, CPU only)
 
@@ -104,6 +105,8 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     _check_name("backprop", spec.backprop, BACKPROPS, "model.backprop")
     from mlp_impl.network import KERNELS
     _check_name("kernels", spec.kernels, KERNELS, "model.kernels")
+    from mlp_impl.losses import GRADIENTS
+    _check_name("loss gradient", spec.loss_gradient, GRADIENTS, "model.loss_gradient")
     _check_positive("model.learning_rate", spec.learning_rate, float)
     _check_positive("model.batch_size", spec.batch_size, int)
     _check_positive("model.epochs", spec.epochs, int)
@@ -141,6 +144,21 @@ def check_output_pairing(spec: ModelSpec) -> None:
     except ValueError as ex:
         raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} after {last}="
                          f"{spec.layers[-1].activation}: {ex}") from None
+
+
+# The MLP-only parts of the article's algorithm: (spec field, its value in the standard algorithm).
+MLP_ONLY = (("backprop", "standard"), ("loss_gradient", "standard"))
+
+
+def check_standard_algorithm(spec: ModelSpec, impl: str) -> None:
+    """A peer library trains with the standard backprop order and loss gradient only: refuse the
+    article's before any run, rather than run another algorithm than the config (and so the
+    records) would say."""
+    for key, standard in MLP_ONLY:
+        value = getattr(spec, key)
+        if value != standard:
+            raise ValueError(f"impls=[{impl}] cannot follow model.{key}={value} (only the from-scratch MLP has it); "
+                             f"set model.{key}={standard} or drop {impl} from impls")
 
 
 def check_against_data(spec: ModelSpec, n_features: int, n_outputs: int, n_train: int, task: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .base import PeakMemory, classification_fields, cpu_model
-from .spec import ModelSpec
+from .spec import ModelSpec, check_standard_algorithm
 
 BACKENDS = ("torch-cpu", "torch-cuda")
 _CLIP = 1e-7  # Keras's epsilon for probabilities fed to a cross-entropy
@@ -48,6 +48,12 @@ def check_available(backend: str) -> None:
         if not torch.cuda.is_available():
             raise ValueError(f"torch on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
                              f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
+
+
+def check_plan(spec: ModelSpec, ds: Any) -> None:
+    """Refuse, before any run, the article's backprop order and loss gradient (torch's autograd
+    has neither; it does follow adam_variant)."""
+    check_standard_algorithm(spec, "torch")
 
 
 def _import_torch() -> Any:
