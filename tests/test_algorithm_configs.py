@@ -19,7 +19,7 @@ from experiments.models.spec import spec_from_config
 from harness import ablation
 from harness.algorithm import COMPONENTS, IMPLIED, classify, differing
 from harness.precheck import CONF_DIR, _job_overrides
-from harness.records import dotted_settings
+from harness.run_settings import dotted_settings
 
 ARTICLE_EXPERIMENTS = ("titanic_sgd", "titanic_adam", "titanic_vs_tf_article", "mnist_cpu", "mnist_gpu")
 

@@ -15,7 +15,7 @@ import harness.config  # noqa: F401  (registers the schema)
 from harness import suite
 from harness.algorithm import classify
 from harness.precheck import CONF_DIR
-from harness.records import dotted_settings
+from harness.run_settings import dotted_settings
 from harness.reporting import reference
 
 REPO = Path(__file__).resolve().parents[1]
