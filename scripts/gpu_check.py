@@ -91,8 +91,9 @@ def harness_runs(out: Path, device: str, runs: int, extra: list[str]) -> dict[st
         "mnist_cpu": ["+experiment=mnist_cpu", "runs=1"],
     }
     if peers:
-        plan["peers_on_device"] = ["+experiment=mnist_vs_tf", f"impls=[{','.join(peers)}]", f"backend={device}",
-                                   f"runs={runs}"]
+        # the article's pairing: its MLP (mnist_gpu's own algorithm) against Keras with Keras's, one experiment
+        plan["peers_on_device"] = ["+experiment=mnist_gpu", f"impls=[{','.join(peers)}]", "algorithm=keras",
+                                   f"backend={device}", f"runs={runs}"]
     done = {}
     for name, overrides in plan.items():
         folder = out / name
