@@ -23,10 +23,11 @@ RECORD_FIELDS: tuple[str, ...] = (
     "experiment", "impl", "backend", "device", "threads", "dtype", "sampling", "dataset", "variant", "seed",
     "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
     "initializer", "l1", "l2", "n_train", "n_test",
-    "fit_seconds", "first_epoch_seconds", "predict_seconds", "epoch_losses",
+    "fit_seconds", "first_epoch_seconds", "compile_seconds", "predict_seconds", "epoch_losses",
     "test_loss", "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
     "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb",
     "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",
+    "load_average", "other_cpu_load",
 )
 STATUSES = ("ok", "diverged", "failed")
 # Launchers that run several jobs at once on one machine (the record's `launcher`): their fit

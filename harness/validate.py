@@ -107,7 +107,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     for impl in impls:
-        impl.load().check_available(impl.resolve_backend(cfg.backend))
+        impl.check_available(impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     if cfg.data.seed is not None and cfg.data.seed < 0:
