@@ -50,6 +50,12 @@ def check_available(backend: str) -> None:
                              f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
 
 
+def check_settings(compiled: bool = False) -> None:
+    """What a variant's settings need here (torch_compiled: a C++ compiler), before any run."""
+    from .torch_compiled import check_settings as check_compiled
+    check_compiled(compiled)
+
+
 def _import_torch() -> Any:
     try:
         import torch
