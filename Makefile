@@ -8,7 +8,10 @@ ifneq ($(wildcard ../shared/data),)
 export MLP_BENCH_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help install test bench perf perf-baseline report gpu-check gpu-pack clean
+ablation-mnist: $(STAMP) ## The MNIST ablation apart from make bench (12 cells x 3 seeds + Keras, ~20 min on two cores)
+	$(PY) -m harness -m +experiment=ablation_mnist runs=3
+
+.PHONY: help install test bench ablation-mnist perf perf-baseline report gpu-check gpu-pack clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

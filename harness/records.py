@@ -25,12 +25,12 @@ RECORD_FIELDS: tuple[str, ...] = (
     "experiment", "impl", "backend", "device", "threads", "dtype", "sampling", "dataset", "variant", "seed",
     "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
     "initializer", "l1", "l2", "n_train", "n_test",
-    "fit_seconds", "first_epoch_seconds", "predict_seconds", "warmup_seconds", "epoch_losses", "kernels",
-    "compile_seconds",
+    "fit_seconds", "first_epoch_seconds", "compile_seconds", "predict_seconds", "warmup_seconds", "epoch_losses",
+    "kernels",
     "test_loss", "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
     "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb",
     "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",
-    "settings", "record_version",
+    "load_average", "other_cpu_load", "settings", "record_version",
 )
 # 2: records carry `settings` (harness.run_settings); version 1 records (no field) are from an older harness.
 RECORD_VERSION = 2

@@ -33,8 +33,8 @@ from .validate import make_plan
 
 log = logging.getLogger("harness.rerun")
 IDENTICAL, BAD_INPUT, DIFFERENT, INTERRUPTED = 0, 2, 3, 130  # exit statuses, as the docstring says
-VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "predict_seconds", "warmup_seconds", "peak_memory_mb",
-                   "started_at", "finished_at", "launcher")
+VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "compile_seconds", "predict_seconds", "warmup_seconds",
+                   "peak_memory_mb", "started_at", "finished_at", "launcher", "load_average", "other_cpu_load")
 
 
 def load_config(folder: Path) -> DictConfig:

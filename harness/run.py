@@ -141,25 +141,29 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
     _configure_implementations(cfg, plan)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     env = environment.capture(resolved, command, **environment_extra)
-    write_run_files(run_dir, OmegaConf.to_yaml(cfg, resolve=True), json.dumps(env, indent=1, default=str),
-                    resume=cfg.resume)
+    env_path = write_run_files(run_dir, OmegaConf.to_yaml(cfg, resolve=True),
+                               json.dumps(env, indent=1, default=str), resume=cfg.resume)
     if env["git"]["warning"]:
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
                        warmup=cfg.warmup)
+    if outcome.done:  # the matmul rate again, now the runs are over
+        from .machine import with_after
+        atomic_write_text(env_path, json.dumps(with_after(env), indent=1, default=str))
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome
 
 
-def write_run_files(run_dir: Path, config_text: str, environment_text: str, *, resume: bool) -> None:
+def write_run_files(run_dir: Path, config_text: str, environment_text: str, *, resume: bool) -> Path:
     """Write config.yaml and environment.json into run_dir.
 
     Without resume the folder holds no records (check_output_dir refused it otherwise), so a
     config.yaml or environment.json already there was left by a run killed before its first record;
     this run's files replace them (atomically), or a later resume or rerun would repeat the old
     settings. With resume the first invocation's files stay (resume checked that the settings
-    match); this process's environment goes to environment-<time>-<pid>.json beside them."""
+    match); this process's environment goes to environment-<time>-<pid>.json beside them.
+    Returns the file this process's environment went to."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         stale = [name for name in (CONFIG_FILE, ENVIRONMENT_FILE) if (run_dir / name).exists()]
@@ -167,11 +171,14 @@ def write_run_files(run_dir: Path, config_text: str, environment_text: str, *, r
             log.warning(f"{' and '.join(stale)} in {run_dir} came from a run that wrote no records; replaced")
         atomic_write_text(run_dir / CONFIG_FILE, config_text)
         atomic_write_text(run_dir / ENVIRONMENT_FILE, environment_text)
-        return
+        return run_dir / ENVIRONMENT_FILE
     create_new(run_dir / CONFIG_FILE, config_text)
-    if not create_new(run_dir / ENVIRONMENT_FILE, environment_text):  # another process got there first
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        atomic_write_text(run_dir / f"environment-{stamp}-{os.getpid()}.json", environment_text)
+    if create_new(run_dir / ENVIRONMENT_FILE, environment_text):
+        return run_dir / ENVIRONMENT_FILE
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # another process got there first
+    path = run_dir / f"environment-{stamp}-{os.getpid()}.json"
+    atomic_write_text(path, environment_text)
+    return path
 
 
 def create_new(path: Path, text: str) -> bool:
@@ -193,7 +200,7 @@ def create_new(path: Path, text: str) -> bool:
 def _configure_implementations(cfg: DictConfig, plan: Any) -> None:
     for impl in plan.impls:
         module = impl.load()
-        if impl.name == "keras" and hasattr(module, "configure"):
+        if impl.peer == "keras" and hasattr(module, "configure"):
             module.configure(**OmegaConf.to_container(cfg.keras, resolve=True))
 
 

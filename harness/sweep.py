@@ -24,6 +24,7 @@ from harness.write_failure import WriteFailed, writing
 from experiments.models.base import Implementation, first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
+from .load import RunLoad
 from .validate import Plan
 from .warmup import wanted, warm_up
 
@@ -75,10 +76,10 @@ def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, p
     """Train and evaluate one (implementation, seed); never raises except KeyboardInterrupt."""
     record["started_at"] = now()
     try:
-        fields = impl.load().train_and_evaluate(plan.spec, ds, seed=record["seed"], dtype=plan.dtype,
-                                                 sampling=record["sampling"], backend=record["backend"],
-                                                 progress=progress)
-        record.update(fields)
+        with RunLoad() as load:
+            fields = impl.train(plan.spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
+                                backend=record["backend"], progress=progress)
+        record.update(fields, **load.fields())
         if ds.name != "titanic":  # the article's "error" (actual - predicted survivors) is a Titanic figure
             record["article_error"] = None
         epoch = first_divergence(record.get("epoch_losses") or [])

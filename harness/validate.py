@@ -109,7 +109,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     for impl in impls:
-        impl.load().check_available(impl.resolve_backend(cfg.backend))
+        impl.check_available(impl.resolve_backend(cfg.backend))
     if any(impl.name == "mlp" for impl in impls):
         registry.get("mlp").load().check_kernels(spec, cfg.backend)
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):

@@ -35,8 +35,8 @@ def test_a_probability_of_exactly_one_half_predicts_the_negative_class() -> None
 
 
 def test_registry_lookup_lists_valid_names() -> None:
-    assert names() == ["mlp", "keras", "torch", "sklearn", "linreg"]
-    with pytest.raises(ValueError, match="valid: mlp, keras, torch, sklearn, linreg"):
+    assert names() == ["mlp", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn", "linreg"]
+    with pytest.raises(ValueError, match="valid: mlp, keras, keras_tuned, torch, torch_compiled, sklearn, linreg"):
         get("jax")
 
 

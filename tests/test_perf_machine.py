@@ -57,3 +57,55 @@ def test_environment_records_the_rate() -> None:
     assert set(env["matmul_rate"]["per_shape_gflops"]) == {f"{m}x{k}@{k}x{n}" for m, k, n in machine.SHAPES}
     assert "gpu_matmul_gflops_float32" in env
     assert env["load_average"] is None or (len(env["load_average"]) == 3 and min(env["load_average"]) >= 0)
+
+
+def scripted_rates(monkeypatch: pytest.MonkeyPatch, rates: list[float]) -> list[int]:
+    """machine.measure replaced by one returning `rates` in turn; returns the BLAS thread counts
+    in force at each call (read from the BLAS itself, so the limit is shown to apply)."""
+    from mlp_impl.parallel import blas_threads
+    seen: list[int] = []
+    values = iter(rates)
+
+    def fake_measure() -> dict:
+        seen.append(blas_threads())
+        rate = next(values)
+        return {"matmul_gflops_float32": rate, "per_shape_gflops": {"2048x2048@2048x2048": rate}, "method": "m"}
+    monkeypatch.setattr(machine, "measure", fake_measure)
+    return seen
+
+
+def test_rate_is_measured_per_thread_count_and_the_best_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "thread_counts", lambda: [1, 2])
+    seen = scripted_rates(monkeypatch, [60.0, 109.0])
+    rate = machine.cpu_rate()
+    assert seen == [1, 2]  # BLAS really limited to each count while it was measured
+    assert rate["matmul_gflops_float32"] == 109.0 and rate["blas_threads"] == 2
+    assert [(m["when"], m["blas_threads"], m["matmul_gflops_float32"]) for m in rate["measurements"]] == \
+        [("before", 1, 60.0), ("before", 2, 109.0)]
+
+
+def test_rate_after_the_runs_replaces_a_disturbed_one_and_all_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The issue's case: 109 GFLOP/s measured in a noisy moment, 194 two minutes later.
+    monkeypatch.setattr(machine, "thread_counts", lambda: [1, 2])
+    scripted_rates(monkeypatch, [60.0, 109.0, 97.0, 194.0])
+    before = {"matmul_gflops_float32": 109.0, "matmul_rate": machine.cpu_rate(), "other": "kept"}
+    after = machine.with_after(before)
+    assert after["matmul_gflops_float32"] == 194.0 == after["matmul_rate"]["matmul_gflops_float32"]
+    assert [m["matmul_gflops_float32"] for m in after["matmul_rate"]["measurements"]] == [60.0, 109.0, 97.0, 194.0]
+    assert [m["when"] for m in after["matmul_rate"]["measurements"]] == ["before"] * 2 + ["after"] * 2
+    assert after["other"] == "kept" and before["matmul_gflops_float32"] == 109.0  # input not modified
+
+
+def test_a_lower_rate_after_does_not_lower_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "thread_counts", lambda: [2])
+    scripted_rates(monkeypatch, [194.0, 109.0])
+    after = machine.with_after({"matmul_rate": machine.cpu_rate()})
+    assert after["matmul_gflops_float32"] == 194.0
+
+
+def test_a_fraction_over_the_rate_is_flagged_not_printed() -> None:
+    from harness.reporting.tables import rate_text
+    assert machine.disturbed(1.08) and not machine.disturbed(1.0) and not machine.disturbed(0.55)
+    assert rate_text("210", 210 / 194) == "210 (above the measured matmul rate: disturbed measurement, no fraction)"
+    assert rate_text("107", 107 / 194) == "107 (55.2%)"  # negative control: a possible fraction is shown
+    assert rate_text("107", float("nan")) == "107"

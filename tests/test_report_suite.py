@@ -141,3 +141,33 @@ def test_gpu_status_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backend, "gpu_status", broken)
     usable, reason = suite.gpu_status()
     assert not usable and "driver exploded" in reason
+
+
+def test_expected_time_per_experiment_first_and_remaining_time_as_it_goes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    steps = (suite.Step("titanic_sgd", expected_seconds=45), suite.Step("titanic_adam", expected_seconds=105),
+             suite.Step("mnist_cpu", expected_seconds=285))
+    code = suite.run_suite(steps, results=tmp_path / "results", runner=lambda step: 0, status=lambda: (False, "-"))
+    out = capsys.readouterr().out.splitlines()
+    # each estimate plus 15 s of startup: 1.0, 2.0 and 5.0 min, 8 in all, against the 30-minute budget
+    assert code == 0
+    assert out[:4] == ["expected duration: about 8 min on a two-core CPU machine (budget 30 min)",
+                       "  titanic_sgd: ~1.0 min (estimate)", "  titanic_adam: ~2.0 min (estimate)",
+                       "  mnist_cpu: ~5.0 min (estimate)"]
+    done = [line for line in out if ": exit 0 after " in line]
+    assert [line.split("; ")[1] for line in done] == ["remaining: about 7.0 min (2 to run)",
+                                                      "remaining: about 5.0 min (1 to run)",
+                                                      "remaining: about 0.0 min (0 to run)"]
+    assert any(line.startswith("[2/3] titanic_adam (expected ~2.0 min): python -m harness") for line in out)
+
+
+def test_expected_time_over_the_budget_is_said(tmp_path: Path) -> None:
+    within = suite.expected_text([suite.Step("titanic_sgd", expected_seconds=30 * 60 - 15)], tmp_path)
+    over = suite.expected_text([suite.Step("titanic_sgd", expected_seconds=30 * 60 - 14)], tmp_path)
+    assert "warning" not in within
+    assert over.splitlines()[-1] == "warning: the expected 30.0 min exceed the budget of 30.0 min"
+
+
+def test_the_suite_fits_its_budget_by_its_own_estimates() -> None:
+    total = sum(step.expected_seconds + suite.STARTUP_SECONDS for step in suite.SUITE if not step.needs_gpu)
+    assert total <= suite.BUDGET_SECONDS

@@ -9,8 +9,14 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     for impl in (
         Implementation("mlp", ("numpy", "cupy"), "experiments.models.mlp_model"),
         Implementation("keras", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle"),
+        # Keras as its documentation advises for small models (see keras_model.fit_tuned)
+        Implementation("keras_tuned", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle",
+                       settings=(("tuned", True),), family="keras"),
         Implementation("torch", ("torch-cpu", "torch-cuda"), "experiments.models.torch_model",
                        gpu_backend="torch-cuda"),
+        # torch.compile of the network and threads by step size (see torch_compiled.py)
+        Implementation("torch_compiled", ("torch-cpu", "torch-cuda"), "experiments.models.torch_model",
+                       gpu_backend="torch-cuda", settings=(("compiled", True),), family="torch"),
         Implementation("sklearn", ("sklearn",), "experiments.models.sklearn_model", fixed_sampling="shuffle"),
         Implementation("linreg", ("numpy",), "experiments.models.linreg_model", fixed_sampling="full-batch"),
     )

@@ -56,6 +56,12 @@ def check_plan(spec: ModelSpec, ds: Any) -> None:
     check_standard_algorithm(spec, "torch")
 
 
+def check_settings(compiled: bool = False) -> None:
+    """What a variant's settings need here (torch_compiled: a C++ compiler), before any run."""
+    from .torch_compiled import check_settings as check_compiled
+    check_compiled(compiled)
+
+
 def _import_torch() -> Any:
     try:
         import torch
@@ -281,10 +287,19 @@ def prepare(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, b
 
 
 def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool) -> dict[str, Any]:
-    """Fit on ds.x_train, time fit (CUDA synchronized before each clock stop) and predict, evaluate on the test set."""
-    from .progress import EpochBar
+                       progress: bool, compiled: bool = False) -> dict[str, Any]:
+    """Fit on ds.x_train, time fit (CUDA synchronized before each clock stop) and predict, evaluate on
+    the test set; `compiled`: the torch_compiled variant (torch_compiled.py)."""
     run = prepare(spec, ds, seed=seed, dtype=dtype, sampling=sampling, backend=backend)
+    if not compiled:
+        return fit_and_evaluate(run, spec, ds, progress, run.body)
+    from .torch_compiled import compiled_fit
+    return compiled_fit(run, spec, ds, lambda body: fit_and_evaluate(run, spec, ds, progress, body))
+
+
+def fit_and_evaluate(run: Setup, spec: ModelSpec, ds: Any, progress: bool, body: Any) -> dict[str, Any]:
+    """The timed fit of `body` (run.body or its compiled form), then predict and evaluate with run.body."""
+    from .progress import EpochBar
     torch, cuda = run.torch, run.device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats(run.device)
@@ -298,7 +313,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         run.sync()
         fit_start = time.perf_counter()
         x, y = run.tensor(ds.x_train), run.tensor(run.to_target(ds.y_train))  # conversion is part of the fit
-        history = fit(run.body, run.loss_fn, run.optimizer, x, y, run.batches, spec.epochs, run.penalty, on_epoch)
+        history = fit(body, run.loss_fn, run.optimizer, x, y, run.batches, spec.epochs, run.penalty, on_epoch)
         run.sync()
         fit_seconds = time.perf_counter() - fit_start
         start = time.perf_counter()
@@ -309,7 +324,8 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
             test_loss = run.loss_fn(z, run.tensor(run.to_target(ds.y_test)))
             test_loss = float(test_loss + (run.penalty() if run.penalty else 0.0))
     record: dict[str, Any] = {
-        "backend": backend, "device": torch.cuda.get_device_name(run.device) if cuda else cpu_model(),
+        "backend": "torch-cuda" if cuda else "torch-cpu",
+        "device": torch.cuda.get_device_name(run.device) if cuda else cpu_model(),
         "threads": None if cuda else torch.get_num_threads(),
         "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
         "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,

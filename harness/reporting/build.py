@@ -18,6 +18,7 @@ from harness.records import atomic_write_text, is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, settings, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
+from harness.reporting.peers import fastest_peer_sentence
 
 REPORT_DIRNAME = "report"
 TITLE = "mlp-bench: from-scratch MLP against Keras, and the article's numbers"
@@ -116,6 +117,9 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")
+    peers = fastest_peer_sentence(summary) if not swept else ""
+    if peers:
+        notes.append(peers)
     repeats = int(summary["n_repeats"].sum()) if "n_repeats" in summary else 0
     if repeats:
         notes.append(f"{repeats} run(s) repeat another of the same implementation, settings and seed (jobs of a "

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.machine import disturbed
 from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
@@ -233,6 +234,15 @@ def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]
             zip(summary[f"{name}_mean"], summary[f"{name}_ci_low"], summary[f"{name}_ci_high"])]
 
 
+def rate_text(gflops: str, fraction: float) -> str:
+    """'120 (62%)'; a fraction over the measured rate is flagged as a disturbed measurement, not shown."""
+    if pd.isna(fraction):
+        return gflops
+    if disturbed(fraction):
+        return f"{gflops} (above the measured matmul rate: disturbed measurement, no fraction)"
+    return f"{gflops} ({fmt(100 * fraction)}%)"
+
+
 def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.DataFrame:
     """Compact text columns for the terminal and the page (numbers with their spread)."""
     if swept is None:
@@ -254,8 +264,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
     if summary["gflops_per_s"].notna().any():
         rates = summary["gflops_per_s"].map(lambda g: f"{g:.0f}" if g >= 100 else fmt(g))  # no 3.51e+03
-        out["GFLOP/s (of matmul peak)"] = [f"{g} ({fmt(100 * f)}%)" if not pd.isna(f) else g
-                                           for g, f in zip(rates, summary["fraction_of_peak"])]
+        out["GFLOP/s (of matmul peak)"] = [rate_text(g, f) for g, f in zip(rates, summary["fraction_of_peak"])]
     if summary["peak_memory_mb_median"].notna().any():
         out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():

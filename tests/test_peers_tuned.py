@@ -1,0 +1,107 @@
+"""The peers' tuned forms (keras_tuned, torch_compiled) train to the accuracy of their plain forms.
+
+Independent references: Keras's own plain `fit` (full-batch training follows the same path in
+both forms, so every epoch's loss must agree), eager PyTorch (same weights and minibatches), and
+the majority-class rate as a negative control for "trained". Timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments.models import registry, torch_compiled
+from experiments.models.spec import spec_from_config
+
+TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+           "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
+           "epochs": 20, "initializer": "xavier"}
+
+
+@pytest.fixture(scope="module")
+def titanic(data_root):
+    from experiments.data import load_dataset
+    return load_dataset("titanic", variant="article", root=data_root)
+
+
+def train(name: str, ds, seed: int = 0, **spec: object) -> dict:
+    impl = registry.get(name)
+    backend = impl.resolve_backend("numpy")
+    impl.check_available(backend)
+    return impl.train(spec_from_config({**TITANIC, **spec}), ds, seed=seed, dtype="float32", sampling="shuffle",
+                      backend=backend, progress=False)
+
+
+def majority_rate(ds) -> float:
+    positives = float(ds.y_test.mean())
+    return max(positives, 1 - positives)
+
+
+def test_variants_are_registered_under_their_peer() -> None:
+    assert registry.get("keras_tuned").peer == "keras" and registry.get("torch_compiled").peer == "torch"
+    assert registry.get("keras").peer == "keras" and registry.get("mlp").peer == "mlp"
+
+
+def test_keras_tuned_full_batch_follows_keras_epoch_by_epoch(titanic) -> None:
+    """One batch per epoch: the order of rows cannot matter, so the long tf.data epoch with one step
+    per execution must give plain fit's losses. A running mean (no reset after each epoch) would
+    drift away from epoch 2 on."""
+    n = len(titanic.x_train)
+    plain, tuned = (train(name, titanic, batch_size=n, epochs=12) for name in ("keras", "keras_tuned"))
+    assert len(tuned["epoch_losses"]) == 12
+    np.testing.assert_allclose(tuned["epoch_losses"], plain["epoch_losses"], rtol=2e-4)
+    running = np.cumsum(plain["epoch_losses"]) / np.arange(1, 13)
+    assert not np.allclose(tuned["epoch_losses"][1:], running[1:], rtol=2e-4)  # the control differs
+    assert tuned["test_accuracy"] == pytest.approx(plain["test_accuracy"], abs=1 / len(titanic.x_test))
+
+
+def test_keras_tuned_minibatches_reach_keras_accuracy(titanic) -> None:
+    plain = [train("keras", titanic, seed)["test_accuracy"] for seed in (0, 1)]
+    tuned = [train("keras_tuned", titanic, seed) for seed in (0, 1)]
+    assert abs(np.mean([r["test_accuracy"] for r in tuned]) - np.mean(plain)) <= 0.04
+    assert min(r["test_accuracy"] for r in tuned) > majority_rate(titanic) + 0.1
+    assert all(r["epoch_losses"][-1] < 0.7 * r["epoch_losses"][0] for r in tuned)
+    assert all(0 < r["first_epoch_seconds"] <= r["fit_seconds"] for r in tuned)
+
+
+def test_torch_compiled_trains_like_eager_torch(titanic) -> None:
+    eager, compiled = train("torch", titanic), train("torch_compiled", titanic)
+    np.testing.assert_allclose(compiled["epoch_losses"], eager["epoch_losses"], rtol=1e-4)
+    assert compiled["test_accuracy"] == eager["test_accuracy"] > majority_rate(titanic) + 0.1
+    assert compiled["compile_seconds"] > 0 and eager.get("compile_seconds") is None
+    assert compiled["threads"] == 1  # a 100-row Titanic step is too small to share
+
+
+def test_torch_compiled_threads_follow_the_mlp_split_rule() -> None:
+    from mlp_impl.parallel import split_threads
+    assert torch_compiled.step_threads(100, 15 * 9 + 15 + 16) == 1
+    assert torch_compiled.step_threads(1000, 476_490) == split_threads(None, 1000, 476_490)
+
+
+def test_thread_setting_is_restored() -> None:
+    import torch
+    before = torch.get_num_threads()
+    with torch_compiled.intra_op_threads(torch, 1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_torch_compiled_refuses_without_a_cpp_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: None)
+    with pytest.raises(ValueError, match=r"needs a C\+\+ compiler.*apt-get install g\+\+"):
+        registry.get("torch_compiled").check_available("torch-cpu")
+    registry.get("torch").check_available("torch-cpu")  # eager torch needs none
+
+
+def test_harness_refuses_torch_compiled_before_any_run(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from hydra import compose, initialize_config_dir
+
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness.precheck import CONF_DIR
+    from harness.validate import make_plan
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[mlp,torch_compiled]"])
+    with pytest.raises(ValueError, match="no-such-compiler not found"):
+        make_plan(cfg)
