@@ -32,8 +32,8 @@ def warm_up(plan: Plan, impl: Implementation, ds: Any, record: dict[str, Any]) -
     spec = dataclasses.replace(plan.spec, epochs=1)
     start = time.perf_counter()
     try:
-        impl.load().train_and_evaluate(spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
-                                       backend=record["backend"], progress=False)
+        impl.train(spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
+                   backend=record["backend"], progress=False)
     except Exception as ex:  # the timed runs record their own failures
         log.warning(f"{impl.name}/{record['backend']} warm-up failed ({type(ex).__name__}: {ex})")
         return None
