@@ -64,12 +64,43 @@ def _verdict(entry: dict, results: tuple[pd.DataFrame, pd.DataFrame]) -> dict:
 
 
 def test_verdicts(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    # synthetic mlp article_error over seeds 0-3: 101 - (80, 83, 86, 89) -> mean 15.5
+    # synthetic mlp article_error over seeds 0-3: 101 - (80, 83, 86, 89) -> mean 16.5
     assert _verdict(_entry(), results)["verdict"] == "reproduced"
     assert _verdict(_entry(value=30.0), results)["verdict"] == "better"
     assert _verdict(_entry(value=5.0), results)["verdict"] == "worse"
     assert _verdict(_entry(value=5.0, better="none"), results)["verdict"] == "differs"
     assert _verdict(_entry(range=[14, 17], tolerance=0), results)["verdict"] == "reproduced"
+
+
+@pytest.mark.parametrize("changes, verdict, reason", [
+    # synthetic mlp accuracy over seeds 0-3: 0.78 + 0.004 s -> mean 0.786
+    ({"better": "higher", "value": 0.70}, "better", "higher than the article's value by more than ±0.05"),
+    ({"better": "higher", "value": 0.90}, "worse", "lower than the article's value by more than ±0.05"),
+    ({"better": "lower", "value": 0.70}, "worse", "higher than the article's value by more than ±0.05"),
+    ({"better": "lower", "value": 0.90}, "better", "lower than the article's value by more than ±0.05"),
+    ({"better": "higher", "range": [0.70, 0.73]}, "better", "higher than the article's value by more than ±0.05"),
+    ({"better": "higher", "value": 0.80}, "reproduced", "within ±0.05 of the article's value"),
+])
+def test_verdicts_where_higher_or_lower_is_better(results, changes: dict, verdict: str, reason: str) -> None:
+    entry = _entry(measure="accuracy_mean", unit="", tolerance=0.05) | changes
+    row = _verdict(entry, results)
+    assert (row["verdict"], row["reason"].split("<")[0]) == (verdict, reason)
+
+
+@pytest.mark.parametrize("changes, verdict", [
+    # mean article error 16.5 (errors 21, 18, 15, 12); every distance below is exact in binary
+    ({"value": 21.5, "tolerance": 5}, "reproduced"),           # 5 away, tolerance 5: inside
+    ({"value": 21.5, "tolerance": 4.9375}, "better"),          # just outside, and closer to zero
+    ({"value": 11.5, "tolerance": 5}, "reproduced"),
+    ({"value": 11.5, "tolerance": 4.9375}, "worse"),
+    ({"range": [10, 12], "tolerance": 4.5}, "reproduced"),      # from the range's nearer end
+    ({"range": [10, 12], "tolerance": 4.25}, "worse"),
+    ({"value": 22, "tolerance_rel": 0.25}, "reproduced"),      # 25% of 22 = 5.5 = the distance
+    ({"value": 22.25, "tolerance_rel": 0.25}, "better"),       # 5.5625 < 5.75
+])
+def test_verdict_at_the_tolerance_edge(results, changes: dict, verdict: str) -> None:
+    entry = {k: v for k, v in _entry().items() if k != "tolerance"} | changes
+    assert _verdict(entry, results)["verdict"] == verdict
 
 
 def test_not_comparable_and_not_measured(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
