@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/data),)
 export MLP_BENCH_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help install test bench perf perf-baseline report gpu-check gpu-pack clean
+.PHONY: help install test bench perf perf-baseline report gpu-check gpu-pack mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ perf: $(STAMP) ## Time the benchmarks against this machine's baseline (fails on 
 	else $(PY) -m pytest $(BENCH_ARGS) --benchmark-autosave \
 	  --benchmark-compare=$(BASELINE) --benchmark-compare-fail=median:15%; fi
 
+mutation: $(STAMP) ## Mutation-test the core modules one at a time, each against its fast tests; print the score per module (slow; MODULES="optimizers stats" for some)
+	$(PY) scripts/mutation.py $(MODULES)
+
 gpu-check: ## Check CuPy against NumPy and time mnist_gpu (needs a GPU)
 	bash scripts/gpu_check.sh
 
@@ -50,5 +53,5 @@ gpu-pack: ## Pack Hydra's wheels and MNIST into .gpu/ for a GPU machine without 
 	bash scripts/gpu_pack.sh
 
 clean: ## Remove the virtual environment and generated results
-	rm -rf $(VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) outputs multirun .pytest_cache .mutation
 	find results -mindepth 1 -maxdepth 1 ! -name reference ! -name benchmarks -exec rm -rf {} +
