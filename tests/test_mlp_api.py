@@ -290,3 +290,8 @@ def test_optimizer_pieces_do_not_change_results(make) -> None:
             opt.step(0.01)
         results.append(params)
     assert results[0].tobytes() == results[1].tobytes()
+
+
+def test_optimizer_repr_shows_its_constructor_arguments() -> None:
+    assert repr(SGD(momentum=0.5)) == "SGD(momentum=0.5)"
+    assert repr(AMSGrad(epsilon=1e-3)) == "AMSGrad(beta_1=0.9, beta_2=0.999, epsilon=0.001, variant='keras')"
