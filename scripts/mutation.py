@@ -28,11 +28,11 @@ SCRATCH = ROOT / ".mutation"
 # (seconds each, and the hand-computed steps in test_mlp_steps.py check the same updates).
 SLOW = ["--deselect", "tests/test_mlp_api.py::test_article_example_runs_and_learns"]
 MLP_TESTS = ["tests/test_mlp_steps.py", "tests/test_mlp_backprop.py", "tests/test_mlp_gradients.py",
-             "tests/test_mlp_api.py"]
+             "tests/test_mlp_api.py", "tests/test_mlp_validation.py"]
 MODULES: dict[str, list[str]] = {
     "mlp_impl/optimizers.py": MLP_TESTS,
     "mlp_impl/training.py": MLP_TESTS + ["tests/test_mlp_parallel.py"],
-    "mlp_impl/losses.py": MLP_TESTS + ["tests/test_mlp_validation.py"],
+    "mlp_impl/losses.py": MLP_TESTS,
     "mlp_impl/activations.py": MLP_TESTS,
     "mlp_impl/sampling.py": MLP_TESTS,
     "mlp_impl/parallel.py": ["tests/test_mlp_parallel.py"],
