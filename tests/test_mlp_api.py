@@ -295,3 +295,21 @@ def test_optimizer_pieces_do_not_change_results(make) -> None:
 def test_optimizer_repr_shows_its_constructor_arguments() -> None:
     assert repr(SGD(momentum=0.5)) == "SGD(momentum=0.5)"
     assert repr(AMSGrad(epsilon=1e-3)) == "AMSGrad(beta_1=0.9, beta_2=0.999, epsilon=0.001, variant='keras')"
+
+
+def test_optimizer_lookup_ignores_case_and_refuses_non_names() -> None:
+    assert type(optimizers.get("AdAm", variant="article")) is Adam
+    with pytest.raises(ValueError, match="unknown optimizer 3: use one of sgd, adam, amsgrad"):
+        optimizers.get(3)
+
+
+def test_optimizer_state_holds_only_what_its_rule_uses() -> None:
+    """A new optimizer has taken no step; after build its state is the rule's arrays and the count."""
+    from mlp_impl import get_backend
+
+    bk = get_backend("numpy")
+    expected = {SGD(): set(), SGD(momentum=0.9): {"velocity"}, Adam(): {"m", "v"}, AMSGrad(): {"m", "v", "v_max"}}
+    for optimizer, arrays in expected.items():
+        assert optimizer.iterations == 0
+        optimizer.build(bk, np.zeros(3), np.zeros(3))
+        assert set(optimizer.get_state(bk)) == arrays | {"iterations"}, optimizer
