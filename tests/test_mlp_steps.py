@@ -227,3 +227,27 @@ def test_each_loss_one_sgd_step_on_one_layer(loss: str) -> None:
     assert history[0] == pytest.approx(value(p, y), rel=RTOL)
     np.testing.assert_allclose(net.get_weights()[0], w - 0.2 * x.T @ delta, rtol=RTOL)
     np.testing.assert_allclose(net.get_weights()[1], b - 0.2 * delta.sum(0), rtol=RTOL)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES) + ["categorical_crossentropy"])
+def test_evaluate_reports_each_loss_plus_the_penalty(loss: str) -> None:
+    """evaluate's loss from the textbook formula at the current weights, plus l1 sum|W| + l2 sum W^2."""
+    act = LOSSES[loss][0] if loss in LOSSES else "softmax"
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((7, 3))
+    if loss == "categorical_crossentropy":
+        y = np.eye(2)[[0, 1, 1, 0, 1, 1, 0]]
+    elif loss == "binary_crossentropy":
+        y = (rng.random((7, 2)) > 0.5).astype(float)
+    else:
+        y = rng.standard_normal((7, 2))
+    net = NN([Dense(2, act, input_dim=3)], loss=loss, dtype="float64", seed=6, l1=0.003, l2=0.02)
+    w, b = net.get_weights()
+    z = x @ w + b
+    if loss == "categorical_crossentropy":
+        p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        value = -np.mean(np.sum(y * np.log(p), 1))
+    else:
+        value = LOSSES[loss][1](OUT_ACTS[act][0](z), y)
+    penalty = 0.003 * np.abs(w).sum() + 0.02 * (w**2).sum()
+    assert net.evaluate(x, y)["loss"] == pytest.approx(value + penalty, rel=RTOL)
