@@ -33,7 +33,7 @@ MLP_TESTS = ["tests/test_mlp_steps.py", "tests/test_mlp_backprop.py", "tests/tes
 MODULES: dict[str, list[str]] = {
     "mlp_impl/optimizers.py": MLP_TESTS,
     "mlp_impl/training.py": MLP_TESTS + ["tests/test_mlp_parallel.py"],
-    "mlp_impl/losses.py": MLP_TESTS,
+    "mlp_impl/losses.py": MLP_TESTS + ["tests/test_mlp_parallel.py"],  # a split step averages over all rows
     "mlp_impl/activations.py": MLP_TESTS,
     "mlp_impl/sampling.py": MLP_TESTS,
     "mlp_impl/parallel.py": ["tests/test_mlp_parallel.py"],

@@ -225,6 +225,10 @@ def test_registries_list_valid_names() -> None:
         assert "\n" not in message
     assert activations.get("relu").name == "relu"
     assert losses.get("mean_squared_error") == "mse"
+    assert (losses.get("Mean_Absolute_Error"), losses.get("MSE"), losses.get("Binary_Crossentropy")) == (
+        "mae", "mse", "binary_crossentropy")
+    with pytest.raises(ValueError, match="unknown loss 3: use one of mse, mae"):
+        losses.get(3)
     assert initializers.get("xavier") is initializers.xavier
     assert isinstance(optimizers.get("amsgrad"), AMSGrad)
 
