@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
     lines = []
     for module in chosen:
         killed, total, survivors = run_module(module, MODULES[module], children, survivors_only)
-        score = f"{module}: {killed}/{total} killed ({100 * killed / max(total, 1):.0f}%)"
+        score = f"{module}: {killed}/{total} killed ({100 * killed / max(total, 1):.1f}%)"
         print(score + "".join(f"\n    survived: {name}" for name in survivors), flush=True)
         lines.append(score)
     print("\n".join(["", "mutation score per module:"] + lines))
