@@ -67,10 +67,13 @@ def test_ratio_of_medians_at_its_exact_quantiles() -> None:
     assert not exact.inside(stats.ratio_of_medians_ci(bottom, top)[1:], draws)  # negative control
 
 
+@pytest.mark.filterwarnings("error")  # missing groups are handled, not left to NumPy's empty-slice warnings
 def test_ratio_edge_cases() -> None:
     assert stats.ratio_of_medians_ci([2.0, 2.0], [4.0, 4.0]) == (0.5, 0.5, 0.5)
-    ratio, low, high = stats.ratio_of_medians_ci([3.0], [1.0, 2.0])
-    assert ratio == 2.0 and math.isnan(low) and math.isnan(high)
+    for top, bottom, expected in (([3.0], [1.0, 2.0], 2.0), ([1.0, 2.0], [4.0], 0.375)):
+        ratio, low, high = stats.ratio_of_medians_ci(top, bottom)
+        assert ratio == expected and math.isnan(low) and math.isnan(high)
+    assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], []))
     assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], [0.0, 0.0, 5.0]))
     assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([], [1.0, 2.0]))
 
@@ -113,17 +116,22 @@ def test_too_few_runs() -> None:
     assert math.isnan(stats.compare_means([], [0.7, 0.72]).difference)
 
 
+@pytest.mark.filterwarnings("error")
 def test_describe_time_by_hand() -> None:
     """[4, 1, 3, 2]: linear interpolation puts q25 at 1 + 0.75 = 1.75 and q75 at 3.25."""
     assert stats.describe_time([4.0, 1.0, None, 3.0, 2.0]) == {
         "median": 2.5, "q25": 1.75, "q75": 3.25, "iqr": 1.5, "min": 1.0, "max": 4.0}
-    assert all(math.isnan(v) for v in stats.describe_time([None]).values())
+    empty = stats.describe_time([None])
+    assert set(empty) == {"median", "q25", "q75", "iqr", "min", "max"} and all(map(math.isnan, empty.values()))
 
 
+@pytest.mark.filterwarnings("error")
 def test_describe_mean_by_hand() -> None:
     """[1, 2, 3, 4]: mean 2.5, sample variance (2.25 + 0.25 + 0.25 + 2.25) / 3 = 5/3."""
     described = stats.describe_mean([1.0, 2.0, 3.0, 4.0])
     assert described["mean"] == 2.5 and described["std"] == pytest.approx(math.sqrt(5 / 3), rel=1e-15)
     assert exact.inside((described["ci_low"], described["ci_high"]), exact.distribution([1.0, 2.0, 3.0, 4.0]))
+    assert stats.describe_mean([1.0, 3.0])["std"] == pytest.approx(math.sqrt(2), rel=1e-15)  # n = 2
     single = stats.describe_mean([0.5])
     assert single["mean"] == 0.5 and all(math.isnan(single[k]) for k in ("std", "ci_low", "ci_high"))
+    assert all(map(math.isnan, stats.describe_mean([None]).values()))
