@@ -5,6 +5,7 @@ own bootstrap, Welch t-test and Mann-Whitney U on the raw samples."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -58,9 +59,10 @@ def test_interval_agrees_with_scipy_bootstrap() -> None:
 
 
 def test_ratio_of_medians_at_its_exact_quantiles() -> None:
-    top, bottom = [2.0, 3.0, 7.0], [1.0, 1.5, 4.0]
+    top, bottom = [2.0, 3.0, 7.0, 4.5, 2.6], [1.0, 1.5, 4.0, 1.2]
     ratio, low, high = stats.ratio_of_medians_ci(top, bottom)
-    assert ratio == 2.0  # 3 / 1.5
+    assert ratio == 3.0 / 1.35
+    assert stats.ratio_of_medians_ci(top, bottom) == (ratio, low, high)  # the same draws every time
     tops, bottoms = exact.distribution(top, np.median), exact.distribution(bottom, np.median)
     draws = (tops[:, None] / bottoms[None, :]).ravel()  # the two groups resampled independently
     assert exact.inside((low, high), draws)
@@ -74,6 +76,8 @@ def test_ratio_edge_cases() -> None:
         ratio, low, high = stats.ratio_of_medians_ci(top, bottom)
         assert ratio == expected and math.isnan(low) and math.isnan(high)
     assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], []))
+    # resamples of [0, 1, 2] can have median 0: their ratio is infinite, quietly
+    assert stats.ratio_of_medians_ci([1.0, 2.0, 3.0], [0.0, 1.0, 2.0])[0] == 2.0
     assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], [0.0, 0.0, 5.0]))
     assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([], [1.0, 2.0]))
 
@@ -82,10 +86,15 @@ def test_ratio_edge_cases() -> None:
     ([0.80, 0.78], [0.70, 0.75]),                    # n = 2 per group
     ([0.80, 0.78, 0.82, 0.79], [0.83, 0.84, 0.82, 0.85]),
     ([0.81, 0.79, 0.80], [0.60, 0.95, 0.70, 0.88, 0.75]),  # unequal sizes and spreads
+    ([0.8, 0.8, 0.8], [0.70, 0.71, 0.72]),  # one group without spread: its variance is 0
 ])
 def test_welch_matches_scipy_ttest_ind(a: list[float], b: list[float]) -> None:
-    expected = scipy_stats.ttest_ind(a, b, equal_var=False)
-    result = stats.compare_means(a, b)
+    with warnings.catch_warnings():  # SciPy warns of the constant group's rounding residue
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = scipy_stats.ttest_ind(a, b, equal_var=False)
+    with warnings.catch_warnings():  # ours takes its spread as exactly 0, with no warning
+        warnings.simplefilter("error")
+        result = stats.compare_means(a, b)
     assert result.test == stats.WELCH
     assert result.p_value == pytest.approx(expected.pvalue, rel=1e-10)
     assert result.difference == pytest.approx(np.mean(a) - np.mean(b), rel=1e-12)
