@@ -87,6 +87,7 @@ def test_ratio_edge_cases() -> None:
     ([0.80, 0.78, 0.82, 0.79], [0.83, 0.84, 0.82, 0.85]),
     ([0.81, 0.79, 0.80], [0.60, 0.95, 0.70, 0.88, 0.75]),  # unequal sizes and spreads
     ([0.8, 0.8, 0.8], [0.70, 0.71, 0.72]),  # one group without spread: its variance is 0
+    ([1.0, 2.0, 1.5], [3.0, 4.5, 3.8]),     # a range of exactly 1
 ])
 def test_welch_matches_scipy_ttest_ind(a: list[float], b: list[float]) -> None:
     with warnings.catch_warnings():  # SciPy warns of the constant group's rounding residue
@@ -118,9 +119,11 @@ def test_groups_without_spread() -> None:
     assert stats.compare_means([0.8] * 2, [0.7] * 2).significant is False  # 4 runs: p = 1/3
 
 
+@pytest.mark.filterwarnings("error")
 def test_too_few_runs() -> None:
     result = stats.compare_means([0.8], [0.7, 0.72])
     assert result.significant is None and math.isnan(result.p_value)
+    assert result.test == "too few runs (need 2 per group)"
     assert result.difference == pytest.approx(0.09)
     assert math.isnan(stats.compare_means([], [0.7, 0.72]).difference)
 
