@@ -43,7 +43,7 @@ MODULES: dict[str, list[str]] = {
 # modules where only some functions are under test here: mutant name patterns (mutmut's names)
 ONLY = {"harness/reporting/reference.py": ["harness.reporting.reference.x__verdict__mutmut_*",
                                            "harness.reporting.reference.x__tolerance__mutmut_*"]}
-COPIED = ["mlp_impl", "harness", "experiments", "conf", "tests"]
+COPIED = ["mlp_impl", "harness", "experiments", "conf", "tests", "results/reference"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
@@ -61,7 +61,7 @@ def scratch_copy(module: str, tests: list[str]) -> Path:
         "\n[tool.mutmut]\n"
         'source_paths = ["mlp_impl", "harness", "experiments"]\n'
         f'only_mutate = ["{module}"]\n'
-        'also_copy = ["conf"]\n'
+        'also_copy = ["conf", "results/reference"]\n'
         f"pytest_add_cli_args_test_selection = {tests!r}\n".replace("'", '"')
     )
     (work / "pyproject.toml").write_text(config)
