@@ -33,6 +33,7 @@ def test_constant_data_has_a_zero_width_interval() -> None:
 
 def test_missing_values_are_dropped_before_resampling() -> None:
     assert stats.bootstrap_ci([1.0, None, math.nan, 3.0, math.inf]) == (1.0, 3.0)
+    assert stats.finite([1, 2]).dtype == np.float64
     assert all(math.isnan(v) for v in stats.bootstrap_ci([None, 2.0]))
 
 
@@ -40,6 +41,7 @@ def test_missing_values_are_dropped_before_resampling() -> None:
 def test_interval_lies_at_the_exact_bootstrap_quantiles(statistic) -> None:
     draws = exact.distribution(SAMPLE, statistic)
     assert exact.inside(stats.bootstrap_ci(SAMPLE, statistic), draws)
+    assert stats.bootstrap_ci(SAMPLE, statistic) == stats.bootstrap_ci(SAMPLE, statistic)  # same draws
     # negative controls: a 50% interval, or one on the other statistic, falls outside
     assert not exact.inside(stats.bootstrap_ci(SAMPLE, statistic, confidence=0.50), draws)
     other = np.median if statistic is np.mean else np.mean
@@ -103,6 +105,7 @@ def test_welch_matches_scipy_ttest_ind(a: list[float], b: list[float]) -> None:
     # the decision is p < alpha, at the edge on either side
     assert stats.compare_means(a, b, alpha=expected.pvalue * (1 + 1e-9)).significant is True
     assert stats.compare_means(a, b, alpha=expected.pvalue * (1 - 1e-9)).significant is False
+    assert stats.compare_means(a, b, alpha=result.p_value).significant is False  # p < alpha, strictly
 
 
 def test_groups_without_spread() -> None:
@@ -116,6 +119,7 @@ def test_groups_without_spread() -> None:
     assert different.p_value == pytest.approx(expected.pvalue, rel=1e-12)
     assert different.difference == pytest.approx(0.1)
     assert different.significant is bool(expected.pvalue < 0.05)
+    assert stats.compare_means([0.8] * 4, [0.7] * 4, alpha=different.p_value).significant is False
     assert stats.compare_means([0.8] * 2, [0.7] * 2).significant is False  # 4 runs: p = 1/3
 
 
