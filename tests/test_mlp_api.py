@@ -115,10 +115,14 @@ def test_dtype_is_kept(dtype: str) -> None:
     net.fit(x, y, 1, 0.1, 50)
     assert all(w.dtype == np.dtype(dtype) for w in net.get_weights())
     assert net.predict(x).dtype == np.dtype(dtype)
-    # every training buffer is in the network's dtype: float32 training never computes in float64
-    for ws in net._workspaces.values():
+    # every training buffer, and the loss, is in the network's dtype: float32 training never
+    # computes in float64 (sigmoid and softmax heads both)
+    softmax = NN([Dense(4, "relu"), Dense(2, "softmax")], loss="categorical_crossentropy", dtype=dtype, seed=0)
+    softmax.fit(x, np.eye(2)[y.astype(int)], 1, 0.1, 50)
+    for ws in [*net._workspaces.values(), *softmax._workspaces.values()]:
         arrays = [ws.xb, ws.yb, ws.p, ws.ones, *ws.zs, *ws.deltas, *ws.tmps, *ws.inputs]
         assert {a.dtype for a in arrays} == {np.dtype(dtype)}
+        assert np.asarray(ws._loss()).dtype == np.dtype(dtype)
 
 
 @pytest.mark.parametrize("optimizer", [SGD(), SGD(momentum=0.9), Adam(), Adam(variant="article"), AMSGrad()])

@@ -251,3 +251,16 @@ def test_evaluate_reports_each_loss_plus_the_penalty(loss: str) -> None:
         value = LOSSES[loss][1](OUT_ACTS[act][0](z), y)
     penalty = 0.003 * np.abs(w).sum() + 0.02 * (w**2).sum()
     assert net.evaluate(x, y)["loss"] == pytest.approx(value + penalty, rel=RTOL)
+
+
+def test_evaluate_is_finite_for_large_logits_of_different_sizes() -> None:
+    """Softmax cross-entropy shifted by each row's own maximum: logits near 1000 in one row and
+    near 0 in another still give the loss of the formula written with log-sum-exp."""
+    net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy", dtype="float64", seed=0)
+    net.set_weights([np.array([[1000.0, 990.0, 995.0], [0.0, 1.0, 2.0]]), np.zeros(3)])
+    x, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.eye(3)[[1, 2]]
+    z = x @ net.get_weights()[0]
+    log_sum = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
+    expected = np.mean(log_sum - (y * z).sum(1))  # row 1: 10 + log(1 + e^-10 + e^-5); row 2: log(1 + e^-1 + e^-2)
+    assert net.evaluate(x, y)["loss"] == pytest.approx(expected, rel=RTOL)
+    assert expected == pytest.approx((10 + np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2)
