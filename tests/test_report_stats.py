@@ -56,6 +56,9 @@ def test_interval_agrees_with_scipy_bootstrap() -> None:
     theirs = scipy_stats.bootstrap((data,), np.mean, method="percentile", n_resamples=10_000,
                                    confidence_level=0.95, rng=np.random.default_rng(2)).confidence_interval
     tolerance = 0.05 * data.std(ddof=1)
+    assert stats.bootstrap_ci(data) == ours  # its seed is fixed: the same draws every time
+    other = np.random.default_rng(3).normal(1.0, 0.1, 12)
+    assert stats.ratio_of_medians_ci(data, other) == stats.ratio_of_medians_ci(data, other)
     assert ours[0] == pytest.approx(theirs.low, abs=tolerance)
     assert ours[1] == pytest.approx(theirs.high, abs=tolerance)
 
