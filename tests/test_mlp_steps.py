@@ -264,3 +264,13 @@ def test_evaluate_is_finite_for_large_logits_of_different_sizes() -> None:
     expected = np.mean(log_sum - (y * z).sum(1))  # row 1: 10 + log(1 + e^-10 + e^-5); row 2: log(1 + e^-1 + e^-2)
     assert net.evaluate(x, y)["loss"] == pytest.approx(expected, rel=RTOL)
     assert expected == pytest.approx((10 + np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2)
+
+
+def test_training_loss_is_finite_for_large_logits() -> None:
+    """The training head shifts each row's logits by their maximum before exp, as evaluate does."""
+    net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy", optimizer=SGD(),
+             dtype="float64", seed=0, sampling="sequential")
+    net.set_weights([np.array([[1000.0, 990.0, 995.0], [0.0, 1.0, 2.0]]), np.zeros(3)])
+    x, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.eye(3)[[1, 2]]
+    expected = (10 + np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2
+    assert net.fit(x, y, epochs=1, learning_rate=1e-3, sample_size=2)[0] == pytest.approx(expected, rel=RTOL)
