@@ -257,13 +257,15 @@ def test_evaluate_is_finite_for_large_logits_of_different_sizes() -> None:
     """Softmax cross-entropy shifted by each row's own maximum: logits near 1000 in one row and
     near 0 in another still give the loss of the formula written with log-sum-exp."""
     net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy", dtype="float64", seed=0)
-    net.set_weights([np.array([[1000.0, 990.0, 995.0], [0.0, 1.0, 2.0]]), np.zeros(3)])
+    net.set_weights([np.array([[990.0, 1000.0, 995.0], [0.0, 1.0, 2.0]]), np.zeros(3)])
     x, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.eye(3)[[1, 2]]
     z = x @ net.get_weights()[0]
     log_sum = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
-    expected = np.mean(log_sum - (y * z).sum(1))  # row 1: 10 + log(1 + e^-10 + e^-5); row 2: log(1 + e^-1 + e^-2)
-    assert net.evaluate(x, y)["loss"] == pytest.approx(expected, rel=RTOL)
-    assert expected == pytest.approx((10 + np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2)
+    expected = np.mean(log_sum - (y * z).sum(1))  # rows: log(1 + e^-10 + e^-5), log(1 + e^-1 + e^-2)
+    assert expected == pytest.approx((np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2)
+    metrics = net.evaluate(x, y)
+    assert metrics["loss"] == pytest.approx(expected, rel=RTOL)
+    assert metrics["misclassified"] == 0  # each row's largest logit is its label, 1000 and 2
 
 
 def test_training_loss_is_finite_for_large_logits() -> None:
