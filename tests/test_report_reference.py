@@ -103,6 +103,12 @@ def test_verdict_at_the_tolerance_edge(results, changes: dict, verdict: str) -> 
     assert _verdict(entry, results)["verdict"] == verdict
 
 
+def test_an_entry_without_a_direction_differs_outside_its_tolerance(results) -> None:
+    entry = {k: v for k, v in _entry(value=5.0).items() if k != "better"}
+    row = _verdict(entry, results)
+    assert (row["verdict"], row["reason"].split("<")[0]) == ("differs", "outside ±5 of the article's value")
+
+
 def test_not_comparable_and_not_measured(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     hardware = _verdict(_entry(measure="fit_seconds_median", comparable=False, reason="other CPU"), results)
     assert (hardware["verdict"], hardware["reason"]) == ("not comparable", "other CPU")
