@@ -276,3 +276,12 @@ def test_training_loss_is_finite_for_large_logits() -> None:
     x, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.eye(3)[[1, 2]]
     expected = (10 + np.log(1 + np.exp(-10) + np.exp(-5)) + np.log(1 + np.exp(-1) + np.exp(-2))) / 2
     assert net.fit(x, y, epochs=1, learning_rate=1e-3, sample_size=2)[0] == pytest.approx(expected, rel=RTOL)
+
+
+def test_evaluate_loss_returns_the_softmax_probabilities() -> None:
+    """``losses.evaluate_loss`` gives probabilities too (rows summing to 1), not only their argmax."""
+    from mlp_impl import losses
+
+    z = np.array([[2.0, 1.0, 0.0], [0.5, 0.5, 3.0]])
+    _, p = losses.evaluate_loss(get_backend("numpy"), "categorical_crossentropy", "softmax", z, np.eye(3)[[0, 2]])
+    np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(1, keepdims=True), rtol=RTOL)
