@@ -95,6 +95,8 @@ def test_verdicts_where_higher_or_lower_is_better(results, changes: dict, verdic
     ({"value": 11.5, "tolerance": 4.9375}, "worse"),
     ({"range": [10, 12], "tolerance": 4.5}, "reproduced"),      # from the range's nearer end
     ({"range": [10, 12], "tolerance": 4.25}, "worse"),
+    ({"range": [20, 22], "tolerance": 4}, "reproduced"),        # 3.5 below the range's lower end
+    ({"value": 17.0}, "better"),                               # no tolerance given: 0
     ({"value": 22, "tolerance_rel": 0.25}, "reproduced"),      # 25% of 22 = 5.5 = the distance
     ({"value": 22.25, "tolerance_rel": 0.25}, "better"),       # 5.5625 < 5.75
 ])
