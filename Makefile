@@ -11,7 +11,7 @@ endif
 ablation-mnist: $(STAMP) ## The MNIST ablation apart from make bench (12 cells x 3 seeds + Keras, ~20 min on two cores)
 	$(PY) -m harness -m +experiment=ablation_mnist runs=3
 
-.PHONY: help install test bench ablation-mnist perf perf-baseline report gpu-check gpu-pack clean
+.PHONY: help install test bench ablation-mnist perf perf-baseline report gpu-check gpu-pack mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ perf: $(STAMP) ## Time the benchmarks against this machine's baseline (fails on 
 	else $(PY) -m pytest $(BENCH_ARGS) --benchmark-autosave \
 	  --benchmark-compare=$(BASELINE) --benchmark-compare-fail=median:15%; fi
 
+mutation: $(STAMP) ## Mutation-test the core modules one at a time, each against its fast tests; print the score per module (slow; MODULES="optimizers stats" for some)
+	$(PY) scripts/mutation.py $(MODULES)
+
 gpu-check: ## Check CuPy against NumPy and time mnist_gpu (needs a GPU)
 	bash scripts/gpu_check.sh
 
@@ -53,5 +56,5 @@ gpu-pack: ## Pack Hydra's wheels and MNIST into .gpu/ for a GPU machine without 
 	bash scripts/gpu_pack.sh
 
 clean: ## Remove the virtual environment and generated results
-	rm -rf $(VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) outputs multirun .pytest_cache .mutation
 	find results -mindepth 1 -maxdepth 1 ! -name reference ! -name benchmarks -exec rm -rf {} +

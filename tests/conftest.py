@@ -1,10 +1,13 @@
-"""Shared fixtures: where the reference data lives, and a guard that nothing writes there."""
+"""Shared fixtures: where the reference data lives, a guard that nothing writes there, and an
+independent count of a model's misclassified test rows."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -49,3 +52,35 @@ def kernels(request: pytest.FixtureRequest) -> str:
     if request.param == "fused":
         require_numba()
     return request.param
+
+
+@pytest.fixture
+def count_misclassified(monkeypatch: pytest.MonkeyPatch):
+    """``install(module)`` makes a model module's ``classification_fields`` keep the test-set
+    probabilities it is given and returns ``count(y_test)``: the misclassified rows of the last
+    prediction counted one by one here, to check a record's count against (not its accuracy,
+    which comes from the same count)."""
+    seen: list = []
+
+    def install(module: Any) -> Callable[[Any], int]:
+        original = module.classification_fields
+
+        def keep(proba: Any, y_true: Any, task: str) -> dict:
+            seen.append(np.array(proba, dtype=np.float64, copy=True))
+            return original(proba, y_true, task)
+
+        monkeypatch.setattr(module, "classification_fields", keep)
+        return lambda y_test: _count_wrong(seen[-1], np.asarray(y_test))
+
+    return install
+
+
+def _count_wrong(proba: np.ndarray, y: np.ndarray) -> int:
+    """Row by row: one output column is class 1 when above 0.5, several the column of the maximum."""
+    wrong = 0
+    for p, label in zip(proba.reshape(len(y), -1), y.reshape(len(y), -1)):
+        if p.size == 1:
+            wrong += int((p[0] > 0.5) != (label[0] == 1))
+        else:
+            wrong += int(max(range(p.size), key=lambda k: p[k]) != max(range(label.size), key=lambda k: label[k]))
+    return wrong

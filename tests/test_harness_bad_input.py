@@ -95,14 +95,43 @@ def assert_refused(done: subprocess.CompletedProcess, words: list[str], cwd: Pat
     assert list(cwd.iterdir()) == [], "a refused command wrote files"
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_command_is_refused(case: str, tmp_path: Path, data_root: Path) -> None:
-    args, words = CASES[case]
+# Run through the real command line (exit status, stderr, no TensorFlow import); the other cases
+# check the same refusal in-process (``main_guard``, what ``python -m harness`` runs first).
+END_TO_END = {"unknown experiment", "keras named but not imported", "sweep jobs in one folder", "no gpu",
+              "bad value inside a sweep", "classes missing from sklearn's training rows", "unparsable override"}
+
+
+def _skip_where_a_gpu_works(case: str) -> None:
     if case == "no gpu":
         from mlp_impl.backend import gpu_status
         if gpu_status()[0]:
             pytest.skip("a GPU is usable here, so mnist_gpu is not refused")
+
+
+@pytest.mark.parametrize("case", sorted(END_TO_END))
+def test_bad_command_is_refused(case: str, tmp_path: Path, data_root: Path) -> None:
+    args, words = CASES[case]
+    _skip_where_a_gpu_works(case)
     assert_refused(harness(args, tmp_path), words, tmp_path)
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - END_TO_END))
+def test_bad_command_is_refused_before_hydra_runs(case: str, tmp_path: Path, data_root: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    from harness.precheck import main_guard
+
+    args, words = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main_guard(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert list(tmp_path.iterdir()) == [], "a refused command wrote files"
 
 
 def test_unwritable_output_folder(tmp_path: Path, data_root: Path) -> None:

@@ -176,9 +176,16 @@ def test_resume_keeps_the_first_config(fake_mlp, tmp_path: Path, data_root: Path
     assert len(list(tmp_path.glob("environment-*.json"))) == 1
 
 
-def test_outcome_summary_counts() -> None:
-    outcome = Outcome(done=["a", "b"], failed=["b"])
-    assert len(outcome.done) == 2 and outcome.failed == ["b"] and not outcome.interrupted
+def test_outcome_counts_each_run_once_by_its_status(fake_mlp, tmp_path: Path, data_root: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Five seeds: one fails, two diverge; the summary line counts them from the records' statuses."""
+    fake_mlp({1: "fail", 2: "diverge", 4: "diverge"})
+    outcome = run_config(config("runs=5"), tmp_path, launcher="basic", command="test")
+    names = [f"mlp-numpy-seed{seed}.json" for seed in range(5)]
+    assert outcome == Outcome(done=names, failed=[names[1]], diverged=[names[2], names[4]])
+    with caplog.at_level("INFO", logger="harness.run"), pytest.raises(SystemExit):
+        finish(outcome, tmp_path, multirun=False)
+    assert f"5 runs finished (1 failed, 2 diverged), 0 kept from before, in {tmp_path}" in caplog.text
 
 
 def test_a_failing_report_loses_no_records(fake_mlp, tmp_path: Path, data_root: Path,

@@ -47,7 +47,9 @@ def test_article_example_runs_and_learns(data_root: Path) -> None:
     assert ((proba >= 0) & (proba <= 1)).all()
     metrics = net.evaluate(x[600:], y[600:])
     assert set(metrics) == {"loss", "accuracy", "misclassified"}
-    assert metrics["accuracy"] > 0.7 and metrics["misclassified"] == round((1 - metrics["accuracy"]) * 281)
+    wrong = sum(int((p > 0.5) != (label == 1)) for p, label in zip(proba[:, 0], y[600:]))  # counted here
+    assert metrics["misclassified"] == wrong and metrics["accuracy"] == pytest.approx(1 - wrong / 281)
+    assert metrics["accuracy"] > 0.7
 
 
 def test_article_positional_fit_and_mnist_style_net() -> None:
@@ -113,6 +115,14 @@ def test_dtype_is_kept(dtype: str) -> None:
     net.fit(x, y, 1, 0.1, 50)
     assert all(w.dtype == np.dtype(dtype) for w in net.get_weights())
     assert net.predict(x).dtype == np.dtype(dtype)
+    # every training buffer, and the loss, is in the network's dtype: float32 training never
+    # computes in float64 (sigmoid and softmax heads both)
+    softmax = NN([Dense(4, "relu"), Dense(2, "softmax")], loss="categorical_crossentropy", dtype=dtype, seed=0)
+    softmax.fit(x, np.eye(2)[y.astype(int)], 1, 0.1, 50)
+    for ws in [*net._workspaces.values(), *softmax._workspaces.values()]:
+        arrays = [ws.xb, ws.yb, ws.p, ws.ones, *ws.zs, *ws.deltas, *ws.tmps, *ws.inputs]
+        assert {a.dtype for a in arrays} == {np.dtype(dtype)}
+        assert np.asarray(ws._loss()).dtype == np.dtype(dtype)
 
 
 @pytest.mark.parametrize("optimizer", [SGD(), SGD(momentum=0.9), Adam(), Adam(variant="article"), AMSGrad()])
@@ -219,6 +229,10 @@ def test_registries_list_valid_names() -> None:
         assert "\n" not in message
     assert activations.get("relu").name == "relu"
     assert losses.get("mean_squared_error") == "mse"
+    assert (losses.get("Mean_Absolute_Error"), losses.get("MSE"), losses.get("Binary_Crossentropy")) == (
+        "mae", "mse", "binary_crossentropy")
+    with pytest.raises(ValueError, match="unknown loss 3: use one of mse, mae"):
+        losses.get(3)
     assert initializers.get("xavier") is initializers.xavier
     assert isinstance(optimizers.get("amsgrad"), AMSGrad)
 
@@ -288,3 +302,26 @@ def test_optimizer_pieces_do_not_change_results(make) -> None:
             opt.step(0.01)
         results.append(params)
     assert results[0].tobytes() == results[1].tobytes()
+
+
+def test_optimizer_repr_shows_its_constructor_arguments() -> None:
+    assert repr(SGD(momentum=0.5)) == "SGD(momentum=0.5)"
+    assert repr(AMSGrad(epsilon=1e-3)) == "AMSGrad(beta_1=0.9, beta_2=0.999, epsilon=0.001, variant='keras')"
+
+
+def test_optimizer_lookup_ignores_case_and_refuses_non_names() -> None:
+    assert type(optimizers.get("AdAm", variant="article")) is Adam
+    with pytest.raises(ValueError, match="unknown optimizer 3: use one of sgd, adam, amsgrad"):
+        optimizers.get(3)
+
+
+def test_optimizer_state_holds_only_what_its_rule_uses() -> None:
+    """A new optimizer has taken no step; after build its state is the rule's arrays and the count."""
+    from mlp_impl import get_backend
+
+    bk = get_backend("numpy")
+    expected = {SGD(): set(), SGD(momentum=0.9): {"velocity"}, Adam(): {"m", "v"}, AMSGrad(): {"m", "v", "v_max"}}
+    for optimizer, arrays in expected.items():
+        assert optimizer.iterations == 0
+        optimizer.build(bk, np.zeros(3), np.zeros(3))
+        assert set(optimizer.get_state(bk)) == arrays | {"iterations"}, optimizer

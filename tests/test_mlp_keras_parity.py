@@ -34,11 +34,14 @@ CASES = {
     "multiclass-amsgrad": ((6, 10, 4), ("sigmoid", "softmax"), "categorical_crossentropy", "amsgrad", {}, 0.01, 0.0, 0.0),
     "mse-sgd": ((5, 8, 2), ("tanh", "linear"), "mse", "sgd", {}, 0.05, 0.0, 0.0),
     "mse-adam": ((5, 8, 2), ("relu", "linear"), "mse", "adam", {}, 0.01, 0.0, 0.0),
+    # l2 = 2^-6, exact in float32: Keras's penalty factor then matches ours to float64 rounding
+    "binary-sgd-l2": ((7, 15, 1), ("relu", "sigmoid"), "binary_crossentropy", "sgd", {}, 0.1, 0.0, 2**-6),
+    "mae-sgd": ((5, 8, 2), ("tanh", "linear"), "mae", "sgd", {}, 0.05, 0.0, 0.0),
     # betas exact in float32, so TF's float32 constants (see ONE_STEP_RTOL) change nothing
     "multiclass-adam-exact-betas": ((6, 10, 4), ("relu", "softmax"), "categorical_crossentropy", "adam", EXACT_BETAS, 0.01, 0.0, 0.0),
 }
 # float64 cases whose agreement is limited only by summation order
-EXACT_FLOAT64 = {"binary-sgd", "mse-sgd", "multiclass-adam-exact-betas"}  # momentum 0.9 is rounded too
+EXACT_FLOAT64 = {"binary-sgd", "mse-sgd", "multiclass-adam-exact-betas", "binary-sgd-l2", "mae-sgd"}  # momentum 0.9 is rounded too
 
 
 @pytest.fixture(params=["float64", "float32"])

@@ -62,6 +62,32 @@ def test_split_step_equals_serial_step(loss: str, make_optimizer, penalty: dict)
     assert split.optimizer.iterations == serial.optimizer.iterations == 12
 
 
+@pytest.mark.parametrize("plain_rows", [True, False], ids=["plain-rows", "ones-column"])
+def test_split_step_equals_serial_step_in_the_mnist_layout(plain_rows: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """784-512-128-64-10 on 1000 rows, where the automatic choice splits (see the test below).
+    Real MNIST is read in place (no ones column, layer 1 adds its bias apart): ``plain_rows``
+    forces that path on these 1000 rows. The flat buffers (476,490 values) are cut into several
+    cache-sized shares per thread, so share edges fall inside kernels and biases."""
+    if plain_rows:
+        monkeypatch.setattr(NN, "AUGMENT_MAX_BYTES", 0)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((1000, 784)), np.eye(10)[rng.integers(0, 10, 1000)]
+    nets = []
+    for threads in (1, 3):
+        layers = [Dense(512, "relu"), Dense(128, "relu"), Dense(64, "relu"), Dense(10, "softmax")]
+        net = NN(layers, loss="categorical_crossentropy", optimizer=Adam(), dtype="float64", seed=1,
+                 sampling="sequential", threads=threads)
+        nets.append((net.fit(x, y, epochs=1, learning_rate=0.001, sample_size=500), net))
+    (serial_history, serial), (split_history, split) = nets
+    assert (serial.fit_threads, split.fit_threads) == (1, 3) and split.n_params == 476_490
+    assert split._split_steps and len(next(iter(split._split_steps.values())).shares[0]) > 1
+    assert [augmented for _, augmented, _ in split._split_steps] == [not plain_rows]
+    np.testing.assert_allclose(split_history, serial_history, rtol=1e-12)
+    for got, want in zip(split.get_weights(), serial.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert split.optimizer.iterations == serial.optimizer.iterations == 2
+
+
 def test_split_gradient_is_the_batch_gradient() -> None:
     """One plain SGD step with lr 1 moves the weights by minus the batch gradient: the split
     step's move equals ``gradients`` on the whole batch."""

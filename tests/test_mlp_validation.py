@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from mlp_impl import NN, Adam, Dense, GPUUnavailableError, Layer, get_backend
+from mlp_impl import NN, SGD, Adam, Dense, GPUUnavailableError, Layer, get_backend
 from mlp_impl.backend import gpu_status
 from mlp_impl.sampling import Sampler
 
@@ -51,7 +51,9 @@ def _one_line_error(match: str, func, *args, **kwargs) -> str:
         (lambda: NN([]), "non-empty list"),
         (lambda: Dense(0), "units must be a positive integer"),
         (lambda: Adam(variant="pytorch"), "unknown Adam variant 'pytorch': use one of keras, article"),
-        (lambda: Adam(beta_1=1.0), "beta_1 must be in"),
+        (lambda: Adam(beta_1=1.0), "Adam beta_1 must be in"),
+        (lambda: Adam(beta_2=-0.1), "Adam beta_2 must be in"),
+        (lambda: SGD(momentum=1.0), "SGD momentum must be in"),
         (lambda: Adam(epsilon=0.0), "Adam epsilon must be a finite number > 0, got 0.0"),
         (lambda: Adam(epsilon=float("inf")), "Adam epsilon must be a finite number > 0"),
         (lambda: _net(optimizer="sgd", dtype=None), "unsupported dtype None: use one of float32, float64"),

@@ -1,18 +1,21 @@
 """Summary tables from a handful of synthetic records have exactly the expected values.
 
-Expected values are computed here directly with NumPy (percentiles, means, the bootstrap with
-the report's fixed seed, Welch's t by its formula), not through the code under test.
+Expected values are computed here directly with NumPy (percentiles, means, Welch's t by its
+formula) and bootstrap intervals are checked against the exact bootstrap distribution (every
+resample enumerated, ``exact_bootstrap``), not through the code under test.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+import exact_bootstrap as exact
 from harness.records import load_runs, write_record
 from harness.reporting import stats, tables
 from harness.reporting.batches import batch_root, load_batches, report_root, select_latest
@@ -50,11 +53,10 @@ def _row(summary, impl: str):
     return summary[summary["impl"] == impl].iloc[0]
 
 
-def _bootstrap(values: list[float], statistic=np.mean) -> tuple[float, float]:
-    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
-    data = np.asarray(values, dtype=float)
-    samples = data[rng.integers(0, data.size, size=(stats.N_RESAMPLES, data.size))]
-    return tuple(np.percentile(statistic(samples, axis=1), [2.5, 97.5]))
+def _shown(cell: str) -> tuple[float, tuple[float, float]]:
+    """A page cell "mean [low, high]" as numbers."""
+    mean, low, high = re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", cell).groups()
+    return float(mean), (float(low), float(high))
 
 
 def test_counts_and_exclusion(run_dir: Path) -> None:
@@ -76,12 +78,11 @@ def test_means_and_bootstrap_intervals_are_exact(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["accuracy_mean"] == pytest.approx(np.mean(MLP_ACC))
     assert mlp["accuracy_std"] == pytest.approx(np.std(MLP_ACC, ddof=1))
-    low, high = _bootstrap(MLP_ACC)
-    assert (mlp["accuracy_ci_low"], mlp["accuracy_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert exact.inside((mlp["accuracy_ci_low"], mlp["accuracy_ci_high"]), exact.distribution(MLP_ACC))
     assert mlp["accuracy_ci_low"] < mlp["accuracy_mean"] < mlp["accuracy_ci_high"]
     errors = [101 - p for p in MLP_PRED]
     assert mlp["article_error_mean"] == pytest.approx(13.5)
-    assert (mlp["article_error_ci_low"], mlp["article_error_ci_high"]) == tuple(map(pytest.approx, _bootstrap(errors)))
+    assert exact.inside((mlp["article_error_ci_low"], mlp["article_error_ci_high"]), exact.distribution(errors))
     assert mlp["final_loss_mean"] == pytest.approx(np.mean([0.30, 0.31, 0.32, 0.33]))
     assert mlp["actual_positives"] == 101
 
@@ -92,10 +93,10 @@ def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
     view = tables.display_table(tables.summary_table(load_runs([run_dir])))
     mlp = view[view["impl"] == "mlp"].iloc[0]
     misclassified = [round((1 - a) * 281) for a in MLP_ACC]
-    assert misclassified == [56, 62, 51, 59] and _bootstrap(misclassified) == (53.0, 60.5)
-    assert mlp["misclassified mean [95% CI]"] == "57 [53, 60.5]"
-    assert _bootstrap([101 - p for p in MLP_PRED]) == (8.5, 18.5)
-    assert mlp["article error mean [95% CI]"] == "13.5 [8.5, 18.5]"
+    assert misclassified == [56, 62, 51, 59]
+    for column, values, mean in (("misclassified", misclassified, 57.0), ("article error", [11, 16, 6, 21], 13.5)):
+        shown_mean, interval = _shown(mlp[f"{column} mean [95% CI]"])
+        assert shown_mean == mean and exact.inside(interval, exact.distribution(values))
     assert view[view["impl"] == "keras"].iloc[0]["article error mean [95% CI]"] == "—"
     single = tables.summary_table(load_runs([run_dir]).query("seed == 0"))
     no_interval = tables.display_table(single)["misclassified mean [95% CI]"].tolist()
@@ -105,12 +106,9 @@ def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
 def test_speed_ratio_against_keras(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["time_ratio_vs_keras"] == pytest.approx(np.median(MLP_TIMES) / np.median(KERAS_TIMES))
-    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
-    a, b = np.array(MLP_TIMES), np.array(KERAS_TIMES)
-    top = np.median(a[rng.integers(0, 4, size=(stats.N_RESAMPLES, 4))], axis=1)
-    bottom = np.median(b[rng.integers(0, 4, size=(stats.N_RESAMPLES, 4))], axis=1)
-    low, high = np.percentile(top / bottom, [2.5, 97.5])
-    assert (mlp["time_ratio_ci_low"], mlp["time_ratio_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    top, bottom = exact.distribution(MLP_TIMES, np.median), exact.distribution(KERAS_TIMES, np.median)
+    ratios = (top[:, None] / bottom[None, :]).ravel()  # each group resampled on its own
+    assert exact.inside((mlp["time_ratio_ci_low"], mlp["time_ratio_ci_high"]), ratios)
     assert _row(tables.summary_table(load_runs([run_dir])), "keras")["accuracy_test"] == "reference"
 
 

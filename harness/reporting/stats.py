@@ -97,7 +97,7 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
         difference = float(x.mean() - y.mean()) if x.size and y.size else math.nan
         return Comparison(difference, math.nan, "too few runs (need 2 per group)", None)
     difference = float(x.mean() - y.mean())
-    if np.ptp(x) == 0 and np.ptp(y) == 0 and difference == 0:
+    if np.ptp(x) == 0 and np.ptp(y) == 0 and x[0] == y[0]:  # not difference == 0: means round
         return Comparison(0.0, 1.0, "identical values", False)
     if np.ptp(x) == 0 and np.ptp(y) == 0:
         result = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")

@@ -1,0 +1,156 @@
+"""harness.reporting.stats against values derived without it: exact cases worked by hand, the
+exact bootstrap distribution (every resample enumerated, ``exact_bootstrap``), and SciPy's
+own bootstrap, Welch t-test and Mann-Whitney U on the raw samples."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+import exact_bootstrap as exact
+from harness.reporting import stats
+
+SAMPLE = [0.71, 0.83, 0.78, 0.92, 0.64]  # irregular: the exact quantiles are all distinct
+
+
+def test_two_values_give_the_two_values() -> None:
+    """n = 2: resample means are a, (a+b)/2, b with probabilities 1/4, 1/2, 1/4, so both 2.5%
+    and 97.5% points fall on the values themselves."""
+    assert stats.bootstrap_ci([3.0, 7.0]) == (3.0, 7.0)
+    assert stats.bootstrap_ci([7.0, 3.0], np.median) == (3.0, 7.0)
+
+
+def test_constant_data_has_a_zero_width_interval() -> None:
+    assert stats.bootstrap_ci([0.8] * 5) == (pytest.approx(0.8, rel=1e-15),) * 2
+    described = stats.describe_mean([0.8] * 3)
+    assert described == {"mean": pytest.approx(0.8, rel=1e-15), "std": pytest.approx(0.0, abs=1e-15),
+                         "ci_low": pytest.approx(0.8, rel=1e-15), "ci_high": pytest.approx(0.8, rel=1e-15)}
+
+
+def test_missing_values_are_dropped_before_resampling() -> None:
+    assert stats.bootstrap_ci([1.0, None, math.nan, 3.0, math.inf]) == (1.0, 3.0)
+    assert stats.finite([1, 2]).dtype == np.float64
+    assert all(math.isnan(v) for v in stats.bootstrap_ci([None, 2.0]))
+
+
+@pytest.mark.parametrize("statistic", [np.mean, np.median])
+def test_interval_lies_at_the_exact_bootstrap_quantiles(statistic) -> None:
+    draws = exact.distribution(SAMPLE, statistic)
+    assert exact.inside(stats.bootstrap_ci(SAMPLE, statistic), draws)
+    assert stats.bootstrap_ci(SAMPLE, statistic) == stats.bootstrap_ci(SAMPLE, statistic)  # same draws
+    # negative controls: a 50% interval, or one on the other statistic, falls outside
+    assert not exact.inside(stats.bootstrap_ci(SAMPLE, statistic, confidence=0.50), draws)
+    other = np.median if statistic is np.mean else np.mean
+    assert not exact.inside(stats.bootstrap_ci(SAMPLE, other), draws)
+
+
+def test_interval_agrees_with_scipy_bootstrap() -> None:
+    """SciPy's percentile bootstrap draws its own resamples: the two Monte Carlo intervals agree
+    to their sampling error (a few thousandths of the spread for 10,000 draws of 12 values)."""
+    data = np.random.default_rng(1).normal(0.8, 0.05, 12)
+    ours = stats.bootstrap_ci(data)
+    theirs = scipy_stats.bootstrap((data,), np.mean, method="percentile", n_resamples=10_000,
+                                   confidence_level=0.95, rng=np.random.default_rng(2)).confidence_interval
+    tolerance = 0.05 * data.std(ddof=1)
+    assert stats.bootstrap_ci(data) == ours  # its seed is fixed: the same draws every time
+    other = np.random.default_rng(3).normal(1.0, 0.1, 12)
+    assert stats.ratio_of_medians_ci(data, other) == stats.ratio_of_medians_ci(data, other)
+    assert ours[0] == pytest.approx(theirs.low, abs=tolerance)
+    assert ours[1] == pytest.approx(theirs.high, abs=tolerance)
+
+
+def test_ratio_of_medians_at_its_exact_quantiles() -> None:
+    top, bottom = [2.0, 3.0, 7.0, 4.5, 2.6], [1.0, 1.5, 4.0, 1.2]
+    ratio, low, high = stats.ratio_of_medians_ci(top, bottom)
+    assert ratio == 3.0 / 1.35
+    assert stats.ratio_of_medians_ci(top, bottom) == (ratio, low, high)  # the same draws every time
+    tops, bottoms = exact.distribution(top, np.median), exact.distribution(bottom, np.median)
+    draws = (tops[:, None] / bottoms[None, :]).ravel()  # the two groups resampled independently
+    assert exact.inside((low, high), draws)
+    assert not exact.inside(stats.ratio_of_medians_ci(bottom, top)[1:], draws)  # negative control
+
+
+@pytest.mark.filterwarnings("error")  # missing groups are handled, not left to NumPy's empty-slice warnings
+def test_ratio_edge_cases() -> None:
+    assert stats.ratio_of_medians_ci([2.0, 2.0], [4.0, 4.0]) == (0.5, 0.5, 0.5)
+    for top, bottom, expected in (([3.0], [1.0, 2.0], 2.0), ([1.0, 2.0], [4.0], 0.375)):
+        ratio, low, high = stats.ratio_of_medians_ci(top, bottom)
+        assert ratio == expected and math.isnan(low) and math.isnan(high)
+    assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], []))
+    # resamples of [0, 1, 2] can have median 0: their ratio is infinite, quietly
+    assert stats.ratio_of_medians_ci([1.0, 2.0, 3.0], [0.0, 1.0, 2.0])[0] == 2.0
+    assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([1.0, 2.0], [0.0, 0.0, 5.0]))
+    assert all(math.isnan(v) for v in stats.ratio_of_medians_ci([], [1.0, 2.0]))
+
+
+@pytest.mark.parametrize("a, b", [
+    ([0.80, 0.78], [0.70, 0.75]),                    # n = 2 per group
+    ([0.80, 0.78, 0.82, 0.79], [0.83, 0.84, 0.82, 0.85]),
+    ([0.81, 0.79, 0.80], [0.60, 0.95, 0.70, 0.88, 0.75]),  # unequal sizes and spreads
+    ([0.8, 0.8, 0.8], [0.70, 0.71, 0.72]),  # one group without spread: its variance is 0
+    ([1.0, 2.0, 1.5], [3.0, 4.5, 3.8]),     # a range of exactly 1
+])
+def test_welch_matches_scipy_ttest_ind(a: list[float], b: list[float]) -> None:
+    with warnings.catch_warnings():  # SciPy warns of the constant group's rounding residue
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = scipy_stats.ttest_ind(a, b, equal_var=False)
+    with warnings.catch_warnings():  # ours takes its spread as exactly 0, with no warning
+        warnings.simplefilter("error")
+        result = stats.compare_means(a, b)
+    assert result.test == stats.WELCH
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-10)
+    assert result.difference == pytest.approx(np.mean(a) - np.mean(b), rel=1e-12)
+    assert result.significant is bool(expected.pvalue < 0.05)
+    # the decision is p < alpha, at the edge on either side
+    assert stats.compare_means(a, b, alpha=expected.pvalue * (1 + 1e-9)).significant is True
+    assert stats.compare_means(a, b, alpha=expected.pvalue * (1 - 1e-9)).significant is False
+    assert stats.compare_means(a, b, alpha=result.p_value).significant is False  # p < alpha, strictly
+
+
+def test_groups_without_spread() -> None:
+    # identical values in groups of different sizes: their means differ by a rounding residue
+    identical = stats.compare_means([0.8, 0.8], [0.8, 0.8, 0.8])
+    assert (identical.test, identical.p_value, identical.significant) == ("identical values", 1.0, False)
+    assert identical.difference == pytest.approx(0.0, abs=1e-15)
+    different = stats.compare_means([0.8] * 4, [0.7] * 4)
+    expected = scipy_stats.mannwhitneyu([0.8] * 4, [0.7] * 4, alternative="two-sided")
+    assert different.test == stats.MANN_WHITNEY
+    assert different.p_value == pytest.approx(expected.pvalue, rel=1e-12)
+    assert different.difference == pytest.approx(0.1)
+    assert different.significant is bool(expected.pvalue < 0.05)
+    assert stats.compare_means([0.8] * 4, [0.7] * 4, alpha=different.p_value).significant is False
+    assert stats.compare_means([0.8] * 2, [0.7] * 2).significant is False  # 4 runs: p = 1/3
+
+
+@pytest.mark.filterwarnings("error")
+def test_too_few_runs() -> None:
+    result = stats.compare_means([0.8], [0.7, 0.72])
+    assert result.significant is None and math.isnan(result.p_value)
+    assert result.test == "too few runs (need 2 per group)"
+    assert result.difference == pytest.approx(0.09)
+    assert math.isnan(stats.compare_means([], [0.7, 0.72]).difference)
+
+
+@pytest.mark.filterwarnings("error")
+def test_describe_time_by_hand() -> None:
+    """[4, 1, 3, 2]: linear interpolation puts q25 at 1 + 0.75 = 1.75 and q75 at 3.25."""
+    assert stats.describe_time([4.0, 1.0, None, 3.0, 2.0]) == {
+        "median": 2.5, "q25": 1.75, "q75": 3.25, "iqr": 1.5, "min": 1.0, "max": 4.0}
+    empty = stats.describe_time([None])
+    assert set(empty) == {"median", "q25", "q75", "iqr", "min", "max"} and all(map(math.isnan, empty.values()))
+
+
+@pytest.mark.filterwarnings("error")
+def test_describe_mean_by_hand() -> None:
+    """[1, 2, 3, 4]: mean 2.5, sample variance (2.25 + 0.25 + 0.25 + 2.25) / 3 = 5/3."""
+    described = stats.describe_mean([1.0, 2.0, 3.0, 4.0])
+    assert described["mean"] == 2.5 and described["std"] == pytest.approx(math.sqrt(5 / 3), rel=1e-15)
+    assert exact.inside((described["ci_low"], described["ci_high"]), exact.distribution([1.0, 2.0, 3.0, 4.0]))
+    assert stats.describe_mean([1.0, 3.0])["std"] == pytest.approx(math.sqrt(2), rel=1e-15)  # n = 2
+    single = stats.describe_mean([0.5])
+    assert single["mean"] == 0.5 and all(math.isnan(single[k]) for k in ("std", "ci_low", "ci_high"))
+    assert all(map(math.isnan, stats.describe_mean([None]).values()))
