@@ -32,7 +32,8 @@ from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
-from harness import callbacks, slurm_jobs
+from harness import callbacks, folder_lock, slurm_jobs
+from harness.records import RUNS_LOCK
 
 log = logging.getLogger(__name__)
 REFUSED, UNFINISHED = 2, 1  # exit statuses: bad request (like every refused command), jobs not finished
@@ -174,5 +175,6 @@ def _remove_launch_files(sweep_dir: Path, job_files: Path, before: set[Path] | N
     elif job_files.is_dir():
         for path in set(job_files.iterdir()) - before:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-    if {p.name for p in sweep_dir.iterdir()} <= {"multirun.yaml"}:
+    # our own lock file is there too (held by this process until it exits: removing it is safe)
+    if {p.name for p in sweep_dir.iterdir()} <= {"multirun.yaml", folder_lock.LOCK_FILE, RUNS_LOCK}:
         shutil.rmtree(sweep_dir, ignore_errors=True)
