@@ -45,3 +45,52 @@ def test_no_sentence_without_a_second_form_or_for_a_sweep() -> None:
     assert fastest_peer_sentence(summary(mlp=1.0, keras=40.0, torch=2.0)) == ""
     twice = pd.concat([summary(mlp=1.0, keras=4.0, keras_tuned=2.0)] * 2)
     assert fastest_peer_sentence(twice) == ""
+
+
+def _write_vs_tf_sweep(root, fit_seconds: dict[str, float], seeds: int = 3):
+    """titanic_vs_tf as `make bench` leaves it: one multirun folder, job 0-keras (every implementation
+    with Keras's algorithm) and job 1-article (mlp alone with the article's algorithm), each with the
+    config.yaml of its algorithm."""
+    import yaml
+
+    from harness.algorithm import COMPONENTS, IMPLIED
+    from harness.records import write_record
+    from harness.reporting.synthetic import STAMP, _nested
+
+    folder = root / "titanic_vs_tf" / "multirun" / "2026-01-01_00-00-00"
+    backends = {"mlp": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
+                "torch_compiled": "torch-cpu", "sklearn": "sklearn"}
+    cases = (("0-keras", 1, list(backends)), ("1-article", 0, ["mlp"]))
+    for job, side, impls in cases:
+        values = {c.key: (c.article, c.keras)[side] for c in COMPONENTS} | {k: v[side] for k, v in IMPLIED.items()}
+        (folder / job).mkdir(parents=True)
+        (folder / job / "config.yaml").write_text(yaml.safe_dump(_nested({"name": "titanic_vs_tf", **values})),
+                                                  encoding="utf-8")
+        for impl in impls:
+            seconds = fit_seconds[impl] * (3.0 if side == 0 else 1.0)
+            for seed in range(seeds):
+                write_record(folder / job, dict(
+                    experiment="titanic_vs_tf", impl=impl, backend=backends[impl], dataset="titanic", seed=seed,
+                    status="ok", sampling=values["sampling"], dtype=values["dtype"], layers="7-15-1",
+                    optimizer="adam", learning_rate=0.01, epochs=5, batch_size=100,
+                    fit_seconds=seconds + 0.01 * seed, test_misclassified=60 + seed, launcher="basic",
+                    started_at=STAMP, finished_at=STAMP))
+    (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    return folder
+
+
+def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -> None:
+    from harness.reporting import batches, build, tables
+
+    _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5,
+                                      sklearn=3.0))
+    runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
+    summary = tables.summary_table(runs)
+    swept = tables.swept_params(tables.prepare(runs))
+    assert swept  # the two cases differ in their algorithm: the experiment is a sweep
+    notes = build._notes(summary, runs, swept)
+    sentences = [n for n in notes if "configuration of each peer" in n]
+    assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
+    assert "sampling=shuffle" in sentences[0] and "dtype=float32" in sentences[0]
+    assert sentences[0].endswith("it is ahead of every peer.")
+    assert f"{0.41 / 40.01:.3g}x keras," in sentences[0]  # medians 0.41 s and 40.01 s, Keras-algorithm job

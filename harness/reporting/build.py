@@ -117,13 +117,31 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")
-    peers = fastest_peer_sentence(summary) if not swept else ""
-    if peers:
-        notes.append(peers)
+    notes += _peer_sentences(summary, swept)
     repeats = int(summary["n_repeats"].sum()) if "n_repeats" in summary else 0
     if repeats:
         notes.append(f"{repeats} run(s) repeat another of the same implementation, settings and seed (jobs of a "
                      "sweep over a value that implementation does not use): each seed counts once, the latest.")
+    return notes
+
+
+def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:
+    """The "ahead of every peer" sentence; for a sweep one per combination of the swept settings
+    whose rows hold peers (the head-to-head experiments are two-job sweeps: only the job with
+    Keras's algorithm runs the peers), prefixed with the settings it is about."""
+    if not swept:
+        sentence = fastest_peer_sentence(summary)
+        return [sentence] if sentence else []
+    keys = [c for c in swept if c in summary]
+    if not keys:
+        return []
+    notes = []
+    for values, group in summary.groupby(keys, dropna=False, sort=True):
+        sentence = fastest_peer_sentence(group.reset_index(drop=True))
+        if sentence:
+            values = values if isinstance(values, tuple) else (values,)
+            where = ", ".join(f"{k}={tables.fmt(v, 6)}" for k, v in zip(keys, values))
+            notes.append(f"With {where}: {sentence}")
     return notes
 
 
