@@ -22,6 +22,7 @@ from harness import folder_lock
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, atomic_write_text
 from harness.write_failure import WriteFailed, quiet_log_file_failures, stop, writing
 
+from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
 from .validate import check_output_dir, make_plan
 
@@ -141,6 +142,7 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
     _configure_implementations(cfg, plan)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     env = environment.capture(resolved, command, **environment_extra)
+    plan.settings.update(machine_settings(env))  # every record carries the rate its fit is measured against
     env_path = write_run_files(run_dir, OmegaConf.to_yaml(cfg, resolve=True),
                                json.dumps(env, indent=1, default=str), resume=cfg.resume)
     if env["git"]["warning"]:

@@ -30,6 +30,17 @@ def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = ""
     return flat
 
 
+# The machine's measured matmul rates a record carries (keys of environment.json, under this prefix):
+# facts about where the run ran, not settings that split a summary.
+MACHINE_PREFIX = "machine."
+MACHINE_RATES = ("matmul_gflops_float32", "gpu_matmul_gflops_float32")
+
+
+def machine_settings(environment: dict[str, Any]) -> dict[str, Any]:
+    """The invocation's matmul rates (measured before its runs) as record settings."""
+    return {MACHINE_PREFIX + key: environment.get(key) for key in MACHINE_RATES}
+
+
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The settings of a resolved config (a plain dict), as a record stores them."""
     return {key: value for key, value in dotted_settings(config).items() if key not in NOT_SETTINGS}

@@ -107,6 +107,20 @@ def test_settings_come_from_the_records_alone(tmp_path: Path) -> None:
     assert list(alone["model.backprop"]) == ["article", "standard"]
     assert list(alone["accuracy_mean"]) == pytest.approx([0.8, 0.7])
     assert alone.drop(columns="settings", errors="ignore").equals(with_config.drop(columns="settings", errors="ignore"))
+    moved = load_runs([tmp_path])
+    moved["run_dir"] = moved["run_dir"] + "-moved"  # the DataFrame alone: no folder left to read
+    assert config_settings(moved).to_dict("list") == {"model.backprop": ["standard", "standard", "article", "article"]}
+
+
+def test_the_matmul_rate_comes_from_the_records_alone(tmp_path: Path) -> None:
+    """A record carries the machine's rate its fit is measured against; environment.json may go."""
+    settings = {"name": "titanic_sgd", "machine.matmul_gflops_float32": 200.0}
+    _job(tmp_path, 0, CONFIG, [dict(seed=s, dtype="float32", fit_seconds=2.0, flops=100e9, test_accuracy=0.7,
+                                    settings=settings) for s in range(2)])
+    row = tables.summary_table(load_runs([tmp_path])).iloc[0]
+    assert (row["machine_gflops_per_s"], row["gflops_per_s"]) == (200.0, 50.0)
+    assert row["fraction_of_peak"] == pytest.approx(0.25)
+    assert "machine.matmul_gflops_float32" not in tables.summary_table(load_runs([tmp_path])).columns
 
 
 def test_records_of_an_older_version_take_their_folder_config(tmp_path: Path) -> None:

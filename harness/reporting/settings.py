@@ -22,7 +22,7 @@ import yaml
 
 from harness.records import CONFIG_FILE, RECORDS_DIRNAME, read_records
 from harness.reporting.batches import HYDRA_DIRNAME, read_config_text
-from harness.run_settings import NOT_SETTINGS, dotted_settings
+from harness.run_settings import MACHINE_PREFIX, NOT_SETTINGS, dotted_settings
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def _read_settings(folder: str, _stamps: tuple[Any, ...]) -> dict[str, Any]:
             return {}
         log.info(f"{folder}: records from an older harness version (no settings field); settings read from its config")
         flat = dotted_settings(config)
-    return {key: value for key, value in flat.items() if key not in IN_RECORD | NOT_SETTINGS}
+    return {key: value for key, value in flat.items()
+            if key not in IN_RECORD | NOT_SETTINGS and not key.startswith(MACHINE_PREFIX)}
 
 
 def _text(value: Any) -> str:
@@ -79,12 +80,22 @@ def _column(values: dict[str, Any]) -> dict[str, Any]:
     return values if numeric else {folder: _text(v) for folder, v in values.items()}
 
 
+def _frame_settings(rows: pd.DataFrame) -> dict[str, Any]:
+    """The settings the records of one folder carry ({} for records of an older harness)."""
+    carried = [s for s in rows.get("settings", pd.Series(dtype=object)) if isinstance(s, dict)]
+    if not carried:
+        return {}
+    return {key: value for key, value in carried[-1].items()
+            if key not in IN_RECORD | NOT_SETTINGS and not key.startswith(MACHINE_PREFIX)}
+
+
 def config_settings(runs: pd.DataFrame) -> pd.DataFrame:
     """One column per config setting whose value differs between the runs' folders (`run_dir`),
     aligned with `runs`; a folder without the key (or without a config) gets NaN."""
     if "run_dir" not in runs or runs.empty:
         return pd.DataFrame(index=runs.index)
-    by_folder = {folder: folder_settings(folder) for folder in runs["run_dir"].dropna().unique()}
+    by_folder = {folder: _frame_settings(runs[runs["run_dir"] == folder]) or folder_settings(folder)
+                 for folder in runs["run_dir"].dropna().unique()}
     columns = {}
     for key in sorted({k for values in by_folder.values() for k in values}):
         present = {folder: values[key] for folder, values in by_folder.items() if key in values}

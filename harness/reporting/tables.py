@@ -26,6 +26,7 @@ import pandas as pd
 
 from harness.machine import disturbed
 from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
+from harness.run_settings import MACHINE_PREFIX
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
 
@@ -138,9 +139,19 @@ def _machine_gflops(group: pd.DataFrame) -> float:
         return math.nan  # only the float32 rate is measured: no fraction for float64 runs
     gpu = group["backend"].isin(GPU_BACKENDS).any()
     key = "gpu_matmul_gflops_float32" if gpu else "matmul_gflops_float32"
-    rates = [(read_environment(folder) or {}).get(key) for folder in group["run_dir"].dropna().unique()]
+    rates = [_folder_rate(folder, key, group[group["run_dir"] == folder]["settings"])
+             for folder in group["run_dir"].dropna().unique()]
     rates = stats.finite(rates)
     return float(np.median(rates)) if rates.size else math.nan
+
+
+def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
+    """A run folder's rate: the best of what its records carry (measured before the runs) and its
+    environment.json (also measured after them), either alone when the other is missing."""
+    found = [s.get(MACHINE_PREFIX + key) for s in carried if isinstance(s, dict)]
+    found.append((read_environment(folder) or {}).get(key))
+    rates = stats.finite(found)
+    return float(rates.max()) if rates.size else None
 
 
 def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
