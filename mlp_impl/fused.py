@@ -170,7 +170,7 @@ def kernel(loop: Any, size: int) -> Any:
         name = loop.__name__ + ("_parallel" if parallel else "_serial")
         copy = types.FunctionType(loop.__code__, loop.__globals__, name)
         copy.__qualname__ = name
-        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True, nogil=True)(copy)
+        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)
     return _COMPILED[key]
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import activations, initializers, validation
 from .validation import positive_int as _check_width
 
@@ -73,6 +75,9 @@ class Dense:
     def _assign(self, name: str, target: Any, value: Any) -> None:
         """Copy ``value`` into the network's weights after checking it (nothing changes on error).
         A bias may come as (out,) or as the article's (1, out) row."""
+        if target is None and self.input_dim is not None:
+            raise ValueError(f"cannot set {name} of {self!r}: it belongs to no network (NN copies the layers it "
+                             f"is given); assign through the network's own layer, net.layers[i].{name} = ...")
         if target is None:
             raise ValueError(f"cannot set {name} of {self!r} before its network is built: give the first "
                              "layer input_dim (or call net.build(n_features)), or use net.set_weights([...])")
@@ -83,8 +88,10 @@ class Dense:
             shape = tuple(int(n) for n in target.shape)
             raise ValueError(f"{name} has shape {tuple(arr.shape)}, expected {shape}: assign an array of the "
                              "layer's shape (kernels are (inputs, units), biases (units,))")
-        validation.finite(self._backend, name, arr, fix="assign finite weights")
-        target[...] = self._backend.asarray(arr, dtype=target.dtype)
+        with np.errstate(over="ignore"):  # a value too large for the dtype becomes inf: refused below
+            arr = self._backend.asarray(arr, dtype=target.dtype)
+        validation.finite(self._backend, name, arr, fix=f"assign finite weights that fit {target.dtype}")
+        target[...] = arr
 
     def get_config(self) -> dict[str, Any]:
         """What is needed to rebuild the layer (saved with the network)."""

@@ -75,7 +75,7 @@ def test_article_experiments_run_the_whole_article_algorithm(name: str) -> None:
 def test_head_to_head_runs_both_algorithms_in_one_sweep(name: str) -> None:
     jobs = _jobs(name)
     assert [(j["impls"], classify(j)) for j in jobs] == [
-        (["mlp", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], "keras"), (["mlp"], "article")]
+        (["mlp", "mlp_fused", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], "keras"), (["mlp"], "article")]
     assert all(j["name"] == name for j in jobs)
 
 

@@ -22,10 +22,10 @@ EXPERIMENTS = ["ablation_mnist", "ablation_titanic", "drujba_linreg", "mnist_cpu
 ARTICLE = {  # experiment: (impls, seeds, optimizer, learning_rate, batch_size, epochs)
     "titanic_sgd": (["mlp"], 20, "sgd", 0.001, 150, 1000),
     "titanic_adam": (["mlp"], 20, "adam", 0.02, 100, 1000),
-    "titanic_vs_tf": (["mlp", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], 10, "adam", 0.01, 100, 1000),
+    "titanic_vs_tf": (["mlp", "mlp_fused", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], 10, "adam", 0.01, 100, 1000),
     "titanic_vs_tf_article": (["mlp"], 10, "adam", 0.01, 100, 1000),
     "mnist_cpu": (["mlp"], 1, "adam", 0.01, 1000, 10),
-    "mnist_vs_tf": (["mlp", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], 5, "adam", 0.01, 1000, 10),
+    "mnist_vs_tf": (["mlp", "mlp_fused", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn"], 5, "adam", 0.01, 1000, 10),
     "drujba_linreg": (["linreg"], 1, "sgd", None, None, 50),
 }
 

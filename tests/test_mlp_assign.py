@@ -82,3 +82,19 @@ def test_assignment_before_build_says_how() -> None:
     NN(layers=[layer, Dense(1)], seed=0)  # no input width given: not built yet
     with pytest.raises(ValueError, match="before its network is built"):
         layer.W = np.zeros((3, 4))
+
+
+def test_a_value_too_large_for_the_dtype_is_refused() -> None:
+    net = NN(layers=[Layer(2, 2, activation="linear")], dtype="float32", seed=0)
+    before = net.get_weights()[0]
+    with pytest.raises(ValueError, match="W contains NaN or infinite values: assign finite weights that fit float32"):
+        net.layers[0].W = np.full((2, 2), 1e39)
+    np.testing.assert_array_equal(net.get_weights()[0], before)
+
+
+def test_a_layer_the_network_copied_says_where_to_assign() -> None:
+    mine = Layer(3, 4, activation="relu")
+    net = NN(layers=[mine, Layer(4, 1, activation="sigmoid")], seed=0)
+    assert net.built and net.layers[0] is not mine
+    with pytest.raises(ValueError, match=r"NN copies the layers it is given.*net.layers\[i\].W"):
+        mine.W = np.zeros((3, 4))

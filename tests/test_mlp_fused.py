@@ -148,3 +148,17 @@ def test_split_steps_match_numpy(dtype: str) -> None:
     runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), dtype, threads=2, l1=0.001, l2=0.01)
             for k in ("numpy", "fused")]
     _assert_same(*runs, dtype)
+
+
+def test_a_diverging_fused_run_gives_nan_like_numpy() -> None:
+    """A loss that overflows reads NaN with both kernels (the harness records the run as diverged),
+    never an exception from inside a fused loop."""
+    require_numba()
+    histories = {}
+    for kernels in ("numpy", "fused"):
+        x, y = _data(1, "binary_crossentropy")
+        net = NN([Dense(8, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=SGD(),
+                 dtype="float64", seed=4, kernels=kernels)
+        with np.errstate(all="ignore"):
+            histories[kernels] = net.fit(x * 1e200, y, epochs=2, learning_rate=1e200, sample_size=16)
+    assert not np.isfinite(histories["numpy"]).all() and not np.isfinite(histories["fused"]).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.util
 import time
 from typing import Any
@@ -35,6 +37,16 @@ def check_kernels(spec: ModelSpec, backend: str) -> None:
         fused.require(backend)
     except ValueError as ex:
         raise ValueError(f"model.kernels={spec.kernels} with backend={backend}: {ex}") from None
+
+
+def check_settings(kernels: str = "numpy") -> None:
+    """A variant's kernels (mlp_fused: Numba's) must run here, refused before any run otherwise."""
+    if kernels != "numpy":
+        from mlp_impl import fused
+        try:
+            fused.require("numpy")
+        except ValueError as ex:
+            raise ValueError(f"impls=[mlp_fused]: {ex}") from None
 
 
 def check_plan(spec: ModelSpec, ds: Any) -> None:
@@ -71,14 +83,19 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
 
 
 def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool) -> dict[str, Any]:
+                       progress: bool, kernels: str | None = None) -> dict[str, Any]:
     """Fit on ds.x_train, time fit and predict (GPU synchronized before each clock stop), evaluate on the test set."""
     from mlp_impl import get_backend
     from .progress import EpochBar
     device = get_backend(backend)
-    net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
-    compile_seconds = _compile(spec.kernels, dtype)
-    with _peak_memory(backend) as mem, EpochBar(spec.epochs, enabled=progress) as bar:
+    spec = dataclasses.replace(spec, kernels=kernels or spec.kernels)
+    with contextlib.ExitStack() as stack:
+        # on the GPU the peak counts the weights and optimizer state too, as torch-cuda's does
+        device_peak = stack.enter_context(_device_peak()) if backend == "cupy" else None
+        net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
+        compile_seconds = _compile(spec.kernels, dtype)
+        mem = device_peak or stack.enter_context(PeakMemory())
+        bar = stack.enter_context(EpochBar(spec.epochs, enabled=progress))
         epoch_ends: list[float] = []
 
         def on_epoch(*_: Any) -> bool:
@@ -108,17 +125,16 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
     return record
 
 
-def _peak_memory(backend: str) -> Any:
-    """Peak memory the run adds: the device's high-water mark for CuPy, the process's otherwise."""
-    if backend == "cupy":
-        from .device_memory import DevicePeak
-        return DevicePeak()
-    return PeakMemory()
+def _device_peak() -> Any:
+    """CuPy's high-water mark of device bytes in use (experiments.models.device_memory)."""
+    from .device_memory import DevicePeak
+    return DevicePeak()
 
 
 def _compile(kernels: str, dtype: str) -> float | None:
-    """Compile the fused kernels ahead of the timed fit (Keras's tracing is timed apart the same
-    way); the seconds it took, or None with NumPy's kernels (nothing to compile)."""
+    """Compile the fused kernels ahead of the timed fit (as torch_compiled's compilation; Keras's
+    tracing and XLA compilation stay inside its fit_seconds and show as first_epoch_seconds); the
+    seconds it took, or None with NumPy's kernels (nothing to compile)."""
     if kernels == "numpy":
         return None
     from mlp_impl import fused

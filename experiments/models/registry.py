@@ -8,6 +8,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     impl.name: impl
     for impl in (
         Implementation("mlp", ("numpy", "cupy"), "experiments.models.mlp_model"),
+        # the from-scratch MLP with its elementwise work in fused Numba loops (docs/fused_kernels.md)
+        Implementation("mlp_fused", ("numpy",), "experiments.models.mlp_model", settings=(("kernels", "fused"),),
+                       family="mlp"),
         Implementation("keras", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle"),
         # Keras as its documentation advises for small models (see keras_model.fit_tuned)
         Implementation("keras_tuned", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle",
