@@ -25,11 +25,12 @@ def _row(root: Path, entry_id: str) -> pd.Series:
 
 
 def _gap_p(a: list[float], b: list[float], published: float, n_a: int, n_b: int) -> float:
+    """The article's groups spread like ours: our two variance estimates, each serving two means,
+    Satterthwaite's degrees of freedom from our run counts."""
     va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
-    terms = [(va, len(a)), (vb, len(b)), (va, n_a), (vb, n_b)]
-    total = sum(v / m for v, m in terms)
-    df = total ** 2 / sum((v / m) ** 2 / (m - 1) for v, m in terms)
-    return 2 * scipy_stats.t.sf(abs(np.mean(a) - np.mean(b) - published) / math.sqrt(total), df)
+    ta, tb = va * (1 / len(a) + 1 / n_a), vb * (1 / len(b) + 1 / n_b)
+    df = (ta + tb) ** 2 / (ta ** 2 / (len(a) - 1) + tb ** 2 / (len(b) - 1))
+    return 2 * scipy_stats.t.sf(abs(np.mean(a) - np.mean(b) - published) / math.sqrt(ta + tb), df)
 
 
 def test_mnist_gap_is_judged_against_the_articles(tmp_path: Path) -> None:

@@ -12,25 +12,42 @@ from scipy import stats as scipy_stats
 from harness.reporting import verdicts
 
 
-def _welch_p(mean: float, s: float, n: int, published: float, m: int) -> float:
-    """Welch's t with the article's sd equal to ours, written out: se, Satterthwaite df, two tails."""
-    a, b = s * s / n, s * s / m
-    t = (mean - published) / math.sqrt(a + b)
-    df = (a + b) ** 2 / (a * a / (n - 1) + b * b / (m - 1))
-    return 2 * scipy_stats.t.sf(abs(t), df)
+def _exact_p(mean: float, s: float, n: int, published: float, m: int) -> float:
+    """The exact t when the article's sd is assumed equal to ours: s is our estimate alone (n - 1
+    degrees of freedom) and the difference of means has variance s^2 (1/n + 1/m)."""
+    t = (mean - published) / (s * math.sqrt(1 / n + 1 / m))
+    return 2 * scipy_stats.t.sf(abs(t), n - 1)
 
 
 def test_published_mean_welch_lower_is_better() -> None:
     ours = [10.0, 12.0, 14.0, 16.0]  # mean 13, s = sqrt(20/3)
     s = math.sqrt(20 / 3)
-    p = _welch_p(13.0, s, 4, 20.0, 10)
-    assert p == pytest.approx(0.0045, abs=1e-4)  # by hand: t = -4.583, df = 5.58
+    p = _exact_p(13.0, s, 4, 20.0, 10)
+    assert p == pytest.approx(0.0195, abs=1e-4)  # by hand: t = -7 / (2.582 * 0.5916) = -4.583, df = 3
     result = verdicts.judge_mean(ours, 20.0, 10, "lower")
     assert (result.verdict, result.p_value, result.n) == ("better", pytest.approx(p, rel=1e-9), 4)
     assert verdicts.judge_mean(ours, 20.0, 10, "higher").verdict == "worse"  # higher is better
     assert verdicts.judge_mean(ours, 20.0, 10, "none").verdict == "differs"
     near = verdicts.judge_mean(ours, 14.0, 10, "lower")
-    assert near.verdict == "consistent" and near.p_value == pytest.approx(_welch_p(13.0, s, 4, 14.0, 10))
+    assert near.verdict == "consistent" and near.p_value == pytest.approx(_exact_p(13.0, s, 4, 14.0, 10))
+
+
+def test_published_mean_uses_our_degrees_of_freedom_only() -> None:
+    """mean 12, s = 2, n = 3 against 16.7 over 10 runs: t = -4.7 / (2 sqrt(1/3 + 1/10)) = -3.570 on 2 df,
+    p = 0.070, not significant; the article's run count's df (Welch on 2 and 9) would make it 0.032."""
+    p = 2 * scipy_stats.t.sf(4.7 / (2 * math.sqrt(1 / 3 + 1 / 10)), 2)
+    assert p == pytest.approx(0.070, abs=1e-3)
+    result = verdicts.judge_mean([10.0, 12.0, 14.0], 16.7, 10, "closer_to_zero")
+    assert result.verdict == "consistent" and result.p_value == pytest.approx(p, rel=1e-9)
+
+
+def test_published_mean_holds_its_false_alarm_rate() -> None:
+    """n = 3 against N = 10 from the same normal: 'not consistent' at most about 5% of the time
+    (4000 draws: binomial sd 0.0034; the article's-df formula gave 0.089)."""
+    rng = np.random.default_rng(11)
+    alarms = sum(verdicts.judge_mean(rng.normal(0, 1, 3), rng.normal(0, 1, 10).mean(), 10, "none").verdict
+                 != "consistent" for _ in range(4000))
+    assert 0.035 <= alarms / 4000 <= 0.065
 
 
 def test_closer_to_zero_is_judged_on_absolute_error() -> None:
@@ -42,7 +59,7 @@ def test_closer_to_zero_is_judged_on_absolute_error() -> None:
     assert verdicts.judge_mean(ours, 11.0, 20, "lower").ours == 0.0
     worse = verdicts.judge_mean(ours, 5.0, 20, "closer_to_zero")
     assert worse.verdict == "worse"
-    assert worse.p_value == pytest.approx(_welch_p(11.0, math.sqrt(4 / 3), 4, 5.0, 20))
+    assert worse.p_value == pytest.approx(_exact_p(11.0, math.sqrt(4 / 3), 4, 5.0, 20))
 
 
 def test_too_few_runs_says_so() -> None:
@@ -69,9 +86,11 @@ def test_single_value_against_prediction_interval_and_its_edge() -> None:
 
 def test_gap_between_mlp_and_keras() -> None:
     mlp, keras = [100.0, 110.0, 120.0], [50.0, 55.0, 60.0]  # variances 100 and 25, gap 55
-    terms = [100 / 3, 25 / 3, 100 / 5, 25 / 5]
-    df = sum(terms) ** 2 / ((100 / 3) ** 2 / 2 + (25 / 3) ** 2 / 2 + 20 ** 2 / 4 + 5 ** 2 / 4)
-    p = 2 * scipy_stats.t.sf(abs(55 - 106) / math.sqrt(sum(terms)), df)
+    # two variance estimates (ours, 2 df each), each serving our mean and the article's (5 runs)
+    ta, tb = 100 * (1 / 3 + 1 / 5), 25 * (1 / 3 + 1 / 5)
+    df = (ta + tb) ** 2 / (ta ** 2 / 2 + tb ** 2 / 2)
+    assert df == pytest.approx(2.941, abs=1e-3)  # by hand: 66.67^2 / (53.33^2 / 2 + 13.33^2 / 2)
+    p = 2 * scipy_stats.t.sf(abs(55 - 106) / math.sqrt(ta + tb), df)
     result = verdicts.judge_gap(mlp, keras, 106.0, 5, 5, "lower")
     assert (result.verdict, result.ours) == ("better", 55.0)  # a smaller gap than the article's
     assert result.p_value == pytest.approx(p, rel=1e-9)

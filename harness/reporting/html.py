@@ -174,10 +174,12 @@ no spread); when neither group has any spread, p = 1 for equal values and {stats
 <li>Titanic "error" (the article's): actual survivors in the test set minus predicted survivors; it is not the
 number of misclassified passengers, which is reported beside it.</li>
 <li>Verdicts (the article's numbers, harness/reporting/verdicts.py): a mean the article published over N runs is
-compared with our runs by a two-sided Welch t-test using our standard deviation for both groups (the article gives no
-spread: it is assumed equal to ours) and both run counts; a single published run (a printed epoch loss) by our runs'
+compared with our runs by a two-sided t-test using our standard deviation s for both groups (the article gives no
+spread: it is assumed equal to ours), t = (mean − theirs) / (s·√(1/n+1/N)) with our n−1 degrees of freedom, since s is
+our estimate alone; a single published run (a printed epoch loss) by our runs'
 95% prediction interval for one more run, mean ± t<sub>n−1</sub>·s·√(1+1/n); the article's accuracy gap (its MLP
-minus Keras) by our gap, all four groups' spreads taken as ours (Welch–Satterthwaite degrees of freedom); a ratio the
+minus Keras) by our gap, all four groups' spreads taken as ours (Satterthwaite degrees of freedom over our two variance
+estimates, from our run counts); a ratio the
 article gave only as a range (its times read off a figure) by whether our 95% interval overlaps it. <i>consistent</i> =
 no difference at p &lt; {stats.ALPHA} (not a proof of equality); <i>better</i> / <i>worse</i> = a significant
 difference in the number's direction; <i>differs</i> = significant where no direction is better; the Titanic "error"

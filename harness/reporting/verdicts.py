@@ -2,14 +2,17 @@
 
 Three rules, one per kind of published number:
 
-* a mean over the article's N runs (``judge_mean``): a two-sample Welch t-test of our runs against
-  it. The article gives no spread, so its standard deviation is assumed equal to ours; the test
-  then uses our spread for both groups and both run counts.
+* a mean over the article's N runs (``judge_mean``): a two-sample t-test of our runs against it.
+  The article gives no spread, so its standard deviation is assumed equal to ours:
+  ``t = (mean - theirs) / (s · sqrt(1/n + 1/N))`` with our n - 1 degrees of freedom, since s is
+  our estimate alone (the article's run count adds no variance estimate).
 * a single published value, one run (``judge_single``): our runs' t-based prediction interval for
   one more run, ``mean ± t(n-1) · s · sqrt(1 + 1/n)``; p is the two-sided tail of that t.
 * a published difference of two means (``judge_gap``: the article's MLP minus its Keras, in one
-  experiment): our difference against it, each of the four groups' spread taken as ours, the
-  degrees of freedom by Welch–Satterthwaite.
+  experiment): our difference against it, each of the four groups' spread taken as ours; the
+  degrees of freedom by Satterthwaite over our two variance estimates only,
+  ``ta = va (1/na + 1/Na)``, ``tb = vb (1/nb + 1/Nb)``,
+  ``df = (ta + tb)² / (ta²/(na - 1) + tb²/(nb - 1))``.
 
 A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)". "consistent"
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
@@ -89,8 +92,9 @@ def _prepare(values: Any, published: float, better: str) -> tuple[np.ndarray, fl
 
 
 def judge_mean(values: Any, published: float, n_published: int, better: str) -> Verdict:
-    """Our runs against a mean the article published over `n_published` runs (Welch t-test, the
-    article's unknown standard deviation taken as ours)."""
+    """Our runs against a mean the article published over `n_published` runs: t = (mean - theirs) /
+    (s * sqrt(1/n + 1/N)) with the article's unknown standard deviation taken as ours, so s is our
+    estimate alone and the test has our n - 1 degrees of freedom."""
     data, theirs = _prepare(values, published, better)
     low, high = t_interval(data)
     if data.size < MIN_RUNS:
@@ -100,12 +104,13 @@ def judge_mean(values: Any, published: float, n_published: int, better: str) -> 
     if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
         p = 1.0 if data.mean() == theirs else 0.0
     else:
-        p = float(scipy_stats.ttest_ind_from_stats(data.mean(), s, data.size, theirs, s, n_published,
-                                                   equal_var=False).pvalue)
+        # The article's spread is ours, so the only variance estimate is ours: n - 1 degrees of freedom.
+        t = (data.mean() - theirs) / (s * math.sqrt(1 / data.size + 1 / n_published))
+        p = float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
     verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
     what = "mean |error|" if better == "closer_to_zero" else "mean"
-    reason = (f"Welch t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
-              f"assumed equal to ours, {s:.3g}): p={p:.3g}")
+    reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
+              f"assumed equal to ours, {s:.3g}; {data.size - 1} degrees of freedom): p={p:.3g}")
     return Verdict(verdict, p, float(data.mean()), low, high, int(data.size), reason)
 
 
@@ -131,7 +136,8 @@ def judge_single(values: Any, published: float, better: str) -> Verdict:
 
 def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, better: str) -> Verdict:
     """Our mean(a) - mean(b) against the article's published difference (its groups of n_a, n_b
-    runs assumed to spread like ours); the interval is ours, Welch's, for the difference."""
+    runs assumed to spread like ours, so the two variance estimates are ours and Satterthwaite's
+    degrees of freedom come from our run counts); the interval is ours, Welch's, for the difference."""
     a, b = finite(ours_a), finite(ours_b)
     n = min(a.size, b.size)
     gap = float(a.mean() - b.mean()) if a.size and b.size else math.nan
@@ -141,16 +147,17 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     own = va / a.size + vb / b.size
     own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1)) if own else math.inf
     half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, own_df) * math.sqrt(own)
-    terms = [(va, a.size), (vb, b.size), (va, n_a), (vb, n_b)]
-    total = sum(v / m for v, m in terms)
+    # The article's groups spread like ours: two variance estimates (ours), each serving two means.
+    ta, tb = va * (1 / a.size + 1 / n_a), vb * (1 / b.size + 1 / n_b)
+    total = ta + tb
     if total == 0:
         p = 1.0 if gap == published else 0.0
     else:
-        df = total ** 2 / sum((v / m) ** 2 / (m - 1) for v, m in terms)
+        df = total ** 2 / (ta ** 2 / (a.size - 1) + tb ** 2 / (b.size - 1))
         p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
-              f"assumed equal to ours), Welch–Satterthwaite t: p={p:.3g}")
+              f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: p={p:.3g}")
     return Verdict(verdict, p, gap, gap - half, gap + half, n, reason)
 
 
