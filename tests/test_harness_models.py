@@ -35,8 +35,8 @@ def test_a_probability_of_exactly_one_half_predicts_the_negative_class() -> None
 
 
 def test_registry_lookup_lists_valid_names() -> None:
-    assert names() == ["mlp", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn", "linreg"]
-    with pytest.raises(ValueError, match="valid: mlp, keras, keras_tuned, torch, torch_compiled, sklearn, linreg"):
+    assert names() == ["mlp", "mlp_fused", "keras", "keras_tuned", "torch", "torch_compiled", "sklearn", "linreg"]
+    with pytest.raises(ValueError, match="valid: mlp, mlp_fused, keras, keras_tuned, torch, torch_compiled, sklearn, linreg"):
         get("jax")
 
 
@@ -128,3 +128,18 @@ def test_mlp_record_and_keras_model_come_from_one_spec(data_root, count_misclass
     assert [layer.activation.__name__ for layer in model.layers] == ["relu", "sigmoid"]
     assert math.isclose(kernels[0].std(), math.sqrt(2 / (784 + 512)), rel_tol=0.02)  # the article's Xavier
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01) and model.loss == "binary_crossentropy"
+
+
+def test_mlp_fused_runs_the_mlp_with_fused_kernels(data_root) -> None:
+    """The variant is the same adapter with kernels="fused", recorded as such."""
+    from conftest import require_numba
+    from experiments.models.registry import get as get_impl
+    require_numba()
+    from harness.validate import load_cached
+    ds = load_cached({"name": "titanic", "variant": "article", "limit_train": 200}, 0)
+    spec = spec_from_config({"layers": [{"units": 4, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+                             "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01,
+                             "batch_size": 50, "epochs": 2})
+    record = get_impl("mlp_fused").train(spec, ds, seed=0, dtype="float32", sampling="shuffle", backend="numpy",
+                                         progress=False)
+    assert record["kernels"] == "fused" and record["compile_seconds"] is not None
