@@ -92,6 +92,32 @@ def test_factorial_main_effects(tmp_path: Path) -> None:
     assert main["backprop"].effect == pytest.approx(0.0)
 
 
+def test_main_effect_averages_cell_means_when_cells_are_unbalanced() -> None:
+    """backprop has no effect; sampler adds 20. The cells with both at Keras's value kept 10 runs,
+    every other cell 3 (the rest not ok). Pooling the runs would credit backprop with
+    20 * (10/13 - 1/2) = 5.38 of sampler's effect; the mean of cell means gives exactly 0."""
+    names = [c.name for c in COMPONENTS]
+    sampler, backprop = names.index("sampler"), names.index("backprop")
+    table = {}
+    for key in product(("article", "keras"), repeat=len(COMPONENTS)):
+        n = 10 if key[sampler] == key[backprop] == "keras" else 3
+        table[key] = 90.0 + (20.0 if key[sampler] == "keras" else 0.0) + np.linspace(-1.0, 1.0, n)  # mean-0 noise
+    pooled = (np.concatenate([v for k, v in table.items() if k[backprop] == "keras"]).mean()
+              - np.concatenate([v for k, v in table.items() if k[backprop] == "article"]).mean())
+    assert pooled == pytest.approx(20 * (10 / 13 - 1 / 2))  # the bias the cell means avoid
+    main = {e.component: e for e in ablation.effects(table) if e.design == ablation.MAIN}
+    effect = main["backprop"]
+    assert effect.effect == pytest.approx(0.0, abs=1e-12) and effect.p_value == pytest.approx(1.0)
+    # the interval from the per-cell variances: var of a side's mean of K = 16 cell means = sum(s^2/n) / 16^2
+    terms = [np.var(np.linspace(-1, 1, len(v)), ddof=1) / len(v) / 16 ** 2 for v in table.values()]
+    dfs = [len(v) - 1 for v in table.values()]
+    df = sum(terms) ** 2 / sum(t * t / d for t, d in zip(terms, dfs))
+    half = scipy_stats.t.ppf(0.975, df) * math.sqrt(sum(terms))
+    assert (effect.low, effect.high) == (pytest.approx(-half), pytest.approx(half))
+    assert effect.low < 0 < effect.high and effect.n == (8 * 10 + 8 * 3, 16 * 3)
+    assert main["sampler"].effect == pytest.approx(20.0) and main["sampler"].p_value < 1e-6
+
+
 def test_section_on_the_page(tmp_path: Path) -> None:
     root = tmp_path / "results"
     write_synthetic_results(root)

@@ -7,10 +7,12 @@ cell is known by its runs' component values, never by a folder name. For each co
 * switched alone from the article's algorithm to Keras's: mean misclassified of that cell minus
   the article's cell;
 * switched alone from Keras's algorithm to the article's: that cell minus Keras's-algorithm cell;
-* in a full factorial (every combination ran), its main effect: the mean over the runs with the
-  Keras value minus the mean over those with the article's, averaged over the other components.
+* in a full factorial (every combination ran), its main effect: the mean of the cell means with
+  the Keras value minus the mean of those with the article's, so averaged over the other
+  components with every cell weighing the same however many of its runs finished ok.
 
-Each effect comes with a Welch 95% interval and p. The sentence naming the components that
+Each effect comes with a Welch 95% interval and p (the main effect's from the per-cell variances,
+Satterthwaite's degrees of freedom). The sentence naming the components that
 account for the gap (the article's algorithm minus Keras's, misclassified: `gap`) is built from
 these numbers.
 """
@@ -105,11 +107,34 @@ def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
             out.append(Effect(c.name, c.label, design, diff, low, high, p, (len(a), len(b))))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
-            keras_side = np.concatenate([v for k, v in table.items() if k[i] == "keras"])
-            article_side = np.concatenate([v for k, v in table.items() if k[i] == "article"])
-            diff, low, high, p = difference(keras_side, article_side)
-            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p, (len(keras_side), len(article_side))))
+            keras_side = [v for k, v in table.items() if k[i] == "keras"]
+            article_side = [v for k, v in table.items() if k[i] == "article"]
+            diff, low, high, p = main_effect(keras_side, article_side)
+            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p,
+                              (sum(map(len, keras_side)), sum(map(len, article_side)))))
     return out
+
+
+def main_effect(keras_cells: list[Any], article_cells: list[Any]) -> tuple[float, float, float, float]:
+    """Mean of the Keras side's cell means minus the article side's: each cell weighs the same, so
+    cells that lost runs (not ok) do not tilt it towards the other components' values. The variance
+    of a side is sum(s_c^2 / n_c) / K^2 over its K cells; degrees of freedom by Satterthwaite over
+    all cells. Returns the effect, its 95% interval and two-sided p (NaN below two runs in a cell)."""
+    sides = [[finite(v) for v in keras_cells], [finite(v) for v in article_cells]]
+    if any(not side or any(v.size == 0 for v in side) for side in sides):
+        return (math.nan,) * 4
+    diff = float(np.mean([v.mean() for v in sides[0]]) - np.mean([v.mean() for v in sides[1]]))
+    if any(v.size < 2 for side in sides for v in side):
+        return diff, math.nan, math.nan, math.nan
+    terms = [v.var(ddof=1) / v.size / len(side) ** 2 for side in sides for v in side]
+    dfs = [v.size - 1 for side in sides for v in side]
+    total = sum(terms)
+    if total == 0:
+        return diff, diff, diff, 1.0 if diff == 0 else 0.0
+    df = total ** 2 / sum(t ** 2 / d for t, d in zip(terms, dfs) if t > 0)
+    half = float(scipy_stats.t.ppf((1 + CONFIDENCE) / 2, df)) * math.sqrt(total)
+    p = float(2 * scipy_stats.t.sf(abs(diff) / math.sqrt(total), df))
+    return diff, diff - half, diff + half, p
 
 
 @dataclass(frozen=True)
