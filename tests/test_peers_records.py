@@ -74,3 +74,18 @@ def test_fused_mlp_record(titanic) -> None:
                                           backend="numpy", progress=False)
     check_record(record, "numpy", 3, len(titanic.x_test))
     assert record["kernels"] == "fused" and record["compile_seconds"] > 0
+
+
+def test_keras_records_the_gpu_tensorflow_runs_on() -> None:
+    """With TensorFlow's CUDA build and a GPU, Keras's record names the GPU, not the CPU."""
+    import types
+
+    from experiments.models import keras_model
+    from experiments.models.base import cpu_model
+    gpu = types.SimpleNamespace(name="/physical_device:GPU:0")
+    config = types.SimpleNamespace(list_physical_devices=lambda kind: [gpu] if kind == "GPU" else [],
+                                   experimental=types.SimpleNamespace(
+                                       get_device_details=lambda d: {"device_name": "NVIDIA H200"}))
+    assert keras_model.device_name(types.SimpleNamespace(config=config)) == "NVIDIA H200 (TensorFlow GPU)"
+    no_gpu = types.SimpleNamespace(config=types.SimpleNamespace(list_physical_devices=lambda kind: []))
+    assert keras_model.device_name(no_gpu) == cpu_model()

@@ -55,6 +55,16 @@ def check_plan(spec: ModelSpec, ds: Any) -> None:
     check_standard_algorithm(spec, "keras")
 
 
+def device_name(tf: Any) -> str:
+    """Where TensorFlow runs Keras's ops: its first GPU when its CUDA build sees one (Keras places
+    ops there by default), else the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return cpu_model()
+    details = tf.config.experimental.get_device_details(gpus[0]) or {}
+    return f"{details.get('device_name') or gpus[0].name} (TensorFlow GPU)"
+
+
 def configure(deterministic: bool = True) -> None:
     """Settings from the config's `keras` node (the harness calls this before the first run)."""
     _SETTINGS["deterministic"] = deterministic
@@ -189,7 +199,7 @@ def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampl
         predict_seconds = time.perf_counter() - start
         test_loss = float(model.evaluate(x_test, y_test, batch_size=max(spec.batch_size, 1024), verbose=0))
     record: dict[str, Any] = {
-        "backend": "tensorflow", "device": cpu_model(), "sampling": "shuffle",
+        "backend": "tensorflow", "device": device_name(tf), "sampling": "shuffle",
         "threads": tf.config.threading.get_intra_op_parallelism_threads() or None,  # None: TF's default, every core
         "fit_seconds": fit_seconds, "first_epoch_seconds": timer.ends[0] - fit_start if timer.ends else None,
         "predict_seconds": predict_seconds, "epoch_losses": [float(v) for v in losses],
