@@ -138,3 +138,20 @@ def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
     none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (3, 3))
     assert ablation.effects_frame(found, none)["share of gap"].isna().all()
+
+
+def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
+    """Two batches of the same ablation (build_report(all_runs=True)) give the intervals of one: each
+    seed once per cell, as the reproduction table counts them (doubling the runs would narrow them)."""
+    write_ablation(tmp_path / "once", "ablation_mnist", {"sampler": -10.0})
+    for copy in ("a", "b"):
+        write_ablation(tmp_path / "twice" / copy, "ablation_mnist", {"sampler": -10.0})
+    once, twice = (tables.prepare(load_runs(roots)) for roots in
+                   ([tmp_path / "once"], [tmp_path / "twice" / "a", tmp_path / "twice" / "b"]))
+    assert len(twice) == 2 * len(once)
+    assert {k: len(v) for k, v in ablation.cells(twice).items()} == {k: len(v) for k, v in ablation.cells(once).items()}
+    first, second = ablation.effects(ablation.cells(once)), ablation.effects(ablation.cells(twice))
+    assert [(e.effect, e.low, e.high, e.n) for e in second] == [(e.effect, e.low, e.high, e.n) for e in first]
+    sampler = next(e for e in first if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
+    expected = scipy_stats.ttest_ind(np.array(NOISE) + 80.0, np.array(NOISE) + 90.0, equal_var=False)
+    assert (sampler.low, sampler.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))

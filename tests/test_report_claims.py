@@ -83,3 +83,15 @@ def test_titanic_error_three_ways(tmp_path: Path) -> None:
     assert first['signed mean "error"'].startswith("0 [")  # the signs cancel
     assert first['mean |"error"|'] == f"7.5 [{7.5 - half:.4g}, {7.5 + half:.4g}]"
     assert first["misclassified"].startswith("50 [")
+
+
+def test_the_same_runs_twice_pair_each_seed_once(tmp_path: Path) -> None:
+    """Two batches of the same head-to-head (build_report(all_runs=True)) pair as one: each seed once."""
+    from harness.reporting import claims_section
+
+    for copy in ("a", "b"):
+        write_head_to_head(tmp_path / copy, "mnist_vs_tf", MLP, KERAS)
+    runs = tables.prepare(load_runs([tmp_path / "a", tmp_path / "b"]))
+    assert len(runs) == 2 * (len(MLP) + len(KERAS))
+    mlp, keras = claims_section.article_pairing(runs, "mnist_vs_tf")
+    assert sorted(mlp["test_misclassified"]) == sorted(MLP) and sorted(keras["test_misclassified"]) == sorted(KERAS)

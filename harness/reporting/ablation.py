@@ -31,6 +31,7 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+from harness.reporting.tables import repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
 EXPERIMENTS = ("ablation_titanic", "ablation_mnist")
@@ -63,9 +64,13 @@ def cell_of(run: Any) -> tuple[str, ...] | None:
 
 
 def cells(runs: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
-    """Misclassified of the experiment's ok MLP runs, per cell."""
+    """Misclassified of the experiment's ok MLP runs, per cell; each seed once per cell (the latest
+    run), as the summary and reproduction tables count them, so a sweep run twice counts once."""
     mlp = runs[(runs["impl"] == "mlp") & runs["ok"]]
     keys = pd.Series([cell_of(run) for _, run in mlp.iterrows()], index=mlp.index, dtype=object)
+    if len(mlp):
+        once = ~repeated_runs(mlp.assign(_cell=keys.map(str)), ["impl", "backend", "_cell"])
+        mlp, keys = mlp[once], keys[once]
     out: dict[tuple[str, ...], np.ndarray] = {}
     for key in {k for k in keys if k is not None}:
         out[key] = finite(pd.to_numeric(mlp.loc[keys == key, MEASURE], errors="coerce"))

@@ -14,7 +14,7 @@ from harness.reporting import figures as fg
 from harness.reporting import html, reference, verdicts
 from harness.reporting.figures_article import comparison
 from harness.reporting.stats import finite
-from harness.reporting.tables import fmt
+from harness.reporting.tables import fmt, repeated_runs
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -22,12 +22,16 @@ HEAD_TO_HEAD = ("titanic_vs_tf", "mnist_vs_tf")
 
 
 def article_pairing(runs: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(MLP runs of the article's algorithm, Keras runs) of one experiment, ok runs only."""
+    """(MLP runs of the article's algorithm, Keras runs) of one experiment, ok runs only, each seed
+    once (the latest run), as the reproduction table counts them."""
     mine = runs[(runs["experiment"] == experiment) & runs["ok"]] if len(runs) else runs
     if mine.empty:
         return mine, mine
     mlp = mine[mine["impl"] == "mlp"]
-    return mlp[reference.algorithm_of(mlp) == "article"], mine[mine["impl"] == "keras"]
+    mlp = mlp[reference.algorithm_of(mlp) == "article"]
+    keras = mine[mine["impl"] == "keras"]
+    return (mlp[~repeated_runs(mlp, ["impl", "backend"])] if len(mlp) else mlp,
+            keras[~repeated_runs(keras, ["impl", "backend"])] if len(keras) else keras)
 
 
 def _head_to_head(runs: pd.DataFrame, experiment: str, out_dir: Path) -> str:
