@@ -141,3 +141,16 @@ def test_verdicts_are_styled_on_the_page() -> None:
 
     assert 'class="verdict v-too-few-runs">too few runs (n=2)<' in html.verdict_html("too few runs (n=2)")
     assert ".v-too-few-runs{" in html.CSS and ".v-consistent{" in html.CSS
+
+
+def test_page_names_the_time_ratios_bootstrap_interval() -> None:
+    """The time ratio's verdict interval is stats.ratio_of_medians_ci, a percentile bootstrap: the
+    method text must not say every verdict interval is a t-interval."""
+    import re
+
+    from harness.reporting import html
+
+    text = re.sub(r"\s+", " ", html.method_html())
+    assert "Intervals of the verdicts are t-intervals" not in text
+    assert "percentile bootstrap interval of the ratio of medians overlaps it" in text
+    assert "the time ratio's is the percentile bootstrap of the ratio of medians" in text

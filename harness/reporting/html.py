@@ -180,13 +180,15 @@ our estimate alone; a single published run (a printed epoch loss) by our runs'
 95% prediction interval for one more run, mean ± t<sub>n−1</sub>·s·√(1+1/n); the article's accuracy gap (its MLP
 minus Keras) by our gap, all four groups' spreads taken as ours (Satterthwaite degrees of freedom over our two variance
 estimates, from our run counts); a ratio the
-article gave only as a range (its times read off a figure) by whether our 95% interval overlaps it. <i>consistent</i> =
+article gave only as a range (its times read off a figure) by whether our 95% percentile bootstrap interval of the
+ratio of medians overlaps it. <i>consistent</i> =
 no difference at p &lt; {stats.ALPHA} (not a proof of equality); <i>better</i> / <i>worse</i> = a significant
 difference in the number's direction; <i>differs</i> = significant where no direction is better; the Titanic "error"
 is judged on |error| run by run, so over- and under-predictions do not cancel; <i>too few runs (n=…)</i> below
 {verdicts.MIN_RUNS} runs; a fixed bound only where its reason is given beside it; <i>not comparable</i> = hardware-bound,
 or our setup or algorithm differs (the components are named); <i>not measured</i> = no successful run. Intervals
-of the verdicts are t-intervals, chosen over the BCa bootstrap for their coverage at 2–20 runs (docs/verdicts.md).
+of the verdicts on means, gaps and single runs are t-intervals, chosen over the BCa bootstrap for their coverage at
+2–20 runs (docs/verdicts.md); the time ratio's is the percentile bootstrap of the ratio of medians.
 A number made by the article's algorithm is judged only on MLP runs whose algorithm is all of the article's
 (harness.algorithm); its head-to-head claims pair them with the Keras runs of the same experiment.</li>
 <li>Timings taken under a parallel launcher (several runs sharing the CPU) are marked and not judged.</li></ul>"""
