@@ -1,4 +1,5 @@
 # mlp-bench: `make test` and `make bench` are each the one command a new user types.
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -7,6 +7,7 @@ that start fresh processes are covered too); loaded data sets are cached for the
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from experiments.models.spec import ModelSpec, check_against_data, spec_from_con
 from harness.records import CONFIG_FILE
 from harness.run_settings import dotted_settings, run_settings
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
+
+log = logging.getLogger(__name__)
 
 _DATA_CACHE: dict[tuple, Any] = {}
 
@@ -98,6 +101,22 @@ def data_options(cfg: DictConfig) -> dict[str, Any]:
             "download": data.download, "verify": data.verify}
 
 
+def _available(impls: list[Implementation], backend: str) -> list[Implementation]:
+    """The implementations that can run here. A tuned form (a variant of a peer, e.g.
+    torch_compiled without a C++ compiler) that cannot is left out with one warning when others
+    run, so a head-to-head keeps its other implementations; anything else is refused."""
+    kept = []
+    for impl in impls:
+        try:
+            impl.check_available(impl.resolve_backend(backend))
+            kept.append(impl)
+        except ValueError as ex:
+            if impl.peer == impl.name or len(impls) == 1:
+                raise
+            log.warning(f"{impl.name} left out of this run: {ex}")
+    return kept
+
+
 def make_plan(cfg: DictConfig) -> Plan:
     """Validate everything (names, numbers, availability, data, model vs data); return the plan.
 
@@ -108,8 +127,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
-    for impl in impls:
-        impl.check_available(impl.resolve_backend(cfg.backend))
+    impls = _available(impls, cfg.backend)
     if any(impl.name == "mlp" for impl in impls):
         registry.get("mlp").load().check_kernels(spec, cfg.backend)
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):

@@ -92,8 +92,10 @@ def harness_runs(out: Path, device: str, runs: int, extra: list[str]) -> dict[st
     }
     if peers:
         # the article's pairing: its MLP (mnist_gpu's own algorithm) against Keras with Keras's, one experiment
+        # backend=cupy needs a GPU implementation among them (torch); Keras goes where TensorFlow puts it
+        backend = device if "torch" in peers else "numpy"
         plan["peers_on_device"] = ["+experiment=mnist_gpu", f"impls=[{','.join(peers)}]", "algorithm=keras",
-                                   f"backend={device}", f"runs={runs}"]
+                                   f"backend={backend}", f"runs={runs}"]
     done = {}
     for name, overrides in plan.items():
         folder = out / name

@@ -19,7 +19,7 @@ if [ -z "${PY:-}" ]; then
   else
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -c requirements.lock -e ".[gpu,test]"
+    .venv/bin/python -m pip install --quiet -c requirements.lock -e ".[gpu,peers,test]"
     PY=.venv/bin/python
   fi
 fi

@@ -94,7 +94,10 @@ def test_torch_compiled_refuses_without_a_cpp_compiler(monkeypatch: pytest.Monke
     registry.get("torch").check_available("torch-cpu")  # eager torch needs none
 
 
-def test_harness_refuses_torch_compiled_before_any_run(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_harness_refuses_torch_compiled_alone_and_leaves_it_out_beside_others(
+        monkeypatch: pytest.MonkeyPatch, tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    """Named alone, a tuned form that cannot run is refused before any run; beside other
+    implementations (a head-to-head) it is left out with one warning and the rest still run."""
     from hydra import compose, initialize_config_dir
 
     import harness.config  # noqa: F401  (registers the schema)
@@ -102,6 +105,9 @@ def test_harness_refuses_torch_compiled_before_any_run(monkeypatch: pytest.Monke
     from harness.validate import make_plan
     monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[mlp,torch_compiled]"])
+        alone = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[torch_compiled]"])
+        beside = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[mlp,torch_compiled]"])
     with pytest.raises(ValueError, match="no-such-compiler not found"):
-        make_plan(cfg)
+        make_plan(alone)
+    assert [impl.name for impl in make_plan(beside).impls] == ["mlp"]
+    assert "torch_compiled left out of this run" in caplog.text and "no-such-compiler not found" in caplog.text
