@@ -22,8 +22,17 @@ GPU_BACKENDS = frozenset({"cupy", "torch-cuda"})
 
 
 def wanted(setting: bool | None, backend: str) -> bool:
-    """`warmup=null` (the default) warms up GPU implementations only; true every one; false none."""
-    return backend in GPU_BACKENDS if setting is None else bool(setting)
+    """`warmup=null` (the default) warms up GPU implementations only (Keras too when TensorFlow's
+    CUDA build sees a GPU); true every one; false none."""
+    if setting is not None:
+        return bool(setting)
+    return backend in GPU_BACKENDS or (backend == "tensorflow" and _tensorflow_sees_a_gpu())
+
+
+def _tensorflow_sees_a_gpu() -> bool:
+    """Whether Keras's ops go to a GPU (TensorFlow is imported by then: Keras is about to run)."""
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def warm_up(plan: Plan, impl: Implementation, ds: Any, record: dict[str, Any]) -> float | None:

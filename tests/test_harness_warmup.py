@@ -57,3 +57,11 @@ def test_warm_up_only_where_asked(tmp_path: Path, data_root: Path, fake_gpu: lis
              warmup=setting)
     assert fake_gpu == fits
     assert all((r["warmup_seconds"] is None) == (fits[0] != 1) for r in read_records(tmp_path))
+
+
+def test_keras_warms_up_when_tensorflow_sees_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import warmup
+    monkeypatch.setattr(warmup, "_tensorflow_sees_a_gpu", lambda: True)
+    assert warmup.wanted(None, "tensorflow") and not warmup.wanted(False, "tensorflow")
+    monkeypatch.setattr(warmup, "_tensorflow_sees_a_gpu", lambda: False)
+    assert not warmup.wanted(None, "tensorflow") and warmup.wanted(None, "cupy")
