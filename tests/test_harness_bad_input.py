@@ -25,7 +25,7 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "negative learning rate": (["+experiment=titanic_sgd", "model.learning_rate=-0.1"], ["model.learning_rate"]),
     "zero batch size": (["+experiment=titanic_sgd", "model.batch_size=0"], ["model.batch_size", "positive"]),
     "zero runs": (["+experiment=titanic_sgd", "runs=0"], ["runs", "positive"]),
-    "unknown implementation": (["+experiment=titanic_sgd", "impls=[mlp,jax]"], ["'jax'", "mlp, keras"]),
+    "unknown implementation": (["+experiment=titanic_sgd", "impls=[mlp,jax]"], ["'jax'", "mlp, mlp_fused, keras"]),
     "unknown backend": (["+experiment=titanic_sgd", "backend=tpu"], ["'tpu'", "numpy, cupy"]),
     "unknown activation": (["+experiment=titanic_sgd", "model.layers.0.activation=gelu"], ["'gelu'", "relu"]),
     "unknown loss": (["+experiment=titanic_sgd", "model.loss=hinge"], ["'hinge'", "binary_crossentropy"]),
