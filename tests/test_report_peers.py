@@ -8,7 +8,7 @@ from harness.reporting.peers import fastest_by_peer, fastest_peer_sentence, peer
 
 
 def summary(**seconds: float) -> pd.DataFrame:
-    backends = {"mlp": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
+    backends = {"mlp": "numpy", "mlp_fused": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
                 "torch_compiled": "torch-cpu", "sklearn": "sklearn"}
     return pd.DataFrame([{"experiment": "titanic_vs_tf", "dataset": "titanic", "impl": impl,
                           "backend": backends[impl], "fit_seconds_median": s} for impl, s in seconds.items()])
@@ -58,7 +58,7 @@ def _write_vs_tf_sweep(root, fit_seconds: dict[str, float], seeds: int = 3):
     from harness.reporting.synthetic import STAMP, _nested
 
     folder = root / "titanic_vs_tf" / "multirun" / "2026-01-01_00-00-00"
-    backends = {"mlp": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
+    backends = {"mlp": "numpy", "mlp_fused": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
                 "torch_compiled": "torch-cpu", "sklearn": "sklearn"}
     cases = (("0-keras", 1, list(backends)), ("1-article", 0, ["mlp"]))
     for job, side, impls in cases:
@@ -82,8 +82,8 @@ def _write_vs_tf_sweep(root, fit_seconds: dict[str, float], seeds: int = 3):
 def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -> None:
     from harness.reporting import batches, build, tables
 
-    _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5,
-                                      sklearn=3.0))
+    _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, mlp_fused=0.3, keras=40.0, keras_tuned=10.0, torch=2.0,
+                                      torch_compiled=0.5, sklearn=3.0))
     runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
     summary = tables.summary_table(runs)
     swept = tables.swept_params(tables.prepare(runs))
@@ -93,4 +93,13 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
     assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
     assert "sampling=shuffle" in sentences[0] and "dtype=float32" in sentences[0]
     assert sentences[0].endswith("it is ahead of every peer.")
+    assert "mlp/numpy takes" in sentences[0] and "mlp_fused/numpy takes" in sentences[0]  # both forms judged
     assert f"{0.41 / 40.01:.3g}x keras," in sentences[0]  # medians 0.41 s and 40.01 s, Keras-algorithm job
+
+
+def test_each_form_of_the_mlp_is_judged() -> None:
+    text = fastest_peer_sentence(summary(mlp=1.0, mlp_fused=0.4, keras=40.0, keras_tuned=10.0, torch=2.0,
+                                         torch_compiled=0.5))
+    plain, fused = text.split(". ")
+    assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not ahead of torch_compiled")
+    assert fused.startswith("mlp_fused/numpy takes 0.01x keras") and fused.endswith("it is ahead of every peer.")

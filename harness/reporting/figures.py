@@ -25,7 +25,7 @@ from harness.reporting.tables import REFERENCE_IMPL, fmt
 
 DPI = 100
 IMPL_COLOURS = {"mlp": "#1f77b4", "keras": "#ff7f0e", "torch": "#2ca02c", "sklearn": "#d62728",
-                "keras_tuned": "#ffbb78", "torch_compiled": "#98df8a"}  # a peer's tuned form: its lighter shade
+                "mlp_fused": "#aec7e8", "keras_tuned": "#ffbb78", "torch_compiled": "#98df8a"}  # other forms: lighter
 BACKEND_SHADES = {"cupy": 0.55, "torch-cuda": 0.55}
 
 
