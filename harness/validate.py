@@ -128,8 +128,9 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     impls = _available(impls, cfg.backend)
-    if any(impl.name == "mlp" for impl in impls):
-        registry.get("mlp").load().check_kernels(spec, cfg.backend)
+    for impl in impls:  # the MLP's fused kernels need Numba and the CPU (model.kernels)
+        if impl.peer == "mlp" and hasattr(impl.load(), "check_kernels"):
+            impl.load().check_kernels(spec, impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     if cfg.data.seed is not None and cfg.data.seed < 0:
