@@ -29,6 +29,7 @@ from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_
 from .config import BenchConfig
 from .environment import command_line, git_state
 from .run import run_config
+from .run_settings import MACHINE_PREFIX
 from .validate import make_plan
 
 log = logging.getLogger("harness.rerun")
@@ -60,6 +61,13 @@ def _runs_from_records(cfg: DictConfig, records: list[dict[str, Any]]) -> None:
     cfg.impls = [name for name in cfg.impls if name in ran] + sorted(ran - set(cfg.impls))
 
 
+def _stable(field: str, value: object) -> object:
+    """A record field as compared: the machine's measured rates in `settings` are timings too."""
+    if field == "settings" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if not k.startswith(MACHINE_PREFIX)}
+    return value
+
+
 def differences(original: Path, new: Path) -> dict[str, str]:
     """Per record name, how the two folders' records differ (timings, memory and timestamps ignored)."""
     old = {record_name(r): r for r in read_records(original)}
@@ -70,7 +78,7 @@ def differences(original: Path, new: Path) -> dict[str, str]:
         if before is None:
             found[name] = "not in the original"
             continue
-        keys = [k for k in record if k not in VOLATILE_FIELDS and record[k] != before[k]]
+        keys = [k for k in record if k not in VOLATILE_FIELDS and _stable(k, record[k]) != _stable(k, before[k])]
         if keys:
             found[name] = f"{', '.join(keys)} differ"
     return found
