@@ -23,9 +23,9 @@ from harness.reporting import build_report
 from harness.reporting.synthetic import write_synthetic_results
 
 # The reproduction table's cell for the Drujba slope: the synthetic runs fit w = 1930, 1931, 1932,
-# so the mean is 1931 and, with 3 values, each end of the 95% bootstrap interval is a value
-# itself (all three resamples of one value have probability 1/27 > 2.5%).
-KNOWN_CELL = "1931 [95% CI 1930, 1932] (n=3)"
+# so the mean is 1931, s = 1, and the article's single fit is judged against the 95% prediction
+# interval for one run: 1931 -+ t(0.975, 2) * 1 * sqrt(1 + 1/3) = 1931 -+ 4.97 -> 1926, 1936.
+KNOWN_CELL = "1931 [95% PI, one run 1926, 1936] (n=3)"
 TH_BACKGROUND = "rgb(238, 242, 247)"  # the page's CSS: th{background:#eef2f7}
 PROBE = """<script>
 window.addEventListener("load", () => {
