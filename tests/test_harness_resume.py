@@ -62,7 +62,9 @@ def test_sigkill_mid_sweep_then_resume_runs_only_missing_seeds(tmp_path: Path, d
 
 def test_ctrl_c_stops_cleanly_after_finished_runs(tmp_path: Path, data_root: Path) -> None:
     run_dir = tmp_path / "run"
-    process = start([*SWEEP, f"hydra.run.dir={run_dir}"], tmp_path, data_root)
+    # runs long enough (seconds each) that Ctrl-C surely comes while seeds are still to run
+    longer = [a for a in SWEEP if not a.startswith("model.epochs=")] + ["model.epochs=30000"]
+    process = start([*longer, f"hydra.run.dir={run_dir}"], tmp_path, data_root)
     wait_for_records(run_dir, 2, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
