@@ -32,7 +32,9 @@ def wanted(setting: bool | None, backend: str) -> bool:
 def _tensorflow_sees_a_gpu() -> bool:
     """Whether Keras's ops go to a GPU (TensorFlow is imported by then: Keras is about to run)."""
     import tensorflow as tf
-    return bool(tf.config.list_physical_devices("GPU"))
+
+    from experiments.models.keras_model import gpus
+    return bool(gpus(tf))
 
 
 def warm_up(plan: Plan, impl: Implementation, ds: Any, record: dict[str, Any]) -> float | None:

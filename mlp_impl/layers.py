@@ -17,6 +17,23 @@ from . import activations, initializers, validation
 from .validation import positive_int as _check_width
 
 
+class _Weights:
+    """A layer attribute that reads the network's view (``W``, ``b``, and ``B``: the bias under
+    the article's name) and copies an assigned array into it, checked by ``Dense._assign``."""
+
+    def __init__(self, slot: str) -> None:
+        self.slot = slot
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layer: Any, owner: type | None = None) -> Any:
+        return self if layer is None else getattr(layer, self.slot)
+
+    def __set__(self, layer: Any, value: Any) -> None:
+        layer._assign(self.name, getattr(layer, self.slot), value)
+
+
 class Dense:
     """A fully connected layer given by its width; the input width is inferred when the network
     is built (first ``fit``/``predict``/``build``), unless ``input_dim`` is given.
@@ -41,36 +58,13 @@ class Dense:
         self._b: Any = None
         self._backend: Any = None
 
+    W = _Weights("_W")  # kernel, shape (in, out): a view into the network's parameters
+    b = _Weights("_b")  # bias, shape (out,)
+    B = _Weights("_b")
+
     def bind(self, W: Any, b: Any, backend: Any) -> None:
         """Point the layer at its network's views of the kernel and bias (done by ``NN.build``)."""
         self._W, self._b, self._backend = W, b, backend
-
-    @property
-    def W(self) -> Any:
-        """The kernel, shape (in, out): a view into the network's parameters."""
-        return self._W
-
-    @W.setter
-    def W(self, value: Any) -> None:
-        self._assign("W", self._W, value)
-
-    @property
-    def b(self) -> Any:
-        """The bias, shape (out,): a view into the network's parameters."""
-        return self._b
-
-    @b.setter
-    def b(self, value: Any) -> None:
-        self._assign("b", self._b, value)
-
-    @property
-    def B(self) -> Any:
-        """The bias, under the article's name."""
-        return self._b
-
-    @B.setter
-    def B(self, value: Any) -> None:
-        self._assign("B", self._b, value)
 
     def _assign(self, name: str, target: Any, value: Any) -> None:
         """Copy ``value`` into the network's weights after checking it (nothing changes on error).

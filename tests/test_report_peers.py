@@ -103,3 +103,8 @@ def test_each_form_of_the_mlp_is_judged() -> None:
     plain, fused = text.split(". ")
     assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not ahead of torch_compiled")
     assert fused.startswith("mlp_fused/numpy takes 0.01x keras") and fused.endswith("it is ahead of every peer.")
+
+
+def test_the_sentence_states_each_median_s_run_count() -> None:
+    rows = summary(mlp=1.0, keras=40.0, keras_tuned=10.0).assign(n_ok=[10, 10, 9])
+    assert "the median fit time (medians of ok runs: mlp 10, keras 10, keras_tuned 9); " in fastest_peer_sentence(rows)

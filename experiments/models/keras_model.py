@@ -55,14 +55,18 @@ def check_plan(spec: ModelSpec, ds: Any) -> None:
     check_standard_algorithm(spec, "keras")
 
 
+def gpus(tf: Any) -> list[Any]:
+    """The GPUs TensorFlow's CUDA build sees (Keras places its ops on the first by default)."""
+    return tf.config.list_physical_devices("GPU")
+
+
 def device_name(tf: Any) -> str:
-    """Where TensorFlow runs Keras's ops: its first GPU when its CUDA build sees one (Keras places
-    ops there by default), else the CPU."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
+    """Where TensorFlow runs Keras's ops: its first GPU when it sees one, else the CPU."""
+    gpus_seen = gpus(tf)
+    if not gpus_seen:
         return cpu_model()
-    details = tf.config.experimental.get_device_details(gpus[0]) or {}
-    return f"{details.get('device_name') or gpus[0].name} (TensorFlow GPU)"
+    details = tf.config.experimental.get_device_details(gpus_seen[0]) or {}
+    return f"{details.get('device_name') or gpus_seen[0].name} (TensorFlow GPU)"
 
 
 def configure(deterministic: bool = True) -> None:

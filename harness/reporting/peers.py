@@ -32,6 +32,14 @@ def fastest_by_peer(rows: pd.DataFrame) -> dict[str, pd.Series]:
             for peer, group in peers.groupby(peers["impl"].map(peer_of), sort=True)}
 
 
+def _counts(mine: pd.Series, others: pd.DataFrame) -> str:
+    """' (medians of ok runs: mlp 10, keras 10, ...)': every finding states its n."""
+    if "n_ok" not in mine:
+        return ""
+    rows = [mine, *(row for _, row in others.iterrows())]
+    return " (medians of ok runs: " + ", ".join(f"{row['impl']} {int(row['n_ok'])}" for row in rows) + ")"
+
+
 def fastest_peer_sentence(summary: pd.DataFrame) -> str:
     """One sentence per subject row of an experiment's summary (one row per implementation and
     backend; '' for a sweep or when a peer has no second form to choose from)."""
@@ -48,7 +56,8 @@ def fastest_peer_sentence(summary: pd.DataFrame) -> str:
                            for _, row in others.iterrows())
         behind = [row["impl"] for row in fastest.values() if mine["fit_seconds_median"] >= row["fit_seconds_median"]]
         verdict = "ahead of every peer" if not behind else f"not ahead of {', '.join(behind)}"
-        sentences.append(f"{mine['impl']}/{mine['backend']} takes {ratios} the median fit time; against the fastest "
+        sentences.append(f"{mine['impl']}/{mine['backend']} takes {ratios} the median fit time{_counts(mine, others)}; "
+                         f"against the fastest "
                          f"configuration of each peer in this run ("
                          + ", ".join(f"{peer}: {row['impl']}" for peer, row in fastest.items())
                          + f") it is {verdict}.")

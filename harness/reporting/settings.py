@@ -62,6 +62,11 @@ def _read_settings(folder: str, _stamps: tuple[Any, ...]) -> dict[str, Any]:
             return {}
         log.info(f"{folder}: records from an older harness version (no settings field); settings read from its config")
         flat = dotted_settings(config)
+    return _beyond_fields(flat)
+
+
+def _beyond_fields(flat: dict[str, Any]) -> dict[str, Any]:
+    """The settings a record's own fields do not hold (and not the machine's measured rates)."""
     return {key: value for key, value in flat.items()
             if key not in IN_RECORD | NOT_SETTINGS and not key.startswith(MACHINE_PREFIX)}
 
@@ -83,10 +88,7 @@ def _column(values: dict[str, Any]) -> dict[str, Any]:
 def _frame_settings(rows: pd.DataFrame) -> dict[str, Any]:
     """The settings the records of one folder carry ({} for records of an older harness)."""
     carried = [s for s in rows.get("settings", pd.Series(dtype=object)) if isinstance(s, dict)]
-    if not carried:
-        return {}
-    return {key: value for key, value in carried[-1].items()
-            if key not in IN_RECORD | NOT_SETTINGS and not key.startswith(MACHINE_PREFIX)}
+    return _beyond_fields(carried[-1]) if carried else {}
 
 
 def config_settings(runs: pd.DataFrame) -> pd.DataFrame:
@@ -115,8 +117,11 @@ def run_settings(run: Any) -> dict[str, Any]:
     """One run's flattened settings (dotted keys) as `harness.algorithm.classify` reads them: its
     folder's config values, with the record's own fields (sampling, dtype, ...) for the keys a
     record holds, since those are what the implementation really used."""
-    folder = run.get("run_dir")
-    out = folder_settings(folder) if isinstance(folder, str) else {}
+    folder, carried = run.get("run_dir"), run.get("settings")
+    if isinstance(carried, dict):  # the record's own: no folder to read
+        out = _beyond_fields(carried)
+    else:
+        out = folder_settings(folder) if isinstance(folder, str) else {}
     for key in IN_RECORD:
         value = run.get(key)
         if value is not None and not (isinstance(value, float) and value != value):
