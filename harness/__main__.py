@@ -14,10 +14,11 @@ A write the system refuses (disk full) exits 4 with one line (`harness.write_fai
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import ContextManager
+from typing import ContextManager, Iterator
 
 import hydra
 from omegaconf import DictConfig
@@ -55,6 +56,67 @@ def hold_output(folder: tuple[str, Path] | None, argv: list[str]) -> ContextMana
     return stack
 
 
+@contextmanager
+def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
+    """A write that failed where the harness does not catch it (Hydra's own .hydra/ files and
+    multirun.yaml, or a sweep job in a worker process) ends in the one line of harness.write_failure
+    and exit 4 too, not in Hydra's traceback. Hydra hands its exceptions up for that
+    (HYDRA_FULL_ERROR); any other keeps its traceback."""
+    if folder is None:
+        yield
+        return
+    from harness.write_failure import finish_with_resume, line_for, stop_with
+    key, path = folder
+    saved = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    stderr = sys.stderr
+    sys.stderr = held = _HoldJobErrorLine(stderr)
+    try:
+        yield
+    except Exception as error:
+        line = line_for(error, path, finish_with_resume(key, path))
+        if line is None:
+            held.release()
+            raise
+        held.pending = ""  # the failed write's line says which job's folder
+        sys.stderr = stderr
+        stop_with(line)
+    finally:
+        held.release()
+        sys.stderr = stderr
+        if saved is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved
+
+
+class _HoldJobErrorLine:
+    """stderr, except that Hydra's "Error executing job with overrides: [...]" (written just before
+    it raises a failed job's exception) waits for the next write: a failed write's one line
+    replaces it, anything else lets it through."""
+
+    PREFIX = "Error executing job with overrides:"
+
+    def __init__(self, stream: object) -> None:
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        if text.startswith(self.PREFIX):
+            self.pending += text
+            return len(text)
+        self.release()
+        return self.stream.write(text)  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        pending, self.pending = self.pending, ""
+        if pending:
+            self.stream.write(pending)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
 if __name__ == "__main__":
-    with hold_output(main_guard(sys.argv[1:]), sys.argv):
+    folder = main_guard(sys.argv[1:])
+    with hold_output(folder, sys.argv), failed_writes_in_one_line(folder):
         main()

@@ -20,13 +20,19 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness import folder_lock
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, atomic_write_text
-from harness.write_failure import WriteFailed, quiet_log_file_failures, stop, writing
+from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
+                                   stop, writing)
 
 from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
 from .validate import check_output_dir, make_plan
 
 log = logging.getLogger(__name__)
+
+
+# Launchers whose jobs run in worker processes and hand their outcome (or exception) back to the
+# waiting command; the SLURM launcher ends failed jobs itself (harness.slurm_launcher).
+WORKER_LAUNCHERS = frozenset({"joblib", "submitit_local"})
 
 
 class RunsFailed(Exception):
@@ -54,9 +60,11 @@ def run(cfg: DictConfig) -> None:
     from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
     quiet_log_file_failures()
+    if multirun and launcher in WORKER_LAUNCHERS:
+        report_to_the_command()
     sweep_dir = Path(HydraConfig.get().sweep.dir) if multirun else None
-    then = (f"finish with the same command and resume=true hydra.sweep.dir={sweep_dir}" if sweep_dir
-            else f"finish with resume=true hydra.run.dir={run_dir}")
+    then = finish_with_resume("hydra.sweep.dir", sweep_dir) if sweep_dir else finish_with_resume("hydra.run.dir",
+                                                                                                 run_dir)
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
                          cleanup_on_reject=True, report=cfg.report and not multirun,
                          dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then)
@@ -102,7 +110,7 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
     `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
     setting that chose run_dir, named in the fix of a refused folder; `then` is how to finish
     after a failed write (default: resume=true into run_dir), said in its one-line error."""
-    then = then or f"finish with resume=true {dir_key}={run_dir}"
+    then = then or finish_with_resume(dir_key, run_dir)
     plan = _checked(lambda: make_plan(cfg), run_dir, cleanup=cleanup_on_reject)
     _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
              cleanup=cleanup_on_reject)

@@ -286,3 +286,64 @@ def test_the_report_command_keeps_the_previous_report(tmp_path: Path, monkeypatc
                         f"in {root / 'titanic_sgd' / 'report'} is left as it was; free space, then run this command "
                         "again\n")
     assert report_files(root / "titanic_sgd" / "report") == before and leftovers(root) == []
+
+
+SWEEP = ["-m", *RUN, "seed=0,1"]
+
+
+@pytest.mark.parametrize("launch, fail, shown", [
+    ("run", ".hydra/config.yaml", ".hydra/config.yaml in {folder}"),           # Hydra's own files of a run
+    ("basic", "sweep/multirun.yaml", "multirun.yaml in {folder}"),             # Hydra's file of a sweep
+    ("joblib", "records/mlp-numpy-seed1.json", "records/mlp-numpy-seed1.json in {folder}/1"),  # a worker's job
+    ("submitit_local", "1/.hydra/config.yaml", "1/.hydra/config.yaml in {folder}"),  # Hydra's files of such a job
+])
+def test_writes_outside_the_harness_stop_with_the_same_line(launch: str, fail: str, shown: str, tmp_path: Path,
+                                                            data_root: Path) -> None:
+    """Hydra writes .hydra/*.yaml and multirun.yaml itself, and a worker process's job reaches the
+    command through its launcher: a failure there too gives the one line, exit 4, and resume finishes."""
+    folder = tmp_path / ("run" if launch == "run" else "sweep")
+    if launch == "run":
+        args, then = [*RUN, "runs=2", f"hydra.run.dir={folder}"], f"finish with resume=true hydra.run.dir={folder}"
+    else:
+        args = [*SWEEP, f"hydra.sweep.dir={folder}", f"hydra/launcher={launch}"]
+        then = f"finish with the same command and resume=true hydra.sweep.dir={folder}"
+    failed = command(args, tmp_path, data_root, fail=fail)
+    assert failed.returncode == 4, failed.stderr[-3000:]
+    lines = [line for line in failed.stderr.splitlines() if not line.startswith("[")]
+    assert lines == [f"error: could not write {shown.format(folder=folder)}: No space left on device (ENOSPC); "
+                     f"free space, then {then}"], failed.stderr[-3000:]
+    assert "Traceback" not in failed.stderr + failed.stdout
+    resumed = command([*args, "resume=true"], tmp_path, data_root, fail=None)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    tables = folder / "runs.csv"
+    assert sorted(pd.read_csv(tables)["seed"]) == [0, 1] and all(
+        r["status"] == "ok" for r in read_records(folder if launch == "run" else folder / "0"))
+
+
+def test_a_job_trace_names_its_write_error_and_nothing_else_counts() -> None:
+    """submitit hands a job's exception back as its trace text: the write error at its end is read
+    from it; an error that is no failed write (a bug, a missing file) keeps its traceback."""
+    class FailedJobError(Exception):
+        pass
+    trace = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in run_job\n"
+             "PermissionError: [Errno 13] Permission denied: '/r/sweep/0/.hydra/hydra.yaml'\n")
+    assert write_failure.line_for(FailedJobError(trace), "/r/sweep", "then") == (
+        "error: could not write 0/.hydra/hydra.yaml in /r/sweep: Permission denied (EACCES); free space, then then")
+    missing = trace.replace("PermissionError: [Errno 13] Permission denied", "FileNotFoundError: [Errno 2] No such file")
+    assert write_failure.line_for(FailedJobError(missing), "/r/sweep", "then") is None
+    assert write_failure.line_for(FileNotFoundError(errno.ENOENT, "No such file", "/r/x"), "/r", "then") is None
+    assert write_failure.line_for(ValueError("a bug"), "/r", "then") is None
+    chained = RuntimeError("launcher")
+    chained.__cause__ = write_failure.JobStopped("error: the job's own line")
+    assert write_failure.line_for(chained, "/r", "then") == "error: the job's own line"
+
+
+def test_hydras_job_error_line_waits_for_what_follows() -> None:
+    from harness.__main__ import _HoldJobErrorLine
+    import io as _io
+    out = _io.StringIO()
+    held = _HoldJobErrorLine(out)
+    held.write("Error executing job with overrides: ['seed=1']\n")
+    assert out.getvalue() == ""
+    held.write("Traceback ...\n")  # anything else after it lets it through, in order
+    assert out.getvalue() == "Error executing job with overrides: ['seed=1']\nTraceback ...\n"
