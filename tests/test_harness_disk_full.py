@@ -274,7 +274,7 @@ def test_a_sweep_stopped_by_a_full_disk_resumes(tmp_path: Path, data_root: Path)
 def test_the_report_command_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture) -> None:
     from harness.report import main
-    from harness.reporting.synthetic import write_synthetic_results
+    from synthetic_results import write_synthetic_results
     root = tmp_path / "results"
     write_synthetic_results(root)
     assert main([str(root / "titanic_sgd")]) == 0

@@ -14,7 +14,7 @@ from harness import report
 from harness.algorithm import COMPONENTS
 from harness.records import load_runs
 from harness.reporting import ablation, tables
-from harness.reporting.synthetic import write_ablation, write_synthetic_results
+from synthetic_results import write_ablation, write_synthetic_results
 
 NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
 

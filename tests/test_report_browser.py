@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness.reporting import build_report
-from harness.reporting.synthetic import write_synthetic_results
+from synthetic_results import write_synthetic_results
 
 # The reproduction table's cell for the Drujba slope: the synthetic runs fit w = 1930, 1931, 1932,
 # so the mean is 1931, s = 1, and the article's single fit is judged against the 95% prediction

@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 
 from harness.records import load_runs
 from harness.reporting import claims_section, reference, tables
-from harness.reporting.synthetic import write_head_to_head
+from synthetic_results import write_head_to_head
 
 MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]
 

@@ -11,7 +11,7 @@ from matplotlib.image import imread
 
 from harness.records import load_runs, write_record
 from harness.reporting import figures, figures_article, tables
-from harness.reporting.synthetic import _titanic, write_synthetic_results
+from synthetic_results import _titanic, write_synthetic_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

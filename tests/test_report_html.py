@@ -12,7 +12,7 @@ import pytest
 from harness import report
 from harness.records import write_record
 from harness.reporting import update_report
-from harness.reporting.synthetic import write_synthetic_results
+from synthetic_results import write_synthetic_results
 
 EXPERIMENTS = ("titanic_vs_tf", "titanic_sgd", "titanic_adam", "mnist_vs_tf", "drujba_linreg", "smoke")
 

@@ -55,7 +55,7 @@ def _write_vs_tf_sweep(root, fit_seconds: dict[str, float], seeds: int = 3):
 
     from harness.algorithm import COMPONENTS, IMPLIED
     from harness.records import write_record
-    from harness.reporting.synthetic import STAMP, _nested
+    from synthetic_results import STAMP, _nested
 
     folder = root / "titanic_vs_tf" / "multirun" / "2026-01-01_00-00-00"
     backends = {"mlp": "numpy", "mlp_fused": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",

@@ -11,7 +11,7 @@ import yaml
 from harness.algorithm import COMPONENTS, overrides
 from harness.records import load_runs, write_record
 from harness.reporting import reference, tables
-from harness.reporting.synthetic import write_synthetic_results
+from synthetic_results import write_synthetic_results
 
 REQUIRED = {"id", "figure", "setup", "quantity", "experiments", "measure", "unit", "better"}
 

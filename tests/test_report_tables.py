@@ -217,7 +217,7 @@ def test_latest_batch_is_selected_and_root_found(tmp_path: Path) -> None:
 def test_report_root_never_goes_above_a_run_dir_named_after_its_experiment(tmp_path: Path) -> None:
     """`python -m harness +experiment=smoke hydra.run.dir=/tmp/x/smoke` reports in /tmp/x/smoke, not
     in /tmp/x (which would gather everything else under /tmp/x); the same for a single run."""
-    from harness.reporting.synthetic import _write_smoke
+    from synthetic_results import _write_smoke
     from harness.sweep_merge import finish_sweep
 
     chosen = _write_smoke(tmp_path / "x" / "smoke")
