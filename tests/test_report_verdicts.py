@@ -140,7 +140,10 @@ def test_verdicts_are_styled_on_the_page() -> None:
     from harness.reporting import html
 
     assert 'class="verdict v-too-few-runs">too few runs (n=2)<' in html.verdict_html("too few runs (n=2)")
-    assert ".v-too-few-runs{" in html.CSS and ".v-consistent{" in html.CSS
+    import pandas as pd
+    page = html.page([], pd.DataFrame(columns=["verdict"]), title="t", generated="now", roots=[])
+    style = page[page.index("<style>"):page.index("</style>")]
+    assert ".v-too-few-runs{" in style and ".v-consistent{" in style
 
 
 def test_page_names_the_time_ratios_bootstrap_interval() -> None:
