@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from experiments.models.base import cpu_count, cpu_model
+from mlp_impl.backend import cpu_model
 from harness.machine import machine_rates
 
 PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"),
@@ -121,3 +121,11 @@ def capture(config: dict[str, Any], command: str, argv: list[str] | None = None,
         **machine_rates(),
         "config": config, **extra,
     }
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (affinity-aware), for the environment record."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

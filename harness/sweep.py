@@ -21,7 +21,8 @@ from typing import Any
 from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record,
                              write_runs_csv)
 from harness.write_failure import WriteFailed, writing
-from experiments.models.base import Implementation, first_divergence
+from experiments.models.implementation import Implementation
+from experiments.models.measure import first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
 from .load import RunLoad

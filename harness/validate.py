@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
-from experiments.models.base import Implementation
+from experiments.models.implementation import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
 
 from harness.records import CONFIG_FILE

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from experiments.models.base import Implementation
+from experiments.models.implementation import Implementation
 
 from .validate import Plan
 

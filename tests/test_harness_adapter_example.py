@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 import harness.config  # noqa: F401  (registers the schema)
-from experiments.models.base import Implementation
+from experiments.models.implementation import Implementation
 from harness.precheck import CONF_DIR
 from harness.records import read_records
 from harness.sweep import run_plan

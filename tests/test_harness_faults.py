@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 import harness.config  # noqa: F401
 from experiments.models import registry
-from experiments.models.base import Implementation
+from experiments.models.implementation import Implementation
 from harness.precheck import CONF_DIR
 from harness.records import read_records
 from harness.run import finish, run_config

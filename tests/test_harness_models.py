@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.models import get, names, spec_from_config
-from experiments.models.base import PeakMemory, classification_fields, first_divergence
+from experiments.models.measure import PeakMemory, classification_fields, first_divergence
 from experiments.models.spec import check_against_data, matmul_flops, samples_per_epoch
 
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],

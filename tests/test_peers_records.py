@@ -82,7 +82,7 @@ def test_keras_records_the_gpu_tensorflow_runs_on() -> None:
     import types
 
     from experiments.models import keras_model
-    from experiments.models.base import cpu_model
+    from mlp_impl.backend import cpu_model
     gpu = types.SimpleNamespace(name="/physical_device:GPU:0")
     config = types.SimpleNamespace(list_physical_devices=lambda kind: [gpu] if kind == "GPU" else [],
                                    experimental=types.SimpleNamespace(

@@ -76,7 +76,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from test_harness_faults import fake_module
 from experiments.models import registry
-from experiments.models.base import Implementation
+from experiments.models.implementation import Implementation
 sys.modules["fake_impl_for_tests"] = fake_module({{1: "fail"}})
 registry.IMPLEMENTATIONS["mlp"] = Implementation("mlp", ("numpy",), "fake_impl_for_tests")
 from harness.__main__ import main

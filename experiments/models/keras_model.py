@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import PeakMemory, classification_fields, cpu_model
+from mlp_impl.backend import cpu_model
+
+from .measure import PeakMemory, classification_fields
 from .spec import ModelSpec, check_standard_algorithm
 
 _SETTINGS = {"deterministic": True}

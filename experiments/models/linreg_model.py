@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import PeakMemory, cpu_model
+from mlp_impl.backend import cpu_model
+
+from .measure import PeakMemory
 from .spec import ModelSpec
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import PeakMemory, classification_fields
+from .measure import PeakMemory, classification_fields
 from .spec import ModelSpec, check_output_pairing
 
 

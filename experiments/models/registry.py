@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Implementation
+from .implementation import Implementation
 
 IMPLEMENTATIONS: dict[str, Implementation] = {
     impl.name: impl

@@ -32,7 +32,9 @@ import numpy as np
 
 from mlp_impl.parallel import blas_threads
 
-from .base import PeakMemory, classification_fields, cpu_model
+from mlp_impl.backend import cpu_model
+
+from .measure import PeakMemory, classification_fields
 from .spec import ModelSpec, check_standard_algorithm
 
 BACKENDS = ("sklearn",)
