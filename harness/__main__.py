@@ -65,10 +65,11 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     if folder is None:
         yield
         return
-    from harness.write_failure import finish_with_resume, line_for, stop_with
+    from harness.write_failure import COMMAND_PID, finish_with_resume, line_for, stop_with
     key, path = folder
     saved = os.environ.get("HYDRA_FULL_ERROR")
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    os.environ[COMMAND_PID] = str(os.getpid())  # a job in a worker process tells itself apart by it
     stderr = sys.stderr
     sys.stderr = held = _HoldJobErrorLine(stderr)
     try:
@@ -84,6 +85,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     finally:
         held.release()
         sys.stderr = stderr
+        os.environ.pop(COMMAND_PID, None)
         if saved is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:

@@ -15,7 +15,7 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import Any, Iterator, NoReturn
 
 WRITE_FAILED = 4  # exit status; beside 1 runs failed, 2 bad input, 3 rerun differs, 130 interrupted
 
@@ -79,14 +79,14 @@ def message(failure: WriteFailed, folder: str | os.PathLike, then: str) -> str:
 
 _stopped: list[str] = []  # the lines of failures that stopped this process (stop() was called)
 _job_of_another_process: list[bool] = []  # set in a job whose command waits in another process
+COMMAND_PID = "MLP_BENCH_COMMAND_PID"  # environment: the process of the command, inherited by its workers
 
 
 def stop(failure: WriteFailed, folder: str | os.PathLike, then: str) -> NoReturn:
     """Print the one line on stderr and exit WRITE_FAILED (no traceback); in a job of another
-    process, raise JobStopped for the command to do so."""
+    process, raise JobStopped for the command to do so (the worker itself goes on)."""
     line = message(failure, folder, then)
     if _job_of_another_process:
-        _stopped.append(line)
         raise JobStopped(line) from None
     stop_with(line)
 
@@ -98,20 +98,17 @@ def stop_with(line: str) -> NoReturn:
 
 
 def report_to_the_command() -> None:
-    """This process runs one job for a command waiting elsewhere: failed writes raise JobStopped."""
-    _job_of_another_process[:] = [True]
-
-
-# An OS error a write can meet; any other escaping the launcher is a bug, and keeps its traceback.
-WRITE_ERRNOS = frozenset(getattr(errno, name) for name in
-                         ("ENOSPC", "EDQUOT", "EROFS", "EIO", "EFBIG", "EACCES", "EPERM") if hasattr(errno, name))
-# The last line of a job's trace, as submitit reports a job that raised an OSError.
-_TRACED_OS_ERROR = re.compile(r"^\w*(?:OSError|Error): \[Errno (\d+)\] ([^\n]*?)(?:: '([^'\n]+)')?$", re.M)
+    """A job of a worker launcher: where it runs in a worker process (not in the command's own,
+    as joblib does with one job at a time), failed writes raise JobStopped for the command."""
+    in_a_worker = os.environ.get(COMMAND_PID, str(os.getpid())) != str(os.getpid())
+    _job_of_another_process[:] = [True] if in_a_worker else []
 
 
 def line_for(error: BaseException, folder: str | os.PathLike, then: str) -> str | None:
-    """The one line for a failed write that escaped into Hydra's launcher (Hydra's own .hydra/ and
-    multirun.yaml files, or a job in another process), or None when `error` is no failed write."""
+    """The one line for a failed write that escaped into Hydra's launcher, or None when `error`
+    is no failed write (it then keeps its traceback). A failed write is a JobStopped from a worker's
+    job, a WriteFailed, or an OSError raised inside one of Hydra's own writes (the .hydra/ files,
+    multirun.yaml), found in its traceback or, from a worker, in the trace text it sent back."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -119,24 +116,72 @@ def line_for(error: BaseException, folder: str | os.PathLike, then: str) -> str 
             return error.line
         if isinstance(error, WriteFailed):
             return message(error, folder, then)
-        if isinstance(error, OSError) and error.errno in WRITE_ERRNOS:
-            return message(WriteFailed(error.filename or Path(folder) / ".hydra", error), folder, then)
-        traced = _traced_os_error(str(error)) if type(error).__name__ == "FailedJobError" else None
-        if traced is not None:
-            return message(WriteFailed(traced.filename or Path(folder) / ".hydra", traced), folder, then)
-        error = error.__cause__ or error.__context__
+        if isinstance(error, OSError):
+            path = _hydra_write_in_frames(error.__traceback__)
+            if path is not None:
+                return message(WriteFailed(error.filename or path, error), folder, then)
+        remote = _remote_trace(error)
+        if remote is not None:
+            failure = _hydra_write_in_trace(remote)
+            if failure is not None:
+                return message(failure, folder, then)
+        error = error.__cause__
     return None
 
 
-def _traced_os_error(trace: str) -> OSError | None:
-    """The write error at the end of a job's trace text (submitit's FailedJobError), if it is one."""
-    found = _TRACED_OS_ERROR.findall(trace)
-    if not found:
-        return None
-    code, text, filename = found[-1]
-    if int(code) not in WRITE_ERRNOS:
-        return None
-    return OSError(int(code), text, filename or None)
+# Hydra's own writes: (module, function) of the frame that writes, and its locals naming the file.
+_HYDRA_WRITERS = {("hydra.core.utils", "_save_config"): lambda v: Path(str(v["output_dir"])) / str(v["filename"]),
+                  ("omegaconf.omegaconf", "save"): lambda v: Path(os.fspath(v["f"]))}
+
+
+def _hydra_write_in_frames(tb: Any) -> Path | None:
+    """The file a Hydra write was writing when the traceback `tb` was raised inside it, or None."""
+    path = None
+    while tb is not None:
+        frame = tb.tb_frame
+        writer = _HYDRA_WRITERS.get((frame.f_globals.get("__name__", ""), frame.f_code.co_name))
+        if writer is not None:
+            try:
+                path = writer(frame.f_locals)
+            except (KeyError, TypeError):  # a file object, not a path: the folder is all we know
+                path = None
+        tb = tb.tb_next
+    return path
+
+
+def _remote_trace(error: BaseException) -> str | None:
+    """The trace text a worker sent back with its failure: submitit's FailedJobError message, or
+    joblib's _RemoteTraceback (the cause of the re-raised exception)."""
+    if type(error).__name__ in ("FailedJobError", "_RemoteTraceback"):
+        return str(error)
+    return None
+
+
+_FRAME = re.compile(r'^\s*File "[^"]*?(hydra/core/utils|omegaconf/omegaconf)\.py", line \d+, in (\w+)$')
+_SAVE_CALL = re.compile(r'_save_config\([^,]+,\s*"([^"]+)"')
+_OS_ERROR = re.compile(r"^\w+: \[Errno (\d+)\] ([^\n]*?)(?:: '([^'\n]+)')?$")
+
+
+def _hydra_write_in_trace(trace: str) -> WriteFailed | None:
+    """The failed Hydra write at the end of a worker's trace text, or None when its last exception
+    is no OSError raised inside one of Hydra's writes."""
+    block = trace[trace.rfind("Traceback (most recent call last):"):].splitlines()[1:]
+    frames: list[str] = []
+    saved: list[str] = []
+    for line in block:
+        frame = _FRAME.match(line)
+        if frame:
+            frames.append(frame.group(2))
+        elif line.startswith(" "):
+            saved += _SAVE_CALL.findall(line)
+        else:  # the exception line ends the traceback
+            error = _OS_ERROR.match(line)
+            if error is None or not frames or frames[-1] not in ("_save_config", "save"):
+                return None
+            code, text, filename = error.groups()
+            shown = filename or (f"a job's .hydra/{saved[-1]}" if saved else "a job's .hydra/ files")
+            return WriteFailed(shown, OSError(int(code), text, filename))
+    return None
 
 
 def stopped() -> bool:

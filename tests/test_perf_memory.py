@@ -1,10 +1,12 @@
 """The from-scratch MLP allocates nothing that survives a step, and an MNIST run reports its peak memory.
 
 tracemalloc sees every NumPy buffer (NumPy reports its allocations to it). Training N and then 2N
-epochs from the same state must reach the same peak and leave nothing behind: a buffer allocated
-per step and kept would grow both by (steps) x (its size). The only growth allowed is the returned
-loss history (one float per epoch). Buffer identities (data pointers of the weights, gradients,
-optimizer state and step buffers) must not change either: updates are in place.
+epochs from the same state must reach the same peak: a buffer or object allocated per step and
+kept would grow it by (steps) x (its size). The only growth allowed is the returned loss history
+(one float per epoch). What a fit leaves behind must not grow with its length either; it varies
+by a few KB with the helper threads' timing, so it is bounded loosely and its growth by that noise.
+Buffer identities (data pointers of the weights, gradients, optimizer state and step buffers)
+must not change either: updates are in place.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ import pytest
 from mlp_impl import NN, Adam, Dense
 
 HISTORY_BYTES_PER_EPOCH = 64  # a list slot and a float object per epoch, with room for list over-allocation
-SLACK_BYTES = 4096  # noise between two fits; below one array header per added step (48 steps at least)
+SLACK_BYTES = 2048  # first-call caches inside NumPy; far below one small object per step
+# With a step split over threads, the helper threads' hand-offs move the peak by up to ~13 KB under
+# load; the split case takes 240 more steps, so one kept array header per step (27 KB) still shows.
+SPLIT_SLACK_BYTES = 16 * 1024
+LEFTOVER_NOISE_BYTES = 4096  # how much a fit's leftovers vary with the helper threads' timing
 LEFT_BEHIND_BYTES = 16 * 1024  # a fit's constant leftovers: first-call caches, the helper threads' bookkeeping
 
 
@@ -65,9 +71,10 @@ def _pointers(net: NN) -> dict[str, int]:
 
 
 # Titanic-sized rows (copied once per fit with a ones column) and MNIST-wide rows (used in place),
-# the latter also with each step split over two threads: (rows, features, hidden, classes, batch, threads).
+# the latter also with each step split over two threads (smaller steps, so more of them):
+# (rows, features, hidden, classes, batch, threads).
 CASES = {"titanic-size": (600, 7, 15, 1, 20, 1), "mnist-wide": (3000, 784, 32, 10, 250, 1),
-         "mnist-wide-split": (3000, 784, 32, 10, 250, 2)}
+         "mnist-wide-split": (3000, 784, 32, 10, 50, 2)}
 
 
 @pytest.mark.parametrize("sampling", ["shuffle", "article"])
@@ -88,9 +95,10 @@ def test_no_per_step_allocation_growth(case: str, sampling: str) -> None:
     finally:
         tracemalloc.stop()
     growth = peak_2n - peak_n
-    assert growth <= HISTORY_BYTES_PER_EPOCH * epochs + SLACK_BYTES, (
+    slack = SLACK_BYTES if threads == 1 else SPLIT_SLACK_BYTES
+    assert growth <= HISTORY_BYTES_PER_EPOCH * epochs + slack, (
         f"peak grew by {growth} bytes over {epochs * steps_per_epoch} more steps")
-    assert left_2n - left_n <= SLACK_BYTES, (
+    assert left_2n - left_n <= LEFTOVER_NOISE_BYTES, (
         f"a fit left {left_n} bytes behind, twice as long a fit {left_2n}: something survives each step")
     assert max(left_n, left_2n) <= LEFT_BEHIND_BYTES, f"a fit left {left_n}/{left_2n} bytes behind"
     assert _pointers(net) == before, "a long-lived buffer was reallocated instead of updated in place"
