@@ -267,6 +267,13 @@ def test_published_mean_with_unit_spread_is_tested() -> None:
            "2 degrees of freedom): p=0.16")
 
 
+def test_bound_keeps_our_numbers_and_says_why() -> None:
+    """[1, 2, 3] under a bound of 5: the t-interval 2 ± T2 / sqrt(3) = [-0.484, 4.484] ends below it."""
+    half = T2 / math.sqrt(3)
+    _check(verdicts.judge_bound([1.0, 2.0, 3.0], 5.0, "the article's table"), "consistent", math.nan, 2.0,
+           2 - half, 2 + half, 3, "fixed bound 5: the article's table; our interval's upper end is 4.484")
+
+
 def test_single_value_with_unit_spread_and_the_reason() -> None:
     """[1, 2, 3] against one run of 5: t = 3 / sqrt(4/3), t^2 = 6.75, p = 1 - sqrt(6.75 / 8.75) =
     0.121690; the prediction interval 2 ± T2 sqrt(4/3) = [-2.968, 6.968]. Against 8: t^2 = 27,
