@@ -93,6 +93,9 @@ def run_module(module: str, tests: list[str], max_children: int, survivors_only:
     if not tests:  # pytest would run every test under testpaths instead
         raise SystemExit(f"none of the test files for {module} exists: {', '.join(MODULES[module])}")
     work = scratch_copy(module, tests + SLOW)
+    if survivors_only:  # mutmut re-profiles only tests with new names: a tightened old test that now
+        # reaches a mutant it did not reach before would never run on it, so profile every test again
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     if names or not survivors_only:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
                        cwd=work, env=env, check=False, stdout=subprocess.DEVNULL)
