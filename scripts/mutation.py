@@ -8,6 +8,10 @@ only retests what changed. Prints, per module, killed / total and the surviving 
     python scripts/mutation.py                  # every module below
     python scripts/mutation.py optimizers stats # the named ones (by file stem)
     python scripts/mutation.py --survivors      # retest only the last run's survivors (after new tests)
+    python scripts/mutation.py --max-children 1 verdicts  # one test process at a time
+
+The number of mutants tested at once is ``--max-children N`` (or ``--max-children=N``), else the
+environment variable ``MUTATION_JOBS``, else 2.
 
 See docs/mutation.md for the scores and the surviving mutants judged equivalent.
 """
@@ -89,6 +93,9 @@ def run_module(module: str, tests: list[str], max_children: int, survivors_only:
     if not tests:  # pytest would run every test under testpaths instead
         raise SystemExit(f"none of the test files for {module} exists: {', '.join(MODULES[module])}")
     work = scratch_copy(module, tests + SLOW)
+    if survivors_only:  # mutmut re-profiles only tests with new names: a tightened old test that now
+        # reaches a mutant it did not reach before would never run on it, so profile every test again
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     if names or not survivors_only:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
                        cwd=work, env=env, check=False, stdout=subprocess.DEVNULL)
@@ -105,12 +112,22 @@ def main(argv: list[str]) -> int:
     """Run the selected modules (all by default) one after another and print their scores."""
     survivors_only = "--survivors" in argv
     argv = [a for a in argv if a != "--survivors"]
+    children = int(os.environ.get("MUTATION_JOBS", "2"))
+    for i, arg in enumerate(argv):
+        if arg == "--max-children" or arg.startswith("--max-children="):
+            inline = "=" in arg
+            value = arg.partition("=")[2] if inline else (argv[i + 1] if i + 1 < len(argv) else "")
+            if not value.isdigit() or int(value) < 1:
+                print("--max-children needs a whole number of at least 1", file=sys.stderr)
+                return 2
+            children = int(value)
+            argv = argv[:i] + argv[i + (1 if inline else 2):]
+            break
     chosen = [m for m in MODULES if not argv or Path(m).stem in argv]
     if argv and len(chosen) != len(argv):
         known = ", ".join(Path(m).stem for m in MODULES)
         print(f"unknown module in {' '.join(argv)}: use some of {known}", file=sys.stderr)
         return 2
-    children = int(os.environ.get("MUTATION_JOBS", "2"))
     lines = []
     for module in chosen:
         killed, total, survivors = run_module(module, MODULES[module], children, survivors_only)

@@ -123,6 +123,24 @@ def test_dtype_is_kept(dtype: str) -> None:
         arrays = [ws.xb, ws.yb, ws.p, ws.ones, *ws.zs, *ws.deltas, *ws.tmps, *ws.inputs]
         assert {a.dtype for a in arrays} == {np.dtype(dtype)}
         assert np.asarray(ws._loss()).dtype == np.dtype(dtype)
+    # ...nor in any scratch array an activation's calls hold (softmax's row sums, relu's mask, which
+    # is bool by design): a hidden softmax, and a softmax output under mse, which does not fuse
+    hidden = NN([Dense(4, "relu"), Dense(3, "softmax"), Dense(2, "softmax")], loss="mse", dtype=dtype, seed=0)
+    hidden.fit(x, np.eye(2)[y.astype(int)], 1, 0.1, 50)
+    for ws in hidden._workspaces.values():
+        held = {a.dtype for op in [*ws.forward, *ws.backward] for a in _arrays_held(op)}
+        assert held == {np.dtype(dtype), np.dtype(bool)}
+
+
+def _arrays_held(op) -> list[np.ndarray]:
+    """The arrays a training call (a functools.partial, maybe nested) reads or writes."""
+    found = []
+    for value in [*getattr(op, "args", ()), *getattr(op, "keywords", {}).values(), getattr(op, "func", None)]:
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif hasattr(value, "args"):
+            found += _arrays_held(value)
+    return found
 
 
 @pytest.mark.parametrize("optimizer", [SGD(), SGD(momentum=0.9), Adam(), Adam(variant="article"), AMSGrad()])
@@ -235,6 +253,20 @@ def test_registries_list_valid_names() -> None:
         losses.get(3)
     assert initializers.get("xavier") is initializers.xavier
     assert isinstance(optimizers.get("amsgrad"), AMSGrad)
+
+
+def test_activation_lookup_by_name_case_none_and_instance() -> None:
+    """Activations are looked up like Keras's: any case, None for linear, an instance passed through;
+    a non-name is refused with the list, not an AttributeError."""
+    assert activations.get(None).name == "linear"
+    assert [activations.get(name).name for name in ("ReLU", "TANH", "Sigmoid", "softMax")] == [
+        "relu", "tanh", "sigmoid", "softmax"]
+    custom = activations.Tanh()
+    assert activations.get(custom) is custom
+    with pytest.raises(ValueError, match="unknown activation 3: use one of linear, relu, sigmoid, tanh, softmax"):
+        activations.get(3)
+    assert [repr(activations.get(name)) for name in activations.NAMES] == [
+        "Linear()", "ReLU()", "Sigmoid()", "Tanh()", "Softmax()"]
 
 
 def test_initializers_have_their_spread() -> None:

@@ -175,3 +175,80 @@ def test_thread_count_survives_save_and_load(tmp_path) -> None:
     net = _net("mse", Adam(), 3)
     net.save(tmp_path / "net.npz")
     assert NN.load(tmp_path / "net.npz").threads == 3
+
+
+def test_split_step_with_a_penalty_over_many_pieces_equals_serial_step() -> None:
+    """With pieces of 32 values, the 275 parameters of the small net are cut into several pieces
+    per thread: each piece adds the penalty of its own range once, as the serial step does."""
+    x, y = _data(25, 6, 3, "mse")
+    nets = [_net("mse", Adam(), threads, l1=0.001, l2=0.01) for threads in (1, 3)]
+    histories = []
+    for net in nets:
+        net.backend.elementwise_chunk = 32
+        histories.append(net.fit(x, y, epochs=3, learning_rate=0.05, sample_size=10))
+    serial, split = nets
+    assert split.fit_threads == 3 and split.n_params == 275
+    assert len(next(iter(split._split_steps.values())).shares[1]) > 1
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-12)
+    for got, want in zip(split.get_weights(), serial.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def _units(start: int, stop: int, unit: int) -> int:
+    return -(-(stop - start) // unit)
+
+
+@pytest.mark.parametrize("unit", [None, 2, 4, 8])
+def test_even_cuts_cover_the_range_in_near_equal_parts(unit: int | None) -> None:
+    """[start, stop) ranges: exactly `parts` of them, contiguous from 0 to `total`, inner cuts on
+    multiples of `unit` (1 by default) or at the end, and part sizes in whole units (the last may be partial)
+    differing by at most one."""
+    for total in range(1, 70):
+        for parts in range(1, 7):
+            cuts = parallel._even_cuts(total, parts) if unit is None else parallel._even_cuts(total, parts, unit)
+            step = unit or 1
+            assert len(cuts) == parts
+            assert cuts[0][0] == 0 and cuts[-1][1] == total
+            assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
+            assert all(stop % step == 0 or stop == total for _, stop in cuts[:-1])
+            sizes = [_units(start, stop, step) for start, stop in cuts]
+            assert max(sizes) - min(sizes) <= 1, (total, parts, cuts)
+    assert parallel._even_cuts(10, 3) == [(0, 3), (3, 7), (7, 10)]  # by hand: cuts at 10/3 and 20/3, rounded
+
+
+def test_blas_threads_reads_blas_first_then_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    from types import SimpleNamespace
+
+    def libs(*counts: int):
+        return lambda: SimpleNamespace(lib_controllers=[SimpleNamespace(num_threads=c) for c in counts])
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(parallel, "_blas_controller", libs(3, 5))
+    assert parallel.blas_threads() == 5  # the most threads any loaded BLAS uses
+    monkeypatch.setattr(parallel, "_blas_controller", libs(0))
+    assert parallel.blas_threads() == 1  # never fewer than one
+    monkeypatch.setattr(parallel, "_blas_controller", libs())
+    assert parallel.blas_threads() == 3  # no BLAS found: the CPUs this process may run on
+
+    def broken():
+        raise RuntimeError("cannot read the library")
+
+    monkeypatch.setattr(parallel, "_blas_controller", broken)
+    assert parallel.blas_threads() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # no affinity call (macOS, Windows): all CPUs
+    assert parallel.blas_threads() == 64
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # the count is unknown
+    assert parallel.blas_threads() == 1
+
+
+def test_automatic_choice_at_the_smallest_split_that_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """256 rows x 2^20 parameters = 2^28: exactly two parts' worth of work (2^27 each) and of rows
+    (128 each), so it splits in two; a single BLAS thread never splits."""
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 4)
+    assert parallel.split_threads(None, 256, 1 << 20) == 2
+    assert parallel.split_threads(None, 255, 1 << 21) == 1  # a row short of two parts
+    assert parallel.split_threads(None, 256, (1 << 20) - 1) == 1  # one multiply-add short
+    monkeypatch.setattr(parallel, "blas_threads", lambda: 1)
+    assert parallel.split_threads(None, 1024, 1 << 22) == 1

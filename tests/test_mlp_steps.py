@@ -285,3 +285,20 @@ def test_evaluate_loss_returns_the_softmax_probabilities() -> None:
     z = np.array([[2.0, 1.0, 0.0], [0.5, 0.5, 3.0]])
     _, p = losses.evaluate_loss(get_backend("numpy"), "categorical_crossentropy", "softmax", z, np.eye(3)[[0, 2]])
     np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(1, keepdims=True), rtol=RTOL)
+
+
+def test_softmax_outside_the_fused_head_shifts_each_row_by_its_own_maximum() -> None:
+    """A softmax output under mse goes through the activation itself (predict's allocating form and
+    training's calls on reused buffers), not the cross-entropy head. Logits [1000, 1001, 999] and
+    [0, 1, -1]: both rows are softmax([0, 1, -1]) = [1, e, 1/e] / (1 + e + 1/e); unshifted, or
+    shifted by the largest logit of the whole batch, exp overflows or underflows to 0/0."""
+    net = NN([Dense(3, "softmax", input_dim=2)], loss="mse", optimizer=SGD(), dtype="float64", seed=0,
+             sampling="sequential")
+    net.set_weights([np.array([[1000.0, 1001.0, 999.0], [0.0, 1.0, -1.0]]), np.zeros(3)])
+    x, y = np.eye(2), np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    q = np.array([1.0, np.e, 1 / np.e]) / (1 + np.e + 1 / np.e)
+    np.testing.assert_allclose(net.predict(x), [q, q], rtol=RTOL)
+    mse = ((q[0] - 1) ** 2 + q[1] ** 2 + q[2] ** 2 + q[0] ** 2 + q[1] ** 2 + (q[2] - 1) ** 2) / 6
+    # the second epoch reuses the buffers of the first (its row sums then hold about 1 + e + 1/e);
+    # a learning rate of 1e-12 moves the logits by far less than the tolerance
+    assert net.fit(x, y, epochs=2, learning_rate=1e-12, sample_size=2) == [pytest.approx(mse, rel=1e-9)] * 2

@@ -206,6 +206,25 @@ def test_article_draws_on_large_sets_and_whole_set_batches() -> None:
         assert [sorted(b.tolist()) for b in batches] == [list(range(7))]
 
 
+def test_article_draws_are_the_documented_ones_on_each_side_of_the_size_limit() -> None:
+    """Up to SMALL_DRAW = 2^17 batches x rows, each batch is the J smallest of N uniform keys, all
+    batches' keys in one call; above it, NumPy's choice without replacement per batch. The draws
+    for a seed are what every recorded article-sampling run used, so the path must not drift.
+    1024 rows in batches of 8: 128 x 1024 = 2^17 keys, the largest vectorised draw; 1025 rows:
+    129 x 1025 > 2^17, per-batch choices."""
+    from mlp_impl.sampling import SMALL_DRAW
+
+    assert SMALL_DRAW == 128 * 1024
+    small = _epochs("article", 1024, 8, count=1)[0]
+    keys = np.random.default_rng(0).random((128, 1024))
+    assert len(small) == 128
+    assert all(set(b.tolist()) == set(np.argsort(row)[:8].tolist()) for b, row in zip(small, keys))
+    large = _epochs("article", 1025, 8, count=1)[0]
+    rng = np.random.default_rng(0)
+    expected = [rng.choice(1025, 8, replace=False) for _ in range(129)]
+    assert len(large) == 129 and all(np.array_equal(b, e) for b, e in zip(large, expected))
+
+
 def test_sequential_is_in_order() -> None:
     for batches in _epochs("sequential", 10, 4, count=2):
         assert [b.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

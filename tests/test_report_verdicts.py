@@ -157,3 +157,171 @@ def test_page_names_the_time_ratios_bootstrap_interval() -> None:
     assert "Intervals of the verdicts are t-intervals" not in text
     assert "percentile bootstrap interval of the ratio of medians overlaps it" in text
     assert "the time ratio's is the percentile bootstrap of the ratio of medians" in text
+
+
+# Expected values below are worked by hand. The t distribution has closed forms at one and two
+# degrees of freedom: t(1) is the Cauchy, ppf(q) = tan(pi (q - 1/2)); t(2) has
+# sf(t) = 1/2 - t / (2 sqrt(t^2 + 2)), so a two-sided p is 1 - |t| / sqrt(t^2 + 2), and
+# ppf(0.975) = 0.95 sqrt(2 / (4 * 0.975 * 0.025)) = 4.302653.
+T1 = math.tan(math.pi * 0.475)  # 12.706205
+T2 = 0.95 * math.sqrt(2 / (4 * 0.975 * 0.025))  # 4.302653
+
+
+def _check(result: verdicts.Verdict, *expected: object) -> None:
+    """Every field of `result` against `expected`, in Verdict's order (NaN matches only NaN)."""
+    got = (result.verdict, result.p_value, result.ours, result.low, result.high, result.n, result.reason)
+    assert len(expected) == len(got)
+    for name, value, want in zip(("verdict", "p_value", "ours", "low", "high", "n", "reason"), got, expected):
+        if isinstance(want, float) and math.isnan(want):
+            assert isinstance(value, float) and math.isnan(value), name
+        elif isinstance(want, float):
+            assert isinstance(value, float) and value == pytest.approx(want, rel=1e-6), name
+        else:
+            assert type(value) is type(want) and value == want, name
+
+
+def test_closed_forms_used_below() -> None:
+    assert (T1, T2) == (pytest.approx(12.706205, abs=1e-6), pytest.approx(4.302653, abs=1e-6))
+
+
+def test_too_few_runs_keep_our_numbers() -> None:
+    """Two runs [1, 3]: mean 2, s = sqrt(2); the t-interval 2 ± t(1) s / sqrt(2) = 2 ± T1, the
+    prediction interval 2 ± t(1) s sqrt(1 + 1/2) = 2 ± T1 sqrt(3); no test, so p is NaN."""
+    two, nan = [1.0, 3.0], math.nan
+    needs = "a verdict needs 3 runs"
+    _check(verdicts.judge_mean(two, 1.0, 20, "lower"), "too few runs (n=2)", nan, 2.0, 2 - T1, 2 + T1, 2, needs)
+    _check(verdicts.judge_bound(two, 5.0, "why"), "too few runs (n=2)", nan, 2.0, 2 - T1, 2 + T1, 2, needs)
+    pi = T1 * math.sqrt(3)
+    _check(verdicts.judge_single(two, 1.0, "lower"), "too few runs (n=2)", nan, 2.0, 2 - pi, 2 + pi, 2, needs)
+    _check(verdicts.judge_gap(two, [1.0, 2.0, 3.0], 1.0, 5, 5, "lower"),
+           "too few runs (n=2)", nan, 0.0, nan, nan, 2, needs + " per side")
+    _check(verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 2),
+           "too few runs (n=2)", nan, 0.2, 0.15, 0.25, 2, needs + " per side")
+    # an interval with an open end cannot be judged either, whatever the run count
+    assert verdicts.judge_range(0.2, math.nan, 0.25, (0.19, 0.237), "lower", 5).verdict == "too few runs (n=5)"
+    assert verdicts.judge_range(0.2, 0.15, math.inf, (0.19, 0.237), "lower", 5).verdict == "too few runs (n=5)"
+    # three runs are enough for every rule
+    three = [1.0, 2.0, 3.0]
+    for result in (verdicts.judge_mean(three, 2.0, 5, "lower"), verdicts.judge_single(three, 2.0, "lower"),
+                   verdicts.judge_gap(three, three, 0.0, 5, 5, "lower"), verdicts.judge_bound(three, 9.0, "why"),
+                   verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 3)):
+        assert result.verdict == "consistent"
+
+
+def test_no_runs_at_all_give_nan_quietly() -> None:
+    """A group without a finite value: NaN for our number and interval, n=0, and no NumPy warning
+    (a mean of nothing would print 'Mean of empty slice' into the report's log)."""
+    import warnings
+
+    nan = math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rule in (lambda v: verdicts.judge_mean(v, 1.0, 20, "lower"), lambda v: verdicts.judge_single(v, 1.0, "lower"),
+                     lambda v: verdicts.judge_bound(v, 1.0, "why")):
+            result = rule([None, math.nan])
+            _check(result, "too few runs (n=0)", nan, nan, nan, nan, 0, "a verdict needs 3 runs")
+        for a, b in (([], [1.0, 2.0, 3.0]), ([1.0, 2.0, 3.0], []), ([], [])):
+            _check(verdicts.judge_gap(a, b, 1.0, 5, 5, "lower"),
+                   "too few runs (n=0)", nan, nan, nan, nan, 0, "a verdict needs 3 runs per side")
+
+
+def test_intervals_need_two_values_not_three() -> None:
+    """[1, 3]: 2 ± T1 for the mean, 2 ± T1 sqrt(3) for one more run (one degree of freedom)."""
+    assert verdicts.t_interval([1.0, 3.0]) == (pytest.approx(2 - T1), pytest.approx(2 + T1))
+    pi = T1 * math.sqrt(3)
+    assert verdicts.prediction_interval([1.0, 3.0]) == (pytest.approx(2 - pi), pytest.approx(2 + pi))
+    assert all(math.isnan(v) for v in verdicts.prediction_interval([1.0]))
+
+
+def test_runs_without_spread_differ_from_any_other_value() -> None:
+    """A deterministic fit (every run the same): p = 1 at our own value, 0 anywhere else."""
+    same = [5.0, 5.0, 5.0]
+    _check(verdicts.judge_mean(same, 5.0, 10, "lower"), "consistent", 1.0, 5.0, 5.0, 5.0, 3,
+           "t-test of our mean (n=3) against the article's (n=10, its sd assumed equal to ours, 0; "
+           "2 degrees of freedom): p=1")
+    lower = verdicts.judge_mean(same, 6.0, 10, "lower")
+    assert (lower.verdict, lower.p_value) == ("better", 0.0)
+    single = verdicts.judge_single(same, 5.0, "lower")
+    assert (single.verdict, single.p_value, single.low, single.high) == ("consistent", 1.0, 5.0, 5.0)
+    assert (verdicts.judge_single(same, 4.0, "lower").verdict, verdicts.judge_single(same, 4.0, "lower").p_value) == ("worse", 0.0)
+    # both groups without spread: the interval of the difference is the difference itself
+    _check(verdicts.judge_gap(same, [3.0, 3.0, 3.0], 2.0, 5, 5, "lower"), "consistent", 1.0, 2.0, 2.0, 2.0, 3,
+           "our difference (n=3 and 3) against the article's (n=5 and 5, spreads assumed equal to ours), "
+           "t with Satterthwaite's degrees of freedom over our two variances: p=1")
+    gap = verdicts.judge_gap(same, [3.0, 3.0, 3.0], 3.0, 5, 5, "lower")
+    assert (gap.verdict, gap.p_value) == ("better", 0.0)
+    # the bound must be strictly above the interval's upper end (here exactly 5)
+    assert verdicts.judge_bound(same, 5.0, "why").verdict == "differs"
+    assert verdicts.judge_bound(same, 5.0 + 1e-9, "why").verdict == "consistent"
+
+
+def test_published_mean_with_unit_spread_is_tested() -> None:
+    """[1, 2, 3]: mean 2, s = 1 exactly (so a rule keyed on s == 1 would show). Against 4 over 2
+    runs: t = -2 / sqrt(1/3 + 1/2), t^2 = 4.8, p = 1 - sqrt(4.8 / 6.8) = 0.159832 on 2 df;
+    the t-interval is 2 ± T2 / sqrt(3)."""
+    p = 1 - math.sqrt(4.8 / 6.8)
+    half = T2 / math.sqrt(3)
+    _check(verdicts.judge_mean([1.0, 2.0, 3.0], 4.0, 2, "none"), "consistent", p, 2.0, 2 - half, 2 + half, 3,
+           "t-test of our mean (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
+           "2 degrees of freedom): p=0.16")
+    # closer to zero: the same numbers as absolute errors, and the reason says so
+    _check(verdicts.judge_mean([-1.0, 2.0, -3.0], 4.0, 2, "closer_to_zero"), "consistent", p, 2.0, 2 - half, 2 + half, 3,
+           "t-test of our mean |error| (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
+           "2 degrees of freedom): p=0.16")
+
+
+def test_bound_keeps_our_numbers_and_says_why() -> None:
+    """[1, 2, 3] under a bound of 5: the t-interval 2 ± T2 / sqrt(3) = [-0.484, 4.484] ends below it."""
+    half = T2 / math.sqrt(3)
+    _check(verdicts.judge_bound([1.0, 2.0, 3.0], 5.0, "the article's table"), "consistent", math.nan, 2.0,
+           2 - half, 2 + half, 3, "fixed bound 5: the article's table; our interval's upper end is 4.484")
+
+
+def test_single_value_with_unit_spread_and_the_reason() -> None:
+    """[1, 2, 3] against one run of 5: t = 3 / sqrt(4/3), t^2 = 6.75, p = 1 - sqrt(6.75 / 8.75) =
+    0.121690; the prediction interval 2 ± T2 sqrt(4/3) = [-2.968, 6.968]. Against 8: t^2 = 27,
+    p = 1 - sqrt(27 / 29) = 0.035099, outside."""
+    half = T2 * math.sqrt(4 / 3)
+    _check(verdicts.judge_single([1.0, 2.0, 3.0], 5.0, "none"), "consistent", 1 - math.sqrt(6.75 / 8.75),
+           2.0, 2 - half, 2 + half, 3,
+           "the article's single run is inside our 95% prediction interval [-2.968, 6.968] for one run (n=3): p=0.122")
+    _check(verdicts.judge_single([1.0, 2.0, 3.0], 8.0, "none"), "differs", 1 - math.sqrt(27 / 29),
+           2.0, 2 - half, 2 + half, 3,
+           "the article's single run is outside our 95% prediction interval [-2.968, 6.968] for one run (n=3): p=0.0351")
+    # closer to zero: signed errors -1, 2, -3 are judged as 1, 2, 3
+    result = verdicts.judge_single([-1.0, 2.0, -3.0], -5.0, "closer_to_zero")
+    assert (result.ours, result.p_value) == (2.0, pytest.approx(1 - math.sqrt(6.75 / 8.75)))
+    assert (result.low, result.high) == (pytest.approx(2 - half), pytest.approx(2 + half))
+
+
+def test_a_p_value_of_exactly_alpha_is_not_significant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Significant' means p < ALPHA: a two-sided tail of exactly ALPHA / 2 each side is consistent."""
+    monkeypatch.setattr(verdicts.scipy_stats.t, "sf", lambda t, df: verdicts.ALPHA / 2)
+    for result in (verdicts.judge_mean([1.0, 2.0, 3.0], 9.0, 5, "lower"), verdicts.judge_single([1.0, 2.0, 3.0], 9.0, "lower"),
+                   verdicts.judge_gap([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], 9.0, 5, 5, "lower")):
+        assert (result.verdict, result.p_value) == ("consistent", verdicts.ALPHA)
+
+
+def test_range_overlap_at_its_ends_and_the_reason() -> None:
+    """Touching an end of the article's range is overlapping it; so is lying partly inside it."""
+    published = (0.19, 0.237)
+    for low, high in ((0.237, 0.3), (0.1, 0.19), (0.15, 0.2), (0.2, 0.3), (0.2, 0.21), (0.1, 0.3)):
+        _check(verdicts.judge_range(0.2, low, high, published, "lower", 5), "consistent", math.nan, 0.2, low, high, 5,
+               "the article printed only a range (0.19–0.237), no spread to test with: our 95% interval overlaps it")
+    _check(verdicts.judge_range(0.5, 0.4, 0.6, published, "lower", 5), "worse", math.nan, 0.5, 0.4, 0.6, 5,
+           "the article printed only a range (0.19–0.237), no spread to test with: our 95% interval misses it")
+    assert verdicts.judge_range(0.1, 0.05, 0.15, published, "higher", 5).verdict == "worse"
+
+
+def test_gap_reports_our_run_count_and_welch_interval() -> None:
+    """n is the smaller group; the interval is Welch's for the difference, as SciPy computes it."""
+    mlp, keras = [100.0, 110.0, 120.0, 130.0], [50.0, 55.0, 60.0]
+    result = verdicts.judge_gap(mlp, keras, 60.0, 5, 5, "lower")
+    own = scipy_stats.ttest_ind(mlp, keras, equal_var=False).confidence_interval(0.95)
+    assert (result.n, result.ours, result.low, result.high) == (3, 60.0, pytest.approx(own.low), pytest.approx(own.high))
+
+
+def test_unknown_direction_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError) as info:
+        verdicts.judge_mean([1.0, 2.0, 3.0], 1.0, 5, "up")
+    assert str(info.value) == "unknown direction 'up': use one of lower, higher, closer_to_zero, none"
