@@ -325,3 +325,12 @@ def test_unknown_direction_lists_the_known_ones() -> None:
     with pytest.raises(ValueError) as info:
         verdicts.judge_mean([1.0, 2.0, 3.0], 1.0, 5, "up")
     assert str(info.value) == "unknown direction 'up': use one of lower, higher, closer_to_zero, none"
+
+
+def test_a_range_is_missed_on_the_side_our_interval_lies() -> None:
+    """A percentile bootstrap interval need not hold the point value: the side of the published
+    range that the interval lies on decides better or worse, not where the point value falls."""
+    below = verdicts.judge_range(0.22, 0.10, 0.15, (0.19, 0.237), "lower", 5)  # interval wholly below the range
+    assert below.verdict == verdicts.BETTER
+    above = verdicts.judge_range(0.10, 0.30, 0.40, (0.19, 0.237), "lower", 5)  # interval wholly above it
+    assert above.verdict == verdicts.WORSE

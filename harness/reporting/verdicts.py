@@ -169,8 +169,10 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     if n < MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
         return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {MIN_RUNS} runs per side")
     overlap = low <= published[1] and published[0] <= high
-    theirs = published[0] if high < published[0] else published[1]
-    verdict = _direction(better, ours, theirs, not overlap)
+    # without overlap, the side of the range our interval lies on decides (a bootstrap interval
+    # need not hold the point value itself)
+    nearest_ours, theirs = (high, published[0]) if high < published[0] else (low, published[1])
+    verdict = _direction(better, nearest_ours, theirs, not overlap)
     reason = (f"the article printed only a range ({published[0]:g}–{published[1]:g}), no spread to test with: "
               f"our 95% interval {'overlaps' if overlap else 'misses'} it")
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
