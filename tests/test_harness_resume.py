@@ -114,7 +114,7 @@ def test_multirun_writes_one_folder_per_job(tmp_path: Path, data_root: Path) -> 
     sweep = tmp_path / "sweep"
     done = start(["-m", "+experiment=titanic_sgd", "seed=0,1", "model.epochs=20", "quiet=true", "report=false",
                   f"hydra.sweep.dir={sweep}"], tmp_path, data_root)
-    _, err = done.communicate(timeout=120)
+    _, err = done.communicate(timeout=300)
     assert done.returncode == 0, err[-2000:]
     for job, seed in (("0", 0), ("1", 1)):
         records = read_records(sweep / job)
