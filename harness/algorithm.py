@@ -63,6 +63,26 @@ def classify(settings: Mapping[str, Any]) -> str:
     return "mixed"
 
 
+def describe(settings: Mapping[str, Any]) -> str:
+    """A run's algorithm in a few words, for a table or a legend: 'article', 'keras', or the
+    article's with the components it takes from Keras ('article, keras sampler+adam'), any other
+    value named. Components a run does not record (a peer's) are left out."""
+    known = [(c, settings[c.key]) for c in COMPONENTS if settings.get(c.key) is not None]
+    if not known:
+        return "unknown"
+    if all(_same(v, c.article) for c, v in known):
+        return "article"
+    if all(_same(v, c.keras) for c, v in known):
+        return "keras"
+    from_keras = [c.name for c, v in known if _same(v, c.keras)]
+    other = [f"{c.name}={v}" for c, v in known if not _same(v, c.keras) and not _same(v, c.article)]
+    return ", ".join(["article", *([f"keras {'+'.join(from_keras)}"] if from_keras else []), *other])
+
+
+# Config keys that move with the algorithm's components (a sweep over `algorithm=` sets them all).
+KEYS: frozenset[str] = frozenset([c.key for c in COMPONENTS] + list(IMPLIED))
+
+
 def differing(settings: Mapping[str, Any], reference: str = "article") -> list[str]:
     """Names of the components whose value in ``settings`` is not ``reference``'s ('article' or 'keras')."""
     if reference not in ("article", "keras"):

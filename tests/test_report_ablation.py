@@ -155,3 +155,31 @@ def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
     sampler = next(e for e in first if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
     expected = scipy_stats.ttest_ind(np.array(NOISE) + 80.0, np.array(NOISE) + 90.0, equal_var=False)
     assert (sampler.low, sampler.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
+
+
+def test_components_swept_together_show_as_one_algorithm_column(tmp_path: Path) -> None:
+    """An ablation (or algorithm=article,keras) sweeps five settings at once: the tables and figures
+    split the runs by the one `algorithm` label, not by six columns whose every combination would
+    fill a legend."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    runs = tables.prepare(load_runs([tmp_path]))
+    assert tables.swept_params(runs) == ["algorithm"]
+    mlp = runs[runs["impl"] == "mlp"]
+    labels = set(mlp["algorithm"])
+    assert {"article", "keras", "article, keras backprop", "article, keras sampler+adam+loss_gradient+dtype"} <= labels
+    assert len(labels) == 2 + 2 * len(COMPONENTS)  # each cell its own label
+    assert set(runs.loc[runs["impl"] == "keras", "algorithm"]) == {"keras"}
+    summary = tables.summary_table(load_runs([tmp_path]))
+    assert "algorithm" in summary and not algorithm_keys_in(summary)
+
+
+def algorithm_keys_in(frame) -> list[str]:
+    from harness.algorithm import KEYS
+    return sorted(KEYS.intersection(frame.columns))
+
+
+def test_one_component_swept_alone_keeps_its_own_column() -> None:
+    import pandas as pd
+    frame = pd.DataFrame({"experiment": "e", "dataset": "d", "impl": "mlp", "sampling": ["article", "shuffle"],
+                          "algorithm": ["article", "article, keras sampler"]})
+    assert tables.swept_params(frame) == ["sampling"]

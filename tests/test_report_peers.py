@@ -91,7 +91,7 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
     notes = build._notes(summary, runs, swept)
     sentences = [n for n in notes if "configuration of each peer" in n]
     assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
-    assert "sampling=shuffle" in sentences[0] and "dtype=float32" in sentences[0]
+    assert sentences[0].startswith("With algorithm=keras: ")  # the swept components, named as one
     assert sentences[0].endswith("it is ahead of every peer.")
     assert "mlp/numpy takes" in sentences[0] and "mlp_fused/numpy takes" in sentences[0]  # both forms judged
     assert f"{0.41 / 40.01:.3g}x keras," in sentences[0]  # medians 0.41 s and 40.01 s, Keras-algorithm job

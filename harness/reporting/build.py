@@ -62,7 +62,7 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     summary = tables.summary_table(runs)
     swept = tables.swept_params(tables.prepare(runs))
     # Figures split a sweep by its config settings too, and count each run once, as the table does.
-    shown = settings.with_config_settings(runs)
+    shown = tables.with_algorithm(settings.with_config_settings(runs))
     shown = shown[~tables.repeated_runs(shown, tables.GROUP_KEYS + swept)]
     name = html.anchor(experiment)
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness import algorithm
 from harness.machine import disturbed
 from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
 from harness.run_settings import MACHINE_PREFIX
@@ -69,7 +70,7 @@ def _scalar(value: Any) -> Any:
 
 def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     """Records with numeric columns coerced, `final_loss`, `ok` and the varying config settings added."""
-    frame = settings.with_config_settings(runs.copy())
+    frame = with_algorithm(settings.with_config_settings(runs.copy()))
     for column in ("fitted_w", "fitted_b"):
         frame[column] = frame[column].map(_scalar)
     for column in NUMERIC_FIELDS:
@@ -79,9 +80,20 @@ def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def with_algorithm(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with an `algorithm` column (harness.algorithm.describe of each run's settings)."""
+    if frame.empty or "algorithm" in frame:
+        return frame
+    out = frame.copy()
+    out["algorithm"] = [algorithm.describe(settings.run_settings(row)) for _, row in frame.iterrows()]
+    return out
+
+
 def swept_params(frame: pd.DataFrame) -> list[str]:
     """Settings that take several values within one experiment, data set and implementation: record
-    fields, then config.yaml settings (a column of `prepare`'s frame)."""
+    fields, then config.yaml settings (a column of `prepare`'s frame). Two or more settings of the
+    algorithm's components swept together (an `algorithm=` or ablation sweep) show as the one
+    `algorithm` column that names them."""
     swept = []
     for column in (*SWEEPABLE, *settings.config_settings(frame).columns):
         if column not in frame:
@@ -89,6 +101,8 @@ def swept_params(frame: pd.DataFrame) -> list[str]:
         counts = frame.groupby(["experiment", "dataset", "impl"], dropna=False)[column].nunique(dropna=True)
         if (counts > 1).any():
             swept.append(column)
+    if len(algorithm.KEYS.intersection(swept)) > 1 and "algorithm" in frame:
+        swept = [c for c in swept if c not in algorithm.KEYS] + ["algorithm"]
     return swept
 
 
