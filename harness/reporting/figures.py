@@ -132,9 +132,11 @@ def loss_curves(runs: pd.DataFrame, experiment: str, path: Path,
                 split_by: list[str] | None = None) -> FigureFile | None:
     """Mean training loss per epoch over seeds, with the min–max band, per implementation
     (and per swept config value, so a sweep's curves are not averaged together)."""
-    fig, (ax,) = new_figure(9, 3.8)
+    groups = _curve_groups(ok_runs(runs), split_by or [])
+    below = len(groups) > MAX_LEGEND_INSIDE  # an ablation's many cells: the legend goes under the axes
+    fig, (ax,) = new_figure(13 if below else 9, 3.8 + (0.16 * math.ceil(len(groups) / 2) if below else 0))
     drawn, positive = False, True
-    for name, line_colour, group in _curve_groups(ok_runs(runs), split_by or []):
+    for name, line_colour, group in groups:
         curves = [c for c in map(losses, group["epoch_losses"]) if c.size]
         if not curves:
             continue
@@ -156,7 +158,10 @@ def loss_curves(runs: pd.DataFrame, experiment: str, path: Path,
     ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)",
            title=f"{experiment}: training loss per epoch{excluded_note(runs)}\nband: lowest to highest seed")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper right", fontsize="small")
+    if below:
+        fig.legend(loc="outside lower center", ncols=2, fontsize="x-small")
+    else:
+        ax.legend(loc="upper right", fontsize="small")
     ax.grid(alpha=0.3)
     save(fig, path)
     return FigureFile(path, "Training loss per epoch",
@@ -206,6 +211,10 @@ def sweep_lines(summary: pd.DataFrame, others: list[str]) -> list[tuple[str, Any
              f"C{i % 10}", part) for i, (key, part) in enumerate(groups)]
 
 
+MAX_LEGEND_INSIDE = 10  # more loss curves get their legend under the axes
+MAX_FLAT_CATEGORIES = 6  # more text values on a sweep's axis are written upright
+
+
 def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, high: str,
                 others: list[str]) -> None:
     """One line per implementation (and combination of the other swept settings) of `y` against
@@ -220,8 +229,10 @@ def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, hi
         ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3, color=line_colour, label=name)
     if numeric and values.astype(float).gt(0).all() and values.astype(float).max() / values.astype(float).min() > 10:
         ax.set_xscale("log")
-    if not numeric:
-        ax.set_xticks(range(len(categories)), categories)
+    if not numeric:  # many or long names (an ablation's cells) stand upright, small
+        upright = len(categories) > MAX_FLAT_CATEGORIES
+        ax.set_xticks(range(len(categories)), categories, rotation=90 if upright else 0,
+                      fontsize="x-small" if upright else None)
     ax.set_xlabel(param)
     ax.grid(alpha=0.3)
 
@@ -231,7 +242,10 @@ def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path,
     """Accuracy (mean, 95% CI) and fit time (median, IQR) against one swept config value; one line
     per combination of the `others` swept settings."""
     others = [o for o in others or [] if o != param and o in summary]
-    fig, (left, right) = new_figure(10, 3.8, ncols=2)
+    names = {str(v) for v in summary[param]}
+    upright = pd.to_numeric(summary[param], errors="coerce").isna().any() and len(names) > MAX_FLAT_CATEGORIES
+    # room below the axes for the longest upright name (about 0.07 inch a character at x-small)
+    fig, (left, right) = new_figure(10, 3.8 + (0.07 * max(map(len, names)) if upright else 0), ncols=2)
     _sweep_axis(left, summary, param, "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", others)
     _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75", others)
     left.set(ylabel="test accuracy", title="Accuracy: mean, 95% bootstrap CI")
