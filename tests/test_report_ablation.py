@@ -183,3 +183,34 @@ def test_one_component_swept_alone_keeps_its_own_column() -> None:
     frame = pd.DataFrame({"experiment": "e", "dataset": "d", "impl": "mlp", "sampling": ["article", "shuffle"],
                           "algorithm": ["article", "article, keras sampler"]})
     assert tables.swept_params(frame) == ["sampling"]
+
+
+def test_a_setting_the_label_does_not_show_keeps_its_columns() -> None:
+    """Runs of one label that differ in a swept component setting (two Adam epsilons under
+    Keras's algorithm both read 'keras') must not be merged: the columns stay; with a label per
+    combination they collapse."""
+    import pandas as pd
+    frame = pd.DataFrame({"experiment": "e", "dataset": "d", "impl": "mlp",
+                          "sampling": ["article", "shuffle", "article", "shuffle"],
+                          "dtype": ["float32", "float32", "float64", "float64"],
+                          "algorithm": ["same label"] * 4})
+    assert tables.swept_params(frame) == ["sampling", "dtype"]
+    frame["algorithm"] = ["a", "b", "c", "d"]
+    assert tables.swept_params(frame) == ["algorithm"]
+
+
+def test_keras_is_matched_on_the_components_it_varies() -> None:
+    """Keras records sampling=shuffle whatever the sweep says: an MLP row with the article's
+    sampler still finds the Keras group of its dtype, as it did per column."""
+    import pandas as pd
+    keys = [*tables.GROUP_KEYS, "algorithm"]
+
+    def group(impl: str, label: str, sampling: str, dtype: str) -> tuple[tuple, pd.DataFrame]:
+        key = ("e", "d", impl, "numpy" if impl == "mlp" else "tensorflow", label)
+        return key, pd.DataFrame({"sampling": [sampling], "dtype": [dtype]})
+    groups = dict([group("keras", "keras", "shuffle", "float32"), group("keras", "k64", "shuffle", "float64"),
+                   group("mlp", "a32", "article", "float32"), group("mlp", "a64", "article", "float64")])
+    mine32 = ("e", "d", "mlp", "numpy", "a32")
+    mine64 = ("e", "d", "mlp", "numpy", "a64")
+    assert tables._reference_group(mine32, groups, keys) is groups[("e", "d", "keras", "tensorflow", "keras")]
+    assert tables._reference_group(mine64, groups, keys) is groups[("e", "d", "keras", "tensorflow", "k64")]

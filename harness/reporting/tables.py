@@ -85,7 +85,15 @@ def with_algorithm(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty or "algorithm" in frame:
         return frame
     out = frame.copy()
-    out["algorithm"] = [algorithm.describe(settings.run_settings(row)) for _, row in frame.iterrows()]
+    labels: dict[tuple, str] = {}  # the runs of one folder share its settings: one label per folder and fields
+    fields = sorted(settings.IN_RECORD & set(frame.columns))
+    column = []
+    for run in frame.to_dict("records"):
+        key = (run.get("run_dir"), *(str(run.get(f)) for f in fields))
+        if key not in labels:
+            labels[key] = algorithm.describe(settings.run_settings(run))
+        column.append(labels[key])
+    out["algorithm"] = column
     return out
 
 
@@ -101,9 +109,18 @@ def swept_params(frame: pd.DataFrame) -> list[str]:
         counts = frame.groupby(["experiment", "dataset", "impl"], dropna=False)[column].nunique(dropna=True)
         if (counts > 1).any():
             swept.append(column)
-    if len(algorithm.KEYS.intersection(swept)) > 1 and "algorithm" in frame:
+    components = [c for c in swept if c in algorithm.KEYS]
+    if len(components) > 1 and "algorithm" in frame and _label_determines(frame, components):
         swept = [c for c in swept if c not in algorithm.KEYS] + ["algorithm"]
     return swept
+
+
+def _label_determines(frame: pd.DataFrame, components: list[str]) -> bool:
+    """Whether runs of one `algorithm` label agree on every swept component setting (else a setting
+    the label does not show, such as another Adam epsilon, would merge configurations)."""
+    text = frame[components].astype(str)
+    groups = [frame[k] for k in ("experiment", "dataset", "impl", "algorithm")]
+    return bool((text.groupby(groups, dropna=False).nunique() <= 1).all().all())
 
 
 def repeated_runs(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -207,9 +224,22 @@ def _reference_group(key: tuple, groups: dict[tuple, pd.DataFrame], keys: list[s
                   and _same(dict(zip(keys, k))["experiment"], values["experiment"])
                   and _same(dict(zip(keys, k))["dataset"], values["dataset"])]
     for column in keys[len(GROUP_KEYS):]:
-        if len({str(dict(zip(keys, k))[column]) for k in candidates}) > 1:
+        if column == "algorithm":  # match on the components Keras varies, as for any swept setting
+            candidates = _same_components(key, candidates, groups)
+        elif len({str(dict(zip(keys, k))[column]) for k in candidates}) > 1:
             candidates = [k for k in candidates if _same(dict(zip(keys, k))[column], values[column])]
     return groups[candidates[0]] if len(candidates) == 1 else None
+
+
+def _same_components(key: tuple, candidates: list[tuple], groups: dict[tuple, pd.DataFrame]) -> list[tuple]:
+    """The Keras groups that share `key`'s value of each algorithm setting the Keras groups vary."""
+    def value(k: tuple, column: str) -> str:
+        frame = groups[k]
+        return str(frame[column].iloc[0]) if column in frame and len(frame) else ""
+    for column in sorted(algorithm.KEYS):
+        if len({value(k, column) for k in candidates}) > 1:
+            candidates = [k for k in candidates if value(k, column) == value(key, column)]
+    return candidates
 
 
 def _compare_to_reference(key: tuple, groups: dict[tuple, pd.DataFrame], keys: list[str]) -> dict[str, Any]:
