@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.records import atomic_write_text, is_ok, load_runs
-from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, settings, tables
+from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 from harness.reporting.peers import fastest_peer_sentence
@@ -41,8 +41,8 @@ def setup_table(runs: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows).dropna(axis=1, how="all")
     # One column per implementation, one row per setting: fits the page however many settings.
     labels = [label(r["impl"], r["backend"]) for r in rows]
-    settings = frame.drop(columns=["impl", "backend"], errors="ignore").T.set_axis(labels, axis=1)
-    return settings.rename_axis("setting").reset_index()
+    per_impl = frame.drop(columns=["impl", "backend"], errors="ignore").T.set_axis(labels, axis=1)
+    return per_impl.rename_axis("setting").reset_index()
 
 
 def _config_text(folders: list[str]) -> str | None:
@@ -62,7 +62,7 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     summary = tables.summary_table(runs)
     swept = tables.swept_params(tables.prepare(runs))
     # Figures split a sweep by its config settings too, and count each run once, as the table does.
-    shown = tables.with_algorithm(settings.with_config_settings(runs))
+    shown = tables.with_settings(runs)
     shown = shown[~tables.repeated_runs(shown, tables.GROUP_KEYS + swept)]
     name = html.anchor(experiment)
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"

@@ -215,6 +215,13 @@ MAX_LEGEND_INSIDE = 10  # more loss curves get their legend under the axes
 MAX_FLAT_CATEGORIES = 6  # more text values on a sweep's axis are written upright
 
 
+def _upright_names(values: pd.Series) -> set[str] | None:
+    """A sweep axis's text values when there are too many to lie flat, else None."""
+    names = {str(v) for v in values}
+    numeric = pd.to_numeric(values, errors="coerce").notna().all()
+    return names if not numeric and len(names) > MAX_FLAT_CATEGORIES else None
+
+
 def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, high: str,
                 others: list[str]) -> None:
     """One line per implementation (and combination of the other swept settings) of `y` against
@@ -229,8 +236,8 @@ def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, hi
         ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3, color=line_colour, label=name)
     if numeric and values.astype(float).gt(0).all() and values.astype(float).max() / values.astype(float).min() > 10:
         ax.set_xscale("log")
-    if not numeric:  # many or long names (an ablation's cells) stand upright, small
-        upright = len(categories) > MAX_FLAT_CATEGORIES
+    if not numeric:  # many names (an ablation's cells) stand upright, small
+        upright = _upright_names(values) is not None
         ax.set_xticks(range(len(categories)), categories, rotation=90 if upright else 0,
                       fontsize="x-small" if upright else None)
     ax.set_xlabel(param)
@@ -242,10 +249,9 @@ def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path,
     """Accuracy (mean, 95% CI) and fit time (median, IQR) against one swept config value; one line
     per combination of the `others` swept settings."""
     others = [o for o in others or [] if o != param and o in summary]
-    names = {str(v) for v in summary[param]}
-    upright = pd.to_numeric(summary[param], errors="coerce").isna().any() and len(names) > MAX_FLAT_CATEGORIES
+    upright = _upright_names(summary[param])
     # room below the axes for the longest upright name (about 0.07 inch a character at x-small)
-    fig, (left, right) = new_figure(10, 3.8 + (0.07 * max(map(len, names)) if upright else 0), ncols=2)
+    fig, (left, right) = new_figure(10, 3.8 + (0.07 * max(map(len, upright)) if upright else 0), ncols=2)
     _sweep_axis(left, summary, param, "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", others)
     _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75", others)
     left.set(ylabel="test accuracy", title="Accuracy: mean, 95% bootstrap CI")

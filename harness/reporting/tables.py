@@ -70,7 +70,7 @@ def _scalar(value: Any) -> Any:
 
 def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     """Records with numeric columns coerced, `final_loss`, `ok` and the varying config settings added."""
-    frame = with_algorithm(settings.with_config_settings(runs.copy()))
+    frame = with_settings(runs.copy())
     for column in ("fitted_w", "fitted_b"):
         frame[column] = frame[column].map(_scalar)
     for column in NUMERIC_FIELDS:
@@ -78,6 +78,11 @@ def prepare(runs: pd.DataFrame) -> pd.DataFrame:
     frame["final_loss"] = frame["epoch_losses"].map(_last).astype(float)
     frame["ok"] = is_ok(frame)
     return frame
+
+
+def with_settings(runs: pd.DataFrame) -> pd.DataFrame:
+    """`runs` with the columns a table or figure splits by: the varying config settings and `algorithm`."""
+    return with_algorithm(settings.with_config_settings(runs))
 
 
 def with_algorithm(frame: pd.DataFrame) -> pd.DataFrame:
