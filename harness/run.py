@@ -147,7 +147,6 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
                 environment_extra: dict[str, Any]) -> Outcome:
     """Everything run_config does once the folder is checked and locked."""
     from . import environment
-    _configure_implementations(cfg, plan)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     env = environment.capture(resolved, command, **environment_extra)
     plan.settings.update(machine_settings(env))  # every record carries the rate its fit is measured against
@@ -205,13 +204,6 @@ def create_new(path: Path, text: str) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _configure_implementations(cfg: DictConfig, plan: Any) -> None:
-    for impl in plan.impls:
-        module = impl.load()
-        if impl.peer == "keras" and hasattr(module, "configure"):
-            module.configure(**OmegaConf.to_container(cfg.keras, resolve=True))
 
 
 def remove_if_empty(run_dir: Path) -> None:

@@ -22,10 +22,10 @@ from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new
                              write_runs_csv)
 from harness.write_failure import WriteFailed, writing
 from experiments.models.implementation import Implementation
-from experiments.models.measure import first_divergence
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
 from .load import RunLoad
+from .measure import first_divergence, measure_run
 from .validate import Plan
 from .warmup import wanted, warm_up
 
@@ -78,8 +78,9 @@ def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, p
     record["started_at"] = now()
     try:
         with RunLoad() as load:
-            fields = impl.train(plan.spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
-                                backend=record["backend"], progress=progress)
+            fields = measure_run(impl, plan.spec, ds, seed=record["seed"], dtype=plan.dtype,
+                                 sampling=record["sampling"], backend=record["backend"], progress=progress,
+                                 options=plan.options_for(impl))
         record.update(fields, **load.fields())
         if ds.name != "titanic":  # the article's "error" (actual - predicted survivors) is a Titanic figure
             record["article_error"] = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,11 @@ class Plan:
     data_options: dict[str, Any]
     data_seed: int | None
     settings: dict[str, Any]  # the invocation's settings, carried by every record (harness.run_settings)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # peer -> its config node (keras.*)
+
+    def options_for(self, impl: Implementation) -> dict[str, Any]:
+        """The keyword options the config gives `impl`'s adapter: the node named after its peer."""
+        return self.options.get(impl.peer, {})
 
     def dataset(self, seed: int) -> Any:
         """The data set for a run (the same one for every seed unless data.seed is null)."""
@@ -108,7 +113,7 @@ def _available(impls: list[Implementation], backend: str) -> list[Implementation
     kept = []
     for impl in impls:
         try:
-            impl.check_available(impl.resolve_backend(backend))
+            impl.adapter.check_available(impl.resolve_backend(backend))
             kept.append(impl)
         except ValueError as ex:
             if impl.peer == impl.name or len(impls) == 1:
@@ -128,26 +133,27 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     impls = _available(impls, cfg.backend)
-    for impl in impls:  # the MLP's fused kernels need Numba and the CPU (model.kernels)
-        if impl.peer == "mlp" and hasattr(impl.load(), "check_kernels"):
-            impl.load().check_kernels(spec, impl.resolve_backend(cfg.backend))
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     if cfg.data.seed is not None and cfg.data.seed < 0:
         raise ValueError(f"data.seed={cfg.data.seed} must be a non-negative integer, e.g. data.seed=0 "
                          f"(or null: each run's own seed)")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed,
-                run_settings(OmegaConf.to_container(cfg, resolve=True)))
+                run_settings(resolved), peer_options(impls, resolved))
     ds = plan.dataset(seeds[0])
     if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
     for impl in impls:  # after the task check: a loss that suits no task says so first
-        check_plan = getattr(impl.load(), "check_plan", None)  # what only this implementation refuses
-        if check_plan is not None:
-            check_plan(spec, ds)
+        impl.adapter.check_plan(spec, ds, impl.resolve_backend(cfg.backend))  # what only it refuses
     return plan
+
+
+def peer_options(impls: list[Implementation], cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each peer's own settings: the config node named after it (`keras.deterministic`), if any."""
+    return {impl.peer: dict(cfg[impl.peer]) for impl in impls if isinstance(cfg.get(impl.peer), dict)}
 
 
 def _writable(folder: Path) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from experiments.models.implementation import Implementation
 
+from .measure import measure_run
 from .validate import Plan
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ def warm_up(plan: Plan, impl: Implementation, ds: Any, record: dict[str, Any]) -
     spec = dataclasses.replace(plan.spec, epochs=1)
     start = time.perf_counter()
     try:
-        impl.train(spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
-                   backend=record["backend"], progress=False)
+        measure_run(impl, spec, ds, seed=record["seed"], dtype=plan.dtype, sampling=record["sampling"],
+                    backend=record["backend"], progress=False, options=plan.options_for(impl))
     except Exception as ex:  # the timed runs record their own failures
         log.warning(f"{impl.name}/{record['backend']} warm-up failed ({type(ex).__name__}: {ex})")
         return None

@@ -56,13 +56,14 @@ def kernels(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def count_misclassified(monkeypatch: pytest.MonkeyPatch):
-    """``install(module)`` makes a model module's ``classification_fields`` keep the test-set
+    """``install()`` makes the harness's ``classification_fields`` keep the test-set
     probabilities it is given and returns ``count(y_test)``: the misclassified rows of the last
     prediction counted one by one here, to check a record's count against (not its accuracy,
     which comes from the same count)."""
+    import harness.measure as module
     seen: list = []
 
-    def install(module: Any) -> Callable[[Any], int]:
+    def install() -> Callable[[Any], int]:
         original = module.classification_fields
 
         def keep(proba: Any, y_true: Any, task: str) -> dict:
@@ -84,3 +85,14 @@ def _count_wrong(proba: np.ndarray, y: np.ndarray) -> int:
         else:
             wrong += int(max(range(p.size), key=lambda k: p[k]) != max(range(label.size), key=lambda k: label[k]))
     return wrong
+
+
+def run_impl(name: str, spec: Any, ds: Any, *, seed: int = 0, dtype: str = "float32", sampling: str = "shuffle",
+             backend: str | None = None, **options: Any) -> dict:
+    """One run of the registered implementation `name`, measured by the harness as a sweep measures it
+    (backend: the implementation's own default unless given)."""
+    from experiments.models import registry
+    from harness.measure import measure_run
+    impl = registry.get(name)
+    return measure_run(impl, spec, ds, seed=seed, dtype=dtype, sampling=sampling,
+                       backend=backend or impl.backends[0], progress=False, options=options)

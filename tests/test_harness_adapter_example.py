@@ -32,7 +32,7 @@ def test_the_documented_adapter_runs_and_is_recorded(monkeypatch: pytest.MonkeyP
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=["+experiment=titanic_adam", "runs=2", "model.epochs=2"])
     plan = make_plan(cfg)
-    impl = Implementation("majority", ("numpy",), "experiments.models.majority_model", fixed_sampling="none")
+    impl = Implementation("majority", ("numpy",), module.Majority(), fixed_sampling="none")
     plan = dataclasses.replace(plan, impls=[impl])
     run_plan(plan, tmp_path, resume=False, quiet=True, epoch_bar=False, launcher="basic")
     records = read_records(tmp_path)

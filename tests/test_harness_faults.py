@@ -1,21 +1,22 @@
 """Faults during a sweep: failing, diverging and interrupted runs lose nothing; the sweep goes on.
 
-These run the sweep in-process with small fake implementations (registered for the test only),
+These run the sweep in-process with a small fake adapter (registered for the test only),
 so each fault is produced on demand and the test takes well under a second.
 """
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import harness.config  # noqa: F401
 from experiments.models import registry
+from experiments.models.adapter import Adapter, Session
 from experiments.models.implementation import Implementation
 from harness.precheck import CONF_DIR
 from harness.records import read_records
@@ -23,37 +24,52 @@ from harness.run import finish, run_config
 from harness.sweep import Outcome
 
 
-def fake_module(behaviour: dict[int, str]) -> types.ModuleType:
-    """An implementation whose run for seed s fails, diverges, is interrupted or succeeds."""
-    module = types.ModuleType("fake_impl_for_tests")
+class FakeSession(Session):
+    """A run that fails, diverges, is interrupted or succeeds as `what` says; it predicts every test row right."""
 
-    def train_and_evaluate(spec: Any, ds: Any, *, seed: int, **_: Any) -> dict[str, Any]:
-        what = behaviour.get(seed, "ok")
-        if what == "fail":
-            raise RuntimeError(f"boom at seed {seed}")
-        if what == "interrupt":
+    def __init__(self, what: str, ds: Any) -> None:
+        self.what, self.ds = what, ds
+
+    def fit(self, on_epoch: Any) -> list[float]:
+        if self.what == "fail":
+            raise RuntimeError(f"boom at seed {self.seed}")
+        if self.what == "interrupt":
             raise KeyboardInterrupt
-        losses = [0.7, float("nan"), float("nan")] if what == "diverge" else [0.7, 0.5, 0.4]
-        fields = {"device": "fake", "fit_seconds": 0.01, "predict_seconds": 0.001, "epoch_losses": losses,
-                  "test_loss": losses[-1], "test_accuracy": 0.8, "test_misclassified": 56, "peak_memory_mb": 1.0}
-        if what == "unknown field":
+        losses = [0.7, float("nan"), float("nan")] if self.what == "diverge" else [0.7, 0.5, 0.4]
+        for _ in losses:
+            on_epoch()
+        return losses
+
+    def predict(self) -> np.ndarray:
+        return self.ds.y_test.astype(np.float64)
+
+    def fields(self, predicted: np.ndarray) -> dict[str, Any]:
+        fields: dict[str, Any] = {"device": "fake", "test_loss": 0.4}
+        if self.what == "unknown field":
             fields["bogus"] = 1
-        if what == "array losses":  # JSON cannot hold an array
-            fields["epoch_losses"] = __import__("numpy").array(losses)
-        if what == "no fit time":
-            fields["fit_seconds"] = None
+        if self.what == "array loss":  # JSON cannot hold an array
+            fields["test_loss"] = np.array([0.4, 0.5])
+        if self.what == "bad fitted line":  # a value the log line cannot format
+            fields["fitted_w"] = "steep"
         return fields
 
-    module.train_and_evaluate = train_and_evaluate
-    module.check_available = lambda backend: None
-    return module
+
+class FakeAdapter(Adapter):
+    """An implementation whose run for seed s behaves as `behaviour[s]` says (default "ok")."""
+
+    def __init__(self, behaviour: dict[int, str]) -> None:
+        self.behaviour = behaviour
+
+    def start(self, spec: Any, ds: Any, *, seed: int, **_: Any) -> Session:
+        session = FakeSession(self.behaviour.get(seed, "ok"), ds)
+        session.seed = seed
+        return session
 
 
 @pytest.fixture()
 def fake_mlp(monkeypatch: pytest.MonkeyPatch):
     def install(behaviour: dict[int, str]) -> None:
-        monkeypatch.setitem(__import__("sys").modules, "fake_impl_for_tests", fake_module(behaviour))
-        monkeypatch.setitem(registry.IMPLEMENTATIONS, "mlp", Implementation("mlp", ("numpy",), "fake_impl_for_tests"))
+        monkeypatch.setitem(registry.IMPLEMENTATIONS, "mlp", Implementation("mlp", ("numpy",), FakeAdapter(behaviour)))
     return install
 
 
@@ -81,7 +97,7 @@ def test_failed_and_diverged_runs_are_recorded_and_the_sweep_goes_on(fake_mlp, t
 
 def test_a_record_that_cannot_be_written_is_recorded_failed_and_the_sweep_goes_on(
         fake_mlp, tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture) -> None:
-    fake_mlp({0: "unknown field", 1: "array losses", 2: "no fit time"})
+    fake_mlp({0: "unknown field", 1: "array loss", 2: "bad fitted line"})
     with caplog.at_level("INFO", logger="harness.sweep"):
         outcome = run_config(config("runs=4"), tmp_path, launcher="basic", command="test")
     records = {r["seed"]: r for r in read_records(tmp_path)}
@@ -89,12 +105,12 @@ def test_a_record_that_cannot_be_written_is_recorded_failed_and_the_sweep_goes_o
     assert outcome.failed == ["mlp-numpy-seed0.json", "mlp-numpy-seed1.json"]
     assert records[0]["status"] == "failed" and records[0]["error"].startswith(
         "the run's record could not be written (ValueError: unknown record fields ['bogus']")
-    assert records[0]["test_accuracy"] == 0.8 and records[0]["epoch_losses"] is None
+    assert records[0]["test_accuracy"] == 1.0 and records[0]["epoch_losses"] is None
     assert records[1]["status"] == "failed" and records[1]["error"].startswith(
         "the run's record could not be written (ValueError: ")
-    assert records[2]["status"] == "ok" and records[2]["fit_seconds"] is None
-    assert ("mlp/numpy seed 2: ok (not summarized: TypeError: unsupported format string passed to "
-            "NoneType.__format__)") in caplog.text
+    assert records[2]["status"] == "ok" and records[2]["fitted_w"] == "steep"
+    assert ("mlp/numpy seed 2: ok (not summarized: ValueError: Unknown format code 'f' for object of type 'str')"
+            in caplog.text)
     assert records[3]["status"] == "ok"
 
 
@@ -229,7 +245,8 @@ def test_rerun_of_a_sweep_reruns_every_job_when_runs_fail(fake_mlp, tmp_path: Pa
         assert (f"rerun of {tmp_path / 'sweep' / job} -> {tmp_path / 'again' / job}: 2 runs (1 failed), "
                 f"1 identical to the original except timings") in out
     assert out.count("differs: mlp-numpy-seed0.json: device, epoch_losses, test_loss, test_accuracy, "
-                     "test_misclassified, status, error differ") == 2
+                     "test_misclassified, predicted_positives, actual_positives, article_error, status, error "
+                     "differ") == 2
 
 
 def test_rerun_counts_identical_records_not_lines_of_differences(fake_mlp, tmp_path: Path, data_root: Path,

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from experiments.models import get, names, spec_from_config
-from experiments.models.measure import PeakMemory, classification_fields, first_divergence
+from harness.measure import classification_fields, first_divergence
+from harness.peak_memory import PeakMemory
 from experiments.models.spec import check_against_data, matmul_flops, samples_per_epoch
 
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
@@ -110,12 +111,12 @@ def test_peak_memory_sees_a_large_allocation() -> None:
 
 def test_mlp_record_and_keras_model_come_from_one_spec(data_root, count_misclassified) -> None:
     from experiments.data import load_dataset
-    from experiments.models import keras_model, mlp_model
+    from conftest import run_impl
+    from experiments.models import keras_model
     ds = load_dataset("titanic", variant="article", root=data_root)
     spec = spec_from_config(TITANIC)
-    count = count_misclassified(mlp_model)
-    record = mlp_model.train_and_evaluate(spec, ds, seed=0, dtype="float32", sampling="shuffle", backend="numpy",
-                                          progress=False)
+    count = count_misclassified()
+    record = run_impl("mlp", spec, ds)
     assert len(record["epoch_losses"]) == 3 and record["first_epoch_seconds"] <= record["fit_seconds"]
     wrong = count(ds.y_test)
     assert record["test_misclassified"] == wrong and record["test_accuracy"] == pytest.approx(1 - wrong / 281)
@@ -132,14 +133,12 @@ def test_mlp_record_and_keras_model_come_from_one_spec(data_root, count_misclass
 
 def test_mlp_fused_runs_the_mlp_with_fused_kernels(data_root) -> None:
     """The variant is the same adapter with kernels="fused", recorded as such."""
-    from conftest import require_numba
-    from experiments.models.registry import get as get_impl
+    from conftest import require_numba, run_impl
     require_numba()
     from harness.validate import load_cached
     ds = load_cached({"name": "titanic", "variant": "article", "limit_train": 200}, 0)
     spec = spec_from_config({"layers": [{"units": 4, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
                              "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01,
                              "batch_size": 50, "epochs": 2})
-    record = get_impl("mlp_fused").train(spec, ds, seed=0, dtype="float32", sampling="shuffle", backend="numpy",
-                                         progress=False)
+    record = run_impl("mlp_fused", spec, ds)
     assert record["kernels"] == "fused" and record["compile_seconds"] is not None

@@ -6,18 +6,20 @@ import math
 
 import pytest
 
+from conftest import run_impl
+from experiments.models import registry
 from experiments.models.spec import spec_from_config
 from harness.records import RECORD_FIELDS
 
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
            "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
            "epochs": 3, "initializer": "xavier"}
-# What mlp_model.train_and_evaluate returns for a binary task (checked against a live run below).
+# What a run of the mlp implementation gives the record for a binary task (checked against a live run below).
 MLP_FIELDS = {"backend", "device", "threads", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
-              "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy", "predicted_positives",
-              "actual_positives", "article_error"}
-# ...and what only the from-scratch MLP has: its kernels and their compile time (None for NumPy's)
-MLP_ONLY_FIELDS = {"kernels", "compile_seconds"}
+              "compile_seconds", "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy",
+              "predicted_positives", "actual_positives", "article_error"}
+# ...and what only the from-scratch MLP has: its kernels
+MLP_ONLY_FIELDS = {"kernels"}
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +48,15 @@ def check_record(record: dict, backend: str, epochs: int, n_test: int, misclassi
 
 @pytest.mark.parametrize("impl,backend", [("torch", "torch-cpu"), ("sklearn", "sklearn")])
 def test_peer_record_has_every_mlp_field(titanic, impl: str, backend: str, count_misclassified) -> None:
-    import importlib
-    module = importlib.import_module(f"experiments.models.{impl}_model")
-    module.check_available(backend)
-    count = count_misclassified(module)
-    record = module.train_and_evaluate(spec_from_config(TITANIC), titanic, seed=0, dtype="float32",
-                                       sampling="shuffle", backend=backend, progress=False)
+    registry.get(impl).adapter.check_available(backend)
+    count = count_misclassified()
+    record = run_impl(impl, spec_from_config(TITANIC), titanic, backend=backend)
     check_record(record, backend, 3, len(titanic.x_test), count(titanic.y_test))
 
 
 def test_mlp_fields_list_is_current(titanic) -> None:
     """MLP_FIELDS above is what the mlp implementation really returns (so the peers match it)."""
-    from experiments.models import mlp_model
-    record = mlp_model.train_and_evaluate(spec_from_config({**TITANIC, "epochs": 1}), titanic, seed=0,
-                                          dtype="float32", sampling="shuffle", backend="numpy", progress=False)
+    record = run_impl("mlp", spec_from_config({**TITANIC, "epochs": 1}), titanic)
     assert set(record) == MLP_FIELDS | MLP_ONLY_FIELDS
     assert record["kernels"] == "numpy" and record["compile_seconds"] is None
 
@@ -67,12 +64,10 @@ def test_mlp_fields_list_is_current(titanic) -> None:
 def test_fused_mlp_record(titanic, count_misclassified) -> None:
     """With model.kernels=fused the record says so and times compilation apart from the fit."""
     from conftest import require_numba
-    from experiments.models import mlp_model
     require_numba()
-    count = count_misclassified(mlp_model)
+    count = count_misclassified()
     spec = spec_from_config({**TITANIC, "kernels": "fused"})
-    record = mlp_model.train_and_evaluate(spec, titanic, seed=0, dtype="float32", sampling="shuffle",
-                                          backend="numpy", progress=False)
+    record = run_impl("mlp", spec, titanic)
     check_record(record, "numpy", 3, len(titanic.x_test), count(titanic.y_test))
     assert record["kernels"] == "fused" and record["compile_seconds"] > 0
 

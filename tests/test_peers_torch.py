@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.data import Dataset
+from conftest import run_impl
 from experiments.models import torch_model
 from experiments.models.spec import spec_from_config
 
@@ -25,8 +26,7 @@ def titanic(data_root):
 
 
 def run(spec_cfg: dict, ds, seed: int = 0, sampling: str = "shuffle", dtype: str = "float32") -> dict:
-    return torch_model.train_and_evaluate(spec_from_config(spec_cfg), ds, seed=seed, dtype=dtype, sampling=sampling,
-                                          backend="torch-cpu", progress=False)
+    return run_impl("torch", spec_from_config(spec_cfg), ds, seed=seed, dtype=dtype, sampling=sampling)
 
 
 def test_loss_falls_and_seed_repeats(titanic) -> None:
@@ -164,7 +164,7 @@ def test_initializers_match_their_definitions() -> None:
 
 
 def test_multiclass_softmax_on_synthetic_data(count_misclassified) -> None:
-    count = count_misclassified(torch_model)
+    count = count_misclassified()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((60, 4)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[(x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)]

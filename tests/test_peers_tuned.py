@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import run_impl
 from experiments.models import registry, torch_compiled
 from experiments.models.spec import spec_from_config
 
@@ -27,9 +28,8 @@ def titanic(data_root):
 def train(name: str, ds, seed: int = 0, **spec: object) -> dict:
     impl = registry.get(name)
     backend = impl.resolve_backend("numpy")
-    impl.check_available(backend)
-    return impl.train(spec_from_config({**TITANIC, **spec}), ds, seed=seed, dtype="float32", sampling="shuffle",
-                      backend=backend, progress=False)
+    impl.adapter.check_available(backend)
+    return run_impl(name, spec_from_config({**TITANIC, **spec}), ds, seed=seed, backend=backend)
 
 
 def majority_rate(ds) -> float:
@@ -90,8 +90,8 @@ def test_torch_compiled_refuses_without_a_cpp_compiler(monkeypatch: pytest.Monke
     monkeypatch.delenv("CXX", raising=False)
     monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: None)
     with pytest.raises(ValueError, match=r"needs a C\+\+ compiler.*apt-get install g\+\+"):
-        registry.get("torch_compiled").check_available("torch-cpu")
-    registry.get("torch").check_available("torch-cpu")  # eager torch needs none
+        registry.get("torch_compiled").adapter.check_available("torch-cpu")
+    registry.get("torch").adapter.check_available("torch-cpu")  # eager torch needs none
 
 
 def test_harness_refuses_torch_compiled_alone_and_leaves_it_out_beside_others(

@@ -123,13 +123,12 @@ def test_peak_stays_near_one_step_of_buffers() -> None:
 def test_mnist_run_reports_peak_memory(data_root: Any) -> None:
     """The harness's MNIST record carries a peak_memory_mb figure (a few batches of the real data)."""
     from experiments.data import load_dataset
-    from experiments.models import mlp_model
+    from conftest import run_impl
     from experiments.models.spec import LayerSpec, ModelSpec
     ds = load_dataset("mnist", variant="mnist", root=data_root, limit_train=2000, limit_test=200)
     spec = ModelSpec(layers=[LayerSpec(512, "relu"), LayerSpec(128, "relu"), LayerSpec(64, "relu"),
                              LayerSpec(10, "softmax")], loss="categorical_crossentropy", optimizer="adam",
                      learning_rate=0.01, batch_size=1000, epochs=1)
-    record = mlp_model.train_and_evaluate(spec, ds, seed=0, dtype="float32", sampling="article",
-                                          backend="numpy", progress=False)
+    record = run_impl("mlp", spec, ds, sampling="article")
     assert isinstance(record["peak_memory_mb"], float)
     assert 0.0 <= record["peak_memory_mb"] < 2048.0

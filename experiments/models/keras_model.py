@@ -1,8 +1,8 @@
 """The equivalent Keras model (keras.Sequential of Dense), built from the same ModelSpec as the MLP.
 
-TensorFlow is imported only inside `train_and_evaluate`, so a config that names `keras` but is
+TensorFlow is imported only when a run starts, so a config that names `keras` but is
 rejected for a bad input fails fast without loading TensorFlow. Seeding: `keras.utils.set_random_seed`
-per run; when `deterministic` (the default) `tf.config.experimental.enable_op_determinism()` too,
+per run; when the config's `keras.deterministic` (the default) `tf.config.experimental.enable_op_determinism()` too,
 which makes CPU runs repeat bitwise. Keras shuffles the rows every epoch (its `sampling` is
 "shuffle" whatever the config says) and keeps the last partial batch.
 
@@ -24,17 +24,15 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from mlp_impl.backend import cpu_model
 
-from .measure import PeakMemory, classification_fields
+from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
-_SETTINGS = {"deterministic": True}
 TUNED_JIT = True  # XLA in the tuned form: it paid on Titanic (see above)
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
           "binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy"}
@@ -69,11 +67,6 @@ def device_name(tf: Any) -> str:
         return cpu_model()
     details = tf.config.experimental.get_device_details(gpus_seen[0]) or {}
     return f"{details.get('device_name') or gpus_seen[0].name} (TensorFlow GPU)"
-
-
-def configure(deterministic: bool = True) -> None:
-    """Settings from the config's `keras` node (the harness calls this before the first run)."""
-    _SETTINGS["deterministic"] = deterministic
 
 
 def _set_determinism(tf: Any, enabled: bool) -> None:
@@ -126,34 +119,29 @@ def build_model(keras: Any, spec: ModelSpec, n_features: int, dtype: str, **comp
     return model
 
 
-def _epoch_timer(keras: Any, bar: Any) -> Any:
-    class EpochTimer(keras.callbacks.Callback):
-        """When each epoch ends, so the first epoch is timed from the start of `fit` (its setup and
-        tf.function tracing included), as for the other implementations."""
+def _epoch_ends(keras: Any, on_epoch: Callable[[], None]) -> Any:
+    class EpochEnds(keras.callbacks.Callback):
+        """Tells the harness when each epoch ends (it times the first from the start of `fit`)."""
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self.ends.append(time.perf_counter())
-            bar.update()
+            on_epoch()
 
-    timer = EpochTimer()
-    timer.ends = []
-    return timer
+    return EpochEnds()
 
 
-def _execution_losses(keras: Any, bar: Any) -> Any:
+def _execution_losses(keras: Any, on_epoch: Callable[[], None]) -> Any:
     class ExecutionLosses(keras.callbacks.Callback):
-        """After each execution (one epoch's steps): its time and mean loss, then a fresh loss
-        tracker, so the next reading is the next epoch's mean rather than a running mean."""
+        """After each execution (one epoch's steps): its mean loss, then a fresh loss tracker, so
+        the next reading is the next epoch's mean rather than a running mean."""
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             self.losses.append(float(logs["loss"]))
-            self.ends.append(time.perf_counter())
             self.model.reset_metrics()
-            bar.update()
+            on_epoch()
 
-    timer = ExecutionLosses()
-    timer.ends, timer.losses = [], []
-    return timer
+    losses = ExecutionLosses()
+    losses.losses = []
+    return losses
 
 
 def epoch_steps(n: int, spec: ModelSpec) -> int:
@@ -167,49 +155,63 @@ def tuned_options(n: int, spec: ModelSpec) -> dict[str, Any]:
 
 
 def fit_tuned(keras: Any, tf: Any, model: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec, seed: int,
-              timer: Any) -> list[float]:
+              losses: Any) -> list[float]:
     """Fit as one long epoch of a shuffled, batched, repeated tf.data pipeline; per-epoch losses."""
     steps = epoch_steps(len(x), spec)
     data = (tf.data.Dataset.from_tensor_slices((x, y))
             .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)  # a new order every epoch, as fit's
             .batch(spec.batch_size).repeat().prefetch(tf.data.AUTOTUNE))
-    model.fit(data, epochs=1, steps_per_epoch=steps * spec.epochs, verbose=0, callbacks=[timer],
+    model.fit(data, epochs=1, steps_per_epoch=steps * spec.epochs, verbose=0, callbacks=[losses],
               shuffle=False)  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
-    return list(timer.losses)
+    return list(losses.losses)
 
 
-def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool, tuned: bool = False) -> dict[str, Any]:
-    """Fit with model.fit (shuffled mini-batches; `tuned`: see fit_tuned), time fit, first epoch and
-    predict, evaluate on the test set."""
-    from .progress import EpochBar
-    keras, tf = _import_keras()
-    keras.backend.clear_session()  # no state (graphs, name counters) carried over from the previous run
-    keras.utils.set_random_seed(seed)
-    _set_determinism(tf, _SETTINGS["deterministic"] and not tuned)
-    x_train, y_train = ds.x_train.astype(dtype), ds.y_train.astype(dtype)
-    x_test, y_test = ds.x_test.astype(dtype), ds.y_test.astype(dtype)
-    model = build_model(keras, spec, ds.n_features, dtype, **(tuned_options(len(x_train), spec) if tuned else {}))
-    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
-        timer = (_execution_losses if tuned else _epoch_timer)(keras, bar)
-        start = fit_start = time.perf_counter()
-        if tuned:
-            losses = fit_tuned(keras, tf, model, x_train, y_train, spec, seed, timer)
-        else:
-            history = model.fit(x_train, y_train, epochs=spec.epochs, batch_size=spec.batch_size, shuffle=True,
-                                verbose=0, callbacks=[timer])
-            losses = history.history["loss"]
-        fit_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        proba = np.asarray(model.predict(x_test, batch_size=max(spec.batch_size, 1024), verbose=0))
-        predict_seconds = time.perf_counter() - start
-        test_loss = float(model.evaluate(x_test, y_test, batch_size=max(spec.batch_size, 1024), verbose=0))
-    record: dict[str, Any] = {
-        "backend": "tensorflow", "device": device_name(tf), "sampling": "shuffle",
-        "threads": tf.config.threading.get_intra_op_parallelism_threads() or None,  # None: TF's default, every core
-        "fit_seconds": fit_seconds, "first_epoch_seconds": timer.ends[0] - fit_start if timer.ends else None,
-        "predict_seconds": predict_seconds, "epoch_losses": [float(v) for v in losses],
-        "test_loss": test_loss, "peak_memory_mb": mem.mb,
-    }
-    record.update(classification_fields(proba, ds.y_test, ds.task))
-    return record
+class Keras(Adapter):
+    """keras.Sequential; `tuned`: the form Keras's documentation advises for small models (fit_tuned)."""
+
+    def __init__(self, tuned: bool = False) -> None:
+        self.tuned = tuned
+
+    def check_available(self, backend: str) -> None:
+        check_available(backend)
+
+    def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
+        check_plan(spec, ds)
+
+    def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+              deterministic: bool = True, **options: Any) -> "KerasSession":
+        """`deterministic`: the config's keras.deterministic (op determinism; the tuned form runs without)."""
+        return KerasSession(spec, ds, seed=seed, dtype=dtype, tuned=self.tuned, deterministic=deterministic)
+
+
+class KerasSession(Session):
+    """A compiled, seeded model (Keras shuffles the rows every epoch whatever the config's sampling)."""
+
+    def __init__(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, tuned: bool, deterministic: bool) -> None:
+        self.keras, self.tf = keras, tf = _import_keras()
+        keras.backend.clear_session()  # no state (graphs, name counters) carried over from the previous run
+        keras.utils.set_random_seed(seed)
+        _set_determinism(tf, deterministic and not tuned)
+        self.spec, self.seed, self.tuned, self.task = spec, seed, tuned, ds.task
+        self.x_train, self.y_train = ds.x_train.astype(dtype), ds.y_train.astype(dtype)
+        self.x_test, self.y_test = ds.x_test.astype(dtype), ds.y_test.astype(dtype)
+        options = tuned_options(len(self.x_train), spec) if tuned else {}
+        self.model = build_model(keras, spec, ds.n_features, dtype, **options)
+
+    def fit(self, on_epoch: Callable[[], None]) -> list[float]:
+        """Plain fit (its first epoch timed from the start, tracing included), or fit_tuned."""
+        if self.tuned:
+            return fit_tuned(self.keras, self.tf, self.model, self.x_train, self.y_train, self.spec, self.seed,
+                             _execution_losses(self.keras, on_epoch))
+        history = self.model.fit(self.x_train, self.y_train, epochs=self.spec.epochs, batch_size=self.spec.batch_size,
+                                 shuffle=True, verbose=0, callbacks=[_epoch_ends(self.keras, on_epoch)])
+        return history.history["loss"]
+
+    def predict(self) -> np.ndarray:
+        return np.asarray(self.model.predict(self.x_test, batch_size=max(self.spec.batch_size, 1024), verbose=0))
+
+    def fields(self, predicted: np.ndarray) -> dict[str, Any]:
+        test_loss = self.model.evaluate(self.x_test, self.y_test, batch_size=max(self.spec.batch_size, 1024), verbose=0)
+        return {"backend": "tensorflow", "device": device_name(self.tf), "sampling": "shuffle",
+                "threads": self.tf.config.threading.get_intra_op_parallelism_threads() or None,  # None: every core
+                "test_loss": float(test_loss)}

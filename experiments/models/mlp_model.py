@@ -1,16 +1,15 @@
-"""The from-scratch MLP (mlp_impl) built from a ModelSpec, trained and measured for one record."""
+"""The from-scratch MLP (mlp_impl) built from a ModelSpec: its adapter for the harness."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import importlib.util
-import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .measure import PeakMemory, classification_fields
+from .adapter import Adapter, Session
 from .spec import ModelSpec, check_output_pairing
 
 
@@ -81,48 +80,79 @@ def build_network(spec: ModelSpec, n_features: int, *, seed: int, dtype: str, ba
                        loss_gradient=spec.loss_gradient)
 
 
+class MLP(Adapter):
+    """mlp_impl's NN; `kernels` set for a variant (mlp_fused: "fused") overrides model.kernels."""
 
-def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool, kernels: str | None = None) -> dict[str, Any]:
-    """Fit on ds.x_train, time fit and predict (GPU synchronized before each clock stop), evaluate on the test set."""
-    from mlp_impl import get_backend
-    from .progress import EpochBar
-    device = get_backend(backend)
-    spec = dataclasses.replace(spec, kernels=kernels or spec.kernels)
-    with contextlib.ExitStack() as stack:
+    def __init__(self, kernels: str | None = None) -> None:
+        self.kernels = kernels
+
+    def check_available(self, backend: str) -> None:
+        check_available(backend)
+        if self.kernels:
+            check_settings(self.kernels)
+
+    def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
+        check_kernels(spec, backend)
+        check_plan(spec, ds)
+
+    def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+              **options: Any) -> "MLPSession":
+        return MLPSession(dataclasses.replace(spec, kernels=self.kernels or spec.kernels), ds, seed=seed,
+                          dtype=dtype, sampling=sampling, backend=backend)
+
+
+class MLPSession(Session):
+    """A built network (and, for fused kernels, compiled kernels) ready to fit."""
+
+    def __init__(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str) -> None:
+        from mlp_impl import get_backend
+        self.spec, self.ds, self.backend = spec, ds, backend
+        self.device = get_backend(backend)
         # on the GPU the peak counts the weights and optimizer state too, as torch-cuda's does
-        device_peak = stack.enter_context(_device_peak()) if backend == "cupy" else None
-        net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
-        compile_seconds = _compile(spec.kernels, dtype)
-        mem = device_peak or stack.enter_context(PeakMemory())
-        bar = stack.enter_context(EpochBar(spec.epochs, enabled=progress))
-        epoch_ends: list[float] = []
+        self._device_peak = _device_peak().__enter__() if backend == "cupy" else None
+        try:
+            self.net = build_network(spec, ds.n_features, seed=seed, dtype=dtype, backend=backend, sampling=sampling)
+            self.compile_seconds = _compile(spec.kernels, dtype)
+        except BaseException:
+            self.close()
+            raise
 
-        def on_epoch(*_: Any) -> bool:
-            epoch_ends.append(time.perf_counter())
-            bar.update()
+    def memory(self) -> Any:
+        return None if self._device_peak is None else _until_exit(self._device_peak)
+
+    def synchronize(self) -> None:
+        self.device.synchronize()
+
+    def fit(self, on_epoch: Callable[[], None]) -> list[float]:
+        def callback(*_: Any) -> bool:
+            on_epoch()
             return False  # a true value would stop training early
 
-        device.synchronize()
-        fit_start = time.perf_counter()
-        history = net.fit(ds.x_train, ds.y_train, epochs=spec.epochs, learning_rate=spec.learning_rate,
-                          sample_size=spec.batch_size, include_logs=False, callback=on_epoch)
-        device.synchronize()
-        fit_seconds = time.perf_counter() - fit_start
-        start = time.perf_counter()
-        proba = np.asarray(net.predict(ds.x_test))  # predict returns host memory: the copy ends the GPU work
-        predict_seconds = time.perf_counter() - start
-        metrics = net.evaluate(ds.x_test, ds.y_test)
-    record: dict[str, Any] = {
-        "backend": backend, "device": device.device_name(), "threads": net.fit_threads if backend == "numpy" else None,
-        "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
-        "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
-        "kernels": spec.kernels, "compile_seconds": compile_seconds,
-        "epoch_losses": [float(v) for v in history], "test_loss": float(metrics["loss"]),
-        "peak_memory_mb": mem.mb,
-    }
-    record.update(classification_fields(proba, ds.y_test, ds.task))
-    return record
+        spec = self.spec
+        return self.net.fit(self.ds.x_train, self.ds.y_train, epochs=spec.epochs, learning_rate=spec.learning_rate,
+                            sample_size=spec.batch_size, include_logs=False, callback=callback)
+
+    def predict(self) -> np.ndarray:
+        return np.asarray(self.net.predict(self.ds.x_test))  # host memory: the copy ends the GPU work
+
+    def fields(self, predicted: np.ndarray) -> dict[str, Any]:
+        metrics = self.net.evaluate(self.ds.x_test, self.ds.y_test)
+        return {"backend": self.backend, "device": self.device.device_name(),
+                "threads": self.net.fit_threads if self.backend == "numpy" else None,
+                "kernels": self.spec.kernels, "test_loss": float(metrics["loss"])}
+
+    def close(self) -> None:
+        if self._device_peak is not None and self._device_peak.mb is None:
+            self._device_peak.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def _until_exit(peak: Any) -> Iterator[Any]:
+    """The already entered DevicePeak, left when the harness's measurement ends."""
+    try:
+        yield peak
+    finally:
+        peak.__exit__(None, None, None)
 
 
 def _device_peak() -> Any:

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from .implementation import Implementation
+from .keras_model import Keras
+from .linreg_model import LinearRegressionAdapter
+from .mlp_model import MLP
+from .sklearn_model import Sklearn
+from .torch_model import Torch
 
 IMPLEMENTATIONS: dict[str, Implementation] = {
     impl.name: impl
     for impl in (
-        Implementation("mlp", ("numpy", "cupy"), "experiments.models.mlp_model"),
+        Implementation("mlp", ("numpy", "cupy"), MLP()),
         # the from-scratch MLP with its elementwise work in fused Numba loops (docs/fused_kernels.md)
-        Implementation("mlp_fused", ("numpy",), "experiments.models.mlp_model", settings=(("kernels", "fused"),),
-                       family="mlp"),
-        Implementation("keras", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle"),
+        Implementation("mlp_fused", ("numpy",), MLP(kernels="fused"), family="mlp"),
+        Implementation("keras", ("tensorflow",), Keras(), fixed_sampling="shuffle"),
         # Keras as its documentation advises for small models (see keras_model.fit_tuned)
-        Implementation("keras_tuned", ("tensorflow",), "experiments.models.keras_model", fixed_sampling="shuffle",
-                       settings=(("tuned", True),), family="keras"),
-        Implementation("torch", ("torch-cpu", "torch-cuda"), "experiments.models.torch_model",
-                       gpu_backend="torch-cuda"),
+        Implementation("keras_tuned", ("tensorflow",), Keras(tuned=True), fixed_sampling="shuffle", family="keras"),
+        Implementation("torch", ("torch-cpu", "torch-cuda"), Torch(), gpu_backend="torch-cuda"),
         # torch.compile of the network and threads by step size (see torch_compiled.py)
-        Implementation("torch_compiled", ("torch-cpu", "torch-cuda"), "experiments.models.torch_model",
-                       gpu_backend="torch-cuda", settings=(("compiled", True),), family="torch"),
-        Implementation("sklearn", ("sklearn",), "experiments.models.sklearn_model", fixed_sampling="shuffle"),
-        Implementation("linreg", ("numpy",), "experiments.models.linreg_model", fixed_sampling="full-batch"),
+        Implementation("torch_compiled", ("torch-cpu", "torch-cuda"), Torch(compiled=True), gpu_backend="torch-cuda",
+                       family="torch"),
+        Implementation("sklearn", ("sklearn",), Sklearn(), fixed_sampling="shuffle"),
+        Implementation("linreg", ("numpy",), LinearRegressionAdapter(), fixed_sampling="full-batch"),
     )
 }
 # Backends a user may request with `backend=...` (each implementation takes those it has).

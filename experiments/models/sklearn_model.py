@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-import time
 import warnings
 from typing import Any, Callable
 
@@ -34,7 +33,7 @@ from mlp_impl.parallel import blas_threads
 
 from mlp_impl.backend import cpu_model
 
-from .measure import PeakMemory, classification_fields
+from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
 BACKENDS = ("sklearn",)
@@ -124,17 +123,15 @@ def build_model(spec: ModelSpec, task: str, n_train: int, seed: int) -> Any:
 
 
 class EpochClock:
-    """A stdout stand-in that timestamps sklearn's verbose "Iteration N, loss = ..." lines (the only
-    per-epoch hook MLP*.fit offers) and passes any other text through."""
+    """A stdout stand-in that calls `on_epoch` at sklearn's verbose "Iteration N, loss = ..." lines
+    (the only per-epoch hook MLP*.fit offers) and passes any other text through."""
 
     def __init__(self, on_epoch: Callable[[], None]) -> None:
-        self.ends: list[float] = []
         self._on_epoch, self._out = on_epoch, sys.stdout
         self._after_iteration = False
 
     def write(self, text: str) -> int:
         if text.startswith("Iteration "):
-            self.ends.append(time.perf_counter())
             self._on_epoch()
             self._after_iteration = True
         elif not (self._after_iteration and text == "\n"):  # print's own newline after "Iteration"
@@ -177,34 +174,40 @@ def _labels(y: np.ndarray, task: str) -> np.ndarray:
     return y.argmax(axis=1) if task == "multiclass" else y.reshape(-1).astype(int)
 
 
-def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool) -> dict[str, Any]:
-    """Fit on ds.x_train (all epochs, no early stopping), time fit and predict, evaluate on the test set."""
-    from sklearn.exceptions import ConvergenceWarning
-    from .progress import EpochBar
-    check_available(backend)
-    check_data(spec, ds)
-    model = build_model(spec, ds.task, len(ds.x_train), seed)
-    x_train, x_test = ds.x_train.astype(dtype), ds.x_test.astype(dtype)
-    y_train = _labels(ds.y_train.astype(dtype), ds.task)
-    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
-        clock = EpochClock(bar.update)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(clock):
+class Sklearn(Adapter):
+    """MLPClassifier / MLPRegressor running exactly the spec's epochs."""
+
+    def check_available(self, backend: str) -> None:
+        check_available(backend)
+
+    def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
+        check_plan(spec, ds)
+
+    def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+              **options: Any) -> "SklearnSession":
+        return SklearnSession(spec, ds, seed=seed, dtype=dtype)
+
+
+class SklearnSession(Session):
+    """An unfitted estimator and its float data (all epochs, no early stopping)."""
+
+    def __init__(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str) -> None:
+        self.spec, self.ds = spec, ds
+        self.model = build_model(spec, ds.task, len(ds.x_train), seed)
+        self.x_train, self.x_test = ds.x_train.astype(dtype), ds.x_test.astype(dtype)
+        self.y_train = _labels(ds.y_train.astype(dtype), ds.task)
+
+    def fit(self, on_epoch: Callable[[], None]) -> list[float]:
+        from sklearn.exceptions import ConvergenceWarning
+        with warnings.catch_warnings(), contextlib.redirect_stdout(EpochClock(on_epoch)):
             warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached is the plan, not a problem
-            fit_start = time.perf_counter()
-            model.fit(x_train, y_train)
-            fit_seconds = time.perf_counter() - fit_start
-        start = time.perf_counter()
-        proba = probabilities(model, x_test, ds.n_outputs, ds.task)
-        predict_seconds = time.perf_counter() - start
-    c = 0.5 if ds.task == "regression" else 1.0
-    record: dict[str, Any] = {
-        "backend": "sklearn", "device": cpu_model(), "threads": blas_threads(), "sampling": "shuffle",
-        "initializer": INITIALIZER,
-        "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
-        "first_epoch_seconds": (clock.ends[0] - fit_start) if clock.ends else None,
-        "epoch_losses": [float(v) / c for v in model.loss_curve_],
-        "test_loss": spec_loss(spec, model, proba, ds.y_test), "peak_memory_mb": mem.mb,
-    }
-    record.update(classification_fields(proba.astype(np.float64), ds.y_test, ds.task))
-    return record
+            self.model.fit(self.x_train, self.y_train)
+        c = 0.5 if self.ds.task == "regression" else 1.0
+        return [float(v) / c for v in self.model.loss_curve_]
+
+    def predict(self) -> np.ndarray:
+        return probabilities(self.model, self.x_test, self.ds.n_outputs, self.ds.task)
+
+    def fields(self, predicted: np.ndarray) -> dict[str, Any]:
+        return {"backend": "sklearn", "device": cpu_model(), "threads": blas_threads(), "sampling": "shuffle",
+                "initializer": INITIALIZER, "test_loss": spec_loss(self.spec, self.model, predicted, self.ds.y_test)}

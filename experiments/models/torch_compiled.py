@@ -63,15 +63,20 @@ def compile_network(torch: Any, body: Any, loss_fn: Any, x: Any, y: Any, batch_s
     return compiled, time.perf_counter() - start
 
 
-def compiled_fit(run: Any, spec: Any, ds: Any, fit_with: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """`fit_with(compiled body)`'s record, with the tuned thread count and `compile_seconds`."""
+def compile_for(run: Any, spec: Any, ds: Any) -> tuple[Any, float, Callable[[], None]]:
+    """(compiled body, seconds spent compiling, a function restoring torch's thread count): the
+    tuned thread count is set here and stays for the fit, until the harness closes the run."""
     torch, n = run.torch, len(ds.x_train)
     b = min(spec.batch_size, n)
     sizes = {b, n % b or b}  # every batch has one of these sizes, whatever the sampling
     n_params = sum(p.numel() for p in run.body.parameters())
     threads = step_threads(b, n_params) if run.device.type == "cpu" else torch.get_num_threads()
-    with intra_op_threads(torch, threads):
+    threads_set = intra_op_threads(torch, threads)
+    threads_set.__enter__()
+    try:
         x, y = run.tensor(ds.x_train[:b]), run.tensor(run.to_target(ds.y_train[:b]))
         body, seconds = compile_network(torch, run.body, run.loss_fn, x, y, sizes)
-        record = fit_with(body)
-    return {**record, "compile_seconds": seconds}
+    except BaseException:
+        threads_set.__exit__(None, None, None)
+        raise
+    return body, seconds, lambda: threads_set.__exit__(None, None, None)

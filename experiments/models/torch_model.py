@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from mlp_impl.backend import cpu_model
 
-from .measure import PeakMemory, classification_fields
+from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
 BACKENDS = ("torch-cpu", "torch-cuda")
@@ -56,12 +55,6 @@ def check_plan(spec: ModelSpec, ds: Any) -> None:
     """Refuse, before any run, the article's backprop order and loss gradient (torch's autograd
     has neither; it does follow adam_variant)."""
     check_standard_algorithm(spec, "torch")
-
-
-def check_settings(compiled: bool = False) -> None:
-    """What a variant's settings need here (torch_compiled: a C++ compiler), before any run."""
-    from .torch_compiled import check_settings as check_compiled
-    check_compiled(compiled)
 
 
 def _import_torch() -> Any:
@@ -288,51 +281,81 @@ def prepare(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, b
                  epoch_batches(torch, len(ds.x_train), spec.batch_size, sampling, gen))
 
 
-def train_and_evaluate(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
-                       progress: bool, compiled: bool = False) -> dict[str, Any]:
-    """Fit on ds.x_train, time fit (CUDA synchronized before each clock stop) and predict, evaluate on
-    the test set; `compiled`: the torch_compiled variant (torch_compiled.py)."""
-    run = prepare(spec, ds, seed=seed, dtype=dtype, sampling=sampling, backend=backend)
-    if not compiled:
-        return fit_and_evaluate(run, spec, ds, progress, run.body)
-    from .torch_compiled import compiled_fit
-    return compiled_fit(run, spec, ds, lambda body: fit_and_evaluate(run, spec, ds, progress, body))
+class Torch(Adapter):
+    """nn.Sequential with a hand-written loop; `compiled`: the torch_compiled variant (torch_compiled.py)."""
+
+    def __init__(self, compiled: bool = False) -> None:
+        self.compiled = compiled
+
+    def check_available(self, backend: str) -> None:
+        check_available(backend)
+        from .torch_compiled import check_settings  # torch_compiled's C++ compiler
+        check_settings(self.compiled)
+
+    def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
+        check_plan(spec, ds)
+
+    def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
+              **options: Any) -> "TorchSession":
+        run = prepare(spec, ds, seed=seed, dtype=dtype, sampling=sampling, backend=backend)
+        session = TorchSession(run, spec, ds)
+        if self.compiled:
+            from .torch_compiled import compile_for
+            session.body, session.compile_seconds, session.restore_threads = compile_for(run, spec, ds)
+        return session
 
 
-def fit_and_evaluate(run: Setup, spec: ModelSpec, ds: Any, progress: bool, body: Any) -> dict[str, Any]:
-    """The timed fit of `body` (run.body or its compiled form), then predict and evaluate with run.body."""
-    from .progress import EpochBar
-    torch, cuda = run.torch, run.device.type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(run.device)
-    with PeakMemory() as mem, EpochBar(spec.epochs, enabled=progress) as bar:
-        epoch_ends: list[float] = []
+class TorchSession(Session):
+    """A seeded network, loss, optimizer and batch schedule on its device; `body` is what fit
+    trains (run.body, or its compiled form sharing run.body's weights)."""
 
-        def on_epoch() -> None:
-            epoch_ends.append(time.perf_counter())
-            bar.update()
+    def __init__(self, run: Setup, spec: ModelSpec, ds: Any) -> None:
+        self.run, self.spec, self.ds, self.body = run, spec, ds, run.body
+        self.cuda = run.device.type == "cuda"
+        self.restore_threads: Callable[[], None] | None = None
+        self._logits: Any = None
 
-        run.sync()
-        fit_start = time.perf_counter()
-        x, y = run.tensor(ds.x_train), run.tensor(run.to_target(ds.y_train))  # conversion is part of the fit
-        history = fit(body, run.loss_fn, run.optimizer, x, y, run.batches, spec.epochs, run.penalty, on_epoch)
-        run.sync()
-        fit_seconds = time.perf_counter() - fit_start
-        start = time.perf_counter()
+    def memory(self) -> Any:
+        return _CudaPeak(self.run) if self.cuda else None
+
+    def synchronize(self) -> None:
+        self.run.sync()
+
+    def fit(self, on_epoch: Callable[[], None]) -> list[float]:
+        run = self.run
+        x, y = run.tensor(self.ds.x_train), run.tensor(run.to_target(self.ds.y_train))  # conversion is part of the fit
+        return fit(self.body, run.loss_fn, run.optimizer, x, y, run.batches, self.spec.epochs, run.penalty, on_epoch)
+
+    def predict(self) -> np.ndarray:
+        run = self.run
+        with run.torch.inference_mode():
+            self._logits = z = run.body(run.tensor(self.ds.x_test))
+            return (run.output(z) if run.output is not None else z).cpu().numpy()  # the copy ends the GPU work
+
+    def fields(self, predicted: np.ndarray) -> dict[str, Any]:
+        run, torch = self.run, self.run.torch
         with torch.inference_mode():
-            z = run.body(run.tensor(ds.x_test))
-            proba = (run.output(z) if run.output is not None else z).cpu().numpy()  # the copy ends the GPU work
-            predict_seconds = time.perf_counter() - start
-            test_loss = run.loss_fn(z, run.tensor(run.to_target(ds.y_test)))
+            test_loss = run.loss_fn(self._logits, run.tensor(run.to_target(self.ds.y_test)))
             test_loss = float(test_loss + (run.penalty() if run.penalty else 0.0))
-    record: dict[str, Any] = {
-        "backend": "torch-cuda" if cuda else "torch-cpu",
-        "device": torch.cuda.get_device_name(run.device) if cuda else cpu_model(),
-        "threads": None if cuda else torch.get_num_threads(),
-        "fit_seconds": fit_seconds, "predict_seconds": predict_seconds,
-        "first_epoch_seconds": (epoch_ends[0] - fit_start) if epoch_ends else None,
-        "epoch_losses": history, "test_loss": test_loss,
-        "peak_memory_mb": round(torch.cuda.max_memory_allocated(run.device) / 2**20, 3) if cuda else mem.mb,
-    }
-    record.update(classification_fields(proba.astype(np.float64), ds.y_test, ds.task))
-    return record
+        return {"backend": "torch-cuda" if self.cuda else "torch-cpu",
+                "device": torch.cuda.get_device_name(run.device) if self.cuda else cpu_model(),
+                "threads": None if self.cuda else torch.get_num_threads(), "test_loss": test_loss}
+
+    def close(self) -> None:
+        if self.restore_threads is not None:
+            self.restore_threads()
+            self.restore_threads = None
+
+
+class _CudaPeak:
+    """torch's own high-water mark of device memory allocated during the run, weights included."""
+
+    def __init__(self, run: Setup) -> None:
+        self.run, self.mb = run, None
+
+    def __enter__(self) -> "_CudaPeak":
+        self.run.torch.cuda.reset_peak_memory_stats(self.run.device)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.mb = round(self.run.torch.cuda.max_memory_allocated(self.run.device) / 2**20, 3)

@@ -1,4 +1,4 @@
-"""A progress bar over epochs for long runs, shared by every implementation (tqdm on stderr)."""
+"""A progress bar over epochs for long runs, driven by harness.measure for every implementation (tqdm on stderr)."""
 
 from __future__ import annotations
 

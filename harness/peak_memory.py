@@ -1,15 +1,10 @@
-"""What every adapter measures around its fit: peak memory, the first diverged epoch, and the
-classification fields of a record (accuracy, misclassified, the article's Titanic "error")."""
+"""Peak resident memory of one run, measured by the harness around every CPU implementation's fit and predict."""
 
 from __future__ import annotations
 
 import ctypes
 import gc
-import math
 from pathlib import Path
-from typing import Any, Iterable
-
-import numpy as np
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -70,30 +65,3 @@ def _maxrss_kb() -> int | None:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     except (ImportError, OSError):
         return None
-
-
-def first_divergence(losses: Iterable[float]) -> int | None:
-    """1-based epoch of the first NaN or infinite loss, or None when every loss is finite."""
-    for epoch, loss in enumerate(losses, start=1):
-        if loss is None or not math.isfinite(float(loss)):
-            return epoch
-    return None
-
-
-def classification_fields(proba: np.ndarray, y_true: np.ndarray, task: str) -> dict[str, Any]:
-    """Accuracy, misclassified count and, for binary tasks, predicted/actual positives and the
-    article's Titanic "error" (actual minus predicted survivors), from predicted probabilities."""
-    if task == "regression":
-        return {}
-    if task == "binary":
-        predicted = (proba.reshape(-1) > 0.5).astype(int)  # as Keras's binary_accuracy and NN.evaluate
-        actual = y_true.reshape(-1).astype(int)
-    else:
-        predicted, actual = proba.argmax(axis=1), y_true.argmax(axis=1)
-    wrong = int((predicted != actual).sum())
-    fields: dict[str, Any] = {"test_misclassified": wrong, "test_accuracy": (len(actual) - wrong) / len(actual)}
-    if task == "binary":
-        fields["predicted_positives"] = int(predicted.sum())
-        fields["actual_positives"] = int(actual.sum())
-        fields["article_error"] = fields["actual_positives"] - fields["predicted_positives"]
-    return fields
