@@ -74,11 +74,10 @@ def test_submitit_local_seed_sweep_merges_and_reports(tmp_path: Path, data_root:
 FAILING_ENTRY = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_harness_faults import fake_module
+from test_harness_faults import FakeAdapter
 from experiments.models import registry
 from experiments.models.implementation import Implementation
-sys.modules["fake_impl_for_tests"] = fake_module({{1: "fail"}})
-registry.IMPLEMENTATIONS["mlp"] = Implementation("mlp", ("numpy",), "fake_impl_for_tests")
+registry.IMPLEMENTATIONS["mlp"] = Implementation("mlp", ("numpy",), FakeAdapter({{1: "fail"}}))
 from harness.__main__ import main
 main()
 """
