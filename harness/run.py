@@ -19,7 +19,8 @@ from typing import Any, NoReturn
 from omegaconf import DictConfig, OmegaConf
 
 from harness import folder_lock
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, atomic_write_text
+from harness.atomic_write import atomic_write_text
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE
 from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
                                    stop, writing)
 

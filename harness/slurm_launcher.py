@@ -33,7 +33,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
 from harness import callbacks, folder_lock, slurm_jobs
-from harness.records import RUNS_LOCK
+from harness.runs_table import RUNS_LOCK
 
 log = logging.getLogger(__name__)
 REFUSED, UNFINISHED = 2, 1  # exit statuses: bad request (like every refused command), jobs not finished

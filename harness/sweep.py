@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record,
-                             write_runs_csv)
+from harness.records import RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record
+from harness.runs_table import write_runs_csv
 from harness.write_failure import WriteFailed, writing
 from experiments.models.implementation import Implementation
 from experiments.models.spec import matmul_flops, samples_per_epoch

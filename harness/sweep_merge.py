@@ -18,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from harness.records import RECORD_FIELDS, RUNS_CSV, atomic_write_text, csv_text, load_runs, locked
+from harness.atomic_write import atomic_write_text
+from harness.records import RECORD_FIELDS
+from harness.runs_table import RUNS_CSV, csv_text, load_runs, locked
 from harness.write_failure import WriteFailed, stop
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from scipy import stats as scipy_stats
 
 from harness import report
 from harness.algorithm import COMPONENTS
-from harness.records import load_runs
+from harness.runs_table import load_runs
 from harness.reporting import ablation, tables
 from synthetic_results import write_ablation, write_synthetic_results
 

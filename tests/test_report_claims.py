@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from harness.records import load_runs
+from harness.runs_table import load_runs
 from harness.reporting import claims_section, reference, tables
 from synthetic_results import write_head_to_head
 

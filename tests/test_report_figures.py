@@ -9,7 +9,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from harness.records import load_runs, write_record
+from harness.records import write_record
+from harness.runs_table import load_runs
 from harness.reporting import figures, figures_article, tables
 from synthetic_results import _titanic, write_synthetic_results
 

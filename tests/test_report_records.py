@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.records import load_runs, read_records, write_record
+from harness.records import read_records, write_record
+from harness.runs_table import load_runs
 from harness.reporting import build_report, tables
 
 

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from harness.algorithm import COMPONENTS, overrides
-from harness.records import load_runs, write_record
+from harness.records import write_record
+from harness.runs_table import load_runs
 from harness.reporting import reference, tables
 from synthetic_results import write_synthetic_results
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from scipy import stats as scipy_stats
 
-from harness.records import load_runs, write_record
+from harness.records import write_record
+from harness.runs_table import load_runs
 from harness.reporting import stats, tables
 from harness.reporting.settings import config_settings
 

@@ -16,7 +16,8 @@ import pytest
 from scipy import stats as scipy_stats
 
 import exact_bootstrap as exact
-from harness.records import load_runs, write_record
+from harness.records import write_record
+from harness.runs_table import load_runs
 from harness.reporting import stats, tables
 from harness.reporting.batches import batch_root, load_batches, report_root, select_latest
 

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import atomic_write_text, is_ok, load_runs
+from harness.atomic_write import atomic_write_text
+from harness.runs_table import is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from harness.records import is_ok
+from harness.runs_table import is_ok
 from harness.write_failure import writing
 from harness.reporting.tables import REFERENCE_IMPL, fmt
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from harness.records import locked
+from harness.runs_table import locked
 from harness.write_failure import WriteFailed, writing
 
 PAGE = "index.html"

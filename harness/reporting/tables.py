@@ -26,7 +26,9 @@ import pandas as pd
 
 from harness import algorithm
 from harness.machine import disturbed
-from harness.records import SHARED_CPU_LAUNCHERS, atomic_write_text, is_ok
+from harness.atomic_write import atomic_write_text
+from harness.records import SHARED_CPU_LAUNCHERS
+from harness.runs_table import is_ok
 from harness.run_settings import MACHINE_PREFIX
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
