@@ -14,8 +14,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import harness.config  # noqa: F401  (registers the schema and the ablation cells)
-from experiments.models import keras_model, mlp_model, sklearn_model, torch_model
-from experiments.models.spec import spec_from_config
+from experiments.models import mlp_model, registry
+from experiments.models.spec import ModelSpec, spec_from_config
 from harness import ablation
 from harness.algorithm import COMPONENTS, IMPLIED, classify, differing
 from harness.precheck import CONF_DIR, _job_overrides
@@ -125,22 +125,26 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
 DS = SimpleNamespace(task="binary")
 
 
-@pytest.mark.parametrize("module,impl", [(keras_model, "keras"), (torch_model, "torch"), (sklearn_model, "sklearn")])
+def check_plan(impl: str, spec: ModelSpec) -> None:
+    registry.get(impl).adapter.check_plan(spec, DS, registry.get(impl).backends[0])
+
+
+@pytest.mark.parametrize("impl", ["keras", "torch", "sklearn"])
 @pytest.mark.parametrize("key", ["backprop", "loss_gradient"])
-def test_peers_refuse_the_mlp_only_components(module, impl: str, key: str) -> None:
+def test_peers_refuse_the_mlp_only_components(impl: str, key: str) -> None:
     spec = spec_from_config({**TITANIC, key: "article"})
     with pytest.raises(ValueError) as info:
-        module.check_plan(spec, DS)
+        check_plan(impl, spec)
     assert str(info.value) == (f"impls=[{impl}] cannot follow model.{key}=article (only the from-scratch MLP has it); "
                                f"set model.{key}=standard or drop {impl} from impls")
-    module.check_plan(spec_from_config(TITANIC), DS) if impl != "sklearn" else None  # negative control
+    check_plan(impl, spec_from_config(TITANIC)) if impl != "sklearn" else None  # negative control
 
 
 def test_keras_refuses_the_articles_adam() -> None:
     with pytest.raises(ValueError, match=r"^Keras's Adam adds epsilon to the uncorrected sqrt\(v\) and has no "
                                          r"adam_variant=article; use model.adam_variant=keras or drop keras"):
-        keras_model.check_plan(spec_from_config({**TITANIC, "adam_variant": "article", "adam_epsilon": 1e-8}), DS)
-    keras_model.check_plan(spec_from_config({**TITANIC, "optimizer": "sgd", "adam_variant": "article"}), DS)
+        check_plan("keras", spec_from_config({**TITANIC, "adam_variant": "article", "adam_epsilon": 1e-8}))
+    check_plan("keras", spec_from_config({**TITANIC, "optimizer": "sgd", "adam_variant": "article"}))
 
 
 def test_loss_gradient_is_validated_and_passed_to_the_mlp() -> None:
@@ -150,4 +154,4 @@ def test_loss_gradient_is_validated_and_passed_to_the_mlp() -> None:
     assert mlp_model.build_network(spec, 7, seed=0, dtype="float64", backend="numpy",
                                    sampling="article").loss_gradient == "article"
     with pytest.raises(ValueError, match=r"^impls=\[mlp\] cannot train model.loss=mae with model.loss_gradient=article"):
-        mlp_model.check_plan(spec_from_config({**TITANIC, "loss": "mae", "loss_gradient": "article"}), DS)
+        check_plan("mlp", spec_from_config({**TITANIC, "loss": "mae", "loss_gradient": "article"}))

@@ -142,3 +142,15 @@ def test_mlp_fused_runs_the_mlp_with_fused_kernels(data_root) -> None:
                              "batch_size": 50, "epochs": 2})
     record = run_impl("mlp_fused", spec, ds)
     assert record["kernels"] == "fused" and record["compile_seconds"] is not None
+
+
+def test_keras_model_computes_in_the_dtype_asked_whatever_was_built_before() -> None:
+    """Keras's global dtype policy keeps the floatx of its first use: a float64 model built after a
+    float32 one (no clear_session between, as in a test) computed in float32 until build_model set it."""
+    from experiments.models import keras_model
+    keras, _ = keras_model._import_keras()
+    layers = [{"units": 3, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}]
+    spec = spec_from_config({**TITANIC, "layers": layers})
+    for dtype in ("float32", "float64", "float32"):
+        model = keras_model.build_model(keras, spec, 4, dtype)
+        assert np.asarray(model(np.zeros((1, 4), dtype=dtype))).dtype == np.dtype(dtype)

@@ -9,7 +9,7 @@ import pytest
 
 from experiments.data import Dataset
 from conftest import run_impl
-from experiments.models import torch_model
+from experiments.models import registry, torch_model
 from experiments.models.spec import spec_from_config
 
 torch = pytest.importorskip("torch")
@@ -181,17 +181,17 @@ def test_multiclass_softmax_on_synthetic_data(count_misclassified) -> None:
 def test_check_available_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
     with pytest.raises(ValueError, match=r"PyTorch, which is not installed: pip install -e '\.\[peers\]'"):
-        torch_model.check_available("torch-cpu")
+        registry.get("torch").adapter.check_available("torch-cpu")
     with pytest.raises(ValueError, match="cannot be imported"):
         torch_model._import_torch()
 
 
-def test_check_available_rejects_bad_backends(monkeypatch) -> None:
-    with pytest.raises(ValueError, match="valid: torch-cpu, torch-cuda"):
-        torch_model.check_available("numpy")
+def test_check_available_refuses_the_gpu_without_cuda(monkeypatch) -> None:
+    adapter = registry.get("torch").adapter
+    adapter.check_available("torch-cuda" if torch.cuda.is_available() else "torch-cpu")  # negative control
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match=r"needs CUDA, but torch.cuda.is_available\(\) is False"):
-        torch_model.check_available("torch-cuda")
+        adapter.check_available("torch-cuda")
 
 
 def loss_value(loss: str, activation: str, z: list[list[float]], y: list[list[float]]) -> float:

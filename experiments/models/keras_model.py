@@ -38,23 +38,6 @@ LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
           "binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy"}
 
 
-def check_available(backend: str) -> None:
-    """Raise when TensorFlow or Keras is not installed (checked without importing them)."""
-    for package in ("tensorflow", "keras"):
-        if importlib.util.find_spec(package) is None:
-            raise ValueError(f"impls=[keras] needs {package}, which is not installed; "
-                             f"run make install (tensorflow-cpu, keras) or drop keras from impls")
-
-
-def check_plan(spec: ModelSpec, ds: Any) -> None:
-    """Refuse, before any run, what Keras cannot follow: the article's Adam (Keras adds epsilon to
-    the uncorrected sqrt(v)), backprop order and loss gradient."""
-    if spec.optimizer in ("adam", "amsgrad") and spec.adam_variant != "keras":
-        raise ValueError(f"Keras's Adam adds epsilon to the uncorrected sqrt(v) and has no adam_variant="
-                         f"{spec.adam_variant}; use model.adam_variant=keras or drop keras from impls")
-    check_standard_algorithm(spec, "keras")
-
-
 def gpus(tf: Any) -> list[Any]:
     """The GPUs TensorFlow's CUDA build sees (Keras places its ops on the first by default)."""
     return tf.config.list_physical_devices("GPU")
@@ -102,6 +85,7 @@ def build_model(keras: Any, spec: ModelSpec, n_features: int, dtype: str, **comp
     """keras.Sequential with the spec's widths, activations, initializer, regularization and optimizer
     (`compile_options` go to `model.compile`, e.g. steps_per_execution)."""
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)  # the global policy caches the floatx of its first use otherwise
     widths = spec.widths(n_features)
     regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if (spec.l1 or spec.l2) else None
     layers = [keras.Input(shape=(n_features,), dtype=dtype)]
@@ -173,10 +157,19 @@ class Keras(Adapter):
         self.tuned = tuned
 
     def check_available(self, backend: str) -> None:
-        check_available(backend)
+        """TensorFlow and Keras installed (checked without importing them)."""
+        for package in ("tensorflow", "keras"):
+            if importlib.util.find_spec(package) is None:
+                raise ValueError(f"impls=[keras] needs {package}, which is not installed; "
+                                 f"run make install (tensorflow-cpu, keras) or drop keras from impls")
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
-        check_plan(spec, ds)
+        """What Keras cannot follow: the article's Adam (Keras adds epsilon to the uncorrected
+        sqrt(v)), backprop order and loss gradient."""
+        if spec.optimizer in ("adam", "amsgrad") and spec.adam_variant != "keras":
+            raise ValueError(f"Keras's Adam adds epsilon to the uncorrected sqrt(v) and has no adam_variant="
+                             f"{spec.adam_variant}; use model.adam_variant=keras or drop keras from impls")
+        check_standard_algorithm(spec, "keras")
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               deterministic: bool = True, **options: Any) -> "KerasSession":

@@ -13,51 +13,13 @@ from .adapter import Adapter, Session
 from .spec import ModelSpec, check_output_pairing
 
 
-def check_available(backend: str) -> None:
-    """Raise a one-line ValueError when `backend` cannot run here (CuPy missing, no driver, no device)."""
-    if backend != "cupy":
-        return
-    if importlib.util.find_spec("cupy") is None:
-        raise ValueError("backend=cupy needs a usable GPU: CuPy is not installed; install it with "
-                         "pip install -e '.[gpu]' on a CUDA machine, or use backend=numpy")
-    from mlp_impl.backend import gpu_status
-    usable, reason = gpu_status()
-    if not usable:
-        raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine with a CUDA GPU")
-
-
-def check_kernels(spec: ModelSpec, backend: str) -> None:
-    """Refuse, before any run, fused kernels that cannot run here (no Numba, or backend=cupy):
-    mlp_impl's own rule, named by the config keys."""
-    if spec.kernels == "numpy":
-        return
+def _fused_refused(backend: str, named: str) -> None:
+    """mlp_impl's rule for fused kernels (Numba installed, the CPU), refused in the config's words."""
     from mlp_impl import fused
     try:
         fused.require(backend)
     except ValueError as ex:
-        raise ValueError(f"model.kernels={spec.kernels} with backend={backend}: {ex}") from None
-
-
-def check_settings(kernels: str = "numpy") -> None:
-    """A variant's kernels (mlp_fused: Numba's) must run here, refused before any run otherwise."""
-    if kernels != "numpy":
-        from mlp_impl import fused
-        try:
-            fused.require("numpy")
-        except ValueError as ex:
-            raise ValueError(f"impls=[mlp_fused]: {ex}") from None
-
-
-def check_plan(spec: ModelSpec, ds: Any) -> None:
-    """Refuse, before any run, an output activation the MLP's fused loss cannot follow, or a loss
-    the chosen loss gradient does not have."""
-    check_output_pairing(spec)
-    from mlp_impl.losses import check_gradient
-    try:
-        check_gradient(spec.loss, spec.loss_gradient)
-    except ValueError as ex:
-        raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} with model.loss_gradient="
-                         f"{spec.loss_gradient}: {ex}") from None
+        raise ValueError(f"{named}: {ex}") from None
 
 
 def build_optimizer(spec: ModelSpec) -> Any:
@@ -87,13 +49,31 @@ class MLP(Adapter):
         self.kernels = kernels
 
     def check_available(self, backend: str) -> None:
-        check_available(backend)
+        """backend=cupy needs CuPy and a usable GPU; a fused variant needs Numba."""
+        if backend == "cupy":
+            if importlib.util.find_spec("cupy") is None:
+                raise ValueError("backend=cupy needs a usable GPU: CuPy is not installed; install it with "
+                                 "pip install -e '.[gpu]' on a CUDA machine, or use backend=numpy")
+            from mlp_impl.backend import gpu_status
+            usable, reason = gpu_status()
+            if not usable:
+                raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine "
+                                 f"with a CUDA GPU")
         if self.kernels:
-            check_settings(self.kernels)
+            _fused_refused("numpy", "impls=[mlp_fused]")
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
-        check_kernels(spec, backend)
-        check_plan(spec, ds)
+        """Fused kernels where they cannot run, an output activation the MLP's fused loss cannot
+        follow, or a loss the chosen loss gradient does not have."""
+        if spec.kernels != "numpy":
+            _fused_refused(backend, f"model.kernels={spec.kernels} with backend={backend}")
+        check_output_pairing(spec)
+        from mlp_impl.losses import check_gradient
+        try:
+            check_gradient(spec.loss, spec.loss_gradient)
+        except ValueError as ex:
+            raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} with model.loss_gradient="
+                             f"{spec.loss_gradient}: {ex}") from None
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> "MLPSession":

@@ -36,21 +36,11 @@ from mlp_impl.backend import cpu_model
 from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
-BACKENDS = ("sklearn",)
 INITIALIZER = "sklearn_glorot_uniform"
 ACTIVATIONS = {"linear": "identity", "sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
 OUTPUTS = {"binary": ("sigmoid", "binary_crossentropy"), "multiclass": ("softmax", "categorical_crossentropy"),
            "regression": ("linear", "mse")}
 _CLIP = 1e-7
-
-
-def check_available(backend: str) -> None:
-    """Raise a one-line ValueError when scikit-learn is not installed (checked without importing it)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown sklearn backend '{backend}'; valid: {', '.join(BACKENDS)}")
-    if importlib.util.find_spec("sklearn") is None:
-        raise ValueError("impls=[sklearn] needs scikit-learn, which is not installed: pip install -e '.[peers]' "
-                         "(pins scikit-learn==1.9.1) or drop sklearn from impls")
 
 
 def check_spec(spec: ModelSpec, task: str) -> str:
@@ -74,14 +64,6 @@ def check_spec(spec: ModelSpec, task: str) -> str:
         raise ValueError(f"sklearn's Adam adds epsilon to the uncorrected sqrt(v) (Keras's form) and has no "
                          f"adam_variant={spec.adam_variant}; use model.adam_variant=keras or drop sklearn from impls")
     return ACTIVATIONS[name]
-
-
-def check_plan(spec: ModelSpec, ds: Any) -> None:
-    """Everything sklearn refuses in the model (check_spec) or the data (check_data), checked
-    by the harness before any run."""
-    check_spec(spec, ds.task)
-    check_standard_algorithm(spec, "sklearn")
-    check_data(spec, ds)
 
 
 def check_data(spec: ModelSpec, ds: Any) -> None:
@@ -178,10 +160,17 @@ class Sklearn(Adapter):
     """MLPClassifier / MLPRegressor running exactly the spec's epochs."""
 
     def check_available(self, backend: str) -> None:
-        check_available(backend)
+        """scikit-learn installed (checked without importing it)."""
+        if importlib.util.find_spec("sklearn") is None:
+            raise ValueError("impls=[sklearn] needs scikit-learn, which is not installed: pip install -e '.[peers]' "
+                             "(pins scikit-learn==1.9.1) or drop sklearn from impls")
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
-        check_plan(spec, ds)
+        """What sklearn cannot build (check_spec), the article's algorithm, or training rows that lack
+        a class (check_data)."""
+        check_spec(spec, ds.task)
+        check_standard_algorithm(spec, "sklearn")
+        check_data(spec, ds)
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> "SklearnSession":

@@ -25,10 +25,10 @@ from mlp_impl.parallel import split_threads
 COMPILERS = ("g++", "c++", "clang++")
 
 
-def check_settings(compiled: bool = False) -> None:
+def check_compiler() -> None:
     """ValueError when torch.compile cannot work here: TorchInductor's CPU code needs a C++ compiler."""
     wanted = os.environ.get("CXX")
-    if compiled and not (shutil.which(wanted) if wanted else any(shutil.which(c) for c in COMPILERS)):
+    if not (shutil.which(wanted) if wanted else any(shutil.which(c) for c in COMPILERS)):
         raise ValueError(f"impls=[torch_compiled] needs a C++ compiler for torch.compile "
                          f"({wanted or 'g++, c++ or clang++'} not found): install one (apt-get install g++) "
                          f"or drop torch_compiled from impls")

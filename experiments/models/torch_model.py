@@ -29,32 +29,8 @@ from mlp_impl.backend import cpu_model
 from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
-BACKENDS = ("torch-cpu", "torch-cuda")
 _CLIP = 1e-7  # Keras's epsilon for probabilities fed to a cross-entropy
 _KERAS_LOGITS = ("sigmoid", "softmax")  # outputs whose logits Keras's cross-entropies read
-
-
-def check_available(backend: str) -> None:
-    """Raise a one-line ValueError when PyTorch is missing, or `backend` cannot run here.
-
-    Only torch-cuda imports torch (to ask CUDA); torch-cpu checks that the package is installed.
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown torch backend '{backend}'; valid: {', '.join(BACKENDS)}")
-    if importlib.util.find_spec("torch") is None:
-        raise ValueError("impls=[torch] needs PyTorch, which is not installed: pip install -e '.[peers]' "
-                         "(pins torch==2.13.0) or drop torch from impls")
-    if backend == "torch-cuda":
-        torch = _import_torch()
-        if not torch.cuda.is_available():
-            raise ValueError(f"torch on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
-                             f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
-
-
-def check_plan(spec: ModelSpec, ds: Any) -> None:
-    """Refuse, before any run, the article's backprop order and loss gradient (torch's autograd
-    has neither; it does follow adam_variant)."""
-    check_standard_algorithm(spec, "torch")
 
 
 def _import_torch() -> Any:
@@ -268,7 +244,6 @@ class Setup:
 
 def prepare(spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str) -> Setup:
     """Seeded network, loss, penalty, optimizer and minibatch schedule on the backend's device."""
-    check_available(backend)
     torch = _import_torch()
     device = torch.device("cuda" if backend == "torch-cuda" else "cpu")
     torch.manual_seed(seed)  # initial weights, drawn on the CPU so both devices start alike
@@ -288,12 +263,23 @@ class Torch(Adapter):
         self.compiled = compiled
 
     def check_available(self, backend: str) -> None:
-        check_available(backend)
-        from .torch_compiled import check_settings  # torch_compiled's C++ compiler
-        check_settings(self.compiled)
+        """PyTorch installed (torch-cpu asks without importing it), CUDA for torch-cuda, and a C++
+        compiler for the compiled variant (torch_compiled.check_compiler)."""
+        if importlib.util.find_spec("torch") is None:
+            raise ValueError("impls=[torch] needs PyTorch, which is not installed: pip install -e '.[peers]' "
+                             "(pins torch==2.13.0) or drop torch from impls")
+        if backend == "torch-cuda":
+            torch = _import_torch()
+            if not torch.cuda.is_available():
+                raise ValueError(f"torch on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
+                                 f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
+        if self.compiled:
+            from .torch_compiled import check_compiler
+            check_compiler()
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
-        check_plan(spec, ds)
+        """The article's backprop order and loss gradient (autograd has neither; adam_variant it follows)."""
+        check_standard_algorithm(spec, "torch")
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> "TorchSession":
