@@ -3,7 +3,8 @@
 Hydra composes the config and creates the run folder (and `.hydra/`) before the task function
 runs, and reports composition errors over several lines. So the entry point first composes the
 same config here with Hydra's compose API (one composition per job of a sweep, via Hydra's own
-sweep expansion), runs `harness.validate.make_plan` on it, and checks the output folder. A bad
+sweep expansion), builds its plan (`harness.validate.precheck_plan`, which the job then takes
+rather than building it again), and checks the output folder. A bad
 command thus exits with status 2, one line on stderr, and nothing written.
 """
 
@@ -107,7 +108,7 @@ def _check_syntax(overrides: list[str]) -> None:
 
 
 def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
-    from .validate import check_output_dir, make_plan
+    from .validate import check_output_dir, precheck_plan
     try:
         base = _compose(_first_values(overrides), multirun)
         multirun = multirun or str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
@@ -131,7 +132,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
             if multirun:
                 _claim_job_folder(folders, cfg, num)
             job = _job_part(cfg)
-            make_plan(job)
+            precheck_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
             check_output_dir(out, resume=bool(cfg.resume), cfg=job,
                              dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")

@@ -26,7 +26,7 @@ from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_fi
 
 from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
-from .validate import check_output_dir, make_plan
+from .validate import check_output_dir, job_plan
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
     setting that chose run_dir, named in the fix of a refused folder; `then` is how to finish
     after a failed write (default: resume=true into run_dir), said in its one-line error."""
     then = then or finish_with_resume(dir_key, run_dir)
-    plan = _checked(lambda: make_plan(cfg), run_dir, cleanup=cleanup_on_reject)
+    plan = _checked(lambda: job_plan(cfg), run_dir, cleanup=cleanup_on_reject)
     _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
              cleanup=cleanup_on_reject)
     try:

@@ -1,8 +1,8 @@
 """Check a whole composed config, the data and the output folder before any run starts.
 
-Every problem raises a one-line ValueError naming it and its fix. `make_plan` is called by the
-entry point's pre-check (before Hydra creates any folder) and again inside the job (so launchers
-that start fresh processes are covered too); loaded data sets are cached for the second call.
+Every problem raises a one-line ValueError naming it and its fix. The entry point's pre-check
+builds each job's plan (before Hydra creates any folder) and the job takes it (`job_plan`); a
+launcher that starts fresh processes builds the plan again there, where it runs.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 log = logging.getLogger(__name__)
 
 _DATA_CACHE: dict[tuple, Any] = {}
+_PRECHECKED: dict[str, "Plan"] = {}  # plans the entry point's pre-check built, by job config, for the job to take
 
 
 @dataclass
@@ -120,6 +121,24 @@ def _available(impls: list[Implementation], backend: str) -> list[Implementation
                 raise
             log.warning(f"{impl.name} left out of this run: {ex}")
     return kept
+
+
+def precheck_plan(cfg: DictConfig) -> Plan:
+    """make_plan for the entry point's pre-check, kept for the job that runs this config in this
+    process (the basic launcher), so a job's plan is built and checked once; a launcher that starts
+    fresh processes builds it again there."""
+    key = OmegaConf.to_yaml(cfg)
+    _PRECHECKED[key] = plan = make_plan(cfg)
+    return plan
+
+
+def job_plan(cfg: DictConfig) -> Plan:
+    """The plan the pre-check built for this config in this process (taken once), else make_plan."""
+    plan = _PRECHECKED.pop(OmegaConf.to_yaml(cfg), None)
+    if plan is None:
+        return make_plan(cfg)
+    apply_aliases(cfg)  # as make_plan does, for the config.yaml the job writes
+    return plan
 
 
 def make_plan(cfg: DictConfig) -> Plan:
