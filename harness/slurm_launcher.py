@@ -35,6 +35,8 @@ from omegaconf import OmegaConf
 from harness import callbacks, folder_lock, slurm_jobs
 from harness.runs_table import RUNS_LOCK
 
+EARLY_SIGNAL = "URG"  # SLURM's signal before the time limit: ignored by default, unlike submitit's USR2
+
 log = logging.getLogger(__name__)
 REFUSED, UNFINISHED = 2, 1  # exit statuses: bad request (like every refused command), jobs not finished
 # What SLURM says (lower case) -> the launcher options that asked for it; the first phrase found
@@ -112,6 +114,12 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
     def _executor(self) -> Any:
         """submitit's SLURM executor with the launcher's parameters (as hydra-submitit-launcher builds it)."""
         import submitit
+        from submitit.core.job_environment import JobEnvironment
+        # The early signal is only logged (__call__): one whose default action is to be ignored
+        # cannot kill a task whose Python is still starting (slow under load) when it arrives.
+        # The job's environment carries the choice to the node, where __call__ handles the same signal.
+        os.environ.setdefault("SUBMITIT_PREEMPT_SIGNAL", EARLY_SIGNAL)
+        JobEnvironment.USR_SIG = os.environ["SUBMITIT_PREEMPT_SIGNAL"]
         params = dict(self.params)
         # SLURM sends submitit's signal signal_delay_s before the limit; one sent before Python starts
         # (timeout_min=1 with the default 120 s) kills the task, so it comes at half the limit at most.

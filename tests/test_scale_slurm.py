@@ -170,3 +170,6 @@ def test_job_over_its_time_limit_ends_as_timeout(tmp_path: Path, data_root: Path
     assert re.fullmatch(r"error: 1 of 1 jobs of the sweep did not finish: job 0 \(SLURM \d+\) TIMEOUT; .*", summary)
     assert resume.endswith(f"resume=true hydra.sweep.dir={out}") and "Traceback" not in stderr
     assert read_records(out / "0") == []  # the stopped run is not recorded (resume runs it again)
+    # the early warning is a signal ignored by default: it cannot kill a task still starting Python
+    script = next((out / ".submitit").glob("*/*_submission.sh")).read_text()
+    assert "#SBATCH --signal=URG@30" in script.splitlines()
