@@ -10,9 +10,12 @@ command thus exits with status 2, one line on stderr, and nothing written.
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -52,17 +55,16 @@ def one_line(ex: BaseException) -> str:
 
 
 def _job_overrides(overrides: list[str], cfg: DictConfig, multirun: bool) -> list[list[str]]:
-    """Hydra's own expansion of sweep overrides (command line + hydra.sweeper.params) into jobs."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    """The jobs of a sweep as the basic sweeper expands them (command line + hydra.sweeper.params):
+    each key's last value or values, every combination in order, from Hydra's parsed overrides."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     if not multirun:
         return [overrides]
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     merged = [f"{k}={v}" for k, v in params.items()] + [o for o in overrides if not o.startswith("hydra.")]
-    parsed = OverridesParser.create().parse_overrides(merged)
-    batches = BasicSweeper.split_arguments(parsed, None)
+    values = {o.get_key_element(): _values(o) for o in OverridesParser.create().parse_overrides(merged)}
     fixed = [o for o in overrides if o.startswith("hydra.")]
-    return [fixed + list(job) for batch in batches for job in batch]
+    return [fixed + list(job) for job in itertools.product(*values.values())]
 
 
 def _compose(overrides: list[str], multirun: bool) -> DictConfig:
@@ -76,11 +78,10 @@ def check(argv: list[str]) -> tuple[str, Path] | None:
     writes as (setting, path): ("hydra.run.dir", run folder) or ("hydra.sweep.dir", sweep folder),
     None for Hydra's own commands (--help, --cfg...)."""
     from hydra import initialize_config_dir
-    from hydra._internal.utils import get_args_parser
     from hydra.core.global_hydra import GlobalHydra
-    args = get_args_parser().parse_args(argv)
-    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion or args.config_dir \
-            or args.config_name or args.config_path or args.experimental_rerun:
+    args = _command_line_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.version or args.cfg or args.info or args.shell_completion \
+            or args.config_dir or args.config_name or args.config_path or args.experimental_rerun:
         return None  # Hydra's own commands: nothing is run
     overrides = list(args.overrides)
     _check_syntax(overrides)
@@ -92,6 +93,21 @@ def check(argv: list[str]) -> tuple[str, Path] | None:
             return _check_composed(overrides, bool(args.multirun))
     finally:
         GlobalHydra.instance().clear()
+
+
+def _command_line_parser() -> argparse.ArgumentParser:
+    """The flags `hydra.main` takes (its own parser is not public API): enough to tell Hydra's
+    own commands from a run, the overrides and -m apart; Hydra parses the command line again."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for flags in (["--help", "-h"], ["--hydra-help"], ["--version"], ["--resolve"], ["--run", "-r"],
+                  ["--multirun", "-m"], ["--shell-completion", "-sc"]):
+        parser.add_argument(*flags, action="store_true")
+    for flags in (["--cfg", "-c"], ["--package", "-p"], ["--config-path", "-cp"], ["--config-name", "-cn"],
+                  ["--config-dir", "-cd"], ["--experimental-rerun"]):
+        parser.add_argument(*flags)
+    parser.add_argument("--info", "-i", nargs="?", const="all")
+    parser.add_argument("overrides", nargs="*")
+    return parser
 
 
 def _check_syntax(overrides: list[str]) -> None:
@@ -177,13 +193,25 @@ def _first_values(overrides: list[str]) -> list[str]:
     for text in overrides:
         override = OverridesParser.create().parse_overrides([text])[0]
         if override.is_sweep_override():
-            first = next(iter(override.sweep_string_iterator()), None)
-            if first is None:
+            values = _values(override)
+            if not values:
                 raise BadInput(_empty_sweep(text, override.get_key_element()))
-            out.append(f"{override.get_key_element()}={first}")
+            out.append(values[0])
         else:
             out.append(text)
     return out
+
+
+def _values(override: Any) -> list[str]:
+    """A parsed override as KEY=VALUE texts: its value, or each value of a sweep (a list or a range,
+    as the basic sweeper takes them; an interval is refused)."""
+    key = override.get_key_element()
+    if not override.is_sweep_override():
+        return [f"{key}={override.get_value_element_as_str()}"]
+    if not override.is_discrete_sweep():
+        raise BadInput(f"{override.input_line}: the basic sweeper sweeps lists and ranges, not intervals; "
+                       f"give the values (KEY=a,b or KEY=range(...))")
+    return [f"{key}={value}" for value in override.sweep_string_iterator()]
 
 
 def _empty_sweep(text: str, key: str) -> str:

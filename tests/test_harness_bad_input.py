@@ -243,3 +243,45 @@ def test_bad_data_file_is_refused(kind: str, tmp_path: Path, data_copy: Path, da
     work.mkdir()
     done = harness([f"+experiment={experiment}", f"data.root={data_copy}", *extra], work)
     assert_refused(done, words, work)
+
+
+def test_help_works_before_an_experiment_is_chosen(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "harness", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("mlp-bench: python -m harness +experiment=NAME")
+    assert "experiment: ablation_mnist, ablation_titanic, drujba_linreg" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("overrides", [
+    ["+experiment=titanic_vs_tf", "seed=0,1", "hydra.sweep.dir=x"],
+    ["+experiment=titanic_vs_tf", "+vs_tf_case=article", "learning_rate=0.01,0.02", "seed=range(3)"],
+    ["+experiment=ablation_titanic", "seed=0"],
+])
+def test_sweep_jobs_are_those_hydras_basic_sweeper_makes(overrides: list[str]) -> None:
+    """The pre-check's own expansion (Hydra's public override parser) against the basic sweeper's."""
+    from hydra import initialize_config_dir
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper  # the oracle: private, tests only
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness import precheck
+    with initialize_config_dir(config_dir=str(precheck.CONF_DIR), version_base="1.3"):
+        cfg = precheck._compose(precheck._first_values(overrides), True)
+        jobs = precheck._job_overrides(overrides, cfg, True)
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    merged = [f"{k}={v}" for k, v in params.items()] + [o for o in overrides if not o.startswith("hydra.")]
+    (expected,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(merged), None)
+    fixed = [o for o in overrides if o.startswith("hydra.")]
+    assert jobs == [fixed + job for job in expected] and len(jobs) > 1
+
+
+def test_an_interval_sweep_is_refused_in_one_line() -> None:
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness import precheck
+    with pytest.raises(precheck.BadInput) as refused:
+        precheck.check(["-m", "+experiment=titanic_adam", "learning_rate=interval(0.01,0.1)"])
+    assert str(refused.value) == ("learning_rate=interval(0.01,0.1): the basic sweeper sweeps lists and ranges, "
+                                  "not intervals; give the values (KEY=a,b or KEY=range(...))")

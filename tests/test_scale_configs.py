@@ -40,12 +40,12 @@ def test_slurm_launcher_config_makes_a_valid_sbatch_script(tmp_path: Path, monke
     params["submitit_folder"] = str(tmp_path / "submitit")
     script = sbatch_script(params)
     for option in ("--partition=gpu", "--gpus-per-node=1", "--cpus-per-task=4", "--time=60", "--mem=8GB",
-                   "--nodes=1", "--ntasks-per-node=1", "--job-name=titanic_vs_tf", "--signal=USR2@120"):
+                   "--nodes=1", "--ntasks-per-node=1", "--job-name=titanic_vs_tf", "--signal=URG@120"):
         assert f"#SBATCH {option}" in script
     assert "export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK" in script
     assert params["array_parallelism"] == 64
     params["timeout_min"] = 1  # submitit's 120 s warning would come before Python starts: half the limit
-    assert "#SBATCH --signal=USR2@30\n" in sbatch_script(params)
+    assert "#SBATCH --signal=URG@30\n" in sbatch_script(params)
 
 
 def sbatch_script(params: dict) -> str:
