@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
 from experiments.models.implementation import Implementation
-from experiments.models.spec import ModelSpec, check_against_data, spec_from_config
+from experiments.models.spec import ModelSpec, check_against_data, check_positive, spec_from_config
 
 from harness.records import CONFIG_FILE
 from harness.run_settings import dotted_settings, run_settings
@@ -64,11 +64,6 @@ def load_cached(options: dict[str, Any], seed: int) -> Any:
     return _DATA_CACHE[key]
 
 
-def _positive_int(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{key} must be a positive integer, got {value!r}; set {key}=<positive integer>")
-
-
 def seeds_of(cfg: DictConfig) -> list[int]:
     """`seed` (one), else `seeds` (a list), else 0..runs-1."""
     if cfg.seed is not None:
@@ -80,7 +75,7 @@ def seeds_of(cfg: DictConfig) -> list[int]:
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise ValueError(f"seeds={seeds} must be a non-empty list of distinct non-negative integers, e.g. seeds=[0,1,2]")
         return seeds
-    _positive_int("runs", cfg.runs)
+    check_positive("runs", cfg.runs, int)
     return list(range(cfg.runs))
 
 

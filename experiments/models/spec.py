@@ -68,10 +68,12 @@ def _check_name(kind: str, value: str, valid: tuple[str, ...], key: str) -> None
         raise ValueError(f"unknown {kind} '{value}' at {key}; valid: {', '.join(valid)}")
 
 
-def _check_positive(key: str, value: Any, kind: type) -> None:
+def check_positive(key: str, value: Any, kind: type) -> None:
+    """A config number that must be > 0 (an int where `kind` is int), refused naming its key."""
     # `not value > 0` also refuses NaN; ints are checked as given, before any conversion
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{key} must be a positive {kind.__name__}, got {value!r}; set {key}=<positive {kind.__name__}>")
+        what = "integer" if kind is int else "number"
+        raise ValueError(f"{key} must be a positive {what}, got {value!r}; set {key}=<positive {what}>")
 
 
 def _as_float(key: str, value: Any) -> float:
@@ -89,7 +91,7 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     if not model["layers"]:
         raise ValueError("model.layers is empty; give at least the output layer, e.g. [{units: 1, activation: sigmoid}]")
     for i, layer in enumerate(model["layers"]):
-        _check_positive(f"model.layers[{i}].units", layer["units"], int)
+        check_positive(f"model.layers[{i}].units", layer["units"], int)
         _check_name("activation", layer["activation"], ACTIVATIONS, f"model.layers[{i}].activation")
     layers = [LayerSpec(layer["units"], layer["activation"]) for layer in model["layers"]]
     # keys the config leaves out take ModelSpec's own defaults (written once, on the dataclass)
@@ -107,11 +109,11 @@ def spec_from_config(model: Mapping[str, Any]) -> ModelSpec:
     _check_name("kernels", spec.kernels, KERNELS, "model.kernels")
     from mlp_impl.losses import GRADIENTS
     _check_name("loss gradient", spec.loss_gradient, GRADIENTS, "model.loss_gradient")
-    _check_positive("model.learning_rate", spec.learning_rate, float)
-    _check_positive("model.batch_size", spec.batch_size, int)
-    _check_positive("model.epochs", spec.epochs, int)
+    check_positive("model.learning_rate", spec.learning_rate, float)
+    check_positive("model.batch_size", spec.batch_size, int)
+    check_positive("model.epochs", spec.epochs, int)
     if spec.threads is not None:
-        _check_positive("model.threads", spec.threads, int)
+        check_positive("model.threads", spec.threads, int)
     for key in ("momentum", "l1", "l2"):
         if not getattr(spec, key) >= 0 or not math.isfinite(getattr(spec, key)):
             raise ValueError(f"model.{key} must be >= 0, got {getattr(spec, key)}; set model.{key}=0 or a positive value")
