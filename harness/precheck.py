@@ -87,10 +87,15 @@ def check(argv: list[str]) -> tuple[str, Path] | None:
     _check_syntax(overrides)
     if not any(o.lstrip("+~").startswith("experiment=") for o in overrides):
         raise BadInput(f"no experiment chosen; add +experiment=NAME with NAME one of {', '.join(experiment_names())}")
+    from .validate import forget_prechecked
     GlobalHydra.instance().clear()
+    forget_prechecked()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="precheck"):
             return _check_composed(overrides, bool(args.multirun))
+    except BaseException:
+        forget_prechecked()  # a refused command's jobs never run
+        raise
     finally:
         GlobalHydra.instance().clear()
 

@@ -30,7 +30,7 @@ from .config import BenchConfig
 from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
-from .validate import make_plan
+from .validate import forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
 IDENTICAL, BAD_INPUT, DIFFERENT, INTERRUPTED = 0, 2, 3, 130  # exit statuses, as the docstring says
@@ -124,8 +124,9 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         if held_elsewhere(job):
             raise ValueError(f"{job} is being written by another run; rerun it once that run has ended")
         try:
-            make_plan(load_config(job))
+            precheck_plan(load_config(job))  # kept for the job's run_config (built once)
         except ValueError as ex:
+            forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
 
 

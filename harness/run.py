@@ -113,6 +113,7 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
     after a failed write (default: resume=true into run_dir), said in its one-line error."""
     then = then or finish_with_resume(dir_key, run_dir)
     plan = _checked(lambda: job_plan(cfg), run_dir, cleanup=cleanup_on_reject)
+    plan.warn_left_out()
     _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
              cleanup=cleanup_on_reject)
     try:

@@ -117,12 +117,13 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         from submitit.core.job_environment import JobEnvironment
         # The early signal is only logged (__call__): one whose default action is to be ignored
         # cannot kill a task whose Python is still starting (slow under load) when it arrives.
-        # The job's environment carries the choice to the node, where __call__ handles the same signal.
+        # The job's environment (sbatch exports it by default) carries the choice to the node, where
+        # __call__ handles the same signal; with --export=NONE the warning is only not logged.
         os.environ.setdefault("SUBMITIT_PREEMPT_SIGNAL", EARLY_SIGNAL)
         JobEnvironment.USR_SIG = os.environ["SUBMITIT_PREEMPT_SIGNAL"]
         params = dict(self.params)
-        # SLURM sends submitit's signal signal_delay_s before the limit; one sent before Python starts
-        # (timeout_min=1 with the default 120 s) kills the task, so it comes at half the limit at most.
+        # SLURM sends submitit's signal signal_delay_s before the limit; at half the limit at most, so
+        # that with timeout_min=1 (the default 120 s) it still comes after the task has started.
         params["signal_delay_s"] = min(int(params.get("signal_delay_s", 120)), int(params["timeout_min"]) * 30)
         executor = submitit.AutoExecutor(cluster="slurm", folder=params.pop("submitit_folder"),
                                          slurm_max_num_timeout=params.pop("max_num_timeout", 0))

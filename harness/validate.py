@@ -45,10 +45,16 @@ class Plan:
     data_seed: int | None
     settings: dict[str, Any]  # the invocation's settings, carried by every record (harness.run_settings)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # peer -> its config node (keras.*)
+    left_out: dict[str, str] = field(default_factory=dict)  # tuned forms that cannot run here -> why
 
     def options_for(self, impl: Implementation) -> dict[str, Any]:
         """The keyword options the config gives `impl`'s adapter: the node named after its peer."""
         return self.options.get(impl.peer, {})
+
+    def warn_left_out(self) -> None:
+        """One warning per implementation left out (in the job, so it reaches the run's log)."""
+        for name, why in self.left_out.items():
+            log.warning(f"{name} left out of this run: {why}")
 
     def dataset(self, seed: int) -> Any:
         """The data set for a run (the same one for every seed unless data.seed is null)."""
@@ -102,11 +108,12 @@ def data_options(cfg: DictConfig) -> dict[str, Any]:
             "download": data.download, "verify": data.verify}
 
 
-def _available(impls: list[Implementation], backend: str) -> list[Implementation]:
-    """The implementations that can run here. A tuned form (a variant of a peer, e.g.
-    torch_compiled without a C++ compiler) that cannot is left out with one warning when others
-    run, so a head-to-head keeps its other implementations; anything else is refused."""
-    kept = []
+def _available(impls: list[Implementation], backend: str) -> tuple[list[Implementation], dict[str, str]]:
+    """(the implementations that can run here, those left out -> why). A tuned form (a variant of
+    a peer, e.g. torch_compiled without a C++ compiler) that cannot is left out when others run, so
+    a head-to-head keeps its other implementations (the job warns of it: Plan.warn_left_out);
+    anything else is refused."""
+    kept, left_out = [], {}
     for impl in impls:
         try:
             impl.adapter.check_available(impl.resolve_backend(backend))
@@ -114,8 +121,8 @@ def _available(impls: list[Implementation], backend: str) -> list[Implementation
         except ValueError as ex:
             if impl.peer == impl.name or len(impls) == 1:
                 raise
-            log.warning(f"{impl.name} left out of this run: {ex}")
-    return kept
+            left_out[impl.name] = str(ex)
+    return kept, left_out
 
 
 def precheck_plan(cfg: DictConfig) -> Plan:
@@ -125,6 +132,12 @@ def precheck_plan(cfg: DictConfig) -> Plan:
     key = OmegaConf.to_yaml(cfg)
     _PRECHECKED[key] = plan = make_plan(cfg)
     return plan
+
+
+def forget_prechecked() -> None:
+    """Drop the plans a pre-check kept (a new command's pre-check starts afresh; a refused one
+    leaves none behind)."""
+    _PRECHECKED.clear()
 
 
 def job_plan(cfg: DictConfig) -> Plan:
@@ -146,7 +159,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
-    impls = _available(impls, cfg.backend)
+    impls, left_out = _available(impls, cfg.backend)
     if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
         raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
     if cfg.data.seed is not None and cfg.data.seed < 0:
@@ -154,7 +167,7 @@ def make_plan(cfg: DictConfig) -> Plan:
                          f"(or null: each run's own seed)")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     plan = Plan(cfg.name, spec, impls, seeds, cfg.backend, cfg.dtype, cfg.sampling, data_options(cfg), cfg.data.seed,
-                run_settings(resolved), peer_options(impls, resolved))
+                run_settings(resolved), peer_options(impls, resolved), left_out)
     ds = plan.dataset(seeds[0])
     if cfg.model.input_dim is not None and cfg.model.input_dim != ds.n_features:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "

@@ -43,3 +43,49 @@ def test_the_job_takes_the_plan_its_precheck_built(monkeypatch: pytest.MonkeyPat
     assert adapter.checks == 3
     make_plan(config("learning_rate=0.03"))  # make_plan itself keeps nothing
     assert job_plan(config("learning_rate=0.03")) is not checked and adapter.checks == 5
+
+
+class RefusingMLP(MLP):
+    def check_plan(self, spec: Any, ds: Any, backend: str) -> None:
+        raise ValueError("refused by the adapter registered now")
+
+
+def test_a_refused_command_leaves_no_plan_for_a_later_job(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          data_root: Path) -> None:
+    from harness import precheck
+    (tmp_path / "file").write_text("")
+    with pytest.raises(precheck.BadInput, match="is a file"):
+        precheck.check(["+experiment=titanic_adam", "learning_rate=0.03", f"hydra.run.dir={tmp_path / 'file'}"])
+    monkeypatch.setitem(registry.IMPLEMENTATIONS, "mlp", Implementation("mlp", ("numpy", "cupy"), RefusingMLP()))
+    with pytest.raises(ValueError, match="refused by the adapter registered now"):
+        job_plan(config("learning_rate=0.03"))
+
+
+def test_a_tuned_form_left_out_is_said_in_the_job_s_log(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       data_root: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The pre-check builds the plan before Hydra's logging exists: the job itself warns."""
+    from harness.run import run_config
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    cfg = config("impls=[mlp,torch_compiled]", "model.epochs=1", "runs=1", "quiet=true", "report=false")
+    precheck_plan(cfg)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="harness.validate"):
+        run_config(config("impls=[mlp,torch_compiled]", "model.epochs=1", "runs=1", "quiet=true", "report=false"),
+                   tmp_path / "run", launcher="basic", command="test")
+    assert caplog.text.count("torch_compiled left out of this run") == 1 and "no-such-compiler" in caplog.text
+
+
+def test_the_keras_node_reaches_keras_s_start(monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    """keras.deterministic=false: the plan carries the node to the adapter of every Keras form."""
+    from experiments.models import keras_model
+    plan = make_plan(config("impls=[mlp,keras,keras_tuned]", "algorithm=keras", "keras.deterministic=false"))
+    assert plan.options_for(registry.get("keras")) == plan.options_for(registry.get("keras_tuned")) == \
+        {"deterministic": False}
+    assert plan.options_for(registry.get("mlp")) == {}
+    seen: list[bool] = []
+    monkeypatch.setattr(keras_model, "_set_determinism", lambda tf, enabled: seen.append(enabled))
+    ds = plan.dataset(0)
+    for deterministic in (False, True):
+        registry.get("keras").adapter.start(plan.spec, ds, seed=0, dtype="float32", sampling="shuffle",
+                                            backend="tensorflow", deterministic=deterministic)
+    assert seen == [False, True]

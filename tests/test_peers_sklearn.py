@@ -104,6 +104,8 @@ def test_training_rows_missing_a_class_are_refused_before_training(task, y_train
         sklearn_model.check_data(spec, ds)
     with pytest.raises(ValueError, match=full):  # the harness asks the adapter before any run
         registry.get("sklearn").adapter.check_plan(spec, ds, "sklearn")
+    with pytest.raises(ValueError, match=full):  # and each run on its own rows (data.seed=null: per seed)
+        run_impl("sklearn", spec, ds)
 
 
 def test_training_rows_with_every_class_pass() -> None:

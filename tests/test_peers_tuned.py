@@ -109,5 +109,7 @@ def test_harness_refuses_torch_compiled_alone_and_leaves_it_out_beside_others(
         beside = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[mlp,torch_compiled]"])
     with pytest.raises(ValueError, match="no-such-compiler not found"):
         make_plan(alone)
-    assert [impl.name for impl in make_plan(beside).impls] == ["mlp"]
+    plan = make_plan(beside)
+    assert [impl.name for impl in plan.impls] == ["mlp"] and "no-such-compiler not found" in plan.left_out["torch_compiled"]
+    plan.warn_left_out()  # what the job does (tests/test_harness_plan.py runs it through the job)
     assert "torch_compiled left out of this run" in caplog.text and "no-such-compiler not found" in caplog.text

@@ -63,4 +63,5 @@ class Adapter(ABC):
     @abstractmethod
     def start(self, spec: Any, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> Session:
-        """The run's Session; `options` are the config's node for this peer (e.g. `keras.deterministic`)."""
+        """The run's Session; `options` are the config's node named after this implementation's peer
+        (e.g. `keras.deterministic` for keras and keras_tuned)."""

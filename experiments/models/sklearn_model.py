@@ -181,6 +181,7 @@ class SklearnSession(Session):
     """An unfitted estimator and its float data (all epochs, no early stopping)."""
 
     def __init__(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str) -> None:
+        check_data(spec, ds)  # each run's own rows: with data.seed=null a later seed's may lack a class
         self.spec, self.ds = spec, ds
         self.model = build_model(spec, ds.task, len(ds.x_train), seed)
         self.x_train, self.x_test = ds.x_train.astype(dtype), ds.x_test.astype(dtype)
