@@ -14,6 +14,7 @@ a device is usable, with the device synchronized before every clock stop.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from typing import Any, Callable
 
@@ -24,6 +25,7 @@ import numpy as np
 SHAPES: tuple[tuple[int, int, int], ...] = ((1000, 784, 512), (784, 1000, 512), (2048, 2048, 2048))
 REPEATS = 5
 BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
+RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see measuring)
 
 
 def product_flops(m: int, k: int, n: int) -> int:
@@ -100,7 +102,10 @@ def cpu_rate() -> dict[str, Any]:
 
 
 def with_after(environment: dict[str, Any]) -> dict[str, Any]:
-    """`environment` with the CPU rate measured again now (after the runs) and the best re-taken."""
+    """`environment` with the CPU rate measured again now (after the runs) and the best re-taken
+    (as it was when measuring is switched off)."""
+    if not measuring():
+        return environment
     before = (environment.get("matmul_rate") or {}).get("measurements") or []
     try:
         rate = best_of([*before, *cpu_measurements("after")])
@@ -124,9 +129,24 @@ def gpu_rate() -> dict[str, Any]:
         return {"matmul_gflops_float32": None, "reason": f"{type(ex).__name__}: {ex}"}
 
 
-@functools.lru_cache(maxsize=1)
+def measuring() -> bool:
+    """False when MLP_BENCH_MEASURE_RATE=0: quick checks (the test suite) skip the ~2 s
+    measurements before and after a run; the records then carry no rate and no fraction of it."""
+    return os.environ.get(RATE_SWITCH, "1") != "0"
+
+
 def machine_rates() -> dict[str, Any]:
-    """CPU and GPU rates, measured on first use and reused for the rest of the process."""
+    """CPU and GPU rates, measured on first use and reused for the rest of the process (none
+    when measuring is switched off)."""
+    if not measuring():
+        skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({RATE_SWITCH}=0)"}
+        return {"matmul_gflops_float32": None, "matmul_rate": skipped, "gpu_matmul_gflops_float32": None,
+                "gpu_matmul_rate": skipped}
+    return _measured_rates()
+
+
+@functools.lru_cache(maxsize=1)
+def _measured_rates() -> dict[str, Any]:
     try:
         cpu = cpu_rate()
     except Exception as ex:  # never fail a run over a diagnostic

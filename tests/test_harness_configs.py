@@ -87,7 +87,7 @@ def test_smoke_sweeps_every_case() -> None:
 def test_smoke_end_to_end_records_every_field(tmp_path: Path, data_root: Path) -> None:
     """The real command line: three jobs, every record complete, status ok, then an exact rerun."""
     out = tmp_path / "smoke"
-    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root), "MLP_BENCH_MEASURE_RATE": "1"}  # as a user runs it
     done = subprocess.run([sys.executable, "-m", "harness", "+experiment=smoke", f"hydra.run.dir={out}",
                            "report=false"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -108,6 +108,8 @@ def test_smoke_end_to_end_records_every_field(tmp_path: Path, data_root: Path) -
             assert "data.root" not in raw["settings"] and "seed" not in raw["settings"]
         env_json = json.loads((out / job / "environment.json").read_text())
         assert {"versions", "blas", "git", "command", "config", "cpu"} <= set(env_json)
+        assert env_json["matmul_gflops_float32"] > 0 and {m["when"] for m in env_json["matmul_rate"]["measurements"]} \
+            == {"before", "after"}
         assert (out / job / "config.yaml").exists() and (out / job / "runs.csv").exists()
     titanic = {r["impl"]: r for r in read_records(out / "0-titanic")}
     assert titanic["keras"]["first_epoch_seconds"] is not None

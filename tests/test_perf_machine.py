@@ -13,6 +13,12 @@ import pytest
 from harness import environment, machine
 
 
+@pytest.fixture(autouse=True)
+def measuring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are of the measurement: switched on (the suite switches it off, tests/conftest.py)."""
+    monkeypatch.setenv(machine.RATE_SWITCH, "1")
+
+
 def test_product_flops_counts_one_multiply_and_one_add_per_term() -> None:
     assert machine.product_flops(1000, 784, 512) == 2 * 1000 * 784 * 512 == 802_816_000
 
@@ -109,3 +115,14 @@ def test_a_fraction_over_the_rate_is_flagged_not_printed() -> None:
     assert rate_text("210", 210 / 194) == "210 (above the measured matmul rate: disturbed measurement, no fraction)"
     assert rate_text("107", 107 / 194) == "107 (55.2%)"  # negative control: a possible fraction is shown
     assert rate_text("107", float("nan")) == "107"
+
+
+def test_switched_off_nothing_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLP_BENCH_MEASURE_RATE=0: no rate before, the environment as it was after."""
+    monkeypatch.setenv(machine.RATE_SWITCH, "0")
+    monkeypatch.setattr(machine, "measure", lambda *a, **k: pytest.fail("measured although switched off"))
+    rates = machine.machine_rates()
+    assert rates["matmul_gflops_float32"] is None and rates["gpu_matmul_gflops_float32"] is None
+    assert rates["matmul_rate"]["reason"] == "not measured (MLP_BENCH_MEASURE_RATE=0)"
+    env = {"matmul_gflops_float32": None, "matmul_rate": rates["matmul_rate"]}
+    assert machine.with_after(env) is env
