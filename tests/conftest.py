@@ -99,3 +99,14 @@ def run_impl(name: str, spec: Any, ds: Any, *, seed: int = 0, dtype: str = "floa
     impl = registry.get(name)
     return measure_run(impl, spec, ds, seed=seed, dtype=dtype, sampling=sampling,
                        backend=backend or impl.backends[0], progress=False, options=options)
+
+
+# Files that take minutes run first, so that `make test`'s workers (a file each) do not end with
+# one of them left alone; order within a file is kept.
+SLOW_FILES = ("test_scale_slurm.py", "test_harness_disk_full.py", "test_harness_resume.py", "test_perf_gpu_check.py",
+              "test_scale_sweeps.py", "test_harness_faults.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))
