@@ -119,6 +119,8 @@ class _HoldJobErrorLine:
 
 
 if __name__ == "__main__":
+    from harness.write_failure import quiet_resource_tracker
+    quiet_resource_tracker()
     folder = main_guard(sys.argv[1:])
     with hold_output(folder, sys.argv), failed_writes_in_one_line(folder):
         main()

@@ -80,6 +80,16 @@ def message(failure: WriteFailed, folder: str | os.PathLike, then: str) -> str:
 _stopped: list[str] = []  # the lines of failures that stopped this process (stop() was called)
 _job_of_another_process: list[bool] = []  # set in a job whose command waits in another process
 COMMAND_PID = "MLP_BENCH_COMMAND_PID"  # environment: the process of the command, inherited by its workers
+# A sweep stopped while joblib's workers run leaves a semaphore behind, and Python's resource tracker
+# (a process of its own, writing to the same stderr) reports it at exit, after the one error line.
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning:multiprocessing.resource_tracker"
+
+
+def quiet_resource_tracker() -> None:
+    """Keep the resource tracker's leak warning off stderr (in the environment it starts with)."""
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if QUIET_RESOURCE_TRACKER not in current.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, QUIET_RESOURCE_TRACKER]))
 
 
 def stop(failure: WriteFailed, folder: str | os.PathLike, then: str) -> NoReturn:

@@ -367,3 +367,22 @@ def test_hydras_job_error_line_waits_for_what_follows() -> None:
     assert out.getvalue() == ""
     held.write("Traceback ...\n")  # anything else after it lets it through, in order
     assert out.getvalue() == "Error executing job with overrides: ['seed=1']\nTraceback ...\n"
+
+
+LEAK_WARNING = ("import warnings, multiprocessing.resource_tracker as tracker; warnings.warn_explicit("
+                "'resource_tracker: There appear to be 1 leaked semaphore objects to clean up at shutdown', "
+                "UserWarning, tracker.__file__, 254, module='multiprocessing.resource_tracker')")
+
+
+def test_the_resource_trackers_leak_warning_stays_off_the_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A joblib sweep stopped by a failed write leaves a semaphore; the tracker's exit warning would
+    follow the error line on stderr. The command starts the tracker with that warning ignored."""
+    from harness.write_failure import QUIET_RESOURCE_TRACKER, quiet_resource_tracker
+    monkeypatch.setenv("PYTHONWARNINGS", "")  # restored after the test
+    warned = subprocess.run([sys.executable, "-c", LEAK_WARNING], capture_output=True, text=True, timeout=60)
+    assert "leaked semaphore" in warned.stderr  # the control: Python prints it
+    quiet_resource_tracker()
+    quiet_resource_tracker()  # once in the environment, whatever the calls
+    assert os.environ["PYTHONWARNINGS"].split(",") == [QUIET_RESOURCE_TRACKER]
+    quiet = subprocess.run([sys.executable, "-c", LEAK_WARNING], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stderr == ""
