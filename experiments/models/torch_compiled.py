@@ -18,7 +18,7 @@ import contextlib
 import os
 import shutil
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from mlp_impl.parallel import split_threads
 
@@ -63,20 +63,14 @@ def compile_network(torch: Any, body: Any, loss_fn: Any, x: Any, y: Any, batch_s
     return compiled, time.perf_counter() - start
 
 
-def compile_for(run: Any, spec: Any, ds: Any) -> tuple[Any, float, Callable[[], None]]:
-    """(compiled body, seconds spent compiling, a function restoring torch's thread count): the
-    tuned thread count is set here and stays for the fit, until the harness closes the run."""
+def compile_for(run: Any, spec: Any, ds: Any, stack: contextlib.ExitStack) -> tuple[Any, float]:
+    """(compiled body, seconds spent compiling); the tuned thread count is set on `stack`, so it
+    stays for the fit and is restored when the run's session closes it."""
     torch, n = run.torch, len(ds.x_train)
     b = min(spec.batch_size, n)
     sizes = {b, n % b or b}  # every batch has one of these sizes, whatever the sampling
     n_params = sum(p.numel() for p in run.body.parameters())
     threads = step_threads(b, n_params) if run.device.type == "cpu" else torch.get_num_threads()
-    threads_set = intra_op_threads(torch, threads)
-    threads_set.__enter__()
-    try:
-        x, y = run.tensor(ds.x_train[:b]), run.tensor(run.to_target(ds.y_train[:b]))
-        body, seconds = compile_network(torch, run.body, run.loss_fn, x, y, sizes)
-    except BaseException:
-        threads_set.__exit__(None, None, None)
-        raise
-    return body, seconds, lambda: threads_set.__exit__(None, None, None)
+    stack.enter_context(intra_op_threads(torch, threads))
+    x, y = run.tensor(ds.x_train[:b]), run.tensor(run.to_target(ds.y_train[:b]))
+    return compile_network(torch, run.body, run.loss_fn, x, y, sizes)

@@ -17,6 +17,7 @@ follows the spec's `adam_variant` (see `build_optimizer`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 from dataclasses import dataclass
@@ -287,7 +288,11 @@ class Torch(Adapter):
         session = TorchSession(run, spec, ds)
         if self.compiled:
             from .torch_compiled import compile_for
-            session.body, session.compile_seconds, session.restore_threads = compile_for(run, spec, ds)
+            try:
+                session.body, session.compile_seconds = compile_for(run, spec, ds, session.settings)
+            except BaseException:
+                session.close()
+                raise
         return session
 
 
@@ -298,7 +303,7 @@ class TorchSession(Session):
     def __init__(self, run: Setup, spec: ModelSpec, ds: Any) -> None:
         self.run, self.spec, self.ds, self.body = run, spec, ds, run.body
         self.cuda = run.device.type == "cuda"
-        self.restore_threads: Callable[[], None] | None = None
+        self.settings = contextlib.ExitStack()  # process-wide settings made for this run, undone by close()
         self._logits: Any = None
 
     def memory(self) -> Any:
@@ -328,9 +333,7 @@ class TorchSession(Session):
                 "threads": None if self.cuda else torch.get_num_threads(), "test_loss": test_loss}
 
     def close(self) -> None:
-        if self.restore_threads is not None:
-            self.restore_threads()
-            self.restore_threads = None
+        self.settings.close()
 
 
 class _CudaPeak:
