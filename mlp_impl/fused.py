@@ -102,9 +102,10 @@ def _sigmoid_bce(z, y, p, delta, scale):
         row = 0.0
         for j in range(z.shape[1]):
             v = z[i, j]
-            p[i, j] = 1 / (1 + np.exp(-v))
+            e = np.exp(-abs(v))  # one exp for both: sigmoid(v) and log(1 + exp(-|v|))
+            p[i, j] = 1 / (1 + e) if v >= 0 else e / (1 + e)
             delta[i, j] = (p[i, j] - y[i, j]) * scale
-            row += max(v, 0) + np.log1p(np.exp(-abs(v))) - y[i, j] * v
+            row += max(v, 0) + np.log1p(e) - y[i, j] * v
         total += row
     return total
 
@@ -157,6 +158,106 @@ def _penalty(p, g, mask, l1, l2):
         g[i] += 2 * l2 * w + l1 * np.sign(w)
     return total
 
+def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m1, m2, m3, update,
+                 b1, b2, momentum, rates, epsilons, scales, l1, l2, xb, yb, zb, ab, db):
+    """Every step of one epoch in one call: for minibatch s (rows ``order[starts[s]:starts[s + 1]]``)
+    gather, forward, head, backward (all gradients from the step's starting weights), penalty and
+    update with step size ``rates[s]`` (and Adam's ``epsilons[s]``; ``update`` < 0: no update, the
+    gradients stay in ``grads``); ``scales[s]`` is the head's
+    1 / (rows x outputs) or 1 / rows. The buffers hold each layer transposed (units x rows), so
+    the small products run along the rows, contiguous and vectorized; the elementwise loops above
+    see them through ``.T`` as (rows x units). Returns the sum over steps of (batch loss +
+    penalty) x rows."""
+    layers = widths.size - 1
+    d, k = widths[0], widths[layers]
+    zero = params.dtype.type(0)
+    total = 0.0
+    for s in range(starts.size - 1):
+        lo, m = starts[s], starts[s + 1] - starts[s]
+        x_t = xb[: d * m].reshape((d, m))
+        y_t = yb[: k * m].reshape((k, m))
+        for i in range(m):
+            r = order[lo + i]
+            for j in range(d):
+                x_t[j, i] = x[r, j]
+            for j in range(k):
+                y_t[j, i] = y[r, j]
+        at, start = 0, 0  # offsets of layer l's units x rows in the buffers and of its block [W; b]
+        a_in = x_t
+        for l in range(layers):
+            n_in, n_out = widths[l], widths[l + 1]
+            w = params[start : start + n_in * n_out].reshape((n_in, n_out))
+            z = zb[at : at + n_out * m].reshape((n_out, m))
+            a = ab[at : at + n_out * m].reshape((n_out, m))
+            for j in range(n_out):
+                z[j, :] = params[start + n_in * n_out + j]
+                for q in range(n_in):
+                    wqj = w[q, j]
+                    for i in range(m):
+                        z[j, i] += wqj * a_in[q, i]
+            if l < layers - 1:
+                if acts[l] == 1:
+                    _relu_forward(z.T, a.T)
+                elif acts[l] == 2:
+                    _sigmoid_forward(z.T, a.T)
+                elif acts[l] == 3:
+                    _tanh_forward(z.T, a.T)
+                else:
+                    a[:, :] = z
+            a_in = a
+            at += n_out * m
+            start += (n_in + 1) * n_out
+        delta = db[at - k * m : at].reshape((k, m))
+        if head == 0:
+            loss = _sigmoid_bce(z.T, y_t.T, a.T, delta.T, scales[s]) / (m * k)
+        else:
+            loss = _softmax_cce(z.T, y_t.T, a.T, delta.T, scales[s]) / m
+        for l in range(layers - 1, -1, -1):
+            n_in, n_out = widths[l], widths[l + 1]
+            start -= (n_in + 1) * n_out
+            at -= n_out * m
+            delta = db[at : at + n_out * m].reshape((n_out, m))
+            gw = grads[start : start + n_in * n_out].reshape((n_in, n_out))
+            a_in = x_t if l == 0 else ab[at - n_in * m : at].reshape((n_in, m))
+            for j in range(n_out):
+                acc = zero
+                for i in range(m):
+                    acc += delta[j, i]
+                grads[start + n_in * n_out + j] = acc
+            for q in range(n_in):
+                for j in range(n_out):
+                    acc = zero
+                    for i in range(m):
+                        acc += a_in[q, i] * delta[j, i]
+                    gw[q, j] = acc
+            if l > 0:
+                w = params[start : start + n_in * n_out].reshape((n_in, n_out))
+                below = db[at - n_in * m : at].reshape((n_in, m))
+                for q in range(n_in):
+                    below[q, :] = zero
+                    for j in range(n_out):
+                        wqj = w[q, j]
+                        for i in range(m):
+                            below[q, i] += wqj * delta[j, i]
+                z = zb[at - n_in * m : at].reshape((n_in, m))
+                if acts[l - 1] == 1:
+                    _relu_backward(z.T, a_in.T, below.T)
+                elif acts[l - 1] == 2:
+                    _sigmoid_backward(z.T, a_in.T, below.T)
+                elif acts[l - 1] == 3:
+                    _tanh_backward(z.T, a_in.T, below.T)
+        if l1 != 0 or l2 != 0:
+            loss += _penalty(params, grads, mask, l1, l2)
+        if update == 0:
+            _sgd(params, grads, rates[s])
+        elif update == 1:
+            _sgd_momentum(params, grads, m1, rates[s], momentum)
+        elif update >= 2:
+            _adam(params, grads, m1, m2, m3, b1, b2, rates[s], epsilons[s], update == 3)
+        total += loss * m
+    return total
+
+
 _COMPILED: dict[tuple[str, bool], Any] = {}
 
 
@@ -164,7 +265,10 @@ def kernel(loop: Any, size: int) -> Any:
     """The compiled form of ``loop`` for arrays of ``size`` elements: parallel from PARALLEL_MIN
     on, else serial. Each form is a function of its own name, so Numba's disk cache keeps both;
     both release the GIL, so the row split's threads run them side by side."""
-    parallel = PARALLEL_MIN is not None and size >= PARALLEL_MIN
+    return _compiled(loop, PARALLEL_MIN is not None and size >= PARALLEL_MIN)
+
+
+def _compiled(loop: Any, parallel: bool) -> Any:
     key = (loop.__name__, parallel)
     if key not in _COMPILED:
         name = loop.__name__ + ("_parallel" if parallel else "_serial")
@@ -251,6 +355,16 @@ class _FusedUpdate:
 
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
+    def epoch_plan(self, steps: int, learning_rate: float) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments for ``steps`` updates (each begun here, counted)."""
+        dt, none = self.params.dtype.type, self.params[:0]
+        rates = np.empty(steps, dtype=self.params.dtype)
+        for s in range(steps):
+            self.begin(learning_rate)
+            rates[s] = self._lr
+        state = self.velocity if self.momentum else none
+        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), rates, rates)
+
     def _fused_update(self, piece, dt):
         if self.momentum:
             kernel(_sgd_momentum, piece[0].size)(*piece[:3], dt(self._lr), dt(self.momentum))
@@ -259,6 +373,17 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
 
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
+    def epoch_plan(self, steps: int, learning_rate: float) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments for ``steps`` updates (each begun here, counted)."""
+        dt = self.params.dtype.type
+        rates, epsilons = np.empty(steps, dtype=self.params.dtype), np.empty(steps, dtype=self.params.dtype)
+        for s in range(steps):
+            self.begin(learning_rate)
+            rates[s], epsilons[s] = self._alpha, self._eps
+        vmax = self.v_max if self.amsgrad else self.v
+        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
+                rates, epsilons)
+
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
         kernel(_adam, piece[0].size)(*piece[:4], vmax, dt(self.beta_1), dt(self.beta_2), dt(self._alpha),
@@ -287,8 +412,8 @@ class Penalty(regularizers.Penalty):
 
 
 def warm_up(dtype: Any) -> float:
-    """Compile (or load from Numba's disk cache) both forms of every kernel for ``dtype``, on tiny
-    arrays laid out as a training step's; returns the seconds it took, recorded apart from fit time."""
+    """Compile (or load from Numba's disk cache) both forms of every kernel and the whole-epoch
+    kernel for ``dtype``, on tiny arrays laid out as a training step's; returns the seconds it took, recorded apart from fit time."""
     start = time.perf_counter()
     dt = np.dtype(dtype).type
     z, g = np.zeros((2, 3), dtype=dt), np.zeros((2, 3), dtype=dt)
@@ -305,4 +430,83 @@ def warm_up(dtype: Any) -> float:
         for amsgrad in (False, True):
             kernel(_adam, size)(flat, *(flat.copy() for _ in range(4)), *map(dt, (0.9, 0.999, 0.1, 1e-7)), amsgrad)
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
+    codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
+    _epoch_kernel()(z, z, codes[:0], codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9), dt(0.999), dt(0),
+                    flat, flat, flat, dt(0), dt(0), *(flat,) * 5)
     return time.perf_counter() - start
+
+
+# Steps with at most this many rows x parameters run as one compiled call per epoch
+# (``WholeEpoch``); larger ones keep BLAS for their products, where it wins (docs/fused_kernels.md).
+WHOLE_EPOCH_MAX = 1 << 16
+_ACTIVATION_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+_HEAD_CODES = {"binary_crossentropy": 0, "categorical_crossentropy": 1}
+
+
+class WholeEpoch:
+    """A fused network's epoch of small steps as one call of ``_whole_epoch``: a step of a small
+    network is call overhead (a dozen calls of a few microseconds each), so the calls go."""
+
+    @staticmethod
+    def fits(net: Any, batch_size: int) -> bool:
+        """Whether ``net``'s steps of ``batch_size`` rows can and should run this way: standard
+        backprop and loss gradient, a cross-entropy head, hidden activations with a loop, no
+        thread count asked for beyond one (the row split is step by step), and a step small enough
+        (``WHOLE_EPOCH_MAX``)."""
+        acts = [layer.activation for layer in net.layers]
+        return (net.kernels == "fused" and net.backprop == "standard" and net.loss_gradient == "standard"
+                and net.loss in _HEAD_CODES and all(a in _ACTIVATION_CODES for a in acts[:-1])
+                and net.threads in (None, 1) and batch_size * net.n_params <= WHOLE_EPOCH_MAX)
+
+    def __init__(self, net: Any, batch_size: int) -> None:
+        self.net, dtype = net, net.dtype
+        widths = net.widths
+        self.widths = np.asarray(widths, dtype=np.int64)
+        self.acts = np.asarray([_ACTIVATION_CODES.get(l.activation, 0) for l in net.layers], dtype=np.int64)
+        self.head = _HEAD_CODES[net.loss]
+        self.xb = np.empty(batch_size * widths[0], dtype=dtype)
+        self.yb = np.empty(batch_size * widths[-1], dtype=dtype)
+        self.zb, self.ab, self.db = (np.empty(batch_size * sum(widths[1:]), dtype=dtype) for _ in range(3))
+        penalty = net.penalty
+        self.mask = penalty.mask if penalty.active else net.params[:0]
+        self.l1, self.l2 = dtype.type(penalty.l1), dtype.type(penalty.l2)
+        self._scales: tuple[Any, Any] = (None, None)
+        self._kernel = _epoch_kernel()
+
+    def run(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, starts: np.ndarray, learning_rate: float) -> float:
+        """Train one epoch on the minibatches ``order[starts[s]:starts[s + 1]]``; returns the sum
+        over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them."""
+        net = self.net
+        if self._scales[0] is not starts:  # the head's averaging, once per minibatch layout
+            rows = np.diff(starts) * (self.widths[-1] if self.head == 0 else 1)
+            self._scales = (starts, (1.0 / rows).astype(net.dtype))
+        update, m1, m2, m3, *steps = net.optimizer.epoch_plan(starts.size - 1, learning_rate)
+        return self._call(x, y, order, starts, update, m1, m2, m3, steps)
+
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One step's forward and backward on all of (x, y), no update: the batch loss (plus
+        penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
+        n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
+        starts = np.asarray([0, n], dtype=np.int64)
+        self._scales = (starts, np.asarray([1.0 / (n * (self.widths[-1] if self.head == 0 else 1))], dtype=self.net.dtype))
+        ones = np.ones(1, dtype=self.net.dtype)
+        return self._call(x, y, np.arange(n, dtype=np.int64), starts, -1, none, none, none,
+                          (dt(0), dt(0), dt(0), ones, ones)) / n
+
+    def _call(self, x, y, order, starts, update, m1, m2, m3, steps) -> float:
+        net = self.net
+        return float(self._kernel(x, y, order, starts, self.widths, self.acts, self.head, net.params, net.grads,
+                                  self.mask, m1, m2, m3, update, *steps, self._scales[1], self.l1, self.l2,
+                                  self.xb, self.yb, self.zb, self.ab, self.db))
+
+
+def _epoch_kernel() -> Any:
+    """``_whole_epoch`` compiled, calling the serial forms of the per-piece loops."""
+    if ("_whole_epoch", False) not in _COMPILED:
+        loops = (_relu_forward, _relu_backward, _sigmoid_forward, _sigmoid_backward, _tanh_forward, _tanh_backward,
+                 _sigmoid_bce, _softmax_cce, _sgd, _sgd_momentum, _adam, _penalty)
+        scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops}}
+        copy = types.FunctionType(_whole_epoch.__code__, scope, "_whole_epoch_serial")
+        copy.__qualname__ = "_whole_epoch_serial"
+        _COMPILED["_whole_epoch", False] = numba.njit(fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)
+    return _COMPILED["_whole_epoch", False]

@@ -169,20 +169,24 @@ class NN:
         x_dev, y_dev = self._training_arrays(x, y)
         sampler = sampling_schemes.Sampler(self.sampling, x_dev.shape[0], sample_size, self._rng, self.backend)
         augmented = x_dev.shape[1] > self.widths[0]
-        threads = {m: self._step_threads(m) for m in set(sampler.sizes)}
+        whole = self._whole_epoch(sampler.batch_size)
+        threads = {m: 1 if whole else self._step_threads(m) for m in set(sampler.sizes)}
         self.fit_threads = max(threads.values())
         history: list[float] = []
         with parallel.cpu_threads(max(threads.values())) as pool:
             for epoch in range(epochs):
-                total: Any = 0.0
-                for idx in sampler.epoch():
-                    m = idx.shape[0]
-                    if threads[m] > 1:
-                        loss = self._split_step(m, augmented, threads[m]).step(x_dev, y_dev, idx, learning_rate, pool)
-                    else:
-                        ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
-                        loss = ws.step(x_dev, y_dev, idx, learning_rate)
-                    total = total + loss * m
+                if whole is not None:
+                    total: Any = whole.run(x_dev, y_dev, sampler.epoch_order(), sampler.starts, learning_rate)
+                else:
+                    total = 0.0
+                    for idx in sampler.epoch():
+                        m = idx.shape[0]
+                        if threads[m] > 1:
+                            loss = self._split_step(m, augmented, threads[m]).step(x_dev, y_dev, idx, learning_rate, pool)
+                        else:
+                            ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
+                            loss = ws.step(x_dev, y_dev, idx, learning_rate)
+                        total = total + loss * m
                 loss = float(total) / sampler.examples_per_epoch
                 history.append(loss)
                 if include_logs:
@@ -193,16 +197,30 @@ class NN:
 
     def gradients(self, x: Any, y: Any) -> tuple[float, list[np.ndarray]]:
         """Loss (plus penalty) and its gradients [dW1, db1, ...] on the whole of (x, y), without
-        updating anything: the training step's own backward pass, exposed for checking."""
+        updating anything: the training step's own backward pass (the fused whole-epoch kernel's
+        where a full batch would run there), exposed for checking."""
         x_dev, y_dev = self._training_arrays(x, y)
         n = x_dev.shape[0]
-        idx = self.backend.asarray(np.arange(n))
-        loss = float(Workspace(self, n, x_dev.shape[1] > self.widths[0]).compute(x_dev, y_dev, idx))
+        whole = self._whole_epoch(n)
+        if whole is not None:
+            loss = whole.gradients(x_dev, y_dev)
+        else:
+            idx = self.backend.asarray(np.arange(n))
+            loss = float(Workspace(self, n, x_dev.shape[1] > self.widths[0]).compute(x_dev, y_dev, idx))
         grads = []
         for block in self.grad_blocks:
             host = np.array(self.backend.to_numpy(block))
             grads += [host[:-1], host[-1]]
         return loss, grads
+
+    def _whole_epoch(self, batch_size: int) -> Any:
+        """The fused one-call epoch for this batch size (``fused.WholeEpoch``), or None: only fused
+        kernels with small steps qualify; the rest run step by step."""
+        if self.kernels != "fused":
+            return None
+        from . import fused
+
+        return fused.WholeEpoch(self, batch_size) if fused.WholeEpoch.fits(self, batch_size) else None
 
     def _workspace(self, m: int, augmented: bool) -> Workspace:
         ws = self._workspaces[m, augmented] = Workspace(self, m, augmented)

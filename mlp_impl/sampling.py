@@ -45,6 +45,8 @@ class Sampler:
             self.bounds = [(s, min(s + self.batch_size, n)) for s in starts]
         self.sizes = [stop - start for start, stop in self.bounds]
         self.examples_per_epoch = sum(self.sizes)
+        # minibatch s is order[starts[s]:starts[s + 1]] (the bounds are contiguous)
+        self.starts = np.asarray([start for start, _ in self.bounds] + [self.bounds[-1][1]], dtype=np.int64)
         if self.name == "sequential":
             order = bk.asarray(np.arange(n))
             self._fixed = [order[start:stop] for start, stop in self.bounds]
@@ -53,12 +55,17 @@ class Sampler:
         """The index arrays (on the device) of the next epoch's minibatches, in order."""
         if self.name == "sequential":
             return self._fixed
-        if self.name == "shuffle":
-            order = self.rng.permutation(self.n)
-        else:
-            order = self._article_draws()
-        order = self.bk.asarray(order)
+        order = self.bk.asarray(self.epoch_order())
         return [order[start:stop] for start, stop in self.bounds]
+
+    def epoch_order(self) -> np.ndarray:
+        """The next epoch's row indices on the host, minibatch after minibatch (see ``starts``);
+        draws as ``epoch`` does, so either gives the same batches from the same generator."""
+        if self.name == "sequential":
+            return np.arange(self.n, dtype=np.int64)
+        if self.name == "shuffle":
+            return self.rng.permutation(self.n)
+        return self._article_draws()
 
     def _article_draws(self) -> np.ndarray:
         """ceil(N/J) independent draws of J distinct rows, concatenated.

@@ -49,12 +49,18 @@ def require_numba() -> None:
         pytest.skip(fused.MISSING)
 
 
-@pytest.fixture(params=["numpy", "fused"])
-def kernels(request: pytest.FixtureRequest) -> str:
-    """Both ways the MLP runs its elementwise work (mlp_impl.network.KERNELS)."""
-    if request.param == "fused":
-        require_numba()
-    return request.param
+@pytest.fixture(params=["numpy", "fused", "fused-steps"])
+def kernels(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the MLP runs its elementwise work (mlp_impl.network.KERNELS), the fused one twice:
+    small networks train an epoch per compiled call (fused.WholeEpoch), "fused-steps" switches
+    that off so the step-by-step fused path is checked too."""
+    if request.param == "numpy":
+        return "numpy"
+    require_numba()
+    from mlp_impl import fused
+    if request.param == "fused-steps":
+        monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
+    return "fused"
 
 
 @pytest.fixture

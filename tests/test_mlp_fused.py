@@ -20,11 +20,14 @@ HEADS = [(act, loss) for loss in ("mse", "mae") for act in activations.NAMES] + 
 TOLERANCE = {"float64": 1e-10, "float32": 2e-4}
 
 
-@pytest.fixture(params=["serial", "parallel"])
+@pytest.fixture(params=["serial", "parallel", "whole-epoch"])
 def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both compiled forms of every kernel: the serial one (small arrays) and Numba's threads."""
+    """Every compiled form: step by step with the serial loops (small arrays) or Numba's threads,
+    and a whole epoch per call (``fused.WholeEpoch``, which these small networks qualify for)."""
     require_numba()
     monkeypatch.setattr(fused, "PARALLEL_MIN", 0 if request.param == "parallel" else None)
+    if request.param != "whole-epoch":
+        monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
     return request.param
 
 
@@ -162,3 +165,35 @@ def test_a_diverging_fused_run_gives_nan_like_numpy() -> None:
         with np.errstate(all="ignore"):
             histories[kernels] = net.fit(x * 1e200, y, epochs=2, learning_rate=1e200, sample_size=16)
     assert not np.isfinite(histories["numpy"]).all() and not np.isfinite(histories["fused"]).all()
+
+
+def test_whole_epoch_runs_only_where_it_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-call epoch takes small standard steps with a cross-entropy head; everything else,
+    and a net of more rows x parameters than WHOLE_EPOCH_MAX, stays step by step."""
+    require_numba()
+
+    def net(**options) -> NN:
+        layers = options.pop("layers", DEEP)
+        loss = options.pop("loss", "categorical_crossentropy")
+        return NN(layers, loss=loss, optimizer=Adam(), kernels=options.pop("kernels", "fused"), **options)
+
+    built = net()
+    built.build(6)
+    assert fused.WholeEpoch.fits(built, 16)  # what the "whole-epoch" cases above run
+    refused = {"numpy kernels": net(kernels="numpy"), "article backprop": net(backprop="article"),
+               "article loss gradient": net(loss_gradient="article"), "two threads": net(threads=2),
+               "mse": net(layers=[Dense(8, "relu"), Dense(2, "linear")], loss="mse"),
+               "hidden softmax": net(layers=[Dense(8, "softmax"), Dense(3, "softmax")])}
+    for reason, candidate in refused.items():
+        candidate.build(6)
+        assert not fused.WholeEpoch.fits(candidate, 16), reason
+    monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 16 * built.n_params - 1)
+    assert not fused.WholeEpoch.fits(built, 16)
+
+
+def test_whole_epoch_matches_numpy_with_every_sampling() -> None:
+    """The kernel takes the epoch's row order from the sampler's own draws (``epoch_order``)."""
+    require_numba()
+    for sampling in ("shuffle", "article", "sequential"):
+        runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), "float64", sampling=sampling) for k in ("numpy", "fused")]
+        _assert_same(*runs, "float64")

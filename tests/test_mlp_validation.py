@@ -179,6 +179,18 @@ def _epochs(name: str, n: int, batch: int, count: int = 5) -> list[list[np.ndarr
     return [[np.asarray(b) for b in sampler.epoch()] for _ in range(count)]
 
 
+@pytest.mark.parametrize("name", ["shuffle", "article", "sequential"])
+def test_epoch_order_and_starts_give_the_same_batches_as_epoch(name: str) -> None:
+    """The fused whole-epoch kernel reads order[starts[s]:starts[s + 1]]: the batches ``epoch``
+    gives from the same generator, epoch after epoch."""
+    by_order = Sampler(name, 10, 4, np.random.default_rng(0), get_backend("numpy"))
+    for batches in _epochs(name, 10, 4, count=3):
+        order = by_order.epoch_order()
+        assert order.dtype == np.int64
+        cut = [order[a:b] for a, b in zip(by_order.starts[:-1], by_order.starts[1:])]
+        assert [list(b) for b in cut] == [list(b) for b in batches]
+
+
 def test_shuffle_sees_every_example_once_and_keeps_last_partial_batch() -> None:
     epochs = _epochs("shuffle", 10, 4)
     for batches in epochs:
