@@ -159,14 +159,16 @@ def _penalty(p, g, mask, l1, l2):
     return total
 
 def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m1, m2, m3, update,
-                 b1, b2, momentum, rates, epsilons, scales, l1, l2, xb, yb, zb, ab, db):
+                 b1, b2, momentum, t, betas, epsilon, learning_rate, scales, l1, l2, xb, yb, zb, ab, db):
     """Every step of one epoch in one call: for minibatch s (rows ``order[starts[s]:starts[s + 1]]``)
     gather, forward, head, backward (all gradients from the step's starting weights), penalty and
-    update with step size ``rates[s]`` (and Adam's ``epsilons[s]``; ``update`` < 0: no update, the
-    gradients stay in ``grads``); ``scales[s]`` is the head's
+    update (``update`` < 0: none, the gradients stay in ``grads``; Adam's step sizes for updates
+    t + 1, t + 2, ... from ``optimizers.adam_step_sizes`` with the float64 ``betas``, the variant
+    by the sign of ``epsilon``, negative for Keras's); ``scales[s]`` is the head's
     1 / (rows x outputs) or 1 / rows. The buffers hold each layer transposed (units x rows), so
     the small products run along the rows, contiguous and vectorized; the elementwise loops above
-    see them through ``.T`` as (rows x units). Returns the sum over steps of (batch loss +
+    take them as they are (the order of elements does not matter to them), the softmax, which
+    works along each row, through ``.T``. Returns the sum over steps of (batch loss +
     penalty) x rows."""
     layers = widths.size - 1
     d, k = widths[0], widths[layers]
@@ -197,11 +199,11 @@ def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m
                         z[j, i] += wqj * a_in[q, i]
             if l < layers - 1:
                 if acts[l] == 1:
-                    _relu_forward(z.T, a.T)
+                    _relu_forward(z, a)
                 elif acts[l] == 2:
-                    _sigmoid_forward(z.T, a.T)
+                    _sigmoid_forward(z, a)
                 elif acts[l] == 3:
-                    _tanh_forward(z.T, a.T)
+                    _tanh_forward(z, a)
                 else:
                     a[:, :] = z
             a_in = a
@@ -209,7 +211,7 @@ def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m
             start += (n_in + 1) * n_out
         delta = db[at - k * m : at].reshape((k, m))
         if head == 0:
-            loss = _sigmoid_bce(z.T, y_t.T, a.T, delta.T, scales[s]) / (m * k)
+            loss = _sigmoid_bce(z, y_t, a, delta, scales[s]) / (m * k)
         else:
             loss = _softmax_cce(z.T, y_t.T, a.T, delta.T, scales[s]) / m
         for l in range(layers - 1, -1, -1):
@@ -241,19 +243,21 @@ def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m
                             below[q, i] += wqj * delta[j, i]
                 z = zb[at - n_in * m : at].reshape((n_in, m))
                 if acts[l - 1] == 1:
-                    _relu_backward(z.T, a_in.T, below.T)
+                    _relu_backward(z, a_in, below)
                 elif acts[l - 1] == 2:
-                    _sigmoid_backward(z.T, a_in.T, below.T)
+                    _sigmoid_backward(z, a_in, below)
                 elif acts[l - 1] == 3:
-                    _tanh_backward(z.T, a_in.T, below.T)
+                    _tanh_backward(z, a_in, below)
         if l1 != 0 or l2 != 0:
             loss += _penalty(params, grads, mask, l1, l2)
         if update == 0:
-            _sgd(params, grads, rates[s])
+            _sgd(params, grads, params.dtype.type(learning_rate))
         elif update == 1:
-            _sgd_momentum(params, grads, m1, rates[s], momentum)
+            _sgd_momentum(params, grads, m1, params.dtype.type(learning_rate), momentum)
         elif update >= 2:
-            _adam(params, grads, m1, m2, m3, b1, b2, rates[s], epsilons[s], update == 3)
+            t += 1
+            alpha, eps = adam_step_sizes(learning_rate, t, betas[0], betas[1], abs(epsilon), epsilon < 0)
+            _adam(params, grads, m1, m2, m3, b1, b2, params.dtype.type(alpha), params.dtype.type(eps), update == 3)
         total += loss * m
     return total
 
@@ -340,6 +344,9 @@ def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | Non
     return losses.Head([head.forward], head.loss, [])
 
 
+_NO_BETAS = np.zeros(2)
+
+
 class _FusedUpdate:
     """Mixin for an optimizer class: its whole update as one Numba pass per piece, and one
     piece per range (Numba's threads split it; NumPy's cache-sized pieces do not pay here)."""
@@ -355,15 +362,12 @@ class _FusedUpdate:
 
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
-    def epoch_plan(self, steps: int, learning_rate: float) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments for ``steps`` updates (each begun here, counted)."""
+    def epoch_plan(self, steps: int) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments for the next ``steps`` updates (counted as begun)."""
         dt, none = self.params.dtype.type, self.params[:0]
-        rates = np.empty(steps, dtype=self.params.dtype)
-        for s in range(steps):
-            self.begin(learning_rate)
-            rates[s] = self._lr
+        t, self.iterations = self.iterations, self.iterations + steps
         state = self.velocity if self.momentum else none
-        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), rates, rates)
+        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), t, _NO_BETAS, 1.0)
 
     def _fused_update(self, piece, dt):
         if self.momentum:
@@ -373,16 +377,14 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
 
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
-    def epoch_plan(self, steps: int, learning_rate: float) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments for ``steps`` updates (each begun here, counted)."""
+    def epoch_plan(self, steps: int) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments for the next ``steps`` updates (counted as begun)."""
         dt = self.params.dtype.type
-        rates, epsilons = np.empty(steps, dtype=self.params.dtype), np.empty(steps, dtype=self.params.dtype)
-        for s in range(steps):
-            self.begin(learning_rate)
-            rates[s], epsilons[s] = self._alpha, self._eps
+        t, self.iterations = self.iterations, self.iterations + steps
         vmax = self.v_max if self.amsgrad else self.v
-        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
-                rates, epsilons)
+        epsilon = -self.epsilon if self.variant == "keras" else self.epsilon
+        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0), t,
+                np.asarray([self.beta_1, self.beta_2]), epsilon)
 
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
@@ -432,7 +434,7 @@ def warm_up(dtype: Any) -> float:
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
     _epoch_kernel()(z, z, codes[:0], codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9), dt(0.999), dt(0),
-                    flat, flat, flat, dt(0), dt(0), *(flat,) * 5)
+                    0, _NO_BETAS, 1.0, 0.1, flat, dt(0), dt(0), *(flat,) * 5)
     return time.perf_counter() - start
 
 
@@ -480,8 +482,8 @@ class WholeEpoch:
         if self._scales[0] is not starts:  # the head's averaging, once per minibatch layout
             rows = np.diff(starts) * (self.widths[-1] if self.head == 0 else 1)
             self._scales = (starts, (1.0 / rows).astype(net.dtype))
-        update, m1, m2, m3, *steps = net.optimizer.epoch_plan(starts.size - 1, learning_rate)
-        return self._call(x, y, order, starts, update, m1, m2, m3, steps)
+        update, m1, m2, m3, *steps = net.optimizer.epoch_plan(starts.size - 1)
+        return self._call(x, y, order, starts, learning_rate, update, m1, m2, m3, steps)
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
         """One step's forward and backward on all of (x, y), no update: the batch loss (plus
@@ -489,14 +491,13 @@ class WholeEpoch:
         n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
         starts = np.asarray([0, n], dtype=np.int64)
         self._scales = (starts, np.asarray([1.0 / (n * (self.widths[-1] if self.head == 0 else 1))], dtype=self.net.dtype))
-        ones = np.ones(1, dtype=self.net.dtype)
-        return self._call(x, y, np.arange(n, dtype=np.int64), starts, -1, none, none, none,
-                          (dt(0), dt(0), dt(0), ones, ones)) / n
+        return self._call(x, y, np.arange(n, dtype=np.int64), starts, 0.0, -1, none, none, none,
+                          (dt(0), dt(0), dt(0), 0, _NO_BETAS, 1.0)) / n
 
-    def _call(self, x, y, order, starts, update, m1, m2, m3, steps) -> float:
+    def _call(self, x, y, order, starts, learning_rate, update, m1, m2, m3, steps) -> float:
         net = self.net
         return float(self._kernel(x, y, order, starts, self.widths, self.acts, self.head, net.params, net.grads,
-                                  self.mask, m1, m2, m3, update, *steps, self._scales[1], self.l1, self.l2,
+                                  self.mask, m1, m2, m3, update, *steps, learning_rate, self._scales[1], self.l1, self.l2,
                                   self.xb, self.yb, self.zb, self.ab, self.db))
 
 
@@ -505,7 +506,8 @@ def _epoch_kernel() -> Any:
     if ("_whole_epoch", False) not in _COMPILED:
         loops = (_relu_forward, _relu_backward, _sigmoid_forward, _sigmoid_backward, _tanh_forward, _tanh_backward,
                  _sigmoid_bce, _softmax_cce, _sgd, _sgd_momentum, _adam, _penalty)
-        scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops}}
+        scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops},
+                 "adam_step_sizes": numba.njit(optimizers.adam_step_sizes)}
         copy = types.FunctionType(_whole_epoch.__code__, scope, "_whole_epoch_serial")
         copy.__qualname__ = "_whole_epoch_serial"
         _COMPILED["_whole_epoch", False] = numba.njit(fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)

@@ -126,6 +126,14 @@ class SGD(Optimizer):
         return {"momentum": self.momentum}
 
 
+def adam_step_sizes(learning_rate: float, t: int, beta_1: float, beta_2: float, epsilon: float,
+                    keras: bool) -> tuple[float, float]:
+    """Adam's alpha and eps for update number t (see ``Adam``). Plain arithmetic on numbers, so
+    the fused whole-epoch kernel compiles this same function with Numba."""
+    c2 = math.sqrt(1.0 - beta_2**t)
+    return learning_rate * c2 / (1.0 - beta_1**t), epsilon if keras else epsilon * c2
+
+
 class Adam(Optimizer):
     """Adam. ``variant="keras"`` is Keras's update exactly (its parity reference):
     m, v moving averages; alpha = lr * sqrt(1 - b2^t) / (1 - b1^t); p -= alpha * m / (sqrt(v) + eps),
@@ -163,10 +171,8 @@ class Adam(Optimizer):
 
     def begin(self, learning_rate: float) -> None:
         self.iterations += 1
-        t, b1, b2 = self.iterations, self.beta_1, self.beta_2
-        c2 = math.sqrt(1.0 - b2**t)
-        self._alpha = learning_rate * c2 / (1.0 - b1**t)
-        self._eps = self.epsilon if self.variant == "keras" else self.epsilon * c2
+        self._alpha, self._eps = adam_step_sizes(learning_rate, self.iterations, self.beta_1, self.beta_2,
+                                                 self.epsilon, self.variant == "keras")
 
     def update(self, pieces: list[tuple[Any, ...]]) -> None:
         xp, b1, b2, alpha, eps = self._xp, self.beta_1, self.beta_2, self._alpha, self._eps
