@@ -111,7 +111,8 @@ def with_after(environment: dict[str, Any]) -> dict[str, Any]:
         rate = best_of([*before, *cpu_measurements("after")])
     except Exception as ex:  # never fail a run over a diagnostic
         return {**environment, "matmul_rate_after_error": f"{type(ex).__name__}: {ex}"}
-    return {**environment, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate}
+    return {**environment, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate,
+            "matmul_rate_status": "measured"}
 
 
 def gpu_rate() -> dict[str, Any]:
@@ -141,7 +142,7 @@ def machine_rates() -> dict[str, Any]:
     if not measuring():
         skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({RATE_SWITCH}=0)"}
         return {"matmul_gflops_float32": None, "matmul_rate": skipped, "gpu_matmul_gflops_float32": None,
-                "gpu_matmul_rate": skipped}
+                "gpu_matmul_rate": skipped, "matmul_rate_status": f"skipped ({RATE_SWITCH}=0)"}
     return _measured_rates()
 
 
@@ -149,8 +150,11 @@ def machine_rates() -> dict[str, Any]:
 def _measured_rates() -> dict[str, Any]:
     try:
         cpu = cpu_rate()
+        status = "measured"
     except Exception as ex:  # never fail a run over a diagnostic
         cpu = {"matmul_gflops_float32": None, "error": f"{type(ex).__name__}: {ex}"}
+        status = f"failed ({cpu['error']})"
     gpu = gpu_rate()
     return {"matmul_gflops_float32": cpu["matmul_gflops_float32"], "matmul_rate": cpu,
-            "gpu_matmul_gflops_float32": gpu["matmul_gflops_float32"], "gpu_matmul_rate": gpu}
+            "gpu_matmul_gflops_float32": gpu["matmul_gflops_float32"], "gpu_matmul_rate": gpu,
+            "matmul_rate_status": status}

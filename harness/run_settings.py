@@ -34,11 +34,13 @@ def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = ""
 # facts about where the run ran, not settings that split a summary.
 MACHINE_PREFIX = "machine."
 MACHINE_RATES = ("matmul_gflops_float32", "gpu_matmul_gflops_float32")
+# "measured", "skipped (...)" or "failed (...)": why a record may carry no CPU rate
+RATE_STATUS = "matmul_rate_status"
 
 
 def machine_settings(environment: dict[str, Any]) -> dict[str, Any]:
-    """The invocation's matmul rates (measured before its runs) as record settings."""
-    return {MACHINE_PREFIX + key: environment.get(key) for key in MACHINE_RATES}
+    """The invocation's matmul rates (measured before its runs) and the CPU rate's status as record settings."""
+    return {MACHINE_PREFIX + key: environment.get(key) for key in (*MACHINE_RATES, RATE_STATUS)}
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -126,3 +126,36 @@ def test_switched_off_nothing_is_measured(monkeypatch: pytest.MonkeyPatch) -> No
     assert rates["matmul_rate"]["reason"] == "not measured (MLP_BENCH_MEASURE_RATE=0)"
     env = {"matmul_gflops_float32": None, "matmul_rate": rates["matmul_rate"]}
     assert machine.with_after(env) is env
+
+
+def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record without a rate tells why: the table prints it instead of a bare number."""
+    from harness.reporting.tables import rate_text
+    from harness.run_settings import machine_settings
+    monkeypatch.setattr(machine, "thread_counts", lambda: [1])
+    scripted_rates(monkeypatch, [97.0])
+    machine._measured_rates.cache_clear()
+    try:
+        assert machine_settings(machine.machine_rates())["machine.matmul_rate_status"] == "measured"
+        machine._measured_rates.cache_clear()
+        monkeypatch.setattr(machine, "measure", lambda: 1 / 0)
+        failed = machine_settings(machine.machine_rates())
+        assert failed["machine.matmul_gflops_float32"] is None
+        assert failed["machine.matmul_rate_status"] == "failed (ZeroDivisionError: division by zero)"
+    finally:
+        machine._measured_rates.cache_clear()
+    monkeypatch.setenv(machine.RATE_SWITCH, "0")
+    skipped = machine_settings(machine.machine_rates())["machine.matmul_rate_status"]
+    assert skipped == "skipped (MLP_BENCH_MEASURE_RATE=0)"
+    assert rate_text("107", float("nan"), skipped) == "107 (no matmul rate: skipped (MLP_BENCH_MEASURE_RATE=0))"
+    assert rate_text("—", float("nan"), skipped) == "—"
+
+
+def test_a_group_without_a_rate_gets_its_records_reason() -> None:
+    import pandas as pd
+    from harness.reporting.tables import _rate_status
+    settings = [{"machine.matmul_rate_status": "skipped (MLP_BENCH_MEASURE_RATE=0)"}, {}]
+    assert _rate_status(pd.DataFrame({"dtype": ["float32"] * 2, "settings": settings})) == \
+        "skipped (MLP_BENCH_MEASURE_RATE=0)"
+    assert _rate_status(pd.DataFrame({"dtype": ["float32"], "settings": [{}]})) == "not recorded"  # an older record
+    assert _rate_status(pd.DataFrame({"dtype": ["float64"], "settings": [{}]})) == "float64, only float32 is measured"

@@ -48,7 +48,9 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     assert all(e.effect == pytest.approx(0.0) and e.p_value == pytest.approx(1.0) for e in others)
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert "close a significant part of that gap: backprop (24 fewer" in text
-    assert "100% of the gap" in text  # 24 of 24
+    n = len(NOISE)
+    assert f"p={expected_p:.2g}, n={n} vs {n} runs: 100% of the gap" in text  # 24 of 24, with its sample sizes
+    assert f", n={the_gap.n[0]} vs {the_gap.n[1]} runs)" in text  # the gap's too
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
 

@@ -166,6 +166,11 @@ def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any) -> Gap:
     return Gap(against, *difference(article, other), (len(article), len(other)))
 
 
+def runs(n: tuple[int, int]) -> str:
+    """The sample sizes behind a stated difference, e.g. 'n=3 vs 3 runs'."""
+    return f"n={n[0]} vs {n[1]} runs"
+
+
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
     to Keras's, close a significant part of the gap between it and Keras's, and how much."""
@@ -176,18 +181,18 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"{the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has an interval; "
                 f"run the ablation with runs={MIN_RUNS} or more for a finding.")
     stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
-              f"{the_gap.high:.3g}, p={the_gap.p_value:.2g})")
+              f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
     if not (the_gap.p_value < ALPHA and the_gap.size > 0):
         return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
                 f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-                f"p={the_gap.p_value:.2g}), so there is no gap for a component to explain.")
+                f"p={the_gap.p_value:.2g}, {runs(the_gap.n)}), so there is no gap for a component to explain.")
     closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
                      key=lambda e: e.effect)
     if not closing:
         return (f"{experiment}: the article's algorithm misclassifies {stated}, and no single component "
                 "switched alone to Keras's closes a significant part of that gap.")
     named = "; ".join(f"{e.component} ({-e.effect:.3g} fewer, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
-                      f"p={e.p_value:.2g}: {-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
+                      f"p={e.p_value:.2g}, {runs(e.n)}: {-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
     return (f"{experiment}: the article's algorithm misclassifies {stated}; switched alone to Keras's, "
             f"these component(s) close a significant part of that gap: {named}.")
 
@@ -197,7 +202,7 @@ def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     there is a significant gap to share."""
     real = the_gap.p_value < ALPHA and the_gap.size > 0
     rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
-             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": f"{e.n[0]} vs {e.n[1]}",
+             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": runs(e.n),
              "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=["component", "switched", "effect on misclassified", "95% CI", "p", "runs",

@@ -29,7 +29,7 @@ from harness.machine import disturbed
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
-from harness.run_settings import MACHINE_PREFIX
+from harness.run_settings import MACHINE_PREFIX, RATE_STATUS
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
 
@@ -183,6 +183,15 @@ def _machine_gflops(group: pd.DataFrame) -> float:
     return float(np.median(rates)) if rates.size else math.nan
 
 
+def _rate_status(group: pd.DataFrame) -> str:
+    """Why a group has no machine rate: its records' status ("skipped (...)", "failed (...)"), a
+    float64 group's (only float32 is measured), or "not recorded" for records older than the status."""
+    if not group["dtype"].fillna("float32").eq("float32").all():
+        return "float64, only float32 is measured"
+    found = {s.get(MACHINE_PREFIX + RATE_STATUS) for s in group["settings"] if isinstance(s, dict)} - {None, "measured"}
+    return "; ".join(sorted(found)) or "not recorded"
+
+
 def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
     """A run folder's rate: the best of what its records carry (measured before the runs) and its
     environment.json (also measured after them), either alone when the other is missing."""
@@ -198,7 +207,7 @@ def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dic
     gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
     machine = _machine_gflops(group)
     return {"flops_median": float(np.median(flops)) if flops.size else math.nan, "gflops_per_s": gflops,
-            "machine_gflops_per_s": machine,
+            "machine_gflops_per_s": machine, "rate_status": _rate_status(group) if math.isnan(machine) else "measured",
             "fraction_of_peak": gflops / machine if machine > 0 else math.nan,
             "peak_memory_mb_median": stats.describe_time(ok["peak_memory_mb"])["median"]}
 
@@ -296,10 +305,11 @@ def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]
             zip(summary[f"{name}_mean"], summary[f"{name}_ci_low"], summary[f"{name}_ci_high"])]
 
 
-def rate_text(gflops: str, fraction: float) -> str:
-    """'120 (62%)'; a fraction over the measured rate is flagged as a disturbed measurement, not shown."""
+def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
+    """'120 (62%)'; a fraction over the measured rate is flagged as a disturbed measurement, not
+    shown; without a rate, why (the rate's status: skipped, failed, float64)."""
     if pd.isna(fraction):
-        return gflops
+        return gflops if status == "measured" or gflops == "—" else f"{gflops} (no matmul rate: {status})"
     if disturbed(fraction):
         return f"{gflops} (above the measured matmul rate: disturbed measurement, no fraction)"
     return f"{gflops} ({fmt(100 * fraction)}%)"
@@ -326,7 +336,8 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
     if summary["gflops_per_s"].notna().any():
         rates = summary["gflops_per_s"].map(lambda g: f"{g:.0f}" if g >= 100 else fmt(g))  # no 3.51e+03
-        out["GFLOP/s (of matmul peak)"] = [rate_text(g, f) for g, f in zip(rates, summary["fraction_of_peak"])]
+        statuses = summary["rate_status"] if "rate_status" in summary else ["measured"] * len(summary)
+        out["GFLOP/s (of matmul peak)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
     if summary["peak_memory_mb_median"].notna().any():
         out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():
