@@ -142,7 +142,8 @@ def machine_rates() -> dict[str, Any]:
     if not measuring():
         skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({RATE_SWITCH}=0)"}
         return {"matmul_gflops_float32": None, "matmul_rate": skipped, "gpu_matmul_gflops_float32": None,
-                "gpu_matmul_rate": skipped, "matmul_rate_status": f"skipped ({RATE_SWITCH}=0)"}
+                "gpu_matmul_rate": skipped, "matmul_rate_status": f"skipped ({RATE_SWITCH}=0)",
+                "gpu_matmul_rate_status": f"skipped ({RATE_SWITCH}=0)"}
     return _measured_rates()
 
 
@@ -155,6 +156,7 @@ def _measured_rates() -> dict[str, Any]:
         cpu = {"matmul_gflops_float32": None, "error": f"{type(ex).__name__}: {ex}"}
         status = f"failed ({cpu['error']})"
     gpu = gpu_rate()
+    gpu_status = "measured" if gpu["matmul_gflops_float32"] is not None else f"not measured ({gpu['reason']})"
     return {"matmul_gflops_float32": cpu["matmul_gflops_float32"], "matmul_rate": cpu,
             "gpu_matmul_gflops_float32": gpu["matmul_gflops_float32"], "gpu_matmul_rate": gpu,
-            "matmul_rate_status": status}
+            "matmul_rate_status": status, "gpu_matmul_rate_status": gpu_status}

@@ -17,13 +17,12 @@ import numpy as np
 from experiments.models.implementation import Implementation
 
 from .epoch_bar import EpochBar
-from .peak_memory import PeakMemory, settle
+from .peak_memory import PeakMemory
 
 
 def measure_run(impl: Implementation, spec: Any, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
                 progress: bool, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Set up, fit and predict one run of `impl`; the record fields it measured and computed."""
-    settle()
     session = impl.adapter.start(spec, ds, seed=seed, dtype=dtype, sampling=sampling, backend=backend,
                                  **(options or {}))
     try:

@@ -50,15 +50,6 @@ class PeakMemory:
             self.mb = round(max(end_kb - self._start_kb, 0) / 1024, 3)
 
 
-def settle() -> None:
-    """Before a run: collect what earlier runs left, then freeze every surviving object (modules,
-    frameworks, caches) out of later collections (``gc.freeze``). With TensorFlow and PyTorch
-    loaded a full collection takes about half a second, and each run's memory window starts with
-    one; after this it looks at the run's own objects only."""
-    gc.collect()
-    gc.freeze()
-
-
 def _release_freed_memory() -> None:
     """Return memory that Python and the C allocator hold but no longer use to the system."""
     gc.collect()

@@ -34,13 +34,14 @@ def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = ""
 # facts about where the run ran, not settings that split a summary.
 MACHINE_PREFIX = "machine."
 MACHINE_RATES = ("matmul_gflops_float32", "gpu_matmul_gflops_float32")
-# "measured", "skipped (...)" or "failed (...)": why a record may carry no CPU rate
-RATE_STATUS = "matmul_rate_status"
+# Each rate's status, "measured", "skipped (...)", "failed (...)" or "not measured (...)": why a
+# record may carry no rate (CPU, then GPU)
+RATE_STATUSES = ("matmul_rate_status", "gpu_matmul_rate_status")
 
 
 def machine_settings(environment: dict[str, Any]) -> dict[str, Any]:
-    """The invocation's matmul rates (measured before its runs) and the CPU rate's status as record settings."""
-    return {MACHINE_PREFIX + key: environment.get(key) for key in (*MACHINE_RATES, RATE_STATUS)}
+    """The invocation's matmul rates (measured before its runs) and their statuses as record settings."""
+    return {MACHINE_PREFIX + key: environment.get(key) for key in (*MACHINE_RATES, *RATE_STATUSES)}
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:

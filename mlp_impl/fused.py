@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import types
+import zlib
 from functools import partial
 from typing import Any
 
@@ -362,12 +363,13 @@ class _FusedUpdate:
 
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
-    def epoch_plan(self, steps: int) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments for the next ``steps`` updates (counted as begun)."""
+    def epoch_plan(self) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments, from update ``iterations`` + 1 on (the caller
+        counts the updates once the kernel has run them)."""
         dt, none = self.params.dtype.type, self.params[:0]
-        t, self.iterations = self.iterations, self.iterations + steps
         state = self.velocity if self.momentum else none
-        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), t, _NO_BETAS, 1.0)
+        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), self.iterations,
+                _NO_BETAS, 1.0)
 
     def _fused_update(self, piece, dt):
         if self.momentum:
@@ -377,14 +379,14 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
 
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
-    def epoch_plan(self, steps: int) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments for the next ``steps`` updates (counted as begun)."""
+    def epoch_plan(self) -> tuple[Any, ...]:
+        """``_whole_epoch``'s update arguments, from update ``iterations`` + 1 on (the caller
+        counts the updates once the kernel has run them)."""
         dt = self.params.dtype.type
-        t, self.iterations = self.iterations, self.iterations + steps
         vmax = self.v_max if self.amsgrad else self.v
         epsilon = -self.epsilon if self.variant == "keras" else self.epsilon
-        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0), t,
-                np.asarray([self.beta_1, self.beta_2]), epsilon)
+        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
+                self.iterations, np.asarray([self.beta_1, self.beta_2]), epsilon)
 
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
@@ -482,8 +484,10 @@ class WholeEpoch:
         if self._scales[0] is not starts:  # the head's averaging, once per minibatch layout
             rows = np.diff(starts) * (self.widths[-1] if self.head == 0 else 1)
             self._scales = (starts, (1.0 / rows).astype(net.dtype))
-        update, m1, m2, m3, *steps = net.optimizer.epoch_plan(starts.size - 1)
-        return self._call(x, y, order, starts, learning_rate, update, m1, m2, m3, steps)
+        update, m1, m2, m3, *steps = net.optimizer.epoch_plan()
+        total = self._call(x, y, order, starts, learning_rate, update, m1, m2, m3, steps)
+        net.optimizer.iterations += starts.size - 1
+        return total
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
         """One step's forward and backward on all of (x, y), no update: the batch loss (plus
@@ -501,6 +505,14 @@ class WholeEpoch:
                                   self.xb, self.yb, self.zb, self.ab, self.db))
 
 
+def epoch_kernel_name() -> str:
+    """The compiled kernel's name, with a digest of ``optimizers.adam_step_sizes``'s code: Numba's
+    disk cache checks this file, not the other files a kernel calls into, so a changed formula
+    must change the name to be compiled afresh."""
+    code = optimizers.adam_step_sizes.__code__
+    return f"_whole_epoch_serial_{zlib.crc32(code.co_code + repr(code.co_consts).encode()):08x}"
+
+
 def _epoch_kernel() -> Any:
     """``_whole_epoch`` compiled, calling the serial forms of the per-piece loops."""
     if ("_whole_epoch", False) not in _COMPILED:
@@ -508,7 +520,8 @@ def _epoch_kernel() -> Any:
                  _sigmoid_bce, _softmax_cce, _sgd, _sgd_momentum, _adam, _penalty)
         scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops},
                  "adam_step_sizes": numba.njit(optimizers.adam_step_sizes)}
-        copy = types.FunctionType(_whole_epoch.__code__, scope, "_whole_epoch_serial")
-        copy.__qualname__ = "_whole_epoch_serial"
+        name = epoch_kernel_name()
+        copy = types.FunctionType(_whole_epoch.__code__, scope, name)
+        copy.__qualname__ = name
         _COMPILED["_whole_epoch", False] = numba.njit(fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)
     return _COMPILED["_whole_epoch", False]

@@ -3,9 +3,7 @@ always closes the session."""
 
 from __future__ import annotations
 
-import gc
 import time
-import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +13,6 @@ import pytest
 from experiments.models.adapter import Adapter, Session
 from experiments.models.implementation import Implementation
 from harness.measure import measure_run
-from harness.peak_memory import settle
 
 DS = SimpleNamespace(y_test=np.array([[1.0], [0.0]]), task="binary")
 SPEC = SimpleNamespace(epochs=2)
@@ -108,24 +105,3 @@ def test_torch_compiled_leaves_torch_s_thread_count_as_it_found_it(data_root: An
     finally:
         torch.set_num_threads(before)
 
-
-def test_settle_frees_an_earlier_runs_cycles_then_freezes_the_survivors() -> None:
-    """Each run's memory window starts with a collection; after settle() it skips what was alive
-    before the run (with TensorFlow and PyTorch loaded, ~0.5 s a run), yet an earlier run's
-    garbage is freed first."""
-    class Node:
-        pass
-
-    gc.unfreeze()
-    left = Node()
-    left.loop = left  # only the cycle collector frees it
-    freed = weakref.ref(left)
-    del left
-    alive = Node()
-    try:
-        settle()
-        assert freed() is None
-        assert gc.get_freeze_count() > 0
-        assert not any(o is alive for generation in range(3) for o in gc.get_objects(generation))  # frozen
-    finally:
-        gc.unfreeze()

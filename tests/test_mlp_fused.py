@@ -197,3 +197,69 @@ def test_whole_epoch_matches_numpy_with_every_sampling() -> None:
     for sampling in ("shuffle", "article", "sequential"):
         runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), "float64", sampling=sampling) for k in ("numpy", "fused")]
         _assert_same(*runs, "float64")
+
+
+def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """So the "whole-epoch" cases above test the kernel, and "fused-steps" (WHOLE_EPOCH_MAX=0) the steps."""
+    require_numba()
+    calls: list[str] = []
+    for method in ("run", "gradients"):
+        original = getattr(fused.WholeEpoch, method)
+        monkeypatch.setattr(fused.WholeEpoch, method,
+                            lambda self, *a, _m=method, _f=original: calls.append(_m) or _f(self, *a))
+    x, y = _data(3, "categorical_crossentropy")
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused")
+    net.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
+    net.gradients(x, y)
+    assert calls == ["run", "run", "gradients"] and net.fit_threads == 1
+    monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
+    net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+    net.gradients(x, y)
+    assert calls == ["run", "run", "gradients"]  # step by step now
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_binary_crossentropy_with_several_outputs_matches_numpy(dtype: str, loops: str) -> None:
+    """The sigmoid head averages over rows x outputs: with three outputs a rows-only scale shows."""
+    layers = [Dense(8, "relu"), Dense(3, "sigmoid")]
+    runs = [_train(k, layers, "binary_crossentropy", Adam(), dtype, l2=0.01) for k in ("numpy", "fused")]
+    _assert_same(*runs, dtype)
+
+
+def test_whole_epoch_gradients_with_several_sigmoid_outputs_match_finite_differences() -> None:
+    require_numba()
+    from test_mlp_gradients import _check
+
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((12, 3)), rng.integers(0, 2, (12, 3)).astype(float)
+    net = NN([Dense(5, "tanh"), Dense(3, "sigmoid")], loss="binary_crossentropy", dtype="float64", seed=0,
+             l1=0.01, l2=0.02, kernels="fused")
+    net.build(3)
+    assert fused.WholeEpoch.fits(net, 12)
+    _check(net, x, y)
+
+
+def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimizer counts an epoch's updates only once the kernel has run them."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused")
+    net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+    assert net.optimizer.iterations == 4  # 50 rows, 16 a batch
+
+    def fails(*args):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(fused.WholeEpoch, "_call", lambda self, *a: fails())
+    with pytest.raises(MemoryError):
+        net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+    assert net.optimizer.iterations == 4
+
+
+def test_the_kernels_cache_name_follows_adams_step_size_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numba's disk cache would keep a kernel compiled with an older optimizers.adam_step_sizes."""
+    from mlp_impl import optimizers
+    before = fused.epoch_kernel_name()
+    assert before == fused.epoch_kernel_name()
+    monkeypatch.setattr(optimizers, "adam_step_sizes", lambda lr, t, b1, b2, eps, keras: (lr, eps))
+    assert fused.epoch_kernel_name() != before

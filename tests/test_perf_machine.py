@@ -154,8 +154,14 @@ def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeyp
 def test_a_group_without_a_rate_gets_its_records_reason() -> None:
     import pandas as pd
     from harness.reporting.tables import _rate_status
+    def group(settings: list[dict], backend: str = "numpy", dtype: str = "float32") -> pd.DataFrame:
+        return pd.DataFrame({"dtype": [dtype] * len(settings), "backend": [backend] * len(settings), "settings": settings})
+
     settings = [{"machine.matmul_rate_status": "skipped (MLP_BENCH_MEASURE_RATE=0)"}, {}]
-    assert _rate_status(pd.DataFrame({"dtype": ["float32"] * 2, "settings": settings})) == \
-        "skipped (MLP_BENCH_MEASURE_RATE=0)"
-    assert _rate_status(pd.DataFrame({"dtype": ["float32"], "settings": [{}]})) == "not recorded"  # an older record
-    assert _rate_status(pd.DataFrame({"dtype": ["float64"], "settings": [{}]})) == "float64, only float32 is measured"
+    assert _rate_status(group(settings)) == "skipped (MLP_BENCH_MEASURE_RATE=0)"
+    assert _rate_status(group([{}])) == "not recorded"  # an older record
+    assert _rate_status(group([{}], dtype="float64")) == "float64"
+    measured = {"machine.matmul_rate_status": "measured"}
+    assert _rate_status(group([measured])) == "not in its run folders"
+    no_gpu = {**measured, "machine.gpu_matmul_rate_status": "not measured (no CUDA device)"}
+    assert _rate_status(group([no_gpu], backend="cupy")) == "not measured (no CUDA device)"  # the GPU's, not the CPU's

@@ -29,7 +29,7 @@ from harness.machine import disturbed
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
-from harness.run_settings import MACHINE_PREFIX, RATE_STATUS
+from harness.run_settings import MACHINE_PREFIX, RATE_STATUSES
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
 
@@ -184,12 +184,17 @@ def _machine_gflops(group: pd.DataFrame) -> float:
 
 
 def _rate_status(group: pd.DataFrame) -> str:
-    """Why a group has no machine rate: its records' status ("skipped (...)", "failed (...)"), a
-    float64 group's (only float32 is measured), or "not recorded" for records older than the status."""
+    """Why a group has no machine rate: "float64" (only float32 is measured), its records' status of
+    the CPU's or, for a GPU backend, the GPU's rate ("skipped (...)", "failed (...)", "not
+    measured (...)"), "not in its run folders" when they say measured, or "not recorded" for
+    records older than the status."""
     if not group["dtype"].fillna("float32").eq("float32").all():
-        return "float64, only float32 is measured"
-    found = {s.get(MACHINE_PREFIX + RATE_STATUS) for s in group["settings"] if isinstance(s, dict)} - {None, "measured"}
-    return "; ".join(sorted(found)) or "not recorded"
+        return "float64"  # only the float32 rate is measured
+    key = RATE_STATUSES[1] if group["backend"].isin(GPU_BACKENDS).any() else RATE_STATUSES[0]
+    found = {s.get(MACHINE_PREFIX + key) for s in group["settings"] if isinstance(s, dict)} - {None}
+    if found - {"measured"}:
+        return "; ".join(sorted(found - {"measured"}))
+    return "not in its run folders" if found else "not recorded"
 
 
 def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
