@@ -66,8 +66,8 @@ SUITE: tuple[Step, ...] = (
     Step("drujba_linreg", expected_seconds=5),
     Step("titanic_sgd", expected_seconds=20),
     Step("titanic_adam", expected_seconds=20),
-    Step("titanic_vs_tf", expected_seconds=1260),
-    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=990),
+    Step("titanic_vs_tf", expected_seconds=1215),
+    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=880),
     Step("ablation_titanic", expected_seconds=270),
     Step("mnist_gpu", needs_gpu=True, expected_seconds=30),
 )
