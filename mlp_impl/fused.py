@@ -19,6 +19,7 @@ so compile time can be measured apart from fit time.
 
 from __future__ import annotations
 
+import inspect
 import time
 import types
 import zlib
@@ -509,8 +510,8 @@ def epoch_kernel_name() -> str:
     """The compiled kernel's name, with a digest of ``optimizers.adam_step_sizes``'s code: Numba's
     disk cache checks this file, not the other files a kernel calls into, so a changed formula
     must change the name to be compiled afresh."""
-    code = optimizers.adam_step_sizes.__code__
-    return f"_whole_epoch_serial_{zlib.crc32(code.co_code + repr(code.co_consts).encode()):08x}"
+    source = inspect.getsource(optimizers.adam_step_sizes)  # names it calls included, stable across processes
+    return f"_whole_epoch_serial_{zlib.crc32(source.encode()):08x}"
 
 
 def _epoch_kernel() -> Any:

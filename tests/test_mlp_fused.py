@@ -7,6 +7,8 @@ Gradient checks and Keras parity run on both kernels too (``kernels`` fixture, c
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from conftest import require_numba
@@ -256,10 +258,21 @@ def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.M
     assert net.optimizer.iterations == 4
 
 
-def test_the_kernels_cache_name_follows_adams_step_size_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kernels_cache_name_follows_adams_step_size_formula(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Numba's disk cache would keep a kernel compiled with an older optimizers.adam_step_sizes."""
     from mlp_impl import optimizers
     before = fused.epoch_kernel_name()
     assert before == fused.epoch_kernel_name()
-    monkeypatch.setattr(optimizers, "adam_step_sizes", lambda lr, t, b1, b2, eps, keras: (lr, eps))
-    assert fused.epoch_kernel_name() != before
+    names = []
+    for call in ("sqrt", "exp"):  # the same bytecode, another function called
+        source = (f"def adam_step_sizes(learning_rate, t, beta_1, beta_2, epsilon, keras):\n"
+                  f"    c2 = math.{call}(1.0 - beta_2**t)\n"
+                  f"    return learning_rate * c2 / (1.0 - beta_1**t), epsilon if keras else epsilon * c2\n")
+        path = tmp_path / f"formula_{call}.py"
+        path.write_text("import math\n" + source)
+        spec = importlib.util.spec_from_file_location(f"formula_{call}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        monkeypatch.setattr(optimizers, "adam_step_sizes", module.adam_step_sizes)
+        names.append(fused.epoch_kernel_name())
+    assert before not in names and names[0] != names[1]

@@ -149,6 +149,7 @@ def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeyp
     assert skipped == "skipped (MLP_BENCH_MEASURE_RATE=0)"
     assert rate_text("107", float("nan"), skipped) == "107 (no matmul rate: skipped (MLP_BENCH_MEASURE_RATE=0))"
     assert rate_text("—", float("nan"), skipped) == "—"
+    assert rate_text("107", float("nan"), float("nan")) == "107"  # no status (a summary.csv cell)
 
 
 def test_a_group_without_a_rate_gets_its_records_reason() -> None:
@@ -162,6 +163,7 @@ def test_a_group_without_a_rate_gets_its_records_reason() -> None:
     assert _rate_status(group([{}])) == "not recorded"  # an older record
     assert _rate_status(group([{}], dtype="float64")) == "float64"
     measured = {"machine.matmul_rate_status": "measured"}
-    assert _rate_status(group([measured])) == "not in its run folders"
+    assert _rate_status(group([measured])) == "no run folder to read it from"
+    assert _rate_status(group([{"machine.matmul_rate_status": float("nan")}])) == "not recorded"  # read back from CSV
     no_gpu = {**measured, "machine.gpu_matmul_rate_status": "not measured (no CUDA device)"}
     assert _rate_status(group([no_gpu], backend="cupy")) == "not measured (no CUDA device)"  # the GPU's, not the CPU's

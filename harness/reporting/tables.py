@@ -186,15 +186,16 @@ def _machine_gflops(group: pd.DataFrame) -> float:
 def _rate_status(group: pd.DataFrame) -> str:
     """Why a group has no machine rate: "float64" (only float32 is measured), its records' status of
     the CPU's or, for a GPU backend, the GPU's rate ("skipped (...)", "failed (...)", "not
-    measured (...)"), "not in its run folders" when they say measured, or "not recorded" for
+    measured (...)"), "no run folder to read it from" when they say measured, or "not recorded" for
     records older than the status."""
     if not group["dtype"].fillna("float32").eq("float32").all():
         return "float64"  # only the float32 rate is measured
     key = RATE_STATUSES[1] if group["backend"].isin(GPU_BACKENDS).any() else RATE_STATUSES[0]
-    found = {s.get(MACHINE_PREFIX + key) for s in group["settings"] if isinstance(s, dict)} - {None}
+    found = {s.get(MACHINE_PREFIX + key) for s in group["settings"] if isinstance(s, dict)}
+    found = {status for status in found if isinstance(status, str)}
     if found - {"measured"}:
         return "; ".join(sorted(found - {"measured"}))
-    return "not in its run folders" if found else "not recorded"
+    return "no run folder to read it from" if found else "not recorded"
 
 
 def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
@@ -314,7 +315,8 @@ def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
     """'120 (62%)'; a fraction over the measured rate is flagged as a disturbed measurement, not
     shown; without a rate, why (the rate's status: skipped, failed, float64)."""
     if pd.isna(fraction):
-        return gflops if status == "measured" or gflops == "—" else f"{gflops} (no matmul rate: {status})"
+        known = isinstance(status, str) and status != "measured"  # a summary read back from CSV may hold NaN
+        return f"{gflops} (no matmul rate: {status})" if known and gflops != "—" else gflops
     if disturbed(fraction):
         return f"{gflops} (above the measured matmul rate: disturbed measurement, no fraction)"
     return f"{gflops} ({fmt(100 * fraction)}%)"
