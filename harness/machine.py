@@ -141,9 +141,9 @@ def machine_rates() -> dict[str, Any]:
     when measuring is switched off)."""
     if not measuring():
         skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({RATE_SWITCH}=0)"}
+        status = f"skipped ({RATE_SWITCH}=0)"
         return {"matmul_gflops_float32": None, "matmul_rate": skipped, "gpu_matmul_gflops_float32": None,
-                "gpu_matmul_rate": skipped, "matmul_rate_status": f"skipped ({RATE_SWITCH}=0)",
-                "gpu_matmul_rate_status": f"skipped ({RATE_SWITCH}=0)"}
+                "gpu_matmul_rate": skipped, "matmul_rate_status": status, "gpu_matmul_rate_status": status}
     return _measured_rates()
 
 

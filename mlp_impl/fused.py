@@ -161,17 +161,17 @@ def _penalty(p, g, mask, l1, l2):
     return total
 
 def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m1, m2, m3, update,
-                 b1, b2, momentum, t, betas, epsilon, learning_rate, scales, l1, l2, xb, yb, zb, ab, db):
+                 b1, b2, momentum, t, beta_1, beta_2, epsilon, keras, learning_rate, counts, scales, l1, l2,
+                 xb, yb, zb, ab, db):
     """Every step of one epoch in one call: for minibatch s (rows ``order[starts[s]:starts[s + 1]]``)
     gather, forward, head, backward (all gradients from the step's starting weights), penalty and
     update (``update`` < 0: none, the gradients stay in ``grads``; Adam's step sizes for updates
-    t + 1, t + 2, ... from ``optimizers.adam_step_sizes`` with the float64 ``betas``, the variant
-    by the sign of ``epsilon``, negative for Keras's); ``scales[s]`` is the head's
-    1 / (rows x outputs) or 1 / rows. The buffers hold each layer transposed (units x rows), so
-    the small products run along the rows, contiguous and vectorized; the elementwise loops above
-    take them as they are (the order of elements does not matter to them), the softmax, which
-    works along each row, through ``.T``. Returns the sum over steps of (batch loss +
-    penalty) x rows."""
+    t + 1, t + 2, ... from ``optimizers.adam_step_sizes`` with the float64 ``beta_1``, ``beta_2``);
+    the head's loss is averaged over ``counts[s]`` (``head_rows``), ``scales[s]`` = 1 / that.
+    The buffers hold each layer transposed (units x rows), so the small products run along the
+    rows, contiguous and vectorized; the elementwise loops above take them as they are (the order
+    of elements does not matter to them), the softmax, which works along each row, through ``.T``.
+    Returns the sum over steps of (batch loss + penalty) x rows."""
     layers = widths.size - 1
     d, k = widths[0], widths[layers]
     zero = params.dtype.type(0)
@@ -213,9 +213,9 @@ def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m
             start += (n_in + 1) * n_out
         delta = db[at - k * m : at].reshape((k, m))
         if head == 0:
-            loss = _sigmoid_bce(z, y_t, a, delta, scales[s]) / (m * k)
+            loss = _sigmoid_bce(z, y_t, a, delta, scales[s]) / counts[s]
         else:
-            loss = _softmax_cce(z.T, y_t.T, a.T, delta.T, scales[s]) / m
+            loss = _softmax_cce(z.T, y_t.T, a.T, delta.T, scales[s]) / counts[s]
         for l in range(layers - 1, -1, -1):
             n_in, n_out = widths[l], widths[l + 1]
             start -= (n_in + 1) * n_out
@@ -258,7 +258,7 @@ def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m
             _sgd_momentum(params, grads, m1, params.dtype.type(learning_rate), momentum)
         elif update >= 2:
             t += 1
-            alpha, eps = adam_step_sizes(learning_rate, t, betas[0], betas[1], abs(epsilon), epsilon < 0)
+            alpha, eps = adam_step_sizes(learning_rate, t, beta_1, beta_2, epsilon, keras)
             _adam(params, grads, m1, m2, m3, b1, b2, params.dtype.type(alpha), params.dtype.type(eps), update == 3)
         total += loss * m
     return total
@@ -328,6 +328,15 @@ class _HeadKernel:
         return self.value
 
 
+_HEAD_LOOPS = {"binary_crossentropy": _sigmoid_bce, "categorical_crossentropy": _softmax_cce}
+
+
+def head_rows(loss: str, rows: int, outputs: int) -> int:
+    """How many values a cross-entropy head averages its loss and delta over: rows x outputs
+    (binary, one sigmoid per output) or rows (categorical)."""
+    return rows * outputs if loss == "binary_crossentropy" else rows
+
+
 def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | None = None,
               gradient: str = "standard") -> losses.Head:
     """``losses.make_head`` with the cross-entropy heads as one Numba loop (activation, loss and
@@ -337,16 +346,12 @@ def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | Non
     rows = m if rows is None else rows
     if gradient != "standard":
         return losses.make_head(bk, loss, activation(act), z, p, y, delta, tmp, rows=rows, gradient=gradient)
-    if loss == "binary_crossentropy":
-        head = _HeadKernel(_sigmoid_bce, z, y, p, delta, 1.0 / (rows * k), rows * k)
-    elif loss == "categorical_crossentropy":
-        head = _HeadKernel(_softmax_cce, z, y, p, delta, 1.0 / rows, rows)
+    if loss in _HEAD_LOOPS:
+        count = head_rows(loss, rows, k)
+        head = _HeadKernel(_HEAD_LOOPS[loss], z, y, p, delta, 1.0 / count, count)
     else:
         return losses.make_head(bk, loss, activation(act), z, p, y, delta, tmp, rows=rows)
     return losses.Head([head.forward], head.loss, [])
-
-
-_NO_BETAS = np.zeros(2)
 
 
 class _FusedUpdate:
@@ -370,7 +375,7 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
         dt, none = self.params.dtype.type, self.params[:0]
         state = self.velocity if self.momentum else none
         return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), self.iterations,
-                _NO_BETAS, 1.0)
+                0.0, 0.0, 0.0, True)
 
     def _fused_update(self, piece, dt):
         if self.momentum:
@@ -385,9 +390,8 @@ class _FusedAdam(_FusedUpdate, optimizers.Adam):
         counts the updates once the kernel has run them)."""
         dt = self.params.dtype.type
         vmax = self.v_max if self.amsgrad else self.v
-        epsilon = -self.epsilon if self.variant == "keras" else self.epsilon
         return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
-                self.iterations, np.asarray([self.beta_1, self.beta_2]), epsilon)
+                self.iterations, self.beta_1, self.beta_2, self.epsilon, self.variant == "keras")
 
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
@@ -418,7 +422,8 @@ class Penalty(regularizers.Penalty):
 
 def warm_up(dtype: Any) -> float:
     """Compile (or load from Numba's disk cache) both forms of every kernel and the whole-epoch
-    kernel for ``dtype``, on tiny arrays laid out as a training step's; returns the seconds it took, recorded apart from fit time."""
+    kernel for ``dtype``, on tiny arrays laid out as a training step's; returns the seconds it
+    took, recorded apart from fit time."""
     start = time.perf_counter()
     dt = np.dtype(dtype).type
     z, g = np.zeros((2, 3), dtype=dt), np.zeros((2, 3), dtype=dt)
@@ -437,7 +442,7 @@ def warm_up(dtype: Any) -> float:
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
     _epoch_kernel()(z, z, codes[:0], codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9), dt(0.999), dt(0),
-                    0, _NO_BETAS, 1.0, 0.1, flat, dt(0), dt(0), *(flat,) * 5)
+                    0, 0.9, 0.999, 1e-7, True, 0.1, np.zeros(0), flat, dt(0), dt(0), *(flat,) * 5)
     return time.perf_counter() - start
 
 
@@ -445,7 +450,7 @@ def warm_up(dtype: Any) -> float:
 # (``WholeEpoch``); larger ones keep BLAS for their products, where it wins (docs/fused_kernels.md).
 WHOLE_EPOCH_MAX = 1 << 16
 _ACTIVATION_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
-_HEAD_CODES = {"binary_crossentropy": 0, "categorical_crossentropy": 1}
+_HEAD_CODES = {"binary_crossentropy": 0, "categorical_crossentropy": 1}  # _whole_epoch's head branch
 
 
 class WholeEpoch:
@@ -475,34 +480,38 @@ class WholeEpoch:
         penalty = net.penalty
         self.mask = penalty.mask if penalty.active else net.params[:0]
         self.l1, self.l2 = dtype.type(penalty.l1), dtype.type(penalty.l2)
-        self._scales: tuple[Any, Any] = (None, None)
+        self._averaging: tuple[Any, ...] = (None,)  # (starts, counts, scales) of the last minibatch layout
         self._kernel = _epoch_kernel()
 
     def run(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, starts: np.ndarray, learning_rate: float) -> float:
         """Train one epoch on the minibatches ``order[starts[s]:starts[s + 1]]``; returns the sum
         over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them."""
         net = self.net
-        if self._scales[0] is not starts:  # the head's averaging, once per minibatch layout
-            rows = np.diff(starts) * (self.widths[-1] if self.head == 0 else 1)
-            self._scales = (starts, (1.0 / rows).astype(net.dtype))
+        if self._averaging[0] is not starts:  # once per minibatch layout (a fit keeps one)
+            self._averaging = (starts, *self.averaging(starts))
         update, m1, m2, m3, *steps = net.optimizer.epoch_plan()
-        total = self._call(x, y, order, starts, learning_rate, update, m1, m2, m3, steps)
+        total = self._call(x, y, order, starts, learning_rate, self._averaging[1:], update, m1, m2, m3, steps)
         net.optimizer.iterations += starts.size - 1
         return total
+
+    def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per minibatch, the count its head averages over (``head_rows``, float64) and 1 / count in
+        the network's dtype (the delta's scale)."""
+        counts = np.asarray([head_rows(self.net.loss, m, int(self.widths[-1])) for m in np.diff(starts)], dtype=np.float64)
+        return counts, (1.0 / counts).astype(self.net.dtype)
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
         """One step's forward and backward on all of (x, y), no update: the batch loss (plus
         penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
         n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
         starts = np.asarray([0, n], dtype=np.int64)
-        self._scales = (starts, np.asarray([1.0 / (n * (self.widths[-1] if self.head == 0 else 1))], dtype=self.net.dtype))
-        return self._call(x, y, np.arange(n, dtype=np.int64), starts, 0.0, -1, none, none, none,
-                          (dt(0), dt(0), dt(0), 0, _NO_BETAS, 1.0)) / n
+        return self._call(x, y, np.arange(n, dtype=np.int64), starts, 0.0, self.averaging(starts), -1, none, none, none,
+                          (dt(0), dt(0), dt(0), 0, 0.0, 0.0, 0.0, True)) / n
 
-    def _call(self, x, y, order, starts, learning_rate, update, m1, m2, m3, steps) -> float:
+    def _call(self, x, y, order, starts, learning_rate, averaging, update, m1, m2, m3, steps) -> float:
         net = self.net
         return float(self._kernel(x, y, order, starts, self.widths, self.acts, self.head, net.params, net.grads,
-                                  self.mask, m1, m2, m3, update, *steps, learning_rate, self._scales[1], self.l1, self.l2,
+                                  self.mask, m1, m2, m3, update, *steps, learning_rate, *averaging, self.l1, self.l2,
                                   self.xb, self.yb, self.zb, self.ab, self.db))
 
 

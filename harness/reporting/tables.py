@@ -29,7 +29,7 @@ from harness.machine import disturbed
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
-from harness.run_settings import MACHINE_PREFIX, RATE_STATUSES
+from harness.run_settings import MACHINE_PREFIX, MACHINE_RATES, RATE_STATUSES
 from harness.reporting import settings, stats
 from harness.reporting.batches import read_environment
 
@@ -173,14 +173,22 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
 def _machine_gflops(group: pd.DataFrame) -> float:
     """The float32 matmul rate (GFLOP/s) of the machine a float32 group ran on, from its run folders'
     environment.json (the GPU's for GPU backends); the median when a sweep's folders differ."""
-    if "run_dir" not in group or not group["dtype"].fillna("float32").eq("float32").all():
-        return math.nan  # only the float32 rate is measured: no fraction for float64 runs
-    gpu = group["backend"].isin(GPU_BACKENDS).any()
-    key = "gpu_matmul_gflops_float32" if gpu else "matmul_gflops_float32"
-    rates = [_folder_rate(folder, key, group[group["run_dir"] == folder]["settings"])
+    keys = None if "run_dir" not in group else _rate_keys(group)
+    if keys is None:
+        return math.nan  # no folders, or float64 (only the float32 rate is measured: no fraction)
+    rates = [_folder_rate(folder, keys[0], group[group["run_dir"] == folder]["settings"])
              for folder in group["run_dir"].dropna().unique()]
     rates = stats.finite(rates)
     return float(np.median(rates)) if rates.size else math.nan
+
+
+def _rate_keys(group: pd.DataFrame) -> tuple[str, str] | None:
+    """The (rate, status) keys a group is judged by: the GPU's for a GPU backend, else the CPU's;
+    None for float64 groups (only the float32 rate is measured)."""
+    if not group["dtype"].fillna("float32").eq("float32").all():
+        return None
+    gpu = group["backend"].isin(GPU_BACKENDS).any()
+    return (MACHINE_RATES[1], RATE_STATUSES[1]) if gpu else (MACHINE_RATES[0], RATE_STATUSES[0])
 
 
 def _rate_status(group: pd.DataFrame) -> str:
@@ -188,10 +196,10 @@ def _rate_status(group: pd.DataFrame) -> str:
     the CPU's or, for a GPU backend, the GPU's rate ("skipped (...)", "failed (...)", "not
     measured (...)"), "no run folder to read it from" when they say measured, or "not recorded" for
     records older than the status."""
-    if not group["dtype"].fillna("float32").eq("float32").all():
-        return "float64"  # only the float32 rate is measured
-    key = RATE_STATUSES[1] if group["backend"].isin(GPU_BACKENDS).any() else RATE_STATUSES[0]
-    found = {s.get(MACHINE_PREFIX + key) for s in group["settings"] if isinstance(s, dict)}
+    keys = _rate_keys(group)
+    if keys is None:
+        return "float64"
+    found = {s.get(MACHINE_PREFIX + keys[1]) for s in group["settings"] if isinstance(s, dict)}
     found = {status for status in found if isinstance(status, str)}
     if found - {"measured"}:
         return "; ".join(sorted(found - {"measured"}))
