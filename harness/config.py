@@ -93,6 +93,7 @@ class BenchConfig:
     epoch_bar: Optional[bool] = None    # null: an epoch bar when a run is long (> 1e10 FLOPs)
     warmup: Optional[bool] = None       # untimed warm-up fit first; null: GPU implementations only
     report: bool = True                 # rebuild the HTML report after the runs (harness.reporting)
+    measure_rate: bool = True           # the matmul rate before and after the runs (harness.machine); false: skipped
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     keras: KerasConfig = field(default_factory=KerasConfig)

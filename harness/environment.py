@@ -118,7 +118,7 @@ def capture(config: dict[str, Any], command: str, argv: list[str] | None = None,
         "cpu": cpu_model(), "cpu_count": cpu_count(), "versions": versions(), "blas": blas(), "gpu": gpu(),
         "git": git_state(), "command": command, "argv": list(argv),
         "data_root": data_root((config.get("data") or {}).get("root")), "load_average": load_average(),
-        **machine_rates(),
+        **machine_rates(bool(config.get("measure_rate", True))),
         "config": config, **extra,
     }
 

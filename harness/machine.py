@@ -25,7 +25,7 @@ import numpy as np
 SHAPES: tuple[tuple[int, int, int], ...] = ((1000, 784, 512), (784, 1000, 512), (2048, 2048, 2048))
 REPEATS = 5
 BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
-RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see measuring)
+RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see skip_reason)
 
 
 def product_flops(m: int, k: int, n: int) -> int:
@@ -101,10 +101,10 @@ def cpu_rate() -> dict[str, Any]:
     return best_of(cpu_measurements("before"))
 
 
-def with_after(environment: dict[str, Any]) -> dict[str, Any]:
+def with_after(environment: dict[str, Any], enabled: bool = True) -> dict[str, Any]:
     """`environment` with the CPU rate measured again now (after the runs) and the best re-taken
-    (as it was when measuring is switched off)."""
-    if not measuring():
+    (as it was when measuring is off: `enabled` is the config's measure_rate)."""
+    if skip_reason(enabled):
         return environment
     before = (environment.get("matmul_rate") or {}).get("measurements") or []
     try:
@@ -130,18 +130,25 @@ def gpu_rate() -> dict[str, Any]:
         return {"matmul_gflops_float32": None, "reason": f"{type(ex).__name__}: {ex}"}
 
 
-def measuring() -> bool:
-    """False when MLP_BENCH_MEASURE_RATE=0: quick checks (the test suite) skip the ~2 s
-    measurements before and after a run; the records then carry no rate and no fraction of it."""
-    return os.environ.get(RATE_SWITCH, "1") != "0"
+def skip_reason(enabled: bool = True) -> str | None:
+    """Why the ~2 s measurements before and after the runs are skipped, or None when they are
+    taken: the config's `measure_rate` false (an experiment that reports no speed, such as the
+    ablations) or MLP_BENCH_MEASURE_RATE=0 (quick checks: the test suite). The records then carry
+    no rate and no fraction of it, and say why."""
+    if not enabled:
+        return "measure_rate=false"
+    if os.environ.get(RATE_SWITCH, "1") == "0":
+        return f"{RATE_SWITCH}=0"
+    return None
 
 
-def machine_rates() -> dict[str, Any]:
+def machine_rates(enabled: bool = True) -> dict[str, Any]:
     """CPU and GPU rates, measured on first use and reused for the rest of the process (none
-    when measuring is switched off)."""
-    if not measuring():
-        skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({RATE_SWITCH}=0)"}
-        status = f"skipped ({RATE_SWITCH}=0)"
+    when measuring is off: `enabled` is the config's measure_rate, see skip_reason)."""
+    reason = skip_reason(enabled)
+    if reason:
+        skipped = {"matmul_gflops_float32": None, "reason": f"not measured ({reason})"}
+        status = f"skipped ({reason})"
         return {"matmul_gflops_float32": None, "matmul_rate": skipped, "gpu_matmul_gflops_float32": None,
                 "gpu_matmul_rate": skipped, "matmul_rate_status": status, "gpu_matmul_rate_status": status}
     return _measured_rates()

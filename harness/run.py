@@ -160,7 +160,7 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
                        warmup=cfg.warmup)
     if outcome.done:  # the matmul rate again, now the runs are over
         from .machine import with_after
-        atomic_write_text(env_path, json.dumps(with_after(env), indent=1, default=str))
+        atomic_write_text(env_path, json.dumps(with_after(env, cfg.measure_rate), indent=1, default=str))
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome

@@ -167,3 +167,31 @@ def test_a_group_without_a_rate_gets_its_records_reason() -> None:
     assert _rate_status(group([{"machine.matmul_rate_status": float("nan")}])) == "not recorded"  # read back from CSV
     no_gpu = {**measured, "machine.gpu_matmul_rate_status": "not measured (no CUDA device)"}
     assert _rate_status(group([no_gpu], backend="cupy")) == "not measured (no CUDA device)"  # the GPU's, not the CPU's
+
+
+def test_the_config_switches_the_measurement_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """measure_rate=false (the ablations): nothing measured before or after, and the status says
+    which switch did it; the environment variable stays the other switch."""
+    from harness.run_settings import machine_settings
+    monkeypatch.setattr(machine, "measure", lambda *a, **k: pytest.fail("measured although measure_rate=false"))
+    rates = machine.machine_rates(False)
+    assert rates["matmul_gflops_float32"] is None and rates["matmul_rate"]["reason"] == "not measured (measure_rate=false)"
+    assert machine_settings(rates)["machine.matmul_rate_status"] == "skipped (measure_rate=false)"
+    env = {"matmul_gflops_float32": None, "matmul_rate": rates["matmul_rate"]}
+    assert machine.with_after(env, False) is env
+    env_rates = environment.capture({"measure_rate": False}, "cmd", argv=[])
+    assert env_rates["matmul_rate_status"] == "skipped (measure_rate=false)"
+    assert machine.skip_reason(True) is None  # negative control: on unless a switch says otherwise
+    monkeypatch.setenv(machine.RATE_SWITCH, "0")
+    assert machine.skip_reason(True) == "MLP_BENCH_MEASURE_RATE=0" and machine.skip_reason(False) == "measure_rate=false"
+
+
+def test_the_ablations_measure_no_rate_and_the_speed_experiments_do() -> None:
+    """The ablations report accuracy only, so they skip the ~2.4 s after every cell; the experiments
+    whose speed the page judges keep the yardstick."""
+    import yaml
+    from pathlib import Path
+    conf = Path(__file__).resolve().parents[1] / "conf" / "experiment"
+    settings = {p.stem: yaml.safe_load(p.read_text()).get("measure_rate", True) for p in conf.glob("*.yaml")}
+    assert settings["ablation_titanic"] is False and settings["ablation_mnist"] is False
+    assert all(settings[name] for name in ("titanic_vs_tf", "mnist_vs_tf", "mnist_cpu", "mnist_gpu"))
