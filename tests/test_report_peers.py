@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.reporting.peers import fastest_by_peer, fastest_peer_sentence, peer_of
+from harness.reporting.peers import fastest_by_peer, fastest_peer_sentence, peer_of, speed_verdict
 
 
-def summary(**seconds: float) -> pd.DataFrame:
+SPREAD = (0.98, 0.99, 1.0, 1.01, 1.02)  # five runs a row, within 2% of the median
+
+
+def summary(runs: tuple[float, ...] = SPREAD, **seconds: float) -> pd.DataFrame:
+    """Summary rows with each implementation's median fit time and its runs around it."""
     backends = {"mlp": "numpy", "mlp_fused": "numpy", "keras": "tensorflow", "keras_tuned": "tensorflow", "torch": "torch-cpu",
                 "torch_compiled": "torch-cpu", "sklearn": "sklearn"}
     return pd.DataFrame([{"experiment": "titanic_vs_tf", "dataset": "titanic", "impl": impl,
-                          "backend": backends[impl], "fit_seconds_median": s} for impl, s in seconds.items()])
-
-
-def test_peer_of_groups_variants_and_keeps_unknown_names() -> None:
-    assert [peer_of(n) for n in ("keras_tuned", "torch_compiled", "sklearn", "retired_impl")] == \
-        ["keras", "torch", "sklearn", "retired_impl"]
+                          "backend": backends[impl], "fit_seconds_median": s,
+                          "fit_seconds_runs": tuple(s * f for f in runs)} for impl, s in seconds.items()])
 
 
 def test_fastest_configuration_of_each_peer() -> None:
@@ -25,20 +25,46 @@ def test_fastest_configuration_of_each_peer() -> None:
         {"keras": "keras_tuned", "torch": "torch_compiled", "sklearn": "sklearn"}
 
 
-def test_sentence_names_the_fastest_forms_and_every_ratio() -> None:
+def test_sentence_names_the_fastest_forms_every_ratio_and_each_verdict_with_its_interval() -> None:
     text = fastest_peer_sentence(summary(mlp=1.0, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5,
                                          sklearn=4.0))
+    def interval(mine: float, theirs: float) -> str:
+        verdict = speed_verdict([mine * f for f in SPREAD], [theirs * f for f in SPREAD])
+        assert verdict.low < verdict.ratio < verdict.high  # a real interval around the ratio
+        return f"95% CI {verdict.low:.3g}-{verdict.high:.3g}"
     assert text == ("mlp/numpy takes 0.025x keras, 0.1x keras_tuned, 0.5x torch, 2x torch_compiled, 0.25x sklearn "
-                    "the median fit time; against the fastest configuration of each peer in this run (keras: "
-                    "keras_tuned, sklearn: sklearn, torch: torch_compiled) it is not ahead of torch_compiled.")
+                    "the median fit time. Against the fastest configuration of each peer in this run (ratio of "
+                    "medians, ahead when its 95% bootstrap interval lies below 1) it is "
+                    f"ahead of keras_tuned (0.1x, {interval(1.0, 10.0)}, n=5 vs 5); "
+                    f"ahead of sklearn (0.25x, {interval(1.0, 4.0)}, n=5 vs 5); "
+                    f"behind torch_compiled (2x, {interval(1.0, 0.5)}, n=5 vs 5): "
+                    "not shown ahead of torch_compiled.")
 
 
-def test_ahead_of_every_peer_only_when_faster_than_each_fastest_form() -> None:
+def test_ahead_of_every_peer_only_when_each_interval_lies_below_one() -> None:
     ahead = fastest_peer_sentence(summary(mlp=0.4, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
-    assert ahead.endswith("it is ahead of every peer.")
+    assert ahead.endswith(": ahead of every peer.")
     # faster than eager torch but not than the compiled form: the plain form alone would say "ahead"
     behind = fastest_peer_sentence(summary(mlp=0.6, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
-    assert behind.endswith("it is not ahead of torch_compiled.")
+    assert behind.endswith(": not shown ahead of torch_compiled.") and "behind torch_compiled" in behind
+
+
+def test_a_lower_median_within_the_spread_is_not_ahead() -> None:
+    """3% faster by the median, with runs spread by 10%: the interval spans 1, so no "ahead"."""
+    wide = (0.9, 0.95, 1.0, 1.05, 1.1)
+    text = fastest_peer_sentence(summary(wide, mlp=0.97, keras=40.0, keras_tuned=1.0))
+    assert "not distinguishable from keras_tuned (0.97x, 95% CI" in text
+    assert text.endswith(": not shown ahead of keras_tuned.")
+    verdict = speed_verdict([0.97 * f for f in wide], list(wide))
+    assert verdict.word == "not distinguishable" and verdict.low < 1 < verdict.high
+    assert speed_verdict([0.5 * f for f in wide], list(wide)).word == "ahead"  # negative control
+
+
+def test_one_run_a_side_is_too_few_for_a_verdict() -> None:
+    text = fastest_peer_sentence(summary((1.0,), mlp=0.1, keras=40.0, keras_tuned=10.0))
+    assert "too few runs to judge against keras_tuned (0.01x, n=1 vs 1)" in text
+    assert text.endswith(": not shown ahead of keras_tuned.")
+    assert speed_verdict([], [1.0, 2.0]).word == "too few runs"
 
 
 def test_no_sentence_without_a_second_form_or_for_a_sweep() -> None:
@@ -92,7 +118,7 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
     sentences = [n for n in notes if "configuration of each peer" in n]
     assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
     assert sentences[0].startswith("With algorithm=keras: ")  # the swept components, named as one
-    assert sentences[0].endswith("it is ahead of every peer.")
+    assert sentences[0].endswith(": ahead of every peer.")
     assert "mlp/numpy takes" in sentences[0] and "mlp_fused/numpy takes" in sentences[0]  # both forms judged
     assert f"{0.41 / 40.01:.3g}x keras," in sentences[0]  # medians 0.41 s and 40.01 s, Keras-algorithm job
 
@@ -100,11 +126,11 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
 def test_each_form_of_the_mlp_is_judged() -> None:
     text = fastest_peer_sentence(summary(mlp=1.0, mlp_fused=0.4, keras=40.0, keras_tuned=10.0, torch=2.0,
                                          torch_compiled=0.5))
-    plain, fused = text.split(". ")
-    assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not ahead of torch_compiled")
-    assert fused.startswith("mlp_fused/numpy takes 0.01x keras") and fused.endswith("it is ahead of every peer.")
+    plain, fused = text.split(". mlp_fused")
+    assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not shown ahead of torch_compiled")
+    assert fused.startswith("/numpy takes 0.01x keras") and fused.endswith(": ahead of every peer.")
 
 
 def test_the_sentence_states_each_median_s_run_count() -> None:
     rows = summary(mlp=1.0, keras=40.0, keras_tuned=10.0).assign(n_ok=[10, 10, 9])
-    assert "the median fit time (medians of ok runs: mlp 10, keras 10, keras_tuned 9); " in fastest_peer_sentence(rows)
+    assert "the median fit time (medians of ok runs: mlp 10, keras 10, keras_tuned 9). " in fastest_peer_sentence(rows)

@@ -4,16 +4,57 @@ Each peer (Keras, PyTorch, scikit-learn) may run in several forms in one experim
 article ran it (`keras`, `torch`) and as its experts would (`keras_tuned`, `torch_compiled`).
 "Ahead of every peer" is judged against the fastest configuration of each peer measured in the
 same run (lowest median fit time), and the sentence names which one that was, with the ratio
-against every form so both stay visible. Sentences are generated from the numbers they state.
+against every form so both stay visible. The verdict against each fastest form is statistical
+(`speed_verdict`): the ratio of median fit times with its 95% bootstrap interval, "ahead" only
+when the whole interval lies below 1. Sentences are generated from the numbers they state.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
+from harness.reporting import stats
 from harness.reporting.tables import fmt
 
 SUBJECT = "mlp"  # the implementation judged against the peers, in each of its forms (mlp, mlp_fused)
+PHRASES = {"ahead": "ahead of", "behind": "behind", "not distinguishable": "not distinguishable from",
+           "too few runs": "too few runs to judge against"}
+
+
+@dataclass(frozen=True)
+class SpeedVerdict:
+    """Median fit time of one side over the other's, its 95% bootstrap interval and what it shows."""
+
+    ratio: float
+    low: float
+    high: float
+    n: tuple[int, int]
+    word: str  # "ahead", "behind", "not distinguishable" or "too few runs"
+
+    def text(self, peer: str) -> str:
+        interval = "" if math.isnan(self.low) else f", 95% CI {fmt(self.low)}-{fmt(self.high)}"
+        return f"{PHRASES[self.word]} {peer} ({fmt(self.ratio)}x{interval}, n={self.n[0]} vs {self.n[1]})"
+
+
+def speed_verdict(mine: Any, theirs: Any) -> SpeedVerdict:
+    """The one rule for "faster": ahead when the interval of the ratio of medians lies wholly
+    below 1, behind when wholly above, otherwise not distinguishable (or too few runs, under two a
+    side: no interval). Medians and a bootstrap interval, as for every time ratio on the page."""
+    a, b = stats.finite(mine), stats.finite(theirs)
+    ratio, low, high = stats.ratio_of_medians_ci(a, b)
+    if math.isnan(low) or math.isnan(high):
+        word = "too few runs"
+    elif high < 1:
+        word = "ahead"
+    elif low > 1:
+        word = "behind"
+    else:
+        word = "not distinguishable"
+    return SpeedVerdict(ratio, low, high, (int(a.size), int(b.size)), word)
 
 
 def peer_of(impl: str) -> str:
@@ -40,6 +81,12 @@ def _counts(mine: pd.Series, others: pd.DataFrame) -> str:
     return " (medians of ok runs: " + ", ".join(f"{row['impl']} {int(row['n_ok'])}" for row in rows) + ")"
 
 
+def _runs(row: pd.Series) -> tuple[float, ...]:
+    """A summary row's ok fit times (tables' fit_seconds_runs); none when the row lacks them."""
+    values = row.get("fit_seconds_runs")
+    return tuple(values) if isinstance(values, (tuple, list)) else ()
+
+
 def fastest_peer_sentence(summary: pd.DataFrame) -> str:
     """One sentence per subject row of an experiment's summary (one row per implementation and
     backend; '' for a sweep or when a peer has no second form to choose from)."""
@@ -54,11 +101,12 @@ def fastest_peer_sentence(summary: pd.DataFrame) -> str:
     for _, mine in mlp_forms.iterrows():  # each form of the MLP (mlp, mlp_fused) on its own
         ratios = ", ".join(f"{fmt(mine['fit_seconds_median'] / row['fit_seconds_median'])}x {row['impl']}"
                            for _, row in others.iterrows())
-        behind = [row["impl"] for row in fastest.values() if mine["fit_seconds_median"] >= row["fit_seconds_median"]]
-        verdict = "ahead of every peer" if not behind else f"not ahead of {', '.join(behind)}"
-        sentences.append(f"{mine['impl']}/{mine['backend']} takes {ratios} the median fit time{_counts(mine, others)}; "
-                         f"against the fastest "
-                         f"configuration of each peer in this run ("
-                         + ", ".join(f"{peer}: {row['impl']}" for peer, row in fastest.items())
-                         + f") it is {verdict}.")
+        verdicts = {row["impl"]: speed_verdict(_runs(mine), _runs(row)) for row in fastest.values()}
+        not_ahead = [impl for impl, verdict in verdicts.items() if verdict.word != "ahead"]
+        conclusion = "ahead of every peer" if not not_ahead else f"not shown ahead of {', '.join(not_ahead)}"
+        sentences.append(f"{mine['impl']}/{mine['backend']} takes {ratios} the median fit time{_counts(mine, others)}. "
+                         f"Against the fastest configuration of each peer in this run (ratio of medians, "
+                         f"ahead when its 95% bootstrap interval lies below 1) it is "
+                         + "; ".join(verdict.text(impl) for impl, verdict in verdicts.items())
+                         + f": {conclusion}.")
     return " ".join(sentences)

@@ -158,6 +158,9 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
     }
     for key, value in stats.describe_time(ok["fit_seconds"]).items():
         row[f"fit_seconds_{key}"] = value
+    # each ok run's fit time, by seed: a speed verdict between two rows (harness.reporting.peers)
+    # tests the runs, not just the medians
+    row["fit_seconds_runs"] = tuple(float(v) for v in stats.finite(ok.sort_values("seed")["fit_seconds"]))
     row["first_epoch_seconds_median"] = stats.describe_time(ok["first_epoch_seconds"])["median"]
     row["predict_seconds_median"] = stats.describe_time(ok["predict_seconds"])["median"]
     for name, column in MEAN_METRICS.items():
