@@ -21,7 +21,7 @@ RECORD_FIELDS: tuple[str, ...] = (
     "layers", "activations", "loss", "optimizer", "learning_rate", "batch_size", "epochs",
     "initializer", "l1", "l2", "n_train", "n_test",
     "fit_seconds", "first_epoch_seconds", "compile_seconds", "predict_seconds", "warmup_seconds", "epoch_losses",
-    "kernels",
+    "kernels", "whole_epoch_kernel",
     "test_loss", "test_accuracy", "test_misclassified", "predicted_positives", "actual_positives",
     "article_error", "fitted_w", "fitted_b", "flops", "peak_memory_mb",
     "status", "diverged_epoch", "error", "launcher", "started_at", "finished_at",

@@ -102,6 +102,7 @@ class NN:
         self._workspaces: dict[tuple[int, bool], Workspace] = {}
         self._split_steps: dict[tuple[int, bool, int], parallel.SplitStep] = {}
         self.fit_threads: int | None = None  # threads the last fit's largest steps ran on
+        self.fit_whole_epochs: bool | None = None  # whether the last fit ran each epoch as one fused call
         if self.layers[0].input_dim is not None:
             self.build(self.layers[0].input_dim)
 
@@ -172,6 +173,7 @@ class NN:
         whole = self._whole_epoch(sampler.batch_size)
         threads = {m: 1 if whole else self._step_threads(m) for m in set(sampler.sizes)}
         self.fit_threads = max(threads.values())
+        self.fit_whole_epochs = whole is not None
         history: list[float] = []
         with parallel.cpu_threads(max(threads.values())) as pool:
             for epoch in range(epochs):

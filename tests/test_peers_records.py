@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -18,8 +19,8 @@ TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activat
 MLP_FIELDS = {"backend", "device", "threads", "fit_seconds", "predict_seconds", "first_epoch_seconds", "epoch_losses",
               "compile_seconds", "test_loss", "peak_memory_mb", "test_misclassified", "test_accuracy",
               "predicted_positives", "actual_positives", "article_error"}
-# ...and what only the from-scratch MLP has: its kernels
-MLP_ONLY_FIELDS = {"kernels"}
+# ...and what only the from-scratch MLP has: its kernels, and whether a fused fit ran whole epochs per call
+MLP_ONLY_FIELDS = {"kernels", "whole_epoch_kernel"}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,7 @@ def test_mlp_fields_list_is_current(titanic) -> None:
     record = run_impl("mlp", spec_from_config({**TITANIC, "epochs": 1}), titanic)
     assert set(record) == MLP_FIELDS | MLP_ONLY_FIELDS
     assert record["kernels"] == "numpy" and record["compile_seconds"] is None
+    assert record["whole_epoch_kernel"] is False
 
 
 def test_fused_mlp_record(titanic, count_misclassified) -> None:
@@ -70,6 +72,9 @@ def test_fused_mlp_record(titanic, count_misclassified) -> None:
     record = run_impl("mlp", spec, titanic)
     check_record(record, "numpy", 3, len(titanic.x_test), count(titanic.y_test))
     assert record["kernels"] == "fused" and record["compile_seconds"] > 0
+    assert record["whole_epoch_kernel"] is True  # Titanic's small network: one compiled call an epoch
+    wide = run_impl("mlp", dataclasses.replace(spec, batch_size=712), titanic)
+    assert wide["whole_epoch_kernel"] is False  # 712 rows x 136 parameters: over WHOLE_EPOCH_MAX, step by step
 
 
 def test_keras_records_the_gpu_tensorflow_runs_on() -> None:

@@ -119,7 +119,8 @@ class MLPSession(Session):
         metrics = self.net.evaluate(self.ds.x_test, self.ds.y_test)
         return {"backend": self.backend, "device": self.device.device_name(),
                 "threads": self.net.fit_threads if self.backend == "numpy" else None,
-                "kernels": self.spec.kernels, "test_loss": float(metrics["loss"])}
+                "kernels": self.spec.kernels, "whole_epoch_kernel": self.net.fit_whole_epochs,
+                "test_loss": float(metrics["loss"])}
 
     def close(self) -> None:
         if self._device_peak is not None and self._device_peak.mb is None:
