@@ -38,6 +38,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None
     try:
         from harness.sweep_merge import finish_sweep
         if sweep_dir.is_dir():
+            measure_after_sweep(sweep_dir)
             finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
     except WriteFailed as failure:
         then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
@@ -47,6 +48,32 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
         log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
                     f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
+
+
+def measure_after_sweep(sweep_dir: Path) -> int:
+    """The matmul rate after the runs, measured once for every job of a one-process sweep that left
+    it to the sweep's end (harness.run.IN_PROCESS_LAUNCHER), and added to each one's
+    environment.json before the tables and the report read them; returns how many jobs got it."""
+    import json
+
+    from harness.atomic_write import atomic_write_text
+    from harness.machine import AFTER_AT_SWEEP_END, after_measurements, with_after
+    from harness.records import ENVIRONMENT_FILE
+    waiting = []
+    for path in sorted(sweep_dir.glob(f"*/{ENVIRONMENT_FILE}")):
+        try:
+            environment = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable: the report says so when it reads it
+            continue
+        if isinstance(environment, dict) and environment.get("matmul_rate_after") == AFTER_AT_SWEEP_END:
+            waiting.append((path, environment))
+    if not waiting:
+        return 0
+    after = after_measurements()  # the jobs asked for it, so measuring was on
+    for path, environment in waiting:
+        done = {k: v for k, v in with_after(environment, after).items() if k != "matmul_rate_after"}
+        atomic_write_text(path, json.dumps(done, indent=1, default=str))
+    return len(waiting)
 
 
 def skip_finish(sweep_dir: Path) -> None:

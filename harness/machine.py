@@ -101,17 +101,34 @@ def cpu_rate() -> dict[str, Any]:
     return best_of(cpu_measurements("before"))
 
 
-def with_after(environment: dict[str, Any], enabled: bool = True) -> dict[str, Any]:
-    """`environment` with the CPU rate measured again now (after the runs) and the best re-taken
-    (as it was when measuring is off: `enabled` is the config's measure_rate)."""
+# environment.json's `matmul_rate_after` while a job of a one-process sweep waits for the sweep's
+# end, where one measurement serves every job that ran (harness.callbacks.measure_after_sweep)
+AFTER_AT_SWEEP_END = "pending: measured once at the end of the sweep"
+
+
+def after_measurements(enabled: bool = True) -> list[dict[str, Any]] | str | None:
+    """The CPU rate measured now, after the runs: its measurements, the error's text when measuring
+    failed (never fail a run over a diagnostic), or None when measuring is off (`enabled` is the
+    config's measure_rate, see skip_reason)."""
     if skip_reason(enabled):
-        return environment
-    before = (environment.get("matmul_rate") or {}).get("measurements") or []
+        return None
     try:
-        rate = best_of([*before, *cpu_measurements("after")])
-    except Exception as ex:  # never fail a run over a diagnostic
-        return {**environment, "matmul_rate_after_error": f"{type(ex).__name__}: {ex}"}
-    return {**environment, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate,
+        return cpu_measurements("after")
+    except Exception as ex:
+        return f"{type(ex).__name__}: {ex}"
+
+
+def with_after(environment: dict[str, Any], after: list[dict[str, Any]] | str | None) -> dict[str, Any]:
+    """`environment` with `after` (from after_measurements) added and the best re-taken; as it was
+    when nothing was measured."""
+    if after is None:
+        return environment
+    rest = {k: v for k, v in environment.items() if k != "matmul_rate_after"}
+    if isinstance(after, str):
+        return {**rest, "matmul_rate_after_error": after}
+    before = (environment.get("matmul_rate") or {}).get("measurements") or []
+    rate = best_of([*before, *after])
+    return {**rest, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate,
             "matmul_rate_status": "measured"}
 
 

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 # Launchers whose jobs run in worker processes and hand their outcome (or exception) back to the
 # waiting command; the SLURM launcher ends failed jobs itself (harness.slurm_launcher).
 WORKER_LAUNCHERS = frozenset({"joblib", "submitit_local"})
+# The launcher that runs a sweep's jobs one after another in the launching process: there the
+# matmul rate after the runs is measured once, at the sweep's end, for every job (a second
+# measurement after each of an ablation's 33 short jobs took 77 s of make bench).
+IN_PROCESS_LAUNCHER = "basic"
 
 
 class RunsFailed(Exception):
@@ -68,7 +72,8 @@ def run(cfg: DictConfig) -> None:
                                                                                                  run_dir)
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
                          cleanup_on_reject=True, report=cfg.report and not multirun,
-                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then)
+                         dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then,
+                         after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER)
     if sweep_dir:
         merge_into_sweep(sweep_dir, then)
     finish(outcome, run_dir, multirun)
@@ -104,13 +109,14 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                cleanup_on_reject: bool = False, report: bool | None = None, dir_key: str = "hydra.run.dir",
-               then: str | None = None, **environment_extra: Any) -> Outcome:
+               then: str | None = None, after_at_sweep_end: bool = False, **environment_extra: Any) -> Outcome:
     """Validate cfg, lock run_dir, then write the config and environment and run every pending run
     into it, holding the folder's writer lock (harness.folder_lock) until the report is written.
 
     `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
     setting that chose run_dir, named in the fix of a refused folder; `then` is how to finish
-    after a failed write (default: resume=true into run_dir), said in its one-line error."""
+    after a failed write (default: resume=true into run_dir), said in its one-line error;
+    `after_at_sweep_end` leaves the rate after the runs to the sweep's end (harness.callbacks)."""
     then = then or finish_with_resume(dir_key, run_dir)
     plan = _checked(lambda: job_plan(cfg), run_dir, cleanup=cleanup_on_reject)
     plan.warn_left_out()
@@ -121,7 +127,8 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
             # again under the lock: another writer may have filled the folder since the first check
             _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
                      cleanup=False)
-            return _run_locked(cfg, plan, run_dir, launcher, command, report, environment_extra)
+            return _run_locked(cfg, plan, run_dir, launcher, command, report, environment_extra,
+                               after_at_sweep_end)
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
         _refuse(busy)
     except WriteFailed as failure:
@@ -146,7 +153,7 @@ def _refuse(error: Exception) -> NoReturn:
 
 
 def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, command: str, report: bool | None,
-                environment_extra: dict[str, Any]) -> Outcome:
+                environment_extra: dict[str, Any], after_at_sweep_end: bool = False) -> Outcome:
     """Everything run_config does once the folder is checked and locked."""
     from . import environment
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -159,8 +166,12 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
                        warmup=cfg.warmup)
     if outcome.done:  # the matmul rate again, now the runs are over
-        from .machine import with_after
-        atomic_write_text(env_path, json.dumps(with_after(env, cfg.measure_rate), indent=1, default=str))
+        from .machine import AFTER_AT_SWEEP_END, after_measurements, skip_reason, with_after
+        if not after_at_sweep_end:
+            env = with_after(env, after_measurements(cfg.measure_rate))
+        elif not skip_reason(cfg.measure_rate):
+            env = {**env, "matmul_rate_after": AFTER_AT_SWEEP_END}
+        atomic_write_text(env_path, json.dumps(env, indent=1, default=str))
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 # Keys that choose which runs to make, how they are shown, or where data comes from: not how a run trains.
-NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "epoch_bar", "report",
+NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "epoch_bar", "report", "measure_rate",
                           "data.root", "data.download", "data.verify"})
 
 

@@ -208,7 +208,7 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
     if not stored_path.exists():
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
-    ignore = {"resume", "quiet", "epoch_bar", "report", "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
+    ignore = {"resume", "quiet", "epoch_bar", "report", "measure_rate", "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
     stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:

@@ -95,7 +95,7 @@ def test_rate_after_the_runs_replaces_a_disturbed_one_and_all_are_kept(monkeypat
     monkeypatch.setattr(machine, "thread_counts", lambda: [1, 2])
     scripted_rates(monkeypatch, [60.0, 109.0, 97.0, 194.0])
     before = {"matmul_gflops_float32": 109.0, "matmul_rate": machine.cpu_rate(), "other": "kept"}
-    after = machine.with_after(before)
+    after = machine.with_after(before, machine.after_measurements())
     assert after["matmul_gflops_float32"] == 194.0 == after["matmul_rate"]["matmul_gflops_float32"]
     assert [m["matmul_gflops_float32"] for m in after["matmul_rate"]["measurements"]] == [60.0, 109.0, 97.0, 194.0]
     assert [m["when"] for m in after["matmul_rate"]["measurements"]] == ["before"] * 2 + ["after"] * 2
@@ -105,7 +105,7 @@ def test_rate_after_the_runs_replaces_a_disturbed_one_and_all_are_kept(monkeypat
 def test_a_lower_rate_after_does_not_lower_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine, "thread_counts", lambda: [2])
     scripted_rates(monkeypatch, [194.0, 109.0])
-    after = machine.with_after({"matmul_rate": machine.cpu_rate()})
+    after = machine.with_after({"matmul_rate": machine.cpu_rate()}, machine.after_measurements())
     assert after["matmul_gflops_float32"] == 194.0
 
 
@@ -125,7 +125,7 @@ def test_switched_off_nothing_is_measured(monkeypatch: pytest.MonkeyPatch) -> No
     assert rates["matmul_gflops_float32"] is None and rates["gpu_matmul_gflops_float32"] is None
     assert rates["matmul_rate"]["reason"] == "not measured (MLP_BENCH_MEASURE_RATE=0)"
     env = {"matmul_gflops_float32": None, "matmul_rate": rates["matmul_rate"]}
-    assert machine.with_after(env) is env
+    assert machine.after_measurements() is None and machine.with_after(env, None) is env
 
 
 def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,8 +177,7 @@ def test_the_config_switches_the_measurement_off(monkeypatch: pytest.MonkeyPatch
     rates = machine.machine_rates(False)
     assert rates["matmul_gflops_float32"] is None and rates["matmul_rate"]["reason"] == "not measured (measure_rate=false)"
     assert machine_settings(rates)["machine.matmul_rate_status"] == "skipped (measure_rate=false)"
-    env = {"matmul_gflops_float32": None, "matmul_rate": rates["matmul_rate"]}
-    assert machine.with_after(env, False) is env
+    assert machine.after_measurements(False) is None
     env_rates = environment.capture({"measure_rate": False}, "cmd", argv=[])
     assert env_rates["matmul_rate_status"] == "skipped (measure_rate=false)"
     assert machine.skip_reason(True) is None  # negative control: on unless a switch says otherwise
@@ -186,12 +185,24 @@ def test_the_config_switches_the_measurement_off(monkeypatch: pytest.MonkeyPatch
     assert machine.skip_reason(True) == "MLP_BENCH_MEASURE_RATE=0" and machine.skip_reason(False) == "measure_rate=false"
 
 
-def test_the_ablations_measure_no_rate_and_the_speed_experiments_do() -> None:
-    """The ablations report accuracy only, so they skip the ~2.4 s after every cell; the experiments
-    whose speed the page judges keep the yardstick."""
-    import yaml
-    from pathlib import Path
-    conf = Path(__file__).resolve().parents[1] / "conf" / "experiment"
-    settings = {p.stem: yaml.safe_load(p.read_text()).get("measure_rate", True) for p in conf.glob("*.yaml")}
-    assert settings["ablation_titanic"] is False and settings["ablation_mnist"] is False
-    assert all(settings[name] for name in ("titanic_vs_tf", "mnist_vs_tf", "mnist_cpu", "mnist_gpu"))
+def test_a_failed_measurement_after_is_recorded_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "cpu_measurements", lambda when: 1 / 0)
+    after = machine.after_measurements()
+    assert after == "ZeroDivisionError: division by zero"
+    env = {"matmul_gflops_float32": 97.0, "matmul_rate_after": machine.AFTER_AT_SWEEP_END}
+    assert machine.with_after(env, after) == {"matmul_gflops_float32": 97.0, "matmul_rate_after_error": after}
+
+
+def test_measure_rate_is_bookkeeping_not_a_setting_of_the_runs(tmp_path) -> None:
+    """Switching the measurement on resume is accepted (it changes no run), and records do not
+    carry it among their settings (a report would otherwise split rows by it)."""
+    from omegaconf import OmegaConf
+
+    from harness.run_settings import run_settings
+    from harness.validate import check_same_config
+    stored = {"name": "titanic_sgd", "runs": 1, "model": {"epochs": 2}}  # written before the key existed
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(stored), encoding="utf-8")
+    check_same_config(OmegaConf.create({**stored, "measure_rate": False, "resume": True}), tmp_path)
+    assert "measure_rate" not in run_settings({**stored, "measure_rate": False})
+    with pytest.raises(ValueError, match="model.epochs"):  # negative control: a real setting still differs
+        check_same_config(OmegaConf.create({**stored, "model": {"epochs": 3}}), tmp_path)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
+from harness.reporting import stats
+from harness.reporting.verdicts import TOO_FEW
 from harness.reporting.peers import fastest_by_peer, fastest_peer_sentence, peer_of, speed_verdict
 
 
@@ -19,6 +23,11 @@ def summary(runs: tuple[float, ...] = SPREAD, **seconds: float) -> pd.DataFrame:
                           "fit_seconds_runs": tuple(s * f for f in runs)} for impl, s in seconds.items()])
 
 
+def test_peer_of_groups_variants_and_keeps_unknown_names() -> None:
+    assert [peer_of(n) for n in ("keras_tuned", "torch_compiled", "sklearn", "retired_impl")] == \
+        ["keras", "torch", "sklearn", "retired_impl"]
+
+
 def test_fastest_configuration_of_each_peer() -> None:
     fastest = fastest_by_peer(summary(mlp=1.0, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5, sklearn=3.0))
     assert {peer: row["impl"] for peer, row in fastest.items()} == \
@@ -29,9 +38,14 @@ def test_sentence_names_the_fastest_forms_every_ratio_and_each_verdict_with_its_
     text = fastest_peer_sentence(summary(mlp=1.0, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5,
                                          sklearn=4.0))
     def interval(mine: float, theirs: float) -> str:
-        verdict = speed_verdict([mine * f for f in SPREAD], [theirs * f for f in SPREAD])
-        assert verdict.low < verdict.ratio < verdict.high  # a real interval around the ratio
-        return f"95% CI {verdict.low:.3g}-{verdict.high:.3g}"
+        """The percentile bootstrap of the ratio of medians, drawn here as stats documents it."""
+        top, bottom = np.array([mine * f for f in SPREAD]), np.array([theirs * f for f in SPREAD])
+        rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
+        tops = np.median(top[rng.integers(0, 5, size=(stats.N_RESAMPLES, 5))], axis=1)
+        bottoms = np.median(bottom[rng.integers(0, 5, size=(stats.N_RESAMPLES, 5))], axis=1)
+        low, high = np.percentile(tops / bottoms, [2.5, 97.5])
+        assert low < mine / theirs < high
+        return f"95% CI {low:.3g}-{high:.3g}"
     assert text == ("mlp/numpy takes 0.025x keras, 0.1x keras_tuned, 0.5x torch, 2x torch_compiled, 0.25x sklearn "
                     "the median fit time. Against the fastest configuration of each peer in this run (ratio of "
                     "medians, ahead when its 95% bootstrap interval lies below 1) it is "
@@ -43,7 +57,7 @@ def test_sentence_names_the_fastest_forms_every_ratio_and_each_verdict_with_its_
 
 def test_ahead_of_every_peer_only_when_each_interval_lies_below_one() -> None:
     ahead = fastest_peer_sentence(summary(mlp=0.4, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
-    assert ahead.endswith(": ahead of every peer.")
+    assert ahead.endswith(": ahead of each peer's fastest configuration.")
     # faster than eager torch but not than the compiled form: the plain form alone would say "ahead"
     behind = fastest_peer_sentence(summary(mlp=0.6, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
     assert behind.endswith(": not shown ahead of torch_compiled.") and "behind torch_compiled" in behind
@@ -60,11 +74,31 @@ def test_a_lower_median_within_the_spread_is_not_ahead() -> None:
     assert speed_verdict([0.5 * f for f in wide], list(wide)).word == "ahead"  # negative control
 
 
-def test_one_run_a_side_is_too_few_for_a_verdict() -> None:
+def test_under_three_runs_a_side_is_too_few_for_a_verdict() -> None:
+    """The page's one minimum (verdicts.MIN_RUNS): with two runs a side the bootstrap interval is
+    just the pairs' extremes, and non-overlapping pairs would read "ahead"."""
     text = fastest_peer_sentence(summary((1.0,), mlp=0.1, keras=40.0, keras_tuned=10.0))
-    assert "too few runs to judge against keras_tuned (0.01x, n=1 vs 1)" in text
+    assert "not judged (too few runs) against keras_tuned (0.01x, n=1 vs 1)" in text
     assert text.endswith(": not shown ahead of keras_tuned.")
-    assert speed_verdict([], [1.0, 2.0]).word == "too few runs"
+    assert speed_verdict([], [1.0, 2.0]).word == TOO_FEW
+    assert speed_verdict([1.0, 1.1], [1.2, 1.3]).word == TOO_FEW  # two a side: no verdict
+    assert speed_verdict([1.0, 1.05, 1.1], [1.2, 1.25, 1.3]).word == "ahead"  # three: judged
+
+
+def test_the_runs_survive_summary_csv() -> None:
+    """summary.csv writes each row's runs as a tuple's text; read back, the verdict is the same."""
+    import io
+    rows = summary(mlp=1.0, keras=40.0, keras_tuned=10.0)
+    back = pd.read_csv(io.StringIO(rows.to_csv(index=False)))
+    assert isinstance(back["fit_seconds_runs"].iat[0], str)
+    assert fastest_peer_sentence(back) == fastest_peer_sentence(rows)
+    assert "ahead of keras_tuned (0.1x, 95% CI" in fastest_peer_sentence(back)
+
+
+def test_a_bound_next_to_one_is_printed_on_its_side() -> None:
+    verdict = speed_verdict([0.95, 0.97, 0.99, 0.9996], [1.0, 1.0, 1.0, 1.0])
+    assert verdict.word == "ahead" and verdict.high == pytest.approx(0.9996)
+    assert "-0.9996, n=4 vs 4)" in verdict.text("keras_tuned")  # not "-1"
 
 
 def test_no_sentence_without_a_second_form_or_for_a_sweep() -> None:
@@ -118,7 +152,7 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
     sentences = [n for n in notes if "configuration of each peer" in n]
     assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
     assert sentences[0].startswith("With algorithm=keras: ")  # the swept components, named as one
-    assert sentences[0].endswith(": ahead of every peer.")
+    assert sentences[0].endswith(": ahead of each peer's fastest configuration.")
     assert "mlp/numpy takes" in sentences[0] and "mlp_fused/numpy takes" in sentences[0]  # both forms judged
     assert f"{0.41 / 40.01:.3g}x keras," in sentences[0]  # medians 0.41 s and 40.01 s, Keras-algorithm job
 
@@ -128,7 +162,7 @@ def test_each_form_of_the_mlp_is_judged() -> None:
                                          torch_compiled=0.5))
     plain, fused = text.split(". mlp_fused")
     assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not shown ahead of torch_compiled")
-    assert fused.startswith("/numpy takes 0.01x keras") and fused.endswith(": ahead of every peer.")
+    assert fused.startswith("/numpy takes 0.01x keras") and fused.endswith(": ahead of each peer's fastest configuration.")
 
 
 def test_the_sentence_states_each_median_s_run_count() -> None:

@@ -95,3 +95,24 @@ def test_failed_job_still_gets_the_merged_table_and_report(tmp_path: Path, data_
     assert sorted(runs["seed"]) == [0, 1, 2]
     assert runs.set_index("seed")["status"].to_dict() == {0: "ok", 1: "failed", 2: "ok"}
     assert not (out / "report").exists()  # report=false: tables only
+
+
+def test_a_one_process_sweep_measures_the_rate_after_once_for_every_job(tmp_path: Path, data_root: Path) -> None:
+    """Basic launcher, measuring on: each job's environment.json gets the same single measurement
+    after the runs (taken at the sweep's end, not after each job) and no pending marker is left;
+    the records carry the rate measured before."""
+    import json
+    out, log = sweep(tmp_path, data_root, "learning_rate=0.001,0.01", "seeds=[0]", "report=false",
+                     script=["-c", "import os, runpy, sys; os.environ['MLP_BENCH_MEASURE_RATE'] = '1'; "
+                                   "sys.argv[0] = 'harness'; runpy.run_module('harness', run_name='__main__')"])
+    assert log.startswith("rc=0"), log[-4000:]
+    environments = [json.loads((out / job / "environment.json").read_text()) for job in ("0", "1")]
+    afters = [[m for m in env["matmul_rate"]["measurements"] if m["when"] == "after"] for env in environments]
+    assert afters[0] and afters[0] == afters[1]  # one measurement, shared
+    befores = [[m for m in env["matmul_rate"]["measurements"] if m["when"] == "before"] for env in environments]
+    assert befores[0] == befores[1]  # measured once per process, as before
+    assert all("matmul_rate_after" not in env and env["matmul_rate_status"] == "measured" for env in environments)
+    best = max(m["matmul_gflops_float32"] for m in afters[0] + befores[0])
+    assert all(env["matmul_gflops_float32"] == best for env in environments)
+    records = [r for job in ("0", "1") for r in read_records(out / job)]
+    assert {r["settings"]["machine.matmul_rate_status"] for r in records} == {"measured"}

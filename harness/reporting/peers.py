@@ -6,11 +6,13 @@ article ran it (`keras`, `torch`) and as its experts would (`keras_tuned`, `torc
 same run (lowest median fit time), and the sentence names which one that was, with the ratio
 against every form so both stay visible. The verdict against each fastest form is statistical
 (`speed_verdict`): the ratio of median fit times with its 95% bootstrap interval, "ahead" only
-when the whole interval lies below 1. Sentences are generated from the numbers they state.
+when the whole interval lies below 1, and none below verdicts.MIN_RUNS runs a side (the page's
+one minimum). Sentences are generated from the numbers they state.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +21,11 @@ import pandas as pd
 
 from harness.reporting import stats
 from harness.reporting.tables import fmt
+from harness.reporting.verdicts import MIN_RUNS, TOO_FEW
 
 SUBJECT = "mlp"  # the implementation judged against the peers, in each of its forms (mlp, mlp_fused)
 PHRASES = {"ahead": "ahead of", "behind": "behind", "not distinguishable": "not distinguishable from",
-           "too few runs": "too few runs to judge against"}
+           TOO_FEW: "not judged (too few runs) against"}
 
 
 @dataclass(frozen=True)
@@ -33,21 +36,32 @@ class SpeedVerdict:
     low: float
     high: float
     n: tuple[int, int]
-    word: str  # "ahead", "behind", "not distinguishable" or "too few runs"
+    word: str  # "ahead", "behind", "not distinguishable" or verdicts.TOO_FEW
 
     def text(self, peer: str) -> str:
-        interval = "" if math.isnan(self.low) else f", 95% CI {fmt(self.low)}-{fmt(self.high)}"
+        interval = "" if self.word == TOO_FEW else f", 95% CI {_beside_one(self.low)}-{_beside_one(self.high)}"
         return f"{PHRASES[self.word]} {peer} ({fmt(self.ratio)}x{interval}, n={self.n[0]} vs {self.n[1]})"
+
+
+def _beside_one(bound: float) -> str:
+    """A bound with 3 significant digits, more when 3 would round it onto 1 (0.9996 -> '0.9996',
+    not '1'), so the printed interval shows the side of 1 the verdict read."""
+    for digits in range(3, 8):
+        text = fmt(bound, digits)
+        if float(text) != 1.0 or bound == 1.0:
+            return text
+    return fmt(bound, 8)
 
 
 def speed_verdict(mine: Any, theirs: Any) -> SpeedVerdict:
     """The one rule for "faster": ahead when the interval of the ratio of medians lies wholly
-    below 1, behind when wholly above, otherwise not distinguishable (or too few runs, under two a
-    side: no interval). Medians and a bootstrap interval, as for every time ratio on the page."""
+    below 1, behind when wholly above, otherwise not distinguishable; no verdict under MIN_RUNS
+    runs a side (with two, the bootstrap interval is only the two pairs' extremes). Medians and a
+    bootstrap interval, as for every time ratio on the page."""
     a, b = stats.finite(mine), stats.finite(theirs)
     ratio, low, high = stats.ratio_of_medians_ci(a, b)
-    if math.isnan(low) or math.isnan(high):
-        word = "too few runs"
+    if min(a.size, b.size) < MIN_RUNS or math.isnan(low) or math.isnan(high):
+        word = TOO_FEW
     elif high < 1:
         word = "ahead"
     elif low > 1:
@@ -82,9 +96,15 @@ def _counts(mine: pd.Series, others: pd.DataFrame) -> str:
 
 
 def _runs(row: pd.Series) -> tuple[float, ...]:
-    """A summary row's ok fit times (tables' fit_seconds_runs); none when the row lacks them."""
+    """A summary row's ok fit times (tables' fit_seconds_runs), also as summary.csv writes them
+    ("(1.0, 2.0)"); none when the row lacks them."""
     values = row.get("fit_seconds_runs")
-    return tuple(values) if isinstance(values, (tuple, list)) else ()
+    if isinstance(values, str):
+        try:
+            values = ast.literal_eval(values)
+        except (ValueError, SyntaxError):
+            return ()
+    return tuple(float(v) for v in values) if isinstance(values, (tuple, list)) else ()
 
 
 def fastest_peer_sentence(summary: pd.DataFrame) -> str:
@@ -103,7 +123,8 @@ def fastest_peer_sentence(summary: pd.DataFrame) -> str:
                            for _, row in others.iterrows())
         verdicts = {row["impl"]: speed_verdict(_runs(mine), _runs(row)) for row in fastest.values()}
         not_ahead = [impl for impl, verdict in verdicts.items() if verdict.word != "ahead"]
-        conclusion = "ahead of every peer" if not not_ahead else f"not shown ahead of {', '.join(not_ahead)}"
+        conclusion = ("ahead of each peer's fastest configuration" if not not_ahead
+                      else f"not shown ahead of {', '.join(not_ahead)}")
         sentences.append(f"{mine['impl']}/{mine['backend']} takes {ratios} the median fit time{_counts(mine, others)}. "
                          f"Against the fastest configuration of each peer in this run (ratio of medians, "
                          f"ahead when its 95% bootstrap interval lies below 1) it is "
