@@ -35,10 +35,10 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None
     if str(sweep_dir.resolve()) in _HANDLED or stopped():
         return
     _HANDLED.add(str(sweep_dir.resolve()))
+    interrupted = _rate_after(sweep_dir)
     try:
         from harness.sweep_merge import finish_sweep
         if sweep_dir.is_dir():
-            measure_after_sweep(sweep_dir)
             finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
     except WriteFailed as failure:
         then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
@@ -48,32 +48,46 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
         log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
                     f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
+    if interrupted is not None:
+        raise interrupted
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:
-    """The matmul rate after the runs, measured once for every job of a one-process sweep that left
-    it to the sweep's end (harness.run.IN_PROCESS_LAUNCHER), and added to each one's
-    environment.json before the tables and the report read them; returns how many jobs got it."""
+    """The matmul rate after the runs, measured once for every job of this process's sweep that
+    waits for it (harness.run.WAITING_FOR_AFTER: jobs that ran, under the in-process launcher) and
+    added to each one's environment.json before the tables and the report read them; returns how
+    many got it. Until then a job's file holds the rate measured before its runs, as any job's
+    does when its process ends early."""
     import json
 
     from harness.atomic_write import atomic_write_text
-    from harness.machine import AFTER_AT_SWEEP_END, after_measurements, with_after
-    from harness.records import ENVIRONMENT_FILE
-    waiting = []
-    for path in sorted(sweep_dir.glob(f"*/{ENVIRONMENT_FILE}")):
-        try:
-            environment = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # unreadable: the report says so when it reads it
-            continue
-        if isinstance(environment, dict) and environment.get("matmul_rate_after") == AFTER_AT_SWEEP_END:
-            waiting.append((path, environment))
-    if not waiting:
+    from harness.machine import after_measurements, with_after
+    from harness.run import WAITING_FOR_AFTER
+    root = sweep_dir.resolve()
+    mine = [path for path in WAITING_FOR_AFTER if path.resolve().is_relative_to(root)]
+    if not mine:
         return 0
-    after = after_measurements()  # the jobs asked for it, so measuring was on
-    for path, environment in waiting:
-        done = {k: v for k, v in with_after(environment, after).items() if k != "matmul_rate_after"}
-        atomic_write_text(path, json.dumps(done, indent=1, default=str))
-    return len(waiting)
+    after = after_measurements()
+    for path in mine:
+        environment = json.loads(path.read_text(encoding="utf-8"))
+        atomic_write_text(path, json.dumps(with_after(environment, after), indent=1, default=str))
+        WAITING_FOR_AFTER.remove(path)
+    return len(mine)
+
+
+def _rate_after(sweep_dir: Path) -> KeyboardInterrupt | None:
+    """measure_after_sweep, whose failure never costs the sweep its tables and report: an error is
+    one warning (the rate measured before the runs stands); Ctrl-C is returned, to be raised once
+    the tables are written."""
+    try:
+        measure_after_sweep(sweep_dir)
+    except KeyboardInterrupt as interrupt:
+        log.warning("interrupted: the matmul rate after the runs was not measured")
+        return interrupt
+    except Exception as ex:
+        log.warning(f"the matmul rate after the runs was not added ({type(ex).__name__}: {ex}); "
+                    "the rate measured before them stands")
+    return None
 
 
 def skip_finish(sweep_dir: Path) -> None:

@@ -101,11 +101,6 @@ def cpu_rate() -> dict[str, Any]:
     return best_of(cpu_measurements("before"))
 
 
-# environment.json's `matmul_rate_after` while a job of a one-process sweep waits for the sweep's
-# end, where one measurement serves every job that ran (harness.callbacks.measure_after_sweep)
-AFTER_AT_SWEEP_END = "pending: measured once at the end of the sweep"
-
-
 def after_measurements(enabled: bool = True) -> list[dict[str, Any]] | str | None:
     """The CPU rate measured now, after the runs: its measurements, the error's text when measuring
     failed (never fail a run over a diagnostic), or None when measuring is off (`enabled` is the
@@ -123,12 +118,11 @@ def with_after(environment: dict[str, Any], after: list[dict[str, Any]] | str | 
     when nothing was measured."""
     if after is None:
         return environment
-    rest = {k: v for k, v in environment.items() if k != "matmul_rate_after"}
     if isinstance(after, str):
-        return {**rest, "matmul_rate_after_error": after}
+        return {**environment, "matmul_rate_after_error": after}
     before = (environment.get("matmul_rate") or {}).get("measurements") or []
     rate = best_of([*before, *after])
-    return {**rest, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate,
+    return {**environment, "matmul_gflops_float32": rate["matmul_gflops_float32"], "matmul_rate": rate,
             "matmul_rate_status": "measured"}
 
 
@@ -149,8 +143,7 @@ def gpu_rate() -> dict[str, Any]:
 
 def skip_reason(enabled: bool = True) -> str | None:
     """Why the ~2 s measurements before and after the runs are skipped, or None when they are
-    taken: the config's `measure_rate` false (an experiment that reports no speed, such as the
-    ablations) or MLP_BENCH_MEASURE_RATE=0 (quick checks: the test suite). The records then carry
+    taken: the config's `measure_rate` false (a run whose speed does not matter) or MLP_BENCH_MEASURE_RATE=0 (quick checks: the test suite). The records then carry
     no rate and no fraction of it, and say why."""
     if not enabled:
         return "measure_rate=false"

@@ -38,6 +38,10 @@ WORKER_LAUNCHERS = frozenset({"joblib", "submitit_local"})
 # matmul rate after the runs is measured once, at the sweep's end, for every job (a second
 # measurement after each of an ablation's 33 short jobs took 77 s of make bench).
 IN_PROCESS_LAUNCHER = "basic"
+# environment.json files of this process's sweep jobs that ran and wait for that measurement
+# (harness.callbacks.measure_after_sweep): the exact files, so a resumed job's stamped file is
+# found and a job that ran nothing, or another process's, never gets it
+WAITING_FOR_AFTER: list[Path] = []
 
 
 class RunsFailed(Exception):
@@ -165,13 +169,13 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
                        warmup=cfg.warmup)
-    if outcome.done:  # the matmul rate again, now the runs are over
-        from .machine import AFTER_AT_SWEEP_END, after_measurements, skip_reason, with_after
+    if outcome.done:  # the matmul rate again, now the runs are over (or at the sweep's end)
+        from .machine import after_measurements, skip_reason, with_after
         if not after_at_sweep_end:
-            env = with_after(env, after_measurements(cfg.measure_rate))
+            atomic_write_text(env_path, json.dumps(with_after(env, after_measurements(cfg.measure_rate)), indent=1,
+                                                   default=str))
         elif not skip_reason(cfg.measure_rate):
-            env = {**env, "matmul_rate_after": AFTER_AT_SWEEP_END}
-        atomic_write_text(env_path, json.dumps(env, indent=1, default=str))
+            WAITING_FOR_AFTER.append(env_path)
     if cfg.report if report is None else report:
         update_report(run_dir)
     return outcome

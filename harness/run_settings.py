@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+# Keys of how an invocation reports and measures around its runs: neither a setting of a run nor
+# bound to a folder (resume may change them).
+BOOKKEEPING = frozenset({"quiet", "resume", "epoch_bar", "report", "measure_rate"})
 # Keys that choose which runs to make, how they are shown, or where data comes from: not how a run trains.
-NOT_SETTINGS = frozenset({"impls", "runs", "seeds", "seed", "quiet", "resume", "epoch_bar", "report", "measure_rate",
-                          "data.root", "data.download", "data.verify"})
+NOT_SETTINGS = BOOKKEEPING | {"impls", "runs", "seeds", "seed", "data.root", "data.download", "data.verify"}
 
 
 def dotted_settings(config: Any, *, expand_lists: bool = False, prefix: str = "") -> dict[str, Any]:

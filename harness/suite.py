@@ -66,8 +66,8 @@ SUITE: tuple[Step, ...] = (
     Step("drujba_linreg", expected_seconds=5),
     Step("titanic_sgd", expected_seconds=20),
     Step("titanic_adam", expected_seconds=20),
-    Step("titanic_vs_tf", expected_seconds=1215),
-    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=880),
+    Step("titanic_vs_tf", expected_seconds=1110),
+    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=815),
     Step("ablation_titanic", expected_seconds=210),
     Step("mnist_gpu", needs_gpu=True, expected_seconds=30),
 )

@@ -21,7 +21,7 @@ from experiments.models.implementation import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, check_positive, spec_from_config
 
 from harness.records import CONFIG_FILE
-from harness.run_settings import dotted_settings, run_settings
+from harness.run_settings import BOOKKEEPING, dotted_settings, run_settings
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
     if not stored_path.exists():
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
-    ignore = {"resume", "quiet", "epoch_bar", "report", "measure_rate", "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
+    ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
     stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:

@@ -170,7 +170,7 @@ def test_a_group_without_a_rate_gets_its_records_reason() -> None:
 
 
 def test_the_config_switches_the_measurement_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """measure_rate=false (the ablations): nothing measured before or after, and the status says
+    """measure_rate=false: nothing measured before or after, and the status says
     which switch did it; the environment variable stays the other switch."""
     from harness.run_settings import machine_settings
     monkeypatch.setattr(machine, "measure", lambda *a, **k: pytest.fail("measured although measure_rate=false"))
@@ -189,7 +189,7 @@ def test_a_failed_measurement_after_is_recorded_not_raised(monkeypatch: pytest.M
     monkeypatch.setattr(machine, "cpu_measurements", lambda when: 1 / 0)
     after = machine.after_measurements()
     assert after == "ZeroDivisionError: division by zero"
-    env = {"matmul_gflops_float32": 97.0, "matmul_rate_after": machine.AFTER_AT_SWEEP_END}
+    env = {"matmul_gflops_float32": 97.0}
     assert machine.with_after(env, after) == {"matmul_gflops_float32": 97.0, "matmul_rate_after_error": after}
 
 
@@ -206,3 +206,57 @@ def test_measure_rate_is_bookkeeping_not_a_setting_of_the_runs(tmp_path) -> None
     assert "measure_rate" not in run_settings({**stored, "measure_rate": False})
     with pytest.raises(ValueError, match="model.epochs"):  # negative control: a real setting still differs
         check_same_config(OmegaConf.create({**stored, "model": {"epochs": 3}}), tmp_path)
+
+
+def test_the_sweep_end_adds_one_measurement_to_exactly_the_waiting_files(tmp_path, monkeypatch) -> None:
+    """Only this process's waiting files inside the sweep get it (a resumed job's stamped file, a
+    nested job folder), once; another sweep's file and a job that ran nothing are left alone."""
+    import json
+
+    from harness import callbacks, run
+    sweep, other = tmp_path / "sweep", tmp_path / "other"
+    files = {name: path for name, path in {
+        "job": sweep / "0" / "environment.json", "stamped": sweep / "1" / "environment-20260101-42.json",
+        "nested": sweep / "2" / "seed0" / "environment.json", "idle": sweep / "3" / "environment.json",
+        "elsewhere": other / "0" / "environment.json"}.items()}
+    for path in files.values():
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"matmul_gflops_float32": 50.0, "matmul_rate": {"measurements": [
+            {"when": "before", "blas_threads": 1, "matmul_gflops_float32": 50.0}]}}))
+    waiting = [files["job"], files["stamped"], files["nested"], files["elsewhere"]]
+    monkeypatch.setattr(run, "WAITING_FOR_AFTER", list(waiting))
+    calls = []
+    monkeypatch.setattr(machine, "cpu_measurements",
+                        lambda when: calls.append(when) or [{"when": when, "blas_threads": 1, "matmul_gflops_float32": 80.0}])
+    assert callbacks.measure_after_sweep(sweep) == 3 and calls == ["after"]
+    for name in ("job", "stamped", "nested"):
+        env = json.loads(files[name].read_text())
+        assert env["matmul_gflops_float32"] == 80.0 and [m["when"] for m in env["matmul_rate"]["measurements"]] == \
+            ["before", "after"]
+    for name in ("idle", "elsewhere"):
+        assert json.loads(files[name].read_text())["matmul_gflops_float32"] == 50.0
+    assert run.WAITING_FOR_AFTER == [files["elsewhere"]]  # handed over once
+    assert callbacks.measure_after_sweep(sweep) == 0 and calls == ["after"]
+
+
+def test_a_failed_measurement_at_the_sweep_end_keeps_the_tables(tmp_path, monkeypatch) -> None:
+    """The end-of-sweep measurement failing is one warning; the tables and report are still
+    built, and Ctrl-C during it is raised only after them."""
+    from omegaconf import OmegaConf
+
+    from harness import callbacks, sweep_merge
+    built = []
+    monkeypatch.setattr(sweep_merge, "finish_sweep", lambda root, **kw: built.append(root))
+    for failure, raised in ((OSError("no space left on device"), None), (KeyboardInterrupt(), KeyboardInterrupt)):
+        sweep = tmp_path / type(failure).__name__
+        sweep.mkdir()
+        def fail(_: object, failure: BaseException = failure) -> int:
+            raise failure
+        monkeypatch.setattr(callbacks, "measure_after_sweep", fail)
+        config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "x", "report": False})
+        if raised is None:
+            callbacks.finish_once(config)
+        else:
+            with pytest.raises(raised):
+                callbacks.finish_once(config)
+        assert built[-1] == sweep

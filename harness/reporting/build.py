@@ -127,7 +127,7 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
 
 
 def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:
-    """The "ahead of every peer" sentence; for a sweep one per combination of the swept settings
+    """The sentence judging the MLP against each peer's fastest form (reporting.peers); for a sweep one per combination of the swept settings
     whose rows hold peers (the head-to-head experiments are two-job sweeps: only the job with
     Keras's algorithm runs the peers), prefixed with the settings it is about."""
     if not swept:

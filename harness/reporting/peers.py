@@ -2,12 +2,11 @@
 
 Each peer (Keras, PyTorch, scikit-learn) may run in several forms in one experiment: as the
 article ran it (`keras`, `torch`) and as its experts would (`keras_tuned`, `torch_compiled`).
-"Ahead of every peer" is judged against the fastest configuration of each peer measured in the
-same run (lowest median fit time), and the sentence names which one that was, with the ratio
+"Ahead" is judged against the fastest configuration of each peer measured in the same run (lowest median fit time), and the sentence names which one that was, with the ratio
 against every form so both stay visible. The verdict against each fastest form is statistical
 (`speed_verdict`): the ratio of median fit times with its 95% bootstrap interval, "ahead" only
-when the whole interval lies below 1, and none below verdicts.MIN_RUNS runs a side (the page's
-one minimum). Sentences are generated from the numbers they state.
+when the whole interval lies below 1, and none below verdicts.MIN_RUNS runs a side (the minimum
+the article verdicts use). Sentences are generated from the numbers they state.
 """
 
 from __future__ import annotations
@@ -99,12 +98,11 @@ def _runs(row: pd.Series) -> tuple[float, ...]:
     """A summary row's ok fit times (tables' fit_seconds_runs), also as summary.csv writes them
     ("(1.0, 2.0)"); none when the row lacks them."""
     values = row.get("fit_seconds_runs")
-    if isinstance(values, str):
-        try:
-            values = ast.literal_eval(values)
-        except (ValueError, SyntaxError):
-            return ()
-    return tuple(float(v) for v in values) if isinstance(values, (tuple, list)) else ()
+    try:
+        values = ast.literal_eval(values) if isinstance(values, str) else values
+        return tuple(float(v) for v in values) if isinstance(values, (tuple, list)) else ()
+    except (ValueError, TypeError, SyntaxError):  # not a list of numbers: no runs to judge
+        return ()
 
 
 def fastest_peer_sentence(summary: pd.DataFrame) -> str:
