@@ -65,14 +65,19 @@ def measure_after_sweep(sweep_dir: Path) -> int:
     from harness.run import WAITING_FOR_AFTER
     root = sweep_dir.resolve()
     mine = [path for path in WAITING_FOR_AFTER if path.resolve().is_relative_to(root)]
+    for path in mine:  # handed over once, whatever happens below
+        WAITING_FOR_AFTER.remove(path)
     if not mine:
         return 0
-    after = after_measurements()
+    after, done = after_measurements(), 0
     for path in mine:
-        environment = json.loads(path.read_text(encoding="utf-8"))
-        atomic_write_text(path, json.dumps(with_after(environment, after), indent=1, default=str))
-        WAITING_FOR_AFTER.remove(path)
-    return len(mine)
+        try:
+            environment = json.loads(path.read_text(encoding="utf-8"))
+            atomic_write_text(path, json.dumps(with_after(environment, after), indent=1, default=str))
+            done += 1
+        except (OSError, ValueError) as ex:  # one bad file (moved, corrupted, disk full) spares the others
+            log.warning(f"{path}: the matmul rate after the runs not added ({type(ex).__name__}: {ex})")
+    return done
 
 
 def _rate_after(sweep_dir: Path) -> KeyboardInterrupt | None:

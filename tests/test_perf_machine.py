@@ -237,6 +237,15 @@ def test_the_sweep_end_adds_one_measurement_to_exactly_the_waiting_files(tmp_pat
         assert json.loads(files[name].read_text())["matmul_gflops_float32"] == 50.0
     assert run.WAITING_FOR_AFTER == [files["elsewhere"]]  # handed over once
     assert callbacks.measure_after_sweep(sweep) == 0 and calls == ["after"]
+    # a file corrupted or gone in the middle spares the ones after it
+    broken, later = sweep / "4" / "environment.json", sweep / "5" / "environment.json"
+    for path in (broken, later):
+        path.parent.mkdir()
+        path.write_text(files["idle"].read_text())
+    broken.write_text("{not json")
+    monkeypatch.setattr(run, "WAITING_FOR_AFTER", [sweep / "gone" / "environment.json", broken, later])
+    assert callbacks.measure_after_sweep(sweep) == 1 and run.WAITING_FOR_AFTER == []
+    assert json.loads(later.read_text())["matmul_gflops_float32"] == 80.0
 
 
 def test_a_failed_measurement_at_the_sweep_end_keeps_the_tables(tmp_path, monkeypatch) -> None:

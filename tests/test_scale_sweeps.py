@@ -111,7 +111,7 @@ def test_a_one_process_sweep_measures_the_rate_after_once_for_every_job(tmp_path
     assert afters[0] and afters[0] == afters[1]  # one measurement, shared
     befores = [[m for m in env["matmul_rate"]["measurements"] if m["when"] == "before"] for env in environments]
     assert befores[0] == befores[1]  # measured once per process, as before
-    assert all("matmul_rate_after" not in env and env["matmul_rate_status"] == "measured" for env in environments)
+    assert all("matmul_rate_after_error" not in env and env["matmul_rate_status"] == "measured" for env in environments)
     best = max(m["matmul_gflops_float32"] for m in afters[0] + befores[0])
     assert all(env["matmul_gflops_float32"] == best for env in environments)
     records = [r for job in ("0", "1") for r in read_records(out / job)]
