@@ -143,8 +143,9 @@ def gpu_rate() -> dict[str, Any]:
 
 def skip_reason(enabled: bool = True) -> str | None:
     """Why the ~2 s measurements before and after the runs are skipped, or None when they are
-    taken: the config's `measure_rate` false (a run whose speed does not matter) or MLP_BENCH_MEASURE_RATE=0 (quick checks: the test suite). The records then carry
-    no rate and no fraction of it, and say why."""
+    taken: the config's `measure_rate` false (a run whose speed does not matter) or
+    MLP_BENCH_MEASURE_RATE=0 (quick checks: the test suite). The records then carry no rate and
+    no fraction of it, and say why."""
     if not enabled:
         return "measure_rate=false"
     if os.environ.get(RATE_SWITCH, "1") == "0":

@@ -497,7 +497,8 @@ class WholeEpoch:
     def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per minibatch, the count its head averages over (``head_rows``, float64) and 1 / count in
         the network's dtype (the delta's scale)."""
-        counts = np.asarray([head_rows(self.net.loss, m, int(self.widths[-1])) for m in np.diff(starts)], dtype=np.float64)
+        outputs = int(self.widths[-1])
+        counts = np.asarray([head_rows(self.net.loss, m, outputs) for m in np.diff(starts)], dtype=np.float64)
         return counts, (1.0 / counts).astype(self.net.dtype)
 
     def gradients(self, x: np.ndarray, y: np.ndarray) -> float:

@@ -127,8 +127,8 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
 
 
 def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:
-    """The sentence judging the MLP against each peer's fastest form (reporting.peers); for a sweep one per combination of the swept settings
-    whose rows hold peers (the head-to-head experiments are two-job sweeps: only the job with
+    """The sentence judging the MLP against each peer's fastest form (reporting.peers); for a sweep
+    one per combination of the swept settings whose rows hold peers (the head-to-head experiments are two-job sweeps: only the job with
     Keras's algorithm runs the peers), prefixed with the settings it is about."""
     if not swept:
         sentence = fastest_peer_sentence(summary)

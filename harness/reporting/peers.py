@@ -2,8 +2,9 @@
 
 Each peer (Keras, PyTorch, scikit-learn) may run in several forms in one experiment: as the
 article ran it (`keras`, `torch`) and as its experts would (`keras_tuned`, `torch_compiled`).
-"Ahead" is judged against the fastest configuration of each peer measured in the same run (lowest median fit time), and the sentence names which one that was, with the ratio
-against every form so both stay visible. The verdict against each fastest form is statistical
+"Ahead" is judged against the fastest configuration of each peer measured in the same run
+(lowest median fit time), and the sentence names which one that was, with the ratio against
+every form so both stay visible. The verdict against each fastest form is statistical
 (`speed_verdict`): the ratio of median fit times with its 95% bootstrap interval, "ahead" only
 when the whole interval lies below 1, and none below verdicts.MIN_RUNS runs a side (the minimum
 the article verdicts use). Sentences are generated from the numbers they state.
