@@ -62,6 +62,42 @@ def test_keras_tuned_minibatches_reach_keras_accuracy(titanic) -> None:
     assert min(r["test_accuracy"] for r in tuned) > majority_rate(titanic) + 0.1
     assert all(r["epoch_losses"][-1] < 0.7 * r["epoch_losses"][0] for r in tuned)
     assert all(0 < r["first_epoch_seconds"] <= r["fit_seconds"] for r in tuned)
+    assert all(r["compile_seconds"] > 0 for r in tuned)
+
+
+def test_keras_tuned_compiles_before_the_clock_and_leaves_no_trace(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile_tuned traces and compiles outside fit_seconds (recorded as compile_seconds, like
+    torch_compiled's), the timed fit reuses that trace, and it starts from the same weights and
+    optimizer state: a session that skipped it trains to the same losses and weights."""
+    from experiments.models import keras_model
+    spec = spec_from_config({**TITANIC, "epochs": 6})
+    traces, compile_tuned = [], keras_model.compile_tuned
+
+    def counting_traces(tf, model, *args):
+        step = model.train_step
+
+        def traced(data):  # runs once per trace of the train function, never per step
+            traces.append(1)
+            return step(data)
+        model.train_step = traced
+        return compile_tuned(tf, model, *args)
+
+    monkeypatch.setattr(keras_model, "compile_tuned", counting_traces)
+    warmed = keras_model.KerasSession(spec, titanic, seed=4, dtype="float32", tuned=True, deterministic=True)
+    traced_before_fit = len(traces)
+    warmed_losses = warmed.fit(lambda: None)
+    assert len(traces) == traced_before_fit >= 1  # the timed fit reused the trace
+    assert warmed.compile_seconds > 0
+    monkeypatch.setattr(keras_model, "compile_tuned", lambda *args: None)
+    cold = keras_model.KerasSession(spec, titanic, seed=4, dtype="float32", tuned=True, deterministic=True)
+    assert cold.compile_seconds is None and cold.model.train_function is None
+    cold_losses = cold.fit(lambda: None)
+    assert len(warmed_losses) == 6
+    np.testing.assert_allclose(warmed_losses, cold_losses, rtol=1e-6)
+    for a, b in zip(warmed.model.get_weights(), cold.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    plain = keras_model.KerasSession(spec, titanic, seed=4, dtype="float32", tuned=False, deterministic=True)
+    assert plain.compile_seconds is None  # the article's form keeps its tracing in fit_seconds
 
 
 def test_torch_compiled_trains_like_eager_torch(titanic) -> None:
