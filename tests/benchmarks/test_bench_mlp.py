@@ -1,4 +1,5 @@
-"""Regression benchmarks of the from-scratch MLP: forward pass, one training step, one epoch.
+"""Regression benchmarks of the from-scratch MLP: forward pass, one training step, one epoch, and
+the step's matrix products alone (the floor under the step: what BLAS allows at its shapes).
 
 NumPy always, with NumPy's kernels and the fused ones (Numba; compiled before the clock runs);
 CuPy when a GPU is usable (skipped with the reason otherwise), with the device synchronized
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pytest
 from conftest import require_numba
 
 from experiments.models.mlp_model import build_network
+from experiments.models.spec import matmul_flops
 from mlp_impl.backend import gpu_status
 
 from .conftest import CHECK_LEARNING_RATE, Case, reference_forward, timed
@@ -81,3 +83,33 @@ def test_mlp_epoch(benchmark: Any, case: Case, backend: str) -> None:
                                                                    sample_size=case.spec.batch_size)), f"{case.name}-epoch")
     assert len(history) == 1 and math.isfinite(history[0])
     assert net.evaluate(x, y)["loss"] < before
+
+
+def step_products(widths: list[int], rows: int) -> list[tuple[Callable[[], np.ndarray], int]]:
+    """The matrix products of one training step at its shapes, each with its FLOPs: per layer the
+    forward product, the weight gradient and, below the first layer, the input gradient."""
+    rng = np.random.default_rng(0)
+    products = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        a, w, delta = (rng.standard_normal(shape, dtype=np.float32) for shape in ((rows, n_in), (n_in, n_out),
+                                                                                  (rows, n_out)))
+        flops = 2 * rows * n_in * n_out
+        products += [(lambda a=a, w=w: a @ w, flops), (lambda a=a, delta=delta: a.T @ delta, flops)]
+        if i > 0:
+            products.append((lambda delta=delta, w=w: delta @ w.T, flops))
+    return products
+
+
+def test_mlp_step_products(benchmark: Any, case: Case) -> None:
+    """The step's products alone on NumPy's BLAS (float32, its default threads): with the step's
+    FLOPs in extra_info, their GFLOP/s is the highest share of the matmul rate a step could reach."""
+    spec = case.spec
+    products = step_products(spec.widths(case.x.shape[1]), spec.batch_size)
+    flops = sum(f for _, f in products)
+    one_step = dataclasses.replace(spec, epochs=1)
+    assert flops == matmul_flops(one_step, case.x.shape[1], spec.batch_size)  # the record's count, one step
+    benchmark.extra_info["flops"] = flops
+    results = timed(benchmark, lambda: [product() for product, _ in products], f"{case.name}-step-products")
+    assert [r.shape for r in results[:2]] == [(spec.batch_size, spec.layers[0].units),
+                                              (case.x.shape[1], spec.layers[0].units)]
+    assert all(np.isfinite(r).all() for r in results)
