@@ -144,16 +144,23 @@ def tuned_options(n: int, spec: ModelSpec) -> dict[str, Any]:
     return {"jit_compile": TUNED_JIT, "steps_per_execution": epoch_steps(n, spec)}
 
 
+def epoch_in_order(tf: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec) -> Any:
+    """One epoch's batches over the rows in order, the partial last one kept: every batch shape
+    the timed fit meets."""
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(spec.batch_size)
+
+
 def compile_tuned(tf: Any, model: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec) -> float:
     """Trace and XLA-compile the tuned form's train function (every batch shape of an epoch) with
     one execution over the rows in order, then restore the initial weights and optimizer variables
-    (fit resets the metrics itself), so the timed fit starts where it would have; its seconds."""
+    (fit resets the metrics itself), so the timed fit starts where it would have; its seconds
+    (the compilation and that one epoch's steps)."""
     start = time.perf_counter()
     weights = model.get_weights()
     model.optimizer.build(model.trainable_variables)
     optimizer_state = [variable.numpy() for variable in model.optimizer.variables]
-    rows = tf.data.Dataset.from_tensor_slices((x, y)).batch(spec.batch_size).repeat()
-    model.fit(rows, epochs=1, steps_per_epoch=epoch_steps(len(x), spec), verbose=0, shuffle=False)
+    model.fit(epoch_in_order(tf, x, y, spec).repeat(), epochs=1, steps_per_epoch=epoch_steps(len(x), spec), verbose=0,
+              shuffle=False)
     model.set_weights(weights)
     for variable, value in zip(model.optimizer.variables, optimizer_state):
         variable.assign(value)

@@ -1,5 +1,5 @@
 """Regression benchmarks of the from-scratch MLP: forward pass, one training step, one epoch, and
-the step's matrix products alone (the floor under the step: what BLAS allows at its shapes).
+the step's matrix products alone (what NumPy's BLAS gives at the step's shapes).
 
 NumPy always, with NumPy's kernels and the fused ones (Numba; compiled before the clock runs);
 CuPy when a GPU is usable (skipped with the reason otherwise), with the device synchronized
@@ -101,8 +101,9 @@ def step_products(widths: list[int], rows: int) -> list[tuple[Callable[[], np.nd
 
 
 def test_mlp_step_products(benchmark: Any, case: Case) -> None:
-    """The step's products alone on NumPy's BLAS (float32, its default threads): with the step's
-    FLOPs in extra_info, their GFLOP/s is the highest share of the matmul rate a step could reach."""
+    """The step's products alone on NumPy's BLAS (float32, its default threads, fresh outputs,
+    no bias column): with the step's FLOPs in extra_info, their GFLOP/s is about the highest share
+    of the matmul rate a BLAS-based step could reach at these shapes."""
     spec = case.spec
     products = step_products(spec.widths(case.x.shape[1]), spec.batch_size)
     flops = sum(f for _, f in products)
