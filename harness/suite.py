@@ -56,7 +56,7 @@ class Step:
 # torch.compile's first compilation (~20-30 s) and Numba's (~20 s, then cached on disk) come once.
 # The vs_tf sweeps' `article` cases run the MLP with the article's algorithm on exactly the setups
 # of titanic_vs_tf_article and mnist_cpu (same seeds), so those two are not repeated here. Each
-# one-process sweep measures the matmul rate after its runs once, at its end (~2.4 s; measured
+# one-process sweep measures the matmul rate before its runs and once after them (~2.4 s; measured
 # after each of ablation_titanic's 33 jobs it took 77 s: 283 s then, 215 s now). The 30-minute
 # budget does not hold on the EPYC (37.4 min, 2026-11-30): Keras's ten article-setting Titanic
 # runs alone take ~12 min there, and they are the article's experiment at its seed count, which
