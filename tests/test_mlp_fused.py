@@ -241,6 +241,43 @@ def test_whole_epoch_gradients_with_several_sigmoid_outputs_match_finite_differe
     _check(net, x, y)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_sigmoid_head_takes_its_logs_in_chunks_without_underflow(dtype: str) -> None:
+    """Rows of 1300 outputs near 0 (each 1 / (1 + e) near 1/2: 2**-1300 unchunked underflows) and
+    a few far out: the loss, probabilities and deltas of the exact formulas, serial and parallel."""
+    require_numba()
+    rng = np.random.default_rng(8)
+    z = (0.3 * rng.standard_normal((2, 1300))).astype(dtype)
+    z[0, :4] = [40, -40, 0, 700 if dtype == "float64" else 80]
+    y = (rng.random(z.shape) < 0.4).astype(dtype)
+    z64 = z.astype(np.float64)
+    expected = np.sum(np.logaddexp(0, z64) - y * z64)
+    e = np.exp(-np.abs(z64))
+    sigmoid = np.where(z64 >= 0, 1 / (1 + e), e / (1 + e))
+    for parallel in (False, True):
+        p, delta = np.empty_like(z), np.empty_like(z)
+        total = fused._compiled(fused._sigmoid_bce, parallel)(z, y, p, delta, z.dtype.type(0.5))
+        assert total == pytest.approx(expected, rel=1e-12 if dtype == "float64" else 1e-6)
+        np.testing.assert_allclose(p, sigmoid, rtol=TOLERANCE[dtype], atol=1e-300)
+        np.testing.assert_allclose(delta, (sigmoid - y) * 0.5, rtol=TOLERANCE[dtype], atol=1e-7)
+
+
+def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy() -> None:
+    """The one-call epoch's sigmoid head sees a step's rows in one row (units x rows): 1100 rows
+    take three chunks of logs."""
+    require_numba()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2200, 3))
+    y = (x[:, :1] + rng.standard_normal((2200, 1)) > 0).astype(float)
+    runs = []
+    for kernels in ("numpy", "fused"):
+        net = NN([Dense(4, "tanh"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(),
+                 dtype="float64", seed=4, kernels=kernels)
+        runs.append((net.fit(x, y, epochs=3, learning_rate=0.01, sample_size=1100), net.get_weights()))
+        assert net.fit_whole_epochs == (kernels == "fused")
+    _assert_same(*runs, "float64")
+
+
 def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """The optimizer counts an epoch's updates only once the kernel has run them."""
     require_numba()
