@@ -100,23 +100,24 @@ def _tanh_backward(z, a, g):
 def _sigmoid_bce(z, y, p, delta, scale):
     """p = sigmoid(z), delta = (p - y) * scale; returns the sum of softplus(z) - y z. softplus(v)
     is max(v, 0) + log(1 + e), e = exp(-|v|): the logs of up to 512 elements are taken at once, as
-    the log of the product of their 1 / (1 + e) (each in (1/2, 1], so the product cannot underflow),
-    which leaves one exp an element: half the time of a log1p each on a 100-row head."""
+    log1p of the product of their 1 + e, less one, kept as such (grow = (1 + grow)(1 + e) - 1, at
+    most 2**512), so a loss near zero keeps its digits; one exp an element, on the units x rows
+    layout of the whole-epoch kernel half the time of a log1p each."""
     total = 0.0
     n = z.shape[1]
     for i in prange(z.shape[0]):
         row = 0.0
         for start in range(0, n, 512):
-            inverse = 1.0
+            grow = 0.0
             for j in range(start, min(start + 512, n)):
                 v = z[i, j]
                 e = np.exp(-abs(v))
-                s = 1.0 / (1.0 + e)  # sigmoid(|v|), in float64 for the product
+                s = 1.0 / (1.0 + e)  # sigmoid(|v|)
                 p[i, j] = s if v >= 0 else e * s
                 delta[i, j] = (p[i, j] - y[i, j]) * scale
                 row += max(v, 0) - y[i, j] * v
-                inverse *= s
-            row -= np.log(inverse)
+                grow += e + grow * e
+            row += np.log1p(grow)
         total += row
     return total
 

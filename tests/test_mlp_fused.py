@@ -242,9 +242,9 @@ def test_whole_epoch_gradients_with_several_sigmoid_outputs_match_finite_differe
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_the_sigmoid_head_takes_its_logs_in_chunks_without_underflow(dtype: str) -> None:
-    """Rows of 1300 outputs near 0 (each 1 / (1 + e) near 1/2: 2**-1300 unchunked underflows) and
-    a few far out: the loss, probabilities and deltas of the exact formulas, serial and parallel."""
+def test_the_sigmoid_head_takes_its_logs_in_chunks(dtype: str) -> None:
+    """Rows of 1300 outputs near 0 and a few far out: the loss, probabilities and deltas of the
+    exact formulas, serial and parallel."""
     require_numba()
     rng = np.random.default_rng(8)
     z = (0.3 * rng.standard_normal((2, 1300))).astype(dtype)
@@ -262,7 +262,22 @@ def test_the_sigmoid_head_takes_its_logs_in_chunks_without_underflow(dtype: str)
         np.testing.assert_allclose(delta, (sigmoid - y) * 0.5, rtol=TOLERANCE[dtype], atol=1e-7)
 
 
-def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy() -> None:
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_sigmoid_heads_log_neither_overflows_nor_loses_a_small_loss(parallel: bool) -> None:
+    """Zeros make each 1 + e equal 2: a row of 2000 in one product would be 2**2000, inf. And 512
+    confident right answers (v = 30, y = 1): a loss of 512 log1p(e**-30), kept to float64 digits."""
+    require_numba()
+    head = fused._compiled(fused._sigmoid_bce, parallel)
+    z = np.zeros((3, 2000))
+    assert head(z, np.ones_like(z), np.empty_like(z), np.empty_like(z), 1.0) == pytest.approx(6000 * np.log(2),
+                                                                                            rel=1e-12)
+    z = np.full((1, 512), 30.0)
+    assert head(z, np.ones_like(z), np.empty_like(z), np.empty_like(z), 1.0) == pytest.approx(
+        512 * np.log1p(np.exp(-30.0)), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy(dtype: str) -> None:
     """The one-call epoch's sigmoid head sees a step's rows in one row (units x rows): 1100 rows
     take three chunks of logs."""
     require_numba()
@@ -272,10 +287,10 @@ def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy() -> None:
     runs = []
     for kernels in ("numpy", "fused"):
         net = NN([Dense(4, "tanh"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(),
-                 dtype="float64", seed=4, kernels=kernels)
+                 dtype=dtype, seed=4, kernels=kernels)
         runs.append((net.fit(x, y, epochs=3, learning_rate=0.01, sample_size=1100), net.get_weights()))
         assert net.fit_whole_epochs == (kernels == "fused")
-    _assert_same(*runs, "float64")
+    _assert_same(*runs, dtype)
 
 
 def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:
