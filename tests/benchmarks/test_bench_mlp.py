@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from conftest import require_numba
 
 from experiments.models.mlp_model import build_network
 from experiments.models.spec import matmul_flops
+from harness.machine import product_flops
 from mlp_impl.backend import gpu_status
 
 from .conftest import CHECK_LEARNING_RATE, Case, reference_forward, timed
@@ -85,18 +86,15 @@ def test_mlp_epoch(benchmark: Any, case: Case, backend: str) -> None:
     assert net.evaluate(x, y)["loss"] < before
 
 
-def step_products(widths: list[int], rows: int) -> list[tuple[Callable[[], np.ndarray], int]]:
-    """The matrix products of one training step at its shapes, each with its FLOPs: per layer the
-    forward product, the weight gradient and, below the first layer, the input gradient."""
+def step_products(widths: list[int], rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The operands of one training step's matrix products at its shapes: per layer the forward
+    product, the weight gradient and, below the first layer, the input gradient."""
     rng = np.random.default_rng(0)
     products = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
         a, w, delta = (rng.standard_normal(shape, dtype=np.float32) for shape in ((rows, n_in), (n_in, n_out),
                                                                                   (rows, n_out)))
-        flops = 2 * rows * n_in * n_out
-        products += [(lambda a=a, w=w: a @ w, flops), (lambda a=a, delta=delta: a.T @ delta, flops)]
-        if i > 0:
-            products.append((lambda delta=delta, w=w: delta @ w.T, flops))
+        products += [(a, w), (a.T, delta)] + ([(delta, w.T)] if i > 0 else [])
     return products
 
 
@@ -106,11 +104,11 @@ def test_mlp_step_products(benchmark: Any, case: Case) -> None:
     of the matmul rate a BLAS-based step could reach at these shapes."""
     spec = case.spec
     products = step_products(spec.widths(case.x.shape[1]), spec.batch_size)
-    flops = sum(f for _, f in products)
+    flops = sum(product_flops(left.shape[0], left.shape[1], right.shape[1]) for left, right in products)
     one_step = dataclasses.replace(spec, epochs=1)
     assert flops == matmul_flops(one_step, case.x.shape[1], spec.batch_size)  # the record's count, one step
     benchmark.extra_info["flops"] = flops
-    results = timed(benchmark, lambda: [product() for product, _ in products], f"{case.name}-step-products")
+    results = timed(benchmark, lambda: [left @ right for left, right in products], f"{case.name}-step-products")
     assert [r.shape for r in results[:2]] == [(spec.batch_size, spec.layers[0].units),
                                               (case.x.shape[1], spec.layers[0].units)]
     assert all(np.isfinite(r).all() for r in results)
