@@ -113,6 +113,36 @@ def test_keras_tuned_compiles_before_the_clock_and_leaves_no_trace(titanic, monk
     assert plain.compile_seconds is None  # the article's form keeps its tracing in fit_seconds
 
 
+def test_keras_tuned_pipelines_run_without_autotune(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both of keras_tuned's pipelines run with tf.data's autotuning off (its thread held fits
+    past their last epoch) and still give fit's epochs: every row once an epoch, the partial last
+    batch kept, a fresh order each epoch."""
+    import tensorflow as tf
+    from experiments.models import keras_model
+    spec = spec_from_config({**TITANIC, "epochs": 2, "batch_size": 64})
+    x, y = titanic.x_train.astype("float32"), titanic.y_train.astype("float32")
+    fitted = []
+    pipeline = keras_model.tuned_pipeline
+
+    def recording(*args):
+        fitted.append(pipeline(*args))
+        return fitted[-1]
+
+    monkeypatch.setattr(keras_model, "tuned_pipeline", recording)
+    session = keras_model.KerasSession(spec, titanic, seed=3, dtype="float32", tuned=True, deterministic=True)
+    assert len(session.fit(lambda: None)) == 2
+    assert len(fitted) == 1  # the timed fit took its batches from tuned_pipeline
+    in_order = keras_model.epoch_in_order(tf, x, y, spec)
+    for data in (fitted[0], in_order):
+        assert data.options().autotune.enabled is False
+    batches = [bx.numpy() for bx, _ in fitted[0].take(20)]
+    assert [len(b) for b in batches] == ([64] * 9 + [24]) * 2
+    epochs = [np.concatenate(batches[:10]), np.concatenate(batches[10:])]
+    rows = sorted(map(tuple, x))
+    assert all(sorted(map(tuple, epoch)) == rows for epoch in epochs)
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[0], x)
+
+
 def test_torch_compiled_trains_like_eager_torch(titanic) -> None:
     eager, compiled = train("torch", titanic), train("torch_compiled", titanic)
     np.testing.assert_allclose(compiled["epoch_losses"], eager["epoch_losses"], rtol=1e-4)

@@ -15,7 +15,9 @@ optimizer. Measured on two shared cores (load 3-8), 200 Titanic epochs of the sa
 12-18 s fitted epoch by epoch, 3.5-5.7 s as one long epoch; on 300 epochs (load 14) XLA cut the
 long epoch from 30.7 to 20.4 s, its compilation (~14 s) included. Per-epoch losses
 are read once per execution (= per epoch) and the loss tracker is then reset (`reset_metrics`),
-so each is that epoch's row-weighted mean, as `fit` reports it.
+so each is that epoch's row-weighted mean, as `fit` reports it. Its pipelines run with tf.data's
+autotuning off (`without_autotune`) and a fixed prefetch: the autotuner's thread made `fit`
+wait for it at the end of some fits (docs/peers.md).
 
 Compilation: the tuned form is traced and XLA-compiled before the clock starts (`compile_tuned`:
 one untimed execution over the training rows in order, then the initial weights and optimizer
@@ -40,6 +42,7 @@ from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
 TUNED_JIT = True  # XLA in the tuned form: it paid on Titanic (see above)
+TUNED_PREFETCH = 2  # batches prepared ahead of the step (a fixed buffer: autotuning is off)
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
           "binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy"}
 
@@ -144,10 +147,29 @@ def tuned_options(n: int, spec: ModelSpec) -> dict[str, Any]:
     return {"jit_compile": TUNED_JIT, "steps_per_execution": epoch_steps(n, spec)}
 
 
+def without_autotune(tf: Any, data: Any) -> Any:
+    """``data`` with tf.data's autotuning off. Its thread sleeps in periods doubling from 10 ms,
+    and a fit that ended while it slept returned only when it woke: MNIST fits whose last epoch
+    ended at 7.2-8.3 s returned at 10.33 s in seven seeds of ten, a Titanic fit of 3.5 s at 5.11 s.
+    Off, no fit waited (docs/peers.md); in-memory rows, nothing mapped: nothing for it to tune."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return data.with_options(options)
+
+
 def epoch_in_order(tf: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec) -> Any:
     """One epoch's batches over the rows in order, the partial last one kept: every batch shape
     the timed fit meets."""
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(spec.batch_size)
+    return without_autotune(tf, tf.data.Dataset.from_tensor_slices((x, y)).batch(spec.batch_size))
+
+
+def tuned_pipeline(tf: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec, seed: int) -> Any:
+    """The timed fit's batches: a fresh shuffle every epoch, the partial last batch kept, repeated
+    without end (fit stops after its steps)."""
+    data = (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)  # a new order every epoch, as fit's
+            .batch(spec.batch_size).repeat().prefetch(TUNED_PREFETCH))
+    return without_autotune(tf, data)
 
 
 def compile_tuned(tf: Any, model: Any, x: np.ndarray, y: np.ndarray, spec: ModelSpec) -> float:
@@ -171,11 +193,8 @@ def fit_tuned(keras: Any, tf: Any, model: Any, x: np.ndarray, y: np.ndarray, spe
               losses: Any) -> list[float]:
     """Fit as one long epoch of a shuffled, batched, repeated tf.data pipeline; per-epoch losses."""
     steps = epoch_steps(len(x), spec)
-    data = (tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)  # a new order every epoch, as fit's
-            .batch(spec.batch_size).repeat().prefetch(tf.data.AUTOTUNE))
-    model.fit(data, epochs=1, steps_per_epoch=steps * spec.epochs, verbose=0, callbacks=[losses],
-              shuffle=False)  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
+    model.fit(tuned_pipeline(tf, x, y, spec, seed), epochs=1, steps_per_epoch=steps * spec.epochs, verbose=0,
+              callbacks=[losses], shuffle=False)  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
     return list(losses.losses)
 
 
