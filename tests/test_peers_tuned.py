@@ -114,33 +114,36 @@ def test_keras_tuned_compiles_before_the_clock_and_leaves_no_trace(titanic, monk
 
 
 def test_keras_tuned_pipelines_run_without_autotune(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both of keras_tuned's pipelines run with tf.data's autotuning off (its thread held fits
-    past their last epoch) and still give fit's epochs: every row once an epoch, the partial last
+    """Both datasets keras_tuned hands to Keras's fit (the untimed compile pass's and the timed
+    fit's) run with tf.data's autotuning off (its thread held fits past their last epoch), and
+    the timed one still gives fit's epochs: every (row, label) once an epoch, the partial last
     batch kept, a fresh order each epoch."""
-    import tensorflow as tf
     from experiments.models import keras_model
     spec = spec_from_config({**TITANIC, "epochs": 2, "batch_size": 64})
-    x, y = titanic.x_train.astype("float32"), titanic.y_train.astype("float32")
     fitted = []
-    pipeline = keras_model.tuned_pipeline
+    build = keras_model.build_model
 
-    def recording(*args):
-        fitted.append(pipeline(*args))
-        return fitted[-1]
+    def recording(*args, **options):
+        model = build(*args, **options)
+        fit = model.fit
 
-    monkeypatch.setattr(keras_model, "tuned_pipeline", recording)
+        def fit_recording(data, *fit_args, **fit_options):
+            fitted.append(data)
+            return fit(data, *fit_args, **fit_options)
+        model.fit = fit_recording
+        return model
+
+    monkeypatch.setattr(keras_model, "build_model", recording)
     session = keras_model.KerasSession(spec, titanic, seed=3, dtype="float32", tuned=True, deterministic=True)
     assert len(session.fit(lambda: None)) == 2
-    assert len(fitted) == 1  # the timed fit took its batches from tuned_pipeline
-    in_order = keras_model.epoch_in_order(tf, x, y, spec)
-    for data in (fitted[0], in_order):
-        assert data.options().autotune.enabled is False
-    batches = [bx.numpy() for bx, _ in fitted[0].take(20)]
+    assert len(fitted) == 2  # compile_tuned's execution, then the timed fit
+    assert [data.options().autotune.enabled for data in fitted] == [False, False]
+    batches = [np.hstack([bx.numpy(), by.numpy()]) for bx, by in fitted[1].take(20)]
     assert [len(b) for b in batches] == ([64] * 9 + [24]) * 2
     epochs = [np.concatenate(batches[:10]), np.concatenate(batches[10:])]
-    rows = sorted(map(tuple, x))
-    assert all(sorted(map(tuple, epoch)) == rows for epoch in epochs)
-    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[0], x)
+    pairs = np.hstack([session.x_train, session.y_train])
+    assert all(sorted(map(tuple, epoch)) == sorted(map(tuple, pairs)) for epoch in epochs)
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[0], pairs)
 
 
 def test_torch_compiled_trains_like_eager_torch(titanic) -> None:
