@@ -67,17 +67,20 @@ def gpu() -> dict[str, Any]:
         return {"usable": False, "reason": repr(ex), "name": None}
 
 
-def git_state() -> dict[str, Any]:
+def git_state(repo: Path = REPO) -> dict[str, Any]:
     """Commit and dirty flag of the code that ran (with a warning when uncommitted changes exist)."""
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
-            return out.stdout.strip() if out.returncode == 0 else None
+            out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
+            return out.stdout if out.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
             return None
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain")  # untracked files count: new code changes results too
-    changed = [line[3:] for line in (status or "").splitlines() if not line[3:].startswith(("results/", "outputs/"))]
+    commit = (git("rev-parse", "HEAD") or "").strip() or None
+    # untracked files count: new code changes results too. Each line is "XY path": a leading space
+    # is part of the status columns, so lines are never stripped.
+    status = git("status", "--porcelain")
+    changed = [line[3:] for line in (status or "").splitlines()
+               if line and not line[3:].startswith(("results/", "outputs/"))]
     dirty = bool(changed) if status is not None else None
     warning = (f"the working tree had uncommitted changes ({len(changed)} files): the commit alone does not "
                f"reproduce these results" if dirty else None)

@@ -1,0 +1,54 @@
+"""The run's git stamp (environment.git_state): which uncommitted changes make a run "dirty".
+
+Checked on a scratch repository with real `git status` output: the first line of the porcelain
+format starts with a space for an unstaged change, which must survive as part of its status
+columns, not shift the path."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from harness import environment
+
+
+def _repo(tmp_path: Path) -> Path:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    git("config", "user.email", "test@example.org")
+    git("config", "user.name", "test")
+    (tmp_path / "results" / "reference").mkdir(parents=True)
+    (tmp_path / "results" / "reference" / "article.yaml").write_text("numbers: 1\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "start")
+    return tmp_path
+
+
+def test_a_clean_tree_is_not_dirty(tmp_path: Path) -> None:
+    state = environment.git_state(_repo(tmp_path))
+    assert state["dirty"] is False and state["changed_files"] == [] and len(state["commit"]) == 40
+
+
+def test_changes_under_results_alone_leave_the_run_clean(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "results" / "reference" / "article.yaml").unlink()  # " D results/...": the first line
+    (repo / "results" / "runs").mkdir()
+    (repo / "results" / "runs" / "new.json").write_text("{}")
+    state = environment.git_state(repo)
+    assert state["dirty"] is False and state["changed_files"] == [] and state["warning"] is None
+
+
+def test_code_changes_are_named_with_their_whole_path(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "code.py").write_text("x = 2\n")  # " M code.py", the first line of the status
+    (repo / "new.py").write_text("")  # untracked code counts too
+    state = environment.git_state(repo)
+    assert state["dirty"] is True and sorted(state["changed_files"]) == ["code.py", "new.py"]
+    assert "2 files" in state["warning"]
+
+
+def test_outside_a_repository_the_state_is_unknown(tmp_path: Path) -> None:
+    state = environment.git_state(tmp_path)
+    assert state["commit"] is None and state["dirty"] is None and state["changed_files"] == []
