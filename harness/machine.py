@@ -5,7 +5,8 @@ thread count a run may use (one, as in the MLP's row split, and every core), and
 environment.json: every measurement, and the best of them as the rate. One measurement taken in a
 noisy moment can be half the machine's rate (109 against 194 GFLOP/s two minutes apart, here), so
 the best is the honest ceiling; a run that still measures above it (`disturbed`) is flagged on
-the page rather than reported. Each measurement is the best of a few timed calls of a large square
+the page rather than reported. Measurements of one thread count far apart (`rate_spread`,
+`speed_changed`) mean the machine's speed changed while the runs were timed; the page says so. Each measurement is the best of a few timed calls of a large square
 product (what BLAS does best) and of the MNIST network's first-layer shapes (what a training step
 asks for); each shape's own rate is kept too. A GPU's rate is measured the same way with CuPy when
 a device is usable, with the device synchronized before every clock stop.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -26,6 +28,11 @@ SHAPES: tuple[tuple[int, int, int], ...] = ((1000, 784, 512), (784, 1000, 512), 
 REPEATS = 5
 BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
 RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see skip_reason)
+# Below this, the slowest of one thread count's measurements over its fastest means the machine's
+# speed changed during the runs. Seen on the two-core Xeon, 2026-12-01: 0.46 (two threads, 338
+# before, 156 after) while Keras's Titanic fits grew from 34 to 85 s over the seeds, no other
+# process running; 0.78 with another process busy during the first measurement only.
+SPEED_CHANGE_LIMIT = 0.75
 
 
 def product_flops(m: int, k: int, n: int) -> int:
@@ -65,6 +72,44 @@ def measure(xp: Any = np, sync: Callable[[], None] = lambda: None,
         per_shape[f"{m}x{k}@{k}x{n}"] = round(product_flops(m, k, n) / seconds / 1e9, 2)
     return {"matmul_gflops_float32": max(per_shape.values()), "per_shape_gflops": per_shape,
             "method": f"best of up to {timing.get('repeats', REPEATS)} timed calls per shape after a warm-up"}
+
+
+@dataclass(frozen=True)
+class RateSpread:
+    """The farthest-apart rate measurements of one BLAS thread count (GFLOP/s)."""
+
+    threads: int
+    slowest: float
+    fastest: float
+
+    @property
+    def ratio(self) -> float:
+        return self.slowest / self.fastest
+
+
+def rate_spread(rate: dict[str, Any] | None) -> RateSpread | None:
+    """Of an environment's CPU rate record (``matmul_rate``), the thread count whose measurements
+    (before and after the runs) lie farthest apart; None without two of one count. Counts are never
+    compared with each other: two threads measure twice one."""
+    by_threads: dict[int, list[float]] = {}
+    for m in (rate or {}).get("measurements") or []:
+        value = m.get("matmul_gflops_float32")
+        if isinstance(value, (int, float)) and value > 0:
+            by_threads.setdefault(m.get("blas_threads"), []).append(float(value))
+    spreads = [RateSpread(threads, min(values), max(values)) for threads, values in by_threads.items()
+               if len(values) > 1]
+    return min(spreads, key=lambda spread: spread.ratio) if spreads else None
+
+
+def rate_stability(rate: dict[str, Any] | None) -> float | None:
+    """``rate_spread``'s slowest over fastest (1: steady), or None."""
+    spread = rate_spread(rate)
+    return None if spread is None else spread.ratio
+
+
+def speed_changed(stability: float) -> bool:
+    """Whether measurements this far apart mean the machine's speed changed during the runs."""
+    return stability < SPEED_CHANGE_LIMIT
 
 
 def disturbed(fraction: float) -> bool:

@@ -269,3 +269,31 @@ def test_a_failed_measurement_at_the_sweep_end_keeps_the_tables(tmp_path, monkey
             with pytest.raises(raised):
                 callbacks.finish_once(config)
         assert built[-1] == sweep
+
+
+def _measured(*values: tuple[str, int, float]) -> dict:
+    return machine.best_of([{"when": when, "blas_threads": threads, "matmul_gflops_float32": gflops}
+                            for when, threads, gflops in values])
+
+
+def test_rate_stability_is_the_worst_thread_counts_slowest_over_fastest() -> None:
+    # the Xeon's titanic_vs_tf on 2026-12-01, when Keras's fits grew from 34 to 85 s over the seeds
+    slowed = _measured(("before", 1, 168.39), ("before", 2, 337.57), ("after", 1, 152.37), ("after", 2, 156.11))
+    assert machine.rate_stability(slowed) == pytest.approx(156.11 / 337.57)
+    assert machine.speed_changed(machine.rate_stability(slowed))
+    # a busier moment at the first measurement: 22% apart, within the limit
+    steady = _measured(("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08))
+    assert machine.rate_stability(steady) == pytest.approx(261.77 / 334.08)
+    assert not machine.speed_changed(machine.rate_stability(steady))
+    # one count's rates are never compared with another's (one thread is half of two, not a change)
+    assert machine.rate_stability(_measured(("before", 1, 160.0), ("after", 2, 330.0))) is None
+    assert machine.rate_stability(_measured(("before", 1, 160.0), ("before", 2, 330.0))) is None  # no "after" yet
+    assert machine.rate_stability(None) is None and machine.rate_stability({"matmul_gflops_float32": 3.0}) is None
+
+
+def test_rate_stability_ignores_failed_measurements() -> None:
+    rate = {"measurements": [{"blas_threads": 2, "matmul_gflops_float32": 300.0},
+                             {"blas_threads": 2, "matmul_gflops_float32": None},
+                             {"blas_threads": 2, "matmul_gflops_float32": 0.0},
+                             {"blas_threads": 2, "matmul_gflops_float32": 270.0}]}
+    assert machine.rate_stability(rate) == pytest.approx(0.9)

@@ -168,3 +168,34 @@ def test_each_form_of_the_mlp_is_judged() -> None:
 def test_the_sentence_states_each_median_s_run_count() -> None:
     rows = summary(mlp=1.0, keras=40.0, keras_tuned=10.0).assign(n_ok=[10, 10, 9])
     assert "the median fit time (medians of ok runs: mlp 10, keras 10, keras_tuned 9). " in fastest_peer_sentence(rows)
+
+
+def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> None:
+    """The matmul rate measured before and after the runs (environment.json) fell to 46% at two
+    BLAS threads: the section says so, with the figure, before the speed verdicts it disturbs."""
+    import json
+
+    from harness import machine
+    from harness.reporting import batches, build, tables
+
+    folder = _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, mlp_fused=0.3, keras=40.0, keras_tuned=10.0, torch=2.0,
+                                               torch_compiled=0.5, sklearn=3.0))
+
+    def notes() -> list[str]:
+        runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
+        summary = tables.summary_table(runs)
+        return build._notes(summary, runs, tables.swept_params(tables.prepare(runs)))
+
+    assert not [n for n in notes() if "speed changed" in n]  # no measurements: nothing said
+    rates = [("before", 1, 168.39), ("before", 2, 337.57), ("after", 1, 152.37), ("after", 2, 156.11)]
+    rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in rates])
+    (folder / "0-keras" / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+    said = notes()
+    flagged = [i for i, n in enumerate(said) if "speed changed" in n]
+    verdicts = [i for i, n in enumerate(said) if "configuration of each peer" in n]
+    assert len(flagged) == 1 and flagged[0] < verdicts[0]
+    assert "46%" in said[flagged[0]] and "156 against 338 GFLOP/s at 2 BLAS threads" in said[flagged[0]]
+    steady = [("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08)]
+    rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in steady])
+    (folder / "0-keras" / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+    assert not [n for n in notes() if "speed changed" in n]  # 78%: within the limit

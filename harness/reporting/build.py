@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
+from harness.machine import SPEED_CHANGE_LIMIT, speed_changed
 from harness.runs_table import is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
@@ -115,6 +116,14 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if timing:
         notes.append("Runs were " + "; ".join(timing) + ": they shared the CPU, so their fit times are "
                      "not comparable to runs timed one at a time.")
+    spread = tables.machine_spread(runs)
+    if spread is not None and speed_changed(spread.ratio):
+        notes.append(f"The machine's speed changed while these runs were timed: its float32 matmul rate, measured "
+                     f"before and after them, was {spread.slowest:.0f} against {spread.fastest:.0f} GFLOP/s at "
+                     f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''} ({100 * spread.ratio:.0f}%; flagged below "
+                     f"{100 * SPEED_CHANGE_LIMIT:.0f}%). Fit times taken at different moments of this section are "
+                     "not comparable, and its speed verdicts may show the machine's change rather than the "
+                     "implementations'.")
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from harness import algorithm
-from harness.machine import disturbed
+from harness.machine import RateSpread, disturbed, rate_spread
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
@@ -218,14 +218,28 @@ def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
     return float(rates.max()) if rates.size else None
 
 
+def machine_spread(runs: pd.DataFrame) -> RateSpread | None:
+    """The widest spread of the CPU's rate measurements (harness.machine.rate_spread) among the run
+    folders of ``runs``: how far the machine's speed moved while they were timed."""
+    if "run_dir" not in runs:
+        return None
+    spreads = [rate_spread((read_environment(folder) or {}).get("matmul_rate"))
+               for folder in runs["run_dir"].dropna().unique()]
+    spreads = [spread for spread in spreads if spread is not None]
+    return min(spreads, key=lambda spread: spread.ratio) if spreads else None
+
+
 def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
-    """Matmul work per second of the median fit, its fraction of the machine's rate, peak memory."""
+    """Matmul work per second of the median fit, its fraction of the machine's rate, how steady that
+    rate was (``rate_stability``: slowest over fastest measurement, 1 steady), peak memory."""
     flops = stats.finite(ok["flops"])
     gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
     machine = _machine_gflops(group)
+    spread = machine_spread(group)
     return {"flops_median": float(np.median(flops)) if flops.size else math.nan, "gflops_per_s": gflops,
             "machine_gflops_per_s": machine, "rate_status": _rate_status(group) if math.isnan(machine) else "measured",
             "fraction_of_peak": gflops / machine if machine > 0 else math.nan,
+            "rate_stability": spread.ratio if spread is not None else math.nan,
             "peak_memory_mb_median": stats.describe_time(ok["peak_memory_mb"])["median"]}
 
 
