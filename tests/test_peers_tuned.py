@@ -115,9 +115,9 @@ def test_keras_tuned_compiles_before_the_clock_and_leaves_no_trace(titanic, monk
 
 def test_keras_tuned_pipelines_run_without_autotune(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both datasets keras_tuned hands to Keras's fit (the untimed compile pass's and the timed
-    fit's) run with tf.data's autotuning off (its thread held fits past their last epoch), and
-    the timed one still gives fit's epochs: every (row, label) once an epoch, the partial last
-    batch kept, a fresh order each epoch."""
+    fit's) run with tf.data's autotuning off (with it on, some fits returned seconds after their
+    last epoch), and the timed one still gives fit's epochs: every (row, label) once an epoch,
+    the partial last batch kept, a fresh order each epoch."""
     from experiments.models import keras_model
     spec = spec_from_config({**TITANIC, "epochs": 2, "batch_size": 64})
     fitted = []

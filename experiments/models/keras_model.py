@@ -16,8 +16,8 @@ optimizer. Measured on two shared cores (load 3-8), 200 Titanic epochs of the sa
 long epoch from 30.7 to 20.4 s, its compilation (~14 s) included. Per-epoch losses
 are read once per execution (= per epoch) and the loss tracker is then reset (`reset_metrics`),
 so each is that epoch's row-weighted mean, as `fit` reports it. Its pipelines run with tf.data's
-autotuning off (`without_autotune`) and a fixed prefetch: with it on, some fits waited for the
-autotuning thread after their last epoch (docs/peers.md).
+autotuning off (`without_autotune`) and a fixed prefetch: with it on, some fits returned 2-3 s
+after their last epoch, shortly after the autotuning thread's wake times (docs/peers.md).
 
 Compilation: the tuned form is traced and XLA-compiled before the clock starts (`compile_tuned`:
 one untimed execution over the training rows in order, then the initial weights and optimizer
@@ -42,7 +42,7 @@ from .adapter import Adapter, Session
 from .spec import ModelSpec, check_standard_algorithm
 
 TUNED_JIT = True  # XLA in the tuned form: it paid on Titanic (see above)
-TUNED_PREFETCH = 2  # batches prepared ahead (fixed, autotuning off): fits as fast as with AUTOTUNE
+TUNED_PREFETCH = 2  # batches prepared ahead (fixed, autotuning off): no slower than AUTOTUNE in 20 seeds
 LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
           "binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy"}
 
@@ -148,8 +148,9 @@ def tuned_options(n: int, spec: ModelSpec) -> dict[str, Any]:
 
 
 def without_autotune(tf: Any, data: Any) -> Any:
-    """``data`` with tf.data's autotuning off: with it on, some fits returned seconds after their
-    last epoch, at the autotuning thread's wake times (docs/peers.md, keras_tuned)."""
+    """``data`` with tf.data's autotuning off: with it on, some fits returned 2-3 s after their
+    last epoch, shortly after the autotuning thread's wake times; with it off none did
+    (docs/peers.md, keras_tuned)."""
     options = tf.data.Options()
     options.autotune.enabled = False
     return data.with_options(options)
