@@ -67,6 +67,9 @@ def gpu() -> dict[str, Any]:
         return {"usable": False, "reason": repr(ex), "name": None}
 
 
+GENERATED = ("results/", "outputs/")  # what runs write: changes there do not make a run dirty
+
+
 def git_state(repo: Path = REPO) -> dict[str, Any]:
     """Commit and dirty flag of the code that ran (with a warning when uncommitted changes exist)."""
     def git(*args: str) -> str | None:
@@ -76,15 +79,33 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
         except (OSError, subprocess.SubprocessError):
             return None
     commit = (git("rev-parse", "HEAD") or "").strip() or None
-    # untracked files count: new code changes results too. Each line is "XY path": a leading space
-    # is part of the status columns, so lines are never stripped.
-    status = git("status", "--porcelain")
-    changed = [line[3:] for line in (status or "").splitlines()
-               if line and not line[3:].startswith(("results/", "outputs/"))]
+    # untracked files count too (every one, whatever the user's git config): new code changes results
+    status = git("status", "--porcelain=v1", "-z", "--untracked-files=all")
+    changed = changed_paths(status or "")
     dirty = bool(changed) if status is not None else None
-    warning = (f"the working tree had uncommitted changes ({len(changed)} files): the commit alone does not "
+    files = f"{len(changed)} file{'s' if len(changed) != 1 else ''}"
+    warning = (f"the working tree had uncommitted changes ({files}): the commit alone does not "
                f"reproduce these results" if dirty else None)
     return {"commit": commit, "dirty": dirty, "changed_files": changed[:50], "warning": warning}
+
+
+def changed_paths(status: str) -> list[str]:
+    """The paths of ``git status --porcelain=v1 -z`` entries that make a run dirty: outside
+    GENERATED. A rename or copy carries its source as the next field; it counts, by the path
+    outside, when either is (code moved out of results/ is code)."""
+    fields, changed, i = status.split("\0"), [], 0
+    while i < len(fields):
+        entry, i = fields[i], i + 1
+        if len(entry) < 4:
+            continue
+        paths = [entry[3:]]
+        if "R" in entry[:2] or "C" in entry[:2]:
+            paths.append(fields[i] if i < len(fields) else "")
+            i += 1
+        outside = [path for path in paths if not path.startswith(GENERATED)]
+        if outside:
+            changed.append(outside[0])
+    return changed
 
 
 def data_root(root: str | None) -> str | None:

@@ -5,8 +5,9 @@ thread count a run may use (one, as in the MLP's row split, and every core), and
 environment.json: every measurement, and the best of them as the rate. One measurement taken in a
 noisy moment can be half the machine's rate (109 against 194 GFLOP/s two minutes apart, here), so
 the best is the honest ceiling; a run that still measures above it (`disturbed`) is flagged on
-the page rather than reported. Measurements of one thread count far apart (`rate_spread`,
-`speed_changed`) mean the machine's speed changed while the runs were timed; the page says so. Each measurement is the best of a few timed calls of a large square
+the page rather than reported. Measurements of one thread count far apart (`worst_spread`,
+`speed_changed`) mean the machine's speed, or the load on it, changed while the runs were timed;
+the page says so. Each measurement is the best of a few timed calls of a large square
 product (what BLAS does best) and of the MNIST network's first-layer shapes (what a training step
 asks for); each shape's own rate is kept too. A GPU's rate is measured the same way with CuPy when
 a device is usable, with the device synchronized before every clock stop.
@@ -15,6 +16,7 @@ a device is usable, with the device synchronized before every clock stop.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -75,41 +77,47 @@ def measure(xp: Any = np, sync: Callable[[], None] = lambda: None,
 
 
 @dataclass(frozen=True)
+class Measured:
+    """One CPU rate measurement: GFLOP/s and when it was taken ("before" or "after" the runs)."""
+
+    gflops: float
+    when: str
+
+
+@dataclass(frozen=True)
 class RateSpread:
-    """The farthest-apart rate measurements of one BLAS thread count (GFLOP/s)."""
+    """The slowest and the fastest CPU rate measurement of one BLAS thread count."""
 
     threads: int
-    slowest: float
-    fastest: float
+    slowest: Measured
+    fastest: Measured
 
     @property
     def ratio(self) -> float:
-        return self.slowest / self.fastest
+        """Slowest over fastest: 1 steady, lower the farther apart."""
+        return self.slowest.gflops / self.fastest.gflops
 
 
-def rate_spread(rate: dict[str, Any] | None) -> RateSpread | None:
-    """Of an environment's CPU rate record (``matmul_rate``), the thread count whose measurements
-    (before and after the runs) lie farthest apart; None without two of one count. Counts are never
-    compared with each other: two threads measure twice one."""
-    by_threads: dict[int, list[float]] = {}
-    for m in (rate or {}).get("measurements") or []:
-        value = m.get("matmul_gflops_float32")
-        if isinstance(value, (int, float)) and value > 0:
-            by_threads.setdefault(m.get("blas_threads"), []).append(float(value))
-    spreads = [RateSpread(threads, min(values), max(values)) for threads, values in by_threads.items()
-               if len(values) > 1]
+def worst_spread(rates: list[dict[str, Any] | None]) -> RateSpread | None:
+    """Of CPU rate records (environment.json's ``matmul_rate``, one per run folder), the thread count
+    whose measurements (before and after the runs) lie farthest apart; None without two of one
+    count. Counts are never compared with each other: two threads measure twice one."""
+    spreads = []
+    for rate in rates:
+        by_threads: dict[int, list[Measured]] = {}
+        for m in (rate or {}).get("measurements") or []:
+            value, threads = m.get("matmul_gflops_float32"), m.get("blas_threads")
+            if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 and isinstance(threads, int):
+                by_threads.setdefault(threads, []).append(Measured(float(value), str(m.get("when"))))
+        spreads += [RateSpread(threads, min(found, key=lambda m: m.gflops), max(found, key=lambda m: m.gflops))
+                    for threads, found in by_threads.items() if len(found) > 1]
     return min(spreads, key=lambda spread: spread.ratio) if spreads else None
 
 
-def rate_stability(rate: dict[str, Any] | None) -> float | None:
-    """``rate_spread``'s slowest over fastest (1: steady), or None."""
-    spread = rate_spread(rate)
-    return None if spread is None else spread.ratio
-
-
-def speed_changed(stability: float) -> bool:
-    """Whether measurements this far apart mean the machine's speed changed during the runs."""
-    return stability < SPEED_CHANGE_LIMIT
+def speed_changed(spread: RateSpread) -> bool:
+    """Whether measurements this far apart mean the machine's speed, or the load on it, changed
+    while the runs were timed."""
+    return spread.ratio < SPEED_CHANGE_LIMIT
 
 
 def disturbed(fraction: float) -> bool:

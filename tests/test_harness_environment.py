@@ -6,15 +6,21 @@ columns, not shift the path."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 from harness import environment
 
 
+def _git(repo: Path, *args: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # e.g. run from a git hook
+    subprocess.run(["git", "-c", "commit.gpgsign=false", *args], cwd=repo, check=True, capture_output=True, env=clean)
+
+
 def _repo(tmp_path: Path) -> Path:
     def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+        _git(tmp_path, *args)
     git("init", "-q")
     git("config", "user.email", "test@example.org")
     git("config", "user.name", "test")
@@ -47,6 +53,31 @@ def test_code_changes_are_named_with_their_whole_path(tmp_path: Path) -> None:
     state = environment.git_state(repo)
     assert state["dirty"] is True and sorted(state["changed_files"]) == ["code.py", "new.py"]
     assert "2 files" in state["warning"]
+
+
+def test_a_rename_out_of_results_is_code_and_quoted_names_stay_paths(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _git(repo, "mv", "results/reference/article.yaml", "settings.yaml")  # "R  settings.yaml", source after
+    (repo / "results" / "a b é").mkdir()
+    (repo / "results" / "a b é" / "run.json").write_text("{}")  # quoted by plain porcelain
+    state = environment.git_state(repo)
+    assert state["changed_files"] == ["settings.yaml"] and "(1 file)" in state["warning"]
+
+
+def test_every_untracked_file_counts_whatever_the_users_config(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    _git(repo, "config", "status.showUntrackedFiles", "no")
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "a.py").write_text("")
+    (repo / "pkg" / "b.py").write_text("")
+    state = environment.git_state(repo)
+    assert state["dirty"] is True and sorted(state["changed_files"]) == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_changed_paths_reads_renames_and_copies_by_either_path() -> None:
+    status = "R  results/x.yaml\0code.py\0 M results/y.json\0C  new.py\0results/z.py\0?? outputs/log\0"
+    assert environment.changed_paths(status) == ["code.py", "new.py"]
+    assert environment.changed_paths("") == []
 
 
 def test_outside_a_repository_the_state_is_unknown(tmp_path: Path) -> None:

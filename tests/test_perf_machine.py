@@ -276,24 +276,36 @@ def _measured(*values: tuple[str, int, float]) -> dict:
                             for when, threads, gflops in values])
 
 
-def test_rate_stability_is_the_worst_thread_counts_slowest_over_fastest() -> None:
+def test_the_worst_spread_is_one_thread_counts_slowest_and_fastest_with_when_they_were_taken() -> None:
     # the Xeon's titanic_vs_tf on 2026-12-01, when Keras's fits grew from 34 to 85 s over the seeds
     slowed = _measured(("before", 1, 168.39), ("before", 2, 337.57), ("after", 1, 152.37), ("after", 2, 156.11))
-    assert machine.rate_stability(slowed) == pytest.approx(156.11 / 337.57)
-    assert machine.speed_changed(machine.rate_stability(slowed))
+    spread = machine.worst_spread([slowed])
+    assert spread == machine.RateSpread(2, machine.Measured(156.11, "after"), machine.Measured(337.57, "before"))
+    assert spread.ratio == pytest.approx(156.11 / 337.57) and machine.speed_changed(spread)
     # a busier moment at the first measurement: 22% apart, within the limit
     steady = _measured(("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08))
-    assert machine.rate_stability(steady) == pytest.approx(261.77 / 334.08)
-    assert not machine.speed_changed(machine.rate_stability(steady))
+    assert machine.worst_spread([steady]).ratio == pytest.approx(261.77 / 334.08)
+    assert not machine.speed_changed(machine.worst_spread([steady]))
+    # of several run folders' records, the widest spread
+    assert machine.worst_spread([steady, None, slowed, {}]) == spread
     # one count's rates are never compared with another's (one thread is half of two, not a change)
-    assert machine.rate_stability(_measured(("before", 1, 160.0), ("after", 2, 330.0))) is None
-    assert machine.rate_stability(_measured(("before", 1, 160.0), ("before", 2, 330.0))) is None  # no "after" yet
-    assert machine.rate_stability(None) is None and machine.rate_stability({"matmul_gflops_float32": 3.0}) is None
+    assert machine.worst_spread([_measured(("before", 1, 160.0), ("after", 2, 330.0))]) is None
+    assert machine.worst_spread([_measured(("before", 1, 160.0), ("before", 2, 330.0))]) is None  # no "after" yet
+    assert machine.worst_spread([None, {"matmul_gflops_float32": 3.0}]) is None and machine.worst_spread([]) is None
 
 
-def test_rate_stability_ignores_failed_measurements() -> None:
-    rate = {"measurements": [{"blas_threads": 2, "matmul_gflops_float32": 300.0},
+def test_the_limit_itself_is_no_change() -> None:
+    def spread(ratio: float) -> machine.RateSpread:
+        return machine.RateSpread(2, machine.Measured(ratio * 100.0, "after"), machine.Measured(100.0, "before"))
+    assert not machine.speed_changed(spread(machine.SPEED_CHANGE_LIMIT))
+    assert machine.speed_changed(spread(machine.SPEED_CHANGE_LIMIT - 1e-9))
+
+
+def test_the_spread_ignores_failed_and_unlabelled_measurements() -> None:
+    rate = {"measurements": [{"blas_threads": 2, "matmul_gflops_float32": 300.0, "when": "before"},
                              {"blas_threads": 2, "matmul_gflops_float32": None},
                              {"blas_threads": 2, "matmul_gflops_float32": 0.0},
-                             {"blas_threads": 2, "matmul_gflops_float32": 270.0}]}
-    assert machine.rate_stability(rate) == pytest.approx(0.9)
+                             {"blas_threads": 2, "matmul_gflops_float32": float("inf")},
+                             {"matmul_gflops_float32": 10.0},  # no thread count: not comparable
+                             {"blas_threads": 2, "matmul_gflops_float32": 270.0, "when": "after"}]}
+    assert machine.worst_spread([rate]).ratio == pytest.approx(0.9)

@@ -171,8 +171,9 @@ def test_the_sentence_states_each_median_s_run_count() -> None:
 
 
 def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> None:
-    """The matmul rate measured before and after the runs (environment.json) fell to 46% at two
-    BLAS threads: the section says so, with the figure, before the speed verdicts it disturbs."""
+    """The CPU's matmul rate measured before and after the runs (environment.json) fell to 46% at
+    two BLAS threads: the section says so, with both figures in the order taken, before the speed
+    verdicts it disturbs; summary.csv's cpu_rate_stability carries the ratio."""
     import json
 
     from harness import machine
@@ -181,21 +182,38 @@ def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> 
     folder = _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, mlp_fused=0.3, keras=40.0, keras_tuned=10.0, torch=2.0,
                                                torch_compiled=0.5, sklearn=3.0))
 
-    def notes() -> list[str]:
+    def summary_and_notes() -> tuple[pd.DataFrame, list[str]]:
         runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
         summary = tables.summary_table(runs)
-        return build._notes(summary, runs, tables.swept_params(tables.prepare(runs)))
+        return summary, build._notes(summary, runs, tables.swept_params(tables.prepare(runs)))
 
-    assert not [n for n in notes() if "speed changed" in n]  # no measurements: nothing said
-    rates = [("before", 1, 168.39), ("before", 2, 337.57), ("after", 1, 152.37), ("after", 2, 156.11)]
-    rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in rates])
-    (folder / "0-keras" / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
-    said = notes()
-    flagged = [i for i, n in enumerate(said) if "speed changed" in n]
+    def measured(*values: tuple[str, int, float]) -> None:
+        rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in values])
+        (folder / "0-keras" / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+
+    summary, said = summary_and_notes()
+    assert not [n for n in said if "matmul rate measured" in n]  # no measurements: nothing said
+    assert summary["cpu_rate_stability"].isna().all()
+    measured(("before", 1, 168.39), ("before", 2, 337.57), ("after", 1, 152.37), ("after", 2, 156.11))
+    summary, said = summary_and_notes()
+    flagged = [i for i, n in enumerate(said) if "matmul rate measured" in n]
     verdicts = [i for i, n in enumerate(said) if "configuration of each peer" in n]
     assert len(flagged) == 1 and flagged[0] < verdicts[0]
-    assert "46%" in said[flagged[0]] and "156 against 338 GFLOP/s at 2 BLAS threads" in said[flagged[0]]
-    steady = [("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08)]
-    rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in steady])
-    (folder / "0-keras" / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
-    assert not [n for n in notes() if "speed changed" in n]  # 78%: within the limit
+    assert said[flagged[0]].startswith("The CPU's float32 matmul rate measured 338 GFLOP/s before these runs and "
+                                       "156 after them at 2 BLAS threads (the slower 46% of the faster; flagged "
+                                       "below 75%): the machine's speed, or the load on it, changed")
+    keras_job = summary[summary["impl"] == "keras"]
+    assert keras_job["cpu_rate_stability"].iloc[0] == pytest.approx(156.11 / 337.57)
+    measured(("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08))
+    assert not [n for n in summary_and_notes()[1] if "matmul rate measured" in n]  # 78%: within the limit
+
+
+def test_the_speed_change_sentence_floors_its_percentage_and_counts_one_thread() -> None:
+    from harness import machine
+    from harness.reporting import build
+
+    spread = machine.RateSpread(1, machine.Measured(149.96, "after"), machine.Measured(200.0, "before"))
+    text = build._speed_change(spread)  # 74.98%: shown as 74%, never as the limit it is below
+    assert "200 GFLOP/s before these runs and 150 after them at 1 BLAS thread (the slower 74% of" in text
+    early = machine.RateSpread(2, machine.Measured(9.5, "before"), machine.Measured(31.25, "after"))
+    assert "measured 9.5 GFLOP/s before these runs and 31.2 after them at 2 BLAS threads" in build._speed_change(early)

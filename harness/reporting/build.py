@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
-from harness.machine import SPEED_CHANGE_LIMIT, speed_changed
+from harness.machine import SPEED_CHANGE_LIMIT, RateSpread, speed_changed
 from harness.runs_table import is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
@@ -117,13 +118,8 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
         notes.append("Runs were " + "; ".join(timing) + ": they shared the CPU, so their fit times are "
                      "not comparable to runs timed one at a time.")
     spread = tables.machine_spread(runs)
-    if spread is not None and speed_changed(spread.ratio):
-        notes.append(f"The machine's speed changed while these runs were timed: its float32 matmul rate, measured "
-                     f"before and after them, was {spread.slowest:.0f} against {spread.fastest:.0f} GFLOP/s at "
-                     f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''} ({100 * spread.ratio:.0f}%; flagged below "
-                     f"{100 * SPEED_CHANGE_LIMIT:.0f}%). Fit times taken at different moments of this section are "
-                     "not comparable, and its speed verdicts may show the machine's change rather than the "
-                     "implementations'.")
+    if spread is not None and speed_changed(spread) and not timing:  # shared CPU: said above
+        notes.append(_speed_change(spread))
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")
@@ -133,6 +129,19 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
         notes.append(f"{repeats} run(s) repeat another of the same implementation, settings and seed (jobs of a "
                      "sweep over a value that implementation does not use): each seed counts once, the latest.")
     return notes
+
+
+def _speed_change(spread: RateSpread) -> str:
+    """The section's warning that the machine's speed, or its load, changed while its runs were
+    timed, with the two measurements in the order they were taken."""
+    first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
+    threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
+    return (f"The CPU's float32 matmul rate measured {tables.gflops_text(first.gflops)} GFLOP/s {first.when} "
+            f"these runs and {tables.gflops_text(second.gflops)} {second.when} them at {threads} (the slower "
+            f"{math.floor(100 * spread.ratio)}% of the faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%): the "
+            "machine's speed, or the load on it, changed while they were timed, so fit times taken at different "
+            "moments of this section are not comparable, and its speed verdicts may show that change rather than "
+            "the implementations'.")
 
 
 def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:

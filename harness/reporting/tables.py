@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from harness import algorithm
-from harness.machine import RateSpread, disturbed, rate_spread
+from harness.machine import RateSpread, disturbed, worst_spread
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
@@ -219,19 +219,17 @@ def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
 
 
 def machine_spread(runs: pd.DataFrame) -> RateSpread | None:
-    """The widest spread of the CPU's rate measurements (harness.machine.rate_spread) among the run
+    """The widest spread of the CPU's rate measurements (harness.machine.worst_spread) among the run
     folders of ``runs``: how far the machine's speed moved while they were timed."""
     if "run_dir" not in runs:
         return None
-    spreads = [rate_spread((read_environment(folder) or {}).get("matmul_rate"))
-               for folder in runs["run_dir"].dropna().unique()]
-    spreads = [spread for spread in spreads if spread is not None]
-    return min(spreads, key=lambda spread: spread.ratio) if spreads else None
+    return worst_spread([(read_environment(folder) or {}).get("matmul_rate")
+                         for folder in runs["run_dir"].dropna().unique()])
 
 
 def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
-    """Matmul work per second of the median fit, its fraction of the machine's rate, how steady that
-    rate was (``rate_stability``: slowest over fastest measurement, 1 steady), peak memory."""
+    """Matmul work per second of the median fit, its fraction of the machine's rate, how steady the
+    CPU's rate was (``cpu_rate_stability``: slowest over fastest measurement, 1 steady), peak memory."""
     flops = stats.finite(ok["flops"])
     gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
     machine = _machine_gflops(group)
@@ -239,7 +237,7 @@ def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dic
     return {"flops_median": float(np.median(flops)) if flops.size else math.nan, "gflops_per_s": gflops,
             "machine_gflops_per_s": machine, "rate_status": _rate_status(group) if math.isnan(machine) else "measured",
             "fraction_of_peak": gflops / machine if machine > 0 else math.nan,
-            "rate_stability": spread.ratio if spread is not None else math.nan,
+            "cpu_rate_stability": spread.ratio if spread is not None else math.nan,
             "peak_memory_mb_median": stats.describe_time(ok["peak_memory_mb"])["median"]}
 
 
@@ -336,6 +334,11 @@ def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]
             zip(summary[f"{name}_mean"], summary[f"{name}_ci_low"], summary[f"{name}_ci_high"])]
 
 
+def gflops_text(gflops: float) -> str:
+    """A GFLOP/s figure: whole numbers from 100 on (no 3.51e+03), else 3 significant digits."""
+    return f"{gflops:.0f}" if gflops >= 100 else fmt(gflops)
+
+
 def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
     """'120 (62%)'; a fraction over the measured rate is flagged as a disturbed measurement, not
     shown; without a rate, why (the rate's status: skipped, failed, float64)."""
@@ -367,7 +370,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
         out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
     if summary["gflops_per_s"].notna().any():
-        rates = summary["gflops_per_s"].map(lambda g: f"{g:.0f}" if g >= 100 else fmt(g))  # no 3.51e+03
+        rates = summary["gflops_per_s"].map(gflops_text)
         statuses = summary["rate_status"] if "rate_status" in summary else ["measured"] * len(summary)
         out["GFLOP/s (of matmul peak)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
     if summary["peak_memory_mb_median"].notna().any():
