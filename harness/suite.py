@@ -60,7 +60,7 @@ class Step:
 # after each of ablation_titanic's 33 jobs it took 77 s: 283 s then, 215 s now). The 30-minute
 # budget does not hold on the EPYC (37.4 min, 2026-11-30): Keras's ten article-setting Titanic
 # runs alone take ~12 min there, and they are the article's experiment at its seed count, which
-# never gives. A two-core Intel Xeon ran it in 17.6 min (docs/peers.md, "make bench's budget");
+# never gives. A two-core Intel Xeon ran it in 17.5 min (docs/peers.md, "make bench's budget");
 # these estimates stay the slower machine's. ablation_titanic keeps 3 seeds a cell (each main
 # effect on 48 runs a side);
 # ablation_mnist (12 cells, ~6 min a seed) runs apart: `make ablation-mnist`
