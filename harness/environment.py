@@ -74,8 +74,8 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
     """Commit and dirty flag of the code that ran (with a warning when uncommitted changes exist)."""
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
-            return out.stdout if out.returncode == 0 else None
+            out = subprocess.run(["git", *args], cwd=repo, capture_output=True, timeout=10)
+            return os.fsdecode(out.stdout) if out.returncode == 0 else None  # any byte of a file name
         except (OSError, subprocess.SubprocessError):
             return None
     commit = (git("rev-parse", "HEAD") or "").strip() or None

@@ -5,9 +5,9 @@ thread count a run may use (one, as in the MLP's row split, and every core), and
 environment.json: every measurement, and the best of them as the rate. One measurement taken in a
 noisy moment can be half the machine's rate (109 against 194 GFLOP/s two minutes apart, here), so
 the best is the honest ceiling; a run that still measures above it (`disturbed`) is flagged on
-the page rather than reported. Measurements of one thread count far apart (`worst_spread`,
-`speed_changed`) mean the machine's speed, or the load on it, changed while the runs were timed;
-the page says so. Each measurement is the best of a few timed calls of a large square
+the page rather than reported. When one thread count's measurements before and after the runs
+differ by more than a quarter (`worst_spread`, `speed_changed`), the page says so: the machine's
+speed, or the load on it, may have changed while the runs were timed. Each measurement is the best of a few timed calls of a large square
 product (what BLAS does best) and of the MNIST network's first-layer shapes (what a training step
 asks for); each shape's own rate is kept too. A GPU's rate is measured the same way with CuPy when
 a device is usable, with the device synchronized before every clock stop.
@@ -30,8 +30,8 @@ SHAPES: tuple[tuple[int, int, int], ...] = ((1000, 784, 512), (784, 1000, 512), 
 REPEATS = 5
 BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
 RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see skip_reason)
-# Below this, the slowest of one thread count's measurements over its fastest means the machine's
-# speed changed during the runs. Seen on the two-core Xeon, 2026-12-01: 0.46 (two threads, 338
+# Below this, the slowest of one thread count's measurements over its fastest is said on the page:
+# the machine's speed, or its load, may have changed during the runs. Seen on the two-core Xeon, 2026-12-01: 0.46 (two threads, 338
 # before, 156 after) while Keras's Titanic fits grew from 34 to 85 s over the seeds, no other
 # process running; 0.78 with another process busy during the first measurement only.
 SPEED_CHANGE_LIMIT = 0.75
@@ -106,17 +106,18 @@ def worst_spread(rates: list[dict[str, Any] | None]) -> RateSpread | None:
     for rate in rates:
         by_threads: dict[int, list[Measured]] = {}
         for m in (rate or {}).get("measurements") or []:
-            value, threads = m.get("matmul_gflops_float32"), m.get("blas_threads")
-            if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 and isinstance(threads, int):
-                by_threads.setdefault(threads, []).append(Measured(float(value), str(m.get("when"))))
+            value, threads, when = m.get("matmul_gflops_float32"), m.get("blas_threads"), m.get("when")
+            if (isinstance(value, (int, float)) and math.isfinite(value) and value > 0 and isinstance(threads, int)
+                    and when in ("before", "after")):
+                by_threads.setdefault(threads, []).append(Measured(float(value), when))
         spreads += [RateSpread(threads, min(found, key=lambda m: m.gflops), max(found, key=lambda m: m.gflops))
                     for threads, found in by_threads.items() if len(found) > 1]
     return min(spreads, key=lambda spread: spread.ratio) if spreads else None
 
 
 def speed_changed(spread: RateSpread) -> bool:
-    """Whether measurements this far apart mean the machine's speed, or the load on it, changed
-    while the runs were timed."""
+    """Whether measurements this far apart are said on the page: the machine's speed, or the load
+    on it, may have changed while the runs were timed."""
     return spread.ratio < SPEED_CHANGE_LIMIT
 
 

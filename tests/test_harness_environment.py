@@ -10,7 +10,16 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness import environment
+
+
+@pytest.fixture(autouse=True)
+def _no_outer_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """git_state reads the scratch repository, not one named by an outer GIT_DIR (e.g. a git hook's)."""
+    for name in [k for k in os.environ if k.startswith("GIT_")]:
+        monkeypatch.delenv(name)
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -72,6 +81,17 @@ def test_every_untracked_file_counts_whatever_the_users_config(tmp_path: Path) -
     (repo / "pkg" / "b.py").write_text("")
     state = environment.git_state(repo)
     assert state["dirty"] is True and sorted(state["changed_files"]) == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_a_file_name_that_is_not_utf8_is_read_not_fatal(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    with open(os.path.join(os.fsencode(repo / "results"), b"run-\xe9.json"), "w") as out:
+        out.write("{}")
+    assert environment.git_state(repo)["dirty"] is False
+    with open(os.path.join(os.fsencode(repo), b"lat\xe9.py"), "w") as out:
+        out.write("")
+    state = environment.git_state(repo)
+    assert state["dirty"] is True and state["changed_files"] == [os.fsdecode(b"lat\xe9.py")]
 
 
 def test_changed_paths_reads_renames_and_copies_by_either_path() -> None:

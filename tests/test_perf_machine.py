@@ -307,5 +307,6 @@ def test_the_spread_ignores_failed_and_unlabelled_measurements() -> None:
                              {"blas_threads": 2, "matmul_gflops_float32": 0.0},
                              {"blas_threads": 2, "matmul_gflops_float32": float("inf")},
                              {"matmul_gflops_float32": 10.0},  # no thread count: not comparable
+                             {"blas_threads": 2, "matmul_gflops_float32": 30.0},  # no "when": no order to state
                              {"blas_threads": 2, "matmul_gflops_float32": 270.0, "when": "after"}]}
     assert machine.worst_spread([rate]).ratio == pytest.approx(0.9)

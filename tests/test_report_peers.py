@@ -200,8 +200,8 @@ def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> 
     verdicts = [i for i, n in enumerate(said) if "configuration of each peer" in n]
     assert len(flagged) == 1 and flagged[0] < verdicts[0]
     assert said[flagged[0]].startswith("The CPU's float32 matmul rate measured 338 GFLOP/s before these runs and "
-                                       "156 after them at 2 BLAS threads (the slower 46% of the faster; flagged "
-                                       "below 75%): the machine's speed, or the load on it, changed")
+                                       "156 after them at 2 BLAS threads (the slower is 46% of the faster; flagged "
+                                       "below 75%): the machine's speed, or the load on it, may have changed")
     keras_job = summary[summary["impl"] == "keras"]
     assert keras_job["cpu_rate_stability"].iloc[0] == pytest.approx(156.11 / 337.57)
     measured(("before", 1, 167.13), ("before", 2, 261.77), ("after", 1, 169.77), ("after", 2, 334.08))
@@ -214,6 +214,31 @@ def test_the_speed_change_sentence_floors_its_percentage_and_counts_one_thread()
 
     spread = machine.RateSpread(1, machine.Measured(149.96, "after"), machine.Measured(200.0, "before"))
     text = build._speed_change(spread)  # 74.98%: shown as 74%, never as the limit it is below
-    assert "200 GFLOP/s before these runs and 150 after them at 1 BLAS thread (the slower 74% of" in text
+    assert "200 GFLOP/s before these runs and 150 after them at 1 BLAS thread (the slower is 74% of" in text
+    exact = machine.RateSpread(2, machine.Measured(58.0, "after"), machine.Measured(100.0, "before"))
+    assert "(the slower is 58% of the faster" in build._speed_change(exact)  # not 57: 0.58 * 100 < 58
     early = machine.RateSpread(2, machine.Measured(9.5, "before"), machine.Measured(31.25, "after"))
     assert "measured 9.5 GFLOP/s before these runs and 31.2 after them at 2 BLAS threads" in build._speed_change(early)
+
+
+def test_runs_that_shared_the_cpu_get_that_note_instead(tmp_path) -> None:
+    """Under a parallel launcher the page already says the fit times shared the CPU: no second
+    sentence about the rate's spread."""
+    import json
+
+    from harness import machine
+    from harness.records import write_record
+    from harness.reporting import batches, build, tables
+
+    folder = tmp_path / "titanic_vs_tf" / "2026-01-01_00-00-00"
+    for impl, seconds in (("mlp", 0.5), ("keras", 30.0)):
+        for seed in range(3):
+            write_record(folder, dict(experiment="titanic_vs_tf", impl=impl, backend="numpy", dataset="titanic",
+                                      seed=seed, status="ok", fit_seconds=seconds + 0.01 * seed, launcher="joblib"))
+    rates = [("before", 2, 337.57), ("after", 2, 156.11)]
+    rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in rates])
+    (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+    runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
+    said = build._notes(tables.summary_table(runs), runs, [])
+    assert any("shared the CPU" in n for n in said)
+    assert not any("matmul rate measured" in n for n in said)

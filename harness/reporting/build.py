@@ -132,16 +132,17 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
 
 
 def _speed_change(spread: RateSpread) -> str:
-    """The section's warning that the machine's speed, or its load, changed while its runs were
-    timed, with the two measurements in the order they were taken."""
+    """The section's warning that the machine's speed, or its load, may have changed while its runs
+    were timed, with the two measurements in the order they were taken."""
     first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
     threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
+    percent = math.floor(round(100 * spread.slowest.gflops / spread.fastest.gflops, 9))
     return (f"The CPU's float32 matmul rate measured {tables.gflops_text(first.gflops)} GFLOP/s {first.when} "
-            f"these runs and {tables.gflops_text(second.gflops)} {second.when} them at {threads} (the slower "
-            f"{math.floor(100 * spread.ratio)}% of the faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%): the "
-            "machine's speed, or the load on it, changed while they were timed, so fit times taken at different "
-            "moments of this section are not comparable, and its speed verdicts may show that change rather than "
-            "the implementations'.")
+            f"these runs and {tables.gflops_text(second.gflops)} {second.when} them at {threads} (the slower is "
+            f"{percent}% of the faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%): the machine's speed, or "
+            "the load on it, may have changed while they were timed, so fit times taken at different moments of "
+            "this section may not be comparable, and its speed verdicts may show that change rather than the "
+            "implementations'.")
 
 
 def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:
