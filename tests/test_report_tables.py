@@ -291,3 +291,29 @@ def test_fraction_of_peak_missing_without_environment(tmp_path: Path) -> None:
     assert row["gflops_per_s"] == pytest.approx(2.0)
     assert math.isnan(row["machine_gflops_per_s"]) and math.isnan(row["fraction_of_peak"])
     assert tables.display_table(tables.summary_table(load_runs([folder])))["GFLOP/s (of matmul peak)"][0] == "2 (no matmul rate: not recorded)"  # no environment.json, no status in the record
+
+
+def test_a_resumed_runs_own_rate_measurements_count_too(tmp_path: Path) -> None:
+    """A resume writes its process's environment beside the first one (environment-<stamp>-<pid>.json):
+    its rate counts towards the best, and its before/after spread is read like the first's."""
+    import json
+
+    from harness import machine
+    folder = tmp_path / "results" / "mnist_vs_tf" / "2026-01-01_00-00-00"
+    for seed in range(3):
+        write_record(folder, dict(experiment="mnist_vs_tf", impl="mlp", backend="numpy", dataset="mnist",
+                                  seed=seed, status="ok", fit_seconds=6.0 + seed, flops=1.23e12))
+
+    def environment(name: str, before: float, after: float) -> None:
+        rate = machine.best_of([{"when": "before", "blas_threads": 2, "matmul_gflops_float32": before},
+                                {"when": "after", "blas_threads": 2, "matmul_gflops_float32": after}])
+        (folder / name).write_text(json.dumps({"matmul_gflops_float32": rate["matmul_gflops_float32"],
+                                               "matmul_rate": rate}), encoding="utf-8")
+
+    environment("environment.json", 200.0, 190.0)
+    environment("environment-20260102T000000000000-42.json", 300.0, 120.0)  # the resume's process
+    (folder / "environment-20260103T000000000000-43.json").write_text("{broken", encoding="utf-8")
+    row = tables.summary_table(load_runs([folder])).iloc[0]
+    assert row["machine_gflops_per_s"] == 300.0  # the best of every process's measurements
+    assert row["cpu_rate_stability"] == pytest.approx(120.0 / 300.0)
+    assert tables.machine_spread(load_runs([folder])).fastest == machine.Measured(300.0, "before")

@@ -122,6 +122,22 @@ def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
         return None
 
 
+def read_environments(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every process's environment of a run directory: environment.json, then those a resume wrote
+    beside it (environment-<time>-<pid>.json, harness.run), in time order; broken ones left out."""
+    stem, suffix = os.path.splitext(ENVIRONMENT_FILE)
+    paths = [Path(folder) / ENVIRONMENT_FILE, *sorted(Path(folder).glob(f"{stem}-*{suffix}"))]
+    found = []
+    for path in paths:
+        try:
+            environment = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(environment, dict):
+            found.append(environment)
+    return found
+
+
 def read_config_text(folder: str | os.PathLike) -> str | None:
     """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy)."""
     for path in (Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):

@@ -31,7 +31,7 @@ from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
 from harness.run_settings import MACHINE_PREFIX, MACHINE_RATES, RATE_STATUSES
 from harness.reporting import settings, stats
-from harness.reporting.batches import read_environment
+from harness.reporting.batches import read_environments
 
 REFERENCE_IMPL = "keras"
 # dataset is a key because one experiment (smoke) may run several data sets as jobs of a sweep.
@@ -211,20 +211,22 @@ def _rate_status(group: pd.DataFrame) -> str:
 
 def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
     """A run folder's rate: the best of what its records carry (measured before the runs) and its
-    environment.json (also measured after them), either alone when the other is missing."""
+    environments (also measured after them; a resume's process writes its own), either alone when
+    the other is missing."""
     found = [s.get(MACHINE_PREFIX + key) for s in carried if isinstance(s, dict)]
-    found.append((read_environment(folder) or {}).get(key))
+    found += [environment.get(key) for environment in read_environments(folder)]
     rates = stats.finite(found)
     return float(rates.max()) if rates.size else None
 
 
 def machine_spread(runs: pd.DataFrame) -> RateSpread | None:
     """The widest spread of the CPU's rate measurements (harness.machine.worst_spread) among the run
-    folders of ``runs``: how far the machine's speed moved while they were timed."""
+    folders of ``runs``, each process's environment apart: how far the machine's speed may have
+    moved while they were timed."""
     if "run_dir" not in runs:
         return None
-    return worst_spread([(read_environment(folder) or {}).get("matmul_rate")
-                         for folder in runs["run_dir"].dropna().unique()])
+    return worst_spread([environment.get("matmul_rate") for folder in runs["run_dir"].dropna().unique()
+                         for environment in read_environments(folder)])
 
 
 def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
