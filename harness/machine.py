@@ -99,9 +99,10 @@ class RateSpread:
 
 
 def worst_spread(rates: list[dict[str, Any] | None]) -> RateSpread | None:
-    """Of CPU rate records (environment.json's ``matmul_rate``, one per run folder), the thread count
-    whose measurements (before and after the runs) lie farthest apart; None without two of one
-    count. Counts are never compared with each other: two threads measure twice one."""
+    """Of CPU rate records (the ``matmul_rate`` of each process's environment: environment.json and
+    a resume's environment-<time>-<pid>.json), the thread count whose measurements in one record
+    (before and after its runs) lie farthest apart; None without two of one count. Counts are never
+    compared with each other: two threads measure twice one."""
     spreads = []
     for rate in rates:
         by_threads: dict[int, list[Measured]] = {}

@@ -310,10 +310,12 @@ def test_a_resumed_runs_own_rate_measurements_count_too(tmp_path: Path) -> None:
         (folder / name).write_text(json.dumps({"matmul_gflops_float32": rate["matmul_gflops_float32"],
                                                "matmul_rate": rate}), encoding="utf-8")
 
-    environment("environment.json", 200.0, 190.0)
-    environment("environment-20260102T000000000000-42.json", 300.0, 120.0)  # the resume's process
+    environment("environment.json", 200.0, 80.0)  # the widest spread: the first process's
+    environment("environment-20260102T000000000000-42.json", 300.0, 290.0)  # the best rate: the resume's
     (folder / "environment-20260103T000000000000-43.json").write_text("{broken", encoding="utf-8")
+    (folder / "environment-20260104T000000000000-44.json").write_text("[1, 2]", encoding="utf-8")
+    environment(".environment.json.99.tmp", 999.0, 10.0)  # a write in progress: not an environment
     row = tables.summary_table(load_runs([folder])).iloc[0]
     assert row["machine_gflops_per_s"] == 300.0  # the best of every process's measurements
-    assert row["cpu_rate_stability"] == pytest.approx(120.0 / 300.0)
-    assert tables.machine_spread(load_runs([folder])).fastest == machine.Measured(300.0, "before")
+    assert row["cpu_rate_stability"] == pytest.approx(80.0 / 200.0)  # each process's spread apart
+    assert tables.machine_spread(load_runs([folder])).fastest == machine.Measured(200.0, "before")

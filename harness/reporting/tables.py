@@ -4,7 +4,8 @@ Time is summarised by median and spread (one slow warm-up run should not move it
 with a bootstrap interval (MLPerf-style: every seed reported, none picked). Runs whose status is
 not "ok" are counted and named but left out of every statistic. Speed is also given as work per
 second (the record's matmul `flops` over the median fit time) and as a fraction of the machine's
-float32 matmul rate, measured by the harness into each run folder's environment.json.
+float32 matmul rate, measured by the harness into each run folder's environment.json (and a resumed
+process's environment-<time>-<pid>.json beside it).
 
 A row holds the runs of one setting: every setting that differs between the runs summarised is a
 group key, whether the records hold it (SWEEPABLE) or only the run folders' config.yaml
@@ -175,7 +176,7 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
 
 def _machine_gflops(group: pd.DataFrame) -> float:
     """The float32 matmul rate (GFLOP/s) of the machine a float32 group ran on, from its run folders'
-    environment.json (the GPU's for GPU backends); the median when a sweep's folders differ."""
+    environments (the GPU's for GPU backends); the median when a sweep's folders differ."""
     keys = None if "run_dir" not in group else _rate_keys(group)
     if keys is None:
         return math.nan  # no folders, or float64 (only the float32 rate is measured: no fraction)
