@@ -7,10 +7,11 @@ noisy moment can be half the machine's rate (109 against 194 GFLOP/s two minutes
 the best is the honest ceiling; a run that still measures above it (`disturbed`) is flagged on
 the page rather than reported. When one thread count's measurements before and after the runs
 differ by more than a quarter (`worst_spread`, `speed_changed`), the page says so: the machine's
-speed, or the load on it, may have changed while the runs were timed. Each measurement is the best of a few timed calls of a large square
-product (what BLAS does best) and of the MNIST network's first-layer shapes (what a training step
-asks for); each shape's own rate is kept too. A GPU's rate is measured the same way with CuPy when
-a device is usable, with the device synchronized before every clock stop.
+speed, or the load on it, may have changed while the runs were timed. Each measurement is the
+best of a few timed calls of a large square product (what BLAS does best) and of the MNIST
+network's first-layer shapes (what a training step asks for); each shape's own rate is kept too.
+A GPU's rate is measured the same way with CuPy when a device is usable, with the device
+synchronized before every clock stop.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ REPEATS = 5
 BUDGET_SECONDS = 0.4  # per shape: the whole measurement stays around a second
 RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see skip_reason)
 # Below this, the slowest of one thread count's measurements over its fastest is said on the page:
-# the machine's speed, or its load, may have changed during the runs. Seen on the two-core Xeon, 2026-12-01: 0.46 (two threads, 338
-# before, 156 after) while Keras's Titanic fits grew from 34 to 85 s over the seeds, no other
-# process running; 0.78 with another process busy during the first measurement only.
+# the machine's speed, or its load, may have changed during the runs. Seen on the two-core Xeon,
+# 2026-12-01: 0.46 (two threads, 338 before, 156 after) while Keras's Titanic fits grew from 34 to
+# 85 s over the seeds, no other process running; 0.78 with another process busy during the first
+# measurement only.
 SPEED_CHANGE_LIMIT = 0.75
 
 

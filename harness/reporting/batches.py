@@ -115,7 +115,10 @@ def select_latest(runs: pd.DataFrame, *, all_runs: bool = False) -> tuple[pd.Dat
 
 def read_environment(folder: str | os.PathLike) -> dict[str, Any] | None:
     """environment.json of a run directory, or None when the harness wrote none (or it is broken)."""
-    path = Path(folder) / ENVIRONMENT_FILE
+    return _read_json(Path(folder) / ENVIRONMENT_FILE)
+
+
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -127,15 +130,7 @@ def read_environments(folder: str | os.PathLike) -> list[dict[str, Any]]:
     beside it (environment-<time>-<pid>.json, harness.run), in time order; broken ones left out."""
     stem, suffix = os.path.splitext(ENVIRONMENT_FILE)
     paths = [Path(folder) / ENVIRONMENT_FILE, *sorted(Path(folder).glob(f"{stem}-*{suffix}"))]
-    found = []
-    for path in paths:
-        try:
-            environment = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(environment, dict):
-            found.append(environment)
-    return found
+    return [environment for environment in map(_read_json, paths) if isinstance(environment, dict)]
 
 
 def read_config_text(folder: str | os.PathLike) -> str | None:

@@ -136,7 +136,7 @@ def _speed_change(spread: RateSpread) -> str:
     were timed, with the two measurements in the order they were taken."""
     first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
     threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
-    percent = math.floor(round(100 * spread.slowest.gflops / spread.fastest.gflops, 9))
+    percent = math.floor(round(100 * spread.ratio, 9))  # 58 of 100 is 58%, not 57.99...
     return (f"The CPU's float32 matmul rate measured {tables.gflops_text(first.gflops)} GFLOP/s {first.when} "
             f"these runs and {tables.gflops_text(second.gflops)} {second.when} them at {threads} (the slower is "
             f"{percent}% of the faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%): the machine's speed, or "

@@ -174,14 +174,21 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
     return row
 
 
-def _machine_gflops(group: pd.DataFrame) -> float:
+def _folder_environments(runs: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Each run folder of ``runs`` with every process's environment written there, read once."""
+    if "run_dir" not in runs:
+        return {}
+    return {folder: read_environments(folder) for folder in runs["run_dir"].dropna().unique()}
+
+
+def _machine_gflops(group: pd.DataFrame, environments: dict[str, list[dict[str, Any]]]) -> float:
     """The float32 matmul rate (GFLOP/s) of the machine a float32 group ran on, from its run folders'
     environments (the GPU's for GPU backends); the median when a sweep's folders differ."""
     keys = None if "run_dir" not in group else _rate_keys(group)
     if keys is None:
         return math.nan  # no folders, or float64 (only the float32 rate is measured: no fraction)
-    rates = [_folder_rate(folder, keys[0], group[group["run_dir"] == folder]["settings"])
-             for folder in group["run_dir"].dropna().unique()]
+    rates = [_folder_rate(keys[0], group[group["run_dir"] == folder]["settings"], found)
+             for folder, found in environments.items()]
     rates = stats.finite(rates)
     return float(np.median(rates)) if rates.size else math.nan
 
@@ -210,12 +217,12 @@ def _rate_status(group: pd.DataFrame) -> str:
     return "no run folder to read it from" if found else "not recorded"
 
 
-def _folder_rate(folder: str, key: str, carried: pd.Series) -> float | None:
+def _folder_rate(key: str, carried: pd.Series, environments: list[dict[str, Any]]) -> float | None:
     """A run folder's rate: the best of what its records carry (measured before the runs) and its
     environments (also measured after them; a resume's process writes its own), either alone when
     the other is missing."""
     found = [s.get(MACHINE_PREFIX + key) for s in carried if isinstance(s, dict)]
-    found += [environment.get(key) for environment in read_environments(folder)]
+    found += [environment.get(key) for environment in environments]
     rates = stats.finite(found)
     return float(rates.max()) if rates.size else None
 
@@ -224,10 +231,11 @@ def machine_spread(runs: pd.DataFrame) -> RateSpread | None:
     """The widest spread of the CPU's rate measurements (harness.machine.worst_spread) among the run
     folders of ``runs``, each process's environment apart: how far the machine's speed may have
     moved while they were timed."""
-    if "run_dir" not in runs:
-        return None
-    return worst_spread([environment.get("matmul_rate") for folder in runs["run_dir"].dropna().unique()
-                         for environment in read_environments(folder)])
+    return _spread(_folder_environments(runs))
+
+
+def _spread(environments: dict[str, list[dict[str, Any]]]) -> RateSpread | None:
+    return worst_spread([environment.get("matmul_rate") for found in environments.values() for environment in found])
 
 
 def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
@@ -235,8 +243,9 @@ def _throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dic
     CPU's rate was (``cpu_rate_stability``: slowest over fastest measurement, 1 steady), peak memory."""
     flops = stats.finite(ok["flops"])
     gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
-    machine = _machine_gflops(group)
-    spread = machine_spread(group)
+    environments = _folder_environments(group)
+    machine = _machine_gflops(group, environments)
+    spread = _spread(environments)
     return {"flops_median": float(np.median(flops)) if flops.size else math.nan, "gflops_per_s": gflops,
             "machine_gflops_per_s": machine, "rate_status": _rate_status(group) if math.isnan(machine) else "measured",
             "fraction_of_peak": gflops / machine if machine > 0 else math.nan,
