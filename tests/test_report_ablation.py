@@ -14,6 +14,7 @@ from harness import report
 from harness.algorithm import COMPONENTS
 from harness.runs_table import load_runs
 from harness.reporting import ablation, tables
+from harness.reporting import ablation_section as report_section
 from synthetic_results import write_ablation, write_synthetic_results
 
 NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
@@ -79,6 +80,31 @@ def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
 
 
+def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
+    """Equal cells at n=5 vs 5: the sentence says a gap up to the interval's top is not ruled out
+    (no evidence of a gap is not evidence of none); an interval wholly below 0 says no gap."""
+    write_ablation(tmp_path, "ablation_mnist", {})
+    found, the_gap, _ = _found(tmp_path)
+    assert the_gap.high > 0 and not ablation.real_gap(the_gap)
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert f"but one of up to {the_gap.high:.3g} test rows lies within the interval" in text
+    assert "there is no gap" not in text and "n=5 vs 5 runs" in text
+    better = ablation.Gap("Keras's algorithm (our MLP)", -6.0, -9.0, -3.0, 0.001, (5, 5))
+    assert "is not less accurate than Keras's algorithm (our MLP) (difference -6, 95% CI -9 to -3" in \
+        ablation.sentence("x", found, better)
+    assert "so there is no gap for a component to explain" in ablation.sentence("x", found, better)
+
+
+def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    found, the_gap, _ = _found(tmp_path)
+    drawn = report_section.chart("ablation_mnist", found, the_gap, tmp_path / "real.png")
+    assert "The dashed line is the effect that would close the whole gap" in drawn.caption
+    none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (5, 5))
+    undrawn = report_section.chart("ablation_mnist", found, none, tmp_path / "none.png")
+    assert "dashed" not in undrawn.caption and "No line marks the gap" in undrawn.caption
+
+
 def test_factorial_main_effects(tmp_path: Path) -> None:
     """Only a full factorial has main effects; write_ablation's cells are not one."""
     write_ablation(tmp_path, "ablation_titanic", {"sampler": -10.0})
@@ -126,7 +152,8 @@ def test_section_on_the_page(tmp_path: Path) -> None:
     write_ablation(root, "ablation_mnist", {"backprop": -24.0})
     assert report.main([str(root)]) == 0
     text = (root / "report" / "index.html").read_text(encoding="utf-8")
-    assert 'id="ablation"' in text and "Why the from-scratch MLP was less accurate than TensorFlow" in text
+    assert 'id="ablation"' in text and report_section.TITLE.replace("'", "&#x27;") in text
+    assert "less accurate than TensorFlow" not in text  # a heading states no finding
     assert "close a significant part of that gap: backprop" in text
     assert "ablation_mnist-effects.png" not in text and "data:image/png;base64" in text
     # the Titanic ablation has no runs: the section says which experiment to run

@@ -1,4 +1,4 @@
-"""Why the from-scratch MLP was less accurate than TensorFlow: each algorithm component's effect.
+"""The article's algorithm against Keras's, component by component: each component's effect on accuracy.
 
 The ablation experiments (ablation_titanic, ablation_mnist) run the MLP in cells that take each
 component of `harness.algorithm.COMPONENTS` from the article or from Keras, plus Keras itself. A
@@ -182,10 +182,15 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"run the ablation with runs={MIN_RUNS} or more for a finding.")
     stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
               f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
-    if not (the_gap.p_value < ALPHA and the_gap.size > 0):
+    if not real_gap(the_gap):
+        measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+                    f"p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
+        if the_gap.high <= 0:
+            return (f"{experiment}: the article's algorithm is not less accurate than {the_gap.against} {measured}, "
+                    "so there is no gap for a component to explain.")
         return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
-                f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-                f"p={the_gap.p_value:.2g}, {runs(the_gap.n)}), so there is no gap for a component to explain.")
+                f"{measured}: these runs show no gap, but one of up to {the_gap.high:.3g} test rows lies within "
+                "the interval, so no component can be said to explain one; more runs per cell narrow it.")
     closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
                      key=lambda e: e.effect)
     if not closing:
@@ -197,10 +202,16 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
             f"these component(s) close a significant part of that gap: {named}.")
 
 
+def real_gap(the_gap: Gap) -> bool:
+    """Whether the article's algorithm misclassifies significantly more than the other side: the
+    only gap a component's share, or the chart's line that closes it, is stated against."""
+    return the_gap.p_value < ALPHA and the_gap.size > 0
+
+
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     """The table of the section: one row per component and design; the share of the gap only when
     there is a significant gap to share."""
-    real = the_gap.p_value < ALPHA and the_gap.size > 0
+    real = real_gap(the_gap)
     rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
              "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": runs(e.n),
              "share of gap": -e.effect / the_gap.size if real else math.nan}
