@@ -223,3 +223,48 @@ def test_unmeasured_reason_names_the_missing_backend_or_impl(tmp_path: Path) -> 
     assert table.loc["mnist_vs_tf_keras_misclassified", "reason"] == \
         "no successful keras runs yet (the runs of mnist_vs_tf are of mlp)"
     assert table.loc["titanic_sgd_error", "reason"] == "no successful runs of titanic_sgd yet"
+
+
+def test_a_gpu_speedup_without_cupy_runs_is_not_measured(tmp_path: Path) -> None:
+    """NumPy runs alone give no NumPy/CuPy ratio: 'not measured' (what is missing), never 'not
+    comparable', which is for a ratio measured on hardware unlike the article's."""
+    _mnist_run(tmp_path, "mnist_vs_tf", KERAS_ALGORITHM, loss=0.0259, misclassified=242)
+    row = _table(tmp_path).loc["mnist_gpu_speedup"]
+    assert (row["verdict"], row["ours"]) == ("not measured", "—")
+    assert row["reason"] == ("needs the mlp's fit times on both the numpy and the cupy backend; no successful "
+                             "cupy runs of mnist_gpu or mnist_cpu or mnist_vs_tf yet")
+
+
+def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path) -> None:
+    """The rule of the section's speed sentence (harness.machine.speed_changed) also qualifies a
+    time verdict of the reproduction table, with both measurements; a steady machine adds nothing."""
+    import json
+
+    from harness import machine
+
+    folder = tmp_path / "titanic_vs_tf" / "run"
+    for seed in range(3):
+        for impl, seconds in (("mlp", 1.0), ("keras", 5.0)):
+            write_record(folder, dict(experiment="titanic_vs_tf", impl=impl, seed=seed, status="ok",
+                                      backend="numpy", fit_seconds=seconds + seed / 10, test_accuracy=0.8))
+    entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
+    del entry["value"]
+
+    def row_with(*values: tuple[str, int, float]) -> dict:
+        rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in values])
+        (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+        runs = load_runs([folder])
+        return reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+
+    changed = row_with(("before", 1, 109.0), ("after", 1, 171.0))
+    assert changed["verdict"] == "consistent"  # the verdict stands, qualified
+    assert changed["reason"].endswith("; timed while the CPU's float32 matmul rate measured 109 GFLOP/s before "
+                                      "these runs and 171 after them at 1 BLAS thread (the slower is 63% of the "
+                                      "faster; flagged below 75%), so the verdict may show that change rather than "
+                                      "the implementations'")
+    steady = row_with(("before", 1, 160.0), ("after", 1, 171.0))
+    assert "timed while" not in steady["reason"] and steady["verdict"] == "consistent"
+    row_with(("before", 1, 109.0), ("after", 1, 171.0))
+    runs = load_runs([folder])
+    error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), tables.prepare(runs))
+    assert error["reason"] and "timed while" not in error["reason"]  # only times are qualified

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
-from harness.machine import SPEED_CHANGE_LIMIT, RateSpread, speed_changed
+from harness.machine import RateSpread, speed_changed
 from harness.runs_table import is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
@@ -134,15 +133,10 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
 def _speed_change(spread: RateSpread) -> str:
     """The section's warning that the machine's speed, or its load, may have changed while its runs
     were timed, with the two measurements in the order they were taken."""
-    first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
-    threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
-    percent = math.floor(round(100 * spread.ratio, 9))  # 58 of 100 is 58%, not 57.99...
-    return (f"The CPU's float32 matmul rate measured {tables.gflops_text(first.gflops)} GFLOP/s {first.when} "
-            f"these runs and {tables.gflops_text(second.gflops)} {second.when} them at {threads} (the slower is "
-            f"{percent}% of the faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%): the machine's speed, or "
-            "the load on it, may have changed while they were timed, so fit times taken at different moments of "
-            "this section may not be comparable, and its speed verdicts may show that change rather than the "
-            "implementations'.")
+    measured = tables.changed_rate(spread)
+    return (f"{measured[0].upper()}{measured[1:]}: the machine's speed, or the load on it, may have changed while "
+            "they were timed, so fit times taken at different moments of this section may not be comparable, "
+            "and its speed verdicts may show that change rather than the implementations'.")
 
 
 def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:

@@ -26,7 +26,8 @@ from harness.algorithm import classify, differing
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.reporting import settings, stats, verdicts
 from harness.reporting.figures import losses
-from harness.reporting.tables import fmt, prepare, repeated_runs, swept_params
+from harness.machine import speed_changed
+from harness.reporting.tables import changed_rate, fmt, machine_spread, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
 VERDICTS = (verdicts.CONSISTENT, verdicts.BETTER, verdicts.WORSE, verdicts.DIFFERS, verdicts.TOO_FEW,
@@ -204,7 +205,7 @@ def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> str:
         found = [m for e in entry.get("experiments", []) if len(m := _ok_runs(entry, runs, e, backend))]
         return found[0]["fit_seconds"] if found else pd.Series(dtype=float)
     ratio, low, high = stats.ratio_of_medians_ci(times("numpy"), times("cupy"))
-    return f"{fmt(ratio)}{_ci(low, high, 3)}" if math.isfinite(ratio) else "—"
+    return f"{fmt(ratio)}{_ci(low, high, 3)}" if math.isfinite(ratio) else ""
 
 
 def _blocking_reason(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> str:
@@ -241,6 +242,10 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
     result, text = _judge(entry, mine, keras)
     if entry["measure"] == "numpy_over_cupy":
         text = _numpy_over_cupy(entry, runs)
+        if not text:
+            return {**out, "experiment": experiment, "verdict": "not measured",
+                    "reason": "needs the mlp's fit times on both the numpy and the cupy backend; "
+                              f"no successful cupy runs of {' or '.join(entry.get('experiments', []))} yet"}
     out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"]))
     if result is not None:
         out["ours_value"] = result.ours
@@ -250,8 +255,19 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
         return {**out, "verdict": "not comparable", "reason": "a time is only judged as a ratio to Keras"}
     if result.n == 0 or not math.isfinite(result.ours):
         return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
-    return {**out, "verdict": result.verdict, "reason": result.reason, "test": result.reason.split(":")[0],
-            "p_value": result.p_value}
+    return {**out, "verdict": result.verdict, "reason": result.reason + _speed_caveat(entry, mine, keras),
+            "test": result.reason.split(":")[0], "p_value": result.p_value}
+
+
+def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> str:
+    """For a time judged on runs whose folders saw the machine's speed change (harness.machine's
+    rule, the same as the section's sentence): '; timed while ...'; else ''."""
+    if entry["measure"] not in TIME_MEASURES:
+        return ""
+    spread = machine_spread(pd.concat([mine, keras]))
+    if spread is None or not speed_changed(spread):
+        return ""
+    return f"; timed while {changed_rate(spread)}, so the verdict may show that change rather than the implementations'"
 
 
 def _note(entry: dict[str, Any]) -> str:
