@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from harness.reporting.verdicts import t_interval
+from harness.reporting.stats import t_interval
 
 RUN_COUNTS = (2, 3, 5, 10, 20)
 # name, sampler, true mean

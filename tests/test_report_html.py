@@ -129,3 +129,15 @@ def test_smoke_sweep_of_data_sets_gets_figures_per_data_set(built: tuple[Path, d
     assert {"smoke-titanic-vs-keras.png", "smoke-mnist-vs-keras.png", "smoke-drujba-fit.png"} <= names
     summary = (index.parent / "tables" / "smoke.csv").read_text()
     assert summary.count("\n") == 6  # header + titanic mlp/keras + mnist mlp/keras + drujba linreg
+
+
+def test_every_summary_column_is_explained_in_the_method() -> None:
+    """The page's summary columns that carry a computed figure are each explained under "How the
+    numbers are computed", the interval of a mean as the t-interval the verdicts use too."""
+    from harness.reporting import html as page_html
+
+    method = page_html.method_html()
+    for column in ("Fit time: median and interquartile range", "GFLOP/s (of matmul peak)", "peak MB",
+                   "time / keras", "article error (signed)", "95% t-interval of the mean"):
+        assert column in method, column
+    assert "percentile bootstrap interval of the mean" not in method

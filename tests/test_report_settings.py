@@ -84,9 +84,9 @@ def test_an_implementation_the_swept_value_does_not_change_counts_each_seed_once
     assert (len(summary), keras["sampling"], keras["n_runs"], keras["n_repeats"]) == (3, "shuffle", 2, 2)
     assert keras["accuracy_mean"] == pytest.approx(0.835)
     assert keras["fit_seconds_median"] == 4.0
-    data = np.array(keras_acc[1])
-    rng = np.random.default_rng(stats.BOOTSTRAP_SEED)
-    low, high = np.percentile(data[rng.integers(0, 2, size=(stats.N_RESAMPLES, 2))].mean(axis=1), [2.5, 97.5])
+    data = np.array(keras_acc[1])  # the latest job's two seeds: their t-interval, t(1) s / sqrt(2) each side
+    half = scipy_stats.t.ppf(0.975, 1) * data.std(ddof=1) / math.sqrt(2)
+    low, high = data.mean() - half, data.mean() + half
     assert (keras["accuracy_ci_low"], keras["accuracy_ci_high"]) == (pytest.approx(low), pytest.approx(high))
     article = summary[summary["sampling"] == "article"].iloc[0]
     p = scipy_stats.ttest_ind(mlp_acc["article"], keras_acc[1], equal_var=False).pvalue

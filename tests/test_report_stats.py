@@ -1,6 +1,6 @@
-"""harness.reporting.stats against values derived without it: exact cases worked by hand, the
-exact bootstrap distribution (every resample enumerated, ``exact_bootstrap``), and SciPy's
-own bootstrap, Welch t-test and Mann-Whitney U on the raw samples."""
+"""harness.reporting.stats against values derived without it: exact cases worked by hand, SciPy's
+t-interval, the exact bootstrap distribution of a ratio of medians (every resample enumerated,
+``exact_bootstrap``), and SciPy's own bootstrap, Welch t-test and Mann-Whitney U on the raw samples."""
 
 from __future__ import annotations
 
@@ -17,46 +17,38 @@ from harness.reporting import stats
 SAMPLE = [0.71, 0.83, 0.78, 0.92, 0.64]  # irregular: the exact quantiles are all distinct
 
 
-def test_two_values_give_the_two_values() -> None:
-    """n = 2: resample means are a, (a+b)/2, b with probabilities 1/4, 1/2, 1/4, so both 2.5%
-    and 97.5% points fall on the values themselves."""
-    assert stats.bootstrap_ci([3.0, 7.0]) == (3.0, 7.0)
-    assert stats.bootstrap_ci([7.0, 3.0], np.median) == (3.0, 7.0)
+def test_t_interval_by_hand() -> None:
+    """[1, 3]: mean 2, s = sqrt(2), half-width t(0.975, 1) * sqrt(2) / sqrt(2) = 12.706..."""
+    t1 = scipy_stats.t.ppf(0.975, 1)
+    assert stats.t_interval([1.0, 3.0]) == (pytest.approx(2 - t1), pytest.approx(2 + t1))
+    low, high = stats.t_interval(SAMPLE)
+    theirs = scipy_stats.t.interval(0.95, len(SAMPLE) - 1, loc=np.mean(SAMPLE), scale=scipy_stats.sem(SAMPLE))
+    assert (low, high) == (pytest.approx(theirs[0], rel=1e-12), pytest.approx(theirs[1], rel=1e-12))
+    narrower = stats.t_interval(SAMPLE, confidence=0.5)  # negative control: another level, another interval
+    assert low < narrower[0] < narrower[1] < high
 
 
 def test_constant_data_has_a_zero_width_interval() -> None:
-    assert stats.bootstrap_ci([0.8] * 5) == (pytest.approx(0.8, rel=1e-15),) * 2
+    assert stats.t_interval([0.8] * 5) == (0.8, 0.8)  # exactly: no rounding residue of a spread
     described = stats.describe_mean([0.8] * 3)
     assert described == {"mean": pytest.approx(0.8, rel=1e-15), "std": pytest.approx(0.0, abs=1e-15),
                          "ci_low": pytest.approx(0.8, rel=1e-15), "ci_high": pytest.approx(0.8, rel=1e-15)}
 
 
-def test_missing_values_are_dropped_before_resampling() -> None:
-    assert stats.bootstrap_ci([1.0, None, math.nan, 3.0, math.inf]) == (1.0, 3.0)
+def test_missing_values_are_dropped() -> None:
+    assert stats.t_interval([1.0, None, math.nan, 3.0, math.inf]) == stats.t_interval([1.0, 3.0])
     assert stats.finite([1, 2]).dtype == np.float64
-    assert all(math.isnan(v) for v in stats.bootstrap_ci([None, 2.0]))
+    assert all(math.isnan(v) for v in stats.t_interval([None, 2.0]))
 
 
-@pytest.mark.parametrize("statistic", [np.mean, np.median])
-def test_interval_lies_at_the_exact_bootstrap_quantiles(statistic) -> None:
-    draws = exact.distribution(SAMPLE, statistic)
-    assert exact.inside(stats.bootstrap_ci(SAMPLE, statistic), draws)
-    assert stats.bootstrap_ci(SAMPLE, statistic) == stats.bootstrap_ci(SAMPLE, statistic)  # same draws
-    # negative controls: a 50% interval, or one on the other statistic, falls outside
-    assert not exact.inside(stats.bootstrap_ci(SAMPLE, statistic, confidence=0.50), draws)
-    other = np.median if statistic is np.mean else np.mean
-    assert not exact.inside(stats.bootstrap_ci(SAMPLE, other), draws)
-
-
-def test_interval_agrees_with_scipy_bootstrap() -> None:
-    """SciPy's percentile bootstrap draws its own resamples: the two Monte Carlo intervals agree
-    to their sampling error (a few thousandths of the spread for 10,000 draws of 12 values)."""
+def test_ratio_of_medians_agrees_with_scipy_bootstrap() -> None:
+    """SciPy's percentile bootstrap draws its own resamples: the two Monte Carlo intervals of the
+    median of one group (the other a constant 1) agree to their sampling error."""
     data = np.random.default_rng(1).normal(0.8, 0.05, 12)
-    ours = stats.bootstrap_ci(data)
-    theirs = scipy_stats.bootstrap((data,), np.mean, method="percentile", n_resamples=10_000,
+    ours = stats.ratio_of_medians_ci(data, [1.0, 1.0])[1:]
+    theirs = scipy_stats.bootstrap((data,), np.median, method="percentile", n_resamples=10_000,
                                    confidence_level=0.95, rng=np.random.default_rng(2)).confidence_interval
     tolerance = 0.05 * data.std(ddof=1)
-    assert stats.bootstrap_ci(data) == ours  # its seed is fixed: the same draws every time
     other = np.random.default_rng(3).normal(1.0, 0.1, 12)
     assert stats.ratio_of_medians_ci(data, other) == stats.ratio_of_medians_ci(data, other)
     assert ours[0] == pytest.approx(theirs.low, abs=tolerance)
@@ -149,7 +141,8 @@ def test_describe_mean_by_hand() -> None:
     """[1, 2, 3, 4]: mean 2.5, sample variance (2.25 + 0.25 + 0.25 + 2.25) / 3 = 5/3."""
     described = stats.describe_mean([1.0, 2.0, 3.0, 4.0])
     assert described["mean"] == 2.5 and described["std"] == pytest.approx(math.sqrt(5 / 3), rel=1e-15)
-    assert exact.inside((described["ci_low"], described["ci_high"]), exact.distribution([1.0, 2.0, 3.0, 4.0]))
+    half = scipy_stats.t.ppf(0.975, 3) * math.sqrt(5 / 3) / 2
+    assert (described["ci_low"], described["ci_high"]) == (pytest.approx(2.5 - half), pytest.approx(2.5 + half))
     assert stats.describe_mean([1.0, 3.0])["std"] == pytest.approx(math.sqrt(2), rel=1e-15)  # n = 2
     single = stats.describe_mean([0.5])
     assert single["mean"] == 0.5 and all(math.isnan(single[k]) for k in ("std", "ci_low", "ci_high"))

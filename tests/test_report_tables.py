@@ -1,8 +1,8 @@
 """Summary tables from a handful of synthetic records have exactly the expected values.
 
-Expected values are computed here directly with NumPy (percentiles, means, Welch's t by its
-formula) and bootstrap intervals are checked against the exact bootstrap distribution (every
-resample enumerated, ``exact_bootstrap``), not through the code under test.
+Expected values are computed here directly with NumPy and SciPy (percentiles, means, t-intervals,
+Welch's t by its formula) and the time ratio's bootstrap interval is checked against the exact
+bootstrap distribution (every resample enumerated, ``exact_bootstrap``), not through the code under test.
 """
 
 from __future__ import annotations
@@ -75,33 +75,43 @@ def test_time_statistics_are_exact(run_dir: Path) -> None:
     assert (mlp["fit_seconds_min"], mlp["fit_seconds_max"]) == (1.0, 1.5)
 
 
-def test_means_and_bootstrap_intervals_are_exact(run_dir: Path) -> None:
+def _t_interval(values: list[float]) -> tuple[float, float]:
+    """The 95% t-interval of the mean, by its formula: mean ± t(0.975, n-1) s / sqrt(n)."""
+    half = scipy_stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+    return (pytest.approx(np.mean(values) - half), pytest.approx(np.mean(values) + half))
+
+
+def test_means_and_their_t_intervals_are_exact(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["accuracy_mean"] == pytest.approx(np.mean(MLP_ACC))
     assert mlp["accuracy_std"] == pytest.approx(np.std(MLP_ACC, ddof=1))
-    assert exact.inside((mlp["accuracy_ci_low"], mlp["accuracy_ci_high"]), exact.distribution(MLP_ACC))
-    assert mlp["accuracy_ci_low"] < mlp["accuracy_mean"] < mlp["accuracy_ci_high"]
+    assert (mlp["accuracy_ci_low"], mlp["accuracy_ci_high"]) == _t_interval(MLP_ACC)
     errors = [101 - p for p in MLP_PRED]
     assert mlp["article_error_mean"] == pytest.approx(13.5)
-    assert exact.inside((mlp["article_error_ci_low"], mlp["article_error_ci_high"]), exact.distribution(errors))
+    assert (mlp["article_error_ci_low"], mlp["article_error_ci_high"]) == _t_interval(errors)
     assert mlp["final_loss_mean"] == pytest.approx(np.mean([0.30, 0.31, 0.32, 0.33]))
     assert mlp["actual_positives"] == 101
 
 
 def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
-    """The README promises misclassified (and the article's error) as mean with a 95% bootstrap
-    interval: the page's table shows it, not only the CSV."""
+    """Misclassified (and the article's signed error) as mean with its 95% t-interval, the page's
+    one interval of a mean: the page's table shows it, not only the CSV."""
     view = tables.display_table(tables.summary_table(load_runs([run_dir])))
     mlp = view[view["impl"] == "mlp"].iloc[0]
     misclassified = [round((1 - a) * 281) for a in MLP_ACC]
     assert misclassified == [56, 62, 51, 59]
-    for column, values, mean in (("misclassified", misclassified, 57.0), ("article error", [11, 16, 6, 21], 13.5)):
+    for column, values, mean in (("misclassified", misclassified, 57.0),
+                                 ("article error (signed)", [11, 16, 6, 21], 13.5)):
         shown_mean, interval = _shown(mlp[f"{column} mean [95% CI]"])
-        assert shown_mean == mean and exact.inside(interval, exact.distribution(values))
-    assert view[view["impl"] == "keras"].iloc[0]["article error mean [95% CI]"] == "—"
+        expected = [float(tables.fmt(bound, 4)) for bound in (v.expected for v in _t_interval(values))]
+        assert shown_mean == mean and list(interval) == expected
+    assert view[view["impl"] == "keras"].iloc[0]["article error (signed) mean [95% CI]"] == "—"
     single = tables.summary_table(load_runs([run_dir]).query("seed == 0"))
-    no_interval = tables.display_table(single)["misclassified mean [95% CI]"].tolist()
-    assert no_interval == ["48", "56"]  # keras, mlp: one run each
+    shown = tables.display_table(single)
+    assert shown["misclassified mean [95% CI]"].tolist() == ["48", "56"]  # keras, mlp: one run each
+    # a single run has no spread to show: no IQR of 0, no empty interval for its time ratio
+    assert shown["fit s median [IQR]"].tolist() == [tables.fmt(KERAS_TIMES[0]), tables.fmt(MLP_TIMES[0])]
+    assert shown["time / keras [95% CI]"].tolist()[1] == tables.fmt(MLP_TIMES[0] / KERAS_TIMES[0])
 
 
 def test_speed_ratio_against_keras(run_dir: Path) -> None:
@@ -147,7 +157,7 @@ def test_no_spread_in_either_group() -> None:
 
 
 def test_single_run_has_no_interval() -> None:
-    assert all(math.isnan(v) for v in stats.bootstrap_ci([0.5]))
+    assert all(math.isnan(v) for v in stats.t_interval([0.5]))
     assert math.isnan(stats.describe_mean([0.5])["std"])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from harness.reporting import verdicts
+from harness.reporting import stats, verdicts
 
 
 def _exact_p(mean: float, s: float, n: int, published: float, m: int) -> float:
@@ -108,12 +108,12 @@ def test_range_claims_need_overlap() -> None:
 
 def test_bound_and_t_interval() -> None:
     ours = [10.0, 11.0, 12.0]
-    low, high = verdicts.t_interval(ours)
+    low, high = stats.t_interval(ours)
     expected = scipy_stats.t.interval(0.95, 2, loc=11.0, scale=1.0 / math.sqrt(3))
     assert (low, high) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
     assert verdicts.judge_bound(ours, high + 0.01, "why").verdict == "consistent"
     assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "differs"
-    assert all(math.isnan(v) for v in verdicts.t_interval([1.0]))
+    assert all(math.isnan(v) for v in stats.t_interval([1.0]))
 
 
 def test_unknown_direction_is_refused() -> None:
@@ -125,7 +125,7 @@ def test_t_interval_holds_its_coverage_at_three_runs() -> None:
     """The reason the verdicts use t-intervals (docs/verdicts.md): 95% on normal data even at n=3.
     2000 samples: the binomial sd of the coverage is 0.005, so [0.93, 0.97] fails only on a real fault."""
     rng = np.random.default_rng(7)
-    hits = sum(low <= 0.0 <= high for low, high in (verdicts.t_interval(rng.normal(0, 1, 3)) for _ in range(2000)))
+    hits = sum(low <= 0.0 <= high for low, high in (stats.t_interval(rng.normal(0, 1, 3)) for _ in range(2000)))
     assert 0.93 <= hits / 2000 <= 0.97
     # negative control: the z-interval (no t correction) under-covers badly at n=3
     z_hits = 0
@@ -227,7 +227,7 @@ def test_no_runs_at_all_give_nan_quietly() -> None:
 
 def test_intervals_need_two_values_not_three() -> None:
     """[1, 3]: 2 ± T1 for the mean, 2 ± T1 sqrt(3) for one more run (one degree of freedom)."""
-    assert verdicts.t_interval([1.0, 3.0]) == (pytest.approx(2 - T1), pytest.approx(2 + T1))
+    assert stats.t_interval([1.0, 3.0]) == (pytest.approx(2 - T1), pytest.approx(2 + T1))
     pi = T1 * math.sqrt(3)
     assert verdicts.prediction_interval([1.0, 3.0]) == (pytest.approx(2 - pi), pytest.approx(2 + pi))
     assert all(math.isnan(v) for v in verdicts.prediction_interval([1.0]))

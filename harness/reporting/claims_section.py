@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import figures as fg
-from harness.reporting import html, reference, verdicts
+from harness.reporting import html, reference
 from harness.reporting.figures_article import comparison
-from harness.reporting.stats import finite
+from harness.reporting.stats import finite, t_interval
 from harness.reporting.tables import fmt, repeated_runs
 
 TITLE = "The article's claims, as it made them"
@@ -64,7 +64,7 @@ def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
         for header, values in (('signed mean "error"', _column(group, "article_error")),
                                ('mean |"error"|', np.abs(_column(group, "article_error"))),
                                ("misclassified", _column(group, "test_misclassified"))):
-            low, high = verdicts.t_interval(values)
+            low, high = t_interval(values)
             row[header] = f"{fmt(values.mean(), 4)} [{fmt(low, 4)}, {fmt(high, 4)}]" if values.size else "—"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -254,7 +254,7 @@ def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path,
     fig, (left, right) = new_figure(10, 3.8 + (0.07 * max(map(len, upright)) if upright else 0), ncols=2)
     _sweep_axis(left, summary, param, "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", others)
     _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75", others)
-    left.set(ylabel="test accuracy", title="Accuracy: mean, 95% bootstrap CI")
+    left.set(ylabel="test accuracy", title="Accuracy: mean, 95% t-interval")
     note = "; ".join(sorted({n for n in summary["timing_note"] if n}))
     right.set(ylabel="fit time (s)", title="Fit time: median, IQR" + (f"\n{note}" if note else ""))
     left.legend(fontsize="small")

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.reporting import batches
 from harness.reporting import figures as fg
-from harness.reporting.stats import bootstrap_ci, finite
+from harness.reporting.stats import finite, t_interval
 from harness.reporting.tables import REFERENCE_IMPL
 
 # The article's generating function, F(x) = 1837.5x + U(0, 10000) + 14376.52, and its fit.
@@ -44,13 +44,13 @@ def _run_axis(group: pd.DataFrame) -> np.ndarray:
 
 
 def _mean_bars(ax: Any, runs: pd.DataFrame, column: str) -> None:
-    """Mean of `column` per implementation with its 95% bootstrap interval."""
+    """Mean of `column` per implementation with its 95% t-interval."""
     groups = fg.by_label(fg.ok_runs(runs))
     for i, (name, impl, backend, group) in enumerate(groups):
         values = finite(group[column])
         if values.size == 0:
             continue
-        mean, (low, high) = values.mean(), bootstrap_ci(values)
+        mean, (low, high) = values.mean(), t_interval(values)
         err = None if np.isnan(low) else [[max(mean - low, 0)], [max(high - mean, 0)]]
         ax.bar(i, mean, yerr=err, capsize=5, color=fg.colour(impl, backend))
         ax.text(i + 0.05, mean, f" {mean:.3g}", ha="left", va="bottom", fontsize="small")
@@ -80,7 +80,7 @@ def comparison(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile
     fg.save(fig, path)
     what = 'the article\'s "error" (actual minus predicted survivors)' if article else "misclassified test samples"
     return fg.FigureFile(path, "Against TensorFlow: runtime, misclassifications, mean error",
-                         f"The article's three panels. Right: mean of {what}, error bars a 95% bootstrap interval.")
+                         f"The article's three panels. Right: mean of {what}, error bars a 95% t-interval of the mean.")
 
 
 def survivors(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile | None:

@@ -1,7 +1,7 @@
 """Summary tables made from run records alone: one row per experiment, implementation and backend.
 
 Time is summarised by median and spread (one slow warm-up run should not move it), error by mean
-with a bootstrap interval (MLPerf-style: every seed reported, none picked). Runs whose status is
+with its t-interval (MLPerf-style: every seed reported, none picked). Runs whose status is
 not "ok" are counted and named but left out of every statistic. Speed is also given as work per
 second (the record's matmul `flops` over the median fit time) and as a fraction of the machine's
 float32 matmul rate, measured by the harness into each run folder's environment.json (and a resumed
@@ -336,7 +336,7 @@ def setting_columns(summary: pd.DataFrame) -> list[str]:
 
 
 def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]:
-    """'0.7812 [0.77, 0.791]' per row: a mean of seeds means little without its bootstrap interval
+    """'0.7812 [0.77, 0.791]' per row: a mean of seeds means little without its t-interval
     (just the mean for a single run, which has none; '—' without a value)."""
     def text(mean: float, low: float, high: float) -> str:
         if pd.isna(mean) or pd.isna(low) or pd.isna(high):
@@ -384,10 +384,10 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     for column in swept:
         out[column] = summary[column].map(fmt)
     out["runs ok/all"] = [f"{a}/{b}" for a, b in zip(summary["n_ok"], summary["n_runs"])]
-    out["fit s median [IQR]"] = [f"{fmt(m)} [{fmt(i, 2)}]" for m, i in
-                                 zip(summary["fit_seconds_median"], summary["fit_seconds_iqr"])]
+    out["fit s median [IQR]"] = [fmt(m) if n < 2 else f"{fmt(m)} [{fmt(i, 2)}]" for m, i, n in
+                                 zip(summary["fit_seconds_median"], summary["fit_seconds_iqr"], summary["n_ok"])]
     for name, header in (("accuracy", "accuracy"), ("misclassified", "misclassified"),
-                         ("article_error", "article error")):
+                         ("article_error", "article error (signed)")):
         if summary[f"{name}_mean"].notna().any():
             out[f"{header} mean [95% CI]"] = mean_with_ci(summary, name)
     if summary["fitted_w_mean"].notna().any():
@@ -400,9 +400,10 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     if summary["peak_memory_mb_median"].notna().any():
         out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():
-        out["time / keras [95% CI]"] = [f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]" for r, lo, hi in
-                                        zip(summary["time_ratio_vs_keras"], summary["time_ratio_ci_low"],
-                                            summary["time_ratio_ci_high"])]
+        out["time / keras [95% CI]"] = [fmt(r) if pd.isna(lo) or pd.isna(hi) else f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
+                                        for r, lo, hi in zip(summary["time_ratio_vs_keras"],
+                                                             summary["time_ratio_ci_low"],
+                                                             summary["time_ratio_ci_high"])]
         out["accuracy vs keras: p (test)"] = [
             "reference" if t == "reference" else (f"{fmt(p, 2)} ({t})" if t else "—")
             for p, t in zip(summary["accuracy_p_value"], summary["accuracy_test"])]

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -53,16 +53,6 @@ class Verdict:
 def too_few(n: int) -> str:
     """The verdict text for a group of `n` runs, fewer than MIN_RUNS."""
     return f"{TOO_FEW} (n={n})"
-
-
-def t_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """t-based interval of the mean (NaN below two values): chosen over the BCa bootstrap for its
-    coverage at 2-20 runs (docs/verdicts.md, scripts/interval_coverage.py)."""
-    data = finite(values)
-    if data.size < 2:
-        return (math.nan, math.nan)
-    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size)
-    return (float(data.mean() - half), float(data.mean() + half))
 
 
 def prediction_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:
