@@ -334,3 +334,24 @@ def test_a_range_is_missed_on_the_side_our_interval_lies() -> None:
     assert below.verdict == verdicts.BETTER
     above = verdicts.judge_range(0.10, 0.30, 0.40, (0.19, 0.237), "lower", 5)  # interval wholly above it
     assert above.verdict == verdicts.WORSE
+
+
+def test_a_consistent_mean_outside_our_interval_says_why() -> None:
+    """[13, 15, 18, 21, 23]: mean 18, s = sqrt(17), our t-interval 18 ± 2.776 * 4.123 / sqrt(5) =
+    [12.88, 23.12] misses 12.7, yet t = 5.3 / (4.123 * sqrt(1/5 + 1/10)) = 2.35 on 4 degrees of
+    freedom gives p = 0.079: consistent, and the reason says the interval shown leaves out the
+    article's own sampling error."""
+    ours = [13.0, 15.0, 18.0, 21.0, 23.0]
+    result = verdicts.judge_mean(ours, 12.7, 10, "lower")
+    assert result.verdict == "consistent" and not result.low <= 12.7 <= result.high
+    t = 5.3 / (math.sqrt(17) * math.sqrt(1 / 5 + 1 / 10))
+    assert result.p_value == pytest.approx(2 * scipy_stats.t.sf(t, 4))
+    assert result.reason.endswith("; the article's value lies outside our 95% interval of the mean, which covers "
+                                  "our runs' sampling error only: the test also counts the article's, and finds "
+                                  "no significant difference")
+    assert "outside our 95% interval" not in verdicts.judge_mean(ours, 14.0, 10, "lower").reason  # inside it
+    assert "outside our 95% interval" not in verdicts.judge_mean(ours, 8.0, 10, "lower").reason  # judged worse
+    gap = verdicts.judge_gap([13.0, 15.0, 18.0, 21.0, 23.0], [1.0, 2.0, 3.0, 4.0, 5.0], 9.0, 10, 10, "lower")
+    assert gap.verdict == "consistent" and not gap.low <= 9.0 <= gap.high
+    assert gap.reason.endswith("outside our 95% interval of the difference, which covers our runs' sampling error "
+                               "only: the test also counts the article's, and finds no significant difference")

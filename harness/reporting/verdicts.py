@@ -101,7 +101,8 @@ def judge_mean(values: Any, published: float, n_published: int, better: str) -> 
     what = "mean |error|" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
               f"assumed equal to ours, {s:.3g}; {data.size - 1} degrees of freedom): p={p:.3g}")
-    return Verdict(verdict, p, float(data.mean()), low, high, int(data.size), reason)
+    return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
+                   reason + _outside_note(verdict, theirs, low, high, "mean"))
 
 
 def judge_single(values: Any, published: float, better: str) -> Verdict:
@@ -148,7 +149,17 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: p={p:.3g}")
-    return Verdict(verdict, p, gap, gap - half, gap + half, n, reason)
+    return Verdict(verdict, p, gap, gap - half, gap + half, n,
+                   reason + _outside_note(verdict, published, gap - half, gap + half, "difference"))
+
+
+def _outside_note(verdict: str, theirs: float, low: float, high: float, what: str) -> str:
+    """Why a "consistent" verdict can sit beside our interval that misses the article's value: the
+    interval shown is of our own runs, while the test also counts the article's runs' sampling error."""
+    if verdict != CONSISTENT or not (math.isfinite(low) and math.isfinite(high)) or low <= theirs <= high:
+        return ""
+    return (f"; the article's value lies outside our 95% interval of the {what}, which covers our runs' "
+            "sampling error only: the test also counts the article's, and finds no significant difference")
 
 
 def judge_range(ours: float, low: float, high: float, published: tuple[float, float], better: str,
