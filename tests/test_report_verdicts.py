@@ -196,15 +196,17 @@ def test_too_few_runs_keep_our_numbers() -> None:
     _check(verdicts.judge_gap(two, [1.0, 2.0, 3.0], 1.0, 5, 5, "lower"),
            "too few runs (n=2)", nan, 0.0, nan, nan, 2, needs + " per side")
     _check(verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 2),
-           "too few runs (n=2)", nan, 0.2, 0.15, 0.25, 2, needs + " per side")
+           "too few runs (n=2)", nan, 0.2, 0.15, 0.25, 2, "a verdict needs 5 runs per side")
+    # a ratio's bootstrap interval needs five a side (stats.RATIO_MIN_RUNS), four are too few
+    assert verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 4).verdict == "too few runs (n=4)"
     # an interval with an open end cannot be judged either, whatever the run count
     assert verdicts.judge_range(0.2, math.nan, 0.25, (0.19, 0.237), "lower", 5).verdict == "too few runs (n=5)"
     assert verdicts.judge_range(0.2, 0.15, math.inf, (0.19, 0.237), "lower", 5).verdict == "too few runs (n=5)"
-    # three runs are enough for every rule
+    # three runs are enough for every rule on means; five for the ratio's range
     three = [1.0, 2.0, 3.0]
     for result in (verdicts.judge_mean(three, 2.0, 5, "lower"), verdicts.judge_single(three, 2.0, "lower"),
                    verdicts.judge_gap(three, three, 0.0, 5, 5, "lower"), verdicts.judge_bound(three, 9.0, "why"),
-                   verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 3)):
+                   verdicts.judge_range(0.2, 0.15, 0.25, (0.19, 0.237), "lower", 5)):
         assert result.verdict == "consistent"
 
 

@@ -6,8 +6,8 @@ article ran it (`keras`, `torch`) and as its experts would (`keras_tuned`, `torc
 (lowest median fit time), and the sentence names which one that was, with the ratio against
 every form so both stay visible. The verdict against each fastest form is statistical
 (`speed_verdict`): the ratio of median fit times with its 95% bootstrap interval, "ahead" only
-when the whole interval lies below 1, and none below verdicts.MIN_RUNS runs a side (the minimum
-the article verdicts use). Sentences are generated from the numbers they state.
+when the whole interval lies below 1, and none below stats.RATIO_MIN_RUNS runs a side (below it
+that interval gives false verdicts more often than the 5% it claims). Sentences are generated from the numbers they state.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 
 from harness.reporting import stats
 from harness.reporting.tables import fmt
-from harness.reporting.verdicts import MIN_RUNS, TOO_FEW
+from harness.reporting.verdicts import TOO_FEW
 
 SUBJECT = "mlp"  # the implementation judged against the peers, in each of its forms (mlp, mlp_fused)
 PHRASES = {"ahead": "ahead of", "behind": "behind", "not distinguishable": "not distinguishable from",
@@ -55,12 +55,12 @@ def _beside_one(bound: float) -> str:
 
 def speed_verdict(mine: Any, theirs: Any) -> SpeedVerdict:
     """The one rule for "faster": ahead when the interval of the ratio of medians lies wholly
-    below 1, behind when wholly above, otherwise not distinguishable; no verdict under MIN_RUNS
-    runs a side (with two, the bootstrap interval is only the two pairs' extremes). Medians and a
-    bootstrap interval, as for every time ratio on the page."""
+    below 1, behind when wholly above, otherwise not distinguishable; no verdict under
+    stats.RATIO_MIN_RUNS runs a side, where that interval gives false verdicts more often than
+    its 5%. Medians and a bootstrap interval, as for every time ratio on the page."""
     a, b = stats.finite(mine), stats.finite(theirs)
     ratio, low, high = stats.ratio_of_medians_ci(a, b)
-    if min(a.size, b.size) < MIN_RUNS or math.isnan(low) or math.isnan(high):
+    if min(a.size, b.size) < stats.RATIO_MIN_RUNS or math.isnan(low) or math.isnan(high):
         word = TOO_FEW
     elif high < 1:
         word = "ahead"

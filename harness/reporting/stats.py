@@ -42,6 +42,14 @@ def t_interval(values: object, confidence: float = CONFIDENCE) -> tuple[float, f
     return (float(data.mean() - half), float(data.mean() + half))
 
 
+# A verdict read from the interval of a ratio of medians (a speed verdict, the article's time ratio)
+# needs this many runs a side. With both sides drawn from one timing distribution (normal,
+# lognormal, slow outliers), the interval lies wholly on one side of 1 in 2.1-3.4% of samples at
+# 5 vs 5 and 2.5-4.2% at 10 vs 10, but 6.3-8.1% at 4 vs 4 and 9.8% at 3 vs 3: below 5 a side its
+# false verdicts exceed the 5% it claims (scripts/ratio_verdict_errors.py, docs/verdicts.md).
+RATIO_MIN_RUNS = 5
+
+
 def ratio_of_medians_ci(numerator: object, denominator: object, *, seed: int = BOOTSTRAP_SEED,
                         n_resamples: int = N_RESAMPLES,
                         confidence: float = CONFIDENCE) -> tuple[float, float, float]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite, t_interval
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -164,11 +164,12 @@ def _outside_note(verdict: str, theirs: float, low: float, high: float, what: st
 
 def judge_range(ours: float, low: float, high: float, published: tuple[float, float], better: str,
                 n: int) -> Verdict:
-    """Our value with its interval [low, high] against a published range: consistent when they overlap. Used where
-    the article printed only a range (a time ratio from its lowest and highest times), which
-    carries no spread for a test; the reason says so."""
-    if n < MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
-        return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {MIN_RUNS} runs per side")
+    """Our ratio of medians with its bootstrap interval [low, high] against a published range:
+    consistent when they overlap. Used where the article printed only a range (a time ratio from its
+    lowest and highest times), which carries no spread for a test; the reason says so. Like every
+    verdict read from that interval, it needs RATIO_MIN_RUNS runs a side."""
+    if n < RATIO_MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
+        return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {RATIO_MIN_RUNS} runs per side")
     overlap = low <= published[1] and published[0] <= high
     # without overlap, the side of the range our interval lies on decides (a bootstrap interval
     # need not hold the point value itself)
