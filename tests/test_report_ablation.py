@@ -82,27 +82,44 @@ def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
 
 def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
     """Equal cells at n=5 vs 5: the sentence says a gap up to the interval's top is not ruled out
-    (no evidence of a gap is not evidence of none); an interval wholly below 0 says no gap."""
+    (no evidence of a gap is not evidence of none); a gap significantly the other way says so."""
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
-    assert the_gap.high > 0 and not ablation.real_gap(the_gap)
+    assert ablation.gap_state(the_gap) == ablation.NOT_SIGNIFICANT and the_gap.high > 0
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert f"but one of up to {the_gap.high:.3g} test rows lies within the interval" in text
+    assert f"these runs show no significant gap, but one of up to {the_gap.high:.3g} test rows lies within" in text
     assert "there is no gap" not in text and "n=5 vs 5 runs" in text
+    positive = ablation.Gap("Keras's algorithm (our MLP)", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
+    assert "no significant gap, but one of up to 1 test row lies within" in ablation.sentence("x", found, positive)
     better = ablation.Gap("Keras's algorithm (our MLP)", -6.0, -9.0, -3.0, 0.001, (5, 5))
-    assert "is not less accurate than Keras's algorithm (our MLP) (difference -6, 95% CI -9 to -3" in \
-        ablation.sentence("x", found, better)
-    assert "so there is no gap for a component to explain" in ablation.sentence("x", found, better)
+    assert ablation.gap_state(better) == ablation.REVERSED
+    assert ablation.sentence("x", found, better) == (
+        "x: the article's algorithm is significantly more accurate than Keras's algorithm (our MLP) (difference -6, "
+        "95% CI -9 to -3, p=0.001, n=5 vs 5 runs), so there is no gap for a component to explain.")
+    few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1))
+    assert ablation.gap_state(few) == ablation.UNTESTED
+    assert ablation.sentence("x", found, few).startswith("x: the article's algorithm misclassifies 2 fewer than")
 
 
-def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path) -> None:
+def _drawn(tmp_path: Path, found: list, the_gap: ablation.Gap, name: str, monkeypatch) -> tuple[str, list]:
+    """The chart's caption and its dashed lines (captured as it is saved)."""
+    saved = []
+    monkeypatch.setattr(report_section.fg, "save", lambda fig, path: saved.append(fig))
+    caption = report_section.chart("ablation_mnist", found, the_gap, tmp_path / name).caption
+    dashed = [line for line in saved[0].axes[0].get_lines() if line.get_linestyle() == "--"]
+    return caption, dashed
+
+
+def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path, monkeypatch) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
     found, the_gap, _ = _found(tmp_path)
-    drawn = report_section.chart("ablation_mnist", found, the_gap, tmp_path / "real.png")
-    assert "The dashed line is the effect that would close the whole gap" in drawn.caption
-    none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (5, 5))
-    undrawn = report_section.chart("ablation_mnist", found, none, tmp_path / "none.png")
-    assert "dashed" not in undrawn.caption and "No line marks the gap" in undrawn.caption
+    caption, dashed = _drawn(tmp_path, found, the_gap, "real.png", monkeypatch)
+    assert "The dashed line is the effect that would close the whole gap" in caption and len(dashed) == 1
+    for gap, said in ((ablation.Gap("k", 0.3, -4.0, 4.6, 0.8, (5, 5)), "the runs show no significant one"),
+                      (ablation.Gap("k", -6.0, -9.0, -3.0, 0.001, (5, 5)), "significantly more accurate"),
+                      (ablation.Gap("k", 24.0, math.nan, math.nan, math.nan, (1, 1)), "too few runs to test it")):
+        caption, dashed = _drawn(tmp_path, found, gap, "none.png", monkeypatch)
+        assert "dashed" not in caption and said in caption and not dashed
 
 
 def test_factorial_main_effects(tmp_path: Path) -> None:

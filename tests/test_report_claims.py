@@ -84,6 +84,11 @@ def test_titanic_error_three_ways(tmp_path: Path) -> None:
     assert first['signed mean "error"'].startswith("0 [")  # the signs cancel
     assert first['mean |"error"|'] == f"7.5 [{7.5 - half:.4g}, {7.5 + half:.4g}]"
     assert first["misclassified"].startswith("50 [")
+    one = tmp_path / "one"
+    write_head_to_head(one, "titanic_vs_tf", [40.0], [52.0])
+    single = claims_section.error_measures(*claims_section.article_pairing(tables.prepare(load_runs([one])),
+                                                                           "titanic_vs_tf"))
+    assert single.iloc[0]['mean |"error"|'] == "10"  # one run: its value, no empty interval
 
 
 def test_the_same_runs_twice_pair_each_seed_once(tmp_path: Path) -> None:

@@ -146,14 +146,14 @@ KERAS_ALGORITHM, ARTICLE_ALGORITHM = _algorithm("keras"), _algorithm("article")
 
 
 def _mnist_run(root: Path, experiment: str, algorithm: dict, loss: float, misclassified: int,
-               impls: tuple[str, ...] = ("mlp",), seeds: int = 3) -> None:
+               impls: tuple[str, ...] = ("mlp",), seeds: int = 3, backend: str = "numpy") -> None:
     """Seeds of the article's MNIST net as the harness leaves them: records and the folder's
     config.yaml (seed s adds 0.001 s to the loss and s to misclassified)."""
     folder = root / experiment / "2026-01-01_00-00-00"
     for impl, seed in ((impl, seed) for impl in impls for seed in range(seeds)):
         keras = impl == "keras"
         write_record(folder, dict(
-            experiment=experiment, impl=impl, backend="tensorflow" if keras else "numpy", seed=seed, status="ok",
+            experiment=experiment, impl=impl, backend="tensorflow" if keras else backend, seed=seed, status="ok",
             sampling="shuffle" if keras else algorithm["sampling"], dtype="float32" if keras else algorithm["dtype"],
             layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, batch_size=1000, epochs=10,
             fit_seconds=30.0 + seed, epoch_losses=[1.0, loss + 0.001 * seed],
@@ -234,6 +234,10 @@ def test_a_gpu_speedup_without_cupy_runs_is_not_measured(tmp_path: Path) -> None
     assert (row["verdict"], row["ours"]) == ("not measured", "—")
     assert row["reason"] == ("needs the mlp's fit times on both the numpy and the cupy backend; no successful "
                              "cupy runs of mnist_gpu or mnist_cpu or mnist_vs_tf yet")
+    gpu_only = tmp_path / "gpu"  # +experiment=mnist_gpu alone: the NumPy side is what is missing
+    _mnist_run(gpu_only, "mnist_gpu", ARTICLE_ALGORITHM, loss=0.0259, misclassified=242, backend="cupy")
+    row = _table(gpu_only).loc["mnist_gpu_speedup"]
+    assert row["verdict"] == "not measured" and "no successful numpy runs of mnist_gpu or" in row["reason"]
 
 
 def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path) -> None:
@@ -258,6 +262,9 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
         return reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
 
     changed = row_with(("before", 1, 109.0), ("after", 1, 171.0))
+    runs = load_runs([folder])
+    four = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs[runs["seed"] < 4]))
+    assert four["verdict"] == "too few runs (n=4)" and "timed while" not in four["reason"]  # no verdict to qualify
     assert changed["verdict"] == "consistent"  # the verdict stands, qualified
     assert changed["reason"].endswith("; timed while the CPU's float32 matmul rate measured 109 GFLOP/s before "
                                       "these runs and 171 after them at 1 BLAS thread (the slower is 63% of the "

@@ -16,7 +16,7 @@ from scipy import stats as scipy_stats
 
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import stats, tables
+from harness.reporting import tables
 from harness.reporting.settings import config_settings
 
 CONFIG = {"name": "titanic_sgd", "impls": ["mlp", "keras"], "backend": "numpy", "sampling": "article", "runs": 2,

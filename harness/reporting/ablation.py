@@ -171,26 +171,44 @@ def runs(n: tuple[int, int]) -> str:
     return f"n={n[0]} vs {n[1]} runs"
 
 
+UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not significant"
+
+
+def gap_state(the_gap: Gap) -> str:
+    """What the runs show of the gap, the one classification the sentence, the table's shares and
+    the chart read: UNTESTED (no runs, or too few per cell for a test), REAL (the article's algorithm
+    misclassifies significantly more), REVERSED (significantly fewer), else NOT_SIGNIFICANT."""
+    if not math.isfinite(the_gap.size) or min(the_gap.n) < MIN_RUNS or not math.isfinite(the_gap.p_value):
+        return UNTESTED
+    if the_gap.p_value >= ALPHA:
+        return NOT_SIGNIFICANT
+    return REAL if the_gap.size > 0 else REVERSED
+
+
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
     to Keras's, close a significant part of the gap between it and Keras's, and how much."""
+    state = gap_state(the_gap)
     if not math.isfinite(the_gap.size):
         return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras's are both needed)."
-    if min(the_gap.n) < MIN_RUNS:
-        return (f"{experiment}: the article's algorithm misclassifies {the_gap.size:.3g} more than "
+    if state == UNTESTED:
+        more = "more" if the_gap.size >= 0 else "fewer"
+        return (f"{experiment}: the article's algorithm misclassifies {abs(the_gap.size):.3g} {more} than "
                 f"{the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has an interval; "
                 f"run the ablation with runs={MIN_RUNS} or more for a finding.")
+    measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+                f"p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
+    if state == REVERSED:
+        return (f"{experiment}: the article's algorithm is significantly more accurate than {the_gap.against} "
+                f"{measured}, so there is no gap for a component to explain.")
+    if state == NOT_SIGNIFICANT:
+        largest = f"{the_gap.high:.3g}"
+        return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
+                f"{measured}: these runs show no significant gap, but one of up to {largest} test "
+                f"row{'' if largest == '1' else 's'} lies within the interval, so no component can be said to "
+                "explain one; more runs per cell narrow it.")
     stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
               f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
-    if not real_gap(the_gap):
-        measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-                    f"p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
-        if the_gap.high <= 0:
-            return (f"{experiment}: the article's algorithm is not less accurate than {the_gap.against} {measured}, "
-                    "so there is no gap for a component to explain.")
-        return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
-                f"{measured}: these runs show no gap, but one of up to {the_gap.high:.3g} test rows lies within "
-                "the interval, so no component can be said to explain one; more runs per cell narrow it.")
     closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
                      key=lambda e: e.effect)
     if not closing:
@@ -202,16 +220,10 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
             f"these component(s) close a significant part of that gap: {named}.")
 
 
-def real_gap(the_gap: Gap) -> bool:
-    """Whether the article's algorithm misclassifies significantly more than the other side: the
-    only gap a component's share, or the chart's line that closes it, is stated against."""
-    return the_gap.p_value < ALPHA and the_gap.size > 0
-
-
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     """The table of the section: one row per component and design; the share of the gap only when
     there is a significant gap to share."""
-    real = real_gap(the_gap)
+    real = gap_state(the_gap) == REAL
     rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
              "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": runs(e.n),
              "share of gap": -e.effect / the_gap.size if real else math.nan}

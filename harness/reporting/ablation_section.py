@@ -32,8 +32,8 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
         errors = np.array([[rows[n].effect - rows[n].low for n in rows], [rows[n].high - rows[n].effect for n in rows]])
         ax.barh(y, values, height=height, xerr=np.nan_to_num(errors), color=DESIGN_COLOURS[design], label=design,
                 capsize=3)
-    real = ablation.real_gap(the_gap)
-    if real:
+    state = ablation.gap_state(the_gap)
+    if state == ablation.REAL:
         ax.axvline(-the_gap.size, color="black", linestyle="--",
                    label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g})")
     ax.axvline(0, color="grey", linewidth=0.8)
@@ -43,8 +43,11 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars fill the axes
     ax.grid(axis="x", alpha=0.3)
     fg.save(fig, path)
-    closing = (" The dashed line is the effect that would close the whole gap between the article's algorithm "
-               "and Keras's." if real else " No line marks the gap: the runs show no significant one.")
+    closing = {ablation.REAL: " The dashed line is the effect that would close the whole gap between the article's "
+                              "algorithm and Keras's.",
+               ablation.UNTESTED: " No line marks the gap: too few runs to test it.",
+               ablation.REVERSED: " No line marks a gap: the article's algorithm is significantly more accurate.",
+               ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
     return fg.FigureFile(path, f"{experiment}: each component's effect on misclassified",
                          "Negative = Keras's value misclassifies fewer test rows. Error bars: Welch 95% intervals."
                          + closing)

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
-from harness.machine import RateSpread, speed_changed
+from harness.machine import RateSpread
 from harness.runs_table import is_ok, load_runs
 from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
 from harness.reporting.figures import FigureFile, label
@@ -116,8 +116,8 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if timing:
         notes.append("Runs were " + "; ".join(timing) + ": they shared the CPU, so their fit times are "
                      "not comparable to runs timed one at a time.")
-    spread = tables.machine_spread(runs)
-    if spread is not None and speed_changed(spread) and not timing:  # shared CPU: said above
+    spread = tables.changed_spread(runs)
+    if spread is not None and not timing:  # shared CPU: said above
         notes.append(_speed_change(spread))
     if swept:
         jobs = runs["run_dir"].nunique()

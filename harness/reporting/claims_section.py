@@ -4,6 +4,7 @@ printed epoch losses as reference curves over ours."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from harness.reporting import figures as fg
 from harness.reporting import html, reference
 from harness.reporting.figures_article import comparison
 from harness.reporting.stats import finite, t_interval
-from harness.reporting.tables import fmt, repeated_runs
+from harness.reporting.tables import mean_text, repeated_runs
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -64,8 +65,7 @@ def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
         for header, values in (('signed mean "error"', _column(group, "article_error")),
                                ('mean |"error"|', np.abs(_column(group, "article_error"))),
                                ("misclassified", _column(group, "test_misclassified"))):
-            low, high = t_interval(values)
-            row[header] = f"{fmt(values.mean(), 4)} [{fmt(low, 4)}, {fmt(high, 4)}]" if values.size else "—"
+            row[header] = mean_text(values.mean() if values.size else math.nan, *t_interval(values))
         rows.append(row)
     return pd.DataFrame(rows)
 

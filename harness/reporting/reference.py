@@ -26,8 +26,7 @@ from harness.algorithm import classify, differing
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.reporting import settings, stats, verdicts
 from harness.reporting.figures import losses
-from harness.machine import speed_changed
-from harness.reporting.tables import changed_rate, fmt, machine_spread, prepare, repeated_runs, swept_params
+from harness.reporting.tables import changed_rate, changed_spread, fmt, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
 VERDICTS = (verdicts.CONSISTENT, verdicts.BETTER, verdicts.WORSE, verdicts.DIFFERS, verdicts.TOO_FEW,
@@ -169,7 +168,7 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
         return result, _with_interval(result, "95% CI") + f" mlp − keras (n={a.size}, {b.size})"
     if measure == "time_ratio_vs_keras":
         ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], keras["fit_seconds"])
-        n = min(len(mine), len(keras))
+        n = min(stats.finite(mine["fit_seconds"]).size, stats.finite(keras["fit_seconds"]).size)  # as speed_verdict
         published = tuple(entry.get("range") or (entry["value"], entry["value"]))
         result = verdicts.judge_range(ratio, low, high, published, better, n)
         return result, f"{fmt(ratio)}{_ci(low, high, 3)} (n={len(mine)}, {len(keras)})"
@@ -199,12 +198,16 @@ def _ci(low: float, high: float, digits: int, name: str = "95% CI") -> str:
     return f" [{name} {fmt(low, digits)}, {fmt(high, digits)}]"
 
 
+def _backend_times(entry: dict[str, Any], runs: pd.DataFrame, backend: str) -> pd.Series:
+    """The fit times of the entry's impl on `backend`, from the first listed experiment with runs."""
+    found = [m for e in entry.get("experiments", []) if len(m := _ok_runs(entry, runs, e, backend))]
+    return found[0]["fit_seconds"] if found else pd.Series(dtype=float)
+
+
 def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> str:
     """NumPy median fit time over CuPy's, each side from the first listed experiment with runs."""
-    def times(backend: str) -> pd.Series:
-        found = [m for e in entry.get("experiments", []) if len(m := _ok_runs(entry, runs, e, backend))]
-        return found[0]["fit_seconds"] if found else pd.Series(dtype=float)
-    ratio, low, high = stats.ratio_of_medians_ci(times("numpy"), times("cupy"))
+    ratio, low, high = stats.ratio_of_medians_ci(_backend_times(entry, runs, "numpy"),
+                                                 _backend_times(entry, runs, "cupy"))
     return f"{fmt(ratio)}{_ci(low, high, 3)}" if math.isfinite(ratio) else ""
 
 
@@ -242,10 +245,12 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
     result, text = _judge(entry, mine, keras)
     if entry["measure"] == "numpy_over_cupy":
         text = _numpy_over_cupy(entry, runs)
-        if not text:
+        missing = [b for b in ("numpy", "cupy") if stats.finite(_backend_times(entry, runs, b)).size == 0]
+        if missing:
             return {**out, "experiment": experiment, "verdict": "not measured",
-                    "reason": "needs the mlp's fit times on both the numpy and the cupy backend; "
-                              f"no successful cupy runs of {' or '.join(entry.get('experiments', []))} yet"}
+                    "reason": f"needs the {entry.get('impl')}'s fit times on both the numpy and the cupy backend; "
+                              f"no successful {' or '.join(missing)} runs of "
+                              f"{' or '.join(entry.get('experiments', []))} yet"}
     out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"]))
     if result is not None:
         out["ours_value"] = result.ours
@@ -255,7 +260,8 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
         return {**out, "verdict": "not comparable", "reason": "a time is only judged as a ratio to Keras"}
     if result.n == 0 or not math.isfinite(result.ours):
         return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
-    return {**out, "verdict": result.verdict, "reason": result.reason + _speed_caveat(entry, mine, keras),
+    caveat = "" if result.verdict.startswith(verdicts.TOO_FEW) else _speed_caveat(entry, mine, keras)
+    return {**out, "verdict": result.verdict, "reason": result.reason + caveat,
             "test": result.reason.split(":")[0], "p_value": result.p_value}
 
 
@@ -264,8 +270,8 @@ def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame
     rule, the same as the section's sentence): '; timed while ...'; else ''."""
     if entry["measure"] not in TIME_MEASURES:
         return ""
-    spread = machine_spread(pd.concat([mine, keras]))
-    if spread is None or not speed_changed(spread):
+    spread = changed_spread(pd.concat([mine, keras]))
+    if spread is None:
         return ""
     return f"; timed while {changed_rate(spread)}, so the verdict may show that change rather than the implementations'"
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from harness import algorithm
-from harness.machine import SPEED_CHANGE_LIMIT, RateSpread, disturbed, worst_spread
+from harness.machine import SPEED_CHANGE_LIMIT, RateSpread, disturbed, speed_changed, worst_spread
 from harness.atomic_write import atomic_write_text
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.runs_table import is_ok
@@ -234,6 +234,13 @@ def machine_spread(runs: pd.DataFrame) -> RateSpread | None:
     return _spread(_folder_environments(runs))
 
 
+def changed_spread(runs: pd.DataFrame) -> RateSpread | None:
+    """``machine_spread`` where it shows the machine's speed changed (harness.machine.speed_changed,
+    the one rule for the section's sentence and the reproduction table's caveat), else None."""
+    spread = machine_spread(runs)
+    return spread if spread is not None and speed_changed(spread) else None
+
+
 def _spread(environments: dict[str, list[dict[str, Any]]]) -> RateSpread | None:
     return worst_spread([environment.get("matmul_rate") for found in environments.values() for environment in found])
 
@@ -335,14 +342,17 @@ def setting_columns(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns[:summary.columns.get_loc(FIRST_STATISTIC)] if c not in GROUP_KEYS]
 
 
+def mean_text(mean: float, low: float, high: float, digits: int = 4) -> str:
+    """'0.7812 [0.77, 0.791]': a mean of seeds with its interval; just the mean where there is no
+    interval (a single run), '—' without a value."""
+    if pd.isna(mean) or pd.isna(low) or pd.isna(high):
+        return fmt(mean, digits)
+    return f"{fmt(mean, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
 def mean_with_ci(summary: pd.DataFrame, name: str, digits: int = 4) -> list[str]:
-    """'0.7812 [0.77, 0.791]' per row: a mean of seeds means little without its t-interval
-    (just the mean for a single run, which has none; '—' without a value)."""
-    def text(mean: float, low: float, high: float) -> str:
-        if pd.isna(mean) or pd.isna(low) or pd.isna(high):
-            return fmt(mean, digits)
-        return f"{fmt(mean, digits)} [{fmt(low, digits)}, {fmt(high, digits)}]"
-    return [text(*values) for values in
+    """``mean_text`` per row: a mean of seeds means little without its t-interval."""
+    return [mean_text(*values, digits) for values in
             zip(summary[f"{name}_mean"], summary[f"{name}_ci_low"], summary[f"{name}_ci_high"])]
 
 
