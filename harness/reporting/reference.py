@@ -204,10 +204,9 @@ def _backend_times(entry: dict[str, Any], runs: pd.DataFrame, backend: str) -> p
     return found[0]["fit_seconds"] if found else pd.Series(dtype=float)
 
 
-def _numpy_over_cupy(entry: dict[str, Any], runs: pd.DataFrame) -> str:
-    """NumPy median fit time over CuPy's, each side from the first listed experiment with runs."""
-    ratio, low, high = stats.ratio_of_medians_ci(_backend_times(entry, runs, "numpy"),
-                                                 _backend_times(entry, runs, "cupy"))
+def _numpy_over_cupy(times: dict[str, pd.Series]) -> str:
+    """NumPy median fit time over CuPy's (each side's times from ``_backend_times``)."""
+    ratio, low, high = stats.ratio_of_medians_ci(times["numpy"], times["cupy"])
     return f"{fmt(ratio)}{_ci(low, high, 3)}" if math.isfinite(ratio) else ""
 
 
@@ -244,8 +243,9 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
     mine, keras = _once(mine), _once(keras)
     result, text = _judge(entry, mine, keras)
     if entry["measure"] == "numpy_over_cupy":
-        text = _numpy_over_cupy(entry, runs)
-        missing = [b for b in ("numpy", "cupy") if stats.finite(_backend_times(entry, runs, b)).size == 0]
+        times = {backend: _backend_times(entry, runs, backend) for backend in ("numpy", "cupy")}
+        text = _numpy_over_cupy(times)
+        missing = [backend for backend, found in times.items() if stats.finite(found).size == 0]
         if missing:
             return {**out, "experiment": experiment, "verdict": "not measured",
                     "reason": f"needs the {entry.get('impl')}'s fit times on both the numpy and the cupy backend; "
