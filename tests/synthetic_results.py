@@ -103,13 +103,15 @@ def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_ablation(root: str | Path, experiment: str, effects: dict[str, float], *, article: float = 90.0,
-                   keras: float = 60.0, seeds: int = 5) -> Path:
+                   keras: float = 60.0, seeds: int = 5, column: str = "test_misclassified") -> Path:
     """An ablation sweep as the harness leaves it: one job folder per cell (the article's algorithm,
     Keras's, and each component switched alone from either), each with its config.yaml, plus Keras.
 
     Misclassified of seed s in a cell = `article` + the `effects` of the components at Keras's value
     + noise(s), the same noise in every cell (so a difference of cells is exactly the effects'
-    sum); Keras's runs are `keras` + noise(s). Noise over seeds 0-4: -2, 0, 2, -1, 1."""
+    sum); Keras's runs are `keras` + noise(s). Noise over seeds 0-4: -2, 0, 2, -1, 1. With
+    `column="article_error"` that value is Titanic's "error" instead, its sign alternating over
+    seeds (a signed mean would cancel), and misclassified is 50 + noise(s) in every run."""
     import yaml
 
     from harness.algorithm import COMPONENTS, IMPLIED
@@ -131,15 +133,23 @@ def write_ablation(root: str | Path, experiment: str, effects: dict[str, float],
         for seed in range(seeds):
             write_record(job_dir, dict(experiment=experiment, impl="mlp", backend="numpy", seed=seed, status="ok",
                                        sampling=values.get("sampling"), dtype=values.get("dtype"),
-                                       test_misclassified=article + shift + noise[seed], launcher="joblib",
-                                       started_at=STAMP, finished_at=STAMP))
+                                       **_ablation_measure(column, article + shift + noise[seed], seed),
+                                       launcher="joblib", started_at=STAMP, finished_at=STAMP))
     keras_dir = folder / str(len(dict.fromkeys(cells)))
     for seed in range(seeds):
         write_record(keras_dir, dict(experiment=experiment, impl="keras", backend="tensorflow", seed=seed, status="ok",
-                                     sampling="shuffle", dtype="float32", test_misclassified=keras + noise[seed],
+                                     sampling="shuffle", dtype="float32",
+                                     **_ablation_measure(column, keras + noise[seed], seed),
                                      launcher="joblib", started_at=STAMP, finished_at=STAMP))
     (folder / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
     return folder
+
+
+def _ablation_measure(column: str, value: float, seed: int) -> dict[str, float]:
+    """The record fields of one ablation run whose measure is `value` in `column`."""
+    if column == "test_misclassified":
+        return {"test_misclassified": value}
+    return {"article_error": value if seed % 2 == 0 else -value, "test_misclassified": 50 + (seed * 7) % 5 - 2}
 
 
 def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], keras: list[float], *,

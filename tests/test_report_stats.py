@@ -147,3 +147,14 @@ def test_describe_mean_by_hand() -> None:
     single = stats.describe_mean([0.5])
     assert single["mean"] == 0.5 and all(math.isnan(single[k]) for k in ("std", "ci_low", "ci_high"))
     assert all(map(math.isnan, stats.describe_mean([None]).values()))
+
+
+def test_holm_by_hand() -> None:
+    """Sorted 0.01, 0.03, 0.04, 0.2 of four tests: times 4, 3, 2, 1, then never below an earlier one
+    (0.04 x 2 = 0.08 is raised to 0.03 x 3 = 0.09); NaN is no test and keeps its place."""
+    adjusted = stats.holm([0.01, 0.04, 0.03, math.nan, 0.2])
+    assert adjusted[[0, 1, 2, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    assert math.isnan(adjusted[3])
+    assert stats.holm([0.5, 0.6]).tolist() == [1.0, 1.0]  # capped at 1
+    assert stats.holm([0.03]).tolist() == [0.03]  # a family of one is not adjusted
+    assert stats.holm([]).size == 0

@@ -2,25 +2,26 @@
 
 The ablation experiments (ablation_titanic, ablation_mnist) run the MLP in cells that take each
 component of `harness.algorithm.COMPONENTS` from the article or from Keras, plus Keras itself. A
-cell is known by its runs' component values, never by a folder name. For each component:
+cell is known by its runs' component values, never by a folder name. Accuracy is measured as the
+article's gap claim that the experiment explains states it (`EXPLAINS`, `measure_of`): mean
+misclassified on MNIST, mean |"error"| on Titanic. For each component:
 
-* switched alone from the article's algorithm to Keras's: mean misclassified of that cell minus
-  the article's cell;
+* switched alone from the article's algorithm to Keras's: that cell's mean minus the article's cell's;
 * switched alone from Keras's algorithm to the article's: that cell minus Keras's-algorithm cell;
 * in a full factorial (every combination ran), its main effect: the mean of the cell means with
   the Keras value minus the mean of those with the article's, so averaged over the other
   components with every cell weighing the same however many of its runs finished ok.
 
 Each effect comes with a Welch 95% interval and p (the main effect's from the per-cell variances,
-Satterthwaite's degrees of freedom). The sentence naming the components that
-account for the gap (the article's algorithm minus Keras's, misclassified: `gap`) is built from
-these numbers.
+Satterthwaite's degrees of freedom), and p adjusted by Holm's method over its design's components.
+The sentence naming the components that account for the gap (the article's algorithm minus
+Keras's: `gap`) is built from these numbers.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 from typing import Any
 
@@ -30,18 +31,55 @@ from scipy import stats as scipy_stats
 
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite
+from harness.reporting.reference import GAPS
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm
 from harness.reporting.tables import repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
-EXPERIMENTS = ("ablation_titanic", "ablation_mnist")
-MEASURE = "test_misclassified"
+# Each ablation experiment and the id of the article's gap claim (results/reference/article.yaml) it explains.
+EXPLAINS = {"ablation_titanic": "titanic_vs_tf_error_gap", "ablation_mnist": "mnist_vs_tf_misclassified_gap"}
+EXPERIMENTS = tuple(EXPLAINS)
 FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
 
 
 @dataclass(frozen=True)
+class Measure:
+    """The per-run accuracy an ablation compares: a record column, taken as |value| where the
+    article's claim compares magnitudes (Titanic's "error", whose sign cancels in a mean)."""
+
+    column: str
+    absolute: bool
+    unit: str
+
+    @property
+    def name(self) -> str:
+        base = NAMES.get(self.column, self.column)
+        return f"|{base}|" if self.absolute else base
+
+    def values(self, runs: pd.DataFrame) -> np.ndarray:
+        """The finite per-run values of `runs`."""
+        data = finite(pd.to_numeric(runs[self.column], errors="coerce")) if self.column in runs else np.array([])
+        return np.abs(data) if self.absolute else data
+
+
+NAMES = {"test_misclassified": "misclassified", "article_error": '"error"'}
+MISCLASSIFIED = Measure("test_misclassified", False, "test rows")
+
+
+def measure_of(experiment: str, numbers: dict[str, Any]) -> Measure | None:
+    """The measure of the article's gap claim that `experiment` explains (its column by
+    reference.GAPS, |value| when the claim is `absolute`, its unit); None when the reference
+    numbers do not hold that claim."""
+    claim = next((n for n in numbers.get("numbers") or [] if n.get("id") == EXPLAINS.get(experiment)), None)
+    if claim is None or claim.get("measure") not in GAPS:
+        return None
+    return Measure(GAPS[claim["measure"]], bool(claim.get("absolute")), str(claim.get("unit") or "units"))
+
+
+@dataclass(frozen=True)
 class Effect:
-    """The change in mean misclassified when `component` takes Keras's value instead of the article's."""
+    """The change in the mean measure when `component` takes Keras's value instead of the article's;
+    `p_holm` is p adjusted over the components of the same design."""
 
     component: str
     label: str
@@ -51,6 +89,7 @@ class Effect:
     high: float
     p_value: float
     n: tuple[int, int]
+    p_holm: float = math.nan
 
 
 def cell_of(run: Any) -> tuple[str, ...] | None:
@@ -63,8 +102,8 @@ def cell_of(run: Any) -> tuple[str, ...] | None:
     return None if None in sides else tuple(sides)
 
 
-def cells(runs: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
-    """Misclassified of the experiment's ok MLP runs, per cell; each seed once per cell (the latest
+def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[str, ...], np.ndarray]:
+    """`measure` of the experiment's ok MLP runs, per cell; each seed once per cell (the latest
     run), as the summary and reproduction tables count them, so a sweep run twice counts once."""
     mlp = runs[(runs["impl"] == "mlp") & runs["ok"]]
     keys = pd.Series([cell_of(run) for _, run in mlp.iterrows()], index=mlp.index, dtype=object)
@@ -73,7 +112,7 @@ def cells(runs: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
         mlp, keys = mlp[once], keys[once]
     out: dict[tuple[str, ...], np.ndarray] = {}
     for key in {k for k in keys if k is not None}:
-        out[key] = finite(pd.to_numeric(mlp.loc[keys == key, MEASURE], errors="coerce"))
+        out[key] = measure.values(mlp.loc[keys == key])
     return out
 
 
@@ -98,7 +137,8 @@ def _switched(base: str, name: str) -> tuple[str, ...]:
 
 
 def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
-    """Every effect the cells allow (a cell with no runs leaves its effect out)."""
+    """Every effect the cells allow (a cell with no runs leaves its effect out), each design's p
+    adjusted by Holm's method over its components."""
     out = []
     for base, design in (("article", FROM_ARTICLE), ("keras", FROM_KERAS)):
         reference = table.get(tuple(base for _ in COMPONENTS))
@@ -117,7 +157,16 @@ def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
             diff, low, high, p = main_effect(keras_side, article_side)
             out.append(Effect(c.name, c.label, MAIN, diff, low, high, p,
                               (sum(map(len, keras_side)), sum(map(len, article_side)))))
-    return out
+    return _with_holm(out)
+
+
+def _with_holm(found: list[Effect]) -> list[Effect]:
+    """Each effect with its p adjusted over its design's family (one test per component)."""
+    adjusted: dict[int, float] = {}
+    for design in (FROM_ARTICLE, FROM_KERAS, MAIN):
+        family = [i for i, e in enumerate(found) if e.design == design]
+        adjusted.update(zip(family, holm([found[i].p_value for i in family])))
+    return [replace(e, p_holm=float(adjusted[i])) for i, e in enumerate(found)]
 
 
 def main_effect(keras_cells: list[Any], article_cells: list[Any]) -> tuple[float, float, float, float]:
@@ -144,7 +193,7 @@ def main_effect(keras_cells: list[Any], article_cells: list[Any]) -> tuple[float
 
 @dataclass(frozen=True)
 class Gap:
-    """The article's algorithm minus `against` in mean misclassified, with its interval and p."""
+    """The article's algorithm minus `against` in the mean of `measure`, with its interval and p."""
 
     against: str
     size: float
@@ -152,18 +201,20 @@ class Gap:
     high: float
     p_value: float
     n: tuple[int, int]
+    measure: Measure = MISCLASSIFIED
 
 
-def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any) -> Gap:
+def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
     """The gap the components must explain: the article's algorithm against Keras's algorithm in our
     MLP (the cell every single switch moves towards), or, without that cell's runs, against the
-    Keras library itself (the ablation runs Keras once per seed it is given, often one)."""
+    Keras library itself (the ablation runs Keras once per seed it is given, often one). `table` and
+    `keras_runs` hold values of `measure`."""
     article = table.get(tuple("article" for _ in COMPONENTS), np.array([]))
     keras_cell = table.get(tuple("keras" for _ in COMPONENTS), np.array([]))
     library = finite(keras_runs)
     against, other = (("Keras's algorithm (our MLP)", keras_cell) if len(keras_cell) >= MIN_RUNS or not library.size
                       else ("TensorFlow/Keras", library))
-    return Gap(against, *difference(article, other), (len(article), len(other)))
+    return Gap(against, *difference(article, other), (len(article), len(other)), measure)
 
 
 def runs(n: tuple[int, int]) -> str:
@@ -177,7 +228,7 @@ UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not
 def gap_state(the_gap: Gap) -> str:
     """What the runs show of the gap, the one classification the sentence, the table's shares and
     the chart read: UNTESTED (no runs, or too few per cell for a test), REAL (the article's algorithm
-    misclassifies significantly more), REVERSED (significantly fewer), else NOT_SIGNIFICANT."""
+    is significantly less accurate), REVERSED (significantly more), else NOT_SIGNIFICANT."""
     if not math.isfinite(the_gap.size) or min(the_gap.n) < MIN_RUNS or not math.isfinite(the_gap.p_value):
         return UNTESTED
     if the_gap.p_value >= ALPHA:
@@ -185,48 +236,61 @@ def gap_state(the_gap: Gap) -> str:
     return REAL if the_gap.size > 0 else REVERSED
 
 
+def _amount(value: float, measure: Measure) -> str:
+    """'24 images', '1 passenger'."""
+    text = f"{value:.3g}"
+    return f"{text} {measure.unit[:-1] if text == '1' and measure.unit.endswith('s') else measure.unit}"
+
+
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
-    to Keras's, close a significant part of the gap between it and Keras's, and how much."""
-    state = gap_state(the_gap)
+    to Keras's, close a significant part of the gap between it and Keras's (p adjusted by Holm's
+    method over the components), and how much."""
+    state, measure = gap_state(the_gap), the_gap.measure
     if not math.isfinite(the_gap.size):
         return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras's are both needed)."
     if state == UNTESTED:
-        more = "more" if the_gap.size >= 0 else "fewer"
-        return (f"{experiment}: the article's algorithm misclassifies {abs(the_gap.size):.3g} {more} than "
-                f"{the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has an interval; "
-                f"run the ablation with runs={MIN_RUNS} or more for a finding.")
-    measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-                f"p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
+        direction = "higher" if the_gap.size >= 0 else "lower"
+        return (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
+                f"{direction} than with {the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has "
+                f"an interval; run the ablation with runs={MIN_RUNS} or more for a finding.")
+    measured = (f"in mean {measure.name} (difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to "
+                f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
     if state == REVERSED:
         return (f"{experiment}: the article's algorithm is significantly more accurate than {the_gap.against} "
                 f"{measured}, so there is no gap for a component to explain.")
     if state == NOT_SIGNIFICANT:
-        largest = f"{the_gap.high:.3g}"
         return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
-                f"{measured}: these runs show no significant gap, but one of up to {largest} test "
-                f"row{'' if largest == '1' else 's'} lies within the interval, so no component can be said to "
-                "explain one; more runs per cell narrow it.")
-    stated = (f"{the_gap.size:.3g} test rows more than {the_gap.against} (95% CI {the_gap.low:.3g} to "
+                f"{measured}: these runs show no significant gap, but one of up to {_amount(the_gap.high, measure)} "
+                "lies within the interval, so no component can be said to explain one; more runs per cell narrow it.")
+    stated = (f"{experiment}: the article's algorithm is less accurate: its mean {measure.name} is "
+              f"{_amount(the_gap.size, measure)} higher than with {the_gap.against} (95% CI {the_gap.low:.3g} to "
               f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
-    closing = sorted((e for e in found if e.design == FROM_ARTICLE and e.p_value < ALPHA and e.effect < 0),
-                     key=lambda e: e.effect)
+    alone = [e for e in found if e.design == FROM_ARTICLE and e.effect < 0]
+    tested = sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE)
+    closing = sorted((e for e in alone if e.p_holm < ALPHA), key=lambda e: e.effect)
     if not closing:
-        return (f"{experiment}: the article's algorithm misclassifies {stated}, and no single component "
-                "switched alone to Keras's closes a significant part of that gap.")
-    named = "; ".join(f"{e.component} ({-e.effect:.3g} fewer, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
-                      f"p={e.p_value:.2g}, {runs(e.n)}: {-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
-    return (f"{experiment}: the article's algorithm misclassifies {stated}; switched alone to Keras's, "
-            f"these component(s) close a significant part of that gap: {named}.")
+        lost = [e for e in alone if e.p_value < ALPHA]
+        after = "" if not lost else (
+            f" once p is adjusted by Holm's method over the {tested} components ("
+            + "; ".join(f"{e.component}: p={e.p_value:.2g} alone, {e.p_holm:.2g} adjusted" for e in lost) + ")")
+        return (f"{stated}, and no single component switched alone to Keras's closes a significant part of that "
+                f"gap{after}.")
+    named = "; ".join(f"{e.component} ({-e.effect:.3g} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
+                      f"p={e.p_value:.2g}, Holm p={e.p_holm:.2g}, {runs(e.n)}: {-e.effect / the_gap.size:.0%} of the "
+                      "gap)" for e in closing)
+    return (f"{stated}; switched alone to Keras's, these component(s) close a significant part of that gap "
+            f"(p adjusted by Holm's method over the {tested} components): {named}.")
 
 
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     """The table of the section: one row per component and design; the share of the gap only when
     there is a significant gap to share."""
     real = gap_state(the_gap) == REAL
-    rows = [{"component": e.component, "switched": e.design, "effect on misclassified": e.effect,
-             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "runs": runs(e.n),
+    effect = f"effect on mean {the_gap.measure.name}"
+    columns = ["component", "switched", effect, "95% CI", "p", "p (Holm)", "runs", "share of gap"]
+    rows = [{"component": e.component, "switched": e.design, effect: e.effect,
+             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "runs": runs(e.n),
              "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
-    return pd.DataFrame(rows, columns=["component", "switched", "effect on misclassified", "95% CI", "p", "runs",
-                                       "share of gap"])
+    return pd.DataFrame(rows, columns=columns)

@@ -4,6 +4,7 @@ computed sentence, per ablation experiment (harness.reporting.ablation does the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,6 @@ import pandas as pd
 from harness.reporting import ablation
 from harness.reporting import figures as fg
 from harness.reporting import html
-from harness.reporting.stats import finite
 from harness.reporting.tables import repeated_runs
 
 TITLE = "The article's algorithm against Keras's, component by component"
@@ -20,7 +20,7 @@ DESIGN_COLOURS = {ablation.FROM_ARTICLE: "#1f77b4", ablation.FROM_KERAS: "#ff7f0
 
 
 def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, path: Path) -> fg.FigureFile:
-    """Each component's effect on misclassified with its 95% interval, one bar per design."""
+    """Each component's effect on the gap's measure with its 95% interval, one bar per design."""
     names = list(dict.fromkeys(e.component for e in found))
     designs = [d for d in DESIGN_COLOURS if any(e.design == d for e in found)]
     fig, (ax,) = fg.new_figure(11, 0.6 + 0.55 * len(names) * max(1, len(designs)) ** 0.5)
@@ -38,7 +38,8 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
                    label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g})")
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)
-    ax.set(xlabel="change in mean misclassified when the component takes Keras's value",
+    measure = the_gap.measure
+    ax.set(xlabel=f"change in mean {measure.name} ({measure.unit}) when the component takes Keras's value",
            title=f"{experiment}: effect of each component (95% CI)")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars fill the axes
     ax.grid(axis="x", alpha=0.3)
@@ -48,33 +49,40 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
                ablation.UNTESTED: " No line marks the gap: too few runs to test it.",
                ablation.REVERSED: " No line marks a gap: the article's algorithm is significantly more accurate.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
-    return fg.FigureFile(path, f"{experiment}: each component's effect on misclassified",
-                         "Negative = Keras's value misclassifies fewer test rows. Error bars: Welch 95% intervals."
-                         + closing)
+    return fg.FigureFile(path, f"{experiment}: each component's effect on mean {measure.name}",
+                         f"Negative = Keras's value lowers mean {measure.name} (more accurate). Error bars: Welch 95% "
+                         "intervals, not adjusted for the number of components." + closing)
 
 
-def _part(experiment: str, runs: pd.DataFrame, out_dir: Path) -> str:
+def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> str:
     """One ablation experiment: sentence, chart, table; or which experiment to run."""
     mine = runs[runs["experiment"] == experiment] if len(runs) else runs
     if mine.empty or not mine["ok"].any():
         return (f"<h3>{html.esc(experiment)}</h3><p class='note'>No runs of {html.esc(experiment)} yet: run "
                 f"<code>python -m harness +experiment={html.esc(experiment)}</code> (or <code>make bench</code>) "
                 "and rebuild the report.</p>")
-    table = ablation.cells(mine)
+    measure = ablation.measure_of(experiment, numbers)
+    claim = ablation.EXPLAINS[experiment]
+    measured = (f"Accuracy is measured as the article's claim <code>{html.esc(claim)}</code> states it: mean "
+                f"{html.esc(measure.name)} per run." if measure else
+                f"The reference numbers hold no claim <code>{html.esc(claim)}</code>, the gap this experiment "
+                f"explains, so accuracy is measured as mean {ablation.MISCLASSIFIED.name} per run.")
+    measure = measure or ablation.MISCLASSIFIED
+    table = ablation.cells(mine, measure)
     keras_runs = mine[(mine["impl"] == "keras") & mine["ok"]]
     if len(keras_runs):  # each seed once, the latest
         keras_runs = keras_runs[~repeated_runs(keras_runs, ["impl", "backend"])]
-    keras = finite(pd.to_numeric(keras_runs[ablation.MEASURE], errors="coerce"))
-    found, the_gap = ablation.effects(table), ablation.gap(table, keras)
+    keras = measure.values(keras_runs)
+    found, the_gap = ablation.effects(table), ablation.gap(table, keras, measure)
     parts = [f"<h3>{html.esc(experiment)}</h3>",
              f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation.sentence(experiment, found, the_gap))}</b></p>",
-             f"<p class='muted small'>{len(table)} cell(s) of the MLP ({sum(len(v) for v in table.values())} runs) "
-             f"and {keras.size} Keras run(s) (TensorFlow's mean misclassified: "
-             f"{np.mean(keras) if keras.size else float('nan'):.4g}).</p>"]
+             f"<p class='muted small'>{measured} {len(table)} cell(s) of the MLP "
+             f"({sum(len(v) for v in table.values())} runs) and {keras.size} Keras run(s) (TensorFlow's mean "
+             f"{html.esc(measure.name)}: {np.mean(keras) if keras.size else float('nan'):.4g}).</p>"]
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
         view = ablation.effects_frame(found, the_gap)
-        for column in ("effect on misclassified", "p"):
+        for column in (view.columns[2], "p", "p (Holm)"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else f"{v:.3g}")
         view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
         parts.append(html.table_html(view))
@@ -83,15 +91,19 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def section_html(runs: pd.DataFrame, out_dir: Path) -> str:
-    """The whole section (runs prepared by tables.prepare)."""
-    body = "\n".join(_part(experiment, runs, out_dir) for experiment in ablation.EXPERIMENTS)
+def section_html(runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> str:
+    """The whole section (runs prepared by tables.prepare; `numbers`: the article's reference numbers,
+    whose gap claims say how each experiment measures accuracy)."""
+    body = "\n".join(_part(experiment, runs, out_dir, numbers) for experiment in ablation.EXPERIMENTS)
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
-              f"(harness.algorithm.COMPONENTS). An effect is the difference of mean misclassified test rows, "
-              f"Keras's value minus the article's, with a two-sided Welch test and its 95% interval; a main effect "
-              f"pools every cell on each side, so the other components' effects widen its interval. The finding "
-              f"names the components whose switch alone from the article's algorithm lowers misclassified "
-              f"significantly (p &lt; {ablation.ALPHA}), with its share of the gap between the article's algorithm "
+              f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap that "
+              f"the experiment explains (named under each heading). An effect is the "
+              f"difference of its means, Keras's value minus the article's, with a two-sided Welch test and its 95% "
+              f"interval; a main effect pools every cell on each side, so the other components' effects widen its "
+              f"interval. p (Holm) adjusts each design's p over its components by Holm's method, so that the chance "
+              f"of calling any of them significant when none has an effect stays under {ablation.ALPHA}. The finding "
+              f"names the components whose switch alone from the article's algorithm lowers the measure with a "
+              f"Holm-adjusted p &lt; {ablation.ALPHA}, with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow itself when that cell has fewer than "
               f"{ablation.MIN_RUNS} runs).</p>")
     return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

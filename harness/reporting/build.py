@@ -199,9 +199,10 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
     atomic_write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     prepared = tables.prepare(runs) if not runs.empty else runs
-    extra = ((claims_section.ANCHOR, claims_section.TITLE,
-              claims_section.section_html(prepared, _numbers(reference_path), out / "figures")),
-             (ablation_section.ANCHOR, ablation_section.TITLE, ablation_section.section_html(prepared, out / "figures")))
+    numbers = _numbers(reference_path)
+    extra = ((claims_section.ANCHOR, claims_section.TITLE, claims_section.section_html(prepared, numbers, out / "figures")),
+             (ablation_section.ANCHOR, ablation_section.TITLE,
+              ablation_section.section_html(prepared, out / "figures", numbers)))
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
                      roots=[str(r) for r in root_dirs], reference_note=note, extra=extra)
     atomic_write_text(out / publish.PAGE, page)

@@ -1,5 +1,5 @@
 """Statistics for a few seeds: medians and spreads for time, t-intervals of means, the bootstrap
-interval of a ratio of medians, a named test.
+interval of a ratio of medians, a named test, Holm's adjustment of a family of tests.
 
 Every random draw here comes from `np.random.default_rng(BOOTSTRAP_SEED)`, created afresh for
 each interval, so a report rebuilt from the same records shows the same numbers, and one
@@ -39,6 +39,19 @@ def t_interval(values: object, confidence: float = CONFIDENCE) -> tuple[float, f
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * _spread(data) / math.sqrt(data.size)
     return (float(data.mean() - half), float(data.mean() + half))
+
+
+def holm(p_values: object) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN and is not counted): an
+    adjusted p under ALPHA keeps the chance that any of the family is called significant by chance
+    under ALPHA, where each raw p alone would let it grow with the family's size."""
+    raw = np.asarray(p_values, dtype=np.float64)
+    out = np.full(raw.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(raw))
+    order = tested[np.argsort(raw[tested], kind="stable")]
+    factors = np.arange(order.size, 0, -1)
+    out[order] = np.minimum(1.0, np.maximum.accumulate(factors * raw[order]))
+    return out
 
 
 # A verdict read from the interval of a ratio of medians (a speed verdict, the article's time ratio)
