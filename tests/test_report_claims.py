@@ -45,6 +45,25 @@ def test_mnist_gap_is_judged_against_the_articles(tmp_path: Path) -> None:
     assert _row(other, "mnist_vs_tf_misclassified_gap")["verdict"] == "better"
 
 
+def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> None:
+    """Under the reproduction table, the note computed from the table's own p-values
+    (verdicts.family_note): here the MNIST gap, far smaller than the article's, differs."""
+    from markupsafe import escape
+
+    from harness import report
+    from harness.reporting import verdicts
+
+    write_head_to_head(tmp_path, "mnist_vs_tf", [k + 20 for k in KERAS], KERAS)
+    assert report.main([str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "report" / "tables" / "reproduction.csv")
+    tested = table[table["p_value"].notna()]
+    assert len(tested) >= 2 and "mnist_vs_tf_misclassified_gap" in set(tested["id"])
+    note = verdicts.family_note(table["p_value"].tolist(), table["id"].tolist())
+    assert f"{len(tested)} verdicts rest on a test at p < 0.05" in note and "mnist_vs_tf_misclassified_gap (p=" in note
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert f"<p class='muted small' id='reproduction-family'>{escape(note)}</p>" in page
+
+
 def test_titanic_gap_uses_absolute_error_and_the_ratio_its_range(tmp_path: Path) -> None:
     # errors -10, 10, -5, 5, 0 and 2, -2, 3, -3, 0; five a side, as a verdict on the time ratio needs
     mlp, keras = [40.0, 60.0, 45.0, 55.0, 50.0], [52.0, 48.0, 53.0, 47.0, 50.0]

@@ -58,6 +58,12 @@ def test_page_has_every_section_and_the_reproduction_table(built: tuple[Path, di
     assert "parallel launcher (joblib)" in text
 
 
+def test_no_family_note_without_a_tested_verdict(built: tuple[Path, dict[str, Path]]) -> None:
+    """The synthetic results judge no number by a test's p, so no note reads them as a family."""
+    index, _ = built
+    assert "reproduction-family" not in index.read_text(encoding="utf-8")
+
+
 def test_every_reference_resolves(built: tuple[Path, dict[str, Path]]) -> None:
     index, _ = built
     parser = Links()

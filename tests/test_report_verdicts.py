@@ -357,3 +357,18 @@ def test_a_consistent_mean_outside_our_interval_says_why() -> None:
     assert gap.verdict == "consistent" and not gap.low <= 9.0 <= gap.high
     assert gap.reason.endswith("outside our 95% interval of the difference, which covers our runs' sampling error "
                                "only: the test also counts the article's, and finds no significant difference")
+
+
+def test_the_verdicts_read_as_one_family() -> None:
+    """Holm by hand: p 0.004, 0.03, 0.2, 0.5 of four tests become 0.016, 0.09, 0.4, 0.5, so only the
+    first difference survives; NaN (a verdict without a test's p) is not one of the family."""
+    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"])
+    assert text == ("4 verdicts rest on a test at p < 0.05: were the article's numbers right for all of them, about "
+                    "0.2 would still differ by chance. 2 differ; after Holm's adjustment over the 4, 1 still does: "
+                    "b (p=0.004, adjusted 0.016).")
+    assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
+        "2 differ; after Holm's adjustment over the 3, none does, so each of those differences alone could be chance.")
+    assert verdicts.family_note([0.5, None], ["a", "b"]) == (
+        "1 verdict rests on a test at p < 0.05: were the article's numbers right for all of them, about 0.05 would "
+        "still differ by chance. None differs.")
+    assert verdicts.family_note([math.nan, None], ["a", "b"]) == ""

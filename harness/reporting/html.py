@@ -65,13 +65,15 @@ def verdict_html(verdict: str) -> str:
     return f'<span class="verdict v-{esc(kind.replace(" ", "-"))}">{esc(verdict)}</span>'
 
 
-def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str]:
-    """The reproduction table's rows for the template, and a count per verdict ('3 consistent, 1 worse')."""
+def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, str]:
+    """The reproduction table's rows for the template, a count per verdict ('3 consistent, 1 worse')
+    and the note on its tests as one family (verdicts.family_note)."""
     if table.empty:
-        return [], ""
+        return [], "", ""
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
     rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
-    return rows, counts
+    family = verdicts.family_note(pd.to_numeric(table["p_value"], errors="coerce").tolist(), table["id"].tolist())
+    return rows, counts, family
 
 
 def _test_text(row: pd.Series) -> str:
@@ -129,7 +131,8 @@ def method_html() -> str:
 def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, generated: str,
          roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = ()) -> str:
     """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table."""
-    rows, counts = _reproduction_rows(reproduction)
+    rows, counts, family = _reproduction_rows(reproduction)
     return _TEMPLATES.get_template("page.html.j2").render(
-        sections=sections, reproduction=rows, counts=counts, title=title, generated=generated, roots=roots,
+        sections=sections, reproduction=rows, counts=counts, family=family, title=title, generated=generated,
+        roots=roots,
         reference_note=reference_note, extra=extra, **METHOD_SETTINGS)

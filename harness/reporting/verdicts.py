@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, t_interval
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -191,3 +191,25 @@ def judge_bound(values: Any, bound: float, why: str) -> Verdict:
     verdict = CONSISTENT if high < bound else DIFFERS
     return Verdict(verdict, math.nan, mean, low, high, int(data.size),
                    f"fixed bound {bound:g}: {why}; our interval's upper end is {high:.4g}")
+
+
+def family_note(p_values: Sequence[float], names: Sequence[str]) -> str:
+    """The verdicts that rest on a test's p, read as one family: how many differences chance alone
+    would give if the article were right on all of them, and which differences survive Holm's
+    adjustment over the family ('' when no verdict has a p)."""
+    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
+    tested = int(np.isfinite(p).sum())
+    if not tested:
+        return ""
+    adjusted = holm(p)
+    differ = [i for i in range(p.size) if p[i] < ALPHA]
+    text = (f"{tested} verdict{'s' if tested > 1 else ''} rest{'' if tested > 1 else 's'} on a test at p < {ALPHA}: "
+            f"were the article's numbers right for all of them, about {tested * ALPHA:.2g} would still differ by "
+            "chance. ")
+    if not differ:
+        return text + "None differs."
+    kept = [f"{names[i]} (p={p[i]:.2g}, adjusted {adjusted[i]:.2g})" for i in differ if adjusted[i] < ALPHA]
+    text += f"{len(differ)} differ{'s' if len(differ) == 1 else ''}; after Holm's adjustment over the {tested}, "
+    if not kept:
+        return text + "none does, so each of those differences alone could be chance."
+    return text + f"{len(kept)} still do{'es' if len(kept) == 1 else ''}: {', '.join(kept)}."
