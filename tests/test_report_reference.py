@@ -49,6 +49,29 @@ def test_reference_file_holds_the_articles_table() -> None:
     assert by_id["mnist_vs_tf_keras_time"]["range"] == [5.1, 5.3]
 
 
+def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_error(tmp_path: Path) -> None:
+    """The article printed the times' ranges (bars read to ±0.1 s); the ratio's range is computed from
+    them, never typed: a_low/b_high to a_high/b_low, widened by each bar's error for the verdict."""
+    import yaml
+
+    raw = {n["id"]: n for n in yaml.safe_load(reference.DEFAULT_REFERENCE.read_text(encoding="utf-8"))["numbers"]}
+    by_id = {n["id"]: n for n in reference.load_reference()["numbers"]}
+    for ratio, mlp, keras in (("titanic_vs_tf_time_ratio", (1.2, 1.4), (5.9, 6.3)),
+                              ("mnist_vs_tf_time_ratio", (9.9, 10.3), (5.1, 5.3))):
+        assert "range" not in raw[ratio] and raw[ratio]["ratio_of"] == [ratio.replace("time_ratio", "mlp_time"),
+                                                                        ratio.replace("time_ratio", "keras_time")]
+        assert by_id[ratio]["range"] == pytest.approx([mlp[0] / keras[1], mlp[1] / keras[0]])
+        assert by_id[ratio]["read_range"] == pytest.approx([(mlp[0] - 0.1) / (keras[1] + 0.1),
+                                                            (mlp[1] + 0.1) / (keras[0] - 0.1)])
+    assert reference._article_text(by_id["titanic_vs_tf_time_ratio"]) == \
+        "0.19–0.237 (0.172–0.259 within the read-off error) (n=10+10)"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "missing"]},
+                                                  {"id": "a", "range": [1, 2]}]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
+        reference.load_reference(broken)
+
+
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reference numbers not found"):
         reference.load_reference(tmp_path / "nope.yaml")

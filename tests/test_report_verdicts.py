@@ -372,3 +372,16 @@ def test_the_verdicts_read_as_one_family() -> None:
         "1 verdict rests on a test at p < 0.05: were the article's numbers right for all of them, about 0.05 would "
         "still differ by chance. None differs.")
     assert verdicts.family_note([math.nan, None], ["a", "b"]) == ""
+
+
+def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None:
+    """Our interval 0.24-0.25 misses the printed 0.19-0.237 but not 0.172-0.259, the range within the
+    bars' ±0.1 s: with the read-off error the printed bounds cannot tell them apart."""
+    exact = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5)
+    assert exact.verdict == verdicts.WORSE
+    read = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
+    assert read.verdict == verdicts.CONSISTENT
+    assert read.reason == ("the article printed only a range (0.19–0.237, 0.172–0.259 within the error of reading it "
+                           "off the figure), no spread to test with: our 95% interval overlaps it")
+    beyond = verdicts.judge_range(0.3, 0.28, 0.31, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
+    assert beyond.verdict == verdicts.WORSE and "misses it" in beyond.reason

@@ -50,7 +50,25 @@ def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("numbers"), list):
         raise ValueError(f"{path} has no 'numbers' list: see the field description at the top of the file")
+    _ratio_ranges(data["numbers"], path)
     return data
+
+
+def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
+    """Give each `ratio_of: [a, b]` entry the range of a ratio of medians that lie in a's and b's
+    ranges (a_low/b_high to a_high/b_low) and, as `read_range`, that range widened by each one's
+    `read_error` (numbers read off a figure are known only that closely)."""
+    by_id = {n.get("id"): n for n in numbers}
+    for entry in numbers:
+        if "ratio_of" not in entry:
+            continue
+        parts = [by_id.get(i) for i in entry["ratio_of"]]
+        if len(parts) != 2 or any(part is None or len(part.get("range") or ()) != 2 for part in parts):
+            raise ValueError(f"{path}: {entry.get('id')}'s ratio_of must name two entries that have a range")
+        (a_low, a_high), (b_low, b_high) = (map(float, part["range"]) for part in parts)
+        a_error, b_error = (float(part.get("read_error", 0.0)) for part in parts)
+        entry["range"] = [a_low / b_high, a_high / b_low]
+        entry["read_range"] = [(a_low - a_error) / (b_high + b_error), (a_high + a_error) / (b_low - b_error)]
 
 
 def algorithm_of(runs: pd.DataFrame) -> pd.Series:
@@ -143,7 +161,9 @@ def _article_text(entry: dict[str, Any]) -> str:
         return f"below {entry['bound']:g}{unit}"
     if "range" in entry:
         low, high = entry["range"]
-        return f"{low:g}–{high:g}{unit}{runs}"
+        read = entry.get("read_range")
+        within = f" ({read[0]:.3g}–{read[1]:.3g} within the read-off error)" if read else ""
+        return f"{low:.3g}–{high:.3g}{unit}{within}{runs}"
     return f"{entry['value']:g}{unit}{runs}"
 
 
@@ -170,7 +190,8 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
         ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], keras["fit_seconds"])
         n = min(stats.finite(mine["fit_seconds"]).size, stats.finite(keras["fit_seconds"]).size)  # as speed_verdict
         published = tuple(entry.get("range") or (entry["value"], entry["value"]))
-        result = verdicts.judge_range(ratio, low, high, published, better, n)
+        read = tuple(entry["read_range"]) if "read_range" in entry else None
+        result = verdicts.judge_range(ratio, low, high, published, better, n, read=read)
         return result, f"{fmt(ratio)}{_ci(low, high, 3)} (n={len(mine)}, {len(keras)})"
     if measure == "numpy_over_cupy":
         return None, ""  # filled in by compare_entry, which knows every backend's runs

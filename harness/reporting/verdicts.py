@@ -163,20 +163,24 @@ def _outside_note(verdict: str, theirs: float, low: float, high: float, what: st
 
 
 def judge_range(ours: float, low: float, high: float, published: tuple[float, float], better: str,
-                n: int) -> Verdict:
+                n: int, *, read: tuple[float, float] | None = None) -> Verdict:
     """Our ratio of medians with its bootstrap interval [low, high] against a published range:
     consistent when they overlap. Used where the article printed only a range (a time ratio from its
-    lowest and highest times), which carries no spread for a test; the reason says so. Like every
-    verdict read from that interval, it needs RATIO_MIN_RUNS runs a side."""
+    lowest and highest times), which carries no spread for a test; the reason says so. `read` is the
+    range widened by the error of reading it off a figure: the overlap is tested against it, since
+    the printed bounds are known only that closely. Like every verdict read from that interval, it
+    needs RATIO_MIN_RUNS runs a side."""
     if n < RATIO_MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
         return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {RATIO_MIN_RUNS} runs per side")
-    overlap = low <= published[1] and published[0] <= high
+    tested = read or published
+    overlap = low <= tested[1] and tested[0] <= high
     # without overlap, the side of the range our interval lies on decides (a bootstrap interval
     # need not hold the point value itself)
-    nearest_ours, theirs = (high, published[0]) if high < published[0] else (low, published[1])
+    nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
     verdict = _direction(better, nearest_ours, theirs, not overlap)
-    reason = (f"the article printed only a range ({published[0]:g}–{published[1]:g}), no spread to test with: "
-              f"our 95% interval {'overlaps' if overlap else 'misses'} it")
+    widened = f", {read[0]:.3g}–{read[1]:.3g} within the error of reading it off the figure" if read else ""
+    reason = (f"the article printed only a range ({published[0]:.3g}–{published[1]:.3g}{widened}), no spread to "
+              f"test with: our 95% interval {'overlaps' if overlap else 'misses'} it")
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
 
