@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 from harness import report
 from harness.algorithm import COMPONENTS
 from harness.runs_table import load_runs
-from harness.reporting import ablation, tables
+from harness.reporting import ablation, stats, tables
 from harness.reporting import ablation_section as report_section
 from synthetic_results import write_ablation, write_synthetic_results
 
@@ -51,9 +51,9 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     assert all(e.effect == pytest.approx(0.0) and e.p_value == pytest.approx(1.0) for e in others)
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"close a significant part of that gap (p adjusted by Holm's method over the {m} components): " \
-           "backprop (24 lower" in text
+           "backprop (24 test rows lower" in text
     n = len(NOISE)
-    assert f"p={expected_p:.2g}, Holm p={m * expected_p:.2g}, n={n} vs {n} runs: 100% of the gap" in text
+    assert f"{stats.p_is(expected_p)}, Holm {stats.p_is(m * expected_p)}, n={n} vs {n} runs: 100% of the gap" in text
     assert f", n={the_gap.n[0]} vs {the_gap.n[1]} runs)" in text  # the gap's too
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
@@ -65,15 +65,16 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
     expected_p = scipy_stats.ttest_ind([90 + e for e in NOISE], [85 + e for e in NOISE], equal_var=False).pvalue
     assert (the_gap.size, the_gap.p_value) == (pytest.approx(5.0), pytest.approx(expected_p))
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert text.startswith("ablation_mnist: the article's algorithm is less accurate: its mean misclassified is "
-                           "5 test rows higher than with Keras's algorithm (our MLP)")
+    assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 5 test rows higher than "
+                           "with Keras's algorithm (our MLP)")
     assert "no single component switched alone to Keras's closes a significant part" in text
 
 
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
-    assert "not significantly less accurate than Keras's algorithm" in ablation.sentence("ablation_mnist", found, the_gap)
+    assert "mean misclassified is not significantly higher than with Keras's algorithm" in \
+        ablation.sentence("ablation_mnist", found, the_gap)
     one = tmp_path / "one"
     write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
     found, the_gap, _ = _found(one)
@@ -91,15 +92,15 @@ def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
     assert ablation.gap_state(the_gap) == ablation.NOT_SIGNIFICANT and the_gap.high > 0
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"these runs show no significant gap, but one of up to {the_gap.high:.3g} test rows lies within" in text
-    assert "not significantly less accurate than Keras's algorithm (our MLP) in mean misclassified (difference" in text
+    assert "mean misclassified is not significantly higher than with Keras's algorithm (our MLP) (difference" in text
     assert "there is no gap" not in text and "n=5 vs 5 runs" in text
     positive = ablation.Gap("Keras's algorithm (our MLP)", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
     assert "no significant gap, but one of up to 1 test row lies within" in ablation.sentence("x", found, positive)
     better = ablation.Gap("Keras's algorithm (our MLP)", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
     assert ablation.sentence("x", found, better) == (
-        "x: the article's algorithm is significantly more accurate than Keras's algorithm (our MLP) in mean "
-        "misclassified (difference -6, "
+        "x: the article's algorithm has a significantly lower mean misclassified than with Keras's algorithm (our MLP) "
+        "(difference -6, "
         "95% CI -9 to -3, p=0.001, n=5 vs 5 runs), so there is no gap for a component to explain.")
     few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1))
     assert ablation.gap_state(few) == ablation.UNTESTED
@@ -177,9 +178,9 @@ def test_section_on_the_page(tmp_path: Path) -> None:
     text = (root / "report" / "index.html").read_text(encoding="utf-8")
     assert 'id="ablation"' in text and report_section.TITLE.replace("'", "&#x27;") in text
     assert "less accurate than TensorFlow" not in text  # a heading states no finding
-    assert f"over the {len(COMPONENTS)} components): backprop (24 lower" in text
+    assert f"over the {len(COMPONENTS)} components): backprop (24 images lower" in text
     # measured in the article's claim's quantity and unit (results/reference/article.yaml)
-    assert "its mean misclassified is 24 images higher than with Keras" in text
+    assert "mean misclassified is 24 images higher than with Keras" in text
     assert "as the article's claim <code>mnist_vs_tf_misclassified_gap</code> states it" in text
     assert "<th>p (Holm)</th>" in text
     assert "ablation_mnist-effects.png" not in text and "data:image/png;base64" in text
@@ -285,7 +286,7 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert "no single component switched alone to Keras's closes a significant part of that gap once p is " \
-           f"adjusted by Holm's method over the {m} components (backprop: p={raw:.2g} alone, {m * raw:.2g} adjusted)" \
+           f"adjusted by Holm's method over the {m} components (backprop: p={raw:.3g} alone, {m * raw:.3g} adjusted)" \
            in text
     assert "close a significant part of that gap (" not in text
     frame = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])
@@ -294,15 +295,18 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
 
 def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_path: Path) -> None:
     """Titanic's gap claim compares mean |"error"| in passengers (article.yaml: absolute): the
-    ablation measures that, not misclassified (equal in every cell here) nor the signed error
-    (whose signs alternate over seeds)."""
+    ablation measures that, not misclassified (equal in every cell here, no gap) nor the signed error
+    (whose signs alternate over seeds, so its gap is not the 4 of |error|)."""
     from harness.reporting import reference
 
     numbers = reference.load_reference()
-    measure = ablation.measure_of("ablation_titanic", numbers)
+    measure, _ = ablation.measure_of("ablation_titanic", numbers)
     assert measure == ablation.Measure("article_error", True, "passengers") and measure.name == '|"error"|'
-    assert ablation.measure_of("ablation_mnist", numbers) == ablation.Measure("test_misclassified", False, "images")
-    assert ablation.measure_of("ablation_mnist", {}) is None
+    assert ablation.measure_of("ablation_mnist", numbers) == (ablation.Measure("test_misclassified", False, "images"), "")
+    assert ablation.measure_of("ablation_mnist", {}) == (
+        None, "the reference numbers could not be loaded (the reproduction table says why)")
+    assert ablation.measure_of("ablation_mnist", {"numbers": [{"id": "other"}]}) == (
+        None, "the reference numbers hold no claim mnist_vs_tf_misclassified_gap")
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -4.0}, article=16.7, keras=12.7, column="article_error")
     runs = tables.prepare(load_runs([tmp_path]))
     table = ablation.cells(runs, measure)
@@ -312,14 +316,58 @@ def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_pa
     the_gap = ablation.gap(table, keras, measure)
     assert the_gap.size == pytest.approx(4.0) and the_gap.measure == measure
     text = ablation.sentence("ablation_titanic", ablation.effects(table), the_gap)
-    assert 'its mean |"error"| is 4 passengers higher than with Keras\'s algorithm (our MLP)' in text
-    assert "backprop (4 lower" in text
+    assert 'algorithm\'s mean |"error"| is 4 passengers higher than with Keras\'s algorithm (our MLP)' in text
+    assert "backprop (4 passengers lower" in text
     assert ablation.gap(ablation.cells(runs), keras).size == pytest.approx(0.0)  # misclassified shows no gap
+    signed = ablation.Measure("article_error", False, "passengers")
+    assert ablation.gap(ablation.cells(runs, signed), signed.values(runs[runs["impl"] == "keras"])).size != \
+        pytest.approx(4.0)
 
 
 def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
     runs = tables.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, tmp_path / "figures", {})
-    assert "The reference numbers hold no claim <code>mnist_vs_tf_misclassified_gap</code>" in text
-    assert "its mean misclassified is 24 test rows higher" in text
+    assert "The reference numbers could not be loaded (the reproduction table says why), so accuracy is measured " \
+           "as mean misclassified per run, not as the gap this experiment explains " \
+           "(<code>mnist_vs_tf_misclassified_gap</code>) states it." in text
+    assert "mean misclassified is 24 test rows higher" in text
+    other = report_section.section_html(runs, tmp_path / "figures", {"numbers": [{"id": "other"}]})
+    assert "The reference numbers hold no claim mnist_vs_tf_misclassified_gap, so" in other
+
+
+def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_path: Path) -> None:
+    """backprop closes 24 (named); sampler closes 3 (p about 0.017 alone, not after Holm): the
+    sentence names backprop and says sampler was below 0.05 only alone."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "sampler": -3.0})
+    found, the_gap, _ = _found(tmp_path)
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    sampler = next(e for e in found if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
+    assert sampler.p_value < ablation.ALPHA <= sampler.p_holm
+    assert "backprop (24 test rows lower" in text and "sampler (" not in text
+    assert text.endswith(f"; below 0.05 alone but not once adjusted: sampler: {stats.p_is(sampler.p_value)} alone, "
+                         f"{stats.p_text(sampler.p_holm)} adjusted.")
+
+
+def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> None:
+    """A Titanic ablation whose records lack article_error: no cells, no chart of NaN bars."""
+    from harness.reporting import reference
+
+    write_ablation(tmp_path, "ablation_titanic", {"backprop": -24.0})  # misclassified only
+    runs = tables.prepare(load_runs([tmp_path]))
+    text = report_section.section_html(runs, tmp_path / "figures", reference.load_reference())
+    assert "None of its ok runs recorded <code>article_error</code>, so there is nothing to compare." in text
+    assert "<table" not in text and "nan" not in text
+
+
+def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: Path) -> None:
+    """Two seeds a cell: Keras's-algorithm cell is below 3 runs, so the gap is against TensorFlow's
+    runs, in |"error"| too: |14.7|, |-16.7| against |10.7|, |-12.7| is 4 (the signed means differ by 0)."""
+    from harness.reporting import reference
+
+    write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=2, column="article_error")
+    runs = tables.prepare(load_runs([tmp_path]))
+    text = report_section.section_html(runs, tmp_path / "figures", reference.load_reference())
+    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers higher "
+            "than with TensorFlow/Keras, but with too few runs (n=2) per cell") in text
+    assert "TensorFlow&#x27;s mean |&quot;error&quot;|: 11.7" in text or "TensorFlow's mean |&quot;error&quot;|: 11.7" in text

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from harness.runs_table import load_runs
-from harness.reporting import claims_section, reference, tables
+from harness.reporting import claims_section, reference, stats, tables
 from synthetic_results import write_head_to_head
 
 MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]
@@ -58,10 +58,15 @@ def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> Non
     table = pd.read_csv(tmp_path / "report" / "tables" / "reproduction.csv")
     tested = table[table["p_value"].notna()]
     assert len(tested) >= 2 and "mnist_vs_tf_misclassified_gap" in set(tested["id"])
-    note = verdicts.family_note(table["p_value"].tolist(), table["id"].tolist())
-    assert f"{len(tested)} verdicts rest on a test at p < 0.05" in note and "mnist_vs_tf_misclassified_gap (p=" in note
+    names = [f"{r['figure']}: {r['quantity']}" for r in table.to_dict("records")]
+    note = verdicts.family_note(table["p_value"].tolist(), names)
+    gap = tested.set_index("id").loc["mnist_vs_tf_misclassified_gap"]
+    assert note.startswith(f"{len(tested)} verdicts come from a test at level 0.05 each: were the article right on "
+                           f"all {len(tested)}, chance alone would make about {len(tested) * 0.05:.2g} of them differ.")
+    assert (f"MNIST vs TensorFlow, 5 experiments: from-scratch minus TensorFlow mean misclassified (the accuracy gap) "
+            f"({stats.p_is(gap['p_value'])}, ") in note  # named as the table shows the row
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
-    assert f"<p class='muted small' id='reproduction-family'>{escape(note)}</p>" in page
+    assert f"</tbody></table></div>\n<p class='muted small' id='reproduction-family'>{escape(note)}</p>" in page
 
 
 def test_titanic_gap_uses_absolute_error_and_the_ratio_its_range(tmp_path: Path) -> None:
@@ -75,6 +80,20 @@ def test_titanic_gap_uses_absolute_error_and_the_ratio_its_range(tmp_path: Path)
     ratio = _row(tmp_path, "titanic_vs_tf_time_ratio")
     assert ratio["ours_value"] == pytest.approx(1.2 / 5.2)  # medians of 1.0-1.4 and 5.0-5.4
     assert ratio["verdict"] == "consistent"  # 0.231, inside the article's 0.190-0.237
+
+
+def test_the_time_ratio_is_judged_within_the_bars_read_off_error(tmp_path: Path) -> None:
+    """Fit times 12.4-12.8 s against 50.0-50.4 s: a ratio near 0.25, above the bars' 0.19-0.237 as
+    printed but inside 0.172-0.259, the range the bars' ±0.1 s allow: consistent, and said so."""
+    mlp, keras = [40.0, 60.0, 45.0, 55.0, 50.0], [52.0, 48.0, 53.0, 47.0, 50.0]
+    write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras, mlp_seconds=12.4, keras_seconds=50.0)
+    ratio = _row(tmp_path, "titanic_vs_tf_time_ratio")
+    assert 0.237 < ratio["ours_value"] < 0.259
+    assert ratio["verdict"] == "consistent"
+    assert ratio["reason"].endswith("0.172–0.259 within the error of reading it off the figure), no spread to test "
+                                    "with: our 95% interval overlaps the widened range")
+    assert ratio["note"].startswith("the range is 1.2–1.4 s over 5.9–6.3 s (titanic_vs_tf_mlp_time over "
+                                    "titanic_vs_tf_keras_time); ")
 
 
 def test_keras_runs_alone_leave_the_claim_unjudged(tmp_path: Path) -> None:

@@ -70,6 +70,20 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
                                                   {"id": "a", "range": [1, 2]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
         reference.load_reference(broken)
+    for bad in ({"read_error": None}, {"read_error": 5.0}, {"read_error": -0.1}):
+        broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"]}, {"id": "a", "range": [1, 2]},
+                                                      {"id": "b", "range": [5, 6], **bad}]}), encoding="utf-8")
+        with pytest.raises(ValueError, match="read_error must be a number from 0 to below the denominator's low end"):
+            reference.load_reference(broken)
+    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"], "range": [0.1, 0.2]},
+                                                  {"id": "a", "range": [1, 2]}, {"id": "b", "range": [5, 6]}]}),
+                      encoding="utf-8")
+    with pytest.raises(ValueError, match="r has ratio_of and a typed range or value: keep ratio_of only"):
+        reference.load_reference(broken)
+    # a read-off error given as a number must match the precision the entry states in words
+    for entry in raw.values():
+        if "read_error" in entry:
+            assert f"±{entry['read_error']:g} {entry['unit']}" in entry["precision"], entry["id"]
 
 
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -158,3 +158,11 @@ def test_holm_by_hand() -> None:
     assert stats.holm([0.5, 0.6]).tolist() == [1.0, 1.0]  # capped at 1
     assert stats.holm([0.03]).tolist() == [0.03]  # a family of one is not adjusted
     assert stats.holm([]).size == 0
+
+
+def test_p_text_never_rounds_onto_or_across_alpha() -> None:
+    assert stats.p_text(0.0123456) == "0.0123"
+    assert stats.p_text(0.04996) == "0.04996"  # three digits would print 0.05, read as not significant
+    assert stats.p_text(0.0500004) == "0.05"  # at or above 0.05 either way
+    assert stats.p_text(0.05) == "0.05" and stats.p_text(0.5) == "0.5"
+    assert stats.p_text(0.0) == "<0.0001" and stats.p_text(3e-9) == "<0.0001"  # never "p=0"

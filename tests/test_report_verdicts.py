@@ -155,7 +155,8 @@ def test_page_names_the_time_ratios_bootstrap_interval() -> None:
 
     text = re.sub(r"\s+", " ", html.method_html())
     assert "Intervals of the verdicts are t-intervals" not in text
-    assert "percentile bootstrap interval of the ratio of medians overlaps it" in text
+    assert ("percentile bootstrap interval of the ratio of medians overlaps that range widened by the times' "
+            "read-off error") in text
     assert "the time ratio's is the percentile bootstrap of the ratio of medians" in text
 
 
@@ -309,9 +310,9 @@ def test_range_overlap_at_its_ends_and_the_reason() -> None:
     published = (0.19, 0.237)
     for low, high in ((0.237, 0.3), (0.1, 0.19), (0.15, 0.2), (0.2, 0.3), (0.2, 0.21), (0.1, 0.3)):
         _check(verdicts.judge_range(0.2, low, high, published, "lower", 5), "consistent", math.nan, 0.2, low, high, 5,
-               "the article printed only a range (0.19–0.237), no spread to test with: our 95% interval overlaps it")
+               "the article gives only a range (0.19–0.237), no spread to test with: our 95% interval overlaps it")
     _check(verdicts.judge_range(0.5, 0.4, 0.6, published, "lower", 5), "worse", math.nan, 0.5, 0.4, 0.6, 5,
-           "the article printed only a range (0.19–0.237), no spread to test with: our 95% interval misses it")
+           "the article gives only a range (0.19–0.237), no spread to test with: our 95% interval misses it")
     assert verdicts.judge_range(0.1, 0.05, 0.15, published, "higher", 5).verdict == "worse"
 
 
@@ -363,25 +364,14 @@ def test_the_verdicts_read_as_one_family() -> None:
     """Holm by hand: p 0.004, 0.03, 0.2, 0.5 of four tests become 0.016, 0.09, 0.4, 0.5, so only the
     first difference survives; NaN (a verdict without a test's p) is not one of the family."""
     text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"])
-    assert text == ("4 verdicts rest on a test at p < 0.05: were the article's numbers right for all of them, about "
-                    "0.2 would still differ by chance. 2 differ; after Holm's adjustment over the 4, 1 still does: "
-                    "b (p=0.004, adjusted 0.016).")
+    assert text == ("4 verdicts come from a test at level 0.05 each: were the article right on all 4, chance alone "
+                    "would make about 0.2 of them differ. 2 differ; after Holm's adjustment over the 4, 1 still does: "
+                    "b (p=0.004, 0.016 adjusted).")
     assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
         "2 differ; after Holm's adjustment over the 3, none does, so each of those differences alone could be chance.")
     assert verdicts.family_note([0.5, None], ["a", "b"]) == (
-        "1 verdict rests on a test at p < 0.05: were the article's numbers right for all of them, about 0.05 would "
-        "still differ by chance. None differs.")
+        "1 verdict comes from a test at level 0.05: were the article right on it, chance alone would make it differ "
+        "5% of the time. None differs.")
+    assert verdicts.family_note([1e-9, 0.01], ["a", "b"]).endswith(
+        "2 still do: a (p<0.0001, <0.0001 adjusted); b (p=0.01, 0.01 adjusted).")
     assert verdicts.family_note([math.nan, None], ["a", "b"]) == ""
-
-
-def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None:
-    """Our interval 0.24-0.25 misses the printed 0.19-0.237 but not 0.172-0.259, the range within the
-    bars' ±0.1 s: with the read-off error the printed bounds cannot tell them apart."""
-    exact = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5)
-    assert exact.verdict == verdicts.WORSE
-    read = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
-    assert read.verdict == verdicts.CONSISTENT
-    assert read.reason == ("the article printed only a range (0.19–0.237, 0.172–0.259 within the error of reading it "
-                           "off the figure), no spread to test with: our 95% interval overlaps it")
-    beyond = verdicts.judge_range(0.3, 0.28, 0.31, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
-    assert beyond.verdict == verdicts.WORSE and "misses it" in beyond.reason

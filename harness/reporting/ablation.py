@@ -2,8 +2,8 @@
 
 The ablation experiments (ablation_titanic, ablation_mnist) run the MLP in cells that take each
 component of `harness.algorithm.COMPONENTS` from the article or from Keras, plus Keras itself. A
-cell is known by its runs' component values, never by a folder name. Accuracy is measured as the
-article's gap claim that the experiment explains states it (`EXPLAINS`, `measure_of`): mean
+cell is known by its runs' component values, never by a folder name. Accuracy is measured in the
+quantity of the article's gap claim that the experiment explains (`EXPLAINS`, `measure_of`): mean
 misclassified on MNIST, mean |"error"| on Titanic. For each component:
 
 * switched alone from the article's algorithm to Keras's: that cell's mean minus the article's cell's;
@@ -31,8 +31,8 @@ from scipy import stats as scipy_stats
 
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
-from harness.reporting.reference import GAPS
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm
+from harness.reporting.reference import GAPS, Measure, gap_measure
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is, p_text
 from harness.reporting.tables import repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
@@ -42,38 +42,21 @@ EXPERIMENTS = tuple(EXPLAINS)
 FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
 
 
-@dataclass(frozen=True)
-class Measure:
-    """The per-run accuracy an ablation compares: a record column, taken as |value| where the
-    article's claim compares magnitudes (Titanic's "error", whose sign cancels in a mean)."""
-
-    column: str
-    absolute: bool
-    unit: str
-
-    @property
-    def name(self) -> str:
-        base = NAMES.get(self.column, self.column)
-        return f"|{base}|" if self.absolute else base
-
-    def values(self, runs: pd.DataFrame) -> np.ndarray:
-        """The finite per-run values of `runs`."""
-        data = finite(pd.to_numeric(runs[self.column], errors="coerce")) if self.column in runs else np.array([])
-        return np.abs(data) if self.absolute else data
+MISCLASSIFIED = Measure("test_misclassified", False, "test rows")  # when the reference lacks the claim
 
 
-NAMES = {"test_misclassified": "misclassified", "article_error": '"error"'}
-MISCLASSIFIED = Measure("test_misclassified", False, "test rows")
-
-
-def measure_of(experiment: str, numbers: dict[str, Any]) -> Measure | None:
-    """The measure of the article's gap claim that `experiment` explains (its column by
-    reference.GAPS, |value| when the claim is `absolute`, its unit); None when the reference
-    numbers do not hold that claim."""
-    claim = next((n for n in numbers.get("numbers") or [] if n.get("id") == EXPLAINS.get(experiment)), None)
-    if claim is None or claim.get("measure") not in GAPS:
-        return None
-    return Measure(GAPS[claim["measure"]], bool(claim.get("absolute")), str(claim.get("unit") or "units"))
+def measure_of(experiment: str, numbers: dict[str, Any]) -> tuple[Measure | None, str]:
+    """The measure of the article's gap claim that `experiment` explains (reference.gap_measure: the
+    same per-run values the reproduction table judges that claim on), or None with why not."""
+    claim_id = EXPLAINS.get(experiment)
+    if not numbers.get("numbers"):
+        return None, "the reference numbers could not be loaded (the reproduction table says why)"
+    claim = next((n for n in numbers["numbers"] if n.get("id") == claim_id), None)
+    if claim is None:
+        return None, f"the reference numbers hold no claim {claim_id}"
+    if claim.get("measure") not in GAPS:
+        return None, f"the claim {claim_id}'s measure ({claim.get('measure')}) is not a gap of one per-run value"
+    return gap_measure(claim), ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +95,9 @@ def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[st
         mlp, keys = mlp[once], keys[once]
     out: dict[tuple[str, ...], np.ndarray] = {}
     for key in {k for k in keys if k is not None}:
-        out[key] = measure.values(mlp.loc[keys == key])
+        values = measure.values(mlp.loc[keys == key])
+        if values.size:  # a cell whose runs did not record the measure has no value to compare
+            out[key] = values
     return out
 
 
@@ -242,6 +227,10 @@ def _amount(value: float, measure: Measure) -> str:
     return f"{text} {measure.unit[:-1] if text == '1' and measure.unit.endswith('s') else measure.unit}"
 
 
+def _components(count: int) -> str:
+    return f"{count} component{'' if count == 1 else 's'}"
+
+
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
     to Keras's, close a significant part of the gap between it and Keras's (p adjusted by Holm's
@@ -254,43 +243,52 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
         return (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
                 f"{direction} than with {the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has "
                 f"an interval; run the ablation with runs={MIN_RUNS} or more for a finding.")
-    measured = (f"in mean {measure.name} (difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to "
-                f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
+    measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+                f"{p_is(the_gap.p_value)}, {runs(the_gap.n)})")
     if state == REVERSED:
-        return (f"{experiment}: the article's algorithm is significantly more accurate than {the_gap.against} "
-                f"{measured}, so there is no gap for a component to explain.")
+        return (f"{experiment}: the article's algorithm has a significantly lower mean {measure.name} than with "
+                f"{the_gap.against} {measured}, so there is no gap for a component to explain.")
     if state == NOT_SIGNIFICANT:
-        return (f"{experiment}: the article's algorithm is not significantly less accurate than {the_gap.against} "
-                f"{measured}: these runs show no significant gap, but one of up to {_amount(the_gap.high, measure)} "
-                "lies within the interval, so no component can be said to explain one; more runs per cell narrow it.")
-    stated = (f"{experiment}: the article's algorithm is less accurate: its mean {measure.name} is "
-              f"{_amount(the_gap.size, measure)} higher than with {the_gap.against} (95% CI {the_gap.low:.3g} to "
-              f"{the_gap.high:.3g}, p={the_gap.p_value:.2g}, {runs(the_gap.n)})")
+        return (f"{experiment}: the article's algorithm's mean {measure.name} is not significantly higher than with "
+                f"{the_gap.against} {measured}: these runs show no significant gap, but one of up to "
+                f"{_amount(the_gap.high, measure)} lies within the interval, so no component can be said to explain "
+                "one; more runs per cell narrow it.")
+    stated = (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(the_gap.size, measure)} "
+              f"higher than with {the_gap.against} (95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
+              f"{p_is(the_gap.p_value)}, {runs(the_gap.n)})")
     alone = [e for e in found if e.design == FROM_ARTICLE and e.effect < 0]
-    tested = sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE)
+    family = _components(sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE))
     closing = sorted((e for e in alone if e.p_holm < ALPHA), key=lambda e: e.effect)
+    lost = [e for e in alone if e.p_value < ALPHA <= e.p_holm]
+    lost_p = "; ".join(f"{e.component}: {p_is(e.p_value)} alone, {p_text(e.p_holm)} adjusted" for e in lost)
     if not closing:
-        lost = [e for e in alone if e.p_value < ALPHA]
-        after = "" if not lost else (
-            f" once p is adjusted by Holm's method over the {tested} components ("
-            + "; ".join(f"{e.component}: p={e.p_value:.2g} alone, {e.p_holm:.2g} adjusted" for e in lost) + ")")
+        after = f" once p is adjusted by Holm's method over the {family} ({lost_p})" if lost else ""
         return (f"{stated}, and no single component switched alone to Keras's closes a significant part of that "
                 f"gap{after}.")
-    named = "; ".join(f"{e.component} ({-e.effect:.3g} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
-                      f"p={e.p_value:.2g}, Holm p={e.p_holm:.2g}, {runs(e.n)}: {-e.effect / the_gap.size:.0%} of the "
-                      "gap)" for e in closing)
+    named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
+                      f"{p_is(e.p_value)}, Holm {p_is(e.p_holm)}, {runs(e.n)}: "
+                      f"{-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
+    also = f"; below 0.05 alone but not once adjusted: {lost_p}" if lost else ""
     return (f"{stated}; switched alone to Keras's, these component(s) close a significant part of that gap "
-            f"(p adjusted by Holm's method over the {tested} components): {named}.")
+            f"(p adjusted by Holm's method over the {family}): {named}{also}.")
 
 
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     """The table of the section: one row per component and design; the share of the gap only when
     there is a significant gap to share."""
     real = gap_state(the_gap) == REAL
-    effect = f"effect on mean {the_gap.measure.name}"
-    columns = ["component", "switched", effect, "95% CI", "p", "p (Holm)", "runs", "share of gap"]
+    effect = effect_column(the_gap.measure)
+    columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "runs", "share of gap"]
     rows = [{"component": e.component, "switched": e.design, effect: e.effect,
-             "95% CI": f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "runs": runs(e.n),
+             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "runs": runs(e.n),
              "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=columns)
+
+
+CI_COLUMN = "95% CI (not adjusted)"
+
+
+def effect_column(measure: Measure) -> str:
+    """The table's effect column, e.g. 'effect on mean misclassified (images)'."""
+    return f"effect on mean {measure.name} ({measure.unit})"

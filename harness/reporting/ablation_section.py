@@ -11,7 +11,7 @@ import pandas as pd
 
 from harness.reporting import ablation
 from harness.reporting import figures as fg
-from harness.reporting import html
+from harness.reporting import html, stats
 from harness.reporting.tables import repeated_runs
 
 TITLE = "The article's algorithm against Keras's, component by component"
@@ -35,7 +35,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     state = ablation.gap_state(the_gap)
     if state == ablation.REAL:
         ax.axvline(-the_gap.size, color="black", linestyle="--",
-                   label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g})")
+                   label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g} {the_gap.measure.unit})")
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)
     measure = the_gap.measure
@@ -50,7 +50,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
                ablation.REVERSED: " No line marks a gap: the article's algorithm is significantly more accurate.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
     return fg.FigureFile(path, f"{experiment}: each component's effect on mean {measure.name}",
-                         f"Negative = Keras's value lowers mean {measure.name} (more accurate). Error bars: Welch 95% "
+                         f"Negative = Keras's value lowers mean {measure.name}. Error bars: Welch 95% "
                          "intervals, not adjusted for the number of components." + closing)
 
 
@@ -61,18 +61,22 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
         return (f"<h3>{html.esc(experiment)}</h3><p class='note'>No runs of {html.esc(experiment)} yet: run "
                 f"<code>python -m harness +experiment={html.esc(experiment)}</code> (or <code>make bench</code>) "
                 "and rebuild the report.</p>")
-    measure = ablation.measure_of(experiment, numbers)
-    claim = ablation.EXPLAINS[experiment]
-    measured = (f"Accuracy is measured as the article's claim <code>{html.esc(claim)}</code> states it: mean "
+    measure, why_not = ablation.measure_of(experiment, numbers)
+    claim = html.esc(ablation.EXPLAINS[experiment])
+    measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: mean "
                 f"{html.esc(measure.name)} per run." if measure else
-                f"The reference numbers hold no claim <code>{html.esc(claim)}</code>, the gap this experiment "
-                f"explains, so accuracy is measured as mean {ablation.MISCLASSIFIED.name} per run.")
+                f"{html.esc(why_not[0].upper() + why_not[1:])}, so accuracy is measured as mean "
+                f"{ablation.MISCLASSIFIED.name} per run, not as the gap this experiment explains "
+                f"(<code>{claim}</code>) states it.")
     measure = measure or ablation.MISCLASSIFIED
     table = ablation.cells(mine, measure)
     keras_runs = mine[(mine["impl"] == "keras") & mine["ok"]]
     if len(keras_runs):  # each seed once, the latest
         keras_runs = keras_runs[~repeated_runs(keras_runs, ["impl", "backend"])]
     keras = measure.values(keras_runs)
+    if not table and not keras.size:
+        return (f"<h3>{html.esc(experiment)}</h3><p class='note'>{measured} None of its ok runs recorded "
+                f"<code>{html.esc(measure.column)}</code>, so there is nothing to compare.</p>")
     found, the_gap = ablation.effects(table), ablation.gap(table, keras, measure)
     parts = [f"<h3>{html.esc(experiment)}</h3>",
              f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation.sentence(experiment, found, the_gap))}</b></p>",
@@ -82,8 +86,10 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
         view = ablation.effects_frame(found, the_gap)
-        for column in (view.columns[2], "p", "p (Holm)"):
-            view[column] = view[column].map(lambda v: "—" if pd.isna(v) else f"{v:.3g}")
+        view[ablation.effect_column(measure)] = view[ablation.effect_column(measure)].map(
+            lambda v: "—" if pd.isna(v) else f"{v:.3g}")
+        for column in ("p", "p (Holm)"):
+            view[column] = view[column].map(lambda v: "—" if pd.isna(v) else stats.p_text(v))
         view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
         parts.append(html.table_html(view))
     else:
@@ -99,7 +105,7 @@ def section_html(runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> 
               f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap that "
               f"the experiment explains (named under each heading). An effect is the "
               f"difference of its means, Keras's value minus the article's, with a two-sided Welch test and its 95% "
-              f"interval; a main effect pools every cell on each side, so the other components' effects widen its "
+              f"interval (not adjusted for the number of components); a main effect pools every cell on each side, so the other components' effects widen its "
               f"interval. p (Holm) adjusts each design's p over its components by Holm's method, so that the chance "
               f"of calling any of them significant when none has an effect stays under {ablation.ALPHA}. The finding "
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "

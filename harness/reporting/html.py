@@ -72,7 +72,8 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
         return [], "", ""
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
     rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
-    family = verdicts.family_note(pd.to_numeric(table["p_value"], errors="coerce").tolist(), table["id"].tolist())
+    names = [f"{r['figure']}: {r['quantity']}" for r in table.to_dict("records")]  # as the table shows the row
+    family = verdicts.family_note(pd.to_numeric(table["p_value"], errors="coerce").tolist(), names)
     return rows, counts, family
 
 
@@ -80,7 +81,7 @@ def _test_text(row: pd.Series) -> str:
     """'Welch t-test ..., p=0.031' (the test that made the verdict; empty for numbers not judged)."""
     p = row.get("p_value")
     test = str(row.get("test") or "")
-    return f"{test}; p={p:.3g}" if test and p is not None and p == p else test
+    return f"{test}; {stats.p_is(p)}" if test and p is not None and p == p else test
 
 
 def _environment_rows(environment: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ claim (a time ratio, an accuracy gap) pairs those runs with the Keras runs of th
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 import os
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,35 @@ COLUMNS = ["id", "figure", "quantity", "article", "ours", "test", "p_value", "ve
            "experiment", "note", "ours_value"]
 
 
+# How the page names a gap claim's per-run column.
+NAMES = {"test_misclassified": "misclassified", "article_error": '"error"'}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """The per-run values a gap claim compares (and the ablation that explains it): a record column,
+    taken as |value| where the claim is `absolute` (Titanic's "error", whose sign cancels in a mean)."""
+
+    column: str
+    absolute: bool
+    unit: str
+
+    @property
+    def name(self) -> str:
+        base = NAMES.get(self.column, self.column)
+        return f"|{base}|" if self.absolute else base
+
+    def values(self, runs: pd.DataFrame) -> np.ndarray:
+        """The finite per-run values of `runs`."""
+        data = stats.finite(pd.to_numeric(runs[self.column], errors="coerce")) if self.column in runs else np.array([])
+        return np.abs(data) if self.absolute else data
+
+
+def gap_measure(entry: dict[str, Any]) -> Measure:
+    """A gap claim's per-run values: its column (GAPS), |value| when `absolute`, its unit."""
+    return Measure(GAPS[entry["measure"]], bool(entry.get("absolute")), str(entry.get("unit") or "units"))
+
+
 def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
     """The article's numbers (results/reference/article.yaml unless `path` is given)."""
     path = Path(path) if path is not None else DEFAULT_REFERENCE
@@ -63,12 +93,21 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
         if "ratio_of" not in entry:
             continue
         parts = [by_id.get(i) for i in entry["ratio_of"]]
+        if "range" in entry or "value" in entry:
+            raise ValueError(f"{path}: {entry.get('id')} has ratio_of and a typed range or value: keep ratio_of only")
         if len(parts) != 2 or any(part is None or len(part.get("range") or ()) != 2 for part in parts):
             raise ValueError(f"{path}: {entry.get('id')}'s ratio_of must name two entries that have a range")
         (a_low, a_high), (b_low, b_high) = (map(float, part["range"]) for part in parts)
-        a_error, b_error = (float(part.get("read_error", 0.0)) for part in parts)
+        a_error, b_error = (part.get("read_error", 0.0) for part in parts)
+        if not all(isinstance(e, (int, float)) and 0 <= e < b_low for e in (a_error, b_error)) or b_low <= 0:
+            raise ValueError(f"{path}: {entry['ratio_of']}'s read_error must be a number from 0 to below the "
+                             "denominator's low end")
         entry["range"] = [a_low / b_high, a_high / b_low]
-        entry["read_range"] = [(a_low - a_error) / (b_high + b_error), (a_high + a_error) / (b_low - b_error)]
+        entry["read_range"] = [max(0.0, a_low - a_error) / (b_high + b_error), (a_high + a_error) / (b_low - b_error)]
+        unit = parts[0].get("unit") or ""
+        derived = (f"the range is {a_low:g}–{a_high:g} {unit} over {b_low:g}–{b_high:g} {unit} "
+                   f"({entry['ratio_of'][0]} over {entry['ratio_of'][1]})")
+        entry["note"] = f"{derived}; {entry['note']}" if entry.get("note") else derived
 
 
 def algorithm_of(runs: pd.DataFrame) -> pd.Series:
@@ -162,8 +201,9 @@ def _article_text(entry: dict[str, Any]) -> str:
     if "range" in entry:
         low, high = entry["range"]
         read = entry.get("read_range")
-        within = f" ({read[0]:.3g}–{read[1]:.3g} within the read-off error)" if read else ""
-        return f"{low:.3g}–{high:.3g}{unit}{within}{runs}"
+        if not read:
+            return f"{low:g}–{high:g}{unit}{runs}"
+        return f"{low:.3g}–{high:.3g}{unit} ({read[0]:.3g}–{read[1]:.3g} within the read-off error){runs}"
     return f"{entry['value']:g}{unit}{runs}"
 
 
@@ -181,9 +221,8 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
         result = verdicts.judge_single(values, entry["value"], better)
         return result, _with_interval(result, "95% PI, one run")
     if measure in GAPS:
-        a, b = _values(mine, GAPS[measure]), _values(keras, GAPS[measure])
-        if entry.get("absolute"):
-            a, b = np.abs(a), np.abs(b)
+        per_run = gap_measure(entry)
+        a, b = per_run.values(mine), per_run.values(keras)
         result = verdicts.judge_gap(a, b, entry["value"], *entry["n"], better)
         return result, _with_interval(result, "95% CI") + f" mlp − keras (n={a.size}, {b.size})"
     if measure == "time_ratio_vs_keras":

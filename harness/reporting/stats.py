@@ -41,6 +41,24 @@ def t_interval(values: object, confidence: float = CONFIDENCE) -> tuple[float, f
     return (float(data.mean() - half), float(data.mean() + half))
 
 
+def p_text(p: float) -> str:
+    """A p-value as the page prints it: three significant digits, more where rounding would carry a
+    p under ALPHA up to it (0.04996 is not "0.05"), and "<0.0001" below that (never "0")."""
+    if p < 1e-4:
+        return "<0.0001"
+    for digits in (3, 4, 5, 6):
+        text = f"{p:.{digits}g}"
+        if (float(text) < ALPHA) == (p < ALPHA):
+            return text
+    return text
+
+
+def p_is(p: float) -> str:
+    """'p=0.0171', or 'p<0.0001' (p_text)."""
+    text = p_text(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"
+
+
 def holm(p_values: object) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (NaN stays NaN and is not counted): an
     adjusted p under ALPHA keeps the chance that any of the family is called significant by chance

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, t_interval
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, p_is, p_text, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -100,7 +100,7 @@ def judge_mean(values: Any, published: float, n_published: int, better: str) -> 
     verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
     what = "mean |error|" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
-              f"assumed equal to ours, {s:.3g}; {data.size - 1} degrees of freedom): p={p:.3g}")
+              f"assumed equal to ours, {s:.3g}; {data.size - 1} degrees of freedom): {p_is(p)}")
     return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
                    reason + _outside_note(verdict, theirs, low, high, "mean"))
 
@@ -121,7 +121,7 @@ def judge_single(values: Any, published: float, better: str) -> Verdict:
     verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
     inside = "inside" if verdict == CONSISTENT else "outside"
     reason = (f"the article's single run is {inside} our 95% prediction interval "
-              f"[{low:.4g}, {high:.4g}] for one run (n={n}): p={p:.3g}")
+              f"[{low:.4g}, {high:.4g}] for one run (n={n}): {p_is(p)}")
     return Verdict(verdict, p, float(data.mean()), low, high, n, reason)
 
 
@@ -148,7 +148,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
         p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
-              f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: p={p:.3g}")
+              f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
     return Verdict(verdict, p, gap, gap - half, gap + half, n,
                    reason + _outside_note(verdict, published, gap - half, gap + half, "difference"))
 
@@ -165,7 +165,7 @@ def _outside_note(verdict: str, theirs: float, low: float, high: float, what: st
 def judge_range(ours: float, low: float, high: float, published: tuple[float, float], better: str,
                 n: int, *, read: tuple[float, float] | None = None) -> Verdict:
     """Our ratio of medians with its bootstrap interval [low, high] against a published range:
-    consistent when they overlap. Used where the article printed only a range (a time ratio from its
+    consistent when they overlap. Used where the article gives only a range (a time ratio from its
     lowest and highest times), which carries no spread for a test; the reason says so. `read` is the
     range widened by the error of reading it off a figure: the overlap is tested against it, since
     the printed bounds are known only that closely. Like every verdict read from that interval, it
@@ -179,8 +179,9 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
     verdict = _direction(better, nearest_ours, theirs, not overlap)
     widened = f", {read[0]:.3g}–{read[1]:.3g} within the error of reading it off the figure" if read else ""
-    reason = (f"the article printed only a range ({published[0]:.3g}–{published[1]:.3g}{widened}), no spread to "
-              f"test with: our 95% interval {'overlaps' if overlap else 'misses'} it")
+    against = "even the widened range" if read and not overlap else "the widened range" if read else "it"
+    reason = (f"the article gives only a range ({published[0]:.3g}–{published[1]:.3g}{widened}), no spread to "
+              f"test with: our 95% interval {'overlaps' if overlap else 'misses'} {against}")
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
 
@@ -207,13 +208,16 @@ def family_note(p_values: Sequence[float], names: Sequence[str]) -> str:
         return ""
     adjusted = holm(p)
     differ = [i for i in range(p.size) if p[i] < ALPHA]
-    text = (f"{tested} verdict{'s' if tested > 1 else ''} rest{'' if tested > 1 else 's'} on a test at p < {ALPHA}: "
-            f"were the article's numbers right for all of them, about {tested * ALPHA:.2g} would still differ by "
-            "chance. ")
+    if tested == 1:
+        text = (f"1 verdict comes from a test at level {ALPHA}: were the article right on it, chance alone would "
+                f"make it differ {ALPHA:.0%} of the time. ")
+    else:
+        text = (f"{tested} verdicts come from a test at level {ALPHA} each: were the article right on all {tested}, "
+                f"chance alone would make about {tested * ALPHA:.2g} of them differ. ")
     if not differ:
         return text + "None differs."
-    kept = [f"{names[i]} (p={p[i]:.2g}, adjusted {adjusted[i]:.2g})" for i in differ if adjusted[i] < ALPHA]
+    kept = [f"{names[i]} ({p_is(p[i])}, {p_text(adjusted[i])} adjusted)" for i in differ if adjusted[i] < ALPHA]
     text += f"{len(differ)} differ{'s' if len(differ) == 1 else ''}; after Holm's adjustment over the {tested}, "
     if not kept:
         return text + "none does, so each of those differences alone could be chance."
-    return text + f"{len(kept)} still do{'es' if len(kept) == 1 else ''}: {', '.join(kept)}."
+    return text + f"{len(kept)} still do{'es' if len(kept) == 1 else ''}: {'; '.join(kept)}."
