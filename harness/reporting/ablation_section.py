@@ -47,7 +47,8 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     closing = {ablation.REAL: " The dashed line is the effect that would close the whole gap between the article's "
                               "algorithm and Keras's.",
                ablation.UNTESTED: " No line marks the gap: too few runs to test it.",
-               ablation.REVERSED: " No line marks a gap: the article's algorithm is significantly more accurate.",
+               ablation.REVERSED: f" No line marks a gap: the article's algorithm's mean {measure.name} is "
+                                  "significantly lower.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
     return fg.FigureFile(path, f"{experiment}: each component's effect on mean {measure.name}",
                          f"Negative = Keras's value lowers mean {measure.name}. Error bars: Welch 95% "
@@ -97,17 +98,18 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
     return "\n".join(parts)
 
 
-def section_html(runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> str:
+def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
     """The whole section (runs prepared by tables.prepare; `numbers`: the article's reference numbers,
     whose gap claims say how each experiment measures accuracy)."""
     body = "\n".join(_part(experiment, runs, out_dir, numbers) for experiment in ablation.EXPERIMENTS)
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
-              f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap that "
-              f"the experiment explains (named under each heading). An effect is the "
-              f"difference of its means, Keras's value minus the article's, with a two-sided Welch test and its 95% "
-              f"interval (not adjusted for the number of components); a main effect pools every cell on each side, so the other components' effects widen its "
-              f"interval. p (Holm) adjusts each design's p over its components by Holm's method, so that the chance "
-              f"of calling any of them significant when none has an effect stays under {ablation.ALPHA}. The finding "
+              f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap "
+              f"that the experiment explains (named under each heading). An effect is the difference of its means, "
+              f"Keras's value minus the article's, with a two-sided Welch test and its 95% interval (not adjusted "
+              f"for the number of components); a main effect pools every cell on each side, so the other "
+              f"components' effects widen its interval. p (Holm) adjusts each design's p over its components by "
+              f"Holm's method, so that the chance of calling any of them significant when none has an effect stays "
+              f"under {ablation.ALPHA}. The finding "
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
               f"Holm-adjusted p &lt; {ablation.ALPHA}, with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow itself when that cell has fewer than "

@@ -200,9 +200,8 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     prepared = tables.prepare(runs) if not runs.empty else runs
     numbers = _numbers(reference_path)
-    extra = ((claims_section.ANCHOR, claims_section.TITLE, claims_section.section_html(prepared, numbers, out / "figures")),
-             (ablation_section.ANCHOR, ablation_section.TITLE,
-              ablation_section.section_html(prepared, out / "figures", numbers)))
+    extra = tuple((section.ANCHOR, section.TITLE, section.section_html(prepared, numbers, out / "figures"))
+                  for section in (claims_section, ablation_section))
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
                      roots=[str(r) for r in root_dirs], reference_note=note, extra=extra)
     atomic_write_text(out / publish.PAGE, page)

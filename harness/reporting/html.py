@@ -135,5 +135,4 @@ def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, gen
     rows, counts, family = _reproduction_rows(reproduction)
     return _TEMPLATES.get_template("page.html.j2").render(
         sections=sections, reproduction=rows, counts=counts, family=family, title=title, generated=generated,
-        roots=roots,
-        reference_note=reference_note, extra=extra, **METHOD_SETTINGS)
+        roots=roots, reference_note=reference_note, extra=extra, **METHOD_SETTINGS)

@@ -14,8 +14,8 @@ claim (a time ratio, an accuracy gap) pairs those runs with the Keras runs of th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
