@@ -102,14 +102,20 @@ def _nested(dotted: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+JITTER = (-1.0, 0.0, 1.0, 0.5, -0.5)
+
+
 def write_ablation(root: str | Path, experiment: str, effects: dict[str, float], *, article: float = 90.0,
                    keras: float = 60.0, seeds: int = 5, column: str = "test_misclassified") -> Path:
     """An ablation sweep as the harness leaves it: one job folder per cell (the article's algorithm,
     Keras's, and each component switched alone from either), each with its config.yaml, plus Keras.
 
-    Misclassified of seed s in a cell = `article` + the `effects` of the components at Keras's value
-    + noise(s), the same noise in every cell (so a difference of cells is exactly the effects'
-    sum); Keras's runs are `keras` + noise(s). Noise over seeds 0-4: -2, 0, 2, -1, 1. With
+    Misclassified of seed s in job j's cell = `article` + the `effects` of the components at Keras's
+    value + noise(s) + (1 + j % 3) JITTER[(s + j) % 5]: the seed's noise is shared by every cell (as a
+    seed's draws make its runs alike across cells), the jitter differs between cells and sums to 0
+    over five seeds (so over seeds 0-4 a difference of cells is exactly the effects' sum, and its per-seed
+    differences vary for a paired test); Keras's runs are `keras` + noise(s). Noise over seeds
+    0-4: -2, 0, 2, -1, 1; JITTER -1, 0, 1, 0.5, -0.5. With
     `column="article_error"` that value is Titanic's "error" instead, its sign alternating over
     seeds (a signed mean would cancel), and misclassified is 50 + noise(s) in every run."""
     import yaml
@@ -133,7 +139,8 @@ def write_ablation(root: str | Path, experiment: str, effects: dict[str, float],
         for seed in range(seeds):
             write_record(job_dir, dict(experiment=experiment, impl="mlp", backend="numpy", seed=seed, status="ok",
                                        sampling=values.get("sampling"), dtype=values.get("dtype"),
-                                       **_ablation_measure(column, article + shift + noise[seed], seed),
+                                       **_ablation_measure(column, article + shift + noise[seed]
+                                                           + (1 + job % 3) * JITTER[(seed + job) % 5], seed),
                                        launcher="joblib", started_at=STAMP, finished_at=STAMP))
     keras_dir = folder / str(len(dict.fromkeys(cells)))
     for seed in range(seeds):

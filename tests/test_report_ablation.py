@@ -7,6 +7,7 @@ from itertools import product
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -15,7 +16,7 @@ from harness.algorithm import COMPONENTS
 from harness.runs_table import load_runs
 from harness.reporting import ablation, stats, tables
 from harness.reporting import ablation_section as report_section
-from synthetic_results import write_ablation, write_synthetic_results
+from synthetic_results import JITTER, write_ablation, write_synthetic_results
 
 NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
 
@@ -35,74 +36,91 @@ def test_cells_are_found_by_component_values(tmp_path: Path) -> None:
     assert all(len(v) == 5 for v in table.values())
 
 
+def _article_and(table: dict, switched: str, base: str = "article") -> tuple:
+    """The reference cell of `base` and the cell with `switched` alone at the other value."""
+    names = [c.name for c in COMPONENTS]
+    other = "keras" if base == "article" else "article"
+    return (table[tuple(base for _ in names)],
+            table[tuple(other if n == switched else base for n in names)])
+
+
 def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})  # article 90, Keras's algorithm 66
-    found, the_gap, _ = _found(tmp_path)
-    assert (the_gap.size, the_gap.against) == (pytest.approx(24.0), "Keras's algorithm (our MLP)")
-    article = [90 + e for e in NOISE]
-    switched = [90 - 24 + e for e in NOISE]
-    expected_p = scipy_stats.ttest_ind(switched, article, equal_var=False).pvalue
+    found, the_gap, table = _found(tmp_path)
+    assert (the_gap.size, the_gap.against) == (pytest.approx(24.0), "Keras's algorithm in our MLP")
+    article, switched = _article_and(table, "backprop")
+    expected = scipy_stats.ttest_rel(switched, article)  # paired by seed, as scipy pairs them
     backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
-    assert (backprop.effect, backprop.p_value) == (pytest.approx(-24.0), pytest.approx(expected_p))
-    m = len(COMPONENTS)  # the others' p is 1, so backprop's Holm factor is the family's size
-    assert backprop.p_holm == pytest.approx(min(1.0, m * expected_p))
-    assert backprop.low < -24.0 < backprop.high
+    assert (backprop.effect, backprop.p_value) == (pytest.approx(-24.0), pytest.approx(expected.pvalue))
+    assert (backprop.low, backprop.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
     others = [e for e in found if e.component != "backprop" and e.design == ablation.FROM_ARTICLE]
-    assert all(e.effect == pytest.approx(0.0) and e.p_value == pytest.approx(1.0) for e in others)
+    assert all(e.effect == pytest.approx(0.0) and e.p_value > 0.5 for e in others)
+    ranked = sorted(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
+    m = len(COMPONENTS)
+    assert backprop.p_holm == pytest.approx(min(1.0, m * expected.pvalue)) and ranked[0] == backprop.p_value
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"close a significant part of that gap (p adjusted by Holm's method over the {m} components): " \
            "backprop (24 test rows lower" in text
-    n = len(NOISE)
-    assert f"{stats.p_is(expected_p)}, Holm {stats.p_is(m * expected_p)}, n={n} vs {n} runs: 100% of the gap" in text
-    assert f", n={the_gap.n[0]} vs {the_gap.n[1]} runs)" in text  # the gap's too
+    assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds, paired: 100% of " \
+           "the gap" in text
+    assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds, paired)" in text
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
 
 def test_no_component_explains_the_gap(tmp_path: Path) -> None:
-    """Each component 1 fewer misclassified (p about 0.34 alone at this noise), together a gap of 5."""
-    write_ablation(tmp_path, "ablation_mnist", {c.name: -1.0 for c in COMPONENTS})
-    found, the_gap, _ = _found(tmp_path)
-    expected_p = scipy_stats.ttest_ind([90 + e for e in NOISE], [85 + e for e in NOISE], equal_var=False).pvalue
-    assert (the_gap.size, the_gap.p_value) == (pytest.approx(5.0), pytest.approx(expected_p))
+    """Each component 0.5 fewer misclassified (none significant alone at this noise), together a
+    significant gap of 2.5."""
+    write_ablation(tmp_path, "ablation_mnist", {c.name: -0.5 for c in COMPONENTS})
+    found, the_gap, table = _found(tmp_path)
+    names = [c.name for c in COMPONENTS]
+    expected = scipy_stats.ttest_rel(table[tuple("article" for _ in names)], table[tuple("keras" for _ in names)])
+    assert (the_gap.size, the_gap.p_value) == (pytest.approx(2.5), pytest.approx(expected.pvalue))
+    assert ablation.gap_state(the_gap) == ablation.REAL
+    assert all(e.p_holm >= ablation.ALPHA for e in found if e.design == ablation.FROM_ARTICLE)
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 5 test rows higher than "
-                           "with Keras's algorithm (our MLP)")
+    assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 2.5 test rows higher "
+                           "than with Keras's algorithm in our MLP")
     assert "no single component switched alone to Keras's closes a significant part" in text
 
 
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
-    assert "mean misclassified is not significantly higher than with Keras's algorithm" in \
+    assert "mean misclassified is the same as with Keras's algorithm in our MLP, not significantly" in \
         ablation.sentence("ablation_mnist", found, the_gap)
     one = tmp_path / "one"
     write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
     found, the_gap, _ = _found(one)
-    assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - (60 - 2))
+    assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - 1 - (60 - 2))  # jitter -1
+    assert not the_gap.paired
     assert "with too few runs (n=1) per cell no effect has an interval" in ablation.sentence("m", found, the_gap)
-    nothing = ablation.Gap("Keras's algorithm (our MLP)", *(math.nan,) * 4, (0, 0))
+    nothing = ablation.Gap("Keras's algorithm in our MLP", *(math.nan,) * 4, (0, 0))
     assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
 
 
 def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
-    """Equal cells at n=5 vs 5: the sentence says a gap up to the interval's top is not ruled out
+    """Equal cells at 5 seeds: the sentence says a gap up to the interval's top is not ruled out
     (no evidence of a gap is not evidence of none); a gap significantly the other way says so."""
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
     assert ablation.gap_state(the_gap) == ablation.NOT_SIGNIFICANT and the_gap.high > 0
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"these runs show no significant gap, but one of up to {the_gap.high:.3g} test rows lies within" in text
-    assert "mean misclassified is not significantly higher than with Keras's algorithm (our MLP) (difference" in text
-    assert "there is no gap" not in text and "n=5 vs 5 runs" in text
-    positive = ablation.Gap("Keras's algorithm (our MLP)", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
+    assert "mean misclassified is the same as with Keras's algorithm in our MLP, not significantly (95% CI" in text
+    assert "there is no gap" not in text and "n=5 seeds, paired" in text
+    positive = ablation.Gap("Keras's algorithm in our MLP", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
     assert "no significant gap, but one of up to 1 test row lies within" in ablation.sentence("x", found, positive)
-    better = ablation.Gap("Keras's algorithm (our MLP)", -6.0, -9.0, -3.0, 0.001, (5, 5))
+    lower = ablation.Gap("Keras's algorithm in our MLP", -4.67, -19.3, 9.99, 0.35, (3, 3))
+    assert ablation.sentence("x", found, lower).startswith(
+        "x: the article's algorithm's mean misclassified is 4.67 test rows lower than with Keras's algorithm in our "
+        "MLP, not significantly (95% CI -19.3 to 9.99, p=0.35, n=3 seeds, paired): these runs show no significant "
+        "gap, but one of up to 9.99 test rows lies within the interval")
+    better = ablation.Gap("Keras's algorithm in our MLP", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
     assert ablation.sentence("x", found, better) == (
-        "x: the article's algorithm has a significantly lower mean misclassified than with Keras's algorithm (our MLP) "
-        "(difference -6, "
-        "95% CI -9 to -3, p=0.001, n=5 vs 5 runs), so there is no gap for a component to explain.")
-    few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1))
+        "x: the article's algorithm's mean misclassified is 6 test rows lower than with Keras's algorithm in our MLP, "
+        "significantly (95% CI -9 to -3, p=0.001, n=5 seeds, paired), so there is no gap for a component to explain.")
+    few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1), paired=False)
     assert ablation.gap_state(few) == ablation.UNTESTED
     assert ablation.sentence("x", found, few).startswith(
         "x: the article's algorithm's mean misclassified is 2 test rows lower than with TensorFlow/Keras, but")
@@ -129,44 +147,51 @@ def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path, monkeyp
         assert "dashed" not in caption and said in caption and not dashed
 
 
-def test_factorial_main_effects(tmp_path: Path) -> None:
-    """Only a full factorial has main effects; write_ablation's cells are not one."""
-    write_ablation(tmp_path, "ablation_titanic", {"sampler": -10.0})
-    found, _, table = _found(tmp_path, "ablation_titanic")
-    assert not any(e.design == ablation.MAIN for e in found)
-    sampler = [c.name for c in COMPONENTS].index("sampler")
-    full = dict(table)
-    for key in product(("article", "keras"), repeat=len(COMPONENTS)):  # the missing cells, without noise
-        full.setdefault(key, np.full(5, 90.0 - (10.0 if key[sampler] == "keras" else 0.0)))
-    main = {e.component: e for e in ablation.effects(full) if e.design == ablation.MAIN}
-    assert set(main) == {c.name for c in COMPONENTS}
-    assert main["sampler"].effect == pytest.approx(-10.0)  # every cell of equal size, noise of mean 0
-    assert main["backprop"].effect == pytest.approx(0.0)
-
-
-def test_main_effect_averages_cell_means_when_cells_are_unbalanced() -> None:
-    """backprop has no effect; sampler adds 20. The cells with both at Keras's value kept 10 runs,
-    every other cell 3 (the rest not ok). Pooling the runs would credit backprop with
-    20 * (10/13 - 1/2) = 5.38 of sampler's effect; the mean of cell means gives exactly 0."""
+def _full_factorial(effect_of: dict[str, float], seeds: dict[str, int] | None = None) -> dict:
+    """Every cell of the factorial: 90 + the effects of its Keras-valued components + a seed's noise
+    shared by all cells + a per-cell jitter; `seeds` gives the cells with a component at Keras's
+    value more seeds than the others."""
     names = [c.name for c in COMPONENTS]
-    sampler, backprop = names.index("sampler"), names.index("backprop")
     table = {}
-    for key in product(("article", "keras"), repeat=len(COMPONENTS)):
-        n = 10 if key[sampler] == key[backprop] == "keras" else 3
-        table[key] = 90.0 + (20.0 if key[sampler] == "keras" else 0.0) + np.linspace(-1.0, 1.0, n)  # mean-0 noise
-    pooled = (np.concatenate([v for k, v in table.items() if k[backprop] == "keras"]).mean()
-              - np.concatenate([v for k, v in table.items() if k[backprop] == "article"]).mean())
-    assert pooled == pytest.approx(20 * (10 / 13 - 1 / 2))  # the bias the cell means avoid
+    for j, key in enumerate(product(("article", "keras"), repeat=len(names))):
+        n = max([5] + [k for name, k in (seeds or {}).items() if key[names.index(name)] == "keras"])
+        shift = sum(v for name, v in effect_of.items() if key[names.index(name)] == "keras")
+        table[key] = pd.Series([90.0 + shift + 3.0 * ((s * 7) % 5 - 2) + 0.5 * JITTER[(s + j) % 5] for s in range(n)],
+                               index=range(n))  # the jitter of each cell sums to 0 over seeds 0-4
+    return table
+
+
+def test_factorial_main_effects(tmp_path: Path) -> None:
+    """Only a full factorial has main effects; write_ablation's cells are not one. In a full one,
+    each main effect is the mean over seeds of (Keras side's cell mean - article side's), tested over
+    the seeds: 5 seeds, not 16 cells x 5 runs a side."""
+    write_ablation(tmp_path, "ablation_titanic", {"sampler": -10.0})
+    found, _, _ = _found(tmp_path, "ablation_titanic")
+    assert not any(e.design == ablation.MAIN for e in found)
+    table = _full_factorial({"sampler": -10.0})
     main = {e.component: e for e in ablation.effects(table) if e.design == ablation.MAIN}
-    effect = main["backprop"]
-    assert effect.effect == pytest.approx(0.0, abs=1e-12) and effect.p_value == pytest.approx(1.0)
-    # the interval from the per-cell variances: var of a side's mean of K = 16 cell means = sum(s^2/n) / 16^2
-    terms = [np.var(np.linspace(-1, 1, len(v)), ddof=1) / len(v) / 16 ** 2 for v in table.values()]
-    dfs = [len(v) - 1 for v in table.values()]
-    df = sum(terms) ** 2 / sum(t * t / d for t, d in zip(terms, dfs))
-    half = scipy_stats.t.ppf(0.975, df) * math.sqrt(sum(terms))
-    assert (effect.low, effect.high) == (pytest.approx(-half), pytest.approx(half))
-    assert effect.low < 0 < effect.high and effect.n == (8 * 10 + 8 * 3, 16 * 3)
+    assert set(main) == {c.name for c in COMPONENTS}
+    assert main["sampler"].effect == pytest.approx(-10.0) and main["sampler"].n == (5, 5)
+    i = [c.name for c in COMPONENTS].index("backprop")
+    per_seed = (np.mean([v.to_numpy() for k, v in table.items() if k[i] == "keras"], axis=0)
+                - np.mean([v.to_numpy() for k, v in table.items() if k[i] == "article"], axis=0))
+    expected = scipy_stats.ttest_1samp(per_seed, 0.0)
+    backprop = main["backprop"]
+    assert (backprop.effect, backprop.p_value) == (pytest.approx(per_seed.mean()), pytest.approx(expected.pvalue))
+    assert (backprop.low, backprop.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
+    # Holm within the factorial's family of five, not with the other designs' tests
+    raw = [main[c.name].p_value for c in COMPONENTS]
+    assert [main[c.name].p_holm for c in COMPONENTS] == pytest.approx(list(stats.holm(raw)))
+
+
+def test_main_effect_uses_the_seeds_every_cell_ran() -> None:
+    """The cells with sampler at Keras's value kept 10 seeds, the others 5: the main effects use the
+    5 seeds every cell ran, so the extra seeds of one side tilt nothing (backprop stays exactly 0)."""
+    table = _full_factorial({"sampler": 20.0}, seeds={"sampler": 10})
+    main = {e.component: e for e in ablation.effects(table) if e.design == ablation.MAIN}
+    assert main["backprop"].effect == pytest.approx(0.0, abs=1e-12) and main["backprop"].n == (5, 5)
+    five = {k: v[v.index < 5] for k, v in table.items()}
+    assert [(e.effect, e.p_value) for e in ablation.effects(table)] == [(e.effect, e.p_value) for e in ablation.effects(five)]
     assert main["sampler"].effect == pytest.approx(20.0) and main["sampler"].p_value < 1e-6
 
 
@@ -193,7 +218,7 @@ def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     found, the_gap, _ = _found(tmp_path)
     shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
     assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
-    none = ablation.Gap("Keras's algorithm (our MLP)", 0.3, -4.0, 4.6, 0.8, (3, 3))
+    none = ablation.Gap("Keras's algorithm in our MLP", 0.3, -4.0, 4.6, 0.8, (3, 3))
     assert ablation.effects_frame(found, none)["share of gap"].isna().all()
 
 
@@ -210,7 +235,8 @@ def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
     first, second = ablation.effects(ablation.cells(once)), ablation.effects(ablation.cells(twice))
     assert [(e.effect, e.low, e.high, e.n) for e in second] == [(e.effect, e.low, e.high, e.n) for e in first]
     sampler = next(e for e in first if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
-    expected = scipy_stats.ttest_ind(np.array(NOISE) + 80.0, np.array(NOISE) + 90.0, equal_var=False)
+    article, switched = _article_and(ablation.cells(once), "sampler")
+    expected = scipy_stats.ttest_rel(switched, article)
     assert (sampler.low, sampler.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
 
 
@@ -274,15 +300,17 @@ def test_keras_is_matched_on_the_components_it_varies() -> None:
 
 
 def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: Path) -> None:
-    """backprop alone lowers misclassified by 3 (Welch p about 0.017 at this noise): below 0.05 on its
-    own, but one of five components tested, so Holm's adjustment (x5, 0.085) does not name it."""
+    """backprop alone lowers misclassified by 3 (paired p about 0.012 at this noise): below 0.05 on
+    its own, but the smallest of five components' p, so Holm's adjustment (x5, 0.06) does not name it."""
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -3.0})
-    found, the_gap, _ = _found(tmp_path)
+    found, the_gap, table = _found(tmp_path)
     assert ablation.gap_state(the_gap) == ablation.REAL
     backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
-    raw = scipy_stats.ttest_ind([87 + e for e in NOISE], [90 + e for e in NOISE], equal_var=False).pvalue
+    article, switched = _article_and(table, "backprop")
+    raw = scipy_stats.ttest_rel(switched, article).pvalue
     m = len(COMPONENTS)
     assert raw < ablation.ALPHA <= m * raw
+    assert raw == min(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert "no single component switched alone to Keras's closes a significant part of that gap once p is " \
@@ -312,12 +340,12 @@ def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_pa
     runs = tables.prepare(load_runs([tmp_path]))
     table = ablation.cells(runs, measure)
     article_cell = table[tuple("article" for _ in COMPONENTS)]
-    assert article_cell == pytest.approx([16.7 + e for e in NOISE])
+    assert article_cell.mean() == pytest.approx(16.7) and (article_cell > 0).all()
     keras = measure.values(runs[runs["impl"] == "keras"])
     the_gap = ablation.gap(table, keras, measure)
     assert the_gap.size == pytest.approx(4.0) and the_gap.measure == measure
     text = ablation.sentence("ablation_titanic", ablation.effects(table), the_gap)
-    assert 'algorithm\'s mean |"error"| is 4 passengers higher than with Keras\'s algorithm (our MLP)' in text
+    assert 'algorithm\'s mean |"error"| is 4 passengers higher than with Keras\'s algorithm in our MLP' in text
     assert "backprop (4 passengers lower" in text
     assert ablation.gap(ablation.cells(runs), keras).size == pytest.approx(0.0)  # misclassified shows no gap
     signed = ablation.Measure("article_error", False, "passengers")
@@ -338,16 +366,27 @@ def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> 
 
 
 def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_path: Path) -> None:
-    """backprop closes 24 (named); sampler closes 3 (p about 0.017 alone, not after Holm): the
-    sentence names backprop and says sampler was below 0.05 only alone."""
-    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "sampler": -3.0})
+    """backprop closes 24 (named); loss_gradient closes 3 (p about 0.013 alone, not after Holm): the
+    sentence names backprop and says loss_gradient was below 0.05 only alone."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "loss_gradient": -3.0})
     found, the_gap, _ = _found(tmp_path)
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    sampler = next(e for e in found if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
-    assert sampler.p_value < ablation.ALPHA <= sampler.p_holm
-    assert "backprop (24 test rows lower" in text and "sampler (" not in text
-    assert text.endswith(f"; below 0.05 alone but not once adjusted: sampler: {stats.p_is(sampler.p_value)} alone, "
-                         f"{stats.p_text(sampler.p_holm)} adjusted.")
+    lost = next(e for e in found if e.component == "loss_gradient" and e.design == ablation.FROM_ARTICLE)
+    assert lost.p_value < ablation.ALPHA <= lost.p_holm
+    assert "backprop (24 test rows lower" in text and "loss_gradient (" not in text
+    assert text.endswith(f"; below 0.05 alone but not once adjusted: loss_gradient: {stats.p_is(lost.p_value)} "
+                         f"alone, {stats.p_text(lost.p_holm)} adjusted.")
+
+
+def test_a_component_that_raises_the_measure_is_not_named_as_closing_the_gap(tmp_path: Path) -> None:
+    """backprop closes 24; dtype, switched alone, significantly raises misclassified by 20: the
+    finding names backprop only (a raise cannot close a gap, and its share would be negative)."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "dtype": 20.0})
+    found, the_gap, _ = _found(tmp_path)
+    dtype = next(e for e in found if e.component == "dtype" and e.design == ablation.FROM_ARTICLE)
+    assert dtype.effect == pytest.approx(20.0) and dtype.p_holm < ablation.ALPHA
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert "backprop (24 test rows lower" in text and "dtype" not in text
 
 
 def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> None:
@@ -362,13 +401,13 @@ def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> Non
 
 
 def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: Path) -> None:
-    """Two seeds a cell: Keras's-algorithm cell is below 3 runs, so the gap is against TensorFlow's
-    runs, in |"error"| too: |14.7|, |-16.7| against |10.7|, |-12.7| is 4 (the signed means differ by 0)."""
+    """Two seeds a cell: Keras's-algorithm cell is below 3 seeds, so the gap is against TensorFlow's
+    runs (Welch), in |"error"| too: |13.7|, |-16.7| against |10.7|, |-12.7| is 3.5 (signed, -0.5)."""
     from harness.reporting import reference
 
     write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=2, column="article_error")
     runs = tables.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
-    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers higher "
-            "than with TensorFlow/Keras, but with too few runs (n=2) per cell") in text
+    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 3.5 passengers "
+            "higher than with TensorFlow/Keras, but with too few runs (n=2) per cell") in text
     assert "2 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 11.7)" in text  # |10.7| and |-12.7|

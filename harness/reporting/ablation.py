@@ -12,8 +12,9 @@ misclassified on MNIST, mean |"error"| on Titanic. For each component:
   the Keras value minus the mean of those with the article's, so averaged over the other
   components with every cell weighing the same however many of its runs finished ok.
 
-Each effect comes with a Welch 95% interval and p (the main effect's from the per-cell variances,
-Satterthwaite's degrees of freedom), and p adjusted by Holm's method over its design's components.
+Cells run the same seeds, and a seed's draws make its runs alike across cells, so the seed is the
+unit: each effect is a mean of per-seed differences with its 95% t-interval and p (paired), and p
+adjusted by Holm's method over its design's components.
 The sentence naming the components that account for the gap (the article's algorithm minus
 Keras's: `gap`) is built from these numbers.
 """
@@ -85,24 +86,49 @@ def cell_of(run: Any) -> tuple[str, ...] | None:
     return None if None in sides else tuple(sides)
 
 
-def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[str, ...], np.ndarray]:
-    """`measure` of the experiment's ok MLP runs, per cell; each seed once per cell (the latest
-    run), as the summary and reproduction tables count them, so a sweep run twice counts once."""
+def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[str, ...], pd.Series]:
+    """`measure` of the experiment's ok MLP runs per cell, indexed by seed; each seed once per cell
+    (the latest run), as the summary and reproduction tables count them, so a sweep run twice
+    counts once."""
     mlp = runs[(runs["impl"] == "mlp") & runs["ok"]]
     keys = pd.Series([cell_of(run) for _, run in mlp.iterrows()], index=mlp.index, dtype=object)
     if len(mlp):
         once = ~repeated_runs(mlp.assign(_cell=keys.map(str)), ["impl", "backend", "_cell"])
         mlp, keys = mlp[once], keys[once]
-    out: dict[tuple[str, ...], np.ndarray] = {}
+    out: dict[tuple[str, ...], pd.Series] = {}
     for key in {k for k in keys if k is not None}:
-        values = measure.values(mlp.loc[keys == key])
+        values = measure.by_seed(mlp.loc[keys == key])
         if values.size:  # a cell whose runs did not record the measure has no value to compare
             out[key] = values
     return out
 
 
-def difference(a: Any, b: Any) -> tuple[float, float, float, float]:
-    """mean(a) - mean(b), its Welch 95% interval and two-sided p (NaN below two runs a side)."""
+def _one_sample(differences: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean of per-seed differences, its 95% t-interval and two-sided p against 0 (NaN below two)."""
+    if differences.size == 0:
+        return (math.nan,) * 4
+    mean = float(differences.mean())
+    if differences.size < 2:
+        return mean, math.nan, math.nan, math.nan
+    if np.ptp(differences) == 0:
+        return mean, mean, mean, 1.0 if mean == 0 else 0.0
+    result = scipy_stats.ttest_1samp(differences, 0.0)
+    ci = result.confidence_interval(CONFIDENCE)
+    return mean, float(ci.low), float(ci.high), float(result.pvalue)
+
+
+def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]:
+    """Cell a minus cell b over the seeds both ran, a paired t-test: cells run the same seeds, and
+    a seed's draws (its minibatches, its starting weights) make its runs alike across cells, so
+    runs are not independent between cells but seeds are. Returns the mean difference, its 95%
+    interval, two-sided p and the number of seeds."""
+    seeds = a.index.intersection(b.index)
+    return (*_one_sample((a[seeds] - b[seeds]).to_numpy(dtype=np.float64)), len(seeds))
+
+
+def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
+    """mean(a) - mean(b) of independent runs (the MLP against TensorFlow's own runs), its Welch 95%
+    interval and two-sided p (NaN below two runs a side)."""
     x, y = finite(a), finite(b)
     if x.size == 0 or y.size == 0:
         return (math.nan,) * 4
@@ -121,7 +147,7 @@ def _switched(base: str, name: str) -> tuple[str, ...]:
     return tuple(other if c.name == name else base for c in COMPONENTS)
 
 
-def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
+def effects(table: dict[tuple[str, ...], pd.Series]) -> list[Effect]:
     """Every effect the cells allow (a cell with no runs leaves its effect out), each design's p
     adjusted by Holm's method over its components."""
     out = []
@@ -133,15 +159,14 @@ def effects(table: dict[tuple[str, ...], np.ndarray]) -> list[Effect]:
                 continue
             # the effect of Keras's value: from Keras's algorithm, switching to the article's is its negative
             a, b = (cell, reference) if base == "article" else (reference, cell)
-            diff, low, high, p = difference(a, b)
-            out.append(Effect(c.name, c.label, design, diff, low, high, p, (len(a), len(b))))
+            diff, low, high, p, n = paired(a, b)
+            out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n)))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
             keras_side = [v for k, v in table.items() if k[i] == "keras"]
             article_side = [v for k, v in table.items() if k[i] == "article"]
-            diff, low, high, p = main_effect(keras_side, article_side)
-            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p,
-                              (sum(map(len, keras_side)), sum(map(len, article_side)))))
+            diff, low, high, p, n = main_effect(keras_side, article_side)
+            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p, (n, n)))
     return _with_holm(out)
 
 
@@ -154,26 +179,21 @@ def _with_holm(found: list[Effect]) -> list[Effect]:
     return [replace(e, p_holm=float(adjusted[i])) for i, e in enumerate(found)]
 
 
-def main_effect(keras_cells: list[Any], article_cells: list[Any]) -> tuple[float, float, float, float]:
-    """Mean of the Keras side's cell means minus the article side's: each cell weighs the same, so
-    cells that lost runs (not ok) do not tilt it towards the other components' values. The variance
-    of a side is sum(s_c^2 / n_c) / K^2 over its K cells; degrees of freedom by Satterthwaite over
-    all cells. Returns the effect, its 95% interval and two-sided p (NaN below two runs in a cell)."""
-    sides = [[finite(v) for v in keras_cells], [finite(v) for v in article_cells]]
-    if any(not side or any(v.size == 0 for v in side) for side in sides):
-        return (math.nan,) * 4
-    diff = float(np.mean([v.mean() for v in sides[0]]) - np.mean([v.mean() for v in sides[1]]))
-    if any(v.size < 2 for side in sides for v in side):
-        return diff, math.nan, math.nan, math.nan
-    terms = [v.var(ddof=1) / v.size / len(side) ** 2 for side in sides for v in side]
-    dfs = [v.size - 1 for side in sides for v in side]
-    total = sum(terms)
-    if total == 0:
-        return diff, diff, diff, 1.0 if diff == 0 else 0.0
-    df = total ** 2 / sum(t ** 2 / d for t, d in zip(terms, dfs) if t > 0)
-    half = float(scipy_stats.t.ppf((1 + CONFIDENCE) / 2, df)) * math.sqrt(total)
-    p = float(2 * scipy_stats.t.sf(abs(diff) / math.sqrt(total), df))
-    return diff, diff - half, diff + half, p
+def main_effect(keras_cells: list[pd.Series], article_cells: list[pd.Series]) -> tuple[float, float, float, float, int]:
+    """Per seed that every cell ran: the mean of the Keras side's cells minus the article side's
+    (each cell weighs the same); then a one-sample t-test over those seeds. The seed is the unit:
+    the cells of a seed share its draws, so their runs are not independent replicates (a side's 16
+    cells x 3 seeds are 3 observations, not 48). Returns the effect, its 95% interval, two-sided p
+    and the number of seeds."""
+    every = keras_cells + article_cells
+    if not keras_cells or not article_cells:
+        return (*(math.nan,) * 4, 0)
+    seeds = every[0].index
+    for cell in every[1:]:
+        seeds = seeds.intersection(cell.index)
+    per_seed = (np.mean([cell[seeds].to_numpy(dtype=np.float64) for cell in keras_cells], axis=0)
+                - np.mean([cell[seeds].to_numpy(dtype=np.float64) for cell in article_cells], axis=0))
+    return (*_one_sample(np.asarray(per_seed, dtype=np.float64)), len(seeds))
 
 
 @dataclass(frozen=True)
@@ -187,24 +207,27 @@ class Gap:
     p_value: float
     n: tuple[int, int]
     measure: Measure = MISCLASSIFIED
+    paired: bool = True
 
 
-def gap(table: dict[tuple[str, ...], np.ndarray], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
+def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
     """The gap the components must explain: the article's algorithm against Keras's algorithm in our
-    MLP (the cell every single switch moves towards), or, without that cell's runs, against the
-    Keras library itself (the ablation runs Keras once per seed it is given, often one). `table` and
-    `keras_runs` hold values of `measure`."""
-    article = table.get(tuple("article" for _ in COMPONENTS), np.array([]))
-    keras_cell = table.get(tuple("keras" for _ in COMPONENTS), np.array([]))
+    MLP (the cell every single switch moves towards; paired by seed), or, without 3 seeds of that
+    cell, against the Keras library itself (independent runs, Welch: the ablation runs Keras once per
+    seed it is given, often one). `table` and `keras_runs` hold values of `measure`."""
+    empty = pd.Series(dtype=np.float64)
+    article = table.get(tuple("article" for _ in COMPONENTS), empty)
+    keras_cell = table.get(tuple("keras" for _ in COMPONENTS), empty)
     library = finite(keras_runs)
-    against, other = (("Keras's algorithm (our MLP)", keras_cell) if len(keras_cell) >= MIN_RUNS or not library.size
-                      else ("TensorFlow/Keras", library))
-    return Gap(against, *difference(article, other), (len(article), len(other)), measure)
+    if len(article.index.intersection(keras_cell.index)) >= MIN_RUNS or not library.size:
+        *numbers, n = paired(article, keras_cell)
+        return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure)
+    return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
 
 
-def runs(n: tuple[int, int]) -> str:
-    """The sample sizes behind a stated difference, e.g. 'n=3 vs 3 runs'."""
-    return f"n={n[0]} vs {n[1]} runs"
+def runs(n: tuple[int, int], paired: bool = True) -> str:
+    """The sample sizes behind a stated difference: 'n=3 seeds, paired' or 'n=3 vs 1 runs'."""
+    return f"n={n[0]} seed{'' if n[0] == 1 else 's'}, paired" if paired else f"n={n[0]} vs {n[1]} runs"
 
 
 UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not significant"
@@ -243,19 +266,19 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
         return (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
                 f"{direction} than with {the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has "
                 f"an interval; run the ablation with runs={MIN_RUNS} or more for a finding.")
-    measured = (f"(difference {the_gap.size:.3g}, 95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-                f"{p_is(the_gap.p_value)}, {runs(the_gap.n)})")
+    measured = (f"95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, {p_is(the_gap.p_value)}, "
+                f"{runs(the_gap.n, the_gap.paired)}")
+    direction = "higher" if the_gap.size >= 0 else "lower"
+    by = ("the same as" if f"{the_gap.size:.3g}" in ("0", "-0")
+          else f"{_amount(abs(the_gap.size), measure)} {direction} than")
+    compared = f"{experiment}: the article's algorithm's mean {measure.name} is {by} with {the_gap.against}"
     if state == REVERSED:
-        return (f"{experiment}: the article's algorithm has a significantly lower mean {measure.name} than with "
-                f"{the_gap.against} {measured}, so there is no gap for a component to explain.")
+        return f"{compared}, significantly ({measured}), so there is no gap for a component to explain."
     if state == NOT_SIGNIFICANT:
-        return (f"{experiment}: the article's algorithm's mean {measure.name} is not significantly higher than with "
-                f"{the_gap.against} {measured}: these runs show no significant gap, but one of up to "
+        return (f"{compared}, not significantly ({measured}): these runs show no significant gap, but one of up to "
                 f"{_amount(the_gap.high, measure)} lies within the interval, so no component can be said to explain "
                 "one; more runs per cell narrow it.")
-    stated = (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(the_gap.size, measure)} "
-              f"higher than with {the_gap.against} (95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, "
-              f"{p_is(the_gap.p_value)}, {runs(the_gap.n)})")
+    stated = f"{compared} ({measured})"
     alone = [e for e in found if e.design == FROM_ARTICLE and e.effect < 0]
     family = _components(sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE))
     closing = sorted((e for e in alone if e.p_holm < ALPHA), key=lambda e: e.effect)
@@ -268,7 +291,7 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
                       f"{p_is(e.p_value)}, Holm {p_is(e.p_holm)}, {runs(e.n)}: "
                       f"{-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
-    also = f"; below 0.05 alone but not once adjusted: {lost_p}" if lost else ""
+    also = f"; below {ALPHA} alone but not once adjusted: {lost_p}" if lost else ""
     return (f"{stated}; switched alone to Keras's, these component(s) close a significant part of that gap "
             f"(p adjusted by Holm's method over the {family}): {named}{also}.")
 

@@ -51,8 +51,8 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
                                   "significantly lower.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
     return fg.FigureFile(path, f"{experiment}: each component's effect on mean {measure.name}",
-                         f"Negative = Keras's value lowers mean {measure.name}. Error bars: Welch 95% "
-                         "intervals, not adjusted for the number of components." + closing)
+                         f"Negative = Keras's value lowers mean {measure.name}. Error bars: 95% intervals of "
+                         "the mean per-seed difference, not adjusted for the number of components." + closing)
 
 
 def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> str:
@@ -105,9 +105,11 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
               f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap "
               f"that the experiment explains (named under each heading). An effect is the difference of its means, "
-              f"Keras's value minus the article's, with a two-sided Welch test and its 95% interval (not adjusted "
-              f"for the number of components); a main effect pools every cell on each side, so the other "
-              f"components' effects widen its interval. p (Holm) adjusts each design's p over its components by "
+              f"Keras's value minus the article's, taken seed by seed: cells run the same seeds, and a seed's "
+              f"draws (minibatches, starting weights) make its runs alike across cells, so the seeds, not the runs, "
+              f"are the independent observations. Its 95% interval and two-sided p come from a t-test of the "
+              f"per-seed differences (not adjusted for the number of components); a main effect averages each "
+              f"side's cells per seed first. p (Holm) adjusts each design's p over its components by "
               f"Holm's method, so that the chance of calling any of them significant when none has an effect stays "
               f"under {ablation.ALPHA}. The finding "
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "

@@ -66,6 +66,16 @@ class Measure:
         data = stats.finite(pd.to_numeric(runs[self.column], errors="coerce")) if self.column in runs else np.array([])
         return np.abs(data) if self.absolute else data
 
+    def by_seed(self, runs: pd.DataFrame) -> pd.Series:
+        """The finite per-run values of `runs` indexed by their seed (one run per seed: the last)."""
+        if self.column not in runs or "seed" not in runs:
+            return pd.Series(dtype=np.float64)
+        data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
+                         index=pd.Index(runs["seed"]))
+        data = data[np.isfinite(data.to_numpy())]
+        data = data[~data.index.duplicated(keep="last")]
+        return data.abs() if self.absolute else data
+
 
 def gap_measure(entry: dict[str, Any]) -> Measure:
     """A gap claim's per-run values: its column (GAPS), |value| when `absolute`, its unit."""
