@@ -191,7 +191,8 @@ def test_main_effect_uses_the_seeds_every_cell_ran() -> None:
     main = {e.component: e for e in ablation.effects(table) if e.design == ablation.MAIN}
     assert main["backprop"].effect == pytest.approx(0.0, abs=1e-12) and main["backprop"].n == (5, 5)
     five = {k: v[v.index < 5] for k, v in table.items()}
-    assert [(e.effect, e.p_value) for e in ablation.effects(table)] == [(e.effect, e.p_value) for e in ablation.effects(five)]
+    as_found = [(e.effect, e.p_value) for e in ablation.effects(table)]
+    assert as_found == [(e.effect, e.p_value) for e in ablation.effects(five)]
     assert main["sampler"].effect == pytest.approx(20.0) and main["sampler"].p_value < 1e-6
 
 
@@ -358,7 +359,7 @@ def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> 
     runs = tables.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
     assert "The reference numbers could not be loaded (the reproduction table says why), so accuracy is measured " \
-           "as mean misclassified per run, not as the gap this experiment explains " \
+           "as each run's misclassified test rows, not as the gap this experiment explains " \
            "(<code>mnist_vs_tf_misclassified_gap</code>) states it." in text
     assert "mean misclassified is 24 test rows higher" in text
     other = report_section.section_html(runs, {"numbers": [{"id": "other"}]}, tmp_path / "figures")

@@ -64,17 +64,28 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
         assert by_id[ratio]["read_range"] == pytest.approx([(mlp[0] - 0.1) / (keras[1] + 0.1),
                                                             (mlp[1] + 0.1) / (keras[0] - 0.1)])
     assert reference._article_text(by_id["titanic_vs_tf_time_ratio"]) == \
-        "0.19–0.237 (0.172–0.259 within the read-off error) (n=10+10)"
+        "0.19–0.237 (0.172–0.259 allowing for the times' read-off error) (n=10+10)"
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "missing"]},
                                                   {"id": "a", "range": [1, 2]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
         reference.load_reference(broken)
-    for bad in ({"read_error": None}, {"read_error": 5.0}, {"read_error": -0.1}):
-        broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"]}, {"id": "a", "range": [1, 2]},
-                                                      {"id": "b", "range": [5, 6], **bad}]}), encoding="utf-8")
-        with pytest.raises(ValueError, match="read_error must be a number from 0 to below the denominator's low end"):
-            reference.load_reference(broken)
+    def ratio(a: dict, b: dict) -> dict:
+        broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"]}, {"id": "a", **a},
+                                                      {"id": "b", **b}]}), encoding="utf-8")
+        return {n["id"]: n for n in reference.load_reference(broken)["numbers"]}["r"]
+
+    for bad in ({"read_error": None}, {"read_error": True}, {"read_error": -0.1}, {"range": [None, 6]}):
+        with pytest.raises(ValueError, match="ranges and read_error must be numbers of 0 or more"):
+            ratio({"range": [1, 2]}, {"range": [5, 6], **bad})
+    with pytest.raises(ValueError, match="b's read_error must be below its range's low end"):
+        ratio({"range": [1, 2]}, {"range": [5, 6], "read_error": 5.0})
+    # each time widened by its own error: (1 - 0.5) / (6 + 0.2) to (2 + 0.5) / (5 - 0.2)
+    unequal = ratio({"range": [1, 2], "read_error": 0.5}, {"range": [5, 6], "read_error": 0.2})
+    assert unequal["read_range"] == pytest.approx([0.5 / 6.2, 2.5 / 4.8])
+    exact = ratio({"range": [1, 2]}, {"range": [5, 6]})  # nothing read off a figure: no widened range
+    assert exact["range"] == pytest.approx([1 / 6, 2 / 5]) and "read_range" not in exact
+    assert reference._article_text(exact) == "0.167–0.4"
     broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"], "range": [0.1, 0.2]},
                                                   {"id": "a", "range": [1, 2]}, {"id": "b", "range": [5, 6]}]}),
                       encoding="utf-8")
@@ -84,6 +95,9 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     for entry in raw.values():
         if "read_error" in entry:
             assert f"±{entry['read_error']:g} {entry['unit']}" in entry["precision"], entry["id"]
+        if "ratio_of" in entry:  # and the ratio's precision names its times' error
+            for part in entry["ratio_of"]:
+                assert f"±{raw[part]['read_error']:g} {raw[part]['unit']}" in entry["precision"], entry["id"]
 
 
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -310,9 +310,11 @@ def test_range_overlap_at_its_ends_and_the_reason() -> None:
     published = (0.19, 0.237)
     for low, high in ((0.237, 0.3), (0.1, 0.19), (0.15, 0.2), (0.2, 0.3), (0.2, 0.21), (0.1, 0.3)):
         _check(verdicts.judge_range(0.2, low, high, published, "lower", 5), "consistent", math.nan, 0.2, low, high, 5,
-               "the article gives only a range (0.19–0.237), no spread to test with: our 95% interval overlaps it")
+               "overlap of our 95% bootstrap interval with the article's range: the article gives only 0.19–0.237, no "
+               "spread to test with; our interval overlaps it")
     _check(verdicts.judge_range(0.5, 0.4, 0.6, published, "lower", 5), "worse", math.nan, 0.5, 0.4, 0.6, 5,
-           "the article gives only a range (0.19–0.237), no spread to test with: our 95% interval misses it")
+           "overlap of our 95% bootstrap interval with the article's range: the article gives only 0.19–0.237, no "
+           "spread to test with; our interval misses it")
     assert verdicts.judge_range(0.1, 0.05, 0.15, published, "higher", 5).verdict == "worse"
 
 
@@ -362,16 +364,41 @@ def test_a_consistent_mean_outside_our_interval_says_why() -> None:
 
 def test_the_verdicts_read_as_one_family() -> None:
     """Holm by hand: p 0.004, 0.03, 0.2, 0.5 of four tests become 0.016, 0.09, 0.4, 0.5, so only the
-    first difference survives; NaN (a verdict without a test's p) is not one of the family."""
-    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"])
-    assert text == ("4 verdicts come from a test at level 0.05 each: were the article right on all 4, chance alone "
-                    "would make about 0.2 of them differ. 2 differ; after Holm's adjustment over the 4, 1 still does: "
-                    "b (p=0.004, 0.016 adjusted).")
+    first significant verdict remains so; NaN (a verdict without a test's p) is not one of the family."""
+    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], untested=2)
+    assert text == ("4 verdicts come from a test at level 0.05 each (the 2 read from an interval or a bound have no p "
+                    "and are not counted): were the article right on all of them, about 0.2 of the 4 would be "
+                    "significant by chance alone. 2 are significant: a (p=0.03); b (p=0.004). With Holm's adjustment "
+                    "over the 4, 1 remains significant (b: 0.016); the rest could be chance (a: 0.09).")
+    # Holm, not Bonferroni: 0.01, 0.02, 0.03 become 0.03, 0.04, 0.04 (Bonferroni would keep only the first)
+    assert verdicts.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
+        "With Holm's adjustment over the 3, all 3 remain significant.")
+    assert list(stats.holm([0.01, 0.02, 0.03])) == pytest.approx([0.03, 0.04, 0.04])
+    assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], untested=1).endswith(
+        "1 is significant: x (p=0.0312). Read as one of 3 tests (Holm's adjustment: x: 0.0936), it could be chance.")
     assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
-        "2 differ; after Holm's adjustment over the 3, none does, so each of those differences alone could be chance.")
+        "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests (Holm's adjustment: a: 0.09; b: 0.09), "
+        "each could be chance.")
+    assert "(the 1 read from an interval or a bound has no p and is not counted)" in \
+        verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1)
     assert verdicts.family_note([0.5, None], ["a", "b"]) == (
-        "1 verdict comes from a test at level 0.05: were the article right on it, chance alone would make it differ "
-        "5% of the time. None differs.")
-    assert verdicts.family_note([1e-9, 0.01], ["a", "b"]).endswith(
-        "2 still do: a (p<0.0001, <0.0001 adjusted); b (p=0.01, 0.01 adjusted).")
+        "1 verdict comes from a test at level 0.05: were the article right on it, chance alone would make it "
+        "significant 5% of the time. It is not significant.")
+    assert verdicts.family_note([0.01], ["a"]).endswith("It is significant: a (p=0.01).")  # no Holm for one test
+    assert verdicts.family_note([1e-9, 0.6], ["a", "b"]).endswith(
+        "1 is significant: a (p<0.0001). With Holm's adjustment over the 2, it remains significant.")
     assert verdicts.family_note([math.nan, None], ["a", "b"]) == ""
+
+
+def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None:
+    """Our interval 0.24-0.25 misses the printed 0.19-0.237 but not 0.172-0.259, the range within the
+    bars' ±0.1 s: with the read-off error the printed bounds cannot tell them apart."""
+    exact = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5)
+    assert exact.verdict == verdicts.WORSE
+    read = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
+    assert read.verdict == verdicts.CONSISTENT
+    assert read.reason == ("overlap of our 95% bootstrap interval with the article's range: the article gives only "
+                           "0.19–0.237 (0.172–0.259 allowing for the read-off error of the numbers it comes from), no "
+                           "spread to test with; our interval overlaps the widened range")
+    beyond = verdicts.judge_range(0.3, 0.28, 0.31, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
+    assert beyond.verdict == verdicts.WORSE and beyond.reason.endswith("our interval misses even the widened range")

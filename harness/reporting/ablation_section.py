@@ -64,10 +64,10 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
                 "and rebuild the report.</p>")
     measure, why_not = ablation.measure_of(experiment, numbers)
     claim = html.esc(ablation.EXPLAINS[experiment])
-    measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: mean "
-                f"{html.esc(measure.name)} per run." if measure else
-                f"{html.esc(why_not[0].upper() + why_not[1:])}, so accuracy is measured as mean "
-                f"{ablation.MISCLASSIFIED.name} per run, not as the gap this experiment explains "
+    measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: each run's "
+                f"{html.esc(measure.name)}, averaged over a cell's runs." if measure else
+                f"{html.esc(why_not[0].upper() + why_not[1:])}, so accuracy is measured as each run's "
+                f"{ablation.MISCLASSIFIED.name} test rows, not as the gap this experiment explains "
                 f"(<code>{claim}</code>) states it.")
     measure = measure or ablation.MISCLASSIFIED
     table = ablation.cells(mine, measure)
@@ -113,7 +113,7 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
               f"Holm's method, so that the chance of calling any of them significant when none has an effect stays "
               f"under {ablation.ALPHA}. The finding "
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
-              f"Holm-adjusted p &lt; {ablation.ALPHA}, with its share of the gap between the article's algorithm "
-              f"and Keras's in our MLP (against TensorFlow itself when that cell has fewer than "
-              f"{ablation.MIN_RUNS} runs).</p>")
+              f"Holm-adjusted p &lt; {ablation.ALPHA}, each with its share of the gap between the article's algorithm "
+              f"and Keras's in our MLP (against TensorFlow's own runs, by Welch's test, when those two cells share "
+              f"fewer than {ablation.MIN_RUNS} seeds).</p>")
     return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

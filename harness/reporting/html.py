@@ -73,7 +73,9 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
     rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
     names = [f"{r['figure']}: {r['quantity']}" for r in table.to_dict("records")]  # as the table shows the row
-    family = verdicts.family_note(pd.to_numeric(table["p_value"], errors="coerce").tolist(), names)
+    p_values = pd.to_numeric(table["p_value"], errors="coerce")
+    judged = table["verdict"].isin([verdicts.CONSISTENT, verdicts.BETTER, verdicts.WORSE, verdicts.DIFFERS])
+    family = verdicts.family_note(p_values.tolist(), names, untested=int((judged & p_values.isna()).sum()))
     return rows, counts, family
 
 

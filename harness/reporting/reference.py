@@ -107,13 +107,16 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
             raise ValueError(f"{path}: {entry.get('id')} has ratio_of and a typed range or value: keep ratio_of only")
         if len(parts) != 2 or any(part is None or len(part.get("range") or ()) != 2 for part in parts):
             raise ValueError(f"{path}: {entry.get('id')}'s ratio_of must name two entries that have a range")
-        (a_low, a_high), (b_low, b_high) = (map(float, part["range"]) for part in parts)
-        a_error, b_error = (part.get("read_error", 0.0) for part in parts)
-        if not all(isinstance(e, (int, float)) and 0 <= e < b_low for e in (a_error, b_error)) or b_low <= 0:
-            raise ValueError(f"{path}: {entry['ratio_of']}'s read_error must be a number from 0 to below the "
-                             "denominator's low end")
+        numbers = [v for part in parts for v in (*part["range"], part.get("read_error", 0.0))]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in numbers):
+            raise ValueError(f"{path}: {entry['ratio_of']}'s ranges and read_error must be numbers of 0 or more")
+        (a_low, a_high, a_error), (b_low, b_high, b_error) = numbers[:3], numbers[3:]
+        if not 0 <= b_error < b_low:
+            raise ValueError(f"{path}: {entry['ratio_of'][1]}'s read_error must be below its range's low end")
         entry["range"] = [a_low / b_high, a_high / b_low]
-        entry["read_range"] = [max(0.0, a_low - a_error) / (b_high + b_error), (a_high + a_error) / (b_low - b_error)]
+        if a_error or b_error:
+            entry["read_range"] = [max(0.0, a_low - a_error) / (b_high + b_error),
+                                   (a_high + a_error) / (b_low - b_error)]
         unit = parts[0].get("unit") or ""
         derived = (f"the range is {a_low:g}–{a_high:g} {unit} over {b_low:g}–{b_high:g} {unit} "
                    f"({entry['ratio_of'][0]} over {entry['ratio_of'][1]})")
@@ -211,9 +214,12 @@ def _article_text(entry: dict[str, Any]) -> str:
     if "range" in entry:
         low, high = entry["range"]
         read = entry.get("read_range")
-        if not read:
+        if "ratio_of" not in entry:  # typed: as typed
             return f"{low:g}–{high:g}{unit}{runs}"
-        return f"{low:.3g}–{high:.3g}{unit} ({read[0]:.3g}–{read[1]:.3g} within the read-off error){runs}"
+        if not read:
+            return f"{low:.3g}–{high:.3g}{unit}{runs}"
+        within = f"{read[0]:.3g}–{read[1]:.3g} allowing for the times' read-off error"
+        return f"{low:.3g}–{high:.3g}{unit} ({within}){runs}"
     return f"{entry['value']:g}{unit}{runs}"
 
 

@@ -46,11 +46,11 @@ def p_text(p: float) -> str:
     p under ALPHA up to it (0.04996 is not "0.05"), and "<0.0001" below that (never "0")."""
     if p < 1e-4:
         return "<0.0001"
-    for digits in (3, 4, 5, 6):
+    for digits in range(3, 17):
         text = f"{p:.{digits}g}"
         if (float(text) < ALPHA) == (p < ALPHA):
             return text
-    return text
+    return f"<{ALPHA}"  # below ALPHA by less than a float's digits show
 
 
 def p_is(p: float) -> str:

@@ -415,7 +415,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
                                                              summary["time_ratio_ci_low"],
                                                              summary["time_ratio_ci_high"])]
         out["accuracy vs keras: p (test)"] = [
-            "reference" if t == "reference" else (f"{fmt(p, 2)} ({t})" if t else "—")
+            "reference" if t == "reference" else (f"{stats.p_text(p) if pd.notna(p) else '—'} ({t})" if t else "—")
             for p, t in zip(summary["accuracy_p_value"], summary["accuracy_test"])]
     if summary["n_excluded"].gt(0).any():
         out["excluded"] = summary["excluded"]

@@ -178,10 +178,12 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     # need not hold the point value itself)
     nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
     verdict = _direction(better, nearest_ours, theirs, not overlap)
-    widened = f", {read[0]:.3g}–{read[1]:.3g} within the error of reading it off the figure" if read else ""
+    widened = (f" ({read[0]:.3g}–{read[1]:.3g} allowing for the read-off error of the numbers it comes from)"
+               if read else "")
     against = "even the widened range" if read and not overlap else "the widened range" if read else "it"
-    reason = (f"the article gives only a range ({published[0]:.3g}–{published[1]:.3g}{widened}), no spread to "
-              f"test with: our 95% interval {'overlaps' if overlap else 'misses'} {against}")
+    reason = (f"overlap of our 95% bootstrap interval with the article's range: the article gives only "
+              f"{published[0]:.3g}–{published[1]:.3g}{widened}, no spread to test with; our interval "
+              f"{'overlaps' if overlap else 'misses'} {against}")
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
 
@@ -198,26 +200,38 @@ def judge_bound(values: Any, bound: float, why: str) -> Verdict:
                    f"fixed bound {bound:g}: {why}; our interval's upper end is {high:.4g}")
 
 
-def family_note(p_values: Sequence[float], names: Sequence[str]) -> str:
-    """The verdicts that rest on a test's p, read as one family: how many differences chance alone
-    would give if the article were right on all of them, and which differences survive Holm's
-    adjustment over the family ('' when no verdict has a p)."""
+def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0) -> str:
+    """The verdicts that rest on a test's p, read as one family: how many significant differences
+    chance alone would give if the article were right on all of them, and which survive Holm's
+    adjustment over the family; `untested` verdicts came from an interval and have no p ('' when
+    no verdict has a p)."""
     p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
     tested = int(np.isfinite(p).sum())
     if not tested:
         return ""
+    outside = (f" (the {untested} read from an interval or a bound have no p and are not counted)" if untested > 1
+               else " (the 1 read from an interval or a bound has no p and is not counted)" if untested else "")
     adjusted = holm(p)
     differ = [i for i in range(p.size) if p[i] < ALPHA]
+    named = "; ".join(f"{names[i]} ({p_is(p[i])})" for i in differ)
     if tested == 1:
-        text = (f"1 verdict comes from a test at level {ALPHA}: were the article right on it, chance alone would "
-                f"make it differ {ALPHA:.0%} of the time. ")
-    else:
-        text = (f"{tested} verdicts come from a test at level {ALPHA} each: were the article right on all {tested}, "
-                f"chance alone would make about {tested * ALPHA:.2g} of them differ. ")
+        text = (f"1 verdict comes from a test at level {ALPHA}{outside}: were the article right on it, chance alone "
+                f"would make it significant {ALPHA:.0%} of the time. ")
+        return text + (f"It is significant: {named}." if differ else "It is not significant.")
+    text = (f"{tested} verdicts come from a test at level {ALPHA} each{outside}: were the article right on all of "
+            f"them, about {tested * ALPHA:.2g} of the {tested} would be significant by chance alone. ")
     if not differ:
-        return text + "None differs."
-    kept = [f"{names[i]} ({p_is(p[i])}, {p_text(adjusted[i])} adjusted)" for i in differ if adjusted[i] < ALPHA]
-    text += f"{len(differ)} differ{'s' if len(differ) == 1 else ''}; after Holm's adjustment over the {tested}, "
+        return text + "None is significant."
+    text += f"{len(differ)} {'is' if len(differ) == 1 else 'are'} significant: {named}. "
+    kept = [i for i in differ if adjusted[i] < ALPHA]
+    lost = [f"{names[i]}: {p_text(adjusted[i])}" for i in differ if adjusted[i] >= ALPHA]
     if not kept:
-        return text + "none does, so each of those differences alone could be chance."
-    return text + f"{len(kept)} still do{'es' if len(kept) == 1 else ''}: {'; '.join(kept)}."
+        return text + (f"Read as one of {tested} tests (Holm's adjustment: {'; '.join(lost)}), "
+                       f"{'it' if len(differ) == 1 else 'each'} could be chance.")
+    if len(kept) == len(differ):
+        return text + (f"With Holm's adjustment over the {tested}, "
+                       f"{'it remains' if len(kept) == 1 else f'all {len(kept)} remain'} significant.")
+    held = "; ".join(f"{names[i]}: {p_text(adjusted[i])}" for i in kept)
+    return text + (f"With Holm's adjustment over the {tested}, {len(kept)} "
+                   f"{'remains' if len(kept) == 1 else 'remain'} significant ({held})"
+                   + (f"; the rest could be chance ({'; '.join(lost)})." if lost else "."))
