@@ -61,9 +61,9 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"close a significant part of that gap (p adjusted by Holm's method over the {m} components): " \
            "backprop (24 test rows lower" in text
-    assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds, paired: 100% of " \
+    assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% of " \
            "the gap" in text
-    assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds, paired)" in text
+    assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds)" in text
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
 
@@ -86,14 +86,15 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
-    assert "mean misclassified is the same as with Keras's algorithm in our MLP, not significantly" in \
+    assert "mean misclassified and that with Keras's algorithm in our MLP differ by less than 0.01 test rows (" in \
         ablation.sentence("ablation_mnist", found, the_gap)
     one = tmp_path / "one"
     write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
     found, the_gap, _ = _found(one)
     assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - 1 - (60 - 2))  # jitter -1
     assert not the_gap.paired
-    assert "with too few runs (n=1) per cell no effect has an interval" in ablation.sentence("m", found, the_gap)
+    assert "but too few runs (n=1), and a test needs 3 a side; run the ablation with runs=3 or more" in \
+        ablation.sentence("m", found, the_gap)
     nothing = ablation.Gap("Keras's algorithm in our MLP", *(math.nan,) * 4, (0, 0))
     assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
 
@@ -106,20 +107,21 @@ def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
     assert ablation.gap_state(the_gap) == ablation.NOT_SIGNIFICANT and the_gap.high > 0
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"these runs show no significant gap, but one of up to {the_gap.high:.3g} test rows lies within" in text
-    assert "mean misclassified is the same as with Keras's algorithm in our MLP, not significantly (95% CI" in text
-    assert "there is no gap" not in text and "n=5 seeds, paired" in text
+    assert "mean misclassified and that with Keras's algorithm in our MLP differ by less than 0.01 test rows (95% CI" \
+        in text
+    assert "there is no gap" not in text and "n=5 seeds" in text
     positive = ablation.Gap("Keras's algorithm in our MLP", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
     assert "no significant gap, but one of up to 1 test row lies within" in ablation.sentence("x", found, positive)
     lower = ablation.Gap("Keras's algorithm in our MLP", -4.67, -19.3, 9.99, 0.35, (3, 3))
     assert ablation.sentence("x", found, lower).startswith(
         "x: the article's algorithm's mean misclassified is 4.67 test rows lower than with Keras's algorithm in our "
-        "MLP, not significantly (95% CI -19.3 to 9.99, p=0.35, n=3 seeds, paired): these runs show no significant "
+        "MLP, not significantly (95% CI -19.3 to 9.99, p=0.35, n=3 seeds): these runs show no significant "
         "gap, but one of up to 9.99 test rows lies within the interval")
     better = ablation.Gap("Keras's algorithm in our MLP", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
     assert ablation.sentence("x", found, better) == (
         "x: the article's algorithm's mean misclassified is 6 test rows lower than with Keras's algorithm in our MLP, "
-        "significantly (95% CI -9 to -3, p=0.001, n=5 seeds, paired), so there is no gap for a component to explain.")
+        "significantly (95% CI -9 to -3, p=0.001, n=5 seeds), so there is no gap for a component to explain.")
     few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1), paired=False)
     assert ablation.gap_state(few) == ablation.UNTESTED
     assert ablation.sentence("x", found, few).startswith(
@@ -142,7 +144,7 @@ def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path, monkeyp
     assert "The dashed line is the effect that would close the whole gap" in caption and len(dashed) == 1
     for gap, said in ((ablation.Gap("k", 0.3, -4.0, 4.6, 0.8, (5, 5)), "the runs show no significant one"),
                       (ablation.Gap("k", -6.0, -9.0, -3.0, 0.001, (5, 5)), "mean misclassified is significantly lower"),
-                      (ablation.Gap("k", 24.0, math.nan, math.nan, math.nan, (1, 1)), "too few runs to test it")):
+                      (ablation.Gap("k", 24.0, math.nan, math.nan, math.nan, (1, 1)), "too few seeds or runs to test it")):
         caption, dashed = _drawn(tmp_path, found, gap, "none.png", monkeypatch)
         assert "dashed" not in caption and said in caption and not dashed
 
@@ -410,5 +412,59 @@ def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: 
     runs = tables.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
     assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 3.5 passengers "
-            "higher than with TensorFlow/Keras, but with too few runs (n=2) per cell") in text
+            "higher than with TensorFlow/Keras, but too few runs (n=2), and a test needs 3 a side") in text
     assert "2 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 11.7)" in text  # |10.7| and |-12.7|
+
+
+def test_cells_are_paired_by_seed_label_not_by_position() -> None:
+    """Seeds 0-4 in the article's cell, 4, 2, 0, 3 in the switched one (seed 1 lost, order shuffled):
+    the pairs are the four shared seeds, matched by label."""
+    article = pd.Series([10.0, 11.0, 12.0, 13.0, 14.0], index=[0, 1, 2, 3, 4])
+    switched = pd.Series([14.0 - 3, 12.0 - 2, 10.0 - 1, 13.0 - 2.5], index=[4, 2, 0, 3])
+    diff, low, high, p, n = ablation.paired(switched, article)
+    expected = scipy_stats.ttest_rel([9.0, 10.0, 10.5, 11.0], [10.0, 12.0, 13.0, 14.0])  # seeds 0, 2, 3, 4
+    assert n == 4 and diff == pytest.approx(-2.125) and p == pytest.approx(expected.pvalue)
+    assert (low, high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
+
+
+def test_runs_without_a_seed_pair_with_none() -> None:
+    runs = pd.DataFrame({"seed": [0.0, 1.0, math.nan, math.nan], "test_misclassified": [5.0, 6.0, 7.0, 8.0]})
+    assert ablation.MISCLASSIFIED.by_seed(runs).to_dict() == {0.0: 5.0, 1.0: 6.0}
+
+
+def test_differences_without_spread_or_seeds_give_no_test() -> None:
+    """Every seed 2 lower: t is undefined (no spread), so no p that Holm or the finding could read;
+    two seeds give no interval (a test needs 3); cells sharing no seed give no effect row."""
+    article = pd.Series([10.0, 12.0, 15.0], index=[0, 1, 2])
+    assert ablation.paired(article - 2.0, article)[:4][1:] == pytest.approx([math.nan] * 3, nan_ok=True)
+    assert ablation.paired(article - 2.0, article)[0] == pytest.approx(-2.0)
+    two = ablation.paired(article.iloc[:2] + pd.Series([1.0, 3.0], index=[0, 1]), article.iloc[:2])
+    assert two[4] == 2 and math.isnan(two[3]) and two[0] == pytest.approx(2.0)
+    names = [c.name for c in COMPONENTS]
+    base = tuple("article" for _ in names)
+    table = {base: article, tuple("keras" if n == "sampler" else "article" for n in names):
+             pd.Series([1.0, 2.0, 3.0], index=[7, 8, 9])}
+    assert ablation.effects(table) == []
+
+
+def test_the_gap_is_paired_unless_tensorflow_runs_stand_in() -> None:
+    """Keras's-algorithm cell sharing fewer than 3 seeds with the article's: with TensorFlow's runs
+    the gap is against them (Welch, its own run counts); without them it stays paired, untested."""
+    names = [c.name for c in COMPONENTS]
+    article = pd.Series([20.0, 22.0, 27.0], index=[0, 1, 2])
+    keras_cell = pd.Series([10.0, 11.0, 12.0], index=[3, 4, 5])  # no seed in common
+    table = {tuple("article" for _ in names): article, tuple("keras" for _ in names): keras_cell}
+    library = [10.0, 12.0, 11.0, 13.0]
+    welch = ablation.gap(table, library)
+    expected = scipy_stats.ttest_ind(article, library, equal_var=False)
+    assert (welch.against, welch.paired, welch.n) == ("TensorFlow/Keras", False, (3, 4))
+    assert welch.p_value == pytest.approx(expected.pvalue) and ablation.gap_state(welch) == ablation.REAL
+    assert "(95% CI" in ablation.sentence("x", [], welch) and ", n=3 vs 4 runs)" in ablation.sentence("x", [], welch)
+    alone = ablation.gap({**table, tuple("keras" for _ in names): pd.Series([10.0, 11.0], index=[0, 1])}, [])
+    assert (alone.against, alone.paired, alone.n) == ("Keras's algorithm in our MLP", True, (2, 2))
+    assert ablation.sentence("x", [], alone).endswith(
+        "but the two cells share only 2 seeds, and a test needs 3; run the ablation with runs=3 or more (seeds per "
+        "cell) for a finding.")
+    nothing = ablation.gap({**table, tuple("keras" for _ in names): keras_cell}, [])
+    assert ablation.sentence("x", [], nothing) == ("x: no gap to explain yet: it needs runs of the article's algorithm "
+                                                   "and of Keras's algorithm on the same seeds, or TensorFlow's own runs.")

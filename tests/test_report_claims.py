@@ -57,8 +57,8 @@ def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> Non
     table = pd.read_csv(tmp_path / "report" / "tables" / "reproduction.csv")
     tested = table[table["p_value"].notna()]
     assert len(tested) >= 2 and "mnist_vs_tf_misclassified_gap" in set(tested["id"])
-    note = ("5 verdicts come from a test at level 0.05 each: were the article right on all of them, about 0.25 of the "
-            "5 would be significant by chance alone. 3 are significant: MNIST, CPU (NumPy): last epoch training loss, "
+    note = ("5 verdicts come from a test at level 0.05 each: were the article right on all of them, chance alone would "
+            "make about 0.25 of them significant on average (5 × 0.05). 3 are significant: MNIST, CPU (NumPy): last epoch training loss, "
             "NumPy (p<0.0001); MNIST vs TensorFlow, 5 experiments: from-scratch mean misclassified of 10,000 test "
             "images (p<0.0001); MNIST vs TensorFlow, 5 experiments: from-scratch minus TensorFlow mean misclassified "
             "(the accuracy gap) (p<0.0001). With Holm's adjustment over the 5, all 3 remain significant.")

@@ -168,3 +168,4 @@ def test_p_text_never_rounds_onto_or_across_alpha() -> None:
     assert stats.p_text(0.0) == "<0.0001" and stats.p_text(3e-9) == "<0.0001"  # never "p=0"
     assert stats.p_text(0.04999999) == "0.04999999" and float(stats.p_text(0.0499999999999)) < 0.05
     assert stats.p_is(0.0312) == "p=0.0312" and stats.p_is(1e-7) == "p<0.0001"
+    assert stats.p_text(float(np.nextafter(0.05, 0))) == "<0.05"  # below 0.05 by less than 16 digits show

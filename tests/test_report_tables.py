@@ -112,6 +112,13 @@ def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
     # a single run has no spread to show: no IQR of 0, no empty interval for its time ratio
     assert shown["fit s median [IQR]"].tolist() == [tables.fmt(KERAS_TIMES[0]), tables.fmt(MLP_TIMES[0])]
     assert shown["time / keras [95% CI]"].tolist()[1] == tables.fmt(MLP_TIMES[0] / KERAS_TIMES[0])
+    # the accuracy test's p printed as everywhere on the page (stats.p_text), never rounded onto 0.05
+    summary = tables.summary_table(load_runs([run_dir]))
+    p = summary.loc[summary["impl"] == "mlp", "accuracy_p_value"].iloc[0]
+    test = summary.loc[summary["impl"] == "mlp", "accuracy_test"].iloc[0]
+    assert tables.display_table(summary)["accuracy vs keras: p (test)"].tolist()[1] == f"{stats.p_text(p)} ({test})"
+    edge = summary.assign(accuracy_p_value=summary["accuracy_p_value"].where(summary["impl"] != "mlp", 0.04996))
+    assert tables.display_table(edge)["accuracy vs keras: p (test)"].tolist()[1] == f"0.04996 ({test})"
 
 
 def test_speed_ratio_against_keras(run_dir: Path) -> None:

@@ -367,18 +367,19 @@ def test_the_verdicts_read_as_one_family() -> None:
     first significant verdict remains so; NaN (a verdict without a test's p) is not one of the family."""
     text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], untested=2)
     assert text == ("4 verdicts come from a test at level 0.05 each (the 2 read from an interval or a bound have no p "
-                    "and are not counted): were the article right on all of them, about 0.2 of the 4 would be "
-                    "significant by chance alone. 2 are significant: a (p=0.03); b (p=0.004). With Holm's adjustment "
-                    "over the 4, 1 remains significant (b: 0.016); the rest could be chance (a: 0.09).")
+                    "and are not counted): were the article right on all of them, chance alone would make about 0.2 "
+                    "of them significant on average (4 × 0.05). 2 are significant: a (p=0.03); b (p=0.004). With "
+                    "Holm's adjustment over the 4, 1 remains significant (b: Holm p=0.016); the rest could be chance "
+                    "(a: Holm p=0.09).")
     # Holm, not Bonferroni: 0.01, 0.02, 0.03 become 0.03, 0.04, 0.04 (Bonferroni would keep only the first)
     assert verdicts.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, all 3 remain significant.")
     assert list(stats.holm([0.01, 0.02, 0.03])) == pytest.approx([0.03, 0.04, 0.04])
     assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], untested=1).endswith(
-        "1 is significant: x (p=0.0312). Read as one of 3 tests (Holm's adjustment: x: 0.0936), it could be chance.")
+        "1 is significant: x (p=0.0312). Read as one of 3 tests (x: Holm p=0.0936), it could be chance.")
     assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
-        "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests (Holm's adjustment: a: 0.09; b: 0.09), "
-        "each could be chance.")
+        "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests (a: Holm p=0.09; b: Holm p=0.09), each "
+        "could be chance.")
     assert "(the 1 read from an interval or a bound has no p and is not counted)" in \
         verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1)
     assert verdicts.family_note([0.5, None], ["a", "b"]) == (
@@ -398,7 +399,7 @@ def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None
     read = verdicts.judge_range(0.245, 0.24, 0.25, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
     assert read.verdict == verdicts.CONSISTENT
     assert read.reason == ("overlap of our 95% bootstrap interval with the article's range: the article gives only "
-                           "0.19–0.237 (0.172–0.259 allowing for the read-off error of the numbers it comes from), no "
-                           "spread to test with; our interval overlaps the widened range")
+                           f"0.19–0.237 (0.172–0.259 {verdicts.READ_OFF}), no spread to test with; our interval "
+                           "overlaps the widened range")
     beyond = verdicts.judge_range(0.3, 0.28, 0.31, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
     assert beyond.verdict == verdicts.WORSE and beyond.reason.endswith("our interval misses even the widened range")

@@ -8,9 +8,9 @@ misclassified on MNIST, mean |"error"| on Titanic. For each component:
 
 * switched alone from the article's algorithm to Keras's: that cell's mean minus the article's cell's;
 * switched alone from Keras's algorithm to the article's: that cell minus Keras's-algorithm cell;
-* in a full factorial (every combination ran), its main effect: the mean of the cell means with
-  the Keras value minus the mean of those with the article's, so averaged over the other
-  components with every cell weighing the same however many of its runs finished ok.
+* in a full factorial (every combination ran), its main effect: per seed every cell ran, the mean
+  of the cells with the Keras value minus the mean of those with the article's (every cell weighing
+  the same), averaged over those seeds.
 
 Cells run the same seeds, and a seed's draws make its runs alike across cells, so the seed is the
 unit: each effect is a mean of per-seed differences with its 95% t-interval and p (paired), and p
@@ -104,24 +104,23 @@ def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[st
 
 
 def _one_sample(differences: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean of per-seed differences, its 95% t-interval and two-sided p against 0 (NaN below two)."""
+    """Mean of per-seed differences, its 95% t-interval and two-sided p against 0; NaN below
+    MIN_RUNS seeds (as every verdict) and where the differences have no spread (t is undefined)."""
     if differences.size == 0:
         return (math.nan,) * 4
     mean = float(differences.mean())
-    if differences.size < 2:
+    if differences.size < MIN_RUNS or np.ptp(differences) == 0:
         return mean, math.nan, math.nan, math.nan
-    if np.ptp(differences) == 0:
-        return mean, mean, mean, 1.0 if mean == 0 else 0.0
     result = scipy_stats.ttest_1samp(differences, 0.0)
     ci = result.confidence_interval(CONFIDENCE)
     return mean, float(ci.low), float(ci.high), float(result.pvalue)
 
 
 def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]:
-    """Cell a minus cell b over the seeds both ran, a paired t-test: cells run the same seeds, and
-    a seed's draws (its minibatches, its starting weights) make its runs alike across cells, so
-    runs are not independent between cells but seeds are. Returns the mean difference, its 95%
-    interval, two-sided p and the number of seeds."""
+    """Cell a minus cell b over the seeds both ran (matched by seed label), a paired t-test: the seed
+    is the random unit of the design, every cell runs the same seeds, so a seed's two runs are a
+    pair, not two independent samples. Returns the mean difference, its 95% interval, two-sided p
+    and the number of seeds."""
     seeds = a.index.intersection(b.index)
     return (*_one_sample((a[seeds] - b[seeds]).to_numpy(dtype=np.float64)), len(seeds))
 
@@ -135,8 +134,8 @@ def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
     diff = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
         return diff, math.nan, math.nan, math.nan
-    if np.ptp(x) == 0 and np.ptp(y) == 0:
-        return diff, diff, diff, 1.0 if diff == 0 else 0.0
+    if np.ptp(x) == 0 and np.ptp(y) == 0:  # no spread: t is undefined
+        return diff, math.nan, math.nan, math.nan
     result = scipy_stats.ttest_ind(x, y, equal_var=False)
     ci = result.confidence_interval(CONFIDENCE)
     return diff, float(ci.low), float(ci.high), float(result.pvalue)
@@ -160,13 +159,15 @@ def effects(table: dict[tuple[str, ...], pd.Series]) -> list[Effect]:
             # the effect of Keras's value: from Keras's algorithm, switching to the article's is its negative
             a, b = (cell, reference) if base == "article" else (reference, cell)
             diff, low, high, p, n = paired(a, b)
-            out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n)))
+            if n:  # cells with no seed in common have no effect to show
+                out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n)))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
             keras_side = [v for k, v in table.items() if k[i] == "keras"]
             article_side = [v for k, v in table.items() if k[i] == "article"]
             diff, low, high, p, n = main_effect(keras_side, article_side)
-            out.append(Effect(c.name, c.label, MAIN, diff, low, high, p, (n, n)))
+            if n:
+                out.append(Effect(c.name, c.label, MAIN, diff, low, high, p, (n, n)))
     return _with_holm(out)
 
 
@@ -182,9 +183,9 @@ def _with_holm(found: list[Effect]) -> list[Effect]:
 def main_effect(keras_cells: list[pd.Series], article_cells: list[pd.Series]) -> tuple[float, float, float, float, int]:
     """Per seed that every cell ran: the mean of the Keras side's cells minus the article side's
     (each cell weighs the same); then a one-sample t-test over those seeds. The seed is the unit:
-    the cells of a seed share its draws, so their runs are not independent replicates (a side's 16
-    cells x 3 seeds are 3 observations, not 48). Returns the effect, its 95% interval, two-sided p
-    and the number of seeds."""
+    a side's 16 cells x 3 seeds are 3 observations, not 48, and a seed lost in any one cell (a run
+    not ok) leaves every main effect. Returns the effect, its 95% interval, two-sided p and the
+    number of seeds."""
     every = keras_cells + article_cells
     if not keras_cells or not article_cells:
         return (*(math.nan,) * 4, 0)
@@ -198,7 +199,9 @@ def main_effect(keras_cells: list[pd.Series], article_cells: list[pd.Series]) ->
 
 @dataclass(frozen=True)
 class Gap:
-    """The article's algorithm minus `against` in the mean of `measure`, with its interval and p."""
+    """The article's algorithm minus `against` in `measure`: the mean per-seed difference over the
+    seeds both cells ran (`paired`), or against TensorFlow's own runs the difference of means
+    (Welch); with its interval and p."""
 
     against: str
     size: float
@@ -212,9 +215,10 @@ class Gap:
 
 def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
     """The gap the components must explain: the article's algorithm against Keras's algorithm in our
-    MLP (the cell every single switch moves towards; paired by seed), or, without 3 seeds of that
-    cell, against the Keras library itself (independent runs, Welch: the ablation runs Keras once per
-    seed it is given, often one). `table` and `keras_runs` hold values of `measure`."""
+    MLP (the cell every single switch moves towards; paired by seed), or, where those two cells share
+    fewer than MIN_RUNS seeds and TensorFlow has runs, against TensorFlow's own runs (independent,
+    Welch: the ablation runs Keras once per seed it is given, often one). `table` and `keras_runs`
+    hold values of `measure`."""
     empty = pd.Series(dtype=np.float64)
     article = table.get(tuple("article" for _ in COMPONENTS), empty)
     keras_cell = table.get(tuple("keras" for _ in COMPONENTS), empty)
@@ -226,8 +230,9 @@ def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measu
 
 
 def runs(n: tuple[int, int], paired: bool = True) -> str:
-    """The sample sizes behind a stated difference: 'n=3 seeds, paired' or 'n=3 vs 1 runs'."""
-    return f"n={n[0]} seed{'' if n[0] == 1 else 's'}, paired" if paired else f"n={n[0]} vs {n[1]} runs"
+    """The sample sizes behind a stated difference: 'n=3 seeds' (compared seed by seed) or 'n=3 vs 1
+    runs' (independent runs)."""
+    return f"n={n[0]} seed{'' if n[0] == 1 else 's'}" if paired else f"n={n[0]} vs {n[1]} runs"
 
 
 UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not significant"
@@ -235,7 +240,7 @@ UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not
 
 def gap_state(the_gap: Gap) -> str:
     """What the runs show of the gap, the one classification the sentence, the table's shares and
-    the chart read: UNTESTED (no runs, or too few per cell for a test), REAL (the article's algorithm
+    the chart read: UNTESTED (no runs, too few seeds or runs for a test, or no spread), REAL (the article's algorithm
     is significantly less accurate), REVERSED (significantly more), else NOT_SIGNIFICANT."""
     if not math.isfinite(the_gap.size) or min(the_gap.n) < MIN_RUNS or not math.isfinite(the_gap.p_value):
         return UNTESTED
@@ -260,24 +265,29 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     method over the components), and how much."""
     state, measure = gap_state(the_gap), the_gap.measure
     if not math.isfinite(the_gap.size):
-        return f"{experiment}: no gap to explain yet (runs of the article's algorithm and of Keras's are both needed)."
+        return (f"{experiment}: no gap to explain yet: it needs runs of the article's algorithm and of Keras's "
+                "algorithm on the same seeds, or TensorFlow's own runs.")
+    direction = "higher" if the_gap.size >= 0 else "lower"
+    tiny = abs(the_gap.size) < 0.005  # "0 test rows higher" would read as a finding
+    compared = (f"{experiment}: the article's algorithm's mean {measure.name} and that with {the_gap.against} differ "
+                f"by less than 0.01 {measure.unit}" if tiny else
+                f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
+                f"{direction} than with {the_gap.against}")
     if state == UNTESTED:
-        direction = "higher" if the_gap.size >= 0 else "lower"
-        return (f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
-                f"{direction} than with {the_gap.against}, but with {too_few(min(the_gap.n))} per cell no effect has "
-                f"an interval; run the ablation with runs={MIN_RUNS} or more for a finding.")
+        few = (f"the two cells share only {the_gap.n[0]} seed{'' if the_gap.n[0] == 1 else 's'}, and a test needs "
+               f"{MIN_RUNS}" if the_gap.paired and the_gap.n[0] < MIN_RUNS else
+               f"{too_few(min(the_gap.n))}, and a test needs {MIN_RUNS} a side" if min(the_gap.n) < MIN_RUNS else
+               "its per-seed differences have no spread, so no t-test applies")
+        return (f"{compared}, but {few}; run the ablation with runs={MIN_RUNS} or more (seeds per cell) "
+                "for a finding.")
     measured = (f"95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, {p_is(the_gap.p_value)}, "
                 f"{runs(the_gap.n, the_gap.paired)}")
-    direction = "higher" if the_gap.size >= 0 else "lower"
-    by = ("the same as" if f"{the_gap.size:.3g}" in ("0", "-0")
-          else f"{_amount(abs(the_gap.size), measure)} {direction} than")
-    compared = f"{experiment}: the article's algorithm's mean {measure.name} is {by} with {the_gap.against}"
     if state == REVERSED:
         return f"{compared}, significantly ({measured}), so there is no gap for a component to explain."
     if state == NOT_SIGNIFICANT:
-        return (f"{compared}, not significantly ({measured}): these runs show no significant gap, but one of up to "
-                f"{_amount(the_gap.high, measure)} lies within the interval, so no component can be said to explain "
-                "one; more runs per cell narrow it.")
+        return (f"{compared}{'' if tiny else ', not significantly'} ({measured}): these runs show no significant "
+                f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "
+                "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"
     alone = [e for e in found if e.design == FROM_ARTICLE and e.effect < 0]
     family = _components(sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE))
@@ -301,9 +311,9 @@ def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     there is a significant gap to share."""
     real = gap_state(the_gap) == REAL
     effect = effect_column(the_gap.measure)
-    columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "runs", "share of gap"]
+    columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "seeds", "share of gap"]
     rows = [{"component": e.component, "switched": e.design, effect: e.effect,
-             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "runs": runs(e.n),
+             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
              "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=columns)

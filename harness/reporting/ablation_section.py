@@ -46,7 +46,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     fg.save(fig, path)
     closing = {ablation.REAL: " The dashed line is the effect that would close the whole gap between the article's "
                               "algorithm and Keras's.",
-               ablation.UNTESTED: " No line marks the gap: too few runs to test it.",
+               ablation.UNTESTED: " No line marks the gap: too few seeds or runs to test it.",
                ablation.REVERSED: f" No line marks a gap: the article's algorithm's mean {measure.name} is "
                                   "significantly lower.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
@@ -115,5 +115,6 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
               f"Holm-adjusted p &lt; {ablation.ALPHA}, each with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow's own runs, by Welch's test, when those two cells share "
-              f"fewer than {ablation.MIN_RUNS} seeds).</p>")
+              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has runs). An effect or gap needs "
+              f"{ablation.MIN_RUNS} seeds for an interval.</p>")
     return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

@@ -30,7 +30,7 @@ from harness.reporting.figures import losses
 from harness.reporting.tables import changed_rate, changed_spread, fmt, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
-VERDICTS = (verdicts.CONSISTENT, verdicts.BETTER, verdicts.WORSE, verdicts.DIFFERS, verdicts.TOO_FEW,
+VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW,
             "not comparable", "not measured")
 # A published mean or single value, and the per-run column it is compared with.
 PER_RUN = {"article_error_mean": "article_error", "misclassified_mean": "test_misclassified",
@@ -72,7 +72,7 @@ class Measure:
             return pd.Series(dtype=np.float64)
         data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
                          index=pd.Index(runs["seed"]))
-        data = data[np.isfinite(data.to_numpy())]
+        data = data[np.isfinite(data.to_numpy()) & data.index.notna()]  # a run without a seed pairs with none
         data = data[~data.index.duplicated(keep="last")]
         return data.abs() if self.absolute else data
 
@@ -96,8 +96,8 @@ def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
 def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
     """Give each `ratio_of: [a, b]` entry the range of a ratio of medians that lie in a's and b's
-    ranges (a_low/b_high to a_high/b_low) and, as `read_range`, that range widened by each one's
-    `read_error` (numbers read off a figure are known only that closely)."""
+    ranges (a_low/b_high to a_high/b_low) and, where either gives a `read_error`, `read_range`:
+    that range widened by each one's error (numbers read off a figure are known only that closely)."""
     by_id = {n.get("id"): n for n in numbers}
     for entry in numbers:
         if "ratio_of" not in entry:
@@ -107,11 +107,13 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
             raise ValueError(f"{path}: {entry.get('id')} has ratio_of and a typed range or value: keep ratio_of only")
         if len(parts) != 2 or any(part is None or len(part.get("range") or ()) != 2 for part in parts):
             raise ValueError(f"{path}: {entry.get('id')}'s ratio_of must name two entries that have a range")
-        numbers = [v for part in parts for v in (*part["range"], part.get("read_error", 0.0))]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in numbers):
+        given = [v for part in parts for v in (*part["range"], part.get("read_error", 0.0))]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in given):
             raise ValueError(f"{path}: {entry['ratio_of']}'s ranges and read_error must be numbers of 0 or more")
-        (a_low, a_high, a_error), (b_low, b_high, b_error) = numbers[:3], numbers[3:]
-        if not 0 <= b_error < b_low:
+        (a_low, a_high, a_error), (b_low, b_high, b_error) = given[:3], given[3:]
+        if b_low <= 0:
+            raise ValueError(f"{path}: {entry['ratio_of'][1]}'s range must start above 0 to divide by it")
+        if b_error >= b_low:
             raise ValueError(f"{path}: {entry['ratio_of'][1]}'s read_error must be below its range's low end")
         entry["range"] = [a_low / b_high, a_high / b_low]
         if a_error or b_error:
@@ -218,7 +220,7 @@ def _article_text(entry: dict[str, Any]) -> str:
             return f"{low:g}–{high:g}{unit}{runs}"
         if not read:
             return f"{low:.3g}–{high:.3g}{unit}{runs}"
-        within = f"{read[0]:.3g}–{read[1]:.3g} allowing for the times' read-off error"
+        within = f"{read[0]:.3g}–{read[1]:.3g} {verdicts.READ_OFF}"
         return f"{low:.3g}–{high:.3g}{unit} ({within}){runs}"
     return f"{entry['value']:g}{unit}{runs}"
 

@@ -43,7 +43,8 @@ def t_interval(values: object, confidence: float = CONFIDENCE) -> tuple[float, f
 
 def p_text(p: float) -> str:
     """A p-value as the page prints it: three significant digits, more where rounding would carry a
-    p under ALPHA up to it (0.04996 is not "0.05"), and "<0.0001" below that (never "0")."""
+    p under ALPHA up to it (0.04996 is not "0.05"; "<0.05" where no digit count shows it below),
+    and "<0.0001" below that (never "0")."""
     if p < 1e-4:
         return "<0.0001"
     for digits in range(3, 17):

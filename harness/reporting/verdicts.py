@@ -33,6 +33,8 @@ from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, h
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
+JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
+READ_OFF = "allowing for the read-off error of the numbers it comes from"
 TOO_FEW = "too few runs"
 DIRECTIONS = ("lower", "higher", "closer_to_zero", "none")
 
@@ -178,8 +180,7 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     # need not hold the point value itself)
     nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
     verdict = _direction(better, nearest_ours, theirs, not overlap)
-    widened = (f" ({read[0]:.3g}–{read[1]:.3g} allowing for the read-off error of the numbers it comes from)"
-               if read else "")
+    widened = f" ({read[0]:.3g}–{read[1]:.3g} {READ_OFF})" if read else ""
     against = "even the widened range" if read and not overlap else "the widened range" if read else "it"
     reason = (f"overlap of our 95% bootstrap interval with the article's range: the article gives only "
               f"{published[0]:.3g}–{published[1]:.3g}{widened}, no spread to test with; our interval "
@@ -219,19 +220,20 @@ def family_note(p_values: Sequence[float], names: Sequence[str], untested: int =
                 f"would make it significant {ALPHA:.0%} of the time. ")
         return text + (f"It is significant: {named}." if differ else "It is not significant.")
     text = (f"{tested} verdicts come from a test at level {ALPHA} each{outside}: were the article right on all of "
-            f"them, about {tested * ALPHA:.2g} of the {tested} would be significant by chance alone. ")
+            f"them, chance alone would make about {tested * ALPHA:.2g} of them significant on average "
+            f"({tested} × {ALPHA}). ")
     if not differ:
         return text + "None is significant."
     text += f"{len(differ)} {'is' if len(differ) == 1 else 'are'} significant: {named}. "
     kept = [i for i in differ if adjusted[i] < ALPHA]
-    lost = [f"{names[i]}: {p_text(adjusted[i])}" for i in differ if adjusted[i] >= ALPHA]
+    lost = [f"{names[i]}: Holm {p_is(adjusted[i])}" for i in differ if adjusted[i] >= ALPHA]
     if not kept:
-        return text + (f"Read as one of {tested} tests (Holm's adjustment: {'; '.join(lost)}), "
+        return text + (f"Read as one of {tested} tests ({'; '.join(lost)}), "
                        f"{'it' if len(differ) == 1 else 'each'} could be chance.")
     if len(kept) == len(differ):
         return text + (f"With Holm's adjustment over the {tested}, "
                        f"{'it remains' if len(kept) == 1 else f'all {len(kept)} remain'} significant.")
-    held = "; ".join(f"{names[i]}: {p_text(adjusted[i])}" for i in kept)
+    held = "; ".join(f"{names[i]}: Holm {p_is(adjusted[i])}" for i in kept)
     return text + (f"With Holm's adjustment over the {tested}, {len(kept)} "
                    f"{'remains' if len(kept) == 1 else 'remain'} significant ({held})"
                    + (f"; the rest could be chance ({'; '.join(lost)})." if lost else "."))
