@@ -59,8 +59,8 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     m = len(COMPONENTS)
     assert backprop.p_holm == pytest.approx(min(1.0, m * expected.pvalue)) and ranked[0] == backprop.p_value
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert f"close a significant part of that gap (p adjusted by Holm's method over the {m} components): " \
-           "backprop (24 test rows lower" in text
+    assert f"each significantly close part of that gap (p adjusted by Holm's method over the {m} components " \
+           "tested): backprop (24 test rows lower" in text
     assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% of " \
            "the gap" in text
     assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds)" in text
@@ -80,7 +80,8 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 2.5 test rows higher "
                            "than with Keras's algorithm in our MLP")
-    assert "no single component switched alone to Keras's closes a significant part" in text
+    assert text.endswith("no single component switched alone to Keras's significantly closes part of that gap (p "
+                         f"adjusted by Holm's method over the {len(COMPONENTS)} components tested).")
 
 
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
@@ -91,9 +92,10 @@ def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     one = tmp_path / "one"
     write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
     found, the_gap, _ = _found(one)
-    assert the_gap.against == "TensorFlow/Keras" and the_gap.size == pytest.approx(90 - 2 - 1 - (60 - 2))  # jitter -1
-    assert not the_gap.paired
-    assert "but too few runs (n=1), and a test needs 3 a side; run the ablation with runs=3 or more" in \
+    # TensorFlow's one run cannot be tested either: the gap stays paired, and more seeds per cell would test it
+    assert the_gap.against == "Keras's algorithm in our MLP" and the_gap.paired and the_gap.n == (1, 1)
+    assert the_gap.size == pytest.approx((90 - 2 - 1) - (66 - 2))  # seed 0: noise -2, the article cell's jitter -1
+    assert "but the two cells share only 1 seed, and a test needs 3; run the ablation with runs=3 or more" in \
         ablation.sentence("m", found, the_gap)
     nothing = ablation.Gap("Keras's algorithm in our MLP", *(math.nan,) * 4, (0, 0))
     assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
@@ -144,7 +146,7 @@ def test_the_chart_marks_the_gap_only_where_there_is_one(tmp_path: Path, monkeyp
     assert "The dashed line is the effect that would close the whole gap" in caption and len(dashed) == 1
     for gap, said in ((ablation.Gap("k", 0.3, -4.0, 4.6, 0.8, (5, 5)), "the runs show no significant one"),
                       (ablation.Gap("k", -6.0, -9.0, -3.0, 0.001, (5, 5)), "mean misclassified is significantly lower"),
-                      (ablation.Gap("k", 24.0, math.nan, math.nan, math.nan, (1, 1)), "too few seeds or runs to test it")):
+                      (ablation.Gap("k", 24.0, math.nan, math.nan, math.nan, (1, 1)), "it could not be tested")):
         caption, dashed = _drawn(tmp_path, found, gap, "none.png", monkeypatch)
         assert "dashed" not in caption and said in caption and not dashed
 
@@ -206,7 +208,7 @@ def test_section_on_the_page(tmp_path: Path) -> None:
     text = (root / "report" / "index.html").read_text(encoding="utf-8")
     assert 'id="ablation"' in text and report_section.TITLE.replace("'", "&#x27;") in text
     assert "less accurate than TensorFlow" not in text  # a heading states no finding
-    assert f"over the {len(COMPONENTS)} components): backprop (24 images lower" in text
+    assert f"over the {len(COMPONENTS)} components tested): backprop (24 images lower" in text
     # measured in the article's claim's quantity and unit (results/reference/article.yaml)
     assert "mean misclassified is 24 images higher than with Keras" in text
     assert "as the article's claim <code>mnist_vs_tf_misclassified_gap</code> states it" in text
@@ -316,10 +318,10 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
     assert raw == min(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert "no single component switched alone to Keras's closes a significant part of that gap once p is " \
-           f"adjusted by Holm's method over the {m} components (backprop: p={raw:.3g} alone, {m * raw:.3g} adjusted)" \
-           in text
-    assert "close a significant part of that gap (" not in text
+    assert "no single component switched alone to Keras's significantly closes part of that gap once p is " \
+           f"adjusted by Holm's method over the {m} components tested (backprop at p={raw:.3g}, Holm " \
+           f"p={m * raw:.3g})." in text
+    assert "each significantly close part" not in text
     frame = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])
     assert frame.loc[("backprop", ablation.FROM_ARTICLE), "p (Holm)"] == pytest.approx(m * raw)
 
@@ -377,8 +379,8 @@ def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_p
     lost = next(e for e in found if e.component == "loss_gradient" and e.design == ablation.FROM_ARTICLE)
     assert lost.p_value < ablation.ALPHA <= lost.p_holm
     assert "backprop (24 test rows lower" in text and "loss_gradient (" not in text
-    assert text.endswith(f"; below 0.05 alone but not once adjusted: loss_gradient: {stats.p_is(lost.p_value)} "
-                         f"alone, {stats.p_text(lost.p_holm)} adjusted.")
+    assert text.endswith(f"; below 0.05 alone but not once adjusted: loss_gradient at {stats.p_is(lost.p_value)}, "
+                         f"Holm {stats.p_is(lost.p_holm)}.")
 
 
 def test_a_component_that_raises_the_measure_is_not_named_as_closing_the_gap(tmp_path: Path) -> None:
@@ -404,16 +406,19 @@ def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> Non
 
 
 def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: Path) -> None:
-    """Two seeds a cell: Keras's-algorithm cell is below 3 seeds, so the gap is against TensorFlow's
-    runs (Welch), in |"error"| too: |13.7|, |-16.7| against |10.7|, |-12.7| is 3.5 (signed, -0.5)."""
+    """Three seeds a cell, Keras's-algorithm cell lost (its runs failed): the gap is against
+    TensorFlow's three runs (Welch), in |"error"| too: |13.7|, |-16.7|, |19.7| against |10.7|,
+    |-12.7|, |14.7| is 4 (signed, the signs alternate)."""
     from harness.reporting import reference
 
-    write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=2, column="article_error")
+    write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=3, column="article_error")
     runs = tables.prepare(load_runs([tmp_path]))
+    all_keras = tuple("keras" for _ in COMPONENTS)
+    runs = runs[[not (run["impl"] == "mlp" and ablation.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
-    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 3.5 passengers "
-            "higher than with TensorFlow/Keras, but too few runs (n=2), and a test needs 3 a side") in text
-    assert "2 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 11.7)" in text  # |10.7| and |-12.7|
+    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers "
+            "higher than with TensorFlow/Keras, not significantly (95% CI") in text and "n=3 vs 3 runs)" in text
+    assert "3 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 12.7)" in text  # |10.7|, |-12.7|, |14.7|
 
 
 def test_cells_are_paired_by_seed_label_not_by_position() -> None:
@@ -468,3 +473,35 @@ def test_the_gap_is_paired_unless_tensorflow_runs_stand_in() -> None:
     nothing = ablation.gap({**table, tuple("keras" for _ in names): keras_cell}, [])
     assert ablation.sentence("x", [], nothing) == ("x: no gap to explain yet: it needs runs of the article's algorithm "
                                                    "and of Keras's algorithm on the same seeds, or TensorFlow's own runs.")
+
+
+def test_a_significant_gap_whose_switches_could_not_be_tested_says_so() -> None:
+    """The two algorithms' cells share 3 seeds and differ significantly, but each switched cell ran
+    2 seeds: no switch has an interval, so the finding does not say none closes the gap."""
+    names = [c.name for c in COMPONENTS]
+    article = pd.Series([90.0, 91.0, 93.0], index=[0, 1, 2])
+    table = {tuple("article" for _ in names): article, tuple("keras" for _ in names): article - 20.0 + [0, 1, -1]}
+    for name in names:
+        table[tuple("keras" if n == name else "article" for n in names)] = pd.Series([80.0, 82.0], index=[0, 1])
+    found, the_gap = ablation.effects(table), ablation.gap(table, [])
+    assert ablation.gap_state(the_gap) == ablation.REAL and all(math.isnan(e.p_value) for e in found)
+    assert ablation.sentence("x", found, the_gap).endswith(
+        "; no component's switch alone from the article's algorithm could be tested (each needs 3 seeds shared with "
+        "the article's cell, and spread).")
+    assert set(ablation.effects_frame(found, the_gap)[ablation.CI_COLUMN]) == {"—"}  # never "[nan, nan]"
+
+
+def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
+    names = [c.name for c in COMPONENTS]
+    article = pd.Series([90.0, 91.0, 93.0, 95.0], index=[0, 1, 2, 3])
+    table = {tuple("article" for _ in names): article,
+             tuple("keras" for _ in names): article - 20.0 + [0, 1, -1, 0.5],
+             tuple("keras" if n == "backprop" else "article" for n in names): article - 20.0 + [0.5, -0.5, 1, 0]}
+    found, the_gap = ablation.effects(table), ablation.gap(table, [])
+    text = ablation.sentence("x", found, the_gap)
+    assert "(the only component tested): backprop (19.8 test rows lower" in text and "Holm" not in text
+    flat = ablation.Gap("TensorFlow/Keras", 4.0, math.nan, math.nan, math.nan, (3, 3), paired=False)
+    assert ablation.sentence("x", [], flat).endswith("but the runs have no spread, so no t-test applies.")
+    same = ablation.Gap("Keras's algorithm in our MLP", 4.0, math.nan, math.nan, math.nan, (3, 3))
+    assert ablation.sentence("x", [], same).endswith(
+        "but the per-seed differences between the two cells have no spread, so no t-test applies.")

@@ -64,7 +64,7 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
         assert by_id[ratio]["read_range"] == pytest.approx([(mlp[0] - 0.1) / (keras[1] + 0.1),
                                                             (mlp[1] + 0.1) / (keras[0] - 0.1)])
     assert reference._article_text(by_id["titanic_vs_tf_time_ratio"]) == \
-        "0.19–0.237 (0.172–0.259 allowing for the read-off error of the numbers it comes from) (n=10+10)"
+        "0.19–0.237 (0.172–0.259 allowing for the read-off error of the numbers it comes from; n=10+10)"
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "missing"]},
                                                   {"id": "a", "range": [1, 2]}]}), encoding="utf-8")

@@ -369,17 +369,19 @@ def test_the_verdicts_read_as_one_family() -> None:
     assert text == ("4 verdicts come from a test at level 0.05 each (the 2 read from an interval or a bound have no p "
                     "and are not counted): were the article right on all of them, chance alone would make about 0.2 "
                     "of them significant on average (4 × 0.05). 2 are significant: a (p=0.03); b (p=0.004). With "
-                    "Holm's adjustment over the 4, 1 remains significant (b: Holm p=0.016); the rest could be chance "
-                    "(a: Holm p=0.09).")
+                    "Holm's adjustment over the 4, 1 remains significant: b (Holm p=0.016); the rest could be chance: "
+                    "a (Holm p=0.09).")
     # Holm, not Bonferroni: 0.01, 0.02, 0.03 become 0.03, 0.04, 0.04 (Bonferroni would keep only the first)
     assert verdicts.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, all 3 remain significant.")
     assert list(stats.holm([0.01, 0.02, 0.03])) == pytest.approx([0.03, 0.04, 0.04])
     assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], untested=1).endswith(
-        "1 is significant: x (p=0.0312). Read as one of 3 tests (x: Holm p=0.0936), it could be chance.")
+        "1 is significant: x (p=0.0312). Read as one of 3 tests, it could be chance: x (Holm p=0.0936).")
     assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
-        "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests (a: Holm p=0.09; b: Holm p=0.09), each "
-        "could be chance.")
+        "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests, each could be chance: a (Holm p=0.09); "
+        "b (Holm p=0.09).")
+    assert verdicts.family_note([0.01, 0.02, 0.9], ["a", "b", "c"]).endswith(
+        "With Holm's adjustment over the 3, both remain significant.")
     assert "(the 1 read from an interval or a bound has no p and is not counted)" in \
         verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1)
     assert verdicts.family_note([0.5, None], ["a", "b"]) == (

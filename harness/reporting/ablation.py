@@ -12,9 +12,9 @@ misclassified on MNIST, mean |"error"| on Titanic. For each component:
   of the cells with the Keras value minus the mean of those with the article's (every cell weighing
   the same), averaged over those seeds.
 
-Cells run the same seeds, and a seed's draws make its runs alike across cells, so the seed is the
-unit: each effect is a mean of per-seed differences with its 95% t-interval and p (paired), and p
-adjusted by Holm's method over its design's components.
+Every cell runs the same seeds, so a seed's runs in two cells are a pair (a paired test holds
+whatever their correlation): each effect is a mean of per-seed differences with its 95% t-interval
+and p, and p adjusted by Holm's method over its design's components.
 The sentence naming the components that account for the gap (the article's algorithm minus
 Keras's: `gap`) is built from these numbers.
 """
@@ -216,14 +216,15 @@ class Gap:
 def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
     """The gap the components must explain: the article's algorithm against Keras's algorithm in our
     MLP (the cell every single switch moves towards; paired by seed), or, where those two cells share
-    fewer than MIN_RUNS seeds and TensorFlow has runs, against TensorFlow's own runs (independent,
-    Welch: the ablation runs Keras once per seed it is given, often one). `table` and `keras_runs`
-    hold values of `measure`."""
+    fewer than MIN_RUNS seeds but the article's cell and TensorFlow both have MIN_RUNS runs, against
+    TensorFlow's own runs (independent, Welch; the ablation runs Keras once per seed it is given,
+    often one). `table` and `keras_runs` hold values of `measure`."""
     empty = pd.Series(dtype=np.float64)
     article = table.get(tuple("article" for _ in COMPONENTS), empty)
     keras_cell = table.get(tuple("keras" for _ in COMPONENTS), empty)
     library = finite(keras_runs)
-    if len(article.index.intersection(keras_cell.index)) >= MIN_RUNS or not library.size:
+    shared = len(article.index.intersection(keras_cell.index))
+    if shared >= MIN_RUNS or min(len(article), library.size) < MIN_RUNS:  # TensorFlow only where it can be tested
         *numbers, n = paired(article, keras_cell)
         return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure)
     return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
@@ -261,7 +262,7 @@ def _components(count: int) -> str:
 
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
-    to Keras's, close a significant part of the gap between it and Keras's (p adjusted by Holm's
+    to Keras's, significantly close part of the gap between it and Keras's (p adjusted by Holm's
     method over the components), and how much."""
     state, measure = gap_state(the_gap), the_gap.measure
     if not math.isfinite(the_gap.size):
@@ -274,12 +275,13 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
                 f"{direction} than with {the_gap.against}")
     if state == UNTESTED:
-        few = (f"the two cells share only {the_gap.n[0]} seed{'' if the_gap.n[0] == 1 else 's'}, and a test needs "
-               f"{MIN_RUNS}" if the_gap.paired and the_gap.n[0] < MIN_RUNS else
-               f"{too_few(min(the_gap.n))}, and a test needs {MIN_RUNS} a side" if min(the_gap.n) < MIN_RUNS else
-               "its per-seed differences have no spread, so no t-test applies")
-        return (f"{compared}, but {few}; run the ablation with runs={MIN_RUNS} or more (seeds per cell) "
-                "for a finding.")
+        if min(the_gap.n) >= MIN_RUNS:
+            return (f"{compared}, but the {'per-seed differences between the two cells' if the_gap.paired else 'runs'} "
+                    "have no spread, so no t-test applies.")
+        few = (f"the two cells share only {the_gap.n[0]} seed{'' if the_gap.n[0] == 1 else 's'}" if the_gap.paired
+               else too_few(min(the_gap.n)))
+        return (f"{compared}, but {few}, and a test needs {MIN_RUNS}; run the ablation with runs={MIN_RUNS} or more "
+                "(seeds per cell) for a finding.")
     measured = (f"95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, {p_is(the_gap.p_value)}, "
                 f"{runs(the_gap.n, the_gap.paired)}")
     if state == REVERSED:
@@ -289,21 +291,30 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "
                 "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"
-    alone = [e for e in found if e.design == FROM_ARTICLE and e.effect < 0]
-    family = _components(sum(math.isfinite(e.p_value) for e in found if e.design == FROM_ARTICLE))
+    switches = [e for e in found if e.design == FROM_ARTICLE]
+    tested = [e for e in switches if math.isfinite(e.p_value)]
+    if not tested:
+        return (f"{stated}; no component's switch alone from the article's algorithm could be tested (each needs "
+                f"{MIN_RUNS} seeds shared with the article's cell, and spread).")
+    untested = len(COMPONENTS) - len(tested)
+    over = (f"Holm's method over the {_components(len(tested))} tested"
+            + (f"; {untested} could not be tested" if untested else ""))
+    alone = [e for e in tested if e.effect < 0]
     closing = sorted((e for e in alone if e.p_holm < ALPHA), key=lambda e: e.effect)
     lost = [e for e in alone if e.p_value < ALPHA <= e.p_holm]
-    lost_p = "; ".join(f"{e.component}: {p_is(e.p_value)} alone, {p_text(e.p_holm)} adjusted" for e in lost)
+    lost_p = "; ".join(f"{e.component} at {p_is(e.p_value)}, Holm {p_is(e.p_holm)}" for e in lost)
     if not closing:
-        after = f" once p is adjusted by Holm's method over the {family} ({lost_p})" if lost else ""
-        return (f"{stated}, and no single component switched alone to Keras's closes a significant part of that "
+        after = f" once p is adjusted by {over} ({lost_p})" if lost else f" (p adjusted by {over})"
+        return (f"{stated}, and no single component switched alone to Keras's significantly closes part of that "
                 f"gap{after}.")
+    holm = len(tested) > 1
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
-                      f"{p_is(e.p_value)}, Holm {p_is(e.p_holm)}, {runs(e.n)}: "
+                      f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
                       f"{-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
     also = f"; below {ALPHA} alone but not once adjusted: {lost_p}" if lost else ""
-    return (f"{stated}; switched alone to Keras's, these component(s) close a significant part of that gap "
-            f"(p adjusted by Holm's method over the {family}): {named}{also}.")
+    shares = "; shares of single switches need not add up" if len(closing) > 1 else ""
+    return (f"{stated}; switched alone to Keras's, these component(s) each significantly close part of that gap "
+            f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.")
 
 
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
@@ -313,7 +324,8 @@ def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     effect = effect_column(the_gap.measure)
     columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "seeds", "share of gap"]
     rows = [{"component": e.component, "switched": e.design, effect: e.effect,
-             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]", "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
+             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]" if math.isfinite(e.low) and math.isfinite(e.high) else "—",
+             "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
              "share of gap": -e.effect / the_gap.size if real else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=columns)

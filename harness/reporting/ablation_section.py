@@ -46,7 +46,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     fg.save(fig, path)
     closing = {ablation.REAL: " The dashed line is the effect that would close the whole gap between the article's "
                               "algorithm and Keras's.",
-               ablation.UNTESTED: " No line marks the gap: too few seeds or runs to test it.",
+               ablation.UNTESTED: " No line marks the gap: it could not be tested.",
                ablation.REVERSED: f" No line marks a gap: the article's algorithm's mean {measure.name} is "
                                   "significantly lower.",
                ablation.NOT_SIGNIFICANT: " No line marks the gap: the runs show no significant one."}[state]
@@ -105,9 +105,9 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
               f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap "
               f"that the experiment explains (named under each heading). An effect is the difference of its means, "
-              f"Keras's value minus the article's, taken seed by seed: cells run the same seeds, and a seed's "
-              f"draws (minibatches, starting weights) make its runs alike across cells, so the seeds, not the runs, "
-              f"are the independent observations. Its 95% interval and two-sided p come from a t-test of the "
+              f"Keras's value minus the article's, taken seed by seed: every cell runs the same seeds, so a seed's "
+              f"runs in two cells are a pair, and the seeds, not the runs, are the independent observations. Its "
+              f"95% interval and two-sided p come from a t-test of the "
               f"per-seed differences (not adjusted for the number of components); a main effect averages each "
               f"side's cells per seed first. p (Holm) adjusts each design's p over its components by "
               f"Holm's method, so that the chance of calling any of them significant when none has an effect stays "
@@ -115,6 +115,6 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
               f"Holm-adjusted p &lt; {ablation.ALPHA}, each with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow's own runs, by Welch's test, when those two cells share "
-              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has runs). An effect or gap needs "
-              f"{ablation.MIN_RUNS} seeds for an interval.</p>")
+              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has {ablation.MIN_RUNS} runs). An effect or gap "
+              f"needs {ablation.MIN_RUNS} seeds (or runs a side) and some spread for an interval.</p>")
     return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

@@ -111,6 +111,8 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in given):
             raise ValueError(f"{path}: {entry['ratio_of']}'s ranges and read_error must be numbers of 0 or more")
         (a_low, a_high, a_error), (b_low, b_high, b_error) = given[:3], given[3:]
+        if a_low > a_high or b_low > b_high:
+            raise ValueError(f"{path}: {entry['ratio_of']}'s ranges must run from low to high")
         if b_low <= 0:
             raise ValueError(f"{path}: {entry['ratio_of'][1]}'s range must start above 0 to divide by it")
         if b_error >= b_low:
@@ -221,7 +223,7 @@ def _article_text(entry: dict[str, Any]) -> str:
         if not read:
             return f"{low:.3g}–{high:.3g}{unit}{runs}"
         within = f"{read[0]:.3g}–{read[1]:.3g} {verdicts.READ_OFF}"
-        return f"{low:.3g}–{high:.3g}{unit} ({within}){runs}"
+        return f"{low:.3g}–{high:.3g}{unit} ({within}{'; ' + runs[2:-1] if runs else ''})"
     return f"{entry['value']:g}{unit}{runs}"
 
 

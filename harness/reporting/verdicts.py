@@ -226,14 +226,15 @@ def family_note(p_values: Sequence[float], names: Sequence[str], untested: int =
         return text + "None is significant."
     text += f"{len(differ)} {'is' if len(differ) == 1 else 'are'} significant: {named}. "
     kept = [i for i in differ if adjusted[i] < ALPHA]
-    lost = [f"{names[i]}: Holm {p_is(adjusted[i])}" for i in differ if adjusted[i] >= ALPHA]
+    lost = [f"{names[i]} (Holm {p_is(adjusted[i])})" for i in differ if adjusted[i] >= ALPHA]
     if not kept:
-        return text + (f"Read as one of {tested} tests ({'; '.join(lost)}), "
-                       f"{'it' if len(differ) == 1 else 'each'} could be chance.")
+        return text + (f"Read as one of {tested} tests, {'it' if len(differ) == 1 else 'each'} could be chance: "
+                       f"{'; '.join(lost)}.")
     if len(kept) == len(differ):
         return text + (f"With Holm's adjustment over the {tested}, "
-                       f"{'it remains' if len(kept) == 1 else f'all {len(kept)} remain'} significant.")
-    held = "; ".join(f"{names[i]}: Holm {p_is(adjusted[i])}" for i in kept)
+                       f"{'it remains' if len(kept) == 1 else 'both remain' if len(kept) == 2 else f'all {len(kept)} remain'}"
+                       " significant.")
+    held = "; ".join(f"{names[i]} (Holm {p_is(adjusted[i])})" for i in kept)
     return text + (f"With Holm's adjustment over the {tested}, {len(kept)} "
-                   f"{'remains' if len(kept) == 1 else 'remain'} significant ({held})"
-                   + (f"; the rest could be chance ({'; '.join(lost)})." if lost else "."))
+                   f"{'remains' if len(kept) == 1 else 'remain'} significant: {held}"
+                   + (f"; the rest could be chance: {'; '.join(lost)}." if lost else "."))
