@@ -33,7 +33,7 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.reference import GAPS, Measure, gap_measure
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is, p_text
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is
 from harness.reporting.tables import repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
@@ -186,15 +186,14 @@ def main_effect(keras_cells: list[pd.Series], article_cells: list[pd.Series]) ->
     a side's 16 cells x 3 seeds are 3 observations, not 48, and a seed lost in any one cell (a run
     not ok) leaves every main effect. Returns the effect, its 95% interval, two-sided p and the
     number of seeds."""
-    every = keras_cells + article_cells
     if not keras_cells or not article_cells:
         return (*(math.nan,) * 4, 0)
-    seeds = every[0].index
-    for cell in every[1:]:
+    seeds = keras_cells[0].index
+    for cell in keras_cells[1:] + article_cells:
         seeds = seeds.intersection(cell.index)
     per_seed = (np.mean([cell[seeds].to_numpy(dtype=np.float64) for cell in keras_cells], axis=0)
                 - np.mean([cell[seeds].to_numpy(dtype=np.float64) for cell in article_cells], axis=0))
-    return (*_one_sample(np.asarray(per_seed, dtype=np.float64)), len(seeds))
+    return (*_one_sample(per_seed), len(seeds))
 
 
 @dataclass(frozen=True)
@@ -291,8 +290,7 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "
                 "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"
-    switches = [e for e in found if e.design == FROM_ARTICLE]
-    tested = [e for e in switches if math.isfinite(e.p_value)]
+    tested = [e for e in found if e.design == FROM_ARTICLE and math.isfinite(e.p_value)]
     if not tested:
         return (f"{stated}; no component's switch alone from the article's algorithm could be tested (each needs "
                 f"{MIN_RUNS} seeds shared with the article's cell, and spread).")

@@ -72,7 +72,7 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
         return [], "", ""
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
     rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
-    names = [f"{r['figure']}: {r['quantity']}" for r in table.to_dict("records")]  # as the table shows the row
+    names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     p_values = pd.to_numeric(table["p_value"], errors="coerce")
     judged = table["verdict"].isin(verdicts.JUDGED)
     family = verdicts.family_note(p_values.tolist(), names, untested=int((judged & p_values.isna()).sum()))

@@ -63,17 +63,17 @@ class Measure:
 
     def values(self, runs: pd.DataFrame) -> np.ndarray:
         """The finite per-run values of `runs`."""
-        data = stats.finite(pd.to_numeric(runs[self.column], errors="coerce")) if self.column in runs else np.array([])
+        data = _values(runs, self.column) if self.column in runs else np.array([])
         return np.abs(data) if self.absolute else data
 
     def by_seed(self, runs: pd.DataFrame) -> pd.Series:
-        """The finite per-run values of `runs` indexed by their seed (one run per seed: the last)."""
+        """The finite per-run values of `runs` indexed by their seed; `runs` holds one run per seed
+        (repeats left out by tables.repeated_runs), and a run without a seed pairs with none."""
         if self.column not in runs or "seed" not in runs:
             return pd.Series(dtype=np.float64)
         data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
                          index=pd.Index(runs["seed"]))
-        data = data[np.isfinite(data.to_numpy()) & data.index.notna()]  # a run without a seed pairs with none
-        data = data[~data.index.duplicated(keep="last")]
+        data = data[np.isfinite(data.to_numpy()) & data.index.notna()]
         return data.abs() if self.absolute else data
 
 
@@ -212,7 +212,8 @@ def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
 def _article_text(entry: dict[str, Any]) -> str:
     unit = f" {entry['unit']}" if entry.get("unit") and entry["unit"] != "ratio" else ""
     n = entry.get("n")
-    runs = f" (n={'+'.join(map(str, n))})" if isinstance(n, list) else (f" (n={n})" if n else "")
+    count = f"n={'+'.join(map(str, n))}" if isinstance(n, list) else (f"n={n}" if n else "")
+    runs = f" ({count})" if count else ""
     if "bound" in entry:
         return f"below {entry['bound']:g}{unit}"
     if "range" in entry:
@@ -223,7 +224,7 @@ def _article_text(entry: dict[str, Any]) -> str:
         if not read:
             return f"{low:.3g}–{high:.3g}{unit}{runs}"
         within = f"{read[0]:.3g}–{read[1]:.3g} {verdicts.READ_OFF}"
-        return f"{low:.3g}–{high:.3g}{unit} ({within}{'; ' + runs[2:-1] if runs else ''})"
+        return f"{low:.3g}–{high:.3g}{unit} ({within}{'; ' + count if count else ''})"
     return f"{entry['value']:g}{unit}{runs}"
 
 

@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, p_is, p_text, t_interval
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, p_is, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
