@@ -327,3 +327,27 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
     runs = load_runs([folder])
     error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), tables.prepare(runs))
     assert error["reason"] and "timed while" not in error["reason"]  # only times are qualified
+
+
+def test_a_speed_change_too_small_to_alter_a_range_verdict_says_so(tmp_path: Path) -> None:
+    """A ratio 20 times below the article's range cannot have been made by a rate that moved by a
+    third: the caveat says how far the change could move the ratio instead of 'may show that change'."""
+    import json
+
+    from harness import machine
+
+    folder = tmp_path / "titanic_vs_tf" / "run"
+    for seed in range(5):
+        for impl, seconds in (("mlp", 0.05), ("keras", 5.0)):
+            write_record(folder, dict(experiment="titanic_vs_tf", impl=impl, seed=seed, status="ok",
+                                      backend="numpy", fit_seconds=seconds * (1 + seed / 100), test_accuracy=0.8))
+    rate = machine.best_of([{"when": w, "blas_threads": 1, "matmul_gflops_float32": g}
+                            for w, g in (("before", 109.0), ("after", 171.0))])
+    (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+    entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
+    del entry["value"]
+    runs = load_runs([folder])
+    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    assert row["verdict"] == "better"
+    assert row["reason"].endswith("(the slower is 63% of the faster; flagged below 75%), which could move the "
+                                  "ratio by a factor of up to 1.57 either way: not enough to change this verdict")

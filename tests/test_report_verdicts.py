@@ -405,3 +405,16 @@ def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None
                            "overlaps the widened range")
     beyond = verdicts.judge_range(0.3, 0.28, 0.31, (0.19, 0.237), "lower", 5, read=(0.172, 0.259))
     assert beyond.verdict == verdicts.WORSE and beyond.reason.endswith("our interval misses even the widened range")
+
+
+def test_a_range_verdict_holds_only_if_no_factor_within_the_slack_changes_its_overlap() -> None:
+    """The overlap of [low f, high f] with the range, for f from slack to 1/slack: the same answer
+    throughout (always or never) or not; non-positive ratios or slack are never said to hold."""
+    tested = (0.19, 0.237)
+    assert verdicts.range_verdict_holds(0.008, 0.009, tested, 0.63)  # never overlaps
+    assert verdicts.range_verdict_holds(0.2, 0.21, tested, 0.95)  # always overlaps: 0.2/0.95 < 0.237
+    assert not verdicts.range_verdict_holds(0.2, 0.21, tested, 0.8)  # 0.21 * 0.8 < 0.19: it could miss
+    assert not verdicts.range_verdict_holds(0.12, 0.15, tested, 0.75)  # 0.15 / 0.75 = 0.2: it could overlap
+    assert verdicts.range_verdict_holds(0.12, 0.14, tested, 0.75)  # 0.14 / 0.75 = 0.187 < 0.19
+    assert not verdicts.range_verdict_holds(0.0, 0.01, tested, 0.9)
+    assert not verdicts.range_verdict_holds(0.01, 0.02, tested, 0.0)

@@ -341,19 +341,25 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
         return {**out, "verdict": "not comparable", "reason": "a time is only judged as a ratio to Keras"}
     if result.n == 0 or not math.isfinite(result.ours):
         return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
-    caveat = "" if result.verdict.startswith(verdicts.TOO_FEW) else _speed_caveat(entry, mine, keras)
+    caveat = "" if result.verdict.startswith(verdicts.TOO_FEW) else _speed_caveat(entry, mine, keras, result)
     return {**out, "verdict": result.verdict, "reason": result.reason + caveat,
             "test": result.reason.split(":")[0], "p_value": result.p_value}
 
 
-def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> str:
+def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, result: verdicts.Verdict) -> str:
     """For a time judged on runs whose folders saw the machine's speed change (harness.machine's
-    rule, the same as the section's sentence): '; timed while ...'; else ''."""
+    rule, the same as the section's sentence): '; timed while ...', and whether a change of that
+    size could have made the verdict (``verdicts.range_verdict_holds``); else ''."""
     if entry["measure"] not in TIME_MEASURES:
         return ""
     spread = changed_spread(pd.concat([mine, keras]))
     if spread is None:
         return ""
+    tested = entry.get("read_range") or entry.get("range") or (entry.get("value"), entry.get("value"))
+    if entry["measure"] == "time_ratio_vs_keras" and None not in tested and \
+            verdicts.range_verdict_holds(result.low, result.high, tuple(tested), spread.ratio):
+        return (f"; timed while {changed_rate(spread)}, which could move the ratio by a factor of up to "
+                f"{fmt(1 / spread.ratio)} either way: not enough to change this verdict")
     return f"; timed while {changed_rate(spread)}, so the verdict may show that change rather than the implementations'"
 
 

@@ -188,6 +188,19 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
 
+def range_verdict_holds(low: float, high: float, tested: tuple[float, float], slack: float) -> bool:
+    """Whether ``judge_range``'s overlap answer is the same for every interval [low f, high f] with f
+    from ``slack`` to 1 / ``slack`` (0 < slack <= 1): how far a time ratio could move if one side
+    was timed on a machine up to that much slower than the other (``slack``: the slower CPU rate
+    measurement over the faster)."""
+    if not (0 < low <= high and 0 < slack <= 1):
+        return False
+    overlap_from, overlap_to = tested[0] / high, tested[1] / low  # the intervals overlap for f in between
+    always = overlap_from <= slack and 1 / slack <= overlap_to
+    never = overlap_to < slack or 1 / slack < overlap_from
+    return always or never
+
+
 def judge_bound(values: Any, bound: float, why: str) -> Verdict:
     """A claim that a value stays below `bound` (a fixed band, so `why` must say where it comes
     from): consistent when the upper end of our 95% t-interval is below it."""
