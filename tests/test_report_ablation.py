@@ -59,8 +59,8 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     m = len(COMPONENTS)
     assert backprop.p_holm == pytest.approx(min(1.0, m * expected.pvalue)) and ranked[0] == backprop.p_value
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert f"each significantly close part of that gap (p adjusted by Holm's method over the {m} components " \
-           "tested): backprop (24 test rows lower" in text
+    assert f"; switched alone to Keras's, one component significantly lowers it (p adjusted by Holm's method over " \
+           f"the {m} components tested): backprop (24 test rows lower" in text
     assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% of " \
            "the gap" in text
     assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds)" in text
@@ -80,7 +80,7 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 2.5 test rows higher "
                            "than with Keras's algorithm in our MLP")
-    assert text.endswith("no single component switched alone to Keras's significantly closes part of that gap (p "
+    assert text.endswith("no single component switched alone to Keras's significantly lowers it (p "
                          f"adjusted by Holm's method over the {len(COMPONENTS)} components tested).")
 
 
@@ -223,6 +223,16 @@ def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     found, the_gap, _ = _found(tmp_path)
     shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
     assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
+    # only the components the finding names: not backprop switched from Keras's algorithm (another
+    # design), nor effects that are not significant (a share of noise), nor one that raises the measure
+    named = [key for key, share in shares.items() if not pd.isna(share)]
+    assert named == [("backprop", ablation.FROM_ARTICLE)]
+    write_ablation(tmp_path / "raise", "ablation_mnist", {"backprop": -24.0, "dtype": 4.0})
+    found, the_gap, _ = _found(tmp_path / "raise")
+    shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
+    assert [key for key, share in shares.items() if not pd.isna(share)] == [("backprop", ablation.FROM_ARTICLE)]
+    dtype = next(e for e in found if e.component == "dtype" and e.design == ablation.FROM_ARTICLE)
+    assert dtype.effect == pytest.approx(4.0) and dtype.p_holm < ablation.ALPHA  # significant, but a raise
     none = ablation.Gap("Keras's algorithm in our MLP", 0.3, -4.0, 4.6, 0.8, (3, 3))
     assert ablation.effects_frame(found, none)["share of gap"].isna().all()
 
@@ -318,10 +328,10 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
     assert raw == min(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert "no single component switched alone to Keras's significantly closes part of that gap once p is " \
+    assert "no single component switched alone to Keras's significantly lowers it once p is " \
            f"adjusted by Holm's method over the {m} components tested (backprop at p={raw:.3g}, Holm " \
            f"p={m * raw:.3g})." in text
-    assert "each significantly close part" not in text
+    assert "significantly lowers it (" not in text
     frame = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])
     assert frame.loc[("backprop", ablation.FROM_ARTICLE), "p (Holm)"] == pytest.approx(m * raw)
 
@@ -505,3 +515,41 @@ def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
     same = ablation.Gap("Keras's algorithm in our MLP", 4.0, math.nan, math.nan, math.nan, (3, 3))
     assert ablation.sentence("x", [], same).endswith(
         "but the per-seed differences between the two cells have no spread, so no t-test applies.")
+
+
+def test_effects_without_a_p_say_why_under_the_table(tmp_path: Path) -> None:
+    """A switch that leaves every seed's measure as it was (MNIST's loss_gradient changes only the
+    logged loss), one whose seeds all moved by the same amount, and too few seeds: each named with
+    its reason; nothing when every effect was tested."""
+    base = pd.Series([300.0, 250.0, 280.0], index=[0, 1, 2])
+    article = tuple("article" for _ in COMPONENTS)
+    keras = tuple("keras" for _ in COMPONENTS)
+    table = {article: base, keras: base - [90.0, 110.0, 100.0]}
+    def switched(name: str, base: str) -> tuple[str, ...]:
+        return tuple(("keras" if base == "article" else "article") if c.name == name else base for c in COMPONENTS)
+
+    for c in COMPONENTS:
+        table[switched(c.name, "article")] = base + {"sampler": [5.0, -8.0, 20.0], "adam": [4.0, 4.0, 4.0],
+                                                     "loss_gradient": [0.0, 0.0, 0.0]}.get(c.name, [1.0, 2.0, 9.0])
+        table[switched(c.name, "keras")] = table[keras] + [3.0, -1.0, 7.0]
+    table[switched("dtype", "article")] = table[switched("dtype", "article")].iloc[:2]
+    note = ablation.untested_note(ablation.effects(table))
+    assert note == ("Not tested: dtype (alone from the article's): fewer than 3 seeds in common, too few for a test; "
+                    "loss_gradient (alone from the article's): the switch left every seed's measure as it was, so "
+                    "there is no spread for a t-test; adam (alone from the article's): every seed differed by the "
+                    "same 4, so there is no spread for a t-test.")
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0}, seeds=2)
+    text = report_section.section_html(tables.prepare(load_runs([tmp_path])), {}, tmp_path / "figures")
+    assert ("id='ablation-ablation_mnist-untested'>Not tested: sampler (alone from the article&#x27;s and alone "
+            "from Keras&#x27;s), adam (") in text
+    write_ablation(tmp_path / "five", "ablation_mnist", {"backprop": -24.0})
+    text = report_section.section_html(tables.prepare(load_runs([tmp_path / "five"])), {}, tmp_path / "figures")
+    assert "-untested'" not in text and "Not tested" not in text
+
+
+def test_counts_of_a_thousand_and_more_are_written_out(tmp_path: Path) -> None:
+    """One run near chance gives effects in the thousands: the table and sentence write 1634, not 1.63e+03."""
+    write_ablation(tmp_path, "ablation_mnist", {"sampler": 1634.0, "backprop": -24.0})
+    runs = tables.prepare(load_runs([tmp_path]))
+    text = report_section.section_html(runs, {}, tmp_path / "figures")
+    assert "<td>1634</td>" in text and "e+0" not in text

@@ -169,3 +169,20 @@ def test_p_text_never_rounds_onto_or_across_alpha() -> None:
     assert stats.p_text(0.04999999) == "0.04999999" and float(stats.p_text(0.0499999999999)) < 0.05
     assert stats.p_is(0.0312) == "p=0.0312" and stats.p_is(1e-7) == "p<0.0001"
     assert stats.p_text(float(np.nextafter(0.05, 0))) == "<0.05"  # below 0.05 by less than 16 digits show
+
+
+def test_an_interval_is_cut_where_the_quantity_ends() -> None:
+    """One outlying run stretches a t-interval past 1 or below 0; `within` cuts it there, and an
+    interval inside the range is left as it is."""
+    accuracies = [0.9677, 0.4798, 0.9647]  # one run of MNIST that nearly failed
+    low, high = stats.t_interval(accuracies)
+    assert high > 1 and low < 0.2
+    assert stats.t_interval(accuracies, within=stats.RANGES["test_accuracy"]) == (low, 1.0)
+    counts = [327, 5202, 353]
+    assert stats.t_interval(counts)[0] < 0
+    assert stats.t_interval(counts, within=stats.RANGES["test_misclassified"]) == (0.0, stats.t_interval(counts)[1])
+    steady = [0.97, 0.98, 0.975]
+    assert stats.t_interval(steady, within=(0.0, 1.0)) == stats.t_interval(steady)
+    described = stats.describe_mean(accuracies, within=(0.0, 1.0))
+    assert (described["ci_low"], described["ci_high"]) == (low, 1.0)
+    assert described["mean"] == pytest.approx(np.mean(accuracies))

@@ -336,3 +336,23 @@ def test_a_resumed_runs_own_rate_measurements_count_too(tmp_path: Path) -> None:
     assert row["machine_gflops_per_s"] == 300.0  # the best of every process's measurements
     assert row["cpu_rate_stability"] == pytest.approx(80.0 / 200.0)  # each process's spread apart
     assert tables.machine_spread(load_runs([folder])).fastest == machine.Measured(200.0, "before")
+
+
+def test_summary_intervals_stop_where_accuracy_and_counts_end(tmp_path: Path) -> None:
+    """A group with one run near chance: its accuracy interval ends at 1 and its misclassified
+    interval at 0, not at 1.5 and -5013 as the bare t-interval would."""
+    folder = tmp_path / "ablation_mnist" / "run"
+    for seed, wrong in enumerate((327, 5202, 353)):
+        write_record(folder, _record("mlp", seed, fit_seconds=20.0, test_accuracy=1 - wrong / 10_000,
+                                     test_misclassified=wrong))
+    row = _row(tables.summary_table(load_runs([folder])), "mlp")
+    assert row["accuracy_ci_high"] == 1.0 and row["accuracy_ci_low"] == pytest.approx(
+        stats.t_interval([0.9673, 0.4798, 0.9647])[0])
+    assert row["misclassified_ci_low"] == 0.0
+    assert row["misclassified_ci_high"] == pytest.approx(stats.t_interval([327, 5202, 353])[1])
+
+
+def test_numbers_below_a_million_are_never_printed_with_an_exponent() -> None:
+    assert [tables.fmt(v) for v in (1634.2, -5296.4, 999.6, 999.4, 0.00123, 46.71, 2.5e6)] == \
+        ["1634", "-5296", "1000", "999", "0.00123", "46.7", "2.5e+06"]
+    assert tables.fmt(12345.678, 4) == "12346" and tables.fmt(np.float32(1500.0)) == "1500"

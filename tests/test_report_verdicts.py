@@ -267,8 +267,8 @@ def test_published_mean_with_unit_spread_is_tested() -> None:
     _check(verdicts.judge_mean([1.0, 2.0, 3.0], 4.0, 2, "none"), "consistent", p, 2.0, 2 - half, 2 + half, 3,
            "t-test of our mean (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
            "2 degrees of freedom): p=0.16")
-    # closer to zero: the same numbers as absolute errors, and the reason says so
-    _check(verdicts.judge_mean([-1.0, 2.0, -3.0], 4.0, 2, "closer_to_zero"), "consistent", p, 2.0, 2 - half, 2 + half, 3,
+    # closer to zero: the same numbers as absolute errors (their interval cut at 0), and the reason says so
+    _check(verdicts.judge_mean([-1.0, 2.0, -3.0], 4.0, 2, "closer_to_zero"), "consistent", p, 2.0, 0.0, 2 + half, 3,
            "t-test of our mean |error| (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
            "2 degrees of freedom): p=0.16")
 
@@ -291,10 +291,10 @@ def test_single_value_with_unit_spread_and_the_reason() -> None:
     _check(verdicts.judge_single([1.0, 2.0, 3.0], 8.0, "none"), "differs", 1 - math.sqrt(27 / 29),
            2.0, 2 - half, 2 + half, 3,
            "the article's single run is outside our 95% prediction interval [-2.968, 6.968] for one run (n=3): p=0.0351")
-    # closer to zero: signed errors -1, 2, -3 are judged as 1, 2, 3
+    # closer to zero: signed errors -1, 2, -3 are judged as 1, 2, 3, whose interval stops at 0
     result = verdicts.judge_single([-1.0, 2.0, -3.0], -5.0, "closer_to_zero")
     assert (result.ours, result.p_value) == (2.0, pytest.approx(1 - math.sqrt(6.75 / 8.75)))
-    assert (result.low, result.high) == (pytest.approx(2 - half), pytest.approx(2 + half))
+    assert (result.low, result.high) == (0.0, pytest.approx(2 + half))
 
 
 def test_a_p_value_of_exactly_alpha_is_not_significant(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -418,3 +418,17 @@ def test_a_range_verdict_holds_only_if_no_factor_within_the_slack_changes_its_ov
     assert verdicts.range_verdict_holds(0.12, 0.14, tested, 0.75)  # 0.14 / 0.75 = 0.187 < 0.19
     assert not verdicts.range_verdict_holds(0.0, 0.01, tested, 0.9)
     assert not verdicts.range_verdict_holds(0.01, 0.02, tested, 0.0)
+
+
+def test_verdict_intervals_are_cut_to_the_range_of_their_values() -> None:
+    """The interval a verdict shows stops where its values end; the test, and so the verdict and p,
+    do not change. |x| (closer_to_zero) is judged from 0 up."""
+    losses = [0.02, 0.09, 0.01]
+    bare, cut = verdicts.judge_single(losses, 0.05, "lower"), verdicts.judge_single(losses, 0.05, "lower", (0.0, math.inf))
+    assert bare.low < 0 and cut.low == 0.0 and cut.high == bare.high
+    assert (cut.verdict, cut.p_value) == (bare.verdict, bare.p_value)
+    counts = [5, 120, 8]
+    bare, cut = verdicts.judge_mean(counts, 30, 10, "lower"), verdicts.judge_mean(counts, 30, 10, "lower", (0.0, math.inf))
+    assert bare.low < 0 and cut.low == 0.0 and (cut.verdict, cut.p_value) == (bare.verdict, bare.p_value)
+    errors = [2, -30, 3]  # signed: unbounded, but judged as |x|
+    assert verdicts.judge_mean(errors, 10, 10, "closer_to_zero").low == 0.0

@@ -34,7 +34,7 @@ from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.reference import GAPS, Measure, gap_measure
 from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is
-from harness.reporting.tables import repeated_runs
+from harness.reporting.tables import fmt, repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
 # Each ablation experiment and the id of the article's gap claim (results/reference/article.yaml) it explains.
@@ -251,7 +251,7 @@ def gap_state(the_gap: Gap) -> str:
 
 def _amount(value: float, measure: Measure) -> str:
     """'24 images', '1 passenger'."""
-    text = f"{value:.3g}"
+    text = fmt(float(value))
     return f"{text} {measure.unit[:-1] if text == '1' and measure.unit.endswith('s') else measure.unit}"
 
 
@@ -261,8 +261,8 @@ def _components(count: int) -> str:
 
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
-    to Keras's, significantly close part of the gap between it and Keras's (p adjusted by Holm's
-    method over the components), and how much."""
+    to Keras's, significantly lower its measure (p adjusted by Holm's method over the components;
+    ``closes``), and what share of the gap to Keras's algorithm each closes."""
     state, measure = gap_state(the_gap), the_gap.measure
     if not math.isfinite(the_gap.size):
         return (f"{experiment}: no gap to explain yet: it needs runs of the article's algorithm and of Keras's "
@@ -281,7 +281,7 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                else too_few(min(the_gap.n)))
         return (f"{compared}, but {few}, and a test needs {MIN_RUNS}; run the ablation with runs={MIN_RUNS} or more "
                 "(seeds per cell) for a finding.")
-    measured = (f"95% CI {the_gap.low:.3g} to {the_gap.high:.3g}, {p_is(the_gap.p_value)}, "
+    measured = (f"95% CI {fmt(the_gap.low)} to {fmt(the_gap.high)}, {p_is(the_gap.p_value)}, "
                 f"{runs(the_gap.n, the_gap.paired)}")
     if state == REVERSED:
         return f"{compared}, significantly ({measured}), so there is no gap for a component to explain."
@@ -297,39 +297,69 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     untested = len(COMPONENTS) - len(tested)
     over = (f"Holm's method over the {_components(len(tested))} tested"
             + (f"; {untested} could not be tested" if untested else ""))
-    alone = [e for e in tested if e.effect < 0]
-    closing = sorted((e for e in alone if e.p_holm < ALPHA), key=lambda e: e.effect)
-    lost = [e for e in alone if e.p_value < ALPHA <= e.p_holm]
+    closing = sorted((e for e in tested if closes(e)), key=lambda e: e.effect)
+    lost = [e for e in tested if e.effect < 0 and e.p_value < ALPHA <= e.p_holm]
     lost_p = "; ".join(f"{e.component} at {p_is(e.p_value)}, Holm {p_is(e.p_holm)}" for e in lost)
     if not closing:
         after = f" once p is adjusted by {over} ({lost_p})" if lost else f" (p adjusted by {over})"
-        return (f"{stated}, and no single component switched alone to Keras's significantly closes part of that "
-                f"gap{after}.")
+        return f"{stated}, and no single component switched alone to Keras's significantly lowers it{after}."
     holm = len(tested) > 1
-    named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {-e.high:.3g} to {-e.low:.3g}, "
+    named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
                       f"{-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
     also = f"; below {ALPHA} alone but not once adjusted: {lost_p}" if lost else ""
     shares = "; shares of single switches need not add up" if len(closing) > 1 else ""
-    return (f"{stated}; switched alone to Keras's, these component(s) each significantly close part of that gap "
+    which = "one component significantly lowers it" if len(closing) == 1 else \
+        f"{len(closing)} components each significantly lower it"
+    return (f"{stated}; switched alone to Keras's, {which} "
             f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.")
 
 
+def closes(effect: Effect) -> bool:
+    """Whether the finding names ``effect``: switched alone from the article's algorithm to Keras's,
+    it lowers the measure with a Holm-adjusted p under ALPHA."""
+    return effect.design == FROM_ARTICLE and effect.effect < 0 and effect.p_holm < ALPHA
+
+
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
-    """The table of the section: one row per component and design; the share of the gap only when
-    there is a significant gap to share."""
+    """The table of the section: one row per component and design; the share of the gap only for the
+    components the finding names (``closes``), when there is a significant gap to share: the share of
+    an effect not told from zero would be noise in percent."""
     real = gap_state(the_gap) == REAL
     effect = effect_column(the_gap.measure)
     columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "seeds", "share of gap"]
     rows = [{"component": e.component, "switched": e.design, effect: e.effect,
-             CI_COLUMN: f"[{e.low:.3g}, {e.high:.3g}]" if math.isfinite(e.low) and math.isfinite(e.high) else "—",
+             CI_COLUMN: f"[{fmt(e.low)}, {fmt(e.high)}]" if math.isfinite(e.low) and math.isfinite(e.high) else "—",
              "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
-             "share of gap": -e.effect / the_gap.size if real else math.nan}
+             "share of gap": -e.effect / the_gap.size if real and closes(e) else math.nan}
             for e in found]
     return pd.DataFrame(rows, columns=columns)
 
 
 CI_COLUMN = "95% CI (not adjusted)"
+
+
+def untested_note(found: list[Effect]) -> str:
+    """Why the effects without a p have none, one clause per reason: too few seeds in common, or
+    the same difference on every seed (t is undefined; a difference of 0 on every seed means the
+    switch changed no run's measure). '' when every effect was tested."""
+    few = [e for e in found if e.n[0] < MIN_RUNS]
+    flat = [e for e in found if e.n[0] >= MIN_RUNS and not math.isfinite(e.p_value)]
+    parts = []
+    if few:
+        parts.append(f"{_listed(few)}: fewer than {MIN_RUNS} seeds in common, too few for a test")
+    for value in sorted({e.effect for e in flat}):
+        same = [e for e in flat if e.effect == value]
+        what = ("the switch left every seed's measure as it was" if value == 0 else
+                f"every seed differed by the same {fmt(float(value))}")
+        parts.append(f"{_listed(same)}: {what}, so there is no spread for a t-test")
+    return "; ".join(f"Not tested: {part}" if i == 0 else part for i, part in enumerate(parts)) + ("." if parts else "")
+
+
+def _listed(found: list[Effect]) -> str:
+    """'loss_gradient (alone from the article's and alone from Keras's)', components in table order."""
+    names = list(dict.fromkeys(e.component for e in found))
+    return ", ".join(f"{name} ({' and '.join(e.design for e in found if e.component == name)})" for name in names)
 
 
 def effect_column(measure: Measure) -> str:

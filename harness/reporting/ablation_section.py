@@ -3,6 +3,7 @@ computed sentence, per ablation experiment (harness.reporting.ablation does the 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 from harness.reporting import ablation
 from harness.reporting import figures as fg
 from harness.reporting import html, stats
-from harness.reporting.tables import repeated_runs
+from harness.reporting.tables import fmt, repeated_runs
 
 TITLE = "The article's algorithm against Keras's, component by component"
 ANCHOR = "ablation"
@@ -35,7 +36,7 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
     state = ablation.gap_state(the_gap)
     if state == ablation.REAL:
         ax.axvline(-the_gap.size, color="black", linestyle="--",
-                   label=f"closes the whole gap to {the_gap.against} ({the_gap.size:.3g} {the_gap.measure.unit})")
+                   label=f"closes the whole gap to {the_gap.against} ({fmt(the_gap.size)} {the_gap.measure.unit})")
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)
     measure = the_gap.measure
@@ -83,16 +84,19 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
              f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation.sentence(experiment, found, the_gap))}</b></p>",
              f"<p class='muted small'>{measured} {len(table)} cell(s) of the MLP "
              f"({sum(len(v) for v in table.values())} runs) and {keras.size} Keras run(s) (TensorFlow's mean "
-             f"{html.esc(measure.name)}: {np.mean(keras) if keras.size else float('nan'):.4g}).</p>"]
+             f"{html.esc(measure.name)}: {fmt(float(np.mean(keras)) if keras.size else math.nan, 4)}).</p>"]
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
         view = ablation.effects_frame(found, the_gap)
         view[ablation.effect_column(measure)] = view[ablation.effect_column(measure)].map(
-            lambda v: "—" if pd.isna(v) else f"{v:.3g}")
+            lambda v: "—" if pd.isna(v) else fmt(float(v)))
         for column in ("p", "p (Holm)"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else stats.p_text(v))
         view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
         parts.append(html.table_html(view))
+        untested = ablation.untested_note(found)
+        if untested:
+            parts.append(f"<p class='muted small' id='{ANCHOR}-{html.esc(experiment)}-untested'>{html.esc(untested)}</p>")
     else:
         parts.append("<p class='muted'>The runs hold no pair of cells that differ in one component only.</p>")
     return "\n".join(parts)

@@ -14,7 +14,7 @@ import pandas as pd
 from harness.reporting import figures as fg
 from harness.reporting import html, reference
 from harness.reporting.figures_article import comparison
-from harness.reporting.stats import finite, t_interval
+from harness.reporting.stats import RANGES, UNBOUNDED, finite, t_interval
 from harness.reporting.tables import mean_text, repeated_runs
 
 TITLE = "The article's claims, as it made them"
@@ -62,10 +62,11 @@ def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name, group in (("mlp, the article's algorithm", mlp), ("keras", keras)):
         row = {"implementation": name, "runs": len(group)}
-        for header, values in (('signed mean "error"', _column(group, "article_error")),
-                               ('mean |"error"|', np.abs(_column(group, "article_error"))),
-                               ("misclassified", _column(group, "test_misclassified"))):
-            row[header] = mean_text(values.mean() if values.size else math.nan, *t_interval(values))
+        for header, values, within in (
+                ('signed mean "error"', _column(group, "article_error"), UNBOUNDED),
+                ('mean |"error"|', np.abs(_column(group, "article_error")), (0.0, math.inf)),
+                ("misclassified", _column(group, "test_misclassified"), RANGES["test_misclassified"])):
+            row[header] = mean_text(values.mean() if values.size else math.nan, *t_interval(values, within=within))
         rows.append(row)
     return pd.DataFrame(rows)
 

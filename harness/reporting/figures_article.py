@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.reporting import batches
 from harness.reporting import figures as fg
-from harness.reporting.stats import finite, t_interval
+from harness.reporting.stats import RANGES, UNBOUNDED, finite, t_interval
 from harness.reporting.tables import REFERENCE_IMPL
 
 # The article's generating function, F(x) = 1837.5x + U(0, 10000) + 14376.52, and its fit.
@@ -50,7 +50,7 @@ def _mean_bars(ax: Any, runs: pd.DataFrame, column: str) -> None:
         values = finite(group[column])
         if values.size == 0:
             continue
-        mean, (low, high) = values.mean(), t_interval(values)
+        mean, (low, high) = values.mean(), t_interval(values, within=RANGES.get(column, UNBOUNDED))
         err = None if np.isnan(low) else [[max(mean - low, 0)], [max(high - mean, 0)]]
         ax.bar(i, mean, yerr=err, capsize=5, color=fg.colour(impl, backend))
         ax.text(i + 0.05, mean, f" {mean:.3g}", ha="left", va="bottom", fontsize="small")

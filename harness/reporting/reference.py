@@ -235,11 +235,11 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
         result = verdicts.judge_bound(_values(mine, PER_RUN[measure]), float(entry["bound"]), entry["bound_reason"])
         return result, _with_interval(result, "95% CI")
     if measure in PER_RUN:
-        values = _values(mine, PER_RUN[measure])
+        values, within = _values(mine, PER_RUN[measure]), stats.RANGES.get(PER_RUN[measure], stats.UNBOUNDED)
         if int(entry.get("n", 1)) > 1:
-            result = verdicts.judge_mean(values, entry["value"], int(entry["n"]), better)
+            result = verdicts.judge_mean(values, entry["value"], int(entry["n"]), better, within)
             return result, _with_interval(result, "95% CI") + _error_measures(mine, measure)
-        result = verdicts.judge_single(values, entry["value"], better)
+        result = verdicts.judge_single(values, entry["value"], better, within)
         return result, _with_interval(result, "95% PI, one run")
     if measure in GAPS:
         per_run = gap_measure(entry)

@@ -29,16 +29,27 @@ def finite(values: object) -> np.ndarray:
     return array[np.isfinite(array)]
 
 
-def t_interval(values: object, confidence: float = CONFIDENCE) -> tuple[float, float]:
+# What a record column can take. The interval of its mean is cut to that range: a t-interval knows
+# no bounds, and one outlying run can stretch it past them (an accuracy above 1, a negative count).
+# The true mean lies inside the range, so the cut interval covers it at least as often.
+RANGES: dict[str, tuple[float, float]] = {
+    "test_accuracy": (0.0, 1.0), "test_misclassified": (0.0, math.inf), "final_loss": (0.0, math.inf),
+    "first_loss": (0.0, math.inf), "fit_seconds": (0.0, math.inf),
+}
+UNBOUNDED = (-math.inf, math.inf)
+
+
+def t_interval(values: object, confidence: float = CONFIDENCE,
+               within: tuple[float, float] = UNBOUNDED) -> tuple[float, float]:
     """The interval of a mean everywhere on the page: mean ± t(n-1) · s / sqrt(n) (NaN below two
-    values). Chosen over bootstrap intervals for its coverage at 2-20 runs, where a bootstrap
-    interval under-covers: it can never be wider than the sample's range (docs/verdicts.md,
-    scripts/interval_coverage.py)."""
+    values), cut to the range ``within`` that the values can take (``RANGES``). Chosen over
+    bootstrap intervals for its coverage at 2-20 runs, where a bootstrap interval under-covers: it
+    can never be wider than the sample's range (docs/verdicts.md, scripts/interval_coverage.py)."""
     data = finite(values)
     if data.size < 2:
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * _spread(data) / math.sqrt(data.size)
-    return (float(data.mean() - half), float(data.mean() + half))
+    return (float(max(data.mean() - half, within[0])), float(min(data.mean() + half, within[1])))
 
 
 def p_text(p: float) -> str:
@@ -155,10 +166,10 @@ def describe_time(values: object) -> dict[str, float]:
             "min": float(data.min()), "max": float(data.max())}
 
 
-def describe_mean(values: object) -> dict[str, float]:
-    """Mean, sample standard deviation (ddof=1) and 95% t-interval of the mean."""
+def describe_mean(values: object, within: tuple[float, float] = UNBOUNDED) -> dict[str, float]:
+    """Mean, sample standard deviation (ddof=1) and 95% t-interval of the mean (cut to ``within``)."""
     data = finite(values)
-    low, high = t_interval(data)
+    low, high = t_interval(data, within=within)
     return {"mean": float(data.mean()) if data.size else math.nan,
             "std": float(data.std(ddof=1)) if data.size > 1 else math.nan,
             "ci_low": low, "ci_high": high}

@@ -165,7 +165,7 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
     row["first_epoch_seconds_median"] = stats.describe_time(ok["first_epoch_seconds"])["median"]
     row["predict_seconds_median"] = stats.describe_time(ok["predict_seconds"])["median"]
     for name, column in MEAN_METRICS.items():
-        for key, value in stats.describe_mean(ok[column]).items():
+        for key, value in stats.describe_mean(ok[column], within=stats.RANGES.get(column, stats.UNBOUNDED)).items():
             row[f"{name}_{key}"] = value
     row["predicted_positives_mean"] = stats.describe_mean(ok["predicted_positives"])["mean"]
     actual = stats.finite(ok["actual_positives"])
@@ -328,10 +328,14 @@ def _compare_to_reference(key: tuple, groups: dict[tuple, pd.DataFrame], keys: l
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """A number with `digits` significant digits, '—' when missing."""
+    """A number with `digits` significant digits (below a million, never in exponent form: 1634, not
+    1.63e+03), '—' when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return f"{value:.{digits}g}" if isinstance(value, (float, np.floating)) else str(value)
+    if not isinstance(value, (float, np.floating)):
+        return str(value)
+    text = f"{value:.{digits}g}"
+    return f"{value:.0f}" if "e+" in text and abs(value) < 1e6 else text  # 1634, not 1.63e+03
 
 
 def setting_columns(summary: pd.DataFrame) -> list[str]:

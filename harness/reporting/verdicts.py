@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, finite, holm, p_is, t_interval
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, finite, holm, p_is, t_interval
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -57,13 +57,15 @@ def too_few(n: int) -> str:
     return f"{TOO_FEW} (n={n})"
 
 
-def prediction_interval(values: Any, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Where one more run of ours is expected: mean ± t(n-1) s sqrt(1 + 1/n) (NaN below two values)."""
+def prediction_interval(values: Any, confidence: float = CONFIDENCE,
+                        within: tuple[float, float] = UNBOUNDED) -> tuple[float, float]:
+    """Where one more run of ours is expected: mean ± t(n-1) s sqrt(1 + 1/n) (NaN below two values),
+    cut to the range ``within`` that a run's value can take (``stats.RANGES``)."""
     data = finite(values)
     if data.size < 2:
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) * math.sqrt(1 + 1 / data.size)
-    return (float(data.mean() - half), float(data.mean() + half))
+    return (float(max(data.mean() - half, within[0])), float(min(data.mean() + half, within[1])))
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
@@ -78,17 +80,23 @@ def _direction(better: str, ours: float, theirs: float, significant: bool) -> st
     return BETTER if (ours < theirs) == lower_is_better else WORSE
 
 
-def _prepare(values: Any, published: float, better: str) -> tuple[np.ndarray, float]:
+def _prepare(values: Any, published: float, better: str,
+             within: tuple[float, float]) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """The values judged, the published value and their range: |x| for closer_to_zero."""
     data = finite(values)
-    return (np.abs(data), abs(published)) if better == "closer_to_zero" else (data, published)
+    if better == "closer_to_zero":
+        return np.abs(data), abs(published), (max(within[0], 0.0), max(abs(within[0]), abs(within[1])))
+    return data, published, within
 
 
-def judge_mean(values: Any, published: float, n_published: int, better: str) -> Verdict:
+def judge_mean(values: Any, published: float, n_published: int, better: str,
+               within: tuple[float, float] = UNBOUNDED) -> Verdict:
     """Our runs against a mean the article published over `n_published` runs: t = (mean - theirs) /
     (s * sqrt(1/n + 1/N)) with the article's unknown standard deviation taken as ours, so s is our
-    estimate alone and the test has our n - 1 degrees of freedom."""
-    data, theirs = _prepare(values, published, better)
-    low, high = t_interval(data)
+    estimate alone and the test has our n - 1 degrees of freedom. The interval shown is cut to
+    ``within``, the range the values can take."""
+    data, theirs, within = _prepare(values, published, better, within)
+    low, high = t_interval(data, within=within)
     if data.size < MIN_RUNS:
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
@@ -107,10 +115,10 @@ def judge_mean(values: Any, published: float, n_published: int, better: str) -> 
                    reason + _outside_note(verdict, theirs, low, high, "mean"))
 
 
-def judge_single(values: Any, published: float, better: str) -> Verdict:
-    """Our runs against one published run: is it inside our 95% prediction interval?"""
-    data, theirs = _prepare(values, published, better)
-    low, high = prediction_interval(data)
+def judge_single(values: Any, published: float, better: str, within: tuple[float, float] = UNBOUNDED) -> Verdict:
+    """Our runs against one published run: is it inside our 95% prediction interval (cut to ``within``)?"""
+    data, theirs, within = _prepare(values, published, better, within)
+    low, high = prediction_interval(data, within=within)
     if data.size < MIN_RUNS:
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
