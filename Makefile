@@ -9,8 +9,8 @@ ifneq ($(wildcard ../shared/data),)
 export MLP_BENCH_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-ablation-mnist: $(STAMP) ## The MNIST ablation apart from make bench (12 cells x 3 seeds + Keras, ~20 min on two cores)
-	$(PY) -m harness -m +experiment=ablation_mnist runs=3
+ablation-mnist: $(STAMP) ## The MNIST ablation apart from make bench (12 cells x 5 seeds + Keras, ~17 min on two cores)
+	$(PY) -m harness -m +experiment=ablation_mnist runs=5
 
 .PHONY: help install test bench ablation-mnist perf perf-baseline report gpu-check gpu-pack mutation clean
 
