@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from itertools import product
 from pathlib import Path
 
@@ -61,8 +62,7 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"; switched alone to Keras's, one component significantly lowers it (p adjusted by Holm's method over " \
            f"the {m} components tested): backprop (24 test rows lower" in text
-    assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% of " \
-           "the gap" in text
+    assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% (95% CI " in text
     assert "than with Keras's algorithm in our MLP (95% CI" in text and ", n=5 seeds)" in text
     assert not any(f"{c.name} (" in text for c in COMPONENTS if c.name != "backprop")
 
@@ -222,19 +222,21 @@ def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
     found, the_gap, _ = _found(tmp_path)
     shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
-    assert shares[("backprop", ablation.FROM_ARTICLE)] == pytest.approx(1.0)
+    backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
+    assert shares[("backprop", ablation.FROM_ARTICLE)] == ablation.share_text(backprop, the_gap)
+    assert shares[("backprop", ablation.FROM_ARTICLE)].startswith("100% (95% CI ")
     # only the components the finding names: not backprop switched from Keras's algorithm (another
     # design), nor effects that are not significant (a share of noise), nor one that raises the measure
-    named = [key for key, share in shares.items() if not pd.isna(share)]
+    named = [key for key, share in shares.items() if share != "—"]
     assert named == [("backprop", ablation.FROM_ARTICLE)]
     write_ablation(tmp_path / "raise", "ablation_mnist", {"backprop": -24.0, "dtype": 4.0})
     found, the_gap, _ = _found(tmp_path / "raise")
     shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
-    assert [key for key, share in shares.items() if not pd.isna(share)] == [("backprop", ablation.FROM_ARTICLE)]
+    assert [key for key, share in shares.items() if share != "—"] == [("backprop", ablation.FROM_ARTICLE)]
     dtype = next(e for e in found if e.component == "dtype" and e.design == ablation.FROM_ARTICLE)
     assert dtype.effect == pytest.approx(4.0) and dtype.p_holm < ablation.ALPHA  # significant, but a raise
     none = ablation.Gap("Keras's algorithm in our MLP", 0.3, -4.0, 4.6, 0.8, (3, 3))
-    assert ablation.effects_frame(found, none)["share of gap"].isna().all()
+    assert (ablation.effects_frame(found, none)["share of gap"] == "—").all()
 
 
 def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
@@ -552,4 +554,48 @@ def test_counts_of_a_thousand_and_more_are_written_out(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"sampler": 1634.0, "backprop": -24.0})
     runs = tables.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
+    text = re.sub(r'src="data:[^"]*"', "", text)  # an inlined PNG's base64 may hold 'e+0' by chance
     assert "<td>1634</td>" in text and "e+0" not in text
+
+
+def test_the_share_of_the_gap_has_its_fieller_interval_over_the_seeds(tmp_path: Path) -> None:
+    """The share is -effect / gap, each seed's effect and gap from the same runs: its interval is the
+    ratios R a paired t-test of (-effect - R gap) per seed does not reject, so at both ends p = 0.05."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "adam": -6.0})
+    found, the_gap, table = _found(tmp_path)
+    backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
+    ratio, low, high = ablation.share(backprop, the_gap)
+    assert ratio == pytest.approx(0.8) and low < 0.8 < high
+    effects = np.array([-v for _, v in backprop.per_seed])
+    gaps = np.array([v for _, v in the_gap.per_seed])
+    for bound in (low, high):
+        assert scipy_stats.ttest_1samp(effects - bound * gaps, 0.0).pvalue == pytest.approx(0.05)
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert f"n=5 seeds: 80% (95% CI {low:.0%} to {high:.0%}) of the gap)" in text
+    welch = ablation.Gap("TensorFlow/Keras", 30.0, 10.0, 50.0, 0.01, (5, 5), paired=False)
+    assert ablation.share_text(backprop, welch) == "80%"  # no pairs against TensorFlow's own runs
+
+
+def test_two_components_each_lowering_the_measure_are_both_named(tmp_path: Path) -> None:
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "sampler": -30.0})
+    found, the_gap, _ = _found(tmp_path)
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert ("; switched alone to Keras's, 2 components each significantly lower it (p adjusted by Holm's method "
+            f"over the {len(COMPONENTS)} components tested; shares of single switches need not add up): "
+            "sampler (30 test rows lower") in text
+    assert "; backprop (24 test rows lower" in text
+
+
+def test_effects_missing_from_the_table_and_equal_factorial_sides_are_named() -> None:
+    """A component whose switched cell never ran has no row, yet is named; a factorial main effect of
+    0 on every seed is worded for the design (the sides' averages), not as a switch."""
+    def effect(name: str, design: str, value: float, p: float) -> ablation.Effect:
+        return ablation.Effect(name, name, design, value, math.nan, math.nan, p, (3, 3))
+
+    found = [effect(c.name, ablation.FROM_ARTICLE, 1.0, 0.5) for c in COMPONENTS if c.name != "dtype"]
+    found += [effect(c.name, ablation.MAIN, 0.0 if c.name == "adam" else 1.0, math.nan if c.name == "adam" else 0.4)
+              for c in COMPONENTS]
+    assert ablation.untested_note(found) == (
+        "Not tested: dtype (alone from the article's): no runs of the switched cell on its base cell's seeds, so "
+        "no row; adam (main effect (factorial)): the two sides' averages were equal on every seed, so there is "
+        "no spread for a t-test.")

@@ -140,3 +140,14 @@ def test_the_same_runs_twice_pair_each_seed_once(tmp_path: Path) -> None:
     assert len(runs) == 2 * (len(MLP) + len(KERAS))
     mlp, keras = claims_section.article_pairing(runs, "mnist_vs_tf")
     assert sorted(mlp["test_misclassified"]) == sorted(MLP) and sorted(keras["test_misclassified"]) == sorted(KERAS)
+
+
+def test_titanic_error_intervals_stop_at_zero_where_the_measure_does(tmp_path: Path) -> None:
+    """|errors| 1, 30, 2: their t-interval would start below 0, and is shown from 0; the signed mean's
+    interval is not cut (an error can be negative)."""
+    write_head_to_head(tmp_path, "titanic_vs_tf", [49.0, 80.0, 48.0], [52.0, 48.0, 53.0])
+    runs = tables.prepare(load_runs([tmp_path]))
+    first = claims_section.error_measures(*claims_section.article_pairing(runs, "titanic_vs_tf")).iloc[0]
+    half = scipy_stats.t.ppf(0.975, 2) * np.std([1, 30, 2], ddof=1) / math.sqrt(3)
+    assert 11 - half < 0 and first['mean |"error"|'] == f"11 [0, {11 + half:.4g}]"
+    assert first['signed mean "error"'].startswith("9 [-")

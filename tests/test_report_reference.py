@@ -11,7 +11,7 @@ import yaml
 from harness.algorithm import COMPONENTS, overrides
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import reference, tables
+from harness.reporting import reference, tables, verdicts
 from synthetic_results import write_synthetic_results
 
 REQUIRED = {"id", "figure", "setup", "quantity", "experiments", "measure", "unit", "better"}
@@ -349,5 +349,47 @@ def test_a_speed_change_too_small_to_alter_a_range_verdict_says_so(tmp_path: Pat
     runs = load_runs([folder])
     row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
     assert row["verdict"] == "better"
-    assert row["reason"].endswith("(the slower is 63% of the faster; flagged below 75%), which could move the "
-                                  "ratio by a factor of up to 1.57 either way: not enough to change this verdict")
+    assert row["reason"].endswith("(the slower is 63% of the faster; flagged below 75%); a change of that measured "
+                                  "size, moving the ratio by up to 1.57x either way, would not change this verdict")
+
+
+def test_a_reproduction_interval_stops_where_its_quantity_ends(tmp_path: Path) -> None:
+    """Three last-epoch losses 0.02, 0.09, 0.01: the prediction interval for one more run would start
+    below 0; the row shows it from 0, with the verdict and p of the uncut test."""
+    folder = tmp_path / "titanic_vs_tf" / "run"
+    for seed, loss in enumerate((0.02, 0.09, 0.01)):
+        write_record(folder, dict(experiment="titanic_vs_tf", impl="mlp", seed=seed, status="ok", backend="numpy",
+                                  fit_seconds=1.0, test_accuracy=0.8, epoch_losses=[1.0, loss]))
+    runs = load_runs([folder])
+    entry = _entry(measure="final_loss_mean", value=0.05, n=1, better="lower", unit="")
+    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    bare = verdicts.judge_single([0.02, 0.09, 0.01], 0.05, "lower")
+    assert bare.low < 0 and (row["verdict"], row["p_value"]) == (bare.verdict, pytest.approx(bare.p_value))
+    assert row["ours"].startswith("0.04 [95% PI, one run 0, ")
+
+
+def test_the_speed_caveat_tests_the_widened_range_the_verdict_tested(tmp_path: Path) -> None:
+    """A ratio of 0.115 under a rate that moved to 63%: stretched by 1/0.63 it reaches 0.18, short of
+    the printed range (0.19-0.237) but inside the range widened by the read-off error (0.172-0.259),
+    which is the one the verdict tests; so the caveat says the change may show in the verdict."""
+    import json
+
+    from harness import machine
+
+    folder = tmp_path / "titanic_vs_tf" / "run"
+    for seed in range(5):
+        for impl, seconds in (("mlp", 0.575), ("keras", 5.0)):
+            write_record(folder, dict(experiment="titanic_vs_tf", impl=impl, seed=seed, status="ok",
+                                      backend="numpy", fit_seconds=seconds * (1 + seed / 100), test_accuracy=0.8))
+    rate = machine.best_of([{"when": w, "blas_threads": 1, "matmul_gflops_float32": g}
+                            for w, g in (("before", 109.0), ("after", 171.0))])
+    (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
+    runs = load_runs([folder])
+    printed = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
+    widened = printed | {"read_range": [0.172, 0.259]}
+    for entry in (printed, widened):
+        del entry["value"]
+    rows = [reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs)) for entry in (printed, widened)]
+    assert [row["verdict"] for row in rows] == ["better", "better"]
+    assert rows[0]["reason"].endswith("would not change this verdict")
+    assert rows[1]["reason"].endswith("so the verdict may show that change rather than the implementations'")

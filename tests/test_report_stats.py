@@ -186,3 +186,26 @@ def test_an_interval_is_cut_where_the_quantity_ends() -> None:
     described = stats.describe_mean(accuracies, within=(0.0, 1.0))
     assert (described["ci_low"], described["ci_high"]) == (low, 1.0)
     assert described["mean"] == pytest.approx(np.mean(accuracies))
+
+
+def test_fieller_interval_of_a_paired_ratio_inverts_the_paired_t_test() -> None:
+    """At each end R of the interval of mean(x) / mean(y), a paired t-test of x - R y has p = 0.05
+    exactly; a denominator not told from 0 gives no bounded interval; fewer than 3 pairs none."""
+    x, y = np.array([111.0, 90, 140, 75, 139]), np.array([89.0, 60, 120, 40, 136])
+    ratio, low, high = stats.ratio_interval_paired(x, y)
+    assert ratio == pytest.approx(x.mean() / y.mean()) and low < ratio < high
+    for bound in (low, high):
+        assert scipy_stats.ttest_1samp(x - bound * y, 0.0).pvalue == pytest.approx(0.05)
+    ratio, low, high = stats.ratio_interval_paired([10.0, 12, 9, 11], [5.0, -4, 6, -5])  # mean(y) not clear of 0
+    assert ratio == pytest.approx(42 / 2) and math.isnan(low) and math.isnan(high)
+    assert stats.ratio_interval_paired([1.0, 2.0], [1.0, 1.0])[1:] == (pytest.approx(math.nan, nan_ok=True),) * 2
+    assert all(math.isnan(v) for v in stats.ratio_interval_paired([], []))
+    assert stats.ratio_interval_paired([1.0, math.nan, 3.0, 2.0], [1.0, 5.0, math.nan, 2.0])[0] == pytest.approx(1.0)
+
+
+def test_the_range_of_a_column_and_of_its_absolute_value() -> None:
+    assert stats.range_of("test_accuracy") == (0.0, 1.0)
+    assert stats.range_of("article_error") == stats.UNBOUNDED
+    assert stats.range_of("article_error", absolute=True) == (0.0, math.inf)
+    assert stats.absolute_range((2.0, 5.0)) == (2.0, 5.0) and stats.absolute_range((-5.0, -2.0)) == (2.0, 5.0)
+    assert stats.absolute_range((-1.0, 3.0)) == (0.0, 3.0)

@@ -33,7 +33,7 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.reference import GAPS, Measure, gap_measure
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is
+from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is, ratio_interval_paired
 from harness.reporting.tables import fmt, repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
@@ -74,6 +74,7 @@ class Effect:
     p_value: float
     n: tuple[int, int]
     p_holm: float = math.nan
+    per_seed: tuple[tuple[Any, float], ...] = ()  # (seed, difference) pairs of a paired effect
 
 
 def cell_of(run: Any) -> tuple[str, ...] | None:
@@ -121,8 +122,14 @@ def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]
     is the random unit of the design, every cell runs the same seeds, so a seed's two runs are a
     pair, not two independent samples. Returns the mean difference, its 95% interval, two-sided p
     and the number of seeds."""
+    differences = per_seed_differences(a, b)
+    return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences))
+
+
+def per_seed_differences(a: pd.Series, b: pd.Series) -> pd.Series:
+    """a - b on the seeds both ran, by seed label."""
     seeds = a.index.intersection(b.index)
-    return (*_one_sample((a[seeds] - b[seeds]).to_numpy(dtype=np.float64)), len(seeds))
+    return a[seeds] - b[seeds]
 
 
 def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
@@ -160,7 +167,8 @@ def effects(table: dict[tuple[str, ...], pd.Series]) -> list[Effect]:
             a, b = (cell, reference) if base == "article" else (reference, cell)
             diff, low, high, p, n = paired(a, b)
             if n:  # cells with no seed in common have no effect to show
-                out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n)))
+                out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n),
+                                  per_seed=tuple(per_seed_differences(a, b).items())))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
             keras_side = [v for k, v in table.items() if k[i] == "keras"]
@@ -210,6 +218,7 @@ class Gap:
     n: tuple[int, int]
     measure: Measure = MISCLASSIFIED
     paired: bool = True
+    per_seed: tuple[tuple[Any, float], ...] = ()  # (seed, difference) pairs of a paired gap
 
 
 def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
@@ -225,7 +234,8 @@ def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measu
     shared = len(article.index.intersection(keras_cell.index))
     if shared >= MIN_RUNS or min(len(article), library.size) < MIN_RUNS:  # TensorFlow only where it can be tested
         *numbers, n = paired(article, keras_cell)
-        return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure)
+        return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure,
+                   per_seed=tuple(per_seed_differences(article, keras_cell).items()))
     return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
 
 
@@ -306,13 +316,34 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     holm = len(tested) > 1
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
-                      f"{-e.effect / the_gap.size:.0%} of the gap)" for e in closing)
+                      f"{share_text(e, the_gap)} of the gap)" for e in closing)
     also = f"; below {ALPHA} alone but not once adjusted: {lost_p}" if lost else ""
     shares = "; shares of single switches need not add up" if len(closing) > 1 else ""
     which = "one component significantly lowers it" if len(closing) == 1 else \
         f"{len(closing)} components each significantly lower it"
     return (f"{stated}; switched alone to Keras's, {which} "
             f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.")
+
+
+def share(effect: Effect, the_gap: Gap) -> tuple[float, float, float]:
+    """The share of the gap that ``effect``'s switch closes (-effect / gap) with its 95% Fieller
+    interval over the seeds both were measured on (``stats.ratio_interval_paired``): a seed's effect
+    and gap come from the same runs, so they are paired. NaN bounds against TensorFlow's own runs
+    (not paired) or where the interval is unbounded."""
+    ratio = -effect.effect / the_gap.size if the_gap.size else math.nan
+    if not (the_gap.paired and effect.per_seed and the_gap.per_seed):
+        return ratio, math.nan, math.nan
+    effects, gaps = dict(effect.per_seed), dict(the_gap.per_seed)
+    seeds = [seed for seed in effects if seed in gaps]
+    _, low, high = ratio_interval_paired([-effects[s] for s in seeds], [gaps[s] for s in seeds])
+    return ratio, low, high
+
+
+def share_text(effect: Effect, the_gap: Gap) -> str:
+    """'124% (95% CI 78% to 302%)', or the share alone where it has no interval."""
+    ratio, low, high = share(effect, the_gap)
+    bounds = f" (95% CI {low + 0.0:.0%} to {high + 0.0:.0%})" if math.isfinite(low) and math.isfinite(high) else ""
+    return f"{ratio + 0.0:.0%}{bounds}"
 
 
 def closes(effect: Effect) -> bool:
@@ -331,7 +362,7 @@ def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:
     rows = [{"component": e.component, "switched": e.design, effect: e.effect,
              CI_COLUMN: f"[{fmt(e.low)}, {fmt(e.high)}]" if math.isfinite(e.low) and math.isfinite(e.high) else "—",
              "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
-             "share of gap": -e.effect / the_gap.size if real and closes(e) else math.nan}
+             "share of gap": share_text(e, the_gap) if real and closes(e) else "—"}
             for e in found]
     return pd.DataFrame(rows, columns=columns)
 
@@ -340,19 +371,29 @@ CI_COLUMN = "95% CI (not adjusted)"
 
 
 def untested_note(found: list[Effect]) -> str:
-    """Why the effects without a p have none, one clause per reason: too few seeds in common, or
-    the same difference on every seed (t is undefined; a difference of 0 on every seed means the
-    switch changed no run's measure). '' when every effect was tested."""
+    """Why effects have no p, one clause per reason: a switched cell with no runs on its base cell's
+    seeds (no row at all), too few seeds in common, or the same difference on every seed (t is
+    undefined; 0 on every seed: the switch left every seed's measure as it was, or in the factorial
+    the two sides' averages were equal). '' when every effect was tested."""
+    missing = [Effect(c.name, c.label, design, math.nan, math.nan, math.nan, math.nan, (0, 0))
+               for design in (FROM_ARTICLE, FROM_KERAS) if any(e.design == design for e in found)
+               for c in COMPONENTS if not any(e.design == design and e.component == c.name for e in found)]
     few = [e for e in found if e.n[0] < MIN_RUNS]
     flat = [e for e in found if e.n[0] >= MIN_RUNS and not math.isfinite(e.p_value)]
     parts = []
+    if missing:
+        parts.append(f"{_listed(missing)}: no runs of the switched cell on its base cell's seeds, so no row")
     if few:
         parts.append(f"{_listed(few)}: fewer than {MIN_RUNS} seeds in common, too few for a test")
     for value in sorted({e.effect for e in flat}):
         same = [e for e in flat if e.effect == value]
-        what = ("the switch left every seed's measure as it was" if value == 0 else
-                f"every seed differed by the same {fmt(float(value))}")
-        parts.append(f"{_listed(same)}: {what}, so there is no spread for a t-test")
+        for factorial, group in ((False, [e for e in same if e.design != MAIN]), (True, [e for e in same if e.design == MAIN])):
+            if not group:
+                continue
+            what = (f"every seed differed by the same {fmt(float(value))}" if value != 0 else
+                    "the two sides' averages were equal on every seed" if factorial else
+                    "the switch left every seed's measure as it was")
+            parts.append(f"{_listed(group)}: {what}, so there is no spread for a t-test")
     return "; ".join(f"Not tested: {part}" if i == 0 else part for i, part in enumerate(parts)) + ("." if parts else "")
 
 

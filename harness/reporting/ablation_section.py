@@ -92,7 +92,6 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
             lambda v: "—" if pd.isna(v) else fmt(float(v)))
         for column in ("p", "p (Holm)"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else stats.p_text(v))
-        view["share of gap"] = view["share of gap"].map(lambda v: "—" if pd.isna(v) else f"{v + 0.0:.0%}")
         parts.append(html.table_html(view))
         untested = ablation.untested_note(found)
         if untested:

@@ -14,7 +14,7 @@ import pandas as pd
 from harness.reporting import figures as fg
 from harness.reporting import html, reference
 from harness.reporting.figures_article import comparison
-from harness.reporting.stats import RANGES, UNBOUNDED, finite, t_interval
+from harness.reporting.stats import finite, range_of, t_interval
 from harness.reporting.tables import mean_text, repeated_runs
 
 TITLE = "The article's claims, as it made them"
@@ -63,9 +63,9 @@ def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
     for name, group in (("mlp, the article's algorithm", mlp), ("keras", keras)):
         row = {"implementation": name, "runs": len(group)}
         for header, values, within in (
-                ('signed mean "error"', _column(group, "article_error"), UNBOUNDED),
-                ('mean |"error"|', np.abs(_column(group, "article_error")), (0.0, math.inf)),
-                ("misclassified", _column(group, "test_misclassified"), RANGES["test_misclassified"])):
+                ('signed mean "error"', _column(group, "article_error"), range_of("article_error")),
+                ('mean |"error"|', np.abs(_column(group, "article_error")), range_of("article_error", absolute=True)),
+                ("misclassified", _column(group, "test_misclassified"), range_of("test_misclassified"))):
             row[header] = mean_text(values.mean() if values.size else math.nan, *t_interval(values, within=within))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -178,7 +178,7 @@ def strip(ax: Any, runs: pd.DataFrame, column: str) -> bool:
         jitter = np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(1)
         ax.scatter(i + jitter, values, color=colour(impl, backend), s=18, zorder=3)
         ax.hlines(np.median(values), i - 0.3, i + 0.3, color="black", linewidth=1.5, zorder=4)
-        ax.text(i, np.median(values), f" {np.median(values):.3g}", va="bottom", fontsize="small")
+        ax.text(i, np.median(values), f" {fmt(float(np.median(values)))}", va="bottom", fontsize="small")
         drawn = True
     names = [g[0] for g in by_label(ok_runs(runs))]
     ax.set_xticks(range(len(names)), names, rotation=15)

@@ -19,8 +19,8 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.reporting import batches
 from harness.reporting import figures as fg
-from harness.reporting.stats import RANGES, UNBOUNDED, finite, t_interval
-from harness.reporting.tables import REFERENCE_IMPL
+from harness.reporting.stats import finite, range_of, t_interval
+from harness.reporting.tables import REFERENCE_IMPL, fmt
 
 # The article's generating function, F(x) = 1837.5x + U(0, 10000) + 14376.52, and its fit.
 DRUJBA_TRUE_W, DRUJBA_TRUE_B, DRUJBA_NOISE = 1837.5, 14376.52, 10000.0
@@ -50,10 +50,10 @@ def _mean_bars(ax: Any, runs: pd.DataFrame, column: str) -> None:
         values = finite(group[column])
         if values.size == 0:
             continue
-        mean, (low, high) = values.mean(), t_interval(values, within=RANGES.get(column, UNBOUNDED))
+        mean, (low, high) = values.mean(), t_interval(values, within=range_of(column))
         err = None if np.isnan(low) else [[max(mean - low, 0)], [max(high - mean, 0)]]
         ax.bar(i, mean, yerr=err, capsize=5, color=fg.colour(impl, backend))
-        ax.text(i + 0.05, mean, f" {mean:.3g}", ha="left", va="bottom", fontsize="small")
+        ax.text(i + 0.05, mean, f" {fmt(float(mean))}", ha="left", va="bottom", fontsize="small")
     ax.set_xticks(range(len(groups)), [g[0] for g in groups], rotation=15)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.grid(axis="y", alpha=0.3)

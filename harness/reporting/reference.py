@@ -232,10 +232,11 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
     """The verdict (None for a time, which is only shown) and the text of our value."""
     measure, better = entry["measure"], entry.get("better", "none")
     if "bound" in entry:
-        result = verdicts.judge_bound(_values(mine, PER_RUN[measure]), float(entry["bound"]), entry["bound_reason"])
+        result = verdicts.judge_bound(_values(mine, PER_RUN[measure]), float(entry["bound"]), entry["bound_reason"],
+                                      stats.range_of(PER_RUN[measure]))
         return result, _with_interval(result, "95% CI")
     if measure in PER_RUN:
-        values, within = _values(mine, PER_RUN[measure]), stats.RANGES.get(PER_RUN[measure], stats.UNBOUNDED)
+        values, within = _values(mine, PER_RUN[measure]), stats.range_of(PER_RUN[measure])
         if int(entry.get("n", 1)) > 1:
             result = verdicts.judge_mean(values, entry["value"], int(entry["n"]), better, within)
             return result, _with_interval(result, "95% CI") + _error_measures(mine, measure)
@@ -249,8 +250,7 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
     if measure == "time_ratio_vs_keras":
         ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], keras["fit_seconds"])
         n = min(stats.finite(mine["fit_seconds"]).size, stats.finite(keras["fit_seconds"]).size)  # as speed_verdict
-        published = tuple(entry.get("range") or (entry["value"], entry["value"]))
-        read = tuple(entry["read_range"]) if "read_range" in entry else None
+        published, read = _published_and_read(entry)
         result = verdicts.judge_range(ratio, low, high, published, better, n, read=read)
         return result, f"{fmt(ratio)}{_ci(low, high, 3)} (n={len(mine)}, {len(keras)})"
     if measure == "numpy_over_cupy":
@@ -346,6 +346,13 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
             "test": result.reason.split(":")[0], "p_value": result.p_value}
 
 
+def _published_and_read(entry: dict[str, Any]) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """A time ratio's published range (its value twice where it gives one number) and the range
+    widened by its read-off error, None where it has none (``_ratio_ranges`` computed both)."""
+    published = tuple(entry.get("range") or (entry["value"], entry["value"]))
+    return published, (tuple(entry["read_range"]) if "read_range" in entry else None)
+
+
 def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, result: verdicts.Verdict) -> str:
     """For a time judged on runs whose folders saw the machine's speed change (harness.machine's
     rule, the same as the section's sentence): '; timed while ...', and whether a change of that
@@ -355,11 +362,10 @@ def _speed_caveat(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame
     spread = changed_spread(pd.concat([mine, keras]))
     if spread is None:
         return ""
-    tested = entry.get("read_range") or entry.get("range") or (entry.get("value"), entry.get("value"))
-    if entry["measure"] == "time_ratio_vs_keras" and None not in tested and \
-            verdicts.range_verdict_holds(result.low, result.high, tuple(tested), spread.ratio):
-        return (f"; timed while {changed_rate(spread)}, which could move the ratio by a factor of up to "
-                f"{fmt(1 / spread.ratio)} either way: not enough to change this verdict")
+    if entry["measure"] == "time_ratio_vs_keras" and verdicts.range_verdict_holds(
+            result.low, result.high, verdicts.tested_range(*_published_and_read(entry)), spread.ratio):
+        return (f"; timed while {changed_rate(spread)}; a change of that measured size, moving the ratio by up "
+                f"to {fmt(1 / spread.ratio)}x either way, would not change this verdict")
     return f"; timed while {changed_rate(spread)}, so the verdict may show that change rather than the implementations'"
 
 

@@ -39,6 +39,18 @@ RANGES: dict[str, tuple[float, float]] = {
 UNBOUNDED = (-math.inf, math.inf)
 
 
+def range_of(column: str, absolute: bool = False) -> tuple[float, float]:
+    """What ``column``'s values (or, ``absolute``, their |x|) can take: ``RANGES``, else unbounded."""
+    bounds = RANGES.get(column, UNBOUNDED)
+    return absolute_range(bounds) if absolute else bounds
+
+
+def absolute_range(bounds: tuple[float, float]) -> tuple[float, float]:
+    """What |x| can take when x lies within ``bounds``."""
+    low, high = bounds
+    return (0.0 if low <= 0 <= high else min(abs(low), abs(high)), max(abs(low), abs(high)))
+
+
 def t_interval(values: object, confidence: float = CONFIDENCE,
                within: tuple[float, float] = UNBOUNDED) -> tuple[float, float]:
     """The interval of a mean everywhere on the page: mean ± t(n-1) · s / sqrt(n) (NaN below two
@@ -50,6 +62,30 @@ def t_interval(values: object, confidence: float = CONFIDENCE,
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * _spread(data) / math.sqrt(data.size)
     return (float(max(data.mean() - half, within[0])), float(min(data.mean() + half, within[1])))
+
+
+def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """mean(x) / mean(y) for paired observations, with Fieller's interval: the ratios R for which a
+    paired t-test of x - R y against 0 (n - 1 degrees of freedom) does not reject at 1 - confidence.
+    The bounds are NaN below three pairs, or where that set is not one bounded interval (mean(y) not
+    told from 0 at that level): then no finite interval holds the ratio."""
+    pairs = np.asarray([(a, b) for a, b in zip(np.ravel(np.asarray(x, dtype=np.float64)),
+                                               np.ravel(np.asarray(y, dtype=np.float64)))
+                        if math.isfinite(a) and math.isfinite(b)], dtype=np.float64).reshape(-1, 2)
+    n = len(pairs)
+    if n == 0 or pairs[:, 1].mean() == 0:
+        return (math.nan,) * 3
+    a, b = pairs.mean(axis=0)
+    if n < 3:
+        return a / b, math.nan, math.nan
+    (v11, v12), (_, v22) = np.cov(pairs, rowvar=False, ddof=1) / n
+    t2 = scipy_stats.t.ppf((1 + confidence) / 2, n - 1) ** 2
+    # (a - R b)^2 = t^2 (v11 - 2 R v12 + R^2 v22), a quadratic q2 R^2 - 2 q1 R + q0 = 0 in R
+    q2, q1, q0 = b * b - t2 * v22, a * b - t2 * v12, a * a - t2 * v11
+    root = q1 * q1 - q2 * q0
+    if q2 <= 0 or root < 0:
+        return a / b, math.nan, math.nan
+    return a / b, float((q1 - math.sqrt(root)) / q2), float((q1 + math.sqrt(root)) / q2)
 
 
 def p_text(p: float) -> str:

@@ -165,7 +165,7 @@ def _group_row(group: pd.DataFrame, repeats: int) -> dict[str, Any]:
     row["first_epoch_seconds_median"] = stats.describe_time(ok["first_epoch_seconds"])["median"]
     row["predict_seconds_median"] = stats.describe_time(ok["predict_seconds"])["median"]
     for name, column in MEAN_METRICS.items():
-        for key, value in stats.describe_mean(ok[column], within=stats.RANGES.get(column, stats.UNBOUNDED)).items():
+        for key, value in stats.describe_mean(ok[column], within=stats.range_of(column)).items():
             row[f"{name}_{key}"] = value
     row["predicted_positives_mean"] = stats.describe_mean(ok["predicted_positives"])["mean"]
     actual = stats.finite(ok["actual_positives"])
@@ -328,8 +328,8 @@ def _compare_to_reference(key: tuple, groups: dict[tuple, pd.DataFrame], keys: l
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """A number with `digits` significant digits (below a million, never in exponent form: 1634, not
-    1.63e+03), '—' when missing."""
+    """A number with `digits` significant digits, except that from 1000 up to a million it is written
+    out whole (1634, not 1.63e+03); '—' when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if not isinstance(value, (float, np.floating)):
@@ -367,14 +367,9 @@ def changed_rate(spread: RateSpread) -> str:
     first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
     threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
     percent = math.floor(round(100 * spread.ratio, 9))  # 58 of 100 is 58%, not 57.99...
-    return (f"the CPU's float32 matmul rate measured {gflops_text(first.gflops)} GFLOP/s {first.when} these runs "
-            f"and {gflops_text(second.gflops)} {second.when} them at {threads} (the slower is {percent}% of the "
+    return (f"the CPU's float32 matmul rate measured {fmt(float(first.gflops))} GFLOP/s {first.when} these runs "
+            f"and {fmt(float(second.gflops))} {second.when} them at {threads} (the slower is {percent}% of the "
             f"faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%)")
-
-
-def gflops_text(gflops: float) -> str:
-    """A GFLOP/s figure: whole numbers from 100 on (no 3.51e+03), else 3 significant digits."""
-    return f"{gflops:.0f}" if gflops >= 100 else fmt(gflops)
 
 
 def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
@@ -408,7 +403,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
         out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
     if summary["gflops_per_s"].notna().any():
-        rates = summary["gflops_per_s"].map(gflops_text)
+        rates = summary["gflops_per_s"].map(lambda v: fmt(float(v)))
         statuses = summary["rate_status"] if "rate_status" in summary else ["measured"] * len(summary)
         out["GFLOP/s (of matmul peak)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
     if summary["peak_memory_mb_median"].notna().any():

@@ -29,7 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, finite, holm, p_is, t_interval
+from harness.reporting.stats import (ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, absolute_range, finite, holm, p_is,
+                                      t_interval)
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -85,7 +86,7 @@ def _prepare(values: Any, published: float, better: str,
     """The values judged, the published value and their range: |x| for closer_to_zero."""
     data = finite(values)
     if better == "closer_to_zero":
-        return np.abs(data), abs(published), (max(within[0], 0.0), max(abs(within[0]), abs(within[1])))
+        return np.abs(data), abs(published), absolute_range(within)
     return data, published, within
 
 
@@ -182,8 +183,8 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     needs RATIO_MIN_RUNS runs a side."""
     if n < RATIO_MIN_RUNS or not (math.isfinite(low) and math.isfinite(high)):
         return Verdict(too_few(n), math.nan, ours, low, high, n, f"a verdict needs {RATIO_MIN_RUNS} runs per side")
-    tested = read or published
-    overlap = low <= tested[1] and tested[0] <= high
+    tested = tested_range(published, read)
+    overlap = overlaps(low, high, tested)
     # without overlap, the side of the range our interval lies on decides (a bootstrap interval
     # need not hold the point value itself)
     nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
@@ -196,24 +197,35 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
 
+def tested_range(published: tuple[float, float], read: tuple[float, float] | None) -> tuple[float, float]:
+    """The range ``judge_range`` tests: the published one, widened by its read-off error where given."""
+    return read or published
+
+
+def overlaps(low: float, high: float, tested: tuple[float, float]) -> bool:
+    """Whether [low, high] and the range ``tested`` share a point."""
+    return low <= tested[1] and tested[0] <= high
+
+
 def range_verdict_holds(low: float, high: float, tested: tuple[float, float], slack: float) -> bool:
     """Whether ``judge_range``'s overlap answer is the same for every interval [low f, high f] with f
     from ``slack`` to 1 / ``slack`` (0 < slack <= 1): how far a time ratio could move if one side
     was timed on a machine up to that much slower than the other (``slack``: the slower CPU rate
-    measurement over the faster)."""
+    measurement over the faster). Together those intervals cover [low slack, high / slack], and the
+    factors for which one overlaps form an interval, so the answer is the same for all of them when
+    none meets the range or both extremes do."""
     if not (0 < low <= high and 0 < slack <= 1):
         return False
-    overlap_from, overlap_to = tested[0] / high, tested[1] / low  # the intervals overlap for f in between
-    always = overlap_from <= slack and 1 / slack <= overlap_to
-    never = overlap_to < slack or 1 / slack < overlap_from
-    return always or never
+    never = not overlaps(low * slack, high / slack, tested)
+    always = overlaps(low * slack, high * slack, tested) and overlaps(low / slack, high / slack, tested)
+    return never or always
 
 
-def judge_bound(values: Any, bound: float, why: str) -> Verdict:
+def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float] = UNBOUNDED) -> Verdict:
     """A claim that a value stays below `bound` (a fixed band, so `why` must say where it comes
-    from): consistent when the upper end of our 95% t-interval is below it."""
+    from): consistent when the upper end of our 95% t-interval (cut to ``within``) is below it."""
     data = finite(values)
-    low, high = t_interval(data)
+    low, high = t_interval(data, within=within)
     mean = float(data.mean()) if data.size else math.nan
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
