@@ -80,8 +80,11 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 2.5 test rows higher "
                            "than with Keras's algorithm in our MLP")
-    assert text.endswith("no single component switched alone to Keras's significantly lowers it (p "
-                         f"adjusted by Holm's method over the {len(COMPONENTS)} components tested).")
+    assert ("no single component switched alone to Keras's significantly lowers it (p adjusted by Holm's method "
+            f"over the {len(COMPONENTS)} components tested).") in text
+    assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, no component "
+                         f"significantly raises it (p adjusted by Holm's method over the {len(COMPONENTS)} components "
+                         "tested).")
 
 
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
@@ -391,8 +394,8 @@ def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_p
     lost = next(e for e in found if e.component == "loss_gradient" and e.design == ablation.FROM_ARTICLE)
     assert lost.p_value < ablation.ALPHA <= lost.p_holm
     assert "backprop (24 test rows lower" in text and "loss_gradient (" not in text
-    assert text.endswith(f"; below 0.05 alone but not once adjusted: loss_gradient at {stats.p_is(lost.p_value)}, "
-                         f"Holm {stats.p_is(lost.p_holm)}.")
+    assert (f"; below 0.05 alone but not once adjusted: loss_gradient at {stats.p_is(lost.p_value)}, "
+            f"Holm {stats.p_is(lost.p_holm)}. Switched alone the other way") in text
 
 
 def test_a_component_that_raises_the_measure_is_not_named_as_closing_the_gap(tmp_path: Path) -> None:
@@ -599,3 +602,20 @@ def test_effects_missing_from_the_table_and_equal_factorial_sides_are_named() ->
         "Not tested: dtype (alone from the article's): no runs of the switched cell on its base cell's seeds, so "
         "no row; adam (main effect (factorial)): the two sides' averages were equal on every seed, so there is "
         "no spread for a t-test.")
+
+
+def test_the_reverse_switches_are_read_too(tmp_path: Path) -> None:
+    """backprop lowers the measure by 24 from either side: switched from Keras's algorithm to the
+    article's it raises it by 24, which the finding's second sentence names with its numbers."""
+    write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
+    found, the_gap, table = _found(tmp_path)
+    keras_cell, switched = _article_and(table, "backprop", base="keras")
+    expected = scipy_stats.ttest_rel(keras_cell, switched)
+    reverse = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_KERAS)
+    assert reverse.p_value == pytest.approx(expected.pvalue) and reverse.p_holm < ablation.ALPHA
+    text = ablation.sentence("ablation_mnist", found, the_gap)
+    assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, one component "
+                         f"significantly raises it (p adjusted by Holm's method over the {len(COMPONENTS)} components "
+                         f"tested): backprop (24 test rows higher, 95% CI {tables.fmt(-reverse.high)} to "
+                         f"{tables.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
+                         "n=5 seeds).")

@@ -272,7 +272,8 @@ def _components(count: int) -> str:
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     """The finding, from the numbers: which components, switched alone from the article's algorithm
     to Keras's, significantly lower its measure (p adjusted by Holm's method over the components;
-    ``closes``), and what share of the gap to Keras's algorithm each closes."""
+    ``closes``), and what share of the gap to Keras's algorithm each closes; then which, switched
+    alone the other way, significantly raise it (``_reverse``)."""
     state, measure = gap_state(the_gap), the_gap.measure
     if not math.isfinite(the_gap.size):
         return (f"{experiment}: no gap to explain yet: it needs runs of the article's algorithm and of Keras's "
@@ -310,9 +311,10 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     closing = sorted((e for e in tested if closes(e)), key=lambda e: e.effect)
     lost = [e for e in tested if e.effect < 0 and e.p_value < ALPHA <= e.p_holm]
     lost_p = "; ".join(f"{e.component} at {p_is(e.p_value)}, Holm {p_is(e.p_holm)}" for e in lost)
+    reverse = _reverse(found, measure)
     if not closing:
         after = f" once p is adjusted by {over} ({lost_p})" if lost else f" (p adjusted by {over})"
-        return f"{stated}, and no single component switched alone to Keras's significantly lowers it{after}."
+        return f"{stated}, and no single component switched alone to Keras's significantly lowers it{after}.{reverse}"
     holm = len(tested) > 1
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
@@ -322,7 +324,28 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     which = "one component significantly lowers it" if len(closing) == 1 else \
         f"{len(closing)} components each significantly lower it"
     return (f"{stated}; switched alone to Keras's, {which} "
-            f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.")
+            f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.{reverse}")
+
+
+def _reverse(found: list[Effect], measure: Measure) -> str:
+    """The other design's answer, in a sentence of its own: which components, switched alone from
+    Keras's algorithm to the article's, significantly raise the measure (p adjusted by Holm's method
+    over that design); '' where that design has no tested effect."""
+    tested = [e for e in found if e.design == FROM_KERAS and math.isfinite(e.p_value)]
+    if not tested:
+        return ""
+    over = f"p adjusted by Holm's method over the {_components(len(tested))} tested" if len(tested) > 1 else \
+        "the only component tested"
+    raising = sorted((e for e in tested if e.effect < 0 and e.p_holm < ALPHA), key=lambda e: e.effect)
+    if not raising:
+        return (f" Switched alone the other way, from Keras's algorithm to the article's, no component "
+                f"significantly raises it ({over}).")
+    which = "one component significantly raises it" if len(raising) == 1 else \
+        f"{len(raising)} components each significantly raise it"
+    named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} higher, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
+                      f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if len(tested) > 1 else ''}, {runs(e.n)})"
+                      for e in raising)
+    return f" Switched alone the other way, from Keras's algorithm to the article's, {which} ({over}): {named}."
 
 
 def share(effect: Effect, the_gap: Gap) -> tuple[float, float, float]:
