@@ -82,9 +82,9 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
                            "than with Keras's algorithm in our MLP")
     assert ("no single component switched alone to Keras's significantly lowers it (p adjusted by Holm's method "
             f"over the {len(COMPONENTS)} components tested).") in text
-    assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, no component "
-                         f"significantly raises it (p adjusted by Holm's method over the {len(COMPONENTS)} components "
-                         "tested).")
+    assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, no single component "
+                         "significantly raises the mean misclassified (p adjusted by Holm's method over the "
+                         f"{len(COMPONENTS)} components tested).")
 
 
 def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
@@ -333,9 +333,8 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
     assert raw == min(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
     text = ablation.sentence("ablation_mnist", found, the_gap)
-    assert "no single component switched alone to Keras's significantly lowers it once p is " \
-           f"adjusted by Holm's method over the {m} components tested (backprop at p={raw:.3g}, Holm " \
-           f"p={m * raw:.3g})." in text
+    assert "no single component switched alone to Keras's significantly lowers it once p is adjusted (backprop: " \
+           f"p={raw:.3g} alone, Holm p={m * raw:.3g}; p adjusted by Holm's method over the {m} components tested)." in text
     assert "significantly lowers it (" not in text
     frame = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])
     assert frame.loc[("backprop", ablation.FROM_ARTICLE), "p (Holm)"] == pytest.approx(m * raw)
@@ -394,7 +393,7 @@ def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_p
     lost = next(e for e in found if e.component == "loss_gradient" and e.design == ablation.FROM_ARTICLE)
     assert lost.p_value < ablation.ALPHA <= lost.p_holm
     assert "backprop (24 test rows lower" in text and "loss_gradient (" not in text
-    assert (f"; below 0.05 alone but not once adjusted: loss_gradient at {stats.p_is(lost.p_value)}, "
+    assert (f"; below 0.05 alone but not once adjusted: loss_gradient: {stats.p_is(lost.p_value)} alone, "
             f"Holm {stats.p_is(lost.p_holm)}. Switched alone the other way") in text
 
 
@@ -514,7 +513,8 @@ def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
              tuple("keras" if n == "backprop" else "article" for n in names): article - 20.0 + [0.5, -0.5, 1, 0]}
     found, the_gap = ablation.effects(table), ablation.gap(table, [])
     text = ablation.sentence("x", found, the_gap)
-    assert "(the only component tested): backprop (19.8 test rows lower" in text and "Holm" not in text
+    assert ("(the only component tested; 4 could not be tested): backprop (19.8 test rows lower" in text
+            and "Holm" not in text)
     flat = ablation.Gap("TensorFlow/Keras", 4.0, math.nan, math.nan, math.nan, (3, 3), paired=False)
     assert ablation.sentence("x", [], flat).endswith("but the runs have no spread, so no t-test applies.")
     same = ablation.Gap("Keras's algorithm in our MLP", 4.0, math.nan, math.nan, math.nan, (3, 3))
@@ -567,8 +567,8 @@ def test_the_share_of_the_gap_has_its_fieller_interval_over_the_seeds(tmp_path: 
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "adam": -6.0})
     found, the_gap, table = _found(tmp_path)
     backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
-    ratio, low, high = ablation.share(backprop, the_gap)
-    assert ratio == pytest.approx(0.8) and low < 0.8 < high
+    ratio, low, high, n = ablation.share(backprop, the_gap)
+    assert ratio == pytest.approx(0.8) and low < 0.8 < high and n == 5
     effects = np.array([-v for _, v in backprop.per_seed])
     gaps = np.array([v for _, v in the_gap.per_seed])
     for bound in (low, high):
@@ -576,7 +576,30 @@ def test_the_share_of_the_gap_has_its_fieller_interval_over_the_seeds(tmp_path: 
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert f"n=5 seeds: 80% (95% CI {low:.0%} to {high:.0%}) of the gap)" in text
     welch = ablation.Gap("TensorFlow/Keras", 30.0, 10.0, 50.0, 0.01, (5, 5), paired=False)
-    assert ablation.share_text(backprop, welch) == "80%"  # no pairs against TensorFlow's own runs
+    assert ablation.share_text(backprop, welch) == \
+        "80% (no interval: the gap is against TensorFlow's own runs, not paired with the effect)"
+
+
+def test_the_share_and_its_interval_rest_on_the_same_seeds_matched_by_label() -> None:
+    """The effect measured on seeds 0-4, the gap on 0-3 (Keras's cell lost seed 4), listed in another
+    order: the share and its interval both come from seeds 0-3, matched by label, and say so; too
+    few seeds or a gap not told from 0 on them leave the interval out with the reason."""
+    effect = ablation.Effect("backprop", "", ablation.FROM_ARTICLE, -39.0, -60.0, -16.0, 0.001, (5, 5),
+                             per_seed=((3, -26.0), (0, -20.0), (4, -103.0), (2, -25.0), (1, -21.0)))
+    gap = ablation.Gap("Keras's algorithm in our MLP", 23.5, 20.0, 27.0, 0.001, (4, 4),
+                       per_seed=((0, 21.0), (1, 22.0), (2, 24.0), (3, 27.0)))
+    ratio, low, high, n = ablation.share(effect, gap)
+    expected = stats.ratio_interval_paired([20.0, 21.0, 25.0, 26.0], [21.0, 22.0, 24.0, 27.0])
+    assert (ratio, low, high, n) == (pytest.approx(expected[0]), pytest.approx(expected[1]),
+                                     pytest.approx(expected[2]), 4)
+    assert low <= ratio <= high  # the share never falls outside its own interval
+    assert ablation.share_text(effect, gap) == f"{ratio:.0%} (95% CI {low:.0%} to {high:.0%}, over the 4 seeds both ran)"
+    two = ablation.Effect("backprop", "", ablation.FROM_ARTICLE, -20.5, -30.0, -16.0, 0.001, (2, 2),
+                          per_seed=((0, -20.0), (1, -21.0)))
+    assert ablation.share_text(two, gap) == "95% (too few seeds for an interval)"
+    noisy = ablation.Gap("Keras's algorithm in our MLP", 1.0, -50.0, 52.0, 0.9, (4, 4),
+                         per_seed=((0, 40.0), (1, -38.0), (2, 35.0), (3, -33.0)))
+    assert ablation.share_text(effect, noisy).endswith("(95% CI unbounded, over the 4 seeds both ran)")
 
 
 def test_two_components_each_lowering_the_measure_are_both_named(tmp_path: Path) -> None:
@@ -587,6 +610,9 @@ def test_two_components_each_lowering_the_measure_are_both_named(tmp_path: Path)
             f"over the {len(COMPONENTS)} components tested; shares of single switches need not add up): "
             "sampler (30 test rows lower") in text
     assert "; backprop (24 test rows lower" in text
+    assert (" Switched alone the other way, from Keras's algorithm to the article's, 2 components each significantly "
+            "raise the mean misclassified (p adjusted by Holm's method over the 5 components tested): sampler (30 test "
+            "rows higher") in text and "; backprop (24 test rows higher" in text
 
 
 def test_effects_missing_from_the_table_and_equal_factorial_sides_are_named() -> None:
@@ -596,11 +622,12 @@ def test_effects_missing_from_the_table_and_equal_factorial_sides_are_named() ->
         return ablation.Effect(name, name, design, value, math.nan, math.nan, p, (3, 3))
 
     found = [effect(c.name, ablation.FROM_ARTICLE, 1.0, 0.5) for c in COMPONENTS if c.name != "dtype"]
+    found += [effect(c.name, ablation.FROM_KERAS, 1.0, 0.5) for c in COMPONENTS if c.name not in ("dtype", "adam")]
     found += [effect(c.name, ablation.MAIN, 0.0 if c.name == "adam" else 1.0, math.nan if c.name == "adam" else 0.4)
               for c in COMPONENTS]
     assert ablation.untested_note(found) == (
-        "Not tested: dtype (alone from the article's): no runs of the switched cell on its base cell's seeds, so "
-        "no row; adam (main effect (factorial)): the two sides' averages were equal on every seed, so there is "
+        "Not tested: dtype (alone from the article's and alone from Keras's), adam (alone from Keras's): no runs of "
+        "the switched cell on its base cell's seeds, so no row; adam (main effect (factorial)): the two sides' averages were equal on every seed, so there is "
         "no spread for a t-test.")
 
 
@@ -615,7 +642,7 @@ def test_the_reverse_switches_are_read_too(tmp_path: Path) -> None:
     assert reverse.p_value == pytest.approx(expected.pvalue) and reverse.p_holm < ablation.ALPHA
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, one component "
-                         f"significantly raises it (p adjusted by Holm's method over the {len(COMPONENTS)} components "
-                         f"tested): backprop (24 test rows higher, 95% CI {tables.fmt(-reverse.high)} to "
+                         "significantly raises the mean misclassified (p adjusted by Holm's method over the "
+                         f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {tables.fmt(-reverse.high)} to "
                          f"{tables.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
                          "n=5 seeds).")

@@ -201,6 +201,15 @@ def test_fieller_interval_of_a_paired_ratio_inverts_the_paired_t_test() -> None:
     assert stats.ratio_interval_paired([1.0, 2.0], [1.0, 1.0])[1:] == (pytest.approx(math.nan, nan_ok=True),) * 2
     assert all(math.isnan(v) for v in stats.ratio_interval_paired([], []))
     assert stats.ratio_interval_paired([1.0, math.nan, 3.0, 2.0], [1.0, 5.0, math.nan, 2.0])[0] == pytest.approx(1.0)
+    # x exactly proportional to y: no spread in x - R y at R = 1.5, so the interval is that point
+    # (rounding may leave a tiny negative discriminant; it is not read as "no interval")
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        y = rng.integers(40, 50, size=5).astype(float)  # clearly above 0: a bounded interval
+        ratio, low, high = stats.ratio_interval_paired(1.5 * y, y)
+        assert (low, high) == (pytest.approx(1.5), pytest.approx(1.5))
+    with pytest.raises(ValueError, match="as many x as y, got 3 and 2"):
+        stats.ratio_interval_paired([1.0, 2.0, 3.0], [1.0, 2.0])
 
 
 def test_the_range_of_a_column_and_of_its_absolute_value() -> None:

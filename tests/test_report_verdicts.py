@@ -432,3 +432,18 @@ def test_verdict_intervals_are_cut_to_the_range_of_their_values() -> None:
     assert bare.low < 0 and cut.low == 0.0 and (cut.verdict, cut.p_value) == (bare.verdict, bare.p_value)
     errors = [2, -30, 3]  # signed: unbounded, but judged as |x|
     assert verdicts.judge_mean(errors, 10, 10, "closer_to_zero").low == 0.0
+
+
+def test_a_bound_verdict_reads_its_interval_cut_to_the_range() -> None:
+    """Accuracies 0.99, 0.5, 0.99: the t-interval's top passes 1; cut at 1 it is below a bound of
+    1.2, as the true mean must be."""
+    values = [0.99, 0.5, 0.99]
+    assert verdicts.judge_bound(values, 1.2, "why").verdict == "differs"
+    cut = verdicts.judge_bound(values, 1.2, "why", (0.0, 1.0))
+    assert (cut.verdict, cut.high) == ("consistent", 1.0)
+
+
+def test_a_range_verdict_never_holds_against_a_range_it_cannot_read() -> None:
+    assert not verdicts.range_verdict_holds(0.008, 0.009, (math.nan, 0.237), 0.63)
+    assert not verdicts.range_verdict_holds(0.008, 0.009, (0.19, math.inf), 0.63)
+    assert verdicts.range_verdict_holds(0.2, 0.21, (0.19, 0.237), 1.0)  # a steady machine: the verdict as is

@@ -165,10 +165,11 @@ def effects(table: dict[tuple[str, ...], pd.Series]) -> list[Effect]:
                 continue
             # the effect of Keras's value: from Keras's algorithm, switching to the article's is its negative
             a, b = (cell, reference) if base == "article" else (reference, cell)
-            diff, low, high, p, n = paired(a, b)
-            if n:  # cells with no seed in common have no effect to show
-                out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n),
-                                  per_seed=tuple(per_seed_differences(a, b).items())))
+            differences = per_seed_differences(a, b)
+            if len(differences):  # cells with no seed in common have no effect to show
+                numbers = _one_sample(differences.to_numpy(dtype=np.float64))
+                out.append(Effect(c.name, c.label, design, *numbers, (len(differences),) * 2,
+                                  per_seed=tuple(differences.items())))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
             keras_side = [v for k, v in table.items() if k[i] == "keras"]
@@ -233,9 +234,9 @@ def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measu
     library = finite(keras_runs)
     shared = len(article.index.intersection(keras_cell.index))
     if shared >= MIN_RUNS or min(len(article), library.size) < MIN_RUNS:  # TensorFlow only where it can be tested
-        *numbers, n = paired(article, keras_cell)
-        return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure,
-                   per_seed=tuple(per_seed_differences(article, keras_cell).items()))
+        differences = per_seed_differences(article, keras_cell)
+        return Gap("Keras's algorithm in our MLP", *_one_sample(differences.to_numpy(dtype=np.float64)),
+                   (len(differences),) * 2, measure, per_seed=tuple(differences.items()))
     return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
 
 
@@ -301,78 +302,115 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "
                 "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"
+    reverse = _reverse(found, measure)
     tested = [e for e in found if e.design == FROM_ARTICLE and math.isfinite(e.p_value)]
     if not tested:
         return (f"{stated}; no component's switch alone from the article's algorithm could be tested (each needs "
-                f"{MIN_RUNS} seeds shared with the article's cell, and spread).")
-    untested = len(COMPONENTS) - len(tested)
-    over = (f"Holm's method over the {_components(len(tested))} tested"
-            + (f"; {untested} could not be tested" if untested else ""))
+                f"{MIN_RUNS} seeds shared with the article's cell, and spread).{reverse}")
+    over = _holm_over(tested)
     closing = sorted((e for e in tested if closes(e)), key=lambda e: e.effect)
-    lost = [e for e in tested if e.effect < 0 and e.p_value < ALPHA <= e.p_holm]
-    lost_p = "; ".join(f"{e.component} at {p_is(e.p_value)}, Holm {p_is(e.p_holm)}" for e in lost)
-    reverse = _reverse(found, measure)
+    lost = _lost(tested, FROM_ARTICLE)
     if not closing:
-        after = f" once p is adjusted by {over} ({lost_p})" if lost else f" (p adjusted by {over})"
+        after = f" once p is adjusted ({lost}; {over})" if lost else f" ({over})"
         return f"{stated}, and no single component switched alone to Keras's significantly lowers it{after}.{reverse}"
     holm = len(tested) > 1
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
                       f"{share_text(e, the_gap)} of the gap)" for e in closing)
-    also = f"; below {ALPHA} alone but not once adjusted: {lost_p}" if lost else ""
+    also = f"; below {ALPHA} alone but not once adjusted: {lost}" if lost else ""
     shares = "; shares of single switches need not add up" if len(closing) > 1 else ""
     which = "one component significantly lowers it" if len(closing) == 1 else \
         f"{len(closing)} components each significantly lower it"
-    return (f"{stated}; switched alone to Keras's, {which} "
-            f"({'p adjusted by ' + over if holm else 'the only component tested'}{shares}): {named}{also}.{reverse}")
+    return f"{stated}; switched alone to Keras's, {which} ({over}{shares}): {named}{also}.{reverse}"
+
+
+def _holm_over(tested: list[Effect]) -> str:
+    """How a design's p were adjusted: 'p adjusted by Holm's method over the 4 components tested;
+    1 could not be tested', or 'the only component tested'."""
+    if len(tested) == 1:
+        return "the only component tested" + (f"; {len(COMPONENTS) - 1} could not be tested" if len(COMPONENTS) > 1 else "")
+    untested = len(COMPONENTS) - len(tested)
+    return (f"p adjusted by Holm's method over the {_components(len(tested))} tested"
+            + (f"; {untested} could not be tested" if untested else ""))
+
+
+def _lost(tested: list[Effect], design: str) -> str:
+    """The effects in the finding's direction for ``design`` (``closes`` / ``raises``) whose p was
+    under ALPHA alone but not once adjusted: 'backprop: p=0.0296 alone, Holm p=0.119'."""
+    return "; ".join(f"{e.component}: {p_is(e.p_value)} alone, Holm {p_is(e.p_holm)}" for e in tested
+                     if e.design == design and e.effect < 0 and e.p_value < ALPHA <= e.p_holm)
 
 
 def _reverse(found: list[Effect], measure: Measure) -> str:
     """The other design's answer, in a sentence of its own: which components, switched alone from
-    Keras's algorithm to the article's, significantly raise the measure (p adjusted by Holm's method
-    over that design); '' where that design has no tested effect."""
+    Keras's algorithm to the article's, significantly raise the measure (``raises``; p adjusted by
+    Holm's method over that design); '' where that design has no tested effect."""
     tested = [e for e in found if e.design == FROM_KERAS and math.isfinite(e.p_value)]
     if not tested:
         return ""
-    over = f"p adjusted by Holm's method over the {_components(len(tested))} tested" if len(tested) > 1 else \
-        "the only component tested"
-    raising = sorted((e for e in tested if e.effect < 0 and e.p_holm < ALPHA), key=lambda e: e.effect)
+    over, lost = _holm_over(tested), _lost(tested, FROM_KERAS)
+    raising = sorted((e for e in tested if raises(e)), key=lambda e: e.effect)
+    what = f"the mean {measure.name}"
     if not raising:
-        return (f" Switched alone the other way, from Keras's algorithm to the article's, no component "
-                f"significantly raises it ({over}).")
-    which = "one component significantly raises it" if len(raising) == 1 else \
-        f"{len(raising)} components each significantly raise it"
+        after = f" once p is adjusted ({lost}; {over})" if lost else f" ({over})"
+        return (f" Switched alone the other way, from Keras's algorithm to the article's, no single component "
+                f"significantly raises {what}{after}.")
+    which = f"one component significantly raises {what}" if len(raising) == 1 else \
+        f"{len(raising)} components each significantly raise {what}"
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} higher, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if len(tested) > 1 else ''}, {runs(e.n)})"
                       for e in raising)
-    return f" Switched alone the other way, from Keras's algorithm to the article's, {which} ({over}): {named}."
+    also = f"; below {ALPHA} alone but not once adjusted: {lost}" if lost else ""
+    return f" Switched alone the other way, from Keras's algorithm to the article's, {which} ({over}): {named}{also}."
 
 
-def share(effect: Effect, the_gap: Gap) -> tuple[float, float, float]:
+def share(effect: Effect, the_gap: Gap) -> tuple[float, float, float, int]:
     """The share of the gap that ``effect``'s switch closes (-effect / gap) with its 95% Fieller
-    interval over the seeds both were measured on (``stats.ratio_interval_paired``): a seed's effect
-    and gap come from the same runs, so they are paired. NaN bounds against TensorFlow's own runs
-    (not paired) or where the interval is unbounded."""
-    ratio = -effect.effect / the_gap.size if the_gap.size else math.nan
+    interval (``stats.ratio_interval_paired``), both over the seeds the effect and the paired gap
+    were both measured on (a seed's effect and gap come from the same runs), and that seed count.
+    Against TensorFlow's own runs (no pairs) the ratio of the two means, no interval, 0 seeds."""
     if not (the_gap.paired and effect.per_seed and the_gap.per_seed):
-        return ratio, math.nan, math.nan
+        ratio = -effect.effect / the_gap.size if the_gap.size else math.nan
+        return ratio, math.nan, math.nan, 0
     effects, gaps = dict(effect.per_seed), dict(the_gap.per_seed)
     seeds = [seed for seed in effects if seed in gaps]
-    _, low, high = ratio_interval_paired([-effects[s] for s in seeds], [gaps[s] for s in seeds])
-    return ratio, low, high
+    ratio, low, high = ratio_interval_paired([-effects[s] for s in seeds], [gaps[s] for s in seeds])
+    return ratio, low, high, len(seeds)
 
 
 def share_text(effect: Effect, the_gap: Gap) -> str:
-    """'124% (95% CI 78% to 302%)', or the share alone where it has no interval."""
-    ratio, low, high = share(effect, the_gap)
-    bounds = f" (95% CI {low + 0.0:.0%} to {high + 0.0:.0%})" if math.isfinite(low) and math.isfinite(high) else ""
-    return f"{ratio + 0.0:.0%}{bounds}"
+    """'124% (95% CI 89% to 233%)'; where there is no interval, why: the gap against TensorFlow's
+    own runs, too few seeds, or an unbounded interval (the gap not told from 0 on those seeds);
+    the seeds when fewer than the effect's."""
+    ratio, low, high, n = share(effect, the_gap)
+    if n == 0:
+        why = "no interval: the gap is against TensorFlow's own runs, not paired with the effect"
+    elif n < MIN_RUNS:
+        why = "too few seeds for an interval"
+    elif math.isfinite(low) and math.isfinite(high):
+        why = f"95% CI {low + 0.0:.0%} to {high + 0.0:.0%}"
+    else:
+        why = "95% CI unbounded"
+    fewer = f", over the {n} seeds both ran" if 0 < n < effect.n[0] else ""
+    return f"{ratio + 0.0:.0%} ({why}{fewer})"
 
 
 def closes(effect: Effect) -> bool:
-    """Whether the finding names ``effect``: switched alone from the article's algorithm to Keras's,
-    it lowers the measure with a Holm-adjusted p under ALPHA."""
-    return effect.design == FROM_ARTICLE and effect.effect < 0 and effect.p_holm < ALPHA
+    """Whether the finding names ``effect`` as closing the gap: switched alone from the article's
+    algorithm to Keras's, it lowers the measure with a Holm-adjusted p under ALPHA."""
+    return effect.design == FROM_ARTICLE and _significantly_lowered_by_keras(effect)
+
+
+def raises(effect: Effect) -> bool:
+    """Whether the finding's second sentence names ``effect``: switched alone from Keras's algorithm
+    to the article's, it raises the measure with a Holm-adjusted p under ALPHA."""
+    return effect.design == FROM_KERAS and _significantly_lowered_by_keras(effect)
+
+
+def _significantly_lowered_by_keras(effect: Effect) -> bool:
+    """Keras's value of the component gives the lower measure (effects are Keras's minus the
+    article's), with a Holm-adjusted p under ALPHA."""
+    return effect.effect < 0 and effect.p_holm < ALPHA
 
 
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:

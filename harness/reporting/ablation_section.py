@@ -118,7 +118,10 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
               f"Holm-adjusted p &lt; {ablation.ALPHA}, each with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow's own runs, by Welch's test, when those two cells share "
-              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has {ablation.MIN_RUNS} runs); a second sentence names "
+              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has {ablation.MIN_RUNS} runs) and that share's "
+              f"95% interval (Fieller's, over the seeds the effect and the gap share; not adjusted for the number of "
+              f"components; it may pass 100%: the switch alone then lowers the measure by more than the gap); a "
+              f"second sentence names "
               f"those whose switch alone from Keras's algorithm to the article's raises it with a Holm-adjusted "
               f"p &lt; {ablation.ALPHA}. An effect or gap "
               f"needs {ablation.MIN_RUNS} seeds (or runs a side) and some spread for an interval.</p>")

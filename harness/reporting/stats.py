@@ -69,9 +69,11 @@ def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) 
     paired t-test of x - R y against 0 (n - 1 degrees of freedom) does not reject at 1 - confidence.
     The bounds are NaN below three pairs, or where that set is not one bounded interval (mean(y) not
     told from 0 at that level): then no finite interval holds the ratio."""
-    pairs = np.asarray([(a, b) for a, b in zip(np.ravel(np.asarray(x, dtype=np.float64)),
-                                               np.ravel(np.asarray(y, dtype=np.float64)))
-                        if math.isfinite(a) and math.isfinite(b)], dtype=np.float64).reshape(-1, 2)
+    xs, ys = np.ravel(np.asarray(x, dtype=np.float64)), np.ravel(np.asarray(y, dtype=np.float64))
+    if xs.size != ys.size:
+        raise ValueError(f"paired values need as many x as y, got {xs.size} and {ys.size}")
+    pairs = np.asarray([(a, b) for a, b in zip(xs, ys) if math.isfinite(a) and math.isfinite(b)],
+                       dtype=np.float64).reshape(-1, 2)
     n = len(pairs)
     if n == 0 or pairs[:, 1].mean() == 0:
         return (math.nan,) * 3
@@ -82,10 +84,10 @@ def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) 
     t2 = scipy_stats.t.ppf((1 + confidence) / 2, n - 1) ** 2
     # (a - R b)^2 = t^2 (v11 - 2 R v12 + R^2 v22), a quadratic q2 R^2 - 2 q1 R + q0 = 0 in R
     q2, q1, q0 = b * b - t2 * v22, a * b - t2 * v12, a * a - t2 * v11
-    root = q1 * q1 - q2 * q0
-    if q2 <= 0 or root < 0:
+    if q2 <= 0:  # the set is not one bounded interval
         return a / b, math.nan, math.nan
-    return a / b, float((q1 - math.sqrt(root)) / q2), float((q1 + math.sqrt(root)) / q2)
+    root = math.sqrt(max(q1 * q1 - q2 * q0, 0.0))  # >= 0 whenever q2 > 0, up to rounding
+    return a / b, float((q1 - root) / q2), float((q1 + root) / q2)
 
 
 def p_text(p: float) -> str:

@@ -214,7 +214,7 @@ def range_verdict_holds(low: float, high: float, tested: tuple[float, float], sl
     measurement over the faster). Together those intervals cover [low slack, high / slack], and the
     factors for which one overlaps form an interval, so the answer is the same for all of them when
     none meets the range or both extremes do."""
-    if not (0 < low <= high and 0 < slack <= 1):
+    if not (0 < low <= high and 0 < slack <= 1 and all(math.isfinite(v) for v in tested)):
         return False
     never = not overlaps(low * slack, high / slack, tested)
     always = overlaps(low * slack, high * slack, tested) and overlaps(low / slack, high / slack, tested)
