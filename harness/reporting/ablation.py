@@ -121,9 +121,14 @@ def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]
     """Cell a minus cell b over the seeds both ran (matched by seed label), a paired t-test: the seed
     is the random unit of the design, every cell runs the same seeds, so a seed's two runs are a
     pair, not two independent samples. Returns the mean difference, its 95% interval, two-sided p
-    and the number of seeds."""
+    and the number of seeds (``paired_with_differences`` also returns the differences)."""
+    return paired_with_differences(a, b)[0]
+
+
+def paired_with_differences(a: pd.Series, b: pd.Series) -> tuple[tuple[float, float, float, float, int], pd.Series]:
+    """``paired``'s numbers and the per-seed differences they come from (the effects and the gap keep them)."""
     differences = per_seed_differences(a, b)
-    return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences))
+    return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences)), differences
 
 
 def per_seed_differences(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -165,10 +170,9 @@ def effects(table: dict[tuple[str, ...], pd.Series]) -> list[Effect]:
                 continue
             # the effect of Keras's value: from Keras's algorithm, switching to the article's is its negative
             a, b = (cell, reference) if base == "article" else (reference, cell)
-            differences = per_seed_differences(a, b)
-            if len(differences):  # cells with no seed in common have no effect to show
-                numbers = _one_sample(differences.to_numpy(dtype=np.float64))
-                out.append(Effect(c.name, c.label, design, *numbers, (len(differences),) * 2,
+            (diff, low, high, p, n), differences = paired_with_differences(a, b)
+            if n:  # cells with no seed in common have no effect to show
+                out.append(Effect(c.name, c.label, design, diff, low, high, p, (n, n),
                                   per_seed=tuple(differences.items())))
     if all(key in table for key in product(("article", "keras"), repeat=len(COMPONENTS))):
         for i, c in enumerate(COMPONENTS):
@@ -234,9 +238,8 @@ def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measu
     library = finite(keras_runs)
     shared = len(article.index.intersection(keras_cell.index))
     if shared >= MIN_RUNS or min(len(article), library.size) < MIN_RUNS:  # TensorFlow only where it can be tested
-        differences = per_seed_differences(article, keras_cell)
-        return Gap("Keras's algorithm in our MLP", *_one_sample(differences.to_numpy(dtype=np.float64)),
-                   (len(differences),) * 2, measure, per_seed=tuple(differences.items()))
+        (*numbers, n), differences = paired_with_differences(article, keras_cell)
+        return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure, per_seed=tuple(differences.items()))
     return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
 
 
@@ -311,9 +314,9 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     closing = sorted((e for e in tested if closes(e)), key=lambda e: e.effect)
     lost = _lost(tested, FROM_ARTICLE)
     if not closing:
-        after = f" once p is adjusted ({lost}; {over})" if lost else f" ({over})"
+        after = f" once p is adjusted ({over}; {lost})" if lost else f" ({over})"
         return f"{stated}, and no single component switched alone to Keras's significantly lowers it{after}.{reverse}"
-    holm = len(tested) > 1
+    holm = _adjusted(tested)
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} lower, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
                       f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if holm else ''}, {runs(e.n)}: "
                       f"{share_text(e, the_gap)} of the gap)" for e in closing)
@@ -324,21 +327,25 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
     return f"{stated}; switched alone to Keras's, {which} ({over}{shares}): {named}{also}.{reverse}"
 
 
+def _adjusted(tested: list[Effect]) -> bool:
+    """Whether a design's p are Holm-adjusted: with one component tested there is nothing to adjust over."""
+    return len(tested) > 1
+
+
 def _holm_over(tested: list[Effect]) -> str:
-    """How a design's p were adjusted: 'p adjusted by Holm's method over the 4 components tested;
-    1 could not be tested', or 'the only component tested'."""
-    if len(tested) == 1:
-        return "the only component tested" + (f"; {len(COMPONENTS) - 1} could not be tested" if len(COMPONENTS) > 1 else "")
+    """How a design's p were adjusted: 'p adjusted by Holm's method over the 4 components tested,
+    1 untested', or 'the only component tested, 4 untested'."""
     untested = len(COMPONENTS) - len(tested)
-    return (f"p adjusted by Holm's method over the {_components(len(tested))} tested"
-            + (f"; {untested} could not be tested" if untested else ""))
+    how = (f"p adjusted by Holm's method over the {_components(len(tested))} tested" if _adjusted(tested)
+           else "the only component tested")
+    return how + (f", {untested} untested" if untested else "")
 
 
 def _lost(tested: list[Effect], design: str) -> str:
     """The effects in the finding's direction for ``design`` (``closes`` / ``raises``) whose p was
-    under ALPHA alone but not once adjusted: 'backprop: p=0.0296 alone, Holm p=0.119'."""
-    return "; ".join(f"{e.component}: {p_is(e.p_value)} alone, Holm {p_is(e.p_holm)}" for e in tested
-                     if e.design == design and e.effect < 0 and e.p_value < ALPHA <= e.p_holm)
+    under ALPHA alone but not once adjusted: 'backprop (p=0.0296 alone, Holm p=0.119)'."""
+    return "; ".join(f"{e.component} ({p_is(e.p_value)} alone, Holm {p_is(e.p_holm)})" for e in tested
+                     if e.design == design and _lowered_by_keras(e) and e.p_value < ALPHA <= e.p_holm)
 
 
 def _reverse(found: list[Effect], measure: Measure) -> str:
@@ -352,13 +359,13 @@ def _reverse(found: list[Effect], measure: Measure) -> str:
     raising = sorted((e for e in tested if raises(e)), key=lambda e: e.effect)
     what = f"the mean {measure.name}"
     if not raising:
-        after = f" once p is adjusted ({lost}; {over})" if lost else f" ({over})"
+        after = f" once p is adjusted ({over}; {lost})" if lost else f" ({over})"
         return (f" Switched alone the other way, from Keras's algorithm to the article's, no single component "
                 f"significantly raises {what}{after}.")
     which = f"one component significantly raises {what}" if len(raising) == 1 else \
         f"{len(raising)} components each significantly raise {what}"
     named = "; ".join(f"{e.component} ({_amount(-e.effect, measure)} higher, 95% CI {fmt(-e.high)} to {fmt(-e.low)}, "
-                      f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if len(tested) > 1 else ''}, {runs(e.n)})"
+                      f"{p_is(e.p_value)}{', Holm ' + p_is(e.p_holm) if _adjusted(tested) else ''}, {runs(e.n)})"
                       for e in raising)
     also = f"; below {ALPHA} alone but not once adjusted: {lost}" if lost else ""
     return f" Switched alone the other way, from Keras's algorithm to the article's, {which} ({over}): {named}{also}."
@@ -368,30 +375,36 @@ def share(effect: Effect, the_gap: Gap) -> tuple[float, float, float, int]:
     """The share of the gap that ``effect``'s switch closes (-effect / gap) with its 95% Fieller
     interval (``stats.ratio_interval_paired``), both over the seeds the effect and the paired gap
     were both measured on (a seed's effect and gap come from the same runs), and that seed count.
-    Against TensorFlow's own runs (no pairs) the ratio of the two means, no interval, 0 seeds."""
-    if not (the_gap.paired and effect.per_seed and the_gap.per_seed):
+    Against TensorFlow's own runs (no pairs) the ratio of the two means, no interval, 0 seeds; with
+    no seed in common, NaN and 0 seeds."""
+    if not the_gap.paired:
         ratio = -effect.effect / the_gap.size if the_gap.size else math.nan
         return ratio, math.nan, math.nan, 0
     effects, gaps = dict(effect.per_seed), dict(the_gap.per_seed)
     seeds = [seed for seed in effects if seed in gaps]
+    if not seeds:
+        return math.nan, math.nan, math.nan, 0
     ratio, low, high = ratio_interval_paired([-effects[s] for s in seeds], [gaps[s] for s in seeds])
     return ratio, low, high, len(seeds)
 
 
 def share_text(effect: Effect, the_gap: Gap) -> str:
     """'124% (95% CI 89% to 233%)'; where there is no interval, why: the gap against TensorFlow's
-    own runs, too few seeds, or an unbounded interval (the gap not told from 0 on those seeds);
-    the seeds when fewer than the effect's."""
+    own runs, no or too few seeds in common, or an unbounded interval (the gap not told from 0 on
+    those seeds); the seeds when fewer than the effect's or the gap's (then the printed effect over
+    the printed gap is not the share)."""
     ratio, low, high, n = share(effect, the_gap)
-    if n == 0:
+    if not the_gap.paired:
         why = "no interval: the gap is against TensorFlow's own runs, not paired with the effect"
+    elif n == 0:
+        return "— (the effect and the gap share no seed)"
     elif n < MIN_RUNS:
         why = "too few seeds for an interval"
     elif math.isfinite(low) and math.isfinite(high):
         why = f"95% CI {low + 0.0:.0%} to {high + 0.0:.0%}"
     else:
         why = "95% CI unbounded"
-    fewer = f", over the {n} seeds both ran" if 0 < n < effect.n[0] else ""
+    fewer = f", over the {n} seeds the effect and the gap share" if 0 < n < max(effect.n[0], the_gap.n[0]) else ""
     return f"{ratio + 0.0:.0%} ({why}{fewer})"
 
 
@@ -408,9 +421,13 @@ def raises(effect: Effect) -> bool:
 
 
 def _significantly_lowered_by_keras(effect: Effect) -> bool:
-    """Keras's value of the component gives the lower measure (effects are Keras's minus the
-    article's), with a Holm-adjusted p under ALPHA."""
-    return effect.effect < 0 and effect.p_holm < ALPHA
+    """``_lowered_by_keras`` with a Holm-adjusted p under ALPHA."""
+    return _lowered_by_keras(effect) and effect.p_holm < ALPHA
+
+
+def _lowered_by_keras(effect: Effect) -> bool:
+    """Keras's value of the component gives the lower measure (effects are Keras's minus the article's)."""
+    return effect.effect < 0
 
 
 def effects_frame(found: list[Effect], the_gap: Gap) -> pd.DataFrame:

@@ -328,8 +328,8 @@ def _compare_to_reference(key: tuple, groups: dict[tuple, pd.DataFrame], keys: l
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """A number with `digits` significant digits, except that one that would print in exponent form
-    below a million is written out whole (1634, not 1.63e+03); '—' when missing."""
+    """A number with `digits` significant digits, except that a large one that would print as
+    1.63e+03, below a million, is written out whole (1634); '—' when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if not isinstance(value, (float, np.floating)):

@@ -213,8 +213,9 @@ def range_verdict_holds(low: float, high: float, tested: tuple[float, float], sl
     was timed on a machine up to that much slower than the other (``slack``: the slower CPU rate
     measurement over the faster). Together those intervals cover [low slack, high / slack], and the
     factors for which one overlaps form an interval, so the answer is the same for all of them when
-    none meets the range or both extremes do."""
-    if not (0 < low <= high and 0 < slack <= 1 and all(math.isfinite(v) for v in tested)):
+    none meets the range or both extremes do. False where it cannot be read: a ratio not positive,
+    a slack outside (0, 1], a NaN end of the range (an infinite end is a range open on that side)."""
+    if not (0 < low <= high and 0 < slack <= 1) or any(math.isnan(v) for v in tested):  # NaN: nothing to read
         return False
     never = not overlaps(low * slack, high / slack, tested)
     always = overlaps(low * slack, high * slack, tested) and overlaps(low / slack, high / slack, tested)
