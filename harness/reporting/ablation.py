@@ -126,15 +126,11 @@ def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]
 
 
 def paired_with_differences(a: pd.Series, b: pd.Series) -> tuple[tuple[float, float, float, float, int], pd.Series]:
-    """``paired``'s numbers and the per-seed differences they come from (the effects and the gap keep them)."""
-    differences = per_seed_differences(a, b)
-    return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences)), differences
-
-
-def per_seed_differences(a: pd.Series, b: pd.Series) -> pd.Series:
-    """a - b on the seeds both ran, by seed label."""
+    """``paired``'s numbers and the per-seed differences they come from, a - b on the seeds both ran
+    by seed label (the effects and the gap keep them)."""
     seeds = a.index.intersection(b.index)
-    return a[seeds] - b[seeds]
+    differences = a[seeds] - b[seeds]
+    return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences)), differences
 
 
 def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
@@ -411,18 +407,18 @@ def share_text(effect: Effect, the_gap: Gap) -> str:
 def closes(effect: Effect) -> bool:
     """Whether the finding names ``effect`` as closing the gap: switched alone from the article's
     algorithm to Keras's, it lowers the measure with a Holm-adjusted p under ALPHA."""
-    return effect.design == FROM_ARTICLE and _significantly_lowered_by_keras(effect)
+    return _significant_in(effect, FROM_ARTICLE)
 
 
 def raises(effect: Effect) -> bool:
     """Whether the finding's second sentence names ``effect``: switched alone from Keras's algorithm
     to the article's, it raises the measure with a Holm-adjusted p under ALPHA."""
-    return effect.design == FROM_KERAS and _significantly_lowered_by_keras(effect)
+    return _significant_in(effect, FROM_KERAS)
 
 
-def _significantly_lowered_by_keras(effect: Effect) -> bool:
-    """``_lowered_by_keras`` with a Holm-adjusted p under ALPHA."""
-    return _lowered_by_keras(effect) and effect.p_holm < ALPHA
+def _significant_in(effect: Effect, design: str) -> bool:
+    """``effect`` belongs to ``design``, Keras's value gives the lower measure, and its Holm-adjusted p is under ALPHA."""
+    return effect.design == design and _lowered_by_keras(effect) and effect.p_holm < ALPHA
 
 
 def _lowered_by_keras(effect: Effect) -> bool:
@@ -463,15 +459,12 @@ def untested_note(found: list[Effect]) -> str:
         parts.append(f"{_listed(missing)}: no runs of the switched cell on its base cell's seeds, so no row")
     if few:
         parts.append(f"{_listed(few)}: fewer than {MIN_RUNS} seeds in common, too few for a test")
-    for value in sorted({e.effect for e in flat}):
-        same = [e for e in flat if e.effect == value]
-        for factorial, group in ((False, [e for e in same if e.design != MAIN]), (True, [e for e in same if e.design == MAIN])):
-            if not group:
-                continue
-            what = (f"every seed differed by the same {fmt(float(value))}" if value != 0 else
-                    "the two sides' averages were equal on every seed" if factorial else
-                    "the switch left every seed's measure as it was")
-            parts.append(f"{_listed(group)}: {what}, so there is no spread for a t-test")
+    for value, factorial in sorted({(e.effect, e.design == MAIN) for e in flat}):
+        group = [e for e in flat if (e.effect, e.design == MAIN) == (value, factorial)]
+        what = (f"every seed differed by the same {fmt(float(value))}" if value != 0 else
+                "the two sides' averages were equal on every seed" if factorial else
+                "the switch left every seed's measure as it was")
+        parts.append(f"{_listed(group)}: {what}, so there is no spread for a t-test")
     return "; ".join(f"Not tested: {part}" if i == 0 else part for i, part in enumerate(parts)) + ("." if parts else "")
 
 

@@ -88,8 +88,7 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
         view = ablation.effects_frame(found, the_gap)
-        view[ablation.effect_column(measure)] = view[ablation.effect_column(measure)].map(
-            lambda v: "—" if pd.isna(v) else fmt(float(v)))
+        view[ablation.effect_column(measure)] = view[ablation.effect_column(measure)].map(fmt)
         for column in ("p", "p (Holm)"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else stats.p_text(v))
         parts.append(html.table_html(view))

@@ -61,7 +61,12 @@ def t_interval(values: object, confidence: float = CONFIDENCE,
     if data.size < 2:
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * _spread(data) / math.sqrt(data.size)
-    return (float(max(data.mean() - half, within[0])), float(min(data.mean() + half, within[1])))
+    return cut_to(data.mean() - half, data.mean() + half, within)
+
+
+def cut_to(low: float, high: float, within: tuple[float, float]) -> tuple[float, float]:
+    """The interval [low, high] cut to the range ``within`` that its quantity can take (``RANGES``)."""
+    return float(max(low, within[0])), float(min(high, within[1]))
 
 
 def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
@@ -72,8 +77,8 @@ def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) 
     xs, ys = np.ravel(np.asarray(x, dtype=np.float64)), np.ravel(np.asarray(y, dtype=np.float64))
     if xs.size != ys.size:
         raise ValueError(f"paired values need as many x as y, got {xs.size} and {ys.size}")
-    pairs = np.asarray([(a, b) for a, b in zip(xs, ys) if math.isfinite(a) and math.isfinite(b)],
-                       dtype=np.float64).reshape(-1, 2)
+    kept = np.isfinite(xs) & np.isfinite(ys)
+    pairs = np.column_stack([xs[kept], ys[kept]])
     n = len(pairs)
     if n == 0 or pairs[:, 1].mean() == 0:
         return (math.nan,) * 3

@@ -403,7 +403,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
         out["fitted w, b"] = [f"{fmt(w, 6)}, {fmt(b, 4)}" for w, b in
                               zip(summary["fitted_w_mean"], summary["fitted_b_mean"])]
     if summary["gflops_per_s"].notna().any():
-        rates = summary["gflops_per_s"].map(lambda v: fmt(float(v)))
+        rates = summary["gflops_per_s"].map(fmt)
         statuses = summary["rate_status"] if "rate_status" in summary else ["measured"] * len(summary)
         out["GFLOP/s (of matmul peak)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
     if summary["peak_memory_mb_median"].notna().any():

@@ -29,8 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import (ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, absolute_range, finite, holm, p_is,
-                                      t_interval)
+from harness.reporting.stats import (ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, absolute_range, cut_to, finite, holm,
+                                      p_is, t_interval)
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -66,7 +66,7 @@ def prediction_interval(values: Any, confidence: float = CONFIDENCE,
     if data.size < 2:
         return (math.nan, math.nan)
     half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) * math.sqrt(1 + 1 / data.size)
-    return (float(max(data.mean() - half, within[0])), float(min(data.mean() + half, within[1])))
+    return cut_to(data.mean() - half, data.mean() + half, within)
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
