@@ -19,16 +19,17 @@ so compile time can be measured apart from fit time.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 import types
 import zlib
 from functools import partial
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import activations, losses, optimizers, regularizers
+from . import activations, losses, optimizers, pcg64, regularizers
 
 try:
     import numba
@@ -170,18 +171,22 @@ def _penalty(p, g, mask, l1, l2):
         g[i] += 2 * l2 * w + l1 * np.sign(w)
     return total
 
-def _whole_epoch(x, y, order, starts, widths, acts, head, params, grads, mask, m1, m2, m3, update,
-                 b1, b2, momentum, t, beta_1, beta_2, epsilon, keras, learning_rate, counts, scales, l1, l2,
+def _whole_epoch(x, y, order, shuffle, words, t, starts, widths, acts, head, params, grads, mask, m1, m2, m3,
+                 update, b1, b2, momentum, beta_1, beta_2, epsilon, keras, learning_rate, counts, scales, l1, l2,
                  xb, yb, zb, ab, db):
-    """Every step of one epoch in one call: for minibatch s (rows ``order[starts[s]:starts[s + 1]]``)
-    gather, forward, head, backward (all gradients from the step's starting weights), penalty and
-    update (``update`` < 0: none, the gradients stay in ``grads``; Adam's step sizes for updates
-    t + 1, t + 2, ... from ``optimizers.adam_step_sizes`` with the float64 ``beta_1``, ``beta_2``);
+    """Every step of one epoch in one call: ``shuffle``: first ``order`` = the next permutation of
+    the generator whose state is ``words`` (``pcg64.permute``); then for minibatch s (rows
+    ``order[starts[s]:starts[s + 1]]``) gather, forward, head, backward (all gradients from the
+    step's starting weights), penalty and update (``update`` < 0: none, the gradients stay in
+    ``grads``; Adam's step sizes for updates t + 1, t + 2, ... from ``optimizers.adam_step_sizes``
+    with the float64 ``beta_1``, ``beta_2``);
     the head's loss is averaged over ``counts[s]`` (``head_rows``), ``scales[s]`` = 1 / that.
     The buffers hold each layer transposed (units x rows), so the small products run along the
     rows, contiguous and vectorized; the elementwise loops above take them as they are (the order
     of elements does not matter to them), the softmax, which works along each row, through ``.T``.
     Returns the sum over steps of (batch loss + penalty) x rows."""
+    if shuffle:
+        _permute(order, words)
     layers = widths.size - 1
     d, k = widths[0], widths[layers]
     zero = params.dtype.type(0)
@@ -380,12 +385,11 @@ class _FusedUpdate:
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
     def epoch_plan(self) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments, from update ``iterations`` + 1 on (the caller
-        counts the updates once the kernel has run them)."""
+        """``_whole_epoch``'s update arguments but the update count (``iterations``, which the
+        caller passes and advances once the kernel has run the updates)."""
         dt, none = self.params.dtype.type, self.params[:0]
         state = self.velocity if self.momentum else none
-        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), self.iterations,
-                0.0, 0.0, 0.0, True)
+        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), 0.0, 0.0, 0.0, True)
 
     def _fused_update(self, piece, dt):
         if self.momentum:
@@ -396,12 +400,12 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
     def epoch_plan(self) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments, from update ``iterations`` + 1 on (the caller
-        counts the updates once the kernel has run them)."""
+        """``_whole_epoch``'s update arguments but the update count (``iterations``, which the
+        caller passes and advances once the kernel has run the updates)."""
         dt = self.params.dtype.type
         vmax = self.v_max if self.amsgrad else self.v
         return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
-                self.iterations, self.beta_1, self.beta_2, self.epsilon, self.variant == "keras")
+                self.beta_1, self.beta_2, self.epsilon, self.variant == "keras")
 
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
@@ -451,8 +455,8 @@ def warm_up(dtype: Any) -> float:
             kernel(_adam, size)(flat, *(flat.copy() for _ in range(4)), *map(dt, (0.9, 0.999, 0.1, 1e-7)), amsgrad)
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
-    _epoch_kernel()(z, z, codes[:0], codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9), dt(0.999), dt(0),
-                    0, 0.9, 0.999, 1e-7, True, 0.1, np.zeros(0), flat, dt(0), dt(0), *(flat,) * 5)
+    _epoch_kernel()(z, z, codes[:0], False, _NO_WORDS, 0, codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9),
+                    dt(0.999), dt(0), 0.9, 0.999, 1e-7, True, 0.1, np.zeros(0), flat, dt(0), dt(0), *(flat,) * 5)
     return time.perf_counter() - start
 
 
@@ -490,19 +494,36 @@ class WholeEpoch:
         penalty = net.penalty
         self.mask = penalty.mask if penalty.active else net.params[:0]
         self.l1, self.l2 = dtype.type(penalty.l1), dtype.type(penalty.l2)
-        self._averaging: tuple[Any, ...] = (None,)  # (starts, counts, scales) of the last minibatch layout
         self._kernel = _epoch_kernel()
 
-    def run(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, starts: np.ndarray, learning_rate: float) -> float:
-        """Train one epoch on the minibatches ``order[starts[s]:starts[s + 1]]``; returns the sum
-        over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them."""
-        net = self.net
-        if self._averaging[0] is not starts:  # once per minibatch layout (a fit keeps one)
-            self._averaging = (starts, *self.averaging(starts))
-        update, m1, m2, m3, *steps = net.optimizer.epoch_plan()
-        total = self._call(x, y, order, starts, learning_rate, self._averaging[1:], update, m1, m2, m3, steps)
-        net.optimizer.iterations += starts.size - 1
-        return total
+    @contextlib.contextmanager
+    def epochs(self, x: np.ndarray, y: np.ndarray, sampler: Any, learning_rate: float) -> Iterator[Callable[[], float]]:
+        """A function that trains the next epoch on the sampler's minibatches and returns the sum
+        over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them. Its
+        arguments are built once for the fit. With the shuffle sampling and NumPy's default
+        generator the kernel draws each epoch's order itself (``pcg64``: the permutation the
+        sampler would draw, 10 µs of Python an epoch less); the generator is set to where those
+        draws leave it when the fit ends, however it ends."""
+        inside = sampler.name == "shuffle" and pcg64.supports(sampler.rng, sampler.n)
+        words = pcg64.state_of(sampler.rng) if inside else _NO_WORDS
+        order = np.empty(sampler.n, dtype=np.int64) if inside else None
+        arguments = self._arguments(x, y, order, inside, words, sampler.starts, learning_rate,
+                                    self.net.optimizer.epoch_plan())
+        kernel, optimizer, steps = self._kernel, self.net.optimizer, sampler.starts.size - 1
+
+        def epoch() -> float:
+            if not inside:
+                arguments[_ORDER] = sampler.epoch_order()
+            arguments[_UPDATES] = optimizer.iterations
+            total = kernel(*arguments)
+            optimizer.iterations += steps  # counted once the kernel has run them
+            return float(total)
+
+        try:
+            yield epoch
+        finally:
+            if inside:
+                pcg64.restore(sampler.rng, words)
 
     def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per minibatch, the count its head averages over (``head_rows``, float64) and 1 / count in
@@ -516,22 +537,29 @@ class WholeEpoch:
         penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
         n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
         starts = np.asarray([0, n], dtype=np.int64)
-        return self._call(x, y, np.arange(n, dtype=np.int64), starts, 0.0, self.averaging(starts), -1, none, none, none,
-                          (dt(0), dt(0), dt(0), 0, 0.0, 0.0, 0.0, True)) / n
+        plan = (-1, none, none, none, dt(0), dt(0), dt(0), 0.0, 0.0, 0.0, True)
+        return float(self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _NO_WORDS, starts,
+                                                   0.0, plan))) / n
 
-    def _call(self, x, y, order, starts, learning_rate, averaging, update, m1, m2, m3, steps) -> float:
+    def _arguments(self, x, y, order, shuffle, words, starts, learning_rate, plan) -> list[Any]:
+        """``_whole_epoch``'s arguments in order, the update count 0 (``_UPDATES``)."""
         net = self.net
-        return float(self._kernel(x, y, order, starts, self.widths, self.acts, self.head, net.params, net.grads,
-                                  self.mask, m1, m2, m3, update, *steps, learning_rate, *averaging, self.l1, self.l2,
-                                  self.xb, self.yb, self.zb, self.ab, self.db))
+        update, m1, m2, m3, *settings = plan
+        return [x, y, order, shuffle, words, 0, starts, self.widths, self.acts, self.head, net.params, net.grads,
+                self.mask, m1, m2, m3, update, *settings, learning_rate, *self.averaging(starts), self.l1, self.l2,
+                self.xb, self.yb, self.zb, self.ab, self.db]
+
+
+_ORDER, _UPDATES = 2, 5  # where _whole_epoch takes the epoch's order and the update count
+_NO_WORDS = np.zeros(len(pcg64.STATE_WORDS), dtype=np.uint64)  # a kernel call that draws nothing
 
 
 def epoch_kernel_name() -> str:
-    """The compiled kernel's name, with a digest of ``optimizers.adam_step_sizes``'s code: Numba's
-    disk cache checks this file, not the other files a kernel calls into, so a changed formula
-    must change the name to be compiled afresh."""
-    source = inspect.getsource(optimizers.adam_step_sizes)  # names it calls included, stable across processes
-    return f"_whole_epoch_serial_{zlib.crc32(source.encode()):08x}"
+    """The compiled kernel's name, with a digest of the code it takes from other files
+    (``optimizers.adam_step_sizes``, the ``pcg64`` module): Numba's disk cache checks this file
+    alone, so a change there must change the name to be compiled afresh."""
+    sources = inspect.getsource(optimizers.adam_step_sizes) + inspect.getsource(pcg64)  # stable across processes
+    return f"_whole_epoch_serial_{zlib.crc32(sources.encode()):08x}"
 
 
 def _epoch_kernel() -> Any:
@@ -540,7 +568,7 @@ def _epoch_kernel() -> Any:
         loops = (_relu_forward, _relu_backward, _sigmoid_forward, _sigmoid_backward, _tanh_forward, _tanh_backward,
                  _sigmoid_bce, _softmax_cce, _sgd, _sgd_momentum, _adam, _penalty)
         scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops},
-                 "adam_step_sizes": numba.njit(optimizers.adam_step_sizes)}
+                 "adam_step_sizes": numba.njit(optimizers.adam_step_sizes), "_permute": numba.njit(pcg64.permute)}
         name = epoch_kernel_name()
         copy = types.FunctionType(_whole_epoch.__code__, scope, name)
         copy.__qualname__ = name

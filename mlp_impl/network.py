@@ -8,6 +8,7 @@ penalties touch whole buffers and the per-step work is a fixed list of in-place 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import numbers
 from typing import Any, Callable, Sequence
@@ -175,10 +176,11 @@ class NN:
         self.fit_threads = max(threads.values())
         self.fit_whole_epochs = whole is not None
         history: list[float] = []
-        with parallel.cpu_threads(max(threads.values())) as pool:
+        with parallel.cpu_threads(max(threads.values())) as pool, contextlib.ExitStack() as stack:
+            whole_epoch = None if whole is None else stack.enter_context(whole.epochs(x_dev, y_dev, sampler, learning_rate))
             for epoch in range(epochs):
-                if whole is not None:
-                    total: Any = whole.run(x_dev, y_dev, sampler.epoch_order(), sampler.starts, learning_rate)
+                if whole_epoch is not None:
+                    total: Any = whole_epoch()
                 else:
                     total = 0.0
                     for idx in sampler.epoch():

@@ -8,6 +8,7 @@ Gradient checks and Keras parity run on both kernels too (``kernels`` fixture, c
 from __future__ import annotations
 
 import importlib.util
+import inspect
 
 import numpy as np
 import pytest
@@ -205,7 +206,7 @@ def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatc
     """So the "whole-epoch" cases above test the kernel, and "fused-steps" (WHOLE_EPOCH_MAX=0) the steps."""
     require_numba()
     calls: list[str] = []
-    for method in ("run", "gradients"):
+    for method in ("epochs", "gradients"):
         original = getattr(fused.WholeEpoch, method)
         monkeypatch.setattr(fused.WholeEpoch, method,
                             lambda self, *a, _m=method, _f=original: calls.append(_m) or _f(self, *a))
@@ -213,11 +214,30 @@ def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatc
     net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused")
     net.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
     net.gradients(x, y)
-    assert calls == ["run", "run", "gradients"] and net.fit_threads == 1
+    assert calls == ["epochs", "gradients"] and net.fit_threads == 1 and net.optimizer.iterations == 8
     monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
     net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
     net.gradients(x, y)
-    assert calls == ["run", "run", "gradients"]  # step by step now
+    assert calls == ["epochs", "gradients"]  # step by step now
+
+
+@pytest.mark.parametrize("sampling", ["shuffle", "article", "sequential"])
+def test_a_fit_leaves_the_generator_where_numpys_kernels_leave_it(sampling: str) -> None:
+    """The kernel draws the shuffle's orders itself (pcg64); the generator, written back when the
+    fit ends, normally or stopped by its callback, continues as after NumPy's own draws, so a
+    second fit takes the same batches."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    after = {}
+    for kernels in ("numpy", "fused"):
+        net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels=kernels, sampling=sampling,
+                 dtype="float64")
+        net.fit(x, y, epochs=3, learning_rate=0.01, sample_size=16)
+        net.fit(x, y, epochs=5, learning_rate=0.01, sample_size=16, callback=lambda epoch, loss: epoch == 1)
+        after[kernels] = (net._rng.random(3), net.get_weights(), net.optimizer.iterations)
+    np.testing.assert_array_equal(after["fused"][0], after["numpy"][0])
+    _assert_same((np.zeros(1), after["numpy"][1]), (np.zeros(1), after["fused"][1]), "float64")
+    assert after["fused"][2] == after["numpy"][2] == 5 * 4
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -293,6 +313,22 @@ def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy(dtype: str) ->
     _assert_same(*runs, dtype)
 
 
+def test_the_kernel_draws_the_shuffles_orders_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Python draw an epoch with the shuffle sampling; the other samplings still hand theirs over."""
+    require_numba()
+    from mlp_impl import sampling
+
+    def refused(self):
+        raise AssertionError("drawn in Python")
+
+    monkeypatch.setattr(sampling.Sampler, "epoch_order", refused)
+    x, y = _data(3, "categorical_crossentropy")
+    NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused").fit(x, y, epochs=2, sample_size=16)
+    with pytest.raises(AssertionError, match="drawn in Python"):
+        NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused", sampling="article").fit(x, y, epochs=2,
+                                                                                                    sample_size=16)
+
+
 def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """The optimizer counts an epoch's updates only once the kernel has run them."""
     require_numba()
@@ -304,14 +340,15 @@ def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.M
     def fails(*args):
         raise MemoryError("no room")
 
-    monkeypatch.setattr(fused.WholeEpoch, "_call", lambda self, *a: fails())
+    monkeypatch.setattr(fused, "_epoch_kernel", lambda: fails)
     with pytest.raises(MemoryError):
         net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
     assert net.optimizer.iterations == 4
 
 
-def test_the_kernels_cache_name_follows_adams_step_size_formula(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    """Numba's disk cache would keep a kernel compiled with an older optimizers.adam_step_sizes."""
+def test_the_kernels_cache_name_follows_the_code_it_takes_from_other_files(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Numba's disk cache would keep a kernel compiled with an older optimizers.adam_step_sizes or
+    pcg64."""
     from mlp_impl import optimizers
     before = fused.epoch_kernel_name()
     assert before == fused.epoch_kernel_name()
@@ -328,3 +365,11 @@ def test_the_kernels_cache_name_follows_adams_step_size_formula(monkeypatch: pyt
         monkeypatch.setattr(optimizers, "adam_step_sizes", module.adam_step_sizes)
         names.append(fused.epoch_kernel_name())
     assert before not in names and names[0] != names[1]
+    monkeypatch.undo()
+    path = tmp_path / "pcg64_changed.py"  # the kernel's permutation, one line changed
+    path.write_text(inspect.getsource(fused.pcg64).replace("_58", "_57"))
+    spec = importlib.util.spec_from_file_location("pcg64_changed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(fused, "pcg64", module)
+    assert fused.epoch_kernel_name() not in (before, *names)

@@ -1,0 +1,52 @@
+"""``pcg64.permute``, compiled as the whole-epoch kernel compiles it, against NumPy's own
+``Generator.permutation``: the same orders, and the generator left in the same state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_numba
+
+from mlp_impl import pcg64
+
+
+@pytest.fixture(scope="module")
+def permute():
+    require_numba()
+    import numba
+    return numba.njit(pcg64.permute)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
+def test_orders_and_the_state_after_them_are_numpys(permute, seed: int) -> None:
+    """Sizes 0 to 70,000 in turn, so odd counts of 32-bit draws leave half a 64-bit output
+    kept (has_uint32) for the next permutation, as in NumPy."""
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    words = pcg64.state_of(ours)
+    for n in [600, 0, 1, 2, 3, 600, 70000, 5, 2, 600] * 3:
+        order = np.empty(n, dtype=np.int64)
+        permute(order, words)
+        np.testing.assert_array_equal(order, numpys.permutation(n))
+    pcg64.restore(ours, words)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert ours.integers(0, 2**63, 4).tolist() == numpys.integers(0, 2**63, 4).tolist()
+
+
+def test_state_words_round_trip_with_a_kept_half() -> None:
+    rng = np.random.default_rng(11)
+    rng.integers(0, 10, dtype=np.uint32)  # one 32-bit draw: the high half kept
+    state = rng.bit_generator.state
+    assert state["has_uint32"] == 1
+    words = pcg64.state_of(rng)
+    assert words.dtype == np.uint64 and words.size == len(pcg64.STATE_WORDS)
+    other = np.random.default_rng(0)
+    pcg64.restore(other, words)
+    assert other.bit_generator.state == state
+
+
+def test_only_pcg64_and_32_bit_indices_are_followed() -> None:
+    assert pcg64.supports(np.random.default_rng(0), 600)
+    assert pcg64.supports(np.random.default_rng(0), pcg64.MAX_ROWS)
+    assert not pcg64.supports(np.random.default_rng(0), pcg64.MAX_ROWS + 1)
+    assert not pcg64.supports(np.random.Generator(np.random.MT19937(0)), 600)
+    assert not pcg64.supports(np.random.Generator(np.random.PCG64DXSM(0)), 600)
