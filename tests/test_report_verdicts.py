@@ -116,6 +116,23 @@ def test_bound_and_t_interval() -> None:
     assert all(math.isnan(v) for v in stats.t_interval([1.0]))
 
 
+def test_reasons_write_large_numbers_whole() -> None:
+    """Misclassified counts of a run near chance (sd in the thousands) and values above 10,000 read
+    as the tables write them (tables.fmt), never as 3.47e+03."""
+    spread = [100.0, 4000.0, 200.0, 6000.0, 300.0]
+    large = [12000.0, 13000.0, 14000.0, 12500.0]
+    reasons = {"mean": verdicts.judge_mean(spread, 341.0, 5, "lower").reason,
+               "single": verdicts.judge_single(large, 13000.0, "lower").reason,
+               "bound": verdicts.judge_bound(large, 20000.0, "why").reason,
+               "range": verdicts.judge_range(2.0, 1.0, 3.0, (1500.0, 2500.0), "lower", 5).reason}
+    for name, reason in reasons.items():
+        assert "e+0" not in reason, (name, reason)
+    assert f"assumed equal to ours, {np.std(spread, ddof=1):.0f};" in reasons["mean"]
+    low, high = verdicts.prediction_interval(large)
+    assert f"[{low:.0f}, {high:.0f}]" in reasons["single"]
+    assert "1500–2500" in reasons["range"]
+
+
 def test_unknown_direction_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown direction 'up'"):
         verdicts.judge_mean(np.arange(5.0), 1.0, 5, "up")

@@ -222,9 +222,9 @@ def _article_text(entry: dict[str, Any]) -> str:
         if "ratio_of" not in entry:  # typed: as typed
             return f"{low:g}–{high:g}{unit}{runs}"
         if not read:
-            return f"{low:.3g}–{high:.3g}{unit}{runs}"
-        within = f"{read[0]:.3g}–{read[1]:.3g} {verdicts.READ_OFF}"
-        return f"{low:.3g}–{high:.3g}{unit} ({within}{'; ' + count if count else ''})"
+            return f"{fmt(low)}–{fmt(high)}{unit}{runs}"
+        within = f"{fmt(read[0])}–{fmt(read[1])} {verdicts.READ_OFF}"
+        return f"{fmt(low)}–{fmt(high)}{unit} ({within}{'; ' + count if count else ''})"
     return f"{entry['value']:g}{unit}{runs}"
 
 

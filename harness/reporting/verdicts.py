@@ -31,6 +31,7 @@ from scipy import stats as scipy_stats
 
 from harness.reporting.stats import (ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, absolute_range, cut_to, finite, holm,
                                       p_is, t_interval)
+from harness.reporting.tables import fmt
 
 MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -111,7 +112,7 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
     verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
     what = "mean |error|" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
-              f"assumed equal to ours, {s:.3g}; {data.size - 1} degrees of freedom): {p_is(p)}")
+              f"assumed equal to ours, {fmt(s)}; {data.size - 1} degrees of freedom): {p_is(p)}")
     return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
                    reason + _outside_note(verdict, theirs, low, high, "mean"))
 
@@ -132,7 +133,7 @@ def judge_single(values: Any, published: float, better: str, within: tuple[float
     verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
     inside = "inside" if verdict == CONSISTENT else "outside"
     reason = (f"the article's single run is {inside} our 95% prediction interval "
-              f"[{low:.4g}, {high:.4g}] for one run (n={n}): {p_is(p)}")
+              f"[{fmt(low, 4)}, {fmt(high, 4)}] for one run (n={n}): {p_is(p)}")
     return Verdict(verdict, p, float(data.mean()), low, high, n, reason)
 
 
@@ -189,10 +190,10 @@ def judge_range(ours: float, low: float, high: float, published: tuple[float, fl
     # need not hold the point value itself)
     nearest_ours, theirs = (high, tested[0]) if high < tested[0] else (low, tested[1])
     verdict = _direction(better, nearest_ours, theirs, not overlap)
-    widened = f" ({read[0]:.3g}–{read[1]:.3g} {READ_OFF})" if read else ""
+    widened = f" ({fmt(read[0])}–{fmt(read[1])} {READ_OFF})" if read else ""
     against = "even the widened range" if read and not overlap else "the widened range" if read else "it"
     reason = (f"overlap of our 95% bootstrap interval with the article's range: the article gives only "
-              f"{published[0]:.3g}–{published[1]:.3g}{widened}, no spread to test with; our interval "
+              f"{fmt(published[0])}–{fmt(published[1])}{widened}, no spread to test with; our interval "
               f"{'overlaps' if overlap else 'misses'} {against}")
     return Verdict(verdict, math.nan, ours, low, high, n, reason)
 
@@ -232,7 +233,7 @@ def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float]
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     verdict = CONSISTENT if high < bound else DIFFERS
     return Verdict(verdict, math.nan, mean, low, high, int(data.size),
-                   f"fixed bound {bound:g}: {why}; our interval's upper end is {high:.4g}")
+                   f"fixed bound {bound:g}: {why}; our interval's upper end is {fmt(high, 4)}")
 
 
 def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0) -> str:
