@@ -455,8 +455,12 @@ def warm_up(dtype: Any) -> float:
             kernel(_adam, size)(flat, *(flat.copy() for _ in range(4)), *map(dt, (0.9, 0.999, 0.1, 1e-7)), amsgrad)
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
-    _epoch_kernel()(z, z, codes[:0], False, _NO_WORDS, 0, codes[:1], codes, codes[:1], 0, *(flat,) * 6, 0, dt(0.9),
-                    dt(0.999), dt(0), 0.9, 0.999, 1e-7, True, 0.1, np.zeros(0), flat, dt(0), dt(0), *(flat,) * 5)
+    floats = dict(zip(("b1", "b2", "momentum", "l1", "l2"), map(dt, (0.9, 0.999, 0, 0, 0))))
+    buffers = dict(zip(("params", "grads", "mask", "m1", "m2", "m3", "xb", "yb", "zb", "ab", "db"), (flat,) * 11))
+    _epoch_kernel()(*kernel_arguments(
+        x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), t=0, starts=codes[:1], widths=codes,
+        acts=codes[:1], head=0, update=0, beta_1=0.9, beta_2=0.999, epsilon=1e-7, keras=True, learning_rate=0.1,
+        counts=np.zeros(0), scales=flat, **floats, **buffers))
     return time.perf_counter() - start
 
 
@@ -497,19 +501,25 @@ class WholeEpoch:
         self._kernel = _epoch_kernel()
 
     @contextlib.contextmanager
-    def epochs(self, x: np.ndarray, y: np.ndarray, sampler: Any, learning_rate: float) -> Iterator[Callable[[], float]]:
+    def epochs(self, x: np.ndarray, y: np.ndarray, sampler: Any, learning_rate: float,
+               observed: bool) -> Iterator[Callable[[], float]]:
         """A function that trains the next epoch on the sampler's minibatches and returns the sum
-        over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them. Its
-        arguments are built once for the fit. With the shuffle sampling and NumPy's default
-        generator the kernel draws each epoch's order itself (``pcg64``: the permutation the
-        sampler would draw, 10 µs of Python an epoch less); the generator is set to where those
-        draws leave it when the fit ends, however it ends."""
-        inside = sampler.name == "shuffle" and pcg64.supports(sampler.rng, sampler.n)
-        words = pcg64.state_of(sampler.rng) if inside else _NO_WORDS
+        over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them.
+
+        The kernel's arguments are built once for the fit: the optimizer's settings (momentum,
+        betas, epsilon) are read when it starts. Where the sampler's order is a plain permutation
+        under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
+        draws NumPy would make, and the generator is set to the state they leave when the fit
+        ends, however it ends, and, when ``observed`` (a callback runs between epochs and may
+        save the network), after every epoch. A callback must not draw from the network's
+        generator itself (no public method does)."""
+        inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
+        words = pcg64.state_of(sampler.rng) if inside else _no_state()
         order = np.empty(sampler.n, dtype=np.int64) if inside else None
         arguments = self._arguments(x, y, order, inside, words, sampler.starts, learning_rate,
                                     self.net.optimizer.epoch_plan())
         kernel, optimizer, steps = self._kernel, self.net.optimizer, sampler.starts.size - 1
+        sync = inside and observed
 
         def epoch() -> float:
             if not inside:
@@ -517,6 +527,8 @@ class WholeEpoch:
             arguments[_UPDATES] = optimizer.iterations
             total = kernel(*arguments)
             optimizer.iterations += steps  # counted once the kernel has run them
+            if sync:
+                pcg64.restore(sampler.rng, words)
             return float(total)
 
         try:
@@ -538,20 +550,37 @@ class WholeEpoch:
         n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
         starts = np.asarray([0, n], dtype=np.int64)
         plan = (-1, none, none, none, dt(0), dt(0), dt(0), 0.0, 0.0, 0.0, True)
-        return float(self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _NO_WORDS, starts,
+        return float(self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(), starts,
                                                    0.0, plan))) / n
 
     def _arguments(self, x, y, order, shuffle, words, starts, learning_rate, plan) -> list[Any]:
-        """``_whole_epoch``'s arguments in order, the update count 0 (``_UPDATES``)."""
+        """``_whole_epoch``'s arguments, the update count ``t`` 0 (``epochs`` sets it)."""
         net = self.net
-        update, m1, m2, m3, *settings = plan
-        return [x, y, order, shuffle, words, 0, starts, self.widths, self.acts, self.head, net.params, net.grads,
-                self.mask, m1, m2, m3, update, *settings, learning_rate, *self.averaging(starts), self.l1, self.l2,
-                self.xb, self.yb, self.zb, self.ab, self.db]
+        update, m1, m2, m3, b1, b2, momentum, beta_1, beta_2, epsilon, keras = plan
+        counts, scales = self.averaging(starts)
+        return kernel_arguments(
+            x=x, y=y, order=order, shuffle=shuffle, words=words, t=0, starts=starts, widths=self.widths,
+            acts=self.acts, head=self.head, params=net.params, grads=net.grads, mask=self.mask, m1=m1, m2=m2, m3=m3,
+            update=update, b1=b1, b2=b2, momentum=momentum, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            keras=keras, learning_rate=learning_rate, counts=counts, scales=scales, l1=self.l1, l2=self.l2,
+            xb=self.xb, yb=self.yb, zb=self.zb, ab=self.ab, db=self.db)
 
 
-_ORDER, _UPDATES = 2, 5  # where _whole_epoch takes the epoch's order and the update count
-_NO_WORDS = np.zeros(len(pcg64.STATE_WORDS), dtype=np.uint64)  # a kernel call that draws nothing
+_PARAMETERS = tuple(inspect.signature(_whole_epoch).parameters)
+_ORDER, _UPDATES = _PARAMETERS.index("order"), _PARAMETERS.index("t")  # what an epoch sets
+
+
+def kernel_arguments(**values: Any) -> list[Any]:
+    """``_whole_epoch``'s arguments, given by name, in its order (one place that knows it)."""
+    missing = set(_PARAMETERS) ^ set(values)
+    if missing:
+        raise TypeError(f"_whole_epoch's arguments do not match its parameters: {sorted(missing)}")
+    return [values[name] for name in _PARAMETERS]
+
+
+def _no_state() -> np.ndarray:
+    """State words for a kernel call that draws nothing (a fresh array: the kernel may write one)."""
+    return np.zeros(len(pcg64.STATE_WORDS), dtype=np.uint64)
 
 
 def epoch_kernel_name() -> str:

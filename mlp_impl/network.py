@@ -177,7 +177,8 @@ class NN:
         self.fit_whole_epochs = whole is not None
         history: list[float] = []
         with parallel.cpu_threads(max(threads.values())) as pool, contextlib.ExitStack() as stack:
-            whole_epoch = None if whole is None else stack.enter_context(whole.epochs(x_dev, y_dev, sampler, learning_rate))
+            whole_epoch = None if whole is None else stack.enter_context(
+                whole.epochs(x_dev, y_dev, sampler, learning_rate, observed=callback is not None))
             for epoch in range(epochs):
                 if whole_epoch is not None:
                     total: Any = whole_epoch()

@@ -1,9 +1,9 @@
 """NumPy's ``Generator.permutation`` under PCG64, as a loop Numba can compile into a kernel.
 
-A Titanic epoch's work is about 30 µs, and ``rng.permutation(600)`` in Python adds 10-15 µs
-to it. The fused whole-epoch kernel (``fused.WholeEpoch``) therefore draws each epoch's order
-itself, with the same generator and the same algorithm, so its batches stay those of NumPy's
-kernels from the same seed:
+A Titanic epoch's work is a few tens of microseconds, and ``rng.permutation(600)`` called from
+Python each epoch is a fifth of it (docs/fused_kernels.md). The fused whole-epoch kernel
+(``fused.WholeEpoch``) therefore draws each epoch's order itself, with the same generator and
+the same algorithm, so its batches stay those of NumPy's kernels from the same seed:
 
 - PCG64 (O'Neill's PCG XSL RR 128/64, NumPy's default bit generator): a 128-bit LCG whose
   output is the xor of the state's halves rotated by its top six bits. 32-bit draws take the
@@ -15,6 +15,12 @@ kernels from the same seed:
 The state travels as six unsigned 64-bit words (``STATE_WORDS``): read from the generator before
 the kernel runs (``state_of``) and written back after (``restore``), so the generator is where
 NumPy's own draws would have left it.
+
+Written from the algorithms' descriptions: M. E. O'Neill, "PCG: A Family of Simple Fast
+Space-Efficient Statistically Good Algorithms for Random Number Generation" (2014), and NumPy's
+documented PCG64 and ``Generator.shuffle``; ``tests/test_mlp_pcg64.py`` holds it to NumPy's own
+output. NumPy does not promise a generator's stream across versions: the pinned NumPy is the one
+these tests check.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ def state_of(rng: np.random.Generator) -> np.ndarray:
 
 def restore(rng: np.random.Generator, words: np.ndarray) -> None:
     """Set the generator to the state ``words`` (as ``state_of`` gives it)."""
-    high, low, inc_high, inc_low, has_uint32, uinteger = (int(word) for word in words)
+    high, low, inc_high, inc_low, has_uint32, uinteger = words.tolist()
     rng.bit_generator.state = {"bit_generator": "PCG64",
                                "state": {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low},
                                "has_uint32": has_uint32, "uinteger": uinteger}

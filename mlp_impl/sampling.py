@@ -63,9 +63,14 @@ class Sampler:
         draws as ``epoch`` does, so either gives the same batches from the same generator."""
         if self.name == "sequential":
             return np.arange(self.n, dtype=np.int64)
-        if self.name == "shuffle":
+        if self.permutes():
             return self.rng.permutation(self.n)
         return self._article_draws()
+
+    def permutes(self) -> bool:
+        """Whether an epoch's order is ``rng.permutation(n)`` and nothing else: then the fused
+        whole-epoch kernel may draw it itself (``pcg64.permute``), a change here must go there."""
+        return self.name == "shuffle"
 
     def _article_draws(self) -> np.ndarray:
         """ceil(N/J) independent draws of J distinct rows, concatenated.

@@ -206,19 +206,22 @@ def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatc
     """So the "whole-epoch" cases above test the kernel, and "fused-steps" (WHOLE_EPOCH_MAX=0) the steps."""
     require_numba()
     calls: list[str] = []
+    compiled = fused._epoch_kernel()
+    monkeypatch.setattr(fused, "_epoch_kernel", lambda: lambda *a: calls.append("kernel") or compiled(*a))
     for method in ("epochs", "gradients"):
         original = getattr(fused.WholeEpoch, method)
         monkeypatch.setattr(fused.WholeEpoch, method,
-                            lambda self, *a, _m=method, _f=original: calls.append(_m) or _f(self, *a))
+                            lambda self, *a, _m=method, _f=original, **k: calls.append(_m) or _f(self, *a, **k))
     x, y = _data(3, "categorical_crossentropy")
     net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused")
     net.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
     net.gradients(x, y)
-    assert calls == ["epochs", "gradients"] and net.fit_threads == 1 and net.optimizer.iterations == 8
+    assert calls == ["epochs", "kernel", "kernel", "gradients", "kernel"] and net.fit_threads == 1
     monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
+    calls.clear()
     net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
     net.gradients(x, y)
-    assert calls == ["epochs", "gradients"]  # step by step now
+    assert calls == []  # step by step now
 
 
 @pytest.mark.parametrize("sampling", ["shuffle", "article", "sequential"])
@@ -234,6 +237,7 @@ def test_a_fit_leaves_the_generator_where_numpys_kernels_leave_it(sampling: str)
                  dtype="float64")
         net.fit(x, y, epochs=3, learning_rate=0.01, sample_size=16)
         net.fit(x, y, epochs=5, learning_rate=0.01, sample_size=16, callback=lambda epoch, loss: epoch == 1)
+        assert net.fit_whole_epochs == (kernels == "fused")
         after[kernels] = (net._rng.random(3), net.get_weights(), net.optimizer.iterations)
     np.testing.assert_array_equal(after["fused"][0], after["numpy"][0])
     _assert_same((np.zeros(1), after["numpy"][1]), (np.zeros(1), after["fused"][1]), "float64")
@@ -313,6 +317,48 @@ def test_a_whole_epoch_of_more_than_512_rows_a_step_matches_numpy(dtype: str) ->
     _assert_same(*runs, dtype)
 
 
+def test_an_interrupted_fit_leaves_the_generator_after_the_epochs_it_drew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted in its third kernel call (no callback), a fit has drawn two epochs' orders: the
+    generator is where a two-epoch fit leaves it."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    two = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="numpy", dtype="float64")
+    two.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
+    compiled, calls = fused._epoch_kernel(), []
+
+    def interrupted(*arguments):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return compiled(*arguments)
+
+    monkeypatch.setattr(fused, "_epoch_kernel", lambda: interrupted)
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused", dtype="float64")
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, epochs=5, learning_rate=0.01, sample_size=16)
+    np.testing.assert_array_equal(net._rng.random(3), two._rng.random(3))
+
+
+def test_a_checkpoint_saved_by_the_callback_holds_the_generator_of_that_epoch(tmp_path) -> None:
+    """NN.save keeps the generator's state so that a loaded network resumes the same draws: a
+    checkpoint taken between epochs must hold the state after that epoch's draws, not the fit's
+    first; a network loaded from it continues as the uninterrupted fit does."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    states, finals = {}, {}
+    for kernels in ("numpy", "fused"):
+        net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels=kernels, dtype="float64")
+        path = tmp_path / f"{kernels}.npz"
+        net.fit(x, y, epochs=4, learning_rate=0.01, sample_size=16,
+                callback=lambda epoch, loss, _net=net, _path=path: epoch == 1 and _net.save(_path))
+        finals[kernels] = net.get_weights()
+        resumed = NN.load(path)
+        states[kernels] = resumed._rng.bit_generator.state
+        resumed.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
+        _assert_same((np.zeros(1), finals[kernels]), (np.zeros(1), resumed.get_weights()), "float64")
+    assert states["fused"] == states["numpy"]
+
+
 def test_the_kernel_draws_the_shuffles_orders_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Python draw an epoch with the shuffle sampling; the other samplings still hand theirs over."""
     require_numba()
@@ -327,6 +373,18 @@ def test_the_kernel_draws_the_shuffles_orders_itself(monkeypatch: pytest.MonkeyP
     with pytest.raises(AssertionError, match="drawn in Python"):
         NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused", sampling="article").fit(x, y, epochs=2,
                                                                                                     sample_size=16)
+
+
+def test_the_kernels_arguments_are_named_once() -> None:
+    """Built by name in the kernel's own order; a name too many or too few is refused."""
+    require_numba()
+    names = fused._PARAMETERS
+    assert fused.kernel_arguments(**{name: i for i, name in enumerate(names)}) == list(range(len(names)))
+    assert names[fused._ORDER] == "order" and names[fused._UPDATES] == "t"
+    with pytest.raises(TypeError, match=r"\['t'\]"):
+        fused.kernel_arguments(**{name: 0 for name in names if name != "t"})
+    with pytest.raises(TypeError, match="momentum_2"):
+        fused.kernel_arguments(**{name: 0 for name in names}, momentum_2=0)
 
 
 def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:
