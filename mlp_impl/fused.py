@@ -369,6 +369,20 @@ def make_head(bk: Any, loss: str, act: str, z, p, y, delta, tmp, rows: int | Non
     return losses.Head([head.forward], head.loss, [])
 
 
+def update_plan(params: np.ndarray, update: int, **given: Any) -> dict[str, Any]:
+    """``_whole_epoch``'s update arguments, by name: ``update`` (-1 none, 0 SGD, 1 with momentum,
+    2 Adam, 3 AMSGrad) and what that update reads, the rest neutral (empty state arrays, zero
+    settings) with the types the kernel was compiled for. Not the update count: the caller
+    passes ``iterations`` and advances it once the kernel has run the updates."""
+    dt, none = params.dtype.type, params[:0]
+    plan = {"update": update, "m1": none, "m2": none, "m3": none, "b1": dt(0), "b2": dt(0), "momentum": dt(0),
+            "beta_1": 0.0, "beta_2": 0.0, "epsilon": 0.0, "keras": True}
+    unknown = set(given) - set(plan)
+    if unknown:
+        raise TypeError(f"not an update argument of _whole_epoch: {sorted(unknown)}")
+    return {**plan, **given}
+
+
 class _FusedUpdate:
     """Mixin for an optimizer class: its whole update as one Numba pass per piece, and one
     piece per range (Numba's threads split it; NumPy's cache-sized pieces do not pay here)."""
@@ -384,12 +398,11 @@ class _FusedUpdate:
 
 
 class _FusedSGD(_FusedUpdate, optimizers.SGD):
-    def epoch_plan(self) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments but the update count (``iterations``, which the
-        caller passes and advances once the kernel has run the updates)."""
-        dt, none = self.params.dtype.type, self.params[:0]
-        state = self.velocity if self.momentum else none
-        return (1 if self.momentum else 0, state, none, none, dt(0), dt(0), dt(self.momentum), 0.0, 0.0, 0.0, True)
+    def epoch_plan(self) -> dict[str, Any]:
+        """``_whole_epoch``'s update arguments by name (``update_plan``)."""
+        if not self.momentum:
+            return update_plan(self.params, 0)
+        return update_plan(self.params, 1, m1=self.velocity, momentum=self.params.dtype.type(self.momentum))
 
     def _fused_update(self, piece, dt):
         if self.momentum:
@@ -399,13 +412,12 @@ class _FusedSGD(_FusedUpdate, optimizers.SGD):
 
 
 class _FusedAdam(_FusedUpdate, optimizers.Adam):
-    def epoch_plan(self) -> tuple[Any, ...]:
-        """``_whole_epoch``'s update arguments but the update count (``iterations``, which the
-        caller passes and advances once the kernel has run the updates)."""
+    def epoch_plan(self) -> dict[str, Any]:
+        """``_whole_epoch``'s update arguments by name (``update_plan``)."""
         dt = self.params.dtype.type
-        vmax = self.v_max if self.amsgrad else self.v
-        return (3 if self.amsgrad else 2, self.m, self.v, vmax, dt(self.beta_1), dt(self.beta_2), dt(0),
-                self.beta_1, self.beta_2, self.epsilon, self.variant == "keras")
+        return update_plan(self.params, 3 if self.amsgrad else 2, m1=self.m, m2=self.v,
+                           m3=self.v_max if self.amsgrad else self.v, b1=dt(self.beta_1), b2=dt(self.beta_2),
+                           beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, keras=self.variant == "keras")
 
     def _fused_update(self, piece, dt):
         vmax = piece[5] if self.amsgrad else piece[3]
@@ -455,12 +467,11 @@ def warm_up(dtype: Any) -> float:
             kernel(_adam, size)(flat, *(flat.copy() for _ in range(4)), *map(dt, (0.9, 0.999, 0.1, 1e-7)), amsgrad)
         kernel(_penalty, size)(flat, flat.copy(), flat.copy(), dt(0.1), dt(0.1))
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
-    floats = dict(zip(("b1", "b2", "momentum", "l1", "l2"), map(dt, (0.9, 0.999, 0, 0, 0))))
-    buffers = dict(zip(("params", "grads", "mask", "m1", "m2", "m3", "xb", "yb", "zb", "ab", "db"), (flat,) * 11))
+    buffers = dict(zip(("params", "grads", "mask", "scales", "xb", "yb", "zb", "ab", "db"), (flat,) * 9))
     _epoch_kernel()(*kernel_arguments(
         x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), t=0, starts=codes[:1], widths=codes,
-        acts=codes[:1], head=0, update=0, beta_1=0.9, beta_2=0.999, epsilon=1e-7, keras=True, learning_rate=0.1,
-        counts=np.zeros(0), scales=flat, **floats, **buffers))
+        acts=codes[:1], head=0, learning_rate=0.1, counts=np.zeros(0), l1=dt(0), l2=dt(0), **buffers,
+        **update_plan(flat, 0)))
     return time.perf_counter() - start
 
 
@@ -511,8 +522,8 @@ class WholeEpoch:
         under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
         draws NumPy would make, and the generator is set to the state they leave when the fit
         ends, however it ends, and, when ``observed`` (a callback runs between epochs and may
-        save the network), after every epoch. A callback must not draw from the network's
-        generator itself (no public method does)."""
+        save it), after every epoch. ``NN.fit`` refuses to be called from its own callback, the
+        one public way to draw from the generator during a fit."""
         inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
         words = pcg64.state_of(sampler.rng) if inside else _no_state()
         order = np.empty(sampler.n, dtype=np.int64) if inside else None
@@ -547,23 +558,21 @@ class WholeEpoch:
     def gradients(self, x: np.ndarray, y: np.ndarray) -> float:
         """One step's forward and backward on all of (x, y), no update: the batch loss (plus
         penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
-        n, dt, none = x.shape[0], self.net.dtype.type, self.net.params[:0]
+        n = x.shape[0]
         starts = np.asarray([0, n], dtype=np.int64)
-        plan = (-1, none, none, none, dt(0), dt(0), dt(0), 0.0, 0.0, 0.0, True)
         return float(self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(), starts,
-                                                   0.0, plan))) / n
+                                                   0.0, update_plan(self.net.params, -1)))) / n
 
     def _arguments(self, x, y, order, shuffle, words, starts, learning_rate, plan) -> list[Any]:
-        """``_whole_epoch``'s arguments, the update count ``t`` 0 (``epochs`` sets it)."""
+        """``_whole_epoch``'s arguments, the update count ``t`` 0 (``epochs`` sets it); ``plan``
+        from ``update_plan``."""
         net = self.net
-        update, m1, m2, m3, b1, b2, momentum, beta_1, beta_2, epsilon, keras = plan
         counts, scales = self.averaging(starts)
         return kernel_arguments(
             x=x, y=y, order=order, shuffle=shuffle, words=words, t=0, starts=starts, widths=self.widths,
-            acts=self.acts, head=self.head, params=net.params, grads=net.grads, mask=self.mask, m1=m1, m2=m2, m3=m3,
-            update=update, b1=b1, b2=b2, momentum=momentum, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            keras=keras, learning_rate=learning_rate, counts=counts, scales=scales, l1=self.l1, l2=self.l2,
-            xb=self.xb, yb=self.yb, zb=self.zb, ab=self.ab, db=self.db)
+            acts=self.acts, head=self.head, params=net.params, grads=net.grads, mask=self.mask,
+            learning_rate=learning_rate, counts=counts, scales=scales, l1=self.l1, l2=self.l2,
+            xb=self.xb, yb=self.yb, zb=self.zb, ab=self.ab, db=self.db, **plan)
 
 
 _PARAMETERS = tuple(inspect.signature(_whole_epoch).parameters)
@@ -572,14 +581,15 @@ _ORDER, _UPDATES = _PARAMETERS.index("order"), _PARAMETERS.index("t")  # what an
 
 def kernel_arguments(**values: Any) -> list[Any]:
     """``_whole_epoch``'s arguments, given by name, in its order (one place that knows it)."""
-    missing = set(_PARAMETERS) ^ set(values)
-    if missing:
-        raise TypeError(f"_whole_epoch's arguments do not match its parameters: {sorted(missing)}")
+    mismatched = set(_PARAMETERS) ^ set(values)  # missing or unknown
+    if mismatched:
+        raise TypeError(f"_whole_epoch's arguments do not match its parameters: {sorted(mismatched)}")
     return [values[name] for name in _PARAMETERS]
 
 
 def _no_state() -> np.ndarray:
-    """State words for a kernel call that draws nothing (a fresh array: the kernel may write one)."""
+    """State words for a kernel call that draws nothing (``shuffle`` false, so the kernel never
+    writes them; a fresh array all the same, so no call can change another's)."""
     return np.zeros(len(pcg64.STATE_WORDS), dtype=np.uint64)
 
 

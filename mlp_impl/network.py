@@ -104,6 +104,7 @@ class NN:
         self._split_steps: dict[tuple[int, bool, int], parallel.SplitStep] = {}
         self.fit_threads: int | None = None  # threads the last fit's largest steps ran on
         self.fit_whole_epochs: bool | None = None  # whether the last fit ran each epoch as one fused call
+        self._fitting = False  # a fit is running (its callback may not start another)
         if self.layers[0].input_dim is not None:
             self.build(self.layers[0].input_dim)
 
@@ -162,7 +163,11 @@ class NN:
     ) -> list[float]:
         """Train; return the mean training loss of each epoch (Python floats, read from the
         device once per epoch). ``sample_size`` is the minibatch size. ``callback(epoch, loss)``
-        runs after each epoch; a true return value stops training."""
+        runs after each epoch; a true return value stops training. It may save or copy the
+        network, not fit it: a fit started from the callback is refused."""
+        if self._fitting:
+            raise ValueError("NN.fit was called while this network is being fitted (from its callback?): return "
+                             "True from the callback to stop that fit, then call fit again")
         epochs = validation.positive_int("epochs", epochs)
         learning_rate = validation.positive_float("learning_rate", learning_rate)
         sample_size = validation.positive_int("sample_size", sample_size)
@@ -177,6 +182,8 @@ class NN:
         self.fit_whole_epochs = whole is not None
         history: list[float] = []
         with parallel.cpu_threads(max(threads.values())) as pool, contextlib.ExitStack() as stack:
+            self._fitting = True
+            stack.callback(setattr, self, "_fitting", False)
             whole_epoch = None if whole is None else stack.enter_context(
                 whole.epochs(x_dev, y_dev, sampler, learning_rate, observed=callback is not None))
             for epoch in range(epochs):

@@ -195,7 +195,8 @@ def test_whole_epoch_runs_only_where_it_applies(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_whole_epoch_matches_numpy_with_every_sampling() -> None:
-    """The kernel takes the epoch's row order from the sampler's own draws (``epoch_order``)."""
+    """The kernel draws the shuffle's orders itself (pcg64) and takes the other samplings' from
+    the sampler (``epoch_order``): the same batches as NumPy's kernels either way."""
     require_numba()
     for sampling in ("shuffle", "article", "sequential"):
         runs = [_train(k, DEEP, "categorical_crossentropy", Adam(), "float64", sampling=sampling) for k in ("numpy", "fused")]
@@ -357,6 +358,48 @@ def test_a_checkpoint_saved_by_the_callback_holds_the_generator_of_that_epoch(tm
         resumed.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
         _assert_same((np.zeros(1), finals[kernels]), (np.zeros(1), resumed.get_weights()), "float64")
     assert states["fused"] == states["numpy"]
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "fused"])
+def test_a_fit_started_from_the_callback_is_refused(kernels: str) -> None:
+    """Both paths alike: the fused kernel carries on from its own copy of the generator, so a fit
+    inside its callback would repeat the inner fit's draws."""
+    if kernels == "fused":
+        require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    net = NN(DEEP, loss="categorical_crossentropy", seed=1, kernels=kernels)
+    with pytest.raises(ValueError, match="NN.fit was called while this network is being fitted"):
+        net.fit(x, y, epochs=3, sample_size=16, callback=lambda epoch, loss: net.fit(x, y, epochs=1))
+    assert len(net.fit(x, y, epochs=2, sample_size=16)) == 2  # the refused fit left no trace
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fits_and_gradients_use_the_kernel_warm_up_compiled(dtype: str) -> None:
+    """warm_up compiles the whole-epoch kernel for a dtype before the clock starts; a fit that
+    called it with another argument type would compile again inside its timed fit."""
+    require_numba()
+    fused.warm_up(dtype)
+    kernel = fused._epoch_kernel()
+    compiled = len(kernel.signatures)
+    x, y = _data(3, "categorical_crossentropy")
+    for optimizer in OPTIMIZERS.values():
+        for sampling in ("shuffle", "article", "sequential"):
+            net = NN(DEEP, loss="categorical_crossentropy", optimizer=optimizer(), seed=1, kernels="fused",
+                     dtype=dtype, sampling=sampling, l1=0.01, l2=0.01)
+            net.fit(x, y, epochs=1, sample_size=16, callback=lambda epoch, loss: False)
+            assert net.fit_whole_epochs
+            net.gradients(x, y)
+    binary = NN([Dense(4, "tanh"), Dense(2, "sigmoid")], loss="binary_crossentropy", seed=1, kernels="fused", dtype=dtype)
+    binary.fit(x, (y[:, :2] > 0).astype(float), epochs=1, sample_size=16)
+    assert len(kernel.signatures) == compiled
+
+
+def test_update_plans_name_only_kernel_arguments() -> None:
+    require_numba()
+    plan = fused.update_plan(np.zeros(3), 1, momentum=np.float64(0.9))
+    assert set(plan) <= set(fused._PARAMETERS) and plan["update"] == 1 and plan["momentum"] == 0.9
+    with pytest.raises(TypeError, match="momentun"):
+        fused.update_plan(np.zeros(3), 1, momentun=0.9)
 
 
 def test_the_kernel_draws_the_shuffles_orders_itself(monkeypatch: pytest.MonkeyPatch) -> None:
