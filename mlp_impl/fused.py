@@ -536,11 +536,11 @@ class WholeEpoch:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
             arguments[_UPDATES] = optimizer.iterations
-            total = kernel(*arguments)
+            total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
             if sync:
                 pcg64.restore(sampler.rng, words)
-            return float(total)
+            return total
 
         try:
             yield epoch
