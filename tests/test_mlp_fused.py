@@ -218,12 +218,23 @@ class _Spied:
         return self.kernel.typeof_pyval(value)
 
     def compile(self, signature: tuple) -> Callable[..., Any]:
+        """The direct route, checking on every call what the compiled function does not: that
+        the arguments still have the types it was compiled for."""
         compiled = self.kernel.compile(signature)
-        return lambda *arguments: self.through("direct", compiled, *arguments)
+
+        def call(*arguments: Any) -> Any:
+            assert tuple(map(self.kernel.typeof_pyval, arguments)) == signature
+            return self.through("direct", compiled, *arguments)
+
+        return call
 
 
-def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """So the "whole-epoch" cases above test the kernel, and "fused-steps" (WHOLE_EPOCH_MAX=0) the steps."""
+@pytest.mark.parametrize("sampling", ["shuffle", "article", "sequential"])
+def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatch: pytest.MonkeyPatch,
+                                                                      sampling: str) -> None:
+    """So the "whole-epoch" cases above test the kernel, and "fused-steps" (WHOLE_EPOCH_MAX=0) the
+    steps. The epochs call the compiled function direct where the kernel draws the order (the
+    shuffle), with the types it was compiled for; elsewhere, and for gradients, the dispatcher."""
     require_numba()
     calls: list[str] = []
     spied = _Spied(lambda route, run, *a: calls.append(route) or run(*a))
@@ -233,11 +244,11 @@ def test_fit_and_gradients_take_the_whole_epoch_path_where_it_applies(monkeypatc
         monkeypatch.setattr(fused.WholeEpoch, method,
                             lambda self, *a, _m=method, _f=original, **k: calls.append(_m) or _f(self, *a, **k))
     x, y = _data(3, "categorical_crossentropy")
-    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused")
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused", sampling=sampling)
     net.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
     net.gradients(x, y)
-    # the epochs call the compiled function direct (fused.direct), gradients through the dispatcher
-    assert calls == ["epochs", "direct", "direct", "gradients", "dispatched"] and net.fit_threads == 1
+    route = "direct" if sampling == "shuffle" else "dispatched"
+    assert calls == ["epochs", route, route, "gradients", "dispatched"] and net.fit_threads == 1
     monkeypatch.setattr(fused, "WHOLE_EPOCH_MAX", 0)
     calls.clear()
     net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
@@ -299,7 +310,25 @@ def test_a_nan_logit_stays_nan_in_the_sigmoid_and_the_heads(parallel: bool) -> N
     for head in (fused._sigmoid_bce, fused._softmax_cce):
         p, delta = np.empty_like(z), np.empty_like(z)
         assert np.isnan(fused._compiled(head, parallel)(z, y, p, delta, 1.0))
-        assert np.isnan(p[0, 1]) and np.isnan(p[1, 0]) and np.isnan(delta[1, 0])
+        assert np.isnan(p[0, 1]) and np.isnan(p[1, 0]) and np.isnan(delta[0, 1]) and np.isnan(delta[1, 0])
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy"])
+def test_a_whole_epoch_from_a_nan_weight_reads_nan(loss: str) -> None:
+    """The same through the whole-epoch kernel, which compiles the loops into itself (the softmax
+    on a transposed layout): a NaN weight gives a NaN loss, as NumPy's kernels do."""
+    require_numba()
+    x, y = _data(3, loss)
+    histories = {}
+    for kernels in ("numpy", "fused"):
+        net = NN([Dense(5, "sigmoid"), Dense(3, "sigmoid" if loss == "binary_crossentropy" else "softmax")],
+                 loss=loss, seed=2, kernels=kernels)
+        net.build(x.shape[1])
+        net.params[0] = np.nan  # set_weights refuses non-finite weights; a diverged run has them
+        with np.errstate(all="ignore"):
+            histories[kernels] = net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+        assert net.fit_whole_epochs == (kernels == "fused")
+    assert np.isnan(histories["numpy"][0]) and np.isnan(histories["fused"][0])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -413,11 +442,12 @@ def test_a_fit_started_from_the_callback_is_refused(kernels: str) -> None:
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_fits_and_gradients_use_the_kernel_warm_up_compiled(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """warm_up compiles the whole-epoch kernel for a dtype before the clock starts; a fit that
-    called it with another argument type would compile again inside its timed fit."""
+    called it with another argument type would compile again inside its timed fit. Read-only
+    data (np.load(..., mmap_mode="r")) included."""
     require_numba()
     fused.warm_up(dtype)
     kernel = fused._epoch_kernel()
-    compiled = len(kernel.signatures)
+    compiled, entry_points = len(kernel.signatures), len(fused._ENTRY_POINTS)
     x, y = _data(3, "categorical_crossentropy")
     for optimizer in OPTIMIZERS.values():
         for sampling in ("shuffle", "article", "sequential"):
@@ -431,8 +461,10 @@ def test_fits_and_gradients_use_the_kernel_warm_up_compiled(dtype: str, monkeypa
     x_read_only, y_read_only = x.astype(dtype), y.astype(dtype)  # as np.load(..., mmap_mode="r") gives them
     x_read_only.flags.writeable = y_read_only.flags.writeable = False
     monkeypatch.setattr(NN, "AUGMENT_MAX_BYTES", 0)  # x reaches the kernel as given, not copied with a ones column
-    NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused", dtype=dtype).fit(
-        x_read_only, y_read_only, epochs=1, sample_size=16)
+    read_only = NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused", dtype=dtype)
+    read_only.fit(x_read_only, y_read_only, epochs=1, sample_size=16)
+    assert not any(data.flags.writeable for data in read_only._training_arrays(x_read_only, y_read_only))
+    assert len(fused._ENTRY_POINTS) == entry_points  # nor finds the direct call's entry point afresh
     assert len(kernel.signatures) == compiled
 
 
