@@ -34,9 +34,12 @@ from . import activations, losses, optimizers, pcg64, regularizers
 try:
     import numba
     from numba import prange
-    from numba._dispatcher import compute_fingerprint  # the key of Numba's own type cache (``direct``)
 except ImportError:  # checked by ``require`` before any fused work
-    numba, prange, compute_fingerprint = None, range, None
+    numba, prange = None, range
+try:  # private to Numba (pinned): without it ``direct`` keeps to the dispatcher
+    from numba._dispatcher import compute_fingerprint
+except ImportError:
+    compute_fingerprint = None
 
 MISSING = ("kernels='fused' needs Numba, which is not installed: pip install -e '.[fused]' "
            "(or make install), or use kernels='numpy'")
@@ -473,7 +476,8 @@ def warm_up(dtype: Any) -> float:
         x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), t=0, starts=codes[:1], widths=codes,
         acts=codes[:1], head=0, learning_rate=0.1, counts=np.zeros(0), l1=dt(0), l2=dt(0), **buffers,
         **update_plan(flat, 0))
-    direct(_epoch_kernel(), arguments)(*arguments)  # and finds the entry point a fit calls direct
+    _epoch_kernel()(*arguments)
+    direct(_epoch_kernel(), arguments)  # the entry point a fit with the shuffle calls direct
     return time.perf_counter() - start
 
 
@@ -601,7 +605,7 @@ def _read_only(data: np.ndarray) -> np.ndarray:
     return view
 
 
-_ENTRY_POINTS: dict[tuple[Any, tuple[bytes, ...]], Callable[..., Any]] = {}
+_ENTRY_POINTS: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def direct(kernel: Any, arguments: list[Any]) -> Callable[..., Any]:
@@ -609,12 +613,26 @@ def direct(kernel: Any, arguments: list[Any]) -> Callable[..., Any]:
     to be called without Numba's dispatch, which works out the type of every argument on every
     call. Only for calls whose arguments keep those types: the compiled function checks an
     array's item size alone, not its dtype, dimensions or layout. Kept per kernel and argument
-    types, told apart by Numba's own fingerprints (its dispatcher's type-cache key): 20 µs a
-    fit, against 0.6 ms for Numba's ``typeof`` of every argument."""
-    key = (kernel, tuple(map(compute_fingerprint, arguments)))
+    types (``_types_key``): about 15 µs a fit, against 0.6 ms for Numba's ``typeof`` of every
+    argument. Arguments that key cannot tell apart go to the dispatcher."""
+    key = _types_key(kernel, arguments)
+    if key is None:
+        return kernel
     if key not in _ENTRY_POINTS:
         _ENTRY_POINTS[key] = kernel.compile(tuple(map(kernel.typeof_pyval, arguments)))
     return _ENTRY_POINTS[key]
+
+
+def _types_key(kernel: Any, arguments: list[Any]) -> tuple[Any, ...] | None:
+    """What fixes the Numba types of ``arguments``: Numba's fingerprint of each (kind, dimensions,
+    layout, writability; an array's dtype number) with each array's dtype, which also tells its
+    byte order; None where Numba has no fingerprint (or we cannot reach it)."""
+    if compute_fingerprint is None:
+        return None
+    try:
+        return (kernel, *((compute_fingerprint(a), getattr(a, "dtype", None)) for a in arguments))
+    except NotImplementedError:  # e.g. float16, an int subclass
+        return None
 
 
 def _no_state() -> np.ndarray:

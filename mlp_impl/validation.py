@@ -48,14 +48,16 @@ def fraction(label: str, value: Any) -> float:
 
 
 def float_dtype(dtype: Any) -> np.dtype:
-    """float32 or float64 as a NumPy dtype, or ValueError (None too: NumPy reads it as float64)."""
+    """float32 or float64 as a NumPy dtype in the machine's byte order (">f8" is float64 too, and
+    the fused kernels compile for native data alone), or ValueError (None too: NumPy reads it
+    as float64)."""
     try:
         resolved = None if dtype is None else np.dtype(dtype)
     except TypeError:
         resolved = None
     if resolved is None or resolved.name not in DTYPES:
         raise ValueError(f"unsupported dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    return resolved
+    return np.dtype(resolved.name)
 
 
 def as_array(bk: Backend, label: str, a: Any) -> Any:

@@ -445,9 +445,11 @@ def test_fits_and_gradients_use_the_kernel_warm_up_compiled(dtype: str, monkeypa
     called it with another argument type would compile again inside its timed fit. Read-only
     data (np.load(..., mmap_mode="r")) included."""
     require_numba()
+    monkeypatch.setattr(fused, "_ENTRY_POINTS", {})  # no entry point left by an earlier test
     fused.warm_up(dtype)
     kernel = fused._epoch_kernel()
-    compiled, entry_points = len(kernel.signatures), len(fused._ENTRY_POINTS)
+    compiled = len(kernel.signatures)
+    assert len(fused._ENTRY_POINTS) == 1  # warm_up found the entry point a fit calls direct
     x, y = _data(3, "categorical_crossentropy")
     for optimizer in OPTIMIZERS.values():
         for sampling in ("shuffle", "article", "sequential"):
@@ -464,7 +466,7 @@ def test_fits_and_gradients_use_the_kernel_warm_up_compiled(dtype: str, monkeypa
     read_only = NN(DEEP, loss="categorical_crossentropy", seed=1, kernels="fused", dtype=dtype)
     read_only.fit(x_read_only, y_read_only, epochs=1, sample_size=16)
     assert not any(data.flags.writeable for data in read_only._training_arrays(x_read_only, y_read_only))
-    assert len(fused._ENTRY_POINTS) == entry_points  # nor finds the direct call's entry point afresh
+    assert len(fused._ENTRY_POINTS) == 1  # nor finds the direct call's entry point afresh
     assert len(kernel.signatures) == compiled
 
 
@@ -509,6 +511,31 @@ def test_the_kernels_arguments_are_named_once() -> None:
         fused.kernel_arguments(**{name: 0 for name in names if name != "t"})
     with pytest.raises(TypeError, match="momentum_2"):
         fused.kernel_arguments(**{name: 0 for name in names}, momentum_2=0)
+
+
+def test_the_direct_call_is_kept_per_argument_types_byte_order_included() -> None:
+    """fused.direct reuses an entry point only for arguments of the same Numba types: dtype,
+    layout, writability and byte order each give another (or, where Numba cannot compile one,
+    an error), never the entry point compiled for other types."""
+    require_numba()
+
+    @fused.numba.njit
+    def first(a):
+        return a[0]
+
+    data = np.arange(6.0)
+    read_only = data.copy()
+    read_only.flags.writeable = False
+    native = fused.direct(first, [data])
+    assert fused.direct(first, [data.copy()]) is native  # the same types: kept
+    others = [fused.direct(first, [variant]) for variant in
+              (data.astype(np.float32), data.reshape(2, 3)[:, 0], read_only)]
+    assert len({id(entry) for entry in [native, *others]}) == 4
+    assert [entry(variant) for entry, variant in zip(others, (data.astype(np.float32), data.reshape(2, 3)[:, 0],
+                                                               read_only))] == [0.0, 0.0, 0.0]
+    with pytest.raises(Exception):  # Numba has no type for big-endian data: not the native entry point
+        fused.direct(first, [data.astype(">f8")])
+    assert fused.direct(first, [np.zeros(3, np.float16)]) is first  # no fingerprint: the dispatcher
 
 
 def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,6 +96,14 @@ def test_bad_fit_fails_before_training(change: dict, match: str) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
 
 
+def test_a_byte_swapped_dtype_is_the_native_one() -> None:
+    """">f8" names float64: the network keeps its data in the machine's byte order (the fused
+    kernels compile for nothing else)."""
+    for name, native in ((">f8", "float64"), ("<f8", "float64"), (">f4", "float32")):
+        dtype = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", dtype=name).dtype
+        assert dtype == np.dtype(native) and dtype.isnative
+
+
 def test_categorical_targets_must_be_one_hot() -> None:
     net = NN([Dense(3, "softmax", input_dim=2)], loss="categorical_crossentropy")
     _one_line_error("one-hot", net.fit, np.zeros((4, 2)), np.ones((4, 3)), 1, 0.1, 2)
