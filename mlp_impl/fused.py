@@ -476,8 +476,9 @@ def warm_up(dtype: Any) -> float:
         x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), t=0, starts=codes[:1], widths=codes,
         acts=codes[:1], head=0, learning_rate=0.1, counts=np.zeros(0), l1=dt(0), l2=dt(0), **buffers,
         **update_plan(flat, 0))
-    _epoch_kernel()(*arguments)
-    direct(_epoch_kernel(), arguments)  # the entry point a fit with the shuffle calls direct
+    whole = _epoch_kernel()
+    whole(*arguments)
+    direct(whole, arguments)  # the entry point a fit with the shuffle calls direct
     return time.perf_counter() - start
 
 
@@ -543,7 +544,7 @@ class WholeEpoch:
         def epoch() -> float:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
-            arguments[_UPDATES] = int(optimizer.iterations)
+            arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)
             total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
             if sync:
@@ -568,8 +569,8 @@ class WholeEpoch:
         penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
         n = x.shape[0]
         starts = np.asarray([0, n], dtype=np.int64)
-        return float(self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(), starts,
-                                                   0.0, update_plan(self.net.params, -1)))) / n
+        return self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(), starts,
+                                             0.0, update_plan(self.net.params, -1))) / n
 
     def _arguments(self, x, y, order, shuffle, words, starts, learning_rate, plan) -> list[Any]:
         """``_whole_epoch``'s arguments, the update count ``t`` 0 (``epochs`` sets it); ``plan``
@@ -600,6 +601,7 @@ def kernel_arguments(**values: Any) -> list[Any]:
 
 
 def _read_only(data: np.ndarray) -> np.ndarray:
+    """A read-only view of ``data`` (``data`` stays writable)."""
     view = data.view()
     view.flags.writeable = False
     return view
