@@ -519,18 +519,18 @@ class WholeEpoch:
         self._kernel = _epoch_kernel()
 
     @contextlib.contextmanager
-    def epochs(self, x: np.ndarray, y: np.ndarray, sampler: Any, learning_rate: float,
-               observed: bool) -> Iterator[Callable[[], float]]:
+    def epochs(self, x: np.ndarray, y: np.ndarray, sampler: Any, learning_rate: float) -> Iterator[Callable[[], float]]:
         """A function that trains the next epoch on the sampler's minibatches and returns the sum
         over steps of (batch loss + penalty) x rows, as the step-by-step loop adds them.
 
         The kernel's arguments are built once for the fit: the optimizer's settings (momentum,
         betas, epsilon) are read when it starts. Where the sampler's order is a plain permutation
         under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
-        draws NumPy would make, and the generator is set to the state they leave when the fit
-        ends, however it ends, and, when ``observed`` (a callback runs between epochs and may
-        save it), after every epoch. ``NN.fit`` refuses to be called from its own callback, the
-        one public way to draw from the generator during a fit."""
+        draws NumPy would make, from a copy of the network's generator state. The generator is set
+        to the state they leave when the fit ends, however it ends, and, between epochs, when it
+        is read (``NN._rng``: a callback may save, copy or pickle the network). ``NN.fit``
+        refuses to be called from its own callback, the one public way to draw from the generator
+        during a fit."""
         inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
         words = pcg64.state_of(sampler.rng) if inside else _no_state()
         order = np.empty(sampler.n, dtype=np.int64) if inside else None
@@ -538,8 +538,8 @@ class WholeEpoch:
                                     self.net.optimizer.epoch_plan())
         # drawing inside, an epoch changes the update count alone: the types stay, so call direct
         kernel = direct(self._kernel, arguments) if inside else self._kernel
-        optimizer, steps = self.net.optimizer, sampler.starts.size - 1
-        sync = inside and observed
+        net, optimizer, steps = self.net, self.net.optimizer, sampler.starts.size - 1
+        write_back = partial(pcg64.restore, sampler.rng, words)
 
         def epoch() -> float:
             if not inside:
@@ -547,15 +547,16 @@ class WholeEpoch:
             arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)
             total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
-            if sync:
-                pcg64.restore(sampler.rng, words)
+            if inside:
+                net._generator_write_back = write_back  # done when the generator is next read
             return total
 
         try:
             yield epoch
         finally:
             if inside:
-                pcg64.restore(sampler.rng, words)
+                net._generator_write_back = None
+                write_back()
 
     def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per minibatch, the count its head averages over (``head_rows``, float64) and 1 / count in

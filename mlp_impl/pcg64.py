@@ -13,8 +13,9 @@ the same algorithm, so its batches stay those of NumPy's kernels from the same s
   while it exceeds i.
 
 The state travels as six unsigned 64-bit words (``STATE_WORDS``): read from the generator before
-the kernel runs (``state_of``) and written back after (``restore``), so the generator is where
-NumPy's own draws would have left it.
+the kernel runs (``state_of``) and written back after (``restore``; ``fused.WholeEpoch`` does
+it when the network's generator is next read), so the generator is where NumPy's own draws would
+have left it.
 
 Written from the algorithms' descriptions: M. E. O'Neill, "PCG: A Family of Simple Fast
 Space-Efficient Statistically Good Algorithms for Random Number Generation" (2014), and NumPy's

@@ -7,6 +7,7 @@ Gradient checks and Keras parity run on both kernels too (``kernels`` fixture, c
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 from typing import Any, Callable
@@ -424,6 +425,47 @@ def test_a_checkpoint_saved_by_the_callback_holds_the_generator_of_that_epoch(tm
         resumed.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
         _assert_same((np.zeros(1), finals[kernels]), (np.zeros(1), resumed.get_weights()), "float64")
     assert states["fused"] == states["numpy"]
+
+
+def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_that_epoch() -> None:
+    """The fused kernel draws from a copy of the generator's state and writes it back when the
+    generator is read, not after every epoch: read from the callback at every epoch, or through a
+    copy of the network taken there, it holds the state NumPy's own draws leave after that epoch;
+    read twice in one epoch, it does not go back."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    seen = {}
+    for kernels in ("numpy", "fused"):
+        net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels=kernels, dtype="float64")
+        states = seen[kernels] = []
+
+        def callback(epoch: int, loss: float, net: NN = net, states: list = states) -> bool:
+            if epoch % 2:  # odd epochs through a copy, which shares the generator
+                states.append(copy.copy(net)._rng.bit_generator.state)
+            else:
+                states.append(net._rng.bit_generator.state)
+                states.append(net._rng.bit_generator.state)
+            return False
+
+        net.fit(x, y, epochs=4, learning_rate=0.01, sample_size=16, callback=callback)
+        states.append(net._rng.bit_generator.state)
+    assert len(seen["fused"]) == 7 and seen["fused"] == seen["numpy"]
+    assert len({str(state) for state in seen["fused"]}) == 4  # each epoch draws
+
+
+def test_a_fit_whose_generator_nobody_reads_writes_it_back_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write-back (NumPy's state setter, 2-5 µs) is not paid every epoch: once, when the fit
+    ends, however many epochs a callback saw."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    writes = []
+    restore = fused.pcg64.restore
+    monkeypatch.setattr(fused.pcg64, "restore", lambda rng, words: writes.append(1) or restore(rng, words))
+    net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused", dtype="float64")
+    net.fit(x, y, epochs=6, learning_rate=0.01, sample_size=16, callback=lambda epoch, loss: False)
+    assert net.fit_whole_epochs and writes == [1]
+    net._rng.random()
+    assert writes == [1]  # nothing left pending after the fit
 
 
 @pytest.mark.parametrize("kernels", ["numpy", "fused"])
