@@ -70,6 +70,11 @@ def splits() -> bool:
 # ran 4.3 times faster in parallel (docs/fused_kernels.md).
 PARALLEL_MIN: int | None = None
 
+# LLVM's fast-math flags for every loop: reassociation lets it vectorize the sums, contraction
+# fuses multiply-adds. Not "nnan"/"ninf" (assume no NaN or infinity): a NaN in the weights or data
+# must come out as NaN, as with NumPy's kernels, not whatever LLVM's assumption makes of it.
+FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz", "afn"})
+
 
 def _relu_forward(z, a):
     for i in prange(z.shape[0]):
@@ -299,7 +304,7 @@ def _compiled(loop: Any, parallel: bool) -> Any:
         name = loop.__name__ + ("_parallel" if parallel else "_serial")
         copy = types.FunctionType(loop.__code__, loop.__globals__, name)
         copy.__qualname__ = name
-        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)
+        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=set(FASTMATH), cache=True, nogil=True, error_model="numpy")(copy)
     return _COMPILED[key]
 
 
@@ -662,5 +667,5 @@ def _epoch_kernel() -> Any:
         name = epoch_kernel_name()
         copy = types.FunctionType(_whole_epoch.__code__, scope, name)
         copy.__qualname__ = name
-        _COMPILED["_whole_epoch", False] = numba.njit(fastmath=True, cache=True, nogil=True, error_model="numpy")(copy)
+        _COMPILED["_whole_epoch", False] = numba.njit(fastmath=set(FASTMATH), cache=True, nogil=True, error_model="numpy")(copy)
     return _COMPILED["_whole_epoch", False]

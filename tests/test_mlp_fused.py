@@ -298,6 +298,18 @@ def test_whole_epoch_gradients_with_several_sigmoid_outputs_match_finite_differe
     _check(net, x, y)
 
 
+def test_every_loop_compiles_without_assuming_no_nan() -> None:
+    """The NaN tests below hold by LLVM's rules, not by luck: no loop is compiled with fast-math's
+    "no NaN" or "no infinity" assumptions (under which a NaN's fate is undefined), while
+    reassociation, which vectorizes the sums, stays."""
+    require_numba()
+    loops = [fused._compiled(loop, parallel) for loop in (fused._relu_forward, fused._sigmoid_bce, fused._adam)
+             for parallel in (False, True)]
+    for compiled in [*loops, fused._epoch_kernel()]:
+        flags = compiled.targetoptions["fastmath"]
+        assert "reassoc" in flags and not {"nnan", "ninf", "fast"} & set(flags), compiled
+
+
 @pytest.mark.parametrize("parallel", [False, True])
 def test_a_nan_logit_stays_nan_in_the_sigmoid_and_the_heads(parallel: bool) -> None:
     """A diverging run must read NaN (the harness's divergence): no loop turns a NaN logit into a
