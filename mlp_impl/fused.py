@@ -71,9 +71,10 @@ def splits() -> bool:
 PARALLEL_MIN: int | None = None
 
 # LLVM's fast-math flags for every loop: reassociation lets it vectorize the sums, contraction
-# fuses multiply-adds. Not "nnan"/"ninf" (assume no NaN or infinity): a NaN in the weights or data
-# must come out as NaN, as with NumPy's kernels, not whatever LLVM's assumption makes of it.
-FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz", "afn"})
+# fuses multiply-adds; reciprocals and the sign of zero do not change a NaN. Not "nnan"/"ninf"
+# (assume no NaN or infinity) nor "afn" (approximate functions, which promise nothing for NaN):
+# a NaN in the weights or data must come out as NaN, as with NumPy's kernels.
+FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 
 
 def _relu_forward(z, a):
@@ -533,7 +534,7 @@ class WholeEpoch:
         under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
         draws NumPy would make, from a copy of the network's generator state. The generator is set
         to the state they leave when the fit ends, however it ends, and, between epochs, when it
-        is read (``NN._rng``: a callback may save, copy or pickle the network). ``NN.fit``
+        is read (``pcg64.hold``, ``NN._rng``: a callback may save or copy the network). ``NN.fit``
         refuses to be called from its own callback, the one public way to draw from the generator
         during a fit."""
         inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
@@ -543,8 +544,7 @@ class WholeEpoch:
                                     self.net.optimizer.epoch_plan())
         # drawing inside, an epoch changes the update count alone: the types stay, so call direct
         kernel = direct(self._kernel, arguments) if inside else self._kernel
-        net, optimizer, steps = self.net, self.net.optimizer, sampler.starts.size - 1
-        write_back = partial(pcg64.restore, sampler.rng, words)
+        optimizer, steps, rng = self.net.optimizer, sampler.starts.size - 1, sampler.rng
 
         def epoch() -> float:
             if not inside:
@@ -553,15 +553,15 @@ class WholeEpoch:
             total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
             if inside:
-                net._generator_write_back = write_back  # done when the generator is next read
+                pcg64.hold(rng, words)  # written back when the generator is next read
             return total
 
         try:
             yield epoch
         finally:
-            if inside:
-                net._generator_write_back = None
-                write_back()
+            if inside:  # whatever the last call drew, even one that failed
+                pcg64.hold(rng, words)
+                pcg64.release(rng)
 
     def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per minibatch, the count its head averages over (``head_rows``, float64) and 1 / count in

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 
-from . import activations, initializers, losses, optimizers, parallel, validation
+from . import activations, initializers, losses, optimizers, parallel, pcg64, validation
 from . import sampling as sampling_schemes
 from .backend import Backend, get_backend
 from .layers import Dense
@@ -93,10 +93,7 @@ class NN:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
         self.seed = None if seed is None else int(seed)
-        self._generator = np.random.default_rng(self.seed)
-        # set while a fused fit holds the generator's state in its kernel (``fused.WholeEpoch``):
-        # writes that state back; ``_rng`` calls it before anyone reads the generator
-        self._generator_write_back: Callable[[], None] | None = None
+        self._generator = np.random.default_rng(self.seed)  # read through ``_rng``
         self.sampling = sampling_schemes.get(sampling)
         self.penalty = Penalty(l1, l2)
         if kernels == "fused":
@@ -113,22 +110,15 @@ class NN:
 
     @property
     def _rng(self) -> np.random.Generator:
-        """The network's generator (weights, minibatch orders), up to date."""
-        self._write_back_generator()
+        """The network's generator (weights, minibatch orders), up to date: a fused fit draws the
+        orders from a copy of its state and writes it back when it is read (``pcg64.release``),
+        not after every epoch (docs/fused_kernels.md)."""
+        pcg64.release(self._generator)
         return self._generator
 
-    def _write_back_generator(self) -> None:
-        """Bring the generator up to date. A fused fit that draws the orders in its kernel writes
-        their state back when someone reads the generator (``_rng``, pickling, copying), not
-        after every epoch: 3-5 µs of a 45-75 µs Titanic epoch (docs/fused_kernels.md)."""
-        write_back, self._generator_write_back = self._generator_write_back, None
-        if write_back is not None:
-            write_back()
-
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled and copied (``copy``, ``deepcopy``) with the generator up to date, say from a
-        fit's callback."""
-        self._write_back_generator()
+        """Pickled and copied with the generator up to date (say from a fit's callback)."""
+        pcg64.release(self._generator)
         return dict(self.__dict__)
 
     # ----------------------------------------------------------------- building

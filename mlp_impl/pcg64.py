@@ -13,9 +13,10 @@ the same algorithm, so its batches stay those of NumPy's kernels from the same s
   while it exceeds i.
 
 The state travels as six unsigned 64-bit words (``STATE_WORDS``): read from the generator before
-the kernel runs (``state_of``) and written back after (``restore``; ``fused.WholeEpoch`` does
-it when the network's generator is next read), so the generator is where NumPy's own draws would
-have left it.
+the kernel runs (``state_of``) and written back after (``restore``), so the generator is where
+NumPy's own draws would have left it. Between kernel calls the write-back waits until someone
+reads the generator (``hold``, ``release``): NumPy's state setter costs a few microseconds, a
+tenth of a small epoch.
 
 Written from the algorithms' descriptions: M. E. O'Neill, "PCG: A Family of Simple Fast
 Space-Efficient Statistically Good Algorithms for Random Number Generation" (2014), and NumPy's
@@ -59,6 +60,25 @@ def restore(rng: np.random.Generator, words: np.ndarray) -> None:
     rng.bit_generator.state = {"bit_generator": "PCG64",
                                "state": {"state": (high << 64) | low, "inc": (inc_high << 64) | inc_low},
                                "has_uint32": has_uint32, "uinteger": uinteger}
+
+
+# generators a kernel has drawn from, by id: the generator (kept alive, so the id stays its own)
+# and the words holding its state (``hold``)
+_HELD: dict[int, tuple[np.random.Generator, np.ndarray]] = {}
+
+
+def hold(rng: np.random.Generator, words: np.ndarray) -> None:
+    """Note that ``words`` are ahead of ``rng``'s state (a kernel drew from a copy of it), to be
+    written back by ``release``. Not thread-safe: one thread draws and reads."""
+    _HELD[id(rng)] = (rng, words)
+
+
+def release(rng: np.random.Generator) -> None:
+    """Write back the state ``hold`` noted for ``rng``, if any: before anything reads ``rng``
+    (every network sharing it, ``NN._rng``) and when the drawing ends."""
+    held = _HELD.pop(id(rng), None)
+    if held is not None:
+        restore(*held)
 
 
 def permute(order: Any, words: Any) -> None:

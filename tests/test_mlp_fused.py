@@ -300,14 +300,14 @@ def test_whole_epoch_gradients_with_several_sigmoid_outputs_match_finite_differe
 
 def test_every_loop_compiles_without_assuming_no_nan() -> None:
     """The NaN tests below hold by LLVM's rules, not by luck: no loop is compiled with fast-math's
-    "no NaN" or "no infinity" assumptions (under which a NaN's fate is undefined), while
-    reassociation, which vectorizes the sums, stays."""
+    "no NaN", "no infinity" or "approximate functions" (under which a NaN's fate is undefined),
+    while reassociation, which vectorizes the sums, stays."""
     require_numba()
     loops = [fused._compiled(loop, parallel) for loop in (fused._relu_forward, fused._sigmoid_bce, fused._adam)
              for parallel in (False, True)]
     for compiled in [*loops, fused._epoch_kernel()]:
         flags = compiled.targetoptions["fastmath"]
-        assert "reassoc" in flags and not {"nnan", "ninf", "fast"} & set(flags), compiled
+        assert "reassoc" in flags and set(flags) <= {"reassoc", "contract", "arcp", "nsz"}, compiled
 
 
 @pytest.mark.parametrize("parallel", [False, True])
@@ -441,33 +441,40 @@ def test_a_checkpoint_saved_by_the_callback_holds_the_generator_of_that_epoch(tm
 
 def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_that_epoch() -> None:
     """The fused kernel draws from a copy of the generator's state and writes it back when the
-    generator is read, not after every epoch: read from the callback at every epoch, or through a
-    copy of the network taken there, it holds the state NumPy's own draws leave after that epoch;
-    read twice in one epoch, it does not go back."""
+    generator is read, not after every epoch. Read from the callback at every epoch: directly
+    (twice: it does not go back), through a copy taken at the first epoch (which shares the
+    generator), and as pickling and copying see it (``__getstate__``), it holds the state NumPy's
+    own draws leave after that epoch."""
     require_numba()
     x, y = _data(3, "categorical_crossentropy")
     seen = {}
     for kernels in ("numpy", "fused"):
         net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels=kernels, dtype="float64")
         states = seen[kernels] = []
+        first = []
 
-        def callback(epoch: int, loss: float, net: NN = net, states: list = states) -> bool:
-            if epoch % 2:  # odd epochs through a copy, which shares the generator
-                states.append(copy.copy(net)._rng.bit_generator.state)
+        def callback(epoch: int, loss: float, net: NN = net, states: list = states, first: list = first) -> bool:
+            if epoch == 0:
+                first.append(copy.copy(net))
+                states.append(first[0]._rng.bit_generator.state)
+            elif epoch == 1:
+                states.append(net.__getstate__()["_generator"].bit_generator.state)  # not through _rng
+            elif epoch == 2:
+                states.append(net._rng.bit_generator.state)
+                states.append(net._rng.bit_generator.state)
             else:
-                states.append(net._rng.bit_generator.state)
-                states.append(net._rng.bit_generator.state)
+                states.append(first[0]._rng.bit_generator.state)
             return False
 
         net.fit(x, y, epochs=4, learning_rate=0.01, sample_size=16, callback=callback)
         states.append(net._rng.bit_generator.state)
-    assert len(seen["fused"]) == 7 and seen["fused"] == seen["numpy"]
+    assert len(seen["fused"]) == 6 and seen["fused"] == seen["numpy"]
     assert len({str(state) for state in seen["fused"]}) == 4  # each epoch draws
 
 
 def test_a_fit_whose_generator_nobody_reads_writes_it_back_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The write-back (NumPy's state setter, 2-5 µs) is not paid every epoch: once, when the fit
-    ends, however many epochs a callback saw."""
+    """The write-back (NumPy's state setter, a few microseconds) is not paid every epoch: once,
+    when the fit ends, however many epochs a callback saw."""
     require_numba()
     x, y = _data(3, "categorical_crossentropy")
     writes = []

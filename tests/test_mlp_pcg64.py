@@ -50,3 +50,24 @@ def test_only_pcg64_and_32_bit_indices_are_followed() -> None:
     assert not pcg64.supports(np.random.default_rng(0), pcg64.MAX_ROWS + 1)
     assert not pcg64.supports(np.random.Generator(np.random.MT19937(0)), 600)
     assert not pcg64.supports(np.random.Generator(np.random.PCG64DXSM(0)), 600)
+
+
+def test_a_held_state_is_written_back_once_on_release_to_its_own_generator(permute) -> None:
+    """``hold`` notes that words are ahead of a generator; ``release`` writes them (as they are
+    then, not as when held) into that generator alone, once; releasing what was never held, or
+    again, changes nothing."""
+    ours, other, numpys = (np.random.default_rng(3) for _ in range(3))
+    words = pcg64.state_of(ours)
+    permute(np.empty(600, dtype=np.int64), words)
+    pcg64.hold(ours, words)
+    permute(np.empty(600, dtype=np.int64), words)  # drawn after hold, still written back
+    numpys.permutation(600), numpys.permutation(600)
+    untouched = other.bit_generator.state
+    pcg64.release(other)
+    assert other.bit_generator.state == untouched
+    pcg64.release(ours)
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    ours.random(3)  # draws after the release are kept: nothing is held any more
+    after = ours.bit_generator.state
+    pcg64.release(ours)
+    assert ours.bit_generator.state == after
