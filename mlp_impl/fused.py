@@ -73,7 +73,9 @@ PARALLEL_MIN: int | None = None
 # LLVM's fast-math flags for every loop: reassociation lets it vectorize the sums, contraction
 # fuses multiply-adds; reciprocals and the sign of zero do not change a NaN. Not "nnan"/"ninf"
 # (assume no NaN or infinity) nor "afn" (approximate functions, which promise nothing for NaN):
-# a NaN in the weights or data must come out as NaN, as with NumPy's kernels.
+# a NaN in the weights or data must come out as NaN, as with NumPy's kernels. (Without them LLVM
+# also divides exactly, where it used an approximate reciprocal: Adam's update rounds a few
+# parameters in 10,000 one unit apart from before, docs/fused_kernels.md.)
 FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 
 
@@ -532,13 +534,14 @@ class WholeEpoch:
         The kernel's arguments are built once for the fit: the optimizer's settings (momentum,
         betas, epsilon) are read when it starts. Where the sampler's order is a plain permutation
         under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
-        draws NumPy would make, from a copy of the network's generator state. The generator is set
-        to the state they leave when the fit ends, however it ends, and, between epochs, when it
-        is read (``pcg64.hold``, ``NN._rng``: a callback may save or copy the network). ``NN.fit``
-        refuses to be called from its own callback, the one public way to draw from the generator
-        during a fit."""
+        draws NumPy would make, from a copy of the network's generator state (``pcg64.hold``). The
+        generator is set to the state they leave when the fit ends, however it ends, and, between
+        epochs, when it is read (``NN._rng``, ``NN.__getstate__``: a callback may save or copy the
+        network); an epoch after such a read takes the generator's state afresh, so draws made
+        in between (say by a copy of the network, which shares the generator) count as they do
+        with NumPy's kernels, which draw from the generator itself."""
         inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
-        words = pcg64.state_of(sampler.rng) if inside else _no_state()
+        words = _no_state()  # drawing inside, each epoch that does not hold them loads them
         order = np.empty(sampler.n, dtype=np.int64) if inside else None
         arguments = self._arguments(x, y, order, inside, words, sampler.starts, learning_rate,
                                     self.net.optimizer.epoch_plan())
@@ -549,18 +552,18 @@ class WholeEpoch:
         def epoch() -> float:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
+            elif not pcg64.holds(rng):  # the first epoch, or the generator was read since the last
+                words[:] = pcg64.state_of(rng)
+                pcg64.hold(rng, words)  # written back when the generator is next read
             arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)
             total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
-            if inside:
-                pcg64.hold(rng, words)  # written back when the generator is next read
             return total
 
         try:
             yield epoch
         finally:
-            if inside:  # whatever the last call drew, even one that failed
-                pcg64.hold(rng, words)
+            if inside:  # what the last call drew, even one that failed; nothing if read since
                 pcg64.release(rng)
 
     def averaging(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -644,8 +647,9 @@ def _types_key(kernel: Any, arguments: list[Any]) -> tuple[Any, ...] | None:
 
 
 def _no_state() -> np.ndarray:
-    """State words for a kernel call that draws nothing (``shuffle`` false, so the kernel never
-    writes them; a fresh array all the same, so no call can change another's)."""
+    """State words for a kernel call, zero: a call that draws (``shuffle``) has a generator's state
+    loaded into them first (``WholeEpoch.epochs``), one that does not never touches them; a fresh
+    array each time, so no call can change another's."""
     return np.zeros(len(pcg64.STATE_WORDS), dtype=np.uint64)
 
 

@@ -16,7 +16,7 @@ The state travels as six unsigned 64-bit words (``STATE_WORDS``): read from the 
 the kernel runs (``state_of``) and written back after (``restore``), so the generator is where
 NumPy's own draws would have left it. Between kernel calls the write-back waits until someone
 reads the generator (``hold``, ``release``): NumPy's state setter costs a few microseconds, a
-tenth of a small epoch.
+tenth of a small epoch; the next call then reads the generator afresh (``holds``).
 
 Written from the algorithms' descriptions: M. E. O'Neill, "PCG: A Family of Simple Fast
 Space-Efficient Statistically Good Algorithms for Random Number Generation" (2014), and NumPy's
@@ -62,23 +62,29 @@ def restore(rng: np.random.Generator, words: np.ndarray) -> None:
                                "has_uint32": has_uint32, "uinteger": uinteger}
 
 
-# generators a kernel has drawn from, by id: the generator (kept alive, so the id stays its own)
-# and the words holding its state (``hold``)
+# generators a kernel draws from, by id: the generator (kept alive, so the id stays its own) and
+# the words holding its state (``hold``)
 _HELD: dict[int, tuple[np.random.Generator, np.ndarray]] = {}
 
 
 def hold(rng: np.random.Generator, words: np.ndarray) -> None:
-    """Note that ``words`` are ahead of ``rng``'s state (a kernel drew from a copy of it), to be
-    written back by ``release``. Not thread-safe: one thread draws and reads."""
+    """Note that ``words`` (from ``state_of(rng)``) now carry ``rng``'s state: a kernel draws from
+    them, and ``release`` writes them back. Not thread-safe: one thread draws and reads."""
     _HELD[id(rng)] = (rng, words)
 
 
+def holds(rng: np.random.Generator) -> bool:
+    """Whether words still carry ``rng``'s state (held, not released since)."""
+    return id(rng) in _HELD
+
+
 def release(rng: np.random.Generator) -> None:
-    """Write back the state ``hold`` noted for ``rng``, if any: before anything reads ``rng``
-    (every network sharing it, ``NN._rng``) and when the drawing ends."""
-    held = _HELD.pop(id(rng), None)
+    """Write back the words ``hold`` noted for ``rng``, if any, and let go of them: before anything
+    reads ``rng`` (every network sharing it, ``NN._rng``) and when the drawing ends."""
+    held = _HELD.get(id(rng))
     if held is not None:
         restore(*held)
+        del _HELD[id(rng)]
 
 
 def permute(order: Any, words: Any) -> None:

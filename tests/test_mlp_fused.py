@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import require_numba
 
-from mlp_impl import NN, SGD, Adam, AMSGrad, Dense, activations, fused
+from mlp_impl import NN, SGD, Adam, AMSGrad, Dense, activations, fused, pcg64
 
 OPTIMIZERS = {"sgd": lambda: SGD(), "sgd-momentum": lambda: SGD(momentum=0.9), "adam": lambda: Adam(),
               "adam-article": lambda: Adam(variant="article"), "amsgrad": lambda: AMSGrad()}
@@ -303,8 +303,11 @@ def test_every_loop_compiles_without_assuming_no_nan() -> None:
     "no NaN", "no infinity" or "approximate functions" (under which a NaN's fate is undefined),
     while reassociation, which vectorizes the sums, stays."""
     require_numba()
-    loops = [fused._compiled(loop, parallel) for loop in (fused._relu_forward, fused._sigmoid_bce, fused._adam)
-             for parallel in (False, True)]
+    names = [name for name, value in vars(fused).items()
+             if inspect.isfunction(value) and value.__module__ == fused.__name__ and name.startswith("_")
+             and "prange" in value.__code__.co_names]  # the loops ``kernel`` compiles
+    assert {"_relu_forward", "_sigmoid_bce", "_softmax_cce", "_adam", "_penalty"} <= set(names)
+    loops = [fused._compiled(getattr(fused, name), parallel) for name in names for parallel in (False, True)]
     for compiled in [*loops, fused._epoch_kernel()]:
         flags = compiled.targetoptions["fastmath"]
         assert "reassoc" in flags and set(flags) <= {"reassoc", "contract", "arcp", "nsz"}, compiled
@@ -416,6 +419,7 @@ def test_an_interrupted_fit_leaves_the_generator_after_the_epochs_it_drew(monkey
     net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused", dtype="float64")
     with pytest.raises(KeyboardInterrupt):
         net.fit(x, y, epochs=5, learning_rate=0.01, sample_size=16)
+    assert not pcg64._HELD  # written back, nothing left pending
     np.testing.assert_array_equal(net._rng.random(3), two._rng.random(3))
 
 
@@ -472,6 +476,33 @@ def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_t
     assert len({str(state) for state in seen["fused"]}) == 4  # each epoch draws
 
 
+@pytest.mark.parametrize("drawer", ["the callback", "a copy's fit"])
+def test_draws_from_the_generator_between_epochs_count_as_with_numpys_kernels(drawer: str) -> None:
+    """NumPy's kernels draw each epoch's order from the generator itself, so draws made between
+    epochs (the callback's, or a fit of a copy made before, which shares the generator) change
+    the next orders. The fused kernel draws from a copy of the state: after the generator was
+    read it takes the state afresh, so the fits agree in weights and in the generator's end."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    ends = {}
+    for kernels in ("numpy", "fused"):
+        net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels=kernels, dtype="float64")
+        net.build(x.shape[1])
+        twin = copy.copy(net)  # made before the fit, so it may fit during it: it shares everything
+
+        def callback(epoch: int, loss: float, net: NN = net, twin: NN = twin) -> bool:
+            if epoch == 1 and drawer == "the callback":
+                net._rng.random(5)
+            elif epoch == 1:
+                twin.fit(x[:20], y[:20], epochs=1, learning_rate=1e-12, sample_size=16)  # draws
+            return False
+
+        net.fit(x, y, epochs=4, learning_rate=0.01, sample_size=16, callback=callback)
+        ends[kernels] = (net.get_weights(), net._rng.bit_generator.state)
+    assert ends["fused"][1] == ends["numpy"][1] and not pcg64._HELD
+    _assert_same((np.zeros(1), ends["numpy"][0]), (np.zeros(1), ends["fused"][0]), "float64")
+
+
 def test_a_fit_whose_generator_nobody_reads_writes_it_back_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The write-back (NumPy's state setter, a few microseconds) is not paid every epoch: once,
     when the fit ends, however many epochs a callback saw."""
@@ -482,9 +513,7 @@ def test_a_fit_whose_generator_nobody_reads_writes_it_back_once(monkeypatch: pyt
     monkeypatch.setattr(fused.pcg64, "restore", lambda rng, words: writes.append(1) or restore(rng, words))
     net = NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused", dtype="float64")
     net.fit(x, y, epochs=6, learning_rate=0.01, sample_size=16, callback=lambda epoch, loss: False)
-    assert net.fit_whole_epochs and writes == [1]
-    net._rng.random()
-    assert writes == [1]  # nothing left pending after the fit
+    assert net.fit_whole_epochs and writes == [1] and not pcg64._HELD  # nothing left pending
 
 
 @pytest.mark.parametrize("kernels", ["numpy", "fused"])
@@ -497,6 +526,7 @@ def test_a_fit_started_from_the_callback_is_refused(kernels: str) -> None:
     net = NN(DEEP, loss="categorical_crossentropy", seed=1, kernels=kernels)
     with pytest.raises(ValueError, match="NN.fit was called while this network is being fitted"):
         net.fit(x, y, epochs=3, sample_size=16, callback=lambda epoch, loss: net.fit(x, y, epochs=1))
+    assert not pcg64._HELD
     assert len(net.fit(x, y, epochs=2, sample_size=16)) == 2  # the refused fit left no trace
 
 

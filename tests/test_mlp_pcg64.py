@@ -53,20 +53,21 @@ def test_only_pcg64_and_32_bit_indices_are_followed() -> None:
 
 
 def test_a_held_state_is_written_back_once_on_release_to_its_own_generator(permute) -> None:
-    """``hold`` notes that words are ahead of a generator; ``release`` writes them (as they are
-    then, not as when held) into that generator alone, once; releasing what was never held, or
-    again, changes nothing."""
+    """``hold`` notes that words carry a generator's state (``holds``); ``release`` writes them (as
+    they are then, not as when held) into that generator alone, once; releasing what was never
+    held, or again, changes nothing."""
     ours, other, numpys = (np.random.default_rng(3) for _ in range(3))
     words = pcg64.state_of(ours)
     permute(np.empty(600, dtype=np.int64), words)
     pcg64.hold(ours, words)
+    assert pcg64.holds(ours) and not pcg64.holds(other)
     permute(np.empty(600, dtype=np.int64), words)  # drawn after hold, still written back
     numpys.permutation(600), numpys.permutation(600)
     untouched = other.bit_generator.state
     pcg64.release(other)
     assert other.bit_generator.state == untouched
     pcg64.release(ours)
-    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert ours.bit_generator.state == numpys.bit_generator.state and not pcg64.holds(ours)
     ours.random(3)  # draws after the release are kept: nothing is held any more
     after = ours.bit_generator.state
     pcg64.release(ours)
