@@ -73,9 +73,9 @@ PARALLEL_MIN: int | None = None
 # LLVM's fast-math flags for every loop: reassociation lets it vectorize the sums, contraction
 # fuses multiply-adds; reciprocals and the sign of zero do not change a NaN. Not "nnan"/"ninf"
 # (assume no NaN or infinity) nor "afn" (approximate functions, which promise nothing for NaN):
-# a NaN in the weights or data must come out as NaN, as with NumPy's kernels. (Without them LLVM
-# also divides exactly, where it used an approximate reciprocal: Adam's update rounds a few
-# parameters in 10,000 one unit apart from before, docs/fused_kernels.md.)
+# a NaN in the weights or data must come out as NaN, as with NumPy's kernels. (Without "nnan" and
+# "ninf" LLVM also divides exactly where it used an approximate reciprocal: one float32 Adam update
+# rounds about 1.5 parameters in 10,000 one unit apart from before, docs/fused_kernels.md.)
 FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 
 
@@ -552,7 +552,8 @@ class WholeEpoch:
         def epoch() -> float:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
-            elif not pcg64.holds(rng):  # the first epoch, or the generator was read since the last
+            elif not pcg64.holds(rng, words):  # the first epoch, or the generator was read since
+                pcg64.release(rng)  # (anything another caller left held)
                 words[:] = pcg64.state_of(rng)
                 pcg64.hold(rng, words)  # written back when the generator is next read
             arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)

@@ -117,9 +117,10 @@ class NN:
         return self._generator
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled and copied with the generator up to date (say from a fit's callback)."""
+        """Pickled and copied with the generator up to date (say from a fit's callback); the copy
+        is not being fitted, whatever the original is."""
         pcg64.release(self._generator)
-        return dict(self.__dict__)
+        return {**self.__dict__, "_fitting": False}
 
     # ----------------------------------------------------------------- building
     def build(self, input_dim: int) -> None:

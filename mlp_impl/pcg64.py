@@ -73,9 +73,10 @@ def hold(rng: np.random.Generator, words: np.ndarray) -> None:
     _HELD[id(rng)] = (rng, words)
 
 
-def holds(rng: np.random.Generator) -> bool:
-    """Whether words still carry ``rng``'s state (held, not released since)."""
-    return id(rng) in _HELD
+def holds(rng: np.random.Generator, words: np.ndarray) -> bool:
+    """Whether ``words`` (this very array) still carry ``rng``'s state: held, not released since."""
+    held = _HELD.get(id(rng))
+    return held is not None and held[1] is words
 
 
 def release(rng: np.random.Generator) -> None:

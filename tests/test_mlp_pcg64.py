@@ -60,15 +60,35 @@ def test_a_held_state_is_written_back_once_on_release_to_its_own_generator(permu
     words = pcg64.state_of(ours)
     permute(np.empty(600, dtype=np.int64), words)
     pcg64.hold(ours, words)
-    assert pcg64.holds(ours) and not pcg64.holds(other)
+    assert pcg64.holds(ours, words) and not pcg64.holds(other, words) and not pcg64.holds(ours, words.copy())
     permute(np.empty(600, dtype=np.int64), words)  # drawn after hold, still written back
     numpys.permutation(600), numpys.permutation(600)
     untouched = other.bit_generator.state
     pcg64.release(other)
     assert other.bit_generator.state == untouched
     pcg64.release(ours)
-    assert ours.bit_generator.state == numpys.bit_generator.state and not pcg64.holds(ours)
+    assert ours.bit_generator.state == numpys.bit_generator.state and not pcg64.holds(ours, words)
     ours.random(3)  # draws after the release are kept: nothing is held any more
     after = ours.bit_generator.state
     pcg64.release(ours)
     assert ours.bit_generator.state == after
+
+
+def test_a_write_back_that_fails_keeps_the_state_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted inside NumPy's state setter, ``release`` leaves the words held, so the next
+    release still writes them back instead of losing the draws."""
+    rng, ahead = np.random.default_rng(5), np.random.default_rng(5)
+    ahead.permutation(7)  # the state a kernel's draws would leave
+    words = pcg64.state_of(ahead)
+    pcg64.hold(rng, words)
+
+    def interrupted(*arguments):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pcg64, "restore", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pcg64.release(rng)
+    assert pcg64.holds(rng, words)
+    monkeypatch.undo()
+    pcg64.release(rng)
+    assert not pcg64.holds(rng, words) and rng.bit_generator.state == ahead.bit_generator.state
