@@ -73,9 +73,8 @@ PARALLEL_MIN: int | None = None
 # LLVM's fast-math flags for every loop: reassociation lets it vectorize the sums, contraction
 # fuses multiply-adds; reciprocals and the sign of zero do not change a NaN. Not "nnan"/"ninf"
 # (assume no NaN or infinity) nor "afn" (approximate functions, which promise nothing for NaN):
-# a NaN in the weights or data must come out as NaN, as with NumPy's kernels. (Without "nnan" and
-# "ninf" LLVM also divides exactly where it used an approximate reciprocal: one float32 Adam update
-# rounds about 1.5 parameters in 10,000 one unit apart from before, docs/fused_kernels.md.)
+# a NaN in the weights or data must come out as NaN, as with NumPy's kernels (it also changed the
+# Adam update's rounding: docs/fused_kernels.md).
 FASTMATH = frozenset({"reassoc", "contract", "arcp", "nsz"})
 
 
@@ -305,10 +304,17 @@ def _compiled(loop: Any, parallel: bool) -> Any:
     key = (loop.__name__, parallel)
     if key not in _COMPILED:
         name = loop.__name__ + ("_parallel" if parallel else "_serial")
-        copy = types.FunctionType(loop.__code__, loop.__globals__, name)
-        copy.__qualname__ = name
-        _COMPILED[key] = numba.njit(parallel=parallel, fastmath=set(FASTMATH), cache=True, nogil=True, error_model="numpy")(copy)
+        _COMPILED[key] = _compile_as(loop, name, loop.__globals__, parallel)
     return _COMPILED[key]
+
+
+def _compile_as(function: Any, name: str, scope: dict[str, Any], parallel: bool = False) -> Any:
+    """``function`` compiled as a function called ``name`` (Numba's disk cache keeps each name
+    apart) that sees ``scope`` as its globals, with every kernel's options: ``FASTMATH``, the GIL
+    released, cached on disk."""
+    copy = types.FunctionType(function.__code__, scope, name)
+    copy.__qualname__ = name
+    return numba.njit(parallel=parallel, fastmath=set(FASTMATH), cache=True, nogil=True, error_model="numpy")(copy)
 
 
 class _Fused(activations.Activation):
@@ -553,9 +559,7 @@ class WholeEpoch:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
             elif not pcg64.holds(rng, words):  # the first epoch, or the generator was read since
-                pcg64.release(rng)  # (anything another caller left held)
-                words[:] = pcg64.state_of(rng)
-                pcg64.hold(rng, words)  # written back when the generator is next read
+                pcg64.take(rng, words)  # written back when the generator is next read
             arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)
             total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
             optimizer.iterations += steps  # counted once the kernel has run them
@@ -669,8 +673,5 @@ def _epoch_kernel() -> Any:
                  _sigmoid_bce, _softmax_cce, _sgd, _sgd_momentum, _adam, _penalty)
         scope = {**globals(), **{loop.__name__: _compiled(loop, False) for loop in loops},
                  "adam_step_sizes": numba.njit(optimizers.adam_step_sizes), "_permute": numba.njit(pcg64.permute)}
-        name = epoch_kernel_name()
-        copy = types.FunctionType(_whole_epoch.__code__, scope, name)
-        copy.__qualname__ = name
-        _COMPILED["_whole_epoch", False] = numba.njit(fastmath=set(FASTMATH), cache=True, nogil=True, error_model="numpy")(copy)
+        _COMPILED["_whole_epoch", False] = _compile_as(_whole_epoch, epoch_kernel_name(), scope)
     return _COMPILED["_whole_epoch", False]

@@ -16,7 +16,7 @@ The state travels as six unsigned 64-bit words (``STATE_WORDS``): read from the 
 the kernel runs (``state_of``) and written back after (``restore``), so the generator is where
 NumPy's own draws would have left it. Between kernel calls the write-back waits until someone
 reads the generator (``hold``, ``release``): NumPy's state setter costs a few microseconds, a
-tenth of a small epoch; the next call then reads the generator afresh (``holds``).
+tenth of a small epoch; the next call then takes the generator's state afresh (``take``).
 
 Written from the algorithms' descriptions: M. E. O'Neill, "PCG: A Family of Simple Fast
 Space-Efficient Statistically Good Algorithms for Random Number Generation" (2014), and NumPy's
@@ -71,6 +71,14 @@ def hold(rng: np.random.Generator, words: np.ndarray) -> None:
     """Note that ``words`` (from ``state_of(rng)``) now carry ``rng``'s state: a kernel draws from
     them, and ``release`` writes them back. Not thread-safe: one thread draws and reads."""
     _HELD[id(rng)] = (rng, words)
+
+
+def take(rng: np.random.Generator, words: np.ndarray) -> None:
+    """Load ``rng``'s state into ``words`` and hold it there (``hold``); words held for ``rng``
+    before are written back first, so their draws count."""
+    release(rng)
+    words[:] = state_of(rng)
+    hold(rng, words)
 
 
 def holds(rng: np.random.Generator, words: np.ndarray) -> bool:
