@@ -542,7 +542,7 @@ class WholeEpoch:
         under PCG64 (``Sampler.permutes``, ``pcg64.supports``) the kernel draws it itself, the
         draws NumPy would make, from a copy of the network's generator state (``pcg64.hold``). The
         generator is set to the state they leave when the fit ends, however it ends, and, between
-        epochs, when it is read (``NN._rng``, ``NN.__getstate__``: a callback may save or copy the
+        epochs, when it is read (``NN._rng``, ``NN.__copy__``: a callback may save or copy the
         network); an epoch after such a read takes the generator's state afresh, so draws made
         in between (say by a copy of the network, which shares the generator) count as they do
         with NumPy's kernels, which draw from the generator itself."""

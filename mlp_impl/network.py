@@ -116,11 +116,27 @@ class NN:
         pcg64.release(self._generator)
         return self._generator
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled and copied with the generator up to date (say from a fit's callback); the copy
-        is not being fitted, whatever the original is."""
-        pcg64.release(self._generator)
-        return {**self.__dict__, "_fitting": False}
+    def __copy__(self) -> "NN":
+        """A shallow copy, as Python's: a built network's copy shares its weights, optimizer and
+        generator (fitting either trains both; ``copy.deepcopy`` gives an independent network).
+        Unbuilt, there is nothing to share yet: the copy gets its own layers, optimizer and
+        penalty, so building one leaves the other's alone. The generator comes up to date (say
+        in a fit's callback), and the copy is not being fitted, whatever the original is."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__, _generator=self._rng, _fitting=False)
+        if not self.built:
+            twin.layers = [copy.copy(layer) for layer in self.layers]
+            twin.optimizer, twin.penalty = self.optimizer.clone(), copy.copy(self.penalty)
+            twin._workspaces, twin._split_steps = {}, {}
+        return twin
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and deep-copied as ``save`` writes it (``serialization.state``): settings,
+        weights, optimizer state and the generator's state, rebuilt by ``serialization.restore``
+        into a network of its own."""
+        from . import serialization
+
+        return serialization.restore, serialization.state(self)
 
     # ----------------------------------------------------------------- building
     def build(self, input_dim: int) -> None:

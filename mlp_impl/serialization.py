@@ -1,5 +1,7 @@
 """Saving and loading networks: one ``.npz`` file with the architecture (JSON), the flat weight
-buffer in its own dtype (so the round trip is exact) and the optimizer's state.
+buffer in its own dtype (so the round trip is exact) and the optimizer's state. Pickling and
+``copy.deepcopy`` go through the same two steps (``state``, ``restore``), so a deep copy is the
+network saved and loaded again.
 
 Files are read with ``allow_pickle=False``: nothing in them can run code.
 """
@@ -16,17 +18,27 @@ FORMAT = "mlp_impl.NN"
 VERSION = 1
 
 
+def state(net: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """What a saved file holds: the header (architecture, settings, the generator's state) and
+    the arrays (weights and optimizer state; none while the network is unbuilt)."""
+    header = {"format": FORMAT, "version": VERSION, **net.get_config()}
+    header["rng_state"] = net._rng.bit_generator.state  # so a loaded network resumes the same draws
+    arrays: dict[str, np.ndarray] = {}
+    if net.built:
+        header["widths"] = net.widths
+        arrays["params"] = net.backend.to_numpy(net.params)
+        for key, value in net.optimizer.get_state(net.backend).items():
+            arrays[f"optimizer/{key}"] = value
+    return header, arrays
+
+
 def save(net: Any, path: str | Path) -> None:
     """Write ``net`` to ``path`` exactly as named (no ``.npz`` appended)."""
     if not net.built:
         raise ValueError("the network has no weights yet: fit or build it before saving")
-    header = {"format": FORMAT, "version": VERSION, "widths": net.widths, **net.get_config()}
-    header["rng_state"] = net._rng.bit_generator.state  # so a loaded network resumes the same draws
-    arrays = {"architecture": np.array(json.dumps(header)), "params": net.backend.to_numpy(net.params)}
-    for key, value in net.optimizer.get_state(net.backend).items():
-        arrays[f"optimizer/{key}"] = value
+    header, arrays = state(net)
     with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, architecture=np.array(json.dumps(header)), **arrays)
 
 
 def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -55,11 +67,18 @@ def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 def load(path: str | Path, backend: str | None = None) -> Any:
     """A new network rebuilt from ``path``, on ``backend`` (default: the one it was saved from)."""
+    header, arrays = _read(path)
+    return restore(header, arrays, backend, source=path)
+
+
+def restore(header: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None,
+            source: Any = "the copied network") -> Any:
+    """A new network from what ``state`` returned (a file's contents, or a pickled or deep-copied
+    network's), on ``backend`` (default: the one it came from)."""
     from .layers import Dense
     from .network import NN
     from .optimizers import get as get_optimizer
 
-    header, arrays = _read(path)
     layers = [Dense(**config) for config in header["layers"]]
     optimizer = get_optimizer(header["optimizer"]["name"], **header["optimizer"]["config"])
     net = NN(
@@ -78,8 +97,9 @@ def load(path: str | Path, backend: str | None = None) -> Any:
         threads=header.get("threads"),
         kernels=header.get("kernels", "numpy"),
     )
-    net.build(header["widths"][0])
-    _copy_in(net, header, arrays, path)
+    if "widths" in header:
+        net.build(header["widths"][0])
+        _copy_in(net, header, arrays, source)
     if "rng_state" in header:
         net._rng.bit_generator.state = header["rng_state"]
     return net

@@ -357,3 +357,71 @@ def test_optimizer_state_holds_only_what_its_rule_uses() -> None:
         assert optimizer.iterations == 0
         optimizer.build(bk, np.zeros(3), np.zeros(3))
         assert set(optimizer.get_state(bk)) == arrays | {"iterations"}, optimizer
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "fused"])
+def test_a_copy_of_an_unbuilt_network_builds_its_own_weights(kernels: str) -> None:
+    """Unbuilt, a network has no weights to share: its copy gets its own layers, optimizer and
+    penalty, so building either (fitting it) does not rebind the other's layers, reset its
+    optimizer or hand it the other's step buffers."""
+    import copy
+
+    x, y = _blobs()
+    net = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3,
+             l2=0.001, kernels=kernels)
+    twin = copy.copy(net)
+    twin.fit(x, y, 2, 0.01, 32)
+    fitted = twin.predict(x)
+    moments = twin.optimizer.m.copy()
+    net.fit(x, y, 3, 0.01, 32)
+    np.testing.assert_array_equal(twin.predict(x), fitted)
+    np.testing.assert_array_equal(twin.optimizer.m, moments)
+    for network in (net, twin):
+        assert all(np.shares_memory(layer.W, network.params) for layer in network.layers)
+        assert network.optimizer.params is network.params and network.penalty.params is network.params
+    assert twin.optimizer.iterations == 2 * 7 and net.optimizer.iterations == 3 * 7
+
+
+def test_a_copy_of_a_built_network_shares_its_weights_optimizer_and_generator() -> None:
+    """A shallow copy, as Python's: fitting it trains the original too (copy.deepcopy or
+    save and load give an independent network)."""
+    import copy
+
+    x, y = _blobs()
+    net = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3)
+    net.fit(x, y, 1, 0.01, 32)
+    twin, independent = copy.copy(net), copy.deepcopy(net)
+    twin.fit(x, y, 1, 0.01, 32)
+    assert twin.params is net.params and twin.optimizer is net.optimizer and twin._rng is net._rng
+    np.testing.assert_array_equal(net.predict(x), twin.predict(x))
+    assert independent.optimizer.iterations == 7 and net.optimizer.iterations == 14
+    assert not np.array_equal(independent.predict(x), net.predict(x))
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "fused"])
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_pickled_or_deep_copied_network_is_its_own_and_trains_on_identically(kernels: str, how: str) -> None:
+    """Pickling and copy.deepcopy go through save's contents: the copy has the original's
+    weights, optimizer state and generator state in buffers of its own (its layers view its own
+    weights), so both continue to the same weights, and training one leaves the other alone."""
+    import copy
+    import pickle
+
+    duplicate = (lambda net: pickle.loads(pickle.dumps(net))) if how == "pickle" else copy.deepcopy
+    x, y = _blobs()
+    unbuilt = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3,
+                 l2=0.001, kernels=kernels)
+    net, fresh = unbuilt, duplicate(unbuilt)
+    assert not fresh.built and fresh.get_config() == net.get_config()
+    assert net.fit(x, y, 2, 0.01, 32) == fresh.fit(x, y, 2, 0.01, 32)  # same generator: same weights, same orders
+    twin = duplicate(net)
+    before = net.predict(x)
+    assert twin.get_config() == net.get_config() and twin.optimizer.iterations == net.optimizer.iterations == 14
+    assert all(np.shares_memory(layer.W, twin.params) for layer in twin.layers)
+    assert not np.shares_memory(twin.params, net.params)
+    assert twin.fit(x, y, 2, 0.01, 32) == net.fit(x, y, 2, 0.01, 32)
+    for a, b in zip(net.get_weights(), twin.get_weights()):
+        assert a.tobytes() == b.tobytes()
+    assert twin._rng.bit_generator.state == net._rng.bit_generator.state
+    twin.fit(x, y, 1, 0.01, 32)
+    assert not np.array_equal(twin.predict(x), net.predict(x)) and not np.array_equal(before, net.predict(x))

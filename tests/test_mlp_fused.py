@@ -447,8 +447,8 @@ def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_t
     """The fused kernel draws from a copy of the generator's state and writes it back when the
     generator is read, not after every epoch. Read from the callback at every epoch: directly
     (twice: it does not go back), through a copy taken at the first epoch (which shares the
-    generator), and as pickling and copying see it (``__getstate__``), it holds the state NumPy's
-    own draws leave after that epoch."""
+    generator), as a shallow copy's generator (not read through ``_rng``) and as a deep copy's, it
+    holds the state NumPy's own draws leave after that epoch."""
     require_numba()
     x, y = _data(3, "categorical_crossentropy")
     seen = {}
@@ -462,7 +462,8 @@ def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_t
                 first.append(copy.copy(net))
                 states.append(first[0]._rng.bit_generator.state)
             elif epoch == 1:
-                states.append(net.__getstate__()["_generator"].bit_generator.state)  # not through _rng
+                states.append(copy.copy(net)._generator.bit_generator.state)  # not through _rng
+                states.append(copy.deepcopy(net)._generator.bit_generator.state)
             elif epoch == 2:
                 states.append(net._rng.bit_generator.state)
                 states.append(net._rng.bit_generator.state)
@@ -472,7 +473,7 @@ def test_the_generator_read_from_the_callback_is_where_numpys_kernels_leave_it_t
 
         net.fit(x, y, epochs=4, learning_rate=0.01, sample_size=16, callback=callback)
         states.append(net._rng.bit_generator.state)
-    assert len(seen["fused"]) == 6 and seen["fused"] == seen["numpy"]
+    assert len(seen["fused"]) == 7 and seen["fused"] == seen["numpy"]
     assert len({str(state) for state in seen["fused"]}) == 4  # each epoch draws
 
 
@@ -505,16 +506,27 @@ def test_draws_from_the_generator_between_epochs_count_as_with_numpys_kernels(dr
 
 
 @pytest.mark.parametrize("kernels", ["numpy", "fused"])
-def test_a_copy_taken_in_the_callback_can_be_fitted_once_the_fit_ends(kernels: str) -> None:
-    """A copy of the network is not being fitted, whatever the original is: the callback's copy
-    (a checkpoint kept in memory) trains later like any network."""
+def test_copies_taken_in_the_callback_can_be_fitted_once_the_fit_ends(kernels: str) -> None:
+    """A copy of the network is not being fitted, whatever the original is: the callback's
+    copies train later like any network. A deep copy is a checkpoint: the weights of its epoch,
+    which the later epochs leave alone (a shallow copy shares the weights)."""
     if kernels == "fused":
         require_numba()
     x, y = _data(3, "categorical_crossentropy")
     net = NN(DEEP, loss="categorical_crossentropy", seed=1, kernels=kernels)
-    copies = []
-    net.fit(x, y, epochs=2, sample_size=16, callback=lambda epoch, loss: copies.append(copy.copy(net)) and False)
-    assert len(copies[0].fit(x, y, epochs=2, sample_size=16)) == 2
+    shallow, deep, weights = [], [], []
+
+    def callback(epoch: int, loss: float) -> bool:
+        shallow.append(copy.copy(net))
+        deep.append(copy.deepcopy(net))
+        weights.append(net.get_weights())
+        return False
+
+    net.fit(x, y, epochs=2, sample_size=16, callback=callback)
+    for taken, kept in zip(deep, weights):
+        assert all(np.array_equal(a, b) for a, b in zip(taken.get_weights(), kept))
+    assert not np.array_equal(shallow[0].get_weights()[0], weights[0][0])  # it moved with the original
+    assert len(shallow[0].fit(x, y, epochs=2, sample_size=16)) == 2 and len(deep[0].fit(x, y, epochs=2, sample_size=16)) == 2
 
 
 def test_a_fit_whose_generator_nobody_reads_writes_it_back_once(monkeypatch: pytest.MonkeyPatch) -> None:
