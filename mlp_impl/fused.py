@@ -182,15 +182,15 @@ def _penalty(p, g, mask, l1, l2):
         g[i] += 2 * l2 * w + l1 * np.sign(w)
     return total
 
-def _whole_epoch(x, y, order, shuffle, words, t, starts, widths, acts, head, params, grads, mask, m1, m2, m3,
+def _whole_epoch(x, y, order, shuffle, words, updates, starts, widths, acts, head, params, grads, mask, m1, m2, m3,
                  update, b1, b2, momentum, beta_1, beta_2, epsilon, keras, learning_rate, counts, scales, l1, l2,
                  xb, yb, zb, ab, db):
     """Every step of one epoch in one call: ``shuffle``: first ``order`` = the next permutation of
     the generator whose state is ``words`` (``pcg64.permute``); then for minibatch s (rows
     ``order[starts[s]:starts[s + 1]]``) gather, forward, head, backward (all gradients from the
     step's starting weights), penalty and update (``update`` < 0: none, the gradients stay in
-    ``grads``; Adam's step sizes for updates t + 1, t + 2, ... from ``optimizers.adam_step_sizes``
-    with the float64 ``beta_1``, ``beta_2``);
+    ``grads``; else ``updates[0]``, the optimizer's update count, advances with each, and Adam's
+    step sizes come from ``optimizers.adam_step_sizes`` with the float64 ``beta_1``, ``beta_2``);
     the head's loss is averaged over ``counts[s]`` (``head_rows``), ``scales[s]`` = 1 / that.
     The buffers hold each layer transposed (units x rows), so the small products run along the
     rows, contiguous and vectorized; the elementwise loops above take them as they are (the order
@@ -283,9 +283,10 @@ def _whole_epoch(x, y, order, shuffle, words, t, starts, widths, acts, head, par
         elif update == 1:
             _sgd_momentum(params, grads, m1, params.dtype.type(learning_rate), momentum)
         elif update >= 2:
-            t += 1
-            alpha, eps = adam_step_sizes(learning_rate, t, beta_1, beta_2, epsilon, keras)
+            alpha, eps = adam_step_sizes(learning_rate, updates[0] + 1, beta_1, beta_2, epsilon, keras)
             _adam(params, grads, m1, m2, m3, b1, b2, params.dtype.type(alpha), params.dtype.type(eps), update == 3)
+        if update >= 0:
+            updates[0] += 1
         total += loss * m
     return total
 
@@ -487,7 +488,7 @@ def warm_up(dtype: Any) -> float:
     codes = np.zeros(2, dtype=np.int64)  # no minibatch: compiles WholeEpoch's kernel, runs nothing
     buffers = dict(zip(("params", "grads", "mask", "scales", "xb", "yb", "zb", "ab", "db"), (flat,) * 9))
     arguments = kernel_arguments(
-        x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), t=0, starts=codes[:1], widths=codes,
+        x=z, y=z, order=codes[:0], shuffle=False, words=_no_state(), updates=codes[:1], starts=codes[:1], widths=codes,
         acts=codes[:1], head=0, learning_rate=0.1, counts=np.zeros(0), l1=dt(0), l2=dt(0), **buffers,
         **update_plan(flat, 0))
     whole = _epoch_kernel()
@@ -549,21 +550,23 @@ class WholeEpoch:
         inside = sampler.permutes() and pcg64.supports(sampler.rng, sampler.n)
         words = _no_state()  # drawing inside, each epoch that does not hold them loads them
         order = np.empty(sampler.n, dtype=np.int64) if inside else None
-        arguments = self._arguments(x, y, order, inside, words, sampler.starts, learning_rate,
+        updates = np.zeros(1, dtype=np.int64)  # the kernel counts the updates it applies here
+        arguments = self._arguments(x, y, order, inside, words, updates, sampler.starts, learning_rate,
                                     self.net.optimizer.epoch_plan())
         # drawing inside, an epoch changes the update count alone: the types stay, so call direct
         kernel = direct(self._kernel, arguments) if inside else self._kernel
-        optimizer, steps, rng = self.net.optimizer, sampler.starts.size - 1, sampler.rng
+        optimizer, rng = self.net.optimizer, sampler.rng
 
         def epoch() -> float:
             if not inside:
                 arguments[_ORDER] = sampler.epoch_order()
             elif not pcg64.holds(rng, words):  # the first epoch, or the generator was read since
                 pcg64.take(rng, words)  # written back when the generator is next read
-            arguments[_UPDATES] = optimizer.iterations  # an int (Optimizer.set_state makes it one)
-            total = kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
-            optimizer.iterations += steps  # counted once the kernel has run them
-            return total
+            updates[0] = optimizer.iterations
+            try:
+                return kernel(*arguments)  # a Python float (Numba boxes the kernel's float64)
+            finally:  # the updates it applied, even when Ctrl-C is raised as the call returns
+                optimizer.iterations = int(updates[0])
 
         try:
             yield epoch
@@ -583,23 +586,23 @@ class WholeEpoch:
         penalty); the gradients are left in the network's gradient buffer (``NN.gradients``)."""
         n = x.shape[0]
         starts = np.asarray([0, n], dtype=np.int64)
-        return self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(), starts,
-                                             0.0, update_plan(self.net.params, -1))) / n
+        return self._kernel(*self._arguments(x, y, np.arange(n, dtype=np.int64), False, _no_state(),
+                                             np.zeros(1, dtype=np.int64), starts, 0.0,
+                                             update_plan(self.net.params, -1))) / n
 
-    def _arguments(self, x, y, order, shuffle, words, starts, learning_rate, plan) -> list[Any]:
-        """``_whole_epoch``'s arguments, the update count ``t`` 0 (``epochs`` sets it); ``plan``
-        from ``update_plan``."""
+    def _arguments(self, x, y, order, shuffle, words, updates, starts, learning_rate, plan) -> list[Any]:
+        """``_whole_epoch``'s arguments; ``plan`` from ``update_plan``."""
         net = self.net
         counts, scales = self.averaging(starts)
         return kernel_arguments(
-            x=x, y=y, order=order, shuffle=shuffle, words=words, t=0, starts=starts, widths=self.widths,
+            x=x, y=y, order=order, shuffle=shuffle, words=words, updates=updates, starts=starts, widths=self.widths,
             acts=self.acts, head=self.head, params=net.params, grads=net.grads, mask=self.mask,
             learning_rate=learning_rate, counts=counts, scales=scales, l1=self.l1, l2=self.l2,
             xb=self.xb, yb=self.yb, zb=self.zb, ab=self.ab, db=self.db, **plan)
 
 
 _PARAMETERS = tuple(inspect.signature(_whole_epoch).parameters)
-_ORDER, _UPDATES = _PARAMETERS.index("order"), _PARAMETERS.index("t")  # what an epoch sets
+_ORDER = _PARAMETERS.index("order")  # what an epoch sets when the kernel does not draw
 _DATA = ("x", "y")  # what the kernel reads and never writes
 
 

@@ -623,9 +623,9 @@ def test_the_kernels_arguments_are_named_once() -> None:
     for name, given in data.items():
         view = arguments[names.index(name)]
         assert np.shares_memory(view, given) and not view.flags.writeable and given.flags.writeable
-    assert names[fused._ORDER] == "order" and names[fused._UPDATES] == "t"
-    with pytest.raises(TypeError, match=r"\['t'\]"):
-        fused.kernel_arguments(**{name: 0 for name in names if name != "t"})
+    assert names[fused._ORDER] == "order"
+    with pytest.raises(TypeError, match=r"\['updates'\]"):
+        fused.kernel_arguments(**{name: 0 for name in names if name != "updates"})
     with pytest.raises(TypeError, match="momentum_2"):
         fused.kernel_arguments(**{name: 0 for name in names}, momentum_2=0)
 
@@ -671,6 +671,36 @@ def test_a_failed_epoch_call_leaves_the_update_count_alone(monkeypatch: pytest.M
     with pytest.raises(MemoryError):
         net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
     assert net.optimizer.iterations == 4
+
+
+@pytest.mark.parametrize("sampling", ["shuffle", "sequential"])
+def test_an_interrupt_right_after_an_epoch_call_keeps_the_update_count_with_the_weights(
+        monkeypatch: pytest.MonkeyPatch, sampling: str) -> None:
+    """Ctrl-C during a compiled epoch is raised once the call returns, its updates applied: the
+    optimizer's count includes them, so the network goes on as one fitted that epoch does."""
+    require_numba()
+    x, y = _data(3, "categorical_crossentropy")
+    make = lambda: NN(DEEP, loss="categorical_crossentropy", optimizer=Adam(), seed=1, kernels="fused",
+                      sampling=sampling)
+    reference = make()
+    reference.fit(x, y, epochs=2, learning_rate=0.01, sample_size=16)
+    net = make()
+    net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+
+    def interrupted(route, run, *arguments):
+        run(*arguments)
+        raise KeyboardInterrupt  # as the signal lands: after the call, before the next line
+
+    spied = _Spied(interrupted)
+    monkeypatch.setattr(fused, "_epoch_kernel", lambda: spied)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, epochs=3, learning_rate=0.01, sample_size=16)
+    monkeypatch.undo()
+    assert net.optimizer.iterations == reference.optimizer.iterations == 8
+    _assert_same((np.zeros(1), reference.get_weights()), (np.zeros(1), net.get_weights()), "float32")
+    reference.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+    net.fit(x, y, epochs=1, learning_rate=0.01, sample_size=16)
+    _assert_same((np.zeros(1), reference.get_weights()), (np.zeros(1), net.get_weights()), "float32")
 
 
 def test_the_kernels_cache_name_follows_the_code_it_takes_from_other_files(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
