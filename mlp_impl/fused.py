@@ -392,7 +392,7 @@ def update_plan(params: np.ndarray, update: int, **given: Any) -> dict[str, Any]
     """``_whole_epoch``'s update arguments, by name: ``update`` (-1 none, 0 SGD, 1 with momentum,
     2 Adam, 3 AMSGrad) and what that update reads, the rest neutral (empty state arrays, zero
     settings) with the types the kernel was compiled for. Not the update count: the caller
-    passes ``iterations`` and advances it once the kernel has run the updates."""
+    passes it in ``updates``, which the kernel advances as it applies each update."""
     dt, none = params.dtype.type, params[:0]
     plan = {"update": update, "m1": none, "m2": none, "m3": none, "b1": dt(0), "b2": dt(0), "momentum": dt(0),
             "beta_1": 0.0, "beta_2": 0.0, "epsilon": 0.0, "keras": True}

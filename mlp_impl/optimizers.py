@@ -72,9 +72,16 @@ class Optimizer:
         """A fresh optimizer with the same settings and no state (one per network)."""
         return type(self)(**self.get_config())
 
+    def reset(self) -> None:
+        """Back to no updates: the state zeroed in place (views of it, such as a split step's
+        pieces, stay valid)."""
+        for name in self._state_names:
+            getattr(self, name)[...] = 0
+        self.iterations = 0
+
     def get_state(self, bk: Backend) -> dict[str, np.ndarray]:
         """Host copies of the state arrays plus the step count, for saving."""
-        state = {name: bk.to_numpy(getattr(self, name)) for name in self._state_names}
+        state = {name: np.array(bk.to_numpy(getattr(self, name))) for name in self._state_names}
         state["iterations"] = np.asarray(self.iterations)
         return state
 

@@ -26,7 +26,7 @@ def state(net: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     arrays: dict[str, np.ndarray] = {}
     if net.built:
         header["widths"] = net.widths
-        arrays["params"] = net.backend.to_numpy(net.params)
+        arrays["params"] = np.array(net.backend.to_numpy(net.params))  # a copy, not the live buffer
         for key, value in net.optimizer.get_state(net.backend).items():
             arrays[f"optimizer/{key}"] = value
     return header, arrays
@@ -127,6 +127,9 @@ def _copy_in(net: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], pa
     state = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("optimizer/")}
     saved = header["optimizer"]
     # Another optimizer, or the same one with other settings (SGD without momentum has no
-    # velocity), starts fresh: its state would not mean the same thing.
+    # velocity), starts fresh: its state would not mean the same thing, and the state it had
+    # belongs to the weights just replaced.
     if state and saved["name"] == net.optimizer.name and saved["config"] == net.optimizer.get_config():
         net.optimizer.set_state(net.backend, state)
+    else:
+        net.optimizer.reset()

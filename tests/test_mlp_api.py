@@ -201,11 +201,31 @@ def test_load_weights_into_an_optimizer_with_other_settings_starts_it_fresh(tmp_
     plain.fit(x, y, 2, 0.1, 5)
     plain.save(tmp_path / "plain.npz")
     momentum = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=SGD(momentum=0.9), seed=1)
-    momentum.build(3)
+    momentum.fit(x, y, 3, 0.1, 5)  # trained: its velocity and count belong to its own weights
+    velocity = momentum.optimizer.velocity
     momentum.load_weights(tmp_path / "plain.npz")  # SGD without momentum saved no velocity
     for mine, saved in zip(momentum.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(mine, saved)
-    assert not np.any(momentum.optimizer.velocity)
+    assert not np.any(momentum.optimizer.velocity) and momentum.optimizer.iterations == 0
+    assert momentum.optimizer.velocity is velocity  # zeroed in place: views of it (split steps) stay valid
+
+
+def test_the_optimizers_state_is_a_snapshot() -> None:
+    """get_state returns copies: training on does not change what was taken."""
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.ones((20, 1))
+    net = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=0)
+    net.fit(x, y, 1, 0.1, 5)
+    state = net.optimizer.get_state(net.backend)
+    taken = {key: value.copy() for key, value in state.items()}
+    net.fit(x, y, 1, 0.1, 5)
+    for key, value in state.items():
+        np.testing.assert_array_equal(value, taken[key])
+    from mlp_impl import serialization
+
+    header, arrays = serialization.state(net)
+    before = arrays["params"].copy()
+    net.fit(x, y, 1, 0.1, 5)
+    np.testing.assert_array_equal(arrays["params"], before)
 
 
 def test_evaluate_counts_misclassified() -> None:
