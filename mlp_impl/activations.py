@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
+from . import validation
 from .backend import Backend
 
 Op = Callable[[], Any]
@@ -160,7 +161,4 @@ def get(name: str | Activation | None) -> Activation:
         return name
     if name is None:
         return _REGISTRY["linear"]
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown activation {name!r}: use one of {', '.join(NAMES)}")
-    return _REGISTRY[key]
+    return _REGISTRY[validation.known_name("activation", name, NAMES)]

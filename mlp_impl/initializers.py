@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import validation
+
 Initializer = Callable[[np.random.Generator, int, int], np.ndarray]
 
 
@@ -52,7 +54,4 @@ NAMES = tuple(_REGISTRY)
 
 def get(name: str) -> Initializer:
     """The initializer called ``name``; ValueError lists the valid names."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown initializer {name!r}: use one of {', '.join(NAMES)}")
-    return _REGISTRY[key]
+    return _REGISTRY[validation.known_name("initializer", name, NAMES)]

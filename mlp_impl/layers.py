@@ -82,10 +82,8 @@ class Dense:
             shape = tuple(int(n) for n in target.shape)
             raise ValueError(f"{name} has shape {tuple(arr.shape)}, expected {shape}: assign an array of the "
                              "layer's shape (kernels are (inputs, units), biases (units,))")
-        with np.errstate(over="ignore"):  # a value too large for the dtype becomes inf: refused below
-            arr = self._backend.asarray(arr, dtype=target.dtype)
-        validation.finite(self._backend, name, arr, fix=f"assign finite weights that fit {target.dtype}")
-        target[...] = arr
+        validation.finite(self._backend, name, arr, fix="assign finite weights", dtype=target.dtype)
+        target[...] = self._backend.asarray(arr, dtype=target.dtype)
 
     def get_config(self) -> dict[str, Any]:
         """What is needed to rebuild the layer (saved with the network)."""

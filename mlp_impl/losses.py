@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, Callable
 
 from . import activations
+from . import validation
 from .backend import Backend
 
 Op = Callable[[], Any]
@@ -40,11 +41,7 @@ ARTICLE_CCE_EPS = 1e-8   # the article's cross_entropy: -log(p_true + 1e-8)
 
 def get(name: str) -> str:
     """The canonical loss name for ``name``; ValueError lists the valid names."""
-    key = name.lower() if isinstance(name, str) else name
-    key = _ALIASES.get(key, key)
-    if key not in NAMES:
-        raise ValueError(f"unknown loss {name!r}: use one of {', '.join(NAMES)}")
-    return key
+    return validation.known_name("loss", name, NAMES, _ALIASES)
 
 
 def check_pairing(loss: str, activation: str) -> None:
@@ -70,12 +67,12 @@ class Head:
         self.delta = delta
 
 
-def check_gradient(loss: str, gradient: str) -> None:
-    """Raise ValueError for an unknown ``gradient`` or one ``loss`` does not have."""
-    if gradient not in GRADIENTS:
-        raise ValueError(f"unknown loss gradient {gradient!r}: use one of {', '.join(GRADIENTS)}")
+def check_gradient(loss: str, gradient: str) -> str:
+    """The canonical name of ``gradient``; ValueError for an unknown one or one ``loss`` does not have."""
+    gradient = validation.known_name("loss gradient", gradient, GRADIENTS)
     if gradient == "article" and loss == "mae":
         raise ValueError("the article has no mae derivative: use loss_gradient='standard' or another loss")
+    return gradient
 
 
 def make_head(bk: Backend, loss: str, activation: str, z, p, y, delta, tmp, rows: int | None = None,

@@ -70,22 +70,17 @@ class NN:
         kernels: str = "numpy",
         loss_gradient: str = "standard",
     ) -> None:
-        if kernels not in KERNELS:
-            raise ValueError(f"unknown kernels {kernels!r}: use one of {', '.join(KERNELS)}")
-        self.kernels = kernels
+        self.kernels = kernels = validation.known_name("kernels", kernels, KERNELS)
         self.layers = _check_layers(layers)
         self.threads = None if threads is None else validation.positive_int("threads", threads)
         if kernels == "fused":
             from . import fused
 
             fused.require(backend)
-        if backprop not in BACKPROP:
-            raise ValueError(f"unknown backprop {backprop!r}: use one of {', '.join(BACKPROP)}")
-        self.backprop = backprop
+        self.backprop = validation.known_name("backprop", backprop, BACKPROP)
         self.loss = losses.get(loss)
         losses.check_pairing(self.loss, self.layers[-1].activation)
-        losses.check_gradient(self.loss, loss_gradient)
-        self.loss_gradient = loss_gradient
+        self.loss_gradient = losses.check_gradient(self.loss, loss_gradient)
         self.optimizer = optimizers.get("sgd" if optimizer is None else optimizer)
         initializers.get(initializer)
         self.initializer = initializer
@@ -287,8 +282,8 @@ class NN:
         """Validated, C-contiguous device arrays in the network's dtype, y 2-D; x gets a ones
         column when small (``AUGMENT_MAX_BYTES``), else it is not copied when already fit."""
         bk, xp = self.backend, self.backend.xp
-        x = validation.features(bk, x, self.widths[0] if self.built else self.layers[0].input_dim)
-        y = validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss)
+        x = validation.features(bk, x, self.widths[0] if self.built else self.layers[0].input_dim, self.dtype)
+        y = validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss, self.dtype)
         self.build(x.shape[1])
         n, d = x.shape
         if n * (d + 1) * self.dtype.itemsize <= self.AUGMENT_MAX_BYTES:
@@ -304,7 +299,7 @@ class NN:
         """Checked inference input (the network must have weights)."""
         if not self.built:
             raise ValueError("the network has no weights yet: call fit, build(input_dim) or set_weights first")
-        return validation.features(self.backend, x, self.widths[0])
+        return validation.features(self.backend, x, self.widths[0], self.dtype)
 
     def _logits(self, x: Any) -> Any:
         """Output-layer pre-activations for checked features ``x`` (device array); allocates."""
@@ -330,7 +325,8 @@ class NN:
         """
         bk, xp = self.backend, self.backend.xp
         x = self._features(x)  # x and y both checked before the forward pass runs
-        y = bk.asarray(validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss), dtype=self.dtype)
+        y = bk.asarray(validation.targets(bk, y, x.shape[0], self.layers[-1].units, self.loss, self.dtype),
+                       dtype=self.dtype)
         z = self._logits(x)
         value, p = losses.evaluate_loss(bk, self.loss, self.layers[-1].activation, z, y)
         if self.penalty.active:
@@ -369,7 +365,7 @@ class NN:
                     raise ValueError(f"{label} has shape {tuple(arr.shape)}, expected ({', '.join(map(str, shape))}"
                                      f"{',' if len(shape) == 1 else ''}): pass [W1, b1, ...] with kernels of "
                                      "shape (inputs, units) as get_weights returns them")
-                validation.finite(self.backend, label, arr, fix="pass finite weights")
+                validation.finite(self.backend, label, arr, fix="pass finite weights", dtype=self.dtype)
         if not self.built:
             self.build(input_dim)
         for l, layer in enumerate(self.layers):
@@ -429,9 +425,13 @@ def fused_splits() -> bool:
 
 def _check_layers(layers: Sequence[Dense]) -> list[Dense]:
     """The layer list, checked: non-empty, all Dense, widths that chain."""
-    if isinstance(layers, Dense) or not layers:
+    try:
+        given = [] if isinstance(layers, Dense) else list(layers)
+    except TypeError:  # not a sequence at all
+        given = []
+    if not given:
         raise ValueError("layers must be a non-empty list of Dense/Layer objects")
-    layers = [copy.copy(layer) for layer in layers]  # a layer list can seed several networks
+    layers = [copy.copy(layer) for layer in given]  # a layer list can seed several networks
     for l, layer in enumerate(layers):
         if not isinstance(layer, Dense):
             raise ValueError(f"layer {l + 1} is {type(layer).__name__}, not Dense/Layer: build layers with Dense(units, ...)")

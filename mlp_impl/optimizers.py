@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend
+from . import validation
 from .validation import fraction, positive_float
 
 ADAM_VARIANTS = ("keras", "article")
@@ -162,8 +163,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__()
         self.beta_1, self.beta_2 = fraction("Adam beta_1", beta_1), fraction("Adam beta_2", beta_2)
-        if variant not in ADAM_VARIANTS:
-            raise ValueError(f"unknown Adam variant {variant!r}: use one of {', '.join(ADAM_VARIANTS)}")
+        variant = validation.known_name("Adam variant", variant, ADAM_VARIANTS)
         if epsilon is None:
             epsilon = 1e-7 if variant == "keras" else 1e-8
         self.epsilon, self.variant = positive_float("Adam epsilon", epsilon), variant
@@ -222,7 +222,4 @@ def get(name: str | Optimizer, **config: Any) -> Optimizer:
     """
     if isinstance(name, Optimizer):
         return name.clone()
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown optimizer {name!r}: use one of {', '.join(NAMES)}")
-    return _REGISTRY[key](**config)
+    return _REGISTRY[validation.known_name("optimizer", name, NAMES)](**config)

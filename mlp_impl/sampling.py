@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import validation
 from .backend import Backend
 
 NAMES = ("shuffle", "article", "sequential")
@@ -25,9 +26,7 @@ SMALL_DRAW = 1 << 17  # batches x rows up to which article draws are made in one
 
 def get(name: str) -> str:
     """The canonical sampling name; ValueError lists the valid names."""
-    if name not in NAMES:
-        raise ValueError(f"unknown sampling {name!r}: use one of {', '.join(NAMES)}")
-    return name
+    return validation.known_name("sampling", name, NAMES)
 
 
 class Sampler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -47,6 +47,17 @@ def fraction(label: str, value: Any) -> float:
     return float(value)
 
 
+def known_name(kind: str, name: Any, names: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
+    """The canonical name ``name`` stands for (any case, or an alias), or ValueError listing
+    ``names``: the one lookup of every registry (a list or a dict given as a name is refused
+    as unknown, not by a TypeError from the lookup)."""
+    key = name.lower() if isinstance(name, str) else None
+    key = (aliases or {}).get(key, key) if key is not None else None
+    if key not in names:
+        raise ValueError(f"unknown {kind} {name!r}: use one of {', '.join(names)}")
+    return key
+
+
 def float_dtype(dtype: Any) -> np.dtype:
     """float32 or float64 as a NumPy dtype in the machine's byte order (">f8" is float64 too, and
     the fused kernels compile for native data alone), or ValueError (None too: NumPy reads it
@@ -74,21 +85,25 @@ def as_array(bk: Backend, label: str, a: Any) -> Any:
     return arr
 
 
-def features(bk: Backend, x: Any, input_dim: int | None) -> Any:
-    """Checked 2-D feature matrix ``x`` with ``input_dim`` columns (when known)."""
+def features(bk: Backend, x: Any, input_dim: int | None, dtype: Any = None) -> Any:
+    """Checked 2-D feature matrix ``x`` with ``input_dim`` columns (when known), within the
+    range of the network's ``dtype`` (when given)."""
     x = as_array(bk, "x", x)
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D (examples, features), got shape {tuple(x.shape)}: reshape it, e.g. x.reshape(len(x), -1)")
     if x.shape[0] < 1:
         raise ValueError("x has no rows: pass at least one example")
+    if x.shape[1] < 1:
+        raise ValueError("x has no columns: pass at least one feature")
     if input_dim is not None and x.shape[1] != input_dim:
         raise ValueError(f"x has {x.shape[1]} features but the network's first layer takes {input_dim}: pass matching columns or change input_dim")
-    finite(bk, "x", x)
+    finite(bk, "x", x, dtype=dtype)
     return x
 
 
-def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str) -> Any:
-    """Checked 2-D target matrix (1-D ``y`` becomes one column) matching ``x`` and the loss."""
+def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str, dtype: Any = None) -> Any:
+    """Checked 2-D target matrix (1-D ``y`` becomes one column) matching ``x`` and the loss,
+    within the range of the network's ``dtype`` (when given)."""
     y = as_array(bk, "y", y)
     if y.ndim == 1 and units == 1:
         y = y.reshape(-1, 1)
@@ -96,7 +111,7 @@ def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str) -> Any:
         raise ValueError(f"y has shape {tuple(y.shape)} but the output layer has {units} units: pass y of shape (n, {units}) (one-hot for classes)")
     if y.shape[0] != n_rows:
         raise ValueError(f"x has {n_rows} rows but y has {y.shape[0]}: pass the same number of examples in x and y")
-    finite(bk, "y", y)
+    finite(bk, "y", y, dtype=dtype)
     xp = _module(bk, y)
     if loss == "binary_crossentropy" and bool(xp.any((y < 0) | (y > 1))):
         raise ValueError("binary_crossentropy needs targets in [0, 1]: encode y as 0/1 labels")
@@ -107,11 +122,20 @@ def targets(bk: Backend, y: Any, n_rows: int, units: int, loss: str) -> Any:
     return y
 
 
-def finite(bk: Backend, label: str, a: Any, fix: str = "clean or impute them before training") -> None:
-    """ValueError when ``a`` holds NaN or infinity."""
+def finite(bk: Backend, label: str, a: Any, fix: str = "clean or impute them before training",
+           dtype: Any = None) -> None:
+    """ValueError when ``a`` holds NaN or infinity, or, given the network's ``dtype``, a value
+    beyond its range (finite in float64, infinite once cast to float32)."""
+    if a.dtype.kind != "f" or not a.size:
+        return
     # min and max propagate NaN and expose inf without a temporary as large as the data
-    if a.dtype.kind == "f" and a.size and not (math.isfinite(float(a.min())) and math.isfinite(float(a.max()))):
+    low, high = float(a.min()), float(a.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(f"{label} contains NaN or infinite values: {fix}")
+    largest = float(np.finfo(dtype).max) if dtype is not None else math.inf
+    if max(-low, high) > largest:
+        raise ValueError(f"{label} holds values beyond {np.dtype(dtype).name}'s range (magnitude above "
+                         f"{largest:.4g}): scale them or use dtype='float64'")
 
 
 def _module(bk: Backend, a: Any) -> Any:

@@ -58,6 +58,13 @@ def _one_line_error(match: str, func, *args, **kwargs) -> str:
         (lambda: Adam(epsilon=float("inf")), "Adam epsilon must be a finite number > 0"),
         (lambda: _net(optimizer="sgd", dtype=None), "unsupported dtype None: use one of float32, float64"),
         (lambda: _net(l1=np.bool_(True)), "l1 must be a finite number >= 0"),
+        (lambda: Dense(3, activation=["relu"]), r"unknown activation \['relu'\]: use one of linear,"),
+        (lambda: Dense(3, kernel_initializer=["he"]), r"unknown initializer \['he'\]: use one of xavier,"),
+        (lambda: _net(loss=["mse"]), r"unknown loss \['mse'\]: use one of mse,"),
+        (lambda: _net(optimizer={"name": "adam"}), r"unknown optimizer \{'name': 'adam'\}: use one of sgd,"),
+        (lambda: _net(initializer=["he"]), r"unknown initializer \['he'\]"),
+        (lambda: _net(sampling=["shuffle"]), r"unknown sampling \['shuffle'\]"),
+        (lambda: NN(5), "layers must be a non-empty list of Dense/Layer objects"),
     ],
 )
 def test_bad_construction(build, match: str) -> None:
@@ -73,6 +80,9 @@ BAD_FITS = [
     ({"y": np.zeros((20, 2))}, "output layer has 1 units"),
     ({"y": np.full(20, 2.0)}, "needs targets in \\[0, 1\\]"),
     ({"x": np.array([["a", "b", "c"]] * 20)}, "not numbers"),
+    ({"x": np.full((20, 3), 1e39)}, "x holds values beyond float32's range .* scale them or use dtype='float64'"),
+    ({"x": np.full((20, 3), -1e39)}, "x holds values beyond float32's range"),
+    ({"x": np.zeros((20, 0))}, "x has no columns: pass at least one feature"),
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"epochs": 2.5}, "epochs must be a positive integer"),
     ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
@@ -119,6 +129,21 @@ def test_evaluate_checks_targets_before_the_forward_pass(monkeypatch: pytest.Mon
     monkeypatch.setattr(net, "_logits", lambda x: calls.append(x))
     _one_line_error("x has 20 rows but y has 19", net.evaluate, *_xy()[:1], np.zeros(19))
     assert calls == []
+
+
+def test_values_beyond_the_networks_dtype_are_refused_everywhere() -> None:
+    """Finite in float64 but infinite once cast to float32: refused like infinity, by fit (y too),
+    evaluate, predict and set_weights, before anything changes."""
+    net = NN([Dense(1, input_dim=2)], loss="mse", seed=0)
+    before = net.get_weights()
+    x, y, big = np.zeros((4, 2)), np.zeros(4), np.full(4, 1e39)
+    _one_line_error("y holds values beyond float32's range", net.fit, x, big, 1, 0.1, 2)
+    _one_line_error("y holds values beyond float32's range", net.evaluate, x, big)
+    _one_line_error("x holds values beyond float32's range", net.predict, np.full((4, 2), 1e39))
+    _one_line_error("W1 holds values beyond float32's range", net.set_weights, [np.full((2, 1), 1e39), np.zeros(1)])
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights())) and net.optimizer.iterations == 0
+    wide = NN([Dense(1, input_dim=2)], loss="mse", seed=0, dtype="float64")
+    assert np.isfinite(wide.fit(np.full((4, 2), 1e39), y, 1, 1e-90, 2)[0])  # float64 holds them
 
 
 def test_predict_and_set_weights_check_shapes() -> None:
