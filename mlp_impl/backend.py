@@ -66,6 +66,17 @@ class Backend:
             return name.decode() if isinstance(name, bytes) else str(name)
         return cpu_model()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and deep-copied by name: the backend of that name where it is loaded (its array
+        module cannot be pickled)."""
+        return get_backend, (self.name,)
+
+    def __copy__(self) -> "Backend":
+        """A shallow copy of its own, as Python's (say to change its settings for a test)."""
+        twin = object.__new__(Backend)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import validation
+from .backend import get_backend
 
 
 class LinearRegression:
@@ -19,15 +20,14 @@ class LinearRegression:
     """
 
     def __init__(self, seed: int | None = None, init: str = "random") -> None:
-        if init not in ("random", "zeros"):
-            raise ValueError(f"unknown init {init!r}: use 'random' or 'zeros'")
-        rng = np.random.default_rng(seed)
+        init = validation.known_name("init", init, ("random", "zeros"))
+        rng = np.random.default_rng(validation.seed(seed))
         self.w, self.b = (float(v) for v in rng.standard_normal(2)) if init == "random" else (0.0, 0.0)
         self.history: list[tuple[float, float, float]] = []
 
     @staticmethod
     def _column(label: str, a: Any) -> np.ndarray:
-        arr = np.asarray(a, dtype=np.float64)
+        arr = validation.as_array(get_backend("numpy"), label, a).astype(np.float64)
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
         if arr.ndim != 1 or arr.size == 0:

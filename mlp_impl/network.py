@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -85,9 +84,7 @@ class NN:
         initializers.get(initializer)
         self.initializer = initializer
         self.dtype = validation.float_dtype(dtype)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = validation.seed(seed)
         self._generator = np.random.default_rng(self.seed)  # read through ``_rng``
         self.sampling = sampling_schemes.get(sampling)
         self.penalty = Penalty(l1, l2)
@@ -319,7 +316,10 @@ class NN:
         return self.backend.to_numpy(activations.get(self.layers[-1].activation).apply(self.backend, z))
 
     def evaluate(self, x: Any, y: Any) -> dict[str, Any]:
-        """Loss (plus penalty, as reported by ``fit``), accuracy and misclassified count on (x, y).
+        """Loss plus penalty, accuracy and misclassified count on (x, y). The loss is the standard
+        one, as ``fit`` reports it with ``loss_gradient="standard"``; with "article", ``fit``
+        reports the article's form (the log of p plus a small epsilon, ``losses``), which differs
+        where p nears 0 or 1.
 
         Classes are read as in Keras: one output unit means p > 0.5 is class 1, several mean argmax.
         """

@@ -28,11 +28,11 @@ class Optimizer:
 
     def __init__(self) -> None:
         self.iterations = 0
-        self._xp: Any = None
+        self._bk: Backend | None = None  # the backend, not its module: a module cannot be pickled
 
     def build(self, bk: Backend, params: Any, grads: Any) -> None:
         """Bind the flat parameter and gradient buffers and allocate zeroed state."""
-        self._xp = bk.xp
+        self._bk = bk
         self.params = params
         self.grads = grads
         self.iterations = 0
@@ -118,7 +118,7 @@ class SGD(Optimizer):
         self.iterations += 1
 
     def update(self, pieces: list[tuple[Any, ...]]) -> None:
-        xp, momentum, learning_rate = self._xp, self.momentum, self._lr
+        xp, momentum, learning_rate = self._bk.xp, self.momentum, self._lr
         for piece in pieces:
             p, g = piece[0], piece[1]
             xp.multiply(g, learning_rate, g)
@@ -182,7 +182,7 @@ class Adam(Optimizer):
                                                  self.epsilon, self.variant == "keras")
 
     def update(self, pieces: list[tuple[Any, ...]]) -> None:
-        xp, b1, b2, alpha, eps = self._xp, self.beta_1, self.beta_2, self._alpha, self._eps
+        xp, b1, b2, alpha, eps = self._bk.xp, self.beta_1, self.beta_2, self._alpha, self._eps
         for piece in pieces:
             p, g, m, v, tmp = piece[:5]
             xp.multiply(m, b1, m)  # m = b1 m + (1 - b1) g

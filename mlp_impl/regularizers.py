@@ -28,14 +28,14 @@ class Penalty:
 
     def build(self, bk: Backend, params: Any, grads: Any, kernel_mask: Any) -> None:
         """Bind the flat buffers; ``kernel_mask`` is 1 on kernel entries and 0 on biases."""
-        xp = bk.xp
-        self._xp, self.params, self.grads = xp, params, grads
+        # the backend, not its module: a module cannot be pickled
+        self._bk, self.params, self.grads = bk, params, grads
         self.mask = kernel_mask
-        self.tmp = xp.empty_like(params)
+        self.tmp = bk.xp.empty_like(params)
 
     def loss(self) -> Any:
         """The penalty at the current weights, as a 0-d device value."""
-        xp, tmp = self._xp, self.tmp
+        xp, tmp = self._bk.xp, self.tmp
         total = 0.0
         if self.l2:
             xp.multiply(self.params, self.mask, tmp)
@@ -57,7 +57,7 @@ class Penalty:
         return self._apply(*views)
 
     def _apply(self, params: Any, grads: Any, mask: Any, tmp: Any) -> Any:
-        xp = self._xp
+        xp = self._bk.xp
         total = 0.0
         if self.l2:
             xp.multiply(params, mask, tmp)

@@ -40,6 +40,13 @@ def non_negative_float(label: str, value: Any) -> float:
     return float(value)
 
 
+def seed(value: Any) -> int | None:
+    """A generator seed: None or an int >= 0, or ValueError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {value!r}")
+    return None if value is None else int(value)
+
+
 def fraction(label: str, value: Any) -> float:
     """``value`` as a float in [0, 1), or ValueError (momentum, Adam's betas)."""
     if not _real(value) or not 0.0 <= value < 1.0:

@@ -343,6 +343,7 @@ def test_optimizer_pieces_do_not_change_results(make) -> None:
     results = []
     for chunk in (0, 1000):
         bk = copy.copy(get_backend("numpy"))
+        assert bk is not get_backend("numpy")  # the shared backend keeps its chunk
         bk.elementwise_chunk = chunk
         params = np.random.default_rng(0).standard_normal(4321).astype(np.float32)
         grads = np.empty_like(params)
@@ -445,3 +446,27 @@ def test_a_pickled_or_deep_copied_network_is_its_own_and_trains_on_identically(k
     assert twin._rng.bit_generator.state == net._rng.bit_generator.state
     twin.fit(x, y, 1, 0.01, 32)
     assert not np.array_equal(twin.predict(x), net.predict(x)) and not np.array_equal(before, net.predict(x))
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "fused"])
+def test_a_built_networks_parts_can_be_pickled_and_deep_copied(kernels: str) -> None:
+    """Layers, optimizer and penalty hold the backend, which is pickled by name (its array module
+    cannot be); a deep copy of a layer holds the layer's weights as they were."""
+    import copy
+    import pickle
+
+    x, y = _blobs()
+    net = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3,
+             l2=0.001, kernels=kernels)
+    net.fit(x, y, 1, 0.01, 32)
+    layers = copy.deepcopy(net.layers)
+    optimizer = pickle.loads(pickle.dumps(net.optimizer))
+    penalty = copy.deepcopy(net.penalty)
+    together = copy.deepcopy({"net": net, "out": net.layers[-1]})
+    kernel = net.layers[0].W.copy()
+    net.fit(x, y, 1, 0.01, 32)
+    np.testing.assert_array_equal(layers[0].W, kernel)
+    assert layers[0]._backend is net.backend and optimizer._bk is net.backend and penalty._bk is net.backend
+    assert optimizer.iterations == 7 and optimizer.get_config() == net.optimizer.get_config()
+    np.testing.assert_array_equal(together["out"].W, together["net"].layers[-1].W)
+    assert pickle.loads(pickle.dumps(net.backend)) is net.backend

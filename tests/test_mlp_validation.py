@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from mlp_impl import NN, SGD, Adam, Dense, GPUUnavailableError, Layer, get_backend
+from mlp_impl import NN, SGD, Adam, Dense, GPUUnavailableError, Layer, LinearRegression, get_backend
 from mlp_impl.backend import gpu_status
 from mlp_impl.sampling import Sampler
 
@@ -104,6 +104,20 @@ def test_bad_fit_fails_before_training(change: dict, match: str) -> None:
     _one_line_error(match, net.fit, **args)
     assert net.optimizer.iterations == 0
     assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: LinearRegression(seed=-1), "seed must be None or an integer >= 0, got -1"),
+    (lambda: LinearRegression(seed=1.5), "seed must be None or an integer >= 0, got 1.5"),
+    (lambda: LinearRegression(init="ones"), "unknown init 'ones': use one of random, zeros"),
+    (lambda: LinearRegression(seed=0).fit(np.array([1 + 5j, 2 + 7j, 3 - 1j]), [1, 2, 3]), "x has dtype complex128, not numbers"),
+    (lambda: LinearRegression(seed=0).fit(["1,5", "2"], [1, 2]), "x has dtype <U3, not numbers"),
+    (lambda: LinearRegression(seed=0).fit([{}], [1]), "x has dtype object, not numbers"),
+    (lambda: LinearRegression(seed=0).fit([1, 2], [1, np.nan]), "y contains NaN or infinite values"),
+    (lambda: LinearRegression(seed=0).predict([[1, 2]]), r"x must be one non-empty column of numbers, got shape \(1, 2\)"),
+])
+def test_linear_regression_refuses_bad_input_in_one_line(make, match: str) -> None:
+    _one_line_error(match, make)
 
 
 def test_a_byte_swapped_dtype_is_the_native_one() -> None:
