@@ -129,9 +129,10 @@ def check_plan(impl: str, spec: ModelSpec) -> None:
     registry.get(impl).adapter.check_plan(spec, DS, registry.get(impl).backends[0])
 
 
-@pytest.mark.parametrize("impl", ["keras", "torch", "sklearn"])
+@pytest.mark.parametrize("impl", ["keras", "keras_tuned", "torch", "torch_compiled", "sklearn"])
 @pytest.mark.parametrize("key", ["backprop", "loss_gradient"])
 def test_peers_refuse_the_mlp_only_components(impl: str, key: str) -> None:
+    """Each form is named as the user named it in impls (keras_tuned, not keras)."""
     spec = spec_from_config({**TITANIC, key: "article"})
     with pytest.raises(ValueError) as info:
         check_plan(impl, spec)
@@ -140,10 +141,11 @@ def test_peers_refuse_the_mlp_only_components(impl: str, key: str) -> None:
     check_plan(impl, spec_from_config(TITANIC)) if impl != "sklearn" else None  # negative control
 
 
-def test_keras_refuses_the_articles_adam() -> None:
+@pytest.mark.parametrize("impl", ["keras", "keras_tuned"])
+def test_keras_refuses_the_articles_adam(impl: str) -> None:
     with pytest.raises(ValueError, match=r"^Keras's Adam adds epsilon to the uncorrected sqrt\(v\) and has no "
-                                         r"adam_variant=article; use model.adam_variant=keras or drop keras"):
-        check_plan("keras", spec_from_config({**TITANIC, "adam_variant": "article", "adam_epsilon": 1e-8}))
+                                         rf"adam_variant=article; use model.adam_variant=keras or drop {impl} from impls$"):
+        check_plan(impl, spec_from_config({**TITANIC, "adam_variant": "article", "adam_epsilon": 1e-8}))
     check_plan("keras", spec_from_config({**TITANIC, "optimizer": "sgd", "adam_variant": "article"}))
 
 
@@ -153,5 +155,6 @@ def test_loss_gradient_is_validated_and_passed_to_the_mlp() -> None:
     spec = spec_from_config({**TITANIC, "loss_gradient": "article"})
     assert mlp_model.build_network(spec, 7, seed=0, dtype="float64", backend="numpy",
                                    sampling="article").loss_gradient == "article"
-    with pytest.raises(ValueError, match=r"^impls=\[mlp\] cannot train model.loss=mae with model.loss_gradient=article"):
-        check_plan("mlp", spec_from_config({**TITANIC, "loss": "mae", "loss_gradient": "article"}))
+    for impl in ("mlp", "mlp_fused"):
+        with pytest.raises(ValueError, match=rf"^impls=\[{impl}\] cannot train model.loss=mae with model.loss_gradient=article"):
+            check_plan(impl, spec_from_config({**TITANIC, "loss": "mae", "loss_gradient": "article"}))

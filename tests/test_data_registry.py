@@ -43,6 +43,18 @@ def test_bad_seed_or_limit_is_rejected_before_any_file_is_read(tmp_path, kwargs,
     assert str(err.value) == message
 
 
+@pytest.mark.parametrize(("name", "kwargs", "message"), [
+    ("drujba", {"split": "bogus"}, "data.split applies to titanic only, not drujba: drop it"),
+    ("mnist", {"split": "stratified"}, "data.split applies to titanic only, not mnist: drop it"),
+    ("titanic", {"n": -5}, "data.n applies to drujba only, not titanic: drop it"),
+    ("titanic", {"split": "bogus"}, "unknown titanic split 'bogus': use one of article, stratified"),
+])
+def test_an_option_of_another_data_set_is_refused_before_any_file_is_read(tmp_path, name, kwargs, message):
+    with pytest.raises(ValueError) as err:
+        load_dataset(name, root=tmp_path / "no-such-folder", **kwargs)
+    assert str(err.value) == message
+
+
 def test_numpy_integers_are_accepted_and_recorded_as_ints():
     ds = load_dataset("drujba", seed=np.int64(2), n=40, limit_train=np.int64(5), limit_test=np.uint8(3))
     assert ds.x_train.shape == (5, 1) and ds.x_test.shape == (3, 1)

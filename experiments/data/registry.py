@@ -11,6 +11,8 @@ from .dataset import Dataset, LoadOptions, check_options, with_plain_ints
 Loader = Callable[[str, LoadOptions], Dataset]
 DATASETS: dict[str, Loader] = {"titanic": titanic.load, "mnist": mnist.load, "drujba": drujba.load}
 DEFAULT_VARIANTS = {"titanic": "article", "mnist": "mnist", "drujba": "article"}
+# Options one data set alone reads: given to another, they would be ignored without a word.
+OWN_OPTIONS = {"split": "titanic", "n": "drujba"}
 
 
 def get(name: str) -> Loader:
@@ -38,4 +40,7 @@ def load_dataset(name: str, variant: str | None = None, root: Path | str | None 
     opts = LoadOptions(root=root, split=split, seed=seed, dtype=dtype, n=n, limit_train=limit_train,
                        limit_test=limit_test, download=download, verify=verify)
     check_options(opts)
+    for option, owner in OWN_OPTIONS.items():
+        if name != owner and getattr(opts, option) != getattr(LoadOptions(), option):
+            raise ValueError(f"data.{option} applies to {owner} only, not {name}: drop it")
     return loader(variant or DEFAULT_VARIANTS[name], with_plain_ints(opts))

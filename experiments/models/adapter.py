@@ -52,7 +52,10 @@ class Session(ABC):
 
 class Adapter(ABC):
     """What the harness asks of an implementation; a variant's settings (keras_tuned's
-    `tuned=True`) are its constructor's arguments."""
+    `tuned=True`) are its constructor's arguments. `name` is the one it is registered under
+    (set by its `Implementation`), so its refusals name what the user wrote in `impls`."""
+
+    name = ""
 
     def check_available(self, backend: str) -> None:
         """ValueError (one line) saying why it cannot run here, without importing its library."""

@@ -24,6 +24,9 @@ class Implementation:
     gpu_backend: str | None = None  # what `backend=cupy` (the GPU) means for it, e.g. "torch-cuda"
     family: str = ""  # the peer a variant belongs to (keras_tuned -> keras); the name itself when empty
 
+    def __post_init__(self) -> None:
+        self.adapter.name = self.name  # one adapter instance per entry: its messages name this entry
+
     @property
     def peer(self) -> str:
         """The peer this implementation is a configuration of: variants of one peer share it."""

@@ -209,16 +209,16 @@ class Keras(Adapter):
         """TensorFlow and Keras installed (checked without importing them)."""
         for package in ("tensorflow", "keras"):
             if importlib.util.find_spec(package) is None:
-                raise ValueError(f"impls=[keras] needs {package}, which is not installed; "
-                                 f"run make install (tensorflow-cpu, keras) or drop keras from impls")
+                raise ValueError(f"impls=[{self.name}] needs {package}, which is not installed; "
+                                 f"run make install (tensorflow-cpu, keras) or drop {self.name} from impls")
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
         """What Keras cannot follow: the article's Adam (Keras adds epsilon to the uncorrected
         sqrt(v)), backprop order and loss gradient."""
         if spec.optimizer in ("adam", "amsgrad") and spec.adam_variant != "keras":
             raise ValueError(f"Keras's Adam adds epsilon to the uncorrected sqrt(v) and has no adam_variant="
-                             f"{spec.adam_variant}; use model.adam_variant=keras or drop keras from impls")
-        check_standard_algorithm(spec, "keras")
+                             f"{spec.adam_variant}; use model.adam_variant=keras or drop {self.name} from impls")
+        check_standard_algorithm(spec, self.name)
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               deterministic: bool = True, **options: Any) -> "KerasSession":

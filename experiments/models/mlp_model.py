@@ -60,7 +60,7 @@ class MLP(Adapter):
                 raise ValueError(f"backend=cupy needs a usable GPU: {reason}; use backend=numpy or a machine "
                                  f"with a CUDA GPU")
         if self.kernels:
-            _fused_refused("numpy", "impls=[mlp_fused]")
+            _fused_refused("numpy", f"impls=[{self.name}]")
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
         """Fused kernels where they cannot run, an output activation the MLP's fused loss cannot
@@ -72,7 +72,7 @@ class MLP(Adapter):
         try:
             check_gradient(spec.loss, spec.loss_gradient)
         except ValueError as ex:
-            raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} with model.loss_gradient="
+            raise ValueError(f"impls=[{self.name}] cannot train model.loss={spec.loss} with model.loss_gradient="
                              f"{spec.loss_gradient}: {ex}") from None
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,

@@ -169,7 +169,7 @@ class Sklearn(Adapter):
         """What sklearn cannot build (check_spec), the article's algorithm, or training rows that lack
         a class (check_data)."""
         check_spec(spec, ds.task)
-        check_standard_algorithm(spec, "sklearn")
+        check_standard_algorithm(spec, self.name)
         check_data(spec, ds)
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,

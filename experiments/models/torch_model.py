@@ -38,8 +38,8 @@ def _import_torch() -> Any:
     try:
         import torch
     except ImportError as ex:
-        raise ValueError(f"impls=[torch] needs PyTorch, which cannot be imported ({ex}): "
-                         f"pip install -e '.[peers]' or drop torch from impls") from None
+        raise ValueError(f"PyTorch cannot be imported ({ex}): pip install -e '.[peers]' or drop torch and "
+                         f"torch_compiled from impls") from None
     return torch
 
 
@@ -267,8 +267,8 @@ class Torch(Adapter):
         """PyTorch installed (torch-cpu asks without importing it), CUDA for torch-cuda, and a C++
         compiler for the compiled variant (torch_compiled.check_compiler)."""
         if importlib.util.find_spec("torch") is None:
-            raise ValueError("impls=[torch] needs PyTorch, which is not installed: pip install -e '.[peers]' "
-                             "(pins torch==2.13.0) or drop torch from impls")
+            raise ValueError(f"impls=[{self.name}] needs PyTorch, which is not installed: pip install -e '.[peers]' "
+                             f"(pins torch==2.13.0) or drop {self.name} from impls")
         if backend == "torch-cuda":
             torch = _import_torch()
             if not torch.cuda.is_available():
@@ -280,7 +280,7 @@ class Torch(Adapter):
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
         """The article's backprop order and loss gradient (autograd has neither; adam_variant it follows)."""
-        check_standard_algorithm(spec, "torch")
+        check_standard_algorithm(spec, self.name)
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> "TorchSession":
