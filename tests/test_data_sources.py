@@ -162,7 +162,7 @@ def test_a_file_without_a_download_source_says_how_to_provide_it(tmp_path, empty
     assert str(err.value) == (
         f"missing data file (no download source for it): "
         f"{empty_root.resolve() / 'fashion-mnist' / 'train-images-idx3-ubyte.gz'}; put the file there or set "
-        f"MLP_BENCH_DATA_DIR (or the config key data.root) to a folder holding mnist/ and titanic/")
+        f"the config key data.root (it comes first) or MLP_BENCH_DATA_DIR to a folder holding mnist/ and titanic/")
 
 
 def test_the_cache_named_explicitly_still_downloads(monkeypatch, tmp_path, data_root, cache):

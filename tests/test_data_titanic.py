@@ -111,9 +111,20 @@ def test_csv_without_expected_columns_is_rejected(tmp_path, data_root):
 
 def test_modified_csv_fails_its_checksum(tmp_path, data_root):
     root = _copy_root(tmp_path, data_root, "train_article.csv", lambda t: t.replace(",22,", ",23,", 1))
-    with pytest.raises(DataError, match=r"checksum mismatch.*train_article\.csv.*replace it"):
+    with pytest.raises(DataError, match=r"checksum mismatch.*data.verify=false to use a modified copy.*"
+                                        r"train_article\.csv.*replace it"):
         load_dataset("titanic", root=root)
     assert load_dataset("titanic", root=root, verify=False).x_train[0, 2] == 23
+
+
+def test_a_download_that_fails_its_checksum_does_not_offer_verify_false(data_root):
+    """Downloads are always verified, so turning verification off is no way out for them."""
+    from experiments.data import titanic, titanic_csv
+
+    damaged = (data_root / "titanic" / "train_article.csv").read_bytes().replace(b",22,", b",23,", 1)
+    with pytest.raises(DataError, match="checksum mismatch") as err:
+        titanic_csv._check(damaged, titanic.ARTICLE_CSV, "https://example.org/train.csv")
+    assert "verify" not in str(err.value)
 
 
 def test_crlf_copy_still_verifies(tmp_path, data_root):

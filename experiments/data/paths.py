@@ -9,7 +9,7 @@ from .errors import data_error
 
 ENV_VAR = "MLP_BENCH_DATA_DIR"
 HOW_TO_PROVIDE = (
-    f"set {ENV_VAR} (or the config key data.root) to a folder holding mnist/ and titanic/"
+    f"set the config key data.root (it comes first) or {ENV_VAR} to a folder holding mnist/ and titanic/"
 )
 
 

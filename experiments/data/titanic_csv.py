@@ -69,18 +69,20 @@ def parse_csv(content: bytes, source: CsvSource, path: Path | str) -> pd.DataFra
     return frame
 
 
-def check_digest(content: bytes, source: CsvSource, path: Path | str) -> None:
-    """Raise a DataError unless the content is the known file (line endings aside)."""
+def check_digest(content: bytes, source: CsvSource, path: Path | str, local: bool = True) -> None:
+    """Raise a DataError unless the content is the known file (line endings aside). Only a
+    ``local`` file may be used modified (verify=False): a download is always verified."""
     actual = hashlib.sha256(content.replace(b"\r\n", b"\n")).hexdigest()
     if actual != source.sha256_lf:
+        on_purpose = " (pass verify=False / data.verify=false to use a modified copy on purpose)" if local else ""
         raise data_error(f"checksum mismatch, SHA-256 (LF line endings) is {actual[:16]}... "
-                         f"but expected {source.sha256_lf[:16]}... (pass verify=False / "
-                         "data.verify=false to use a modified copy on purpose)", path, REPLACE)
+                         f"but expected {source.sha256_lf[:16]}...{on_purpose}", path, REPLACE)
 
 
 def _check(content: bytes, source: CsvSource, origin: str) -> None:
+    """A downloaded copy: its columns, then its digest."""
     parse_csv(content, source, origin)
-    check_digest(content, source, origin)
+    check_digest(content, source, origin, local=False)
 
 
 def numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:

@@ -143,9 +143,9 @@ def _device_peak() -> Any:
 
 
 def _compile(kernels: str, dtype: str) -> float | None:
-    """Compile the fused kernels ahead of the timed fit (as torch_compiled's compilation; Keras's
-    tracing and XLA compilation stay inside its fit_seconds and show as first_epoch_seconds); the
-    seconds it took, or None with NumPy's kernels (nothing to compile)."""
+    """Compile the fused kernels ahead of the timed fit, as torch_compiled and keras_tuned compile
+    theirs (plain keras traces inside its fit_seconds, shown as first_epoch_seconds); the seconds
+    it took, or None with NumPy's kernels (nothing to compile)."""
     if kernels == "numpy":
         return None
     from mlp_impl import fused
