@@ -1,10 +1,11 @@
 """`python -m harness.rerun RESULTS_DIR [--into NEW_DIR]`: run a results folder again, exactly.
 
 It reads the folder's resolved `config.yaml` (every value, not the overrides, so later edits to
-conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the same
-implementations and seeds into a new folder, then compares each new record with the original:
-everything but timings, memory and timestamps must match (the from-scratch MLP bitwise; Keras
-with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
+conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the
+(implementation, seed) runs its records hold into a new folder (one invocation per group of
+implementations that ran the same seeds, as resumes may have left them), then compares each new
+record with the original: everything but timings, memory and timestamps must match (the
+from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
 job, every job even when some runs fail. Exit status: 0 when every record matches, 3 when any
 differs (a run that fails now but not before is a difference), 2 when nothing could be run (or
 the new folder is being written by another process), 4 when a write failed (disk full: one line
@@ -30,6 +31,7 @@ from .config import BenchConfig
 from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
+from .sweep import Outcome
 from .validate import forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
@@ -47,18 +49,25 @@ def load_config(folder: Path) -> DictConfig:
         if recorded and Path(recorded).is_dir():
             cfg.data.root = recorded
     cfg.resume = False
-    _runs_from_records(cfg, read_records(folder))
     return cfg
 
 
-def _runs_from_records(cfg: DictConfig, records: list[dict[str, Any]]) -> None:
-    """Seeds and implementations as the folder's records have them: a resume may have added some
-    that the stored config (written by the first invocation) does not name."""
-    if not records:
-        return
-    cfg.seed, cfg.seeds = None, sorted({int(r["seed"]) for r in records})
-    ran = {r["impl"] for r in records}
-    cfg.impls = [name for name in cfg.impls if name in ran] + sorted(ran - set(cfg.impls))
+def rerun_configs(folder: Path) -> list[DictConfig]:
+    """The invocations that make the folder's recorded (implementation, seed) runs again, in order:
+    the stored config once per group of implementations that ran the same seeds, each after the
+    first resuming into its folder. A resume may have added seeds, or implementations the stored
+    config (written by the first invocation) does not name, for some implementations only."""
+    cfg = load_config(folder)
+    seeds: dict[str, set[int]] = {}
+    for record in read_records(folder):
+        seeds.setdefault(record["impl"], set()).add(record["seed"])
+    ran = [name for name in cfg.impls if name in seeds] + sorted(set(seeds) - set(cfg.impls))
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for name in ran:
+        groups.setdefault(tuple(sorted(seeds[name])), []).append(name)
+    configs = [OmegaConf.merge(cfg, {"seed": None, "seeds": list(group_seeds), "impls": impls, "resume": i > 0})
+               for i, (group_seeds, impls) in enumerate(groups.items())]
+    return configs or [cfg]
 
 
 def _stable(field: str, value: object) -> object:
@@ -94,14 +103,11 @@ def rerun_one(folder: Path, into: Path) -> int:
 
     A failed run is a result like any other: it counts as identical only when the original
     failed with the same error. Nothing here exits, so every job of a sweep is rerun."""
-    cfg = load_config(folder)
     original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
-    outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
-                         then=f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR",
-                         rerun_of=str(folder.resolve()), original_git=original_git)
+    outcome = _run_again(folder, into, original_git)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
         return INTERRUPTED
@@ -114,6 +120,24 @@ def rerun_one(folder: Path, into: Path) -> int:
     return DIFFERENT if found else IDENTICAL
 
 
+def _run_again(folder: Path, into: Path, original_git: dict[str, Any]) -> Outcome:
+    """Run rerun_configs(folder) into `into` one after another (the report, if asked for, after the
+    last); their outcomes as one, up to a Ctrl-C."""
+    configs, total = rerun_configs(folder), Outcome()
+    for cfg in configs:
+        outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
+                             then=f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR",
+                             report=cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
+                             original_git=original_git)
+        total.done += outcome.done
+        total.failed += outcome.failed
+        total.diverged += outcome.diverged
+        if outcome.interrupted:
+            total.interrupted = True
+            break
+    return total
+
+
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
     """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
     another run is still writing, or a stored config that cannot run here (e.g. its data folder
@@ -124,7 +148,8 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         if held_elsewhere(job):
             raise ValueError(f"{job} is being written by another run; rerun it once that run has ended")
         try:
-            precheck_plan(load_config(job))  # kept for the job's run_config (built once)
+            for cfg in rerun_configs(job):
+                precheck_plan(cfg)  # kept for the job's run_config (built once)
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None

@@ -278,3 +278,22 @@ def test_rerun_refuses_a_used_folder_before_any_job_runs(fake_mlp, tmp_path: Pat
     assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'again' / '1'} is not empty; choose another --into\n"
     assert not (tmp_path / "again" / "0").exists()
+
+
+def test_rerun_of_a_resumed_folder_makes_exactly_its_recorded_runs(fake_mlp, monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path, data_root: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """A resume that added another implementation for another seed (impls=[sklearn] seeds=[5] after
+    mlp runs=2) is rerun as recorded: mlp seeds 0 and 1, sklearn seed 5, not every seed of each."""
+    from harness import rerun
+    from harness.records import record_name
+    fake_mlp({})
+    monkeypatch.setitem(registry.IMPLEMENTATIONS, "sklearn", Implementation("sklearn", ("sklearn",), FakeAdapter({})))
+    run_config(config("runs=2"), tmp_path / "a", launcher="basic", command="first")
+    run_config(config("impls=[sklearn]", "seeds=[5]", "resume=true"), tmp_path / "a", launcher="basic",
+               command="resumed")
+    assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 0
+    assert [record_name(r) for r in read_records(tmp_path / "b")] == [
+        "mlp-numpy-seed0.json", "mlp-numpy-seed1.json", "sklearn-sklearn-seed5.json"]
+    assert (f"rerun of {tmp_path / 'a'} -> {tmp_path / 'b'}: 3 runs (0 failed), 3 identical to the original "
+            "except timings") in capsys.readouterr().out
