@@ -5,11 +5,12 @@ conf/ do not change the rerun) and the data folder recorded in `environment.json
 (implementation, seed) runs its records hold into a new folder (one invocation per group of
 implementations that ran the same seeds, as resumes may have left them), then compares each new
 record with the original: everything but timings, memory and timestamps must match (the
-from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
-job, every job even when some runs fail. Exit status: 0 when every record matches, 3 when any
-differs (a run that fails now but not before is a difference), 2 when nothing could be run (or
-the new folder is being written by another process), 4 when a write failed (disk full: one line
-says which file), 130 after Ctrl-C.
+from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job subfolders, each with
+a config.yaml) is rerun job by job, every job even when some runs fail; when its jobs form one
+sweep, so do the rerun's (multirun.yaml, merged tables, one report: harness.sweep_merge). Exit
+status: 0 when every record matches, 3 when any differs (a run that fails now but not before is a
+difference), 2 when nothing could be run (or the new folder is being written by another process),
+4 when a write failed (disk full: one line says which file), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness.atomic_write import atomic_write_text
 from harness.folder_lock import held_elsewhere
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
+from harness.reporting.batches import HYDRA_MULTIRUN_YAML, batch_root
+from harness.sweep_merge import finish_sweep
+from harness.write_failure import WriteFailed, stop
 
 from .config import BenchConfig
 from .environment import command_line, git_state
@@ -98,16 +103,17 @@ def compare(original: Path, new: Path) -> list[str]:
     return [f"{name}: {what}" for name, what in differences(original, new).items()]
 
 
-def rerun_one(folder: Path, into: Path) -> int:
+def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
     """Rerun one job folder into `into`; its exit status: IDENTICAL, DIFFERENT or INTERRUPTED.
 
     A failed run is a result like any other: it counts as identical only when the original
-    failed with the same error. Nothing here exits, so every job of a sweep is rerun."""
+    failed with the same error. Nothing here exits, so every job of a sweep is rerun. A job of
+    a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run)."""
     original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
-    outcome = _run_again(folder, into, original_git)
+    outcome = _run_again(folder, into, original_git, report=not in_sweep)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
         return INTERRUPTED
@@ -120,14 +126,19 @@ def rerun_one(folder: Path, into: Path) -> int:
     return DIFFERENT if found else IDENTICAL
 
 
-def _run_again(folder: Path, into: Path, original_git: dict[str, Any]) -> Outcome:
-    """Run rerun_configs(folder) into `into` one after another (the report, if asked for, after the
-    last); their outcomes as one, up to a Ctrl-C."""
+def _start_again(folder: Path) -> str:
+    """How to finish a rerun stopped by a failed write, once there is room."""
+    return f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR"
+
+
+def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, report: bool) -> Outcome:
+    """Run rerun_configs(folder) into `into` one after another (with `report`, the report the
+    config asks for after the last); their outcomes as one, up to a Ctrl-C."""
     configs, total = rerun_configs(folder), Outcome()
     for cfg in configs:
         outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
-                             then=f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR",
-                             report=cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
+                             then=_start_again(folder),
+                             report=report and cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
                              original_git=original_git)
         total.done += outcome.done
         total.failed += outcome.failed
@@ -155,6 +166,35 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
 
 
+def is_sweep(folder: Path, jobs: list[Path]) -> bool:
+    """Whether the job subfolders of `folder` form one sweep to the report (batches.batch_root),
+    not separate runs that merely share a folder."""
+    return jobs != [folder] and all(batch_root(job) == folder.resolve() for job in jobs)
+
+
+def start_sweep(folder: Path, into: Path) -> None:
+    """Mark `into` as a sweep folder as Hydra's sweeper does, with the original's multirun.yaml (a
+    minimal one when another sweeper wrote none), so its jobs are one batch to the report."""
+    original = folder / HYDRA_MULTIRUN_YAML
+    text = original.read_text(encoding="utf-8") if original.is_file() else "hydra:\n  mode: MULTIRUN\n"
+    try:
+        atomic_write_text(into / HYDRA_MULTIRUN_YAML, text)
+    except WriteFailed as failure:  # before any job: nothing else written
+        stop(failure, into, _start_again(folder))
+
+
+def end_sweep(into: Path, cfg: DictConfig) -> None:
+    """The sweep's merged tables and, if its config asks, its report (harness.sweep_merge); a
+    refused write stops with its one line, any other failure is a warning: the records are on disk."""
+    rebuild = f"rebuild with python -m harness.sweep_merge {into}"
+    try:
+        finish_sweep(into, experiment=cfg.name, report=cfg.report)
+    except WriteFailed as failure:
+        stop(failure, into, rebuild)
+    except Exception as ex:
+        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); {rebuild}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: rerun a results folder (or each job of a multirun folder); the exit status."""
     parser = argparse.ArgumentParser(prog="python -m harness.rerun", description=__doc__.splitlines()[0])
@@ -175,11 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as ex:
         sys.stderr.write(f"error: {ex}\n")
         return BAD_INPUT
+    sweep = is_sweep(folder, jobs)
     status = IDENTICAL
+    if sweep:
+        start_sweep(folder, into)
     for job, target in zip(jobs, targets):
-        status = max(status, rerun_one(job, target))
+        status = max(status, rerun_one(job, target, in_sweep=sweep))
         if status == INTERRUPTED:
             break
+    if sweep:  # after a Ctrl-C too: the tables and report show the jobs rerun so far
+        end_sweep(into, load_config(jobs[0]))
     return status
 
 
