@@ -30,6 +30,8 @@ RECORD_FIELDS: tuple[str, ...] = (
 # 2: records carry `settings` (harness.run_settings); version 1 records (no field) are from an older harness.
 RECORD_VERSION = 2
 STATUSES = ("ok", "diverged", "failed")
+# What every record says: which run it is and how it ended (rerun and the report's counts need them).
+REQUIRED_FIELDS = ("experiment", "impl", "seed", "status")
 # Launchers that run several jobs at once on one machine (the record's `launcher`): their fit
 # times share the CPU. A cluster launcher (slurm) gives each job its own allocation.
 SHARED_CPU_LAUNCHERS = ("joblib", "submitit_local")
@@ -86,7 +88,23 @@ def read_record(path: str | os.PathLike) -> dict[str, Any]:
     unknown = sorted(set(values) - set(RECORD_FIELDS))
     if unknown:
         raise ValueError(f"{path}: unknown record fields {unknown} (a foreign file, or from another version)")
+    problem = _identity_problem(values)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
     return new_record(**values)
+
+
+def _identity_problem(values: dict[str, Any]) -> str | None:
+    """Why `values` cannot be a run's record (no experiment, impl, seed or status), else None."""
+    missing = [field for field in REQUIRED_FIELDS if values.get(field) in (None, "")]
+    if missing:
+        return f"missing record fields {missing}"
+    seed = values["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        return f"seed {seed!r} is not a non-negative integer"
+    if values["status"] not in STATUSES:
+        return f"status {values['status']!r} is not one of {', '.join(STATUSES)}"
+    return None
 
 
 def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:

@@ -1,14 +1,16 @@
 """`python -m harness.rerun RESULTS_DIR [--into NEW_DIR]`: run a results folder again, exactly.
 
 It reads the folder's resolved `config.yaml` (every value, not the overrides, so later edits to
-conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the same
-implementations and seeds into a new folder, then compares each new record with the original:
-everything but timings, memory and timestamps must match (the from-scratch MLP bitwise; Keras
-with op determinism). A multirun folder (job subfolders, each with a config.yaml) is rerun job by
-job, every job even when some runs fail. Exit status: 0 when every record matches, 3 when any
-differs (a run that fails now but not before is a difference), 2 when nothing could be run (or
-the new folder is being written by another process), 4 when a write failed (disk full: one line
-says which file), 130 after Ctrl-C.
+conf/ do not change the rerun) and the data folder recorded in `environment.json`, runs the
+(implementation, seed) runs its records hold into a new folder (one invocation per group of
+implementations that ran the same seeds, as resumes may have left them), then compares each new
+record with the original: everything but timings, memory and timestamps must match (the
+from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job subfolders, each with
+a config.yaml) is rerun job by job, every job even when some runs fail; when its jobs form one
+sweep, so do the rerun's (multirun.yaml, merged tables, one report: harness.sweep_merge). Exit
+status: 0 when every record matches, 3 when any differs (a run that fails now but not before is a
+difference), 2 when nothing could be run (or the new folder is being written by another process),
+4 when a write failed (disk full: one line says which file), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from harness.atomic_write import atomic_write_text
 from harness.folder_lock import held_elsewhere
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
+from harness.reporting.batches import HYDRA_MULTIRUN_YAML, batch_root
+from harness.sweep_merge import finish_sweep
+from harness.write_failure import WriteFailed, stop
 
 from .config import BenchConfig
 from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
+from .sweep import Outcome
 from .validate import forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
@@ -47,18 +54,25 @@ def load_config(folder: Path) -> DictConfig:
         if recorded and Path(recorded).is_dir():
             cfg.data.root = recorded
     cfg.resume = False
-    _runs_from_records(cfg, read_records(folder))
     return cfg
 
 
-def _runs_from_records(cfg: DictConfig, records: list[dict[str, Any]]) -> None:
-    """Seeds and implementations as the folder's records have them: a resume may have added some
-    that the stored config (written by the first invocation) does not name."""
-    if not records:
-        return
-    cfg.seed, cfg.seeds = None, sorted({int(r["seed"]) for r in records})
-    ran = {r["impl"] for r in records}
-    cfg.impls = [name for name in cfg.impls if name in ran] + sorted(ran - set(cfg.impls))
+def rerun_configs(folder: Path) -> list[DictConfig]:
+    """The invocations that make the folder's recorded (implementation, seed) runs again, in order:
+    the stored config once per group of implementations that ran the same seeds, each after the
+    first resuming into its folder. A resume may have added seeds, or implementations the stored
+    config (written by the first invocation) does not name, for some implementations only."""
+    cfg = load_config(folder)
+    seeds: dict[str, set[int]] = {}
+    for record in read_records(folder):
+        seeds.setdefault(record["impl"], set()).add(record["seed"])
+    ran = [name for name in cfg.impls if name in seeds] + sorted(set(seeds) - set(cfg.impls))
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for name in ran:
+        groups.setdefault(tuple(sorted(seeds[name])), []).append(name)
+    configs = [OmegaConf.merge(cfg, {"seed": None, "seeds": list(group_seeds), "impls": impls, "resume": i > 0})
+               for i, (group_seeds, impls) in enumerate(groups.items())]
+    return configs or [cfg]
 
 
 def _stable(field: str, value: object) -> object:
@@ -89,19 +103,17 @@ def compare(original: Path, new: Path) -> list[str]:
     return [f"{name}: {what}" for name, what in differences(original, new).items()]
 
 
-def rerun_one(folder: Path, into: Path) -> int:
+def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
     """Rerun one job folder into `into`; its exit status: IDENTICAL, DIFFERENT or INTERRUPTED.
 
     A failed run is a result like any other: it counts as identical only when the original
-    failed with the same error. Nothing here exits, so every job of a sweep is rerun."""
-    cfg = load_config(folder)
+    failed with the same error. Nothing here exits, so every job of a sweep is rerun. A job of
+    a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run)."""
     original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
-    outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
-                         then=f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR",
-                         rerun_of=str(folder.resolve()), original_git=original_git)
+    outcome = _run_again(folder, into, original_git, report=not in_sweep)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
         return INTERRUPTED
@@ -114,6 +126,29 @@ def rerun_one(folder: Path, into: Path) -> int:
     return DIFFERENT if found else IDENTICAL
 
 
+def _start_again(folder: Path) -> str:
+    """How to finish a rerun stopped by a failed write, once there is room."""
+    return f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR"
+
+
+def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, report: bool) -> Outcome:
+    """Run rerun_configs(folder) into `into` one after another (with `report`, the report the
+    config asks for after the last); their outcomes as one, up to a Ctrl-C."""
+    configs, total = rerun_configs(folder), Outcome()
+    for cfg in configs:
+        outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
+                             then=_start_again(folder),
+                             report=report and cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
+                             original_git=original_git)
+        total.done += outcome.done
+        total.failed += outcome.failed
+        total.diverged += outcome.diverged
+        if outcome.interrupted:
+            total.interrupted = True
+            break
+    return total
+
+
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
     """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
     another run is still writing, or a stored config that cannot run here (e.g. its data folder
@@ -124,10 +159,40 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         if held_elsewhere(job):
             raise ValueError(f"{job} is being written by another run; rerun it once that run has ended")
         try:
-            precheck_plan(load_config(job))  # kept for the job's run_config (built once)
+            for cfg in rerun_configs(job):
+                precheck_plan(cfg)  # kept for the job's run_config (built once)
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
+
+
+def is_sweep(folder: Path, jobs: list[Path]) -> bool:
+    """Whether the job subfolders of `folder` form one sweep to the report (batches.batch_root),
+    not separate runs that merely share a folder."""
+    return jobs != [folder] and all(batch_root(job) == folder.resolve() for job in jobs)
+
+
+def start_sweep(folder: Path, into: Path) -> None:
+    """Mark `into` as a sweep folder as Hydra's sweeper does, with the original's multirun.yaml (a
+    minimal one when another sweeper wrote none), so its jobs are one batch to the report."""
+    original = folder / HYDRA_MULTIRUN_YAML
+    text = original.read_text(encoding="utf-8") if original.is_file() else "hydra:\n  mode: MULTIRUN\n"
+    try:
+        atomic_write_text(into / HYDRA_MULTIRUN_YAML, text)
+    except WriteFailed as failure:  # before any job: nothing else written
+        stop(failure, into, _start_again(folder))
+
+
+def end_sweep(into: Path, cfg: DictConfig) -> None:
+    """The sweep's merged tables and, if its config asks, its report (harness.sweep_merge); a
+    refused write stops with its one line, any other failure is a warning: the records are on disk."""
+    rebuild = f"rebuild with python -m harness.sweep_merge {into}"
+    try:
+        finish_sweep(into, experiment=cfg.name, report=cfg.report)
+    except WriteFailed as failure:
+        stop(failure, into, rebuild)
+    except Exception as ex:
+        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); {rebuild}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,11 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as ex:
         sys.stderr.write(f"error: {ex}\n")
         return BAD_INPUT
+    sweep = is_sweep(folder, jobs)
     status = IDENTICAL
+    if sweep:
+        start_sweep(folder, into)
     for job, target in zip(jobs, targets):
-        status = max(status, rerun_one(job, target))
+        status = max(status, rerun_one(job, target, in_sweep=sweep))
         if status == INTERRUPTED:
             break
+    if sweep:  # after a Ctrl-C too: the tables and report show the jobs rerun so far
+        end_sweep(into, load_config(jobs[0]))
     return status
 
 

@@ -29,8 +29,8 @@ def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def is_ok(frame: pd.DataFrame) -> pd.Series:
-    """Which rows are runs that finished normally (a record without a status counts as ok)."""
-    return frame["status"].fillna("ok").eq("ok")
+    """Which rows are runs that finished normally (every record read has a status: harness.records)."""
+    return frame["status"].eq("ok")
 
 
 def csv_text(frame: pd.DataFrame) -> str:

@@ -278,3 +278,44 @@ def test_rerun_refuses_a_used_folder_before_any_job_runs(fake_mlp, tmp_path: Pat
     assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'again' / '1'} is not empty; choose another --into\n"
     assert not (tmp_path / "again" / "0").exists()
+
+
+def test_rerun_of_a_resumed_folder_makes_exactly_its_recorded_runs(fake_mlp, monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path, data_root: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """A resume that added another implementation for another seed (impls=[sklearn] seeds=[5] after
+    mlp runs=2) is rerun as recorded: mlp seeds 0 and 1, sklearn seed 5, not every seed of each."""
+    from harness import rerun
+    from harness.records import record_name
+    fake_mlp({})
+    monkeypatch.setitem(registry.IMPLEMENTATIONS, "sklearn", Implementation("sklearn", ("sklearn",), FakeAdapter({})))
+    run_config(config("runs=2"), tmp_path / "a", launcher="basic", command="first")
+    run_config(config("impls=[sklearn]", "seeds=[5]", "resume=true"), tmp_path / "a", launcher="basic",
+               command="resumed")
+    assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 0
+    assert [record_name(r) for r in read_records(tmp_path / "b")] == [
+        "mlp-numpy-seed0.json", "mlp-numpy-seed1.json", "sklearn-sklearn-seed5.json"]
+    assert (f"rerun of {tmp_path / 'a'} -> {tmp_path / 'b'}: 3 runs (0 failed), 3 identical to the original "
+            "except timings") in capsys.readouterr().out
+
+
+def test_rerun_of_a_sweep_is_one_sweep_to_the_report(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    """The rerun's jobs form one batch, as the original's did (Hydra's multirun.yaml), with the
+    sweep's merged tables: the report shows both learning rates, not the last job alone. Separate
+    runs that merely share a folder stay separate."""
+    import pandas as pd
+
+    from harness import rerun
+    from harness.reporting.batches import batch_root, load_batches, select_latest
+    fake_mlp({})
+    for job, rate in (("0", 0.01), ("1", 0.02)):
+        run_config(config("runs=2", f"learning_rate={rate}"), tmp_path / "sweep" / job, launcher="basic",
+                   command="test")
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "apart")]) == 0
+    assert batch_root(tmp_path / "apart" / "0") != batch_root(tmp_path / "apart" / "1")
+    (tmp_path / "sweep" / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 0
+    shown, older = select_latest(load_batches([tmp_path / "again"]))
+    assert sorted(shown["learning_rate"]) == [0.01, 0.01, 0.02, 0.02] and older == {}
+    assert pd.read_csv(tmp_path / "again" / "runs.csv")["job"].tolist() == [0, 0, 1, 1]
+    assert pd.read_csv(tmp_path / "again" / "summary.csv")["learning_rate"].tolist() == [0.01, 0.02]

@@ -65,3 +65,28 @@ def test_writing_a_record_with_an_unknown_field_still_fails(tmp_path: Path) -> N
     with pytest.raises(ValueError, match=r"unknown record fields \['note'\]"):
         write_record(tmp_path, {**_record(0), "note": "x"})
     assert not (tmp_path / "records").exists()
+
+
+@pytest.mark.parametrize("values, problem", [
+    ({}, "missing record fields ['experiment', 'impl', 'seed', 'status']"),
+    ({**_record(7), "status": None}, "missing record fields ['status']"),
+    ({**_record(7), "seed": "7"}, "seed '7' is not a non-negative integer"),
+    ({**_record(7), "status": "done"}, "status 'done' is not one of ok, diverged, failed"),
+])
+def test_a_file_that_names_no_run_is_skipped_with_its_name(run_dir: Path, caplog: pytest.LogCaptureFixture,
+                                                          values: dict, problem: str) -> None:
+    """Every record says which run it is and how it ended; a file that does not (notes.json: `{}`)
+    is not an ok run of an experiment called "nan"."""
+    (run_dir / "records" / "mlp-numpy-seed5.json").unlink()  # the fixture's other foreign file
+    stray = run_dir / "records" / "notes.json"
+    stray.write_text(json.dumps(values))
+    with caplog.at_level(logging.WARNING, logger="harness.records"):
+        assert [r["seed"] for r in read_records(run_dir)] == [0, 1]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"record file skipped: {stray}: {problem}; move it out of {stray.parent}, or make its fields "
+        "those of harness.records.RECORD_FIELDS, to silence this"]
+    summary = tables.summary_table(load_runs([run_dir]))
+    assert summary[["experiment", "n_runs", "n_ok"]].values.tolist() == [["titanic_adam", 2, 2]]
+    with pytest.raises(ValueError) as refused:
+        read_records(run_dir, strict=True)
+    assert str(refused.value).startswith(f"{stray}: {problem}")
