@@ -129,7 +129,8 @@ BAD_REPORT_ARGUMENTS = {
     "malformed reference": (["--reference", "{tmp}/bad.yaml"], "{tmp}/bad.yaml is not valid YAML"),
     "entry without value": (["--reference", "{tmp}/no_value.yaml"], "{tmp}/no_value.yaml: x has no value"),
     "out is a file": (["--out", "{tmp}/afile"], "output folder {tmp}/afile is a file; choose another --out"),
-    "out under a file": (["--out", "{tmp}/afile/report"], "output folder {tmp}/afile/report cannot be written ({tmp}/afile is a file); "),
+    "out under a file": (["--out", "{tmp}/afile/report"],
+                         "output folder {tmp}/afile/report cannot be written ({tmp}/afile is a file); "),
 }
 
 

@@ -115,7 +115,8 @@ def _check_entry(entry: Any, path: Path) -> None:
     """An entry of `numbers` needs an id, a measure and the article's number (a value, a bound, a
     [low, high] range, or ratio_of, which ``_ratio_ranges`` checks), as numbers."""
     if not isinstance(entry, dict):
-        raise ValueError(f"{path}: an entry is not a mapping ({entry!r}); write each as id: ..., measure: ..., value: ...")
+        raise ValueError(f"{path}: an entry is not a mapping ({entry!r}); "
+                         "write each as id: ..., measure: ..., value: ...")
     if "id" not in entry:
         raise ValueError(f"{path}: an entry has no id ({entry}); give each entry a unique id")
     name = entry["id"]
