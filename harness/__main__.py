@@ -24,7 +24,7 @@ import hydra
 from omegaconf import DictConfig
 
 import harness.config  # noqa: F401  (registers the typed schema in Hydra's ConfigStore)
-from harness.precheck import main_guard
+from harness.precheck import main_guard, refuse
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -49,8 +49,7 @@ def hold_output(folder: tuple[str, Path] | None, argv: list[str]) -> ContextMana
     try:
         stack.enter_context(folder_lock.hold(path, dir_key=key))
     except folder_lock.FolderBusy as busy:
-        sys.stderr.write(f"error: {busy}\n")
-        raise SystemExit(2) from None
+        refuse(busy)
     except WriteFailed as failure:
         stop(failure, path, "run the command again")
     return stack

@@ -15,7 +15,7 @@ import itertools
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -232,5 +232,10 @@ def main_guard(argv: list[str]) -> tuple[str, Path] | None:
     try:
         return check(argv)
     except BadInput as ex:
-        sys.stderr.write(f"error: {ex}\n")
-        raise SystemExit(2) from None
+        refuse(ex)
+
+
+def refuse(error: Exception) -> NoReturn:
+    """Bad input: the error's first line on stderr and exit 2, the one way every command refuses."""
+    sys.stderr.write(f"error: {str(error).strip().splitlines()[0]}\n")
+    raise SystemExit(2) from None

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.precheck import refuse
 from harness.reporting import build_report
+from harness.reporting.build import REPORT_DIRNAME
+from harness.reporting.reference import load_reference
 from harness.write_failure import WriteFailed, stop
 
 
@@ -20,15 +23,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="merge every run folder of an experiment instead of only the latest")
     parser.add_argument("--reference", default=None, help="article numbers (default: results/reference/article.yaml)")
     args = parser.parse_args(argv)
-    missing = [d for d in args.dirs if not Path(d).is_dir()]
-    if missing:
-        parser.error(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")
+    try:
+        check_arguments(args)
+    except ValueError as error:
+        refuse(error)
     try:
         index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
     except WriteFailed as failure:
         stop(failure, args.out or args.dirs[0], "run this command again")
     print(f"report: {index.resolve()}")
     return 0
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before anything is written, folders that do not exist, a report folder that cannot
+    be one and a --reference file that is missing or unreadable (one-line ValueError). Without
+    --reference a missing article.yaml is no error: the page says how to restore it."""
+    from harness.validate import check_writable_folder
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:
+        raise ValueError(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")
+    check_writable_folder(args.out or Path(args.dirs[0]) / REPORT_DIRNAME, "--out")
+    if args.reference is not None:
+        load_reference(args.reference)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -24,6 +24,7 @@ from harness.records import CONFIG_FILE, ENVIRONMENT_FILE
 from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
                                    stop, writing)
 
+from .precheck import refuse
 from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
 from .validate import check_output_dir, job_plan
@@ -134,7 +135,7 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
             return _run_locked(cfg, plan, run_dir, launcher, command, report, environment_extra,
                                after_at_sweep_end)
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
-        _refuse(busy)
+        refuse(busy)
     except WriteFailed as failure:
         stop(failure, run_dir, then)
 
@@ -147,13 +148,7 @@ def _checked(check: Any, run_dir: Path, *, cleanup: bool) -> Any:
     except ValueError as ex:
         if cleanup:
             remove_if_empty(run_dir)
-        _refuse(ex)
-
-
-def _refuse(error: Exception) -> NoReturn:
-    """Bad input: one line on stderr, exit 2."""
-    sys.stderr.write(f"error: {str(error).strip().splitlines()[0]}\n")
-    raise SystemExit(2) from None
+        refuse(ex)
 
 
 def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, command: str, report: bool | None,

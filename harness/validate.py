@@ -217,20 +217,28 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
                          f"resume with the same overrides or choose a new {dir_key}")
 
 
-def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
-                     dir_key: str = "hydra.run.dir") -> None:
-    """The run folder must be creatable and writable, must not already hold records unless
-    resuming, and when resuming must have been made with the same settings. `dir_key` is the
-    setting that chooses the folder, named in the fixes (hydra.sweep.dir for a sweep's job)."""
-    path = Path(run_dir).absolute()
+def check_writable_folder(folder: str | os.PathLike, dir_key: str) -> None:
+    """`folder` must be a folder, or one that can be made and written: else a one-line ValueError
+    naming `dir_key`, the setting that chose it (a later write would fail as if the disk were full)."""
+    path = Path(folder).absolute()
     if path.exists() and not path.is_dir():
         raise ValueError(f"output folder {path} is a file; choose another {dir_key}")
     existing = path
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not _writable(existing):
-        raise ValueError(f"output folder {path} cannot be written ({existing} is not writable); "
+        why = "is a file" if not existing.is_dir() else "is not writable"
+        raise ValueError(f"output folder {path} cannot be written ({existing} {why}); "
                          f"choose a writable {dir_key}=PATH or fix the permissions")
+
+
+def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
+                     dir_key: str = "hydra.run.dir") -> None:
+    """The run folder must be creatable and writable, must not already hold records unless
+    resuming, and when resuming must have been made with the same settings. `dir_key` is the
+    setting that chooses the folder, named in the fixes (hydra.sweep.dir for a sweep's job)."""
+    path = Path(run_dir).absolute()
+    check_writable_folder(path, dir_key)
     records = path / "records"
     if not resume and records.is_dir() and any(records.glob("*.json")):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "

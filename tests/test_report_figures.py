@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,42 @@ def test_two_swept_settings_draw_one_line_per_other_value(tmp_path: Path, monkey
     lines = {c.get_label(): c.lines[0] for c in by_batch.containers}
     assert sorted(lines) == ["mlp (numpy), learning_rate=0.002", "mlp (numpy), learning_rate=0.02"]
     np.testing.assert_allclose(lines["mlp (numpy), learning_rate=0.02"].get_ydata().astype(float), [0.63, 0.83])
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, Figure]:
+    """The figures the report draws, by file name, kept instead of saved."""
+    drawn: dict[str, Figure] = {}
+    monkeypatch.setattr(figures, "save", lambda fig, path: drawn.setdefault(path.name, fig) and path)
+    return drawn
+
+
+def test_drujba_least_squares_line_is_that_of_the_training_points(results: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradient descent minimises the loss over the training points alone, so the line drawn as
+    "where gradient descent would end" is fitted to them; the test points are drawn apart."""
+    from experiments.data import load_dataset
+    drawn = _drawn(monkeypatch)
+    runs = load_runs([results / "drujba_linreg"])
+    made = figures_article.drujba(runs, "drujba_linreg", tmp_path / "fit.png")
+    ax = drawn["fit.png"].axes[0]
+    ds = load_dataset("drujba", seed=int(re.search(r"data seed (\d+)", ax.get_title()).group(1)))
+    x_train, y_train, x_test, y_test = (np.ravel(a) for a in (ds.x_train, ds.y_train, ds.x_test, ds.y_test))
+    w, b = np.polyfit(x_train, y_train, 1)
+    assert f"least squares of the training points: {w:.2f}x + {b:.2f}" in [line.get_label() for line in ax.lines]
+    points = {c.get_label(): c.get_offsets() for c in ax.collections if " points" in c.get_label()}
+    assert set(points) == {f"{x_train.size} training points", f"{x_test.size} test points (not fitted)"}
+    np.testing.assert_array_equal(points[f"{x_train.size} training points"], np.column_stack([x_train, y_train]))
+    np.testing.assert_array_equal(points[f"{x_test.size} test points (not fitted)"], np.column_stack([x_test, y_test]))
+    assert "the least-squares line of the training points (where gradient descent would end)" in made.caption
+
+
+@pytest.mark.parametrize("experiment, title", [("mnist_vs_tf", "Mean misclassified per implementation (95% CI)"),
+                                               ("titanic_vs_tf", 'Mean "error" per implementation (95% CI)')])
+def test_head_to_head_right_panel_is_titled_by_what_it_plots(results: Path, tmp_path: Path, experiment: str,
+                                                             title: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On this page "error" is the article's Titanic quantity: MNIST's panel of misclassified
+    images is not titled an error."""
+    drawn = _drawn(monkeypatch)
+    made = figures_article.comparison(load_runs([results / experiment]), experiment, tmp_path / "vs.png")
+    assert drawn["vs.png"].axes[2].get_title() == title
+    assert title.split(" per ")[0].lower() in made.title.lower()

@@ -124,6 +124,36 @@ def test_report_cli_rejects_missing_folder(tmp_path: Path) -> None:
     assert exit_info.value.code == 2
 
 
+BAD_REPORT_ARGUMENTS = {
+    "missing reference": (["--reference", "{tmp}/nope.yaml"], "reference numbers not found at {tmp}/nope.yaml; "),
+    "malformed reference": (["--reference", "{tmp}/bad.yaml"], "{tmp}/bad.yaml is not valid YAML"),
+    "entry without value": (["--reference", "{tmp}/no_value.yaml"], "{tmp}/no_value.yaml: x has no value"),
+    "out is a file": (["--out", "{tmp}/afile"], "output folder {tmp}/afile is a file; choose another --out"),
+    "out under a file": (["--out", "{tmp}/afile/report"],
+                         "output folder {tmp}/afile/report cannot be written ({tmp}/afile is a file); "),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REPORT_ARGUMENTS))
+def test_report_cli_refuses_a_bad_reference_or_out_in_one_line(tmp_path: Path, case: str,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    """A --reference or --out the user gave that cannot work: one line naming it, exit 2, nothing written."""
+    (tmp_path / "bad.yaml").write_text("numbers: [a, b\n", encoding="utf-8")
+    (tmp_path / "no_value.yaml").write_text("numbers:\n  - id: x\n    measure: fitted_w_mean\n", encoding="utf-8")
+    (tmp_path / "afile").write_text("kept", encoding="utf-8")
+    results = tmp_path / "results"
+    write_record(results / "run", dict(experiment="smoke", impl="mlp", dataset="titanic", seed=0, status="ok",
+                                       fit_seconds=0.1, test_accuracy=0.8, epoch_losses=[0.7, 0.6]))
+    before = sorted(results.rglob("*"))
+    args, problem = BAD_REPORT_ARGUMENTS[case]
+    with pytest.raises(SystemExit) as exit_info:
+        report.main([str(results), *(a.format(tmp=tmp_path) for a in args)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.startswith(f"error: {problem.format(tmp=tmp_path)}") and err.count("\n") == 1, err
+    assert sorted(results.rglob("*")) == before and (tmp_path / "afile").read_text(encoding="utf-8") == "kept"
+
+
 def test_empty_results_still_give_a_page(tmp_path: Path) -> None:
     assert report.main([str(tmp_path)]) == 0
     assert "No runs recorded yet" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")

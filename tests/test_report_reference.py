@@ -66,18 +66,21 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     assert reference._article_text(by_id["titanic_vs_tf_time_ratio"]) == \
         "0.19–0.237 (0.172–0.259 allowing for the read-off error of the numbers it comes from; n=10+10)"
     broken = tmp_path / "broken.yaml"
-    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "missing"]},
-                                                  {"id": "a", "range": [1, 2]}]}), encoding="utf-8")
+    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "missing"]},
+                                                  {"id": "a", "measure": "m", "range": [1, 2]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
         reference.load_reference(broken)
     def ratio(a: dict, b: dict) -> dict:
-        broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"]}, {"id": "a", **a},
-                                                      {"id": "b", **b}]}), encoding="utf-8")
+        broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "b"]},
+                                                      {"id": "a", "measure": "m", **a},
+                                                      {"id": "b", "measure": "m", **b}]}), encoding="utf-8")
         return {n["id"]: n for n in reference.load_reference(broken)["numbers"]}["r"]
 
-    for bad in ({"read_error": None}, {"read_error": True}, {"read_error": -0.1}, {"range": [None, 6]}):
+    for bad in ({"read_error": None}, {"read_error": True}, {"read_error": -0.1}, {"range": [-1, 6]}):
         with pytest.raises(ValueError, match="ranges and read_error must be numbers of 0 or more"):
             ratio({"range": [1, 2]}, {"range": [5, 6], **bad})
+    with pytest.raises(ValueError, match=r"b's range must be \[low, high\], two numbers, not \[None, 6\]"):
+        ratio({"range": [1, 2]}, {"range": [None, 6]})
     with pytest.raises(ValueError, match="b's read_error must be below its range's low end"):
         ratio({"range": [1, 2]}, {"range": [5, 6], "read_error": 5.0})
     # each time widened by its own error: (1 - 0.5) / (6 + 0.2) to (2 + 0.5) / (5 - 0.2)
@@ -86,9 +89,9 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     exact = ratio({"range": [1, 2]}, {"range": [5, 6]})  # nothing read off a figure: no widened range
     assert exact["range"] == pytest.approx([1 / 6, 2 / 5]) and "read_range" not in exact
     assert reference._article_text(exact) == "0.167–0.4"
-    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "ratio_of": ["a", "b"], "range": [0.1, 0.2]},
-                                                  {"id": "a", "range": [1, 2]}, {"id": "b", "range": [5, 6]}]}),
-                      encoding="utf-8")
+    broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "b"],
+                                                   "range": [0.1, 0.2]}, {"id": "a", "measure": "m", "range": [1, 2]},
+                                                  {"id": "b", "measure": "m", "range": [5, 6]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r has ratio_of and a typed range or value: keep ratio_of only"):
         reference.load_reference(broken)
     # a read-off error given as a number must match the precision the entry states in words
@@ -103,6 +106,25 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reference numbers not found"):
         reference.load_reference(tmp_path / "nope.yaml")
+
+
+def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
+    """YAML that does not parse, and entries the table could not read, are refused by load_reference
+    in one line naming the file and the entry, not by a traceback while the page is built."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("numbers: [a, b\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken.yaml is not valid YAML \(.* line 2\); fix it") as error:
+        reference.load_reference(broken)
+    assert "\n" not in str(error.value)
+    for entries, problem in (([{"id": "x", "measure": "fitted_w_mean"}], "x has no value"),
+                             ([{"id": "x", "value": 1.0}], "x has no measure"),
+                             ([{"measure": "fitted_w_mean", "value": 1.0}], "an entry has no id"),
+                             (["x"], "an entry is not a mapping"),
+                             ([{"id": "x", "measure": "fitted_w_mean", "value": "big"}], "x's value must be a number"),
+                             ([{"id": "x", "measure": "fitted_w_mean", "range": [1]}], "x's range must be")):
+        broken.write_text(yaml.safe_dump({"numbers": entries}), encoding="utf-8")
+        with pytest.raises(ValueError, match=f"broken.yaml: {problem}"):
+            reference.load_reference(broken)
 
 
 def _entry(**values: object) -> dict:

@@ -121,6 +121,19 @@ def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
     assert tables.display_table(edge)["accuracy vs keras: p (test)"].tolist()[1] == f"0.04996 ({test})"
 
 
+def test_a_time_ratio_bound_is_never_rounded_onto_1(run_dir: Path) -> None:
+    """The table's interval of the time ratio shows which side of 1 each bound lies on, as the
+    speed sentences do (0.9996 is not printed '1', nor 1.0035)."""
+    summary = tables.summary_table(load_runs([run_dir]))
+    mlp = summary["impl"] == "mlp"
+    near_one = summary.assign(time_ratio_vs_keras=summary["time_ratio_vs_keras"].where(~mlp, 0.899),
+                              time_ratio_ci_low=summary["time_ratio_ci_low"].where(~mlp, 0.9996),
+                              time_ratio_ci_high=summary["time_ratio_ci_high"].where(~mlp, 1.0035))
+    assert tables.display_table(near_one)["time / keras [95% CI]"].tolist()[1] == "0.899 [0.9996, 1.004]"
+    away = near_one.assign(time_ratio_ci_low=near_one["time_ratio_ci_low"].where(~mlp, 0.743))
+    assert tables.display_table(away)["time / keras [95% CI]"].tolist()[1] == "0.899 [0.743, 1.004]"
+
+
 def test_speed_ratio_against_keras(run_dir: Path) -> None:
     mlp = _row(tables.summary_table(load_runs([run_dir])), "mlp")
     assert mlp["time_ratio_vs_keras"] == pytest.approx(np.median(MLP_TIMES) / np.median(KERAS_TIMES))

@@ -1,9 +1,10 @@
 """The article's figures, regenerated from our runs, and the choice of figures per experiment.
 
 - against TensorFlow (Titanic, MNIST): runtime per experiment, misclassifications per
-  experiment, mean error per implementation (three panels);
+  experiment, mean "error" (Titanic) or misclassified (MNIST) per implementation (three panels);
 - Titanic: predicted survivors per experiment against the actual number, mean error in the title;
-- Drujba housing: the data with the true and the fitted line, and the loss over the steps.
+- Drujba housing: the training and test points with the true, fitted and least-squares lines,
+  and the loss over the steps.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def _mean_bars(ax: Any, runs: pd.DataFrame, column: str) -> None:
 
 
 def comparison(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile:
-    """Runtime and misclassifications per experiment, and mean error per implementation."""
+    """Runtime and misclassifications per experiment, and per implementation the mean of the
+    article's Titanic "error" or, without it (MNIST), of the misclassified test samples."""
     fig, (time_ax, miss_ax, mean_ax) = fg.new_figure(13, 4.0, ncols=3)
     _per_run(time_ax, runs, "fit_seconds")
     times = finite(fg.ok_runs(runs)["fit_seconds"])
@@ -75,11 +77,12 @@ def comparison(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile
     column = "article_error" if article else "test_misclassified"
     _mean_bars(mean_ax, runs, column)
     ylabel = '"error" = actual − predicted survivors' if article else "misclassified test samples"
-    mean_ax.set(ylabel=ylabel, title="Mean error per implementation (95% CI)")
+    mean_of = 'mean "error"' if article else "mean misclassified"
+    mean_ax.set(ylabel=ylabel, title=f"{mean_of.capitalize()} per implementation (95% CI)")
     fig.suptitle(f"{experiment}: from-scratch MLP against TensorFlow/Keras{fg.excluded_note(runs)}")
     fg.save(fig, path)
     what = 'the article\'s "error" (actual minus predicted survivors)' if article else "misclassified test samples"
-    return fg.FigureFile(path, "Against TensorFlow: runtime, misclassifications, mean error",
+    return fg.FigureFile(path, f"Against TensorFlow: runtime, misclassifications, {mean_of}",
                          f"The article's three panels. Right: mean of {what}, error bars a 95% t-interval of the mean.")
 
 
@@ -112,9 +115,11 @@ def survivors(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile 
                          '(the article\'s "error").')
 
 
-def _drujba_data(seed: int, n_train: Any = None) -> tuple[np.ndarray, np.ndarray, dict] | None:
+def _drujba_data(seed: int, n_train: Any = None) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                          tuple[np.ndarray, np.ndarray], dict] | None:
     """The Drujba data of one run, regenerated (same seed and size); None when the data module
-    is unavailable. Returns x, y (train and test together) and the data set's meta."""
+    is unavailable. Returns (x, y) of the training points, (x, y) of the test points (the fit
+    never saw them) and the data set's meta."""
     try:
         from experiments.data import load_dataset
 
@@ -122,9 +127,9 @@ def _drujba_data(seed: int, n_train: Any = None) -> tuple[np.ndarray, np.ndarray
         ds = load_dataset("drujba", seed=int(seed), **options)
     except Exception:  # the data module may be missing or changed: plot what records allow
         return None
-    x = np.concatenate([np.ravel(ds.x_train), np.ravel(ds.x_test)])
-    y = np.concatenate([np.ravel(ds.y_train), np.ravel(ds.y_test)])
-    return x, y, dict(getattr(ds, "meta", {}) or {})
+    train = np.ravel(ds.x_train), np.ravel(ds.y_train)
+    test = np.ravel(ds.x_test), np.ravel(ds.y_test)
+    return train, test, dict(getattr(ds, "meta", {}) or {})
 
 
 def _data_options(run: pd.Series) -> tuple[Any, Any]:
@@ -153,24 +158,30 @@ def _drujba_fit_panel(ax: Any, runs: pd.DataFrame) -> str:
         ax.set(xlabel="fitted w", ylabel="fitted b", title="Fitted parameters (data not available)")
         ax.legend(fontsize="small")
         return "The data could not be regenerated (experiments.data unavailable): fitted parameters only."
-    x, y, meta = data
+    (x, y), (x_test, y_test), meta = data
     slope, intercept = float(meta.get("slope", DRUJBA_TRUE_W)), float(meta.get("intercept", DRUJBA_TRUE_B))
     noise = float((meta.get("noise") or [0.0, DRUJBA_NOISE])[-1])
-    grid = np.linspace(x.min(), x.max(), 50)
-    ax.scatter(x, y, s=10, color="grey", alpha=0.7, label="data")
+    every_x = np.concatenate([x, x_test])
+    grid = np.linspace(every_x.min(), every_x.max(), 50)
+    ax.scatter(x, y, s=10, color="grey", alpha=0.7, label=f"{x.size} training points")
+    ax.scatter(x_test, y_test, s=14, facecolors="none", edgecolors="#9467bd",
+               label=f"{x_test.size} test points (not fitted)")
     ax.fill_between(grid, slope * grid + intercept, slope * grid + intercept + noise, color="#2ca02c",
                     alpha=0.25, label=f"true: {slope:.10g}x + {intercept:.10g} + U(0, {noise:.10g})")
     ax.plot(grid, w * grid + b, color="#1f77b4", label=f"fitted: {w:.2f}x + {b:.2f}")
     ax.plot(grid, ARTICLE_FIT_W * grid + ARTICLE_FIT_B, "--", color="black", label="article: 1933.30x + 10.81")
-    # The converged answer beside the 50-step one: gradient descent has barely moved the intercept.
-    ls_w, ls_b = np.polyfit(np.ravel(x), np.ravel(y), 1)
-    ax.plot(grid, ls_w * grid + ls_b, ":", color="#d62728", label=f"least squares: {ls_w:.2f}x + {ls_b:.2f}")
+    # The converged answer beside the 50-step one (gradient descent has barely moved the intercept):
+    # the minimum of the loss it descends, over the training points alone.
+    ls_w, ls_b = np.polyfit(x, y, 1)
+    ax.plot(grid, ls_w * grid + ls_b, ":", color="#d62728",
+            label=f"least squares of the training points: {ls_w:.2f}x + {ls_b:.2f}")
     ax.set(xlabel="x (size)", ylabel="y (price)",
            title=f"Data (data seed {int(seed)}) and lines (run seed {run['seed']:g})")
     ax.legend(fontsize="small")
-    return (f"Left: the data (regenerated with data seed {int(seed)}), the band it was drawn from, "
-            f"the 50-step fit of run seed {run['seed']:g}, the least-squares line of the same data (where "
-            "gradient descent would end) and the article's fit.")
+    return (f"Left: the data (regenerated with data seed {int(seed)}: grey the training points, hollow the "
+            f"test points the fit never saw), the band it was drawn from, the 50-step fit of run seed "
+            f"{run['seed']:g}, the least-squares line of the training points (where gradient descent would "
+            "end) and the article's fit.")
 
 
 def drujba(runs: pd.DataFrame, experiment: str, path: Path) -> fg.FigureFile | None:

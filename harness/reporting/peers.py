@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from harness.reporting import stats
-from harness.reporting.tables import fmt
+from harness.reporting.tables import fmt, ratio_bound_text
 from harness.reporting.verdicts import TOO_FEW
 
 SUBJECT = "mlp"  # the implementation judged against the peers, in each of its forms (mlp, mlp_fused)
@@ -39,18 +39,9 @@ class SpeedVerdict:
     word: str  # "ahead", "behind", "not distinguishable" or verdicts.TOO_FEW
 
     def text(self, peer: str) -> str:
-        interval = "" if self.word == TOO_FEW else f", 95% CI {_beside_one(self.low)}-{_beside_one(self.high)}"
+        interval = "" if self.word == TOO_FEW else \
+            f", 95% CI {ratio_bound_text(self.low)}-{ratio_bound_text(self.high)}"
         return f"{PHRASES[self.word]} {peer} ({fmt(self.ratio)}x{interval}, n={self.n[0]} vs {self.n[1]})"
-
-
-def _beside_one(bound: float) -> str:
-    """A bound with 3 significant digits, more when 3 would round it onto 1 (0.9996 -> '0.9996',
-    not '1'), so the printed interval shows the side of 1 the verdict read."""
-    for digits in range(3, 8):
-        text = fmt(bound, digits)
-        if float(text) != 1.0 or bound == 1.0:
-            return text
-    return fmt(bound, 8)
 
 
 def speed_verdict(mine: Any, theirs: Any) -> SpeedVerdict:

@@ -83,15 +83,57 @@ def gap_measure(entry: dict[str, Any]) -> Measure:
 
 
 def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The article's numbers (results/reference/article.yaml unless `path` is given)."""
+    """The article's numbers (results/reference/article.yaml unless `path` is given). A file that
+    is missing, is not YAML or holds an entry the table cannot read raises a one-line ValueError."""
+    if path is None and not DEFAULT_REFERENCE.is_file():
+        raise ValueError(f"reference numbers not found at {DEFAULT_REFERENCE}: "
+                         "restore results/reference/article.yaml from git")
     path = Path(path) if path is not None else DEFAULT_REFERENCE
     if not path.is_file():
-        raise ValueError(f"reference numbers not found at {path}: restore results/reference/article.yaml from git")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raise ValueError(f"reference numbers not found at {path}; give --reference an existing file "
+                         f"of the article's numbers, e.g. {DEFAULT_REFERENCE}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path} is not valid YAML ({_yaml_problem(error)}); fix it") from None
     if not isinstance(data, dict) or not isinstance(data.get("numbers"), list):
         raise ValueError(f"{path} has no 'numbers' list: see the field description at the top of the file")
+    for entry in data["numbers"]:
+        _check_entry(entry, path)
     _ratio_ranges(data["numbers"], path)
     return data
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What the YAML parser objects to and where, in a few words."""
+    problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}" if mark is not None else problem
+
+
+def _check_entry(entry: Any, path: Path) -> None:
+    """An entry of `numbers` needs an id, a measure and the article's number (a value, a bound, a
+    [low, high] range, or ratio_of, which ``_ratio_ranges`` checks), as numbers."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path}: an entry is not a mapping ({entry!r}); "
+                         "write each as id: ..., measure: ..., value: ...")
+    if "id" not in entry:
+        raise ValueError(f"{path}: an entry has no id ({entry}); give each entry a unique id")
+    name = entry["id"]
+    if "measure" not in entry:
+        raise ValueError(f"{path}: {name} has no measure; see the field description at the top of article.yaml")
+    if not any(key in entry for key in ("value", "bound", "range", "ratio_of")):
+        raise ValueError(f"{path}: {name} has no value; give the article's number as value, bound, range or ratio_of")
+    for key in ("value", "bound"):
+        if key in entry and not _is_number(entry[key]):
+            raise ValueError(f"{path}: {name}'s {key} must be a number, not {entry[key]!r}")
+    given = entry.get("range", [0, 0]) if "ratio_of" not in entry else [0, 0]
+    if not (isinstance(given, list) and len(given) == 2 and all(map(_is_number, given))):
+        raise ValueError(f"{path}: {name}'s range must be [low, high], two numbers, not {given!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:

@@ -338,6 +338,16 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.0f}" if "e+" in text and abs(value) < 1e6 else text  # 1634, not 1.63e+03
 
 
+def ratio_bound_text(bound: float) -> str:
+    """A ratio's interval bound with 3 significant digits, more when 3 would round it onto 1
+    (0.9996 -> '0.9996', not '1'), so the printed interval shows the side of 1 it lies on."""
+    for digits in range(3, 8):
+        text = fmt(bound, digits)
+        if float(text) != 1.0 or bound == 1.0:
+            return text
+    return fmt(bound, 8)
+
+
 def setting_columns(summary: pd.DataFrame) -> list[str]:
     """The swept settings of a summary: its group keys (the columns before the statistics) after
     GROUP_KEYS, also when the summary was read back from summary.csv."""
@@ -409,7 +419,8 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     if summary["peak_memory_mb_median"].notna().any():
         out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():
-        out["time / keras [95% CI]"] = [fmt(r) if pd.isna(lo) or pd.isna(hi) else f"{fmt(r)} [{fmt(lo)}, {fmt(hi)}]"
+        out["time / keras [95% CI]"] = [fmt(r) if pd.isna(lo) or pd.isna(hi) else
+                                        f"{fmt(r)} [{ratio_bound_text(lo)}, {ratio_bound_text(hi)}]"
                                         for r, lo, hi in zip(summary["time_ratio_vs_keras"],
                                                              summary["time_ratio_ci_low"],
                                                              summary["time_ratio_ci_high"])]
