@@ -171,16 +171,20 @@ def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], kera
 
     folder = Path(root) / experiment / "2026-01-01_00-00-00"
     mnist = experiment.startswith("mnist")
-    setup = dict(layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, epochs=10, batch_size=1000) \
-        if mnist else dict(layers="7-15-1", optimizer="adam", learning_rate=0.01, epochs=1000, batch_size=100)
+    setup = dict(dataset="mnist", variant="mnist", n_train=60000, n_test=10000, layers="784-512-128-64-10",
+                 activations="relu,relu,relu,softmax", loss="categorical_crossentropy", epochs=10, batch_size=1000) \
+        if mnist else dict(dataset="titanic", variant="article", n_train=600, n_test=281, layers="7-15-1",
+                           activations="relu,sigmoid", loss="binary_crossentropy", epochs=1000, batch_size=100)
+    setup |= dict(optimizer="adam", learning_rate=0.01, initializer="xavier", l1=0.0, l2=0.0)
     values = {c.key: c.article for c in COMPONENTS} | {key: pair[0] for key, pair in IMPLIED.items()}
+    values["data.split"] = "article"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
     for impl, misclassified, seconds in (("mlp", mlp, mlp_seconds), ("keras", keras, keras_seconds)):
         for seed, value in enumerate(misclassified):
             write_record(folder, dict(
                 experiment=experiment, impl=impl, backend="tensorflow" if impl == "keras" else "numpy", seed=seed,
-                status="ok", dataset="mnist" if mnist else "titanic", **setup,
+                status="ok", **setup,
                 sampling="shuffle" if impl == "keras" else values.get("sampling"),
                 dtype="float32" if impl == "keras" else values.get("dtype"), fit_seconds=seconds + 0.1 * seed,
                 test_misclassified=value, article_error=value - 50, epoch_losses=[4.0 - 0.1 * seed, 0.05],

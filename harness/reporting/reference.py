@@ -151,7 +151,8 @@ def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str, backend
 
 def _config_reason(entry: dict[str, Any], mine: pd.DataFrame) -> str:
     """'our setup differs: epochs=20 (article: 1000)' for each `config` setting our runs do not share
-    (a setting they do not record is never assumed); '' when all match."""
+    (the entry states the article's whole setup: data, network, penalty and optimizer; a setting the
+    runs do not record is never assumed); '' when all match."""
     problems = []
     for key, wanted in (entry.get("config") or {}).items():
         values = set(mine[key].dropna().unique()) if key in mine else \
