@@ -116,8 +116,8 @@ def write_ablation(root: str | Path, experiment: str, effects: dict[str, float],
     over five seeds (so over seeds 0-4 a difference of cells is exactly the effects' sum, and its per-seed
     differences vary for a paired test); Keras's runs are `keras` + noise(s). Noise over seeds
     0-4: -2, 0, 2, -1, 1; JITTER -1, 0, 1, 0.5, -0.5. With
-    `column="article_error"` that value is Titanic's "error" instead, its sign alternating over
-    seeds (a signed mean would cancel), and misclassified is 50 + noise(s) in every run."""
+    `column="article_error"` that value is Titanic's signed "error" instead (near 0 it takes both
+    signs, so a mean of |error| would differ), and misclassified is 50 + noise(s) in every run."""
     import yaml
 
     from harness.algorithm import COMPONENTS, IMPLIED
@@ -156,7 +156,7 @@ def _ablation_measure(column: str, value: float, seed: int) -> dict[str, float]:
     """The record fields of one ablation run whose measure is `value` in `column`."""
     if column == "test_misclassified":
         return {"test_misclassified": value}
-    return {"article_error": value if seed % 2 == 0 else -value, "test_misclassified": 50 + (seed * 7) % 5 - 2}
+    return {"article_error": value, "test_misclassified": 50 + (seed * 7) % 5 - 2}
 
 
 def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], keras: list[float], *,
@@ -171,16 +171,20 @@ def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], kera
 
     folder = Path(root) / experiment / "2026-01-01_00-00-00"
     mnist = experiment.startswith("mnist")
-    setup = dict(layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, epochs=10, batch_size=1000) \
-        if mnist else dict(layers="7-15-1", optimizer="adam", learning_rate=0.01, epochs=1000, batch_size=100)
+    setup = dict(dataset="mnist", variant="mnist", n_train=60000, n_test=10000, layers="784-512-128-64-10",
+                 activations="relu,relu,relu,softmax", loss="categorical_crossentropy", epochs=10, batch_size=1000) \
+        if mnist else dict(dataset="titanic", variant="article", n_train=600, n_test=281, layers="7-15-1",
+                           activations="relu,sigmoid", loss="binary_crossentropy", epochs=1000, batch_size=100)
+    setup |= dict(optimizer="adam", learning_rate=0.01, initializer="xavier", l1=0.0, l2=0.0)
     values = {c.key: c.article for c in COMPONENTS} | {key: pair[0] for key, pair in IMPLIED.items()}
+    values["data.split"] = "article"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(_nested({"name": experiment, **values})), encoding="utf-8")
     for impl, misclassified, seconds in (("mlp", mlp, mlp_seconds), ("keras", keras, keras_seconds)):
         for seed, value in enumerate(misclassified):
             write_record(folder, dict(
                 experiment=experiment, impl=impl, backend="tensorflow" if impl == "keras" else "numpy", seed=seed,
-                status="ok", dataset="mnist" if mnist else "titanic", **setup,
+                status="ok", **setup,
                 sampling="shuffle" if impl == "keras" else values.get("sampling"),
                 dtype="float32" if impl == "keras" else values.get("dtype"), fit_seconds=seconds + 0.1 * seed,
                 test_misclassified=value, article_error=value - 50, epoch_losses=[4.0 - 0.1 * seed, 0.05],

@@ -67,17 +67,34 @@ def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> Non
     assert f"</tbody></table></div>\n<p class='muted small' id='reproduction-family'>{escape(note)}</p>" in page
 
 
-def test_titanic_gap_uses_absolute_error_and_the_ratio_its_range(tmp_path: Path) -> None:
-    # errors -10, 10, -5, 5, 0 and 2, -2, 3, -3, 0; five a side, as a verdict on the time ratio needs
-    mlp, keras = [40.0, 60.0, 45.0, 55.0, 50.0], [52.0, 48.0, 53.0, 47.0, 50.0]
+def test_titanic_gap_compares_signed_errors_and_the_ratio_its_range(tmp_path: Path) -> None:
+    """The article's 16.7 - 12.7 is a difference of signed means, so ours is: errors -10, 10, -5, 5, 0
+    and 2, -2, 3, -3, 0 give a gap of 0 (of mean |error|, 6 - 2 = 4, the article's own)."""
+    mlp, keras = [40.0, 60.0, 45.0, 55.0, 50.0], [52.0, 48.0, 53.0, 47.0, 50.0]  # five a side, as the ratio needs
     write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras, mlp_seconds=1.0, keras_seconds=5.0)
     row = _row(tmp_path, "titanic_vs_tf_error_gap")
-    abs_mlp, abs_keras = [10.0, 10.0, 5.0, 5.0, 0.0], [2.0, 2.0, 3.0, 3.0, 0.0]
-    assert row["ours_value"] == pytest.approx(6.0 - 2.0)  # signed, the gap would be 0 - 0
-    assert row["p_value"] == pytest.approx(_gap_p(abs_mlp, abs_keras, 4.0, 10, 10))
+    signed_mlp, signed_keras = [v - 50 for v in mlp], [v - 50 for v in keras]
+    assert row["ours_value"] == pytest.approx(0.0)
+    assert row["p_value"] == pytest.approx(_gap_p(signed_mlp, signed_keras, 4.0, 10, 10))
+    assert row["verdict"] == "consistent"
+    assert row["quantity"] == 'from-scratch minus TensorFlow mean "error" (the accuracy gap)'
     ratio = _row(tmp_path, "titanic_vs_tf_time_ratio")
     assert ratio["ours_value"] == pytest.approx(1.2 / 5.2)  # medians of 1.0-1.4 and 5.0-5.4
     assert ratio["verdict"] == "consistent"  # 0.231, inside the article's 0.190-0.237
+
+
+def test_titanic_error_is_judged_on_its_signed_mean_with_the_others_beside_it(tmp_path: Path) -> None:
+    """Errors -17, -17, -16, -18, -17: their mean |error|, 17, is consistent with the article's 16.7,
+    but the article's number is a signed mean, and ours, -17, differs from it and is no nearer zero:
+    worse. Mean |error| and misclassified are shown beside it, as context."""
+    write_head_to_head(tmp_path, "titanic_vs_tf", [33.0, 33.0, 34.0, 32.0, 33.0], [52.0, 48.0, 53.0])
+    row = _row(tmp_path, "titanic_vs_tf_mlp_error")
+    errors = np.array([-17.0, -17.0, -16.0, -18.0, -17.0])
+    t = (errors.mean() - 16.7) / (errors.std(ddof=1) * math.sqrt(1 / 5 + 1 / 10))
+    assert (row["verdict"], row["ours_value"]) == ("worse", pytest.approx(-17.0))
+    assert row["p_value"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), 4))
+    assert row["test"].startswith("t-test of our signed mean (n=5)")
+    assert row["ours"].startswith("-17 [95% CI ") and row["ours"].endswith("(n=5); mean |error| 17; misclassified 33")
 
 
 def test_the_time_ratio_is_judged_within_the_bars_read_off_error(tmp_path: Path) -> None:

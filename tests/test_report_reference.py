@@ -228,7 +228,9 @@ def _mnist_run(root: Path, experiment: str, algorithm: dict, loss: float, miscla
         write_record(folder, dict(
             experiment=experiment, impl=impl, backend="tensorflow" if keras else backend, seed=seed, status="ok",
             sampling="shuffle" if keras else algorithm["sampling"], dtype="float32" if keras else algorithm["dtype"],
-            layers="784-512-128-64-10", optimizer="adam", learning_rate=0.01, batch_size=1000, epochs=10,
+            dataset="mnist", variant="mnist", n_train=60000, n_test=10000, layers="784-512-128-64-10",
+            activations="relu,relu,relu,softmax", loss="categorical_crossentropy", initializer="xavier", l1=0.0,
+            l2=0.0, optimizer="adam", learning_rate=0.01, batch_size=1000, epochs=10,
             fit_seconds=30.0 + seed, epoch_losses=[1.0, loss + 0.001 * seed],
             test_accuracy=1 - (misclassified + seed) / 1e4, test_misclassified=misclassified + seed))
     config: dict = {"name": experiment}
@@ -409,3 +411,68 @@ def test_the_speed_caveat_tests_the_widened_range_the_verdict_tested(tmp_path: P
     assert [row["verdict"] for row in rows] == ["better", "better"]
     assert rows[0]["reason"].endswith("would not change this verdict")
     assert rows[1]["reason"].endswith("so the verdict may show that change rather than the implementations'")
+
+
+# --- The article's setup: data, network and penalty, not only the optimizer's settings ---
+
+TITANIC_SETUP = dict(dataset="titanic", variant="article", n_train=600, n_test=281, layers="7-15-1",
+                     activations="relu,sigmoid", loss="binary_crossentropy", initializer="xavier", l1=0.0, l2=0.0,
+                     optimizer="adam", learning_rate=0.02, batch_size=100, epochs=1000)
+
+
+def _titanic_adam_runs(root: Path, split: str = "article", **changed: object) -> None:
+    """Five seeds of titanic_adam as the harness records them (the article's algorithm and setup, its
+    settings carried by each record), with `changed` record fields; "error" 12, 13, 14, 12, 13."""
+    folder = root / "titanic_adam" / "2026-01-01_00-00-00"
+    for seed in range(5):
+        write_record(folder, dict(
+            experiment="titanic_adam", impl="mlp", backend="numpy", seed=seed, status="ok", fit_seconds=1.0,
+            sampling=ARTICLE_ALGORITHM["sampling"], dtype=ARTICLE_ALGORITHM["dtype"], test_misclassified=50,
+            article_error=12 + seed % 3, settings={**ARTICLE_ALGORITHM, "data.split": split},
+            **(TITANIC_SETUP | changed)))
+
+
+@pytest.mark.parametrize(("changed", "named"), [
+    ({"variant": "kaggle", "layers": "9-15-1", "n_test": 291},
+     "variant=kaggle (article: article); n_test=291 (article: 281); layers=9-15-1 (article: 7-15-1)"),
+    ({"layers": "7-2-1", "l2": 0.5, "n_test": 40}, "n_test=40 (article: 281); layers=7-2-1 (article: 7-15-1); "
+                                                   "l2=0.5 (article: 0)"),
+    ({"activations": "tanh,sigmoid", "loss": "mse"}, "activations=tanh,sigmoid (article: relu,sigmoid); "
+                                                     "loss=mse (article: binary_crossentropy)"),
+    ({"initializer": "he", "l1": 0.01, "n_train": 300}, "n_train=300 (article: 600); l1=0.01 (article: 0); "
+                                                        "initializer=he (article: xavier)"),
+])
+def test_a_run_of_another_data_network_or_penalty_is_not_the_articles_experiment(
+        tmp_path: Path, changed: dict, named: str) -> None:
+    """The article's 12.75 came from its data (600 rows train, 281 test), its 7-15-1 net and no
+    penalty: runs of the Kaggle file, another width, an L2 penalty or a cut test set are another
+    experiment, and the reason names each setting that differs (as for the optimizer's)."""
+    _titanic_adam_runs(tmp_path / "same")
+    same = _table(tmp_path / "same").loc["titanic_adam_error"]
+    assert same["verdict"] == "consistent" and same["experiment"] == "titanic_adam"
+    _titanic_adam_runs(tmp_path / "other", **changed)
+    row = _table(tmp_path / "other").loc["titanic_adam_error"]
+    assert (row["verdict"], row["reason"]) == ("not comparable", f"our setup differs: {named}")
+
+
+def test_another_split_of_the_same_file_is_not_the_articles_experiment(tmp_path: Path) -> None:
+    """A stratified split keeps the article's sizes (600 and 281) but holds out other passengers."""
+    _titanic_adam_runs(tmp_path, split="stratified")
+    row = _table(tmp_path).loc["titanic_adam_error"]
+    assert (row["verdict"], row["reason"]) == ("not comparable",
+                                               "our setup differs: data.split=stratified (article: article)")
+
+
+def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> None:
+    """A setting an entry does not state is never compared: each entry judged on Titanic or MNIST runs
+    names the data, its split and sizes, the network and the penalty, besides the optimizer's settings."""
+    data_and_net = {"dataset", "variant", "n_train", "n_test", "layers", "activations", "loss", "l1", "l2",
+                    "optimizer", "learning_rate", "epochs", "batch_size"}
+    for entry in reference.load_reference()["numbers"]:
+        if entry["id"].startswith(("titanic", "mnist")):
+            stated = set(entry.get("config") or {})
+            assert data_and_net <= stated, (entry["id"], sorted(data_and_net - stated))
+            if entry["id"].startswith("titanic"):
+                assert "data.split" in stated, entry["id"]
+            if entry.get("impl") == "mlp":
+                assert "initializer" in stated, entry["id"]

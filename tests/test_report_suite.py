@@ -37,15 +37,26 @@ def test_suite_lists_the_articles_experiments() -> None:
 NOT_IN_SUITE: set[str] = set()
 
 
-# Feature counts of the data sets (the model takes its input width from the data).
+# Feature counts of the data sets (the model takes its input width from the data), and their train
+# and test rows (before data.limit_train and data.limit_test).
 FEATURES = {("titanic", "article"): 7, ("titanic", "kaggle"): 9, ("mnist", "mnist"): 784, ("drujba", "article"): 1}
+ROWS = {("titanic", "article"): (600, 281), ("titanic", "kaggle"): (600, 291), ("mnist", "mnist"): (60000, 10000)}
+# Record fields named by another key in the config.
+CONFIG_KEYS = {"dataset": "data.name", "variant": "data.variant"}
 
 
 def _setting(cfg: DictConfig, key: str) -> object:
     """A reference entry's config key read from a composed config (keys as the records name them)."""
+    data = (cfg.data.name, cfg.data.variant)
     if key == "layers":
-        features = cfg.model.input_dim or FEATURES[(cfg.data.name, cfg.data.variant)]
+        features = cfg.model.input_dim or FEATURES[data]
         return "-".join(str(v) for v in [features, *(layer.units for layer in cfg.model.layers)])
+    if key == "activations":
+        return ",".join(layer.activation for layer in cfg.model.layers)
+    if key in ("n_train", "n_test"):
+        rows, limit = ROWS[data][key == "n_test"], cfg.data[key.replace("n_", "limit_")]
+        return rows if limit is None else min(rows, limit)
+    key = CONFIG_KEYS.get(key, key)
     return OmegaConf.select(cfg, key if "." in key or key == "sampling" else f"model.{key}")
 
 

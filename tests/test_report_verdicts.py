@@ -50,16 +50,25 @@ def test_published_mean_holds_its_false_alarm_rate() -> None:
     assert 0.035 <= alarms / 4000 <= 0.065
 
 
-def test_closer_to_zero_is_judged_on_absolute_error() -> None:
-    """Over- and under-predictions must not cancel: signed mean 0, mean |error| 11."""
-    ours = [-10.0, 10.0, -12.0, 12.0]
-    result = verdicts.judge_mean(ours, 11.0, 20, "closer_to_zero")
-    assert (result.verdict, result.ours, result.p_value) == ("consistent", 11.0, pytest.approx(1.0))
-    # negative control: judged on the signed values, the same runs would average 0 ("perfect")
-    assert verdicts.judge_mean(ours, 11.0, 20, "lower").ours == 0.0
-    worse = verdicts.judge_mean(ours, 5.0, 20, "closer_to_zero")
-    assert worse.verdict == "worse"
-    assert worse.p_value == pytest.approx(_exact_p(11.0, math.sqrt(4 / 3), 4, 5.0, 20))
+def test_closer_to_zero_compares_the_signed_mean_the_article_printed() -> None:
+    """The article's Titanic "error" is the mean of signed per-run values, so ours is too: errors
+    -13, -12, -14, -13 (mean -13) against its 12.75 differ (p from the signed values) and are farther
+    from zero, "worse". Negative control: the mirror runs 13, 12, 14, 13 have the same mean |error|
+    and are consistent with 12.75, so the verdict reads the sign, which a rule on |error| cannot."""
+    ours, s = [-13.0, -12.0, -14.0, -13.0], math.sqrt(2 / 3)
+    result = verdicts.judge_mean(ours, 12.75, 20, "closer_to_zero")
+    assert (result.verdict, result.ours) == ("worse", -13.0)
+    assert result.p_value == pytest.approx(_exact_p(-13.0, s, 4, 12.75, 20), rel=1e-9)
+    mirror = verdicts.judge_mean([-v for v in ours], 12.75, 20, "closer_to_zero")
+    assert (mirror.verdict, mirror.ours) == ("consistent", 13.0)
+    assert mirror.p_value == pytest.approx(_exact_p(13.0, s, 4, 12.75, 20), rel=1e-9)
+    # better / worse by distance from zero, not by the sign: -20 is lower than 12.75 but farther from 0,
+    # -5 is closer; and 5 is closer to 0 than -12.75 though higher
+    far, near = [-20.0, -21.0, -19.0, -20.0], [-5.0, -6.0, -4.0, -5.0]
+    assert verdicts.judge_mean(far, 12.75, 20, "lower").verdict == "better"
+    assert verdicts.judge_mean(far, 12.75, 20, "closer_to_zero").verdict == "worse"
+    assert verdicts.judge_mean(near, 12.75, 20, "closer_to_zero").verdict == "better"
+    assert verdicts.judge_mean([-v for v in near], -12.75, 20, "closer_to_zero").verdict == "better"
 
 
 def test_too_few_runs_says_so() -> None:
@@ -284,10 +293,10 @@ def test_published_mean_with_unit_spread_is_tested() -> None:
     _check(verdicts.judge_mean([1.0, 2.0, 3.0], 4.0, 2, "none"), "consistent", p, 2.0, 2 - half, 2 + half, 3,
            "t-test of our mean (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
            "2 degrees of freedom): p=0.16")
-    # closer to zero: the same numbers as absolute errors (their interval cut at 0), and the reason says so
-    _check(verdicts.judge_mean([-1.0, 2.0, -3.0], 4.0, 2, "closer_to_zero"), "consistent", p, 2.0, 0.0, 2 + half, 3,
-           "t-test of our mean |error| (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
-           "2 degrees of freedom): p=0.16")
+    # closer to zero: the signed errors themselves (the same test, the interval not cut), and the reason says so
+    _check(verdicts.judge_mean([-1.0, -2.0, -3.0], -4.0, 2, "closer_to_zero"), "consistent", p, -2.0, -2 - half,
+           -2 + half, 3, "t-test of our signed mean (n=3) against the article's (n=2, its sd assumed equal to ours, 1; "
+                         "2 degrees of freedom): p=0.16")
 
 
 def test_bound_keeps_our_numbers_and_says_why() -> None:
@@ -308,10 +317,10 @@ def test_single_value_with_unit_spread_and_the_reason() -> None:
     _check(verdicts.judge_single([1.0, 2.0, 3.0], 8.0, "none"), "differs", 1 - math.sqrt(27 / 29),
            2.0, 2 - half, 2 + half, 3,
            "the article's single run is outside our 95% prediction interval [-2.968, 6.968] for one run (n=3): p=0.0351")
-    # closer to zero: signed errors -1, 2, -3 are judged as 1, 2, 3, whose interval stops at 0
-    result = verdicts.judge_single([-1.0, 2.0, -3.0], -5.0, "closer_to_zero")
-    assert (result.ours, result.p_value) == (2.0, pytest.approx(1 - math.sqrt(6.75 / 8.75)))
-    assert (result.low, result.high) == (0.0, pytest.approx(2 + half))
+    # closer to zero: signed errors -1, -2, -3 are judged as they are, their interval not cut at 0
+    result = verdicts.judge_single([-1.0, -2.0, -3.0], -5.0, "closer_to_zero")
+    assert (result.ours, result.p_value) == (-2.0, pytest.approx(1 - math.sqrt(6.75 / 8.75)))
+    assert (result.low, result.high) == (pytest.approx(-2 - half), pytest.approx(-2 + half))
 
 
 def test_a_p_value_of_exactly_alpha_is_not_significant(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -439,7 +448,7 @@ def test_a_range_verdict_holds_only_if_no_factor_within_the_slack_changes_its_ov
 
 def test_verdict_intervals_are_cut_to_the_range_of_their_values() -> None:
     """The interval a verdict shows stops where its values end; the test, and so the verdict and p,
-    do not change. |x| (closer_to_zero) is judged from 0 up."""
+    do not change. A signed error (closer_to_zero) has no end: its interval is not cut."""
     losses = [0.02, 0.09, 0.01]
     bare, cut = verdicts.judge_single(losses, 0.05, "lower"), verdicts.judge_single(losses, 0.05, "lower", (0.0, math.inf))
     assert bare.low < 0 and cut.low == 0.0 and cut.high == bare.high
@@ -447,8 +456,9 @@ def test_verdict_intervals_are_cut_to_the_range_of_their_values() -> None:
     counts = [5, 120, 8]
     bare, cut = verdicts.judge_mean(counts, 30, 10, "lower"), verdicts.judge_mean(counts, 30, 10, "lower", (0.0, math.inf))
     assert bare.low < 0 and cut.low == 0.0 and (cut.verdict, cut.p_value) == (bare.verdict, bare.p_value)
-    errors = [2, -30, 3]  # signed: unbounded, but judged as |x|
-    assert verdicts.judge_mean(errors, 10, 10, "closer_to_zero").low == 0.0
+    errors = [2, -30, 3]  # signed: unbounded
+    assert verdicts.judge_mean(errors, 10, 10, "closer_to_zero").low == pytest.approx(stats.t_interval(errors)[0])
+    assert stats.t_interval(errors)[0] < 0
 
 
 def test_a_bound_verdict_reads_its_interval_cut_to_the_range() -> None:

@@ -50,15 +50,17 @@ def _head_to_head(runs: pd.DataFrame, experiment: str, out_dir: Path) -> str:
                 f"{html.esc(', '.join(backends))}, which computes the same but times differently.</p>")
     table = ""
     if experiment.startswith("titanic"):
-        table = ("<p>The article's Titanic \"error\" (actual minus predicted survivors) three ways: its sign lets "
-                 "over- and under-predictions cancel, so \"closer to zero\" is judged on |error|.</p>"
+        table = ("<p>The article's Titanic \"error\" (actual minus predicted survivors) three ways: the article "
+                 "published its signed mean, which the verdicts test; its sign lets over- and under-predictions "
+                 "cancel, so mean |error| and misclassified are shown beside it.</p>"
                  + html.table_html(error_measures(mlp, keras)))
     return note + html.image_html(figure) + table
 
 
 def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
-    """The Titanic "error" three ways, side by side: signed mean (over- and under-predictions cancel),
-    mean |error| (what "closer to zero" is judged on) and misclassified, each with its 95% t-interval."""
+    """The Titanic "error" three ways, side by side: signed mean (the article's statistic, which the
+    verdicts test; over- and under-predictions cancel), mean |error| and misclassified, each with its
+    95% t-interval."""
     rows = []
     for name, group in (("mlp, the article's algorithm", mlp), ("keras", keras)):
         row = {"implementation": name, "runs": len(group)}

@@ -50,21 +50,18 @@ NAMES = {"test_misclassified": "misclassified", "article_error": '"error"'}
 @dataclass(frozen=True)
 class Measure:
     """The per-run values a gap claim compares (and the ablation that explains it): a record column,
-    taken as |value| where the claim is `absolute` (Titanic's "error", whose sign cancels in a mean)."""
+    as recorded (Titanic's "error" signed, as the article averaged it)."""
 
     column: str
-    absolute: bool
     unit: str
 
     @property
     def name(self) -> str:
-        base = NAMES.get(self.column, self.column)
-        return f"|{base}|" if self.absolute else base
+        return NAMES.get(self.column, self.column)
 
     def values(self, runs: pd.DataFrame) -> np.ndarray:
         """The finite per-run values of `runs`."""
-        data = _values(runs, self.column) if self.column in runs else np.array([])
-        return np.abs(data) if self.absolute else data
+        return _values(runs, self.column) if self.column in runs else np.array([])
 
     def by_seed(self, runs: pd.DataFrame) -> pd.Series:
         """The finite per-run values of `runs` indexed by their seed; `runs` holds one run per seed
@@ -73,13 +70,12 @@ class Measure:
             return pd.Series(dtype=np.float64)
         data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
                          index=pd.Index(runs["seed"]))
-        data = data[np.isfinite(data.to_numpy()) & data.index.notna()]
-        return data.abs() if self.absolute else data
+        return data[np.isfinite(data.to_numpy()) & data.index.notna()]
 
 
 def gap_measure(entry: dict[str, Any]) -> Measure:
-    """A gap claim's per-run values: its column (GAPS), |value| when `absolute`, its unit."""
-    return Measure(GAPS[entry["measure"]], bool(entry.get("absolute")), str(entry.get("unit") or "units"))
+    """A gap claim's per-run values: its column (GAPS) and unit."""
+    return Measure(GAPS[entry["measure"]], str(entry.get("unit") or "units"))
 
 
 def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -193,7 +189,8 @@ def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str, backend
 
 def _config_reason(entry: dict[str, Any], mine: pd.DataFrame) -> str:
     """'our setup differs: epochs=20 (article: 1000)' for each `config` setting our runs do not share
-    (a setting they do not record is never assumed); '' when all match."""
+    (the entry states the article's whole setup: data, network, penalty and optimizer; a setting the
+    runs do not record is never assumed); '' when all match."""
     problems = []
     for key, wanted in (entry.get("config") or {}).items():
         values = set(mine[key].dropna().unique()) if key in mine else \
@@ -306,11 +303,12 @@ def _with_interval(result: verdicts.Verdict, name: str) -> str:
 
 
 def _error_measures(mine: pd.DataFrame, measure: str) -> str:
-    """For the Titanic "error": its signed mean and misclassified beside the mean |error| judged."""
+    """For the Titanic "error": mean |error| and misclassified beside the signed mean judged, as
+    context (a signed mean near 0 may hide over- and under-predictions that cancel)."""
     if measure != "article_error_mean":
         return ""
-    signed, missed = _values(mine, "article_error"), _values(mine, "test_misclassified")
-    extra = f"; signed mean {fmt(signed.mean(), 4)}" if signed.size else ""
+    errors, missed = _values(mine, "article_error"), _values(mine, "test_misclassified")
+    extra = f"; mean |error| {fmt(np.abs(errors).mean(), 4)}" if errors.size else ""
     return extra + (f"; misclassified {fmt(missed.mean(), 4)}" if missed.size else "")
 
 

@@ -16,8 +16,9 @@ Three rules, one per kind of published number:
 
 A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)". "consistent"
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
-a better direction, a significant difference is "better" or "worse"; "closer to zero" numbers
-(the Titanic error) are judged on |value| run by run, so over- and under-predictions do not cancel.
+a better direction, a significant difference is "better" or "worse"; for "closer to zero" numbers
+(the Titanic error) the test compares signed means, as the article published a signed mean, and
+the mean nearer zero is the better.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import (ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, absolute_range, cut_to, finite, holm,
-                                      p_is, t_interval)
+from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, cut_to, finite, holm, p_is, t_interval
 from harness.reporting.tables import fmt
 
 MIN_RUNS = 3
@@ -71,24 +71,18 @@ def prediction_interval(values: Any, confidence: float = CONFIDENCE,
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
-    """consistent / differs / better / worse, for `ours` against `theirs` (already |x| for closer_to_zero)."""
+    """consistent / differs / better / worse, for `ours` against `theirs`; for closer_to_zero the
+    one nearer zero is the better (the signed means were tested, their distance from 0 is compared)."""
     if better not in DIRECTIONS:
         raise ValueError(f"unknown direction {better!r}: use one of {', '.join(DIRECTIONS)}")
     if not significant:
         return CONSISTENT
     if better == "none":
         return DIFFERS
+    if better == "closer_to_zero":
+        ours, theirs = abs(ours), abs(theirs)
     lower_is_better = better in ("lower", "closer_to_zero")
     return BETTER if (ours < theirs) == lower_is_better else WORSE
-
-
-def _prepare(values: Any, published: float, better: str,
-             within: tuple[float, float]) -> tuple[np.ndarray, float, tuple[float, float]]:
-    """The values judged, the published value and their range: |x| for closer_to_zero."""
-    data = finite(values)
-    if better == "closer_to_zero":
-        return np.abs(data), abs(published), absolute_range(within)
-    return data, published, within
 
 
 def judge_mean(values: Any, published: float, n_published: int, better: str,
@@ -97,40 +91,40 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
     (s * sqrt(1/n + 1/N)) with the article's unknown standard deviation taken as ours, so s is our
     estimate alone and the test has our n - 1 degrees of freedom. The interval shown is cut to
     ``within``, the range the values can take."""
-    data, theirs, within = _prepare(values, published, better, within)
+    data = finite(values)
     low, high = t_interval(data, within=within)
     if data.size < MIN_RUNS:
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     s = float(data.std(ddof=1))
     if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
-        p = 1.0 if data.mean() == theirs else 0.0
+        p = 1.0 if data.mean() == published else 0.0
     else:
         # The article's spread is ours, so the only variance estimate is ours: n - 1 degrees of freedom.
-        t = (data.mean() - theirs) / (s * math.sqrt(1 / data.size + 1 / n_published))
+        t = (data.mean() - published) / (s * math.sqrt(1 / data.size + 1 / n_published))
         p = float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
-    verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
-    what = "mean |error|" if better == "closer_to_zero" else "mean"
+    verdict = _direction(better, float(data.mean()), published, p < ALPHA)
+    what = "signed mean" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
               f"assumed equal to ours, {fmt(s)}; {data.size - 1} degrees of freedom): {p_is(p)}")
     return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
-                   reason + _outside_note(verdict, theirs, low, high, "mean"))
+                   reason + _outside_note(verdict, published, low, high, "mean"))
 
 
 def judge_single(values: Any, published: float, better: str, within: tuple[float, float] = UNBOUNDED) -> Verdict:
     """Our runs against one published run: is it inside our 95% prediction interval (cut to ``within``)?"""
-    data, theirs, within = _prepare(values, published, better, within)
+    data = finite(values)
     low, high = prediction_interval(data, within=within)
     if data.size < MIN_RUNS:
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     s, n = float(data.std(ddof=1)), int(data.size)
     if s == 0:
-        p = 1.0 if data.mean() == theirs else 0.0
+        p = 1.0 if data.mean() == published else 0.0
     else:
-        t = (theirs - data.mean()) / (s * math.sqrt(1 + 1 / n))
+        t = (published - data.mean()) / (s * math.sqrt(1 + 1 / n))
         p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
-    verdict = _direction(better, float(data.mean()), theirs, p < ALPHA)
+    verdict = _direction(better, float(data.mean()), published, p < ALPHA)
     inside = "inside" if verdict == CONSISTENT else "outside"
     reason = (f"the article's single run is {inside} our 95% prediction interval "
               f"[{fmt(low, 4)}, {fmt(high, 4)}] for one run (n={n}): {p_is(p)}")
