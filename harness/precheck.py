@@ -141,8 +141,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     if multirun and not jobs:  # e.g. range(0,-2) in an experiment's hydra.sweeper.params
         raise BadInput("the sweep has no jobs: a swept key in hydra.sweeper.params has no values; "
                        "give each swept key at least one value")
-    if multirun:
-        _check_launcher(base)
+    _check_launcher(base, multirun)
     folders: dict[str, int] = {}
     for num, overrides_of_job in enumerate(jobs):
         try:
@@ -175,12 +174,18 @@ def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> Non
     folders[subdir] = num
 
 
-def _check_launcher(cfg: DictConfig) -> None:
-    """A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
+def _check_launcher(cfg: DictConfig, multirun: bool) -> None:
+    """A launcher starts the jobs of a sweep: without -m Hydra runs the one job here and ignores it.
+    A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
     import shutil
+
+    from .run import IN_PROCESS_LAUNCHER
+    choice = cfg.hydra.runtime.choices.get("hydra/launcher") or IN_PROCESS_LAUNCHER
+    if not multirun and choice != IN_PROCESS_LAUNCHER:
+        raise BadInput(f"hydra/launcher={choice} launches the jobs of a sweep, so it needs -m "
+                       f"(python -m harness -m hydra/launcher={choice} ...); leave it out to run here")
     target = str(OmegaConf.select(cfg, "hydra.launcher._target_") or "")
     if target.endswith("SlurmLauncher") and shutil.which("srun") is None:
-        choice = cfg.hydra.runtime.choices.get("hydra/launcher")
         raise BadInput(f"hydra/launcher={choice} needs SLURM (no srun on PATH); submit from the cluster's login "
                        f"node, or try the sweep here with hydra/launcher=submitit_local")
 

@@ -74,6 +74,8 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "classes missing from sklearn's training rows": (
         ["+experiment=mnist_vs_tf", "impls=[sklearn]", "data.limit_train=12", "model.batch_size=12"],
         ["the 12 training rows lack classes 6, 7, 8 of the spec's 10", "use a larger data.limit_train"]),
+    "launcher without -m": (["hydra/launcher=joblib", "+experiment=titanic_sgd"], ["hydra/launcher=joblib", "-m"]),
+    "slurm launcher without -m": (["hydra/launcher=slurm", "+experiment=titanic_sgd"], ["hydra/launcher=slurm", "-m"]),
 }
 
 
