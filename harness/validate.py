@@ -155,6 +155,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     Applies the top-level shortcuts (harness.config.apply_aliases) to cfg first, in place."""
     if OmegaConf.is_missing(cfg, "name"):
         raise ValueError("no experiment chosen; add +experiment=NAME (see conf/experiment/)")
+    check_name(cfg.name)
     apply_aliases(cfg)  # learning_rate=... -> model.learning_rate (kept in the written config.yaml)
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
@@ -176,6 +177,14 @@ def make_plan(cfg: DictConfig) -> Plan:
     for impl in impls:  # after the task check: a loss that suits no task says so first
         impl.adapter.check_plan(spec, ds, impl.resolve_backend(cfg.backend))  # what only it refuses
     return plan
+
+
+def check_name(name: str) -> None:
+    """`name` is one folder of results/ and the name of the run's log file (hydra.job.name), so a
+    path in it would make Hydra fail on a log file in a folder it never created."""
+    if name in ("", ".", "..") or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(f"name={name} must be a plain folder name (no '{os.sep}', not '.' or '..'), "
+                         f"e.g. name=my_experiment")
 
 
 def peer_options(impls: list[Implementation], cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:

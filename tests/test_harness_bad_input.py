@@ -76,6 +76,8 @@ CASES = {  # id: (command-line arguments, words the message must contain)
         ["the 12 training rows lack classes 6, 7, 8 of the spec's 10", "use a larger data.limit_train"]),
     "launcher without -m": (["hydra/launcher=joblib", "+experiment=titanic_sgd"], ["hydra/launcher=joblib", "-m"]),
     "slurm launcher without -m": (["hydra/launcher=slurm", "+experiment=titanic_sgd"], ["hydra/launcher=slurm", "-m"]),
+    "name with a slash": (["+experiment=titanic_sgd", "name=my/exp"], ["name=my/exp", "plain folder name"]),
+    "name of the parent folder": (["+experiment=titanic_sgd", "name=.."], ["name=..", "plain folder name"]),
 }
 
 
@@ -100,7 +102,8 @@ def assert_refused(done: subprocess.CompletedProcess, words: list[str], cwd: Pat
 # Run through the real command line (exit status, stderr, no TensorFlow import); the other cases
 # check the same refusal in-process (``main_guard``, what ``python -m harness`` runs first).
 END_TO_END = {"unknown experiment", "keras named but not imported", "sweep jobs in one folder", "no gpu",
-              "bad value inside a sweep", "classes missing from sklearn's training rows", "unparsable override"}
+              "bad value inside a sweep", "classes missing from sklearn's training rows", "unparsable override",
+              "name with a slash"}
 
 
 def _skip_where_a_gpu_works(case: str) -> None:
