@@ -246,3 +246,14 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
                          f"or choose a new {dir_key}")
     if resume and cfg is not None:
         check_same_config(cfg, path, dir_key)
+
+
+def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:
+    """resume=true finishes the runs of an existing folder: a missing or empty one (the default
+    folder, a new timestamp; a mistyped path) holds nothing to finish, and starting afresh there
+    would hide the mistake behind a run that looks like a resume."""
+    path = Path(folder).absolute()
+    if not path.is_dir() or not any(path.iterdir()):
+        why = "empty folder" if path.is_dir() else "no such folder"
+        raise ValueError(f"resume=true: nothing to resume at {path} ({why}); give the folder of the runs to finish "
+                         f"with {dir_key}=PATH, or leave out resume=true to start afresh")

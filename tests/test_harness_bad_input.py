@@ -74,6 +74,18 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "classes missing from sklearn's training rows": (
         ["+experiment=mnist_vs_tf", "impls=[sklearn]", "data.limit_train=12", "model.batch_size=12"],
         ["the 12 training rows lack classes 6, 7, 8 of the spec's 10", "use a larger data.limit_train"]),
+    "run folder for an experiment that is a sweep": (["+experiment=titanic_vs_tf", "impls=[mlp]", "hydra.run.dir=out"],
+                                                     ["titanic_vs_tf is a sweep", "hydra.sweep.dir=PATH"]),
+    "run folder for a sweep": (["-m", "+experiment=titanic_sgd", "seed=0,1", "hydra.run.dir=out"],
+                               ["-m runs a sweep", "hydra.sweep.dir=PATH"]),
+    "sweep folder for a single run": (["+experiment=titanic_sgd", "hydra.sweep.dir=out"],
+                                      ["hydra.sweep.dir", "hydra.run.dir=PATH"]),
+    "resume without a folder": (["+experiment=titanic_sgd", "resume=true"],
+                                ["resume=true: nothing to resume at ", "results/titanic_sgd/", "hydra.run.dir=PATH"]),
+    "resume into a missing folder": (["+experiment=titanic_sgd", "resume=true", "hydra.run.dir=missing"],
+                                     ["nothing to resume at ", "/missing (no such folder)", "hydra.run.dir=PATH"]),
+    "resume of a missing sweep": (["-m", "+experiment=titanic_sgd", "seed=0,1", "resume=true", "hydra.sweep.dir=gone"],
+                                  ["nothing to resume at ", "/gone (no such folder)", "hydra.sweep.dir=PATH"]),
     "launcher without -m": (["hydra/launcher=joblib", "+experiment=titanic_sgd"], ["hydra/launcher=joblib", "-m"]),
     "slurm launcher without -m": (["hydra/launcher=slurm", "+experiment=titanic_sgd"], ["hydra/launcher=slurm", "-m"]),
     "name with a slash": (["+experiment=titanic_sgd", "name=my/exp"], ["name=my/exp", "plain folder name"]),
@@ -164,6 +176,29 @@ def test_sweep_over_a_folder_with_records_names_the_sweep_dir(tmp_path: Path, da
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (f"error: output folder {sweep / '0'} already holds records; "
                                             f"add resume=true to finish it, or choose a new hydra.sweep.dir")
+
+
+def refused_in_process(args: list[str], capsys: pytest.CaptureFixture) -> str:
+    """The one line `python -m harness ARGS` refuses with (exit 2), from its pre-check in-process."""
+    from harness.precheck import main_guard
+    with pytest.raises(SystemExit) as stop:
+        main_guard(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1, err
+    return err.rstrip("\n")
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_resume_into_an_empty_folder_is_refused(tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = refused_in_process(["+experiment=titanic_sgd", "resume=true", f"hydra.run.dir={empty}"], capsys)
+    assert line == (f"error: resume=true: nothing to resume at {empty} (empty folder); give the folder of the runs "
+                    f"to finish with hydra.run.dir=PATH, or leave out resume=true to start afresh")
+    assert list(empty.iterdir()) == []
 
 
 def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

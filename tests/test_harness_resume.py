@@ -96,8 +96,10 @@ def test_two_processes_resuming_one_folder_lose_nothing(tmp_path: Path, data_roo
     """Resumed concurrently, one writes and the other is refused (one writer per folder,
     tests/test_harness_lock.py); resumed again, it completes the folder."""
     run_dir = tmp_path / "run"
-    common = ["+experiment=titanic_sgd", "model.epochs=300", "quiet=true", "report=false", "resume=true",
-              f"hydra.run.dir={run_dir}"]
+    common = ["+experiment=titanic_sgd", "model.epochs=300", "quiet=true", "report=false", f"hydra.run.dir={run_dir}"]
+    begun = start([*common, "seeds=[0]"], tmp_path, data_root)  # a folder to resume (resume=true needs one)
+    assert begun.wait(timeout=120) == 0, begun.communicate()[1][-2000:]
+    common.append("resume=true")
     first = start([*common, "seeds=[0,2,4,6]"], tmp_path, data_root)
     second = start([*common, "seeds=[1,3,5,7]"], tmp_path, data_root)
     codes = {}
