@@ -178,11 +178,13 @@ def _check_folder_setting(overrides: list[str], cfg: DictConfig, multirun: bool,
 
 
 def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool) -> None:
-    """The whole command's folder (a sweep's, or the single run's): resume=true into one that holds
-    something to finish (harness.validate)."""
-    from .validate import check_resumable
+    """The whole command's folder (a sweep's, or the single run's): a sweep not into a run's folder,
+    resume=true into one that holds something to finish (harness.validate)."""
+    from .validate import check_resumable, check_sweep_folder
     key, path = folder
     try:
+        if multirun:
+            check_sweep_folder(path)
         if resume:
             check_resumable(path, key)
     except ValueError as ex:

@@ -201,6 +201,55 @@ def test_resume_into_an_empty_folder_is_refused(tmp_path: Path, data_root: Path,
     assert list(empty.iterdir()) == []
 
 
+def _sweep_folder(folder: Path, layout: str) -> None:
+    """A folder as a sweep leaves it (multirun.yaml, a job's folder, the merged tables), before
+    its first record, or a folder of other runs' folders (results/<experiment>/)."""
+    job = folder / ("2026-01-01_00-00-00" if layout == "runs' folders" else "0")
+    (job / "records").mkdir(parents=True)
+    (job / "config.yaml").write_text("name: titanic_sgd\n")
+    if layout != "sweep before its first record":
+        (job / "records" / "mlp-numpy-seed0.json").write_text("{}")
+        (folder / "runs.csv").write_text("job,seed\n0,0\n")
+    if layout != "runs' folders":
+        (folder / "multirun.yaml").write_text("hydra: {}\n")
+
+
+@pytest.mark.parametrize("layout", ["sweep", "sweep before its first record", "runs' folders"])
+@pytest.mark.parametrize("resume", ["false", "true"])
+def test_a_single_run_into_a_folder_of_runs_is_refused(layout: str, resume: str, tmp_path: Path, data_root: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    """A single run into a sweep's folder (or results/<experiment>/) would mix its records into the
+    sweep's tables, which merge every records/ folder below it, and overwrite them."""
+    folder = tmp_path / "sweep"
+    _sweep_folder(folder, layout)
+    before = files_in(folder)
+    line = refused_in_process(["+experiment=titanic_sgd", f"resume={resume}", f"hydra.run.dir={folder}"], capsys)
+    if layout == "runs' folders":
+        assert line == (f"error: output folder {folder} holds other runs' folders "
+                        f"({folder / '2026-01-01_00-00-00'}); choose a new hydra.run.dir")
+    else:
+        assert line == (f"error: output folder {folder} is a sweep's folder (multirun.yaml); finish the sweep "
+                        f"with -m, its overrides and resume=true hydra.sweep.dir={folder}, or choose a new "
+                        f"hydra.run.dir")
+    assert files_in(folder) == before
+
+
+@pytest.mark.parametrize("resume", ["false", "true"])
+def test_a_sweep_into_a_single_runs_folder_is_refused(resume: str, tmp_path: Path, data_root: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """The sweep's merge would take the run's records in as a job and replace its runs.csv."""
+    folder = tmp_path / "run"
+    (folder / "records").mkdir(parents=True)
+    (folder / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    (folder / "runs.csv").write_text("seed\n0\n")
+    before = files_in(folder)
+    line = refused_in_process(["-m", "+experiment=titanic_sgd", "seed=0,1", f"resume={resume}",
+                               f"hydra.sweep.dir={folder}"], capsys)
+    assert line == (f"error: output folder {folder} holds a single run's records; a sweep needs a folder of its "
+                    f"own: choose a new hydra.sweep.dir")
+    assert files_in(folder) == before
+
+
 def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
