@@ -132,7 +132,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     from .validate import check_output_dir, precheck_plan
     try:
         base = _compose(_first_values(overrides), multirun)
-        multirun = multirun or str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
+        by_config = not multirun and str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
+        multirun = multirun or by_config
         jobs = _job_overrides(overrides, base, multirun)
     except BadInput:
         raise
@@ -141,8 +142,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     if multirun and not jobs:  # e.g. range(0,-2) in an experiment's hydra.sweeper.params
         raise BadInput("the sweep has no jobs: a swept key in hydra.sweeper.params has no values; "
                        "give each swept key at least one value")
-    if multirun:
-        _check_launcher(base)
+    _check_folder_setting(overrides, base, multirun, by_config)
+    _check_launcher(base, multirun)
     folders: dict[str, int] = {}
     for num, overrides_of_job in enumerate(jobs):
         try:
@@ -159,7 +160,35 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
                              dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
-    return ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)
+    folder = ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)
+    _check_command_folder(folder, multirun=multirun, resume=bool(base.resume))
+    return folder
+
+
+def _check_folder_setting(overrides: list[str], cfg: DictConfig, multirun: bool, by_config: bool) -> None:
+    """The folder given must be the one written: a sweep writes into hydra.sweep.dir, a single run
+    into hydra.run.dir, and Hydra silently ignores the other (smoke's sweep dir is its run dir)."""
+    given = {text.split("=", 1)[0].lstrip("+~") for text in overrides}
+    if multirun and "hydra.run.dir" in given and Path(cfg.hydra.run.dir) != Path(cfg.hydra.sweep.dir):
+        sweep = f"{cfg.name} is a sweep" if by_config else "-m runs a sweep"
+        raise BadInput(f"{sweep}: give its folder with hydra.sweep.dir=PATH (hydra.run.dir is a single run's)")
+    if not multirun and "hydra.sweep.dir" in given:
+        raise BadInput("hydra.sweep.dir is a sweep's folder (with -m): give a single run's folder with "
+                       "hydra.run.dir=PATH")
+
+
+def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool) -> None:
+    """The whole command's folder (a sweep's, or the single run's): a sweep not into a run's folder,
+    resume=true into one that holds something to finish (harness.validate)."""
+    from .validate import check_resumable, check_sweep_folder
+    key, path = folder
+    try:
+        if multirun:
+            check_sweep_folder(path)
+        if resume:
+            check_resumable(path, key)
+    except ValueError as ex:
+        raise BadInput(str(ex).strip().splitlines()[0]) from None
 
 
 def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> None:
@@ -175,12 +204,18 @@ def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> Non
     folders[subdir] = num
 
 
-def _check_launcher(cfg: DictConfig) -> None:
-    """A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
+def _check_launcher(cfg: DictConfig, multirun: bool) -> None:
+    """A launcher starts the jobs of a sweep: without -m Hydra runs the one job here and ignores it.
+    A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
     import shutil
+
+    from .run import IN_PROCESS_LAUNCHER
+    choice = cfg.hydra.runtime.choices.get("hydra/launcher") or IN_PROCESS_LAUNCHER
+    if not multirun and choice != IN_PROCESS_LAUNCHER:
+        raise BadInput(f"hydra/launcher={choice} launches the jobs of a sweep, so it needs -m "
+                       f"(python -m harness -m hydra/launcher={choice} ...); leave it out to run here")
     target = str(OmegaConf.select(cfg, "hydra.launcher._target_") or "")
     if target.endswith("SlurmLauncher") and shutil.which("srun") is None:
-        choice = cfg.hydra.runtime.choices.get("hydra/launcher")
         raise BadInput(f"hydra/launcher={choice} needs SLURM (no srun on PATH); submit from the cluster's login "
                        f"node, or try the sweep here with hydra/launcher=submitit_local")
 

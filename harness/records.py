@@ -37,6 +37,7 @@ REQUIRED_FIELDS = ("experiment", "impl", "seed", "status")
 SHARED_CPU_LAUNCHERS = ("joblib", "submitit_local")
 RECORDS_DIRNAME = "records"
 CONFIG_FILE = "config.yaml"
+HYDRA_MULTIRUN_YAML = "multirun.yaml"  # Hydra's sweeper writes it into a sweep folder: what marks one
 ENVIRONMENT_FILE = "environment.json"
 log = logging.getLogger(__name__)
 _warned: set[Path] = set()  # record files already reported as unreadable by this process

@@ -81,7 +81,7 @@ def run(cfg: DictConfig) -> None:
                          after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER)
     if sweep_dir:
         merge_into_sweep(sweep_dir, then)
-    finish(outcome, run_dir, multirun)
+    finish(outcome, run_dir, multirun, then)
 
 
 def merge_into_sweep(sweep_dir: Path, then: str) -> None:
@@ -96,13 +96,16 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
         log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
 
-def finish(outcome: Outcome, run_dir: Path, multirun: bool) -> None:
-    """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed."""
+def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None) -> None:
+    """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed.
+
+    After Ctrl-C it says how to finish: `then` (default: resume=true into run_dir); a sweep's job
+    gives the sweep's, as its own folder with hydra.run.dir would start the whole sweep again."""
     summary = (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged), "
                f"{len(outcome.skipped)} kept from before, in {run_dir}")
     log.info(summary)
     if outcome.interrupted:
-        sys.stderr.write(f"interrupted: {summary}; finish with resume=true hydra.run.dir={run_dir}\n")
+        sys.stderr.write(f"interrupted: {summary}; {then or finish_with_resume('hydra.run.dir', run_dir)}\n")
         raise SystemExit(130)
     if outcome.failed:
         message = f"{len(outcome.failed)} run(s) failed: {', '.join(outcome.failed)} (errors in their records)"

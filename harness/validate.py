@@ -20,7 +20,8 @@ from experiments.models import registry
 from experiments.models.implementation import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, check_positive, spec_from_config
 
-from harness.records import CONFIG_FILE
+from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
+from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings, run_settings
 from .config import DTYPES, MODEL_ALIASES, SAMPLINGS, apply_aliases
 
@@ -155,6 +156,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     Applies the top-level shortcuts (harness.config.apply_aliases) to cfg first, in place."""
     if OmegaConf.is_missing(cfg, "name"):
         raise ValueError("no experiment chosen; add +experiment=NAME (see conf/experiment/)")
+    check_name(cfg.name)
     apply_aliases(cfg)  # learning_rate=... -> model.learning_rate (kept in the written config.yaml)
     impls = _check_names(cfg)
     seeds = seeds_of(cfg)
@@ -176,6 +178,14 @@ def make_plan(cfg: DictConfig) -> Plan:
     for impl in impls:  # after the task check: a loss that suits no task says so first
         impl.adapter.check_plan(spec, ds, impl.resolve_backend(cfg.backend))  # what only it refuses
     return plan
+
+
+def check_name(name: str) -> None:
+    """`name` is one folder of results/ and the name of the run's log file (hydra.job.name), so a
+    path in it would make Hydra fail on a log file in a folder it never created."""
+    if name in ("", ".", "..") or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(f"name={name} must be a plain folder name (no '{os.sep}', not '.' or '..'), "
+                         f"e.g. name=my_experiment")
 
 
 def peer_options(impls: list[Implementation], cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -234,14 +244,49 @@ def check_writable_folder(folder: str | os.PathLike, dir_key: str) -> None:
 
 def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
                      dir_key: str = "hydra.run.dir") -> None:
-    """The run folder must be creatable and writable, must not already hold records unless
-    resuming, and when resuming must have been made with the same settings. `dir_key` is the
-    setting that chooses the folder, named in the fixes (hydra.sweep.dir for a sweep's job)."""
+    """The run folder must be creatable and writable, must not be a sweep's or hold other runs'
+    (check_single_run_folder), must not already hold records unless resuming, and when resuming
+    must have been made with the same settings. `dir_key` is the setting that chooses the folder,
+    named in the fixes (hydra.sweep.dir for a sweep's job)."""
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
-    records = path / "records"
+    check_single_run_folder(path, dir_key)
+    records = path / RECORDS_DIRNAME
     if not resume and records.is_dir() and any(records.glob("*.json")):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
                          f"or choose a new {dir_key}")
     if resume and cfg is not None:
         check_same_config(cfg, path, dir_key)
+
+
+def check_single_run_folder(path: Path, dir_key: str) -> None:
+    """A run's folder holds no sweep and no other runs' folders: a sweep's tables merge every
+    records/ folder below the sweep folder (harness.sweep_merge), so a run written into one would
+    join the sweep, and its runs.csv and summary.csv would replace the sweep's."""
+    if (path / HYDRA_MULTIRUN_YAML).exists():
+        raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
+                         f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
+    others = [d for d in find_run_dirs([path]) if d != path.resolve()] if path.is_dir() else []
+    if others:
+        shown = path / others[0].relative_to(path.resolve())
+        raise ValueError(f"output folder {path} holds other runs' folders ({shown}); choose a new {dir_key}")
+
+
+def check_sweep_folder(sweep_dir: str | os.PathLike) -> None:
+    """A sweep's folder is not a single run's: the sweep's merge would take the run's records in as
+    a job and replace its runs.csv (the converse of check_single_run_folder)."""
+    path = Path(sweep_dir).absolute()
+    if any((path / RECORDS_DIRNAME).glob("*.json")):
+        raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
+                         f"choose a new hydra.sweep.dir")
+
+
+def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:
+    """resume=true finishes the runs of an existing folder: a missing or empty one (the default
+    folder, a new timestamp; a mistyped path) holds nothing to finish, and starting afresh there
+    would hide the mistake behind a run that looks like a resume."""
+    path = Path(folder).absolute()
+    if not path.is_dir() or not any(path.iterdir()):
+        why = "empty folder" if path.is_dir() else "no such folder"
+        raise ValueError(f"resume=true: nothing to resume at {path} ({why}); give the folder of the runs to finish "
+                         f"with {dir_key}=PATH, or leave out resume=true to start afresh")

@@ -74,6 +74,22 @@ CASES = {  # id: (command-line arguments, words the message must contain)
     "classes missing from sklearn's training rows": (
         ["+experiment=mnist_vs_tf", "impls=[sklearn]", "data.limit_train=12", "model.batch_size=12"],
         ["the 12 training rows lack classes 6, 7, 8 of the spec's 10", "use a larger data.limit_train"]),
+    "run folder for an experiment that is a sweep": (["+experiment=titanic_vs_tf", "impls=[mlp]", "hydra.run.dir=out"],
+                                                     ["titanic_vs_tf is a sweep", "hydra.sweep.dir=PATH"]),
+    "run folder for a sweep": (["-m", "+experiment=titanic_sgd", "seed=0,1", "hydra.run.dir=out"],
+                               ["-m runs a sweep", "hydra.sweep.dir=PATH"]),
+    "sweep folder for a single run": (["+experiment=titanic_sgd", "hydra.sweep.dir=out"],
+                                      ["hydra.sweep.dir", "hydra.run.dir=PATH"]),
+    "resume without a folder": (["+experiment=titanic_sgd", "resume=true"],
+                                ["resume=true: nothing to resume at ", "results/titanic_sgd/", "hydra.run.dir=PATH"]),
+    "resume into a missing folder": (["+experiment=titanic_sgd", "resume=true", "hydra.run.dir=missing"],
+                                     ["nothing to resume at ", "/missing (no such folder)", "hydra.run.dir=PATH"]),
+    "resume of a missing sweep": (["-m", "+experiment=titanic_sgd", "seed=0,1", "resume=true", "hydra.sweep.dir=gone"],
+                                  ["nothing to resume at ", "/gone (no such folder)", "hydra.sweep.dir=PATH"]),
+    "launcher without -m": (["hydra/launcher=joblib", "+experiment=titanic_sgd"], ["hydra/launcher=joblib", "-m"]),
+    "slurm launcher without -m": (["hydra/launcher=slurm", "+experiment=titanic_sgd"], ["hydra/launcher=slurm", "-m"]),
+    "name with a slash": (["+experiment=titanic_sgd", "name=my/exp"], ["name=my/exp", "plain folder name"]),
+    "name of the parent folder": (["+experiment=titanic_sgd", "name=.."], ["name=..", "plain folder name"]),
 }
 
 
@@ -98,7 +114,8 @@ def assert_refused(done: subprocess.CompletedProcess, words: list[str], cwd: Pat
 # Run through the real command line (exit status, stderr, no TensorFlow import); the other cases
 # check the same refusal in-process (``main_guard``, what ``python -m harness`` runs first).
 END_TO_END = {"unknown experiment", "keras named but not imported", "sweep jobs in one folder", "no gpu",
-              "bad value inside a sweep", "classes missing from sklearn's training rows", "unparsable override"}
+              "bad value inside a sweep", "classes missing from sklearn's training rows", "unparsable override",
+              "name with a slash"}
 
 
 def _skip_where_a_gpu_works(case: str) -> None:
@@ -159,6 +176,78 @@ def test_sweep_over_a_folder_with_records_names_the_sweep_dir(tmp_path: Path, da
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (f"error: output folder {sweep / '0'} already holds records; "
                                             f"add resume=true to finish it, or choose a new hydra.sweep.dir")
+
+
+def refused_in_process(args: list[str], capsys: pytest.CaptureFixture) -> str:
+    """The one line `python -m harness ARGS` refuses with (exit 2), from its pre-check in-process."""
+    from harness.precheck import main_guard
+    with pytest.raises(SystemExit) as stop:
+        main_guard(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1, err
+    return err.rstrip("\n")
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_resume_into_an_empty_folder_is_refused(tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = refused_in_process(["+experiment=titanic_sgd", "resume=true", f"hydra.run.dir={empty}"], capsys)
+    assert line == (f"error: resume=true: nothing to resume at {empty} (empty folder); give the folder of the runs "
+                    f"to finish with hydra.run.dir=PATH, or leave out resume=true to start afresh")
+    assert list(empty.iterdir()) == []
+
+
+def _sweep_folder(folder: Path, layout: str) -> None:
+    """A folder as a sweep leaves it (multirun.yaml, a job's folder, the merged tables), before
+    its first record, or a folder of other runs' folders (results/<experiment>/)."""
+    job = folder / ("2026-01-01_00-00-00" if layout == "runs' folders" else "0")
+    (job / "records").mkdir(parents=True)
+    (job / "config.yaml").write_text("name: titanic_sgd\n")
+    if layout != "sweep before its first record":
+        (job / "records" / "mlp-numpy-seed0.json").write_text("{}")
+        (folder / "runs.csv").write_text("job,seed\n0,0\n")
+    if layout != "runs' folders":
+        (folder / "multirun.yaml").write_text("hydra: {}\n")
+
+
+@pytest.mark.parametrize("layout", ["sweep", "sweep before its first record", "runs' folders"])
+@pytest.mark.parametrize("resume", ["false", "true"])
+def test_a_single_run_into_a_folder_of_runs_is_refused(layout: str, resume: str, tmp_path: Path, data_root: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    """A single run into a sweep's folder (or results/<experiment>/) would mix its records into the
+    sweep's tables, which merge every records/ folder below it, and overwrite them."""
+    folder = tmp_path / "sweep"
+    _sweep_folder(folder, layout)
+    before = files_in(folder)
+    line = refused_in_process(["+experiment=titanic_sgd", f"resume={resume}", f"hydra.run.dir={folder}"], capsys)
+    if layout == "runs' folders":
+        assert line == (f"error: output folder {folder} holds other runs' folders "
+                        f"({folder / '2026-01-01_00-00-00'}); choose a new hydra.run.dir")
+    else:
+        assert line == (f"error: output folder {folder} is a sweep's folder (multirun.yaml); finish the sweep "
+                        f"with -m, its overrides and resume=true hydra.sweep.dir={folder}, or choose a new "
+                        f"hydra.run.dir")
+    assert files_in(folder) == before
+
+
+@pytest.mark.parametrize("resume", ["false", "true"])
+def test_a_sweep_into_a_single_runs_folder_is_refused(resume: str, tmp_path: Path, data_root: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """The sweep's merge would take the run's records in as a job and replace its runs.csv."""
+    folder = tmp_path / "run"
+    (folder / "records").mkdir(parents=True)
+    (folder / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    (folder / "runs.csv").write_text("seed\n0\n")
+    before = files_in(folder)
+    line = refused_in_process(["-m", "+experiment=titanic_sgd", "seed=0,1", f"resume={resume}",
+                               f"hydra.sweep.dir={folder}"], capsys)
+    assert line == (f"error: output folder {folder} holds a single run's records; a sweep needs a folder of its "
+                    f"own: choose a new hydra.sweep.dir")
+    assert files_in(folder) == before
 
 
 def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

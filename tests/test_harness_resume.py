@@ -79,12 +79,27 @@ def test_ctrl_c_stops_cleanly_after_finished_runs(tmp_path: Path, data_root: Pat
     check_intact(run_dir, seeds)
 
 
+def test_ctrl_c_in_a_sweep_says_to_resume_the_sweep(tmp_path: Path, data_root: Path) -> None:
+    """A job's own folder with hydra.run.dir would start the sweep again from its first job; the
+    sweep folder with resume=true runs only what each job is missing."""
+    sweep = tmp_path / "sweep"
+    process = start(["-m", *SWEEP, "learning_rate=0.01,0.02", f"hydra.sweep.dir={sweep}"], tmp_path, data_root)
+    wait_for_records(sweep / "0", 1, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err[-2000:]
+    (line,) = [line for line in err.splitlines() if line.startswith("interrupted: ")]
+    assert line.endswith(f"in {sweep / '0'}; finish with the same command and resume=true hydra.sweep.dir={sweep}")
+
+
 def test_two_processes_resuming_one_folder_lose_nothing(tmp_path: Path, data_root: Path) -> None:
     """Resumed concurrently, one writes and the other is refused (one writer per folder,
     tests/test_harness_lock.py); resumed again, it completes the folder."""
     run_dir = tmp_path / "run"
-    common = ["+experiment=titanic_sgd", "model.epochs=300", "quiet=true", "report=false", "resume=true",
-              f"hydra.run.dir={run_dir}"]
+    common = ["+experiment=titanic_sgd", "model.epochs=300", "quiet=true", "report=false", f"hydra.run.dir={run_dir}"]
+    begun = start([*common, "seeds=[0]"], tmp_path, data_root)  # a folder to resume (resume=true needs one)
+    assert begun.wait(timeout=120) == 0, begun.communicate()[1][-2000:]
+    common.append("resume=true")
     first = start([*common, "seeds=[0,2,4,6]"], tmp_path, data_root)
     second = start([*common, "seeds=[1,3,5,7]"], tmp_path, data_root)
     codes = {}

@@ -18,10 +18,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_MULTIRUN_YAML, read_records
 from harness.runs_table import load_runs
 
-HYDRA_MULTIRUN_YAML = "multirun.yaml"
 HYDRA_DIRNAME = ".hydra"
 RESULTS_DIRNAME = "results"
 MULTIRUN_DIRNAME = "multirun"
