@@ -116,8 +116,8 @@ def write_ablation(root: str | Path, experiment: str, effects: dict[str, float],
     over five seeds (so over seeds 0-4 a difference of cells is exactly the effects' sum, and its per-seed
     differences vary for a paired test); Keras's runs are `keras` + noise(s). Noise over seeds
     0-4: -2, 0, 2, -1, 1; JITTER -1, 0, 1, 0.5, -0.5. With
-    `column="article_error"` that value is Titanic's signed "error" instead (near 0 it takes both
-    signs, so a mean of |error| would differ), and misclassified is 50 + noise(s) in every run."""
+    `column="article_error"` that value is Titanic's "error" instead, its sign alternating over
+    seeds (a signed mean would cancel), and misclassified is 50 + noise(s) in every run."""
     import yaml
 
     from harness.algorithm import COMPONENTS, IMPLIED
@@ -156,7 +156,7 @@ def _ablation_measure(column: str, value: float, seed: int) -> dict[str, float]:
     """The record fields of one ablation run whose measure is `value` in `column`."""
     if column == "test_misclassified":
         return {"test_misclassified": value}
-    return {"article_error": value, "test_misclassified": 50 + (seed * 7) % 5 - 2}
+    return {"article_error": value if seed % 2 == 0 else -value, "test_misclassified": 50 + (seed * 7) % 5 - 2}
 
 
 def write_head_to_head(root: str | Path, experiment: str, mlp: list[float], keras: list[float], *,

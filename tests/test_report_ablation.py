@@ -341,33 +341,38 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
 
 
 def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_path: Path) -> None:
-    """Titanic's gap claim is a difference of signed mean "error"s in passengers (the article's 16.7 -
-    12.7): the ablation measures that, not misclassified (equal in every cell here, no gap) nor mean
-    |error| (errors near 0 take both signs here, so its gap is not the 4 of the signed error)."""
+    """Titanic's gap claim compares signed mean "error"s (as the article did); the ablation ranks
+    accuracy, so it measures the size of each run's "error", |"error"| in passengers (reference.SIGNED),
+    not misclassified (equal in every cell here, no gap) nor the signed error (whose signs alternate
+    over seeds, so its gap is not the 4 of |error|)."""
     from harness.reporting import reference
 
     numbers = reference.load_reference()
     measure, _ = ablation.measure_of("ablation_titanic", numbers)
-    assert (measure.column, measure.unit, measure.name) == ("article_error", "passengers", '"error"')
-    mnist, _ = ablation.measure_of("ablation_mnist", numbers)
-    assert (mnist.column, mnist.unit, mnist.name) == ("test_misclassified", "images", "misclassified")
+    assert measure == ablation.Measure("article_error", True, "passengers") and measure.name == '|"error"|'
+    claim = next(n for n in numbers["numbers"] if n["id"] == ablation.EXPLAINS["ablation_titanic"])
+    assert reference.gap_measure(claim) == ablation.Measure("article_error", False, "passengers")  # the claim: signed
+    mnist = ablation.Measure("test_misclassified", False, "images")
+    assert ablation.measure_of("ablation_mnist", numbers) == (mnist, "")
     assert ablation.measure_of("ablation_mnist", {}) == (
         None, "the reference numbers could not be loaded (the reproduction table says why)")
     assert ablation.measure_of("ablation_mnist", {"numbers": [{"id": "other"}]}) == (
         None, "the reference numbers hold no claim mnist_vs_tf_misclassified_gap")
-    write_ablation(tmp_path, "ablation_titanic", {"backprop": -4.0}, article=2.0, keras=-2.0, column="article_error")
+    write_ablation(tmp_path, "ablation_titanic", {"backprop": -4.0}, article=16.7, keras=12.7, column="article_error")
     runs = tables.prepare(load_runs([tmp_path]))
     table = ablation.cells(runs, measure)
-    article_cell, keras_cell = table[tuple("article" for _ in COMPONENTS)], table[tuple("keras" for _ in COMPONENTS)]
-    assert article_cell.mean() == pytest.approx(2.0) and (article_cell < 0).any()
+    article_cell = table[tuple("article" for _ in COMPONENTS)]
+    assert article_cell.mean() == pytest.approx(16.7) and (article_cell > 0).all()
     keras = measure.values(runs[runs["impl"] == "keras"])
     the_gap = ablation.gap(table, keras, measure)
     assert the_gap.size == pytest.approx(4.0) and the_gap.measure == measure
     text = ablation.sentence("ablation_titanic", ablation.effects(table), the_gap)
-    assert 'algorithm\'s mean "error" is 4 passengers higher than with Keras\'s algorithm in our MLP' in text
+    assert 'algorithm\'s mean |"error"| is 4 passengers higher than with Keras\'s algorithm in our MLP' in text
     assert "backprop (4 passengers lower" in text
     assert ablation.gap(ablation.cells(runs), keras).size == pytest.approx(0.0)  # misclassified shows no gap
-    assert article_cell.abs().mean() - keras_cell.abs().mean() != pytest.approx(4.0)  # |error| another gap
+    signed = ablation.Measure("article_error", False, "passengers")
+    assert ablation.gap(ablation.cells(runs, signed), signed.values(runs[runs["impl"] == "keras"])).size != \
+        pytest.approx(4.0)
 
 
 def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> None:
@@ -417,20 +422,22 @@ def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> Non
     assert "<table" not in text and "nan" not in text
 
 
-def test_titanic_section_falls_back_to_the_keras_library_on_signed_error(tmp_path: Path) -> None:
+def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: Path) -> None:
     """Three seeds a cell, Keras's-algorithm cell lost (its runs failed): the gap is against
-    TensorFlow's three runs (Welch), in signed "error" too: -1, 2, 5 against -4, -2, 0 is 4 (of
-    |error|, 8/3 - 2)."""
+    TensorFlow's three runs (Welch), in |"error"| too: |13.7|, |-16.7|, |19.7| against |10.7|,
+    |-12.7|, |14.7| is 4 (signed, the signs alternate)."""
     from harness.reporting import reference
 
-    write_ablation(tmp_path, "ablation_titanic", {}, article=2.0, keras=-2.0, seeds=3, column="article_error")
+    write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=3, column="article_error")
     runs = tables.prepare(load_runs([tmp_path]))
     all_keras = tuple("keras" for _ in COMPONENTS)
     runs = runs[[not (run["impl"] == "mlp" and ablation.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
-    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean &quot;error&quot; is 4 passengers "
+    assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers "
             "higher than with TensorFlow/Keras, not significantly (95% CI") in text and "n=3 vs 3 runs)" in text
-    assert "3 Keras run(s) (TensorFlow's mean &quot;error&quot;: -2)" in text
+    assert "3 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 12.7)" in text  # |10.7|, |-12.7|, |14.7|
+    assert ("each run's |&quot;error&quot;|, averaged over a cell's runs, so that lower is more accurate "
+            "(the claim itself compares signed means, as the article did)") in text
 
 
 def test_cells_are_paired_by_seed_label_not_by_position() -> None:

@@ -69,6 +69,20 @@ def test_closer_to_zero_compares_the_signed_mean_the_article_printed() -> None:
     assert verdicts.judge_mean(far, 12.75, 20, "closer_to_zero").verdict == "worse"
     assert verdicts.judge_mean(near, 12.75, 20, "closer_to_zero").verdict == "better"
     assert verdicts.judge_mean([-v for v in near], -12.75, 20, "closer_to_zero").verdict == "better"
+    # as far from zero on the other side: neither is nearer (not "worse")
+    assert verdicts.judge_mean([-16.6, -16.8, -16.7, -16.5, -16.9], 16.7, 10, "closer_to_zero").verdict == "differs"
+
+
+def test_the_titanic_gap_of_signed_means_has_no_better_side() -> None:
+    """A gap of signed "errors" (mlp - keras) that is lower is not a more accurate MLP: an MLP off
+    by -30 passengers beside a Keras off by 0 gives a gap of -30, far below the article's 4, and
+    must not read "better"."""
+    from harness.reporting.reference import load_reference
+
+    entry = next(e for e in load_reference()["numbers"] if e["id"] == "titanic_vs_tf_error_gap")
+    result = verdicts.judge_gap([-31.0, -29.0, -30.0, -32.0, -28.0], [1.0, -1.0, 0.0, 2.0, -2.0], entry["value"],
+                                10, 10, entry["better"])
+    assert result.verdict == "differs"
 
 
 def test_too_few_runs_says_so() -> None:

@@ -4,7 +4,8 @@ The ablation experiments (ablation_titanic, ablation_mnist) run the MLP in cells
 component of `harness.algorithm.COMPONENTS` from the article or from Keras, plus Keras itself. A
 cell is known by its runs' component values, never by a folder name. Accuracy is measured in the
 quantity of the article's gap claim that the experiment explains (`EXPLAINS`, `measure_of`): mean
-misclassified on MNIST, the signed mean "error" on Titanic. For each component:
+misclassified on MNIST, mean |"error"| on Titanic (the size of each run's signed "error", so that
+lower is more accurate: `measure_of`). For each component:
 
 * switched alone from the article's algorithm to Keras's: that cell's mean minus the article's cell's;
 * switched alone from Keras's algorithm to the article's: that cell minus Keras's-algorithm cell;
@@ -32,7 +33,7 @@ from scipy import stats as scipy_stats
 
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
-from harness.reporting.reference import GAPS, Measure, gap_measure
+from harness.reporting.reference import GAPS, SIGNED, Measure, gap_measure
 from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is, ratio_interval_paired
 from harness.reporting.tables import fmt, repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
@@ -43,12 +44,15 @@ EXPERIMENTS = tuple(EXPLAINS)
 FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
 
 
-MISCLASSIFIED = Measure("test_misclassified", "test rows")  # when the reference lacks the claim
+MISCLASSIFIED = Measure("test_misclassified", False, "test rows")  # when the reference lacks the claim
 
 
 def measure_of(experiment: str, numbers: dict[str, Any]) -> tuple[Measure | None, str]:
-    """The measure of the article's gap claim that `experiment` explains (reference.gap_measure: the
-    same per-run values the reproduction table judges that claim on), or None with why not."""
+    """The per-run accuracy in the quantity of the article's gap claim that `experiment` explains
+    (reference.gap_measure), or None with why not. The ablation ranks accuracy (a component that
+    lowers the measure makes the MLP more accurate), so a signed distance from the truth
+    (reference.SIGNED: Titanic's "error") counts by its size, |"error"|: a signed mean near zero
+    may hide runs far off on both sides."""
     claim_id = EXPLAINS.get(experiment)
     if not numbers.get("numbers"):
         return None, "the reference numbers could not be loaded (the reproduction table says why)"
@@ -57,7 +61,8 @@ def measure_of(experiment: str, numbers: dict[str, Any]) -> tuple[Measure | None
         return None, f"the reference numbers hold no claim {claim_id}"
     if claim.get("measure") not in GAPS:
         return None, f"the claim {claim_id}'s measure ({claim.get('measure')}) is not a gap of one per-run value"
-    return gap_measure(claim), ""
+    measure = gap_measure(claim)
+    return replace(measure, absolute=measure.column in SIGNED), ""
 
 
 @dataclass(frozen=True)

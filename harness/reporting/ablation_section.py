@@ -66,7 +66,10 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
     measure, why_not = ablation.measure_of(experiment, numbers)
     claim = html.esc(ablation.EXPLAINS[experiment])
     measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: each run's "
-                f"{html.esc(measure.name)}, averaged over a cell's runs." if measure else
+                f"{html.esc(measure.name)}, averaged over a cell's runs." if measure and not measure.absolute else
+                f"Accuracy is measured in the quantity of the article's claim <code>{claim}</code>, as a size: each "
+                f"run's {html.esc(measure.name)}, averaged over a cell's runs, so that lower is more accurate (the "
+                f"claim itself compares signed means, as the article did)." if measure else
                 f"{html.esc(why_not[0].upper() + why_not[1:])}, so accuracy is measured as each run's "
                 f"{ablation.MISCLASSIFIED.name} test rows, not as the gap this experiment explains "
                 f"(<code>{claim}</code>) states it.")

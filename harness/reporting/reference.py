@@ -45,23 +45,30 @@ COLUMNS = ["id", "figure", "quantity", "article", "ours", "test", "p_value", "ve
 
 # How the page names a gap claim's per-run column.
 NAMES = {"test_misclassified": "misclassified", "article_error": '"error"'}
+# Per-run values that are a signed distance from the truth (Titanic's "error": actual minus predicted
+# survivors). A claim compares their signed means, as the article did; a run's accuracy, which the
+# ablation ranks (lower is more accurate), is their size.
+SIGNED = frozenset({"article_error"})
 
 
 @dataclass(frozen=True)
 class Measure:
-    """The per-run values a gap claim compares (and the ablation that explains it): a record column,
-    as recorded (Titanic's "error" signed, as the article averaged it)."""
+    """The per-run values a gap claim compares (signed, as recorded) or, `absolute`, their size (how
+    the ablation that explains the gap measures accuracy)."""
 
     column: str
+    absolute: bool
     unit: str
 
     @property
     def name(self) -> str:
-        return NAMES.get(self.column, self.column)
+        base = NAMES.get(self.column, self.column)
+        return f"|{base}|" if self.absolute else base
 
     def values(self, runs: pd.DataFrame) -> np.ndarray:
         """The finite per-run values of `runs`."""
-        return _values(runs, self.column) if self.column in runs else np.array([])
+        data = _values(runs, self.column) if self.column in runs else np.array([])
+        return np.abs(data) if self.absolute else data
 
     def by_seed(self, runs: pd.DataFrame) -> pd.Series:
         """The finite per-run values of `runs` indexed by their seed; `runs` holds one run per seed
@@ -70,12 +77,13 @@ class Measure:
             return pd.Series(dtype=np.float64)
         data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
                          index=pd.Index(runs["seed"]))
-        return data[np.isfinite(data.to_numpy()) & data.index.notna()]
+        data = data[np.isfinite(data.to_numpy()) & data.index.notna()]
+        return data.abs() if self.absolute else data
 
 
 def gap_measure(entry: dict[str, Any]) -> Measure:
-    """A gap claim's per-run values: its column (GAPS) and unit."""
-    return Measure(GAPS[entry["measure"]], str(entry.get("unit") or "units"))
+    """A gap claim's per-run values, signed as recorded: its column (GAPS) and unit."""
+    return Measure(GAPS[entry["measure"]], False, str(entry.get("unit") or "units"))
 
 
 def load_reference(path: str | os.PathLike | None = None) -> dict[str, Any]:

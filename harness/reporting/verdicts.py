@@ -81,6 +81,8 @@ def _direction(better: str, ours: float, theirs: float, significant: bool) -> st
         return DIFFERS
     if better == "closer_to_zero":
         ours, theirs = abs(ours), abs(theirs)
+        if ours == theirs:  # as far from zero on the other side: neither is nearer
+            return DIFFERS
     lower_is_better = better in ("lower", "closer_to_zero")
     return BETTER if (ours < theirs) == lower_is_better else WORSE
 
