@@ -144,8 +144,9 @@ def get_backend(name: str = "numpy") -> Backend:
     """
     if isinstance(name, Backend):
         return name
-    if name not in BACKEND_NAMES:
-        raise ValueError(f"unknown backend {name!r}: use one of {', '.join(BACKEND_NAMES)}")
+    from . import validation  # imported here: validation imports this module
+
+    name = validation.known_name("backend", name, BACKEND_NAMES)
     if name in _CACHE:
         return _CACHE[name]
     if name == "numpy":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -111,9 +112,10 @@ class NN:
     def __copy__(self) -> "NN":
         """A shallow copy, as Python's: a built network's copy shares its weights, optimizer and
         generator (fitting either trains both; ``copy.deepcopy`` gives an independent network).
-        Unbuilt, there is nothing to share yet: the copy gets its own layers, optimizer and
-        penalty, so building one leaves the other's alone. The generator comes up to date (say
-        in a fit's callback), and the copy is not being fitted, whatever the original is."""
+        Unbuilt, there are no weights to share yet: the copy gets its own layers, optimizer and
+        penalty, so building one leaves the other's weights alone, but the generator is still
+        shared, so which is built or fitted first changes both one's draws. The generator comes up
+        to date (say in a fit's callback), and the copy is not being fitted, whatever the original is."""
         twin = type(self).__new__(type(self))
         twin.__dict__.update(self.__dict__, _generator=self._rng, _fitting=False)
         if not self.built:
@@ -123,12 +125,36 @@ class NN:
         return twin
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled and deep-copied as ``save`` writes it (``serialization.state``): settings,
-        weights, optimizer state and the generator's state, rebuilt by ``serialization.restore``
-        into a network of its own."""
+        """Pickled as ``save`` writes it (``serialization.state``: settings, weights, optimizer and
+        generator state), rebuilt by ``serialization.restore`` into a network of its own class,
+        with the attributes set on it from outside and what its last fit was (``_extras``)."""
         from . import serialization
 
-        return serialization.restore, serialization.state(self)
+        header, arrays = serialization.state(self)
+        return serialization.restore, (header, arrays, None, "the pickled network", type(self)), self._extras()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "NN":
+        """As pickled (``__reduce__``), and what the network shares with its neighbours in the
+        copied container stays shared in the copy: its layers, optimizer, penalty, buffers and
+        generator are the copy's (a layer copied beside its network is the copy's layer)."""
+        from . import serialization
+
+        twin = serialization.restore(*serialization.state(self), cls=type(self))
+        memo[id(self)] = twin
+        parts = [(self.optimizer, twin.optimizer), (self.penalty, twin.penalty), (self._generator, twin._generator),
+                 *zip(self.layers, twin.layers)]
+        if self.built:
+            parts += [(self.params, twin.params), (self.grads, twin.grads)]
+        for mine, theirs in parts:
+            memo[id(mine)] = theirs
+        twin.__dict__.update(copy.deepcopy(self._extras(), memo))
+        return twin
+
+    def _extras(self) -> dict[str, Any]:
+        """What a copy rebuilt from the saved state lacks: attributes set on this network from
+        outside (a subclass's own among them), and what its last fit was."""
+        extras = {key: value for key, value in self.__dict__.items() if key not in _own_attributes()}
+        return {**extras, "fit_threads": self.fit_threads, "fit_whole_epochs": self.fit_whole_epochs}
 
     # ----------------------------------------------------------------- building
     def build(self, input_dim: int) -> None:
@@ -414,6 +440,12 @@ class NN:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"NN([{inner}], loss={self.loss!r}, optimizer={self.optimizer!r})"
+
+
+@functools.lru_cache(maxsize=None)
+def _own_attributes() -> frozenset[str]:
+    """The attributes a built network sets itself: those a copy rebuilt from the saved state has anew."""
+    return frozenset(NN([Dense(1, input_dim=1)]).__dict__)
 
 
 def fused_splits() -> bool:

@@ -41,6 +41,17 @@ class Optimizer:
         self._chunk = bk.elementwise_chunk or params.size
         self._pieces = self.pieces(0, params.size)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copied and pickled without its pieces: views of its buffers, which a copy would hold as
+        arrays of their own (its steps would then move no parameter); ``__setstate__`` cuts them
+        again from the copy's buffers."""
+        return {key: value for key, value in self.__dict__.items() if key != "_pieces"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if getattr(self, "params", None) is not None:
+            self._pieces = self.pieces(0, self.params.size)
+
     def _buffers(self) -> tuple[Any, ...]:
         """The flat arrays one update reads and writes, parameters and gradients first."""
         return (self.params, self.grads)

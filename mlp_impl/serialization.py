@@ -25,7 +25,7 @@ def state(net: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     header["rng_state"] = net._rng.bit_generator.state  # so a loaded network resumes the same draws
     arrays: dict[str, np.ndarray] = {}
     if net.built:
-        header["widths"] = net.widths
+        header["widths"] = list(net.widths)
         arrays["params"] = np.array(net.backend.to_numpy(net.params))  # a copy, not the live buffer
         for key, value in net.optimizer.get_state(net.backend).items():
             arrays[f"optimizer/{key}"] = value
@@ -72,16 +72,19 @@ def load(path: str | Path, backend: str | None = None) -> Any:
 
 
 def restore(header: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None,
-            source: Any = "the copied network") -> Any:
+            source: Any = "the copied network", cls: type | None = None) -> Any:
     """A new network from what ``state`` returned (a file's contents, or a pickled or deep-copied
-    network's), on ``backend`` (default: the one it came from)."""
+    network's), on ``backend`` (default: the one it came from), of class ``cls`` (default ``NN``;
+    a subclass is built by ``NN.__init__``, whatever its own takes)."""
     from .layers import Dense
     from .network import NN
     from .optimizers import get as get_optimizer
 
     layers = [Dense(**config) for config in header["layers"]]
     optimizer = get_optimizer(header["optimizer"]["name"], **header["optimizer"]["config"])
-    net = NN(
+    net = (cls or NN).__new__(cls or NN)
+    NN.__init__(
+        net,
         layers,
         loss=header["loss"],
         optimizer=optimizer,

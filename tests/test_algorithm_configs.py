@@ -155,6 +155,9 @@ def test_loss_gradient_is_validated_and_passed_to_the_mlp() -> None:
     spec = spec_from_config({**TITANIC, "loss_gradient": "article"})
     assert mlp_model.build_network(spec, 7, seed=0, dtype="float64", backend="numpy",
                                    sampling="article").loss_gradient == "article"
+    relu_out = {**TITANIC, "layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "relu"}]}
     for impl in ("mlp", "mlp_fused"):
         with pytest.raises(ValueError, match=rf"^impls=\[{impl}\] cannot train model.loss=mae with model.loss_gradient=article"):
             check_plan(impl, spec_from_config({**TITANIC, "loss": "mae", "loss_gradient": "article"}))
+        with pytest.raises(ValueError, match=rf"^impls=\[{impl}\] cannot train model.loss=binary_crossentropy after"):
+            check_plan(impl, spec_from_config(relu_out))

@@ -470,3 +470,53 @@ def test_a_built_networks_parts_can_be_pickled_and_deep_copied(kernels: str) -> 
     assert optimizer.iterations == 7 and optimizer.get_config() == net.optimizer.get_config()
     np.testing.assert_array_equal(together["out"].W, together["net"].layers[-1].W)
     assert pickle.loads(pickle.dumps(net.backend)) is net.backend
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "fused"])
+def test_a_copied_optimizer_updates_its_own_parameters(kernels: str) -> None:
+    """The update runs on views of the optimizer's buffers (its pieces): a deep or pickled copy
+    rebuilds them on its own buffers, so a step moves the copy's parameters."""
+    import copy
+    import pickle
+
+    x, y = _blobs()
+    net = NN([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3,
+             kernels=kernels)
+    net.fit(x, y, 1, 0.01, 32)
+    for twin in (copy.deepcopy(net.optimizer), pickle.loads(pickle.dumps(net.optimizer))):
+        before = twin.params.copy()
+        twin.grads[...] = 1.0
+        twin.step(0.1)
+        assert not np.array_equal(twin.params, before) and twin.iterations == 8
+        assert all(np.shares_memory(piece[0], twin.params) for piece in twin._pieces)
+
+
+class Named(NN):
+    """A subclass, for the copies' class (pickled by reference: at module level)."""
+
+
+def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes() -> None:
+    """copy.deepcopy's rule: what the network and its neighbours in the copied container share stays
+    shared in the copy (a layer copied beside its network is the copy's layer); a subclass stays
+    itself; attributes set on the network come along, pickled too."""
+    import copy
+    import pickle
+
+    x, y = _blobs()
+    net = Named([Dense(5, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=3)
+    net.fit(x, y, 1, 0.01, 32)
+    net.note = "checkpoint"
+    twin, layer, optimizer, params = copy.deepcopy([net, net.layers[0], net.optimizer, net.params])
+    assert layer is twin.layers[0] and optimizer is twin.optimizer and params is twin.params
+    assert type(twin) is Named and twin.note == "checkpoint" and twin.fit_threads == net.fit_threads
+    assert twin.fit_whole_epochs == net.fit_whole_epochs
+    layer.W = np.zeros((4, 5))
+    np.testing.assert_array_equal(twin.get_weights()[0], 0.0)
+    assert not np.array_equal(net.get_weights()[0], 0.0)
+    loaded = pickle.loads(pickle.dumps(net))
+    assert type(loaded) is Named and loaded.note == "checkpoint"
+    from mlp_impl import serialization
+
+    header, _ = serialization.state(net)
+    header["widths"].append(99)
+    assert net.widths == [4, 5, 1]  # the state is a copy

@@ -63,7 +63,6 @@ def _one_line_error(match: str, func, *args, **kwargs) -> str:
         (lambda: _net(loss=["mse"]), r"unknown loss \['mse'\]: use one of mse,"),
         (lambda: _net(optimizer={"name": "adam"}), r"unknown optimizer \{'name': 'adam'\}: use one of sgd,"),
         (lambda: _net(initializer=["he"]), r"unknown initializer \['he'\]"),
-        (lambda: _net(sampling=["shuffle"]), r"unknown sampling \['shuffle'\]"),
         (lambda: NN(5), "layers must be a non-empty list of Dense/Layer objects"),
     ],
 )
@@ -118,6 +117,16 @@ def test_bad_fit_fails_before_training(change: dict, match: str) -> None:
 ])
 def test_linear_regression_refuses_bad_input_in_one_line(make, match: str) -> None:
     _one_line_error(match, make)
+
+
+def test_names_are_read_in_any_case_everywhere() -> None:
+    """One lookup (validation.known_name) for every name a network takes: any case, one rule."""
+    net = NN([Dense(2, "ReLU", kernel_initializer="HE"), Dense(1, "Sigmoid")], loss="Binary_Crossentropy",
+             optimizer="ADAM", initializer="Xavier", backend="NumPy", sampling="Shuffle", backprop="Standard",
+             kernels="NumPy", loss_gradient="Standard", seed=0)
+    assert (net.backend.name, net.sampling, net.backprop, net.kernels, net.loss_gradient, net.loss) == \
+        ("numpy", "shuffle", "standard", "numpy", "standard", "binary_crossentropy")
+    assert Adam(variant="Keras").variant == "keras"
 
 
 def test_a_byte_swapped_dtype_is_the_native_one() -> None:

@@ -67,7 +67,7 @@ class MLP(Adapter):
         follow, or a loss the chosen loss gradient does not have."""
         if spec.kernels != "numpy":
             _fused_refused(backend, f"model.kernels={spec.kernels} with backend={backend}")
-        check_output_pairing(spec)
+        check_output_pairing(spec, self.name)
         from mlp_impl.losses import check_gradient
         try:
             check_gradient(spec.loss, spec.loss_gradient)

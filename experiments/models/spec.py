@@ -135,16 +135,16 @@ def _check_optimizer_settings(spec: ModelSpec) -> None:
             raise ValueError(f"model.{key}={getattr(spec, key)} is out of range ({ex}); set model.{key} to {fix}") from None
 
 
-def check_output_pairing(spec: ModelSpec) -> None:
-    """The from-scratch MLP fuses its output activation with the cross-entropies, so it refuses a
-    pairing (e.g. binary_crossentropy after relu) that Keras or PyTorch would still run: mlp_impl's
-    own rule, named by the config keys."""
+def check_output_pairing(spec: ModelSpec, impl: str = "mlp") -> None:
+    """The from-scratch MLP (``impl``, as named in impls) fuses its output activation with the
+    cross-entropies, so it refuses a pairing (e.g. binary_crossentropy after relu) that Keras or
+    PyTorch would still run: mlp_impl's own rule, named by the config keys."""
     from mlp_impl.losses import check_pairing
     last = f"model.layers[{len(spec.layers) - 1}].activation"
     try:
         check_pairing(spec.loss, spec.layers[-1].activation)
     except ValueError as ex:
-        raise ValueError(f"impls=[mlp] cannot train model.loss={spec.loss} after {last}="
+        raise ValueError(f"impls=[{impl}] cannot train model.loss={spec.loss} after {last}="
                          f"{spec.layers[-1].activation}: {ex}") from None
 
 

@@ -272,7 +272,7 @@ class Torch(Adapter):
         if backend == "torch-cuda":
             torch = _import_torch()
             if not torch.cuda.is_available():
-                raise ValueError(f"torch on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
+                raise ValueError(f"{self.name} on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
                                  f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
         if self.compiled:
             from .torch_compiled import check_compiler
