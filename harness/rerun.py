@@ -113,7 +113,7 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
-    outcome = _run_again(folder, into, original_git, report=not in_sweep)
+    outcome = _run_again(folder, into, original_git, in_sweep=in_sweep)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
         return INTERRUPTED
@@ -131,15 +131,15 @@ def _start_again(folder: Path) -> str:
     return f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR"
 
 
-def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, report: bool) -> Outcome:
-    """Run rerun_configs(folder) into `into` one after another (with `report`, the report the
+def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, in_sweep: bool) -> Outcome:
+    """Run rerun_configs(folder) into `into` one after another (not a sweep's job: the report the
     config asks for after the last); their outcomes as one, up to a Ctrl-C."""
     configs, total = rerun_configs(folder), Outcome()
     for cfg in configs:
         outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
                              then=_start_again(folder),
-                             report=report and cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
-                             original_git=original_git)
+                             report=not in_sweep and cfg.report and cfg is configs[-1], sweep_job=in_sweep,
+                             rerun_of=str(folder.resolve()), original_git=original_git)
         total.done += outcome.done
         total.failed += outcome.failed
         total.diverged += outcome.diverged
