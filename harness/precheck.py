@@ -157,7 +157,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
             precheck_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
             check_output_dir(out, resume=bool(cfg.resume), cfg=job,
-                             dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir")
+                             dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", sweep_job=multirun)
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
     folder = ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)
@@ -178,13 +178,14 @@ def _check_folder_setting(overrides: list[str], cfg: DictConfig, multirun: bool,
 
 
 def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool) -> None:
-    """The whole command's folder (a sweep's, or the single run's): a sweep not into a run's folder,
-    resume=true into one that holds something to finish (harness.validate)."""
+    """The whole command's folder (a sweep's, or the single run's): a sweep into a folder of its own
+    (no run's, no other sweep's, none inside a sweep), resume=true into one that holds something to
+    finish (harness.validate)."""
     from .validate import check_resumable, check_sweep_folder
     key, path = folder
     try:
         if multirun:
-            check_sweep_folder(path)
+            check_sweep_folder(path, resume=resume)
         if resume:
             check_resumable(path, key)
     except ValueError as ex:

@@ -37,7 +37,7 @@ from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
 from .sweep import Outcome
-from .validate import forget_prechecked, precheck_plan
+from .validate import check_outside_sweeps, check_sweep_folder, enclosing_sweep, forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
 IDENTICAL, BAD_INPUT, DIFFERENT, INTERRUPTED = 0, 2, 3, 130  # exit statuses, as the docstring says
@@ -113,7 +113,7 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
-    outcome = _run_again(folder, into, original_git, report=not in_sweep)
+    outcome = _run_again(folder, into, original_git, in_sweep=in_sweep)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
         return INTERRUPTED
@@ -131,15 +131,15 @@ def _start_again(folder: Path) -> str:
     return f"rerun into an empty folder: python -m harness.rerun {folder} --into NEW_DIR"
 
 
-def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, report: bool) -> Outcome:
-    """Run rerun_configs(folder) into `into` one after another (with `report`, the report the
+def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, in_sweep: bool) -> Outcome:
+    """Run rerun_configs(folder) into `into` one after another (not a sweep's job: the report the
     config asks for after the last); their outcomes as one, up to a Ctrl-C."""
     configs, total = rerun_configs(folder), Outcome()
     for cfg in configs:
         outcome = run_config(cfg, into, launcher="basic", command=command_line("harness.rerun", sys.argv[1:]),
                              then=_start_again(folder),
-                             report=report and cfg.report and cfg is configs[-1], rerun_of=str(folder.resolve()),
-                             original_git=original_git)
+                             report=not in_sweep and cfg.report and cfg is configs[-1], sweep_job=in_sweep,
+                             rerun_of=str(folder.resolve()), original_git=original_git)
         total.done += outcome.done
         total.failed += outcome.failed
         total.diverged += outcome.diverged
@@ -164,6 +164,28 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
+
+
+def check_into(into: Path, targets: list[Path], *, sweep: bool) -> None:
+    """Refuse (ValueError, one line) a new folder a merge would mix with other runs, by the rules of
+    `python -m harness` (harness.validate): a sweep's into a folder of its own, a run's outside any
+    sweep (a sweep's merge, report and resume would take it in as a job); check_jobs refuses a
+    target that is not empty."""
+    if sweep:
+        check_sweep_folder(into, dir_key="--into")
+    else:
+        for target in targets:
+            check_outside_sweeps(target.absolute(), "--into")
+
+
+def default_into(folder: Path, stamp: str) -> Path:
+    """RESULTS_DIR-rerun-<stamp> beside the original; for a folder inside a sweep, beside the sweep
+    (SWEEP-JOB-rerun-<stamp>), whose merge would otherwise take the rerun in as another job."""
+    sweep = enclosing_sweep(folder)
+    if sweep is None:
+        return folder.with_name(f"{folder.name}-rerun-{stamp}")
+    inside = "-".join(folder.resolve().relative_to(sweep).parts)
+    return sweep.with_name(f"{sweep.name}-{inside}-rerun-{stamp}")
 
 
 def is_sweep(folder: Path, jobs: list[Path]) -> bool:
@@ -199,23 +221,25 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: rerun a results folder (or each job of a multirun folder); the exit status."""
     parser = argparse.ArgumentParser(prog="python -m harness.rerun", description=__doc__.splitlines()[0])
     parser.add_argument("results_dir", type=Path)
-    parser.add_argument("--into", type=Path, help="new folder (default: RESULTS_DIR-rerun-<timestamp>)")
+    parser.add_argument("--into", type=Path, help="new folder (default: RESULTS_DIR-rerun-<timestamp>; for a job "
+                                                  "of a sweep, SWEEP_DIR-JOB-rerun-<timestamp>)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     folder: Path = args.results_dir
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
-    into: Path = args.into or folder.with_name(f"{folder.name}-rerun-{stamp}")
+    into: Path = args.into or default_into(folder, stamp)
     jobs = [folder] if (folder / CONFIG_FILE).exists() else sorted(p.parent for p in folder.glob(f"*/{CONFIG_FILE}"))
     if not jobs:
         sys.stderr.write(f"error: {folder} holds no {CONFIG_FILE}; give a folder written by python -m harness\n")
         return BAD_INPUT
     targets = [into if job == folder else into / job.name for job in jobs]
+    sweep = is_sweep(folder, jobs)
     try:
+        check_into(into, targets, sweep=sweep)
         check_jobs(jobs, targets)
     except ValueError as ex:
         sys.stderr.write(f"error: {ex}\n")
         return BAD_INPUT
-    sweep = is_sweep(folder, jobs)
     status = IDENTICAL
     if sweep:
         start_sweep(folder, into)

@@ -78,7 +78,7 @@ def run(cfg: DictConfig) -> None:
     outcome = run_config(cfg, run_dir, launcher=launcher, command=command_line("harness", overrides),
                          cleanup_on_reject=True, report=cfg.report and not multirun,
                          dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then,
-                         after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER)
+                         after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER, sweep_job=multirun)
     if sweep_dir:
         merge_into_sweep(sweep_dir, then)
     finish(outcome, run_dir, multirun, then)
@@ -117,24 +117,26 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = N
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                cleanup_on_reject: bool = False, report: bool | None = None, dir_key: str = "hydra.run.dir",
-               then: str | None = None, after_at_sweep_end: bool = False, **environment_extra: Any) -> Outcome:
+               then: str | None = None, after_at_sweep_end: bool = False, sweep_job: bool = False,
+               **environment_extra: Any) -> Outcome:
     """Validate cfg, lock run_dir, then write the config and environment and run every pending run
     into it, holding the folder's writer lock (harness.folder_lock) until the report is written.
 
     `report` (default: cfg.report) says whether to rebuild the report afterwards; `dir_key` is the
     setting that chose run_dir, named in the fix of a refused folder; `then` is how to finish
     after a failed write (default: resume=true into run_dir), said in its one-line error;
-    `after_at_sweep_end` leaves the rate after the runs to the sweep's end (harness.callbacks)."""
+    `after_at_sweep_end` leaves the rate after the runs to the sweep's end (harness.callbacks);
+    `sweep_job` says run_dir is a job of the sweep folder above it, not a run inside another's sweep."""
     then = then or finish_with_resume(dir_key, run_dir)
     plan = _checked(lambda: job_plan(cfg), run_dir, cleanup=cleanup_on_reject)
     plan.warn_left_out()
-    _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
-             cleanup=cleanup_on_reject)
+    _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key, sweep_job=sweep_job),
+             run_dir, cleanup=cleanup_on_reject)
     try:
         with folder_lock.hold(run_dir, dir_key=dir_key):
             # again under the lock: another writer may have filled the folder since the first check
-            _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key), run_dir,
-                     cleanup=False)
+            _checked(lambda: check_output_dir(run_dir, resume=cfg.resume, cfg=cfg, dir_key=dir_key,
+                                              sweep_job=sweep_job), run_dir, cleanup=False)
             return _run_locked(cfg, plan, run_dir, launcher, command, report, environment_extra,
                                after_at_sweep_end)
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched

@@ -243,14 +243,15 @@ def check_writable_folder(folder: str | os.PathLike, dir_key: str) -> None:
 
 
 def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
-                     dir_key: str = "hydra.run.dir") -> None:
-    """The run folder must be creatable and writable, must not be a sweep's or hold other runs'
-    (check_single_run_folder), must not already hold records unless resuming, and when resuming
-    must have been made with the same settings. `dir_key` is the setting that chooses the folder,
-    named in the fixes (hydra.sweep.dir for a sweep's job)."""
+                     dir_key: str = "hydra.run.dir", sweep_job: bool = False) -> None:
+    """The run folder must be creatable and writable, must not be a sweep's, lie inside one (unless
+    it is one of that sweep's jobs: `sweep_job`) or hold other runs' (check_single_run_folder), must
+    not already hold records unless resuming, and when resuming must have been made with the same
+    settings. `dir_key` is the setting that chooses the folder, named in the fixes (hydra.sweep.dir
+    for a sweep's job)."""
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
-    check_single_run_folder(path, dir_key)
+    check_single_run_folder(path, dir_key, sweep_job=sweep_job)
     records = path / RECORDS_DIRNAME
     if not resume and records.is_dir() and any(records.glob("*.json")):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
@@ -259,26 +260,63 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
         check_same_config(cfg, path, dir_key)
 
 
-def check_single_run_folder(path: Path, dir_key: str) -> None:
-    """A run's folder holds no sweep and no other runs' folders: a sweep's tables merge every
-    records/ folder below the sweep folder (harness.sweep_merge), so a run written into one would
-    join the sweep, and its runs.csv and summary.csv would replace the sweep's."""
+def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False) -> None:
+    """A run's folder holds no sweep and no other runs' folders, and lies inside no sweep unless it is
+    one of its jobs: a sweep's tables merge every records/ folder below the sweep folder
+    (harness.sweep_merge), so a run written into one would join the sweep, and its runs.csv and
+    summary.csv would replace the sweep's."""
     if (path / HYDRA_MULTIRUN_YAML).exists():
         raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
-    others = [d for d in find_run_dirs([path]) if d != path.resolve()] if path.is_dir() else []
+    if not sweep_job:
+        check_outside_sweeps(path, dir_key)
+    others = _other_run_dirs(path)
     if others:
-        shown = path / others[0].relative_to(path.resolve())
-        raise ValueError(f"output folder {path} holds other runs' folders ({shown}); choose a new {dir_key}")
+        raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}); choose a new {dir_key}")
 
 
-def check_sweep_folder(sweep_dir: str | os.PathLike) -> None:
-    """A sweep's folder is not a single run's: the sweep's merge would take the run's records in as
-    a job and replace its runs.csv (the converse of check_single_run_folder)."""
+def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
+    """The nearest folder above `folder` marked as a sweep's by Hydra (multirun.yaml), else None: the
+    mark harness.reporting.batches.batch_root goes by, and the folder whose merge takes in every
+    records/ folder below it."""
+    return next((a for a in Path(folder).resolve().parents if (a / HYDRA_MULTIRUN_YAML).is_file()), None)
+
+
+def check_outside_sweeps(path: Path, dir_key: str) -> None:
+    """A folder inside a sweep's folder would be taken in by its merge, report and resume as a job."""
+    sweep = enclosing_sweep(path)
+    if sweep is not None:
+        raise ValueError(f"output folder {path} is inside the sweep {sweep} ({HYDRA_MULTIRUN_YAML}), whose tables "
+                         f"would take it in as a job; choose a {dir_key} outside it")
+
+
+def _other_run_dirs(path: Path) -> list[Path]:
+    """The runs' folders below `path` (not `path` itself), as the user wrote `path`."""
+    if not path.is_dir():
+        return []
+    return [path / d.relative_to(path.resolve()) for d in find_run_dirs([path]) if d != path.resolve()]
+
+
+def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir") -> None:
+    """A sweep's folder is not a single run's and lies inside no other sweep; without resume it holds
+    no sweep and no runs' folders either: the sweep's merge would take every records/ folder below it
+    in as a job and replace the folder's runs.csv and summary.csv (the converse of
+    check_single_run_folder). `dir_key` is the setting that chose it (--into for a rerun)."""
     path = Path(sweep_dir).absolute()
     if any((path / RECORDS_DIRNAME).glob("*.json")):
         raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
-                         f"choose a new hydra.sweep.dir")
+                         f"choose a new {dir_key}")
+    check_outside_sweeps(path, dir_key)
+    if resume:
+        return
+    if (path / HYDRA_MULTIRUN_YAML).exists():
+        finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
+        raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
+                         f"choose a new {dir_key}")
+    others = _other_run_dirs(path)
+    if others:
+        raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}), which a sweep's tables "
+                         f"would take in as jobs; choose a new {dir_key}")
 
 
 def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:

@@ -250,6 +250,55 @@ def test_a_sweep_into_a_single_runs_folder_is_refused(resume: str, tmp_path: Pat
     assert files_in(folder) == before
 
 
+def _other_sweep(folder: Path, layout: str) -> None:
+    """Folders a new sweep's jobs (0, 1) do not collide with, but whose records its merge would take in."""
+    if layout == "another sweep":  # smoke's job folders are named <job>-<case>
+        (folder / "0-titanic" / "records").mkdir(parents=True)
+        (folder / "0-titanic" / "records" / "mlp-numpy-seed0.json").write_text("{}")
+        (folder / "multirun.yaml").write_text("hydra: {}\n")
+        (folder / "runs.csv").write_text("job,seed\n0-titanic,0\n")
+    else:
+        _sweep_folder(folder, layout)
+
+
+@pytest.mark.parametrize("layout", ["another sweep", "sweep before its first record", "runs' folders"])
+def test_a_sweep_into_a_folder_of_other_runs_is_refused(layout: str, tmp_path: Path, data_root: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """Without resume=true a sweep needs a folder of its own: its merge takes in every records/
+    folder below it and rewrites the folder's runs.csv and summary.csv."""
+    folder = tmp_path / "sweep"
+    _other_sweep(folder, layout)
+    before = files_in(folder)
+    line = refused_in_process(["-m", "+experiment=titanic_sgd", "seed=0,1", f"hydra.sweep.dir={folder}"], capsys)
+    if layout == "runs' folders":
+        assert line == (f"error: output folder {folder} holds other runs' folders ({folder / '2026-01-01_00-00-00'}), "
+                        f"which a sweep's tables would take in as jobs; choose a new hydra.sweep.dir")
+    else:
+        assert line == (f"error: output folder {folder} already holds a sweep (multirun.yaml); finish it with its "
+                        f"own overrides and resume=true, or choose a new hydra.sweep.dir")
+    assert files_in(folder) == before
+
+
+@pytest.mark.parametrize("inside", ["extra", "0/extra"])
+@pytest.mark.parametrize("resume", ["false", "true"])
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_run_inside_a_sweeps_folder_is_refused(inside: str, resume: str, multirun: bool, tmp_path: Path,
+                                                 data_root: Path, capsys: pytest.CaptureFixture) -> None:
+    """The sweep's merge, report and resume would take the run (or a sweep's jobs) in as its jobs."""
+    sweep = tmp_path / "sweep"
+    _sweep_folder(sweep, "sweep")
+    folder = sweep / inside
+    folder.mkdir(exist_ok=True)
+    (folder / "notes.txt").write_text("kept")  # something to resume, so the folder rule is what refuses
+    before = files_in(sweep)
+    command = ["seed=0,1", f"hydra.sweep.dir={folder}"] if multirun else [f"hydra.run.dir={folder}"]
+    line = refused_in_process(["-m"] * multirun + ["+experiment=titanic_sgd", f"resume={resume}", *command], capsys)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    assert line == (f"error: output folder {folder} is inside the sweep {sweep} (multirun.yaml), whose tables would "
+                    f"take it in as a job; choose a {key} outside it")
+    assert files_in(sweep) == before
+
+
 def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 

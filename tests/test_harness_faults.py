@@ -319,3 +319,68 @@ def test_rerun_of_a_sweep_is_one_sweep_to_the_report(fake_mlp, tmp_path: Path, d
     assert sorted(shown["learning_rate"]) == [0.01, 0.01, 0.02, 0.02] and older == {}
     assert pd.read_csv(tmp_path / "again" / "runs.csv")["job"].tolist() == [0, 0, 1, 1]
     assert pd.read_csv(tmp_path / "again" / "summary.csv")["learning_rate"].tolist() == [0.01, 0.02]
+
+
+def _files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _sweep_of_two_jobs(root: Path) -> Path:
+    """SWEEP/0 and SWEEP/1, one seed each, marked as one sweep as Hydra's sweeper marks it."""
+    for job in ("0", "1"):
+        run_config(config("runs=1"), root / "sweep" / job, launcher="basic", command="test")
+    (root / "sweep" / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    return root / "sweep"
+
+
+@pytest.mark.parametrize("held", ["a single run", "runs' folders", "a sweep"])
+def test_rerun_of_a_sweep_into_a_folder_its_merge_would_take_in_is_refused(
+        held: str, fake_mlp, tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture) -> None:
+    """The rerun's sweep merges every records/ folder below --into and rewrites its runs.csv and
+    summary.csv: a run already there would become a job of the rerun, and its tables be replaced."""
+    from harness import rerun
+    fake_mlp({})
+    sweep, into = _sweep_of_two_jobs(tmp_path), tmp_path / "into"
+    if held == "a single run":
+        run_config(config("runs=1"), into, launcher="basic", command="test")
+    elif held == "runs' folders":
+        run_config(config("runs=1"), into / "2026-01-01_00-00-00", launcher="basic", command="test")
+    else:
+        into.mkdir()
+        (into / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    before = _files_in(into)
+    capsys.readouterr()
+    assert rerun.main([str(sweep), "--into", str(into)]) == 2
+    why = {"a single run": "holds a single run's records; a sweep needs a folder of its own: choose a new --into",
+           "runs' folders": (f"holds other runs' folders ({into / '2026-01-01_00-00-00'}), which a sweep's tables "
+                             f"would take in as jobs; choose a new --into"),
+           "a sweep": "already holds a sweep (multirun.yaml); choose a new --into"}[held]
+    assert capsys.readouterr().err == f"error: output folder {into} {why}\n"
+    assert _files_in(into) == before
+
+
+def test_rerun_of_a_sweeps_job_goes_beside_the_sweep(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    """By default a rerun goes beside its original: for a job of a sweep that is inside the sweep,
+    whose merge (and resume, and report) would take the rerun in as a third job."""
+    from harness import rerun
+    fake_mlp({})
+    sweep = _sweep_of_two_jobs(tmp_path)
+    before = _files_in(sweep)
+    assert rerun.main([str(sweep / "0")]) == 0
+    assert _files_in(sweep) == before
+    [again] = [p for p in tmp_path.iterdir() if p.name.startswith("sweep-0-rerun-")]
+    assert [r["seed"] for r in read_records(again)] == [0]
+
+
+def test_rerun_into_a_sweeps_folder_is_refused(fake_mlp, tmp_path: Path, data_root: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    from harness import rerun
+    fake_mlp({})
+    sweep = _sweep_of_two_jobs(tmp_path)
+    before = _files_in(sweep)
+    capsys.readouterr()
+    assert rerun.main([str(sweep / "0"), "--into", str(sweep / "again")]) == 2
+    assert capsys.readouterr().err == (f"error: output folder {sweep / 'again'} is inside the sweep {sweep} "
+                                       f"(multirun.yaml), whose tables would take it in as a job; choose a --into "
+                                       f"outside it\n")
+    assert _files_in(sweep) == before
