@@ -129,7 +129,8 @@ def _check_syntax(overrides: list[str]) -> None:
 
 
 def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
-    from .validate import check_output_dir, precheck_plan
+    from .folders import check_output_dir
+    from .validate import precheck_plan
     try:
         base = _compose(_first_values(overrides), multirun)
         by_config = not multirun and str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
@@ -181,7 +182,7 @@ def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: b
     """The whole command's folder (a sweep's, or the single run's): a sweep into a folder of its own
     (no run's, no other sweep's, none inside a sweep), resume=true into one that holds something to
     finish (harness.validate)."""
-    from .validate import check_resumable, check_sweep_folder
+    from .folders import check_resumable, check_sweep_folder
     key, path = folder
     try:
         if multirun:

@@ -39,7 +39,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Refuse, before anything is written, folders that do not exist, a report folder that cannot
     be one and a --reference file that is missing or unreadable (one-line ValueError). Without
     --reference a missing article.yaml is no error: the page says how to restore it."""
-    from harness.validate import check_writable_folder
+    from harness.folders import check_writable_folder
     missing = [d for d in args.dirs if not Path(d).is_dir()]
     if missing:
         raise ValueError(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")

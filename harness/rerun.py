@@ -37,7 +37,8 @@ from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
 from .sweep import Outcome
-from .validate import check_outside_sweeps, check_sweep_folder, enclosing_sweep, forget_prechecked, precheck_plan
+from .folders import check_outside_sweeps, check_sweep_folder, enclosing_sweep
+from .validate import forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
 IDENTICAL, BAD_INPUT, DIFFERENT, INTERRUPTED = 0, 2, 3, 130  # exit statuses, as the docstring says

@@ -27,7 +27,8 @@ from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_fi
 from .precheck import refuse
 from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
-from .validate import check_output_dir, job_plan
+from .folders import check_output_dir
+from .validate import job_plan
 
 log = logging.getLogger(__name__)
 

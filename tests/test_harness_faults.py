@@ -161,7 +161,7 @@ def test_resume_with_other_settings_is_refused(fake_mlp, tmp_path: Path, data_ro
 
 
 def test_config_differences_name_each_key_and_both_values() -> None:
-    from harness.validate import config_differences
+    from harness.folders import config_differences
     stored = {"runs": 2, "model": {"epochs": 3, "layers": [{"units": 15}, {"units": 1}]}, "data": {"n": 100}}
     current = {"runs": 5, "model": {"epochs": 4, "layers": [{"units": 8}, {"units": 1}]}, "data": {}}
     assert config_differences(stored, current, {"runs"}) == [

@@ -199,7 +199,7 @@ def test_measure_rate_is_bookkeeping_not_a_setting_of_the_runs(tmp_path) -> None
     from omegaconf import OmegaConf
 
     from harness.run_settings import run_settings
-    from harness.validate import check_same_config
+    from harness.folders import check_same_config
     stored = {"name": "titanic_sgd", "runs": 1, "model": {"epochs": 2}}  # written before the key existed
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(stored), encoding="utf-8")
     check_same_config(OmegaConf.create({**stored, "measure_rate": False, "resume": True}), tmp_path)

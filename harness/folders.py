@@ -1,0 +1,159 @@
+"""Where a command may write: the folder rules, each checked before anything is written.
+
+A run's folder, a sweep's folder and the folders of a rerun must not mix: a sweep's tables merge
+every records/ folder below it (harness.sweep_merge), so a run written into or under a sweep joins
+it, and a sweep written over runs takes them in. Every refusal is a one-line ValueError naming the
+folder, the problem and the setting that fixes it (`dir_key`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
+from harness.runs_table import find_run_dirs
+from harness.run_settings import BOOKKEEPING, dotted_settings
+
+from .config import MODEL_ALIASES
+
+
+def _writable(folder: Path) -> bool:
+    """Probe by creating (and removing) a folder: os.access says yes to root even on read-only mounts."""
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".mlp-bench-probe-", dir=folder))
+        probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def config_differences(stored: dict[str, Any], current: dict[str, Any], ignore: set[str]) -> list[str]:
+    """Each setting that differs, as "model.epochs: 3 in config.yaml, 4 now" (top-level keys in
+    `ignore` left out)."""
+    old, new = dotted_settings(stored, expand_lists=True), dotted_settings(current, expand_lists=True)
+    keys = [k for k in sorted(set(old) | set(new)) if k.split(".")[0] not in ignore and old.get(k) != new.get(k)]
+    return [f"{k}: {old.get(k, 'absent')} in {CONFIG_FILE}, {new.get(k, 'absent')} now" for k in keys]
+
+
+def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.dir") -> None:
+    """Resuming must not mix settings in one folder: all but seeds, impls and bookkeeping must match
+    (records are per implementation and seed, so adding seeds or implementations is consistent)."""
+    stored_path = run_dir / CONFIG_FILE
+    if not stored_path.exists():
+        return
+    # the top-level shortcuts are compared through `model`, where apply_aliases put them
+    ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
+    stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
+    differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
+    if differ:
+        more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
+        raise ValueError(f"resume=true but settings differ from {stored_path}: {'; '.join(differ[:3])}{more}; "
+                         f"resume with the same overrides or choose a new {dir_key}")
+
+
+def check_writable_folder(folder: str | os.PathLike, dir_key: str) -> None:
+    """`folder` must be a folder, or one that can be made and written: else a one-line ValueError
+    naming `dir_key`, the setting that chose it (a later write would fail as if the disk were full)."""
+    path = Path(folder).absolute()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output folder {path} is a file; choose another {dir_key}")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not _writable(existing):
+        why = "is a file" if not existing.is_dir() else "is not writable"
+        raise ValueError(f"output folder {path} cannot be written ({existing} {why}); "
+                         f"choose a writable {dir_key}=PATH or fix the permissions")
+
+
+def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfig | None = None,
+                     dir_key: str = "hydra.run.dir", sweep_job: bool = False) -> None:
+    """The run folder must be creatable and writable, must not be a sweep's, lie inside one (unless
+    it is one of that sweep's jobs: `sweep_job`) or hold other runs' (check_single_run_folder), must
+    not already hold records unless resuming, and when resuming must have been made with the same
+    settings. `dir_key` is the setting that chooses the folder, named in the fixes (hydra.sweep.dir
+    for a sweep's job)."""
+    path = Path(run_dir).absolute()
+    check_writable_folder(path, dir_key)
+    check_single_run_folder(path, dir_key, sweep_job=sweep_job)
+    records = path / RECORDS_DIRNAME
+    if not resume and records.is_dir() and any(records.glob("*.json")):
+        raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
+                         f"or choose a new {dir_key}")
+    if resume and cfg is not None:
+        check_same_config(cfg, path, dir_key)
+
+
+def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False) -> None:
+    """A run's folder holds no sweep and no other runs' folders, and lies inside no sweep unless it is
+    one of its jobs: a sweep's tables merge every records/ folder below the sweep folder
+    (harness.sweep_merge), so a run written into one would join the sweep, and its runs.csv and
+    summary.csv would replace the sweep's."""
+    if (path / HYDRA_MULTIRUN_YAML).exists():
+        raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
+                         f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
+    if not sweep_job:
+        check_outside_sweeps(path, dir_key)
+    others = _other_run_dirs(path)
+    if others:
+        raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}); choose a new {dir_key}")
+
+
+def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
+    """The nearest folder above `folder` marked as a sweep's by Hydra (multirun.yaml), else None: the
+    mark harness.reporting.batches.batch_root goes by, and the folder whose merge takes in every
+    records/ folder below it."""
+    return next((a for a in Path(folder).resolve().parents if (a / HYDRA_MULTIRUN_YAML).is_file()), None)
+
+
+def check_outside_sweeps(path: Path, dir_key: str) -> None:
+    """A folder inside a sweep's folder would be taken in by its merge, report and resume as a job."""
+    sweep = enclosing_sweep(path)
+    if sweep is not None:
+        raise ValueError(f"output folder {path} is inside the sweep {sweep} ({HYDRA_MULTIRUN_YAML}), whose tables "
+                         f"would take it in as a job; choose a {dir_key} outside it")
+
+
+def _other_run_dirs(path: Path) -> list[Path]:
+    """The runs' folders below `path` (not `path` itself), as the user wrote `path`."""
+    if not path.is_dir():
+        return []
+    return [path / d.relative_to(path.resolve()) for d in find_run_dirs([path]) if d != path.resolve()]
+
+
+def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir") -> None:
+    """A sweep's folder is not a single run's and lies inside no other sweep; without resume it holds
+    no sweep and no runs' folders either: the sweep's merge would take every records/ folder below it
+    in as a job and replace the folder's runs.csv and summary.csv (the converse of
+    check_single_run_folder). `dir_key` is the setting that chose it (--into for a rerun)."""
+    path = Path(sweep_dir).absolute()
+    if any((path / RECORDS_DIRNAME).glob("*.json")):
+        raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
+                         f"choose a new {dir_key}")
+    check_outside_sweeps(path, dir_key)
+    if resume:
+        return
+    if (path / HYDRA_MULTIRUN_YAML).exists():
+        finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
+        raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
+                         f"choose a new {dir_key}")
+    others = _other_run_dirs(path)
+    if others:
+        raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}), which a sweep's tables "
+                         f"would take in as jobs; choose a new {dir_key}")
+
+
+def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:
+    """resume=true finishes the runs of an existing folder: a missing or empty one (the default
+    folder, a new timestamp; a mistyped path) holds nothing to finish, and starting afresh there
+    would hide the mistake behind a run that looks like a resume."""
+    path = Path(folder).absolute()
+    if not path.is_dir() or not any(path.iterdir()):
+        why = "empty folder" if path.is_dir() else "no such folder"
+        raise ValueError(f"resume=true: nothing to resume at {path} ({why}); give the folder of the runs to finish "
+                         f"with {dir_key}=PATH, or leave out resume=true to start afresh")
