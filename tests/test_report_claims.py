@@ -85,13 +85,16 @@ def test_titanic_gap_compares_signed_errors_and_the_ratio_its_range(tmp_path: Pa
 
 def test_titanic_error_is_judged_on_its_signed_mean_with_the_others_beside_it(tmp_path: Path) -> None:
     """Errors -17, -17, -16, -18, -17: their mean |error|, 17, is consistent with the article's 16.7,
-    but the article's number is a signed mean, and ours, -17, differs from it and is no nearer zero:
-    worse. Mean |error| and misclassified are shown beside it, as context."""
+    but the article's number is a signed mean, and ours, -17, differs from it; it is not told nearer
+    or farther from zero than the article's (it is as far as its mirror image -16.7): differs.
+    Mean |error| and misclassified are shown beside it, as context."""
     write_head_to_head(tmp_path, "titanic_vs_tf", [33.0, 33.0, 34.0, 32.0, 33.0], [52.0, 48.0, 53.0])
     row = _row(tmp_path, "titanic_vs_tf_mlp_error")
     errors = np.array([-17.0, -17.0, -16.0, -18.0, -17.0])
     t = (errors.mean() - 16.7) / (errors.std(ddof=1) * math.sqrt(1 / 5 + 1 / 10))
-    assert (row["verdict"], row["ours_value"]) == ("worse", pytest.approx(-17.0))
+    assert (row["verdict"], row["ours_value"]) == ("differs", pytest.approx(-17.0))
+    assert row["reason"].endswith("against its mirror image -16.7, as far from zero, p=0.482: neither is told "
+                                  "nearer zero")
     assert row["p_value"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), 4))
     assert row["test"].startswith("t-test of our signed mean (n=5)")
     assert row["ours"].startswith("-17 [95% CI ") and row["ours"].endswith("(n=5); mean |error| 17; misclassified 33")

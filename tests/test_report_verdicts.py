@@ -52,12 +52,13 @@ def test_published_mean_holds_its_false_alarm_rate() -> None:
 
 def test_closer_to_zero_compares_the_signed_mean_the_article_printed() -> None:
     """The article's Titanic "error" is the mean of signed per-run values, so ours is too: errors
-    -13, -12, -14, -13 (mean -13) against its 12.75 differ (p from the signed values) and are farther
-    from zero, "worse". Negative control: the mirror runs 13, 12, 14, 13 have the same mean |error|
-    and are consistent with 12.75, so the verdict reads the sign, which a rule on |error| cannot."""
+    -13, -12, -14, -13 (mean -13) against its 12.75 differ (p from the signed values), but are not
+    told farther from zero than it (they are as far as its mirror image -12.75): "differs".
+    Negative control: the mirror runs 13, 12, 14, 13 have the same mean |error| and are consistent
+    with 12.75, so the verdict reads the sign, which a rule on |error| cannot."""
     ours, s = [-13.0, -12.0, -14.0, -13.0], math.sqrt(2 / 3)
     result = verdicts.judge_mean(ours, 12.75, 20, "closer_to_zero")
-    assert (result.verdict, result.ours) == ("worse", -13.0)
+    assert (result.verdict, result.ours) == ("differs", -13.0)
     assert result.p_value == pytest.approx(_exact_p(-13.0, s, 4, 12.75, 20), rel=1e-9)
     mirror = verdicts.judge_mean([-v for v in ours], 12.75, 20, "closer_to_zero")
     assert (mirror.verdict, mirror.ours) == ("consistent", 13.0)
@@ -69,8 +70,11 @@ def test_closer_to_zero_compares_the_signed_mean_the_article_printed() -> None:
     assert verdicts.judge_mean(far, 12.75, 20, "closer_to_zero").verdict == "worse"
     assert verdicts.judge_mean(near, 12.75, 20, "closer_to_zero").verdict == "better"
     assert verdicts.judge_mean([-v for v in near], -12.75, 20, "closer_to_zero").verdict == "better"
-    # as far from zero on the other side: neither is nearer (not "worse")
-    assert verdicts.judge_mean([-16.6, -16.8, -16.7, -16.5, -16.9], 16.7, 10, "closer_to_zero").verdict == "differs"
+    # as far from zero on the other side, or not told apart from that mirror image: neither is nearer
+    for shift in (0.0, 0.1, -0.1):  # means -16.6, -16.7, -16.8 against 16.7 (the mirror -16.7)
+        mirrored = [v + shift for v in (-16.6, -16.8, -16.7, -16.5, -16.9)]
+        result = verdicts.judge_mean(mirrored, 16.7, 10, "closer_to_zero")
+        assert result.verdict == "differs" and ("neither is told nearer zero" in result.reason) == (shift != 0.0)
 
 
 def test_the_titanic_gap_of_signed_means_has_no_better_side() -> None:

@@ -18,7 +18,9 @@ A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
 a better direction, a significant difference is "better" or "worse"; for "closer to zero" numbers
 (the Titanic error) the test compares signed means, as the article published a signed mean, and
-the mean nearer zero is the better.
+the mean nearer zero is the better, where our mean also differs from the article's mirror image
+(as far from zero on the other side): else "differs". A gap of such signed means has no better
+side (the reference says `better: none`): a lower gap is not a more accurate MLP.
 """
 
 from __future__ import annotations
@@ -99,16 +101,23 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
         mean = float(data.mean()) if data.size else math.nan
         return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     s = float(data.std(ddof=1))
-    if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
-        p = 1.0 if data.mean() == published else 0.0
-    else:
+
+    def p_against(value: float) -> float:
+        if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
+            return 1.0 if data.mean() == value else 0.0
         # The article's spread is ours, so the only variance estimate is ours: n - 1 degrees of freedom.
-        t = (data.mean() - published) / (s * math.sqrt(1 / data.size + 1 / n_published))
-        p = float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
+        t = (data.mean() - value) / (s * math.sqrt(1 / data.size + 1 / n_published))
+        return float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
+
+    p = p_against(published)
     verdict = _direction(better, float(data.mean()), published, p < ALPHA)
     what = "signed mean" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
               f"assumed equal to ours, {fmt(s)}; {data.size - 1} degrees of freedom): {p_is(p)}")
+    if better == "closer_to_zero" and verdict in (BETTER, WORSE) and (mirror := p_against(-published)) >= ALPHA:
+        verdict = DIFFERS  # ours may be the article's mirror image: neither told nearer zero
+        reason += (f"; against its mirror image {fmt(-published, 4)}, as far from zero, {p_is(mirror)}: "
+                   "neither is told nearer zero")
     return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
                    reason + _outside_note(verdict, published, low, high, "mean"))
 
