@@ -98,7 +98,7 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
         raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
     if not sweep_job:
-        check_outside_sweeps(path, dir_key)
+        check_not_nested(path, dir_key)
     others = _other_run_dirs(path)
     if others:
         raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}); choose a new {dir_key}")
@@ -111,12 +111,23 @@ def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
     return next((a for a in Path(folder).resolve().parents if (a / HYDRA_MULTIRUN_YAML).is_file()), None)
 
 
-def check_outside_sweeps(path: Path, dir_key: str) -> None:
-    """A folder inside a sweep's folder would be taken in by its merge, report and resume as a job."""
+def enclosing_run(folder: str | os.PathLike) -> Path | None:
+    """The nearest folder above `folder` holding a run's records, else None."""
+    return next((a for a in Path(folder).resolve().parents if any((a / RECORDS_DIRNAME).glob("*.json"))), None)
+
+
+def check_not_nested(path: Path, dir_key: str) -> None:
+    """A folder inside a sweep's folder would be taken in by its merge, report and resume as a job;
+    one inside a run's folder by that run's tables and report (and the run could no longer be
+    resumed: its folder would hold other runs')."""
     sweep = enclosing_sweep(path)
     if sweep is not None:
         raise ValueError(f"output folder {path} is inside the sweep {sweep} ({HYDRA_MULTIRUN_YAML}), whose tables "
                          f"would take it in as a job; choose a {dir_key} outside it")
+    run = enclosing_run(path)
+    if run is not None:
+        raise ValueError(f"output folder {path} is inside the run folder {run}, whose tables and report would take "
+                         f"it in; choose a {dir_key} outside it")
 
 
 def _other_run_dirs(path: Path) -> list[Path]:
@@ -126,17 +137,20 @@ def _other_run_dirs(path: Path) -> list[Path]:
     return [path / d.relative_to(path.resolve()) for d in find_run_dirs([path]) if d != path.resolve()]
 
 
-def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir") -> None:
-    """A sweep's folder is not a single run's and lies inside no other sweep; without resume it holds
-    no sweep and no runs' folders either: the sweep's merge would take every records/ folder below it
-    in as a job and replace the folder's runs.csv and summary.csv (the converse of
-    check_single_run_folder). `dir_key` is the setting that chose it (--into for a rerun)."""
+def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir",
+                       name: str | None = None) -> None:
+    """A sweep's folder is not a single run's and lies inside no other sweep or run; without resume it
+    holds no sweep and no runs' folders either, and with resume only a sweep of its own (experiment
+    `name`): the sweep's merge would take every records/ folder below it in as a job and replace the
+    folder's runs.csv and summary.csv (the converse of check_single_run_folder). `dir_key` is the
+    setting that chose it (--into for a rerun)."""
     path = Path(sweep_dir).absolute()
     if any((path / RECORDS_DIRNAME).glob("*.json")):
         raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
                          f"choose a new {dir_key}")
-    check_outside_sweeps(path, dir_key)
+    check_not_nested(path, dir_key)
     if resume:
+        _check_own_sweep(path, dir_key, name)
         return
     if (path / HYDRA_MULTIRUN_YAML).exists():
         finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
@@ -146,6 +160,21 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
     if others:
         raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}), which a sweep's tables "
                          f"would take in as jobs; choose a new {dir_key}")
+
+
+def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
+    """What resume=true finishes: a sweep (Hydra writes multirun.yaml before any job, whatever the
+    launcher) of the same experiment."""
+    stored = path / HYDRA_MULTIRUN_YAML
+    if not stored.exists():
+        if _other_run_dirs(path):
+            raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
+                             f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
+        return
+    other = OmegaConf.load(stored).get("name")
+    if name is not None and other is not None and str(other) != name:
+        raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
+                         f"command, or choose a new {dir_key}")
 
 
 def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:

@@ -162,7 +162,7 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
     folder = ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)
-    _check_command_folder(folder, multirun=multirun, resume=bool(base.resume))
+    _check_command_folder(folder, multirun=multirun, resume=bool(base.resume), name=str(base.name))
     return folder
 
 
@@ -178,7 +178,7 @@ def _check_folder_setting(overrides: list[str], cfg: DictConfig, multirun: bool,
                        "hydra.run.dir=PATH")
 
 
-def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool) -> None:
+def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool, name: str) -> None:
     """The whole command's folder (a sweep's, or the single run's): a sweep into a folder of its own
     (no run's, no other sweep's, none inside a sweep), resume=true into one that holds something to
     finish (harness.validate)."""
@@ -186,7 +186,7 @@ def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: b
     key, path = folder
     try:
         if multirun:
-            check_sweep_folder(path, resume=resume)
+            check_sweep_folder(path, resume=resume, name=name)
         if resume:
             check_resumable(path, key)
     except ValueError as ex:

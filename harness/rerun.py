@@ -37,7 +37,7 @@ from .environment import command_line, git_state
 from .run import run_config
 from .run_settings import MACHINE_PREFIX
 from .sweep import Outcome
-from .folders import check_outside_sweeps, check_sweep_folder, enclosing_sweep
+from .folders import check_not_nested, check_sweep_folder, enclosing_sweep
 from .validate import forget_prechecked, precheck_plan
 
 log = logging.getLogger("harness.rerun")
@@ -176,7 +176,7 @@ def check_into(into: Path, targets: list[Path], *, sweep: bool) -> None:
         check_sweep_folder(into, dir_key="--into")
     else:
         for target in targets:
-            check_outside_sweeps(target.absolute(), "--into")
+            check_not_nested(target.absolute(), "--into")
 
 
 def default_into(folder: Path, stamp: str) -> Path:

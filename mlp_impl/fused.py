@@ -51,7 +51,7 @@ def require(backend: Any) -> None:
     if numba is None:
         raise ValueError(MISSING)
     backend = getattr(backend, "name", backend)
-    if backend != "numpy":
+    if not isinstance(backend, str) or backend.lower() != "numpy":
         raise ValueError(f"kernels='fused' runs on the CPU only (Numba), not on backend {backend!r}: "
                          "use kernels='numpy' with the GPU, or backend='numpy'")
 

@@ -413,10 +413,10 @@ class NN:
 
     @classmethod
     def load(cls, path: Any, backend: str | None = None) -> "NN":
-        """Rebuild a saved network (on ``backend``, default the saved one)."""
+        """Rebuild a saved network as this class (on ``backend``, default the saved one)."""
         from .serialization import load
 
-        return load(path, backend=backend)
+        return load(path, backend=backend, cls=cls)
 
     def get_config(self) -> dict[str, Any]:
         """Everything but the weights: enough to rebuild the network."""

@@ -65,10 +65,11 @@ def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def load(path: str | Path, backend: str | None = None) -> Any:
-    """A new network rebuilt from ``path``, on ``backend`` (default: the one it was saved from)."""
+def load(path: str | Path, backend: str | None = None, cls: type | None = None) -> Any:
+    """A new network of class ``cls`` (default ``NN``) rebuilt from ``path``, on ``backend``
+    (default: the one it was saved from)."""
     header, arrays = _read(path)
-    return restore(header, arrays, backend, source=path)
+    return restore(header, arrays, backend, source=path, cls=cls)
 
 
 def restore(header: dict[str, Any], arrays: dict[str, np.ndarray], backend: str | None = None,

@@ -299,6 +299,64 @@ def test_a_run_inside_a_sweeps_folder_is_refused(inside: str, resume: str, multi
     assert files_in(sweep) == before
 
 
+@pytest.mark.parametrize("layout", ["another sweep", "runs' folders"])
+def test_resuming_a_sweep_finishes_only_a_sweep_of_its_own(layout: str, tmp_path: Path, data_root: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """resume=true finishes this sweep: a folder of runs (no multirun.yaml) or another experiment's
+    sweep is not it, and its merge would take their runs in as jobs."""
+    folder = tmp_path / "sweep"
+    _other_sweep(folder, layout)
+    if layout == "another sweep":
+        (folder / "multirun.yaml").write_text("name: smoke\nhydra: {}\n")
+    before = files_in(folder)
+    line = refused_in_process(["-m", "+experiment=titanic_sgd", "seed=0,1", "resume=true",
+                               f"hydra.sweep.dir={folder}"], capsys)
+    if layout == "runs' folders":
+        assert line == (f"error: output folder {folder} holds runs' folders but no sweep (multirun.yaml): nothing "
+                        f"of this sweep to finish, and its tables would take them in as jobs; choose a new "
+                        f"hydra.sweep.dir")
+    else:
+        assert line == (f"error: output folder {folder} holds the sweep of smoke, not titanic_sgd; finish that "
+                        f"one with its own command, or choose a new hydra.sweep.dir")
+    assert files_in(folder) == before
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_run_or_sweep_inside_a_runs_folder_is_refused(multirun: bool, tmp_path: Path, data_root: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """A folder below a run's would make that run's folder unresumable (it would hold other runs'
+    folders) and its report take the nested runs in."""
+    run = tmp_path / "run"
+    (run / "records").mkdir(parents=True)
+    (run / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    before = files_in(run)
+    folder = run / "sub"
+    command = ["seed=0,1", f"hydra.sweep.dir={folder}"] if multirun else [f"hydra.run.dir={folder}"]
+    line = refused_in_process(["-m"] * multirun + ["+experiment=titanic_sgd", *command], capsys)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    assert line == (f"error: output folder {folder} is inside the run folder {run}, whose tables and report would "
+                    f"take it in; choose a {key} outside it")
+    assert files_in(run) == before and not folder.exists()
+
+
+def test_a_run_inside_a_sweep_is_run_there_only_as_its_job(tmp_path: Path, data_root: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """The run itself refuses a folder inside a sweep's, not the pre-check alone, unless it is one of
+    that sweep's jobs (`sweep_job`, which Hydra's multirun mode sets)."""
+    from test_harness_disk_full import config
+
+    from harness.run import run_config
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("name: titanic_sgd\nhydra: {}\n")
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=1"), sweep / "extra", launcher="basic", command="test")
+    assert stop.value.code == 2 and "is inside the sweep" in capsys.readouterr().err
+    assert not (sweep / "extra" / "records").exists()
+    outcome = run_config(config("runs=1"), sweep / "0", launcher="basic", command="test", sweep_job=True)
+    assert len(outcome.done) == 1
+
+
 def test_a_sweep_without_jobs_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 

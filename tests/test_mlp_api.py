@@ -495,7 +495,7 @@ class Named(NN):
     """A subclass, for the copies' class (pickled by reference: at module level)."""
 
 
-def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes() -> None:
+def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes(tmp_path: Path) -> None:
     """copy.deepcopy's rule: what the network and its neighbours in the copied container share stays
     shared in the copy (a layer copied beside its network is the copy's layer); a subclass stays
     itself; attributes set on the network come along, pickled too."""
@@ -515,6 +515,8 @@ def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes() -> None:
     assert not np.array_equal(net.get_weights()[0], 0.0)
     loaded = pickle.loads(pickle.dumps(net))
     assert type(loaded) is Named and loaded.note == "checkpoint"
+    net.save(tmp_path / "net.npz")
+    assert type(Named.load(tmp_path / "net.npz")) is Named and type(NN.load(tmp_path / "net.npz")) is NN
     from mlp_impl import serialization
 
     header, _ = serialization.state(net)

@@ -127,6 +127,8 @@ def test_names_are_read_in_any_case_everywhere() -> None:
     assert (net.backend.name, net.sampling, net.backprop, net.kernels, net.loss_gradient, net.loss) == \
         ("numpy", "shuffle", "standard", "numpy", "standard", "binary_crossentropy")
     assert Adam(variant="Keras").variant == "keras"
+    fused = NN([Dense(1, "sigmoid")], loss="binary_crossentropy", kernels="Fused", backend="NumPy")
+    assert (fused.kernels, fused.backend.name) == ("fused", "numpy")
 
 
 def test_a_byte_swapped_dtype_is_the_native_one() -> None:
