@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 
-from . import activations, initializers, losses, optimizers, parallel, pcg64, validation
+from . import activations, initializers, interrupts, losses, optimizers, parallel, pcg64, validation
 from . import sampling as sampling_schemes
 from .backend import Backend, get_backend
 from .layers import Dense
@@ -212,7 +212,8 @@ class NN:
         """Train; return the mean training loss of each epoch (Python floats, read from the
         device once per epoch). ``sample_size`` is the minibatch size. ``callback(epoch, loss)``
         runs after each epoch; a true return value stops training. It may save or copy the
-        network, not fit it: a fit started from the callback is refused."""
+        network, not fit it: a fit started from the callback is refused. Ctrl-C stops the fit once
+        the step it lands in has ended, never inside one (``interrupts``)."""
         if self._fitting:
             raise ValueError("NN.fit was called while this network is being fitted (from its callback?): return "
                              "True from the callback to stop that fit, then call fit again")
@@ -234,9 +235,11 @@ class NN:
             stack.callback(setattr, self, "_fitting", False)
             whole_epoch = None if whole is None else stack.enter_context(
                 whole.epochs(x_dev, y_dev, sampler, learning_rate))
+            step_ended = stack.enter_context(interrupts.held_until_step_ends())  # Ctrl-C never halves a step
             for epoch in range(epochs):
                 if whole_epoch is not None:
                     total: Any = whole_epoch()
+                    step_ended()
                 else:
                     total = 0.0
                     for idx in sampler.epoch():
@@ -247,6 +250,7 @@ class NN:
                             ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
                             loss = ws.step(x_dev, y_dev, idx, learning_rate)
                         total = total + loss * m
+                        step_ended()
                 loss = float(total) / sampler.examples_per_epoch
                 history.append(loss)
                 if include_logs:

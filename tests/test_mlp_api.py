@@ -522,3 +522,35 @@ def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes(tmp_path: Pat
     header, _ = serialization.state(net)
     header["widths"].append(99)
     assert net.widths == [4, 5, 1]  # the state is a copy
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_during_an_update_stops_the_fit_after_the_step(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT inside the optimizer's update (between two NumPy calls) is held until the step ends:
+    the network stops with that step whole, its count and weights those of a fit that ran exactly
+    that many steps, and the fit's handler is gone afterwards."""
+    import signal
+
+    x, y = np.random.default_rng(0).standard_normal((512, 4)), np.ones(512)
+    make = lambda: NN([Dense(300, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(),  # noqa: E731
+                      seed=3, threads=threads)
+    reference = make()
+    reference.fit(x, y, 1, 0.01, 256)  # two steps
+    net = make()
+    net.build(4)
+    update = net.optimizer.update
+    raised = []
+
+    def interrupted(pieces):
+        if net.optimizer.iterations == 2 and not raised:  # in the second step's update (counted when it began)
+            raised.append(signal.raise_signal(signal.SIGINT))
+        return update(pieces)
+
+    monkeypatch.setattr(net.optimizer, "update", interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, 3, 0.01, 256)
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert net.optimizer.iterations == reference.optimizer.iterations == 2
+    for mine, theirs in zip(net.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
