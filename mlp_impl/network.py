@@ -235,22 +235,24 @@ class NN:
             stack.callback(setattr, self, "_fitting", False)
             whole_epoch = None if whole is None else stack.enter_context(
                 whole.epochs(x_dev, y_dev, sampler, learning_rate))
-            step_ended = stack.enter_context(interrupts.held_until_step_ends())  # Ctrl-C never halves a step
+            steps = stack.enter_context(interrupts.held_during_steps())  # Ctrl-C never halves a step
             for epoch in range(epochs):
                 if whole_epoch is not None:
+                    steps.begin()
                     total: Any = whole_epoch()
-                    step_ended()
+                    steps.end()
                 else:
                     total = 0.0
                     for idx in sampler.epoch():
                         m = idx.shape[0]
+                        steps.begin()
                         if threads[m] > 1:
                             loss = self._split_step(m, augmented, threads[m]).step(x_dev, y_dev, idx, learning_rate, pool)
                         else:
                             ws = self._workspaces.get((m, augmented)) or self._workspace(m, augmented)
                             loss = ws.step(x_dev, y_dev, idx, learning_rate)
                         total = total + loss * m
-                        step_ended()
+                        steps.end()
                 loss = float(total) / sampler.examples_per_epoch
                 history.append(loss)
                 if include_logs:

@@ -4,6 +4,7 @@ registries and the linear model."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -524,6 +525,34 @@ def test_a_deep_copy_keeps_what_it_shares_its_class_and_attributes(tmp_path: Pat
     assert net.widths == [4, 5, 1]  # the state is a copy
 
 
+def _big_net(threads: int = 1) -> NN:
+    """Enough parameters (162,801) that on two threads both update a share of them."""
+    return NN([Dense(400, "relu"), Dense(400, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy",
+              optimizer=Adam(), seed=3, threads=threads)
+
+
+def _interrupt_in_update(monkeypatch: pytest.MonkeyPatch, net: NN, step: int, presses: int = 1,
+                         then: Any = None) -> list[str]:
+    """SIGINT sent from the main thread inside the update of step ``step`` (counted as it began),
+    ``presses`` times, then ``then()``; returns what happened after the presses."""
+    import signal
+    import threading
+
+    update, after = net.optimizer.update, []
+
+    def interrupted(pieces):
+        if net.optimizer.iterations == step and threading.current_thread() is threading.main_thread() and not after:
+            for _ in range(presses):
+                signal.raise_signal(signal.SIGINT)
+            after.append("went on")
+            if then is not None:
+                then()
+        return update(pieces)
+
+    monkeypatch.setattr(net.optimizer, "update", interrupted)
+    return after
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_ctrl_c_during_an_update_stops_the_fit_after_the_step(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGINT inside the optimizer's update (between two NumPy calls) is held until the step ends:
@@ -532,21 +561,11 @@ def test_ctrl_c_during_an_update_stops_the_fit_after_the_step(threads: int, monk
     import signal
 
     x, y = np.random.default_rng(0).standard_normal((512, 4)), np.ones(512)
-    make = lambda: NN([Dense(300, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(),  # noqa: E731
-                      seed=3, threads=threads)
-    reference = make()
+    reference = _big_net(threads)
     reference.fit(x, y, 1, 0.01, 256)  # two steps
-    net = make()
+    net = _big_net(threads)
     net.build(4)
-    update = net.optimizer.update
-    raised = []
-
-    def interrupted(pieces):
-        if net.optimizer.iterations == 2 and not raised:  # in the second step's update (counted when it began)
-            raised.append(signal.raise_signal(signal.SIGINT))
-        return update(pieces)
-
-    monkeypatch.setattr(net.optimizer, "update", interrupted)
+    _interrupt_in_update(monkeypatch, net, step=2)
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         net.fit(x, y, 3, 0.01, 256)
@@ -554,3 +573,66 @@ def test_ctrl_c_during_an_update_stops_the_fit_after_the_step(threads: int, monk
     assert net.optimizer.iterations == reference.optimizer.iterations == 2
     for mine, theirs in zip(net.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_ctrl_c_outside_a_step_or_pressed_twice_stops_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held only inside a step, and only once: in the callback, or a second press during a step
+    (a stuck step), KeyboardInterrupt comes at once."""
+    import signal
+
+    x, y = np.random.default_rng(0).standard_normal((64, 4)), np.ones(64)
+    after: list[str] = []
+
+    def callback(epoch: int, loss: float) -> bool:
+        signal.raise_signal(signal.SIGINT)
+        after.append("went on")
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        NN([Dense(3, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", seed=0).fit(x, y, 2, 0.1, 16,
+                                                                                            callback=callback)
+    assert after == []
+    net = _big_net()
+    net.build(4)
+    pressed_twice = _interrupt_in_update(monkeypatch, net, step=1, presses=2)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, 1, 0.01, 32)
+    assert pressed_twice == [] and net.optimizer.iterations == 1
+
+
+def test_ctrl_c_held_when_a_step_fails_still_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that fails after Ctrl-C was pressed in it: the interrupt wins (a harness records the
+    run as interrupted, not failed), with the error as its context."""
+    x, y = np.random.default_rng(0).standard_normal((64, 4)), np.ones(64)
+    net = _big_net()
+    net.build(4)
+
+    def fails() -> None:
+        raise RuntimeError("the step failed")
+
+    _interrupt_in_update(monkeypatch, net, step=1, then=fails)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        net.fit(x, y, 1, 0.01, 32)
+    assert isinstance(stopped.value.__context__, RuntimeError)
+
+
+def test_ctrl_c_in_a_fit_inside_a_callback_stops_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy fitted in another fit's callback shares its hold: Ctrl-C during the copy's fit stops
+    it (it used to reach only the outer fit's hold, which kept it), and reaches the outer caller."""
+    import copy
+    import signal
+
+    x, y = np.random.default_rng(0).standard_normal((64, 4)), np.ones(64)
+    net = NN([Dense(3, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy", optimizer=Adam(), seed=0)
+    inner_epochs: list[int] = []
+
+    def outer(epoch: int, loss: float) -> bool:
+        twin = copy.deepcopy(net)
+        twin.fit(x, y, 20, 0.1, 16, callback=lambda e, l: inner_epochs.append(e) or (
+            e == 1 and signal.raise_signal(signal.SIGINT)))
+        return False
+
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, 3, 0.1, 16, callback=outer)
+    assert inner_epochs == [0, 1] and signal.getsignal(signal.SIGINT) is handler
