@@ -22,6 +22,16 @@ from harness.run_settings import BOOKKEEPING, dotted_settings
 from .config import MODEL_ALIASES
 
 
+def _holds_records(folder: Path) -> bool:
+    """Whether `folder` is a run's: its records/ holds at least one record."""
+    return any((folder / RECORDS_DIRNAME).glob("*.json"))
+
+
+def _is_sweep(folder: Path) -> bool:
+    """Whether `folder` is a sweep's: Hydra's sweeper wrote its multirun.yaml there."""
+    return (folder / HYDRA_MULTIRUN_YAML).is_file()
+
+
 def _writable(folder: Path) -> bool:
     """Probe by creating (and removing) a folder: os.access says yes to root even on read-only mounts."""
     try:
@@ -81,8 +91,7 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
     check_single_run_folder(path, dir_key, sweep_job=sweep_job)
-    records = path / RECORDS_DIRNAME
-    if not resume and records.is_dir() and any(records.glob("*.json")):
+    if not resume and _holds_records(path):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
                          f"or choose a new {dir_key}")
     if resume and cfg is not None:
@@ -94,7 +103,7 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
     one of its jobs: a sweep's tables merge every records/ folder below the sweep folder
     (harness.sweep_merge), so a run written into one would join the sweep, and its runs.csv and
     summary.csv would replace the sweep's."""
-    if (path / HYDRA_MULTIRUN_YAML).exists():
+    if _is_sweep(path):
         raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
     if not sweep_job:
@@ -106,14 +115,14 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
 
 def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
     """The nearest folder above `folder` marked as a sweep's by Hydra (multirun.yaml), else None: the
-    mark harness.reporting.batches.batch_root goes by, and the folder whose merge takes in every
-    records/ folder below it."""
-    return next((a for a in Path(folder).resolve().parents if (a / HYDRA_MULTIRUN_YAML).is_file()), None)
+    folder whose merge takes in every records/ folder below it (harness.reporting.batches.batch_root
+    groups a job's runs by it too)."""
+    return next((a for a in Path(folder).resolve().parents if _is_sweep(a)), None)
 
 
 def enclosing_run(folder: str | os.PathLike) -> Path | None:
     """The nearest folder above `folder` holding a run's records, else None."""
-    return next((a for a in Path(folder).resolve().parents if any((a / RECORDS_DIRNAME).glob("*.json"))), None)
+    return next((a for a in Path(folder).resolve().parents if _holds_records(a)), None)
 
 
 def check_not_nested(path: Path, dir_key: str) -> None:
@@ -145,14 +154,14 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
     folder's runs.csv and summary.csv (the converse of check_single_run_folder). `dir_key` is the
     setting that chose it (--into for a rerun)."""
     path = Path(sweep_dir).absolute()
-    if any((path / RECORDS_DIRNAME).glob("*.json")):
+    if _holds_records(path):
         raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
                          f"choose a new {dir_key}")
     check_not_nested(path, dir_key)
     if resume:
         _check_own_sweep(path, dir_key, name)
         return
-    if (path / HYDRA_MULTIRUN_YAML).exists():
+    if _is_sweep(path):
         finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
         raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
                          f"choose a new {dir_key}")
@@ -165,13 +174,12 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     """What resume=true finishes: a sweep (Hydra writes multirun.yaml before any job, whatever the
     launcher) of the same experiment."""
-    stored = path / HYDRA_MULTIRUN_YAML
-    if not stored.exists():
+    if not _is_sweep(path):
         if _other_run_dirs(path):
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return
-    other = OmegaConf.load(stored).get("name")
+    other = OmegaConf.load(path / HYDRA_MULTIRUN_YAML).get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")

@@ -181,7 +181,7 @@ def _check_folder_setting(overrides: list[str], cfg: DictConfig, multirun: bool,
 def _check_command_folder(folder: tuple[str, Path], *, multirun: bool, resume: bool, name: str) -> None:
     """The whole command's folder (a sweep's, or the single run's): a sweep into a folder of its own
     (no run's, no other sweep's, none inside a sweep), resume=true into one that holds something to
-    finish (harness.validate)."""
+    finish (harness.folders)."""
     from .folders import check_resumable, check_sweep_folder
     key, path = folder
     try:

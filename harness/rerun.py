@@ -27,8 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness.atomic_write import atomic_write_text
 from harness.folder_lock import held_elsewhere
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, read_records, record_name
-from harness.reporting.batches import HYDRA_MULTIRUN_YAML, batch_root
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_MULTIRUN_YAML, read_records, record_name
+from harness.reporting.batches import batch_root
 from harness.sweep_merge import finish_sweep
 from harness.write_failure import WriteFailed, stop
 
@@ -169,7 +169,7 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
 
 def check_into(into: Path, targets: list[Path], *, sweep: bool) -> None:
     """Refuse (ValueError, one line) a new folder a merge would mix with other runs, by the rules of
-    `python -m harness` (harness.validate): a sweep's into a folder of its own, a run's outside any
+    `python -m harness` (harness.folders): a sweep's into a folder of its own, a run's outside any
     sweep (a sweep's merge, report and resume would take it in as a job); check_jobs refuses a
     target that is not empty."""
     if sweep:

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import validation
+
 BACKEND_NAMES = ("numpy", "cupy")
 
 
@@ -144,8 +146,6 @@ def get_backend(name: str = "numpy") -> Backend:
     """
     if isinstance(name, Backend):
         return name
-    from . import validation  # imported here: validation imports this module
-
     name = validation.known_name("backend", name, BACKEND_NAMES)
     if name in _CACHE:
         return _CACHE[name]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from .backend import Backend
+if TYPE_CHECKING:  # for annotations only: backend.get_backend looks its names up here
+    from .backend import Backend
 
 DTYPES = ("float32", "float64")
 
@@ -59,7 +60,8 @@ def known_name(kind: str, name: Any, names: Sequence[str], aliases: Mapping[str,
     ``names``: the one lookup of every registry (a list or a dict given as a name is refused
     as unknown, not by a TypeError from the lookup)."""
     key = name.lower() if isinstance(name, str) else None
-    key = (aliases or {}).get(key, key) if key is not None else None
+    if aliases and key in aliases:
+        key = aliases[key]
     if key not in names:
         raise ValueError(f"unknown {kind} {name!r}: use one of {', '.join(names)}")
     return key

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from harness.folders import enclosing_sweep
 from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_MULTIRUN_YAML, read_records
 from harness.runs_table import load_runs
 
@@ -42,8 +43,7 @@ def batch_root(run_dir: str | os.PathLike) -> Path:
         return path.parent
     if not _is_multirun_job(path):
         return path
-    marked = [a for a in path.parents if (a / HYDRA_MULTIRUN_YAML).is_file()]
-    return marked[0] if marked else path.parent
+    return enclosing_sweep(path) or path.parent
 
 
 def _is_multirun_job(run_dir: Path) -> bool:
