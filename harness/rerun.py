@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness.atomic_write import atomic_write_text
 from harness.folder_lock import held_elsewhere
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_MULTIRUN_YAML, read_records, record_name
+from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
+                             read_records, record_name)
 from harness.reporting.batches import batch_root
 from harness.sweep_merge import finish_sweep
 from harness.write_failure import WriteFailed, stop
@@ -114,6 +115,8 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
         if (folder / ENVIRONMENT_FILE).exists() else {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
+    if in_sweep:
+        _keep_job_overrides(folder, into)
     outcome = _run_again(folder, into, original_git, in_sweep=in_sweep)
     if outcome.interrupted:
         sys.stderr.write(f"interrupted: the rerun of {folder} into {into} is incomplete\n")
@@ -125,6 +128,18 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
     print(f"rerun of {folder} -> {into}: {len(outcome.done)} runs ({len(outcome.failed)} failed), "
           f"{identical} identical to the original except timings")
     return DIFFERENT if found else IDENTICAL
+
+
+def _keep_job_overrides(job: Path, into: Path) -> None:
+    """The original job's overrides (Hydra's .hydra/overrides.yaml) for the rerun's job, which
+    stands for it: the sweep's runs.csv tells its jobs apart by them (harness.sweep_merge)."""
+    original = job / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML
+    if not original.is_file():
+        return
+    try:
+        atomic_write_text(into / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML, original.read_text(encoding="utf-8"))
+    except WriteFailed as failure:  # before the job's runs: nothing of this job written
+        stop(failure, into, _start_again(job))
 
 
 def _start_again(folder: Path) -> str:

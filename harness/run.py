@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness import folder_lock
 from harness.atomic_write import atomic_write_text
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME
 from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
                                    stop, writing)
 
@@ -230,7 +230,7 @@ def remove_if_empty(run_dir: Path) -> None:
         return
     if folder_lock.held_elsewhere(run_dir):  # another run has just started there and wrote nothing yet
         return
-    allowed = {".hydra", "run.log", folder_lock.LOCK_FILE} | {p.name for p in run_dir.glob("*.log")}
+    allowed = {HYDRA_DIRNAME, "run.log", folder_lock.LOCK_FILE} | {p.name for p in run_dir.glob("*.log")}
     if all(p.name in allowed for p in run_dir.iterdir()):
         shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
-from harness.records import RECORD_FIELDS
+from harness.records import HYDRA_DIRNAME, HYDRA_OVERRIDES_YAML, RECORD_FIELDS
 from harness.runs_table import RUNS_CSV, csv_text, load_runs, locked
 from harness.write_failure import WriteFailed, stop
 
@@ -32,7 +32,7 @@ SWEEP_COLUMNS = [*RECORD_FIELDS, "job", "overrides"]
 def _job_overrides(run_dir: Path) -> str:
     """The job's own overrides (Hydra's .hydra/overrides.yaml) as 'k=v k=v', '' when absent."""
     try:
-        overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text(encoding="utf-8"))
+        overrides = yaml.safe_load((run_dir / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return ""
     return " ".join(str(o) for o in overrides or [])

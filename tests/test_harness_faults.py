@@ -321,6 +321,24 @@ def test_rerun_of_a_sweep_is_one_sweep_to_the_report(fake_mlp, tmp_path: Path, d
     assert pd.read_csv(tmp_path / "again" / "summary.csv")["learning_rate"].tolist() == [0.01, 0.02]
 
 
+def test_rerun_of_a_sweep_keeps_each_jobs_overrides(fake_mlp, tmp_path: Path, data_root: Path) -> None:
+    """runs.csv's `overrides` column tells a sweep's jobs apart; the rerun's jobs are the same jobs,
+    so its runs.csv names the same overrides (they were empty: the rerun writes no .hydra/)."""
+    import pandas as pd
+
+    from harness import rerun
+    fake_mlp({})
+    for job, rate in (("0", 0.01), ("1", 0.02)):
+        run_config(config("runs=1", f"learning_rate={rate}"), tmp_path / "sweep" / job, launcher="basic",
+                   command="test")
+        (tmp_path / "sweep" / job / ".hydra").mkdir()
+        (tmp_path / "sweep" / job / ".hydra" / "overrides.yaml").write_text(f"- model.learning_rate={rate}\n")
+    (tmp_path / "sweep" / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 0
+    assert pd.read_csv(tmp_path / "again" / "runs.csv")["overrides"].tolist() == [
+        "model.learning_rate=0.01", "model.learning_rate=0.02"]
+
+
 def _files_in(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -19,10 +19,9 @@ import pandas as pd
 import yaml
 
 from harness.folders import enclosing_sweep
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_MULTIRUN_YAML, read_records
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, read_records
 from harness.runs_table import load_runs
 
-HYDRA_DIRNAME = ".hydra"
 RESULTS_DIRNAME = "results"
 MULTIRUN_DIRNAME = "multirun"
 # How the folder names of Hydra's default run and sweep dirs begin (`${now:%Y-%m-%d_%H-%M-%S}`,

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.records import CONFIG_FILE, RECORDS_DIRNAME, read_records
-from harness.reporting.batches import HYDRA_DIRNAME, read_config_text
+from harness.records import CONFIG_FILE, HYDRA_DIRNAME, RECORDS_DIRNAME, read_records
+from harness.reporting.batches import read_config_text
 from harness.run_settings import MACHINE_PREFIX, NOT_SETTINGS, dotted_settings
 
 log = logging.getLogger(__name__)
