@@ -45,8 +45,7 @@ class Step:
 # titanic_sgd, titanic_adam, titanic_vs_tf_article and mnist_cpu run the article's whole algorithm
 # (algorithm=article: its sampler, Adam, backprop order, loss derivative, float64), which made its
 # numbers; titanic_vs_tf and mnist_vs_tf sweep two cases, the peers with Keras's algorithm (implementation
-# against implementation) and the MLP with the article's (the article's own head-to-head). mnist_cpu
-# gets five seeds, like the article's five MNIST experiments, so a mean is not one seed's luck.
+# against implementation) and the MLP with the article's (the article's own head-to-head).
 # Estimates measured on this project's two-core AMD EPYC with nothing else running (2026-11-30):
 # a 1000-epoch Titanic run takes ~75-95 s with Keras as the article ran it (plain fit: ~75 ms an
 # epoch, whatever the harness does), ~11 s keras_tuned, ~6-8 s torch and torch_compiled, ~3 s
@@ -181,7 +180,7 @@ def run_suite(steps: tuple[Step, ...] = SUITE, *, results: Path = RESULTS,
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: `--dry-run` prints the plan and the expected duration only."""
-    parser = argparse.ArgumentParser(prog="python -m harness.suite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.suite", description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--dry-run", action="store_true", help="print the plan and expected duration, run nothing")
     args = parser.parse_args(argv)
     if args.dry_run:

@@ -179,3 +179,11 @@ def test_expected_time_over_the_budget_is_said(tmp_path: Path) -> None:
     assert "warning" not in within
     assert over.splitlines()[-1] == "warning: the expected 30.0 min exceed the budget of 30.0 min"
 
+
+
+def test_help_says_the_whole_first_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help's description is the docstring's first paragraph (its first line stopped mid-sentence)."""
+    with pytest.raises(SystemExit):
+        suite.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "then build the report and say where it is." in out
