@@ -146,12 +146,23 @@ def test_keras_tuned_pipelines_run_without_autotune(titanic, monkeypatch: pytest
     assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[0], pairs)
 
 
-def test_torch_compiled_trains_like_eager_torch(titanic) -> None:
+def test_torch_compiled_trains_like_eager_torch(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled (the threshold lowered so Titanic's step compiles) or not, the same training."""
+    monkeypatch.setattr(torch_compiled, "COMPILE_MIN_WORK", 0)
     eager, compiled = train("torch", titanic), train("torch_compiled", titanic)
     np.testing.assert_allclose(compiled["epoch_losses"], eager["epoch_losses"], rtol=1e-4)
     assert compiled["test_accuracy"] == eager["test_accuracy"] > majority_rate(titanic) + 0.1
     assert compiled["compile_seconds"] > 0 and eager.get("compile_seconds") is None
     assert compiled["threads"] == 1  # a 100-row Titanic step is too small to share
+
+
+def test_torch_compiled_compiles_only_steps_large_enough_to_pay(titanic) -> None:
+    """Titanic's 100-row step of 136 parameters runs eager on one thread, PyTorch's fastest form
+    there (compiled it was 1.65 times slower); MNIST's 1000-row step of 476,490 compiles."""
+    assert not torch_compiled.compiles(100, 136) and torch_compiled.compiles(1000, 476_490)
+    eager, tuned = train("torch", titanic), train("torch_compiled", titanic)
+    assert tuned["compile_seconds"] is None and tuned["threads"] == 1
+    np.testing.assert_allclose(tuned["epoch_losses"], eager["epoch_losses"], rtol=1e-4)
 
 
 def test_torch_compiled_threads_follow_the_mlp_split_rule() -> None:
