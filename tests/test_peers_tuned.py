@@ -113,6 +113,19 @@ def test_keras_tuned_compiles_before_the_clock_and_leaves_no_trace(titanic, monk
     assert plain.compile_seconds is None  # the article's form keeps its tracing in fit_seconds
 
 
+def test_keras_tuned_predicts_without_tracing_inside_the_clock(titanic) -> None:
+    """XLA compiles the tuned form's predict function too: compile_tuned traces it on the test
+    rows' shape, so predict_seconds holds no compilation (it held one: twice plain keras's)."""
+    from experiments.models import keras_model
+    spec = spec_from_config({**TITANIC, "epochs": 2})
+    session = keras_model.KerasSession(spec, titanic, seed=0, dtype="float32", tuned=True, deterministic=True)
+    traced = session.model.predict_function.experimental_get_tracing_count()
+    session.fit(lambda: None)
+    predicted = session.predict()
+    assert session.model.predict_function.experimental_get_tracing_count() == traced >= 1
+    assert predicted.shape == (len(titanic.x_test), 1)
+
+
 def test_keras_tuned_pipelines_run_without_autotune(titanic, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both datasets keras_tuned hands to Keras's fit (the untimed compile pass's and the timed
     fit's) run with tf.data's autotuning off (with it on, some fits returned seconds after their
