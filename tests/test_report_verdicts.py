@@ -280,26 +280,31 @@ def test_intervals_need_two_values_not_three() -> None:
     assert all(math.isnan(v) for v in verdicts.prediction_interval([1.0]))
 
 
-def test_runs_without_spread_differ_from_any_other_value() -> None:
-    """A deterministic fit (every run the same): p = 1 at our own value, 0 anywhere else."""
+def test_runs_without_spread_get_no_test() -> None:
+    """Every run the same (a deterministic fit): t is 0/0, so no test runs and no p is given, as for an
+    ablation effect without spread; a rounding residue of the sd (about 1e-17) decides nothing."""
+    nan = math.nan
     same = [5.0, 5.0, 5.0]
-    _check(verdicts.judge_mean(same, 5.0, 10, "lower"), "consistent", 1.0, 5.0, 5.0, 5.0, 3,
-           "t-test of our mean (n=3) against the article's (n=10, its sd assumed equal to ours, 0; "
-           "2 degrees of freedom): p=1")
-    lower = verdicts.judge_mean(same, 6.0, 10, "lower")
-    assert (lower.verdict, lower.p_value) == ("better", 0.0)
-    single = verdicts.judge_single(same, 5.0, "lower")
-    assert (single.verdict, single.p_value, single.low, single.high) == ("consistent", 1.0, 5.0, 5.0)
-    assert (verdicts.judge_single(same, 4.0, "lower").verdict, verdicts.judge_single(same, 4.0, "lower").p_value) == ("worse", 0.0)
-    # both groups without spread: the interval of the difference is the difference itself
-    _check(verdicts.judge_gap(same, [3.0, 3.0, 3.0], 2.0, 5, 5, "lower"), "consistent", 1.0, 2.0, 2.0, 2.0, 3,
-           "our difference (n=3 and 3) against the article's (n=5 and 5, spreads assumed equal to ours), "
-           "t with Satterthwaite's degrees of freedom over our two variances: p=1")
-    gap = verdicts.judge_gap(same, [3.0, 3.0, 3.0], 3.0, 5, 5, "lower")
-    assert (gap.verdict, gap.p_value) == ("better", 0.0)
-    # the bound must be strictly above the interval's upper end (here exactly 5)
-    assert verdicts.judge_bound(same, 5.0, "why").verdict == "differs"
-    assert verdicts.judge_bound(same, 5.0 + 1e-9, "why").verdict == "consistent"
+    _check(verdicts.judge_mean(same, 5.0, 10, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5, the article's value, so there is no spread for a t-test")
+    _check(verdicts.judge_mean(same, 6.0, 10, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5 (the article: 6), so there is no spread for a t-test")
+    _check(verdicts.judge_single(same, 4.0, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5 (the article: 4), so there is no spread for a t-test")
+    _check(verdicts.judge_gap(same, [3.0, 3.0, 3.0], 2.0, 5, 5, "lower"), "untested", nan, 2.0, nan, nan, 3,
+           "no test: every run gave 5 on one side and 3 on the other, a difference of 2, the article's value, "
+           "so there is no spread for a t-test")
+    _check(verdicts.judge_bound(same, 9.0, "why"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5, so there is no spread for a t-test")
+    # identical floats: their mean and sd carry a residue, which must not decide (it gave worse, p=0.047)
+    residue = verdicts.judge_mean([0.1] * 12, 0.1, 10, "lower")
+    assert (residue.verdict, residue.ours) == ("untested", 0.1) and math.isnan(residue.p_value)
+    assert residue.reason == "no test: every run gave 0.1, the article's value, so there is no spread for a t-test"
+    near = verdicts.judge_single([0.037808] * 5, 0.037808 * (1 + 1e-12), "lower")  # gave better, p=0
+    assert (near.verdict, math.isnan(near.p_value)) == ("untested", True)
+    assert "p=" not in near.reason and "p<" not in near.reason
+    interval = verdicts.prediction_interval([0.1] * 3)  # no residue: the runs' own value, both ends
+    assert interval == (0.1, 0.1)
 
 
 def test_published_mean_with_unit_spread_is_tested() -> None:
@@ -492,3 +497,19 @@ def test_a_range_verdict_never_holds_against_a_range_it_cannot_read() -> None:
     assert not verdicts.range_verdict_holds(0.008, 0.009, (math.nan, 0.237), 0.63)
     assert verdicts.range_verdict_holds(0.008, 0.009, (0.19, math.inf), 0.63)  # open above: still never met
     assert verdicts.range_verdict_holds(0.2, 0.21, (0.19, 0.237), 1.0)  # a steady machine: the verdict as is
+
+
+def test_the_family_note_names_verdicts_left_untested_for_want_of_spread() -> None:
+    """A row without spread ran no test: the note counts it beside those read from an interval, and the
+    page's rows (html._reproduction_rows) pass it on, so it is neither in the family nor unmentioned."""
+    import pandas as pd
+
+    from harness.reporting import html
+
+    assert "(the 1 read from an interval or a bound and the 2 whose runs have no spread have no p and are not " \
+           "counted)" in verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1, no_spread=2)
+    assert "(the 1 whose runs have no spread has no p and is not counted)" in \
+        verdicts.family_note([0.5, 0.6], ["a", "b"], no_spread=1)
+    rows = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "test": ["t", "t", "no test"],
+                         "p_value": [0.5, 0.6, math.nan], "verdict": ["consistent", "consistent", "untested"]})
+    assert "(the 1 whose runs have no spread has no p and is not counted)" in html._reproduction_rows(rows)[2]

@@ -60,8 +60,8 @@ def t_interval(values: object, confidence: float = CONFIDENCE,
     data = finite(values)
     if data.size < 2:
         return (math.nan, math.nan)
-    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * _spread(data) / math.sqrt(data.size)
-    return cut_to(data.mean() - half, data.mean() + half, within)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * spread(data) / math.sqrt(data.size)
+    return cut_to(mean(data) - half, mean(data) + half, within)
 
 
 def cut_to(low: float, high: float, within: tuple[float, float]) -> tuple[float, float]:
@@ -188,15 +188,34 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
     if np.ptp(x) == 0 and np.ptp(y) == 0:
         result = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
         return Comparison(difference, float(result.pvalue), MANN_WHITNEY, bool(result.pvalue < alpha))
-    result = scipy_stats.ttest_ind_from_stats(x.mean(), _spread(x), x.size, y.mean(), _spread(y), y.size,
+    result = scipy_stats.ttest_ind_from_stats(x.mean(), spread(x), x.size, y.mean(), spread(y), y.size,
                                               equal_var=False)
     return Comparison(difference, float(result.pvalue), WELCH, bool(result.pvalue < alpha))
 
 
-def _spread(values: np.ndarray) -> float:
-    """Sample standard deviation, exactly 0 for identical values (a computed one is a rounding
-    residue, about 1e-17, that makes scipy warn of catastrophic cancellation)."""
-    return 0.0 if np.ptp(values) == 0 else float(values.std(ddof=1))
+# Why a group of identical values gets no t-test (the verdicts, the ablation and the accuracy column say it alike).
+NO_SPREAD = "no spread for a t-test"
+
+
+def has_spread(values: np.ndarray) -> bool:
+    """Whether the values differ at all, the one rule for when a t-test can run: without spread its
+    t is 0/0, and a computed standard deviation is a rounding residue (about 1e-17) that would
+    decide the test by itself."""
+    return bool(values.size) and bool(np.ptp(values) != 0)
+
+
+def spread(values: np.ndarray) -> float:
+    """Sample standard deviation, exactly 0 for identical values (``has_spread``: a computed one is a
+    rounding residue that makes scipy warn of catastrophic cancellation)."""
+    return float(values.std(ddof=1)) if has_spread(values) else 0.0
+
+
+def mean(values: np.ndarray) -> float:
+    """The mean, exactly the value itself for identical values (their computed mean can carry a
+    rounding residue: 12 runs of 0.1 average 0.09999999999999999); NaN for none."""
+    if not values.size:
+        return math.nan
+    return float(values.mean()) if has_spread(values) else float(values[0])
 
 
 def describe_time(values: object) -> dict[str, float]:
