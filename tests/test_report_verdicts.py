@@ -139,8 +139,25 @@ def test_bound_and_t_interval() -> None:
     expected = scipy_stats.t.interval(0.95, 2, loc=11.0, scale=1.0 / math.sqrt(3))
     assert (low, high) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
     assert verdicts.judge_bound(ours, high + 0.01, "why").verdict == "consistent"
-    assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "differs"
+    assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "not shown below"  # the interval holds it
+    assert verdicts.judge_bound(ours, low - 0.01, "why").verdict == "differs"  # wholly above it
     assert all(math.isnan(v) for v in stats.t_interval([1.0]))
+
+
+def test_a_bound_inside_the_interval_is_no_verdict() -> None:
+    """[10, 12, 190] under 193.77: mean 70.7, t-interval [-187.4, 328.7] holds the bound, so the runs
+    neither show the mean below it nor above it: "not shown below", neither consistent nor significant;
+    "differs" only where the whole interval lies above the bound."""
+    ours = [10.0, 12.0, 190.0]
+    low, high = stats.t_interval(ours)
+    result = verdicts.judge_bound(ours, 193.77, "why")
+    assert (result.verdict, math.isnan(result.p_value), result.low, result.high) == (
+        "not shown below", True, pytest.approx(low), pytest.approx(high))
+    assert result.reason == ("fixed bound 193.77: why; our 95% interval [-186.1, 327.4] holds it, so the "
+                             "runs show the mean neither below nor above it")
+    above = verdicts.judge_bound([200.0, 201.0, 202.0], 193.77, "why")
+    assert above.verdict == "differs" and above.reason.endswith("our interval's lower end is 198.5, above it")
+    assert verdicts.NOT_SHOWN not in verdicts.JUDGED
 
 
 def test_reasons_write_large_numbers_whole() -> None:
@@ -488,7 +505,7 @@ def test_a_bound_verdict_reads_its_interval_cut_to_the_range() -> None:
     """Accuracies 0.99, 0.5, 0.99: the t-interval's top passes 1; cut at 1 it is below a bound of
     1.2, as the true mean must be."""
     values = [0.99, 0.5, 0.99]
-    assert verdicts.judge_bound(values, 1.2, "why").verdict == "differs"
+    assert verdicts.judge_bound(values, 1.2, "why").verdict == "not shown below"
     cut = verdicts.judge_bound(values, 1.2, "why", (0.0, 1.0))
     assert (cut.verdict, cut.high) == ("consistent", 1.0)
 

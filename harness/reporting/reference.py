@@ -2,7 +2,8 @@
 
 Verdicts: "consistent" (no significant difference at p < 0.05), "better" / "worse" (a significant
 difference, in the entry's direction), "differs" (significant, no direction, e.g. a fitted
-parameter), "too few runs (n=2)", "untested" (every run the same: no spread, so no test),
+parameter), "too few runs (n=2)", "untested" (every run the same: no spread, so no test), "not shown below" (a
+bound inside our interval: no verdict),
 "not comparable" (hardware-bound numbers, another setup,
 algorithm or backend; the reason says which), "not measured" (no successful runs yet).
 
@@ -32,7 +33,7 @@ from harness.reporting.figures import losses
 from harness.reporting.tables import changed_rate, changed_spread, fmt, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
-VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW, verdicts.UNTESTED,
+VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW, verdicts.UNTESTED, verdicts.NOT_SHOWN,
             "not comparable", "not measured")
 # A published mean or single value, and the per-run column it is compared with.
 PER_RUN = {"article_error_mean": "article_error", "misclassified_mean": "test_misclassified",

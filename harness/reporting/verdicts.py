@@ -40,6 +40,7 @@ MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
 UNTESTED = "untested"  # enough runs, but no spread: no test ran (``untested``)
+NOT_SHOWN = "not shown below"  # a bound inside our interval: neither consistent nor significant (``judge_bound``)
 READ_OFF = "allowing for the read-off error of the numbers it comes from"
 TOO_FEW = "too few runs"
 DIRECTIONS = ("lower", "higher", "closer_to_zero", "none")
@@ -242,16 +243,24 @@ def range_verdict_holds(low: float, high: float, tested: tuple[float, float], sl
 
 def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float] = UNBOUNDED) -> Verdict:
     """A claim that a value stays below `bound` (a fixed band, so `why` must say where it comes
-    from): consistent when the upper end of our 95% t-interval (cut to ``within``) is below it."""
+    from), read from our 95% t-interval (cut to ``within``): consistent when its upper end is below
+    the bound (the mean shown below it), differs when its lower end is above (shown above it), and
+    NOT_SHOWN, no verdict, when it holds the bound: an interval that merely reaches the bound shows
+    nothing significant, whatever side the mean lies on."""
     data = finite(values)
     low, high = t_interval(data, within=within)
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     if not has_spread(data):  # a t-interval of width 0 says nothing of one more draw's spread
         return untested(mean(data), int(data.size), fmt(mean(data), 4))
-    verdict = CONSISTENT if high < bound else DIFFERS
-    return Verdict(verdict, math.nan, mean(data), low, high, int(data.size),
-                   f"fixed bound {bound:g}: {why}; our interval's upper end is {fmt(high, 4)}")
+    if high < bound:
+        verdict, found = CONSISTENT, f"our interval's upper end is {fmt(high, 4)}"
+    elif low > bound:
+        verdict, found = DIFFERS, f"our interval's lower end is {fmt(low, 4)}, above it"
+    else:
+        verdict, found = NOT_SHOWN, (f"our 95% interval [{fmt(low, 4)}, {fmt(high, 4)}] holds it, so the runs show "
+                                     "the mean neither below nor above it")
+    return Verdict(verdict, math.nan, mean(data), low, high, int(data.size), f"fixed bound {bound:g}: {why}; {found}")
 
 
 def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0, no_spread: int = 0) -> str:
