@@ -32,11 +32,10 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import (ALPHA, CONFIDENCE, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to, finite,
-                                     has_spread, holm, mean, p_is, spread, t_interval)
+from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
+                                     finite, has_spread, holm, mean, p_is, spread, t_interval)
 from harness.reporting.tables import fmt
 
-MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
 UNTESTED = "untested"  # enough runs, but no spread: no test ran (``untested``)
