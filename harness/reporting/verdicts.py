@@ -14,7 +14,12 @@ Three rules, one per kind of published number:
   ``ta = va (1/na + 1/Na)``, ``tb = vb (1/nb + 1/Nb)``,
   ``df = (ta + tb)² / (ta²/(na - 1) + tb²/(nb - 1))``.
 
-A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)". "consistent"
+A bound (``judge_bound``) is read from our t-interval three ways: below it, consistent; above it,
+differs; holding it, NOT_SHOWN, no verdict.
+
+A verdict needs MIN_RUNS runs of ours per group (``stats.MIN_RUNS``); fewer gives "too few runs
+(n=2)". Runs that all gave one value (``stats.has_spread``; for a gap, both sides) get no test:
+UNTESTED, no p, as the ablation treats an effect without spread. "consistent"
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
 a better direction, a significant difference is "better" or "worse"; for "closer to zero" numbers
 (the Titanic error) the test compares signed means, as the article published a signed mean, and
