@@ -57,12 +57,15 @@ def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> Non
     table = pd.read_csv(tmp_path / "report" / "tables" / "reproduction.csv")
     tested = table[table["p_value"].notna()]
     assert len(tested) >= 2 and "mnist_vs_tf_misclassified_gap" in set(tested["id"])
-    note = ("5 verdicts come from a test at level 0.05 each: were the article right on all of them, chance alone would "
-            "make about 0.25 of them significant on average (5 × 0.05). 3 are significant: MNIST, CPU (NumPy): last epoch training loss, "
-            "NumPy (p<0.0001); MNIST vs TensorFlow, 5 experiments: from-scratch mean misclassified of 10,000 test "
-            "images (p<0.0001); MNIST vs TensorFlow, 5 experiments: from-scratch minus TensorFlow mean misclassified "
-            "(the accuracy gap) (p<0.0001). With Holm's adjustment over the 5, all 3 remain significant.")
-    assert len(tested) == 5  # the rows named are those the table shows as worse or better
+    # every run's last loss is 0.05: no spread, so no test (it was "worse, p<0.0001" for a test that never ran)
+    note = ("4 verdicts come from a test at level 0.05 each (the 1 whose runs have no spread has no p and is not "
+            "counted): were the article right on all of them, chance alone would make about 0.2 of them significant "
+            "on average (4 × 0.05). 2 are significant: MNIST vs TensorFlow, 5 experiments: from-scratch mean "
+            "misclassified of 10,000 test images (p<0.0001); MNIST vs TensorFlow, 5 experiments: from-scratch minus "
+            "TensorFlow mean misclassified (the accuracy gap) (p<0.0001). With Holm's adjustment over the 4, both "
+            "remain significant.")
+    assert len(tested) == 4  # the rows named are those the table shows as worse or better
+    assert table.set_index("id").loc["mnist_cpu_last_loss", "verdict"] == "untested"
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert f"</tbody></table></div>\n<p class='muted small' id='reproduction-family'>{escape(note)}</p>" in page
 
@@ -171,3 +174,23 @@ def test_titanic_error_intervals_stop_at_zero_where_the_measure_does(tmp_path: P
     half = scipy_stats.t.ppf(0.975, 2) * np.std([1, 30, 2], ddof=1) / math.sqrt(3)
     assert 11 - half < 0 and first['mean |"error"|'] == f"11 [0, {11 + half:.4g}]"
     assert first['signed mean "error"'].startswith("9 [-")
+
+
+def test_a_head_to_head_claim_is_not_judged_against_keras_runs_of_another_setup(tmp_path: Path) -> None:
+    """The time ratio and the gap pair the MLP's runs with Keras's: Keras runs of another setup (5 epochs,
+    another learning rate and batch) are another experiment, named as such, like the MLP's own; the
+    initializer, which only the article's MLP numbers state, is not asked of Keras."""
+    mlp, keras = [48.0, 52.0, 50.0, 47.0, 53.0], [47.0, 50.0, 49.0, 46.0, 52.0]
+    write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras, mlp_seconds=1.0, keras_seconds=5.0)
+    runs = load_runs([tmp_path])
+    is_keras = runs["impl"] == "keras"
+    runs.loc[is_keras, "initializer"] = "glorot_uniform"  # the article's TensorFlow side kept Keras's own
+    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    assert table.loc["titanic_vs_tf_error_gap", "verdict"] != "not comparable"
+    assert table.loc["titanic_vs_tf_time_ratio", "verdict"] != "not comparable"
+    runs.loc[is_keras, ["epochs", "learning_rate", "batch_size"]] = [5, 0.1, 600]
+    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    named = ("our Keras runs' setup differs: learning_rate=0.1 (article: 0.01); epochs=5 (article: 1000); "
+             "batch_size=600 (article: 100)")
+    for claim in ("titanic_vs_tf_error_gap", "titanic_vs_tf_time_ratio"):
+        assert (table.loc[claim, "verdict"], table.loc[claim, "reason"]) == ("not comparable", named)

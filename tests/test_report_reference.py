@@ -476,3 +476,11 @@ def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> Non
                 assert "data.split" in stated, entry["id"]
             if entry.get("impl") == "mlp":
                 assert "initializer" in stated, entry["id"]
+
+
+def test_article_yaml_describes_the_mean_test_the_code_runs() -> None:
+    """The field notes of article.yaml name verdicts.judge_mean's test (our s for both groups, our n - 1
+    degrees of freedom), not Welch's, which would estimate the article's spread and use both counts."""
+    header = reference.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
+    assert "Welch" not in header
+    assert "s·sqrt(1/n + 1/N)" in header and "our n − 1 degrees of freedom" in header

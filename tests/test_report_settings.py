@@ -70,8 +70,9 @@ def test_values_keep_their_type_and_bookkeeping_does_not_split(tmp_path: Path) -
 def test_an_implementation_the_swept_value_does_not_change_counts_each_seed_once(tmp_path: Path) -> None:
     # sampling=article,shuffle with Keras: Keras shuffles in both jobs, so its two jobs ran the same
     # runs; the later job's (finished later) are kept, once per seed.
-    mlp_acc = {"article": [0.70, 0.74], "shuffle": [0.76, 0.78]}
-    keras_acc = [[0.80, 0.84], [0.81, 0.86]]
+    # three seeds a job: the accuracy test needs stats.MIN_RUNS a group
+    mlp_acc = {"article": [0.70, 0.74, 0.71], "shuffle": [0.76, 0.78, 0.77]}
+    keras_acc = [[0.80, 0.84, 0.82], [0.81, 0.86, 0.83]]
     for job, sampling in enumerate(mlp_acc):
         stamp = f"2026-01-0{job + 1}T00:00:00+00:00"
         runs = [dict(seed=s, sampling=sampling, test_accuracy=a, finished_at=stamp)
@@ -81,17 +82,17 @@ def test_an_implementation_the_swept_value_does_not_change_counts_each_seed_once
         _job(tmp_path, job, CONFIG | {"sampling": sampling}, runs)
     summary = tables.summary_table(load_runs([tmp_path]))
     keras = summary[summary["impl"] == "keras"].iloc[0]
-    assert (len(summary), keras["sampling"], keras["n_runs"], keras["n_repeats"]) == (3, "shuffle", 2, 2)
-    assert keras["accuracy_mean"] == pytest.approx(0.835)
+    assert (len(summary), keras["sampling"], keras["n_runs"], keras["n_repeats"]) == (3, "shuffle", 3, 3)
+    assert keras["accuracy_mean"] == pytest.approx(2.5 / 3)
     assert keras["fit_seconds_median"] == 4.0
-    data = np.array(keras_acc[1])  # the latest job's two seeds: their t-interval, t(1) s / sqrt(2) each side
-    half = scipy_stats.t.ppf(0.975, 1) * data.std(ddof=1) / math.sqrt(2)
+    data = np.array(keras_acc[1])  # the latest job's three seeds: their t-interval, t(2) s / sqrt(3) each side
+    half = scipy_stats.t.ppf(0.975, 2) * data.std(ddof=1) / math.sqrt(3)
     low, high = data.mean() - half, min(data.mean() + half, 1.0)  # an accuracy's interval stops at 1
     assert (keras["accuracy_ci_low"], keras["accuracy_ci_high"]) == (pytest.approx(low), pytest.approx(high))
     article = summary[summary["sampling"] == "article"].iloc[0]
     p = scipy_stats.ttest_ind(mlp_acc["article"], keras_acc[1], equal_var=False).pvalue
     assert (article["n_repeats"], article["accuracy_p_value"]) == (0, pytest.approx(p))
-    assert list(tables.display_table(summary)["repeats left out"]) == [2, 0, 0]
+    assert list(tables.display_table(summary)["repeats left out"]) == [3, 0, 0]
     assert not math.isnan(article["accuracy_diff_vs_keras"])
 
 

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 import exact_bootstrap as exact
-from harness.reporting import stats
+from harness.reporting import stats, verdicts
 
 SAMPLE = [0.71, 0.83, 0.78, 0.92, 0.64]  # irregular: no two values alike
 
@@ -80,7 +80,7 @@ def test_ratio_edge_cases() -> None:
 
 
 @pytest.mark.parametrize("a, b", [
-    ([0.80, 0.78], [0.70, 0.75]),                    # n = 2 per group
+    ([0.80, 0.78, 0.77], [0.70, 0.75, 0.74]),        # n = 3 per group, the fewest (verdicts.MIN_RUNS)
     ([0.80, 0.78, 0.82, 0.79], [0.83, 0.84, 0.82, 0.85]),
     ([0.81, 0.79, 0.80], [0.60, 0.95, 0.70, 0.88, 0.75]),  # unequal sizes and spreads
     ([0.8, 0.8, 0.8], [0.70, 0.71, 0.72]),  # one group without spread: its variance is 0
@@ -105,24 +105,53 @@ def test_welch_matches_scipy_ttest_ind(a: list[float], b: list[float]) -> None:
 
 def test_groups_without_spread() -> None:
     # identical values in groups of different sizes: their means differ by a rounding residue
-    identical = stats.compare_means([0.8, 0.8], [0.8, 0.8, 0.8])
+    identical = stats.compare_means([0.8, 0.8, 0.8], [0.8, 0.8, 0.8, 0.8])
     assert (identical.test, identical.p_value, identical.significant) == ("identical values", 1.0, False)
     assert identical.difference == pytest.approx(0.0, abs=1e-15)
     different = stats.compare_means([0.8] * 4, [0.7] * 4)
-    expected = scipy_stats.mannwhitneyu([0.8] * 4, [0.7] * 4, alternative="two-sided")
+    # exact: of the C(8, 4) = 70 equally likely splits of the pooled runs, one puts all four 0.8 on
+    # one side; two-sided, doubled, 2/70 (SciPy's normal approximation for ties gave 0.0131)
     assert different.test == stats.MANN_WHITNEY
-    assert different.p_value == pytest.approx(expected.pvalue, rel=1e-12)
+    assert different.p_value == pytest.approx(2 / 70, rel=1e-12)
     assert different.difference == pytest.approx(0.1)
-    assert different.significant is bool(expected.pvalue < 0.05)
+    assert different.significant is True
     assert stats.compare_means([0.8] * 4, [0.7] * 4, alpha=different.p_value).significant is False
-    assert stats.compare_means([0.8] * 2, [0.7] * 2).significant is False  # 4 runs: p = 1/3
+
+
+@pytest.mark.parametrize(("n", "m"), [(3, 3), (3, 5), (5, 5), (4, 10)])
+def test_separated_groups_without_spread_get_the_exact_p(n: int, m: int) -> None:
+    """Complete separation: 2 / C(n + m, n) exactly (3 vs 3: 0.1, not significant; SciPy's normal
+    approximation for tied values gave 0.0469, significant)."""
+    result = stats.compare_means([0.9] * n, [0.8] * m)
+    assert result.p_value == pytest.approx(2 / math.comb(n + m, n), rel=1e-12)
+    assert result.significant is (2 / math.comb(n + m, n) < 0.05)
+
+
+@pytest.mark.parametrize(("x", "y"), [([1.0, 2.0, 2.0], [2.0, 3.0, 3.0, 4.0]), ([5.0, 5.0, 6.0], [5.0, 6.0, 6.0]),
+                                      ([0.7, 0.7, 0.7], [0.8, 0.8, 0.8]), ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0])])
+def test_mann_whitney_is_exact_with_ties(x: list[float], y: list[float]) -> None:
+    """The exact p over every split of the pooled values, counted here one split at a time: twice the
+    smaller tail of U (midranks for ties), at most 1."""
+    from itertools import combinations
+
+    pooled = np.array(x + y)
+    u = [scipy_stats.mannwhitneyu(pooled[list(chosen)], np.delete(pooled, list(chosen))).statistic
+         for chosen in combinations(range(pooled.size), len(x))]
+    observed = scipy_stats.mannwhitneyu(x, y).statistic
+    tails = (np.mean(np.array(u) >= observed - 1e-9), np.mean(np.array(u) <= observed + 1e-9))
+    assert stats.mann_whitney_exact(np.array(x), np.array(y)) == pytest.approx(min(1.0, 2 * min(tails)), rel=1e-12)
 
 
 @pytest.mark.filterwarnings("error")
 def test_too_few_runs() -> None:
     result = stats.compare_means([0.8], [0.7, 0.72])
     assert result.significant is None and math.isnan(result.p_value)
-    assert result.test == "too few runs (need 2 per group)"
+    assert result.test == "too few runs (need 3 per group)"
+    # the verdicts' rule (verdicts.MIN_RUNS), not a test from two runs a side
+    two = stats.compare_means([0.80, 0.78], [0.70, 0.75, 0.74])
+    assert (two.test, two.significant, math.isnan(two.p_value)) == ("too few runs (need 3 per group)", None, True)
+    assert two.difference == pytest.approx(0.79 - 0.73)
+    assert stats.MIN_RUNS is verdicts.MIN_RUNS
     assert result.difference == pytest.approx(0.09)
     assert math.isnan(stats.compare_means([], [0.7, 0.72]).difference)
 

@@ -139,8 +139,25 @@ def test_bound_and_t_interval() -> None:
     expected = scipy_stats.t.interval(0.95, 2, loc=11.0, scale=1.0 / math.sqrt(3))
     assert (low, high) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
     assert verdicts.judge_bound(ours, high + 0.01, "why").verdict == "consistent"
-    assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "differs"
+    assert verdicts.judge_bound(ours, high - 0.01, "why").verdict == "not shown below"  # the interval holds it
+    assert verdicts.judge_bound(ours, low - 0.01, "why").verdict == "differs"  # wholly above it
     assert all(math.isnan(v) for v in stats.t_interval([1.0]))
+
+
+def test_a_bound_inside_the_interval_is_no_verdict() -> None:
+    """[10, 12, 190] under 193.77: mean 70.7, t-interval [-187.4, 328.7] holds the bound, so the runs
+    neither show the mean below it nor above it: "not shown below", neither consistent nor significant;
+    "differs" only where the whole interval lies above the bound."""
+    ours = [10.0, 12.0, 190.0]
+    low, high = stats.t_interval(ours)
+    result = verdicts.judge_bound(ours, 193.77, "why")
+    assert (result.verdict, math.isnan(result.p_value), result.low, result.high) == (
+        "not shown below", True, pytest.approx(low), pytest.approx(high))
+    assert result.reason == ("fixed bound 193.77: why; our 95% interval [-186.1, 327.4] holds it, so the "
+                             "runs show the mean neither below nor above it")
+    above = verdicts.judge_bound([200.0, 201.0, 202.0], 193.77, "why")
+    assert above.verdict == "differs" and above.reason.endswith("our interval's lower end is 198.5, above it")
+    assert verdicts.NOT_SHOWN not in verdicts.JUDGED
 
 
 def test_reasons_write_large_numbers_whole() -> None:
@@ -280,26 +297,31 @@ def test_intervals_need_two_values_not_three() -> None:
     assert all(math.isnan(v) for v in verdicts.prediction_interval([1.0]))
 
 
-def test_runs_without_spread_differ_from_any_other_value() -> None:
-    """A deterministic fit (every run the same): p = 1 at our own value, 0 anywhere else."""
+def test_runs_without_spread_get_no_test() -> None:
+    """Every run the same (a deterministic fit): t is 0/0, so no test runs and no p is given, as for an
+    ablation effect without spread; a rounding residue of the sd (about 1e-17) decides nothing."""
+    nan = math.nan
     same = [5.0, 5.0, 5.0]
-    _check(verdicts.judge_mean(same, 5.0, 10, "lower"), "consistent", 1.0, 5.0, 5.0, 5.0, 3,
-           "t-test of our mean (n=3) against the article's (n=10, its sd assumed equal to ours, 0; "
-           "2 degrees of freedom): p=1")
-    lower = verdicts.judge_mean(same, 6.0, 10, "lower")
-    assert (lower.verdict, lower.p_value) == ("better", 0.0)
-    single = verdicts.judge_single(same, 5.0, "lower")
-    assert (single.verdict, single.p_value, single.low, single.high) == ("consistent", 1.0, 5.0, 5.0)
-    assert (verdicts.judge_single(same, 4.0, "lower").verdict, verdicts.judge_single(same, 4.0, "lower").p_value) == ("worse", 0.0)
-    # both groups without spread: the interval of the difference is the difference itself
-    _check(verdicts.judge_gap(same, [3.0, 3.0, 3.0], 2.0, 5, 5, "lower"), "consistent", 1.0, 2.0, 2.0, 2.0, 3,
-           "our difference (n=3 and 3) against the article's (n=5 and 5, spreads assumed equal to ours), "
-           "t with Satterthwaite's degrees of freedom over our two variances: p=1")
-    gap = verdicts.judge_gap(same, [3.0, 3.0, 3.0], 3.0, 5, 5, "lower")
-    assert (gap.verdict, gap.p_value) == ("better", 0.0)
-    # the bound must be strictly above the interval's upper end (here exactly 5)
-    assert verdicts.judge_bound(same, 5.0, "why").verdict == "differs"
-    assert verdicts.judge_bound(same, 5.0 + 1e-9, "why").verdict == "consistent"
+    _check(verdicts.judge_mean(same, 5.0, 10, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5, the article's value, so there is no spread for a t-test")
+    _check(verdicts.judge_mean(same, 6.0, 10, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5 (the article: 6), so there is no spread for a t-test")
+    _check(verdicts.judge_single(same, 4.0, "lower"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5 (the article: 4), so there is no spread for a t-test")
+    _check(verdicts.judge_gap(same, [3.0, 3.0, 3.0], 2.0, 5, 5, "lower"), "untested", nan, 2.0, nan, nan, 3,
+           "no test: every run gave 5 on one side and 3 on the other, a difference of 2, the article's value, "
+           "so there is no spread for a t-test")
+    _check(verdicts.judge_bound(same, 9.0, "why"), "untested", nan, 5.0, nan, nan, 3,
+           "no test: every run gave 5, so there is no spread for a t-test")
+    # identical floats: their mean and sd carry a residue, which must not decide (it gave worse, p=0.047)
+    residue = verdicts.judge_mean([0.1] * 12, 0.1, 10, "lower")
+    assert (residue.verdict, residue.ours) == ("untested", 0.1) and math.isnan(residue.p_value)
+    assert residue.reason == "no test: every run gave 0.1, the article's value, so there is no spread for a t-test"
+    near = verdicts.judge_single([0.037808] * 5, 0.037808 * (1 + 1e-12), "lower")  # gave better, p=0
+    assert (near.verdict, math.isnan(near.p_value)) == ("untested", True)
+    assert "p=" not in near.reason and "p<" not in near.reason
+    interval = verdicts.prediction_interval([0.1] * 3)  # no residue: the runs' own value, both ends
+    assert interval == (0.1, 0.1)
 
 
 def test_published_mean_with_unit_spread_is_tested() -> None:
@@ -483,7 +505,7 @@ def test_a_bound_verdict_reads_its_interval_cut_to_the_range() -> None:
     """Accuracies 0.99, 0.5, 0.99: the t-interval's top passes 1; cut at 1 it is below a bound of
     1.2, as the true mean must be."""
     values = [0.99, 0.5, 0.99]
-    assert verdicts.judge_bound(values, 1.2, "why").verdict == "differs"
+    assert verdicts.judge_bound(values, 1.2, "why").verdict == "not shown below"
     cut = verdicts.judge_bound(values, 1.2, "why", (0.0, 1.0))
     assert (cut.verdict, cut.high) == ("consistent", 1.0)
 
@@ -492,3 +514,19 @@ def test_a_range_verdict_never_holds_against_a_range_it_cannot_read() -> None:
     assert not verdicts.range_verdict_holds(0.008, 0.009, (math.nan, 0.237), 0.63)
     assert verdicts.range_verdict_holds(0.008, 0.009, (0.19, math.inf), 0.63)  # open above: still never met
     assert verdicts.range_verdict_holds(0.2, 0.21, (0.19, 0.237), 1.0)  # a steady machine: the verdict as is
+
+
+def test_the_family_note_names_verdicts_left_untested_for_want_of_spread() -> None:
+    """A row without spread ran no test: the note counts it beside those read from an interval, and the
+    page's rows (html._reproduction_rows) pass it on, so it is neither in the family nor unmentioned."""
+    import pandas as pd
+
+    from harness.reporting import html
+
+    assert "(the 1 read from an interval or a bound and the 2 whose runs have no spread have no p and are not " \
+           "counted)" in verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1, no_spread=2)
+    assert "(the 1 whose runs have no spread has no p and is not counted)" in \
+        verdicts.family_note([0.5, 0.6], ["a", "b"], no_spread=1)
+    rows = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "test": ["t", "t", "no test"],
+                         "p_value": [0.5, 0.6, math.nan], "verdict": ["consistent", "consistent", "untested"]})
+    assert "(the 1 whose runs have no spread has no p and is not counted)" in html._reproduction_rows(rows)[2]

@@ -34,7 +34,7 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.reference import GAPS, SIGNED, Measure, gap_measure
-from harness.reporting.stats import ALPHA, CONFIDENCE, finite, holm, p_is, ratio_interval_paired
+from harness.reporting.stats import ALPHA, CONFIDENCE, NO_SPREAD, finite, has_spread, holm, p_is, ratio_interval_paired
 from harness.reporting.tables import fmt, repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
@@ -111,11 +111,12 @@ def cells(runs: pd.DataFrame, measure: Measure = MISCLASSIFIED) -> dict[tuple[st
 
 def _one_sample(differences: np.ndarray) -> tuple[float, float, float, float]:
     """Mean of per-seed differences, its 95% t-interval and two-sided p against 0; NaN below
-    MIN_RUNS seeds (as every verdict) and where the differences have no spread (t is undefined)."""
+    MIN_RUNS seeds (as every verdict) and where the differences have no spread (``stats.has_spread``,
+    the rule of the reproduction table's verdicts: t is undefined)."""
     if differences.size == 0:
         return (math.nan,) * 4
     mean = float(differences.mean())
-    if differences.size < MIN_RUNS or np.ptp(differences) == 0:
+    if differences.size < MIN_RUNS or not has_spread(differences):
         return mean, math.nan, math.nan, math.nan
     result = scipy_stats.ttest_1samp(differences, 0.0)
     ci = result.confidence_interval(CONFIDENCE)
@@ -147,7 +148,7 @@ def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
     diff = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
         return diff, math.nan, math.nan, math.nan
-    if np.ptp(x) == 0 and np.ptp(y) == 0:  # no spread: t is undefined
+    if not (has_spread(x) or has_spread(y)):  # no spread: t is undefined
         return diff, math.nan, math.nan, math.nan
     result = scipy_stats.ttest_ind(x, y, equal_var=False)
     ci = result.confidence_interval(CONFIDENCE)
@@ -489,7 +490,7 @@ def untested_note(found: list[Effect]) -> str:
         what = (f"every seed differed by the same {fmt(float(value))}" if value != 0 else
                 "the two sides' averages were equal on every seed" if factorial else
                 "the switch left every seed's measure as it was")
-        parts.append(f"{_listed(group)}: {what}, so there is no spread for a t-test")
+        parts.append(f"{_listed(group)}: {what}, so there is {NO_SPREAD}")
     return "; ".join(f"Not tested: {part}" if i == 0 else part for i, part in enumerate(parts)) + ("." if parts else "")
 
 

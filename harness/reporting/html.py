@@ -74,8 +74,9 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
     rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
     names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     p_values = pd.to_numeric(table["p_value"], errors="coerce")
-    judged = table["verdict"].isin(verdicts.JUDGED)
-    family = verdicts.family_note(p_values.tolist(), names, untested=int((judged & p_values.isna()).sum()))
+    judged = table["verdict"].isin((*verdicts.JUDGED, verdicts.NOT_SHOWN))  # read from an interval or a bound
+    family = verdicts.family_note(p_values.tolist(), names, untested=int((judged & p_values.isna()).sum()),
+                                  no_spread=int((table["verdict"] == verdicts.UNTESTED).sum()))
     return rows, counts, family
 
 

@@ -2,13 +2,16 @@
 
 Verdicts: "consistent" (no significant difference at p < 0.05), "better" / "worse" (a significant
 difference, in the entry's direction), "differs" (significant, no direction, e.g. a fitted
-parameter), "too few runs (n=2)", "not comparable" (hardware-bound numbers, another setup,
+parameter), "too few runs (n=2)", "untested" (every run the same: no spread, so no test), "not shown below" (a
+bound inside our interval: no verdict),
+"not comparable" (hardware-bound numbers, another setup,
 algorithm or backend; the reason says which), "not measured" (no successful runs yet).
 
 A number the article's algorithm made (`algorithm: article`) is judged only on MLP runs whose
 algorithm `harness.algorithm.classify` calls 'article': a run of Keras's algorithm, or a mixed
 one, is another experiment, and the reason names the components that differ. A head-to-head
-claim (a time ratio, an accuracy gap) pairs those runs with the Keras runs of the same experiment.
+claim (a time ratio, an accuracy gap) pairs those runs with the Keras runs of the same experiment,
+whose setup the same rule checks (``_config_reason``, less the MLP-only settings).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from harness.reporting.figures import losses
 from harness.reporting.tables import changed_rate, changed_spread, fmt, prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
-VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW,
+VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW, verdicts.UNTESTED, verdicts.NOT_SHOWN,
             "not comparable", "not measured")
 # A published mean or single value, and the per-run column it is compared with.
 PER_RUN = {"article_error_mean": "article_error", "misclassified_mean": "test_misclassified",
@@ -39,6 +42,12 @@ PER_RUN = {"article_error_mean": "article_error", "misclassified_mean": "test_mi
 # A published difference MLP - Keras within one experiment, and the per-run column.
 GAPS = {"misclassified_gap_vs_keras": "test_misclassified", "article_error_gap_vs_keras": "article_error"}
 TIME_MEASURES = ("fit_seconds_median", "time_ratio_vs_keras", "numpy_over_cupy")
+# Claims that pair the MLP's runs with the Keras runs of the same experiment: both sides must be
+# the article's setup.
+PAIRED = (*GAPS, "time_ratio_vs_keras")
+# Settings only the article's MLP numbers state (its TensorFlow side kept Keras's own initializer,
+# article.yaml), so a paired claim does not ask them of the Keras runs.
+MLP_ONLY = frozenset({"initializer"})
 COLUMNS = ["id", "figure", "quantity", "article", "ours", "test", "p_value", "verdict", "reason",
            "experiment", "note", "ours_value"]
 
@@ -195,10 +204,11 @@ def _ok_runs(entry: dict[str, Any], runs: pd.DataFrame, experiment: str, backend
     return mine[mine["backend"] == backend] if backend else mine
 
 
-def _config_reason(entry: dict[str, Any], mine: pd.DataFrame) -> str:
-    """'our setup differs: epochs=20 (article: 1000)' for each `config` setting our runs do not share
-    (the entry states the article's whole setup: data, network, penalty and optimizer; a setting the
-    runs do not record is never assumed); '' when all match."""
+def _config_reason(entry: dict[str, Any], mine: pd.DataFrame, whose: str = "our") -> str:
+    """'our setup differs: epochs=20 (article: 1000)' for each `config` setting the runs `mine` do not
+    share (the entry states the article's whole setup: data, network, penalty and optimizer; a setting
+    the runs do not record is never assumed); '' when all match. `whose` names the runs: the one rule
+    checks the MLP's runs and, for a paired claim, Keras's (``_keras_reason``)."""
     problems = []
     for key, wanted in (entry.get("config") or {}).items():
         values = set(mine[key].dropna().unique()) if key in mine else \
@@ -208,7 +218,17 @@ def _config_reason(entry: dict[str, Any], mine: pd.DataFrame) -> str:
             problems.append(f"{key}={', '.join(others)} (article: {_show(wanted)})")
         elif not values:
             problems.append(f"{key} not recorded (article: {_show(wanted)})")
-    return f"our setup differs: {'; '.join(problems)}" if problems else ""
+    return f"{whose} setup differs: {'; '.join(problems)}" if problems else ""
+
+
+def _keras_reason(entry: dict[str, Any], keras: pd.DataFrame) -> str:
+    """Why the Keras runs a paired claim (a gap, a time ratio) compares with are not the article's
+    setup, by ``_config_reason`` over the entry's config less the MLP-only settings; '' when they are,
+    or when the entry pairs none."""
+    if entry["measure"] not in PAIRED:
+        return ""
+    config = {key: value for key, value in (entry.get("config") or {}).items() if key not in MLP_ONLY}
+    return _config_reason({**entry, "config": config}, keras, "our Keras runs'")
 
 
 def _show(value: Any) -> str:
@@ -353,9 +373,9 @@ def _blocking_reason(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFr
     launchers = set(pd.concat([mine["launcher"], keras["launcher"]]).dropna()) & set(SHARED_CPU_LAUNCHERS)
     if entry["measure"] in TIME_MEASURES and launchers:
         return f"timed under a parallel launcher ({', '.join(sorted(launchers))})"
-    if (entry["measure"] in GAPS or entry["measure"] == "time_ratio_vs_keras") and keras.empty:
+    if entry["measure"] in PAIRED and keras.empty:
         return "needs successful keras runs in the same experiment"
-    return ""
+    return _keras_reason(entry, keras)
 
 
 def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFrame) -> dict[str, Any]:

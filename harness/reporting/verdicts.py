@@ -14,7 +14,12 @@ Three rules, one per kind of published number:
   ``ta = va (1/na + 1/Na)``, ``tb = vb (1/nb + 1/Nb)``,
   ``df = (ta + tb)² / (ta²/(na - 1) + tb²/(nb - 1))``.
 
-A verdict needs MIN_RUNS runs of ours per group; fewer gives "too few runs (n=2)". "consistent"
+A bound (``judge_bound``) is read from our t-interval three ways: below it, consistent; above it,
+differs; holding it, NOT_SHOWN, no verdict.
+
+A verdict needs MIN_RUNS runs of ours per group (``stats.MIN_RUNS``); fewer gives "too few runs
+(n=2)". Runs that all gave one value (``stats.has_spread``; for a gap, both sides) get no test:
+UNTESTED, no p, as the ablation treats an effect without spread. "consistent"
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
 a better direction, a significant difference is "better" or "worse"; for "closer to zero" numbers
 (the Titanic error) the test compares signed means, as the article published a signed mean, and
@@ -32,12 +37,14 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.reporting.stats import ALPHA, CONFIDENCE, RATIO_MIN_RUNS, UNBOUNDED, cut_to, finite, holm, p_is, t_interval
+from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
+                                     finite, has_spread, holm, mean, p_is, spread, t_interval)
 from harness.reporting.tables import fmt
 
-MIN_RUNS = 3
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
+UNTESTED = "untested"  # enough runs, but no spread: no test ran (``untested``)
+NOT_SHOWN = "not shown below"  # a bound inside our interval: neither consistent nor significant (``judge_bound``)
 READ_OFF = "allowing for the read-off error of the numbers it comes from"
 TOO_FEW = "too few runs"
 DIRECTIONS = ("lower", "higher", "closer_to_zero", "none")
@@ -64,12 +71,24 @@ def too_few(n: int) -> str:
 def prediction_interval(values: Any, confidence: float = CONFIDENCE,
                         within: tuple[float, float] = UNBOUNDED) -> tuple[float, float]:
     """Where one more run of ours is expected: mean ± t(n-1) s sqrt(1 + 1/n) (NaN below two values),
-    cut to the range ``within`` that a run's value can take (``stats.RANGES``)."""
+    cut to the range ``within`` that a run's value can take (``stats.RANGES``); s and the mean as
+    ``stats.spread`` and ``stats.mean`` give them (no rounding residue for identical runs)."""
     data = finite(values)
     if data.size < 2:
         return (math.nan, math.nan)
-    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * data.std(ddof=1) * math.sqrt(1 + 1 / data.size)
-    return cut_to(data.mean() - half, data.mean() + half, within)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, data.size - 1) * spread(data) * math.sqrt(1 + 1 / data.size)
+    return cut_to(mean(data) - half, mean(data) + half, within)
+
+
+def untested(ours: float, n: int, gave: str, published: float | None = None) -> Verdict:
+    """The verdict for runs without spread (``stats.has_spread``), as the ablation treats an effect
+    without spread: t is 0/0, so no test runs, no p and no interval are given, and the reason says
+    what every run gave; `gave` is that value as text. Equality with the article's number is told
+    on the values themselves, not through a mean that may carry a rounding residue."""
+    article = ("" if published is None else ", the article's value" if ours == published
+               else f" (the article: {fmt(published, 4)})")
+    return Verdict(UNTESTED, math.nan, ours, math.nan, math.nan, n,
+                   f"no test: every run gave {gave}{article}, so there is {NO_SPREAD}")
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
@@ -98,13 +117,12 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
     data = finite(values)
     low, high = t_interval(data, within=within)
     if data.size < MIN_RUNS:
-        mean = float(data.mean()) if data.size else math.nan
-        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
-    s = float(data.std(ddof=1))
+        return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    if not has_spread(data):  # every run the same (a deterministic fit)
+        return untested(mean(data), int(data.size), fmt(mean(data), 4), published)
+    s = spread(data)
 
     def p_against(value: float) -> float:
-        if s == 0:  # every run the same (a deterministic fit): no spread, so any other value differs
-            return 1.0 if data.mean() == value else 0.0
         # The article's spread is ours, so the only variance estimate is ours: n - 1 degrees of freedom.
         t = (data.mean() - value) / (s * math.sqrt(1 / data.size + 1 / n_published))
         return float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
@@ -127,14 +145,12 @@ def judge_single(values: Any, published: float, better: str, within: tuple[float
     data = finite(values)
     low, high = prediction_interval(data, within=within)
     if data.size < MIN_RUNS:
-        mean = float(data.mean()) if data.size else math.nan
-        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
-    s, n = float(data.std(ddof=1)), int(data.size)
-    if s == 0:
-        p = 1.0 if data.mean() == published else 0.0
-    else:
-        t = (published - data.mean()) / (s * math.sqrt(1 + 1 / n))
-        p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
+        return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    if not has_spread(data):
+        return untested(mean(data), int(data.size), fmt(mean(data), 4), published)
+    s, n = spread(data), int(data.size)
+    t = (published - data.mean()) / (s * math.sqrt(1 + 1 / n))
+    p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
     verdict = _direction(better, float(data.mean()), published, p < ALPHA)
     inside = "inside" if verdict == CONSISTENT else "outside"
     reason = (f"the article's single run is {inside} our 95% prediction interval "
@@ -151,18 +167,19 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     gap = float(a.mean() - b.mean()) if a.size and b.size else math.nan
     if n < MIN_RUNS:
         return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
-    va, vb = a.var(ddof=1), b.var(ddof=1)
+    if not (has_spread(a) or has_spread(b)):
+        gap = mean(a) - mean(b)
+        return untested(gap, n, f"{fmt(mean(a), 4)} on one side and {fmt(mean(b), 4)} on the other, "
+                                f"a difference of {fmt(gap, 4)}", published)
+    va, vb = spread(a) ** 2, spread(b) ** 2
     own = va / a.size + vb / b.size
-    own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1)) if own else math.inf
+    own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1))
     half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, own_df) * math.sqrt(own)
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
     ta, tb = va * (1 / a.size + 1 / n_a), vb * (1 / b.size + 1 / n_b)
     total = ta + tb
-    if total == 0:
-        p = 1.0 if gap == published else 0.0
-    else:
-        df = total ** 2 / (ta ** 2 / (a.size - 1) + tb ** 2 / (b.size - 1))
-        p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
+    df = total ** 2 / (ta ** 2 / (a.size - 1) + tb ** 2 / (b.size - 1))
+    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
@@ -230,28 +247,37 @@ def range_verdict_holds(low: float, high: float, tested: tuple[float, float], sl
 
 def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float] = UNBOUNDED) -> Verdict:
     """A claim that a value stays below `bound` (a fixed band, so `why` must say where it comes
-    from): consistent when the upper end of our 95% t-interval (cut to ``within``) is below it."""
+    from), read from our 95% t-interval (cut to ``within``): consistent when its upper end is below
+    the bound (the mean shown below it), differs when its lower end is above (shown above it), and
+    NOT_SHOWN, no verdict, when it holds the bound: an interval that merely reaches the bound shows
+    nothing significant, whatever side the mean lies on."""
     data = finite(values)
     low, high = t_interval(data, within=within)
-    mean = float(data.mean()) if data.size else math.nan
     if data.size < MIN_RUNS:
-        return Verdict(too_few(data.size), math.nan, mean, low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
-    verdict = CONSISTENT if high < bound else DIFFERS
-    return Verdict(verdict, math.nan, mean, low, high, int(data.size),
-                   f"fixed bound {bound:g}: {why}; our interval's upper end is {fmt(high, 4)}")
+        return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
+    if not has_spread(data):  # a t-interval of width 0 says nothing of one more draw's spread
+        return untested(mean(data), int(data.size), fmt(mean(data), 4))
+    if high < bound:
+        verdict, found = CONSISTENT, f"our interval's upper end is {fmt(high, 4)}"
+    elif low > bound:
+        verdict, found = DIFFERS, f"our interval's lower end is {fmt(low, 4)}, above it"
+    else:
+        verdict, found = NOT_SHOWN, (f"our 95% interval [{fmt(low, 4)}, {fmt(high, 4)}] holds it, so the runs show "
+                                     "the mean neither below nor above it")
+    return Verdict(verdict, math.nan, mean(data), low, high, int(data.size), f"fixed bound {bound:g}: {why}; {found}")
 
 
-def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0) -> str:
+def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0, no_spread: int = 0) -> str:
     """The verdicts that rest on a test's p, read as one family: how many significant differences
     chance alone would give if the article were right on all of them, and which survive Holm's
-    adjustment over the family; `untested` verdicts came from an interval and have no p ('' when
-    no verdict has a p)."""
+    adjustment over the family; `untested` verdicts came from an interval and have no p, nor have
+    the `no_spread` ones (``UNTESTED``: no test ran), so both are named and left out ('' when no
+    verdict has a p)."""
     p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
     tested = int(np.isfinite(p).sum())
     if not tested:
         return ""
-    outside = (f" (the {untested} read from an interval or a bound have no p and are not counted)" if untested > 1
-               else " (the 1 read from an interval or a bound has no p and is not counted)" if untested else "")
+    outside = _not_counted(untested, no_spread)
     adjusted = holm(p)
     differ = [i for i in range(p.size) if p[i] < ALPHA]
     named = "; ".join(f"{names[i]} ({p_is(p[i])})" for i in differ)
@@ -278,3 +304,14 @@ def family_note(p_values: Sequence[float], names: Sequence[str], untested: int =
     return text + (f"With Holm's adjustment over the {tested}, {len(kept)} "
                    f"{'remains' if len(kept) == 1 else 'remain'} significant: {held}"
                    + (f"; the rest could be chance: {'; '.join(lost)}." if lost else "."))
+
+
+def _not_counted(untested: int, no_spread: int) -> str:
+    """' (the 2 read from an interval or a bound and the 1 whose runs have no spread have no p and are
+    not counted)', or '' when every verdict has a p."""
+    groups = [f"the {count} {what}" for count, what in ((untested, "read from an interval or a bound"),
+                                                        (no_spread, "whose runs have no spread")) if count]
+    if not groups:
+        return ""
+    one = untested + no_spread == 1
+    return f" ({' and '.join(groups)} {'has' if one else 'have'} no p and {'is' if one else 'are'} not counted)"
