@@ -1,0 +1,38 @@
+"""What resume counts as finished, and what a folder must hold to be resumed: a record every reader
+rejects, or one copied under another run's name, is run again (the file moved aside, not lost); a
+folder with records and no config.yaml is refused; a run whose record is in place counts as done
+even when Ctrl-C lands in the runs.csv rebuild just after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import harness.runs_table
+import harness.sweep
+from harness.records import read_records
+from harness.run import run_config
+from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
+
+
+def _records(run_dir: Path) -> Path:
+    return run_dir / "records"
+
+
+def test_resume_of_a_folder_with_records_and_no_config_is_refused(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    (tmp_path / "config.yaml").unlink()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
+                   command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true but {tmp_path} holds records and no config.yaml, so its settings are unknown and "
+        f"new runs could mix with others; put its config.yaml back, or choose a new hydra.run.dir\n")
+    assert not (tmp_path / "config.yaml").exists() and len(read_records(tmp_path)) == 1
