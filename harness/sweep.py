@@ -9,7 +9,6 @@ diverged) are skipped.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -18,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record
+from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, read_record, record_name,
+                             write_record)
 from harness.runs_table import write_runs_csv
 from harness.write_failure import WriteFailed, writing
 from experiments.models.implementation import Implementation
@@ -64,13 +64,27 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
 
 
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:
-    """True when this run's record is on disk, complete and not failed (so resume skips it)."""
+    """True when this run's record is on disk, a record every reader accepts (harness.records.read_record),
+    of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
+    no such record would be left out of runs.csv and the report: it is moved aside (renamed
+    `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.exists():
         return False
-    return stored.get("status") in ("ok", "diverged")
+    try:
+        stored = read_record(path)
+        other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
+        if other:
+            raise ValueError(f"it says {', '.join(f'{k} {stored[k]}' for k in other)}")
+    except (OSError, ValueError) as problem:
+        aside = path.with_name(f"{path.name}.rejected-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}")
+        with writing(aside):
+            path.rename(aside)
+        reason = str(problem).removeprefix(f"{path}: ")
+        log.warning(f"resume: {path} is not the record of {record['impl']}/{record['backend']} seed "
+                    f"{record['seed']} ({reason}); moved to {aside.name}, and the run is run again")
+        return False
+    return stored["status"] in ("ok", "diverged")
 
 
 def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, progress: bool) -> dict[str, Any]:

@@ -21,6 +21,33 @@ def _records(run_dir: Path) -> Path:
     return run_dir / "records"
 
 
+@pytest.mark.parametrize("spoil", ["unknown field", "bad seed", "another run's record"])
+def test_resume_reruns_a_record_no_reader_accepts_and_keeps_the_file(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                                     caplog: pytest.LogCaptureFixture,
+                                                                     spoil: str) -> None:
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    values = json.loads(path.read_text())
+    if spoil == "unknown field":
+        values["bogus"] = 1
+    elif spoil == "bad seed":
+        values["seed"] = -1
+    else:
+        values = json.loads((_records(tmp_path) / "mlp-numpy-seed0.json").read_text())
+    spoilt = json.dumps(values)
+    path.write_text(spoilt)
+    with caplog.at_level("WARNING", logger="harness.sweep"):
+        outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed1.json"] and outcome.skipped == ["mlp-numpy-seed0.json"]
+    assert [r["seed"] for r in read_records(tmp_path)] == [0, 1]
+    (moved,) = _records(tmp_path).glob("mlp-numpy-seed1.json.rejected-*")
+    assert moved.read_text() == spoilt
+    (warning,) = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert warning.startswith(f"resume: {path} is not the record of mlp/numpy seed 1 (")
+    assert warning.endswith(f"); moved to {moved.name}, and the run is run again")
+
+
 def test_resume_of_a_folder_with_records_and_no_config_is_refused(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                   data_root: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
