@@ -137,14 +137,15 @@ def describe_safely(record: dict[str, Any]) -> str:
 
 
 def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Write the run's record; return what was written.
+    """Write the run's record file (not runs.csv: run_plan refreshes it once the run is counted);
+    return what was written.
 
     A record that cannot be written as the implementation returned it (an unknown field, a value
     JSON cannot hold) is written instead as a failed run saying why, keeping its plain values, so
     one bad run never stops the sweep. A write the OS refused (WriteFailed: disk full, read-only)
     is not the run's fault: it propagates and stops the invocation, recording nothing false."""
     try:
-        write_record(run_dir, record)
+        write_record(run_dir, record, table=False)
         return record
     except WriteFailed:
         raise
@@ -153,7 +154,7 @@ def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         failed = {k: v if isinstance(v, plain) else None for k, v in record.items() if k in RECORD_FIELDS}
         failed.update(status="failed", diverged_epoch=None,
                       error=f"the run's record could not be written ({type(ex).__name__}: {ex})")
-        write_record(run_dir, failed)
+        write_record(run_dir, failed, table=False)
         log.debug("record not written", exc_info=True)
         return failed
 
@@ -191,10 +192,11 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
             record["warmup_seconds"] = warmed.get(impl.name)
             long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
             record = store(run_dir, run_one(plan, impl, record, ds, progress=long_run and not quiet))
-            name = record_name(record)
+            name = record_name(record)  # its file is in place: done, even if Ctrl-C lands below
             outcome.done.append(name)
             {"failed": outcome.failed, "diverged": outcome.diverged}.get(record["status"], []).append(name)
             log.info(describe_safely(record))
+            write_runs_csv(run_dir)
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:

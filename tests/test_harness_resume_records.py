@@ -63,3 +63,23 @@ def test_resume_of_a_folder_with_records_and_no_config_is_refused(fake_mlp, tmp_
         f"error: resume=true but {tmp_path} holds records and no config.yaml, so its settings are unknown and "
         f"new runs could mix with others; put its config.yaml back, or choose a new hydra.run.dir\n")
     assert not (tmp_path / "config.yaml").exists() and len(read_records(tmp_path)) == 1
+
+
+def test_ctrl_c_in_the_table_rebuild_after_a_record_counts_the_run(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                   data_root: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mlp({})
+    real = harness.runs_table.write_runs_csv
+    calls: list[object] = []
+
+    def interrupted_once(run_dir: object) -> None:
+        calls.append(run_dir)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real(run_dir)
+
+    monkeypatch.setattr(harness.runs_table, "write_runs_csv", interrupted_once)
+    monkeypatch.setattr(harness.sweep, "write_runs_csv", interrupted_once)
+    outcome = run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    assert outcome.interrupted and outcome.done == ["mlp-numpy-seed0.json"]
+    assert [r["seed"] for r in read_records(tmp_path)] == [0]
