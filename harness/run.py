@@ -100,13 +100,15 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
 def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None) -> None:
     """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed.
 
-    After Ctrl-C it says how to finish: `then` (default: resume=true into run_dir); a sweep's job
-    gives the sweep's, as its own folder with hydra.run.dir would start the whole sweep again."""
+    After Ctrl-C one line says what was left undone (outcome.not_done) and how to finish: `then`
+    (default: resume=true into run_dir); a sweep's job gives the sweep's, as its own folder with
+    hydra.run.dir would start the whole sweep again."""
     summary = (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged), "
                f"{len(outcome.skipped)} kept from before, in {run_dir}")
     log.info(summary)
     if outcome.interrupted:
-        sys.stderr.write(f"interrupted: {summary}; {then or finish_with_resume('hydra.run.dir', run_dir)}\n")
+        said = "; ".join([summary, *outcome.not_done, then or finish_with_resume("hydra.run.dir", run_dir)])
+        sys.stderr.write(f"interrupted: {said}\n")
         raise SystemExit(130)
     if outcome.failed:
         message = f"{len(outcome.failed)} run(s) failed: {', '.join(outcome.failed)} (errors in their records)"
@@ -170,15 +172,34 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
                        warmup=cfg.warmup)
-    if outcome.done:  # the matmul rate again, now the runs are over (or at the sweep's end)
-        from .machine import after_measurements, skip_reason, with_after
-        if not after_at_sweep_end:
-            atomic_write_text(env_path, json.dumps(with_after(env, after_measurements(cfg.measure_rate)), indent=1,
-                                                   default=str))
-        elif not skip_reason(cfg.measure_rate):
-            WAITING_FOR_AFTER.append(env_path)
-    if cfg.report if report is None else report:
-        update_report(run_dir)
+    return _after_the_runs(cfg, outcome, run_dir, env, env_path, cfg.report if report is None else report,
+                           after_at_sweep_end)
+
+
+def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[str, Any], env_path: Path,
+                    report: bool, after_at_sweep_end: bool) -> Outcome:
+    """The matmul rate again, now the runs are over (or left to the sweep's end), then the report.
+    Ctrl-C here marks the outcome interrupted, saying what was left undone and how to do it (the
+    records are on disk): finish ends it in its one line and exit 130."""
+    rebuild = f"the report was not rebuilt (python -m harness.report {run_dir} rebuilds it)"
+    try:
+        if outcome.done:
+            from .machine import after_measurements, skip_reason, with_after
+            if not after_at_sweep_end:
+                atomic_write_text(env_path, json.dumps(with_after(env, after_measurements(cfg.measure_rate)),
+                                                       indent=1, default=str))
+            elif not skip_reason(cfg.measure_rate):
+                WAITING_FOR_AFTER.append(env_path)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        outcome.not_done += ["the matmul rate after the runs was not measured", *([rebuild] if report else [])]
+        return outcome
+    if report:
+        try:
+            update_report(run_dir)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            outcome.not_done.append(rebuild)
     return outcome
 
 

@@ -42,6 +42,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)
     interrupted: bool = False
+    not_done: list[str] = field(default_factory=list)  # after Ctrl-C: what was left undone, and how to do it
 
 
 def now() -> str:
