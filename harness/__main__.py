@@ -9,7 +9,8 @@ hydra/launcher=joblib (parallel here: accuracy sweeps only, timings share the CP
 submitit_local, slurm (conf/hydra/launcher/slurm.yaml).
 The whole command is validated first (`harness.precheck`): a bad one exits 2 with one line on
 stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
-A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
+A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`); runs that
+failed exit 1, and Ctrl-C 130, each with one line (`harness.run.finish`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 """
 
 from __future__ import annotations
@@ -56,11 +57,40 @@ def hold_output(folder: tuple[str, Path] | None, argv: list[str]) -> ContextMana
 
 
 @contextmanager
+def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
+    """However the command ends, the end-of-sweep merge and report Hydra skipped (a job failed,
+    Ctrl-C) run here, while the sweep folder is still locked (harness.callbacks.finish_armed). Runs
+    that failed in a sweep's jobs (RunsFailed, a normal outcome) and Ctrl-C that reached the command
+    (a worker launcher's wait, the end of the sweep, Hydra's own steps) then end in harness.run's
+    one line: exit 1 naming every failed run, or 130 saying how to finish."""
+    if folder is None:
+        yield
+        return
+    from harness import callbacks
+    from harness.run import RunsFailed, finish_command
+    key, path = folder
+    interrupted = failed = False
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupted = True
+    except RunsFailed:
+        failed = True
+    finally:
+        try:
+            callbacks.finish_armed()
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted or failed:
+        finish_command(path, key, interrupted=interrupted, not_done=callbacks.not_done(path))
+
+
+@contextmanager
 def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     """A write that failed where the harness does not catch it (Hydra's own .hydra/ files and
     multirun.yaml, or a sweep job in a worker process) ends in the one line of harness.write_failure
     and exit 4 too, not in Hydra's traceback. Hydra hands its exceptions up for that
-    (HYDRA_FULL_ERROR); any other keeps its traceback."""
+    (HYDRA_FULL_ERROR); RunsFailed goes on to ends_in_one_line, any other keeps its traceback."""
     if folder is None:
         yield
         return
@@ -76,7 +106,10 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     except Exception as error:
         line = line_for(error, path, finish_with_resume(key, path))
         if line is None:
-            held.release()
+            from harness.run import RunsFailed
+            if not isinstance(error, RunsFailed):  # ends_in_one_line's line names the failed runs
+                held.release()
+            held.pending = ""
             raise
         held.pending = ""  # the failed write's line says which job's folder
         sys.stderr = stderr
@@ -121,5 +154,5 @@ if __name__ == "__main__":
     from harness.write_failure import quiet_resource_tracker
     quiet_resource_tracker()
     folder = main_guard(sys.argv[1:])
-    with hold_output(folder, sys.argv), failed_writes_in_one_line(folder):
+    with hold_output(folder, sys.argv), ends_in_one_line(folder), failed_writes_in_one_line(folder):
         main()

@@ -4,8 +4,9 @@ Registered in conf/config.yaml (`hydra.callbacks.sweep_tables`), so every `pytho
 gets it, whatever the launcher (basic, joblib, submitit_local, slurm). It runs in the launching
 process: `on_multirun_end` comes after the launcher has returned every job, so the merge sees them
 all. Hydra skips `on_multirun_end` when a job failed (its sweeper re-raises the job's error) or on
-Ctrl-C, so the same step is also registered to run at exit: a failed sweep still gets its table
-and a report that shows the failure.
+Ctrl-C, so the command runs it then (`finish_armed`, from harness.__main__, while it still holds
+the sweep folder's lock), and it is also registered to run at exit: a failed sweep still gets its
+table and a report that shows the failure.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from harness.records import SHARED_CPU_LAUNCHERS
 
 log = logging.getLogger(__name__)
 _HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
+_ARMED: list[DictConfig] = []  # the sweeps this process started: their step is owed if Hydra skips it
+_NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopped, and how to redo them
 
 
 def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None:
@@ -45,11 +48,28 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
         sys.stderr.write(message(failure, sweep_dir, then) + "\n")
+    except KeyboardInterrupt as interrupt:  # the command's line says so (not_done), then exits 130
+        _NOT_DONE.setdefault(str(sweep_dir.resolve()), []).append(
+            f"the sweep's tables and report were not finished (python -m harness.sweep_merge {sweep_dir} rebuilds them)")
+        interrupted = interrupt
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
         log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
                     f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
     if interrupted is not None:
         raise interrupted
+
+
+def finish_armed() -> None:
+    """The end-of-sweep step of every sweep this process started, where Hydra skipped it (a job
+    failed, Ctrl-C): the command calls it while it still holds the sweep folder's lock; its at-exit
+    registration is the fallback for an end that never reaches the command's handler."""
+    for config in _ARMED:
+        finish_once(config)
+
+
+def not_done(sweep_dir: Path) -> list[str]:
+    """The end-of-sweep steps Ctrl-C stopped in `sweep_dir`, each with how to redo it."""
+    return list(_NOT_DONE.get(str(Path(sweep_dir).resolve()), []))
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:
@@ -88,6 +108,7 @@ def _rate_after(sweep_dir: Path) -> KeyboardInterrupt | None:
         measure_after_sweep(sweep_dir)
     except KeyboardInterrupt as interrupt:
         log.warning("interrupted: the matmul rate after the runs was not measured")
+        _NOT_DONE.setdefault(str(sweep_dir.resolve()), []).append("the matmul rate after the runs was not measured")
         return interrupt
     except Exception as ex:
         log.warning(f"the matmul rate after the runs was not added ({type(ex).__name__}: {ex}); "
@@ -109,6 +130,7 @@ class SweepTables(Callback):
         if launcher in SHARED_CPU_LAUNCHERS:
             log.warning(f"hydra/launcher={launcher} runs jobs side by side: use it for accuracy sweeps; "
                         "fit times share the CPU and the report marks them as not comparable")
+        _ARMED.append(config)
         atexit.register(finish_once, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

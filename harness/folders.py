@@ -52,9 +52,14 @@ def config_differences(stored: dict[str, Any], current: dict[str, Any], ignore: 
 
 def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.dir") -> None:
     """Resuming must not mix settings in one folder: all but seeds, impls and bookkeeping must match
-    (records are per implementation and seed, so adding seeds or implementations is consistent)."""
+    (records are per implementation and seed, so adding seeds or implementations is consistent).
+    A folder with records and no config.yaml cannot be compared, so it is refused too."""
     stored_path = run_dir / CONFIG_FILE
     if not stored_path.exists():
+        if _holds_records(run_dir):
+            raise ValueError(f"resume=true but {run_dir} holds records and no {CONFIG_FILE}, so its settings are "
+                             f"unknown and new runs could mix with others; put its {CONFIG_FILE} back, or choose a "
+                             f"new {dir_key}")
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}

@@ -69,13 +69,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_record(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Store one run's record atomically and refresh the folder's runs.csv."""
+def write_record(run_dir: str | os.PathLike, record: dict[str, Any], *, table: bool = True) -> Path:
+    """Store one run's record atomically and (`table`) refresh the folder's runs.csv."""
     full = new_record(**record)
     path = Path(run_dir) / RECORDS_DIRNAME / record_name(full)
     atomic_write_text(path, json.dumps({k: _json_safe(v) for k, v in full.items()}, indent=1))
-    from harness.runs_table import write_runs_csv  # the table is built from these files: imported here
-    write_runs_csv(run_dir)
+    if table:
+        from harness.runs_table import write_runs_csv  # the table is built from these files: imported here
+        write_runs_csv(run_dir)
     return path
 
 

@@ -97,23 +97,49 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
         log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
 
-def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None) -> None:
+def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None, summary: str | None = None,
+           where: str = "") -> None:
     """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed.
 
-    After Ctrl-C it says how to finish: `then` (default: resume=true into run_dir); a sweep's job
-    gives the sweep's, as its own folder with hydra.run.dir would start the whole sweep again."""
-    summary = (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged), "
-               f"{len(outcome.skipped)} kept from before, in {run_dir}")
+    After Ctrl-C one line says what was left undone (outcome.not_done) and how to finish: `then`
+    (default: resume=true into run_dir); a sweep's job gives the sweep's, as its own folder with
+    hydra.run.dir would start the whole sweep again. `summary` replaces the count of this
+    invocation's runs (finish_command counts a folder's records); `where` follows "failed"."""
+    summary = summary or (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, "
+                          f"{len(outcome.diverged)} diverged), {len(outcome.skipped)} kept from before, in {run_dir}")
     log.info(summary)
     if outcome.interrupted:
-        sys.stderr.write(f"interrupted: {summary}; {then or finish_with_resume('hydra.run.dir', run_dir)}\n")
+        said = "; ".join([summary, *outcome.not_done, then or finish_with_resume("hydra.run.dir", run_dir)])
+        sys.stderr.write(f"interrupted: {said}\n")
         raise SystemExit(130)
     if outcome.failed:
-        message = f"{len(outcome.failed)} run(s) failed: {', '.join(outcome.failed)} (errors in their records)"
+        message = f"{len(outcome.failed)} run(s) failed{where}: {', '.join(outcome.failed)} (errors in their records)"
         if multirun:
             raise RunsFailed(message)
         sys.stderr.write(f"error: {message}\n")
         raise SystemExit(1)
+
+
+def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str]) -> None:
+    """The command's end when its sweep's jobs failed runs (RunsFailed from a job) or Ctrl-C reached the
+    command itself (a worker launcher's wait, the end of a sweep, Hydra's own steps): finish's one
+    line, counting the records in `folder` (a sweep's: every job's, named JOB/FILE), and its exit."""
+    from .records import read_records, record_name
+    from .sweep_merge import sweep_runs
+    sweep = dir_key == "hydra.sweep.dir"
+    try:
+        rows = sweep_runs(folder).to_dict("records") if sweep else read_records(folder)
+    except Exception as ex:  # the line must come whatever the folder holds
+        log.warning(f"records in {folder} not counted ({type(ex).__name__}: {ex})")
+        rows = []
+    names = [f"{row['job']}/{record_name(row)}" if sweep else record_name(row) for row in rows]
+    by_status = {s: [n for n, row in zip(names, rows) if row["status"] == s] for s in ("failed", "diverged")}
+    outcome = Outcome(done=names, failed=by_status["failed"], diverged=by_status["diverged"],
+                      interrupted=interrupted, not_done=not_done)
+    summary = (f"{len(names)} runs recorded ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged) "
+               f"in {folder}")
+    finish(outcome, folder, multirun=False, then=finish_with_resume(dir_key, folder), summary=summary,
+           where=f" in {folder}")
 
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
@@ -170,15 +196,34 @@ def _run_locked(cfg: DictConfig, plan: Any, run_dir: Path, launcher: str, comman
         log.warning(env["git"]["warning"])
     outcome = run_plan(plan, run_dir, resume=cfg.resume, quiet=cfg.quiet, epoch_bar=cfg.epoch_bar, launcher=launcher,
                        warmup=cfg.warmup)
-    if outcome.done:  # the matmul rate again, now the runs are over (or at the sweep's end)
-        from .machine import after_measurements, skip_reason, with_after
-        if not after_at_sweep_end:
-            atomic_write_text(env_path, json.dumps(with_after(env, after_measurements(cfg.measure_rate)), indent=1,
-                                                   default=str))
-        elif not skip_reason(cfg.measure_rate):
-            WAITING_FOR_AFTER.append(env_path)
-    if cfg.report if report is None else report:
-        update_report(run_dir)
+    return _after_the_runs(cfg, outcome, run_dir, env, env_path, cfg.report if report is None else report,
+                           after_at_sweep_end)
+
+
+def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[str, Any], env_path: Path,
+                    report: bool, after_at_sweep_end: bool) -> Outcome:
+    """The matmul rate again, now the runs are over (or left to the sweep's end), then the report.
+    Ctrl-C here marks the outcome interrupted, saying what was left undone and how to do it (the
+    records are on disk): finish ends it in its one line and exit 130."""
+    rebuild = f"the report was not rebuilt (python -m harness.report {run_dir} rebuilds it)"
+    try:
+        if outcome.done:
+            from .machine import after_measurements, skip_reason, with_after
+            if not after_at_sweep_end:
+                atomic_write_text(env_path, json.dumps(with_after(env, after_measurements(cfg.measure_rate)),
+                                                       indent=1, default=str))
+            elif not skip_reason(cfg.measure_rate):
+                WAITING_FOR_AFTER.append(env_path)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        outcome.not_done += ["the matmul rate after the runs was not measured", *([rebuild] if report else [])]
+        return outcome
+    if report:
+        try:
+            update_report(run_dir)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            outcome.not_done.append(rebuild)
     return outcome
 
 

@@ -9,7 +9,6 @@ diverged) are skipped.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -18,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, record_name, write_record
+from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, read_record, record_name,
+                             write_record)
 from harness.runs_table import write_runs_csv
 from harness.write_failure import WriteFailed, writing
 from experiments.models.implementation import Implementation
@@ -42,6 +42,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)
     interrupted: bool = False
+    not_done: list[str] = field(default_factory=list)  # after Ctrl-C: what was left undone, and how to do it
 
 
 def now() -> str:
@@ -64,13 +65,27 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
 
 
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:
-    """True when this run's record is on disk, complete and not failed (so resume skips it)."""
+    """True when this run's record is on disk, a record every reader accepts (harness.records.read_record),
+    of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
+    no such record would be left out of runs.csv and the report: it is moved aside (renamed
+    `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.exists():
         return False
-    return stored.get("status") in ("ok", "diverged")
+    try:
+        stored = read_record(path)
+        other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
+        if other:
+            raise ValueError(f"it says {', '.join(f'{k} {stored[k]}' for k in other)}")
+    except (OSError, ValueError) as problem:
+        aside = path.with_name(f"{path.name}.rejected-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}")
+        with writing(aside):
+            path.rename(aside)
+        reason = str(problem).removeprefix(f"{path}: ")
+        log.warning(f"resume: {path} is not the record of {record['impl']}/{record['backend']} seed "
+                    f"{record['seed']} ({reason}); moved to {aside.name}, and the run is run again")
+        return False
+    return stored["status"] in ("ok", "diverged")
 
 
 def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, progress: bool) -> dict[str, Any]:
@@ -123,14 +138,15 @@ def describe_safely(record: dict[str, Any]) -> str:
 
 
 def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Write the run's record; return what was written.
+    """Write the run's record file (not runs.csv: run_plan refreshes it once the run is counted);
+    return what was written.
 
     A record that cannot be written as the implementation returned it (an unknown field, a value
     JSON cannot hold) is written instead as a failed run saying why, keeping its plain values, so
     one bad run never stops the sweep. A write the OS refused (WriteFailed: disk full, read-only)
     is not the run's fault: it propagates and stops the invocation, recording nothing false."""
     try:
-        write_record(run_dir, record)
+        write_record(run_dir, record, table=False)
         return record
     except WriteFailed:
         raise
@@ -139,7 +155,7 @@ def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         failed = {k: v if isinstance(v, plain) else None for k, v in record.items() if k in RECORD_FIELDS}
         failed.update(status="failed", diverged_epoch=None,
                       error=f"the run's record could not be written ({type(ex).__name__}: {ex})")
-        write_record(run_dir, failed)
+        write_record(run_dir, failed, table=False)
         log.debug("record not written", exc_info=True)
         return failed
 
@@ -177,10 +193,11 @@ def run_plan(plan: Plan, run_dir: Path, *, resume: bool, quiet: bool, epoch_bar:
             record["warmup_seconds"] = warmed.get(impl.name)
             long_run = record["flops"] > LONG_RUN_FLOPS if epoch_bar is None else epoch_bar
             record = store(run_dir, run_one(plan, impl, record, ds, progress=long_run and not quiet))
-            name = record_name(record)
+            name = record_name(record)  # its file is in place: done, even if Ctrl-C lands below
             outcome.done.append(name)
             {"failed": outcome.failed, "diverged": outcome.diverged}.get(record["status"], []).append(name)
             log.info(describe_safely(record))
+            write_runs_csv(run_dir)
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:

@@ -1,0 +1,90 @@
+"""Test-only hook, put on PYTHONPATH by tests/test_harness_command_end.py, so faults happen on demand in
+the command and in a launcher's worker processes alike (they inherit the environment):
+
+- MLP_BENCH_TEST_FAIL_SEED=N: every run of seed N raises (a failed run);
+- MLP_BENCH_TEST_SLOW_SEED=N: every run of seed N first sleeps a minute (time to press Ctrl-C);
+- MLP_BENCH_TEST_INTERRUPT_IN=module:function: calling that function raises KeyboardInterrupt,
+  as a Ctrl-C landing there would;
+- MLP_BENCH_TEST_PROBE_LOCK=1: the end-of-sweep merge first says on stderr whether the sweep
+  folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free").
+
+Each patch is applied when its module is first imported, so the command starts as fast as without."""
+
+import importlib.abc
+import os
+import sys
+
+_PATCHES = {}
+
+
+def _patch(module_name):
+    def register(function):
+        _PATCHES[module_name] = function
+        return function
+    return register
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name not in _PATCHES:
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
+        else:
+            return None
+        real = spec.loader.exec_module
+
+        def exec_module(module):
+            real(module)
+            _PATCHES[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+_fail, _slow = os.environ.get("MLP_BENCH_TEST_FAIL_SEED"), os.environ.get("MLP_BENCH_TEST_SLOW_SEED")
+if _fail or _slow:
+    @_patch("harness.sweep")
+    def _runs(module):
+        import time
+        real = module.measure_run
+
+        def measure_run(impl, spec, ds, *, seed, **kwargs):
+            if str(seed) == _slow:
+                time.sleep(60)
+            if str(seed) == _fail:
+                raise RuntimeError(f"boom at seed {seed}")
+            return real(impl, spec, ds, seed=seed, **kwargs)
+        module.measure_run = measure_run
+
+_interrupt = os.environ.get("MLP_BENCH_TEST_INTERRUPT_IN")
+if _interrupt:
+    _module, _function = _interrupt.split(":")
+
+    @_patch(_module)
+    def _interrupted(module):
+        def interrupt(*args, **kwargs):
+            raise KeyboardInterrupt
+        setattr(module, _function, interrupt)
+
+if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
+    @_patch("harness.sweep_merge")
+    def _probe(module):
+        import fcntl
+        real = module.finish_sweep
+
+        def finish_sweep(sweep_dir, **kwargs):
+            fd = os.open(os.path.join(sweep_dir, ".writer.lock"), os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                sys.stderr.write("probe: sweep lock free\n")
+            except BlockingIOError:
+                sys.stderr.write("probe: sweep lock held\n")
+            finally:
+                os.close(fd)
+            return real(sweep_dir, **kwargs)
+        module.finish_sweep = finish_sweep
+
+sys.meta_path.insert(0, _PatchAfterImport())

@@ -1,0 +1,112 @@
+"""How the command ends when a sweep's runs fail or Ctrl-C comes outside a run: one line naming what
+happened and how to continue, the documented exit status, no traceback, and the sweep's tables
+merged while its folder is still locked. Faults come from tests/run_fault_hook (in the command
+and in a launcher's workers alike); the single run's Ctrl-C after its runs is produced in-process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import harness.machine
+import harness.reporting
+from harness.run import finish, run_config
+from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
+
+HOOK = Path(__file__).resolve().parent / "run_fault_hook"
+SWEEP = ["-m", "+experiment=titanic_sgd", "impls=[mlp]", "runs=2", "model.epochs=5", "quiet=true",
+         "model.learning_rate=0.1,0.01"]
+
+
+def command(args: list[str], cwd: Path, data_root: Path, **faults: str) -> subprocess.Popen:
+    """`python -m harness ARGS` with the faults of tests/run_fault_hook, in a process group of its
+    own with Ctrl-C's default action (as in a terminal, even under `make test &`)."""
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root),
+           "PYTHONPATH": os.pathsep.join([str(HOOK), os.environ.get("PYTHONPATH", "")]), **faults}
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def ended(process: subprocess.Popen, timeout: float = 300) -> tuple[int, list[str], str]:
+    """Exit status, stderr's lines less the log's ("[time][logger] ...") and progress bars, all output."""
+    out, err = process.communicate(timeout=timeout)
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("[", "probe:"))
+             and "it/s]" not in line]
+    return process.returncode, lines, out + err
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_failed_runs_of_a_sweep_end_in_one_line_naming_every_one(tmp_path: Path, data_root: Path,
+                                                                 launcher: str) -> None:
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_FAIL_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1")
+    code, lines, everything = ended(process)
+    assert code == 1, everything[-3000:]
+    assert lines == [f"error: 2 run(s) failed in {sweep}: 0/mlp-numpy-seed1.json, 1/mlp-numpy-seed1.json "
+                     "(errors in their records)"]
+    assert "Traceback" not in everything and "Error executing job" not in everything
+    assert sorted(pd.read_csv(sweep / "runs.csv")["status"]) == ["failed", "failed", "ok", "ok"]  # every job ran
+    assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
+
+
+def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Path, data_root: Path) -> None:
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1")
+    deadline = time.monotonic() + 120
+    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    code, lines, everything = ended(process, timeout=120)
+    assert code == 130, everything[-3000:]
+    assert lines == [f"interrupted: 2 runs recorded (0 failed, 0 diverged) in {sweep}; finish with the same "
+                     f"command and resume=true hydra.sweep.dir={sweep}"]
+    assert "Traceback" not in everything
+    assert len(pd.read_csv(sweep / "runs.csv")) == 2
+    assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
+
+
+def test_ctrl_c_in_the_report_at_a_sweeps_end_says_how_to_rebuild_it(tmp_path: Path, data_root: Path) -> None:
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, "report=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_INTERRUPT_IN="harness.reporting:build_report")
+    code, lines, everything = ended(process)
+    assert code == 130, everything[-3000:]
+    assert lines == [f"interrupted: 4 runs recorded (0 failed, 0 diverged) in {sweep}; the sweep's tables and "
+                     f"report were not finished (python -m harness.sweep_merge {sweep} rebuilds them); finish with "
+                     f"the same command and resume=true hydra.sweep.dir={sweep}"]
+    assert "Traceback" not in everything
+
+
+@pytest.mark.parametrize("where", ["rate after the runs", "report"])
+def test_ctrl_c_after_a_runs_last_record_says_what_was_not_done(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                 data_root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture, where: str) -> None:
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    if where == "report":
+        monkeypatch.setattr(harness.reporting, "update_report", interrupt)
+    else:
+        monkeypatch.setattr(harness.machine, "after_measurements", interrupt)
+    fake_mlp({})
+    outcome = run_config(config("runs=2", "report=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.interrupted and len(outcome.done) == 2
+    with pytest.raises(SystemExit) as stop:
+        finish(outcome, tmp_path, multirun=False)
+    assert stop.value.code == 130
+    rate = "the matmul rate after the runs was not measured; " if where != "report" else ""
+    assert capsys.readouterr().err == (
+        f"interrupted: 2 runs finished (0 failed, 0 diverged), 0 kept from before, in {tmp_path}; {rate}"
+        f"the report was not rebuilt (python -m harness.report {tmp_path} rebuilds it); "
+        f"finish with resume=true hydra.run.dir={tmp_path}\n")

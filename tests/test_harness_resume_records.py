@@ -1,0 +1,85 @@
+"""What resume counts as finished, and what a folder must hold to be resumed: a record every reader
+rejects, or one copied under another run's name, is run again (the file moved aside, not lost); a
+folder with records and no config.yaml is refused; a run whose record is in place counts as done
+even when Ctrl-C lands in the runs.csv rebuild just after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import harness.runs_table
+import harness.sweep
+from harness.records import read_records
+from harness.run import run_config
+from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
+
+
+def _records(run_dir: Path) -> Path:
+    return run_dir / "records"
+
+
+@pytest.mark.parametrize("spoil", ["unknown field", "bad seed", "another run's record"])
+def test_resume_reruns_a_record_no_reader_accepts_and_keeps_the_file(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                                     caplog: pytest.LogCaptureFixture,
+                                                                     spoil: str) -> None:
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    values = json.loads(path.read_text())
+    if spoil == "unknown field":
+        values["bogus"] = 1
+    elif spoil == "bad seed":
+        values["seed"] = -1
+    else:
+        values = json.loads((_records(tmp_path) / "mlp-numpy-seed0.json").read_text())
+    spoilt = json.dumps(values)
+    path.write_text(spoilt)
+    with caplog.at_level("WARNING", logger="harness.sweep"):
+        outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed1.json"] and outcome.skipped == ["mlp-numpy-seed0.json"]
+    assert [r["seed"] for r in read_records(tmp_path)] == [0, 1]
+    (moved,) = _records(tmp_path).glob("mlp-numpy-seed1.json.rejected-*")
+    assert moved.read_text() == spoilt
+    (warning,) = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert warning.startswith(f"resume: {path} is not the record of mlp/numpy seed 1 (")
+    assert warning.endswith(f"); moved to {moved.name}, and the run is run again")
+
+
+def test_resume_of_a_folder_with_records_and_no_config_is_refused(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    (tmp_path / "config.yaml").unlink()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true", "model.learning_rate=0.5"), tmp_path, launcher="basic",
+                   command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true but {tmp_path} holds records and no config.yaml, so its settings are unknown and "
+        f"new runs could mix with others; put its config.yaml back, or choose a new hydra.run.dir\n")
+    assert not (tmp_path / "config.yaml").exists() and len(read_records(tmp_path)) == 1
+
+
+def test_ctrl_c_in_the_table_rebuild_after_a_record_counts_the_run(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                   data_root: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mlp({})
+    real = harness.runs_table.write_runs_csv
+    calls: list[object] = []
+
+    def interrupted_once(run_dir: object) -> None:
+        calls.append(run_dir)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real(run_dir)
+
+    monkeypatch.setattr(harness.runs_table, "write_runs_csv", interrupted_once)
+    monkeypatch.setattr(harness.sweep, "write_runs_csv", interrupted_once)
+    outcome = run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    assert outcome.interrupted and outcome.done == ["mlp-numpy-seed0.json"]
+    assert [r["seed"] for r in read_records(tmp_path)] == [0]
