@@ -30,6 +30,8 @@ def test_t_interval_by_hand() -> None:
 
 def test_constant_data_has_a_zero_width_interval() -> None:
     assert stats.t_interval([0.8] * 5) == (0.8, 0.8)  # exactly: no rounding residue of a spread
+    # nor of the mean: twelve runs of 0.1 average 0.10000000000000002 in NumPy (stats.mean gives 0.1)
+    assert np.mean([0.1] * 12) != 0.1 and stats.t_interval([0.1] * 12) == (0.1, 0.1)
     described = stats.describe_mean([0.8] * 3)
     assert described == {"mean": pytest.approx(0.8, rel=1e-15), "std": pytest.approx(0.0, abs=1e-15),
                          "ci_low": pytest.approx(0.8, rel=1e-15), "ci_high": pytest.approx(0.8, rel=1e-15)}

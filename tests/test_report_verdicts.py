@@ -324,6 +324,22 @@ def test_runs_without_spread_get_no_test() -> None:
     assert interval == (0.1, 0.1)
 
 
+def test_a_gap_with_one_side_constant_is_tested() -> None:
+    """[0.3]*3 against [0.1, 0.2, 0.15]: only one side has no spread, so the other's carries the test.
+    Gap 0.15 against 0.2; va = 0, vb = 0.0025, tb = 0.0025 (1/3 + 1/5) = 1/750, t = -0.05 sqrt(750)
+    = -1.369, df = tb^2 / (tb^2 / 2) = 2, p = 1 - |t| / sqrt(t^2 + 2) = 0.304; Welch's own interval
+    0.15 ± T2 sqrt(0.0025 / 3) (2 degrees of freedom)."""
+    t = -0.05 * math.sqrt(750)
+    assert t == pytest.approx(-1.369, abs=1e-3)
+    p = 1 - abs(t) / math.sqrt(t * t + 2)
+    assert p == pytest.approx(0.304, abs=1e-3)
+    half = T2 * math.sqrt(0.0025 / 3)
+    _check(verdicts.judge_gap([0.3] * 3, [0.1, 0.2, 0.15], 0.2, 5, 5, "lower"), "consistent", p, 0.15,
+           0.15 - half, 0.15 + half, 3,
+           "our difference (n=3 and 3) against the article's (n=5 and 5, spreads assumed equal to ours), t with "
+           "Satterthwaite's degrees of freedom over our two variances: p=0.304")
+
+
 def test_published_mean_with_unit_spread_is_tested() -> None:
     """[1, 2, 3]: mean 2, s = 1 exactly (so a rule keyed on s == 1 would show). Against 4 over 2
     runs: t = -2 / sqrt(1/3 + 1/2), t^2 = 4.8, p = 1 - sqrt(4.8 / 6.8) = 0.159832 on 2 df;
@@ -530,3 +546,37 @@ def test_the_family_note_names_verdicts_left_untested_for_want_of_spread() -> No
     rows = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "test": ["t", "t", "no test"],
                          "p_value": [0.5, 0.6, math.nan], "verdict": ["consistent", "consistent", "untested"]})
     assert "(the 1 whose runs have no spread has no p and is not counted)" in html._reproduction_rows(rows)[2]
+
+
+def test_the_tables_family_note_counts_each_verdict_without_a_p() -> None:
+    """html._reproduction_rows: a range overlap and a bound's "not shown below" (both from an
+    interval, p NaN) are counted apart from the no-spread row; too few runs and not comparable are not
+    counted at all."""
+    import pandas as pd
+
+    from harness.reporting import html
+
+    verdict = ["consistent", "worse", "consistent", verdicts.NOT_SHOWN, verdicts.UNTESTED, "too few runs (n=2)",
+               "not comparable"]
+    p = [0.5, 0.01, math.nan, math.nan, math.nan, math.nan, math.nan]
+    table = pd.DataFrame({"figure": list("abcdefg"), "quantity": ["q"] * 7, "verdict": verdict, "p_value": p,
+                          "test": ["t"] * 7})
+    _, counts, family = html._reproduction_rows(table)
+    assert "(the 2 read from an interval or a bound and the 1 whose runs have no spread have no p and are not " \
+           "counted)" in family
+    assert counts.startswith("2 consistent")
+
+
+def test_every_verdict_the_rules_give_is_styled_on_the_page() -> None:
+    """Every label of reference.VERDICTS has its own .v-<label>{ rule in the page's style, and every
+    label a verdict function can return is among reference.VERDICTS."""
+    import pandas as pd
+
+    from harness.reporting import html, reference
+
+    given = {*verdicts.JUDGED, verdicts.TOO_FEW, verdicts.UNTESTED, verdicts.NOT_SHOWN}
+    assert given <= set(reference.VERDICTS)
+    page = html.page([], pd.DataFrame(columns=["verdict"]), title="t", generated="now", roots=[])
+    style = page[page.index("<style>"):page.index("</style>")]
+    for label in reference.VERDICTS:
+        assert f".v-{label.replace(' ', '-')}{{" in style, label
