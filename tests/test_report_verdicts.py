@@ -340,6 +340,23 @@ def test_a_gap_with_one_side_constant_is_tested() -> None:
            "Satterthwaite's degrees of freedom over our two variances: p=0.304")
 
 
+def test_an_untested_reason_tells_equal_from_different_values() -> None:
+    """0.3 - 0.1 is 0.19999999999999998 in floats: a gap of constant sides equals the article's 0.2
+    (it read "a difference of 0.2 (the article: 0.2)"); values that differ past 4 digits are printed
+    with the digits that tell them apart (it read "every run gave 0.03781 (the article: 0.03781)")."""
+    assert 0.3 - 0.1 != 0.2
+    equal = verdicts.judge_gap([0.3] * 3, [0.1] * 3, 0.2, 5, 5, "lower")
+    assert (equal.verdict, equal.reason) == ("untested", "no test: every run gave 0.3 on one side and 0.1 on the "
+                                             "other, a difference of 0.2, the article's value, so there is no "
+                                             "spread for a t-test")
+    apart = verdicts.judge_gap([0.3] * 3, [0.1] * 3, 0.2001, 5, 5, "lower")
+    assert "a difference of 0.2 (the article: 0.2001)" in apart.reason
+    close = verdicts.judge_mean([0.0378100001] * 3, 0.03781, 10, "lower")
+    assert "every run gave 0.0378100001 (the article: 0.03781)," in close.reason
+    big = verdicts.judge_single([1634.2] * 3, 1634.4, "lower")  # fmt writes both out whole as 1634
+    assert "every run gave 1634.2 (the article: 1634.4)," in big.reason
+
+
 def test_published_mean_with_unit_spread_is_tested() -> None:
     """[1, 2, 3]: mean 2, s = 1 exactly (so a rule keyed on s == 1 would show). Against 4 over 2
     runs: t = -2 / sqrt(1/3 + 1/2), t^2 = 4.8, p = 1 - sqrt(4.8 / 6.8) = 0.159832 on 2 df;

@@ -19,7 +19,8 @@ differs; holding it, NOT_SHOWN, no verdict.
 
 A verdict needs MIN_RUNS runs of ours per group (``stats.MIN_RUNS``); fewer gives "too few runs
 (n=2)". Runs that all gave one value (``stats.has_spread``; for a gap, both sides) get no test:
-UNTESTED, no p, as the ablation treats an effect without spread. "consistent"
+UNTESTED, no p, as the ablation treats an effect without spread (a gap of two constant sides equals
+the article's within float rounding of its subtraction: ``untested``). "consistent"
 means the test found no difference at ALPHA, not that the numbers are equal. Where a number has
 a better direction, a significant difference is "better" or "worse"; for "closer to zero" numbers
 (the Titanic error) the test compares signed means, as the article published a signed mean, and
@@ -80,15 +81,39 @@ def prediction_interval(values: Any, confidence: float = CONFIDENCE,
     return cut_to(mean(data) - half, mean(data) + half, within)
 
 
-def untested(ours: float, n: int, gave: str, published: float | None = None) -> Verdict:
+def untested(ours: float, n: int, published: float | None = None, *,
+             sides: tuple[float, float] | None = None) -> Verdict:
     """The verdict for runs without spread (``stats.has_spread``), as the ablation treats an effect
     without spread: t is 0/0, so no test runs, no p and no interval are given, and the reason says
-    what every run gave; `gave` is that value as text. Equality with the article's number is told
-    on the values themselves, not through a mean that may carry a rounding residue."""
-    article = ("" if published is None else ", the article's value" if ours == published
-               else f" (the article: {fmt(published, 4)})")
+    what every run gave (for a gap, the two `sides`' values and `ours`, their difference). Equality
+    with the article's number is told on the values themselves, not through a mean that may carry a
+    rounding residue; a gap's difference, one float subtraction (0.3 - 0.1 is 0.19999999999999998),
+    equals it within ``math.isclose`` (rel_tol 1e-12, abs_tol 1e-15). Values that differ are printed
+    with the digits that tell them apart (``_apart``)."""
+    if published is None:
+        same = False
+    elif sides is None:
+        same = ours == published
+    else:
+        same = math.isclose(ours, published, rel_tol=1e-12, abs_tol=1e-15)
+    if published is None or same:
+        gave, article = fmt(ours, 4), "" if published is None else ", the article's value"
+    else:
+        gave, theirs = _apart(ours, published)
+        article = f" (the article: {theirs})"
+    if sides is not None:
+        gave = f"{fmt(sides[0], 4)} on one side and {fmt(sides[1], 4)} on the other, a difference of {gave}"
     return Verdict(UNTESTED, math.nan, ours, math.nan, math.nan, n,
                    f"no test: every run gave {gave}{article}, so there is {NO_SPREAD}")
+
+
+def _apart(ours: float, theirs: float) -> tuple[str, str]:
+    """Two different values as text, with 4 significant digits or as many more as tell them apart
+    (0.0378100001 and 0.03781, not 0.03781 twice)."""
+    for digits in range(4, 18):
+        if (texts := (fmt(ours, digits), fmt(theirs, digits)))[0] != texts[1]:
+            return texts
+    return repr(float(ours)), repr(float(theirs))  # large values fmt writes out whole, to the unit
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
@@ -119,7 +144,7 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     if not has_spread(data):  # every run the same (a deterministic fit)
-        return untested(mean(data), int(data.size), fmt(mean(data), 4), published)
+        return untested(mean(data), int(data.size), published)
     s = spread(data)
 
     def p_against(value: float) -> float:
@@ -147,7 +172,7 @@ def judge_single(values: Any, published: float, better: str, within: tuple[float
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     if not has_spread(data):
-        return untested(mean(data), int(data.size), fmt(mean(data), 4), published)
+        return untested(mean(data), int(data.size), published)
     s, n = spread(data), int(data.size)
     t = (published - data.mean()) / (s * math.sqrt(1 + 1 / n))
     p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
@@ -168,9 +193,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     if n < MIN_RUNS:
         return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
     if not (has_spread(a) or has_spread(b)):
-        gap = mean(a) - mean(b)
-        return untested(gap, n, f"{fmt(mean(a), 4)} on one side and {fmt(mean(b), 4)} on the other, "
-                                f"a difference of {fmt(gap, 4)}", published)
+        return untested(mean(a) - mean(b), n, published, sides=(mean(a), mean(b)))
     va, vb = spread(a) ** 2, spread(b) ** 2
     own = va / a.size + vb / b.size
     own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1))
@@ -256,7 +279,7 @@ def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float]
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
     if not has_spread(data):  # a t-interval of width 0 says nothing of one more draw's spread
-        return untested(mean(data), int(data.size), fmt(mean(data), 4))
+        return untested(mean(data), int(data.size))
     if high < bound:
         verdict, found = CONSISTENT, f"our interval's upper end is {fmt(high, 4)}"
     elif low > bound:
