@@ -484,3 +484,5 @@ def test_article_yaml_describes_the_mean_test_the_code_runs() -> None:
     header = reference.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
     assert "Welch" not in header
     assert "s·sqrt(1/n + 1/N)" in header and "our n − 1 degrees of freedom" in header
+    # N is this field, the article's count; n ours (read literally, the article's count got the df)
+    assert "the article's run count N:" in header and "with n our run count" in header

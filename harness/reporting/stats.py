@@ -215,7 +215,8 @@ def mann_whitney_exact(x: np.ndarray, y: np.ndarray) -> float:
     return float(min(1.0, 2 * min(upper, lower) / counts.sum()))
 
 
-# Why a group of identical values gets no t-test (the verdicts, the ablation and the accuracy column say it alike).
+# Why a group of identical values gets no t-test, as the verdicts and the ablation's effects say it (the
+# accuracy column's compare_means, which has another test for that case, names that test instead).
 NO_SPREAD = "no spread for a t-test"
 
 

@@ -278,7 +278,7 @@ def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float]
     low, high = t_interval(data, within=within)
     if data.size < MIN_RUNS:
         return Verdict(too_few(data.size), math.nan, mean(data), low, high, data.size, f"a verdict needs {MIN_RUNS} runs")
-    if not has_spread(data):  # a t-interval of width 0 says nothing of one more draw's spread
+    if not has_spread(data):  # no spread, no t (0/0): no interval of the mean to read the bound from
         return untested(mean(data), int(data.size))
     if high < bound:
         verdict, found = CONSISTENT, f"our interval's upper end is {fmt(high, 4)}"
@@ -294,8 +294,8 @@ def family_note(p_values: Sequence[float], names: Sequence[str], untested: int =
     """The verdicts that rest on a test's p, read as one family: how many significant differences
     chance alone would give if the article were right on all of them, and which survive Holm's
     adjustment over the family; `untested` verdicts came from an interval and have no p, nor have
-    the `no_spread` ones (``UNTESTED``: no test ran), so both are named and left out ('' when no
-    verdict has a p)."""
+    the `no_spread` ones (``UNTESTED``: no test ran), so both are counted, each group apart, and left
+    out ('' when no verdict has a p)."""
     p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
     tested = int(np.isfinite(p).sum())
     if not tested:
