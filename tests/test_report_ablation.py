@@ -494,6 +494,34 @@ def test_the_gap_is_paired_unless_tensorflow_runs_stand_in() -> None:
                                                    "and of Keras's algorithm on the same seeds, or TensorFlow's own runs.")
 
 
+def test_a_gap_against_tensorflow_follows_the_accuracy_columns_rule() -> None:
+    """Independent runs take the one rule for two independent groups, stats.compare_means: four runs
+    of 20 against four of 10, both constant, get the exact Mann-Whitney p = 2 / C(8, 4) = 2/70
+    (they were "untested", no spread, while the summary's accuracy column tested the same case);
+    three against three give 2/20 = 0.1, not significant, with no interval to quote."""
+    names = [c.name for c in COMPONENTS]
+    keras_cell = pd.Series([10.0, 11.0, 12.0], index=[7, 8, 9])  # no seed in common: TensorFlow stands in
+    article = pd.Series([20.0] * 4, index=[0, 1, 2, 3])
+    table = {tuple("article" for _ in names): article, tuple("keras" for _ in names): keras_cell}
+    found = ablation.gap(table, [10.0] * 4)
+    same = stats.compare_means(article, [10.0] * 4)
+    assert (found.p_value, found.test) == (pytest.approx(2 / 70), stats.MANN_WHITNEY) == (same.p_value, same.test)
+    assert ablation.gap_state(found) == ablation.REAL and math.isnan(found.low) and math.isnan(found.high)
+    assert ("x: the article's algorithm's mean misclassified is 10 test rows higher than with TensorFlow/Keras "
+            "(Mann-Whitney U, p=0.0286, n=4 vs 4 runs)") in ablation.sentence("x", [], found)
+    three = ablation.gap({**table, tuple("article" for _ in names): article.iloc[:3]}, [10.0] * 3)
+    assert three.p_value == pytest.approx(0.1) and ablation.gap_state(three) == ablation.NOT_SIGNIFICANT
+    assert ablation.sentence("x", [], three) == (
+        "x: the article's algorithm's mean misclassified is 10 test rows higher than with TensorFlow/Keras, not "
+        "significantly (Mann-Whitney U, p=0.1, n=3 vs 3 runs): these runs show no significant gap, so no component "
+        "can be said to explain one; more runs per cell may show one.")
+    # with spread, Welch's t-test and its interval, as SciPy gives them
+    spread = ablation.gap({**table, tuple("article" for _ in names): pd.Series([20.0, 22.0, 27.0])}, [10.0, 12.0, 11.0])
+    expected = scipy_stats.ttest_ind([20.0, 22.0, 27.0], [10.0, 12.0, 11.0], equal_var=False)
+    assert spread.test == stats.WELCH and spread.p_value == pytest.approx(expected.pvalue)
+    assert (spread.low, spread.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
+
+
 def test_a_significant_gap_whose_switches_could_not_be_tested_says_so() -> None:
     """The two algorithms' cells share 3 seeds and differ significantly, but each switched cell ran
     2 seeds: no switch has an interval, so the finding does not say none closes the gap."""

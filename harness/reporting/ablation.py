@@ -34,7 +34,8 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
 from harness.reporting.reference import GAPS, SIGNED, Measure, gap_measure
-from harness.reporting.stats import ALPHA, CONFIDENCE, NO_SPREAD, finite, has_spread, holm, p_is, ratio_interval_paired
+from harness.reporting.stats import (ALPHA, CONFIDENCE, NO_SPREAD, compare_means, finite, has_spread, holm, p_is,
+                                     ratio_interval_paired, welch_interval)
 from harness.reporting.tables import fmt, repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
@@ -139,20 +140,14 @@ def paired_with_differences(a: pd.Series, b: pd.Series) -> tuple[tuple[float, fl
     return (*_one_sample(differences.to_numpy(dtype=np.float64)), len(differences)), differences
 
 
-def welch(a: Any, b: Any) -> tuple[float, float, float, float]:
+def independent(a: Any, b: Any) -> tuple[float, float, float, float, str]:
     """mean(a) - mean(b) of independent runs (the MLP against TensorFlow's own runs), its Welch 95%
-    interval and two-sided p (NaN below two runs a side)."""
-    x, y = finite(a), finite(b)
-    if x.size == 0 or y.size == 0:
-        return (math.nan,) * 4
-    diff = float(x.mean() - y.mean())
-    if x.size < 2 or y.size < 2:
-        return diff, math.nan, math.nan, math.nan
-    if not (has_spread(x) or has_spread(y)):  # no spread: t is undefined
-        return diff, math.nan, math.nan, math.nan
-    result = scipy_stats.ttest_ind(x, y, equal_var=False)
-    ci = result.confidence_interval(CONFIDENCE)
-    return diff, float(ci.low), float(ci.high), float(result.pvalue)
+    interval, two-sided p and the test's name, by the one rule for two independent groups, that of
+    the summary's accuracy column (``stats.compare_means``: MIN_RUNS a side, Welch's t-test, or
+    without spread on both sides the exact Mann-Whitney U, or p=1 for identical values; then no
+    interval, ``stats.welch_interval``)."""
+    comparison = compare_means(a, b)
+    return (comparison.difference, *welch_interval(a, b), comparison.p_value, comparison.test)
 
 
 def _switched(base: str, name: str) -> tuple[str, ...]:
@@ -215,7 +210,8 @@ def main_effect(keras_cells: list[pd.Series], article_cells: list[pd.Series]) ->
 class Gap:
     """The article's algorithm minus `against` in `measure`: the mean per-seed difference over the
     seeds both cells ran (`paired`), or against TensorFlow's own runs the difference of means
-    (Welch); with its interval and p."""
+    (``independent``: Welch, or without spread the exact Mann-Whitney U); with its interval, where
+    there is one, and p."""
 
     against: str
     size: float
@@ -226,13 +222,14 @@ class Gap:
     measure: Measure = MISCLASSIFIED
     paired: bool = True
     per_seed: tuple[tuple[Any, float], ...] = ()  # (seed, difference) pairs of a paired gap
+    test: str = ""   # the independent runs' test (``independent``); '' for a paired gap
 
 
 def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measure = MISCLASSIFIED) -> Gap:
     """The gap the components must explain: the article's algorithm against Keras's algorithm in our
     MLP (the cell every single switch moves towards; paired by seed), or, where those two cells share
     fewer than MIN_RUNS seeds but the article's cell and TensorFlow both have MIN_RUNS runs, against
-    TensorFlow's own runs (independent, Welch; the ablation runs Keras once per seed it is given,
+    TensorFlow's own runs (independent runs: ``independent``; the ablation runs Keras once per seed it is given,
     often one). `table` and `keras_runs` hold values of `measure`."""
     empty = pd.Series(dtype=np.float64)
     article = table.get(tuple("article" for _ in COMPONENTS), empty)
@@ -242,7 +239,8 @@ def gap(table: dict[tuple[str, ...], pd.Series], keras_runs: Any, measure: Measu
     if shared >= MIN_RUNS or min(len(article), library.size) < MIN_RUNS:  # TensorFlow only where it can be tested
         (*numbers, n), differences = paired_with_differences(article, keras_cell)
         return Gap("Keras's algorithm in our MLP", *numbers, (n, n), measure, per_seed=tuple(differences.items()))
-    return Gap("TensorFlow/Keras", *welch(article, library), (len(article), library.size), measure, paired=False)
+    diff, low, high, p, test = independent(article, library)
+    return Gap("TensorFlow/Keras", diff, low, high, p, (len(article), library.size), measure, paired=False, test=test)
 
 
 def runs(n: tuple[int, int], paired: bool = True) -> str:
@@ -256,7 +254,8 @@ UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not
 
 def gap_state(the_gap: Gap) -> str:
     """What the runs show of the gap, the one classification the sentence, the table's shares and
-    the chart read: UNTESTED (no runs, too few seeds or runs for a test, or no spread), REAL (the article's algorithm
+    the chart read: UNTESTED (no runs, too few seeds or runs for a test, or per-seed differences without
+    spread), REAL (the article's algorithm
     is significantly less accurate), REVERSED (significantly more), else NOT_SIGNIFICANT."""
     if not math.isfinite(the_gap.size) or min(the_gap.n) < MIN_RUNS or not math.isfinite(the_gap.p_value):
         return UNTESTED
@@ -298,10 +297,14 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                else too_few(min(the_gap.n)))
         return (f"{compared}, but {few}, and a test needs {MIN_RUNS}; run the ablation with runs={MIN_RUNS} or more "
                 "(seeds per cell) for a finding.")
-    measured = (f"95% CI {fmt(the_gap.low)} to {fmt(the_gap.high)}, {p_is(the_gap.p_value)}, "
-                f"{runs(the_gap.n, the_gap.paired)}")
+    bounded = math.isfinite(the_gap.low) and math.isfinite(the_gap.high)  # not so for runs without spread
+    measured = (f"{f'95% CI {fmt(the_gap.low)} to {fmt(the_gap.high)}' if bounded else the_gap.test}, "
+                f"{p_is(the_gap.p_value)}, {runs(the_gap.n, the_gap.paired)}")
     if state == REVERSED:
         return f"{compared}, significantly ({measured}), so there is no gap for a component to explain."
+    if state == NOT_SIGNIFICANT and not bounded:
+        return (f"{compared}{'' if tiny else ', not significantly'} ({measured}): these runs show no significant "
+                "gap, so no component can be said to explain one; more runs per cell may show one.")
     if state == NOT_SIGNIFICANT:
         return (f"{compared}{'' if tiny else ', not significantly'} ({measured}): these runs show no significant "
                 f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "

@@ -196,6 +196,20 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
     return Comparison(difference, float(result.pvalue), WELCH, bool(result.pvalue < alpha))
 
 
+def welch_interval(a: object, b: object, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Welch's interval of mean(a) - mean(b) for independent groups: the difference ± t(df) ·
+    sqrt(va/na + vb/nb), df by Satterthwaite, with ``spread``'s deviations (one constant group adds
+    no variance, not a rounding residue); NaN below two values a side or when neither group has spread."""
+    x, y = finite(a), finite(b)
+    if x.size < 2 or y.size < 2 or not (has_spread(x) or has_spread(y)):
+        return (math.nan, math.nan)
+    va, vb = spread(x) ** 2 / x.size, spread(y) ** 2 / y.size
+    df = (va + vb) ** 2 / (va ** 2 / (x.size - 1) + vb ** 2 / (y.size - 1))
+    half = scipy_stats.t.ppf((1 + confidence) / 2, df) * math.sqrt(va + vb)
+    difference = mean(x) - mean(y)
+    return float(difference - half), float(difference + half)
+
+
 def mann_whitney_exact(x: np.ndarray, y: np.ndarray) -> float:
     """Two-sided exact p of the Mann-Whitney U test, ties given midranks: twice the smaller tail of
     the rank sum over all C(n+m, n) equally likely splits of the pooled values (at most 1), as

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
-                                     finite, has_spread, holm, mean, p_is, spread, t_interval)
+                                     finite, has_spread, holm, mean, p_is, spread, t_interval, welch_interval)
 from harness.reporting.tables import fmt
 
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
@@ -195,9 +195,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     if not (has_spread(a) or has_spread(b)):
         return untested(mean(a) - mean(b), n, published, sides=(mean(a), mean(b)))
     va, vb = spread(a) ** 2, spread(b) ** 2
-    own = va / a.size + vb / b.size
-    own_df = own ** 2 / ((va / a.size) ** 2 / (a.size - 1) + (vb / b.size) ** 2 / (b.size - 1))
-    half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, own_df) * math.sqrt(own)
+    low, high = welch_interval(a, b)
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
     ta, tb = va * (1 / a.size + 1 / n_a), vb * (1 / b.size + 1 / n_b)
     total = ta + tb
@@ -206,8 +204,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
-    return Verdict(verdict, p, gap, gap - half, gap + half, n,
-                   reason + _outside_note(verdict, published, gap - half, gap + half, "difference"))
+    return Verdict(verdict, p, gap, low, high, n, reason + _outside_note(verdict, published, low, high, "difference"))
 
 
 def _outside_note(verdict: str, theirs: float, low: float, high: float, what: str) -> str:
