@@ -110,10 +110,10 @@ def untested(ours: float, n: int, published: float | None = None, *,
 def _apart(ours: float, theirs: float) -> tuple[str, str]:
     """Two different values as text, with 4 significant digits or as many more as tell them apart
     (0.0378100001 and 0.03781, not 0.03781 twice)."""
-    for digits in range(4, 18):
+    for digits in range(4, 17):
         if (texts := (fmt(ours, digits), fmt(theirs, digits)))[0] != texts[1]:
             return texts
-    return repr(float(ours)), repr(float(theirs))  # large values fmt writes out whole, to the unit
+    return fmt(ours, 17), fmt(theirs, 17)  # 17 significant digits tell any two doubles apart
 
 
 def _direction(better: str, ours: float, theirs: float, significant: bool) -> str:
