@@ -23,6 +23,11 @@ def summary(runs: tuple[float, ...] = SPREAD, **seconds: float) -> pd.DataFrame:
                           "fit_seconds_runs": tuple(s * f for f in runs)} for impl, s in seconds.items()])
 
 
+def verdicts_of(text: str) -> str:
+    """The sentences without the family text that follows them (peers.family_text)."""
+    return text.split(" These ")[0]
+
+
 def test_peer_of_groups_variants_and_keeps_unknown_names() -> None:
     assert [peer_of(n) for n in ("keras_tuned", "torch_compiled", "sklearn", "retired_impl")] == \
         ["keras", "torch", "sklearn", "retired_impl"]
@@ -52,15 +57,18 @@ def test_sentence_names_the_fastest_forms_every_ratio_and_each_verdict_with_its_
                     f"ahead of keras_tuned (0.1x, {interval(1.0, 10.0)}, n=5 vs 5); "
                     f"ahead of sklearn (0.25x, {interval(1.0, 4.0)}, n=5 vs 5); "
                     f"behind torch_compiled (2x, {interval(1.0, 0.5)}, n=5 vs 5): "
-                    "not shown ahead of torch_compiled.")
+                    "not shown ahead of torch_compiled. These 3 verdicts each read their own 95% interval: "
+                    "\"ahead of each peer's fastest configuration\" needs every interval of a form below 1, so "
+                    "it is wrong no more often than one interval is (5%); read one by one, the chance that any "
+                    "of the 3 is a chance finding is at most 15% (Bonferroni).")
 
 
 def test_ahead_of_every_peer_only_when_each_interval_lies_below_one() -> None:
     ahead = fastest_peer_sentence(summary(mlp=0.4, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
-    assert ahead.endswith(": ahead of each peer's fastest configuration.")
+    assert verdicts_of(ahead).endswith(": ahead of each peer's fastest configuration.")
     # faster than eager torch but not than the compiled form: the plain form alone would say "ahead"
     behind = fastest_peer_sentence(summary(mlp=0.6, keras=40.0, keras_tuned=10.0, torch=2.0, torch_compiled=0.5))
-    assert behind.endswith(": not shown ahead of torch_compiled.") and "behind torch_compiled" in behind
+    assert verdicts_of(behind).endswith(": not shown ahead of torch_compiled.") and "behind torch_compiled" in behind
 
 
 def test_a_lower_median_within_the_spread_is_not_ahead() -> None:
@@ -157,7 +165,7 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
     sentences = [n for n in notes if "configuration of each peer" in n]
     assert len(sentences) == 1  # the article case runs mlp alone: no sentence for it
     assert sentences[0].startswith("With algorithm=keras: ")  # the swept components, named as one
-    assert sentences[0].endswith(": ahead of each peer's fastest configuration.")
+    assert verdicts_of(sentences[0]).endswith(": ahead of each peer's fastest configuration.")
     assert "mlp/numpy takes" in sentences[0] and "mlp_fused/numpy takes" in sentences[0]  # both forms judged
     assert f"{0.42 / 40.02:.3g}x keras," in sentences[0]  # medians 0.42 s and 40.02 s (seeds 0-4), Keras-algorithm job
 
@@ -165,7 +173,7 @@ def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -
 def test_each_form_of_the_mlp_is_judged() -> None:
     text = fastest_peer_sentence(summary(mlp=1.0, mlp_fused=0.4, keras=40.0, keras_tuned=10.0, torch=2.0,
                                          torch_compiled=0.5))
-    plain, fused = text.split(". mlp_fused")
+    plain, fused = verdicts_of(text).split(". mlp_fused")
     assert plain.startswith("mlp/numpy takes 0.025x keras") and plain.endswith("not shown ahead of torch_compiled")
     assert fused.startswith("/numpy takes 0.01x keras") and fused.endswith(": ahead of each peer's fastest configuration.")
 
@@ -247,3 +255,15 @@ def test_runs_that_shared_the_cpu_get_that_note_instead(tmp_path) -> None:
     said = build._notes(tables.summary_table(runs), runs, [])
     assert any("shared the CPU" in n for n in said)
     assert not any("matmul rate measured" in n for n in said)
+
+
+def test_the_family_of_verdicts_counts_every_form_and_leaves_out_too_few() -> None:
+    """Two forms of the MLP against two peers' fastest forms: four verdicts, 20%; a form with too
+    few runs adds none, and one verdict alone gets no family text."""
+    both = fastest_peer_sentence(summary(mlp=1.0, mlp_fused=0.4, keras=40.0, keras_tuned=10.0, torch=2.0))
+    assert both.endswith("read one by one, the chance that any of the 4 is a chance finding is at most 20% "
+                         "(Bonferroni).")
+    one = summary(mlp=1.0, keras=40.0, keras_tuned=10.0)
+    assert "Bonferroni" not in fastest_peer_sentence(one)
+    few = pd.concat([one, summary((1.0,), mlp_fused=0.4)], ignore_index=True)
+    assert "Bonferroni" not in fastest_peer_sentence(few)

@@ -106,12 +106,13 @@ def fastest_peer_sentence(summary: pd.DataFrame) -> str:
     if not any((summary["impl"].map(peer_of) == peer).sum() > 1 for peer in fastest):
         return ""
     others = summary[summary["impl"].map(peer_of) != SUBJECT]
-    sentences = []
+    sentences, judged = [], 0
     mlp_forms = summary[(summary["impl"].map(peer_of) == SUBJECT) & summary["fit_seconds_median"].notna()]
     for _, mine in mlp_forms.iterrows():  # each form of the MLP (mlp, mlp_fused) on its own
         ratios = ", ".join(f"{fmt(mine['fit_seconds_median'] / row['fit_seconds_median'])}x {row['impl']}"
                            for _, row in others.iterrows())
         verdicts = {row["impl"]: speed_verdict(_runs(mine), _runs(row)) for row in fastest.values()}
+        judged += sum(verdict.word != TOO_FEW for verdict in verdicts.values())
         not_ahead = [impl for impl, verdict in verdicts.items() if verdict.word != "ahead"]
         conclusion = ("ahead of each peer's fastest configuration" if not not_ahead
                       else f"not shown ahead of {', '.join(not_ahead)}")
@@ -120,4 +121,14 @@ def fastest_peer_sentence(summary: pd.DataFrame) -> str:
                          f"ahead when its 95% bootstrap interval lies below 1) it is "
                          + "; ".join(verdict.text(impl) for impl, verdict in verdicts.items())
                          + f": {conclusion}.")
-    return " ".join(sentences)
+    return " ".join(sentences + ([family_text(judged)] if judged > 1 else []))
+
+
+def family_text(count: int) -> str:
+    """What `count` speed verdicts, each read from its own 95% interval, claim together: "ahead of
+    each" needs every interval of a form, so it errs no more often than one of them; read one by
+    one, Bonferroni's bound on a chance finding among them grows with the count."""
+    return (f"These {count} verdicts each read their own 95% interval: \"ahead of each peer's fastest "
+            f"configuration\" needs every interval of a form below 1, so it is wrong no more often than "
+            f"one interval is (5%); read one by one, the chance that any of the {count} is a chance finding "
+            f"is at most {fmt(min(100.0, 5.0 * count))}% (Bonferroni).")
