@@ -9,8 +9,9 @@ hydra/launcher=joblib (parallel here: accuracy sweeps only, timings share the CP
 submitit_local, slurm (conf/hydra/launcher/slurm.yaml).
 The whole command is validated first (`harness.precheck`): a bad one exits 2 with one line on
 stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
-A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`); runs that
-failed exit 1, and Ctrl-C 130, each with one line (`harness.run.finish`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
+A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`), ahead of
+any failed runs; runs that failed exit 1, and Ctrl-C 130, each with one line, printed last
+(`harness.run.finish`, `harness.run.finish_command`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 """
 
 from __future__ import annotations
@@ -58,31 +59,33 @@ def hold_output(folder: tuple[str, Path] | None, argv: list[str]) -> ContextMana
 
 @contextmanager
 def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
-    """However the command ends, the end-of-sweep merge and report Hydra skipped (a job failed,
-    Ctrl-C) run here, while the sweep folder is still locked (harness.callbacks.finish_armed). Runs
-    that failed in a sweep's jobs (RunsFailed, a normal outcome) and Ctrl-C that reached the command
-    (a worker launcher's wait, the end of the sweep, Hydra's own steps) then end in harness.run's
-    one line: exit 1 naming every failed run, or 130 saying how to finish."""
+    """However the command ends, the end-of-sweep merge and report Hydra skipped (Ctrl-C, a job's
+    error) run here, while the sweep folder is still locked (harness.callbacks.finish_armed). Ctrl-C
+    that reached the command (a run under the basic launcher, a worker launcher's wait, the end of the
+    sweep, Hydra's own steps) then ends in harness.run's one line, printed last: exit 130 saying how
+    to finish, and what the end of the sweep left undone (a write it could not make among them).
+    A sweep's failed runs are no exception: the sweep callback ends in their line (exit 1)."""
     if folder is None:
         yield
         return
     from harness import callbacks
-    from harness.run import RunsFailed, finish_command
+    from harness.run import finish_command
     key, path = folder
-    interrupted = failed = False
+    interrupted, pending = False, True
     try:
         yield
+        pending = False
     except KeyboardInterrupt:
-        interrupted = True
-    except RunsFailed:
-        failed = True
+        interrupted, pending = True, False
     finally:
         try:
             callbacks.finish_armed()
         except KeyboardInterrupt:
             interrupted = True
-    if interrupted or failed:
-        finish_command(path, key, interrupted=interrupted, not_done=callbacks.not_done(path))
+        if pending or not interrupted:  # no interrupted line follows: a held write failure is said now
+            callbacks.say_held(path)
+    if interrupted:
+        finish_command(path, key, interrupted=True, not_done=callbacks.not_done(path))
 
 
 @contextmanager
@@ -106,10 +109,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     except Exception as error:
         line = line_for(error, path, finish_with_resume(key, path))
         if line is None:
-            from harness.run import RunsFailed
-            if not isinstance(error, RunsFailed):  # ends_in_one_line's line names the failed runs
-                held.release()
-            held.pending = ""
+            held.release()
             raise
         held.pending = ""  # the failed write's line says which job's folder
         sys.stderr = stderr

@@ -28,33 +28,45 @@ _ARMED: list[DictConfig] = []  # the sweeps this process started: their step is 
 _NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopped, and how to redo them
 
 
-def finish_once(config: DictConfig, exit_on_write_failure: bool = False) -> None:
+def rebuild_command(sweep_dir: str | Path) -> str:
+    """The command that redoes a sweep's end-of-sweep step: its tables and report."""
+    return f"python -m harness.sweep_merge {sweep_dir}"
+
+
+def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_write_failure: bool = False) -> None:
     """Merge the sweep's tables and build its report, once per sweep folder (the callback, its
-    at-exit fallback and the SLURM launcher's early end all call this). A write the OS refuses
-    exits WRITE_FAILED from the callback; at exit (a job failed, or Ctrl-C) the status is already
-    non-zero, so it is only said, in its one line."""
+    at-exit fallback, the command's end and the SLURM launcher's early end all call this). A write
+    the OS refuses exits WRITE_FAILED from the callback; where a line of its own follows (Ctrl-C, the
+    SLURM launcher's summary) it is held for that line (`hold_write_failure`: not_done, say_held);
+    at exit (the status already non-zero) it is only said, in its one line."""
     from harness.write_failure import WriteFailed, message, stop, stopped
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if str(sweep_dir.resolve()) in _HANDLED or stopped():
         return
     _HANDLED.add(str(sweep_dir.resolve()))
     interrupted = _rate_after(sweep_dir)
+    merged: list[bool] = []
+    report = bool(config.get("report", True))
     try:
         from harness.sweep_merge import finish_sweep
         if sweep_dir.is_dir():
-            finish_sweep(sweep_dir, experiment=config.get("name"), report=bool(config.get("report", True)))
+            finish_sweep(sweep_dir, experiment=config.get("name"), report=report, merged=merged)
     except WriteFailed as failure:
-        then = f"rebuild with python -m harness.sweep_merge {sweep_dir}"
+        then = f"rebuild with {rebuild_command(sweep_dir)}"
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
-        sys.stderr.write(message(failure, sweep_dir, then) + "\n")
+        if hold_write_failure:
+            note_not_done(sweep_dir, [f"the sweep's tables were not written ({failure}); free space, then {then}"])
+        else:
+            sys.stderr.write(message(failure, sweep_dir, then) + "\n")
     except KeyboardInterrupt as interrupt:  # the command's line says so (not_done), then exits 130
-        _NOT_DONE.setdefault(str(sweep_dir.resolve()), []).append(
-            f"the sweep's tables and report were not finished (python -m harness.sweep_merge {sweep_dir} rebuilds them)")
+        left = "the sweep's report was not built" if merged else "the sweep's tables and report were not finished"
+        if not merged and not report:
+            left = "the sweep's tables were not finished"
+        note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
-        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); "
-                    f"rebuild with python -m harness.sweep_merge SWEEP_DIR")
+        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}")
     if interrupted is not None:
         raise interrupted
 
@@ -64,12 +76,26 @@ def finish_armed() -> None:
     failed, Ctrl-C): the command calls it while it still holds the sweep folder's lock; its at-exit
     registration is the fallback for an end that never reaches the command's handler."""
     for config in _ARMED:
-        finish_once(config)
+        finish_once(config, hold_write_failure=True)
+
+
+def note_not_done(sweep_dir: Path, steps: list[str]) -> None:
+    """Keep what was left undone in `sweep_dir` (each with how to redo it) for the command's line."""
+    _NOT_DONE.setdefault(str(Path(sweep_dir).resolve()), []).extend(steps)
 
 
 def not_done(sweep_dir: Path) -> list[str]:
-    """The end-of-sweep steps Ctrl-C stopped in `sweep_dir`, each with how to redo it."""
+    """The steps left undone in `sweep_dir` (Ctrl-C, a write the end of the sweep could not make),
+    each with how to redo it."""
     return list(_NOT_DONE.get(str(Path(sweep_dir).resolve()), []))
+
+
+def say_held(sweep_dir: Path) -> None:
+    """Where no line of the command follows (a job's error ends it), say the held write failure of
+    the end-of-sweep step in its own line."""
+    for step in _NOT_DONE.pop(str(Path(sweep_dir).resolve()), []):
+        if step.startswith("the sweep's tables were not written"):
+            sys.stderr.write(f"error: {step}\n")
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:
@@ -107,8 +133,9 @@ def _rate_after(sweep_dir: Path) -> KeyboardInterrupt | None:
     try:
         measure_after_sweep(sweep_dir)
     except KeyboardInterrupt as interrupt:
-        log.warning("interrupted: the matmul rate after the runs was not measured")
-        _NOT_DONE.setdefault(str(sweep_dir.resolve()), []).append("the matmul rate after the runs was not measured")
+        from harness.machine import RATE_NOT_MEASURED
+        log.warning(f"interrupted: {RATE_NOT_MEASURED}")
+        note_not_done(sweep_dir, [RATE_NOT_MEASURED])
         return interrupt
     except Exception as ex:
         log.warning(f"the matmul rate after the runs was not added ({type(ex).__name__}: {ex}); "
@@ -134,5 +161,9 @@ class SweepTables(Callback):
         atexit.register(finish_once, config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Every job has returned: merge and report; a write the OS refused exits WRITE_FAILED."""
+        """Every job has returned: merge and report (a write the OS refused exits WRITE_FAILED), then
+        end in one line and exit 1 when any job recorded failed runs (harness.run.finish_command)."""
+        from harness.run import finish_command
         finish_once(config, exit_on_write_failure=True)
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        finish_command(sweep_dir, "hydra.sweep.dir", interrupted=False, not_done=not_done(sweep_dir))

@@ -37,6 +37,7 @@ RATE_SWITCH = "MLP_BENCH_MEASURE_RATE"  # "0": no measurement (see skip_reason)
 # 85 s over the seeds, no other process running; 0.78 with another process busy during the first
 # measurement only.
 SPEED_CHANGE_LIMIT = 0.75
+RATE_NOT_MEASURED = "the matmul rate after the runs was not measured"  # said after Ctrl-C stopped it
 
 
 def product_flops(m: int, k: int, n: int) -> int:

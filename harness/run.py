@@ -46,8 +46,10 @@ IN_PROCESS_LAUNCHER = "basic"
 WAITING_FOR_AFTER: list[Path] = []
 
 
-class RunsFailed(Exception):
-    """Some runs of a sweep job failed (raised in multirun jobs so Hydra marks the job failed)."""
+# The failed runs (JOB/FILE) of the sweep jobs that ran in this process: a sweep job returns normally
+# after recording them (Hydra would raise only the first failing job's exception and hide any later
+# job's), and the command's end (finish_command) names them when the records cannot be counted.
+FAILED_IN_JOBS: list[str] = []
 
 
 def _hydra_context() -> tuple[Path, str, bool, list[str]]:
@@ -82,7 +84,21 @@ def run(cfg: DictConfig) -> None:
                          after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER, sweep_job=multirun)
     if sweep_dir:
         merge_into_sweep(sweep_dir, then)
+        end_sweep_job(outcome, run_dir, sweep_dir)
     finish(outcome, run_dir, multirun, then)
+
+
+def end_sweep_job(outcome: Outcome, run_dir: Path, sweep_dir: Path) -> None:
+    """A sweep job's failed runs are kept for the command's end (FAILED_IN_JOBS); after Ctrl-C a job
+    in the command's own process (the basic launcher) raises KeyboardInterrupt for the command to
+    end the whole sweep in one line, last (harness.__main__.ends_in_one_line), as under every launcher."""
+    from . import callbacks
+    from .write_failure import COMMAND_PID
+    job = os.path.relpath(run_dir.resolve(), sweep_dir.resolve())
+    FAILED_IN_JOBS.extend(f"{job}/{name}" for name in outcome.failed)
+    if outcome.interrupted and os.environ.get(COMMAND_PID) == str(os.getpid()):
+        callbacks.note_not_done(sweep_dir, outcome.not_done)
+        raise KeyboardInterrupt
 
 
 def merge_into_sweep(sweep_dir: Path, then: str) -> None:
@@ -99,7 +115,8 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
 
 def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None, summary: str | None = None,
            where: str = "") -> None:
-    """Summarize; exit 130 after Ctrl-C, 1 (or RunsFailed in a multirun job) when runs failed.
+    """Summarize; exit 130 after Ctrl-C, 1 when runs failed (a sweep's job returns: the command's
+    end decides, from every job's records: finish_command).
 
     After Ctrl-C one line says what was left undone (outcome.not_done) and how to finish: `then`
     (default: resume=true into run_dir); a sweep's job gives the sweep's, as its own folder with
@@ -112,32 +129,46 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = N
         said = "; ".join([summary, *outcome.not_done, then or finish_with_resume("hydra.run.dir", run_dir)])
         sys.stderr.write(f"interrupted: {said}\n")
         raise SystemExit(130)
-    if outcome.failed:
-        message = f"{len(outcome.failed)} run(s) failed{where}: {', '.join(outcome.failed)} (errors in their records)"
-        if multirun:
-            raise RunsFailed(message)
-        sys.stderr.write(f"error: {message}\n")
+    if outcome.failed and not multirun:
+        said = "; ".join([f"{len(outcome.failed)} run(s) failed{where}: {', '.join(outcome.failed)} "
+                          "(errors in their records)", *outcome.not_done])
+        sys.stderr.write(f"error: {said}\n")
         raise SystemExit(1)
 
 
 def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str]) -> None:
-    """The command's end when its sweep's jobs failed runs (RunsFailed from a job) or Ctrl-C reached the
-    command itself (a worker launcher's wait, the end of a sweep, Hydra's own steps): finish's one
-    line, counting the records in `folder` (a sweep's: every job's, named JOB/FILE), and its exit."""
+    """The command's end: after Ctrl-C (130), or a sweep any of whose jobs recorded failed runs (1),
+    finish's one line counting the records in `folder` (a sweep's: every job's, named JOB/FILE);
+    otherwise it returns. A failed run a job of this process recorded (FAILED_IN_JOBS) always ends
+    in exit 1, even when the records cannot be counted; records that cannot be counted at all end
+    in exit 1 too, as nothing then shows that no run failed."""
     from .records import read_records, record_name
     from .sweep_merge import sweep_runs
     sweep = dir_key == "hydra.sweep.dir"
+    known = list(FAILED_IN_JOBS) if sweep else []
     try:
         rows = sweep_runs(folder).to_dict("records") if sweep else read_records(folder)
+        uncounted = ""
     except Exception as ex:  # the line must come whatever the folder holds
-        log.warning(f"records in {folder} not counted ({type(ex).__name__}: {ex})")
-        rows = []
+        rows, uncounted = [], f"{type(ex).__name__}: {ex}"
     names = [f"{row['job']}/{record_name(row)}" if sweep else record_name(row) for row in rows]
     by_status = {s: [n for n, row in zip(names, rows) if row["status"] == s] for s in ("failed", "diverged")}
-    outcome = Outcome(done=names, failed=by_status["failed"], diverged=by_status["diverged"],
-                      interrupted=interrupted, not_done=not_done)
-    summary = (f"{len(names)} runs recorded ({len(outcome.failed)} failed, {len(outcome.diverged)} diverged) "
-               f"in {folder}")
+    failed = by_status["failed"] + [name for name in known if name not in by_status["failed"]]
+    if uncounted:  # the failed line names the known failures, then says this
+        summary = f"the records in {folder} could not be counted ({uncounted})"
+        not_done = not_done if interrupted else [*not_done, summary]
+    else:
+        summary = (f"{len(names)} runs recorded ({len(failed)} failed, {len(by_status['diverged'])} diverged) "
+                   f"in {folder}")
+    if not (interrupted or failed or uncounted):
+        return
+    if uncounted and not (interrupted or failed):
+        from .callbacks import rebuild_command
+        sys.stderr.write(f"error: {summary}, so whether runs failed is not known; "
+                         f"{rebuild_command(folder)} tables them once they can be read\n")
+        raise SystemExit(1)
+    outcome = Outcome(done=names, failed=failed, diverged=by_status["diverged"], interrupted=interrupted,
+                      not_done=not_done)
     finish(outcome, folder, multirun=False, then=finish_with_resume(dir_key, folder), summary=summary,
            where=f" in {folder}")
 
@@ -216,7 +247,8 @@ def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[
                 WAITING_FOR_AFTER.append(env_path)
     except KeyboardInterrupt:
         outcome.interrupted = True
-        outcome.not_done += ["the matmul rate after the runs was not measured", *([rebuild] if report else [])]
+        from .machine import RATE_NOT_MEASURED
+        outcome.not_done += [RATE_NOT_MEASURED, *([rebuild] if report else [])]
         return outcome
     if report:
         try:

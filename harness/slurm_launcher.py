@@ -96,7 +96,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
                          submitted=f"array {array_id} was cancelled")
         except KeyboardInterrupt:
             sys.stderr.write(f"interrupted: the SLURM array {array_id} goes on (scancel {array_id} stops it); "
-                             f"merge what it finished with python -m harness.sweep_merge {sweep_dir}, "
+                             f"merge what it finished with {callbacks.rebuild_command(sweep_dir)}, "
                              f"or run what is missing with: {resume_command(sweep_dir)}\n")
             raise SystemExit(130) from None
         return self._returns(waited, jobs, sweep_dir, initial_job_idx)
@@ -162,12 +162,12 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
                 problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
         if not problems:
             return [waited.finished[i][1] for i in range(len(jobs))]
-        callbacks.finish_once(self.config)
+        callbacks.finish_once(self.config, hold_write_failure=True)
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
+        merged = "; ".join(callbacks.not_done(sweep_dir)) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"logs in {sweep_dir / '.submitit'}; "
-                         f"the finished jobs are merged in {sweep_dir / 'runs.csv'}\n"
+                         f"logs in {sweep_dir / '.submitit'}; {merged}\n"
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")
         raise SystemExit(UNFINISHED)
 

@@ -20,7 +20,9 @@ from typing import Any
 from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, read_record, record_name,
                              write_record)
 from harness.runs_table import write_runs_csv
+from harness.precheck import refuse
 from harness.write_failure import WriteFailed, writing
+from harness.write_failure import describe as describe_error
 from experiments.models.implementation import Implementation
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -68,7 +70,9 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     """True when this run's record is on disk, a record every reader accepts (harness.records.read_record),
     of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
     no such record would be left out of runs.csv and the report: it is moved aside (renamed
-    `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again."""
+    `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again.
+    A file that cannot be read (EIO, EACCES) may be a good record: it stays, and the command stops
+    with one line naming it (exit 2), rather than run again what may be done."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
     if not path.exists():
         return False
@@ -77,7 +81,11 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
         other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
         if other:
             raise ValueError(f"it says {', '.join(f'{k} {stored[k]}' for k in other)}")
-    except (OSError, ValueError) as problem:
+    except OSError as error:
+        refuse(ValueError(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it out of "
+                          f"{path.parent} to run {record['impl']}/{record['backend']} seed {record['seed']} again, "
+                          "then run the command again"))
+    except ValueError as problem:
         aside = path.with_name(f"{path.name}.rejected-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}")
         with writing(aside):
             path.rename(aside)

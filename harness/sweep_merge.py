@@ -69,13 +69,16 @@ def merge_sweep(sweep_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def finish_sweep(sweep_dir: str | os.PathLike, *, experiment: str | None, report: bool,
-                 echo: bool = True) -> Path | None:
+                 echo: bool = True, merged: list[bool] | None = None) -> Path | None:
     """After the last job: merge the tables, then (report=true) rebuild the HTML report that covers
-    the sweep, in the results folder it belongs to. Returns index.html, or None without a report."""
+    the sweep, in the results folder it belongs to. Returns index.html, or None without a report.
+    `merged` gets True once the tables are written (what an interruption left undone)."""
     from harness.reporting import build_report, tables
     from harness.reporting.batches import report_root
     root = Path(sweep_dir)
     runs, summary = merge_sweep(root)
+    if merged is not None:
+        merged.append(True)
     jobs = runs["job"].nunique()
     log.info(f"sweep tables: {len(runs)} records of {jobs} jobs in {root / RUNS_CSV} and {root / SUMMARY_CSV}")
     if echo and len(runs):

@@ -17,7 +17,9 @@ import pytest
 
 import harness.machine
 import harness.reporting
-from harness.run import finish, run_config
+import harness.run
+import harness.sweep_merge
+from harness.run import finish, finish_command, run_config
 from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
 
 HOOK = Path(__file__).resolve().parent / "run_fault_hook"
@@ -82,9 +84,10 @@ def test_ctrl_c_in_the_report_at_a_sweeps_end_says_how_to_rebuild_it(tmp_path: P
                       MLP_BENCH_TEST_INTERRUPT_IN="harness.reporting:build_report")
     code, lines, everything = ended(process)
     assert code == 130, everything[-3000:]
-    assert lines == [f"interrupted: 4 runs recorded (0 failed, 0 diverged) in {sweep}; the sweep's tables and "
-                     f"report were not finished (python -m harness.sweep_merge {sweep} rebuilds them); finish with "
+    assert lines == [f"interrupted: 4 runs recorded (0 failed, 0 diverged) in {sweep}; the sweep's report was not "
+                     f"built (python -m harness.sweep_merge {sweep} rebuilds it); finish with "
                      f"the same command and resume=true hydra.sweep.dir={sweep}"]
+    assert len(pd.read_csv(sweep / "runs.csv")) == 4  # the tables were merged before the report
     assert "Traceback" not in everything
 
 
@@ -110,3 +113,79 @@ def test_ctrl_c_after_a_runs_last_record_says_what_was_not_done(fake_mlp, tmp_pa
         f"interrupted: 2 runs finished (0 failed, 0 diverged), 0 kept from before, in {tmp_path}; {rate}"
         f"the report was not rebuilt (python -m harness.report {tmp_path} rebuilds it); "
         f"finish with resume=true hydra.run.dir={tmp_path}\n")
+
+
+def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path) -> None:
+    """Job 0 has a failed run, job 1 stops on a refused write: the write failure wins (exit 4, its
+    line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete."""
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_FAIL_AT="1@0.1", MLP_BENCH_TEST_DISK_FULL_AT="1@0.01")
+    code, lines, everything = ended(process)
+    assert code == 4, everything[-3000:]
+    assert lines == [f"error: could not write records/mlp-numpy-seed1.json in {sweep / '1'}: No space left on device "
+                     "(ENOSPC); free space, then "
+                     f"finish with the same command and resume=true hydra.sweep.dir={sweep}"]
+    assert "Traceback" not in everything and "run(s) failed" not in everything
+
+
+def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(tmp_path: Path,
+                                                                               data_root: Path) -> None:
+    """Under the basic launcher the job's Ctrl-C reaches the command as under joblib: one line for the
+    sweep (every job's records), after the end-of-sweep merge and report, not the job's own line."""
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, f"hydra.sweep.dir={sweep}"], tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1")
+    deadline = time.monotonic() + 120
+    while not list(sweep.glob("*/records/*.json")):  # seed 0 of job 0; seed 1 sleeps
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    code, lines, everything = ended(process, timeout=120)
+    line = (f"interrupted: 1 runs recorded (0 failed, 0 diverged) in {sweep}; finish with the same command and "
+            f"resume=true hydra.sweep.dir={sweep}")
+    assert code == 130, everything[-3000:]
+    assert lines == [line] and everything.rstrip().endswith(line)
+    assert "Traceback" not in everything
+    assert len(pd.read_csv(sweep / "runs.csv")) == 1
+
+
+def test_a_known_failed_run_exits_1_when_the_records_cannot_be_counted(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture) -> None:
+    def unreadable(folder: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", unreadable)
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", ["0/mlp-numpy-seed1.json"], raising=False)
+    with pytest.raises(SystemExit) as stop:
+        finish_command(tmp_path, "hydra.sweep.dir", interrupted=False, not_done=[])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: 1 run(s) failed in {tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); the records in "
+        f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error)\n")
+
+
+def test_a_failed_write_in_the_merge_after_ctrl_c_is_said_in_the_one_line(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """After Ctrl-C the end-of-sweep merge runs; its refused write is part of the interrupted line,
+    not a line of its own before it."""
+    from omegaconf import OmegaConf
+
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    from harness.write_failure import WriteFailed
+
+    def full(sweep_dir: Path, **kwargs: object) -> None:
+        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", full)
+    monkeypatch.setattr(callbacks, "_ARMED", [OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise KeyboardInterrupt
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; the sweep's tables were not written "
+        f"(could not write {tmp_path / 'runs.csv'}: No space left on device (ENOSPC)); free space, then rebuild "
+        f"with python -m harness.sweep_merge {tmp_path}; finish with the same command and resume=true "
+        f"hydra.sweep.dir={tmp_path}\n")

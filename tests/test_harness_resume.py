@@ -89,7 +89,7 @@ def test_ctrl_c_in_a_sweep_says_to_resume_the_sweep(tmp_path: Path, data_root: P
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err[-2000:]
     (line,) = [line for line in err.splitlines() if line.startswith("interrupted: ")]
-    assert line.endswith(f"in {sweep / '0'}; finish with the same command and resume=true hydra.sweep.dir={sweep}")
+    assert line.endswith(f"in {sweep}; finish with the same command and resume=true hydra.sweep.dir={sweep}")
 
 
 def test_two_processes_resuming_one_folder_lose_nothing(tmp_path: Path, data_root: Path) -> None:

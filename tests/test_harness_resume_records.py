@@ -83,3 +83,28 @@ def test_ctrl_c_in_the_table_rebuild_after_a_record_counts_the_run(fake_mlp, tmp
     outcome = run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     assert outcome.interrupted and outcome.done == ["mlp-numpy-seed0.json"]
     assert [r["seed"] for r in read_records(tmp_path)] == [0]
+
+
+def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    """An I/O error is no verdict on the record: it is not moved aside, and the run is not repeated."""
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    good = path.read_text()
+    real = harness.sweep.read_record
+
+    def unreadable(p: Path) -> dict:
+        if Path(p).name == path.name:
+            raise OSError(5, "Input/output error")
+        return real(p)
+    monkeypatch.setattr(harness.sweep, "read_record", unreadable)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it out of "
+        f"{path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
+    assert path.read_text() == good and not list(_records(tmp_path).glob("*.rejected-*"))

@@ -3,6 +3,9 @@ the command and in a launcher's worker processes alike (they inherit the environ
 
 - MLP_BENCH_TEST_FAIL_SEED=N: every run of seed N raises (a failed run);
 - MLP_BENCH_TEST_SLOW_SEED=N: every run of seed N first sleeps a minute (time to press Ctrl-C);
+- MLP_BENCH_TEST_FAIL_AT=N@LR: the run of seed N with learning rate LR raises (one job's failed run);
+- MLP_BENCH_TEST_DISK_FULL_AT=N@LR: writing the record of seed N with learning rate LR is refused
+  (ENOSPC: a write failure stops that job);
 - MLP_BENCH_TEST_INTERRUPT_IN=module:function: calling that function raises KeyboardInterrupt,
   as a Ctrl-C landing there would;
 - MLP_BENCH_TEST_PROBE_LOCK=1: the end-of-sweep merge first says on stderr whether the sweep
@@ -45,7 +48,8 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 
 
 _fail, _slow = os.environ.get("MLP_BENCH_TEST_FAIL_SEED"), os.environ.get("MLP_BENCH_TEST_SLOW_SEED")
-if _fail or _slow:
+_fail_at, _full_at = os.environ.get("MLP_BENCH_TEST_FAIL_AT"), os.environ.get("MLP_BENCH_TEST_DISK_FULL_AT")
+if _fail or _slow or _fail_at or _full_at:
     @_patch("harness.sweep")
     def _runs(module):
         import time
@@ -54,10 +58,20 @@ if _fail or _slow:
         def measure_run(impl, spec, ds, *, seed, **kwargs):
             if str(seed) == _slow:
                 time.sleep(60)
-            if str(seed) == _fail:
+            if str(seed) == _fail or f"{seed}@{spec.learning_rate}" == _fail_at:
                 raise RuntimeError(f"boom at seed {seed}")
             return real(impl, spec, ds, seed=seed, **kwargs)
         module.measure_run = measure_run
+        write = module.write_record
+
+        def write_record(run_dir, record, **kwargs):
+            if f"{record['seed']}@{record['learning_rate']}" == _full_at:
+                from harness.records import record_name
+                from harness.write_failure import writing
+                with writing(os.path.join(run_dir, "records", record_name(record))):
+                    raise OSError(28, "No space left on device")
+            return write(run_dir, record, **kwargs)
+        module.write_record = write_record
 
 _interrupt = os.environ.get("MLP_BENCH_TEST_INTERRUPT_IN")
 if _interrupt:
