@@ -46,10 +46,11 @@ IN_PROCESS_LAUNCHER = "basic"
 WAITING_FOR_AFTER: list[Path] = []
 
 
-# The failed runs (JOB/FILE) of the sweep jobs that ran in this process: a sweep job returns normally
-# after recording them (Hydra would raise only the first failing job's exception and hide any later
-# job's), and the command's end (finish_command) names them when the records cannot be counted.
-FAILED_IN_JOBS: list[str] = []
+# Per sweep folder (resolved), the failed runs (JOB/FILE) of its jobs that ran in this process: a sweep
+# job returns normally after recording them (Hydra would raise only the first failing job's exception
+# and hide any later job's), and that sweep's end (finish_command) takes them, naming them when the
+# records cannot be counted; another sweep of the same process never sees them.
+FAILED_IN_JOBS: dict[str, list[str]] = {}
 
 
 def _hydra_context() -> tuple[Path, str, bool, list[str]]:
@@ -95,7 +96,7 @@ def end_sweep_job(outcome: Outcome, run_dir: Path, sweep_dir: Path) -> None:
     from . import callbacks
     from .write_failure import COMMAND_PID
     job = os.path.relpath(run_dir.resolve(), sweep_dir.resolve())
-    FAILED_IN_JOBS.extend(f"{job}/{name}" for name in outcome.failed)
+    FAILED_IN_JOBS.setdefault(str(sweep_dir.resolve()), []).extend(f"{job}/{name}" for name in outcome.failed)
     if outcome.interrupted and os.environ.get(COMMAND_PID) == str(os.getpid()):
         callbacks.note_not_done(sweep_dir, outcome.not_done)
         raise KeyboardInterrupt
@@ -142,23 +143,14 @@ def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: l
     otherwise it returns. A failed run a job of this process recorded (FAILED_IN_JOBS) always ends
     in exit 1, even when the records cannot be counted; records that cannot be counted at all end
     in exit 1 too, as nothing then shows that no run failed."""
-    from .records import read_records, record_name
-    from .sweep_merge import sweep_runs
     sweep = dir_key == "hydra.sweep.dir"
-    known = list(FAILED_IN_JOBS) if sweep else []
-    try:
-        rows = sweep_runs(folder).to_dict("records") if sweep else read_records(folder)
-        uncounted = ""
-    except Exception as ex:  # the line must come whatever the folder holds
-        rows, uncounted = [], f"{type(ex).__name__}: {ex}"
-    names = [f"{row['job']}/{record_name(row)}" if sweep else record_name(row) for row in rows]
-    by_status = {s: [n for n, row in zip(names, rows) if row["status"] == s] for s in ("failed", "diverged")}
-    failed = by_status["failed"] + [name for name in known if name not in by_status["failed"]]
+    known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
+    names, failed, diverged, uncounted = count_records(folder, sweep=sweep, known=known)
     if uncounted:  # the failed line names the known failures, then says this
         summary = f"the records in {folder} could not be counted ({uncounted})"
         not_done = not_done if interrupted else [*not_done, summary]
     else:
-        summary = (f"{len(names)} runs recorded ({len(failed)} failed, {len(by_status['diverged'])} diverged) "
+        summary = (f"{len(names)} runs recorded ({len(failed)} failed, {len(diverged)} diverged) "
                    f"in {folder}")
     if not (interrupted or failed or uncounted):
         return
@@ -167,10 +159,29 @@ def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: l
         sys.stderr.write(f"error: {summary}, so whether runs failed is not known; "
                          f"{rebuild_command(folder)} tables them once they can be read\n")
         raise SystemExit(1)
-    outcome = Outcome(done=names, failed=failed, diverged=by_status["diverged"], interrupted=interrupted,
+    outcome = Outcome(done=names, failed=failed, diverged=diverged, interrupted=interrupted,
                       not_done=not_done)
     finish(outcome, folder, multirun=False, then=finish_with_resume(dir_key, folder), summary=summary,
            where=f" in {folder}")
+
+
+def count_records(folder: Path, *, sweep: bool,
+                  known: tuple[str, ...] | list[str] = ()) -> tuple[list[str], list[str], list[str], str]:
+    """The records in `folder` (a sweep's: every job's, named JOB/FILE) as (names, failed, diverged,
+    why they could not be counted or ""); `known` failed runs (a job's, FAILED_IN_JOBS) are among
+    the failed even when the records cannot be read. The one count of the command's end and of the
+    SLURM launcher's early end."""
+    from .records import read_records, record_name
+    from .sweep_merge import sweep_runs
+    try:
+        rows = sweep_runs(folder).to_dict("records") if sweep else read_records(folder)
+        uncounted = ""
+    except Exception as ex:  # the line must come whatever the folder holds
+        rows, uncounted = [], f"{type(ex).__name__}: {ex}"
+    names = [f"{row['job']}/{record_name(row)}" if sweep else record_name(row) for row in rows]
+    by_status = {s: [n for n, row in zip(names, rows) if row["status"] == s] for s in ("failed", "diverged")}
+    failed = by_status["failed"] + [name for name in known if name not in by_status["failed"]]
+    return names, failed, by_status["diverged"], uncounted
 
 
 def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,

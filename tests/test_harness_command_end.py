@@ -149,20 +149,42 @@ def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(
     assert len(pd.read_csv(sweep / "runs.csv")) == 1
 
 
+def _unreadable(folder: Path) -> None:
+    raise OSError(5, "Input/output error")
+
+
 def test_a_known_failed_run_exits_1_when_the_records_cannot_be_counted(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch,
                                                                         capsys: pytest.CaptureFixture) -> None:
-    def unreadable(folder: Path) -> None:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", unreadable)
-    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", ["0/mlp-numpy-seed1.json"], raising=False)
+    """A job's failed run (kept by end_sweep_job for the sweep's end) is named when the records cannot
+    be counted."""
+    from harness.sweep import Outcome
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", _unreadable)
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    (tmp_path / "0").mkdir()
+    harness.run.end_sweep_job(Outcome(failed=["mlp-numpy-seed1.json"]), tmp_path / "0", tmp_path)
     with pytest.raises(SystemExit) as stop:
         finish_command(tmp_path, "hydra.sweep.dir", interrupted=False, not_done=[])
     assert stop.value.code == 1
     assert capsys.readouterr().err == (
         f"error: 1 run(s) failed in {tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); the records in "
         f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error)\n")
+
+
+def test_records_that_cannot_be_counted_exit_1_without_a_known_failure(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    """No job of this process failed, but the records cannot be read: nothing shows that no run
+    failed, so exit 1 with the line saying so and how to table them later."""
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", _unreadable)
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    with pytest.raises(SystemExit) as stop:
+        finish_command(tmp_path, "hydra.sweep.dir", interrupted=False, not_done=[])
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: the records in {tmp_path} could not be counted (OSError: [Errno 5] Input/output error), so "
+        f"whether runs failed is not known; python -m harness.sweep_merge {tmp_path} tables them once they can "
+        "be read\n")
 
 
 def test_a_failed_write_in_the_merge_after_ctrl_c_is_said_in_the_one_line(tmp_path: Path,
@@ -189,3 +211,22 @@ def test_a_failed_write_in_the_merge_after_ctrl_c_is_said_in_the_one_line(tmp_pa
         f"(could not write {tmp_path / 'runs.csv'}: No space left on device (ENOSPC)); free space, then rebuild "
         f"with python -m harness.sweep_merge {tmp_path}; finish with the same command and resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
+
+
+def test_a_clean_sweep_after_a_failed_one_in_the_same_process_exits_0(tmp_path: Path, data_root: Path) -> None:
+    """Two sweeps in one process (the task function called twice): the first's failed run is its own,
+    not named again at the end of the clean second one."""
+    script = ("import sys\nfrom harness.__main__ import main\n"
+              f"for i, lr in enumerate(['0.1', '0.01']):\n"
+              f"    sys.argv = ['harness', '--config-path', {str(HOOK.parents[1] / 'conf')!r}, *{SWEEP[:-1]!r}, "
+              "f'model.learning_rate={lr}', "
+              f"f'hydra.sweep.dir={tmp_path}/s{{i}}']\n"
+              "    try:\n        main()\n        print(f'SWEEP {i}: exit 0', file=sys.stderr)\n"
+              "    except SystemExit as e:\n        print(f'SWEEP {i}: exit {e.code}', file=sys.stderr)\n")
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root), "MLP_BENCH_TEST_FAIL_AT": "1@0.1",
+           "PYTHONPATH": os.pathsep.join([str(HOOK), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    ends = [line for line in done.stderr.splitlines() if line.startswith(("SWEEP", "error:"))]
+    assert ends == [f"error: 1 run(s) failed in {tmp_path}/s0: 0/mlp-numpy-seed1.json (errors in their records)",
+                    "SWEEP 0: exit 1", "SWEEP 1: exit 0"], done.stderr[-3000:]
