@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
 _ARMED: list[DictConfig] = []  # the sweeps this process started: their step is owed if Hydra skips it
 _NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopped, and how to redo them
+TABLES_NOT_WRITTEN = "the sweep's tables were not written"  # how a held write failure's step begins
 
 
 def rebuild_command(sweep_dir: str | Path) -> str:
@@ -56,7 +57,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
         if hold_write_failure:
-            note_not_done(sweep_dir, [f"the sweep's tables were not written ({failure}); free space, then {then}"])
+            note_not_done(sweep_dir, [f"{TABLES_NOT_WRITTEN} ({failure}); free space, then {then}"])
         else:
             sys.stderr.write(message(failure, sweep_dir, then) + "\n")
     except KeyboardInterrupt as interrupt:  # the command's line says so (not_done), then exits 130
@@ -90,11 +91,16 @@ def not_done(sweep_dir: Path) -> list[str]:
     return list(_NOT_DONE.get(str(Path(sweep_dir).resolve()), []))
 
 
+def take_not_done(sweep_dir: Path) -> list[str]:
+    """not_done, taken out: the line that says them is the only one to (the SLURM launcher's summary)."""
+    return _NOT_DONE.pop(str(Path(sweep_dir).resolve()), [])
+
+
 def say_held(sweep_dir: Path) -> None:
     """Where no line of the command follows (a job's error ends it), say the held write failure of
     the end-of-sweep step in its own line."""
-    for step in _NOT_DONE.pop(str(Path(sweep_dir).resolve()), []):
-        if step.startswith("the sweep's tables were not written"):
+    for step in take_not_done(sweep_dir):
+        if step.startswith(TABLES_NOT_WRITTEN):
             sys.stderr.write(f"error: {step}\n")
 
 

@@ -9,7 +9,8 @@ as one array exactly as hydra-submitit-launcher does, and differs in two places:
   change, exit 2, and removes what the launch wrote (the sweep folder, when it holds no job);
 - the wait (harness.slurm_jobs) does not depend on SLURM's accounting, so cancelled, failed,
   timed-out or preempted tasks end it in bounded time; the finished jobs are merged and reported,
-  then one summary names the jobs that did not finish and the command that finishes them, exit 1.
+  then one summary names the jobs that did not finish, the finished jobs' failed runs and the command
+  that finishes them, exit 1 (4 when the merge's write was refused, as for any refused write).
 """
 
 from __future__ import annotations
@@ -155,7 +156,12 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
     def _returns(self, waited: slurm_jobs.Waited, jobs: list[Any], sweep_dir: Path,
                  first: int) -> list[JobReturn]:
         """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
-        finished, print which did not and how to finish them, and exit UNFINISHED."""
+        finished, then end in one summary, printed last: which jobs did not finish, the finished jobs'
+        failed runs (counted as the command's end counts them: harness.run.count_records), a merge
+        write the OS refused, and how to finish; exit UNFINISHED, or WRITE_FAILED when that write
+        was refused (as any refused write)."""
+        from harness.run import count_records
+        from harness.write_failure import WRITE_FAILED
         problems = dict(waited.unfinished)
         for i, (outcome, value) in waited.finished.items():
             if outcome != "success":
@@ -163,13 +169,20 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         if not problems:
             return [waited.finished[i][1] for i in range(len(jobs))]
         callbacks.finish_once(self.config, hold_write_failure=True)
+        held = callbacks.take_not_done(sweep_dir)  # said here, not again by the command's end
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
-        merged = "; ".join(callbacks.not_done(sweep_dir)) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
+        _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
+        runs = ([f"{len(failed)} run(s) failed in {sweep_dir}: {', '.join(failed)} (errors in their records)"]
+                if failed else [])
+        if uncounted:
+            runs.append(f"the records in {sweep_dir} could not be counted ({uncounted})")
+        merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"logs in {sweep_dir / '.submitit'}; {merged}\n"
+                         f"{'; '.join([*runs, ''])}logs in {sweep_dir / '.submitit'}; {merged}\n"
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")
-        raise SystemExit(UNFINISHED)
+        write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
+        raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
 
 
 def _time_limit_near(signum: int, frame: Any) -> None:

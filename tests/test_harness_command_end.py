@@ -230,3 +230,55 @@ def test_a_clean_sweep_after_a_failed_one_in_the_same_process_exits_0(tmp_path: 
     ends = [line for line in done.stderr.splitlines() if line.startswith(("SWEEP", "error:"))]
     assert ends == [f"error: 1 run(s) failed in {tmp_path}/s0: 0/mlp-numpy-seed1.json (errors in their records)",
                     "SWEEP 0: exit 1", "SWEEP 1: exit 0"], done.stderr[-3000:]
+
+
+def _slurm_early_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, merge: object, rows: list[dict]) -> int:
+    """The SLURM launcher's early end (job 0 finished, job 1 timed out) under the command's end, the
+    merge replaced by `merge` and the sweep's records by `rows`; returns the exit status."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from harness import callbacks, slurm_jobs
+    from harness.__main__ import ends_in_one_line
+    from harness.slurm_launcher import CleanEndSlurmLauncher
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "x", "report": False})
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merge)
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame(rows))
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(sys, "argv", ["harness"])
+    waited = slurm_jobs.Waited(finished={0: ("success", "ok")}, unfinished={1: "TIMEOUT"})
+    jobs = [SimpleNamespace(job_id="7_0"), SimpleNamespace(job_id="7_1")]
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", sweep)):
+        CleanEndSlurmLauncher._returns(SimpleNamespace(config=config), waited, jobs, sweep, 0)
+    return stop.value.code
+
+
+def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit_4(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Jobs that did not finish and a merge the disk refused: the write failure is in the summary, once
+    (no line of its own after it), and the status is a refused write's (4)."""
+    from harness.write_failure import WriteFailed
+
+    def full(sweep_dir: Path, **kwargs: object) -> None:
+        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+    assert _slurm_early_end(tmp_path, monkeypatch, full, []) == 4
+    assert capsys.readouterr().err == (
+        f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
+        f"{tmp_path / '.submitit'}; the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: "
+        f"No space left on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge "
+        f"{tmp_path}\nfinish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+
+
+def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    """A finished job's failed runs are named in the early end's one summary (exit 1)."""
+    rows = [{"job": "0", "impl": "mlp", "backend": "numpy", "seed": s, "status": status}
+            for s, status in ((0, "ok"), (1, "failed"))]
+    assert _slurm_early_end(tmp_path, monkeypatch, lambda sweep_dir, **kwargs: None, rows) == 1
+    assert capsys.readouterr().err == (
+        f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; 1 run(s) failed in {tmp_path}: "
+        f"0/mlp-numpy-seed1.json (errors in their records); logs in {tmp_path / '.submitit'}; the finished jobs "
+        f"are merged in {tmp_path / 'runs.csv'}\nfinish the sweep with: python -m harness resume=true "
+        f"hydra.sweep.dir={tmp_path}\n")
