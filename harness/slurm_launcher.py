@@ -95,7 +95,8 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
             subprocess.run(["scancel", array_id], capture_output=True, timeout=60)
             self._refuse(f"its tasks stay pending with reason {ex}, which no wait resolves", sweep_dir, before,
                          submitted=f"array {array_id} was cancelled")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the array goes on: merging now would table it half-done, so the line
+            callbacks.skip_finish(sweep_dir)  # says how to merge later, and nothing follows it
             sys.stderr.write(f"interrupted: the SLURM array {array_id} goes on (scancel {array_id} stops it); "
                              f"merge what it finished with {callbacks.rebuild_command(sweep_dir)}, "
                              f"or run what is missing with: {resume_command(sweep_dir)}\n")

@@ -282,3 +282,39 @@ def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, m
         f"0/mlp-numpy-seed1.json (errors in their records); logs in {tmp_path / '.submitit'}; the finished jobs "
         f"are merged in {tmp_path / 'runs.csv'}\nfinish the sweep with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
+
+
+def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C while the SLURM array runs: the line says the array goes on and how to merge later; no
+    merge or report of a half-done array follows it."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from harness import callbacks, slurm_jobs
+    from harness.__main__ import ends_in_one_line
+    from harness.slurm_launcher import CleanEndSlurmLauncher
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "name": "x", "report": False})
+
+    def merged(sweep_dir: Path, **kwargs: object) -> None:
+        print("merged", file=sys.stderr)
+
+    def interrupted(jobs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merged)
+    monkeypatch.setattr(slurm_jobs, "wait_for", interrupted)
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(sys, "argv", ["harness"])
+    launcher = SimpleNamespace(config=config, _executor=lambda: None,
+                               _submit=lambda *args: [SimpleNamespace(job_id="9_0")])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        CleanEndSlurmLauncher.launch(launcher, [["seed=0"]], 0)
+    callbacks.finish_armed()  # the at-exit fallback adds nothing either
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: the SLURM array 9 goes on (scancel 9 stops it); merge what it finished with python -m "
+        f"harness.sweep_merge {tmp_path}, or run what is missing with: python -m harness resume=true "
+        f"hydra.sweep.dir={tmp_path}\n")
