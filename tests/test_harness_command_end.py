@@ -318,3 +318,26 @@ def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: 
         f"interrupted: the SLURM array 9 goes on (scancel 9 stops it); merge what it finished with python -m "
         f"harness.sweep_merge {tmp_path}, or run what is missing with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
+
+
+def test_a_failed_write_in_the_merge_after_a_jobs_error_is_said_in_its_own_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A job's error (a crash, which Hydra ends without its callback): the command's merge is refused
+    a write; no interrupted line follows, so that failure is said in its own line, and the job's
+    error goes on up."""
+    from omegaconf import OmegaConf
+
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    from harness.write_failure import WriteFailed
+
+    def full(sweep_dir: Path, **kwargs: object) -> None:
+        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", full)
+    monkeypatch.setattr(callbacks, "_ARMED", [OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})])
+    with pytest.raises(RuntimeError, match="job crashed"), ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert capsys.readouterr().err == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path}\n")

@@ -78,23 +78,35 @@ from test_harness_faults import FakeAdapter
 from experiments.models import registry
 from experiments.models.implementation import Implementation
 registry.IMPLEMENTATIONS["mlp"] = Implementation("mlp", ("numpy",), FakeAdapter({{1: "fail"}}))
+import harness.run
+real_end = harness.run.end_sweep_job
+
+
+def end_sweep_job(outcome, run_dir, sweep_dir):  # job 1 crashes after recording its failed run
+    real_end(outcome, run_dir, sweep_dir)
+    if run_dir.name == "1":
+        raise RuntimeError("job 1 crashed")
+
+
+harness.run.end_sweep_job = end_sweep_job
 from harness.__main__ import main
 main()
 """
 
 
 def test_failed_job_still_gets_the_merged_table_and_report(tmp_path: Path, data_root: Path) -> None:
-    """Hydra skips on_multirun_end when a job failed; the at-exit step still merges and reports."""
+    """A job that crashes (a real error, not a failed run) makes Hydra skip on_multirun_end; called
+    without the command's end (harness.__main__), the at-exit step still merges every job's records
+    and builds the report (the jobs' own merges never build it)."""
     entry = tmp_path / "failing_entry.py"
     entry.write_text(FAILING_ENTRY.format(tests=str(Path(__file__).parent)))
     conf = str(Path(__file__).resolve().parents[1] / "conf")
-    out, log = sweep(tmp_path, data_root, "seed=range(3)", "report=false",
-                     script=[str(entry), "--config-path", conf])
-    assert log.startswith("rc=1") and "error: 1 run(s) failed in " in log and "Traceback" not in log, log[-4000:]
+    out, log = sweep(tmp_path, data_root, "seed=range(3)", script=[str(entry), "--config-path", conf])
+    assert log.startswith("rc=1") and "job 1 crashed" in log, log[-4000:]
     runs = pd.read_csv(out / "runs.csv")
     assert sorted(runs["seed"]) == [0, 1, 2]
     assert runs.set_index("seed")["status"].to_dict() == {0: "ok", 1: "failed", 2: "ok"}
-    assert not (out / "report").exists()  # report=false: tables only
+    assert (out / "report" / "index.html").is_file()  # built only by the end-of-sweep step
 
 
 def test_a_one_process_sweep_measures_the_rate_after_once_for_every_job(tmp_path: Path, data_root: Path) -> None:
