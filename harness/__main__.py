@@ -93,7 +93,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     """A write that failed where the harness does not catch it (Hydra's own .hydra/ files and
     multirun.yaml, or a sweep job in a worker process) ends in the one line of harness.write_failure
     and exit 4 too, not in Hydra's traceback. Hydra hands its exceptions up for that
-    (HYDRA_FULL_ERROR); RunsFailed goes on to ends_in_one_line, any other keeps its traceback."""
+    (HYDRA_FULL_ERROR); any other error goes on up, with its traceback (failed runs raise nothing)."""
     if folder is None:
         yield
         return

@@ -3,10 +3,12 @@
 Registered in conf/config.yaml (`hydra.callbacks.sweep_tables`), so every `python -m harness -m ...`
 gets it, whatever the launcher (basic, joblib, submitit_local, slurm). It runs in the launching
 process: `on_multirun_end` comes after the launcher has returned every job, so the merge sees them
-all. Hydra skips `on_multirun_end` when a job failed (its sweeper re-raises the job's error) or on
-Ctrl-C, so the command runs it then (`finish_armed`, from harness.__main__, while it still holds
-the sweep folder's lock), and it is also registered to run at exit: a failed sweep still gets its
-table and a report that shows the failure.
+all. Failed runs raise nothing, so Hydra calls it then too. Hydra skips `on_multirun_end` when a
+job raised a real error (its sweeper re-raises it) or on Ctrl-C, so the command runs the step then
+(`finish_armed`, from harness.__main__, while it still holds the sweep folder's lock), and it is
+also registered to run at exit: a sweep whose job crashed still gets its table and report.
+Hydra calls the callbacks' on_multirun_end in reverse order, and this one may exit (a refused
+write, failed runs): a callback listed before it in conf/config.yaml would then be skipped.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
 
 def finish_armed() -> None:
     """The end-of-sweep step of every sweep this process started, where Hydra skipped it (a job
-    failed, Ctrl-C): the command calls it while it still holds the sweep folder's lock; its at-exit
+    raised a real error, Ctrl-C): the command calls it while it still holds the sweep folder's lock; its at-exit
     registration is the fallback for an end that never reaches the command's handler."""
     for config in _ARMED:
         finish_once(config, hold_write_failure=True)
@@ -150,7 +152,8 @@ def _rate_after(sweep_dir: Path) -> KeyboardInterrupt | None:
 
 
 def skip_finish(sweep_dir: Path) -> None:
-    """A launch refused before any job ran: write no tables (nothing may be half-written)."""
+    """No end-of-sweep step for this sweep: a launch refused before any job ran (nothing may be
+    half-written), or a SLURM array left running after Ctrl-C (its line says how to merge later)."""
     _HANDLED.add(str(Path(sweep_dir).resolve()))
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from harness.atomic_write import atomic_write_text
+from harness.callbacks import rebuild_command
 from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
                              read_records, record_name)
@@ -224,7 +225,7 @@ def start_sweep(folder: Path, into: Path) -> None:
 def end_sweep(into: Path, cfg: DictConfig) -> None:
     """The sweep's merged tables and, if its config asks, its report (harness.sweep_merge); a
     refused write stops with its one line, any other failure is a warning: the records are on disk."""
-    rebuild = f"rebuild with python -m harness.sweep_merge {into}"
+    rebuild = f"rebuild with {rebuild_command(into)}"
     try:
         finish_sweep(into, experiment=cfg.name, report=cfg.report)
     except WriteFailed as failure:
