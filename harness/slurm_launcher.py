@@ -180,7 +180,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
             runs.append(f"the records in {sweep_dir} could not be counted ({uncounted})")
         merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"{'; '.join([*runs, ''])}logs in {sweep_dir / '.submitit'}; {merged}\n"
+                         f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}\n"
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")
         write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
         raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)

@@ -464,7 +464,7 @@ def test_a_consistent_mean_outside_our_interval_says_why() -> None:
 def test_the_verdicts_read_as_one_family() -> None:
     """Holm by hand: p 0.004, 0.03, 0.2, 0.5 of four tests become 0.016, 0.09, 0.4, 0.5, so only the
     first significant verdict remains so; NaN (a verdict without a test's p) is not one of the family."""
-    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], untested=2)
+    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], interval_read=2)
     assert text == ("4 verdicts come from a test at level 0.05 each (the 2 read from an interval or a bound have no p "
                     "and are not counted): were the article right on all of them, chance alone would make about 0.2 "
                     "of them significant on average (4 × 0.05). 2 are significant: a (p=0.03); b (p=0.004). With "
@@ -474,7 +474,7 @@ def test_the_verdicts_read_as_one_family() -> None:
     assert verdicts.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, all 3 remain significant.")
     assert list(stats.holm([0.01, 0.02, 0.03])) == pytest.approx([0.03, 0.04, 0.04])
-    assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], untested=1).endswith(
+    assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], interval_read=1).endswith(
         "1 is significant: x (p=0.0312). Read as one of 3 tests, it could be chance: x (Holm p=0.0936).")
     assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
         "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests, each could be chance: a (Holm p=0.09); "
@@ -482,7 +482,7 @@ def test_the_verdicts_read_as_one_family() -> None:
     assert verdicts.family_note([0.01, 0.02, 0.9], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, both remain significant.")
     assert "(the 1 read from an interval or a bound has no p and is not counted)" in \
-        verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1)
+        verdicts.family_note([0.5, 0.6], ["a", "b"], interval_read=1)
     assert verdicts.family_note([0.5, None], ["a", "b"]) == (
         "1 verdict comes from a test at level 0.05: were the article right on it, chance alone would make it "
         "significant 5% of the time. It is not significant.")
@@ -557,7 +557,7 @@ def test_the_family_note_names_verdicts_left_untested_for_want_of_spread() -> No
     from harness.reporting import html
 
     assert "(the 1 read from an interval or a bound and the 2 whose runs have no spread have no p and are not " \
-           "counted)" in verdicts.family_note([0.5, 0.6], ["a", "b"], untested=1, no_spread=2)
+           "counted)" in verdicts.family_note([0.5, 0.6], ["a", "b"], interval_read=1, no_spread=2)
     assert "(the 1 whose runs have no spread has no p and is not counted)" in \
         verdicts.family_note([0.5, 0.6], ["a", "b"], no_spread=1)
     rows = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "test": ["t", "t", "no test"],

@@ -183,9 +183,8 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
     """
     x, y = finite(a), finite(b)
     if x.size < MIN_RUNS or y.size < MIN_RUNS:
-        difference = float(x.mean() - y.mean()) if x.size and y.size else math.nan
-        return Comparison(difference, math.nan, f"too few runs (need {MIN_RUNS} per group)", None)
-    difference = float(x.mean() - y.mean())
+        return Comparison(mean(x) - mean(y), math.nan, f"too few runs (need {MIN_RUNS} per group)", None)
+    difference = mean(x) - mean(y)  # the centre of welch_interval too
     if not (has_spread(x) or has_spread(y)) and x[0] == y[0]:  # not difference == 0: means round
         return Comparison(0.0, 1.0, "identical values", False)
     if not (has_spread(x) or has_spread(y)):

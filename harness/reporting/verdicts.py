@@ -287,17 +287,17 @@ def judge_bound(values: Any, bound: float, why: str, within: tuple[float, float]
     return Verdict(verdict, math.nan, mean(data), low, high, int(data.size), f"fixed bound {bound:g}: {why}; {found}")
 
 
-def family_note(p_values: Sequence[float], names: Sequence[str], untested: int = 0, no_spread: int = 0) -> str:
+def family_note(p_values: Sequence[float], names: Sequence[str], interval_read: int = 0, no_spread: int = 0) -> str:
     """The verdicts that rest on a test's p, read as one family: how many significant differences
     chance alone would give if the article were right on all of them, and which survive Holm's
-    adjustment over the family; `untested` verdicts came from an interval and have no p, nor have
+    adjustment over the family; `interval_read` verdicts came from an interval and have no p, nor have
     the `no_spread` ones (``UNTESTED``: no test ran), so both are counted, each group apart, and left
     out ('' when no verdict has a p)."""
     p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
     tested = int(np.isfinite(p).sum())
     if not tested:
         return ""
-    outside = _not_counted(untested, no_spread)
+    outside = _not_counted(interval_read, no_spread)
     adjusted = holm(p)
     differ = [i for i in range(p.size) if p[i] < ALPHA]
     named = "; ".join(f"{names[i]} ({p_is(p[i])})" for i in differ)
@@ -326,12 +326,12 @@ def family_note(p_values: Sequence[float], names: Sequence[str], untested: int =
                    + (f"; the rest could be chance: {'; '.join(lost)}." if lost else "."))
 
 
-def _not_counted(untested: int, no_spread: int) -> str:
+def _not_counted(interval_read: int, no_spread: int) -> str:
     """' (the 2 read from an interval or a bound and the 1 whose runs have no spread have no p and are
     not counted)', or '' when every verdict has a p."""
-    groups = [f"the {count} {what}" for count, what in ((untested, "read from an interval or a bound"),
+    groups = [f"the {count} {what}" for count, what in ((interval_read, "read from an interval or a bound"),
                                                         (no_spread, "whose runs have no spread")) if count]
     if not groups:
         return ""
-    one = untested + no_spread == 1
+    one = interval_read + no_spread == 1
     return f" ({' and '.join(groups)} {'has' if one else 'have'} no p and {'is' if one else 'are'} not counted)"
