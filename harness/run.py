@@ -247,7 +247,6 @@ def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[
     """The matmul rate again, now the runs are over (or left to the sweep's end), then the report.
     Ctrl-C here marks the outcome interrupted, saying what was left undone and how to do it (the
     records are on disk): finish ends it in its one line and exit 130."""
-    rebuild = f"the report was not rebuilt (python -m harness.report {run_dir} rebuilds it)"
     try:
         if outcome.done:
             from .machine import after_measurements, skip_reason, with_after
@@ -259,15 +258,22 @@ def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[
     except KeyboardInterrupt:
         outcome.interrupted = True
         from .machine import RATE_NOT_MEASURED
-        outcome.not_done += [RATE_NOT_MEASURED, *([rebuild] if report else [])]
+        outcome.not_done += [RATE_NOT_MEASURED, *([_report_not_rebuilt(run_dir)] if report else [])]
         return outcome
     if report:
         try:
             update_report(run_dir)
         except KeyboardInterrupt:
             outcome.interrupted = True
-            outcome.not_done.append(rebuild)
+            outcome.not_done.append(_report_not_rebuilt(run_dir))
     return outcome
+
+
+def _report_not_rebuilt(run_dir: Path) -> str:
+    """What Ctrl-C left undone of update_report, and the command that rebuilds the same page: the
+    one of the results folder the run belongs to (batches.report_root), not one inside the run."""
+    from harness.reporting.batches import report_root
+    return f"the report was not rebuilt (python -m harness.report {report_root(run_dir)} rebuilds it)"
 
 
 def write_run_files(run_dir: Path, config_text: str, environment_text: str, *, resume: bool) -> Path:

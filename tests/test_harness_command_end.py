@@ -115,6 +115,22 @@ def test_ctrl_c_after_a_runs_last_record_says_what_was_not_done(fake_mlp, tmp_pa
         f"finish with resume=true hydra.run.dir={tmp_path}\n")
 
 
+def test_ctrl_c_in_the_report_names_the_page_the_run_rebuilds(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                               data_root: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run under results/ rebuilds results/report (batches.report_root); the hint rebuilds that
+    page, not one of its own inside the run's folder (python -m harness.report RUN_DIR)."""
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.reporting, "update_report", interrupt)
+    fake_mlp({})
+    run_dir = tmp_path / "results" / "titanic_sgd" / "2026-12-02_03-00-00"
+    outcome = run_config(config("runs=1", "report=true"), run_dir, launcher="basic", command="test")
+    assert outcome.not_done == [
+        f"the report was not rebuilt (python -m harness.report {tmp_path / 'results'} rebuilds it)"]
+
+
 def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path) -> None:
     """Job 0 has a failed run, job 1 stops on a refused write: the write failure wins (exit 4, its
     line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete."""
