@@ -33,8 +33,10 @@ def titanic(data_root):
 def train(name: str, ds, seed: int = 0, **spec: object) -> dict:
     impl = registry.get(name)
     backend = impl.resolve_backend("numpy")
+    model = spec_from_config({**TITANIC, **spec})
     impl.adapter.check_available(backend)
-    return run_impl(name, spec_from_config({**TITANIC, **spec}), ds, seed=seed, backend=backend)
+    impl.adapter.check_plan(model, ds, backend)  # as the harness does: torch_compiled's compiler, where it compiles
+    return run_impl(name, model, ds, seed=seed, backend=backend)
 
 
 def majority_rate(ds) -> float:
