@@ -46,31 +46,24 @@ class Step:
 # (algorithm=article: its sampler, Adam, backprop order, loss derivative, float64), which made its
 # numbers; titanic_vs_tf and mnist_vs_tf sweep two cases, the peers with Keras's algorithm (implementation
 # against implementation) and the MLP with the article's (the article's own head-to-head).
-# Estimates measured on this project's two-core AMD EPYC with nothing else running (2026-11-30):
-# a 1000-epoch Titanic run takes ~75-95 s with Keras as the article ran it (plain fit: ~75 ms an
-# epoch, whatever the harness does), ~11 s keras_tuned, ~6-8 s torch and torch_compiled, ~3 s
-# sklearn, under 1 s mlp and mlp_fused, plus about a second of set-up per run; an MNIST seed
-# (Keras's algorithm, float32) ~22 s keras, ~25 s keras_tuned, ~13 s mlp and mlp_fused, ~15 s torch,
-# ~27 s torch_compiled, ~20 s sklearn, and ~40 s mlp with the article's algorithm in float64;
-# torch.compile's first compilation (~20-30 s) and Numba's (~20 s, then cached on disk) come once.
 # The vs_tf sweeps' `article` cases run the MLP with the article's algorithm on exactly the setups
-# of titanic_vs_tf_article and mnist_cpu (same seeds), so those two are not repeated here. Each
-# one-process sweep measures the matmul rate before its runs and once after them (~2.4 s; measured
-# after each of ablation_titanic's 33 jobs it took 77 s: 283 s then, 215 s now). The 30-minute
-# budget does not hold on the EPYC (37.4 min, 2026-11-30): Keras's ten article-setting Titanic
-# runs alone take ~12 min there, and they are the article's experiment at its seed count, which
-# never gives. A two-core Intel Xeon ran it in 17.5 min (docs/peers.md, "make bench's budget");
-# these estimates stay the slower machine's. ablation_titanic keeps 3 seeds a cell (each main
-# effect on 48 runs a side);
-# ablation_mnist (12 cells, ~6 min a seed) runs apart: `make ablation-mnist`
+# of titanic_vs_tf_article and mnist_cpu (same seeds), so those two are not repeated here.
+# Estimates (a fresh run's forecast; later runs forecast from the last one's records) are the
+# reference machine's, the two-core Intel Xeon the README reports and keeps the budget on, nothing
+# else running, at 3c4f309 on 2026-12-02: 22.7 min in all, titanic_vs_tf 647 s, mnist_vs_tf 533 s,
+# ablation_titanic 147 s, the rest 0.6 min (drujba_linreg, titanic_sgd and titanic_adam keep the
+# EPYC's estimates, 45 s). A two-core AMD EPYC took 37.4 min (2026-11-30), about twice as long each, over the budget: Keras's ten runs
+# as the article ran it (71 s each there, 33 s on the Xeon) are the article's experiment at its
+# seed count, which never gives. ablation_titanic keeps 3 seeds a cell (each main effect on 48 runs
+# a side); ablation_mnist (12 cells, ~6 min a seed) runs apart: `make ablation-mnist`
 # (docs/article_algorithm.md, "Budget").
 SUITE: tuple[Step, ...] = (
     Step("drujba_linreg", expected_seconds=5),
     Step("titanic_sgd", expected_seconds=20),
     Step("titanic_adam", expected_seconds=20),
-    Step("titanic_vs_tf", expected_seconds=1110),
-    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=815),
-    Step("ablation_titanic", expected_seconds=210),
+    Step("titanic_vs_tf", expected_seconds=647),
+    Step("mnist_vs_tf", ("backend=numpy",), expected_seconds=533),
+    Step("ablation_titanic", expected_seconds=147),
     Step("mnist_gpu", needs_gpu=True, expected_seconds=30),
 )
 

@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.models import registry
+from experiments.models.adapter import Unavailable
 from experiments.models.implementation import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, check_positive, spec_from_config
 
@@ -107,8 +108,8 @@ def data_options(cfg: DictConfig) -> dict[str, Any]:
 
 def _available(impls: list[Implementation], backend: str) -> tuple[list[Implementation], dict[str, str]]:
     """(the implementations that can run here, those left out -> why). A tuned form (a variant of
-    a peer, e.g. torch_compiled without a C++ compiler) that cannot is left out when others run, so
-    a head-to-head keeps its other implementations (the job warns of it: Plan.warn_left_out);
+    a peer, e.g. keras_tuned without TensorFlow) that cannot is left out when others run, so a
+    head-to-head keeps its other implementations (the job warns of it: Plan.warn_left_out);
     anything else is refused."""
     kept, left_out = [], {}
     for impl in impls:
@@ -120,6 +121,21 @@ def _available(impls: list[Implementation], backend: str) -> tuple[list[Implemen
                 raise
             left_out[impl.name] = str(ex)
     return kept, left_out
+
+
+def _check_plans(plan: Plan, ds: Any, resolved: dict[str, Any]) -> None:
+    """Each implementation's check_plan; a tuned form this machine cannot run for this plan
+    (Unavailable, e.g. torch_compiled's steps compile and no C++ compiler) is left out as
+    `_available` leaves one out, when another implementation still runs."""
+    for impl in list(plan.impls):
+        try:
+            impl.adapter.check_plan(plan.spec, ds, impl.resolve_backend(plan.backend))
+        except Unavailable as ex:
+            if impl.peer == impl.name or len(plan.impls) == 1:
+                raise
+            plan.impls.remove(impl)
+            plan.left_out[impl.name] = str(ex)
+    plan.options = peer_options(plan.impls, resolved)
 
 
 def precheck_plan(cfg: DictConfig) -> Plan:
@@ -158,8 +174,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     impls, left_out = _available(impls, cfg.backend)
-    if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
-        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
+    _check_gpu(cfg, impls)
     if cfg.data.seed is not None and cfg.data.seed < 0:
         raise ValueError(f"data.seed={cfg.data.seed} must be a non-negative integer, e.g. data.seed=0 "
                          f"(or null: each run's own seed)")
@@ -171,9 +186,15 @@ def make_plan(cfg: DictConfig) -> Plan:
         raise ValueError(f"model.input_dim={cfg.model.input_dim} but {ds.name}/{ds.variant} has {ds.n_features} "
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
-    for impl in impls:  # after the task check: a loss that suits no task says so first
-        impl.adapter.check_plan(spec, ds, impl.resolve_backend(cfg.backend))  # what only it refuses
+    _check_plans(plan, ds, resolved)  # after the task check: a loss that suits no task says so first
+    _check_gpu(cfg, plan.impls)  # again: a GPU implementation may have been left out
     return plan
+
+
+def _check_gpu(cfg: DictConfig, impls: list[Implementation]) -> None:
+    """backend=cupy asks for the GPU: some implementation of the plan must run there."""
+    if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
+        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
 
 
 def check_name(name: str) -> None:

@@ -122,7 +122,7 @@ def test_cell_names() -> None:
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
            "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
            "epochs": 3}
-DS = SimpleNamespace(task="binary")
+DS = SimpleNamespace(task="binary", x_train=[[0.0] * 7] * 600, n_features=7)  # Titanic's shape (torch_compiled reads it)
 
 
 def check_plan(impl: str, spec: ModelSpec) -> None:

@@ -65,13 +65,14 @@ def test_a_tuned_form_left_out_is_said_in_the_job_s_log(monkeypatch: pytest.Monk
                                                        data_root: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The pre-check builds the plan before Hydra's logging exists: the job itself warns."""
     from harness.run import run_config
+    from test_peers_tuned import WIDE_TITANIC_OVERRIDES  # steps torch_compiled compiles (eager ones need no compiler)
     monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
-    cfg = config("impls=[mlp,torch_compiled]", "model.epochs=1", "runs=1", "quiet=true", "report=false")
-    precheck_plan(cfg)
+    overrides = ["impls=[mlp,torch_compiled]", "algorithm=keras", "model.epochs=1", "runs=1", "quiet=true",
+                 "report=false", *(f"model.{key}={value}" for key, value in WIDE_TITANIC_OVERRIDES.items())]
+    precheck_plan(config(*overrides))
     caplog.clear()
     with caplog.at_level("WARNING", logger="harness.validate"):
-        run_config(config("impls=[mlp,torch_compiled]", "model.epochs=1", "runs=1", "quiet=true", "report=false"),
-                   tmp_path / "run", launcher="basic", command="test")
+        run_config(config(*overrides), tmp_path / "run", launcher="basic", command="test")
     assert caplog.text.count("torch_compiled left out of this run") == 1 and "no-such-compiler" in caplog.text
 
 

@@ -17,6 +17,11 @@ from experiments.models.spec import spec_from_config
 TITANIC = {"layers": [{"units": 15, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
            "loss": "binary_crossentropy", "optimizer": "adam", "learning_rate": 0.01, "batch_size": 100,
            "epochs": 20, "initializer": "xavier"}
+# Titanic with steps torch_compiled compiles on the CPU: 600 rows x 267,265 parameters >= 2^27.
+WIDE_TITANIC_OVERRIDES = {"batch_size": "600", "layers": "[{units:512,activation:relu},{units:512,activation:relu},"
+                                                       "{units:1,activation:sigmoid}]"}
+WIDE_TITANIC = {"batch_size": 600, "layers": [{"units": 512, "activation": "relu"}, {"units": 512, "activation": "relu"},
+                                              {"units": 1, "activation": "sigmoid"}]}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +33,10 @@ def titanic(data_root):
 def train(name: str, ds, seed: int = 0, **spec: object) -> dict:
     impl = registry.get(name)
     backend = impl.resolve_backend("numpy")
+    model = spec_from_config({**TITANIC, **spec})
     impl.adapter.check_available(backend)
-    return run_impl(name, spec_from_config({**TITANIC, **spec}), ds, seed=seed, backend=backend)
+    impl.adapter.check_plan(model, ds, backend)  # as the harness does: torch_compiled's compiler, where it compiles
+    return run_impl(name, model, ds, seed=seed, backend=backend)
 
 
 def majority_rate(ds) -> float:
@@ -192,30 +199,82 @@ def test_thread_setting_is_restored() -> None:
     assert torch.get_num_threads() == before
 
 
-def test_torch_compiled_refuses_without_a_cpp_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine as one without a C++ compiler (CXX unset, none of g++, c++, clang++ on PATH)."""
     monkeypatch.delenv("CXX", raising=False)
     monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: None)
-    with pytest.raises(ValueError, match=r"needs a C\+\+ compiler.*apt-get install g\+\+"):
-        registry.get("torch_compiled").adapter.check_available("torch-cpu")
-    registry.get("torch").adapter.check_available("torch-cpu")  # eager torch needs none
 
 
-def test_harness_refuses_torch_compiled_alone_and_leaves_it_out_beside_others(
-        monkeypatch: pytest.MonkeyPatch, tmp_path, caplog: pytest.LogCaptureFixture) -> None:
-    """Named alone, a tuned form that cannot run is refused before any run; beside other
-    implementations (a head-to-head) it is left out with one warning and the rest still run."""
+def test_torch_compiled_refuses_without_a_cpp_compiler_only_where_its_steps_compile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Titanic's 100-row steps of 136 parameters run eager on the CPU, so they need no compiler;
+    600-row steps of 267,265 parameters compile (rows x parameters >= 2^27), as every step on the GPU."""
+    from types import SimpleNamespace
+    no_compiler(monkeypatch)
+    adapter = registry.get("torch_compiled").adapter
+    ds = SimpleNamespace(x_train=np.zeros((600, 7), np.float32), n_features=7)
+    adapter.check_available("torch-cpu")  # what the data and network are is not known yet
+    adapter.check_plan(spec_from_config(TITANIC), ds, "torch-cpu")  # eager: no compiler needed
+    wide = spec_from_config({**TITANIC, **WIDE_TITANIC})
+    for spec, backend in ((wide, "torch-cpu"), (spec_from_config(TITANIC), "torch-cuda")):
+        with pytest.raises(ValueError, match=r"needs a C\+\+ compiler.*apt-get install g\+\+"):
+            adapter.check_plan(spec, ds, backend)
+    registry.get("torch").adapter.check_plan(wide, ds, "torch-cpu")  # eager torch needs none
+
+
+def test_plan_parameters_are_the_torch_network_s() -> None:
+    """The plan's check counts the parameters the run's network has (compile_for's rule reads them)."""
+    import torch
+
+    from experiments.models.torch_model import build_network
+    for n_features, spec in ((7, spec_from_config(TITANIC)), (7, spec_from_config({**TITANIC, **WIDE_TITANIC}))):
+        body, _ = build_network(torch, spec, n_features)
+        assert torch_compiled.parameter_count(spec, n_features) == sum(p.numel() for p in body.parameters())
+
+
+def test_harness_refuses_compiling_torch_compiled_alone_and_leaves_it_out_beside_others(
+        monkeypatch: pytest.MonkeyPatch, tmp_path, caplog: pytest.LogCaptureFixture, data_root) -> None:
+    """Named alone, a tuned form that cannot run is refused before any run (one line, before any
+    folder); beside other implementations (a head-to-head) it is left out with one warning and the
+    rest still run. Titanic as the suite runs it needs no compiler: its steps run eager."""
+    from hydra import compose, initialize_config_dir
+
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness import precheck
+    from harness.precheck import CONF_DIR
+    from harness.validate import make_plan
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    wide = [f"model.{key}={value}" for key, value in WIDE_TITANIC_OVERRIDES.items()]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        eager = compose("config", overrides=["+experiment=titanic_vs_tf", "+vs_tf_case=keras", "impls=[torch_compiled]"])
+        beside = compose("config", overrides=["+experiment=titanic_vs_tf", "+vs_tf_case=keras",
+                                              "impls=[mlp,torch_compiled]", *wide])
+    assert [impl.name for impl in make_plan(eager).impls] == ["torch_compiled"]
+    with pytest.raises(precheck.BadInput, match=r"^impls=\[torch_compiled\] needs a C\+\+ compiler.*no-such-compiler "
+                                                 r"not found.*apt-get install g\+\+[^\n]*$"):
+        precheck.check(["+experiment=titanic_vs_tf", "+vs_tf_case=keras", "impls=[torch_compiled]", *wide,
+                        f"hydra.sweep.dir={tmp_path / 'run'}"])
+    assert not (tmp_path / "run").exists()
+    plan = make_plan(beside)
+    assert [impl.name for impl in plan.impls] == ["mlp"] and "no-such-compiler not found" in plan.left_out["torch_compiled"]
+    plan.warn_left_out()  # what the job does (tests/test_harness_plan.py runs it through the job)
+    assert "torch_compiled left out of this run" in caplog.text and "no-such-compiler not found" in caplog.text
+
+
+def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_implementation(
+        monkeypatch: pytest.MonkeyPatch, tmp_path, data_root) -> None:
+    """On the GPU torch_compiled always compiles: without a compiler it is left out, and sklearn
+    alone would run on the CPU although backend=cupy asked for the GPU."""
+    import torch
     from hydra import compose, initialize_config_dir
 
     import harness.config  # noqa: F401  (registers the schema)
     from harness.precheck import CONF_DIR
     from harness.validate import make_plan
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # CUDA as on a GPU machine
     monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        alone = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[torch_compiled]"])
-        beside = compose("config", overrides=["+experiment=titanic_vs_tf", "impls=[mlp,torch_compiled]"])
-    with pytest.raises(ValueError, match="no-such-compiler not found"):
-        make_plan(alone)
-    plan = make_plan(beside)
-    assert [impl.name for impl in plan.impls] == ["mlp"] and "no-such-compiler not found" in plan.left_out["torch_compiled"]
-    plan.warn_left_out()  # what the job does (tests/test_harness_plan.py runs it through the job)
-    assert "torch_compiled left out of this run" in caplog.text and "no-such-compiler not found" in caplog.text
+        cfg = compose("config", overrides=["+experiment=titanic_vs_tf", "+vs_tf_case=keras",
+                                           "impls=[sklearn,torch_compiled]", "backend=cupy"])
+    with pytest.raises(ValueError, match=r"backend=cupy but impls=\['sklearn', 'torch_compiled'\] has no GPU"):
+        make_plan(cfg)

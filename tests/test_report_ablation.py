@@ -522,6 +522,22 @@ def test_a_gap_against_tensorflow_follows_the_accuracy_columns_rule() -> None:
     assert (spread.low, spread.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
 
 
+def test_a_gap_against_tensorflow_with_enough_runs_always_has_a_p() -> None:
+    """Why the sentence has no "the runs have no spread" case: with MIN_RUNS runs a side, independent
+    runs without spread get p=1 (identical) or the exact Mann-Whitney p, and with spread Welch's."""
+    names = [c.name for c in COMPONENTS]
+    keras_cell = pd.Series([10.0, 11.0, 12.0], index=[7, 8, 9])  # no seed in common: TensorFlow stands in
+    for article, library, test in (([10.0] * 3, [10.0] * 3, "identical values"),
+                                   ([20.0] * 3, [10.0] * 3, stats.MANN_WHITNEY),
+                                   ([20.0] * 3, [10.0, 12.0, 11.0], stats.WELCH),
+                                   ([20.0, 22.0, 27.0], [10.0] * 3, stats.WELCH)):
+        table = {tuple("article" for _ in names): pd.Series(article), tuple("keras" for _ in names): keras_cell}
+        found = ablation.gap(table, library)
+        assert (found.paired, found.n, found.test) == (False, (3, 3), test)
+        assert math.isfinite(found.p_value) and ablation.gap_state(found) != ablation.UNTESTED
+        assert "no spread" not in ablation.sentence("x", [], found)
+
+
 def test_a_significant_gap_whose_switches_could_not_be_tested_says_so() -> None:
     """The two algorithms' cells share 3 seeds and differ significantly, but each switched cell ran
     2 seeds: no switch has an interval, so the finding does not say none closes the gap."""
@@ -548,8 +564,6 @@ def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
     text = ablation.sentence("x", found, the_gap)
     assert ("(the only component tested, 4 untested): backprop (19.8 test rows lower" in text
             and "Holm" not in text)
-    flat = ablation.Gap("TensorFlow/Keras", 4.0, math.nan, math.nan, math.nan, (3, 3), paired=False)
-    assert ablation.sentence("x", [], flat).endswith("but the runs have no spread, so no t-test applies.")
     same = ablation.Gap("Keras's algorithm in our MLP", 4.0, math.nan, math.nan, math.nan, (3, 3))
     assert ablation.sentence("x", [], same).endswith(
         "but the per-seed differences between the two cells have no spread, so no t-test applies.")

@@ -173,6 +173,17 @@ def test_expected_time_per_experiment_first_and_remaining_time_as_it_goes(
     assert any(line.startswith("[2/3] titanic_adam (expected ~2.0 min): python -m harness") for line in out)
 
 
+def test_a_fresh_forecast_is_the_budget_machine_s_and_within_the_budget(tmp_path: Path) -> None:
+    """With no earlier results the forecast is the suite's estimates, which are the budget's machine's
+    (the README's two-core Xeon, where the whole suite took 22.7 min on 2026-12-02): a fresh
+    make bench there must not warn of exceeding the budget it keeps (it did, from a slower EPYC's)."""
+    runnable, _ = suite.plan(suite.SUITE, status=lambda: (False, "no GPU"))
+    lines = suite.expected_text(runnable, tmp_path / "results").splitlines()
+    assert lines[0] == "expected duration: about 24 min on a two-core CPU machine (budget 30 min)"
+    assert not any(line.startswith("warning") for line in lines)
+    assert abs(sum(step.expected_seconds for step in runnable) - 22.7 * 60) < 60  # startup aside
+
+
 def test_expected_time_over_the_budget_is_said(tmp_path: Path) -> None:
     within = suite.expected_text([suite.Step("titanic_sgd", expected_seconds=30 * 60 - 15)], tmp_path)
     over = suite.expected_text([suite.Step("titanic_sgd", expected_seconds=30 * 60 - 14)], tmp_path)

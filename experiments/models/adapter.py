@@ -17,6 +17,12 @@ from typing import Any, Callable
 import numpy as np
 
 
+class Unavailable(ValueError):
+    """A refusal for what this machine lacks (a compiler), not for the config, raised by `check_plan`
+    where only the plan says it is needed: a tuned form refused so is left out of a head-to-head
+    like one `check_available` refuses (harness.validate)."""
+
+
 class Session(ABC):
     """One seeded run, set up before the harness's clocks start.
 
@@ -61,7 +67,8 @@ class Adapter(ABC):
         """ValueError (one line) saying why it cannot run here, without importing its library."""
 
     def check_plan(self, spec: Any, ds: Any, backend: str) -> None:
-        """ValueError for what only this implementation refuses in the spec or the data (before any run)."""
+        """ValueError for what only this implementation refuses in the spec or the data (before any
+        run); Unavailable for what this machine lacks that only this plan needs."""
 
     @abstractmethod
     def start(self, spec: Any, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,

@@ -6,8 +6,8 @@ Two changes from eager, nothing else (same network, loss, fused optimizer and mi
   optimizer is already one fused kernel. Compilation happens in a warm-up forward and backward
   pass on each batch shape before the fit clock starts (the gradients are dropped, so the weights
   are untouched) and is recorded as `compile_seconds`, not hidden in `fit_seconds`; a run that
-  did not compile records None. Inductor needs a C++ compiler: without one the variant refuses
-  before any run.
+  did not compile records None. Inductor needs a C++ compiler: without one a plan with steps to
+  compile is refused before any run (`check_compiler`); one whose steps all run eager is not.
 - intra-op threads chosen by the step's size with the rule the from-scratch MLP uses for its
   row split (`mlp_impl.parallel.split_threads`): the guide's advice is one thread per physical
   core for large operations and fewer where each operation is too small to share; Titanic's
@@ -24,6 +24,8 @@ from typing import Any, Iterator
 
 from mlp_impl.parallel import split_threads
 
+from .adapter import Unavailable
+
 COMPILERS = ("g++", "c++", "clang++")
 # Rows x parameters of a step from which the compiled step is used on the CPU. Measured at the
 # suite's two sizes (docs/peers.md): Titanic's 100 x 136 ran 1.65 times slower compiled than eager
@@ -32,18 +34,40 @@ COMPILERS = ("g++", "c++", "clang++")
 COMPILE_MIN_WORK = 1 << 27
 
 
-def check_compiler() -> None:
-    """ValueError when torch.compile cannot work here: TorchInductor's CPU code needs a C++ compiler."""
+def check_compiler(spec: Any, ds: Any, backend: str) -> None:
+    """Unavailable when the plan's steps compile (`plan_compiles`) and torch.compile cannot work
+    here: TorchInductor's CPU code needs a C++ compiler. Steps that run eager need none."""
     wanted = os.environ.get("CXX")
-    if not (shutil.which(wanted) if wanted else any(shutil.which(c) for c in COMPILERS)):
-        raise ValueError(f"impls=[torch_compiled] needs a C++ compiler for torch.compile "
-                         f"({wanted or 'g++, c++ or clang++'} not found): install one (apt-get install g++) "
-                         f"or drop torch_compiled from impls")
+    if (shutil.which(wanted) if wanted else any(shutil.which(c) for c in COMPILERS)) \
+            or not plan_compiles(spec, ds, backend):
+        return
+    rows, n_params = step_size(spec, ds)
+    where = "on the GPU" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
+    raise Unavailable(f"impls=[torch_compiled] needs a C++ compiler for torch.compile ({where}; "
+                      f"{wanted or 'g++, c++ or clang++'} not found): install one (apt-get install g++) "
+                      f"or drop torch_compiled from impls")
 
 
 def compiles(batch_size: int, n_params: int) -> bool:
     """Whether steps of `batch_size` rows of a network of `n_params` parameters are compiled on the CPU."""
     return batch_size * n_params >= COMPILE_MIN_WORK
+
+
+def parameter_count(spec: Any, n_features: int) -> int:
+    """Weights and biases of the network `spec` builds on `n_features` inputs (torch_model.build_network)."""
+    widths = spec.widths(n_features)
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
+
+
+def step_size(spec: Any, ds: Any) -> tuple[int, int]:
+    """(rows of a full step, parameters of the network): what `compiles` and `step_threads` read."""
+    return min(spec.batch_size, len(ds.x_train)), parameter_count(spec, ds.n_features)
+
+
+def plan_compiles(spec: Any, ds: Any, backend: str) -> bool:
+    """Whether runs of `spec` on `ds` compile: on the GPU always, on the CPU where `compiles`
+    (the rule compile_for follows, so the plan's check and the runs agree)."""
+    return backend == "torch-cuda" or compiles(*step_size(spec, ds))
 
 
 def step_threads(batch_size: int, n_params: int) -> int:
@@ -80,13 +104,12 @@ def compile_for(run: Any, spec: Any, ds: Any, stack: contextlib.ExitStack) -> tu
     too small to compile, `compiles`); the tuned thread count is set on `stack`, so it stays for
     the fit and is restored when the run's session closes it."""
     torch, n = run.torch, len(ds.x_train)
-    b = min(spec.batch_size, n)
+    b, n_params = step_size(spec, ds)
     sizes = {b, n % b or b}  # every batch has one of these sizes, whatever the sampling
-    n_params = sum(p.numel() for p in run.body.parameters())
     cpu = run.device.type == "cpu"
     threads = step_threads(b, n_params) if cpu else torch.get_num_threads()
     stack.enter_context(intra_op_threads(torch, threads))
-    if cpu and not compiles(b, n_params):
+    if not plan_compiles(spec, ds, "torch-cpu" if cpu else "torch-cuda"):
         return run.body, None
     x, y = run.tensor(ds.x_train[:b]), run.tensor(run.to_target(ds.y_train[:b]))
     return compile_network(torch, run.body, run.loss_fn, x, y, sizes)

@@ -264,8 +264,8 @@ class Torch(Adapter):
         self.compiled = compiled
 
     def check_available(self, backend: str) -> None:
-        """PyTorch installed (torch-cpu asks without importing it), CUDA for torch-cuda, and a C++
-        compiler for the compiled variant (torch_compiled.check_compiler)."""
+        """PyTorch installed (torch-cpu asks without importing it) and CUDA for torch-cuda (the
+        compiled variant's C++ compiler is checked by check_plan: only steps that compile need one)."""
         if importlib.util.find_spec("torch") is None:
             raise ValueError(f"impls=[{self.name}] needs PyTorch, which is not installed: pip install -e '.[peers]' "
                              f"(pins torch==2.13.0) or drop {self.name} from impls")
@@ -274,13 +274,14 @@ class Torch(Adapter):
             if not torch.cuda.is_available():
                 raise ValueError(f"{self.name} on the GPU (backend=cupy) needs CUDA, but torch.cuda.is_available() is "
                                  f"False (torch {torch.__version__}); use backend=numpy for torch on the CPU")
-        if self.compiled:
-            from .torch_compiled import check_compiler
-            check_compiler()
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
-        """The article's backprop order and loss gradient (autograd has neither; adam_variant it follows)."""
+        """The article's backprop order and loss gradient (autograd has neither; adam_variant it
+        follows); for the compiled variant, a C++ compiler where its steps compile."""
         check_standard_algorithm(spec, self.name)
+        if self.compiled:
+            from .torch_compiled import check_compiler
+            check_compiler(spec, ds, backend)
 
     def start(self, spec: ModelSpec, ds: Any, *, seed: int, dtype: str, sampling: str, backend: str,
               **options: Any) -> "TorchSession":

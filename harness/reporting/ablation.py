@@ -290,8 +290,8 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 f"{experiment}: the article's algorithm's mean {measure.name} is {_amount(abs(the_gap.size), measure)} "
                 f"{direction} than with {the_gap.against}")
     if state == UNTESTED:
-        if min(the_gap.n) >= MIN_RUNS:
-            return (f"{compared}, but the {'per-seed differences between the two cells' if the_gap.paired else 'runs'} "
+        if min(the_gap.n) >= MIN_RUNS:  # paired: independent runs always get a p (stats.compare_means)
+            return (f"{compared}, but the per-seed differences between the two cells "
                     "have no spread, so no t-test applies.")
         few = (f"the two cells share only {the_gap.n[0]} seed{'' if the_gap.n[0] == 1 else 's'}" if the_gap.paired
                else too_few(min(the_gap.n)))
