@@ -52,10 +52,11 @@ class Step:
 # reference machine's, the two-core Intel Xeon the README reports and keeps the budget on, nothing
 # else running, at 3c4f309 on 2026-12-02: 22.7 min in all, titanic_vs_tf 647 s, mnist_vs_tf 533 s,
 # ablation_titanic 147 s, the rest 0.6 min (drujba_linreg, titanic_sgd and titanic_adam keep the
-# EPYC's estimates, 45 s). A two-core AMD EPYC took 37.4 min (2026-11-30), about twice as long each, over the budget: Keras's ten runs
-# as the article ran it (71 s each there, 33 s on the Xeon) are the article's experiment at its
-# seed count, which never gives. ablation_titanic keeps 3 seeds a cell (each main effect on 48 runs
-# a side); ablation_mnist (12 cells, ~6 min a seed) runs apart: `make ablation-mnist`
+# EPYC's estimates, 45 s). A two-core AMD EPYC took 37.4 min (2026-11-30), about twice as long
+# each, over the budget: Keras's ten runs as the article ran it (71 s each there, 33 s on the
+# Xeon) are the article's experiment at its seed count, which never gives. ablation_titanic keeps
+# 3 seeds a cell (each main effect on 48 runs a side); ablation_mnist (12 cells, ~6 min a seed)
+# runs apart: `make ablation-mnist`
 # (docs/article_algorithm.md, "Budget").
 SUITE: tuple[Step, ...] = (
     Step("drujba_linreg", expected_seconds=5),
