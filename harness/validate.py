@@ -110,7 +110,7 @@ def _available(impls: list[Implementation], backend: str) -> tuple[list[Implemen
     """(the implementations that can run here, those left out -> why). A tuned form (a variant of
     a peer, e.g. keras_tuned without TensorFlow) that cannot is left out when others run, so a
     head-to-head keeps its other implementations (the job warns of it: Plan.warn_left_out);
-    anything else is refused."""
+    anything else is refused, and so is a plan none of whose implementations can run."""
     kept, left_out = [], {}
     for impl in impls:
         try:
@@ -120,6 +120,8 @@ def _available(impls: list[Implementation], backend: str) -> tuple[list[Implemen
             if impl.peer == impl.name or len(impls) == 1:
                 raise
             left_out[impl.name] = str(ex)
+    if not kept:  # only tuned forms named, none of which can run: nothing would
+        raise ValueError(next(iter(left_out.values())))
     return kept, left_out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,24 @@ def test_the_keras_node_reaches_keras_s_start(monkeypatch: pytest.MonkeyPatch, d
         registry.get("keras").adapter.start(plan.spec, ds, seed=0, dtype="float32", sampling="shuffle",
                                             backend="tensorflow", deterministic=deterministic)
     assert seen == [False, True]
+
+
+class MissingLibrary(MLP):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.library = name
+
+    def check_available(self, backend: str) -> None:
+        raise ValueError(f"impls=[{self.library}] needs a library that is not installed here")
+
+
+def test_tuned_forms_none_of_which_can_run_are_refused_not_left_with_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                          data_root: Path) -> None:
+    """A tuned form is left out only while something else runs: named alone together, all
+    unavailable, the first refusal is said (an empty plan would run nothing)."""
+    for name in ("keras_tuned", "torch_compiled"):
+        impl = registry.get(name)
+        monkeypatch.setitem(registry.IMPLEMENTATIONS, name,
+                            dataclasses.replace(impl, adapter=MissingLibrary(name)))
+    with pytest.raises(ValueError, match=r"impls=\[keras_tuned\] needs a library"):
+        make_plan(config("impls=[keras_tuned,torch_compiled]", "algorithm=keras"))
