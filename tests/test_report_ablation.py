@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 from harness import report
 from harness.algorithm import COMPONENTS
 from harness.runs_table import load_runs
-from harness.reporting import ablation, stats, tables
+from harness.reporting import ablation, number_text, prepared_runs, stats, tables
 from harness.reporting import ablation_section as report_section
 from synthetic_results import JITTER, write_ablation, write_synthetic_results
 
@@ -23,7 +23,7 @@ NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
 
 
 def _found(root: Path, experiment: str = "ablation_mnist") -> tuple[list[ablation.Effect], ablation.Gap, dict]:
-    runs = tables.prepare(load_runs([root]))
+    runs = prepared_runs.prepare(load_runs([root]))
     runs = runs[runs["experiment"] == experiment]
     table = ablation.cells(runs)
     keras = runs.loc[runs["impl"] == "keras", "test_misclassified"]
@@ -248,7 +248,7 @@ def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
     write_ablation(tmp_path / "once", "ablation_mnist", {"sampler": -10.0})
     for copy in ("a", "b"):
         write_ablation(tmp_path / "twice" / copy, "ablation_mnist", {"sampler": -10.0})
-    once, twice = (tables.prepare(load_runs(roots)) for roots in
+    once, twice = (prepared_runs.prepare(load_runs(roots)) for roots in
                    ([tmp_path / "once"], [tmp_path / "twice" / "a", tmp_path / "twice" / "b"]))
     assert len(twice) == 2 * len(once)
     assert {k: len(v) for k, v in ablation.cells(twice).items()} == {k: len(v) for k, v in ablation.cells(once).items()}
@@ -265,8 +265,8 @@ def test_components_swept_together_show_as_one_algorithm_column(tmp_path: Path) 
     split the runs by the one `algorithm` label, not by six columns whose every combination would
     fill a legend."""
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
-    assert tables.swept_params(runs) == ["algorithm"]
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    assert prepared_runs.swept_params(runs) == ["algorithm"]
     mlp = runs[runs["impl"] == "mlp"]
     labels = set(mlp["algorithm"])
     assert {"article", "keras", "article, keras backprop", "article, keras sampler+adam+loss_gradient+dtype"} <= labels
@@ -285,7 +285,7 @@ def test_one_component_swept_alone_keeps_its_own_column() -> None:
     import pandas as pd
     frame = pd.DataFrame({"experiment": "e", "dataset": "d", "impl": "mlp", "sampling": ["article", "shuffle"],
                           "algorithm": ["article", "article, keras sampler"]})
-    assert tables.swept_params(frame) == ["sampling"]
+    assert prepared_runs.swept_params(frame) == ["sampling"]
 
 
 def test_a_setting_the_label_does_not_show_keeps_its_columns() -> None:
@@ -297,9 +297,9 @@ def test_a_setting_the_label_does_not_show_keeps_its_columns() -> None:
                           "sampling": ["article", "shuffle", "article", "shuffle"],
                           "dtype": ["float32", "float32", "float64", "float64"],
                           "algorithm": ["same label"] * 4})
-    assert tables.swept_params(frame) == ["sampling", "dtype"]
+    assert prepared_runs.swept_params(frame) == ["sampling", "dtype"]
     frame["algorithm"] = ["a", "b", "c", "d"]
-    assert tables.swept_params(frame) == ["algorithm"]
+    assert prepared_runs.swept_params(frame) == ["algorithm"]
 
 
 def test_keras_is_matched_on_the_components_it_varies() -> None:
@@ -359,7 +359,7 @@ def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_pa
     assert ablation.measure_of("ablation_mnist", {"numbers": [{"id": "other"}]}) == (
         None, "the reference numbers hold no claim mnist_vs_tf_misclassified_gap")
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -4.0}, article=16.7, keras=12.7, column="article_error")
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     table = ablation.cells(runs, measure)
     article_cell = table[tuple("article" for _ in COMPONENTS)]
     assert article_cell.mean() == pytest.approx(16.7) and (article_cell > 0).all()
@@ -377,7 +377,7 @@ def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_pa
 
 def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
     assert "The reference numbers could not be loaded (the reproduction table says why), so accuracy is measured " \
            "as each run's misclassified test rows, not as the gap this experiment explains " \
@@ -416,7 +416,7 @@ def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> Non
     from harness.reporting import reference
 
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -24.0})  # misclassified only
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
     assert "None of its ok runs recorded <code>article_error</code>, so there is nothing to compare." in text
     assert "<table" not in text and "nan" not in text
@@ -429,7 +429,7 @@ def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: 
     from harness.reporting import reference
 
     write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=3, column="article_error")
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     all_keras = tuple("keras" for _ in COMPONENTS)
     runs = runs[[not (run["impl"] == "mlp" and ablation.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
     text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
@@ -577,18 +577,18 @@ def test_effects_without_a_p_say_why_under_the_table(tmp_path: Path) -> None:
                     "there is no spread for a t-test; adam (alone from the article's): every seed differed by the "
                     "same 4, so there is no spread for a t-test.")
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0}, seeds=2)
-    text = report_section.section_html(tables.prepare(load_runs([tmp_path])), {}, tmp_path / "figures")
+    text = report_section.section_html(prepared_runs.prepare(load_runs([tmp_path])), {}, tmp_path / "figures")
     assert ("id='ablation-ablation_mnist-untested'>Not tested: sampler (alone from the article&#x27;s and alone "
             "from Keras&#x27;s), adam (") in text
     write_ablation(tmp_path / "five", "ablation_mnist", {"backprop": -24.0})
-    text = report_section.section_html(tables.prepare(load_runs([tmp_path / "five"])), {}, tmp_path / "figures")
+    text = report_section.section_html(prepared_runs.prepare(load_runs([tmp_path / "five"])), {}, tmp_path / "figures")
     assert "-untested'" not in text and "Not tested" not in text
 
 
 def test_counts_of_a_thousand_and_more_are_written_out(tmp_path: Path) -> None:
     """One run near chance gives effects in the thousands: the table and sentence write 1634, not 1.63e+03."""
     write_ablation(tmp_path, "ablation_mnist", {"sampler": 1634.0, "backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
     text = re.sub(r'src="data:[^"]*"', "", text)  # an inlined PNG's base64 may hold 'e+0' by chance
     assert "<td>1634</td>" in text and "e+0" not in text
@@ -685,6 +685,6 @@ def test_the_reverse_switches_are_read_too(tmp_path: Path) -> None:
     text = ablation.sentence("ablation_mnist", found, the_gap)
     assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, one component "
                          "significantly raises the mean misclassified (p adjusted by Holm's method over the "
-                         f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {tables.fmt(-reverse.high)} to "
-                         f"{tables.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
+                         f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {number_text.fmt(-reverse.high)} to "
+                         f"{number_text.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
                          "n=5 seeds).")

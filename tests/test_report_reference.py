@@ -11,7 +11,7 @@ import yaml
 from harness.algorithm import COMPONENTS, overrides
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import reference, tables, verdicts
+from harness.reporting import prepared_runs, reference, tables, verdicts
 from synthetic_results import write_synthetic_results
 
 REQUIRED = {"id", "figure", "setup", "quantity", "experiments", "measure", "unit", "better"}
@@ -144,7 +144,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.
 
 def _verdict(entry: dict, results: tuple[pd.DataFrame, pd.DataFrame]) -> dict:
     summary, runs = results
-    return reference.compare_entry(entry, summary, tables.prepare(runs))
+    return reference.compare_entry(entry, summary, prepared_runs.prepare(runs))
 
 
 def test_verdicts(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -189,7 +189,7 @@ def test_time_ratio_row_uses_same_machine_ratio(tmp_path: Path) -> None:
     runs = load_runs([folder])
     entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
     del entry["value"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["ours_value"] == pytest.approx(1.2 / 5.2)
     assert row["verdict"] == "consistent"
 
@@ -203,7 +203,7 @@ def test_time_ratio_notes_unequal_work(tmp_path: Path) -> None:
     runs = load_runs([folder])
     summary = tables.summary_table(runs)
     assert summary.loc[summary["impl"] == "mlp", "flops_ratio_vs_keras"].item() == pytest.approx(1 / 6)
-    row = reference.compare_entry(_entry(measure="time_ratio_vs_keras", value=0.2), summary, tables.prepare(runs))
+    row = reference.compare_entry(_entry(measure="time_ratio_vs_keras", value=0.2), summary, prepared_runs.prepare(runs))
     assert "FLOPs" in row["note"]
 
 
@@ -283,10 +283,10 @@ def test_a_claim_is_judged_only_on_the_articles_algorithm(tmp_path: Path) -> Non
                seeds=5)  # a time ratio's verdict needs five runs a side
     runs = load_runs([tmp_path])
     entry = _entry(experiments=["mnist_vs_tf"], measure="time_ratio_vs_keras", value=1.0, algorithm="article")
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["verdict"] == "not comparable" and row["reason"].startswith("our runs use another algorithm")
     del entry["algorithm"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert (row["verdict"], row["ours_value"]) == ("consistent", 1.0)
 
 
@@ -334,11 +334,11 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
         rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in values])
         (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
         runs = load_runs([folder])
-        return reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+        return reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
 
     changed = row_with(("before", 1, 109.0), ("after", 1, 171.0))
     runs = load_runs([folder])
-    four = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs[runs["seed"] < 4]))
+    four = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs[runs["seed"] < 4]))
     assert four["verdict"] == "too few runs (n=4)" and "timed while" not in four["reason"]  # no verdict to qualify
     assert changed["verdict"] == "consistent"  # the verdict stands, qualified
     assert changed["reason"].endswith("; timed while the CPU's float32 matmul rate measured 109 GFLOP/s before "
@@ -349,7 +349,7 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
     assert "timed while" not in steady["reason"] and steady["verdict"] == "consistent"
     row_with(("before", 1, 109.0), ("after", 1, 171.0))
     runs = load_runs([folder])
-    error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), tables.prepare(runs))
+    error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), prepared_runs.prepare(runs))
     assert error["reason"] and "timed while" not in error["reason"]  # only times are qualified
 
 
@@ -377,7 +377,7 @@ def test_a_speed_change_too_small_to_alter_a_range_verdict_says_so(tmp_path: Pat
     runs = _ratio_runs_under_a_changed_rate(tmp_path, mlp_seconds=0.05)
     entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
     del entry["value"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["verdict"] == "better"
     assert row["reason"].endswith("(the slower is 63% of the faster; flagged below 75%); a change of that measured "
                                   "size, moving the ratio by up to 1.57x either way, would not change this verdict")
@@ -392,7 +392,7 @@ def test_a_reproduction_interval_stops_where_its_quantity_ends(tmp_path: Path) -
                                   fit_seconds=1.0, test_accuracy=0.8, epoch_losses=[1.0, loss]))
     runs = load_runs([folder])
     entry = _entry(measure="final_loss_mean", value=0.05, n=1, better="lower", unit="")
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     bare = verdicts.judge_single([0.02, 0.09, 0.01], 0.05, "lower")
     assert bare.low < 0 and (row["verdict"], row["p_value"]) == (bare.verdict, pytest.approx(bare.p_value))
     assert row["ours"].startswith("0.04 [95% PI, one run 0, ")
@@ -407,7 +407,7 @@ def test_the_speed_caveat_tests_the_widened_range_the_verdict_tested(tmp_path: P
     widened = printed | {"read_range": [0.172, 0.259]}
     for entry in (printed, widened):
         del entry["value"]
-    rows = [reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs)) for entry in (printed, widened)]
+    rows = [reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs)) for entry in (printed, widened)]
     assert [row["verdict"] for row in rows] == ["better", "better"]
     assert rows[0]["reason"].endswith("would not change this verdict")
     assert rows[1]["reason"].endswith("so the verdict may show that change rather than the implementations'")

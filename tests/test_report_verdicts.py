@@ -162,7 +162,7 @@ def test_a_bound_inside_the_interval_is_no_verdict() -> None:
 
 def test_reasons_write_large_numbers_whole() -> None:
     """Misclassified counts of a run near chance (sd in the thousands) and values above 10,000 read
-    as the tables write them (tables.fmt), never as 3.47e+03."""
+    as the tables write them (number_text.fmt), never as 3.47e+03."""
     spread = [100.0, 4000.0, 200.0, 6000.0, 300.0]
     large = [12000.0, 13000.0, 14000.0, 12500.0]
     reasons = {"mean": verdicts.judge_mean(spread, 341.0, 5, "lower").reason,

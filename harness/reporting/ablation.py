@@ -36,7 +36,8 @@ from harness.reporting import settings
 from harness.reporting.reference import GAPS, SIGNED, Measure, gap_measure
 from harness.reporting.stats import (ALPHA, CONFIDENCE, NO_SPREAD, compare_means, finite, has_spread, holm, p_is,
                                      ratio_interval_paired, welch_interval)
-from harness.reporting.tables import fmt, repeated_runs
+from harness.reporting.number_text import fmt
+from harness.reporting.prepared_runs import repeated_runs
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
 # Each ablation experiment and the id of the article's gap claim (results/reference/article.yaml) it explains.

@@ -13,7 +13,8 @@ import pandas as pd
 from harness.reporting import ablation
 from harness.reporting import figures as fg
 from harness.reporting import html, stats
-from harness.reporting.tables import fmt, repeated_runs
+from harness.reporting.number_text import fmt
+from harness.reporting.prepared_runs import repeated_runs
 
 TITLE = "The article's algorithm against Keras's, component by component"
 ANCHOR = "ablation"
@@ -104,7 +105,7 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
 
 
 def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
-    """The whole section (runs prepared by tables.prepare; `numbers`: the article's reference numbers,
+    """The whole section (runs prepared by prepared_runs.prepare; `numbers`: the article's reference numbers,
     whose gap claims say how each experiment measures accuracy)."""
     body = "\n".join(_part(experiment, runs, out_dir, numbers) for experiment in ablation.EXPERIMENTS)
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "

@@ -14,8 +14,9 @@ import pandas as pd
 from harness.reporting import figures as fg
 from harness.reporting import html, reference
 from harness.reporting.figures_article import comparison
+from harness.reporting.number_text import mean_text
+from harness.reporting.prepared_runs import repeated_runs
 from harness.reporting.stats import finite, range_of, t_interval
-from harness.reporting.tables import mean_text, repeated_runs
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -107,7 +108,7 @@ def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> 
 
 
 def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
-    """The whole section (runs prepared by tables.prepare; `numbers` is article.yaml's content)."""
+    """The whole section (runs prepared by prepared_runs.prepare; `numbers` is article.yaml's content)."""
     parts = [f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>',
              "<p>The article compared its MLP, with its own algorithm, against Keras in the same experiment. "
              "Its time ratio and its accuracy gap are judged as such in the reproduction table; here are the "

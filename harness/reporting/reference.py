@@ -30,7 +30,9 @@ from harness.algorithm import classify, differing
 from harness.records import SHARED_CPU_LAUNCHERS
 from harness.reporting import settings, stats, verdicts
 from harness.reporting.figures import losses
-from harness.reporting.tables import changed_rate, changed_spread, fmt, prepare, repeated_runs, swept_params
+from harness.reporting.machine_rate import changed_rate, changed_spread
+from harness.reporting.number_text import fmt
+from harness.reporting.prepared_runs import prepare, repeated_runs, swept_params
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "article.yaml"
 VERDICTS = (*verdicts.JUDGED, verdicts.TOO_FEW, verdicts.UNTESTED, verdicts.NOT_SHOWN,
@@ -81,7 +83,7 @@ class Measure:
 
     def by_seed(self, runs: pd.DataFrame) -> pd.Series:
         """The finite per-run values of `runs` indexed by their seed; `runs` holds one run per seed
-        (repeats left out by tables.repeated_runs), and a run without a seed pairs with none."""
+        (repeats left out by prepared_runs.repeated_runs), and a run without a seed pairs with none."""
         if self.column not in runs or "seed" not in runs:
             return pd.Series(dtype=np.float64)
         data = pd.Series(pd.to_numeric(runs[self.column], errors="coerce").to_numpy(dtype=np.float64),
@@ -379,7 +381,7 @@ def _blocking_reason(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFr
 
 
 def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFrame) -> dict[str, Any]:
-    """One row of the reproduction table (`runs` prepared by tables.prepare; `summary` is unused
+    """One row of the reproduction table (`runs` prepared by prepared_runs.prepare; `summary` is unused
     but kept so callers need not change)."""
     out = {"id": entry["id"], "figure": entry.get("figure", ""), "quantity": entry.get("quantity", ""),
            "article": _article_text(entry), "test": "", "p_value": math.nan, "experiment": "",

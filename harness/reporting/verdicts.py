@@ -40,7 +40,7 @@ from scipy import stats as scipy_stats
 
 from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
                                      finite, has_spread, holm, mean, p_is, spread, t_interval, welch_interval)
-from harness.reporting.tables import fmt
+from harness.reporting.number_text import fmt
 
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
