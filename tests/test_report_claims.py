@@ -47,7 +47,7 @@ def test_mnist_gap_is_judged_against_the_articles(tmp_path: Path) -> None:
 
 def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> None:
     """Under the reproduction table, the note computed from the table's own p-values
-    (verdicts.family_note): here the MNIST gap, far smaller than the article's, differs."""
+    (multiple_testing.family_note): here the MNIST gap, far smaller than the article's, differs."""
     from markupsafe import escape
 
     from harness import report
