@@ -342,16 +342,16 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
 
 def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_path: Path) -> None:
     """Titanic's gap claim compares signed mean "error"s (as the article did); the ablation ranks
-    accuracy, so it measures the size of each run's "error", |"error"| in passengers (reference.SIGNED),
+    accuracy, so it measures the size of each run's "error", |"error"| in passengers (claim_measures.SIGNED),
     not misclassified (equal in every cell here, no gap) nor the signed error (whose signs alternate
     over seeds, so its gap is not the 4 of |error|)."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers, claim_measures
 
-    numbers = reference.load_reference()
+    numbers = article_numbers.load_reference()
     measure, _ = ablation.measure_of("ablation_titanic", numbers)
     assert measure == ablation.Measure("article_error", True, "passengers") and measure.name == '|"error"|'
     claim = next(n for n in numbers["numbers"] if n["id"] == ablation.EXPLAINS["ablation_titanic"])
-    assert reference.gap_measure(claim) == ablation.Measure("article_error", False, "passengers")  # the claim: signed
+    assert claim_measures.gap_measure(claim) == ablation.Measure("article_error", False, "passengers")  # the claim: signed
     mnist = ablation.Measure("test_misclassified", False, "images")
     assert ablation.measure_of("ablation_mnist", numbers) == (mnist, "")
     assert ablation.measure_of("ablation_mnist", {}) == (
@@ -413,11 +413,11 @@ def test_a_component_that_raises_the_measure_is_not_named_as_closing_the_gap(tmp
 
 def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> None:
     """A Titanic ablation whose records lack article_error: no cells, no chart of NaN bars."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers
 
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -24.0})  # misclassified only
     runs = prepared_runs.prepare(load_runs([tmp_path]))
-    text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    text = report_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert "None of its ok runs recorded <code>article_error</code>, so there is nothing to compare." in text
     assert "<table" not in text and "nan" not in text
 
@@ -426,13 +426,13 @@ def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: 
     """Three seeds a cell, Keras's-algorithm cell lost (its runs failed): the gap is against
     TensorFlow's three runs (Welch), in |"error"| too: |13.7|, |-16.7|, |19.7| against |10.7|,
     |-12.7|, |14.7| is 4 (signed, the signs alternate)."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers
 
     write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=3, column="article_error")
     runs = prepared_runs.prepare(load_runs([tmp_path]))
     all_keras = tuple("keras" for _ in COMPONENTS)
     runs = runs[[not (run["impl"] == "mlp" and ablation.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
-    text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    text = report_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers "
             "higher than with TensorFlow/Keras, not significantly (95% CI") in text and "n=3 vs 3 runs)" in text
     assert "3 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 12.7)" in text  # |10.7|, |-12.7|, |14.7|

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from harness.runs_table import load_runs
-from harness.reporting import claims_section, prepared_runs, reference, stats, tables
+from harness.reporting import article_numbers, claims_section, prepared_runs, reference, stats, tables
 from synthetic_results import write_head_to_head
 
 MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]
@@ -20,7 +20,7 @@ MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 2
 
 def _row(root: Path, entry_id: str) -> pd.Series:
     runs = load_runs([root])
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference())
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference())
     return table.set_index("id").loc[entry_id]
 
 
@@ -129,7 +129,7 @@ def test_keras_runs_alone_leave_the_claim_unjudged(tmp_path: Path) -> None:
 def test_section_draws_the_pairing_and_says_numpy_is_not_cupy(tmp_path: Path) -> None:
     write_head_to_head(tmp_path, "mnist_vs_tf", MLP, KERAS)
     runs = prepared_runs.prepare(load_runs([tmp_path]))
-    text = claims_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    text = claims_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert "The article's MNIST MLP ran on CuPy" in text
     assert (tmp_path / "figures" / "mnist_vs_tf-article-vs-keras.png").is_file()
     assert "titanic_vs_tf: no MLP runs of the article's algorithm yet" in text
@@ -185,11 +185,11 @@ def test_a_head_to_head_claim_is_not_judged_against_keras_runs_of_another_setup(
     runs = load_runs([tmp_path])
     is_keras = runs["impl"] == "keras"
     runs.loc[is_keras, "initializer"] = "glorot_uniform"  # the article's TensorFlow side kept Keras's own
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference()).set_index("id")
     assert table.loc["titanic_vs_tf_error_gap", "verdict"] != "not comparable"
     assert table.loc["titanic_vs_tf_time_ratio", "verdict"] != "not comparable"
     runs.loc[is_keras, ["epochs", "learning_rate", "batch_size"]] = [5, 0.1, 600]
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference()).set_index("id")
     named = ("our Keras runs' setup differs: learning_rate=0.1 (article: 0.01); epochs=5 (article: 1000); "
              "batch_size=600 (article: 100)")
     for claim in ("titanic_vs_tf_error_gap", "titanic_vs_tf_time_ratio"):

@@ -11,14 +11,14 @@ import yaml
 from harness.algorithm import COMPONENTS, overrides
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import prepared_runs, reference, tables, verdicts
+from harness.reporting import article_numbers, claim_measures, prepared_runs, reference, tables, verdicts
 from synthetic_results import write_synthetic_results
 
 REQUIRED = {"id", "figure", "setup", "quantity", "experiments", "measure", "unit", "better"}
 
 
 def test_reference_file_holds_the_articles_table() -> None:
-    numbers = reference.load_reference()["numbers"]
+    numbers = article_numbers.load_reference()["numbers"]
     ids = [n["id"] for n in numbers]
     assert len(ids) == len(set(ids))
     for entry in numbers:
@@ -33,7 +33,7 @@ def test_reference_file_holds_the_articles_table() -> None:
             assert entry.get("reason"), entry["id"]
         elif "bound" in entry:
             assert entry.get("bound_reason"), entry["id"]  # a fixed band only with its reason
-        elif entry["measure"] not in reference.TIME_MEASURES or entry["measure"] == "time_ratio_vs_keras":
+        elif entry["measure"] not in claim_measures.TIME_MEASURES or entry["measure"] == "time_ratio_vs_keras":
             assert entry.get("n"), entry["id"]  # the article's run count drives the test
     by_id = {n["id"]: n for n in numbers}
     published = {"drujba_fitted_w": 1933.30, "drujba_fitted_b": 10.81, "titanic_sgd_error": 26.3,
@@ -54,8 +54,8 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     them, never typed: a_low/b_high to a_high/b_low, widened by each bar's error for the verdict."""
     import yaml
 
-    raw = {n["id"]: n for n in yaml.safe_load(reference.DEFAULT_REFERENCE.read_text(encoding="utf-8"))["numbers"]}
-    by_id = {n["id"]: n for n in reference.load_reference()["numbers"]}
+    raw = {n["id"]: n for n in yaml.safe_load(article_numbers.DEFAULT_REFERENCE.read_text(encoding="utf-8"))["numbers"]}
+    by_id = {n["id"]: n for n in article_numbers.load_reference()["numbers"]}
     for ratio, mlp, keras in (("titanic_vs_tf_time_ratio", (1.2, 1.4), (5.9, 6.3)),
                               ("mnist_vs_tf_time_ratio", (9.9, 10.3), (5.1, 5.3))):
         assert "range" not in raw[ratio] and raw[ratio]["ratio_of"] == [ratio.replace("time_ratio", "mlp_time"),
@@ -69,12 +69,12 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "missing"]},
                                                   {"id": "a", "measure": "m", "range": [1, 2]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     def ratio(a: dict, b: dict) -> dict:
         broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "b"]},
                                                       {"id": "a", "measure": "m", **a},
                                                       {"id": "b", "measure": "m", **b}]}), encoding="utf-8")
-        return {n["id"]: n for n in reference.load_reference(broken)["numbers"]}["r"]
+        return {n["id"]: n for n in article_numbers.load_reference(broken)["numbers"]}["r"]
 
     for bad in ({"read_error": None}, {"read_error": True}, {"read_error": -0.1}, {"range": [-1, 6]}):
         with pytest.raises(ValueError, match="ranges and read_error must be numbers of 0 or more"):
@@ -93,7 +93,7 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
                                                    "range": [0.1, 0.2]}, {"id": "a", "measure": "m", "range": [1, 2]},
                                                   {"id": "b", "measure": "m", "range": [5, 6]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r has ratio_of and a typed range or value: keep ratio_of only"):
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     # a read-off error given as a number must match the precision the entry states in words
     for entry in raw.values():
         if "read_error" in entry:
@@ -105,7 +105,7 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
 
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reference numbers not found"):
-        reference.load_reference(tmp_path / "nope.yaml")
+        article_numbers.load_reference(tmp_path / "nope.yaml")
 
 
 def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("numbers: [a, b\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken.yaml is not valid YAML \(.* line 2\); fix it") as error:
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     assert "\n" not in str(error.value)
     for entries, problem in (([{"id": "x", "measure": "fitted_w_mean"}], "x has no value"),
                              ([{"id": "x", "value": 1.0}], "x has no measure"),
@@ -124,7 +124,7 @@ def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
                              ([{"id": "x", "measure": "fitted_w_mean", "range": [1]}], "x's range must be")):
         broken.write_text(yaml.safe_dump({"numbers": entries}), encoding="utf-8")
         with pytest.raises(ValueError, match=f"broken.yaml: {problem}"):
-            reference.load_reference(broken)
+            article_numbers.load_reference(broken)
 
 
 def _entry(**values: object) -> dict:
@@ -173,7 +173,7 @@ def test_parallel_timings_and_sweeps_are_not_judged(results: tuple[pd.DataFrame,
 
 def test_reproduction_table_covers_every_number(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     summary, runs = results
-    numbers = reference.load_reference()
+    numbers = article_numbers.load_reference()
     table = reference.reproduction_table(summary, runs, numbers)
     assert len(table) == len(numbers["numbers"])
     assert {v.split(" (")[0] for v in table["verdict"]} <= set(reference.VERDICTS)  # "too few runs (n=2)"
@@ -246,7 +246,7 @@ def _mnist_run(root: Path, experiment: str, algorithm: dict, loss: float, miscla
 def _table(root: Path) -> pd.DataFrame:
     runs = load_runs([root])
     summary = pd.concat([tables.summary_table(part) for _, part in runs.groupby("experiment")], ignore_index=True)
-    return reference.reproduction_table(summary, runs, reference.load_reference()).set_index("id")
+    return reference.reproduction_table(summary, runs, article_numbers.load_reference()).set_index("id")
 
 
 def test_keras_algorithm_never_judges_the_articles_numbers(tmp_path: Path) -> None:
@@ -468,7 +468,7 @@ def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> Non
     names the data, its split and sizes, the network and the penalty, besides the optimizer's settings."""
     data_and_net = {"dataset", "variant", "n_train", "n_test", "layers", "activations", "loss", "l1", "l2",
                     "optimizer", "learning_rate", "epochs", "batch_size"}
-    for entry in reference.load_reference()["numbers"]:
+    for entry in article_numbers.load_reference()["numbers"]:
         if entry["id"].startswith(("titanic", "mnist")):
             stated = set(entry.get("config") or {})
             assert data_and_net <= stated, (entry["id"], sorted(data_and_net - stated))
@@ -481,7 +481,7 @@ def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> Non
 def test_article_yaml_describes_the_mean_test_the_code_runs() -> None:
     """The field notes of article.yaml name verdicts.judge_mean's test (our s for both groups, our n - 1
     degrees of freedom), not Welch's, which would estimate the article's spread and use both counts."""
-    header = reference.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
+    header = article_numbers.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
     assert "Welch" not in header
     assert "s·sqrt(1/n + 1/N)" in header and "our n − 1 degrees of freedom" in header
     # N is this field, the article's count; n ours (read literally, the article's count got the df)

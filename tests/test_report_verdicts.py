@@ -81,7 +81,7 @@ def test_the_titanic_gap_of_signed_means_has_no_better_side() -> None:
     """A gap of signed "errors" (mlp - keras) that is lower is not a more accurate MLP: an MLP off
     by -30 passengers beside a Keras off by 0 gives a gap of -30, far below the article's 4, and
     must not read "better"."""
-    from harness.reporting.reference import load_reference
+    from harness.reporting.article_numbers import load_reference
 
     entry = next(e for e in load_reference()["numbers"] if e["id"] == "titanic_vs_tf_error_gap")
     result = verdicts.judge_gap([-31.0, -29.0, -30.0, -32.0, -28.0], [1.0, -1.0, 0.0, 2.0, -2.0], entry["value"],

@@ -33,11 +33,11 @@ from scipy import stats as scipy_stats
 
 from harness.algorithm import COMPONENTS
 from harness.reporting import settings
-from harness.reporting.reference import GAPS, SIGNED, Measure, gap_measure
-from harness.reporting.stats import (ALPHA, CONFIDENCE, NO_SPREAD, compare_means, finite, has_spread, holm, p_is,
-                                     ratio_interval_paired, welch_interval)
+from harness.reporting.claim_measures import GAPS, SIGNED, Measure, gap_measure
 from harness.reporting.number_text import fmt
 from harness.reporting.prepared_runs import repeated_runs
+from harness.reporting.stats import (ALPHA, CONFIDENCE, NO_SPREAD, compare_means, finite, has_spread, holm, p_is,
+                                     ratio_interval_paired, welch_interval)
 from harness.reporting.verdicts import MIN_RUNS, too_few
 
 # Each ablation experiment and the id of the article's gap claim (results/reference/article.yaml) it explains.
@@ -51,9 +51,9 @@ MISCLASSIFIED = Measure("test_misclassified", False, "test rows")  # when the re
 
 def measure_of(experiment: str, numbers: dict[str, Any]) -> tuple[Measure | None, str]:
     """The per-run accuracy in the quantity of the article's gap claim that `experiment` explains
-    (reference.gap_measure), or None with why not. The ablation ranks accuracy (a component that
+    (claim_measures.gap_measure), or None with why not. The ablation ranks accuracy (a component that
     lowers the measure makes the MLP more accurate), so a signed distance from the truth
-    (reference.SIGNED: Titanic's "error") counts by its size, |"error"|: a signed mean near zero
+    (claim_measures.SIGNED: Titanic's "error") counts by its size, |"error"|: a signed mean near zero
     may hide runs far off on both sides."""
     claim_id = EXPLAINS.get(experiment)
     if not numbers.get("numbers"):

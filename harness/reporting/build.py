@@ -17,8 +17,8 @@ import yaml
 from harness.atomic_write import atomic_write_text
 from harness.machine import RateSpread
 from harness.runs_table import is_ok, load_runs
-from harness.reporting import (ablation_section, batches, claims_section, html, machine_rate, number_text,
-                               prepared_runs, publish, reference, tables)
+from harness.reporting import (ablation_section, article_numbers, batches, claims_section, html, machine_rate,
+                               number_text, prepared_runs, publish, reference, tables)
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 from harness.reporting.peers import fastest_peer_sentence
@@ -211,7 +211,7 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
 def _numbers(reference_path: str | os.PathLike | None) -> dict[str, Any]:
     """article.yaml's content, {} when it is missing (the reproduction table then says why)."""
     try:
-        return reference.load_reference(reference_path)
+        return article_numbers.load_reference(reference_path)
     except ValueError:
         return {}
 
@@ -220,7 +220,7 @@ def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,
                   reference_path: str | os.PathLike | None) -> tuple[pd.DataFrame, str]:
     """The reproduction table, or an empty one with the reason when the reference is missing."""
     try:
-        numbers = reference.load_reference(reference_path)
+        numbers = article_numbers.load_reference(reference_path)
     except ValueError as error:
         return pd.DataFrame(columns=["verdict"]), str(error)
     return reference.reproduction_table(summary, runs, numbers), ""

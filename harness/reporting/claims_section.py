@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import figures as fg
-from harness.reporting import html, reference
+from harness.reporting import comparable_runs, html
 from harness.reporting.figures_article import comparison
 from harness.reporting.number_text import mean_text
 from harness.reporting.prepared_runs import repeated_runs
@@ -30,7 +30,7 @@ def article_pairing(runs: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, 
     if mine.empty:
         return mine, mine
     mlp = mine[mine["impl"] == "mlp"]
-    mlp = mlp[reference.algorithm_of(mlp) == "article"]
+    mlp = mlp[comparable_runs.algorithm_of(mlp) == "article"]
     keras = mine[mine["impl"] == "keras"]
     return (mlp[~repeated_runs(mlp, ["impl", "backend"])] if len(mlp) else mlp,
             keras[~repeated_runs(keras, ["impl", "backend"])] if len(keras) else keras)
