@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.precheck import refuse
 from harness.reporting import build_report
 from harness.reporting.build import REPORT_DIRNAME
-from harness.reporting.reference import load_reference
+from harness.reporting.article_numbers import load_reference
 from harness.write_failure import WriteFailed, stop
 
 

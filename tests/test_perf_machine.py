@@ -110,7 +110,7 @@ def test_a_lower_rate_after_does_not_lower_the_best(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_fraction_over_the_rate_is_flagged_not_printed() -> None:
-    from harness.reporting.tables import rate_text
+    from harness.reporting.machine_rate import rate_text
     assert machine.disturbed(1.08) and not machine.disturbed(1.0) and not machine.disturbed(0.55)
     assert rate_text("210", 210 / 194) == "210 (above the measured matmul rate: disturbed measurement, no fraction)"
     assert rate_text("107", 107 / 194) == "107 (55.2%)"  # negative control: a possible fraction is shown
@@ -130,7 +130,7 @@ def test_switched_off_nothing_is_measured(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A record without a rate tells why: the table prints it instead of a bare number."""
-    from harness.reporting.tables import rate_text
+    from harness.reporting.machine_rate import rate_text
     from harness.run_settings import machine_settings
     monkeypatch.setattr(machine, "thread_counts", lambda: [1])
     scripted_rates(monkeypatch, [97.0])
@@ -154,7 +154,7 @@ def test_the_record_says_whether_the_rate_was_measured_skipped_or_failed(monkeyp
 
 def test_a_group_without_a_rate_gets_its_records_reason() -> None:
     import pandas as pd
-    from harness.reporting.tables import _rate_status
+    from harness.reporting.machine_rate import _rate_status
     def group(settings: list[dict], backend: str = "numpy", dtype: str = "float32") -> pd.DataFrame:
         return pd.DataFrame({"dtype": [dtype] * len(settings), "backend": [backend] * len(settings), "settings": settings})
 

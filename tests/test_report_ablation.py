@@ -15,7 +15,7 @@ from scipy import stats as scipy_stats
 from harness import report
 from harness.algorithm import COMPONENTS
 from harness.runs_table import load_runs
-from harness.reporting import ablation, stats, tables
+from harness.reporting import ablation, ablation_cells, ablation_finding, number_text, prepared_runs, stats, tables
 from harness.reporting import ablation_section as report_section
 from synthetic_results import JITTER, write_ablation, write_synthetic_results
 
@@ -23,9 +23,9 @@ NOISE = [-2, 0, 2, -1, 1]  # write_ablation's noise over seeds 0-4
 
 
 def _found(root: Path, experiment: str = "ablation_mnist") -> tuple[list[ablation.Effect], ablation.Gap, dict]:
-    runs = tables.prepare(load_runs([root]))
+    runs = prepared_runs.prepare(load_runs([root]))
     runs = runs[runs["experiment"] == experiment]
-    table = ablation.cells(runs)
+    table = ablation_cells.cells(runs)
     keras = runs.loc[runs["impl"] == "keras", "test_misclassified"]
     return ablation.effects(table), ablation.gap(table, keras), table
 
@@ -59,7 +59,7 @@ def test_one_component_explains_the_gap(tmp_path: Path) -> None:
     ranked = sorted(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     m = len(COMPONENTS)
     assert backprop.p_holm == pytest.approx(min(1.0, m * expected.pvalue)) and ranked[0] == backprop.p_value
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert f"; switched alone to Keras's, one component significantly lowers it (p adjusted by Holm's method over " \
            f"the {m} components tested): backprop (24 test rows lower" in text
     assert f"{stats.p_is(expected.pvalue)}, Holm {stats.p_is(m * expected.pvalue)}, n=5 seeds: 100% (95% CI " in text
@@ -77,7 +77,7 @@ def test_no_component_explains_the_gap(tmp_path: Path) -> None:
     assert (the_gap.size, the_gap.p_value) == (pytest.approx(2.5), pytest.approx(expected.pvalue))
     assert ablation.gap_state(the_gap) == ablation.REAL
     assert all(e.p_holm >= ablation.ALPHA for e in found if e.design == ablation.FROM_ARTICLE)
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert text.startswith("ablation_mnist: the article's algorithm's mean misclassified is 2.5 test rows higher "
                            "than with Keras's algorithm in our MLP")
     assert ("no single component switched alone to Keras's significantly lowers it (p adjusted by Holm's method "
@@ -91,7 +91,7 @@ def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
     assert "mean misclassified and that with Keras's algorithm in our MLP differ by less than 0.01 test rows (" in \
-        ablation.sentence("ablation_mnist", found, the_gap)
+        ablation_finding.sentence("ablation_mnist", found, the_gap)
     one = tmp_path / "one"
     write_ablation(one, "ablation_mnist", {"backprop": -24.0}, seeds=1)
     found, the_gap, _ = _found(one)
@@ -99,9 +99,9 @@ def test_no_gap_too_few_runs_and_no_runs(tmp_path: Path) -> None:
     assert the_gap.against == "Keras's algorithm in our MLP" and the_gap.paired and the_gap.n == (1, 1)
     assert the_gap.size == pytest.approx((90 - 2 - 1) - (66 - 2))  # seed 0: noise -2, the article cell's jitter -1
     assert "but the two cells share only 1 seed, and a test needs 3; run the ablation with runs=3 or more" in \
-        ablation.sentence("m", found, the_gap)
+        ablation_finding.sentence("m", found, the_gap)
     nothing = ablation.Gap("Keras's algorithm in our MLP", *(math.nan,) * 4, (0, 0))
-    assert "no gap to explain yet" in ablation.sentence("x", [], nothing)
+    assert "no gap to explain yet" in ablation_finding.sentence("x", [], nothing)
 
 
 def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
@@ -110,26 +110,26 @@ def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {})
     found, the_gap, _ = _found(tmp_path)
     assert ablation.gap_state(the_gap) == ablation.NOT_SIGNIFICANT and the_gap.high > 0
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert f"these runs show no significant gap, but one of up to {the_gap.high:.3g} test rows lies within" in text
     assert "mean misclassified and that with Keras's algorithm in our MLP differ by less than 0.01 test rows (95% CI" \
         in text
     assert "there is no gap" not in text and "n=5 seeds" in text
     positive = ablation.Gap("Keras's algorithm in our MLP", 0.5, -0.04, 1.0, 0.06, (5, 5))  # not significant
-    assert "no significant gap, but one of up to 1 test row lies within" in ablation.sentence("x", found, positive)
+    assert "no significant gap, but one of up to 1 test row lies within" in ablation_finding.sentence("x", found, positive)
     lower = ablation.Gap("Keras's algorithm in our MLP", -4.67, -19.3, 9.99, 0.35, (3, 3))
-    assert ablation.sentence("x", found, lower).startswith(
+    assert ablation_finding.sentence("x", found, lower).startswith(
         "x: the article's algorithm's mean misclassified is 4.67 test rows lower than with Keras's algorithm in our "
         "MLP, not significantly (95% CI -19.3 to 9.99, p=0.35, n=3 seeds): these runs show no significant "
         "gap, but one of up to 9.99 test rows lies within the interval")
     better = ablation.Gap("Keras's algorithm in our MLP", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
-    assert ablation.sentence("x", found, better) == (
+    assert ablation_finding.sentence("x", found, better) == (
         "x: the article's algorithm's mean misclassified is 6 test rows lower than with Keras's algorithm in our MLP, "
         "significantly (95% CI -9 to -3, p=0.001, n=5 seeds), so there is no gap for a component to explain.")
     few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1), paired=False)
     assert ablation.gap_state(few) == ablation.UNTESTED
-    assert ablation.sentence("x", found, few).startswith(
+    assert ablation_finding.sentence("x", found, few).startswith(
         "x: the article's algorithm's mean misclassified is 2 test rows lower than with TensorFlow/Keras, but")
 
 
@@ -224,9 +224,9 @@ def test_section_on_the_page(tmp_path: Path) -> None:
 def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
     found, the_gap, _ = _found(tmp_path)
-    shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
+    shares = report_section.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
     backprop = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_ARTICLE)
-    assert shares[("backprop", ablation.FROM_ARTICLE)] == ablation.share_text(backprop, the_gap)
+    assert shares[("backprop", ablation.FROM_ARTICLE)] == ablation_finding.share_text(backprop, the_gap)
     assert shares[("backprop", ablation.FROM_ARTICLE)].startswith("100% (95% CI ")
     # only the components the finding names: not backprop switched from Keras's algorithm (another
     # design), nor effects that are not significant (a share of noise), nor one that raises the measure
@@ -234,12 +234,12 @@ def test_share_of_gap_only_for_a_real_gap(tmp_path: Path) -> None:
     assert named == [("backprop", ablation.FROM_ARTICLE)]
     write_ablation(tmp_path / "raise", "ablation_mnist", {"backprop": -24.0, "dtype": 4.0})
     found, the_gap, _ = _found(tmp_path / "raise")
-    shares = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
+    shares = report_section.effects_frame(found, the_gap).set_index(["component", "switched"])["share of gap"]
     assert [key for key, share in shares.items() if share != "—"] == [("backprop", ablation.FROM_ARTICLE)]
     dtype = next(e for e in found if e.component == "dtype" and e.design == ablation.FROM_ARTICLE)
     assert dtype.effect == pytest.approx(4.0) and dtype.p_holm < ablation.ALPHA  # significant, but a raise
     none = ablation.Gap("Keras's algorithm in our MLP", 0.3, -4.0, 4.6, 0.8, (3, 3))
-    assert (ablation.effects_frame(found, none)["share of gap"] == "—").all()
+    assert (report_section.effects_frame(found, none)["share of gap"] == "—").all()
 
 
 def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
@@ -248,14 +248,14 @@ def test_the_same_sweep_twice_counts_each_seed_once(tmp_path: Path) -> None:
     write_ablation(tmp_path / "once", "ablation_mnist", {"sampler": -10.0})
     for copy in ("a", "b"):
         write_ablation(tmp_path / "twice" / copy, "ablation_mnist", {"sampler": -10.0})
-    once, twice = (tables.prepare(load_runs(roots)) for roots in
+    once, twice = (prepared_runs.prepare(load_runs(roots)) for roots in
                    ([tmp_path / "once"], [tmp_path / "twice" / "a", tmp_path / "twice" / "b"]))
     assert len(twice) == 2 * len(once)
-    assert {k: len(v) for k, v in ablation.cells(twice).items()} == {k: len(v) for k, v in ablation.cells(once).items()}
-    first, second = ablation.effects(ablation.cells(once)), ablation.effects(ablation.cells(twice))
+    assert {k: len(v) for k, v in ablation_cells.cells(twice).items()} == {k: len(v) for k, v in ablation_cells.cells(once).items()}
+    first, second = ablation.effects(ablation_cells.cells(once)), ablation.effects(ablation_cells.cells(twice))
     assert [(e.effect, e.low, e.high, e.n) for e in second] == [(e.effect, e.low, e.high, e.n) for e in first]
     sampler = next(e for e in first if e.component == "sampler" and e.design == ablation.FROM_ARTICLE)
-    article, switched = _article_and(ablation.cells(once), "sampler")
+    article, switched = _article_and(ablation_cells.cells(once), "sampler")
     expected = scipy_stats.ttest_rel(switched, article)
     assert (sampler.low, sampler.high) == tuple(pytest.approx(v) for v in expected.confidence_interval(0.95))
 
@@ -265,8 +265,8 @@ def test_components_swept_together_show_as_one_algorithm_column(tmp_path: Path) 
     split the runs by the one `algorithm` label, not by six columns whose every combination would
     fill a legend."""
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
-    assert tables.swept_params(runs) == ["algorithm"]
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    assert prepared_runs.swept_params(runs) == ["algorithm"]
     mlp = runs[runs["impl"] == "mlp"]
     labels = set(mlp["algorithm"])
     assert {"article", "keras", "article, keras backprop", "article, keras sampler+adam+loss_gradient+dtype"} <= labels
@@ -285,7 +285,7 @@ def test_one_component_swept_alone_keeps_its_own_column() -> None:
     import pandas as pd
     frame = pd.DataFrame({"experiment": "e", "dataset": "d", "impl": "mlp", "sampling": ["article", "shuffle"],
                           "algorithm": ["article", "article, keras sampler"]})
-    assert tables.swept_params(frame) == ["sampling"]
+    assert prepared_runs.swept_params(frame) == ["sampling"]
 
 
 def test_a_setting_the_label_does_not_show_keeps_its_columns() -> None:
@@ -297,9 +297,9 @@ def test_a_setting_the_label_does_not_show_keeps_its_columns() -> None:
                           "sampling": ["article", "shuffle", "article", "shuffle"],
                           "dtype": ["float32", "float32", "float64", "float64"],
                           "algorithm": ["same label"] * 4})
-    assert tables.swept_params(frame) == ["sampling", "dtype"]
+    assert prepared_runs.swept_params(frame) == ["sampling", "dtype"]
     frame["algorithm"] = ["a", "b", "c", "d"]
-    assert tables.swept_params(frame) == ["algorithm"]
+    assert prepared_runs.swept_params(frame) == ["algorithm"]
 
 
 def test_keras_is_matched_on_the_components_it_varies() -> None:
@@ -332,52 +332,52 @@ def test_a_lone_small_p_is_not_named_once_adjusted_for_the_components(tmp_path: 
     assert raw < ablation.ALPHA <= m * raw
     assert raw == min(e.p_value for e in found if e.design == ablation.FROM_ARTICLE)
     assert (backprop.p_value, backprop.p_holm) == (pytest.approx(raw), pytest.approx(m * raw))
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert "no single component switched alone to Keras's significantly lowers it once p is adjusted (p adjusted by " \
            f"Holm's method over the {m} components tested; backprop (p={raw:.3g} alone, Holm p={m * raw:.3g}))." in text
     assert "significantly lowers it (" not in text
-    frame = ablation.effects_frame(found, the_gap).set_index(["component", "switched"])
+    frame = report_section.effects_frame(found, the_gap).set_index(["component", "switched"])
     assert frame.loc[("backprop", ablation.FROM_ARTICLE), "p (Holm)"] == pytest.approx(m * raw)
 
 
 def test_titanic_ablation_is_measured_as_the_articles_gap_claim_states_it(tmp_path: Path) -> None:
     """Titanic's gap claim compares signed mean "error"s (as the article did); the ablation ranks
-    accuracy, so it measures the size of each run's "error", |"error"| in passengers (reference.SIGNED),
+    accuracy, so it measures the size of each run's "error", |"error"| in passengers (claim_measures.SIGNED),
     not misclassified (equal in every cell here, no gap) nor the signed error (whose signs alternate
     over seeds, so its gap is not the 4 of |error|)."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers, claim_measures
 
-    numbers = reference.load_reference()
-    measure, _ = ablation.measure_of("ablation_titanic", numbers)
+    numbers = article_numbers.load_reference()
+    measure, _ = ablation_cells.measure_of("ablation_titanic", numbers)
     assert measure == ablation.Measure("article_error", True, "passengers") and measure.name == '|"error"|'
-    claim = next(n for n in numbers["numbers"] if n["id"] == ablation.EXPLAINS["ablation_titanic"])
-    assert reference.gap_measure(claim) == ablation.Measure("article_error", False, "passengers")  # the claim: signed
+    claim = next(n for n in numbers["numbers"] if n["id"] == ablation_cells.EXPLAINS["ablation_titanic"])
+    assert claim_measures.gap_measure(claim) == ablation.Measure("article_error", False, "passengers")  # the claim: signed
     mnist = ablation.Measure("test_misclassified", False, "images")
-    assert ablation.measure_of("ablation_mnist", numbers) == (mnist, "")
-    assert ablation.measure_of("ablation_mnist", {}) == (
+    assert ablation_cells.measure_of("ablation_mnist", numbers) == (mnist, "")
+    assert ablation_cells.measure_of("ablation_mnist", {}) == (
         None, "the reference numbers could not be loaded (the reproduction table says why)")
-    assert ablation.measure_of("ablation_mnist", {"numbers": [{"id": "other"}]}) == (
+    assert ablation_cells.measure_of("ablation_mnist", {"numbers": [{"id": "other"}]}) == (
         None, "the reference numbers hold no claim mnist_vs_tf_misclassified_gap")
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -4.0}, article=16.7, keras=12.7, column="article_error")
-    runs = tables.prepare(load_runs([tmp_path]))
-    table = ablation.cells(runs, measure)
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    table = ablation_cells.cells(runs, measure)
     article_cell = table[tuple("article" for _ in COMPONENTS)]
     assert article_cell.mean() == pytest.approx(16.7) and (article_cell > 0).all()
     keras = measure.values(runs[runs["impl"] == "keras"])
     the_gap = ablation.gap(table, keras, measure)
     assert the_gap.size == pytest.approx(4.0) and the_gap.measure == measure
-    text = ablation.sentence("ablation_titanic", ablation.effects(table), the_gap)
+    text = ablation_finding.sentence("ablation_titanic", ablation.effects(table), the_gap)
     assert 'algorithm\'s mean |"error"| is 4 passengers higher than with Keras\'s algorithm in our MLP' in text
     assert "backprop (4 passengers lower" in text
-    assert ablation.gap(ablation.cells(runs), keras).size == pytest.approx(0.0)  # misclassified shows no gap
+    assert ablation.gap(ablation_cells.cells(runs), keras).size == pytest.approx(0.0)  # misclassified shows no gap
     signed = ablation.Measure("article_error", False, "passengers")
-    assert ablation.gap(ablation.cells(runs, signed), signed.values(runs[runs["impl"] == "keras"])).size != \
+    assert ablation.gap(ablation_cells.cells(runs, signed), signed.values(runs[runs["impl"] == "keras"])).size != \
         pytest.approx(4.0)
 
 
 def test_without_the_claim_the_section_says_what_it_measures(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
     assert "The reference numbers could not be loaded (the reproduction table says why), so accuracy is measured " \
            "as each run's misclassified test rows, not as the gap this experiment explains " \
@@ -392,7 +392,7 @@ def test_a_component_that_survives_and_one_that_does_not_are_both_reported(tmp_p
     sentence names backprop and says loss_gradient was below 0.05 only alone."""
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "loss_gradient": -3.0})
     found, the_gap, _ = _found(tmp_path)
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     lost = next(e for e in found if e.component == "loss_gradient" and e.design == ablation.FROM_ARTICLE)
     assert lost.p_value < ablation.ALPHA <= lost.p_holm
     assert "backprop (24 test rows lower" in text and not re.search(r"loss_gradient \([\d.]+ test rows lower", text)
@@ -407,17 +407,17 @@ def test_a_component_that_raises_the_measure_is_not_named_as_closing_the_gap(tmp
     found, the_gap, _ = _found(tmp_path)
     dtype = next(e for e in found if e.component == "dtype" and e.design == ablation.FROM_ARTICLE)
     assert dtype.effect == pytest.approx(20.0) and dtype.p_holm < ablation.ALPHA
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert "backprop (24 test rows lower" in text and "dtype" not in text
 
 
 def test_runs_that_did_not_record_the_measure_are_said_so(tmp_path: Path) -> None:
     """A Titanic ablation whose records lack article_error: no cells, no chart of NaN bars."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers
 
     write_ablation(tmp_path, "ablation_titanic", {"backprop": -24.0})  # misclassified only
-    runs = tables.prepare(load_runs([tmp_path]))
-    text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    text = report_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert "None of its ok runs recorded <code>article_error</code>, so there is nothing to compare." in text
     assert "<table" not in text and "nan" not in text
 
@@ -426,13 +426,13 @@ def test_titanic_section_falls_back_to_the_keras_library_on_abs_error(tmp_path: 
     """Three seeds a cell, Keras's-algorithm cell lost (its runs failed): the gap is against
     TensorFlow's three runs (Welch), in |"error"| too: |13.7|, |-16.7|, |19.7| against |10.7|,
     |-12.7|, |14.7| is 4 (signed, the signs alternate)."""
-    from harness.reporting import reference
+    from harness.reporting import article_numbers
 
     write_ablation(tmp_path, "ablation_titanic", {}, article=16.7, keras=12.7, seeds=3, column="article_error")
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     all_keras = tuple("keras" for _ in COMPONENTS)
-    runs = runs[[not (run["impl"] == "mlp" and ablation.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
-    text = report_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    runs = runs[[not (run["impl"] == "mlp" and ablation_cells.cell_of(run) == all_keras) for _, run in runs.iterrows()]]
+    text = report_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert ("ablation_titanic: the article&#x27;s algorithm&#x27;s mean |&quot;error&quot;| is 4 passengers "
             "higher than with TensorFlow/Keras, not significantly (95% CI") in text and "n=3 vs 3 runs)" in text
     assert "3 Keras run(s) (TensorFlow's mean |&quot;error&quot;|: 12.7)" in text  # |10.7|, |-12.7|, |14.7|
@@ -453,7 +453,7 @@ def test_cells_are_paired_by_seed_label_not_by_position() -> None:
 
 def test_runs_without_a_seed_pair_with_none() -> None:
     runs = pd.DataFrame({"seed": [0.0, 1.0, math.nan, math.nan], "test_misclassified": [5.0, 6.0, 7.0, 8.0]})
-    assert ablation.MISCLASSIFIED.by_seed(runs).to_dict() == {0.0: 5.0, 1.0: 6.0}
+    assert ablation_cells.MISCLASSIFIED.by_seed(runs).to_dict() == {0.0: 5.0, 1.0: 6.0}
 
 
 def test_differences_without_spread_or_seeds_give_no_test() -> None:
@@ -483,14 +483,14 @@ def test_the_gap_is_paired_unless_tensorflow_runs_stand_in() -> None:
     expected = scipy_stats.ttest_ind(article, library, equal_var=False)
     assert (welch.against, welch.paired, welch.n) == ("TensorFlow/Keras", False, (3, 4))
     assert welch.p_value == pytest.approx(expected.pvalue) and ablation.gap_state(welch) == ablation.REAL
-    assert "(95% CI" in ablation.sentence("x", [], welch) and ", n=3 vs 4 runs)" in ablation.sentence("x", [], welch)
+    assert "(95% CI" in ablation_finding.sentence("x", [], welch) and ", n=3 vs 4 runs)" in ablation_finding.sentence("x", [], welch)
     alone = ablation.gap({**table, tuple("keras" for _ in names): pd.Series([10.0, 11.0], index=[0, 1])}, [])
     assert (alone.against, alone.paired, alone.n) == ("Keras's algorithm in our MLP", True, (2, 2))
-    assert ablation.sentence("x", [], alone).endswith(
+    assert ablation_finding.sentence("x", [], alone).endswith(
         "but the two cells share only 2 seeds, and a test needs 3; run the ablation with runs=3 or more (seeds per "
         "cell) for a finding.")
     nothing = ablation.gap({**table, tuple("keras" for _ in names): keras_cell}, [])
-    assert ablation.sentence("x", [], nothing) == ("x: no gap to explain yet: it needs runs of the article's algorithm "
+    assert ablation_finding.sentence("x", [], nothing) == ("x: no gap to explain yet: it needs runs of the article's algorithm "
                                                    "and of Keras's algorithm on the same seeds, or TensorFlow's own runs.")
 
 
@@ -508,10 +508,10 @@ def test_a_gap_against_tensorflow_follows_the_accuracy_columns_rule() -> None:
     assert (found.p_value, found.test) == (pytest.approx(2 / 70), stats.MANN_WHITNEY) == (same.p_value, same.test)
     assert ablation.gap_state(found) == ablation.REAL and math.isnan(found.low) and math.isnan(found.high)
     assert ("x: the article's algorithm's mean misclassified is 10 test rows higher than with TensorFlow/Keras "
-            "(Mann-Whitney U, p=0.0286, n=4 vs 4 runs)") in ablation.sentence("x", [], found)
+            "(Mann-Whitney U, p=0.0286, n=4 vs 4 runs)") in ablation_finding.sentence("x", [], found)
     three = ablation.gap({**table, tuple("article" for _ in names): article.iloc[:3]}, [10.0] * 3)
     assert three.p_value == pytest.approx(0.1) and ablation.gap_state(three) == ablation.NOT_SIGNIFICANT
-    assert ablation.sentence("x", [], three) == (
+    assert ablation_finding.sentence("x", [], three) == (
         "x: the article's algorithm's mean misclassified is 10 test rows higher than with TensorFlow/Keras, not "
         "significantly (Mann-Whitney U, p=0.1, n=3 vs 3 runs): these runs show no significant gap, so no component "
         "can be said to explain one; more runs per cell may show one.")
@@ -535,7 +535,7 @@ def test_a_gap_against_tensorflow_with_enough_runs_always_has_a_p() -> None:
         found = ablation.gap(table, library)
         assert (found.paired, found.n, found.test) == (False, (3, 3), test)
         assert math.isfinite(found.p_value) and ablation.gap_state(found) != ablation.UNTESTED
-        assert "no spread" not in ablation.sentence("x", [], found)
+        assert "no spread" not in ablation_finding.sentence("x", [], found)
 
 
 def test_a_significant_gap_whose_switches_could_not_be_tested_says_so() -> None:
@@ -548,10 +548,10 @@ def test_a_significant_gap_whose_switches_could_not_be_tested_says_so() -> None:
         table[tuple("keras" if n == name else "article" for n in names)] = pd.Series([80.0, 82.0], index=[0, 1])
     found, the_gap = ablation.effects(table), ablation.gap(table, [])
     assert ablation.gap_state(the_gap) == ablation.REAL and all(math.isnan(e.p_value) for e in found)
-    assert ablation.sentence("x", found, the_gap).endswith(
+    assert ablation_finding.sentence("x", found, the_gap).endswith(
         "; no component's switch alone from the article's algorithm could be tested (each needs 3 seeds shared with "
         "the article's cell, and spread).")
-    assert set(ablation.effects_frame(found, the_gap)[ablation.CI_COLUMN]) == {"—"}  # never "[nan, nan]"
+    assert set(report_section.effects_frame(found, the_gap)[report_section.CI_COLUMN]) == {"—"}  # never "[nan, nan]"
 
 
 def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
@@ -561,11 +561,11 @@ def test_one_tested_component_is_not_adjusted_and_no_spread_is_said() -> None:
              tuple("keras" for _ in names): article - 20.0 + [0, 1, -1, 0.5],
              tuple("keras" if n == "backprop" else "article" for n in names): article - 20.0 + [0.5, -0.5, 1, 0]}
     found, the_gap = ablation.effects(table), ablation.gap(table, [])
-    text = ablation.sentence("x", found, the_gap)
+    text = ablation_finding.sentence("x", found, the_gap)
     assert ("(the only component tested, 4 untested): backprop (19.8 test rows lower" in text
             and "Holm" not in text)
     same = ablation.Gap("Keras's algorithm in our MLP", 4.0, math.nan, math.nan, math.nan, (3, 3))
-    assert ablation.sentence("x", [], same).endswith(
+    assert ablation_finding.sentence("x", [], same).endswith(
         "but the per-seed differences between the two cells have no spread, so no t-test applies.")
 
 
@@ -585,24 +585,24 @@ def test_effects_without_a_p_say_why_under_the_table(tmp_path: Path) -> None:
                                                      "loss_gradient": [0.0, 0.0, 0.0]}.get(c.name, [1.0, 2.0, 9.0])
         table[switched(c.name, "keras")] = table[keras] + [3.0, -1.0, 7.0]
     table[switched("dtype", "article")] = table[switched("dtype", "article")].iloc[:2]
-    note = ablation.untested_note(ablation.effects(table))
+    note = report_section.untested_note(ablation.effects(table))
     assert note == ("Not tested: dtype (alone from the article's): fewer than 3 seeds in common, too few for a test; "
                     "loss_gradient (alone from the article's): the switch left every seed's measure as it was, so "
                     "there is no spread for a t-test; adam (alone from the article's): every seed differed by the "
                     "same 4, so there is no spread for a t-test.")
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0}, seeds=2)
-    text = report_section.section_html(tables.prepare(load_runs([tmp_path])), {}, tmp_path / "figures")
+    text = report_section.section_html(prepared_runs.prepare(load_runs([tmp_path])), {}, tmp_path / "figures")
     assert ("id='ablation-ablation_mnist-untested'>Not tested: sampler (alone from the article&#x27;s and alone "
             "from Keras&#x27;s), adam (") in text
     write_ablation(tmp_path / "five", "ablation_mnist", {"backprop": -24.0})
-    text = report_section.section_html(tables.prepare(load_runs([tmp_path / "five"])), {}, tmp_path / "figures")
+    text = report_section.section_html(prepared_runs.prepare(load_runs([tmp_path / "five"])), {}, tmp_path / "figures")
     assert "-untested'" not in text and "Not tested" not in text
 
 
 def test_counts_of_a_thousand_and_more_are_written_out(tmp_path: Path) -> None:
     """One run near chance gives effects in the thousands: the table and sentence write 1634, not 1.63e+03."""
     write_ablation(tmp_path, "ablation_mnist", {"sampler": 1634.0, "backprop": -24.0})
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     text = report_section.section_html(runs, {}, tmp_path / "figures")
     text = re.sub(r'src="data:[^"]*"', "", text)  # an inlined PNG's base64 may hold 'e+0' by chance
     assert "<td>1634</td>" in text and "e+0" not in text
@@ -620,10 +620,10 @@ def test_the_share_of_the_gap_has_its_fieller_interval_over_the_seeds(tmp_path: 
     gaps = np.array([v for _, v in the_gap.per_seed])
     for bound in (low, high):
         assert scipy_stats.ttest_1samp(effects - bound * gaps, 0.0).pvalue == pytest.approx(0.05)
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert f"n=5 seeds: 80% (95% CI {low:.0%} to {high:.0%}) of the gap)" in text
     welch = ablation.Gap("TensorFlow/Keras", 30.0, 10.0, 50.0, 0.01, (5, 5), paired=False)
-    assert ablation.share_text(backprop, welch) == \
+    assert ablation_finding.share_text(backprop, welch) == \
         "80% (no interval: the gap is against TensorFlow's own runs, not paired with the effect)"
 
 
@@ -640,28 +640,28 @@ def test_the_share_and_its_interval_rest_on_the_same_seeds_matched_by_label() ->
     assert (ratio, low, high, n) == (pytest.approx(expected[0]), pytest.approx(expected[1]),
                                      pytest.approx(expected[2]), 4)
     assert low <= ratio <= high  # the share never falls outside its own interval
-    assert ablation.share_text(effect, gap) == \
+    assert ablation_finding.share_text(effect, gap) == \
         f"{ratio:.0%} (95% CI {low:.0%} to {high:.0%}, over the 4 seeds the effect and the gap share)"
     two = ablation.Effect("backprop", "", ablation.FROM_ARTICLE, -20.5, -30.0, -16.0, 0.001, (2, 2),
                           per_seed=((0, -20.0), (1, -21.0)))
-    assert ablation.share_text(two, gap) == "95% (too few seeds for an interval, over the 2 seeds the effect and the gap share)"
+    assert ablation_finding.share_text(two, gap) == "95% (too few seeds for an interval, over the 2 seeds the effect and the gap share)"
     noisy = ablation.Gap("Keras's algorithm in our MLP", 1.0, -50.0, 52.0, 0.9, (4, 4),
                          per_seed=((0, 40.0), (1, -38.0), (2, 35.0), (3, -33.0)))
-    assert ablation.share_text(effect, noisy).endswith("(95% CI unbounded, over the 4 seeds the effect and the gap share)")
+    assert ablation_finding.share_text(effect, noisy).endswith("(95% CI unbounded, over the 4 seeds the effect and the gap share)")
     # the effect on fewer seeds than the gap: the share is on the effect's seeds, and says so
     few = ablation.Effect("backprop", "", ablation.FROM_ARTICLE, -22.0, -30.0, -16.0, 0.001, (3, 3),
                           per_seed=((0, -20.0), (1, -21.0), (2, -25.0)))
     wide = ablation.Gap("Keras's algorithm in our MLP", 40.0, 10.0, 70.0, 0.001, (5, 5),
                         per_seed=((0, 21.0), (1, 22.0), (2, 24.0), (3, 27.0), (4, 106.0)))
-    assert ablation.share_text(few, wide).endswith(", over the 3 seeds the effect and the gap share)")
+    assert ablation_finding.share_text(few, wide).endswith(", over the 3 seeds the effect and the gap share)")
     apart = ablation.Gap("Keras's algorithm in our MLP", 40.0, 10.0, 70.0, 0.001, (2, 2), per_seed=((7, 40.0), (8, 40.0)))
-    assert ablation.share_text(few, apart) == "— (the effect and the gap share no seed)"
+    assert ablation_finding.share_text(few, apart) == "— (the effect and the gap share no seed)"
 
 
 def test_two_components_each_lowering_the_measure_are_both_named(tmp_path: Path) -> None:
     write_ablation(tmp_path, "ablation_mnist", {"backprop": -24.0, "sampler": -30.0})
     found, the_gap, _ = _found(tmp_path)
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert ("; switched alone to Keras's, 2 components each significantly lower it (p adjusted by Holm's method "
             f"over the {len(COMPONENTS)} components tested; shares of single switches need not add up): "
             "sampler (30 test rows lower") in text
@@ -681,7 +681,7 @@ def test_effects_missing_from_the_table_and_equal_factorial_sides_are_named() ->
     found += [effect(c.name, ablation.FROM_KERAS, 1.0, 0.5) for c in COMPONENTS if c.name not in ("dtype", "adam")]
     found += [effect(c.name, ablation.MAIN, 0.0 if c.name == "adam" else 1.0, math.nan if c.name == "adam" else 0.4)
               for c in COMPONENTS]
-    assert ablation.untested_note(found) == (
+    assert report_section.untested_note(found) == (
         "Not tested: dtype (alone from the article's and alone from Keras's), adam (alone from Keras's): no runs of "
         "the switched cell on its base cell's seeds, so no row; adam (main effect (factorial)): the two sides' averages were equal on every seed, so there is "
         "no spread for a t-test.")
@@ -696,9 +696,9 @@ def test_the_reverse_switches_are_read_too(tmp_path: Path) -> None:
     expected = scipy_stats.ttest_rel(keras_cell, switched)
     reverse = next(e for e in found if e.component == "backprop" and e.design == ablation.FROM_KERAS)
     assert reverse.p_value == pytest.approx(expected.pvalue) and reverse.p_holm < ablation.ALPHA
-    text = ablation.sentence("ablation_mnist", found, the_gap)
+    text = ablation_finding.sentence("ablation_mnist", found, the_gap)
     assert text.endswith(" Switched alone the other way, from Keras's algorithm to the article's, one component "
                          "significantly raises the mean misclassified (p adjusted by Holm's method over the "
-                         f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {tables.fmt(-reverse.high)} to "
-                         f"{tables.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
+                         f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {number_text.fmt(-reverse.high)} to "
+                         f"{number_text.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
                          "n=5 seeds).")

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from harness.runs_table import load_runs
-from harness.reporting import claims_section, reference, stats, tables
+from harness.reporting import article_numbers, claims_section, prepared_runs, reference, stats, tables
 from synthetic_results import write_head_to_head
 
 MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]
@@ -20,7 +20,7 @@ MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 2
 
 def _row(root: Path, entry_id: str) -> pd.Series:
     runs = load_runs([root])
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference())
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference())
     return table.set_index("id").loc[entry_id]
 
 
@@ -47,7 +47,7 @@ def test_mnist_gap_is_judged_against_the_articles(tmp_path: Path) -> None:
 
 def test_the_pages_tested_verdicts_are_read_as_one_family(tmp_path: Path) -> None:
     """Under the reproduction table, the note computed from the table's own p-values
-    (verdicts.family_note): here the MNIST gap, far smaller than the article's, differs."""
+    (multiple_testing.family_note): here the MNIST gap, far smaller than the article's, differs."""
     from markupsafe import escape
 
     from harness import report
@@ -128,8 +128,8 @@ def test_keras_runs_alone_leave_the_claim_unjudged(tmp_path: Path) -> None:
 
 def test_section_draws_the_pairing_and_says_numpy_is_not_cupy(tmp_path: Path) -> None:
     write_head_to_head(tmp_path, "mnist_vs_tf", MLP, KERAS)
-    runs = tables.prepare(load_runs([tmp_path]))
-    text = claims_section.section_html(runs, reference.load_reference(), tmp_path / "figures")
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    text = claims_section.section_html(runs, article_numbers.load_reference(), tmp_path / "figures")
     assert "The article's MNIST MLP ran on CuPy" in text
     assert (tmp_path / "figures" / "mnist_vs_tf-article-vs-keras.png").is_file()
     assert "titanic_vs_tf: no MLP runs of the article's algorithm yet" in text
@@ -139,7 +139,7 @@ def test_section_draws_the_pairing_and_says_numpy_is_not_cupy(tmp_path: Path) ->
 def test_titanic_error_three_ways(tmp_path: Path) -> None:
     mlp, keras = [40.0, 60.0, 45.0, 55.0], [52.0, 48.0, 53.0, 47.0]  # errors -10, 10, -5, 5 and 2, -2, 3, -3
     write_head_to_head(tmp_path, "titanic_vs_tf", mlp, keras)
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     table = claims_section.error_measures(*claims_section.article_pairing(runs, "titanic_vs_tf")).set_index("runs")
     first = table.iloc[0]
     half = scipy_stats.t.ppf(0.975, 3) * np.std([10, 10, 5, 5], ddof=1) / 2
@@ -148,7 +148,7 @@ def test_titanic_error_three_ways(tmp_path: Path) -> None:
     assert first["misclassified"].startswith("50 [")
     one = tmp_path / "one"
     write_head_to_head(one, "titanic_vs_tf", [40.0], [52.0])
-    single = claims_section.error_measures(*claims_section.article_pairing(tables.prepare(load_runs([one])),
+    single = claims_section.error_measures(*claims_section.article_pairing(prepared_runs.prepare(load_runs([one])),
                                                                            "titanic_vs_tf"))
     assert single.iloc[0]['mean |"error"|'] == "10"  # one run: its value, no empty interval
 
@@ -159,7 +159,7 @@ def test_the_same_runs_twice_pair_each_seed_once(tmp_path: Path) -> None:
 
     for copy in ("a", "b"):
         write_head_to_head(tmp_path / copy, "mnist_vs_tf", MLP, KERAS)
-    runs = tables.prepare(load_runs([tmp_path / "a", tmp_path / "b"]))
+    runs = prepared_runs.prepare(load_runs([tmp_path / "a", tmp_path / "b"]))
     assert len(runs) == 2 * (len(MLP) + len(KERAS))
     mlp, keras = claims_section.article_pairing(runs, "mnist_vs_tf")
     assert sorted(mlp["test_misclassified"]) == sorted(MLP) and sorted(keras["test_misclassified"]) == sorted(KERAS)
@@ -169,7 +169,7 @@ def test_titanic_error_intervals_stop_at_zero_where_the_measure_does(tmp_path: P
     """|errors| 1, 30, 2: their t-interval would start below 0, and is shown from 0; the signed mean's
     interval is not cut (an error can be negative)."""
     write_head_to_head(tmp_path, "titanic_vs_tf", [49.0, 80.0, 48.0], [52.0, 48.0, 53.0])
-    runs = tables.prepare(load_runs([tmp_path]))
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
     first = claims_section.error_measures(*claims_section.article_pairing(runs, "titanic_vs_tf")).iloc[0]
     half = scipy_stats.t.ppf(0.975, 2) * np.std([1, 30, 2], ddof=1) / math.sqrt(3)
     assert 11 - half < 0 and first['mean |"error"|'] == f"11 [0, {11 + half:.4g}]"
@@ -185,11 +185,11 @@ def test_a_head_to_head_claim_is_not_judged_against_keras_runs_of_another_setup(
     runs = load_runs([tmp_path])
     is_keras = runs["impl"] == "keras"
     runs.loc[is_keras, "initializer"] = "glorot_uniform"  # the article's TensorFlow side kept Keras's own
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference()).set_index("id")
     assert table.loc["titanic_vs_tf_error_gap", "verdict"] != "not comparable"
     assert table.loc["titanic_vs_tf_time_ratio", "verdict"] != "not comparable"
     runs.loc[is_keras, ["epochs", "learning_rate", "batch_size"]] = [5, 0.1, 600]
-    table = reference.reproduction_table(tables.summary_table(runs), runs, reference.load_reference()).set_index("id")
+    table = reference.reproduction_table(tables.summary_table(runs), runs, article_numbers.load_reference()).set_index("id")
     named = ("our Keras runs' setup differs: learning_rate=0.1 (article: 0.01); epochs=5 (article: 1000); "
              "batch_size=600 (article: 100)")
     for claim in ("titanic_vs_tf_error_gap", "titanic_vs_tf_time_ratio"):

@@ -12,7 +12,7 @@ from matplotlib.image import imread
 
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import figures, figures_article, tables
+from harness.reporting import figures, figures_article, prepared_runs, tables
 from synthetic_results import _titanic, write_synthetic_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -28,7 +28,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _figures(results: Path, experiment: str, out: Path) -> dict[str, Path]:
     runs = load_runs([results / experiment])
     summary = tables.summary_table(runs)
-    swept = tables.swept_params(tables.prepare(runs))
+    swept = prepared_runs.swept_params(prepared_runs.prepare(runs))
     made = figures_article.figures_for(experiment, runs, summary, swept, out)
     return {f.path.name: f.path for f in made}
 
@@ -91,7 +91,7 @@ def test_two_swept_settings_draw_one_line_per_other_value(tmp_path: Path, monkey
     drawn: dict[str, Figure] = {}
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.setdefault(path.name, fig) and path)
     runs = load_runs([sweep_dir])
-    swept = tables.swept_params(tables.prepare(runs))
+    swept = prepared_runs.swept_params(prepared_runs.prepare(runs))
     assert swept == ["learning_rate", "batch_size"]
     figures_article.figures_for("titanic_adam", runs, tables.summary_table(runs), swept, tmp_path)
     by_rate = drawn["titanic_adam-sweep-learning_rate.png"].axes[0]

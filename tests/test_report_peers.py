@@ -153,13 +153,13 @@ def _write_vs_tf_sweep(root, fit_seconds: dict[str, float], seeds: int = 5):
 
 
 def test_head_to_head_sweep_gets_the_sentence_for_the_job_with_peers(tmp_path) -> None:
-    from harness.reporting import batches, build, tables
+    from harness.reporting import batches, build, prepared_runs, tables
 
     _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, mlp_fused=0.3, keras=40.0, keras_tuned=10.0, torch=2.0,
                                       torch_compiled=0.5, sklearn=3.0))
     runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
     summary = tables.summary_table(runs)
-    swept = tables.swept_params(tables.prepare(runs))
+    swept = prepared_runs.swept_params(prepared_runs.prepare(runs))
     assert swept  # the two cases differ in their algorithm: the experiment is a sweep
     notes = build._notes(summary, runs, swept)
     sentences = [n for n in notes if "configuration of each peer" in n]
@@ -190,7 +190,7 @@ def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> 
     import json
 
     from harness import machine
-    from harness.reporting import batches, build, tables
+    from harness.reporting import batches, build, prepared_runs, tables
 
     folder = _write_vs_tf_sweep(tmp_path, dict(mlp=0.4, mlp_fused=0.3, keras=40.0, keras_tuned=10.0, torch=2.0,
                                                torch_compiled=0.5, sklearn=3.0))
@@ -198,7 +198,7 @@ def test_a_machine_whose_speed_changed_is_said_before_the_verdicts(tmp_path) -> 
     def summary_and_notes() -> tuple[pd.DataFrame, list[str]]:
         runs, _ = batches.select_latest(batches.load_batches([tmp_path]))
         summary = tables.summary_table(runs)
-        return summary, build._notes(summary, runs, tables.swept_params(tables.prepare(runs)))
+        return summary, build._notes(summary, runs, prepared_runs.swept_params(prepared_runs.prepare(runs)))
 
     def measured(*values: tuple[str, int, float]) -> None:
         rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in values])

@@ -11,14 +11,14 @@ import yaml
 from harness.algorithm import COMPONENTS, overrides
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import reference, tables, verdicts
+from harness.reporting import article_numbers, claim_measures, prepared_runs, reference, tables, verdicts
 from synthetic_results import write_synthetic_results
 
 REQUIRED = {"id", "figure", "setup", "quantity", "experiments", "measure", "unit", "better"}
 
 
 def test_reference_file_holds_the_articles_table() -> None:
-    numbers = reference.load_reference()["numbers"]
+    numbers = article_numbers.load_reference()["numbers"]
     ids = [n["id"] for n in numbers]
     assert len(ids) == len(set(ids))
     for entry in numbers:
@@ -33,7 +33,7 @@ def test_reference_file_holds_the_articles_table() -> None:
             assert entry.get("reason"), entry["id"]
         elif "bound" in entry:
             assert entry.get("bound_reason"), entry["id"]  # a fixed band only with its reason
-        elif entry["measure"] not in reference.TIME_MEASURES or entry["measure"] == "time_ratio_vs_keras":
+        elif entry["measure"] not in claim_measures.TIME_MEASURES or entry["measure"] == "time_ratio_vs_keras":
             assert entry.get("n"), entry["id"]  # the article's run count drives the test
     by_id = {n["id"]: n for n in numbers}
     published = {"drujba_fitted_w": 1933.30, "drujba_fitted_b": 10.81, "titanic_sgd_error": 26.3,
@@ -54,8 +54,8 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     them, never typed: a_low/b_high to a_high/b_low, widened by each bar's error for the verdict."""
     import yaml
 
-    raw = {n["id"]: n for n in yaml.safe_load(reference.DEFAULT_REFERENCE.read_text(encoding="utf-8"))["numbers"]}
-    by_id = {n["id"]: n for n in reference.load_reference()["numbers"]}
+    raw = {n["id"]: n for n in yaml.safe_load(article_numbers.DEFAULT_REFERENCE.read_text(encoding="utf-8"))["numbers"]}
+    by_id = {n["id"]: n for n in article_numbers.load_reference()["numbers"]}
     for ratio, mlp, keras in (("titanic_vs_tf_time_ratio", (1.2, 1.4), (5.9, 6.3)),
                               ("mnist_vs_tf_time_ratio", (9.9, 10.3), (5.1, 5.3))):
         assert "range" not in raw[ratio] and raw[ratio]["ratio_of"] == [ratio.replace("time_ratio", "mlp_time"),
@@ -69,12 +69,12 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
     broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "missing"]},
                                                   {"id": "a", "measure": "m", "range": [1, 2]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r's ratio_of must name two entries that have a range"):
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     def ratio(a: dict, b: dict) -> dict:
         broken.write_text(yaml.safe_dump({"numbers": [{"id": "r", "measure": "m", "ratio_of": ["a", "b"]},
                                                       {"id": "a", "measure": "m", **a},
                                                       {"id": "b", "measure": "m", **b}]}), encoding="utf-8")
-        return {n["id"]: n for n in reference.load_reference(broken)["numbers"]}["r"]
+        return {n["id"]: n for n in article_numbers.load_reference(broken)["numbers"]}["r"]
 
     for bad in ({"read_error": None}, {"read_error": True}, {"read_error": -0.1}, {"range": [-1, 6]}):
         with pytest.raises(ValueError, match="ranges and read_error must be numbers of 0 or more"):
@@ -93,7 +93,7 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
                                                    "range": [0.1, 0.2]}, {"id": "a", "measure": "m", "range": [1, 2]},
                                                   {"id": "b", "measure": "m", "range": [5, 6]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match="r has ratio_of and a typed range or value: keep ratio_of only"):
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     # a read-off error given as a number must match the precision the entry states in words
     for entry in raw.values():
         if "read_error" in entry:
@@ -105,7 +105,7 @@ def test_a_time_ratio_range_is_computed_from_the_two_times_and_their_read_off_er
 
 def test_missing_reference_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reference numbers not found"):
-        reference.load_reference(tmp_path / "nope.yaml")
+        article_numbers.load_reference(tmp_path / "nope.yaml")
 
 
 def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("numbers: [a, b\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken.yaml is not valid YAML \(.* line 2\); fix it") as error:
-        reference.load_reference(broken)
+        article_numbers.load_reference(broken)
     assert "\n" not in str(error.value)
     for entries, problem in (([{"id": "x", "measure": "fitted_w_mean"}], "x has no value"),
                              ([{"id": "x", "value": 1.0}], "x has no measure"),
@@ -124,7 +124,7 @@ def test_a_malformed_reference_file_is_one_clear_error(tmp_path: Path) -> None:
                              ([{"id": "x", "measure": "fitted_w_mean", "range": [1]}], "x's range must be")):
         broken.write_text(yaml.safe_dump({"numbers": entries}), encoding="utf-8")
         with pytest.raises(ValueError, match=f"broken.yaml: {problem}"):
-            reference.load_reference(broken)
+            article_numbers.load_reference(broken)
 
 
 def _entry(**values: object) -> dict:
@@ -144,7 +144,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.
 
 def _verdict(entry: dict, results: tuple[pd.DataFrame, pd.DataFrame]) -> dict:
     summary, runs = results
-    return reference.compare_entry(entry, summary, tables.prepare(runs))
+    return reference.compare_entry(entry, summary, prepared_runs.prepare(runs))
 
 
 def test_verdicts(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -173,7 +173,7 @@ def test_parallel_timings_and_sweeps_are_not_judged(results: tuple[pd.DataFrame,
 
 def test_reproduction_table_covers_every_number(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     summary, runs = results
-    numbers = reference.load_reference()
+    numbers = article_numbers.load_reference()
     table = reference.reproduction_table(summary, runs, numbers)
     assert len(table) == len(numbers["numbers"])
     assert {v.split(" (")[0] for v in table["verdict"]} <= set(reference.VERDICTS)  # "too few runs (n=2)"
@@ -189,7 +189,7 @@ def test_time_ratio_row_uses_same_machine_ratio(tmp_path: Path) -> None:
     runs = load_runs([folder])
     entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
     del entry["value"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["ours_value"] == pytest.approx(1.2 / 5.2)
     assert row["verdict"] == "consistent"
 
@@ -203,7 +203,7 @@ def test_time_ratio_notes_unequal_work(tmp_path: Path) -> None:
     runs = load_runs([folder])
     summary = tables.summary_table(runs)
     assert summary.loc[summary["impl"] == "mlp", "flops_ratio_vs_keras"].item() == pytest.approx(1 / 6)
-    row = reference.compare_entry(_entry(measure="time_ratio_vs_keras", value=0.2), summary, tables.prepare(runs))
+    row = reference.compare_entry(_entry(measure="time_ratio_vs_keras", value=0.2), summary, prepared_runs.prepare(runs))
     assert "FLOPs" in row["note"]
 
 
@@ -246,7 +246,7 @@ def _mnist_run(root: Path, experiment: str, algorithm: dict, loss: float, miscla
 def _table(root: Path) -> pd.DataFrame:
     runs = load_runs([root])
     summary = pd.concat([tables.summary_table(part) for _, part in runs.groupby("experiment")], ignore_index=True)
-    return reference.reproduction_table(summary, runs, reference.load_reference()).set_index("id")
+    return reference.reproduction_table(summary, runs, article_numbers.load_reference()).set_index("id")
 
 
 def test_keras_algorithm_never_judges_the_articles_numbers(tmp_path: Path) -> None:
@@ -283,10 +283,10 @@ def test_a_claim_is_judged_only_on_the_articles_algorithm(tmp_path: Path) -> Non
                seeds=5)  # a time ratio's verdict needs five runs a side
     runs = load_runs([tmp_path])
     entry = _entry(experiments=["mnist_vs_tf"], measure="time_ratio_vs_keras", value=1.0, algorithm="article")
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["verdict"] == "not comparable" and row["reason"].startswith("our runs use another algorithm")
     del entry["algorithm"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert (row["verdict"], row["ours_value"]) == ("consistent", 1.0)
 
 
@@ -334,11 +334,11 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
         rate = machine.best_of([{"when": w, "blas_threads": t, "matmul_gflops_float32": g} for w, t, g in values])
         (folder / "environment.json").write_text(json.dumps({"matmul_rate": rate}), encoding="utf-8")
         runs = load_runs([folder])
-        return reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+        return reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
 
     changed = row_with(("before", 1, 109.0), ("after", 1, 171.0))
     runs = load_runs([folder])
-    four = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs[runs["seed"] < 4]))
+    four = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs[runs["seed"] < 4]))
     assert four["verdict"] == "too few runs (n=4)" and "timed while" not in four["reason"]  # no verdict to qualify
     assert changed["verdict"] == "consistent"  # the verdict stands, qualified
     assert changed["reason"].endswith("; timed while the CPU's float32 matmul rate measured 109 GFLOP/s before "
@@ -349,7 +349,7 @@ def test_a_time_judged_while_the_machine_s_speed_changed_says_so(tmp_path: Path)
     assert "timed while" not in steady["reason"] and steady["verdict"] == "consistent"
     row_with(("before", 1, 109.0), ("after", 1, 171.0))
     runs = load_runs([folder])
-    error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), tables.prepare(runs))
+    error = reference.compare_entry(_entry(value=0.0), tables.summary_table(runs), prepared_runs.prepare(runs))
     assert error["reason"] and "timed while" not in error["reason"]  # only times are qualified
 
 
@@ -377,7 +377,7 @@ def test_a_speed_change_too_small_to_alter_a_range_verdict_says_so(tmp_path: Pat
     runs = _ratio_runs_under_a_changed_rate(tmp_path, mlp_seconds=0.05)
     entry = _entry(measure="time_ratio_vs_keras", range=[0.190, 0.237], better="lower")
     del entry["value"]
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert row["verdict"] == "better"
     assert row["reason"].endswith("(the slower is 63% of the faster; flagged below 75%); a change of that measured "
                                   "size, moving the ratio by up to 1.57x either way, would not change this verdict")
@@ -392,7 +392,7 @@ def test_a_reproduction_interval_stops_where_its_quantity_ends(tmp_path: Path) -
                                   fit_seconds=1.0, test_accuracy=0.8, epoch_losses=[1.0, loss]))
     runs = load_runs([folder])
     entry = _entry(measure="final_loss_mean", value=0.05, n=1, better="lower", unit="")
-    row = reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs))
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     bare = verdicts.judge_single([0.02, 0.09, 0.01], 0.05, "lower")
     assert bare.low < 0 and (row["verdict"], row["p_value"]) == (bare.verdict, pytest.approx(bare.p_value))
     assert row["ours"].startswith("0.04 [95% PI, one run 0, ")
@@ -407,7 +407,7 @@ def test_the_speed_caveat_tests_the_widened_range_the_verdict_tested(tmp_path: P
     widened = printed | {"read_range": [0.172, 0.259]}
     for entry in (printed, widened):
         del entry["value"]
-    rows = [reference.compare_entry(entry, tables.summary_table(runs), tables.prepare(runs)) for entry in (printed, widened)]
+    rows = [reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs)) for entry in (printed, widened)]
     assert [row["verdict"] for row in rows] == ["better", "better"]
     assert rows[0]["reason"].endswith("would not change this verdict")
     assert rows[1]["reason"].endswith("so the verdict may show that change rather than the implementations'")
@@ -468,7 +468,7 @@ def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> Non
     names the data, its split and sizes, the network and the penalty, besides the optimizer's settings."""
     data_and_net = {"dataset", "variant", "n_train", "n_test", "layers", "activations", "loss", "l1", "l2",
                     "optimizer", "learning_rate", "epochs", "batch_size"}
-    for entry in reference.load_reference()["numbers"]:
+    for entry in article_numbers.load_reference()["numbers"]:
         if entry["id"].startswith(("titanic", "mnist")):
             stated = set(entry.get("config") or {})
             assert data_and_net <= stated, (entry["id"], sorted(data_and_net - stated))
@@ -481,7 +481,7 @@ def test_every_titanic_and_mnist_number_states_the_articles_whole_setup() -> Non
 def test_article_yaml_describes_the_mean_test_the_code_runs() -> None:
     """The field notes of article.yaml name verdicts.judge_mean's test (our s for both groups, our n - 1
     degrees of freedom), not Welch's, which would estimate the article's spread and use both counts."""
-    header = reference.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
+    header = article_numbers.DEFAULT_REFERENCE.read_text(encoding="utf-8").split("\nsource:")[0]
     assert "Welch" not in header
     assert "s·sqrt(1/n + 1/N)" in header and "our n − 1 degrees of freedom" in header
     # N is this field, the article's count; n ours (read literally, the article's count got the df)

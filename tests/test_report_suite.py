@@ -16,7 +16,7 @@ from harness import suite
 from harness.algorithm import classify
 from harness.precheck import CONF_DIR
 from harness.run_settings import dotted_settings
-from harness.reporting import reference
+from harness.reporting import article_numbers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def test_suite_runs_the_articles_setup_for_every_number() -> None:
     """Each article number with a setup is measured by a suite step that runs exactly that setup,
     the algorithm included (harness.algorithm.classify: every component at the article's value)."""
     served = {}
-    numbers = [e for e in reference.load_reference()["numbers"] if e.get("config")]
+    numbers = [e for e in article_numbers.load_reference()["numbers"] if e.get("config")]
     for entry in numbers:
         runnable = [name for name in entry["experiments"] if any(_matches(entry, cfg) for cfg in _suite_setups(name))]
         if runnable:

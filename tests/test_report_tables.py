@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 import exact_bootstrap as exact
 from harness.records import write_record
 from harness.runs_table import load_runs
-from harness.reporting import stats, tables
+from harness.reporting import machine_rate, number_text, stats, tables
 from harness.reporting.batches import batch_root, load_batches, report_root, select_latest
 
 MLP_TIMES = [1.0, 1.2, 1.1, 1.5]
@@ -103,15 +103,15 @@ def test_page_table_shows_the_interval_of_every_mean(run_dir: Path) -> None:
     for column, values, mean in (("misclassified", misclassified, 57.0),
                                  ("article error (signed)", [11, 16, 6, 21], 13.5)):
         shown_mean, interval = _shown(mlp[f"{column} mean [95% CI]"])
-        expected = [float(tables.fmt(bound, 4)) for bound in (v.expected for v in _t_interval(values))]
+        expected = [float(number_text.fmt(bound, 4)) for bound in (v.expected for v in _t_interval(values))]
         assert shown_mean == mean and list(interval) == expected
     assert view[view["impl"] == "keras"].iloc[0]["article error (signed) mean [95% CI]"] == "—"
     single = tables.summary_table(load_runs([run_dir]).query("seed == 0"))
     shown = tables.display_table(single)
     assert shown["misclassified mean [95% CI]"].tolist() == ["48", "56"]  # keras, mlp: one run each
     # a single run has no spread to show: no IQR of 0, no empty interval for its time ratio
-    assert shown["fit s median [IQR]"].tolist() == [tables.fmt(KERAS_TIMES[0]), tables.fmt(MLP_TIMES[0])]
-    assert shown["time / keras [95% CI]"].tolist()[1] == tables.fmt(MLP_TIMES[0] / KERAS_TIMES[0])
+    assert shown["fit s median [IQR]"].tolist() == [number_text.fmt(KERAS_TIMES[0]), number_text.fmt(MLP_TIMES[0])]
+    assert shown["time / keras [95% CI]"].tolist()[1] == number_text.fmt(MLP_TIMES[0] / KERAS_TIMES[0])
     # the accuracy test's p printed as everywhere on the page (stats.p_text), never rounded onto 0.05
     summary = tables.summary_table(load_runs([run_dir]))
     p = summary.loc[summary["impl"] == "mlp", "accuracy_p_value"].iloc[0]
@@ -348,7 +348,7 @@ def test_a_resumed_runs_own_rate_measurements_count_too(tmp_path: Path) -> None:
     row = tables.summary_table(load_runs([folder])).iloc[0]
     assert row["machine_gflops_per_s"] == 300.0  # the best of every process's measurements
     assert row["cpu_rate_stability"] == pytest.approx(80.0 / 200.0)  # each process's spread apart
-    assert tables.machine_spread(load_runs([folder])).fastest == machine.Measured(200.0, "before")
+    assert machine_rate.machine_spread(load_runs([folder])).fastest == machine.Measured(200.0, "before")
 
 
 def test_summary_intervals_stop_where_accuracy_and_counts_end(tmp_path: Path) -> None:
@@ -366,6 +366,6 @@ def test_summary_intervals_stop_where_accuracy_and_counts_end(tmp_path: Path) ->
 
 
 def test_numbers_below_a_million_are_never_printed_with_an_exponent() -> None:
-    assert [tables.fmt(v) for v in (1634.2, -5296.4, 999.6, 999.4, 0.00123, 46.71, 2.5e6)] == \
+    assert [number_text.fmt(v) for v in (1634.2, -5296.4, 999.6, 999.4, 0.00123, 46.71, 2.5e6)] == \
         ["1634", "-5296", "1000", "999", "0.00123", "46.7", "2.5e+06"]
-    assert tables.fmt(12345.678, 4) == "12346" and tables.fmt(np.float32(1500.0)) == "1500"
+    assert number_text.fmt(12345.678, 4) == "12346" and number_text.fmt(np.float32(1500.0)) == "1500"

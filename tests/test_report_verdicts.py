@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from harness.reporting import stats, verdicts
+from harness.reporting import multiple_testing, stats, verdicts
 
 
 def _exact_p(mean: float, s: float, n: int, published: float, m: int) -> float:
@@ -81,7 +81,7 @@ def test_the_titanic_gap_of_signed_means_has_no_better_side() -> None:
     """A gap of signed "errors" (mlp - keras) that is lower is not a more accurate MLP: an MLP off
     by -30 passengers beside a Keras off by 0 gives a gap of -30, far below the article's 4, and
     must not read "better"."""
-    from harness.reporting.reference import load_reference
+    from harness.reporting.article_numbers import load_reference
 
     entry = next(e for e in load_reference()["numbers"] if e["id"] == "titanic_vs_tf_error_gap")
     result = verdicts.judge_gap([-31.0, -29.0, -30.0, -32.0, -28.0], [1.0, -1.0, 0.0, 2.0, -2.0], entry["value"],
@@ -162,7 +162,7 @@ def test_a_bound_inside_the_interval_is_no_verdict() -> None:
 
 def test_reasons_write_large_numbers_whole() -> None:
     """Misclassified counts of a run near chance (sd in the thousands) and values above 10,000 read
-    as the tables write them (tables.fmt), never as 3.47e+03."""
+    as the tables write them (number_text.fmt), never as 3.47e+03."""
     spread = [100.0, 4000.0, 200.0, 6000.0, 300.0]
     large = [12000.0, 13000.0, 14000.0, 12500.0]
     reasons = {"mean": verdicts.judge_mean(spread, 341.0, 5, "lower").reason,
@@ -464,32 +464,32 @@ def test_a_consistent_mean_outside_our_interval_says_why() -> None:
 def test_the_verdicts_read_as_one_family() -> None:
     """Holm by hand: p 0.004, 0.03, 0.2, 0.5 of four tests become 0.016, 0.09, 0.4, 0.5, so only the
     first significant verdict remains so; NaN (a verdict without a test's p) is not one of the family."""
-    text = verdicts.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], interval_read=2)
+    text = multiple_testing.family_note([0.03, 0.004, math.nan, 0.2, 0.5], ["a", "b", "c", "d", "e"], interval_read=2)
     assert text == ("4 verdicts come from a test at level 0.05 each (the 2 read from an interval or a bound have no p "
                     "and are not counted): were the article right on all of them, chance alone would make about 0.2 "
                     "of them significant on average (4 × 0.05). 2 are significant: a (p=0.03); b (p=0.004). With "
                     "Holm's adjustment over the 4, 1 remains significant: b (Holm p=0.016); the rest could be chance: "
                     "a (Holm p=0.09).")
     # Holm, not Bonferroni: 0.01, 0.02, 0.03 become 0.03, 0.04, 0.04 (Bonferroni would keep only the first)
-    assert verdicts.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
+    assert multiple_testing.family_note([0.01, 0.02, 0.03], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, all 3 remain significant.")
     assert list(stats.holm([0.01, 0.02, 0.03])) == pytest.approx([0.03, 0.04, 0.04])
-    assert verdicts.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], interval_read=1).endswith(
+    assert multiple_testing.family_note([0.0312, 0.5, 0.6], ["x", "y", "z"], interval_read=1).endswith(
         "1 is significant: x (p=0.0312). Read as one of 3 tests, it could be chance: x (Holm p=0.0936).")
-    assert verdicts.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
+    assert multiple_testing.family_note([0.03, 0.04, 0.5], ["a", "b", "c"]).endswith(
         "2 are significant: a (p=0.03); b (p=0.04). Read as one of 3 tests, each could be chance: a (Holm p=0.09); "
         "b (Holm p=0.09).")
-    assert verdicts.family_note([0.01, 0.02, 0.9], ["a", "b", "c"]).endswith(
+    assert multiple_testing.family_note([0.01, 0.02, 0.9], ["a", "b", "c"]).endswith(
         "With Holm's adjustment over the 3, both remain significant.")
     assert "(the 1 read from an interval or a bound has no p and is not counted)" in \
-        verdicts.family_note([0.5, 0.6], ["a", "b"], interval_read=1)
-    assert verdicts.family_note([0.5, None], ["a", "b"]) == (
+        multiple_testing.family_note([0.5, 0.6], ["a", "b"], interval_read=1)
+    assert multiple_testing.family_note([0.5, None], ["a", "b"]) == (
         "1 verdict comes from a test at level 0.05: were the article right on it, chance alone would make it "
         "significant 5% of the time. It is not significant.")
-    assert verdicts.family_note([0.01], ["a"]).endswith("It is significant: a (p=0.01).")  # no Holm for one test
-    assert verdicts.family_note([1e-9, 0.6], ["a", "b"]).endswith(
+    assert multiple_testing.family_note([0.01], ["a"]).endswith("It is significant: a (p=0.01).")  # no Holm for one test
+    assert multiple_testing.family_note([1e-9, 0.6], ["a", "b"]).endswith(
         "1 is significant: a (p<0.0001). With Holm's adjustment over the 2, it remains significant.")
-    assert verdicts.family_note([math.nan, None], ["a", "b"]) == ""
+    assert multiple_testing.family_note([math.nan, None], ["a", "b"]) == ""
 
 
 def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None:
@@ -557,9 +557,9 @@ def test_the_family_note_names_verdicts_left_untested_for_want_of_spread() -> No
     from harness.reporting import html
 
     assert "(the 1 read from an interval or a bound and the 2 whose runs have no spread have no p and are not " \
-           "counted)" in verdicts.family_note([0.5, 0.6], ["a", "b"], interval_read=1, no_spread=2)
+           "counted)" in multiple_testing.family_note([0.5, 0.6], ["a", "b"], interval_read=1, no_spread=2)
     assert "(the 1 whose runs have no spread has no p and is not counted)" in \
-        verdicts.family_note([0.5, 0.6], ["a", "b"], no_spread=1)
+        multiple_testing.family_note([0.5, 0.6], ["a", "b"], no_spread=1)
     rows = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "test": ["t", "t", "no test"],
                          "p_value": [0.5, 0.6, math.nan], "verdict": ["consistent", "consistent", "untested"]})
     assert "(the 1 whose runs have no spread has no p and is not counted)" in html._reproduction_rows(rows)[2]

@@ -1,5 +1,6 @@
 """The page's ablation section (the article's algorithm against Keras's, component by component): chart, table,
-computed sentence, per ablation experiment (harness.reporting.ablation does the arithmetic)."""
+computed sentence, per ablation experiment (harness.reporting.ablation_cells reads the runs into cells,
+harness.reporting.ablation does the arithmetic, harness.reporting.ablation_finding writes the sentence)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.reporting import ablation
+from harness.algorithm import COMPONENTS
+from harness.reporting import ablation, ablation_cells, ablation_finding
 from harness.reporting import figures as fg
 from harness.reporting import html, stats
-from harness.reporting.tables import fmt, repeated_runs
+from harness.reporting.claim_measures import Measure
+from harness.reporting.number_text import fmt
+from harness.reporting.prepared_runs import repeated_runs
 
 TITLE = "The article's algorithm against Keras's, component by component"
 ANCHOR = "ablation"
 DESIGN_COLOURS = {ablation.FROM_ARTICLE: "#1f77b4", ablation.FROM_KERAS: "#ff7f0e", ablation.MAIN: "#2ca02c"}
+CI_COLUMN = "95% CI (not adjusted)"
 
 
 def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, path: Path) -> fg.FigureFile:
@@ -56,6 +61,56 @@ def chart(experiment: str, found: list[ablation.Effect], the_gap: ablation.Gap, 
                          "the mean per-seed difference, not adjusted for the number of components." + closing)
 
 
+def effects_frame(found: list[ablation.Effect], the_gap: ablation.Gap) -> pd.DataFrame:
+    """The table of the section: one row per component and design; the share of the gap only for the
+    components the finding names (``ablation_finding.closes``), when there is a significant gap to share: the share of
+    an effect not told from zero would be noise in percent."""
+    real = ablation.gap_state(the_gap) == ablation.REAL
+    effect = effect_column(the_gap.measure)
+    columns = ["component", "switched", effect, CI_COLUMN, "p", "p (Holm)", "seeds", "share of gap"]
+    rows = [{"component": e.component, "switched": e.design, effect: e.effect,
+             CI_COLUMN: f"[{fmt(e.low)}, {fmt(e.high)}]" if math.isfinite(e.low) and math.isfinite(e.high) else "—",
+             "p": e.p_value, "p (Holm)": e.p_holm, "seeds": e.n[0],
+             "share of gap": ablation_finding.share_text(e, the_gap) if real and ablation_finding.closes(e) else "—"}
+            for e in found]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def untested_note(found: list[ablation.Effect]) -> str:
+    """Why effects have no p, one clause per reason: a switched cell with no runs on its base cell's
+    seeds (no row at all), too few seeds in common, or the same difference on every seed (t is
+    undefined; 0 on every seed: the switch left every seed's measure as it was, or in the factorial
+    the two sides' averages were equal). '' when every effect was tested."""
+    missing = [ablation.Effect(c.name, c.label, design, math.nan, math.nan, math.nan, math.nan, (0, 0))
+               for design in (ablation.FROM_ARTICLE, ablation.FROM_KERAS) if any(e.design == design for e in found)
+               for c in COMPONENTS if not any(e.design == design and e.component == c.name for e in found)]
+    few = [e for e in found if e.n[0] < stats.MIN_RUNS]
+    flat = [e for e in found if e.n[0] >= stats.MIN_RUNS and not math.isfinite(e.p_value)]
+    parts = []
+    if missing:
+        parts.append(f"{_listed(missing)}: no runs of the switched cell on its base cell's seeds, so no row")
+    if few:
+        parts.append(f"{_listed(few)}: fewer than {stats.MIN_RUNS} seeds in common, too few for a test")
+    for value, factorial in sorted({(e.effect, e.design == ablation.MAIN) for e in flat}):
+        group = [e for e in flat if (e.effect, e.design == ablation.MAIN) == (value, factorial)]
+        what = (f"every seed differed by the same {fmt(float(value))}" if value != 0 else
+                "the two sides' averages were equal on every seed" if factorial else
+                "the switch left every seed's measure as it was")
+        parts.append(f"{_listed(group)}: {what}, so there is {stats.NO_SPREAD}")
+    return "; ".join(f"Not tested: {part}" if i == 0 else part for i, part in enumerate(parts)) + ("." if parts else "")
+
+
+def _listed(found: list[ablation.Effect]) -> str:
+    """'loss_gradient (alone from the article's and alone from Keras's)', components in table order."""
+    names = list(dict.fromkeys(e.component for e in found))
+    return ", ".join(f"{name} ({' and '.join(e.design for e in found if e.component == name)})" for name in names)
+
+
+def effect_column(measure: Measure) -> str:
+    """The table's effect column, e.g. 'effect on mean misclassified (images)'."""
+    return f"effect on mean {measure.name} ({measure.unit})"
+
+
 def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str, Any]) -> str:
     """One ablation experiment: sentence, chart, table; or which experiment to run."""
     mine = runs[runs["experiment"] == experiment] if len(runs) else runs
@@ -63,18 +118,18 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
         return (f"<h3>{html.esc(experiment)}</h3><p class='note'>No runs of {html.esc(experiment)} yet: run "
                 f"<code>python -m harness +experiment={html.esc(experiment)}</code> (or <code>make bench</code>) "
                 "and rebuild the report.</p>")
-    measure, why_not = ablation.measure_of(experiment, numbers)
-    claim = html.esc(ablation.EXPLAINS[experiment])
+    measure, why_not = ablation_cells.measure_of(experiment, numbers)
+    claim = html.esc(ablation_cells.EXPLAINS[experiment])
     measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: each run's "
                 f"{html.esc(measure.name)}, averaged over a cell's runs." if measure and not measure.absolute else
                 f"Accuracy is measured in the quantity of the article's claim <code>{claim}</code>, as a size: each "
                 f"run's {html.esc(measure.name)}, averaged over a cell's runs, so that lower is more accurate (the "
                 f"claim itself compares signed means, as the article did)." if measure else
                 f"{html.esc(why_not[0].upper() + why_not[1:])}, so accuracy is measured as each run's "
-                f"{ablation.MISCLASSIFIED.name} test rows, not as the gap this experiment explains "
+                f"{ablation_cells.MISCLASSIFIED.name} test rows, not as the gap this experiment explains "
                 f"(<code>{claim}</code>) states it.")
-    measure = measure or ablation.MISCLASSIFIED
-    table = ablation.cells(mine, measure)
+    measure = measure or ablation_cells.MISCLASSIFIED
+    table = ablation_cells.cells(mine, measure)
     keras_runs = mine[(mine["impl"] == "keras") & mine["ok"]]
     if len(keras_runs):  # each seed once, the latest
         keras_runs = keras_runs[~repeated_runs(keras_runs, ["impl", "backend"])]
@@ -84,18 +139,18 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
                 f"<code>{html.esc(measure.column)}</code>, so there is nothing to compare.</p>")
     found, the_gap = ablation.effects(table), ablation.gap(table, keras, measure)
     parts = [f"<h3>{html.esc(experiment)}</h3>",
-             f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation.sentence(experiment, found, the_gap))}</b></p>",
+             f"<p id='{ANCHOR}-{html.esc(experiment)}-finding'><b>{html.esc(ablation_finding.sentence(experiment, found, the_gap))}</b></p>",
              f"<p class='muted small'>{measured} {len(table)} cell(s) of the MLP "
              f"({sum(len(v) for v in table.values())} runs) and {keras.size} Keras run(s) (TensorFlow's mean "
              f"{html.esc(measure.name)}: {fmt(float(np.mean(keras)) if keras.size else math.nan, 4)}).</p>"]
     if found:
         parts.append(html.image_html(chart(experiment, found, the_gap, out_dir / f"{experiment}-effects.png")))
-        view = ablation.effects_frame(found, the_gap)
-        view[ablation.effect_column(measure)] = view[ablation.effect_column(measure)].map(fmt)
+        view = effects_frame(found, the_gap)
+        view[effect_column(measure)] = view[effect_column(measure)].map(fmt)
         for column in ("p", "p (Holm)"):
             view[column] = view[column].map(lambda v: "—" if pd.isna(v) else stats.p_text(v))
         parts.append(html.table_html(view))
-        untested = ablation.untested_note(found)
+        untested = untested_note(found)
         if untested:
             parts.append(f"<p class='muted small' id='{ANCHOR}-{html.esc(experiment)}-untested'>{html.esc(untested)}</p>")
     else:
@@ -104,9 +159,9 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
 
 
 def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
-    """The whole section (runs prepared by tables.prepare; `numbers`: the article's reference numbers,
+    """The whole section (runs prepared by prepared_runs.prepare; `numbers`: the article's reference numbers,
     whose gap claims say how each experiment measures accuracy)."""
-    body = "\n".join(_part(experiment, runs, out_dir, numbers) for experiment in ablation.EXPERIMENTS)
+    body = "\n".join(_part(experiment, runs, out_dir, numbers) for experiment in ablation_cells.EXPERIMENTS)
     method = (f"<p class='muted small'>Cells are told apart by their runs' component values "
               f"(harness.algorithm.COMPONENTS). Accuracy is measured in the quantity of the article's accuracy gap "
               f"that the experiment explains (named under each heading). An effect is the difference of its means, "
@@ -116,16 +171,16 @@ def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> 
               f"per-seed differences (not adjusted for the number of components); a main effect averages each "
               f"side's cells per seed first. p (Holm) adjusts each design's p over its components by "
               f"Holm's method, so that the chance of calling any of them significant when none has an effect stays "
-              f"under {ablation.ALPHA}. The finding "
+              f"under {stats.ALPHA}. The finding "
               f"names the components whose switch alone from the article's algorithm lowers the measure with a "
-              f"Holm-adjusted p &lt; {ablation.ALPHA}, each with its share of the gap between the article's algorithm "
+              f"Holm-adjusted p &lt; {stats.ALPHA}, each with its share of the gap between the article's algorithm "
               f"and Keras's in our MLP (against TensorFlow's own runs, by Welch's test, when those two cells share "
-              f"fewer than {ablation.MIN_RUNS} seeds and TensorFlow has {ablation.MIN_RUNS} runs) and that share's "
+              f"fewer than {stats.MIN_RUNS} seeds and TensorFlow has {stats.MIN_RUNS} runs) and that share's "
               f"95% interval (Fieller's, over the seeds the effect and the gap share, none against TensorFlow's own runs; "
               f"not adjusted for the number of "
               f"components; it may pass 100%: the switch alone then lowers the measure by more than the gap); a "
               f"second sentence names "
               f"those whose switch alone from Keras's algorithm to the article's raises it with a Holm-adjusted "
-              f"p &lt; {ablation.ALPHA}. An effect or gap "
-              f"needs {ablation.MIN_RUNS} seeds (or runs a side) and some spread for an interval.</p>")
+              f"p &lt; {stats.ALPHA}. An effect or gap "
+              f"needs {stats.MIN_RUNS} seeds (or runs a side) and some spread for an interval.</p>")
     return f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>{method}\n{body}'

@@ -17,7 +17,8 @@ import yaml
 from harness.atomic_write import atomic_write_text
 from harness.machine import RateSpread
 from harness.runs_table import is_ok, load_runs
-from harness.reporting import ablation_section, batches, claims_section, html, publish, reference, tables
+from harness.reporting import (ablation_section, article_numbers, batches, claims_section, html, machine_rate,
+                               number_text, prepared_runs, publish, reference, tables)
 from harness.reporting.figures import FigureFile, label
 from harness.reporting.figures_article import figures_for
 from harness.reporting.peers import fastest_peer_sentence
@@ -36,7 +37,7 @@ def setup_table(runs: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {"impl": impl, "backend": backend}
         for column in SETUP_FIELDS:
             values = [v for v in group[column].dropna().unique()]
-            row[column] = ", ".join(sorted(tables.fmt(v, 6) for v in values)) if values else None
+            row[column] = ", ".join(sorted(number_text.fmt(v, 6) for v in values)) if values else None
         seeds = sorted(int(s) for s in pd.to_numeric(group["seed"], errors="coerce").dropna().unique())
         row["seeds"] = ", ".join(map(str, seeds))
         rows.append(row)
@@ -62,10 +63,10 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
              root_dirs: list[Path]) -> tuple[html.Section, pd.DataFrame]:
     """Tables, figures and metadata of one experiment; returns the section and its summary."""
     summary = tables.summary_table(runs)
-    swept = tables.swept_params(tables.prepare(runs))
+    swept = prepared_runs.swept_params(prepared_runs.prepare(runs))
     # Figures split a sweep by its config settings too, and count each run once, as the table does.
-    shown = tables.with_settings(runs)
-    shown = shown[~tables.repeated_runs(shown, tables.GROUP_KEYS + swept)]
+    shown = prepared_runs.with_settings(runs)
+    shown = shown[~prepared_runs.repeated_runs(shown, tables.GROUP_KEYS + swept)]
     name = html.anchor(experiment)
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"
     atomic_write_text(csv_path, summary.to_csv(index=False))
@@ -116,7 +117,7 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     if timing:
         notes.append("Runs were " + "; ".join(timing) + ": they shared the CPU, so their fit times are "
                      "not comparable to runs timed one at a time.")
-    spread = tables.changed_spread(runs)
+    spread = machine_rate.changed_spread(runs)
     if spread is not None and not timing:  # shared CPU: said above
         notes.append(_speed_change(spread))
     if swept:
@@ -133,7 +134,7 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
 def _speed_change(spread: RateSpread) -> str:
     """The section's warning that the machine's speed, or its load, may have changed while its runs
     were timed, with the two measurements in the order they were taken."""
-    measured = tables.changed_rate(spread)
+    measured = machine_rate.changed_rate(spread)
     return (f"{measured[0].upper()}{measured[1:]}: the machine's speed, or the load on it, may have changed while "
             "they were timed, so fit times taken at different moments of this section may not be comparable, "
             "and its speed verdicts may show that change rather than the implementations'.")
@@ -154,7 +155,7 @@ def _peer_sentences(summary: pd.DataFrame, swept: list[str]) -> list[str]:
         sentence = fastest_peer_sentence(group.reset_index(drop=True))
         if sentence:
             values = values if isinstance(values, tuple) else (values,)
-            where = ", ".join(f"{k}={tables.fmt(v, 6)}" for k, v in zip(keys, values))
+            where = ", ".join(f"{k}={number_text.fmt(v, 6)}" for k, v in zip(keys, values))
             notes.append(f"With {where}: {sentence}")
     return notes
 
@@ -198,7 +199,7 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
     atomic_write_text(out / "tables" / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out / "tables" / "reproduction.csv", reproduction.to_csv(index=False))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    prepared = tables.prepare(runs) if not runs.empty else runs
+    prepared = prepared_runs.prepare(runs) if not runs.empty else runs
     numbers = _numbers(reference_path)
     extra = tuple((section.ANCHOR, section.TITLE, section.section_html(prepared, numbers, out / "figures"))
                   for section in (claims_section, ablation_section))
@@ -210,7 +211,7 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
 def _numbers(reference_path: str | os.PathLike | None) -> dict[str, Any]:
     """article.yaml's content, {} when it is missing (the reproduction table then says why)."""
     try:
-        return reference.load_reference(reference_path)
+        return article_numbers.load_reference(reference_path)
     except ValueError:
         return {}
 
@@ -219,7 +220,7 @@ def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,
                   reference_path: str | os.PathLike | None) -> tuple[pd.DataFrame, str]:
     """The reproduction table, or an empty one with the reason when the reference is missing."""
     try:
-        numbers = reference.load_reference(reference_path)
+        numbers = article_numbers.load_reference(reference_path)
     except ValueError as error:
         return pd.DataFrame(columns=["verdict"]), str(error)
     return reference.reproduction_table(summary, runs, numbers), ""

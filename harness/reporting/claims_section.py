@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from harness.reporting import figures as fg
-from harness.reporting import html, reference
+from harness.reporting import comparable_runs, html
 from harness.reporting.figures_article import comparison
+from harness.reporting.number_text import mean_text
+from harness.reporting.prepared_runs import repeated_runs
 from harness.reporting.stats import finite, range_of, t_interval
-from harness.reporting.tables import mean_text, repeated_runs
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -29,7 +30,7 @@ def article_pairing(runs: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, 
     if mine.empty:
         return mine, mine
     mlp = mine[mine["impl"] == "mlp"]
-    mlp = mlp[reference.algorithm_of(mlp) == "article"]
+    mlp = mlp[comparable_runs.algorithm_of(mlp) == "article"]
     keras = mine[mine["impl"] == "keras"]
     return (mlp[~repeated_runs(mlp, ["impl", "backend"])] if len(mlp) else mlp,
             keras[~repeated_runs(keras, ["impl", "backend"])] if len(keras) else keras)
@@ -107,7 +108,7 @@ def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> 
 
 
 def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:
-    """The whole section (runs prepared by tables.prepare; `numbers` is article.yaml's content)."""
+    """The whole section (runs prepared by prepared_runs.prepare; `numbers` is article.yaml's content)."""
     parts = [f'<h2 id="{ANCHOR}">{html.esc(TITLE)}</h2>',
              "<p>The article compared its MLP, with its own algorithm, against Keras in the same experiment. "
              "Its time ratio and its accuracy gap are judged as such in the reproduction table; here are the "

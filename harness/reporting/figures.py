@@ -21,7 +21,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from harness.runs_table import is_ok
 from harness.write_failure import writing
-from harness.reporting.tables import REFERENCE_IMPL, fmt
+from harness.reporting.number_text import fmt
+from harness.reporting.tables import REFERENCE_IMPL
 
 DPI = 100
 IMPL_COLOURS = {"mlp": "#1f77b4", "keras": "#ff7f0e", "torch": "#2ca02c", "sklearn": "#d62728",

@@ -21,7 +21,8 @@ from matplotlib.ticker import MaxNLocator
 from harness.reporting import batches
 from harness.reporting import figures as fg
 from harness.reporting.stats import finite, range_of, t_interval
-from harness.reporting.tables import REFERENCE_IMPL, fmt
+from harness.reporting.number_text import fmt
+from harness.reporting.tables import REFERENCE_IMPL
 
 # The article's generating function, F(x) = 1837.5x + U(0, 10000) + 14376.52, and its fit.
 DRUJBA_TRUE_W, DRUJBA_TRUE_B, DRUJBA_NOISE = 1837.5, 14376.52, 10000.0

@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from harness.reporting import stats, verdicts
+from harness.reporting import multiple_testing, stats, verdicts
 from harness.reporting.figures import FigureFile
 
 
@@ -67,7 +67,7 @@ def verdict_html(verdict: str) -> str:
 
 def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, str]:
     """The reproduction table's rows for the template, a count per verdict ('3 consistent, 1 worse')
-    and the note on its tests as one family (verdicts.family_note)."""
+    and the note on its tests as one family (multiple_testing.family_note)."""
     if table.empty:
         return [], "", ""
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
@@ -75,8 +75,8 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
     names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     p_values = pd.to_numeric(table["p_value"], errors="coerce")
     judged = table["verdict"].isin((*verdicts.JUDGED, verdicts.NOT_SHOWN))  # read from an interval or a bound
-    family = verdicts.family_note(p_values.tolist(), names, interval_read=int((judged & p_values.isna()).sum()),
-                                  no_spread=int((table["verdict"] == verdicts.UNTESTED).sum()))
+    family = multiple_testing.family_note(p_values.tolist(), names, interval_read=int((judged & p_values.isna()).sum()),
+                                          no_spread=int((table["verdict"] == verdicts.UNTESTED).sum()))
     return rows, counts, family
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from harness.reporting import stats
-from harness.reporting.tables import fmt, ratio_bound_text
+from harness.reporting.number_text import fmt, ratio_bound_text
 from harness.reporting.verdicts import TOO_FEW
 
 SUBJECT = "mlp"  # the implementation judged against the peers, in each of its forms (mlp, mlp_fused)
