@@ -165,6 +165,24 @@ def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(
     assert len(pd.read_csv(sweep / "runs.csv")) == 1
 
 
+def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_path: Path, data_root: Path) -> None:
+    """resume=true of a sweep whose job 1 holds a record the OS will not read (EIO): the command's check
+    refuses it in one line (exit 2) before job 0 runs its missing seed, not job 1 after job 0 ran."""
+    sweep = tmp_path / "sweep"
+    first = [arg if arg != "runs=2" else "runs=1" for arg in SWEEP]
+    code, _, everything = ended(command([*first, f"hydra.sweep.dir={sweep}"], tmp_path, data_root))
+    assert code == 0, everything[-3000:]
+    before = {p: p.read_bytes() for p in sweep.glob("*/records/*.json")}
+    path = sweep / "1" / "records" / "mlp-numpy-seed0.json"
+    process = command([*SWEEP, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_UNREADABLE=str(path.relative_to(sweep)))
+    code, lines, everything = ended(process)
+    assert code == 2, everything[-3000:]
+    assert lines == [f"error: resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it "
+                     f"out of {path.parent} to run it again, then run the command again"]
+    assert {p: p.read_bytes() for p in sweep.glob("*/records/*.json")} == before  # no job ran
+
+
 def _unreadable(folder: Path) -> None:
     raise OSError(5, "Input/output error")
 
