@@ -161,7 +161,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         failed runs (counted as the command's end counts them: harness.run.count_records), a merge
         write the OS refused, and how to finish; exit UNFINISHED, or WRITE_FAILED when that write
         was refused (as any refused write)."""
-        from harness.run import count_records
+        from harness.run import count_records, failed_runs_said
         from harness.write_failure import WRITE_FAILED
         problems = dict(waited.unfinished)
         for i, (outcome, value) in waited.finished.items():
@@ -174,8 +174,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
         _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
-        runs = ([f"{len(failed)} run(s) failed in {sweep_dir}: {', '.join(failed)} (errors in their records)"]
-                if failed else [])
+        runs = [failed_runs_said(failed, f" in {sweep_dir}")] if failed else []
         if uncounted:
             runs.append(f"the records in {sweep_dir} could not be counted ({uncounted})")
         merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"

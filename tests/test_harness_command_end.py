@@ -131,18 +131,21 @@ def test_ctrl_c_in_the_report_names_the_page_the_run_rebuilds(fake_mlp, tmp_path
         f"the report was not rebuilt (python -m harness.report {tmp_path / 'results'} rebuilds it)"]
 
 
-def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path) -> None:
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path,
+                                                                           launcher: str) -> None:
     """Job 0 has a failed run, job 1 stops on a refused write: the write failure wins (exit 4, its
-    line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete."""
+    line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete; the
+    one line names the failed run too, in the failed-runs line's words."""
     sweep = tmp_path / "sweep"
-    process = command([*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_FAIL_AT="1@0.1", MLP_BENCH_TEST_DISK_FULL_AT="1@0.01")
     code, lines, everything = ended(process)
     assert code == 4, everything[-3000:]
     assert lines == [f"error: could not write records/mlp-numpy-seed1.json in {sweep / '1'}: No space left on device "
-                     "(ENOSPC); free space, then "
-                     f"finish with the same command and resume=true hydra.sweep.dir={sweep}"]
-    assert "Traceback" not in everything and "run(s) failed" not in everything
+                     f"(ENOSPC); 1 run(s) failed in {sweep}: 0/mlp-numpy-seed1.json (errors in their records); free "
+                     f"space, then finish with the same command and resume=true hydra.sweep.dir={sweep}"]
+    assert "Traceback" not in everything
 
 
 def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(tmp_path: Path,
@@ -354,24 +357,74 @@ def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: 
         f"hydra.sweep.dir={tmp_path}\n")
 
 
-def test_a_failed_write_in_the_merge_after_a_jobs_error_is_said_in_its_own_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    """A job's error (a crash, which Hydra ends without its callback): the command's merge is refused
-    a write; no interrupted line follows, so that failure is said in its own line, and the job's
-    error goes on up."""
+def _refused(sweep_dir: Path, **kwargs: object) -> None:
+    from harness.write_failure import WriteFailed
+    raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+
+def _sweep_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict]) -> object:
+    """The command's end of a sweep in this process (a fresh one: nothing stopped it yet), whose
+    end-of-sweep merge the disk refuses and whose records are `rows`; returns the sweep's config."""
     from omegaconf import OmegaConf
 
+    from harness import callbacks, write_failure
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "x", "report": False})
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _refused)
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame(rows))
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    return config
+
+
+FAILED_ROWS = [{"job": "0", "impl": "mlp", "backend": "numpy", "seed": s, "status": status}
+               for s, status in ((0, "ok"), (1, "failed"))]
+
+
+def test_a_failed_write_in_the_merge_after_a_jobs_error_wins_exit_4(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A job's error (a crash, which Hydra ends without its callback) and a merge the disk refuses: the
+    crash keeps its traceback (a bug to report), and the refused write wins as anywhere: its line,
+    printed last, naming the crash, and exit 4."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, [])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    *trace, line = capsys.readouterr().err.splitlines()
+    assert trace[0] == "Traceback (most recent call last):" and trace[-1] == "RuntimeError: job crashed"
+    assert line == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); free space, then "
+        f"rebuild with python -m harness.sweep_merge {tmp_path}")
+
+
+def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The refused write's line that ends the command also names the failed runs of the sweep's jobs."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, FAILED_ROWS)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); 1 run(s) failed in "
+        f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}")
+
+
+def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Every job returned (runs failed), then the end-of-sweep merge is refused: exit 4, one line, which
+    names the failed runs as the failed-runs line it replaces would have."""
     from harness import callbacks
     from harness.__main__ import ends_in_one_line
-    from harness.write_failure import WriteFailed
-
-    def full(sweep_dir: Path, **kwargs: object) -> None:
-        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
-
-    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", full)
-    monkeypatch.setattr(callbacks, "_ARMED", [OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})])
-    with pytest.raises(RuntimeError, match="job crashed"), ends_in_one_line(("hydra.sweep.dir", tmp_path)):
-        raise RuntimeError("job crashed")
+    config = _sweep_end(tmp_path, monkeypatch, FAILED_ROWS)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
     assert capsys.readouterr().err == (
-        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
-        f"device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path}\n")
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
+        f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}\n")
