@@ -294,7 +294,8 @@ def _slurm_early_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, merge: object
 def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit_4(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """Jobs that did not finish and a merge the disk refused: the write failure is in the summary, once
-    (no line of its own after it), and the status is a refused write's (4)."""
+    (no line of its own after it), and the status is a refused write's (4). The summary is one line,
+    ending in the command that finishes the sweep, as every line that ends a command."""
     from harness.write_failure import WriteFailed
 
     def full(sweep_dir: Path, **kwargs: object) -> None:
@@ -305,7 +306,7 @@ def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
         f"{tmp_path / '.submitit'}; the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: "
         f"No space left on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge "
-        f"{tmp_path}\nfinish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+        f"{tmp_path}; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -317,7 +318,7 @@ def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, m
     assert capsys.readouterr().err == (
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; 1 run(s) failed in {tmp_path}: "
         f"0/mlp-numpy-seed1.json (errors in their records); logs in {tmp_path / '.submitit'}; the finished jobs "
-        f"are merged in {tmp_path / 'runs.csv'}\nfinish the sweep with: python -m harness resume=true "
+        f"are merged in {tmp_path / 'runs.csv'}; finish the sweep with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
 
 
