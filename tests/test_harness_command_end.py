@@ -429,3 +429,29 @@ def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
         f"harness.sweep_merge {tmp_path}\n")
+
+
+def test_a_single_runs_refused_write_names_its_failed_runs(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """A single run too: seed 0 fails, seed 1's record is refused by a full disk; exit 4, and the one
+    line names the failed run it would have named without the refused write."""
+    from harness import write_failure
+    from harness.__main__ import ends_in_one_line
+    real = os.replace
+
+    def full(src: str, dst: str) -> None:
+        if os.fspath(dst).endswith("mlp-numpy-seed1.json"):
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    monkeypatch.setattr(os, "replace", full)
+    fake_mlp({0: "fail"})
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.run.dir", tmp_path)):
+        run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: could not write records/mlp-numpy-seed1.json in {tmp_path}: No space left on device (ENOSPC); "
+        f"1 run(s) failed in {tmp_path}: mlp-numpy-seed0.json (errors in their records); free space, then finish "
+        f"with resume=true hydra.run.dir={tmp_path}")
