@@ -11,7 +11,8 @@ The whole command is validated first (`harness.precheck`): a bad one exits 2 wit
 stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
 A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`), ahead of
 any failed runs, which that line names; runs that failed exit 1, and Ctrl-C 130, each with one
-line, printed last (`harness.run.finish`, `harness.run.finish_command`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
+line, printed last (`harness.run.finish`, `harness.run.finish_command`).
+Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 """
 
 from __future__ import annotations
