@@ -10,8 +10,9 @@ submitit_local, slurm (conf/hydra/launcher/slurm.yaml).
 The whole command is validated first (`harness.precheck`): a bad one exits 2 with one line on
 stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
 A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`), ahead of
-any failed runs; runs that failed exit 1, and Ctrl-C 130, each with one line, printed last
-(`harness.run.finish`, `harness.run.finish_command`). Output: results/<experiment>/<timestamp>/ (see `harness.run`).
+any failed runs, which that line names; runs that failed exit 1, and Ctrl-C 130, each with one
+line, printed last (`harness.run.finish`, `harness.run.finish_command`).
+Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 """
 
 from __future__ import annotations
@@ -64,26 +65,34 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     that reached the command (a run under the basic launcher, a worker launcher's wait, the end of the
     sweep, Hydra's own steps) then ends in harness.run's one line, printed last: exit 130 saying how
     to finish, and what the end of the sweep left undone (a write it could not make among them).
-    A sweep's failed runs are no exception: the sweep callback ends in their line (exit 1)."""
+    A sweep's failed runs are no exception: the sweep callback ends in their line (exit 1). Otherwise
+    a write the end of the sweep could not make ends the command (callbacks.say_held: its line, exit
+    4, after a job's error's traceback); the line of any refused write that ends it names the failed
+    runs recorded in the folder (harness.run.failed_runs_part)."""
     if folder is None:
         yield
         return
     from harness import callbacks
-    from harness.run import finish_command
+    from harness.run import failed_runs_part, finish_command
+    from harness.write_failure import also_said
     key, path = folder
-    interrupted, pending = False, True
-    try:
-        yield
-        pending = False
-    except KeyboardInterrupt:
-        interrupted, pending = True, False
-    finally:
+    interrupted, pending, error = False, True, None
+    with also_said(lambda: failed_runs_part(path, key)):  # a refused write's line names the failed runs
         try:
-            callbacks.finish_armed()
+            yield
+            pending = False
         except KeyboardInterrupt:
-            interrupted = True
-        if pending or not interrupted:  # no interrupted line follows: a held write failure is said now
-            callbacks.say_held(path)
+            interrupted, pending = True, False
+        except Exception as crash:  # a job's real error: its traceback goes on up, unless a held write wins
+            error = crash
+            raise
+        finally:
+            try:
+                callbacks.finish_armed()
+            except KeyboardInterrupt:
+                interrupted = True
+            if pending or not interrupted:  # no interrupted line follows: a held write failure ends it now
+                callbacks.say_held(path, error)
     if interrupted:
         finish_command(path, key, interrupted=True, not_done=callbacks.not_done(path))
 

@@ -98,12 +98,22 @@ def take_not_done(sweep_dir: Path) -> list[str]:
     return _NOT_DONE.pop(str(Path(sweep_dir).resolve()), [])
 
 
-def say_held(sweep_dir: Path) -> None:
-    """Where no line of the command follows (a job's error ends it), say the held write failure of
-    the end-of-sweep step in its own line."""
-    for step in take_not_done(sweep_dir):
-        if step.startswith(TABLES_NOT_WRITTEN):
-            sys.stderr.write(f"error: {step}\n")
+def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
+    """Where no line of the command follows (a job's error ends it), end on the held write failure of
+    the end-of-sweep step: a refused write wins, so its one line comes last and the exit is
+    WRITE_FAILED (4). A job's real `error` keeps its traceback (a bug to report), printed first, and
+    the line names it; any other end in flight (a job's exit status) gives way to this one."""
+    from harness.write_failure import stop_with
+    held = [step for step in take_not_done(sweep_dir) if step.startswith(TABLES_NOT_WRITTEN)]
+    if not held:
+        return
+    also: list[str] = []
+    if isinstance(error, Exception):
+        import traceback
+        traceback.print_exception(type(error), error, error.__traceback__)
+        said = str(error).strip().splitlines()[:1]
+        also.append(f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)")
+    stop_with(f"error: {'; '.join(held)}", also)
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:

@@ -190,6 +190,21 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
                          f"command, or choose a new {dir_key}")
 
 
+def check_records_readable(run_dir: str | os.PathLike) -> None:
+    """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
+    one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
+    with the line of harness.sweep.read_to_resume (the reader resume itself uses). A readable file that is
+    no valid record is left to resume, which moves it aside or skips it (harness.sweep.finished)."""
+    from .sweep import UnreadableRecord, read_to_resume
+    for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
+        try:
+            read_to_resume(path)
+        except UnreadableRecord:
+            raise
+        except ValueError:
+            continue
+
+
 def check_resumable(folder: str | os.PathLike, dir_key: str) -> None:
     """resume=true finishes the runs of an existing folder: a missing or empty one (the default
     folder, a new timestamp; a mistyped path) holds nothing to finish, and starting afresh there

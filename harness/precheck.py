@@ -4,7 +4,8 @@ Hydra composes the config and creates the run folder (and `.hydra/`) before the 
 runs, and reports composition errors over several lines. So the entry point first composes the
 same config here with Hydra's compose API (one composition per job of a sweep, via Hydra's own
 sweep expansion), builds its plan (`harness.validate.precheck_plan`, which the job then takes
-rather than building it again), and checks the output folder. A bad
+rather than building it again), and checks the output folder (with resume=true, that the OS lets
+it read every record there: harness.folders.check_records_readable). A bad
 command thus exits with status 2, one line on stderr, and nothing written.
 """
 
@@ -129,7 +130,7 @@ def _check_syntax(overrides: list[str]) -> None:
 
 
 def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
-    from .folders import check_output_dir
+    from .folders import check_output_dir, check_records_readable
     from .validate import precheck_plan
     try:
         base = _compose(_first_values(overrides), multirun)
@@ -159,6 +160,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
             check_output_dir(out, resume=bool(cfg.resume), cfg=job,
                              dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", sweep_job=multirun)
+            if cfg.resume:
+                check_records_readable(out)
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
     folder = ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)

@@ -131,10 +131,24 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = N
         sys.stderr.write(f"interrupted: {said}\n")
         raise SystemExit(130)
     if outcome.failed and not multirun:
-        said = "; ".join([f"{len(outcome.failed)} run(s) failed{where}: {', '.join(outcome.failed)} "
-                          "(errors in their records)", *outcome.not_done])
+        said = "; ".join([failed_runs_said(outcome.failed, where), *outcome.not_done])
         sys.stderr.write(f"error: {said}\n")
         raise SystemExit(1)
+
+
+def failed_runs_said(failed: list[str], where: str = "") -> str:
+    """How every line that ends a command names failed runs (`where` follows "failed", e.g. " in DIR")."""
+    return f"{len(failed)} run(s) failed{where}: {', '.join(failed)} (errors in their records)"
+
+
+def failed_runs_part(folder: Path, dir_key: str) -> str:
+    """The failed runs recorded in the command's `folder` (a sweep's: every job's, and those its jobs
+    in this process saw, FAILED_IN_JOBS) in failed_runs_said's words, or "" when none: what the line
+    of a refused write, which wins (exit 4), says of them (harness.write_failure.also_said)."""
+    sweep = dir_key == "hydra.sweep.dir"
+    known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
+    _, failed, _, _ = count_records(folder, sweep=sweep, known=known)
+    return failed_runs_said(failed, f" in {folder}") if failed else ""
 
 
 def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str]) -> None:

@@ -9,8 +9,9 @@ as one array exactly as hydra-submitit-launcher does, and differs in two places:
   change, exit 2, and removes what the launch wrote (the sweep folder, when it holds no job);
 - the wait (harness.slurm_jobs) does not depend on SLURM's accounting, so cancelled, failed,
   timed-out or preempted tasks end it in bounded time; the finished jobs are merged and reported,
-  then one summary names the jobs that did not finish, the finished jobs' failed runs and the command
-  that finishes them, exit 1 (4 when the merge's write was refused, as for any refused write).
+  then one summary line names the jobs that did not finish, the finished jobs' failed runs and,
+  last, the command that finishes them, exit 1 (4 when the merge's write was refused, as for any
+  refused write).
 """
 
 from __future__ import annotations
@@ -157,11 +158,11 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
     def _returns(self, waited: slurm_jobs.Waited, jobs: list[Any], sweep_dir: Path,
                  first: int) -> list[JobReturn]:
         """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
-        finished, then end in one summary, printed last: which jobs did not finish, the finished jobs'
-        failed runs (counted as the command's end counts them: harness.run.count_records), a merge
-        write the OS refused, and how to finish; exit UNFINISHED, or WRITE_FAILED when that write
-        was refused (as any refused write)."""
-        from harness.run import count_records
+        finished, then end in one summary line, printed last as every command's end: which jobs did
+        not finish, the finished jobs' failed runs (counted as the command's end counts them:
+        harness.run.count_records), a merge write the OS refused, and, last, the command that finishes
+        the sweep; exit UNFINISHED, or WRITE_FAILED when that write was refused (as any refused write)."""
+        from harness.run import count_records, failed_runs_said
         from harness.write_failure import WRITE_FAILED
         problems = dict(waited.unfinished)
         for i, (outcome, value) in waited.finished.items():
@@ -174,13 +175,12 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
         _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
-        runs = ([f"{len(failed)} run(s) failed in {sweep_dir}: {', '.join(failed)} (errors in their records)"]
-                if failed else [])
+        runs = [failed_runs_said(failed, f" in {sweep_dir}")] if failed else []
         if uncounted:
             runs.append(f"the records in {sweep_dir} could not be counted ({uncounted})")
         merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}\n"
+                         f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")
         write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
         raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)

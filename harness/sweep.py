@@ -66,25 +66,42 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
         flops=flops, launcher=launcher, status="failed", settings=plan.settings, record_version=RECORD_VERSION)
 
 
+class UnreadableRecord(ValueError):
+    """A record file the OS will not let resume read (EIO, EACCES): it may be a good record, so it is
+    neither moved aside nor run again; a ValueError, so that every check refuses it as bad input."""
+
+
+def read_to_resume(path: Path, run: str = "it") -> dict[str, Any]:
+    """The record at `path` as resume reads it (harness.records.read_record): a ValueError when it is
+    no valid record, UnreadableRecord (its one line names the file and the fix; `run` is the run
+    that moving it out runs again) when the OS refuses the read. The one reader of both the command's
+    check (harness.folders.check_records_readable) and `finished`."""
+    try:
+        return read_record(path)
+    except OSError as error:
+        raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
+                               f"out of {path.parent} to run {run} again, then run the command again") from None
+
+
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     """True when this run's record is on disk, a record every reader accepts (harness.records.read_record),
     of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
     no such record would be left out of runs.csv and the report: it is moved aside (renamed
     `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again.
     A file that cannot be read (EIO, EACCES) may be a good record: it stays, and the command stops
-    with one line naming it (exit 2), rather than run again what may be done."""
+    with one line naming it (exit 2), rather than run again what may be done. The command's check
+    refuses such a file before any run (harness.folders.check_records_readable); this is the
+    backstop for one that became unreadable since."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
     if not path.exists():
         return False
     try:
-        stored = read_record(path)
+        stored = read_to_resume(path, f"{record['impl']}/{record['backend']} seed {record['seed']}")
         other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
         if other:
             raise ValueError(f"it says {', '.join(f'{k} {stored[k]}' for k in other)}")
-    except OSError as error:
-        refuse(ValueError(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it out of "
-                          f"{path.parent} to run {record['impl']}/{record['backend']} seed {record['seed']} again, "
-                          "then run the command again"))
+    except UnreadableRecord as unreadable:
+        refuse(unreadable)
     except ValueError as problem:
         aside = path.with_name(f"{path.name}.rejected-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}")
         with writing(aside):

@@ -15,9 +15,10 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, NoReturn
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 WRITE_FAILED = 4  # exit status; beside 1 runs failed, 2 bad input, 3 rerun differs, 130 interrupted
+FREE_SPACE = "; free space, then "  # begins how a failed write's line says to finish; what else it says goes before
 
 
 class WriteFailed(Exception):
@@ -74,10 +75,11 @@ def message(failure: WriteFailed, folder: str | os.PathLike, then: str) -> str:
     except ValueError:
         shown = failure.path
     kept = f"; {failure.kept}" if failure.kept else ""
-    return f"error: could not write {shown} in {folder}: {describe(failure.error)}{kept}; free space, then {then}"
+    return f"error: could not write {shown} in {folder}: {describe(failure.error)}{kept}{FREE_SPACE}{then}"
 
 
 _stopped: list[str] = []  # the lines of failures that stopped this process (stop() was called)
+_ALSO_SAID: list[Callable[[], str]] = []  # what the command's line of a failed write also says (also_said)
 _job_of_another_process: list[bool] = []  # set in a job whose command waits in another process
 COMMAND_PID = "MLP_BENCH_COMMAND_PID"  # environment: the process of the command, inherited by its workers
 # A sweep stopped while joblib's workers run leaves a semaphore behind, and Python's resource tracker
@@ -101,10 +103,27 @@ def stop(failure: WriteFailed, folder: str | os.PathLike, then: str) -> NoReturn
     stop_with(line)
 
 
-def stop_with(line: str) -> NoReturn:
+def stop_with(line: str, also: Sequence[str] = ()) -> NoReturn:
+    """Print `line` and exit WRITE_FAILED. A refused write wins over what else ended the command, so
+    its line says that too, before how to finish: `also`, then what the command adds (also_said)."""
+    parts = [*also, *filter(None, (said() for said in _ALSO_SAID))]
+    if parts:
+        head, found, then = line.rpartition(FREE_SPACE)
+        line = f"{head}; {'; '.join(parts)}{found}{then}" if found else "; ".join([line, *parts])
     _stopped.append(line)
     sys.stderr.write(line + "\n")
     raise SystemExit(WRITE_FAILED) from None
+
+
+@contextmanager
+def also_said(part: Callable[[], str]) -> Iterator[None]:
+    """While the command runs, the one line of a write that stops it also says part() (when not empty):
+    the failed runs the exit 4 would otherwise leave unnamed (harness.__main__.ends_in_one_line)."""
+    _ALSO_SAID.append(part)
+    try:
+        yield
+    finally:
+        _ALSO_SAID.remove(part)
 
 
 def report_to_the_command() -> None:

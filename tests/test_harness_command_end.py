@@ -131,18 +131,21 @@ def test_ctrl_c_in_the_report_names_the_page_the_run_rebuilds(fake_mlp, tmp_path
         f"the report was not rebuilt (python -m harness.report {tmp_path / 'results'} rebuilds it)"]
 
 
-def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path) -> None:
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_a_jobs_failed_write_is_not_hidden_by_an_earlier_jobs_failed_runs(tmp_path: Path, data_root: Path,
+                                                                           launcher: str) -> None:
     """Job 0 has a failed run, job 1 stops on a refused write: the write failure wins (exit 4, its
-    line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete."""
+    line, the sweep's resume), not a failed-runs line that reads as if the sweep were complete; the
+    one line names the failed run too, in the failed-runs line's words."""
     sweep = tmp_path / "sweep"
-    process = command([*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_FAIL_AT="1@0.1", MLP_BENCH_TEST_DISK_FULL_AT="1@0.01")
     code, lines, everything = ended(process)
     assert code == 4, everything[-3000:]
     assert lines == [f"error: could not write records/mlp-numpy-seed1.json in {sweep / '1'}: No space left on device "
-                     "(ENOSPC); free space, then "
-                     f"finish with the same command and resume=true hydra.sweep.dir={sweep}"]
-    assert "Traceback" not in everything and "run(s) failed" not in everything
+                     f"(ENOSPC); 1 run(s) failed in {sweep}: 0/mlp-numpy-seed1.json (errors in their records); free "
+                     f"space, then finish with the same command and resume=true hydra.sweep.dir={sweep}"]
+    assert "Traceback" not in everything
 
 
 def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(tmp_path: Path,
@@ -163,6 +166,24 @@ def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(
     assert lines == [line] and everything.rstrip().endswith(line)
     assert "Traceback" not in everything
     assert len(pd.read_csv(sweep / "runs.csv")) == 1
+
+
+def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_path: Path, data_root: Path) -> None:
+    """resume=true of a sweep whose job 1 holds a record the OS will not read (EIO): the command's check
+    refuses it in one line (exit 2) before job 0 runs its missing seed, not job 1 after job 0 ran."""
+    sweep = tmp_path / "sweep"
+    first = [arg if arg != "runs=2" else "runs=1" for arg in SWEEP]
+    code, _, everything = ended(command([*first, f"hydra.sweep.dir={sweep}"], tmp_path, data_root))
+    assert code == 0, everything[-3000:]
+    before = {p: p.read_bytes() for p in sweep.glob("*/records/*.json")}
+    path = sweep / "1" / "records" / "mlp-numpy-seed0.json"
+    process = command([*SWEEP, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_UNREADABLE=str(path.relative_to(sweep)))
+    code, lines, everything = ended(process)
+    assert code == 2, everything[-3000:]
+    assert lines == [f"error: resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it "
+                     f"out of {path.parent} to run it again, then run the command again"]
+    assert {p: p.read_bytes() for p in sweep.glob("*/records/*.json")} == before  # no job ran
 
 
 def _unreadable(folder: Path) -> None:
@@ -273,7 +294,8 @@ def _slurm_early_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, merge: object
 def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit_4(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """Jobs that did not finish and a merge the disk refused: the write failure is in the summary, once
-    (no line of its own after it), and the status is a refused write's (4)."""
+    (no line of its own after it), and the status is a refused write's (4). The summary is one line,
+    ending in the command that finishes the sweep, as every line that ends a command."""
     from harness.write_failure import WriteFailed
 
     def full(sweep_dir: Path, **kwargs: object) -> None:
@@ -284,7 +306,7 @@ def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
         f"{tmp_path / '.submitit'}; the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: "
         f"No space left on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge "
-        f"{tmp_path}\nfinish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+        f"{tmp_path}; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -296,7 +318,7 @@ def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, m
     assert capsys.readouterr().err == (
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; 1 run(s) failed in {tmp_path}: "
         f"0/mlp-numpy-seed1.json (errors in their records); logs in {tmp_path / '.submitit'}; the finished jobs "
-        f"are merged in {tmp_path / 'runs.csv'}\nfinish the sweep with: python -m harness resume=true "
+        f"are merged in {tmp_path / 'runs.csv'}; finish the sweep with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
 
 
@@ -336,24 +358,100 @@ def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: 
         f"hydra.sweep.dir={tmp_path}\n")
 
 
-def test_a_failed_write_in_the_merge_after_a_jobs_error_is_said_in_its_own_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    """A job's error (a crash, which Hydra ends without its callback): the command's merge is refused
-    a write; no interrupted line follows, so that failure is said in its own line, and the job's
-    error goes on up."""
+def _refused(sweep_dir: Path, **kwargs: object) -> None:
+    from harness.write_failure import WriteFailed
+    raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+
+def _sweep_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict]) -> object:
+    """The command's end of a sweep in this process (a fresh one: nothing stopped it yet), whose
+    end-of-sweep merge the disk refuses and whose records are `rows`; returns the sweep's config."""
     from omegaconf import OmegaConf
 
+    from harness import callbacks, write_failure
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "x", "report": False})
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _refused)
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame(rows))
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    return config
+
+
+FAILED_ROWS = [{"job": "0", "impl": "mlp", "backend": "numpy", "seed": s, "status": status}
+               for s, status in ((0, "ok"), (1, "failed"))]
+
+
+def test_a_failed_write_in_the_merge_after_a_jobs_error_wins_exit_4(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A job's error (a crash, which Hydra ends without its callback) and a merge the disk refuses: the
+    crash keeps its traceback (a bug to report), and the refused write wins as anywhere: its line,
+    printed last, naming the crash, and exit 4."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, [])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    *trace, line = capsys.readouterr().err.splitlines()
+    assert trace[0] == "Traceback (most recent call last):" and trace[-1] == "RuntimeError: job crashed"
+    assert line == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); free space, then "
+        f"rebuild with python -m harness.sweep_merge {tmp_path}")
+
+
+def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The refused write's line that ends the command also names the failed runs of the sweep's jobs."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, FAILED_ROWS)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); 1 run(s) failed in "
+        f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}")
+
+
+def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Every job returned (runs failed), then the end-of-sweep merge is refused: exit 4, one line, which
+    names the failed runs as the failed-runs line it replaces would have."""
     from harness import callbacks
     from harness.__main__ import ends_in_one_line
-    from harness.write_failure import WriteFailed
-
-    def full(sweep_dir: Path, **kwargs: object) -> None:
-        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
-
-    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", full)
-    monkeypatch.setattr(callbacks, "_ARMED", [OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})])
-    with pytest.raises(RuntimeError, match="job crashed"), ends_in_one_line(("hydra.sweep.dir", tmp_path)):
-        raise RuntimeError("job crashed")
+    config = _sweep_end(tmp_path, monkeypatch, FAILED_ROWS)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
     assert capsys.readouterr().err == (
-        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
-        f"device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path}\n")
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
+        f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}\n")
+
+
+def test_a_single_runs_refused_write_names_its_failed_runs(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """A single run too: seed 0 fails, seed 1's record is refused by a full disk; exit 4, and the one
+    line names the failed run it would have named without the refused write."""
+    from harness import write_failure
+    from harness.__main__ import ends_in_one_line
+    real = os.replace
+
+    def full(src: str, dst: str) -> None:
+        if os.fspath(dst).endswith("mlp-numpy-seed1.json"):
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    monkeypatch.setattr(os, "replace", full)
+    fake_mlp({0: "fail"})
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.run.dir", tmp_path)):
+        run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: could not write records/mlp-numpy-seed1.json in {tmp_path}: No space left on device (ENOSPC); "
+        f"1 run(s) failed in {tmp_path}: mlp-numpy-seed0.json (errors in their records); free space, then finish "
+        f"with resume=true hydra.run.dir={tmp_path}")

@@ -108,3 +108,31 @@ def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path
         f"error: resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it out of "
         f"{path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
     assert path.read_text() == good and not list(_records(tmp_path).glob("*.rejected-*"))
+
+
+def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
+        fake_mlp, tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The command's check (before Hydra writes anything) reads the folder's records with the reader
+    resume uses (harness.sweep.finished), so a record it cannot read stops the command before any
+    run; a readable record that is no run's (a foreign file) is left to resume, which moves it aside."""
+    from harness.precheck import BadInput, check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    (_records(tmp_path) / "foreign.json").write_text("[1, 2]")
+    real = harness.sweep.read_record
+
+    def unreadable(p: Path) -> dict:
+        if Path(p).name == path.name:
+            raise OSError(13, "Permission denied")
+        return real(p)
+    monkeypatch.setattr(harness.sweep, "read_record", unreadable)
+    argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=3", "resume=true",
+            f"hydra.run.dir={tmp_path}"]
+    with pytest.raises(BadInput) as refused:
+        check(argv)
+    assert str(refused.value) == (
+        f"resume: cannot read {path} (Permission denied (EACCES)); make it readable, or move it out of "
+        f"{path.parent} to run it again, then run the command again")
+    monkeypatch.setattr(harness.sweep, "read_record", real)
+    assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse

@@ -137,10 +137,10 @@ def cancelled(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> tupl
 def test_cancelled_tasks_end_the_command_with_what_finished(cancelled: tuple[Path, int, str]) -> None:
     out, code, stderr = cancelled
     assert code == 1, stderr[-4000:]
-    summary, resume = stderr.strip().splitlines()[-2:]
+    summary, resume = stderr.strip().splitlines()[-1].split("; finish the sweep with: ")
     assert re.search(r"error: [12] of 3 jobs of the sweep did not finish: job [12] \(SLURM \d+_[12]\) CANCELLED",
                      summary)
-    assert resume.startswith("finish the sweep with: python -m harness -m ")
+    assert resume.startswith("python -m harness -m ")
     assert resume.endswith(f"resume=true hydra.sweep.dir={out}") and "Traceback" not in stderr
     runs = pd.read_csv(out / "runs.csv")
     finished = {int(p.parent.parent.name) for p in out.glob("*/records/*.json")}
@@ -152,7 +152,7 @@ def test_resume_after_cancel_finishes_the_sweep(cancelled: tuple[Path, int, str]
     """The printed command, run as printed, runs only what is missing."""
     out, _, stderr = cancelled
     before = {p.name: p.read_bytes() for p in out.glob("*/records/*.json")}
-    argv = shlex.split(stderr.strip().splitlines()[-1].removeprefix("finish the sweep with: "))
+    argv = shlex.split(stderr.strip().splitlines()[-1].split("; finish the sweep with: ")[1])
     code, stdout, err = run(out.parent, data_root, [sys.executable, *argv[1:]])
     assert code == 0, err[-4000:]
     check_merged(out, jobs=3, seeds=1, launcher="slurm")
@@ -166,7 +166,7 @@ def test_job_over_its_time_limit_ends_as_timeout(tmp_path: Path, data_root: Path
     code, stdout, stderr = run(tmp_path, data_root, command(out, "seed=0", "epochs=5000000",
                                                             "hydra.launcher.timeout_min=1"))
     assert code == 1, stderr[-4000:]
-    summary, resume = stderr.strip().splitlines()[-2:]
+    summary, resume = stderr.strip().splitlines()[-1].split("; finish the sweep with: ")
     assert re.fullmatch(r"error: 1 of 1 jobs of the sweep did not finish: job 0 \(SLURM \d+\) TIMEOUT; .*", summary)
     assert resume.endswith(f"resume=true hydra.sweep.dir={out}") and "Traceback" not in stderr
     assert read_records(out / "0") == []  # the stopped run is not recorded (resume runs it again)

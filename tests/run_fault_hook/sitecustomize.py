@@ -9,7 +9,9 @@ the command and in a launcher's worker processes alike (they inherit the environ
 - MLP_BENCH_TEST_INTERRUPT_IN=module:function: calling that function raises KeyboardInterrupt,
   as a Ctrl-C landing there would;
 - MLP_BENCH_TEST_PROBE_LOCK=1: the end-of-sweep merge first says on stderr whether the sweep
-  folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free").
+  folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
+- MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
+  (harness.sweep.read_record) fails with EIO, as a bad disk sector would.
 
 Each patch is applied when its module is first imported, so the command starts as fast as without."""
 
@@ -22,7 +24,7 @@ _PATCHES = {}
 
 def _patch(module_name):
     def register(function):
-        _PATCHES[module_name] = function
+        _PATCHES.setdefault(module_name, []).append(function)
         return function
     return register
 
@@ -42,7 +44,8 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             real(module)
-            _PATCHES[name](module)
+            for patch in _PATCHES[name]:
+                patch(module)
         spec.loader.exec_module = exec_module
         return spec
 
@@ -100,5 +103,17 @@ if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
                 os.close(fd)
             return real(sweep_dir, **kwargs)
         module.finish_sweep = finish_sweep
+
+_unreadable = os.environ.get("MLP_BENCH_TEST_UNREADABLE")
+if _unreadable:
+    @_patch("harness.sweep")
+    def _unreadable_record(module):
+        real = module.read_record
+
+        def read_record(path):
+            if str(path).endswith(_unreadable):
+                raise OSError(5, "Input/output error")
+            return real(path)
+        module.read_record = read_record
 
 sys.meta_path.insert(0, _PatchAfterImport())
