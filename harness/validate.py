@@ -176,7 +176,7 @@ def make_plan(cfg: DictConfig) -> Plan:
     seeds = seeds_of(cfg)
     spec = spec_from_config(OmegaConf.to_container(cfg.model, resolve=True))
     impls, left_out = _available(impls, cfg.backend)
-    _check_gpu(cfg, impls)
+    _check_gpu(cfg, impls, left_out)
     if cfg.data.seed is not None and cfg.data.seed < 0:
         raise ValueError(f"data.seed={cfg.data.seed} must be a non-negative integer, e.g. data.seed=0 "
                          f"(or null: each run's own seed)")
@@ -189,14 +189,22 @@ def make_plan(cfg: DictConfig) -> Plan:
                          f"features; set model.input_dim={ds.n_features} (or null)")
     check_against_data(spec, ds.n_features, ds.n_outputs, len(ds.x_train), ds.task)
     _check_plans(plan, ds, resolved)  # after the task check: a loss that suits no task says so first
-    _check_gpu(cfg, plan.impls)  # again: a GPU implementation may have been left out
+    _check_gpu(cfg, plan.impls, plan.left_out)  # again: a GPU implementation may have been left out
     return plan
 
 
-def _check_gpu(cfg: DictConfig, impls: list[Implementation]) -> None:
-    """backend=cupy asks for the GPU: some implementation of the plan must run there."""
-    if cfg.backend == "cupy" and not any(impl.runs_on_gpu for impl in impls):
-        raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, or use backend=numpy")
+def _check_gpu(cfg: DictConfig, impls: list[Implementation], left_out: dict[str, str]) -> None:
+    """backend=cupy asks for the GPU: some implementation of the plan must run there. Where the
+    only ones that would were left out (a tuned form this machine cannot run), their reason is
+    the fix to name."""
+    if cfg.backend != "cupy" or any(impl.runs_on_gpu for impl in impls):
+        return
+    gpu_left_out = [reason for name, reason in left_out.items() if registry.get(name).runs_on_gpu]
+    if gpu_left_out:
+        raise ValueError(f"backend=cupy but no GPU implementation of impls={list(cfg.impls)} can run here: "
+                         f"{gpu_left_out[0]}")
+    raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, "
+                     f"or use backend=numpy")
 
 
 def check_name(name: str) -> None:

@@ -222,6 +222,32 @@ def test_torch_compiled_refuses_without_a_cpp_compiler_only_where_its_steps_comp
     registry.get("torch").adapter.check_plan(wide, ds, "torch-cpu")  # eager torch needs none
 
 
+def test_torch_compiled_asks_for_the_compiler_inductor_runs(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """TorchInductor runs $CXX, else g++ (torch._inductor.config.cpp.cxx): a machine with only c++
+    or clang++ on its PATH, or CXX set empty, cannot compile, so a compiling plan is refused in
+    one line before any run, not inside Inductor."""
+    import shutil
+    from types import SimpleNamespace
+    adapter = registry.get("torch_compiled").adapter
+    ds = SimpleNamespace(x_train=np.zeros((600, 7), np.float32), n_features=7)
+    wide = spec_from_config({**TITANIC, **WIDE_TITANIC})
+    real = shutil.which("true")
+    for name in ("c++", "clang++"):
+        (tmp_path / name).symlink_to(real)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(ValueError, match=r"needs a C\+\+ compiler .*; g\+\+ not found\)"):
+        adapter.check_plan(wide, ds, "torch-cpu")
+    monkeypatch.setenv("CXX", "")
+    with pytest.raises(ValueError, match=r"needs a C\+\+ compiler .*CXX is empty"):
+        adapter.check_plan(wide, ds, "torch-cpu")
+    monkeypatch.setenv("CXX", "clang++")  # one Inductor will run
+    adapter.check_plan(wide, ds, "torch-cpu")
+    (tmp_path / "g++").symlink_to(real)
+    monkeypatch.delenv("CXX")
+    adapter.check_plan(wide, ds, "torch-cpu")
+
+
 def test_plan_parameters_are_the_torch_network_s() -> None:
     """The plan's check counts the parameters the run's network has (compile_for's rule reads them)."""
     import torch
@@ -264,7 +290,8 @@ def test_harness_refuses_compiling_torch_compiled_alone_and_leaves_it_out_beside
 def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_implementation(
         monkeypatch: pytest.MonkeyPatch, tmp_path, data_root) -> None:
     """On the GPU torch_compiled always compiles: without a compiler it is left out, and sklearn
-    alone would run on the CPU although backend=cupy asked for the GPU."""
+    alone would run on the CPU although backend=cupy asked for the GPU: refused, with the reason
+    torch_compiled could not run (the fix), not "add torch"."""
     import torch
     from hydra import compose, initialize_config_dir
 
@@ -276,5 +303,8 @@ def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_i
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["+experiment=titanic_vs_tf", "+vs_tf_case=keras",
                                            "impls=[sklearn,torch_compiled]", "backend=cupy"])
-    with pytest.raises(ValueError, match=r"backend=cupy but impls=\['sklearn', 'torch_compiled'\] has no GPU"):
+    with pytest.raises(ValueError, match=r"backend=cupy but no GPU implementation of impls=\['sklearn', "
+                                         r"'torch_compiled'\] can run here: impls=\[torch_compiled\] needs a C\+\+ "
+                                         r"compiler .*no-such-compiler not found\): install one") as refused:
         make_plan(cfg)
+    assert "\n" not in str(refused.value)  # the reason it was left out, not "add torch": it is torch

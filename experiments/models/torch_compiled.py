@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 from typing import Any, Iterator
 
@@ -26,7 +27,6 @@ from mlp_impl.parallel import split_threads
 
 from .adapter import Unavailable
 
-COMPILERS = ("g++", "c++", "clang++")
 # Rows x parameters of a step from which the compiled step is used on the CPU. Measured at the
 # suite's two sizes (docs/peers.md): Titanic's 100 x 136 ran 1.65 times slower compiled than eager
 # on the same one thread; MNIST's 1000 x 476,490 ran even with eager. The bound lies between them
@@ -36,16 +36,16 @@ COMPILE_MIN_WORK = 1 << 27
 
 def check_compiler(spec: Any, ds: Any, backend: str) -> None:
     """Unavailable when the plan's steps compile (`plan_compiles`) and torch.compile cannot work
-    here: TorchInductor's CPU code needs a C++ compiler. Steps that run eager need none."""
-    wanted = os.environ.get("CXX")
-    if (shutil.which(wanted) if wanted else any(shutil.which(c) for c in COMPILERS)) \
-            or not plan_compiles(spec, ds, backend):
+    here: TorchInductor's CPU code needs a C++ compiler, the one it runs: $CXX, else g++ (clang++
+    on macOS; torch._inductor.config.cpp.cxx). Steps that run eager need none."""
+    wanted = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
+    if (wanted and shutil.which(wanted)) or not plan_compiles(spec, ds, backend):
         return
     rows, n_params = step_size(spec, ds)
     where = "on the GPU" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
-    raise Unavailable(f"impls=[torch_compiled] needs a C++ compiler for torch.compile ({where}; "
-                      f"{wanted or 'g++, c++ or clang++'} not found): install one (apt-get install g++) "
-                      f"or drop torch_compiled from impls")
+    missing = f"{wanted} not found" if wanted else "CXX is empty"
+    raise Unavailable(f"impls=[torch_compiled] needs a C++ compiler for torch.compile ({where}; {missing}): "
+                      f"install one (apt-get install g++) or drop torch_compiled from impls")
 
 
 def compiles(batch_size: int, n_params: int) -> bool:
