@@ -31,9 +31,8 @@ from scipy import stats as scipy_stats
 from harness.algorithm import COMPONENTS
 from harness.reporting.ablation_cells import MISCLASSIFIED
 from harness.reporting.claim_measures import Measure
-from harness.reporting.stats import (ALPHA, CONFIDENCE, compare_means, finite, has_spread, holm,
+from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, compare_means, finite, has_spread, holm,
                                      ratio_interval_paired, welch_interval)
-from harness.reporting.verdicts import MIN_RUNS
 
 FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
 UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not significant"

@@ -14,8 +14,8 @@ from harness.reporting.ablation import (FROM_ARTICLE, FROM_KERAS, NOT_SIGNIFICAN
                                         gap_state, share)
 from harness.reporting.claim_measures import Measure
 from harness.reporting.number_text import fmt
-from harness.reporting.stats import ALPHA, p_is
-from harness.reporting.verdicts import MIN_RUNS, too_few
+from harness.reporting.stats import ALPHA, MIN_RUNS, p_is
+from harness.reporting.verdicts import too_few
 
 
 def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:

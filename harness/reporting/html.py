@@ -123,7 +123,7 @@ _TEMPLATES.filters.update(anchor=anchor, table=_markup(table_html), figure=_mark
                           verdict=_markup(verdict_html), environment_table=_markup(environment_table))
 # What "How the numbers are computed" states, from the code that does it.
 METHOD_SETTINGS = {"n_resamples": stats.N_RESAMPLES, "bootstrap_seed": stats.BOOTSTRAP_SEED, "welch": stats.WELCH,
-                   "mann_whitney": stats.MANN_WHITNEY, "alpha": stats.ALPHA, "min_runs": verdicts.MIN_RUNS,
+                   "mann_whitney": stats.MANN_WHITNEY, "alpha": stats.ALPHA, "min_runs": stats.MIN_RUNS,
                    "ratio_min_runs": stats.RATIO_MIN_RUNS}
 
 
