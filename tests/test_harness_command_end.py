@@ -455,3 +455,21 @@ def test_a_single_runs_refused_write_names_its_failed_runs(fake_mlp, tmp_path: P
         f"error: could not write records/mlp-numpy-seed1.json in {tmp_path}: No space left on device (ENOSPC); "
         f"1 run(s) failed in {tmp_path}: mlp-numpy-seed0.json (errors in their records); free space, then finish "
         f"with resume=true hydra.run.dir={tmp_path}")
+
+
+def test_a_refused_write_says_when_the_records_cannot_be_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A refused write's line (exit 4) on a failing disk, whose records cannot be read: it says that the
+    records could not be counted, as the failed-runs line it replaces would, not nothing (which reads as
+    no run failed)."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    config = _sweep_end(tmp_path, monkeypatch, [])
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", _unreadable)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); the records in "
+        f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error); free space, then rebuild with "
+        f"python -m harness.sweep_merge {tmp_path}\n")
