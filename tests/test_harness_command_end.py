@@ -473,3 +473,22 @@ def test_a_refused_write_says_when_the_records_cannot_be_counted(
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); the records in "
         f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error); free space, then rebuild with "
         f"python -m harness.sweep_merge {tmp_path}\n")
+
+
+def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A failed run a job of this process recorded (end_sweep_job keeps it, FAILED_IN_JOBS) but not (yet)
+    among the folder's records is named by the refused write's line too."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    from harness.sweep import Outcome
+    config = _sweep_end(tmp_path, monkeypatch, [])
+    (tmp_path / "1").mkdir()
+    harness.run.end_sweep_job(Outcome(failed=["mlp-numpy-seed1.json"]), tmp_path / "1", tmp_path)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
+        f"{tmp_path}: 1/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}\n")
