@@ -492,3 +492,22 @@ def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 1/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
         f"harness.sweep_merge {tmp_path}\n")
+
+
+def test_the_held_merge_failure_splits_where_every_failed_write_says_how_to_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The held step of a refused sweep-end merge says how to finish in write_failure.FREE_SPACE's words,
+    where stop_with puts what else ended the command before them: with other words there (a wording
+    change), the job's error still comes before how to finish, not after it."""
+    from harness import write_failure
+    from harness.__main__ import ends_in_one_line
+    other = "; once there is room, "
+    monkeypatch.setattr(write_failure, "FREE_SPACE", other)
+    _sweep_end(tmp_path, monkeypatch, [])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above){other}rebuild with "
+        f"python -m harness.sweep_merge {tmp_path}")
