@@ -169,15 +169,19 @@ def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(
 
 
 def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_path: Path, data_root: Path) -> None:
-    """resume=true of a sweep whose job 1 holds a record the OS will not read (EIO): the command's check
-    refuses it in one line (exit 2) before job 0 runs its missing seed, not job 1 after job 0 ran."""
+    """resume=true of a 3-job sweep whose middle job holds a record the OS will not read (EIO): the
+    command's check, which reads every job's records (not only the first's or the last's), refuses it in
+    one line (exit 2) before job 0 runs its missing seed; not the job itself after job 0 ran (the job's
+    backstop, harness.sweep.finished, names the run: 'to run mlp/numpy seed 0 again')."""
     sweep = tmp_path / "sweep"
-    first = [arg if arg != "runs=2" else "runs=1" for arg in SWEEP]
+    three = [*SWEEP[:-1], "model.learning_rate=0.1,0.01,0.001"]
+    first = [arg if arg != "runs=2" else "runs=1" for arg in three]
     code, _, everything = ended(command([*first, f"hydra.sweep.dir={sweep}"], tmp_path, data_root))
     assert code == 0, everything[-3000:]
     before = {p: p.read_bytes() for p in sweep.glob("*/records/*.json")}
+    assert len(before) == 3
     path = sweep / "1" / "records" / "mlp-numpy-seed0.json"
-    process = command([*SWEEP, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+    process = command([*three, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_UNREADABLE=str(path.relative_to(sweep)))
     code, lines, everything = ended(process)
     assert code == 2, everything[-3000:]
