@@ -63,7 +63,8 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
-    stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
+    stored = OmegaConf.to_container(_load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key),
+                                    resolve=True)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:
         more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
@@ -184,10 +185,23 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return
-    other = OmegaConf.load(path / HYDRA_MULTIRUN_YAML).get("name")
+    stored = _load_to_resume(path / HYDRA_MULTIRUN_YAML, "which says whose sweep the folder holds", dir_key)
+    other = stored.get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")
+
+
+def _load_to_resume(path: Path, what: str, dir_key: str) -> Any:
+    """OmegaConf.load of a file resume=true reads (`what`: why it does): one the OS will not let it read
+    (EIO, EACCES, a folder in its place) is a one-line ValueError naming it and the fix, which every check
+    refuses as bad input (exit 2), like an unreadable record (check_records_readable)."""
+    from .write_failure import describe
+    try:
+        return OmegaConf.load(path)
+    except OSError as error:
+        raise ValueError(f"resume=true: cannot read {path} ({describe(error)}), {what}; make it readable, or "
+                         f"choose a new {dir_key}") from None
 
 
 def check_records_readable(run_dir: str | os.PathLike) -> None:

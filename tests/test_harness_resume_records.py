@@ -136,3 +136,62 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
         f"{path.parent} to run it again, then run the command again")
     monkeypatch.setattr(harness.sweep, "read_record", real)
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
+
+
+def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """OmegaConf.load of a file called `name` fails with EIO, as on a bad disk sector."""
+    from omegaconf import OmegaConf
+    real = OmegaConf.load
+
+    def load(path: object) -> object:
+        if Path(str(path)).name == name:
+            raise OSError(5, "Input/output error")
+        return real(path)
+    monkeypatch.setattr(OmegaConf, "load", load)
+
+
+@pytest.mark.parametrize("fault", ["EIO", "a folder in its place"])
+def test_a_config_resume_cannot_read_is_refused_in_one_line(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture, fault: str) -> None:
+    """resume=true compares the settings with the folder's config.yaml: one the OS will not let it read
+    is refused by the command's check in one line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    if fault == "EIO":
+        _unreadable_yaml(monkeypatch, path.name)
+        why = "Input/output error (EIO)"
+    else:
+        path.unlink()
+        path.mkdir()
+        why = "Is a directory (EISDIR)"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+                    f"hydra.run.dir={tmp_path}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: cannot read {path} ({why}), whose settings the resumed runs must share; make it "
+        f"readable, or choose a new hydra.run.dir\n")
+
+
+def test_a_sweeps_multirun_yaml_resume_cannot_read_is_refused_in_one_line(tmp_path: Path, data_root: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """resume=true of a sweep reads its multirun.yaml (whose sweep the folder holds): one the OS will not
+    let it read is refused by the command's check in one line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text("name: titanic_sgd\n")
+    _unreadable_yaml(monkeypatch, path.name)
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2",
+                    "model.learning_rate=0.1,0.01", "resume=true", f"hydra.sweep.dir={sweep}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: cannot read {path} (Input/output error (EIO)), which says whose sweep the folder "
+        f"holds; make it readable, or choose a new hydra.sweep.dir\n")
