@@ -195,3 +195,44 @@ def test_a_sweeps_multirun_yaml_resume_cannot_read_is_refused_in_one_line(tmp_pa
     assert capsys.readouterr().err == (
         f"error: resume=true: cannot read {path} (Input/output error (EIO)), which says whose sweep the folder "
         f"holds; make it readable, or choose a new hydra.sweep.dir\n")
+
+
+def test_the_precheck_leaves_a_record_that_vanished_to_the_job(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's check reads the records before it holds the folder's lock: one gone between the
+    listing and the read (another command moving an invalid record aside) is not unreadable, and the job,
+    under the lock, decides what it is (absent: the run is run again)."""
+    from harness.precheck import check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    real = harness.sweep.read_record
+
+    def moved_aside_first(p: Path) -> dict:
+        if Path(p).name == path.name:
+            path.rename(path.with_name(f"{path.name}.rejected-x"))
+        return real(p)  # raises FileNotFoundError for the one moved aside
+    monkeypatch.setattr(harness.sweep, "read_record", moved_aside_first)
+    argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+            f"hydra.run.dir={tmp_path}"]
+    assert check(argv) == ("hydra.run.dir", tmp_path)
+    outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed1.json"] and outcome.skipped == ["mlp-numpy-seed0.json"]
+
+
+def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                   data_root: Path) -> None:
+    """A record file that is a link to nothing is there: it may lead to a good record (a volume not
+    mounted now), so it is refused as one that cannot be read, not run again over the link."""
+    from harness.precheck import BadInput, check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere" / path.name)
+    with pytest.raises(BadInput) as refused:
+        check(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+               f"hydra.run.dir={tmp_path}"])
+    assert str(refused.value) == (
+        f"resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out of "
+        f"{path.parent} to run it again, then run the command again")
