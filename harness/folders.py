@@ -192,16 +192,30 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
                          f"command, or choose a new {dir_key}")
 
 
-def _load_to_resume(path: Path, what: str, dir_key: str) -> Any:
+def _load_to_resume(path: Path, what: str, dir_key: str) -> DictConfig:
     """OmegaConf.load of a file resume=true reads (`what`: why it does): one the OS will not let it read
-    (EIO, EACCES, a folder in its place) is a one-line ValueError naming it and the fix, which every check
-    refuses as bad input (exit 2), like an unreadable record (check_records_readable)."""
+    (EIO, EACCES, a folder in its place), or that is not the YAML mapping a run writes (spoilt), is a
+    one-line ValueError naming it and the fix, which every check refuses as bad input (exit 2), like an
+    unreadable record (check_records_readable)."""
+    import yaml
+
     from .write_failure import describe
+
+    def spoilt(why: str) -> ValueError:
+        return ValueError(f"resume=true: {path} is not the YAML mapping a run writes ({why}), {what}; put back "
+                          f"the file the run wrote, or choose a new {dir_key}")
     try:
-        return OmegaConf.load(path)
+        loaded = OmegaConf.load(path)
     except OSError as error:
         raise ValueError(f"resume=true: cannot read {path} ({describe(error)}), {what}; make it readable, or "
                          f"choose a new {dir_key}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        why = getattr(error, "problem", None) or (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise spoilt(f"{why} at line {mark.line + 1}" if mark is not None else why) from None
+    if not isinstance(loaded, DictConfig):
+        raise spoilt("a list, not settings")
+    return loaded
 
 
 def check_records_readable(run_dir: str | os.PathLike) -> None:

@@ -236,3 +236,25 @@ def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp
     assert str(refused.value) == (
         f"resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out of "
         f"{path.parent} to run it again, then run the command again")
+
+
+@pytest.mark.parametrize("text, why", [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
+                                       ("- 1\n", "a list, not settings")])
+def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path, capsys: pytest.CaptureFixture,
+                                                                  text: str, why: str) -> None:
+    """A config.yaml spoilt (not YAML, or no mapping of settings) is refused by the command's check in one
+    line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+                    f"hydra.run.dir={tmp_path}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
+        f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
