@@ -68,7 +68,7 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     A sweep's failed runs are no exception: the sweep callback ends in their line (exit 1). Otherwise
     a write the end of the sweep could not make ends the command (callbacks.say_held: its line, exit
     4, after a job's error's traceback); the line of any refused write that ends it names the failed
-    runs recorded in the folder (harness.run.failed_runs_part)."""
+    runs recorded in the folder, or says they could not be counted (harness.run.failed_runs_part)."""
     if folder is None:
         yield
         return

@@ -42,7 +42,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
     the OS refuses exits WRITE_FAILED from the callback; where a line of its own follows (Ctrl-C, the
     SLURM launcher's summary) it is held for that line (`hold_write_failure`: not_done, say_held);
     at exit (the status already non-zero) it is only said, in its one line."""
-    from harness.write_failure import WriteFailed, message, stop, stopped
+    from harness.write_failure import FREE_SPACE, WriteFailed, message, stop, stopped
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if str(sweep_dir.resolve()) in _HANDLED or stopped():
         return
@@ -59,7 +59,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
         if hold_write_failure:
-            note_not_done(sweep_dir, [f"{TABLES_NOT_WRITTEN} ({failure}); free space, then {then}"])
+            note_not_done(sweep_dir, [f"{TABLES_NOT_WRITTEN} ({failure}){FREE_SPACE}{then}"])
         else:
             sys.stderr.write(message(failure, sweep_dir, then) + "\n")
     except KeyboardInterrupt as interrupt:  # the command's line says so (not_done), then exits 130

@@ -63,7 +63,8 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
-    stored = OmegaConf.to_container(OmegaConf.load(stored_path), resolve=True)
+    stored = OmegaConf.to_container(_load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key),
+                                    resolve=True)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:
         more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
@@ -184,23 +185,54 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return
-    other = OmegaConf.load(path / HYDRA_MULTIRUN_YAML).get("name")
+    stored = _load_to_resume(path / HYDRA_MULTIRUN_YAML, "which says whose sweep the folder holds", dir_key)
+    other = stored.get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")
+
+
+def _load_to_resume(path: Path, what: str, dir_key: str) -> DictConfig:
+    """OmegaConf.load of a file resume=true reads (`what`: why it does): one the OS will not let it read
+    (EIO, EACCES, a folder in its place), or that is not the YAML mapping a run writes (spoilt), is a
+    one-line ValueError naming it and the fix, which every check refuses as bad input (exit 2), like an
+    unreadable record (check_records_readable)."""
+    import yaml
+
+    from .write_failure import describe
+
+    def spoilt(why: str) -> ValueError:
+        return ValueError(f"resume=true: {path} is not the YAML mapping a run writes ({why}), {what}; put back "
+                          f"the file the run wrote, or choose a new {dir_key}")
+    try:
+        loaded = OmegaConf.load(path)
+    except OSError as error:
+        raise ValueError(f"resume=true: cannot read {path} ({describe(error)}), {what}; make it readable, or "
+                         f"choose a new {dir_key}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        why = getattr(error, "problem", None) or (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise spoilt(f"{why} at line {mark.line + 1}" if mark is not None else why) from None
+    if not isinstance(loaded, DictConfig):
+        raise spoilt("a list, not settings")
+    return loaded
 
 
 def check_records_readable(run_dir: str | os.PathLike) -> None:
     """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
     one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
     with the line of harness.sweep.read_to_resume (the reader resume itself uses). A readable file that is
-    no valid record is left to resume, which moves it aside or skips it (harness.sweep.finished)."""
+    no valid record is left to resume, which moves it aside or skips it (harness.sweep.finished). So is
+    one gone by the time it is read (another command moved it aside): this check runs before the folder's
+    lock is taken, and the job, under it, finds the run's record absent. A link to nothing is still there,
+    and refused: it may lead to a good record (a volume not mounted now)."""
     from .sweep import UnreadableRecord, read_to_resume
     for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
         try:
             read_to_resume(path)
-        except UnreadableRecord:
-            raise
+        except UnreadableRecord as unreadable:
+            if not (isinstance(unreadable.error, FileNotFoundError) and not os.path.lexists(path)):
+                raise
         except ValueError:
             continue
 

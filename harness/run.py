@@ -115,14 +115,15 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
 
 
 def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = None, summary: str | None = None,
-           where: str = "") -> None:
+           failed_said: list[str] | None = None) -> None:
     """Summarize; exit 130 after Ctrl-C, 1 when runs failed (a sweep's job returns: the command's
     end decides, from every job's records: finish_command).
 
     After Ctrl-C one line says what was left undone (outcome.not_done) and how to finish: `then`
     (default: resume=true into run_dir); a sweep's job gives the sweep's, as its own folder with
     hydra.run.dir would start the whole sweep again. `summary` replaces the count of this
-    invocation's runs (finish_command counts a folder's records); `where` follows "failed"."""
+    invocation's runs, and `failed_said` the naming of its failed runs (finish_command's: a
+    folder's records, recorded_runs_said)."""
     summary = summary or (f"{len(outcome.done)} runs finished ({len(outcome.failed)} failed, "
                           f"{len(outcome.diverged)} diverged), {len(outcome.skipped)} kept from before, in {run_dir}")
     log.info(summary)
@@ -131,7 +132,7 @@ def finish(outcome: Outcome, run_dir: Path, multirun: bool, then: str | None = N
         sys.stderr.write(f"interrupted: {said}\n")
         raise SystemExit(130)
     if outcome.failed and not multirun:
-        said = "; ".join([failed_runs_said(outcome.failed, where), *outcome.not_done])
+        said = "; ".join([*(failed_said or [failed_runs_said(outcome.failed)]), *outcome.not_done])
         sys.stderr.write(f"error: {said}\n")
         raise SystemExit(1)
 
@@ -141,14 +142,30 @@ def failed_runs_said(failed: list[str], where: str = "") -> str:
     return f"{len(failed)} run(s) failed{where}: {', '.join(failed)} (errors in their records)"
 
 
+def uncounted_said(folder: Path, why: str) -> str:
+    """How every line that ends a command says that the records in `folder` could not be counted
+    (`why`: count_records')."""
+    return f"the records in {folder} could not be counted ({why})"
+
+
+def recorded_runs_said(folder: Path, failed: list[str], uncounted: str) -> list[str]:
+    """What a line that ends a command says of the runs recorded in `folder` (count_records' failed
+    runs and why the records could not be counted): the failed runs, named, and that the records could
+    not be counted; [] when neither. The one wording of the command's end (finish_command), of a
+    refused write's line (failed_runs_part) and of the SLURM launcher's early end."""
+    return ([failed_runs_said(failed, f" in {folder}")] if failed else []) + (
+        [uncounted_said(folder, uncounted)] if uncounted else [])
+
+
 def failed_runs_part(folder: Path, dir_key: str) -> str:
-    """The failed runs recorded in the command's `folder` (a sweep's: every job's, and those its jobs
-    in this process saw, FAILED_IN_JOBS) in failed_runs_said's words, or "" when none: what the line
-    of a refused write, which wins (exit 4), says of them (harness.write_failure.also_said)."""
+    """What the line of a refused write, which wins (exit 4), says of the runs recorded in the command's
+    `folder` (a sweep's: every job's, and the failed runs its jobs in this process saw, FAILED_IN_JOBS):
+    recorded_runs_said, in one part, or "" when no run failed and the records could be counted
+    (harness.write_failure.also_said)."""
     sweep = dir_key == "hydra.sweep.dir"
     known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
-    _, failed, _, _ = count_records(folder, sweep=sweep, known=known)
-    return failed_runs_said(failed, f" in {folder}") if failed else ""
+    _, failed, _, uncounted = count_records(folder, sweep=sweep, known=known)
+    return "; ".join(recorded_runs_said(folder, failed, uncounted))
 
 
 def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str]) -> None:
@@ -160,23 +177,19 @@ def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: l
     sweep = dir_key == "hydra.sweep.dir"
     known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
     names, failed, diverged, uncounted = count_records(folder, sweep=sweep, known=known)
-    if uncounted:  # the failed line names the known failures, then says this
-        summary = f"the records in {folder} could not be counted ({uncounted})"
-        not_done = not_done if interrupted else [*not_done, summary]
-    else:
-        summary = (f"{len(names)} runs recorded ({len(failed)} failed, {len(diverged)} diverged) "
-                   f"in {folder}")
     if not (interrupted or failed or uncounted):
         return
     if uncounted and not (interrupted or failed):
         from .callbacks import rebuild_command
-        sys.stderr.write(f"error: {summary}, so whether runs failed is not known; "
+        sys.stderr.write(f"error: {uncounted_said(folder, uncounted)}, so whether runs failed is not known; "
                          f"{rebuild_command(folder)} tables them once they can be read\n")
         raise SystemExit(1)
+    summary = uncounted_said(folder, uncounted) if uncounted else (
+        f"{len(names)} runs recorded ({len(failed)} failed, {len(diverged)} diverged) in {folder}")
     outcome = Outcome(done=names, failed=failed, diverged=diverged, interrupted=interrupted,
                       not_done=not_done)
     finish(outcome, folder, multirun=False, then=finish_with_resume(dir_key, folder), summary=summary,
-           where=f" in {folder}")
+           failed_said=recorded_runs_said(folder, failed, uncounted))
 
 
 def count_records(folder: Path, *, sweep: bool,

@@ -162,7 +162,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         not finish, the finished jobs' failed runs (counted as the command's end counts them:
         harness.run.count_records), a merge write the OS refused, and, last, the command that finishes
         the sweep; exit UNFINISHED, or WRITE_FAILED when that write was refused (as any refused write)."""
-        from harness.run import count_records, failed_runs_said
+        from harness.run import count_records, recorded_runs_said
         from harness.write_failure import WRITE_FAILED
         problems = dict(waited.unfinished)
         for i, (outcome, value) in waited.finished.items():
@@ -175,9 +175,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
         _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
-        runs = [failed_runs_said(failed, f" in {sweep_dir}")] if failed else []
-        if uncounted:
-            runs.append(f"the records in {sweep_dir} could not be counted ({uncounted})")
+        runs = recorded_runs_said(sweep_dir, failed, uncounted)
         merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
                          f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "

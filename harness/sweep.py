@@ -68,7 +68,12 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
 
 class UnreadableRecord(ValueError):
     """A record file the OS will not let resume read (EIO, EACCES): it may be a good record, so it is
-    neither moved aside nor run again; a ValueError, so that every check refuses it as bad input."""
+    neither moved aside nor run again; a ValueError, so that every check refuses it as bad input.
+    `error` is the OSError the read raised."""
+
+    def __init__(self, line: str, error: OSError) -> None:
+        super().__init__(line)
+        self.error = error
 
 
 def read_to_resume(path: Path, run: str = "it") -> dict[str, Any]:
@@ -80,7 +85,7 @@ def read_to_resume(path: Path, run: str = "it") -> dict[str, Any]:
         return read_record(path)
     except OSError as error:
         raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
-                               f"out of {path.parent} to run {run} again, then run the command again") from None
+                               f"out of {path.parent} to run {run} again, then run the command again", error) from None
 
 
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:

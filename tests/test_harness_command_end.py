@@ -169,15 +169,19 @@ def test_ctrl_c_in_a_basic_launchers_sweep_ends_in_the_sweeps_line_printed_last(
 
 
 def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_path: Path, data_root: Path) -> None:
-    """resume=true of a sweep whose job 1 holds a record the OS will not read (EIO): the command's check
-    refuses it in one line (exit 2) before job 0 runs its missing seed, not job 1 after job 0 ran."""
+    """resume=true of a 3-job sweep whose middle job holds a record the OS will not read (EIO): the
+    command's check, which reads every job's records (not only the first's or the last's), refuses it in
+    one line (exit 2) before job 0 runs its missing seed; not the job itself after job 0 ran (the job's
+    backstop, harness.sweep.finished, names the run: 'to run mlp/numpy seed 0 again')."""
     sweep = tmp_path / "sweep"
-    first = [arg if arg != "runs=2" else "runs=1" for arg in SWEEP]
+    three = [*SWEEP[:-1], "model.learning_rate=0.1,0.01,0.001"]
+    first = [arg if arg != "runs=2" else "runs=1" for arg in three]
     code, _, everything = ended(command([*first, f"hydra.sweep.dir={sweep}"], tmp_path, data_root))
     assert code == 0, everything[-3000:]
     before = {p: p.read_bytes() for p in sweep.glob("*/records/*.json")}
+    assert len(before) == 3
     path = sweep / "1" / "records" / "mlp-numpy-seed0.json"
-    process = command([*SWEEP, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+    process = command([*three, "resume=true", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_UNREADABLE=str(path.relative_to(sweep)))
     code, lines, everything = ended(process)
     assert code == 2, everything[-3000:]
@@ -455,3 +459,59 @@ def test_a_single_runs_refused_write_names_its_failed_runs(fake_mlp, tmp_path: P
         f"error: could not write records/mlp-numpy-seed1.json in {tmp_path}: No space left on device (ENOSPC); "
         f"1 run(s) failed in {tmp_path}: mlp-numpy-seed0.json (errors in their records); free space, then finish "
         f"with resume=true hydra.run.dir={tmp_path}")
+
+
+def test_a_refused_write_says_when_the_records_cannot_be_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A refused write's line (exit 4) on a failing disk, whose records cannot be read: it says that the
+    records could not be counted, as the failed-runs line it replaces would, not nothing (which reads as
+    no run failed)."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    config = _sweep_end(tmp_path, monkeypatch, [])
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", _unreadable)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); the records in "
+        f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error); free space, then rebuild with "
+        f"python -m harness.sweep_merge {tmp_path}\n")
+
+
+def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A failed run a job of this process recorded (end_sweep_job keeps it, FAILED_IN_JOBS) but not (yet)
+    among the folder's records is named by the refused write's line too."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    from harness.sweep import Outcome
+    config = _sweep_end(tmp_path, monkeypatch, [])
+    (tmp_path / "1").mkdir()
+    harness.run.end_sweep_job(Outcome(failed=["mlp-numpy-seed1.json"]), tmp_path / "1", tmp_path)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
+        f"{tmp_path}: 1/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}\n")
+
+
+def test_the_held_merge_failure_splits_where_every_failed_write_says_how_to_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The held step of a refused sweep-end merge says how to finish in write_failure.FREE_SPACE's words,
+    where stop_with puts what else ended the command before them: with other words there (a wording
+    change), the job's error still comes before how to finish, not after it."""
+    from harness import write_failure
+    from harness.__main__ import ends_in_one_line
+    other = "; once there is room, "
+    monkeypatch.setattr(write_failure, "FREE_SPACE", other)
+    _sweep_end(tmp_path, monkeypatch, [])
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above){other}rebuild with "
+        f"python -m harness.sweep_merge {tmp_path}")

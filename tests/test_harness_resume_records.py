@@ -136,3 +136,125 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
         f"{path.parent} to run it again, then run the command again")
     monkeypatch.setattr(harness.sweep, "read_record", real)
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
+
+
+def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """OmegaConf.load of a file called `name` fails with EIO, as on a bad disk sector."""
+    from omegaconf import OmegaConf
+    real = OmegaConf.load
+
+    def load(path: object) -> object:
+        if Path(str(path)).name == name:
+            raise OSError(5, "Input/output error")
+        return real(path)
+    monkeypatch.setattr(OmegaConf, "load", load)
+
+
+@pytest.mark.parametrize("fault", ["EIO", "a folder in its place"])
+def test_a_config_resume_cannot_read_is_refused_in_one_line(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture, fault: str) -> None:
+    """resume=true compares the settings with the folder's config.yaml: one the OS will not let it read
+    is refused by the command's check in one line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    if fault == "EIO":
+        _unreadable_yaml(monkeypatch, path.name)
+        why = "Input/output error (EIO)"
+    else:
+        path.unlink()
+        path.mkdir()
+        why = "Is a directory (EISDIR)"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+                    f"hydra.run.dir={tmp_path}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: cannot read {path} ({why}), whose settings the resumed runs must share; make it "
+        f"readable, or choose a new hydra.run.dir\n")
+
+
+def test_a_sweeps_multirun_yaml_resume_cannot_read_is_refused_in_one_line(tmp_path: Path, data_root: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """resume=true of a sweep reads its multirun.yaml (whose sweep the folder holds): one the OS will not
+    let it read is refused by the command's check in one line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text("name: titanic_sgd\n")
+    _unreadable_yaml(monkeypatch, path.name)
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2",
+                    "model.learning_rate=0.1,0.01", "resume=true", f"hydra.sweep.dir={sweep}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: cannot read {path} (Input/output error (EIO)), which says whose sweep the folder "
+        f"holds; make it readable, or choose a new hydra.sweep.dir\n")
+
+
+def test_the_precheck_leaves_a_record_that_vanished_to_the_job(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's check reads the records before it holds the folder's lock: one gone between the
+    listing and the read (another command moving an invalid record aside) is not unreadable, and the job,
+    under the lock, decides what it is (absent: the run is run again)."""
+    from harness.precheck import check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    real = harness.sweep.read_record
+
+    def moved_aside_first(p: Path) -> dict:
+        if Path(p).name == path.name:
+            path.rename(path.with_name(f"{path.name}.rejected-x"))
+        return real(p)  # raises FileNotFoundError for the one moved aside
+    monkeypatch.setattr(harness.sweep, "read_record", moved_aside_first)
+    argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+            f"hydra.run.dir={tmp_path}"]
+    assert check(argv) == ("hydra.run.dir", tmp_path)
+    outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed1.json"] and outcome.skipped == ["mlp-numpy-seed0.json"]
+
+
+def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                   data_root: Path) -> None:
+    """A record file that is a link to nothing is there: it may lead to a good record (a volume not
+    mounted now), so it is refused as one that cannot be read, not run again over the link."""
+    from harness.precheck import BadInput, check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    path.unlink()
+    path.symlink_to(tmp_path / "elsewhere" / path.name)
+    with pytest.raises(BadInput) as refused:
+        check(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+               f"hydra.run.dir={tmp_path}"])
+    assert str(refused.value) == (
+        f"resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out of "
+        f"{path.parent} to run it again, then run the command again")
+
+
+@pytest.mark.parametrize("text, why", [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
+                                       ("- 1\n", "a list, not settings")])
+def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path, capsys: pytest.CaptureFixture,
+                                                                  text: str, why: str) -> None:
+    """A config.yaml spoilt (not YAML, or no mapping of settings) is refused by the command's check in one
+    line naming it (exit 2), not a traceback."""
+    from harness.precheck import main_guard
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
+                    f"hydra.run.dir={tmp_path}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
+        f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
