@@ -202,7 +202,7 @@ def _check_gpu(cfg: DictConfig, impls: list[Implementation], left_out: dict[str,
     gpu_left_out = [reason for name, reason in left_out.items() if registry.get(name).runs_on_gpu]
     if gpu_left_out:
         raise ValueError(f"backend=cupy but no GPU implementation of impls={list(cfg.impls)} can run here: "
-                         f"{gpu_left_out[0]}")
+                         f"{gpu_left_out[0]}; or use backend=numpy")
     raise ValueError(f"backend=cupy but impls={list(cfg.impls)} has no GPU implementation; add mlp or torch, "
                      f"or use backend=numpy")
 

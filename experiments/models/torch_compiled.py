@@ -38,14 +38,19 @@ def check_compiler(spec: Any, ds: Any, backend: str) -> None:
     """Unavailable when the plan's steps compile (`plan_compiles`) and torch.compile cannot work
     here: TorchInductor's CPU code needs a C++ compiler, the one it runs: $CXX, else g++ (clang++
     on macOS; torch._inductor.config.cpp.cxx). Steps that run eager need none."""
-    wanted = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
+    default = "clang++" if sys.platform == "darwin" else "g++"
+    wanted = os.environ.get("CXX", default)
     if (wanted and shutil.which(wanted)) or not plan_compiles(spec, ds, backend):
         return
     rows, n_params = step_size(spec, ds)
     where = "on the GPU" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
-    missing = f"{wanted} not found" if wanted else "CXX is empty"
+    if "CXX" not in os.environ:
+        missing, fix = f"{wanted} not found", f"install it (apt-get install {wanted})"
+    else:  # Inductor runs $CXX alone: installing the default would change nothing
+        missing = f"CXX={wanted} not found" if wanted else "CXX is empty"
+        fix = f"set CXX to an installed C++ compiler or unset it (then {default} is run)"
     raise Unavailable(f"impls=[torch_compiled] needs a C++ compiler for torch.compile ({where}; {missing}): "
-                      f"install one (apt-get install g++) or drop torch_compiled from impls")
+                      f"{fix}, or drop torch_compiled from impls")
 
 
 def compiles(batch_size: int, n_params: int) -> bool:
