@@ -221,18 +221,17 @@ def _load_to_resume(path: Path, what: str, dir_key: str) -> DictConfig:
 def check_records_readable(run_dir: str | os.PathLike) -> None:
     """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
     one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
-    with the line of harness.sweep.read_to_resume (the reader resume itself uses). A readable file that is
-    no valid record is left to resume, which moves it aside or skips it (harness.sweep.finished). So is
-    one gone by the time it is read (another command moved it aside): this check runs before the folder's
-    lock is taken, and the job, under it, finds the run's record absent. A link to nothing is still there,
-    and refused: it may lead to a good record (a volume not mounted now)."""
+    with the line of harness.sweep.read_to_resume (the reader resume itself uses, whose rule this is). A
+    readable file that is no valid record is left to resume, which moves it aside or skips it
+    (harness.sweep.finished). So is one gone by the time it is read (another command moved it aside): this
+    check runs before the folder's lock is taken, and the job, under it, finds the run's record absent. A
+    link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now)."""
     from .sweep import UnreadableRecord, read_to_resume
     for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
         try:
             read_to_resume(path)
-        except UnreadableRecord as unreadable:
-            if not (isinstance(unreadable.error, FileNotFoundError) and not os.path.lexists(path)):
-                raise
+        except UnreadableRecord:
+            raise
         except ValueError:
             continue
 

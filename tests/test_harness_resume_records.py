@@ -6,6 +6,7 @@ even when Ctrl-C lands in the runs.csv rebuild just after it."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,26 @@ def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_p
     assert capsys.readouterr().err == (
         f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
         f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
+
+
+def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                           data_root: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    """The job's own check of each record (harness.sweep.finished) follows the command's check: a link to
+    nothing may lead to a good record (a volume not mounted here: under SLURM the command's check runs on
+    the login node, the job on a compute node), so it stops the job in one line, and the link stays."""
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    target = tmp_path / "elsewhere" / path.name
+    path.unlink()
+    path.symlink_to(target)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
+        f"of {path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
+    assert path.is_symlink() and os.readlink(path) == str(target) and not target.exists()
+    assert not list(_records(tmp_path).glob("*.rejected-*"))
