@@ -27,9 +27,11 @@ def _holds_records(folder: Path) -> bool:
     return any((folder / RECORDS_DIRNAME).glob("*.json"))
 
 
-def _is_sweep(folder: Path) -> bool:
-    """Whether `folder` is a sweep's: Hydra's sweeper wrote its multirun.yaml there."""
-    return (folder / HYDRA_MULTIRUN_YAML).is_file()
+def is_sweep_folder(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a sweep's: Hydra's sweeper wrote its multirun.yaml there. Anything in that
+    place counts (a folder, a link to nothing): resume=true refuses it as a file it cannot read
+    (_check_own_sweep), rather than take the folder for no sweep (the report groups jobs by it too)."""
+    return os.path.lexists(Path(folder) / HYDRA_MULTIRUN_YAML)
 
 
 def _writable(folder: Path) -> bool:
@@ -109,7 +111,7 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
     one of its jobs: a sweep's tables merge every records/ folder below the sweep folder
     (harness.sweep_merge), so a run written into one would join the sweep, and its runs.csv and
     summary.csv would replace the sweep's."""
-    if _is_sweep(path):
+    if is_sweep_folder(path):
         raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
     if not sweep_job:
@@ -123,7 +125,7 @@ def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
     """The nearest folder above `folder` marked as a sweep's by Hydra (multirun.yaml), else None: the
     folder whose merge takes in every records/ folder below it (harness.reporting.batches.batch_root
     groups a job's runs by it too)."""
-    return next((a for a in Path(folder).resolve().parents if _is_sweep(a)), None)
+    return next((a for a in Path(folder).resolve().parents if is_sweep_folder(a)), None)
 
 
 def enclosing_run(folder: str | os.PathLike) -> Path | None:
@@ -167,7 +169,7 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
     if resume:
         _check_own_sweep(path, dir_key, name)
         return
-    if _is_sweep(path):
+    if is_sweep_folder(path):
         finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
         raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
                          f"choose a new {dir_key}")
@@ -180,7 +182,7 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     """What resume=true finishes: a sweep (Hydra writes multirun.yaml before any job, whatever the
     launcher) of the same experiment."""
-    if not _is_sweep(path):
+    if not is_sweep_folder(path):
         if _other_run_dirs(path):
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")

@@ -282,3 +282,31 @@ def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_
         f"of {path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
     assert path.is_symlink() and os.readlink(path) == str(target) and not target.exists()
     assert not list(_records(tmp_path).glob("*.rejected-*"))
+
+
+SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "model.learning_rate=0.1,0.01",
+              "resume=true"]
+
+
+@pytest.mark.parametrize("jobs", [False, True])
+def test_a_folder_in_a_sweeps_multirun_yaml_place_is_refused_as_unreadable(tmp_path: Path, data_root: Path,
+                                                                           jobs: bool) -> None:
+    """Anything in multirun.yaml's place marks a sweep (harness.folders.is_sweep_folder): a folder there is
+    refused by resume=true as a file it cannot read, not taken for a folder with no sweep (which Hydra's
+    write of multirun.yaml would then fail on, or which, holding runs' folders, would be refused as no sweep)."""
+    from harness.precheck import BadInput, check
+    sweep = tmp_path / "sweep"
+    (sweep / "multirun.yaml").mkdir(parents=True)
+    if jobs:
+        (sweep / "other" / "records").mkdir(parents=True)
+        (sweep / "other" / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    with pytest.raises(BadInput) as refused:
+        check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"])
+    assert str(refused.value) == (
+        f"resume=true: cannot read {sweep / 'multirun.yaml'} (Is a directory (EISDIR)), which says whose sweep the "
+        f"folder holds; make it readable, or choose a new hydra.sweep.dir")
+    with pytest.raises(BadInput) as refused:
+        check([a for a in SWEEP_ARGS if a != "resume=true"] + [f"hydra.sweep.dir={sweep}"])
+    assert str(refused.value) == (
+        f"output folder {sweep} already holds a sweep (multirun.yaml); finish it with its own overrides and "
+        f"resume=true, or choose a new hydra.sweep.dir")

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.folders import enclosing_sweep
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, read_records
+from harness.folders import enclosing_sweep, is_sweep_folder
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, read_records
 from harness.runs_table import load_runs
 
 RESULTS_DIRNAME = "results"
@@ -38,7 +38,7 @@ def batch_root(run_dir: str | os.PathLike) -> Path:
     (another sweeper) belongs to the nearest ancestor that has one, else to its parent folder.
     """
     path = Path(run_dir).resolve()
-    if (path.parent / HYDRA_MULTIRUN_YAML).is_file():
+    if is_sweep_folder(path.parent):
         return path.parent
     if not _is_multirun_job(path):
         return path
