@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
+from harness.settings_file import SettingsFileError, load_settings, read_settings
 
 from .config import MODEL_ALIASES
 
@@ -65,8 +66,7 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
-    stored = OmegaConf.to_container(_load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key),
-                                    resolve=True)
+    stored = _load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:
         more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
@@ -187,37 +187,32 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return
-    stored = _load_to_resume(path / HYDRA_MULTIRUN_YAML, "which says whose sweep the folder holds", dir_key)
+    marker = path / HYDRA_MULTIRUN_YAML
+    try:
+        _, stored = read_settings(marker)  # as written: Hydra's file holds interpolations only it resolves
+    except SettingsFileError as refused:
+        raise _resume_refused(refused, "which says whose sweep the folder holds", dir_key) from None
     other = stored.get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")
 
 
-def _load_to_resume(path: Path, what: str, dir_key: str) -> DictConfig:
-    """OmegaConf.load of a file resume=true reads (`what`: why it does): one the OS will not let it read
-    (EIO, EACCES, a folder in its place), or that is not the YAML mapping a run writes (spoilt), is a
-    one-line ValueError naming it and the fix, which every check refuses as bad input (exit 2), like an
+def _load_to_resume(path: Path, what: str, dir_key: str) -> dict[str, Any]:
+    """The resolved settings of the config.yaml resume=true compares (harness.settings_file.load_settings,
+    the one reader of the files resume reads): one the OS will not let it read (EIO, EACCES, a folder in its
+    place), or that is not the non-empty YAML mapping of settings a run writes (spoilt), is a one-line
+    ValueError naming it, the problem and the fix, which every check refuses as bad input (exit 2), like an
     unreadable record (check_records_readable)."""
-    import yaml
-
-    from .write_failure import describe
-
-    def spoilt(why: str) -> ValueError:
-        return ValueError(f"resume=true: {path} is not the YAML mapping a run writes ({why}), {what}; put back "
-                          f"the file the run wrote, or choose a new {dir_key}")
     try:
-        loaded = OmegaConf.load(path)
-    except OSError as error:
-        raise ValueError(f"resume=true: cannot read {path} ({describe(error)}), {what}; make it readable, or "
-                         f"choose a new {dir_key}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        why = getattr(error, "problem", None) or (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise spoilt(f"{why} at line {mark.line + 1}" if mark is not None else why) from None
-    if not isinstance(loaded, DictConfig):
-        raise spoilt("a list, not settings")
-    return loaded
+        return load_settings(path)
+    except SettingsFileError as refused:
+        raise _resume_refused(refused, what, dir_key) from None
+
+
+def _resume_refused(refused: SettingsFileError, what: str, dir_key: str) -> ValueError:
+    """The one line of a settings file resume=true cannot take (`what`: why it reads it)."""
+    return ValueError(f"resume=true: {refused.problem}, {what}; {refused.fix}, or choose a new {dir_key}")
 
 
 def check_records_readable(run_dir: str | os.PathLike) -> None:

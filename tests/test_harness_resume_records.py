@@ -5,6 +5,7 @@ even when Ctrl-C lands in the runs.csv rebuild just after it."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -139,16 +140,16 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
 
 
-def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """OmegaConf.load of a file called `name` fails with EIO, as on a bad disk sector."""
-    from omegaconf import OmegaConf
-    real = OmegaConf.load
+def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Opening the file at `path` fails with EIO, as on a bad disk sector (io.open: however the
+    harness reads it)."""
+    real = io.open
 
-    def load(path: object) -> object:
-        if Path(str(path)).name == name:
+    def failing_open(file: object, *args: object, **kwargs: object) -> object:
+        if isinstance(file, (str, os.PathLike)) and os.path.abspath(file) == str(path.absolute()):
             raise OSError(5, "Input/output error")
-        return real(path)
-    monkeypatch.setattr(OmegaConf, "load", load)
+        return real(file, *args, **kwargs)
+    monkeypatch.setattr(io, "open", failing_open)
 
 
 @pytest.mark.parametrize("fault", ["EIO", "a folder in its place"])
@@ -162,7 +163,7 @@ def test_a_config_resume_cannot_read_is_refused_in_one_line(fake_mlp, tmp_path: 
     run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
     path = tmp_path / "config.yaml"
     if fault == "EIO":
-        _unreadable_yaml(monkeypatch, path.name)
+        _unreadable_yaml(monkeypatch, path)
         why = "Input/output error (EIO)"
     else:
         path.unlink()
@@ -188,7 +189,7 @@ def test_a_sweeps_multirun_yaml_resume_cannot_read_is_refused_in_one_line(tmp_pa
     sweep.mkdir()
     path = sweep / "multirun.yaml"
     path.write_text("name: titanic_sgd\n")
-    _unreadable_yaml(monkeypatch, path.name)
+    _unreadable_yaml(monkeypatch, path)
     with pytest.raises(SystemExit) as stop:
         main_guard(["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2",
                     "model.learning_rate=0.1,0.01", "resume=true", f"hydra.sweep.dir={sweep}"])
@@ -239,18 +240,38 @@ def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp
         f"{path.parent} to run it again, then run the command again")
 
 
-@pytest.mark.parametrize("text, why", [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
-                                       ("- 1\n", "a list, not settings")])
+# config.yaml spoilt, as written, and why it is refused: what a run writes is the non-empty YAML mapping of its
+# resolved settings (harness.settings_file)
+SPOILT_CONFIGS = [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
+                  ("- 1\n", "a list, not settings"),
+                  ("", "empty: no settings"),
+                  ("42\n", "the single value 42, not settings"),
+                  ('"5"\n', "the single value '5', not settings"),
+                  (b"\xff\n", "not UTF-8 text: byte 0xff at line 1"),
+                  ("oops\n", "the single value 'oops', not settings"),
+                  ("a: ${x}\n", "an interpolation that cannot be resolved at a: Interpolation key 'x' not found")]
+SPOILT_IDS = ["not YAML", "a list", "empty", "a number", "a quoted number", "not UTF-8", "a word", "interpolation"]
+
+
+def _spoil(path: Path, text: str | bytes) -> None:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
 def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                   data_root: Path, capsys: pytest.CaptureFixture,
-                                                                  text: str, why: str) -> None:
-    """A config.yaml spoilt (not YAML, or no mapping of settings) is refused by the command's check in one
-    line naming it (exit 2), not a traceback."""
+                                                                  text: str | bytes, why: str) -> None:
+    """A config.yaml spoilt (not YAML, not UTF-8, no mapping of settings, an interpolation that cannot be
+    resolved) is refused by the command's check in one line naming it, the problem and the fix (exit 2),
+    not a traceback, nor as settings that differ (resuming with the same overrides would not help)."""
     from harness.precheck import main_guard
     fake_mlp({})
     run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
     path = tmp_path / "config.yaml"
-    path.write_text(text)
+    _spoil(path, text)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
@@ -259,6 +280,69 @@ def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_p
     assert capsys.readouterr().err == (
         f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
         f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
+def test_the_job_refuses_a_spoilt_config_in_the_same_line_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                      data_root: Path, capsys: pytest.CaptureFixture,
+                                                                      text: str | bytes, why: str) -> None:
+    """The job checks the folder again under its lock (no command check before it: a rerun's resume, a
+    job started elsewhere): the same line, and the file and records stay as they were."""
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    _spoil(path, text)
+    before = path.read_bytes()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
+        f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
+    assert path.read_bytes() == before and [r["seed"] for r in read_records(tmp_path)] == [0]
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
+def test_rerun_refuses_a_spoilt_config_in_one_line(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                   capsys: pytest.CaptureFixture, text: str | bytes, why: str) -> None:
+    """python -m harness.rerun reads config.yaml with resume's reader (harness.settings_file): a spoilt one
+    is refused in one line naming it and the fix (exit 2), before anything is written."""
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = tmp_path / "a" / "config.yaml"
+    _spoil(path, text)
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path} is not the YAML mapping a run writes ({why}), whose settings the rerun repeats; put back "
+        f"the file the run wrote\n")
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("fault", ["EIO", "a folder in its place", "a key this version does not know"])
+def test_rerun_refuses_a_config_it_cannot_read_or_run_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture, fault: str) -> None:
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = tmp_path / "a" / "config.yaml"
+    if fault == "EIO":
+        _unreadable_yaml(monkeypatch, path)
+        line = f"cannot read {path} (Input/output error (EIO)), whose settings the rerun repeats; make it readable"
+    elif fault == "a folder in its place":
+        path.unlink()
+        path.mkdir()
+        line = f"cannot read {path} (Is a directory (EISDIR)), whose settings the rerun repeats; make it readable"
+    else:
+        path.write_text(path.read_text(encoding="utf-8") + "bogus: 1\n", encoding="utf-8")
+        line = f"{path} cannot run here: Key 'bogus' not in 'BenchConfig'"
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == f"error: {line}\n"
+    assert not (tmp_path / "b").exists()
 
 
 def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
