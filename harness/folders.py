@@ -8,6 +8,7 @@ folder, the problem and the setting that fixes it (`dir_key`).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,9 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
-from harness.settings_file import SettingsFileError, load_settings, read_settings
+from harness.settings_file import SettingsFileError, SpoiltSettings, UnreadableSettings, load_settings, read_settings
 
 from .config import MODEL_ALIASES
+
+log = logging.getLogger(__name__)
 
 
 def _holds_records(folder: Path) -> bool:
@@ -181,7 +184,9 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
 
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     """What resume=true finishes: a sweep (Hydra writes multirun.yaml before any job, whatever the
-    launcher) of the same experiment."""
+    launcher) of the same experiment. multirun.yaml is Hydra's, written again as the sweep starts: one
+    cut short or spoilt (Hydra's write of it failed) is left to Hydra, with one warning; one the OS will
+    not let it read, or a folder in its place, is refused in one line."""
     if not is_sweep_folder(path):
         if _other_run_dirs(path):
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
@@ -190,8 +195,14 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     marker = path / HYDRA_MULTIRUN_YAML
     try:
         _, stored = read_settings(marker)  # as written: Hydra's file holds interpolations only it resolves
-    except SettingsFileError as refused:
-        raise _resume_refused(refused, "which says whose sweep the folder holds", dir_key) from None
+    except UnreadableSettings as unreadable:  # may be a good file (EIO, EACCES), or no file at all (a folder)
+        raise _resume_refused(unreadable, "which says whose sweep the folder holds", dir_key) from None
+    except SpoiltSettings as spoilt:
+        # Hydra's own write (open, then write: not atomic), cut short by a full disk: it writes the file
+        # again as the sweep starts, and each job's config.yaml is still compared (check_same_config)
+        log.warning(f"resume=true: {marker} is cut short or spoilt ({spoilt.why}), as Hydra leaves it when its "
+                    f"write fails; the sweep goes on and Hydra writes it again")
+        return
     other = stored.get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "

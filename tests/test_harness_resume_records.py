@@ -372,6 +372,24 @@ SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "ru
               "resume=true"]
 
 
+def test_a_sweeps_multirun_yaml_cut_short_is_left_to_hydra(tmp_path: Path, data_root: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Hydra writes multirun.yaml itself, not atomically, and again as each launch starts: one a full disk
+    cut short is its own half-written file, not a reason to refuse resume=true (which reads only the
+    sweep's name from it): the check goes on, with one warning."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text("hydra:\n  run:\n    dir: 'out")
+    with caplog.at_level("WARNING", logger="harness.folders"):
+        assert check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"resume=true: {path} is cut short or spoilt (found unexpected end of stream at line 3), as Hydra leaves it "
+        f"when its write fails; the sweep goes on and Hydra writes it again"]
+    assert path.read_text() == "hydra:\n  run:\n    dir: 'out"  # the check writes nothing
+
+
 @pytest.mark.parametrize("jobs", [False, True])
 def test_a_folder_in_a_sweeps_multirun_yaml_place_is_refused_as_unreadable(tmp_path: Path, data_root: Path,
                                                                            jobs: bool) -> None:
