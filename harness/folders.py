@@ -8,6 +8,7 @@ folder, the problem and the setting that fixes it (`dir_key`).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,8 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
+from harness.settings_file import SettingsFileError, SpoiltSettings, UnreadableSettings, load_settings, read_settings
 
 from .config import MODEL_ALIASES
+
+log = logging.getLogger(__name__)
 
 
 def _holds_records(folder: Path) -> bool:
@@ -27,9 +31,11 @@ def _holds_records(folder: Path) -> bool:
     return any((folder / RECORDS_DIRNAME).glob("*.json"))
 
 
-def _is_sweep(folder: Path) -> bool:
-    """Whether `folder` is a sweep's: Hydra's sweeper wrote its multirun.yaml there."""
-    return (folder / HYDRA_MULTIRUN_YAML).is_file()
+def is_sweep_folder(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a sweep's: Hydra's sweeper wrote its multirun.yaml there. Anything in that
+    place counts (a folder, a link to nothing): resume=true refuses it as a file it cannot read
+    (_check_own_sweep), rather than take the folder for no sweep (the report groups jobs by it too)."""
+    return os.path.lexists(Path(folder) / HYDRA_MULTIRUN_YAML)
 
 
 def _writable(folder: Path) -> bool:
@@ -63,8 +69,7 @@ def check_same_config(cfg: DictConfig, run_dir: Path, dir_key: str = "hydra.run.
         return
     # the top-level shortcuts are compared through `model`, where apply_aliases put them
     ignore = {*BOOKKEEPING, "runs", "seeds", "seed", "impls", *MODEL_ALIASES}
-    stored = OmegaConf.to_container(_load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key),
-                                    resolve=True)
+    stored = _load_to_resume(stored_path, "whose settings the resumed runs must share", dir_key)
     differ = config_differences(stored, OmegaConf.to_container(cfg, resolve=True), ignore)
     if differ:
         more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
@@ -109,7 +114,7 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
     one of its jobs: a sweep's tables merge every records/ folder below the sweep folder
     (harness.sweep_merge), so a run written into one would join the sweep, and its runs.csv and
     summary.csv would replace the sweep's."""
-    if _is_sweep(path):
+    if is_sweep_folder(path):
         raise ValueError(f"output folder {path} is a sweep's folder ({HYDRA_MULTIRUN_YAML}); finish the sweep with "
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
     if not sweep_job:
@@ -123,7 +128,7 @@ def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
     """The nearest folder above `folder` marked as a sweep's by Hydra (multirun.yaml), else None: the
     folder whose merge takes in every records/ folder below it (harness.reporting.batches.batch_root
     groups a job's runs by it too)."""
-    return next((a for a in Path(folder).resolve().parents if _is_sweep(a)), None)
+    return next((a for a in Path(folder).resolve().parents if is_sweep_folder(a)), None)
 
 
 def enclosing_run(folder: str | os.PathLike) -> Path | None:
@@ -167,7 +172,7 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
     if resume:
         _check_own_sweep(path, dir_key, name)
         return
-    if _is_sweep(path):
+    if is_sweep_folder(path):
         finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
         raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
                          f"choose a new {dir_key}")
@@ -179,60 +184,62 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
 
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     """What resume=true finishes: a sweep (Hydra writes multirun.yaml before any job, whatever the
-    launcher) of the same experiment."""
-    if not _is_sweep(path):
+    launcher) of the same experiment. multirun.yaml is Hydra's, written again as the sweep starts: one
+    cut short or spoilt (Hydra's write of it failed) is left to Hydra, with one warning; one the OS will
+    not let it read, or a folder in its place, is refused in one line."""
+    if not is_sweep_folder(path):
         if _other_run_dirs(path):
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return
-    stored = _load_to_resume(path / HYDRA_MULTIRUN_YAML, "which says whose sweep the folder holds", dir_key)
+    marker = path / HYDRA_MULTIRUN_YAML
+    try:
+        _, stored = read_settings(marker)  # as written: Hydra's file holds interpolations only it resolves
+    except UnreadableSettings as unreadable:  # may be a good file (EIO, EACCES), or no file at all (a folder)
+        raise _resume_refused(unreadable, "which says whose sweep the folder holds", dir_key) from None
+    except SpoiltSettings as spoilt:
+        # Hydra's own write (open, then write: not atomic), cut short by a full disk: it writes the file
+        # again as the sweep starts, and each job's config.yaml is still compared (check_same_config)
+        log.warning(f"resume=true: {marker} is cut short or spoilt ({spoilt.why}), as Hydra leaves it when its "
+                    f"write fails; the sweep goes on and Hydra writes it again")
+        return
     other = stored.get("name")
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")
 
 
-def _load_to_resume(path: Path, what: str, dir_key: str) -> DictConfig:
-    """OmegaConf.load of a file resume=true reads (`what`: why it does): one the OS will not let it read
-    (EIO, EACCES, a folder in its place), or that is not the YAML mapping a run writes (spoilt), is a
-    one-line ValueError naming it and the fix, which every check refuses as bad input (exit 2), like an
+def _load_to_resume(path: Path, what: str, dir_key: str) -> dict[str, Any]:
+    """The resolved settings of the config.yaml resume=true compares (harness.settings_file.load_settings,
+    the one reader of the files resume reads): one the OS will not let it read (EIO, EACCES, a folder in its
+    place), or that is not the non-empty YAML mapping of settings a run writes (spoilt), is a one-line
+    ValueError naming it, the problem and the fix, which every check refuses as bad input (exit 2), like an
     unreadable record (check_records_readable)."""
-    import yaml
-
-    from .write_failure import describe
-
-    def spoilt(why: str) -> ValueError:
-        return ValueError(f"resume=true: {path} is not the YAML mapping a run writes ({why}), {what}; put back "
-                          f"the file the run wrote, or choose a new {dir_key}")
     try:
-        loaded = OmegaConf.load(path)
-    except OSError as error:
-        raise ValueError(f"resume=true: cannot read {path} ({describe(error)}), {what}; make it readable, or "
-                         f"choose a new {dir_key}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        why = getattr(error, "problem", None) or (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise spoilt(f"{why} at line {mark.line + 1}" if mark is not None else why) from None
-    if not isinstance(loaded, DictConfig):
-        raise spoilt("a list, not settings")
-    return loaded
+        return load_settings(path)
+    except SettingsFileError as refused:
+        raise _resume_refused(refused, what, dir_key) from None
+
+
+def _resume_refused(refused: SettingsFileError, what: str, dir_key: str) -> ValueError:
+    """The one line of a settings file resume=true cannot take (`what`: why it reads it)."""
+    return ValueError(f"resume=true: {refused.problem}, {what}; {refused.fix}, or choose a new {dir_key}")
 
 
 def check_records_readable(run_dir: str | os.PathLike) -> None:
     """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
     one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
-    with the line of harness.sweep.read_to_resume (the reader resume itself uses). A readable file that is
-    no valid record is left to resume, which moves it aside or skips it (harness.sweep.finished). So is
-    one gone by the time it is read (another command moved it aside): this check runs before the folder's
-    lock is taken, and the job, under it, finds the run's record absent. A link to nothing is still there,
-    and refused: it may lead to a good record (a volume not mounted now)."""
+    with the line of harness.sweep.read_to_resume (the reader resume itself uses, whose rule this is). A
+    readable file that is no valid record is left to resume, which moves it aside or skips it
+    (harness.sweep.finished). So is one gone by the time it is read (another command moved it aside): this
+    check runs before the folder's lock is taken, and the job, under it, finds the run's record absent. A
+    link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now)."""
     from .sweep import UnreadableRecord, read_to_resume
     for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
         try:
             read_to_resume(path)
-        except UnreadableRecord as unreadable:
-            if not (isinstance(unreadable.error, FileNotFoundError) and not os.path.lexists(path)):
-                raise
+        except UnreadableRecord:
+            raise
         except ValueError:
             continue
 

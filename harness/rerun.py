@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from harness.atomic_write import atomic_write_text
 from harness.callbacks import rebuild_command
@@ -31,6 +32,7 @@ from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
                              read_records, record_name)
 from harness.reporting.batches import batch_root
+from harness.settings_file import SettingsFileError, load_settings
 from harness.sweep_merge import finish_sweep
 from harness.write_failure import WriteFailed, stop
 
@@ -49,8 +51,15 @@ VOLATILE_FIELDS = ("fit_seconds", "first_epoch_seconds", "compile_seconds", "pre
 
 
 def load_config(folder: Path) -> DictConfig:
-    """The stored resolved config, checked against the schema, with the recorded data folder."""
-    cfg = OmegaConf.merge(OmegaConf.structured(BenchConfig), OmegaConf.load(folder / CONFIG_FILE))
+    """The stored resolved config, checked against the schema, with the recorded data folder. A
+    config.yaml the harness cannot take (harness.settings_file.load_settings, the reader resume uses:
+    unreadable, or not the YAML mapping of settings a run writes) raises its SettingsFileError; one
+    the schema refuses (a key or value this version does not know), a one-line ValueError."""
+    stored = load_settings(folder / CONFIG_FILE)
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(BenchConfig), stored)
+    except OmegaConfBaseException as error:  # ConfigKeyError is a KeyError, ValidationError a ValueError
+        raise ValueError((str(error).strip().splitlines() or [type(error).__name__])[0]) from None
     env_path = folder / ENVIRONMENT_FILE
     if cfg.data.root is None and env_path.exists():
         recorded = json.loads(env_path.read_text(encoding="utf-8")).get("data_root")
@@ -168,8 +177,9 @@ def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, in_swe
 
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
     """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
-    another run is still writing, or a stored config that cannot run here (e.g. its data folder
-    or an implementation's library is missing)."""
+    another run is still writing, a config.yaml it cannot read or that is spoilt (named with its fix,
+    by harness.settings_file), or a stored config that cannot run here (e.g. its data folder or an
+    implementation's library is missing)."""
     for job, target in zip(jobs, targets):
         if target.exists() and any(target.iterdir()):
             raise ValueError(f"{target} is not empty; choose another --into")
@@ -178,6 +188,9 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         try:
             for cfg in rerun_configs(job):
                 precheck_plan(cfg)  # kept for the job's run_config (built once)
+        except SettingsFileError as refused:  # names the file and the fix itself
+            forget_prechecked()
+            raise ValueError(f"{refused.problem}, whose settings the rerun repeats; {refused.fix}") from None
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None

@@ -10,6 +10,7 @@ diverged) are skipped.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -67,25 +68,25 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
 
 
 class UnreadableRecord(ValueError):
-    """A record file the OS will not let resume read (EIO, EACCES): it may be a good record, so it is
-    neither moved aside nor run again; a ValueError, so that every check refuses it as bad input.
-    `error` is the OSError the read raised."""
-
-    def __init__(self, line: str, error: OSError) -> None:
-        super().__init__(line)
-        self.error = error
+    """A record file the OS will not let resume read (EIO, EACCES, a link to nothing): it may be a good
+    record, so it is neither moved aside nor run again; a ValueError, so that every check refuses it as
+    bad input."""
 
 
-def read_to_resume(path: Path, run: str = "it") -> dict[str, Any]:
-    """The record at `path` as resume reads it (harness.records.read_record): a ValueError when it is
-    no valid record, UnreadableRecord (its one line names the file and the fix; `run` is the run
-    that moving it out runs again) when the OS refuses the read. The one reader of both the command's
-    check (harness.folders.check_records_readable) and `finished`."""
+def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
+    """The record at `path` as resume reads it (harness.records.read_record): None when no file is
+    there (not even a link: gone since it was listed, e.g. moved aside by another command), a
+    ValueError when it is no valid record, UnreadableRecord (its one line names the file and the fix;
+    `run` is the run that moving it out runs again) when the OS refuses the read, a link to nothing
+    included (it may lead to a good record on a volume not mounted now). The one reader, and so the
+    one rule, of both the command's check (harness.folders.check_records_readable) and `finished`."""
     try:
         return read_record(path)
     except OSError as error:
+        if isinstance(error, FileNotFoundError) and not os.path.lexists(path):
+            return None
         raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
-                               f"out of {path.parent} to run {run} again, then run the command again", error) from None
+                               f"out of {path.parent} to run {run} again, then run the command again") from None
 
 
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:
@@ -93,15 +94,16 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
     no such record would be left out of runs.csv and the report: it is moved aside (renamed
     `NAME.rejected-<time>`, so nothing written is lost) with one warning, and the run is run again.
-    A file that cannot be read (EIO, EACCES) may be a good record: it stays, and the command stops
-    with one line naming it (exit 2), rather than run again what may be done. The command's check
-    refuses such a file before any run (harness.folders.check_records_readable); this is the
-    backstop for one that became unreadable since."""
+    A file that cannot be read (EIO, EACCES, a link to nothing) may be a good record: it stays, and the
+    command stops with one line naming it (exit 2), rather than run again what may be done. The command's
+    check refuses such a file before any run (harness.folders.check_records_readable, by the same rule:
+    read_to_resume); this is the backstop for one that became unreadable since, or a job started without
+    that check (under SLURM the check runs on the login node, the job on a compute node)."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
-    if not path.exists():
-        return False
     try:
         stored = read_to_resume(path, f"{record['impl']}/{record['backend']} seed {record['seed']}")
+        if stored is None:
+            return False
         other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
         if other:
             raise ValueError(f"it says {', '.join(f'{k} {stored[k]}' for k in other)}")

@@ -326,6 +326,25 @@ def test_writes_outside_the_harness_stop_with_the_same_line(launch: str, fail: s
     assert sorted(runs["seed"]) == [0, 1] and (runs["status"] == "ok").all()
 
 
+def test_resume_runs_a_sweep_whose_multirun_yaml_hydra_left_cut_short(tmp_path: Path, data_root: Path) -> None:
+    """Hydra writes multirun.yaml with open() and write(): a disk that fills during the write leaves it
+    cut short, not just empty (the hook above fails the first write, leaving it empty). resume=true with
+    the same command runs the sweep, as after any failed write of Hydra's: one warning, and Hydra writes
+    the file again."""
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("hydra:\n  run:\n    dir: 'out", encoding="utf-8")
+    resumed = command([*SWEEP, f"hydra.sweep.dir={sweep}", "resume=true"], tmp_path, data_root, fail=None)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    lines = [line for line in resumed.stderr.splitlines() if not line.startswith("[")]
+    assert lines == [f"resume=true: {sweep / 'multirun.yaml'} is cut short or spoilt (found unexpected end of stream "
+                     f"at line 3), as Hydra leaves it when its write fails; the sweep goes on and Hydra writes it "
+                     f"again"], resumed.stderr[-3000:]
+    assert OmegaConf.load(sweep / "multirun.yaml").name == "titanic_sgd"  # Hydra's, whole
+    runs = pd.read_csv(sweep / "runs.csv")
+    assert sorted(runs["seed"]) == [0, 1] and (runs["status"] == "ok").all()
+
+
 def test_only_a_write_is_a_write_failure() -> None:
     """An OS error that no write raised (a read, a bug raised while handling one) keeps its
     traceback; a worker's trace counts only when its last exception is raised inside Hydra's write."""

@@ -5,7 +5,9 @@ even when Ctrl-C lands in the runs.csv rebuild just after it."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -138,16 +140,16 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
 
 
-def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """OmegaConf.load of a file called `name` fails with EIO, as on a bad disk sector."""
-    from omegaconf import OmegaConf
-    real = OmegaConf.load
+def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Opening the file at `path` fails with EIO, as on a bad disk sector (io.open: however the
+    harness reads it)."""
+    real = io.open
 
-    def load(path: object) -> object:
-        if Path(str(path)).name == name:
+    def failing_open(file: object, *args: object, **kwargs: object) -> object:
+        if isinstance(file, (str, os.PathLike)) and os.path.abspath(file) == str(path.absolute()):
             raise OSError(5, "Input/output error")
-        return real(path)
-    monkeypatch.setattr(OmegaConf, "load", load)
+        return real(file, *args, **kwargs)
+    monkeypatch.setattr(io, "open", failing_open)
 
 
 @pytest.mark.parametrize("fault", ["EIO", "a folder in its place"])
@@ -161,7 +163,7 @@ def test_a_config_resume_cannot_read_is_refused_in_one_line(fake_mlp, tmp_path: 
     run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
     path = tmp_path / "config.yaml"
     if fault == "EIO":
-        _unreadable_yaml(monkeypatch, path.name)
+        _unreadable_yaml(monkeypatch, path)
         why = "Input/output error (EIO)"
     else:
         path.unlink()
@@ -187,7 +189,7 @@ def test_a_sweeps_multirun_yaml_resume_cannot_read_is_refused_in_one_line(tmp_pa
     sweep.mkdir()
     path = sweep / "multirun.yaml"
     path.write_text("name: titanic_sgd\n")
-    _unreadable_yaml(monkeypatch, path.name)
+    _unreadable_yaml(monkeypatch, path)
     with pytest.raises(SystemExit) as stop:
         main_guard(["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2",
                     "model.learning_rate=0.1,0.01", "resume=true", f"hydra.sweep.dir={sweep}"])
@@ -238,18 +240,38 @@ def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp
         f"{path.parent} to run it again, then run the command again")
 
 
-@pytest.mark.parametrize("text, why", [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
-                                       ("- 1\n", "a list, not settings")])
+# config.yaml spoilt, as written, and why it is refused: what a run writes is the non-empty YAML mapping of its
+# resolved settings (harness.settings_file)
+SPOILT_CONFIGS = [("model: [\n", "expected the node content, but found '<stream end>' at line 2"),
+                  ("- 1\n", "a list, not settings"),
+                  ("", "empty: no settings"),
+                  ("42\n", "the single value 42, not settings"),
+                  ('"5"\n', "the single value '5', not settings"),
+                  (b"\xff\n", "not UTF-8 text: byte 0xff at line 1"),
+                  ("oops\n", "the single value 'oops', not settings"),
+                  ("a: ${x}\n", "an interpolation that cannot be resolved at a: Interpolation key 'x' not found")]
+SPOILT_IDS = ["not YAML", "a list", "empty", "a number", "a quoted number", "not UTF-8", "a word", "interpolation"]
+
+
+def _spoil(path: Path, text: str | bytes) -> None:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
 def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                   data_root: Path, capsys: pytest.CaptureFixture,
-                                                                  text: str, why: str) -> None:
-    """A config.yaml spoilt (not YAML, or no mapping of settings) is refused by the command's check in one
-    line naming it (exit 2), not a traceback."""
+                                                                  text: str | bytes, why: str) -> None:
+    """A config.yaml spoilt (not YAML, not UTF-8, no mapping of settings, an interpolation that cannot be
+    resolved) is refused by the command's check in one line naming it, the problem and the fix (exit 2),
+    not a traceback, nor as settings that differ (resuming with the same overrides would not help)."""
     from harness.precheck import main_guard
     fake_mlp({})
     run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
     path = tmp_path / "config.yaml"
-    path.write_text(text)
+    _spoil(path, text)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
@@ -258,3 +280,135 @@ def test_a_config_that_is_no_yaml_mapping_is_refused_in_one_line(fake_mlp, tmp_p
     assert capsys.readouterr().err == (
         f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
         f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
+def test_the_job_refuses_a_spoilt_config_in_the_same_line_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                      data_root: Path, capsys: pytest.CaptureFixture,
+                                                                      text: str | bytes, why: str) -> None:
+    """The job checks the folder again under its lock (no command check before it: a rerun's resume, a
+    job started elsewhere): the same line, and the file and records stay as they were."""
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    path = tmp_path / "config.yaml"
+    _spoil(path, text)
+    before = path.read_bytes()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume=true: {path} is not the YAML mapping a run writes ({why}), whose settings the resumed "
+        f"runs must share; put back the file the run wrote, or choose a new hydra.run.dir\n")
+    assert path.read_bytes() == before and [r["seed"] for r in read_records(tmp_path)] == [0]
+
+
+@pytest.mark.parametrize("text, why", SPOILT_CONFIGS, ids=SPOILT_IDS)
+def test_rerun_refuses_a_spoilt_config_in_one_line(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
+                                                   capsys: pytest.CaptureFixture, text: str | bytes, why: str) -> None:
+    """python -m harness.rerun reads config.yaml with resume's reader (harness.settings_file): a spoilt one
+    is refused in one line naming it and the fix (exit 2), before anything is written."""
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = tmp_path / "a" / "config.yaml"
+    _spoil(path, text)
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path} is not the YAML mapping a run writes ({why}), whose settings the rerun repeats; put back "
+        f"the file the run wrote\n")
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("fault", ["EIO", "a folder in its place", "a key this version does not know"])
+def test_rerun_refuses_a_config_it_cannot_read_or_run_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture, fault: str) -> None:
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = tmp_path / "a" / "config.yaml"
+    if fault == "EIO":
+        _unreadable_yaml(monkeypatch, path)
+        line = f"cannot read {path} (Input/output error (EIO)), whose settings the rerun repeats; make it readable"
+    elif fault == "a folder in its place":
+        path.unlink()
+        path.mkdir()
+        line = f"cannot read {path} (Is a directory (EISDIR)), whose settings the rerun repeats; make it readable"
+    else:
+        path.write_text(path.read_text(encoding="utf-8") + "bogus: 1\n", encoding="utf-8")
+        line = f"{path} cannot run here: Key 'bogus' not in 'BenchConfig'"
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == f"error: {line}\n"
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                           data_root: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    """The job's own check of each record (harness.sweep.finished) follows the command's check: a link to
+    nothing may lead to a good record (a volume not mounted here: under SLURM the command's check runs on
+    the login node, the job on a compute node), so it stops the job in one line, and the link stays."""
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    target = tmp_path / "elsewhere" / path.name
+    path.unlink()
+    path.symlink_to(target)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
+        f"of {path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
+    assert path.is_symlink() and os.readlink(path) == str(target) and not target.exists()
+    assert not list(_records(tmp_path).glob("*.rejected-*"))
+
+
+SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "model.learning_rate=0.1,0.01",
+              "resume=true"]
+
+
+def test_a_sweeps_multirun_yaml_cut_short_is_left_to_hydra(tmp_path: Path, data_root: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Hydra writes multirun.yaml itself, not atomically, and again as each launch starts: one a full disk
+    cut short is its own half-written file, not a reason to refuse resume=true (which reads only the
+    sweep's name from it): the check goes on, with one warning."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text("hydra:\n  run:\n    dir: 'out")
+    with caplog.at_level("WARNING", logger="harness.folders"):
+        assert check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"resume=true: {path} is cut short or spoilt (found unexpected end of stream at line 3), as Hydra leaves it "
+        f"when its write fails; the sweep goes on and Hydra writes it again"]
+    assert path.read_text() == "hydra:\n  run:\n    dir: 'out"  # the check writes nothing
+
+
+@pytest.mark.parametrize("jobs", [False, True])
+def test_a_folder_in_a_sweeps_multirun_yaml_place_is_refused_as_unreadable(tmp_path: Path, data_root: Path,
+                                                                           jobs: bool) -> None:
+    """Anything in multirun.yaml's place marks a sweep (harness.folders.is_sweep_folder): a folder there is
+    refused by resume=true as a file it cannot read, not taken for a folder with no sweep (which Hydra's
+    write of multirun.yaml would then fail on, or which, holding runs' folders, would be refused as no sweep)."""
+    from harness.precheck import BadInput, check
+    sweep = tmp_path / "sweep"
+    (sweep / "multirun.yaml").mkdir(parents=True)
+    if jobs:
+        (sweep / "other" / "records").mkdir(parents=True)
+        (sweep / "other" / "records" / "mlp-numpy-seed0.json").write_text("{}")
+    with pytest.raises(BadInput) as refused:
+        check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"])
+    assert str(refused.value) == (
+        f"resume=true: cannot read {sweep / 'multirun.yaml'} (Is a directory (EISDIR)), which says whose sweep the "
+        f"folder holds; make it readable, or choose a new hydra.sweep.dir")
+    with pytest.raises(BadInput) as refused:
+        check([a for a in SWEEP_ARGS if a != "resume=true"] + [f"hydra.sweep.dir={sweep}"])
+    assert str(refused.value) == (
+        f"output folder {sweep} already holds a sweep (multirun.yaml); finish it with its own overrides and "
+        f"resume=true, or choose a new hydra.sweep.dir")

@@ -87,6 +87,22 @@ def test_config_and_environment_shown_when_present(built: tuple[Path, dict[str, 
     assert "No environment.json in the run folder" in text  # the other experiments have none
 
 
+def test_a_config_or_hydra_file_that_is_not_utf8_leaves_the_report_whole(tmp_path: Path) -> None:
+    """A config.yaml that is not UTF-8 text (or not the YAML mapping of settings a run writes:
+    harness.settings_file) is passed over like a missing one, and so is a job's .hydra/hydra.yaml: the
+    page is built, saying it has no config it can read."""
+    root = tmp_path / "results"
+    dirs = write_synthetic_results(root)
+    (dirs["titanic_vs_tf"] / "config.yaml").write_bytes(b"name: titanic_vs_tf\nruns: \xff\n")
+    (dirs["titanic_sgd"] / "config.yaml").write_text("42\n")
+    (dirs["mnist_vs_tf"] / ".hydra").mkdir()
+    (dirs["mnist_vs_tf"] / ".hydra" / "hydra.yaml").write_bytes(b"\xff\n")
+    assert report.main([str(root)]) == 0
+    text = (root / "report" / "index.html").read_text(encoding="utf-8")
+    assert "exp-titanic_vs_tf" in text and "exp-mnist_vs_tf" in text
+    assert text.count("No config.yaml in the run folder that the report can read") == len(EXPERIMENTS)
+
+
 def test_tables_written_beside_the_report(built: tuple[Path, dict[str, Path]]) -> None:
     index, _ = built
     tables_dir = index.parent / "tables"

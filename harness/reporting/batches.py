@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from harness.folders import enclosing_sweep
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, read_records
+from harness.folders import enclosing_sweep, is_sweep_folder
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, read_records
 from harness.runs_table import load_runs
+from harness.settings_file import SettingsFileError, read_settings
 
 RESULTS_DIRNAME = "results"
 MULTIRUN_DIRNAME = "multirun"
@@ -38,7 +39,7 @@ def batch_root(run_dir: str | os.PathLike) -> Path:
     (another sweeper) belongs to the nearest ancestor that has one, else to its parent folder.
     """
     path = Path(run_dir).resolve()
-    if (path.parent / HYDRA_MULTIRUN_YAML).is_file():
+    if is_sweep_folder(path.parent):
         return path.parent
     if not _is_multirun_job(path):
         return path
@@ -49,7 +50,7 @@ def _is_multirun_job(run_dir: Path) -> bool:
     """Whether Hydra ran this folder as a job of a multirun (its .hydra/hydra.yaml says so)."""
     try:
         config = yaml.safe_load((run_dir / HYDRA_DIRNAME / "hydra.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8 text
         return False
     hydra = config.get("hydra") if isinstance(config, dict) else None
     return isinstance(hydra, dict) and str(hydra.get("mode")).endswith("MULTIRUN")
@@ -132,13 +133,13 @@ def read_environments(folder: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def read_config_text(folder: str | os.PathLike) -> str | None:
-    """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy)."""
+    """The resolved config of a run directory as YAML text (config.yaml, else Hydra's copy), or None:
+    a file harness.settings_file.read_settings does not take (unreadable, or not the YAML mapping of
+    settings a run writes: not UTF-8, a single value...) is passed over, as the report shows what it can."""
     for path in (Path(folder) / CONFIG_FILE, Path(folder) / HYDRA_DIRNAME / CONFIG_FILE):
         try:
-            text = path.read_text(encoding="utf-8")
-            yaml.safe_load(text)
-            return text
-        except (OSError, yaml.YAMLError):
+            return read_settings(path)[0]
+        except SettingsFileError:
             continue
     return None
 
