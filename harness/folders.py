@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
 from harness.runs_table import find_run_dirs
@@ -194,7 +195,9 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
         return
     marker = path / HYDRA_MULTIRUN_YAML
     try:
-        _, stored = read_settings(marker)  # as written: Hydra's file holds interpolations only it resolves
+        text, stored = read_settings(marker)  # as written: Hydra's file holds interpolations only it resolves
+        if not text.endswith("\n"):  # what is left of a cut may still parse, its last value cut ("name: titan")
+            raise SpoiltSettings(marker, "no newline at its end")
     except UnreadableSettings as unreadable:  # may be a good file (EIO, EACCES), or no file at all (a folder)
         raise _resume_refused(unreadable, "which says whose sweep the folder holds", dir_key) from None
     except SpoiltSettings as spoilt:
@@ -203,10 +206,20 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
         log.warning(f"resume=true: {marker} is cut short or spoilt ({spoilt.why}), as Hydra leaves it when its "
                     f"write fails; the sweep goes on and Hydra writes it again")
         return
-    other = stored.get("name")
+    other = _sweep_name(stored)
     if name is not None and other is not None and str(other) != name:
         raise ValueError(f"output folder {path} holds the sweep of {other}, not {name}; finish that one with its own "
                          f"command, or choose a new {dir_key}")
+
+
+def _sweep_name(stored: dict[str, Any]) -> Any:
+    """The sweep's name in its multirun.yaml, resolved as the command's own is (Hydra keeps a
+    name=x_${model.epochs} override unresolved there); None where it has none or it cannot be resolved
+    here (each job's config.yaml is compared all the same)."""
+    try:
+        return OmegaConf.create(stored).get("name")
+    except OmegaConfBaseException:
+        return None
 
 
 def _load_to_resume(path: Path, what: str, dir_key: str) -> dict[str, Any]:

@@ -59,7 +59,11 @@ def load_config(folder: Path) -> DictConfig:
     try:
         cfg = OmegaConf.merge(OmegaConf.structured(BenchConfig), stored)
     except OmegaConfBaseException as error:  # ConfigKeyError is a KeyError, ValidationError a ValueError
-        raise ValueError((str(error).strip().splitlines() or [type(error).__name__])[0]) from None
+        why = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        key = getattr(error, "full_key", None)
+        raise ValueError(f"{why}{f' (at {key})' if key else ''}, a setting this version does not take; rerun "
+                         f"it with the commit that wrote it (its environment.json names it), or put back the "
+                         f"file the run wrote") from None
     env_path = folder / ENVIRONMENT_FILE
     if cfg.data.root is None and env_path.exists():
         recorded = json.loads(env_path.read_text(encoding="utf-8")).get("data_root")

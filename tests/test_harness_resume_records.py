@@ -338,7 +338,9 @@ def test_rerun_refuses_a_config_it_cannot_read_or_run_in_one_line(fake_mlp, tmp_
         line = f"cannot read {path} (Is a directory (EISDIR)), whose settings the rerun repeats; make it readable"
     else:
         path.write_text(path.read_text(encoding="utf-8") + "bogus: 1\n", encoding="utf-8")
-        line = f"{path} cannot run here: Key 'bogus' not in 'BenchConfig'"
+        line = (f"{path} cannot run here: Key 'bogus' not in 'BenchConfig' (at bogus), a setting this version does "
+                f"not take; rerun it with the commit that wrote it (its environment.json names it), or put back the "
+                f"file the run wrote")
     capsys.readouterr()
     assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
     assert capsys.readouterr().err == f"error: {line}\n"
@@ -388,6 +390,37 @@ def test_a_sweeps_multirun_yaml_cut_short_is_left_to_hydra(tmp_path: Path, data_
         f"resume=true: {path} is cut short or spoilt (found unexpected end of stream at line 3), as Hydra leaves it "
         f"when its write fails; the sweep goes on and Hydra writes it again"]
     assert path.read_text() == "hydra:\n  run:\n    dir: 'out"  # the check writes nothing
+
+
+def test_resume_of_a_sweep_whose_name_is_an_interpolation_goes_on_silently(tmp_path: Path, data_root: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Hydra writes a name=tsgd_${model.epochs} override into multirun.yaml unresolved: the sweep's name is
+    compared resolved, as the command's own is, so the same command resumes it (no refusal, no warning)."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("name: tsgd_${model.epochs}\nmodel:\n  epochs: 1000\nhydra: {}\n")
+    with caplog.at_level("WARNING", logger="harness.folders"):
+        assert check(["-m", "+experiment=titanic_sgd", "name=tsgd_${model.epochs}", "quiet=true", "report=false",
+                      "runs=2", "model.learning_rate=0.1,0.01", "resume=true",
+                      f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_multirun_yaml_cut_inside_its_name_is_cut_short_not_another_sweep(tmp_path: Path, data_root: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """A file Hydra's write left without its last newline is cut short even where what is left parses as
+    YAML (a cut inside "name: titanic_sgd" reads as the sweep of "titan"): warned of, not refused."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text("hydra:\n  run:\n    dir: out\nname: titan")
+    with caplog.at_level("WARNING", logger="harness.folders"):
+        assert check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"resume=true: {path} is cut short or spoilt (no newline at its end), as Hydra leaves it when its write "
+        f"fails; the sweep goes on and Hydra writes it again"]
 
 
 @pytest.mark.parametrize("jobs", [False, True])
