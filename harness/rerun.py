@@ -32,7 +32,7 @@ from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
                              read_records, record_name)
 from harness.reporting.batches import batch_root
-from harness.settings_file import SettingsFileError, load_settings
+from harness.settings_file import SettingsFileError, load_settings, read_settings
 from harness.sweep_merge import finish_sweep
 from harness.write_failure import WriteFailed, stop
 
@@ -151,7 +151,13 @@ def _keep_job_overrides(job: Path, into: Path) -> None:
     if not original.is_file():
         return
     try:
-        atomic_write_text(into / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML, original.read_text(encoding="utf-8"))
+        text = original.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:  # only names the job in runs.csv: the rerun goes on
+        log.warning(f"rerun: {original} cannot be read as text ({error}); its overrides are not kept, so the "
+                    f"rerun's runs.csv names none for this job")
+        return
+    try:
+        atomic_write_text(into / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML, text)
     except WriteFailed as failure:  # before the job's runs: nothing of this job written
         stop(failure, into, _start_again(job))
 
@@ -230,9 +236,15 @@ def is_sweep(folder: Path, jobs: list[Path]) -> bool:
 
 def start_sweep(folder: Path, into: Path) -> None:
     """Mark `into` as a sweep folder as Hydra's sweeper does, with the original's multirun.yaml (a
-    minimal one when another sweeper wrote none), so its jobs are one batch to the report."""
+    minimal one when another sweeper wrote none, or it cannot be read: harness.settings_file), so its
+    jobs are one batch to the report."""
     original = folder / HYDRA_MULTIRUN_YAML
-    text = original.read_text(encoding="utf-8") if original.is_file() else "hydra:\n  mode: MULTIRUN\n"
+    text = "hydra:\n  mode: MULTIRUN\n"
+    if original.is_file():
+        try:
+            text, _ = read_settings(original)
+        except SettingsFileError as refused:  # it only marks the sweep: a minimal marker does that
+            log.warning(f"rerun: {refused.problem}; the rerun's sweep is marked by a minimal multirun.yaml")
     try:
         atomic_write_text(into / HYDRA_MULTIRUN_YAML, text)
     except WriteFailed as failure:  # before any job: nothing else written

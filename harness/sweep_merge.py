@@ -30,12 +30,13 @@ SWEEP_COLUMNS = [*RECORD_FIELDS, "job", "overrides"]
 
 
 def _job_overrides(run_dir: Path) -> str:
-    """The job's own overrides (Hydra's .hydra/overrides.yaml) as 'k=v k=v', '' when absent."""
+    """The job's own overrides (Hydra's .hydra/overrides.yaml) as 'k=v k=v', '' when absent or not
+    the list Hydra writes (unreadable, not UTF-8, not YAML, another shape)."""
     try:
         overrides = yaml.safe_load((run_dir / HYDRA_DIRNAME / HYDRA_OVERRIDES_YAML).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return ""
-    return " ".join(str(o) for o in overrides or [])
+    return " ".join(str(o) for o in overrides) if isinstance(overrides, list) else ""
 
 
 def _job_key(job: str) -> tuple:

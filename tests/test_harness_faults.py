@@ -323,6 +323,36 @@ def test_rerun_of_a_sweep_is_one_sweep_to_the_report(fake_mlp, tmp_path: Path, d
     assert pd.read_csv(tmp_path / "again" / "summary.csv")["learning_rate"].tolist() == [0.01, 0.02]
 
 
+def test_rerun_of_a_sweep_whose_hydra_files_are_spoilt_warns_and_runs(fake_mlp, tmp_path: Path, data_root: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A sweep's multirun.yaml or a job's .hydra/overrides.yaml that is not UTF-8 (or cannot be read) only
+    marks the sweep or names the job's overrides: the rerun runs with a minimal marker and without those
+    overrides, saying so, not a traceback; the merged tables take such overrides as none."""
+    import pandas as pd
+
+    from harness import rerun
+    from harness.sweep_merge import _job_overrides
+    fake_mlp({})
+    for job, rate in (("0", 0.01), ("1", 0.02)):
+        run_config(config("runs=1", f"learning_rate={rate}"), tmp_path / "sweep" / job, launcher="basic",
+                   command="test")
+    (tmp_path / "sweep" / "multirun.yaml").write_bytes(b"name: x\n\xff\n")
+    hydra = tmp_path / "sweep" / "0" / ".hydra"
+    hydra.mkdir()
+    (hydra / "overrides.yaml").write_bytes(b"- learning_rate=0.01\n- \xff\n")
+    assert _job_overrides(tmp_path / "sweep" / "0") == ""
+    (tmp_path / "sweep" / "1" / ".hydra").mkdir()
+    (tmp_path / "sweep" / "1" / ".hydra" / "overrides.yaml").write_text("learning_rate: 0.02\n")  # no list
+    assert _job_overrides(tmp_path / "sweep" / "1") == ""
+    with caplog.at_level("WARNING", logger="harness.rerun"):
+        assert rerun.main([str(tmp_path / "sweep"), "--into", str(tmp_path / "again")]) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("multirun.yaml is not the YAML mapping a run writes" in w for w in warned)
+    assert any("overrides.yaml" in w and "not kept" in w for w in warned)
+    assert (tmp_path / "again" / "multirun.yaml").read_text() == "hydra:\n  mode: MULTIRUN\n"
+    assert pd.read_csv(tmp_path / "again" / "runs.csv")["job"].tolist() == [0, 1]
+
+
 def test_rerun_of_a_sweep_keeps_each_jobs_overrides(fake_mlp, tmp_path: Path, data_root: Path) -> None:
     """runs.csv's `overrides` column tells a sweep's jobs apart; the rerun's jobs are the same jobs,
     so its runs.csv names the same overrides (they were empty: the rerun writes no .hydra/)."""
