@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
 from harness.runs_table import find_run_dirs
@@ -213,13 +212,11 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
 
 
 def _sweep_name(stored: dict[str, Any]) -> Any:
-    """The sweep's name in its multirun.yaml, resolved as the command's own is (Hydra keeps a
-    name=x_${model.epochs} override unresolved there); None where it has none or it cannot be resolved
-    here (each job's config.yaml is compared all the same)."""
-    try:
-        return OmegaConf.create(stored).get("name")
-    except OmegaConfBaseException:
-        return None
+    """The sweep's name in its multirun.yaml; None where it has none, or where it is an interpolation
+    (name=x_${model.epochs}), which Hydra keeps unresolved there beside its config less the swept keys, so
+    it resolves as no job's name did: each job's config.yaml, compared all the same, holds its own."""
+    name = stored.get("name")
+    return None if isinstance(name, str) and "${" in name else name
 
 
 def _load_to_resume(path: Path, what: str, dir_key: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from harness.atomic_write import atomic_write_text
 from harness.callbacks import rebuild_command
@@ -61,9 +61,11 @@ def load_config(folder: Path) -> DictConfig:
     except OmegaConfBaseException as error:  # ConfigKeyError is a KeyError, ValidationError a ValueError
         why = (str(error).strip().splitlines() or [type(error).__name__])[0]
         key = getattr(error, "full_key", None)
-        raise ValueError(f"{why}{f' (at {key})' if key else ''}, a setting this version does not take; rerun "
-                         f"it with the commit that wrote it (its environment.json names it), or put back the "
-                         f"file the run wrote") from None
+        where = f" (at {key})" if key else ""
+        if isinstance(error, ConfigKeyError):  # a setting of another version of the harness
+            raise ValueError(f"{why}{where}, a setting this version does not take; rerun it with the commit that "
+                             f"wrote it (its environment.json names it), or put back the file the run wrote") from None
+        raise ValueError(f"{why}{where}, not a value the run wrote; put back the file the run wrote") from None
     env_path = folder / ENVIRONMENT_FILE
     if cfg.data.root is None and env_path.exists():
         recorded = json.loads(env_path.read_text(encoding="utf-8")).get("data_root")

@@ -347,6 +347,24 @@ def test_rerun_refuses_a_config_it_cannot_read_or_run_in_one_line(fake_mlp, tmp_
     assert not (tmp_path / "b").exists()
 
 
+def test_rerun_refuses_a_value_the_schema_cannot_take_as_a_spoilt_file(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                         data_root: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """A value of the wrong type (runs: abc) is the file's fault, not a setting of another version."""
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = tmp_path / "a" / "config.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("runs: 1\n", "runs: abc\n"), encoding="utf-8")
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path} cannot run here: Value 'abc' of type 'str' could not be converted to "
+                          f"Integer (at runs), not a value the run wrote; put back the file the run wrote") and \
+        err.count("\n") == 1
+    assert not (tmp_path / "b").exists()
+
+
 def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                            data_root: Path,
                                                                            capsys: pytest.CaptureFixture) -> None:
@@ -405,6 +423,18 @@ def test_resume_of_a_sweep_whose_name_is_an_interpolation_goes_on_silently(tmp_p
                       "runs=2", "model.learning_rate=0.1,0.01", "resume=true",
                       f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_resume_of_a_sweep_over_the_key_its_name_interpolates_goes_on(tmp_path: Path, data_root: Path) -> None:
+    """Hydra drops swept keys from multirun.yaml: name=tsgd_${model.epochs} over model.epochs=1,2 is stored
+    beside the default epochs (1000), so the stored name cannot be resolved as any job's; it is not compared
+    (each job's config.yaml is), and the same command resumes the sweep."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("name: tsgd_${model.epochs}\nmodel:\n  epochs: 1000\nhydra: {}\n")
+    assert check(["-m", "+experiment=titanic_sgd", "name=tsgd_${model.epochs}", "quiet=true", "report=false",
+                  "runs=2", "model.epochs=1,2", "resume=true", f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
 
 
 def test_a_multirun_yaml_cut_inside_its_name_is_cut_short_not_another_sweep(tmp_path: Path, data_root: Path,
