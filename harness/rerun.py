@@ -66,13 +66,33 @@ def load_config(folder: Path) -> DictConfig:
             raise ValueError(f"{why}{where}, a setting this version does not take; rerun it with the commit that "
                              f"wrote it (its environment.json names it), or put back the file the run wrote") from None
         raise ValueError(f"{why}{where}, not a value the run wrote; put back the file the run wrote") from None
-    env_path = folder / ENVIRONMENT_FILE
-    if cfg.data.root is None and env_path.exists():
-        recorded = json.loads(env_path.read_text(encoding="utf-8")).get("data_root")
+    if cfg.data.root is None:
+        recorded = recorded_environment(folder).get("data_root")
         if recorded and Path(recorded).is_dir():
             cfg.data.root = recorded
     cfg.resume = False
     return cfg
+
+
+_WARNED: set[Path] = set()  # environment.json files already said to be unreadable
+
+
+def recorded_environment(folder: Path) -> dict[str, Any]:
+    """The original's environment.json ({} where it has none): it only tells the rerun the commit and
+    the data folder, so one that is not the JSON object a run writes (cut short, not UTF-8) is warned
+    of and left out."""
+    path = folder / ENVIRONMENT_FILE
+    if not path.exists():
+        return {}
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        if path not in _WARNED:  # read for the check, then for the run: said once
+            _WARNED.add(path)
+            log.warning(f"rerun: {path} cannot be read ({type(error).__name__}: {error}); the original's commit "
+                        f"and data folder are not known")
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def rerun_configs(folder: Path) -> list[DictConfig]:
@@ -127,8 +147,7 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
     A failed run is a result like any other: it counts as identical only when the original
     failed with the same error. Nothing here exits, so every job of a sweep is rerun. A job of
     a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run)."""
-    original_git = json.loads((folder / ENVIRONMENT_FILE).read_text()).get("git", {}) \
-        if (folder / ENVIRONMENT_FILE).exists() else {}
+    original_git = recorded_environment(folder).get("git") or {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
     if in_sweep:

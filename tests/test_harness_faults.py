@@ -353,6 +353,21 @@ def test_rerun_of_a_sweep_whose_hydra_files_are_spoilt_warns_and_runs(fake_mlp, 
     assert pd.read_csv(tmp_path / "again" / "runs.csv")["job"].tolist() == [0, 1]
 
 
+def test_rerun_of_a_folder_whose_environment_json_is_spoilt_warns_and_runs(fake_mlp, tmp_path: Path,
+                                                                          data_root: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """environment.json only tells the rerun the original's commit and data folder: one that is not the
+    JSON object a run writes (cut short, not UTF-8) is warned of and left out, not a traceback."""
+    from harness import rerun
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    (tmp_path / "a" / "environment.json").write_bytes(b'{"git": {"commit": "ab\xff')
+    with caplog.at_level("WARNING", logger="harness.rerun"):
+        assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len([w for w in warned if "environment.json" in w]) == 1, warned
+
+
 def test_rerun_of_a_sweep_keeps_each_jobs_overrides(fake_mlp, tmp_path: Path, data_root: Path) -> None:
     """runs.csv's `overrides` column tells a sweep's jobs apart; the rerun's jobs are the same jobs,
     so its runs.csv names the same overrides (they were empty: the rerun writes no .hydra/)."""
