@@ -162,9 +162,7 @@ def failed_runs_part(folder: Path, dir_key: str) -> str:
     `folder` (a sweep's: every job's, and the failed runs its jobs in this process saw, FAILED_IN_JOBS):
     recorded_runs_said, in one part, or "" when no run failed and the records could be counted
     (harness.write_failure.also_said)."""
-    sweep = dir_key == "hydra.sweep.dir"
-    known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
-    _, failed, _, uncounted = count_records(folder, sweep=sweep, known=known)
+    _, failed, _, uncounted = _command_records(folder, dir_key)
     return "; ".join(recorded_runs_said(folder, failed, uncounted))
 
 
@@ -174,9 +172,7 @@ def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: l
     otherwise it returns. A failed run a job of this process recorded (FAILED_IN_JOBS) always ends
     in exit 1, even when the records cannot be counted; records that cannot be counted at all end
     in exit 1 too, as nothing then shows that no run failed."""
-    sweep = dir_key == "hydra.sweep.dir"
-    known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
-    names, failed, diverged, uncounted = count_records(folder, sweep=sweep, known=known)
+    names, failed, diverged, uncounted = _command_records(folder, dir_key)
     if not (interrupted or failed or uncounted):
         return
     if uncounted and not (interrupted or failed):
@@ -190,6 +186,14 @@ def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: l
                       not_done=not_done)
     finish(outcome, folder, multirun=False, then=finish_with_resume(dir_key, folder), summary=summary,
            failed_said=recorded_runs_said(folder, failed, uncounted))
+
+
+def _command_records(folder: Path, dir_key: str) -> tuple[list[str], list[str], list[str], str]:
+    """count_records of the command's `folder`, a sweep's with the failed runs its jobs in this process
+    saw (FAILED_IN_JOBS, taken: the line that says them is the only one to)."""
+    sweep = dir_key == "hydra.sweep.dir"
+    known = FAILED_IN_JOBS.pop(str(folder.resolve()), []) if sweep else []
+    return count_records(folder, sweep=sweep, known=known)
 
 
 def count_records(folder: Path, *, sweep: bool,

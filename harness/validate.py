@@ -117,12 +117,18 @@ def _available(impls: list[Implementation], backend: str) -> tuple[list[Implemen
             impl.adapter.check_available(impl.resolve_backend(backend))
             kept.append(impl)
         except ValueError as ex:
-            if impl.peer == impl.name or len(impls) == 1:
-                raise
-            left_out[impl.name] = str(ex)
+            _leave_out(impl, ex, left_out, alone=len(impls) == 1)
     if not kept:  # only tuned forms named, none of which can run: nothing would
         raise ValueError(next(iter(left_out.values())))
     return kept, left_out
+
+
+def _leave_out(impl: Implementation, refusal: ValueError, left_out: dict[str, str], *, alone: bool) -> None:
+    """The one rule of both checks: a tuned form (a variant of a peer) that cannot run here is left out
+    (noted in `left_out` with why), unless it runs `alone`; anything else's refusal is raised."""
+    if impl.peer == impl.name or alone:
+        raise refusal
+    left_out[impl.name] = str(refusal)
 
 
 def _check_plans(plan: Plan, ds: Any, resolved: dict[str, Any]) -> None:
@@ -133,10 +139,8 @@ def _check_plans(plan: Plan, ds: Any, resolved: dict[str, Any]) -> None:
         try:
             impl.adapter.check_plan(plan.spec, ds, impl.resolve_backend(plan.backend))
         except Unavailable as ex:
-            if impl.peer == impl.name or len(plan.impls) == 1:
-                raise
+            _leave_out(impl, ex, plan.left_out, alone=len(plan.impls) == 1)
             plan.impls.remove(impl)
-            plan.left_out[impl.name] = str(ex)
     plan.options = peer_options(plan.impls, resolved)
 
 

@@ -382,6 +382,17 @@ def _sweep_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, rows: list[dict]) -
     return config
 
 
+def _sweep_end_line(sweep: Path, config: object, capsys: pytest.CaptureFixture) -> str:
+    """The sweep's end (its callback, inside the command's ends_in_one_line) stopped by the refused merge:
+    what it printed, once it has exited 4."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", sweep)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 4
+    return capsys.readouterr().err
+
+
 FAILED_ROWS = [{"job": "0", "impl": "mlp", "backend": "numpy", "seed": s, "status": status}
                for s, status in ((0, "ok"), (1, "failed"))]
 
@@ -423,13 +434,8 @@ def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """Every job returned (runs failed), then the end-of-sweep merge is refused: exit 4, one line, which
     names the failed runs as the failed-runs line it replaces would have."""
-    from harness import callbacks
-    from harness.__main__ import ends_in_one_line
     config = _sweep_end(tmp_path, monkeypatch, FAILED_ROWS)
-    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
-        callbacks.SweepTables().on_multirun_end(config)
-    assert stop.value.code == 4
-    assert capsys.readouterr().err == (
+    assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
         f"harness.sweep_merge {tmp_path}\n")
@@ -466,14 +472,9 @@ def test_a_refused_write_says_when_the_records_cannot_be_counted(
     """A refused write's line (exit 4) on a failing disk, whose records cannot be read: it says that the
     records could not be counted, as the failed-runs line it replaces would, not nothing (which reads as
     no run failed)."""
-    from harness import callbacks
-    from harness.__main__ import ends_in_one_line
     config = _sweep_end(tmp_path, monkeypatch, [])
     monkeypatch.setattr(harness.sweep_merge, "sweep_runs", _unreadable)
-    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
-        callbacks.SweepTables().on_multirun_end(config)
-    assert stop.value.code == 4
-    assert capsys.readouterr().err == (
+    assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); the records in "
         f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error); free space, then rebuild with "
         f"python -m harness.sweep_merge {tmp_path}\n")
@@ -483,16 +484,11 @@ def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """A failed run a job of this process recorded (end_sweep_job keeps it, FAILED_IN_JOBS) but not (yet)
     among the folder's records is named by the refused write's line too."""
-    from harness import callbacks
-    from harness.__main__ import ends_in_one_line
     from harness.sweep import Outcome
     config = _sweep_end(tmp_path, monkeypatch, [])
     (tmp_path / "1").mkdir()
     harness.run.end_sweep_job(Outcome(failed=["mlp-numpy-seed1.json"]), tmp_path / "1", tmp_path)
-    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
-        callbacks.SweepTables().on_multirun_end(config)
-    assert stop.value.code == 4
-    assert capsys.readouterr().err == (
+    assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 1/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
         f"harness.sweep_merge {tmp_path}\n")

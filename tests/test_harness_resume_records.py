@@ -392,49 +392,48 @@ SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "ru
               "resume=true"]
 
 
+def _marked_sweep(tmp_path: Path, marker: str) -> tuple[Path, Path]:
+    """A sweep folder whose multirun.yaml holds `marker`: (the folder, the file)."""
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    path = sweep / "multirun.yaml"
+    path.write_text(marker)
+    return sweep, path
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_a_sweeps_multirun_yaml_cut_short_is_left_to_hydra(tmp_path: Path, data_root: Path,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     """Hydra writes multirun.yaml itself, not atomically, and again as each launch starts: one a full disk
     cut short is its own half-written file, not a reason to refuse resume=true (which reads only the
     sweep's name from it): the check goes on, with one warning."""
     from harness.precheck import check
-    sweep = tmp_path / "sweep"
-    sweep.mkdir()
-    path = sweep / "multirun.yaml"
-    path.write_text("hydra:\n  run:\n    dir: 'out")
+    sweep, path = _marked_sweep(tmp_path, "hydra:\n  run:\n    dir: 'out")
     with caplog.at_level("WARNING", logger="harness.folders"):
         assert check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
-    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+    assert _warnings(caplog) == [
         f"resume=true: {path} is cut short or spoilt (found unexpected end of stream at line 3), as Hydra leaves it "
         f"when its write fails; the sweep goes on and Hydra writes it again"]
     assert path.read_text() == "hydra:\n  run:\n    dir: 'out"  # the check writes nothing
 
 
+@pytest.mark.parametrize("swept", ["model.learning_rate=0.1,0.01", "model.epochs=1,2"])
 def test_resume_of_a_sweep_whose_name_is_an_interpolation_goes_on_silently(tmp_path: Path, data_root: Path,
-                                                                          caplog: pytest.LogCaptureFixture) -> None:
-    """Hydra writes a name=tsgd_${model.epochs} override into multirun.yaml unresolved: the sweep's name is
-    compared resolved, as the command's own is, so the same command resumes it (no refusal, no warning)."""
+                                                                          caplog: pytest.LogCaptureFixture,
+                                                                          swept: str) -> None:
+    """Hydra writes a name=tsgd_${model.epochs} override into multirun.yaml unresolved, beside its config
+    less the swept keys (over model.epochs=1,2 the default epochs, 1000): resolved there, it is no job's
+    name, so it is not compared (each job's config.yaml is), and the same command resumes the sweep (no
+    refusal, no warning), whichever key the sweep runs over."""
     from harness.precheck import check
-    sweep = tmp_path / "sweep"
-    sweep.mkdir()
-    (sweep / "multirun.yaml").write_text("name: tsgd_${model.epochs}\nmodel:\n  epochs: 1000\nhydra: {}\n")
+    sweep, _ = _marked_sweep(tmp_path, "name: tsgd_${model.epochs}\nmodel:\n  epochs: 1000\nhydra: {}\n")
     with caplog.at_level("WARNING", logger="harness.folders"):
         assert check(["-m", "+experiment=titanic_sgd", "name=tsgd_${model.epochs}", "quiet=true", "report=false",
-                      "runs=2", "model.learning_rate=0.1,0.01", "resume=true",
-                      f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
-    assert not [r for r in caplog.records if r.levelname == "WARNING"]
-
-
-def test_resume_of_a_sweep_over_the_key_its_name_interpolates_goes_on(tmp_path: Path, data_root: Path) -> None:
-    """Hydra drops swept keys from multirun.yaml: name=tsgd_${model.epochs} over model.epochs=1,2 is stored
-    beside the default epochs (1000), so the stored name cannot be resolved as any job's; it is not compared
-    (each job's config.yaml is), and the same command resumes the sweep."""
-    from harness.precheck import check
-    sweep = tmp_path / "sweep"
-    sweep.mkdir()
-    (sweep / "multirun.yaml").write_text("name: tsgd_${model.epochs}\nmodel:\n  epochs: 1000\nhydra: {}\n")
-    assert check(["-m", "+experiment=titanic_sgd", "name=tsgd_${model.epochs}", "quiet=true", "report=false",
-                  "runs=2", "model.epochs=1,2", "resume=true", f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+                      "runs=2", swept, "resume=true", f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
+    assert not _warnings(caplog)
 
 
 def test_a_multirun_yaml_cut_inside_its_name_is_cut_short_not_another_sweep(tmp_path: Path, data_root: Path,
@@ -442,13 +441,10 @@ def test_a_multirun_yaml_cut_inside_its_name_is_cut_short_not_another_sweep(tmp_
     """A file Hydra's write left without its last newline is cut short even where what is left parses as
     YAML (a cut inside "name: titanic_sgd" reads as the sweep of "titan"): warned of, not refused."""
     from harness.precheck import check
-    sweep = tmp_path / "sweep"
-    sweep.mkdir()
-    path = sweep / "multirun.yaml"
-    path.write_text("hydra:\n  run:\n    dir: out\nname: titan")
+    sweep, path = _marked_sweep(tmp_path, "hydra:\n  run:\n    dir: out\nname: titan")
     with caplog.at_level("WARNING", logger="harness.folders"):
         assert check([*SWEEP_ARGS, f"hydra.sweep.dir={sweep}"]) == ("hydra.sweep.dir", sweep)
-    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+    assert _warnings(caplog) == [
         f"resume=true: {path} is cut short or spoilt (no newline at its end), as Hydra leaves it when its write "
         f"fails; the sweep goes on and Hydra writes it again"]
 

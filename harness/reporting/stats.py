@@ -195,6 +195,12 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
     return Comparison(difference, float(result.pvalue), WELCH, bool(result.pvalue < alpha))
 
 
+def satterthwaite_df(ta: float, tb: float, na: int, nb: int) -> float:
+    """Satterthwaite's degrees of freedom of a sum of two variance terms ta + tb, each estimated from
+    na and nb values."""
+    return (ta + tb) ** 2 / (ta ** 2 / (na - 1) + tb ** 2 / (nb - 1))
+
+
 def welch_interval(a: object, b: object, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Welch's interval of mean(a) - mean(b) for independent groups: the difference ± t(df) ·
     sqrt(va/na + vb/nb), df by Satterthwaite, with ``spread``'s deviations (one constant group adds
@@ -203,8 +209,7 @@ def welch_interval(a: object, b: object, confidence: float = CONFIDENCE) -> tupl
     if x.size < 2 or y.size < 2 or not (has_spread(x) or has_spread(y)):
         return (math.nan, math.nan)
     va, vb = spread(x) ** 2 / x.size, spread(y) ** 2 / y.size
-    df = (va + vb) ** 2 / (va ** 2 / (x.size - 1) + vb ** 2 / (y.size - 1))
-    half = scipy_stats.t.ppf((1 + confidence) / 2, df) * math.sqrt(va + vb)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, satterthwaite_df(va, vb, x.size, y.size)) * math.sqrt(va + vb)
     difference = mean(x) - mean(y)
     return float(difference - half), float(difference + half)
 

@@ -39,7 +39,8 @@ from scipy import stats as scipy_stats
 
 from harness.reporting.number_text import fmt
 from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
-                                     finite, has_spread, mean, p_is, spread, t_interval, welch_interval)
+                                     finite, has_spread, mean, p_is, satterthwaite_df, spread, t_interval,
+                                     welch_interval)
 
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
@@ -197,9 +198,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     low, high = welch_interval(a, b)
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
     ta, tb = va * (1 / a.size + 1 / n_a), vb * (1 / b.size + 1 / n_b)
-    total = ta + tb
-    df = total ** 2 / (ta ** 2 / (a.size - 1) + tb ** 2 / (b.size - 1))
-    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(total), df))
+    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(ta + tb), satterthwaite_df(ta, tb, a.size, b.size)))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
