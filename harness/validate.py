@@ -133,7 +133,7 @@ def _leave_out(impl: Implementation, refusal: ValueError, left_out: dict[str, st
 
 def _check_plans(plan: Plan, ds: Any, resolved: dict[str, Any]) -> None:
     """Each implementation's check_plan; a tuned form this machine cannot run for this plan
-    (Unavailable, e.g. torch_compiled's steps compile and no C++ compiler) is left out as
+    (Unavailable, e.g. torch_compiled's steps compile and no compiler) is left out as
     `_available` leaves one out, when another implementation still runs."""
     for impl in list(plan.impls):
         try:

@@ -200,15 +200,17 @@ def test_thread_setting_is_restored() -> None:
 
 
 def no_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This machine as one without a C++ compiler (CXX unset, no g++ on PATH)."""
+    """This machine as one without a compiler (CXX and CC unset, none on PATH)."""
     monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.delenv("CC", raising=False)
     monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: None)
 
 
 def test_torch_compiled_refuses_without_a_cpp_compiler_only_where_its_steps_compile(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Titanic's 100-row steps of 136 parameters run eager on the CPU, so they need no compiler;
-    600-row steps of 267,265 parameters compile (rows x parameters >= 2^27), as every step on the GPU."""
+    600-row steps of 267,265 parameters compile (rows x parameters >= 2^27), as every step on the
+    GPU (where Triton's C compiler is the one asked for)."""
     from types import SimpleNamespace
     no_compiler(monkeypatch)
     adapter = registry.get("torch_compiled").adapter
@@ -216,8 +218,9 @@ def test_torch_compiled_refuses_without_a_cpp_compiler_only_where_its_steps_comp
     adapter.check_available("torch-cpu")  # what the data and network are is not known yet
     adapter.check_plan(spec_from_config(TITANIC), ds, "torch-cpu")  # eager: no compiler needed
     wide = spec_from_config({**TITANIC, **WIDE_TITANIC})
-    for spec, backend in ((wide, "torch-cpu"), (spec_from_config(TITANIC), "torch-cuda")):
-        with pytest.raises(ValueError, match=r"needs a C\+\+ compiler.*apt-get install g\+\+"):
+    for spec, backend, wanted in ((wide, "torch-cpu", r"C\+\+ compiler.*apt-get install g\+\+"),
+                                  (spec_from_config(TITANIC), "torch-cuda", r"C compiler.*apt-get install gcc\)")):
+        with pytest.raises(ValueError, match=rf"needs a {wanted}"):
             adapter.check_plan(spec, ds, backend)
     registry.get("torch").adapter.check_plan(wide, ds, "torch-cpu")  # eager torch needs none
 
@@ -249,6 +252,46 @@ def test_torch_compiled_asks_for_the_compiler_inductor_runs(monkeypatch: pytest.
     (tmp_path / "g++").symlink_to(real)
     monkeypatch.delenv("CXX")
     adapter.check_plan(wide, ds, "torch-cpu")
+
+
+def test_torch_compiled_asks_on_the_gpu_for_the_c_compiler_triton_runs(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path) -> None:
+    """On CUDA Inductor generates Triton kernels and a Python wrapper (cpp_wrapper is off): no C++
+    compiler runs, but Triton builds its CUDA driver module with $CC, else gcc, else clang
+    (triton/runtime/build.py, triton 3.7.1). So a GPU plan on a machine with g++ alone is refused in
+    one line naming the C compiler, and one with gcc, clang or $CC but no g++ passes."""
+    import shutil
+    from types import SimpleNamespace
+    adapter = registry.get("torch_compiled").adapter
+    ds = SimpleNamespace(x_train=np.zeros((600, 7), np.float32), n_features=7)
+    titanic, wide = spec_from_config(TITANIC), spec_from_config({**TITANIC, **WIDE_TITANIC})
+    real = shutil.which("true")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.delenv("CXX", raising=False)
+    (tmp_path / "g++").symlink_to(real)
+    adapter.check_plan(wide, ds, "torch-cpu")  # the CPU's compiler is there
+    with pytest.raises(ValueError, match=r"^impls=\[torch_compiled\] needs a C compiler for torch\.compile \(on the "
+                                         r"GPU, for Triton; gcc or clang not found\): install one \(apt-get install "
+                                         r"gcc\), or drop torch_compiled from impls$"):
+        adapter.check_plan(titanic, ds, "torch-cuda")
+    for cc, missing in (("", "CC is empty"), ("no-such-compiler", "CC=no-such-compiler not found")):
+        monkeypatch.setenv("CC", cc)  # Triton runs $CC alone: installing gcc would not help
+        with pytest.raises(ValueError, match=rf"needs a C compiler .*; {missing}\): set CC to an installed C "
+                                             rf"compiler or unset it \(then gcc, else clang, is run\), or drop"):
+            adapter.check_plan(titanic, ds, "torch-cuda")
+    (tmp_path / "cc").symlink_to(real)
+    monkeypatch.setenv("CC", "cc")  # one Triton will run
+    adapter.check_plan(titanic, ds, "torch-cuda")
+    monkeypatch.delenv("CC")
+    (tmp_path / "g++").unlink()
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))  # no C++ compiler at all: the GPU needs none
+    for name in ("gcc", "clang"):  # either alone, as Triton looks for gcc, else clang
+        (tmp_path / name).symlink_to(real)
+        adapter.check_plan(titanic, ds, "torch-cuda")
+        (tmp_path / name).unlink()
+    with pytest.raises(ValueError, match=r"needs a C\+\+ compiler .*no-such-compiler not found"):
+        adapter.check_plan(wide, ds, "torch-cpu")  # the CPU still asks for its own
 
 
 def test_plan_parameters_are_the_torch_network_s() -> None:
@@ -302,13 +345,13 @@ def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_i
     from harness.precheck import CONF_DIR
     from harness.validate import make_plan
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # CUDA as on a GPU machine
-    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))  # Triton's C compiler, what the GPU needs
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["+experiment=titanic_vs_tf", "+vs_tf_case=keras",
                                            "impls=[sklearn,torch_compiled]", "backend=cupy"])
     with pytest.raises(ValueError, match=r"backend=cupy but no GPU implementation of impls=\['sklearn', "
-                                         r"'torch_compiled'\] can run here: impls=\[torch_compiled\] needs a C\+\+ "
-                                         r"compiler .*no-such-compiler not found\): set CXX .*; or use "
+                                         r"'torch_compiled'\] can run here: impls=\[torch_compiled\] needs a C "
+                                         r"compiler .*no-such-compiler not found\): set CC .*; or use "
                                          r"backend=numpy$") as refused:
         make_plan(cfg)
     assert "\n" not in str(refused.value)  # the reason it was left out, not "add torch": it is torch

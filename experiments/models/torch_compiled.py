@@ -2,12 +2,14 @@
 
 Two changes from eager, nothing else (same network, loss, fused optimizer and minibatches):
 - `torch.compile` of the network where a step is large enough for it to pay (`compiles`; on the
-  GPU always): TorchInductor generates fused C++ kernels for the forward and backward pass; the
-  optimizer is already one fused kernel. Compilation happens in a warm-up forward and backward
-  pass on each batch shape before the fit clock starts (the gradients are dropped, so the weights
-  are untouched) and is recorded as `compile_seconds`, not hidden in `fit_seconds`; a run that
-  did not compile records None. Inductor needs a C++ compiler: without one a plan with steps to
-  compile is refused before any run (`check_compiler`); one whose steps all run eager is not.
+  GPU always): TorchInductor generates fused C++ kernels (Triton kernels on the GPU) for the
+  forward and backward pass; the optimizer is already one fused kernel. Compilation happens in a
+  warm-up forward and backward pass on each batch shape before the fit clock starts (the
+  gradients are dropped, so the weights are untouched) and is recorded as `compile_seconds`, not
+  hidden in `fit_seconds`; a run that did not compile records None. Compiling needs the compiler
+  it runs (`compiler_for`: Inductor's C++ compiler on the CPU, Triton's C compiler on the GPU):
+  without it a plan with steps to compile is refused before any run (`check_compiler`); one
+  whose steps all run eager is not.
 - intra-op threads chosen by the step's size with the rule the from-scratch MLP uses for its
   row split (`mlp_impl.parallel.split_threads`): the guide's advice is one thread per physical
   core for large operations and fewer where each operation is too small to share; Titanic's
@@ -21,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from mlp_impl.parallel import split_threads
@@ -34,23 +37,59 @@ from .adapter import Unavailable
 COMPILE_MIN_WORK = 1 << 27
 
 
+@dataclass(frozen=True)
+class Compiler:
+    """The compiler torch.compile runs on one device: $`variable` alone when it is set (even empty),
+    else the first of `names` found on the PATH; `kind` is the language it compiles."""
+    kind: str
+    variable: str
+    names: tuple[str, ...]
+
+    def found(self) -> bool:
+        """Whether the one that would be run is installed."""
+        if self.variable in os.environ:
+            wanted = os.environ[self.variable]
+            return bool(wanted) and shutil.which(wanted) is not None
+        return any(shutil.which(name) for name in self.names)
+
+    def missing(self) -> tuple[str, str]:
+        """(what is missing, the fix) when it is not `found`."""
+        if self.variable not in os.environ:
+            it = "it" if len(self.names) == 1 else "one"
+            return f"{' or '.join(self.names)} not found", f"install {it} (apt-get install {self.names[0]})"
+        wanted = os.environ[self.variable]  # run alone: installing a default would change nothing
+        missing = f"{self.variable}={wanted} not found" if wanted else f"{self.variable} is empty"
+        in_order = ", else ".join(self.names) + ("," if len(self.names) > 1 else "")  # "gcc, else clang,"
+        fix = f"set {self.variable} to an installed {self.kind} compiler or unset it (then {in_order} is run)"
+        return missing, fix
+
+
+def compiler_for(backend: str) -> Compiler:
+    """The compiler torch.compile (torch 2.13.0) runs for `backend`. On the CPU, Inductor builds C++
+    kernels with $CXX, else g++ (clang++ on macOS): torch._inductor.config.cpp.cxx, run by
+    cpp_builder.get_cpp_compiler. On the GPU it generates Triton kernels and a Python wrapper
+    (config.cpp_wrapper is off), so no C++ compiler runs; but each Triton kernel's metadata asks
+    Triton's driver for the target (codegen/triton.py inductor_meta_common ->
+    torch.utils._triton.triton_backend), and the CUDA driver builds its module from driver.c
+    (backends/nvidia/driver.py CudaUtils) with $CC, else gcc, else clang. That rule mirrors `_build`
+    in triton/runtime/build.py of triton 3.7.1, the version torch 2.13.0's CUDA wheels pin: Triton
+    exposes no function for it."""
+    if backend == "torch-cuda":
+        return Compiler("C", "CC", ("gcc", "clang"))
+    return Compiler("C++", "CXX", ("clang++",) if sys.platform == "darwin" else ("g++",))
+
+
 def check_compiler(spec: Any, ds: Any, backend: str) -> None:
-    """Unavailable when the plan's steps compile (`plan_compiles`) and torch.compile cannot work
-    here: TorchInductor's CPU code needs a C++ compiler, the one it runs: $CXX, else g++ (clang++
-    on macOS; torch._inductor.config.cpp.cxx). Steps that run eager need none."""
-    default = "clang++" if sys.platform == "darwin" else "g++"
-    wanted = os.environ.get("CXX", default)
-    if (wanted and shutil.which(wanted)) or not plan_compiles(spec, ds, backend):
+    """Unavailable when the plan's steps compile (`plan_compiles`) and the compiler torch.compile
+    runs for `backend` (`compiler_for`) is not installed. Steps that run eager need none."""
+    compiler = compiler_for(backend)
+    if compiler.found() or not plan_compiles(spec, ds, backend):
         return
     rows, n_params = step_size(spec, ds)
-    where = "on the GPU" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
-    if "CXX" not in os.environ:
-        missing, fix = f"{wanted} not found", f"install it (apt-get install {wanted})"
-    else:  # Inductor runs $CXX alone: installing the default would change nothing
-        missing = f"CXX={wanted} not found" if wanted else "CXX is empty"
-        fix = f"set CXX to an installed C++ compiler or unset it (then {default} is run)"
-    raise Unavailable(f"impls=[torch_compiled] needs a C++ compiler for torch.compile ({where}; {missing}): "
-                      f"{fix}, or drop torch_compiled from impls")
+    where = "on the GPU, for Triton" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
+    missing, fix = compiler.missing()
+    raise Unavailable(f"impls=[torch_compiled] needs a {compiler.kind} compiler for torch.compile ({where}; "
+                      f"{missing}): {fix}, or drop torch_compiled from impls")
 
 
 def compiles(batch_size: int, n_params: int) -> bool:

@@ -265,7 +265,7 @@ class Torch(Adapter):
 
     def check_available(self, backend: str) -> None:
         """PyTorch installed (torch-cpu asks without importing it) and CUDA for torch-cuda (the
-        compiled variant's C++ compiler is checked by check_plan: only steps that compile need one)."""
+        compiled variant's compiler is checked by check_plan: only steps that compile need one)."""
         if importlib.util.find_spec("torch") is None:
             raise ValueError(f"impls=[{self.name}] needs PyTorch, which is not installed: pip install -e '.[peers]' "
                              f"(pins torch==2.13.0) or drop {self.name} from impls")
@@ -277,7 +277,7 @@ class Torch(Adapter):
 
     def check_plan(self, spec: ModelSpec, ds: Any, backend: str) -> None:
         """The article's backprop order and loss gradient (autograd has neither; adam_variant it
-        follows); for the compiled variant, a C++ compiler where its steps compile."""
+        follows); for the compiled variant, the compiler torch.compile runs where its steps compile."""
         check_standard_algorithm(spec, self.name)
         if self.compiled:
             from .torch_compiled import check_compiler
