@@ -7,6 +7,8 @@ the majority-class rate as a negative control for "trained". Timings are never a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -355,3 +357,35 @@ def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_i
                                          r"backend=numpy$") as refused:
         make_plan(cfg)
     assert "\n" not in str(refused.value)  # the reason it was left out, not "add torch": it is torch
+
+
+def test_torch_compiled_asks_on_the_gpu_for_the_python_headers_triton_builds_with(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Triton builds its CUDA driver module against Python's C headers (the `include` path of
+    sysconfig's scheme, posix_prefix for Debian's posix_local: _build in triton/runtime/build.py,
+    triton 3.7.1): a machine with a C compiler but no Python.h (no python3-dev) would fail inside
+    Triton, so the GPU plan is refused in one line naming the folder; the CPU plan needs no headers."""
+    from types import SimpleNamespace
+    adapter = registry.get("torch_compiled").adapter
+    ds = SimpleNamespace(x_train=np.zeros((600, 7), np.float32), n_features=7)
+    titanic, wide = spec_from_config(TITANIC), spec_from_config({**TITANIC, **WIDE_TITANIC})
+    monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: f"/usr/bin/{name}")
+    headers = tmp_path / "include"
+    headers.mkdir()
+    monkeypatch.setattr(torch_compiled, "python_headers", lambda: headers)
+    with pytest.raises(ValueError, match=rf"^impls=\[torch_compiled\] needs Python's C headers for torch\.compile "
+                                         rf"\(on the GPU, for Triton; no Python\.h in {headers}\): install them "
+                                         rf"\(apt-get install python3-dev\), or drop torch_compiled from impls$"):
+        adapter.check_plan(titanic, ds, "torch-cuda")
+    adapter.check_plan(wide, ds, "torch-cpu")  # Inductor's C++ kernels on the CPU include no Python.h
+    (headers / "Python.h").write_text("")
+    adapter.check_plan(titanic, ds, "torch-cuda")
+
+
+def test_python_headers_are_where_triton_looks() -> None:
+    """The folder Triton's build passes with -I: sysconfig's include path of the default scheme,
+    with Debian's posix_local read as posix_prefix."""
+    import sysconfig
+    scheme = sysconfig.get_default_scheme()
+    scheme = "posix_prefix" if scheme == "posix_local" else scheme
+    assert torch_compiled.python_headers() == Path(sysconfig.get_paths(scheme=scheme)["include"])

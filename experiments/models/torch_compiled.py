@@ -22,8 +22,10 @@ import contextlib
 import os
 import shutil
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from mlp_impl.parallel import split_threads
@@ -82,14 +84,27 @@ def compiler_for(backend: str) -> Compiler:
 def check_compiler(spec: Any, ds: Any, backend: str) -> None:
     """Unavailable when the plan's steps compile (`plan_compiles`) and the compiler torch.compile
     runs for `backend` (`compiler_for`) is not installed. Steps that run eager need none."""
-    compiler = compiler_for(backend)
-    if compiler.found() or not plan_compiles(spec, ds, backend):
+    if not plan_compiles(spec, ds, backend):
         return
+    compiler = compiler_for(backend)
     rows, n_params = step_size(spec, ds)
     where = "on the GPU, for Triton" if backend == "torch-cuda" else f"{rows}-row steps of {n_params:,} parameters"
-    missing, fix = compiler.missing()
-    raise Unavailable(f"impls=[torch_compiled] needs a {compiler.kind} compiler for torch.compile ({where}; "
-                      f"{missing}): {fix}, or drop torch_compiled from impls")
+    if not compiler.found():
+        missing, fix = compiler.missing()
+        raise Unavailable(f"impls=[torch_compiled] needs a {compiler.kind} compiler for torch.compile ({where}; "
+                          f"{missing}): {fix}, or drop torch_compiled from impls")
+    if backend == "torch-cuda" and not (python_headers() / "Python.h").is_file():
+        raise Unavailable(f"impls=[torch_compiled] needs Python's C headers for torch.compile ({where}; no Python.h "
+                          f"in {python_headers()}): install them (apt-get install python3-dev), or drop "
+                          f"torch_compiled from impls")
+
+
+def python_headers() -> Path:
+    """Where Triton's build looks for Python.h when it compiles its CUDA driver module: sysconfig's
+    include path of the default scheme, Debian's posix_local read as posix_prefix (_build in
+    triton/runtime/build.py, triton 3.7.1)."""
+    scheme = sysconfig.get_default_scheme()
+    return Path(sysconfig.get_paths(scheme="posix_prefix" if scheme == "posix_local" else scheme)["include"])
 
 
 def compiles(batch_size: int, n_params: int) -> bool:
