@@ -249,3 +249,110 @@ def test_the_range_of_a_column_and_of_its_absolute_value() -> None:
     assert stats.range_of("article_error", absolute=True) == (0.0, math.inf)
     assert stats.absolute_range((2.0, 5.0)) == (2.0, 5.0) and stats.absolute_range((-5.0, -2.0)) == (2.0, 5.0)
     assert stats.absolute_range((-1.0, 3.0)) == (0.0, 3.0)
+
+
+def near(value: float, rel: float = 1e-12) -> object:
+    """pytest.approx at a relative tolerance alone: its default absolute tolerance (1e-12) would
+    take any number below it, 0 included, for a value scaled by 1e-100."""
+    return pytest.approx(value, rel=rel, abs=0)
+
+
+# Scales at which a variance's square (about 1e-81 and below, 1e77 and above) or a variance itself
+# (below about 1e-154, above 1e154) leaves the range of a double, while the values stay well inside it.
+SCALES = (1e-200, 1e-160, 1e-100, 1e-80, 1e100, 1e160, 1e200)
+WELCH_PAIRS = [([0.80, 0.78, 0.77], [0.70, 0.75, 0.74, 0.72]),  # unequal sizes and spreads
+               ([0.8, 0.8, 0.8], [0.70, 0.71, 0.72, 0.74]),     # one group without spread
+               ([1.0, 2.0, 1.5], [3.0, 4.5, 3.8])]
+
+
+def test_satterthwaite_df_by_hand() -> None:
+    """From the two standard errors: (ea² + eb²)² / (ea⁴/(na-1) + eb⁴/(nb-1)); 1 and 2 from 3 and 5
+    values: 25 / (1/2 + 16/4) = 25 / 4.5. One error 0: the other group's n - 1; both 0: no df."""
+    assert stats.satterthwaite_df(1.0, 2.0, 3, 5) == near(25 / 4.5, rel=1e-15)
+    assert stats.satterthwaite_df(2.0, 1.0, 5, 3) == near(25 / 4.5, rel=1e-15)
+    assert stats.satterthwaite_df(0.0, 2.0, 3, 5) == 4.0 and stats.satterthwaite_df(3.0, 0.0, 3, 5) == 2.0
+    assert math.isnan(stats.satterthwaite_df(0.0, 0.0, 3, 5))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_satterthwaite_df_does_not_depend_on_the_scale(scale: float) -> None:
+    """df is a ratio of fourth powers: the same for errors multiplied by any positive constant, also
+    where those powers leave the range of a double (computed they gave 0/0 or inf/inf)."""
+    assert stats.satterthwaite_df(1.0 * scale, 2.0 * scale, 3, 5) == near(25 / 4.5, rel=1e-14)
+    assert stats.satterthwaite_df(0.0, 2.0 * scale, 3, 5) == 4.0
+
+
+@pytest.mark.parametrize("a, b", WELCH_PAIRS)
+def test_welch_interval_matches_scipy(a: list[float], b: list[float]) -> None:
+    with warnings.catch_warnings():  # SciPy warns of the constant group's rounding residue
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theirs = scipy_stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert stats.welch_interval(a, b) == (near(theirs.low, rel=1e-10), near(theirs.high, rel=1e-10))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("a, b", WELCH_PAIRS)
+def test_welch_test_and_interval_do_not_depend_on_the_scale(a: list[float], b: list[float], scale: float) -> None:
+    """Runs multiplied by any positive constant: the same p and degrees of freedom, the interval
+    multiplied by it (tiny spreads gave a ZeroDivisionError, NaN, or a wrong p such as 0.158 for 0.011)."""
+    x, y = np.array(a) * scale, np.array(b) * scale
+    low, high = stats.welch_interval(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert stats.welch_interval(x, y) == (near(low * scale), near(high * scale))
+        ours, scaled = stats.compare_means(a, b), stats.compare_means(x, y)
+    assert (scaled.test, scaled.significant) == (stats.WELCH, ours.significant)
+    assert scaled.p_value == near(ours.p_value)
+    assert scaled.difference == near(ours.difference * scale)
+
+
+@pytest.mark.parametrize("scale", (1.0, *SCALES))
+def test_welch_interval_with_a_constant_group(scale: float) -> None:
+    """As its docstring says: a constant group adds no variance, so the interval is the other's
+    t-interval (n - 1 degrees of freedom) about the difference; both constant, NaN. Values such as
+    1 + k·1e-160 are all 1.0 in a double: constant, not a tiny spread."""
+    spread_out = np.array([0.70, 0.71, 0.72, 0.74]) * scale
+    half = scipy_stats.t.ppf(0.975, 3) * np.std(np.array([0.70, 0.71, 0.72, 0.74]), ddof=1) / 2 * scale
+    difference = 0.8 * scale - spread_out.mean()
+    assert stats.welch_interval([0.8 * scale] * 3, spread_out) == (near(difference - half), near(difference + half))
+    assert all(map(math.isnan, stats.welch_interval([0.8 * scale] * 3, [0.7 * scale] * 4)))
+    ones = [1.0 + k * 1e-160 for k in range(3)]
+    assert all(map(math.isnan, stats.welch_interval(ones, [1.0] * 3)))
+    assert stats.compare_means(ones, [1.0] * 3).test == "identical values"
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_gap_verdict_does_not_depend_on_the_scale(scale: float) -> None:
+    """judge_gap's p, verdict and reason are those of the runs at scale 1, its interval scaled."""
+    a, b = [0.80, 0.78, 0.77], [0.70, 0.75, 0.74, 0.72]
+    ours = verdicts.judge_gap(a, b, -0.02, 5, 5, "lower")
+    scaled = verdicts.judge_gap(np.array(a) * scale, np.array(b) * scale, -0.02 * scale, 5, 5, "lower")
+    assert (scaled.verdict, scaled.reason) == (ours.verdict, ours.reason) and ours.verdict == "worse"
+    assert scaled.p_value == near(ours.p_value)
+    assert (scaled.low, scaled.high) == (near(ours.low * scale), near(ours.high * scale))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_a_mean_and_its_spread_do_not_depend_on_the_scale(scale: float) -> None:
+    """The sample deviation (the mean of squared deviations, which leaves a double's range) and the
+    intervals built on it: multiplied by the constant, not 0 or inf (a tiny spread gave a point)."""
+    data = np.array(SAMPLE)
+    assert stats.spread(data) == np.std(data, ddof=1)  # the same digits as NumPy's at scale 1
+    assert stats.spread(data * scale) == near(np.std(data, ddof=1) * scale, rel=1e-14)
+    low, high = stats.t_interval(data)
+    assert stats.t_interval(data * scale) == (near(low * scale), near(high * scale))
+    described, scaled = stats.describe_mean(data), stats.describe_mean(data * scale)
+    assert scaled == {key: near(value * scale) for key, value in described.items()}
+    low, high = verdicts.prediction_interval(data)
+    assert verdicts.prediction_interval(data * scale) == (near(low * scale), near(high * scale))
+
+
+@pytest.mark.parametrize(("x_scale", "y_scale"), [(1e-200, 1e-200), (1e-100, 1e-100), (1e200, 1e200),
+                                                  (1e-100, 1.0), (1.0, 1e160)])
+def test_paired_ratio_interval_does_not_depend_on_the_scale(x_scale: float, y_scale: float) -> None:
+    """Fieller's quadratic squares means and covariances (fourth powers of the values): with x and y
+    multiplied by constants, the ratio and its interval are multiplied by their quotient."""
+    x, y = np.array([111.0, 90, 140, 75, 139]), np.array([89.0, 60, 120, 40, 136])
+    factor = x_scale / y_scale
+    assert stats.ratio_interval_paired(x * x_scale, y * y_scale) == tuple(
+        near(value * factor) for value in stats.ratio_interval_paired(x, y))

@@ -81,21 +81,38 @@ def ratio_interval_paired(x: object, y: object, confidence: float = CONFIDENCE) 
     if xs.size != ys.size:
         raise ValueError(f"paired values need as many x as y, got {xs.size} and {ys.size}")
     kept = np.isfinite(xs) & np.isfinite(ys)
-    pairs = np.column_stack([xs[kept], ys[kept]])
-    n = len(pairs)
-    if n == 0 or pairs[:, 1].mean() == 0:
+    if not kept.any() or ys[kept].mean() == 0:
         return (math.nan,) * 3
+    # The quadratic below holds fourth powers of the values: each side is scaled to about 1 first
+    # (by a power of two, so exactly) and the ratio scaled back, which only over- or underflows where
+    # the ratio itself does.
+    x_scale, y_scale = binary_scale(np.max(np.abs(xs[kept]))), binary_scale(np.max(np.abs(ys[kept])))
+    ratio, low, high = _fieller(np.column_stack([xs[kept] / x_scale, ys[kept] / y_scale]), confidence)
+    factor = x_scale / y_scale  # a power of two: exact wherever the ratio itself is in range
+    return ratio * factor, low * factor, high * factor
+
+
+def binary_scale(magnitude: float) -> float:
+    """The power of two at or below a positive finite ``magnitude`` (1 for 0 or inf): dividing by it
+    is exact and brings numbers of that size into [1, 2), where their squares and fourth powers
+    neither under- nor overflow."""
+    return math.ldexp(1.0, math.frexp(magnitude)[1] - 1) if 0 < magnitude < math.inf else 1.0
+
+
+def _fieller(pairs: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """``ratio_interval_paired`` on its finite pairs, scaled to about 1 (mean(y) not 0)."""
+    n = len(pairs)
     a, b = pairs.mean(axis=0)
     if n < 3:
-        return a / b, math.nan, math.nan
+        return float(a / b), math.nan, math.nan
     (v11, v12), (_, v22) = np.cov(pairs, rowvar=False, ddof=1) / n
     t2 = scipy_stats.t.ppf((1 + confidence) / 2, n - 1) ** 2
     # (a - R b)^2 = t^2 (v11 - 2 R v12 + R^2 v22), a quadratic q2 R^2 - 2 q1 R + q0 = 0 in R
     q2, q1, q0 = b * b - t2 * v22, a * b - t2 * v12, a * a - t2 * v11
     if q2 <= 0:  # the set is not one bounded interval
-        return a / b, math.nan, math.nan
+        return float(a / b), math.nan, math.nan
     root = math.sqrt(max(q1 * q1 - q2 * q0, 0.0))  # >= 0 whenever q2 > 0, up to rounding
-    return a / b, float((q1 - root) / q2), float((q1 + root) / q2)
+    return float(a / b), float((q1 - root) / q2), float((q1 + root) / q2)
 
 
 def p_text(p: float) -> str:
@@ -184,33 +201,46 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
     x, y = finite(a), finite(b)
     if x.size < MIN_RUNS or y.size < MIN_RUNS:
         return Comparison(mean(x) - mean(y), math.nan, f"too few runs (need {MIN_RUNS} per group)", None)
-    difference = mean(x) - mean(y)  # the centre of welch_interval too
     if not (has_spread(x) or has_spread(y)) and x[0] == y[0]:  # not difference == 0: means round
         return Comparison(0.0, 1.0, "identical values", False)
     if not (has_spread(x) or has_spread(y)):
         p = mann_whitney_exact(x, y)
-        return Comparison(difference, p, MANN_WHITNEY, bool(p < alpha))
-    result = scipy_stats.ttest_ind_from_stats(x.mean(), spread(x), x.size, y.mean(), spread(y), y.size,
-                                              equal_var=False)
-    return Comparison(difference, float(result.pvalue), WELCH, bool(result.pvalue < alpha))
+        return Comparison(mean(x) - mean(y), p, MANN_WHITNEY, bool(p < alpha))
+    difference, error, df = welch(x, y)
+    p = float(2 * scipy_stats.t.sf(abs(difference) / error, df))
+    return Comparison(difference, p, WELCH, bool(p < alpha))
 
 
-def satterthwaite_df(ta: float, tb: float, na: int, nb: int) -> float:
-    """Satterthwaite's degrees of freedom of a sum of two variance terms ta + tb, each estimated from
-    na and nb values."""
-    return (ta + tb) ** 2 / (ta ** 2 / (na - 1) + tb ** 2 / (nb - 1))
+def satterthwaite_df(ea: float, eb: float, na: int, nb: int) -> float:
+    """Satterthwaite's degrees of freedom of a variance ea² + eb², its terms estimated from na and nb
+    values: (ea² + eb²)² / (ea⁴/(na-1) + eb⁴/(nb-1)), NaN where both are 0. Taken from the standard
+    errors ea, eb scaled by the larger, so no power of them under- or overflows (computed as written,
+    errors below about 1e-81 gave 0/0): df does not depend on their scale."""
+    largest = max(ea, eb)
+    if largest == 0:
+        return math.nan
+    ra, rb = ea / largest, eb / largest
+    return (ra ** 2 + rb ** 2) ** 2 / (ra ** 4 / (na - 1) + rb ** 4 / (nb - 1))
+
+
+def welch(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Welch's mean(x) - mean(y), its standard error sqrt(sx²/nx + sy²/ny) and Satterthwaite's
+    degrees of freedom, from ``spread``'s deviations (one constant group adds no variance, not a
+    rounding residue; its df is the other's n - 1); the one rule of compare_means' test and
+    welch_interval. The error is a hypot: no variance is formed, which would underflow for tiny spreads."""
+    ea, eb = spread(x) / math.sqrt(x.size), spread(y) / math.sqrt(y.size)
+    return mean(x) - mean(y), math.hypot(ea, eb), satterthwaite_df(ea, eb, x.size, y.size)
 
 
 def welch_interval(a: object, b: object, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Welch's interval of mean(a) - mean(b) for independent groups: the difference ± t(df) ·
-    sqrt(va/na + vb/nb), df by Satterthwaite, with ``spread``'s deviations (one constant group adds
-    no variance, not a rounding residue); NaN below two values a side or when neither group has spread."""
+    sqrt(va/na + vb/nb), df by Satterthwaite (``welch``); NaN below two values a side or when
+    neither group has spread."""
     x, y = finite(a), finite(b)
     if x.size < 2 or y.size < 2 or not (has_spread(x) or has_spread(y)):
         return (math.nan, math.nan)
-    va, vb = spread(x) ** 2 / x.size, spread(y) ** 2 / y.size
-    half = scipy_stats.t.ppf((1 + confidence) / 2, satterthwaite_df(va, vb, x.size, y.size)) * math.sqrt(va + vb)
-    difference = mean(x) - mean(y)
+    difference, error, df = welch(x, y)
+    half = scipy_stats.t.ppf((1 + confidence) / 2, df) * error
     return float(difference - half), float(difference + half)
 
 
@@ -247,8 +277,13 @@ def has_spread(values: np.ndarray) -> bool:
 
 def spread(values: np.ndarray) -> float:
     """Sample standard deviation, exactly 0 for identical values (``has_spread``: a computed one is a
-    rounding residue that makes scipy warn of catastrophic cancellation)."""
-    return float(values.std(ddof=1)) if has_spread(values) else 0.0
+    rounding residue that makes scipy warn of catastrophic cancellation). NumPy's is taken of the
+    values scaled by a power of two to a range of about 1 (``binary_scale``: the same digits, where
+    squared deviations below about 1e-162 or above 1e154 would leave a double's range)."""
+    if not has_spread(values):
+        return 0.0
+    scale = binary_scale(float(np.ptp(values)))
+    return float((values / scale).std(ddof=1)) * scale
 
 
 def mean(values: np.ndarray) -> float:
@@ -274,5 +309,5 @@ def describe_mean(values: object, within: tuple[float, float] = UNBOUNDED) -> di
     data = finite(values)
     low, high = t_interval(data, within=within)
     return {"mean": float(data.mean()) if data.size else math.nan,
-            "std": float(data.std(ddof=1)) if data.size > 1 else math.nan,
+            "std": spread(data) if data.size > 1 else math.nan,
             "ci_low": low, "ci_high": high}

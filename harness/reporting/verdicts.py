@@ -12,7 +12,8 @@ Three rules, one per kind of published number:
   experiment): our difference against it, each of the four groups' spread taken as ours; the
   degrees of freedom by Satterthwaite over our two variance estimates only,
   ``ta = va (1/na + 1/Na)``, ``tb = vb (1/nb + 1/Nb)``,
-  ``df = (ta + tb)² / (ta²/(na - 1) + tb²/(nb - 1))``.
+  ``df = (ta + tb)² / (ta²/(na - 1) + tb²/(nb - 1))`` (``stats.satterthwaite_df``, from √ta and √tb
+  scaled by the larger: the same for runs multiplied by any constant).
 
 A bound (``judge_bound``) is read from our t-interval three ways: below it, consistent; above it,
 differs; holding it, NOT_SHOWN, no verdict.
@@ -194,11 +195,11 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
         return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
     if not (has_spread(a) or has_spread(b)):
         return untested(mean(a) - mean(b), n, published, sides=(mean(a), mean(b)))
-    va, vb = spread(a) ** 2, spread(b) ** 2
     low, high = welch_interval(a, b)
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
-    ta, tb = va * (1 / a.size + 1 / n_a), vb * (1 / b.size + 1 / n_b)
-    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.sqrt(ta + tb), satterthwaite_df(ta, tb, a.size, b.size)))
+    # Standard errors, not variances: a variance of tiny runs underflows (stats.satterthwaite_df).
+    ea, eb = spread(a) * math.sqrt(1 / a.size + 1 / n_a), spread(b) * math.sqrt(1 / b.size + 1 / n_b)
+    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.hypot(ea, eb), satterthwaite_df(ea, eb, a.size, b.size)))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
