@@ -356,3 +356,12 @@ def test_paired_ratio_interval_does_not_depend_on_the_scale(x_scale: float, y_sc
     factor = x_scale / y_scale
     assert stats.ratio_interval_paired(x * x_scale, y * y_scale) == tuple(
         near(value * factor) for value in stats.ratio_interval_paired(x, y))
+
+
+def test_describe_mean_s_mean_is_the_one_its_interval_is_centred_on():
+    """describe_mean's mean is stats.mean, the centre of its t-interval: 12 runs of 0.1 average
+    exactly 0.1 (NumPy's mean of them carries a rounding residue, 0.09999999999999999)."""
+    runs = [0.1] * 12
+    assert float(np.mean(runs)) != 0.1  # the residue this guards against
+    assert stats.describe_mean(runs)["mean"] == 0.1
+    assert stats.describe_mean([])["mean"] != stats.describe_mean([])["mean"]  # NaN for none

@@ -308,6 +308,6 @@ def describe_mean(values: object, within: tuple[float, float] = UNBOUNDED) -> di
     """Mean, sample standard deviation (ddof=1) and 95% t-interval of the mean (cut to ``within``)."""
     data = finite(values)
     low, high = t_interval(data, within=within)
-    return {"mean": float(data.mean()) if data.size else math.nan,
+    return {"mean": mean(data),
             "std": spread(data) if data.size > 1 else math.nan,
             "ci_low": low, "ci_high": high}
