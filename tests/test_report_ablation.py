@@ -702,3 +702,22 @@ def test_the_reverse_switches_are_read_too(tmp_path: Path) -> None:
                          f"{len(COMPONENTS)} components tested): backprop (24 test rows higher, 95% CI {number_text.fmt(-reverse.high)} to "
                          f"{number_text.fmt(-reverse.low)}, {stats.p_is(reverse.p_value)}, Holm {stats.p_is(reverse.p_holm)}, "
                          "n=5 seeds).")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-170, 1e200])
+def test_paired_effect_is_the_t_test_of_the_per_seed_differences_at_any_scale(scale: float) -> None:
+    """A paired effect's mean, 95% interval and p are the one-sample t-test of the per-seed
+    differences against 0 (SciPy's ttest_1samp at an ordinary scale), and the same, scaled, for
+    differences of any size: a test that squares them loses them below about 1e-162 (p 0) and
+    above 1e154 (p 1)."""
+    seeds = pd.Index([0, 1, 2, 3], name="seed")
+    a = pd.Series([3.0, 5.0, 4.0, 9.0], index=seeds)
+    b = pd.Series([1.0, 2.0, 4.5, 5.0], index=seeds)
+    reference = scipy_stats.ttest_1samp((a - b).to_numpy(), 0.0)
+    interval = reference.confidence_interval(0.95)
+    mean, low, high, p, n = ablation.paired(a * scale, b * scale)
+    assert n == 4
+    assert mean == pytest.approx(2.125 * scale, rel=1e-12, abs=0)
+    assert low == pytest.approx(interval.low * scale, rel=1e-12, abs=0)
+    assert high == pytest.approx(interval.high * scale, rel=1e-12, abs=0)
+    assert p == pytest.approx(reference.pvalue, rel=1e-10, abs=0)

@@ -26,13 +26,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from harness.algorithm import COMPONENTS
 from harness.reporting.ablation_cells import MISCLASSIFIED
 from harness.reporting.claim_measures import Measure
-from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, compare_means, finite, has_spread, holm,
-                                     ratio_interval_paired, welch_interval)
+from harness.reporting.stats import (ALPHA, MIN_RUNS, compare_means, finite, has_spread, holm, mean,
+                                     ratio_interval_paired, spread, t_interval, two_sided_p, welch_interval)
 
 FROM_ARTICLE, FROM_KERAS, MAIN = "alone from the article's", "alone from Keras's", "main effect (factorial)"
 UNTESTED, REAL, REVERSED, NOT_SIGNIFICANT = "untested", "real", "reversed", "not significant"
@@ -61,12 +60,12 @@ def _one_sample(differences: np.ndarray) -> tuple[float, float, float, float]:
     the rule of the reproduction table's verdicts: t is undefined)."""
     if differences.size == 0:
         return (math.nan,) * 4
-    mean = float(differences.mean())
+    centre = mean(differences)
     if differences.size < MIN_RUNS or not has_spread(differences):
-        return mean, math.nan, math.nan, math.nan
-    result = scipy_stats.ttest_1samp(differences, 0.0)
-    ci = result.confidence_interval(CONFIDENCE)
-    return mean, float(ci.low), float(ci.high), float(result.pvalue)
+        return centre, math.nan, math.nan, math.nan
+    low, high = t_interval(differences)
+    p = two_sided_p(centre / (spread(differences) / math.sqrt(differences.size)), differences.size - 1)
+    return centre, low, high, p
 
 
 def paired(a: pd.Series, b: pd.Series) -> tuple[float, float, float, float, int]:

@@ -207,8 +207,13 @@ def compare_means(a: object, b: object, *, alpha: float = ALPHA) -> Comparison:
         p = mann_whitney_exact(x, y)
         return Comparison(mean(x) - mean(y), p, MANN_WHITNEY, bool(p < alpha))
     difference, error, df = welch(x, y)
-    p = float(2 * scipy_stats.t.sf(abs(difference) / error, df))
+    p = two_sided_p(difference / error, df)
     return Comparison(difference, p, WELCH, bool(p < alpha))
+
+
+def two_sided_p(t: float, df: float) -> float:
+    """The two-sided p of a t statistic with ``df`` degrees of freedom: every t-test on the page."""
+    return float(2 * scipy_stats.t.sf(abs(t), df))
 
 
 def satterthwaite_df(ea: float, eb: float, na: int, nb: int) -> float:

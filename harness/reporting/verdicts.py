@@ -41,7 +41,7 @@ from scipy import stats as scipy_stats
 from harness.reporting.number_text import fmt
 from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RATIO_MIN_RUNS, UNBOUNDED, cut_to,
                                      finite, has_spread, mean, p_is, satterthwaite_df, spread, t_interval,
-                                     welch_interval)
+                                     two_sided_p, welch_interval)
 
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
@@ -150,11 +150,11 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
 
     def p_against(value: float) -> float:
         # The article's spread is ours, so the only variance estimate is ours: n - 1 degrees of freedom.
-        t = (data.mean() - value) / (s * math.sqrt(1 / data.size + 1 / n_published))
-        return float(2 * scipy_stats.t.sf(abs(t), data.size - 1))
+        t = (mean(data) - value) / (s * math.sqrt(1 / data.size + 1 / n_published))
+        return two_sided_p(t, data.size - 1)
 
     p = p_against(published)
-    verdict = _direction(better, float(data.mean()), published, p < ALPHA)
+    verdict = _direction(better, mean(data), published, p < ALPHA)
     what = "signed mean" if better == "closer_to_zero" else "mean"
     reason = (f"t-test of our {what} (n={data.size}) against the article's (n={n_published}, its sd "
               f"assumed equal to ours, {fmt(s)}; {data.size - 1} degrees of freedom): {p_is(p)}")
@@ -162,7 +162,7 @@ def judge_mean(values: Any, published: float, n_published: int, better: str,
         verdict = DIFFERS  # ours may be the article's mirror image: neither told nearer zero
         reason += (f"; against its mirror image {fmt(-published, 4)}, as far from zero, {p_is(mirror)}: "
                    "neither is told nearer zero")
-    return Verdict(verdict, p, float(data.mean()), low, high, int(data.size),
+    return Verdict(verdict, p, mean(data), low, high, int(data.size),
                    reason + _outside_note(verdict, published, low, high, "mean"))
 
 
@@ -175,13 +175,13 @@ def judge_single(values: Any, published: float, better: str, within: tuple[float
     if not has_spread(data):
         return untested(mean(data), int(data.size), published)
     s, n = spread(data), int(data.size)
-    t = (published - data.mean()) / (s * math.sqrt(1 + 1 / n))
-    p = float(2 * scipy_stats.t.sf(abs(t), n - 1))
-    verdict = _direction(better, float(data.mean()), published, p < ALPHA)
+    t = (published - mean(data)) / (s * math.sqrt(1 + 1 / n))
+    p = two_sided_p(t, n - 1)
+    verdict = _direction(better, mean(data), published, p < ALPHA)
     inside = "inside" if verdict == CONSISTENT else "outside"
     reason = (f"the article's single run is {inside} our 95% prediction interval "
               f"[{fmt(low, 4)}, {fmt(high, 4)}] for one run (n={n}): {p_is(p)}")
-    return Verdict(verdict, p, float(data.mean()), low, high, n, reason)
+    return Verdict(verdict, p, mean(data), low, high, n, reason)
 
 
 def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, better: str) -> Verdict:
@@ -190,7 +190,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     degrees of freedom come from our run counts); the interval is ours, Welch's, for the difference."""
     a, b = finite(ours_a), finite(ours_b)
     n = min(a.size, b.size)
-    gap = float(a.mean() - b.mean()) if a.size and b.size else math.nan
+    gap = mean(a) - mean(b)
     if n < MIN_RUNS:
         return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
     if not (has_spread(a) or has_spread(b)):
@@ -199,7 +199,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
     # Standard errors, not variances: a variance of tiny runs underflows (stats.satterthwaite_df).
     ea, eb = spread(a) * math.sqrt(1 / a.size + 1 / n_a), spread(b) * math.sqrt(1 / b.size + 1 / n_b)
-    p = float(2 * scipy_stats.t.sf(abs(gap - published) / math.hypot(ea, eb), satterthwaite_df(ea, eb, a.size, b.size)))
+    p = two_sided_p((gap - published) / math.hypot(ea, eb), satterthwaite_df(ea, eb, a.size, b.size))
     verdict = _direction(better, gap, published, p < ALPHA)
     reason = (f"our difference (n={a.size} and {b.size}) against the article's (n={n_a} and {n_b}, spreads "
               f"assumed equal to ours), t with Satterthwaite's degrees of freedom over our two variances: {p_is(p)}")
