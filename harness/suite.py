@@ -56,7 +56,7 @@ class Step:
 # each, over the budget: Keras's ten runs as the article ran it (71 s each there, 33 s on the
 # Xeon) are the article's experiment at its seed count, which never gives. ablation_titanic keeps
 # 3 seeds a cell (each main effect on 48 runs a side); ablation_mnist (12 cells, ~6 min a seed)
-# runs apart: `make ablation-mnist`
+# runs apart (APART)
 # (docs/article_algorithm.md, "Budget").
 SUITE: tuple[Step, ...] = (
     Step("drujba_linreg", expected_seconds=5),
@@ -67,6 +67,20 @@ SUITE: tuple[Step, ...] = (
     Step("ablation_titanic", expected_seconds=147),
     Step("mnist_gpu", needs_gpu=True, expected_seconds=30),
 )
+
+# Experiments make bench leaves out for its budget, each with the command that runs it apart (a
+# Makefile target).
+APART: dict[str, str] = {"ablation_mnist": "make ablation-mnist"}
+
+
+def run_command(experiment: str) -> str:
+    """The command that runs `experiment` as the suite means it: make bench for its own steps, the
+    target of one it leaves out (APART), else the experiment alone."""
+    if experiment in APART:
+        return APART[experiment]
+    if any(step.experiment == experiment for step in SUITE):
+        return "make bench"
+    return f"python -m harness +experiment={experiment}"
 
 
 def gpu_status() -> tuple[bool, str]:

@@ -18,6 +18,7 @@ from harness.reporting import html, stats
 from harness.reporting.claim_measures import Measure
 from harness.reporting.number_text import fmt
 from harness.reporting.prepared_runs import repeated_runs
+from harness.suite import run_command
 
 TITLE = "The article's algorithm against Keras's, component by component"
 ANCHOR = "ablation"
@@ -116,8 +117,7 @@ def _part(experiment: str, runs: pd.DataFrame, out_dir: Path, numbers: dict[str,
     mine = runs[runs["experiment"] == experiment] if len(runs) else runs
     if mine.empty or not mine["ok"].any():
         return (f"<h3>{html.esc(experiment)}</h3><p class='note'>No runs of {html.esc(experiment)} yet: run "
-                f"<code>python -m harness +experiment={html.esc(experiment)}</code> (or <code>make bench</code>) "
-                "and rebuild the report.</p>")
+                f"<code>{html.esc(run_command(experiment))}</code> and rebuild the report.</p>")
     measure, why_not = ablation_cells.measure_of(experiment, numbers)
     claim = html.esc(ablation_cells.EXPLAINS[experiment])
     measured = (f"Accuracy is measured as the article's claim <code>{claim}</code> states it: each run's "
