@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME
+from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, read_to_resume
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
 from harness.settings_file import SettingsFileError, SpoiltSettings, UnreadableSettings, load_settings, read_settings
@@ -96,17 +96,31 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
                      dir_key: str = "hydra.run.dir", sweep_job: bool = False) -> None:
     """The run folder must be creatable and writable, must not be a sweep's, lie inside one (unless
     it is one of that sweep's jobs: `sweep_job`) or hold other runs' (check_single_run_folder), must
-    not already hold records unless resuming, and when resuming must have been made with the same
+    not have a records/ linked to nothing (check_records_not_linked_to_nothing) nor already hold
+    records unless resuming, and when resuming must have been made with the same
     settings. `dir_key` is the setting that chooses the folder, named in the fixes (hydra.sweep.dir
     for a sweep's job)."""
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
     check_single_run_folder(path, dir_key, sweep_job=sweep_job)
+    check_records_not_linked_to_nothing(path, dir_key)
     if not resume and _holds_records(path):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
                          f"or choose a new {dir_key}")
     if resume and cfg is not None:
         check_same_config(cfg, path, dir_key)
+
+
+def check_records_not_linked_to_nothing(path: Path, dir_key: str) -> None:
+    """A records/ that is a link to nothing may lead to the folder's records on a volume not mounted here:
+    resume would take every run for unfinished, a new run the folder for one without records, and both
+    would fail only at the first record's write, after a run, as if the disk were full. Refused either
+    way, like a record file linked to nothing (harness.records.read_to_resume); the link stays."""
+    records = path / RECORDS_DIRNAME
+    if records.is_symlink() and not records.exists():
+        target = os.readlink(records)
+        raise ValueError(f"{records} is a link to {target}, which is not there (a volume not mounted here?); mount "
+                         f"or restore {target}, or remove the link, or choose a new {dir_key}")
 
 
 def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False) -> None:
@@ -239,12 +253,13 @@ def _resume_refused(refused: SettingsFileError, what: str, dir_key: str) -> Valu
 def check_records_readable(run_dir: str | os.PathLike) -> None:
     """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
     one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
-    with the line of harness.sweep.read_to_resume (the reader resume itself uses, whose rule this is). A
+    with the line of harness.records.read_to_resume (the reader resume itself uses, whose rule this is). A
     readable file that is no valid record is left to resume, which moves it aside or skips it
     (harness.sweep.finished). So is one gone by the time it is read (another command moved it aside): this
     check runs before the folder's lock is taken, and the job, under it, finds the run's record absent. A
-    link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now)."""
-    from .sweep import UnreadableRecord, read_to_resume
+    link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now).
+    Every file is read, under a name no planned run has too: the job's runs.csv rebuild reads them all
+    (harness.records.read_records)."""
     for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
         try:
             read_to_resume(path)

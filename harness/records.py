@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic_write import atomic_write_text
+from harness.write_failure import describe as describe_error
 
 RECORD_FIELDS: tuple[str, ...] = (
     "experiment", "impl", "backend", "device", "threads", "dtype", "sampling", "dataset", "variant", "seed",
@@ -111,12 +112,36 @@ def _identity_problem(values: dict[str, Any]) -> str | None:
     return None
 
 
+class UnreadableRecord(ValueError):
+    """A record file the OS will not let resume read (EIO, EACCES, a link to nothing): it may be a good
+    record, so it is neither moved aside, nor run again, nor left out of a table; a ValueError, so that
+    every check refuses it as bad input."""
+
+
+def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
+    """The record at `path` as resume reads it (read_record): None when no file is there (not even a
+    link: gone since it was listed, e.g. moved aside by another command), a ValueError when it is no
+    valid record, UnreadableRecord (its one line names the file and the fix; `run` is the run that
+    moving it out runs again) when the OS refuses the read, a link to nothing included (it may lead to a
+    good record on a volume not mounted now). The one reader, and so the one rule, of the command's
+    check (harness.folders.check_records_readable), harness.sweep.finished and read_records."""
+    try:
+        return read_record(path)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError) and not os.path.lexists(path):
+            return None
+        raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
+                               f"out of {path.parent} to run {run} again, then run the command again") from None
+
+
 def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:
-    """All records of one run directory, in a stable order (by file name).
+    """All records of one run directory, in a stable order (by file name), read by read_to_resume.
 
     A file that is not a valid record (a foreign or older file dropped into records/) is skipped
     with one warning naming it, so that tables, runs.csv and the report of the rest still build
-    (and a resumed run goes on); `strict=True` raises instead.
+    (and a resumed run goes on); `strict=True` raises instead. A file the OS will not let it read
+    (UnreadableRecord: EIO, a link to nothing), under whatever name, may be a good record that the
+    tables would leave out: it is raised, strict or not. One gone since it was listed is no record.
     """
     folder = Path(run_dir) / RECORDS_DIRNAME
     if not folder.is_dir():
@@ -124,11 +149,16 @@ def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[di
     records = []
     for path in sorted(folder.glob("*.json")):
         try:
-            records.append(read_record(path))
+            record = read_to_resume(path)
+        except UnreadableRecord:
+            raise
         except ValueError as ex:
             if strict:
                 raise
             _warn_skipped(path, ex)
+            continue
+        if record is not None:
+            records.append(record)
     return records
 
 

@@ -30,7 +30,7 @@ from harness.atomic_write import atomic_write_text
 from harness.callbacks import rebuild_command
 from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
-                             read_records, record_name)
+                             UnreadableRecord, read_records, record_name)
 from harness.reporting.batches import batch_root
 from harness.settings_file import SettingsFileError, load_settings, read_settings
 from harness.sweep_merge import finish_sweep
@@ -222,6 +222,9 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         except SettingsFileError as refused:  # names the file and the fix itself
             forget_prechecked()
             raise ValueError(f"{refused.problem}, whose settings the rerun repeats; {refused.fix}") from None
+        except UnreadableRecord:  # a record, not config.yaml: its line names the file and the fix
+            forget_prechecked()
+            raise
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None

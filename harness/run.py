@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness import folder_lock
 from harness.atomic_write import atomic_write_text
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, UnreadableRecord
 from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
                                    stop, writing)
 
@@ -241,6 +241,8 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                                after_at_sweep_end)
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
         refuse(busy)
+    except UnreadableRecord as unreadable:  # met by the runs.csv rebuild (any name): the command's check's line
+        refuse(unreadable)
     except WriteFailed as failure:
         stop(failure, run_dir, then)
 

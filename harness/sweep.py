@@ -10,7 +10,6 @@ diverged) are skipped.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,12 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, new_record, read_record, record_name,
-                             write_record)
+from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, UnreadableRecord, new_record,
+                             read_to_resume, record_name, write_record)
 from harness.runs_table import write_runs_csv
 from harness.precheck import refuse
 from harness.write_failure import WriteFailed, writing
-from harness.write_failure import describe as describe_error
 from experiments.models.implementation import Implementation
 from experiments.models.spec import matmul_flops, samples_per_epoch
 
@@ -67,28 +65,6 @@ def base_record(plan: Plan, impl: Implementation, seed: int, ds: Any, launcher: 
         flops=flops, launcher=launcher, status="failed", settings=plan.settings, record_version=RECORD_VERSION)
 
 
-class UnreadableRecord(ValueError):
-    """A record file the OS will not let resume read (EIO, EACCES, a link to nothing): it may be a good
-    record, so it is neither moved aside nor run again; a ValueError, so that every check refuses it as
-    bad input."""
-
-
-def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
-    """The record at `path` as resume reads it (harness.records.read_record): None when no file is
-    there (not even a link: gone since it was listed, e.g. moved aside by another command), a
-    ValueError when it is no valid record, UnreadableRecord (its one line names the file and the fix;
-    `run` is the run that moving it out runs again) when the OS refuses the read, a link to nothing
-    included (it may lead to a good record on a volume not mounted now). The one reader, and so the
-    one rule, of both the command's check (harness.folders.check_records_readable) and `finished`."""
-    try:
-        return read_record(path)
-    except OSError as error:
-        if isinstance(error, FileNotFoundError) and not os.path.lexists(path):
-            return None
-        raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
-                               f"out of {path.parent} to run {run} again, then run the command again") from None
-
-
 def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     """True when this run's record is on disk, a record every reader accepts (harness.records.read_record),
     of this very run (impl, backend, seed) and not failed, so resume skips it. A file there that is
@@ -97,8 +73,8 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     A file that cannot be read (EIO, EACCES, a link to nothing) may be a good record: it stays, and the
     command stops with one line naming it (exit 2), rather than run again what may be done. The command's
     check refuses such a file before any run (harness.folders.check_records_readable, by the same rule:
-    read_to_resume); this is the backstop for one that became unreadable since, or a job started without
-    that check (under SLURM the check runs on the login node, the job on a compute node)."""
+    harness.records.read_to_resume); this is the backstop for one that became unreadable since, or a job
+    started without that check (under SLURM the check runs on the login node, the job on a compute node)."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
     try:
         stored = read_to_resume(path, f"{record['impl']}/{record['backend']} seed {record['seed']}")

@@ -8,10 +8,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+import harness.records
 import harness.runs_table
 import harness.sweep
 from harness.records import read_records
@@ -95,13 +97,13 @@ def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
     good = path.read_text()
-    real = harness.sweep.read_record
+    real = harness.records.read_record
 
     def unreadable(p: Path) -> dict:
         if Path(p).name == path.name:
             raise OSError(5, "Input/output error")
         return real(p)
-    monkeypatch.setattr(harness.sweep, "read_record", unreadable)
+    monkeypatch.setattr(harness.records, "read_record", unreadable)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
@@ -115,20 +117,20 @@ def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path
 def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
         fake_mlp, tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """The command's check (before Hydra writes anything) reads the folder's records with the reader
-    resume uses (harness.sweep.finished), so a record it cannot read stops the command before any
+    resume uses (harness.records.read_to_resume), so a record it cannot read stops the command before any
     run; a readable record that is no run's (a foreign file) is left to resume, which moves it aside."""
     from harness.precheck import BadInput, check
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
     (_records(tmp_path) / "foreign.json").write_text("[1, 2]")
-    real = harness.sweep.read_record
+    real = harness.records.read_record
 
     def unreadable(p: Path) -> dict:
         if Path(p).name == path.name:
             raise OSError(13, "Permission denied")
         return real(p)
-    monkeypatch.setattr(harness.sweep, "read_record", unreadable)
+    monkeypatch.setattr(harness.records, "read_record", unreadable)
     argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=3", "resume=true",
             f"hydra.run.dir={tmp_path}"]
     with pytest.raises(BadInput) as refused:
@@ -136,7 +138,7 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
     assert str(refused.value) == (
         f"resume: cannot read {path} (Permission denied (EACCES)); make it readable, or move it out of "
         f"{path.parent} to run it again, then run the command again")
-    monkeypatch.setattr(harness.sweep, "read_record", real)
+    monkeypatch.setattr(harness.records, "read_record", real)
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
 
 
@@ -208,29 +210,32 @@ def test_the_precheck_leaves_a_record_that_vanished_to_the_job(fake_mlp, tmp_pat
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
-    real = harness.sweep.read_record
+    real = harness.records.read_record
 
     def moved_aside_first(p: Path) -> dict:
         if Path(p).name == path.name:
             path.rename(path.with_name(f"{path.name}.rejected-x"))
         return real(p)  # raises FileNotFoundError for the one moved aside
-    monkeypatch.setattr(harness.sweep, "read_record", moved_aside_first)
+    monkeypatch.setattr(harness.records, "read_record", moved_aside_first)
     argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
             f"hydra.run.dir={tmp_path}"]
     assert check(argv) == ("hydra.run.dir", tmp_path)
+    monkeypatch.setattr(harness.records, "read_record", real)  # the job reads what is there now
     outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
     assert outcome.done == ["mlp-numpy-seed1.json"] and outcome.skipped == ["mlp-numpy-seed0.json"]
 
 
+@pytest.mark.parametrize("name", ["mlp-numpy-seed1.json", "other-numpy-seed9.json"], ids=["planned", "foreign"])
 def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp_path: Path,  # noqa: F811
-                                                                   data_root: Path) -> None:
+                                                                   data_root: Path, name: str) -> None:
     """A record file that is a link to nothing is there: it may lead to a good record (a volume not
-    mounted now), so it is refused as one that cannot be read, not run again over the link."""
+    mounted now), so it is refused as one that cannot be read, not run again over the link; under a name
+    no planned run has too, as the job's runs.csv rebuild reads every record of the folder."""
     from harness.precheck import BadInput, check
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
-    path = _records(tmp_path) / "mlp-numpy-seed1.json"
-    path.unlink()
+    path = _records(tmp_path) / name
+    path.unlink(missing_ok=True)
     path.symlink_to(tmp_path / "elsewhere" / path.name)
     with pytest.raises(BadInput) as refused:
         check(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
@@ -386,6 +391,140 @@ def test_the_job_refuses_a_link_to_nothing_in_a_records_place_and_keeps_it(fake_
         f"of {path.parent} to run mlp/numpy seed 1 again, then run the command again\n")
     assert path.is_symlink() and os.readlink(path) == str(target) and not target.exists()
     assert not list(_records(tmp_path).glob("*.rejected-*"))
+
+
+def test_the_job_refuses_a_link_to_nothing_under_a_foreign_name_in_one_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                          data_root: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    """A job its command's check did not precede (a SLURM job, a rerun's resume) meets a link to nothing
+    under a name no planned run has only when it rebuilds runs.csv from every record of the folder
+    (harness.records.read_records): the same one line as the check's (exit 2), not a traceback; the
+    link stays, and the record of the run it ran is kept."""
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path, launcher="basic", command="test")
+    kept = (_records(tmp_path) / "mlp-numpy-seed0.json").read_bytes()
+    path = _records(tmp_path) / "other-numpy-seed9.json"
+    path.symlink_to("/nonexistent")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
+        f"of {path.parent} to run it again, then run the command again\n")
+    assert path.is_symlink() and os.readlink(path) == "/nonexistent"
+    assert (_records(tmp_path) / "mlp-numpy-seed0.json").read_bytes() == kept
+    assert (_records(tmp_path) / "mlp-numpy-seed1.json").is_file()
+    assert not list(_records(tmp_path).glob("*.rejected-*"))
+
+
+def test_rerun_refuses_a_link_to_nothing_among_the_records_in_the_same_line(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                            data_root: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    """python -m harness.rerun reads the folder's records (which runs to make again) with read_records: a
+    link to nothing there is refused in its own line (exit 2), not as a config.yaml that cannot run here,
+    and --into is not made."""
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    path = _records(tmp_path / "a") / "other-numpy-seed9.json"
+    path.symlink_to("/nonexistent")
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
+        f"of {path.parent} to run it again, then run the command again\n")
+    assert not (tmp_path / "b").exists() and path.is_symlink()
+
+
+def _state(folder: Path) -> dict[str, object]:
+    """Every entry below `folder` (links not followed): a file's bytes, a link's target, a folder's None."""
+    state: dict[str, object] = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            rel = str(path.relative_to(folder))
+            state[rel] = os.readlink(path) if path.is_symlink() else path.read_bytes() if path.is_file() else None
+    return state
+
+
+def _records_linked_to_nothing(run_dir: Path) -> tuple[Path, Path]:
+    """`run_dir`'s records/ made a link to a folder that is not there (a volume not mounted here): (the
+    link, its target)."""
+    link, target = _records(run_dir), run_dir.parent / "unmounted" / "records"
+    shutil.rmtree(link, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link, target
+
+
+def _records_link_line(link: Path, target: Path, dir_key: str) -> str:
+    return (f"error: {link} is a link to {target}, which is not there (a volume not mounted here?); mount or "
+            f"restore {target}, or remove the link, or choose a new {dir_key}\n")
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "new run"])
+def test_a_records_folder_linked_to_nothing_is_refused_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                      data_root: Path, capsys: pytest.CaptureFixture,
+                                                                      resume: bool) -> None:
+    """records/ a link to nothing may lead to the folder's records on a volume not mounted here: resume
+    would take every run for unfinished, and a new run its folder for one without records, both failing
+    only at the first record's write (exit 4, as if the disk were full). The command's check refuses it in
+    one line naming the link and its target (exit 2), and nothing in the folder changes."""
+    from harness.precheck import main_guard
+    fake_mlp({})
+    run_dir = tmp_path / "run"
+    if resume:
+        run_config(config("runs=1"), run_dir, launcher="basic", command="test")
+    link, target = _records_linked_to_nothing(run_dir)
+    before = _state(run_dir)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", f"resume={str(resume).lower()}",
+                    f"hydra.run.dir={run_dir}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.run.dir")
+    assert _state(run_dir) == before
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "new sweep"])
+def test_a_sweep_jobs_records_folder_linked_to_nothing_is_refused_before_any_job(tmp_path: Path, data_root: Path,
+                                                                                 capsys: pytest.CaptureFixture,
+                                                                                 resume: bool) -> None:
+    from harness.precheck import main_guard
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    if resume:
+        (sweep / "multirun.yaml").write_text("name: titanic_sgd\n")
+    link, target = _records_linked_to_nothing(sweep / "1")
+    before = _state(sweep)
+    args = SWEEP_ARGS if resume else [a for a in SWEEP_ARGS if a != "resume=true"]
+    with pytest.raises(SystemExit) as stop:
+        main_guard([*args, f"hydra.sweep.dir={sweep}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.sweep.dir")
+    assert _state(sweep) == before
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "new run"])
+def test_the_job_refuses_a_records_folder_linked_to_nothing_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
+                                                                           data_root: Path,
+                                                                           capsys: pytest.CaptureFixture,
+                                                                           resume: bool) -> None:
+    """The job checks its folder again (no command check before it: a SLURM job, a rerun's resume): the
+    same line, before any run, and nothing in the folder changes."""
+    fake_mlp({})
+    run_dir = tmp_path / "run"
+    if resume:
+        run_config(config("runs=1"), run_dir, launcher="basic", command="test")
+    link, target = _records_linked_to_nothing(run_dir)
+    before = _state(run_dir)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2", f"resume={str(resume).lower()}"), run_dir, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.run.dir")
+    assert _state(run_dir) == before
 
 
 SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "model.learning_rate=0.1,0.01",

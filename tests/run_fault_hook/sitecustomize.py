@@ -11,7 +11,7 @@ the command and in a launcher's worker processes alike (they inherit the environ
 - MLP_BENCH_TEST_PROBE_LOCK=1: the end-of-sweep merge first says on stderr whether the sweep
   folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
-  (harness.sweep.read_record) fails with EIO, as a bad disk sector would.
+  (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
 Each patch is applied when its module is first imported, so the command starts as fast as without."""
 
@@ -106,7 +106,7 @@ if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
 
 _unreadable = os.environ.get("MLP_BENCH_TEST_UNREADABLE")
 if _unreadable:
-    @_patch("harness.sweep")
+    @_patch("harness.records")
     def _unreadable_record(module):
         real = module.read_record
 
