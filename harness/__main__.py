@@ -67,22 +67,29 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     to finish, and what the end of the sweep left undone (a write it could not make among them).
     A sweep's failed runs are no exception: the sweep callback ends in their line (exit 1). Otherwise
     a write the end of the sweep could not make ends the command (callbacks.say_held: its line, exit
-    4, after a job's error's traceback); the line of any refused write that ends it names the failed
-    runs recorded in the folder, or says they could not be counted (harness.run.failed_runs_part)."""
+    4, after a job's error's traceback, naming a job's refusal); the line of any refused write that ends
+    it names the failed runs recorded in the folder, or says they could not be counted
+    (harness.run.failed_runs_part). A job's refusal (bad input it finds, exit 2: harness.precheck.Refused)
+    is held for this end: its line, printed last, unless such a write wins."""
     if folder is None:
         yield
         return
     from harness import callbacks
+    from harness.precheck import Refused, refusals_said_at_the_end
     from harness.run import failed_runs_part, finish_command
     from harness.write_failure import also_said
     key, path = folder
     interrupted, pending, error = False, True, None
-    with also_said(lambda: failed_runs_part(path, key)):  # a refused write's line names the failed runs
+    # a refused write's line names the failed runs; a job's refusal is said here, last, or named by that line
+    with also_said(lambda: failed_runs_part(path, key)), refusals_said_at_the_end():
         try:
             yield
             pending = False
         except KeyboardInterrupt:
             interrupted, pending = True, False
+        except Refused as refusal:  # a job's bad input (exit 2): its line waits for what the end may add
+            error = refusal
+            raise
         except Exception as crash:  # a job's real error: its traceback goes on up, unless a held write wins
             error = crash
             raise
@@ -102,10 +109,13 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     """A write that failed where the harness does not catch it (Hydra's own .hydra/ files and
     multirun.yaml, or a sweep job in a worker process) ends in the one line of harness.write_failure
     and exit 4 too, not in Hydra's traceback. Hydra hands its exceptions up for that
-    (HYDRA_FULL_ERROR); any other error goes on up, with its traceback (failed runs raise nothing)."""
+    (HYDRA_FULL_ERROR); a worker's job's refusal (harness.precheck.JobRefused) goes on up as the
+    command's own (Refused, for ends_in_one_line); any other error goes on up, with its traceback
+    (failed runs raise nothing)."""
     if folder is None:
         yield
         return
+    from harness.precheck import JobRefused, Refused
     from harness.write_failure import COMMAND_PID, finish_with_resume, line_for, stop_with
     key, path = folder
     saved = os.environ.get("HYDRA_FULL_ERROR")
@@ -117,11 +127,13 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
         yield
     except Exception as error:
         line = line_for(error, path, finish_with_resume(key, path))
-        if line is None:
+        if line is None and not isinstance(error, JobRefused):
             held.release()
             raise
-        held.pending = ""  # the failed write's line says which job's folder
+        held.pending = ""  # the failed write's line, or the refusal's, says which job's folder
         sys.stderr = stderr
+        if line is None:  # a worker's job refused: the command's end says it as it says its own
+            raise Refused(error.reason) from None
         stop_with(line)
     finally:
         held.release()

@@ -99,16 +99,23 @@ def take_not_done(sweep_dir: Path) -> list[str]:
 
 
 def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
-    """Where no line of the command follows (a job's error ends it), end on the held write failure of
-    the end-of-sweep step: a refused write wins, so its one line comes last and the exit is
-    WRITE_FAILED (4). A job's real `error` keeps its traceback (a bug to report), printed first, and
-    the line names it; any other end in flight (a job's exit status) gives way to this one."""
+    """Where no line of the command follows (a job's error or refusal ends it), end on what was held for
+    it. The held write failure of the end-of-sweep step wins: its one line comes last, names what else
+    ended the command, and the exit is WRITE_FAILED (4). A job's real `error` keeps its traceback (a bug
+    to report), printed first, and the line names it; a job's refusal (harness.precheck.Refused, bad
+    input, exit 2), whose line was held too, is named by its reason. With no write held, the refusal's
+    own line ends the command (exit 2); any other end in flight (a job's exit status) gives way to this."""
+    from harness.precheck import Refused, say_refused
     from harness.write_failure import stop_with
     held = [step for step in take_not_done(sweep_dir) if step.startswith(TABLES_NOT_WRITTEN)]
     if not held:
+        if isinstance(error, Refused):
+            say_refused(error.reason)
         return
     also: list[str] = []
-    if isinstance(error, Exception):
+    if isinstance(error, Refused):
+        also.append(f"a job was refused ({error.reason})")
+    elif isinstance(error, Exception):
         import traceback
         traceback.print_exception(type(error), error, error.__traceback__)
         said = str(error).strip().splitlines()[:1]

@@ -15,8 +15,9 @@ import argparse
 import itertools
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -275,7 +276,52 @@ def main_guard(argv: list[str]) -> tuple[str, Path] | None:
         refuse(ex)
 
 
+class Refused(SystemExit):
+    """refuse()'s exit 2 whose line is not printed yet: the command's end says it (say_refused), last, or,
+    when a refused write at that end wins, names its `reason` in that write's line (harness.callbacks.say_held)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(2)
+        self.reason = reason
+
+
+class JobRefused(Exception):
+    """refuse() in a sweep's job in a worker process (joblib, submitit_local): the `reason` goes back to the
+    command with the job's result, which ends as on its own refusal (harness.__main__.failed_writes_in_one_line);
+    the worker's own line would come before the command's, and an exit there reach it as a traceback."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_SAID_AT_THE_END: list[bool] = []  # set while the command's end says a refusal (refusals_said_at_the_end)
+
+
+@contextmanager
+def refusals_said_at_the_end() -> Iterator[None]:
+    """While the command runs its jobs, refuse() leaves its line to the command's end (Refused), where a
+    refused write may win (harness.__main__.ends_in_one_line)."""
+    _SAID_AT_THE_END.append(True)
+    try:
+        yield
+    finally:
+        _SAID_AT_THE_END.pop()
+
+
 def refuse(error: Exception) -> NoReturn:
-    """Bad input: the error's first line on stderr and exit 2, the one way every command refuses."""
-    sys.stderr.write(f"error: {str(error).strip().splitlines()[0]}\n")
+    """Bad input: the error's first line on stderr and exit 2, the one way every command refuses; said at
+    the command's end where it holds refusals (Refused), by the command where a worker's job refuses (JobRefused)."""
+    from harness.write_failure import reports_to_the_command
+    reason = str(error).strip().splitlines()[0]
+    if reports_to_the_command():
+        raise JobRefused(reason) from None
+    if _SAID_AT_THE_END:
+        raise Refused(reason) from None
+    say_refused(reason)
+
+
+def say_refused(reason: str) -> NoReturn:
+    """A refusal's one line on stderr, and exit 2."""
+    sys.stderr.write(f"error: {reason}\n")
     raise SystemExit(2) from None

@@ -98,7 +98,7 @@ def stop(failure: WriteFailed, folder: str | os.PathLike, then: str) -> NoReturn
     """Print the one line on stderr and exit WRITE_FAILED (no traceback); in a job of another
     process, raise JobStopped for the command to do so (the worker itself goes on)."""
     line = message(failure, folder, then)
-    if _job_of_another_process:
+    if reports_to_the_command():
         raise JobStopped(line) from None
     stop_with(line)
 
@@ -131,6 +131,12 @@ def report_to_the_command() -> None:
     as joblib does with one job at a time), failed writes raise JobStopped for the command."""
     in_a_worker = os.environ.get(COMMAND_PID, str(os.getpid())) != str(os.getpid())
     _job_of_another_process[:] = [True] if in_a_worker else []
+
+
+def reports_to_the_command() -> bool:
+    """Whether this process runs a sweep's job for a command waiting in another process
+    (report_to_the_command): its failed write and its refusal go back to the command, which says them."""
+    return bool(_job_of_another_process)
 
 
 def line_for(error: BaseException, folder: str | os.PathLike, then: str) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import harness.run
 import harness.sweep_merge
 from harness.run import finish, finish_command, run_config
 from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
+from test_harness_lock import holder  # noqa: F401  (a fixture)
 
 HOOK = Path(__file__).resolve().parent / "run_fault_hook"
 SWEEP = ["-m", "+experiment=titanic_sgd", "impls=[mlp]", "runs=2", "model.epochs=5", "quiet=true",
@@ -413,6 +415,86 @@ def test_a_failed_write_in_the_merge_after_a_jobs_error_wins_exit_4(
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); free space, then "
         f"rebuild with python -m harness.sweep_merge {tmp_path}")
+
+
+BUSY = ("output folder {} is being written by another run (process 7 on node1, started 2026-01-01T10:00:00+00:00); "
+        "wait for it to end, or choose another hydra.sweep.dir")
+
+
+def test_a_failed_write_in_the_merge_after_a_jobs_refusal_wins_exit_4_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A job's refusal (bad input the job finds, exit 2: here its folder held by another run) and a merge the
+    disk refuses: one line, not the refusal's and then the write's. The refused write wins (exit 4), as after
+    a crash, and its line names the refusal with its reason, so nothing is hidden."""
+    from harness.__main__ import ends_in_one_line
+    from harness.folder_lock import FolderBusy
+    from harness.precheck import refuse
+    _sweep_end(tmp_path, monkeypatch, [])
+    busy = BUSY.format(tmp_path / "1")
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        refuse(FolderBusy(busy))
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job was refused ({busy}); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}"]
+
+
+def test_a_jobs_refusal_without_a_refused_write_ends_in_its_own_line_printed_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """The refusal's line, held for the command's end, is still the one line (exit 2) when the end-of-sweep
+    merge is written: printed once, after that merge, as every command's line is."""
+    from harness.__main__ import ends_in_one_line
+    from harness.folder_lock import FolderBusy
+    from harness.precheck import refuse
+    _sweep_end(tmp_path, monkeypatch, [])
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", lambda sweep_dir, **kwargs: sys.stderr.write("merged\n"))
+    busy = BUSY.format(tmp_path / "1")
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        refuse(FolderBusy(busy))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == ["merged", f"error: {busy}"]
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
+def test_a_jobs_refusal_and_a_refused_end_of_sweep_merge_end_in_one_line(
+        holder, tmp_path: Path, data_root: Path, launcher: str) -> None:  # noqa: F811
+    """The command itself, under the in-process launcher and the worker launchers: job 1's folder is held by
+    another run (the job refuses it, exit 2) and the end-of-sweep merge is refused: one line (not Hydra's
+    "Error executing job" line, not the job's own), exit 4, naming the refusal."""
+    sweep = tmp_path / "sweep"
+    other = holder(sweep / "1")
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path,
+                      data_root, MLP_BENCH_TEST_FULL_AT_END="1")
+    code, lines, everything = ended(process)
+    assert code == 4, everything[-3000:]
+    assert len(lines) == 1, everything[-3000:]
+    head, started, tail = lines[0].partition(", started ")
+    assert head == (f"error: the sweep's tables were not written (could not write {sweep / 'runs.csv'}: No space "
+                    f"left on device (ENOSPC)); a job was refused (output folder {(sweep / '1').resolve()} is being "
+                    f"written by another run (process {other.pid} on {socket.gethostname()}")
+    assert started and tail.endswith(f"); wait for it to end, or choose another hydra.sweep.dir); free space, then "
+                                     f"rebuild with python -m harness.sweep_merge {sweep}")
+    assert "Traceback" not in everything and "Error executing job" not in everything
+    assert list((sweep / "0" / "records").glob("*.json")) and not (sweep / "1" / "records").exists()
+
+
+def test_a_refusal_in_a_submitit_local_job_ends_in_its_one_line(holder, tmp_path: Path,  # noqa: F811
+                                                                  data_root: Path) -> None:
+    """A job in a submitit_local worker that refuses (its folder held by another run) ends the command in the
+    refusal's one line, exit 2, as under the other launchers: not in submitit's "has not produced any
+    output" traceback (exit 1), which an exit inside the worker gave."""
+    sweep = tmp_path / "sweep"
+    other = holder(sweep / "1")
+    process = command([*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"], tmp_path, data_root)
+    code, lines, everything = ended(process)
+    assert code == 2, everything[-3000:]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: output folder {(sweep / '1').resolve()} is being written by another run (process {other.pid} on "), \
+        everything[-3000:]
+    assert lines[0].endswith("; wait for it to end, or choose another hydra.sweep.dir")
+    assert "Traceback" not in everything and "Error executing job" not in everything
+    assert len(pd.read_csv(sweep / "runs.csv")) == 2  # job 0's runs, merged at the sweep's end
 
 
 def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(

@@ -10,6 +10,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
   as a Ctrl-C landing there would;
 - MLP_BENCH_TEST_PROBE_LOCK=1: the end-of-sweep merge first says on stderr whether the sweep
   folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
+- MLP_BENCH_TEST_FULL_AT_END=1: the end-of-sweep step's merge (harness.sweep_merge.finish_sweep) is refused
+  (ENOSPC writing the sweep's runs.csv), while each job's own merge is not;
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
@@ -102,6 +104,14 @@ if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
             finally:
                 os.close(fd)
             return real(sweep_dir, **kwargs)
+        module.finish_sweep = finish_sweep
+
+if os.environ.get("MLP_BENCH_TEST_FULL_AT_END"):
+    @_patch("harness.sweep_merge")
+    def _full_at_end(module):
+        def finish_sweep(sweep_dir, **kwargs):
+            from harness.write_failure import WriteFailed
+            raise WriteFailed(os.path.join(sweep_dir, "runs.csv"), OSError(28, "No space left on device"))
         module.finish_sweep = finish_sweep
 
 _unreadable = os.environ.get("MLP_BENCH_TEST_UNREADABLE")
