@@ -313,7 +313,7 @@ def refuse(error: Exception) -> NoReturn:
     """Bad input: the error's first line on stderr and exit 2, the one way every command refuses; said at
     the command's end where it holds refusals (Refused), by the command where a worker's job refuses (JobRefused)."""
     from harness.write_failure import reports_to_the_command
-    reason = str(error).strip().splitlines()[0]
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if reports_to_the_command():
         raise JobRefused(reason) from None
     if _SAID_AT_THE_END:

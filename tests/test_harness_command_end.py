@@ -593,3 +593,13 @@ def test_the_held_merge_failure_splits_where_every_failed_write_says_how_to_fini
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above){other}rebuild with "
         f"python -m harness.sweep_merge {tmp_path}")
+
+
+def test_a_refusal_without_a_message_still_ends_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    """An error raised with no text (a slip in a check) is still refused in one line, exit 2, naming its
+    kind, not an IndexError traceback."""
+    from harness.precheck import refuse
+    with pytest.raises(SystemExit) as stop:
+        refuse(ValueError("  "))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "error: ValueError\n"
