@@ -6,7 +6,7 @@ shortcuts for model.<key>), data.root=PATH, quiet=true, resume=true, report=fals
 Sweeps with -m (e.g. -m seed='range(20)' learning_rate=0.001,0.01): one folder per job, and
 SWEEP_DIR/runs.csv, summary.csv and the report at the end (harness.callbacks). Launchers:
 hydra/launcher=joblib (parallel here: accuracy sweeps only, timings share the CPU),
-submitit_local, slurm (conf/hydra/launcher/slurm.yaml).
+submitit_local (harness.local_launcher), slurm (conf/hydra/launcher/slurm.yaml).
 The whole command is validated first (`harness.precheck`): a bad one exits 2 with one line on
 stderr and writes nothing; so does one into a folder another run is writing (`harness.folder_lock`).
 A write the system refuses (disk full) exits 4 with one line (`harness.write_failure`), ahead of
@@ -28,6 +28,19 @@ from omegaconf import DictConfig
 
 import harness.config  # noqa: F401  (registers the typed schema in Hydra's ConfigStore)
 from harness.precheck import main_guard, refuse
+
+
+def use_own_launchers() -> None:
+    """hydra/launcher=submitit_local is harness.local_launcher's, where hydra-submitit-launcher (the
+    `cluster` extra) is installed (hydra/launcher=slurm names its class in conf/hydra/launcher/slurm.yaml)."""
+    try:
+        from harness.local_launcher import use_for_submitit_local
+    except ImportError:
+        return
+    use_for_submitit_local()
+
+
+use_own_launchers()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -28,13 +28,10 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, filter_overrides
+from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
-from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
-from omegaconf import OmegaConf
 
-from harness import callbacks, folder_lock, slurm_jobs
+from harness import callbacks, folder_lock, slurm_jobs, submitit_launch
 from harness.runs_table import RUNS_LOCK
 
 EARLY_SIGNAL = "URG"  # SLURM's signal before the time limit: ignored by default, unlike submitit's USR2
@@ -81,10 +78,7 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         executor = self._executor()
         log.info(f"Submitit 'slurm' sweep output dir : {sweep_dir}")
-        job_params = []
-        for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
-            log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            job_params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
+        job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
         job_files = sweep_dir / ".submitit"
         before = set(job_files.iterdir()) if job_files.is_dir() else None
         jobs = self._submit(executor, job_params, sweep_dir, before)
@@ -116,7 +110,6 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
 
     def _executor(self) -> Any:
         """submitit's SLURM executor with the launcher's parameters (as hydra-submitit-launcher builds it)."""
-        import submitit
         from submitit.core.job_environment import JobEnvironment
         # The early signal is only logged (__call__): one whose default action is to be ignored
         # cannot kill a task whose Python is still starting (slow under load) when it arrives.
@@ -128,18 +121,12 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         # SLURM sends submitit's signal signal_delay_s before the limit; at half the limit at most, so
         # that with timeout_min=1 (the default 120 s) it still comes after the task has started.
         params["signal_delay_s"] = min(int(params.get("signal_delay_s", 120)), int(params["timeout_min"]) * 30)
-        executor = submitit.AutoExecutor(cluster="slurm", folder=params.pop("submitit_folder"),
-                                         slurm_max_num_timeout=params.pop("max_num_timeout", 0))
-        base = set(OmegaConf.structured(BaseQueueConf).keys())
-        executor.update_parameters(**{k if k in base else f"slurm_{k}": v for k, v in params.items()})
-        return executor
+        return submitit_launch.executor("slurm", params, slurm_max_num_timeout=params.pop("max_num_timeout", 0))
 
     def _submit(self, executor: Any, job_params: list[tuple], sweep_dir: Path, before: set[Path] | None) -> list[Any]:
         """sbatch the array; when sbatch refuses it, end the command (`_refuse`)."""
         from submitit.core.utils import FailedJobError, FailedSubmissionError
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        if "mode" in self.config.hydra.sweep:  # as hydra-submitit-launcher does
-            os.chmod(sweep_dir, mode=int(str(self.config.hydra.sweep.mode), 8))
+        submitit_launch.make_sweep_dir(self.config)
         errors = io.StringIO()  # submitit prints sbatch's stderr itself; the one line of _refuse says it
         try:
             with contextlib.redirect_stderr(errors):

@@ -48,6 +48,12 @@ class Steps:
 _ACTIVE: list[Steps] = []  # the main thread's hold while a fit runs (a nested fit shares it)
 
 
+def held() -> bool:
+    """Whether a SIGINT waits for the step it landed in to end: a stop asked for another way then
+    (a launcher's SIGTERM) must not be passed on as a second press, which would not wait."""
+    return any(steps.pending is not None for steps in _ACTIVE)
+
+
 @contextlib.contextmanager
 def held_during_steps() -> Iterator[Steps]:
     """The fit's ``Steps``: SIGINT held inside steps where a Python handler is in place and this is

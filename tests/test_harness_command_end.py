@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,22 +64,105 @@ def test_failed_runs_of_a_sweep_end_in_one_line_naming_every_one(tmp_path: Path,
     assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
 
 
-def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Path, data_root: Path) -> None:
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+@pytest.mark.parametrize("pressed", ["in the terminal", "to the command alone"])
+def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Path, data_root: Path, launcher: str,
+                                                                   pressed: str) -> None:
+    """Ctrl-C as a terminal sends it (to the command's whole process group: under submitit_local
+    submitit's controller processes too, which must print no traceback) or SIGINT to the command
+    alone: the one line, exit 130; each job's finished record kept, the interrupted run's absent
+    (no temporary file either), and no job process left writing once the command has ended."""
     sweep = tmp_path / "sweep"
-    process = command([*SWEEP, "hydra/launcher=joblib", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1")
     deadline = time.monotonic() + 120
     while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)
+    if pressed == "in the terminal":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
     code, lines, everything = ended(process, timeout=120)
     assert code == 130, everything[-3000:]
     assert lines == [f"interrupted: 2 runs recorded (0 failed, 0 diverged) in {sweep}; finish with the same "
                      f"command and resume=true hydra.sweep.dir={sweep}"]
     assert "Traceback" not in everything
+    assert _processes_under(sweep) == []
+    assert {job: sorted(os.listdir(sweep / job / "records")) for job in ("0", "1")} == {
+        "0": ["mlp-numpy-seed0.json"], "1": ["mlp-numpy-seed0.json"]}
     assert len(pd.read_csv(sweep / "runs.csv")) == 2
     assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
+    if launcher == "submitit_local":  # each job ended itself, in its own line, once (not killed by its controller)
+        assert sorted(log.read_text() for log in sweep.glob(".submitit/*/*_log.err")) == [
+            f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / job}; finish "
+            f"with the same command and resume=true hydra.sweep.dir={sweep}\n" for job in ("0", "1")]
+
+
+@pytest.fixture
+def signals_put_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SIGINT's and SIGTERM's handlers and this thread's signal mask as they were after the test (which
+    plays a job's process under hydra/launcher=submitit_local), and no Ctrl-C noted before it."""
+    from harness import local_launcher
+    monkeypatch.setattr(local_launcher, "_CTRL_C_REACHED", [])
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+@pytest.mark.parametrize("pressed", [0, 1])
+def test_a_submitit_local_job_takes_sigterm_for_ctrl_c_after_the_step(signals_put_back: None, pressed: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's SIGTERM (forwarded by submitit's controller) in a job's step stops the fit as
+    Ctrl-C does, after that step; when Ctrl-C was pressed in the same step, it is no second press
+    (which would stop the step at once), and once Ctrl-C reached the job it is nothing."""
+    from harness.local_launcher import stop_on_ctrl_c
+    from test_mlp_api import _big_net, _interrupt_in_update
+    stop_on_ctrl_c()
+    x, y = np.random.default_rng(0).standard_normal((512, 4)), np.ones(512)
+    reference = _big_net()
+    reference.fit(x, y, 1, 0.01, 256)  # two steps
+    net = _big_net()
+    net.build(4)
+    _interrupt_in_update(monkeypatch, net, step=2, presses=pressed, then=lambda: signal.raise_signal(signal.SIGTERM))
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(x, y, 3, 0.01, 256)
+    assert net.optimizer.iterations == 2
+    for mine, theirs in zip(net.get_weights(), reference.get_weights()):  # the second step whole
+        np.testing.assert_array_equal(mine, theirs)
+    try:
+        signal.raise_signal(signal.SIGTERM)
+    except KeyboardInterrupt:
+        pytest.fail("a SIGTERM after Ctrl-C reached the job interrupted the job's end")
+
+
+def test_a_ctrl_c_pressed_while_a_submitit_local_job_starts_ends_it_before_it_runs(signals_put_back: None) -> None:
+    """The job's process starts with SIGINT blocked (its controller's); a Ctrl-C pressed meanwhile
+    ends it, status 130, as it unblocks SIGINT before Hydra runs the job."""
+    from harness.local_launcher import stop_on_ctrl_c
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    signal.raise_signal(signal.SIGINT)
+    with pytest.raises(SystemExit) as stop:
+        stop_on_ctrl_c()
+    assert stop.value.code == 130
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """The command lines of live processes (not zombies) that name `folder`: a sweep's jobs and,
+    under submitit_local, their controllers (`python -m submitit.local._local FOLDER/.submitit/ID`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if str(folder) in line and state != "Z" and proc.name != str(os.getpid()):
+            found.append(line)
+    return found
 
 
 def test_ctrl_c_in_the_report_at_a_sweeps_end_says_how_to_rebuild_it(tmp_path: Path, data_root: Path) -> None:

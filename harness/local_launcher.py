@@ -1,0 +1,145 @@
+"""Hydra's submitit local launcher, ending a sweep on Ctrl-C as the other launchers do.
+
+`hydra/launcher=submitit_local` targets hydra_plugins.mlp_bench_launcher.local_launcher, a subclass
+of this one (use_for_submitit_local, called as harness.__main__ is imported). It runs the sweep's
+jobs as hydra-submitit-launcher does and differs in how Ctrl-C ends them.
+
+submitit runs each job's process under a controller process (`python -m submitit.local._local`),
+started in the command's process group, so a terminal's Ctrl-C reaches the controllers too. They have
+no handler for it: each printed its KeyboardInterrupt traceback on the command's terminal, then sent
+its job a second SIGINT (which does not wait for the step to end: mlp_impl.interrupts) and killed it
+(SIGKILL) a second later, in the middle of the job's own clean end. Submitit's code is not ours to
+change, so here:
+
+- the controllers start with SIGINT blocked (a blocked signal stays pending, and the mask is inherited
+  across fork and exec): Ctrl-C never reaches them. Each job unblocks it first thing in its own
+  process (`__call__`), where a Ctrl-C pressed while the job was starting is raised then, before the
+  job writes anything;
+- the command, interrupted while it waits, sends SIGTERM to every controller still running, which
+  submitit forwards to its job; a job takes it for Ctrl-C unless one already reached it (so a job
+  started after the Ctrl-C, or one the SIGINT sent to the command alone missed, stops too), and the
+  command waits for them (STOP_WAIT_S at most; Ctrl-C again stops the wait), so no job writes after
+  the command's one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.utils import JobReturn
+from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
+
+from harness import submitit_launch
+from mlp_impl import interrupts
+
+log = logging.getLogger(__name__)
+STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
+_CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
+
+
+@dataclass
+class CleanEndLocalQueueConf(LocalQueueConf):
+    """hydra-submitit-launcher's settings of its local launcher (the same keys and defaults), this class's."""
+
+    _target_: str = "hydra_plugins.mlp_bench_launcher.local_launcher.LocalLauncher"
+
+
+def use_for_submitit_local() -> None:
+    """Make `hydra/launcher=submitit_local` this launcher: the name stays hydra-submitit-launcher's
+    (the records, the report and harness.run tell the launcher by it), its entry is replaced. Hydra's
+    plugin scan runs every plugin's module again, which would store that plugin's own entry anew, so
+    the scan (once per process: the command's check and Hydra reuse it) comes first."""
+    from hydra.core.plugins import Plugins
+    Plugins.instance()
+    ConfigStore.instance().store(group="hydra/launcher", name="submitit_local", node=CleanEndLocalQueueConf,
+                                 provider="mlp-bench")
+
+
+class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
+    """hydra-submitit-launcher's local launcher whose Ctrl-C ends as every launcher's does."""
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        """Start every job (its controller with SIGINT blocked), wait for each, return them; after
+        Ctrl-C, stop the jobs and wait for them before the KeyboardInterrupt goes on up."""
+        assert self.config is not None
+        log.info(f"Submitit 'local' sweep output dir : {self.config.hydra.sweep.dir}")
+        job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
+        submitit_launch.make_sweep_dir(self.config)
+        executor = submitit_launch.executor("local", dict(self.params))
+        jobs: list[Any] = []
+        try:
+            with sigint_blocked():  # a Ctrl-C pressed meanwhile is raised as the block ends, the jobs started
+                jobs = executor.map_array(self, *zip(*job_params))
+            return [job.results()[0] for job in jobs]
+        except KeyboardInterrupt:
+            stop_jobs(jobs)
+            raise
+
+    def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
+        """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c)."""
+        stop_on_ctrl_c()
+        return super().__call__(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread, so the processes it starts start with it blocked; one that
+    comes meanwhile is raised as the block ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_jobs(jobs: list[Any]) -> None:
+    """After Ctrl-C in the command: SIGTERM to the controller of every job still running (submitit
+    forwards it to the job, which takes it for Ctrl-C: stop_on_ctrl_c), then wait until every job
+    has ended, STOP_WAIT_S at most (Ctrl-C again stops the wait)."""
+    for job in jobs:
+        if not job.done():  # job_id is the controller's process id; it is ours to reap, so still this one
+            os.kill(int(job.job_id), signal.SIGTERM)
+    deadline = time.monotonic() + STOP_WAIT_S
+    with contextlib.suppress(KeyboardInterrupt):
+        while not all(job.done() for job in jobs):
+            if time.monotonic() > deadline:
+                running = ", ".join(job.job_id for job in jobs if not job.done())
+                log.warning(f"jobs still running {STOP_WAIT_S} s after Ctrl-C (submitit controller processes "
+                            f"{running}); resume=true refuses their folders until they end")
+                return
+            time.sleep(0.05)
+
+
+def stop_on_ctrl_c() -> None:
+    """In a job's process, before Hydra runs the job: Ctrl-C raises KeyboardInterrupt (noted), SIGTERM
+    is taken for Ctrl-C unless one already reached the job or waits for its step to end (a second
+    press would not wait), and SIGINT is unblocked (the controller started this process with it
+    blocked). A Ctrl-C pressed while the job started is raised then: the job ends with exit status
+    130, having written nothing."""
+    signal.signal(signal.SIGINT, _ctrl_c)
+    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _ctrl_c(signum: int, frame: Any) -> None:
+    """Python's own handler (KeyboardInterrupt), noting that Ctrl-C reached the job."""
+    _CTRL_C_REACHED.append(True)
+    signal.default_int_handler(signum, frame)
+
+
+def _stop_as_on_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM (submitit's own handler in a job only logs it): a Ctrl-C, through SIGINT's handler of
+    the moment (a fit's holds it until the step ends), unless one reached the job or is held."""
+    if not _CTRL_C_REACHED and not interrupts.held():
+        signal.raise_signal(signal.SIGINT)
