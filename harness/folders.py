@@ -16,7 +16,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, read_to_resume
+from harness.records import (CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, read_to_resume,
+                             record_files)
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
 from harness.settings_file import SettingsFileError, SpoiltSettings, UnreadableSettings, load_settings, read_settings
@@ -96,14 +97,13 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
                      dir_key: str = "hydra.run.dir", sweep_job: bool = False) -> None:
     """The run folder must be creatable and writable, must not be a sweep's, lie inside one (unless
     it is one of that sweep's jobs: `sweep_job`) or hold other runs' (check_single_run_folder), must
-    not have a records/ linked to nothing (check_records_not_linked_to_nothing) nor already hold
-    records unless resuming, and when resuming must have been made with the same
-    settings. `dir_key` is the setting that chooses the folder, named in the fixes (hydra.sweep.dir
-    for a sweep's job)."""
+    have no records/ or one it can list (check_records_folder), must not already hold records unless
+    resuming, and when resuming must have been made with the same settings. `dir_key` is the setting
+    that chooses the folder, named in the fixes (hydra.sweep.dir for a sweep's job)."""
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
     check_single_run_folder(path, dir_key, sweep_job=sweep_job)
-    check_records_not_linked_to_nothing(path, dir_key)
+    check_records_folder(path, dir_key)
     if not resume and _holds_records(path):
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
                          f"or choose a new {dir_key}")
@@ -111,16 +111,23 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
         check_same_config(cfg, path, dir_key)
 
 
-def check_records_not_linked_to_nothing(path: Path, dir_key: str) -> None:
-    """A records/ that is a link to nothing may lead to the folder's records on a volume not mounted here:
-    resume would take every run for unfinished, a new run the folder for one without records, and both
-    would fail only at the first record's write, after a run, as if the disk were full. Refused either
-    way, like a record file linked to nothing (harness.records.read_to_resume); the link stays."""
+def check_records_folder(path: Path, dir_key: str) -> None:
+    """What stands in records/' place must be a folder the harness can list (harness.records.record_files),
+    or nothing. A link to nothing may lead to the folder's records on a volume not mounted here; a file, or a
+    folder it may not list, hides whether the folder holds records: resume would take every run for
+    unfinished, a new run the folder for one without records, and both would fail only at the first
+    record's write, after a run, as if the disk were full. Refused either way before any run, in one line
+    naming it (a link, where it points), the OS's error and the fix; nothing is changed."""
     records = path / RECORDS_DIRNAME
     if records.is_symlink() and not records.exists():
         target = os.readlink(records)
         raise ValueError(f"{records} is a link to {target}, which is not there (a volume not mounted here?); mount "
                          f"or restore {target}, or remove the link, or choose a new {dir_key}")
+    try:
+        record_files(path)
+    except UnreadableRecord as unlisted:
+        raise ValueError(f"{records} cannot be read as the folder of the runs' records ({unlisted.why}); make it a "
+                         f"folder the harness can read, or move it out of {path}, or choose a new {dir_key}") from None
 
 
 def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False) -> None:
@@ -259,8 +266,8 @@ def check_records_readable(run_dir: str | os.PathLike) -> None:
     check runs before the folder's lock is taken, and the job, under it, finds the run's record absent. A
     link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now).
     Every file is read, under a name no planned run has too: the job's runs.csv rebuild reads them all
-    (harness.records.read_records)."""
-    for path in sorted((Path(run_dir) / RECORDS_DIRNAME).glob("*.json")):
+    (harness.records.read_records, whose listing this is: harness.records.record_files)."""
+    for path in record_files(run_dir):
         try:
             read_to_resume(path)
         except UnreadableRecord:

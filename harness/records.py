@@ -113,9 +113,26 @@ def _identity_problem(values: dict[str, Any]) -> str | None:
 
 
 class UnreadableRecord(ValueError):
-    """A record file the OS will not let resume read (EIO, EACCES, a link to nothing): it may be a good
-    record, so it is neither moved aside, nor run again, nor left out of a table; a ValueError, so that
-    every check refuses it as bad input."""
+    """A record file the OS will not let the harness read (EIO, EACCES, a link to nothing), or a records/
+    it will not list (a file in its place): it may be, or hold, a good record, so it is neither moved
+    aside, nor run again, nor left out of a table; a ValueError, so that every check refuses it as bad
+    input. It carries the file and the OS's words for the error (`why`, harness.write_failure.describe); its
+    text is resume's line (read_to_resume is resume's reader; `run` is the run that moving the file out
+    runs again), and each other command words its own fix with `said`, by the same rule. Its args are
+    what it is made of, so that it pickles (a launcher's worker hands exceptions back)."""
+
+    def __init__(self, path: str | os.PathLike, why: str, run: str = "it") -> None:
+        super().__init__(path, why, run)
+        self.path, self.why, self.run = Path(path), why, run
+
+    def __str__(self) -> str:
+        return self.said("resume", "run the command again", moved=f" to run {self.run} again")
+
+    def said(self, command: str, then: str, *, moved: str = "") -> str:
+        """`command`'s one line: the file, the OS's error, and the fix, which is always to make it readable or
+        to move it out of its folder (`moved`: what moving it out does), then `then`."""
+        return (f"{command}: cannot read {self.path} ({self.why}); make it readable, or move it out of "
+                f"{self.path.parent}{moved}, then {then}")
 
 
 def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
@@ -130,8 +147,22 @@ def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
     except OSError as error:
         if isinstance(error, FileNotFoundError) and not os.path.lexists(path):
             return None
-        raise UnreadableRecord(f"resume: cannot read {path} ({describe_error(error)}); make it readable, or move it "
-                               f"out of {path.parent} to run {run} again, then run the command again") from None
+        raise UnreadableRecord(path, describe_error(error), run) from None
+
+
+def record_files(run_dir: str | os.PathLike) -> list[Path]:
+    """The *.json files of `run_dir`'s records/, by name; [] where nothing is in records/' place. A records/
+    the OS will not list (a file in its place, a link to nothing, EACCES, EIO) may hold, or lead to, the
+    folder's records: UnreadableRecord naming it, never [] (Path.glob says [] for all of these). The one
+    listing of read_records, and of the checks before a run (harness.folders)."""
+    folder = Path(run_dir) / RECORDS_DIRNAME
+    try:
+        names = os.listdir(folder)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError) and not os.path.lexists(folder):
+            return []
+        raise UnreadableRecord(folder, describe_error(error)) from None
+    return [folder / name for name in sorted(names) if name.endswith(".json")]
 
 
 def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:
@@ -140,14 +171,12 @@ def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[di
     A file that is not a valid record (a foreign or older file dropped into records/) is skipped
     with one warning naming it, so that tables, runs.csv and the report of the rest still build
     (and a resumed run goes on); `strict=True` raises instead. A file the OS will not let it read
-    (UnreadableRecord: EIO, a link to nothing), under whatever name, may be a good record that the
-    tables would leave out: it is raised, strict or not. One gone since it was listed is no record.
+    (UnreadableRecord: EIO, a link to nothing), under whatever name, or a records/ it will not list
+    (record_files), may be a good record that the tables would leave out: it is raised, strict or not.
+    One gone since it was listed is no record.
     """
-    folder = Path(run_dir) / RECORDS_DIRNAME
-    if not folder.is_dir():
-        return []
     records = []
-    for path in sorted(folder.glob("*.json")):
+    for path in record_files(run_dir):
         try:
             record = read_to_resume(path)
         except UnreadableRecord:

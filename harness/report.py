@@ -7,14 +7,16 @@ import sys
 from pathlib import Path
 
 from harness.precheck import refuse
+from harness.records import UnreadableRecord
 from harness.reporting import build_report
-from harness.reporting.build import REPORT_DIRNAME
+from harness.reporting.build import REPORT_DIRNAME, unreadable_record_said
 from harness.reporting.article_numbers import load_reference
 from harness.write_failure import WriteFailed, stop
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line, build the report, print where it is."""
+    """Parse the command line, build the report, print where it is. A record the report cannot read is
+    refused in one line (exit 2), the previous report left as it was; a failed write stops (exit 4)."""
     parser = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__)
     parser.add_argument("dirs", nargs="*", default=["results"],
                         help="results folders, experiment folders or run folders (default: results)")
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         refuse(error)
     try:
         index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
+    except UnreadableRecord as unreadable:  # may be a good record: never left out of the tables
+        refuse(unreadable_record_said(unreadable, report_folder(args)))
     except WriteFailed as failure:
         stop(failure, args.out or args.dirs[0], "run this command again")
     print(f"report: {index.resolve()}")
@@ -43,9 +47,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     missing = [d for d in args.dirs if not Path(d).is_dir()]
     if missing:
         raise ValueError(f"no such folder: {', '.join(missing)}; pass folders holding run records (e.g. results)")
-    check_writable_folder(args.out or Path(args.dirs[0]) / REPORT_DIRNAME, "--out")
+    check_writable_folder(report_folder(args), "--out")
     if args.reference is not None:
         load_reference(args.reference)
+
+
+def report_folder(args: argparse.Namespace) -> Path:
+    """Where the report goes: --out, else the first folder's report/ (as build_report chooses)."""
+    return Path(args.out) if args.out else Path(args.dirs[0]) / REPORT_DIRNAME
 
 
 if __name__ == "__main__":

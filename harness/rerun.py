@@ -209,8 +209,9 @@ def _run_again(folder: Path, into: Path, original_git: dict[str, Any], *, in_swe
 def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
     """Refuse (ValueError, one line) before any job runs: a target folder in use, a job folder
     another run is still writing, a config.yaml it cannot read or that is spoilt (named with its fix,
-    by harness.settings_file), or a stored config that cannot run here (e.g. its data folder or an
-    implementation's library is missing)."""
+    by harness.settings_file), a record it cannot read (harness.records.UnreadableRecord, in the rerun's
+    words), or a stored config that cannot run here (e.g. its data folder or an implementation's library
+    is missing)."""
     for job, target in zip(jobs, targets):
         if target.exists() and any(target.iterdir()):
             raise ValueError(f"{target} is not empty; choose another --into")
@@ -222,9 +223,10 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
         except SettingsFileError as refused:  # names the file and the fix itself
             forget_prechecked()
             raise ValueError(f"{refused.problem}, whose settings the rerun repeats; {refused.fix}") from None
-        except UnreadableRecord:  # a record, not config.yaml: its line names the file and the fix
+        except UnreadableRecord as unreadable:  # a record, not config.yaml: the file, and the rerun's fix
             forget_prechecked()
-            raise
+            raise ValueError(unreadable.said("rerun", "run the command again",
+                                             moved=" to leave its run out of the rerun")) from None
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None

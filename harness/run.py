@@ -302,6 +302,16 @@ def _after_the_runs(cfg: DictConfig, outcome: Outcome, run_dir: Path, env: dict[
     return outcome
 
 
+def _unreadable_in_report(unreadable: UnreadableRecord, run_dir: Path) -> str:
+    """The warning for a record the report after the runs cannot read (it gathers every run of the results
+    folder the run belongs to: batches.report_root), with the command that builds that report again."""
+    from harness.reporting.batches import report_root
+    from harness.reporting.build import REPORT_DIRNAME, unreadable_record_said
+    root = report_root(run_dir)
+    return unreadable_record_said(unreadable, root / REPORT_DIRNAME, command="report not updated",
+                                  again=f"build the report again with python -m harness.report {root}")
+
+
 def _report_not_rebuilt(run_dir: Path) -> str:
     """What Ctrl-C left undone of update_report, and the command that rebuilds the same page: the
     one of the results folder the run belongs to (batches.report_root), not one inside the run."""
@@ -372,5 +382,7 @@ def update_report(run_dir: Path) -> None:
         update(run_dir)
     except WriteFailed:  # the OS refused a write: stop like any other write (run_config says so)
         raise
+    except UnreadableRecord as unreadable:  # the report's words, not resume's: the run's records are on disk
+        log.warning(_unreadable_in_report(unreadable, run_dir))
     except Exception as ex:  # the records are already on disk; the report can be rebuilt later
         log.warning(f"report not updated ({type(ex).__name__}: {ex}); rebuild with python -m harness.report")

@@ -71,13 +71,15 @@ def write_runs_csv(run_dir: str | os.PathLike) -> Path:
 
 
 def find_run_dirs(roots: Iterable[str | os.PathLike]) -> list[Path]:
-    """Every directory under `roots` (or a root itself) that holds a records/ folder."""
+    """Every directory under `roots` (or a root itself) that holds a records/ folder, or anything else in its
+    place (a file, a link to nothing): that folder's records cannot be read (harness.records.record_files
+    says why), and leaving it out would make it a folder of no runs. Links to folders are not followed
+    below the roots (os.walk), as Path.rglob did not."""
     found: set[Path] = set()
     for root in roots:
-        root = Path(root)
-        if (root / RECORDS_DIRNAME).is_dir():
-            found.add(root.resolve())
-        found.update(p.parent.resolve() for p in root.rglob(RECORDS_DIRNAME) if p.is_dir())
+        for folder, folders, files in os.walk(root):
+            if RECORDS_DIRNAME in folders or RECORDS_DIRNAME in files:
+                found.add(Path(folder).resolve())
     return sorted(found)
 
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from harness.records import UnreadableRecord
+
 RESULTS = Path("results")
 STARTUP_SECONDS = 15.0  # interpreter, Hydra and library imports per experiment
 # What a fresh `make bench` may take on a quiet two-core CPU machine (the README states it); where
@@ -157,8 +159,10 @@ def run_step(step: Step) -> int:
 def run_suite(steps: tuple[Step, ...] = SUITE, *, results: Path = RESULTS,
               runner: Callable[[Step], int] = run_step,
               status: Callable[[], tuple[bool, str]] = gpu_status) -> int:
-    """Run every step, build the report, print where it is; 1 when any step or the report failed."""
+    """Run every step, build the report, print where it is; 1 when any step or the report failed. A
+    record under `results` the OS will not let it read is refused before any step (exit 2)."""
     runnable, skipped = plan(steps, status)
+    check_records_readable_under(results)
     print(expected_text(runnable, results), flush=True)
     expected = [expected_seconds(step, results)[0] for step in runnable]  # before the runs add to results
     failed: list[str] = []
@@ -177,13 +181,30 @@ def run_suite(steps: tuple[Step, ...] = SUITE, *, results: Path = RESULTS,
         print(line)
     try:
         from harness.reporting import build_report
+        from harness.reporting.build import REPORT_DIRNAME, unreadable_record_said
 
         print(f"\nreport: {build_report([results]).resolve()}")
+    except UnreadableRecord as unreadable:  # one made unreadable since the check: the report's own line
+        again = f"build the report again with python -m harness.report {results}"
+        failed.append(f"report ({unreadable_record_said(unreadable, results / REPORT_DIRNAME, again=again)})")
     except Exception as error:  # the runs are on disk; say how to retry
         failed.append(f"report ({type(error).__name__}: {error}; retry with python -m harness.report)")
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def check_records_readable_under(results: Path) -> None:
+    """The forecast reads the last runs' records, and the report at the end every record under `results`:
+    one the OS will not let them read, or a records/ it will not list (harness.records.read_records), is
+    refused now, in one line, exit 2, rather than end the suite in a traceback before any step, or fail
+    its report after every step."""
+    from harness.precheck import refuse
+    from harness.runs_table import load_runs
+    try:
+        load_runs([results])
+    except UnreadableRecord as unreadable:
+        refuse(unreadable.said("make bench", "run make bench again"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dry_run:
         runnable, skipped = plan(SUITE)
+        check_records_readable_under(RESULTS)
         print(expected_text(runnable, RESULTS))
         for step in runnable:
             print(f"would run: {step.shown()}")

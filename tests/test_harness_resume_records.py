@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -418,12 +420,13 @@ def test_the_job_refuses_a_link_to_nothing_under_a_foreign_name_in_one_line(fake
     assert not list(_records(tmp_path).glob("*.rejected-*"))
 
 
-def test_rerun_refuses_a_link_to_nothing_among_the_records_in_the_same_line(fake_mlp, tmp_path: Path,  # noqa: F811
+def test_rerun_refuses_a_link_to_nothing_among_the_records_in_its_own_line(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                             data_root: Path,
                                                                             capsys: pytest.CaptureFixture) -> None:
     """python -m harness.rerun reads the folder's records (which runs to make again) with read_records: a
-    link to nothing there is refused in its own line (exit 2), not as a config.yaml that cannot run here,
-    and --into is not made."""
+    link to nothing there is refused in one line (exit 2), not as a config.yaml that cannot run here, in
+    the rerun's words (it said resume's: 'resume: ... to run it again', which a rerun does not do), and
+    --into is not made."""
     from harness.rerun import main
     fake_mlp({})
     run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
@@ -432,8 +435,8 @@ def test_rerun_refuses_a_link_to_nothing_among_the_records_in_the_same_line(fake
     capsys.readouterr()
     assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
     assert capsys.readouterr().err == (
-        f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
-        f"of {path.parent} to run it again, then run the command again\n")
+        f"error: rerun: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
+        f"of {path.parent} to leave its run out of the rerun, then run the command again\n")
     assert not (tmp_path / "b").exists() and path.is_symlink()
 
 
@@ -463,68 +466,114 @@ def _records_link_line(link: Path, target: Path, dir_key: str) -> str:
             f"restore {target}, or remove the link, or choose a new {dir_key}\n")
 
 
+# What may stand where a run folder's records/ should: neither can hold, or lead to, records the harness reads.
+RECORDS_FAULTS = ["a link to nothing", "a file"]
+
+
+def _records_no_folder(run_dir: Path, fault: str) -> Callable[[str], str]:
+    """`run_dir`'s records/ made a link to nothing or a file; the line that refuses it, given the folder's setting."""
+    if fault == "a link to nothing":
+        link, target = _records_linked_to_nothing(run_dir)
+        return lambda dir_key: _records_link_line(link, target, dir_key)
+    records = _records(run_dir)
+    shutil.rmtree(records, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    records.write_text("kept")
+    return lambda dir_key: (f"error: {records} cannot be read as the folder of the runs' records (Not a directory "
+                            f"(ENOTDIR)); make it a folder the harness can read, or move it out of {run_dir}, or "
+                            f"choose a new {dir_key}\n")
+
+
+@pytest.mark.parametrize("fault", RECORDS_FAULTS)
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "new run"])
-def test_a_records_folder_linked_to_nothing_is_refused_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
+def test_a_records_folder_that_is_no_folder_is_refused_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                       data_root: Path, capsys: pytest.CaptureFixture,
-                                                                      resume: bool) -> None:
+                                                                      resume: bool, fault: str) -> None:
     """records/ a link to nothing may lead to the folder's records on a volume not mounted here: resume
     would take every run for unfinished, and a new run its folder for one without records, both failing
     only at the first record's write (exit 4, as if the disk were full). The command's check refuses it in
-    one line naming the link and its target (exit 2), and nothing in the folder changes."""
+    one line naming the link and its target (exit 2), and nothing in the folder changes. The same for a
+    file in records/' place (the same late failure: exit 4 after the runs), in a line naming it and what
+    the OS said."""
     from harness.precheck import main_guard
     fake_mlp({})
     run_dir = tmp_path / "run"
     if resume:
         run_config(config("runs=1"), run_dir, launcher="basic", command="test")
-    link, target = _records_linked_to_nothing(run_dir)
+    line = _records_no_folder(run_dir, fault)
     before = _state(run_dir)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         main_guard(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", f"resume={str(resume).lower()}",
                     f"hydra.run.dir={run_dir}"])
     assert stop.value.code == 2
-    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.run.dir")
+    assert capsys.readouterr().err == line("hydra.run.dir")
     assert _state(run_dir) == before
 
 
+@pytest.mark.parametrize("fault", RECORDS_FAULTS)
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "new sweep"])
-def test_a_sweep_jobs_records_folder_linked_to_nothing_is_refused_before_any_job(tmp_path: Path, data_root: Path,
+def test_a_sweep_jobs_records_folder_that_is_no_folder_is_refused_before_any_job(tmp_path: Path, data_root: Path,
                                                                                  capsys: pytest.CaptureFixture,
-                                                                                 resume: bool) -> None:
+                                                                                 resume: bool, fault: str) -> None:
     from harness.precheck import main_guard
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     if resume:
         (sweep / "multirun.yaml").write_text("name: titanic_sgd\n")
-    link, target = _records_linked_to_nothing(sweep / "1")
+    line = _records_no_folder(sweep / "1", fault)
     before = _state(sweep)
     args = SWEEP_ARGS if resume else [a for a in SWEEP_ARGS if a != "resume=true"]
     with pytest.raises(SystemExit) as stop:
         main_guard([*args, f"hydra.sweep.dir={sweep}"])
     assert stop.value.code == 2
-    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.sweep.dir")
+    assert capsys.readouterr().err == line("hydra.sweep.dir")
     assert _state(sweep) == before
 
 
+@pytest.mark.parametrize("fault", RECORDS_FAULTS)
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "new run"])
-def test_the_job_refuses_a_records_folder_linked_to_nothing_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
+def test_the_job_refuses_a_records_folder_that_is_no_folder_before_any_run(fake_mlp, tmp_path: Path,  # noqa: F811
                                                                            data_root: Path,
                                                                            capsys: pytest.CaptureFixture,
-                                                                           resume: bool) -> None:
+                                                                           resume: bool, fault: str) -> None:
     """The job checks its folder again (no command check before it: a SLURM job, a rerun's resume): the
     same line, before any run, and nothing in the folder changes."""
     fake_mlp({})
     run_dir = tmp_path / "run"
     if resume:
         run_config(config("runs=1"), run_dir, launcher="basic", command="test")
-    link, target = _records_linked_to_nothing(run_dir)
+    line = _records_no_folder(run_dir, fault)
     before = _state(run_dir)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", f"resume={str(resume).lower()}"), run_dir, launcher="basic", command="test")
     assert stop.value.code == 2
-    assert capsys.readouterr().err == _records_link_line(link, target, "hydra.run.dir")
+    assert capsys.readouterr().err == line("hydra.run.dir")
     assert _state(run_dir) == before
+
+
+def test_a_runs_report_passes_over_a_record_it_cannot_read_in_the_reports_words(
+        fake_mlp, tmp_path: Path, data_root: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    """The report a run builds after its runs gathers every run of its results folder; a failure there is a
+    warning (the run's records are on disk). For a record there the OS will not let it read, the warning
+    carried resume's line ('resume: ... to run it again, then run the command again': a new run's command
+    run again makes another run); it says the report's fix now, with the command that builds it again."""
+    fake_mlp({})
+    results = (tmp_path / "results").resolve()
+    run_config(config("runs=1"), results / "titanic_sgd" / "2026-01-01_00-00-00", launcher="basic", command="test")
+    path = results / "titanic_sgd" / "2026-01-01_00-00-00" / "records" / "mlp-numpy-seed0.json"
+    path.unlink()
+    path.symlink_to("/nonexistent")
+    run_dir = results / "titanic_sgd" / "2026-01-02_00-00-00"
+    with caplog.at_level(logging.WARNING, logger="harness.run"):
+        outcome = run_config(config("runs=1", "report=true"), run_dir, launcher="basic", command="test")
+    assert outcome.done == ["mlp-numpy-seed0.json"] and [r["seed"] for r in read_records(run_dir)] == [0]
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("report")] == [
+        f"report not updated: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it "
+        f"out of {path.parent}, then build the report again with python -m harness.report {results}; the previous "
+        f"report in {results / 'report'} is left as it was"]
+    assert path.is_symlink() and not (results / "report").exists()
 
 
 SWEEP_ARGS = ["-m", "+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "model.learning_rate=0.1,0.01",

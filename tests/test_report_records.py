@@ -1,18 +1,28 @@
 """A foreign or older file in records/ is skipped, named, by everything that reads records; the
-harness still refuses to write a record with a field it does not know."""
+harness still refuses to write a record with a field it does not know. A record the OS will not let it
+read, or a records/ it cannot list, may be a good record: never skipped, it is refused in one line."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness.records import read_records, write_record
+import harness.records
+from harness import report
+from harness.records import UnreadableRecord, read_records, write_record
 from harness.runs_table import load_runs
 from harness.reporting import build_report, tables
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _record(seed: int) -> dict:
@@ -90,3 +100,98 @@ def test_a_file_that_names_no_run_is_skipped_with_its_name(run_dir: Path, caplog
     with pytest.raises(ValueError) as refused:
         read_records(run_dir, strict=True)
     assert str(refused.value).startswith(f"{stray}: {problem}")
+
+
+# A record the OS will not let the report read may be a good record: the report refuses it in one line
+# (exit 2) rather than leave it out of the tables, and the previous report stays as it was.
+NOT_AS_ROOT = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads a file of mode 000")
+UNREADABLE = [pytest.param("link to nothing", id="link to nothing"), pytest.param("EIO", id="EIO"),
+              pytest.param("mode 000", id="mode 000", marks=NOT_AS_ROOT)]
+
+
+def _make_unreadable(path: Path, fault: str, monkeypatch: pytest.MonkeyPatch | None = None) -> str:
+    """`path` made a record file the OS will not let the report read (EIO: its reads fail, as on a bad
+    disk sector, by `monkeypatch`); the OS's words for it."""
+    if fault == "link to nothing":
+        path.unlink(missing_ok=True)
+        path.symlink_to("/nonexistent")
+        return "No such file or directory (ENOENT)"
+    if fault == "EIO":
+        real = harness.records.read_record
+
+        def failing(p: Path) -> dict:
+            if Path(p) == path:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return real(p)
+        monkeypatch.setattr(harness.records, "read_record", failing)
+        return "Input/output error (EIO)"
+    path.chmod(0)
+    return "Permission denied (EACCES)"
+
+
+def _report_files(report: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(report)): p.read_bytes() for p in sorted(report.rglob("*")) if p.is_file()}
+
+
+def _report_line(path: Path, why: str, report: Path) -> str:
+    return (f"error: report: cannot read {path} ({why}); make it readable, or move it out of {path.parent}, then "
+            f"build the report again; the previous report in {report} is left as it was\n")
+
+
+@pytest.mark.parametrize("name", ["mlp-numpy-seed1.json", "other-numpy-seed9.json"], ids=["a run's", "foreign"])
+@pytest.mark.parametrize("fault", UNREADABLE)
+def test_the_report_refuses_a_record_it_cannot_read_and_keeps_the_previous_report(
+        run_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, fault: str, name: str) -> None:
+    """python -m harness.report (make report) read every record with read_records, which raises for a
+    file the OS will not let it read; its main caught only a failed write: a traceback, exit 1."""
+    root = run_dir.parent.parent
+    assert report.main([str(root)]) == 0
+    before = _report_files(root / "report")
+    path = run_dir.resolve() / "records" / name
+    if not path.exists():
+        write_record(run_dir, {**_record(9), "impl": "other"})
+    why = _make_unreadable(path, fault, monkeypatch)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        report.main([str(root)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _report_line(path, why, root / "report")
+    assert _report_files(root / "report") == before
+    assert not [p for p in root.rglob(".report*")]  # nothing staged was left behind
+
+
+def test_the_report_command_refuses_it_in_one_line(run_dir: Path) -> None:
+    """The command as make report runs it: one line on stderr, exit 2, no traceback."""
+    root = run_dir.parent.parent
+    path = run_dir.resolve() / "records" / "mlp-numpy-seed1.json"
+    why = _make_unreadable(path, "link to nothing")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "harness.report", str(root)], cwd=root.parent, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stderr, done.stdout) == (2, _report_line(path, why, root / "report"), "")
+    assert not (root / "report").exists()
+
+
+@pytest.mark.parametrize("fault", ["a file", "a link to nothing"])
+def test_a_records_folder_that_is_no_folder_is_no_run_folder_without_records(
+        run_dir: Path, capsys: pytest.CaptureFixture, fault: str) -> None:
+    """A run folder whose records/ is a file (or a link to a folder not mounted here) held runs the
+    report cannot read: read_records took it for a folder without records ([]) and the report left the
+    folder out, silently; both now refuse it, naming records/ and what the OS said."""
+    root = run_dir.parent.parent
+    records = run_dir.resolve() / "records"
+    shutil.rmtree(records)
+    if fault == "a file":
+        records.write_text("kept")
+        why = "Not a directory (ENOTDIR)"
+    else:
+        records.symlink_to(run_dir.parent / "unmounted")
+        why = "No such file or directory (ENOENT)"
+    with pytest.raises(UnreadableRecord) as refused:
+        read_records(run_dir)
+    assert str(refused.value.path) == str(records) and refused.value.why == why
+    with pytest.raises(SystemExit) as stop:
+        report.main([str(root)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _report_line(records, why, root / "report")
+    assert records.is_symlink() or records.read_text() == "kept"

@@ -198,3 +198,49 @@ def test_help_says_the_whole_first_sentence(capsys: pytest.CaptureFixture[str]) 
         suite.main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "then build the report and say where it is." in out
+
+
+def _a_record_linked_to_nothing(results: Path) -> Path:
+    """An earlier run of titanic_sgd under `results`, its record a link to nothing (a volume not mounted here)."""
+    from harness.records import write_record
+    run_dir = results.resolve() / "titanic_sgd" / "2026-01-01_00-00-00"
+    path = write_record(run_dir, dict(experiment="titanic_sgd", impl="mlp", backend="numpy", dataset="titanic",
+                                      seed=0, status="ok", fit_seconds=1.0, test_accuracy=0.8))
+    path.unlink()
+    path.symlink_to("/nonexistent")
+    return path
+
+
+def test_a_record_it_cannot_read_is_refused_before_any_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """make bench reads the last runs' records for its forecast, and its report at the end reads every
+    record under results/: a record the OS will not let it read ended the suite in a traceback before any
+    step (or, elsewhere under results/, failed only its report after every step). One line now, exit 2,
+    before any step runs."""
+    path = _a_record_linked_to_nothing(tmp_path / "results")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        _run(tmp_path, {}, usable=False)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: make bench: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it "
+        f"out of {path.parent}, then run make bench again\n")
+    assert not (tmp_path / "results" / "report").exists()
+
+
+def test_a_record_unreadable_by_the_report_step_is_said_in_the_reports_words(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One that becomes unreadable while the suite runs fails its report step (exit 1, the steps' runs
+    are on disk) in the report's line, which said resume's ('resume: ... to run it again')."""
+    results = tmp_path / "results"
+    paths: list[Path] = []
+
+    def runner(step: suite.Step) -> int:
+        if not paths:
+            paths.append(_a_record_linked_to_nothing(results))
+        return 0
+    code = suite.run_suite(suite.SUITE[:1], results=results, runner=runner, status=lambda: (False, "-"))
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"failed: report (report: cannot read {paths[0]} (No such file or directory (ENOENT)); make it readable, or "
+        f"move it out of {paths[0].parent}, then build the report again with python -m harness.report {results}; "
+        f"the previous report in {results / 'report'} is left as it was)\n")

@@ -16,6 +16,7 @@ import yaml
 
 from harness.atomic_write import atomic_write_text
 from harness.machine import RateSpread
+from harness.records import UnreadableRecord
 from harness.runs_table import is_ok, load_runs
 from harness.reporting import (ablation_section, article_numbers, batches, claims_section, html, machine_rate,
                                number_text, prepared_runs, publish, reference, tables)
@@ -224,6 +225,15 @@ def _reproduction(summary: pd.DataFrame, runs: pd.DataFrame,
     except ValueError as error:
         return pd.DataFrame(columns=["verdict"]), str(error)
     return reference.reproduction_table(summary, runs, numbers), ""
+
+
+def unreadable_record_said(unreadable: UnreadableRecord, out: Path, *, command: str = "report",
+                           again: str = "build the report again") -> str:
+    """The report's one line for a record it cannot read (harness.records.read_records raises it rather than
+    leave a record that may be good out of the tables): the file, the OS's error, the fix and `again`, how to
+    build the report then; and, as the records are read before anything of the new report is written, that
+    the previous report in `out` stays. `command`: who says it."""
+    return unreadable.said(command, f"{again}; {publish.kept(out)}")
 
 
 def update_report(run_dir: str | os.PathLike, results_root: str | os.PathLike | None = None, *,

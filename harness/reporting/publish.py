@@ -21,6 +21,11 @@ from harness.write_failure import WriteFailed, writing
 PAGE = "index.html"
 
 
+def kept(out: Path) -> str:
+    """What a report that stops before its swap says of the previous one: nothing of it was touched."""
+    return f"the previous report in {out} is left as it was"
+
+
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:
     """A staging folder to build `out`'s new content in; on normal exit its entries replace
@@ -34,7 +39,7 @@ def staged(out: Path) -> Iterator[Path]:
             yield stage
         except WriteFailed as failure:
             raise WriteFailed(_as_in(out, stage, failure.path), failure.error,
-                              kept=f"the previous report in {out} is left as it was") from None
+                              kept=kept(out)) from None
         with locked(out):  # two reports finishing at once swap one after the other
             _swap_in(stage, out)
     finally:
@@ -67,6 +72,6 @@ def _swap_in(stage: Path, out: Path) -> None:
             os.replace(out / name, stage / name)
         for name in os.listdir(old):
             os.replace(old / name, out / name)
-        raise WriteFailed(failure.path, failure.error, kept=f"the previous report in {out} is left as it was")
+        raise WriteFailed(failure.path, failure.error, kept=kept(out))
     finally:
         shutil.rmtree(old, ignore_errors=True)
