@@ -359,33 +359,48 @@ def test_backend_cupy_is_refused_when_leaving_out_torch_compiled_leaves_no_gpu_i
     assert "\n" not in str(refused.value)  # the reason it was left out, not "add torch": it is torch
 
 
-def test_torch_compiled_asks_on_the_gpu_for_the_python_headers_triton_builds_with(
-        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    """Triton builds its CUDA driver module against Python's C headers (the `include` path of
-    sysconfig's scheme, posix_prefix for Debian's posix_local: _build in triton/runtime/build.py,
-    triton 3.7.1): a machine with a C compiler but no Python.h (no python3-dev) would fail inside
-    Triton, so the GPU plan is refused in one line naming the folder; the CPU plan needs no headers."""
+def test_torch_compiled_asks_for_the_python_headers_its_build_includes(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path) -> None:
+    """Both builds include Python.h: Inductor's CPU kernels (Python extensions) look for it in the
+    default scheme's include folder and posix_prefix's; Triton's CUDA driver module in the default
+    scheme's, Debian's posix_local read as posix_prefix. A plan that compiles on a machine with the
+    compiler but no Python.h (no python3-dev) would fail inside Inductor or Triton: it is refused in
+    one line naming the folders searched."""
     from types import SimpleNamespace
     adapter = registry.get("torch_compiled").adapter
     ds = SimpleNamespace(x_train=np.zeros((600, 7), np.float32), n_features=7)
     titanic, wide = spec_from_config(TITANIC), spec_from_config({**TITANIC, **WIDE_TITANIC})
     monkeypatch.setattr(torch_compiled.shutil, "which", lambda name: f"/usr/bin/{name}")
-    headers = tmp_path / "include"
-    headers.mkdir()
-    monkeypatch.setattr(torch_compiled, "python_headers", lambda: headers)
+    monkeypatch.setattr(torch_compiled, "_include", lambda scheme: tmp_path / scheme)
+    monkeypatch.setattr(torch_compiled, "_DEFAULT", "posix_local")
+    for scheme in ("posix_local", "posix_prefix"):
+        (tmp_path / scheme).mkdir()
+    fix = r"install them \(apt-get install python3-dev\), or drop torch_compiled from impls$"
     with pytest.raises(ValueError, match=rf"^impls=\[torch_compiled\] needs Python's C headers for torch\.compile "
-                                         rf"\(on the GPU, for Triton; no Python\.h in {headers}\): install them "
-                                         rf"\(apt-get install python3-dev\), or drop torch_compiled from impls$"):
+                                         rf"\(600-row steps of 267,265 parameters; no Python\.h in "
+                                         rf"{tmp_path / 'posix_local'} or {tmp_path / 'posix_prefix'}\): {fix}"):
+        adapter.check_plan(wide, ds, "torch-cpu")
+    with pytest.raises(ValueError, match=rf"\(on the GPU, for Triton; no Python\.h in {tmp_path / 'posix_prefix'}\)"):
         adapter.check_plan(titanic, ds, "torch-cuda")
-    adapter.check_plan(wide, ds, "torch-cpu")  # Inductor's C++ kernels on the CPU include no Python.h
-    (headers / "Python.h").write_text("")
+    adapter.check_plan(titanic, ds, "torch-cpu")  # eager steps build nothing
+    (tmp_path / "posix_local" / "Python.h").write_text("")
+    adapter.check_plan(wide, ds, "torch-cpu")  # Inductor's first folder
+    with pytest.raises(ValueError, match="needs Python's C headers"):
+        adapter.check_plan(titanic, ds, "torch-cuda")  # Triton reads posix_local as posix_prefix
+    (tmp_path / "posix_local" / "Python.h").unlink()
+    (tmp_path / "posix_prefix" / "Python.h").write_text("")
+    adapter.check_plan(wide, ds, "torch-cpu")  # Inductor's second folder
     adapter.check_plan(titanic, ds, "torch-cuda")
+    monkeypatch.setattr(torch_compiled, "_DEFAULT", "venv")  # any other scheme: Triton takes it as it is
+    with pytest.raises(ValueError, match=rf"\(on the GPU, for Triton; no Python\.h in {tmp_path / 'venv'}\)"):
+        adapter.check_plan(titanic, ds, "torch-cuda")
 
 
-def test_python_headers_are_where_triton_looks() -> None:
-    """The folder Triton's build passes with -I: sysconfig's include path of the default scheme,
-    with Debian's posix_local read as posix_prefix."""
+def test_python_headers_are_looked_for_in_sysconfig_s_include_folders() -> None:
+    """The folders are sysconfig's own for this interpreter (whose default scheme is not Debian's
+    posix_local here: the test above reads that one)."""
     import sysconfig
-    scheme = sysconfig.get_default_scheme()
-    scheme = "posix_prefix" if scheme == "posix_local" else scheme
-    assert torch_compiled.python_headers() == Path(sysconfig.get_paths(scheme=scheme)["include"])
+    assert sysconfig.get_default_scheme() != "posix_local"
+    default, prefix = Path(sysconfig.get_paths()["include"]), Path(sysconfig.get_paths(scheme="posix_prefix")["include"])
+    assert torch_compiled.compiler_for("torch-cpu").includes == tuple(dict.fromkeys((default, prefix)))
+    assert torch_compiled.compiler_for("torch-cuda").includes == (default,)

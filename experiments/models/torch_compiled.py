@@ -42,10 +42,12 @@ COMPILE_MIN_WORK = 1 << 27
 @dataclass(frozen=True)
 class Compiler:
     """The compiler torch.compile runs on one device: $`variable` alone when it is set (even empty),
-    else the first of `names` found on the PATH; `kind` is the language it compiles."""
+    else the first of `names` found on the PATH; `kind` is the language it compiles; `includes` the
+    folders its build searches for Python's C headers."""
     kind: str
     variable: str
     names: tuple[str, ...]
+    includes: tuple[Path, ...]  # where its build looks for Python.h (-I), which the code it compiles includes
 
     def found(self) -> bool:
         """Whether the one that would be run is installed."""
@@ -75,10 +77,23 @@ def compiler_for(backend: str) -> Compiler:
     torch.utils._triton.triton_backend), and the CUDA driver builds its module from driver.c
     (backends/nvidia/driver.py CudaUtils) with $CC, else gcc, else clang. That rule mirrors `_build`
     in triton/runtime/build.py of triton 3.7.1, the version torch 2.13.0's CUDA wheels pin: Triton
-    exposes no function for it."""
+    exposes no function for it. Both builds include Python.h: Inductor's CPU kernels are Python
+    extensions (codecache.CppPythonBindingsCodeCache), searched for in sysconfig's include path and
+    posix_prefix's (cpp_builder._get_python_related_args); Triton's module in the default scheme's,
+    Debian's posix_local read as posix_prefix (`_build`). A Triton cache that already holds the
+    module (~/.triton/cache) would need neither; the check asks anyway, the safe side."""
     if backend == "torch-cuda":
-        return Compiler("C", "CC", ("gcc", "clang"))
-    return Compiler("C++", "CXX", ("clang++",) if sys.platform == "darwin" else ("g++",))
+        return Compiler("C", "CC", ("gcc", "clang"), (_include("posix_prefix" if _DEFAULT == "posix_local" else _DEFAULT),))
+    return Compiler("C++", "CXX", ("clang++",) if sys.platform == "darwin" else ("g++",),
+                    tuple(dict.fromkeys((_include(_DEFAULT), _include("posix_prefix")))))
+
+
+_DEFAULT = sysconfig.get_default_scheme()
+
+
+def _include(scheme: str) -> Path:
+    """sysconfig's folder of Python's C headers in `scheme`."""
+    return Path(sysconfig.get_paths(scheme=scheme)["include"])
 
 
 def check_compiler(spec: Any, ds: Any, backend: str) -> None:
@@ -93,18 +108,10 @@ def check_compiler(spec: Any, ds: Any, backend: str) -> None:
         missing, fix = compiler.missing()
         raise Unavailable(f"impls=[torch_compiled] needs a {compiler.kind} compiler for torch.compile ({where}; "
                           f"{missing}): {fix}, or drop torch_compiled from impls")
-    if backend == "torch-cuda" and not (python_headers() / "Python.h").is_file():
+    if not any((folder / "Python.h").is_file() for folder in compiler.includes):
         raise Unavailable(f"impls=[torch_compiled] needs Python's C headers for torch.compile ({where}; no Python.h "
-                          f"in {python_headers()}): install them (apt-get install python3-dev), or drop "
-                          f"torch_compiled from impls")
-
-
-def python_headers() -> Path:
-    """Where Triton's build looks for Python.h when it compiles its CUDA driver module: sysconfig's
-    include path of the default scheme, Debian's posix_local read as posix_prefix (_build in
-    triton/runtime/build.py, triton 3.7.1)."""
-    scheme = sysconfig.get_default_scheme()
-    return Path(sysconfig.get_paths(scheme="posix_prefix" if scheme == "posix_local" else scheme)["include"])
+                          f"in {' or '.join(map(str, compiler.includes))}): install them (apt-get install "
+                          f"python3-dev), or drop torch_compiled from impls")
 
 
 def compiles(batch_size: int, n_params: int) -> bool:
