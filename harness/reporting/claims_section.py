@@ -4,7 +4,6 @@ printed epoch losses as reference curves over ours."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from harness.reporting import comparable_runs, html
 from harness.reporting.figures_article import comparison
 from harness.reporting.number_text import mean_text
 from harness.reporting.prepared_runs import repeated_runs
-from harness.reporting.stats import finite, range_of, t_interval
+from harness.reporting.stats import describe_mean, finite, range_of
 
 TITLE = "The article's claims, as it made them"
 ANCHOR = "claims"
@@ -69,7 +68,8 @@ def error_measures(mlp: pd.DataFrame, keras: pd.DataFrame) -> pd.DataFrame:
                 ('signed mean "error"', _column(group, "article_error"), range_of("article_error")),
                 ('mean |"error"|', np.abs(_column(group, "article_error")), range_of("article_error", absolute=True)),
                 ("misclassified", _column(group, "test_misclassified"), range_of("test_misclassified"))):
-            row[header] = mean_text(values.mean() if values.size else math.nan, *t_interval(values, within=within))
+            described = describe_mean(values, within=within)
+            row[header] = mean_text(described["mean"], described["ci_low"], described["ci_high"])
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.reporting import batches
 from harness.reporting import figures as fg
-from harness.reporting.stats import finite, range_of, t_interval
+from harness.reporting.stats import describe_mean, finite, range_of
 from harness.reporting.number_text import fmt
 from harness.reporting.tables import REFERENCE_IMPL
 
@@ -52,7 +52,8 @@ def _mean_bars(ax: Any, runs: pd.DataFrame, column: str) -> None:
         values = finite(group[column])
         if values.size == 0:
             continue
-        mean, (low, high) = values.mean(), t_interval(values, within=range_of(column))
+        described = describe_mean(values, within=range_of(column))
+        mean, low, high = described["mean"], described["ci_low"], described["ci_high"]
         err = None if np.isnan(low) else [[max(mean - low, 0)], [max(high - mean, 0)]]
         ax.bar(i, mean, yerr=err, capsize=5, color=fg.colour(impl, backend))
         ax.text(i + 0.05, mean, f" {fmt(float(mean))}", ha="left", va="bottom", fontsize="small")
