@@ -22,7 +22,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from harness.records import SHARED_CPU_LAUNCHERS
+from harness.records import SHARED_CPU_LAUNCHERS, UnreadableRecord
 
 log = logging.getLogger(__name__)
 _HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
@@ -41,7 +41,8 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
     at-exit fallback, the command's end and the SLURM launcher's early end all call this). A write
     the OS refuses exits WRITE_FAILED from the callback; where a line of its own follows (Ctrl-C, the
     SLURM launcher's summary) it is held for that line (`hold_write_failure`: not_done, say_held);
-    at exit (the status already non-zero) it is only said, in its one line."""
+    at exit (the status already non-zero) it is only said, in its one line. A record the step cannot
+    read is a warning in its words (unreadable_at_sweep_end), never held: see there."""
     from harness.write_failure import FREE_SPACE, WriteFailed, message, stop, stopped
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if str(sweep_dir.resolve()) in _HANDLED or stopped():
@@ -68,10 +69,27 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
             left = "the sweep's tables were not finished"
         note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
+    except UnreadableRecord as unreadable:  # a warning, never held: the command ends as it would
+        log.warning(unreadable_at_sweep_end(unreadable, sweep_dir, experiment=config.get("name"), merged=bool(merged)))
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
         log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}")
     if interrupted is not None:
         raise interrupted
+
+
+def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, experiment: str | None,
+                            merged: bool) -> str:
+    """The end-of-sweep step's warning for a record it cannot read (its tables', or, once they are written:
+    `merged`, its report's), in its words: what it left undone, the file, the fix, and rebuild_command to run
+    then (harness.sweep_merge.unreadable_said). A warning, as in a run's own report (harness.run.update_report),
+    not the command's refusal (exit 2): the file was readable when the command's check and its job read it, the
+    runs are recorded, and the tables and report are rebuilt from them. The command ends as it would: a line
+    of its own that counts the sweep's records says they cannot be counted (harness.run.finish_command, exit 1),
+    or, when only the report's record is unreadable, says nothing of it (exit 0 when no run failed)."""
+    from harness.sweep_merge import unreadable_said
+    return unreadable_said(unreadable, sweep_dir, experiment=experiment, merged=merged,
+                           command="sweep report not built" if merged else "sweep tables not written",
+                           then=f"rebuild with {rebuild_command(sweep_dir)}")
 
 
 def finish_armed() -> None:

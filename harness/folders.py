@@ -140,7 +140,7 @@ def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False
                          f"-m, its overrides and resume=true hydra.sweep.dir={path}, or choose a new {dir_key}")
     if not sweep_job:
         check_not_nested(path, dir_key)
-    others = _other_run_dirs(path)
+    others = _other_run_dirs(path, dir_key)
     if others:
         raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}); choose a new {dir_key}")
 
@@ -171,11 +171,18 @@ def check_not_nested(path: Path, dir_key: str) -> None:
                          f"it in; choose a {dir_key} outside it")
 
 
-def _other_run_dirs(path: Path) -> list[Path]:
-    """The runs' folders below `path` (not `path` itself), as the user wrote `path`."""
+def _other_run_dirs(path: Path, dir_key: str) -> list[Path]:
+    """The runs' folders below `path` (not `path` itself), as the user wrote `path`. A folder there it may not
+    list may hold some (find_run_dirs refuses it): a one-line ValueError in the check's words, `dir_key` the
+    setting that chose `path`."""
     if not path.is_dir():
         return []
-    return [path / d.relative_to(path.resolve()) for d in find_run_dirs([path]) if d != path.resolve()]
+    try:
+        found = find_run_dirs([path])
+    except UnreadableRecord as unlisted:
+        raise ValueError(unlisted.said(f"output folder {path}",
+                                       f"run the command again, or choose a new {dir_key}")) from None
+    return [path / d.relative_to(path.resolve()) for d in found if d != path.resolve()]
 
 
 def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir",
@@ -197,7 +204,7 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
         finish = " finish it with its own overrides and resume=true, or" if dir_key == "hydra.sweep.dir" else ""
         raise ValueError(f"output folder {path} already holds a sweep ({HYDRA_MULTIRUN_YAML});{finish} "
                          f"choose a new {dir_key}")
-    others = _other_run_dirs(path)
+    others = _other_run_dirs(path, dir_key)
     if others:
         raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}), which a sweep's tables "
                          f"would take in as jobs; choose a new {dir_key}")
@@ -209,7 +216,7 @@ def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:
     cut short or spoilt (Hydra's write of it failed) is left to Hydra, with one warning; one the OS will
     not let it read, or a folder in its place, is refused in one line."""
     if not is_sweep_folder(path):
-        if _other_run_dirs(path):
+        if _other_run_dirs(path, dir_key):
             raise ValueError(f"output folder {path} holds runs' folders but no sweep ({HYDRA_MULTIRUN_YAML}): nothing "
                              f"of this sweep to finish, and its tables would take them in as jobs; choose a new {dir_key}")
         return

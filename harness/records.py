@@ -128,11 +128,15 @@ class UnreadableRecord(ValueError):
     def __str__(self) -> str:
         return self.said("resume", "run the command again", moved=f" to run {self.run} again")
 
+    @property
+    def problem(self) -> str:
+        """What went wrong, without a fix: for a line whose own fix follows (a command's end counting records)."""
+        return f"cannot read {self.path} ({self.why})"
+
     def said(self, command: str, then: str, *, moved: str = "") -> str:
         """`command`'s one line: the file, the OS's error, and the fix, which is always to make it readable or
         to move it out of its folder (`moved`: what moving it out does), then `then`."""
-        return (f"{command}: cannot read {self.path} ({self.why}); make it readable, or move it out of "
-                f"{self.path.parent}{moved}, then {then}")
+        return f"{command}: {self.problem}; make it readable, or move it out of {self.path.parent}{moved}, then {then}"
 
 
 def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
@@ -159,10 +163,21 @@ def record_files(run_dir: str | os.PathLike) -> list[Path]:
     try:
         names = os.listdir(folder)
     except OSError as error:
-        if isinstance(error, FileNotFoundError) and not os.path.lexists(folder):
+        refused = unlisted(folder, error)
+        if refused is None:
             return []
-        raise UnreadableRecord(folder, describe_error(error)) from None
+        raise refused from None
     return [folder / name for name in sorted(names) if name.endswith(".json")]
+
+
+def unlisted(folder: str | os.PathLike, error: OSError) -> UnreadableRecord | None:
+    """What the OS's refusal to list `folder` means to a reader of records: None when nothing is there (not even
+    a link: gone since it was listed, or never there), else UnreadableRecord naming it, as it may hold, or lead
+    to, records. The one rule of record_files and of the walk that finds the run folders
+    (harness.runs_table.find_run_dirs)."""
+    if isinstance(error, FileNotFoundError) and not os.path.lexists(folder):
+        return None
+    return UnreadableRecord(folder, describe_error(error))
 
 
 def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job sub
 a config.yaml) is rerun job by job, every job even when some runs fail; when its jobs form one
 sweep, so do the rerun's (multirun.yaml, merged tables, one report: harness.sweep_merge). Exit
 status: 0 when every record matches, 3 when any differs (a run that fails now but not before is a
-difference), 2 when nothing could be run (or the new folder is being written by another process),
+difference), 2 when nothing could be run (or the new folder is being written by another process,
+or a record of the original could not be read again after some runs: those runs' records are kept),
 4 when a write failed (disk full: one line says which file), 130 after Ctrl-C.
 """
 
@@ -27,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from harness.atomic_write import atomic_write_text
-from harness.callbacks import rebuild_command
+from harness.callbacks import rebuild_command, unreadable_at_sweep_end
 from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
                              UnreadableRecord, read_records, record_name)
@@ -146,7 +147,9 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
 
     A failed run is a result like any other: it counts as identical only when the original
     failed with the same error. Nothing here exits, so every job of a sweep is rerun. A job of
-    a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run)."""
+    a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run). The
+    original's records are read again (which runs to make, then to compare): one the OS no longer
+    lets it read since check_jobs did raises UnreadableRecord, for main to refuse."""
     original_git = recorded_environment(folder).get("git") or {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
@@ -225,11 +228,15 @@ def check_jobs(jobs: list[Path], targets: list[Path]) -> None:
             raise ValueError(f"{refused.problem}, whose settings the rerun repeats; {refused.fix}") from None
         except UnreadableRecord as unreadable:  # a record, not config.yaml: the file, and the rerun's fix
             forget_prechecked()
-            raise ValueError(unreadable.said("rerun", "run the command again",
-                                             moved=" to leave its run out of the rerun")) from None
+            raise ValueError(_unreadable_said(unreadable)) from None
         except ValueError as ex:
             forget_prechecked()  # no job runs
             raise ValueError(f"{job / CONFIG_FILE} cannot run here: {str(ex).strip().splitlines()[0]}") from None
+
+
+def _unreadable_said(unreadable: UnreadableRecord) -> str:
+    """The rerun's line for a record it cannot read, before any job (check_jobs) or after some (main)."""
+    return unreadable.said("rerun", "run the command again", moved=" to leave its run out of the rerun")
 
 
 def check_into(into: Path, targets: list[Path], *, sweep: bool) -> None:
@@ -281,10 +288,13 @@ def end_sweep(into: Path, cfg: DictConfig) -> None:
     """The sweep's merged tables and, if its config asks, its report (harness.sweep_merge); a
     refused write stops with its one line, any other failure is a warning: the records are on disk."""
     rebuild = f"rebuild with {rebuild_command(into)}"
+    merged: list[bool] = []
     try:
-        finish_sweep(into, experiment=cfg.name, report=cfg.report)
+        finish_sweep(into, experiment=cfg.name, report=cfg.report, merged=merged)
     except WriteFailed as failure:
         stop(failure, into, rebuild)
+    except UnreadableRecord as unreadable:  # in the words of every sweep's end
+        log.warning(unreadable_at_sweep_end(unreadable, into, experiment=cfg.name, merged=bool(merged)))
     except Exception as ex:
         log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); {rebuild}")
 
@@ -312,15 +322,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as ex:
         sys.stderr.write(f"error: {ex}\n")
         return BAD_INPUT
-    status = IDENTICAL
+    status, refused = IDENTICAL, ""
     if sweep:
         start_sweep(folder, into)
     for job, target in zip(jobs, targets):
-        status = max(status, rerun_one(job, target, in_sweep=sweep))
+        try:
+            status = max(status, rerun_one(job, target, in_sweep=sweep))
+        except UnreadableRecord as unreadable:  # unreadable since check_jobs: the line, last; the new records stay
+            refused = _unreadable_said(unreadable)
+            break
         if status == INTERRUPTED:
             break
-    if sweep:  # after a Ctrl-C too: the tables and report show the jobs rerun so far
+    if sweep:  # after a Ctrl-C or a refusal too: the tables and report show the jobs rerun so far
         end_sweep(into, load_config(jobs[0]))
+    if refused:
+        sys.stderr.write(f"error: {refused}\n")
+        return BAD_INPUT
     return status
 
 

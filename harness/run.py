@@ -105,11 +105,16 @@ def end_sweep_job(outcome: Outcome, run_dir: Path, sweep_dir: Path) -> None:
 def merge_into_sweep(sweep_dir: Path, then: str) -> None:
     """Refresh SWEEP_DIR/runs.csv and summary.csv with this job's records; only a write the OS
     refuses (disk full) stops the job, with the one line of harness.write_failure."""
-    from .sweep_merge import merge_sweep
+    from .callbacks import rebuild_command
+    from .sweep_merge import merge_sweep, unreadable_said
     try:
         merge_sweep(sweep_dir)
     except WriteFailed as failure:
         stop(failure, sweep_dir, then)
+    except UnreadableRecord as unreadable:  # another job's (run_config refuses its own): the sweep's words
+        log.warning(unreadable_said(unreadable, sweep_dir, experiment=None, merged=False,
+                                    command="sweep tables not refreshed",
+                                    then=f"rebuild with {rebuild_command(sweep_dir)}"))
     except Exception as ex:  # the job's own records are safe; the callback merges again at the end
         log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
@@ -207,6 +212,8 @@ def count_records(folder: Path, *, sweep: bool,
     try:
         rows = sweep_runs(folder).to_dict("records") if sweep else read_records(folder)
         uncounted = ""
+    except UnreadableRecord as unreadable:  # the file, not resume's fix: the line's own fix follows
+        rows, uncounted = [], unreadable.problem
     except Exception as ex:  # the line must come whatever the folder holds
         rows, uncounted = [], f"{type(ex).__name__}: {ex}"
     names = [f"{row['job']}/{record_name(row)}" if sweep else record_name(row) for row in rows]

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import pandas as pd
 
 from harness.atomic_write import atomic_write_text
-from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, read_records
+from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, read_records, unlisted
 from harness.write_failure import writing
 
 RUNS_CSV = "runs.csv"
@@ -74,13 +74,22 @@ def find_run_dirs(roots: Iterable[str | os.PathLike]) -> list[Path]:
     """Every directory under `roots` (or a root itself) that holds a records/ folder, or anything else in its
     place (a file, a link to nothing): that folder's records cannot be read (harness.records.record_files
     says why), and leaving it out would make it a folder of no runs. Links to folders are not followed
-    below the roots (os.walk), as Path.rglob did not."""
+    below the roots (os.walk), as Path.rglob did not. A folder it may not list (EACCES, EIO) may hold runs
+    too: harness.records.UnreadableRecord naming it (_refuse_unlisted), never passed over as os.walk does."""
     found: set[Path] = set()
     for root in roots:
-        for folder, folders, files in os.walk(root):
+        for folder, folders, files in os.walk(root, onerror=_refuse_unlisted):
             if RECORDS_DIRNAME in folders or RECORDS_DIRNAME in files:
                 found.add(Path(folder).resolve())
     return sorted(found)
+
+
+def _refuse_unlisted(error: OSError) -> None:
+    """os.walk's onerror: a folder it cannot list, by the rule of a records/ it cannot list
+    (harness.records.unlisted); a root that is not there, or a folder gone since listed, holds no runs."""
+    refused = unlisted(Path(error.filename).absolute(), error)
+    if refused is not None:
+        raise refused from None
 
 
 def load_runs(roots: Iterable[str | os.PathLike]) -> pd.DataFrame:

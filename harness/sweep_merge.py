@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from harness.atomic_write import atomic_write_text
-from harness.records import HYDRA_DIRNAME, HYDRA_OVERRIDES_YAML, RECORD_FIELDS
+from harness.records import HYDRA_DIRNAME, HYDRA_OVERRIDES_YAML, RECORD_FIELDS, UnreadableRecord
 from harness.runs_table import RUNS_CSV, csv_text, load_runs, locked
 from harness.write_failure import WriteFailed, stop
 
@@ -92,21 +92,48 @@ def finish_sweep(sweep_dir: str | os.PathLike, *, experiment: str | None, report
     return index
 
 
+def unreadable_said(unreadable: UnreadableRecord, sweep_dir: str | os.PathLike, *, experiment: str | None,
+                    merged: bool, command: str, then: str) -> str:
+    """`command`'s line for a record finish_sweep cannot read (harness.records.read_records raises it rather than
+    leave a record that may be good out of a table), with `then`, how to redo the step, and what is left as it
+    was: the sweep's tables, whose records are read before they are written, or, once they are (`merged`: the
+    report's reading failed, under the results folder the sweep belongs to), the previous report. The one
+    wording of python -m harness.sweep_merge and of every end of a sweep (harness.callbacks, harness.rerun)."""
+    if merged:
+        from harness.reporting.batches import report_root
+        from harness.reporting.build import REPORT_DIRNAME, unreadable_record_said
+        out = report_root(sweep_dir, experiment) / REPORT_DIRNAME
+        return unreadable_record_said(unreadable, out, command=command, again=then)
+    return unreadable.said(command, f"{then}; the sweep's {RUNS_CSV} and {SUMMARY_CSV} in {sweep_dir} are left "
+                                    "as they were")
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m harness.sweep_merge SWEEP_DIR [--no-report]`: redo the end-of-sweep step by hand
-    (e.g. after the launching process was killed while cluster jobs went on)."""
+    (e.g. after the launching process was killed while cluster jobs went on). A record it cannot read
+    is refused in one line (exit 2), before the tables or the report it stops are written; a failed
+    write stops (exit 4)."""
     import argparse
+
+    from harness.callbacks import rebuild_command
+    from harness.precheck import refuse
     parser = argparse.ArgumentParser(prog="python -m harness.sweep_merge", description=main.__doc__)
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--no-report", action="store_true", help="write the tables only")
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         parser.error(f"no such folder: {args.sweep_dir}; pass the sweep folder (hydra.sweep.dir)")
-    experiment = next((str(e) for e in load_runs([args.sweep_dir])["experiment"].dropna()), None)
+    again = f"run {rebuild_command(args.sweep_dir)} again"
+    experiment: str | None = None
+    merged: list[bool] = []
     try:
-        finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report)
+        experiment = next((str(e) for e in load_runs([args.sweep_dir])["experiment"].dropna()), None)
+        finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report, merged=merged)
+    except UnreadableRecord as unreadable:  # may be a good record: never left out of the tables
+        refuse(ValueError(unreadable_said(unreadable, args.sweep_dir, experiment=experiment, merged=bool(merged),
+                                          command="sweep_merge", then=again)))
     except WriteFailed as failure:
-        stop(failure, args.sweep_dir, f"run python -m harness.sweep_merge {args.sweep_dir} again")
+        stop(failure, args.sweep_dir, again)
     return 0
 
 

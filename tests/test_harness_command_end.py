@@ -688,3 +688,120 @@ def test_a_refusal_without_a_message_still_ends_in_one_line(capsys: pytest.Captu
         refuse(ValueError("  "))
     assert stop.value.code == 2
     assert capsys.readouterr().err == "error: ValueError\n"
+
+
+def _sweep_of_records(results: Path) -> Path:
+    """A sweep of two jobs (seeds 0 and 1 each, all ok) in Hydra's layout under `results`, beside another run of
+    its experiment, as its jobs leave it: their records and the sweep's tables each job's merge wrote."""
+    from harness.records import write_record
+    sweep = results.resolve() / "titanic_sgd" / "multirun" / "2026-01-01_00-00-00"
+
+    def record(seed: int) -> dict:
+        return dict(experiment="titanic_sgd", impl="mlp", backend="numpy", dataset="titanic", seed=seed,
+                    status="ok", fit_seconds=1.0 + seed, test_accuracy=0.8)
+    for job in ("0", "1"):
+        for seed in (0, 1):
+            write_record(sweep / job, record(seed))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    write_record(results.resolve() / "titanic_sgd" / "2026-01-02_00-00-00", record(0))
+    harness.sweep_merge.merge_sweep(sweep)
+    return sweep
+
+
+def _linked_to_nothing(path: Path) -> str:
+    """`path`, a record, made a link to nothing (a volume not mounted here); the OS's words for reading it."""
+    path.unlink()
+    path.symlink_to("/nonexistent")
+    return "No such file or directory (ENOENT)"
+
+
+def _sweep_tables(sweep: Path) -> dict[str, bytes]:
+    return {name: (sweep / name).read_bytes() for name in ("runs.csv", "summary.csv")}
+
+
+def _sweep_end_of(sweep: Path, monkeypatch: pytest.MonkeyPatch, report: bool) -> object:
+    """The config of a sweep in `sweep` whose jobs have all returned, in a fresh process (nothing stopped it yet)."""
+    from omegaconf import OmegaConf
+
+    from harness import callbacks, write_failure
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "titanic_sgd", "report": report})
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    return config
+
+
+def _warned(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelname == "WARNING"]
+
+
+def test_a_record_the_sweeps_end_cannot_read_is_said_in_its_words_and_the_command_ends_as_it_would(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A record of the sweep the end-of-sweep merge cannot read (readable when its job tabled it: a disk that
+    failed since): the warning said resume's line ('sweep tables not written (UnreadableRecord: resume: ... to
+    run it again, then run the command again)'), and so did the command's end, which counts the records. The
+    warning now says the sweep end's fix, the sweep_merge command; it stays a warning, as in a run's own report
+    (the runs are recorded, the tables are rebuilt from them), and the command ends as it would with records it
+    cannot count: exit 1, its one line naming the file without resume's fix. The tables are left as they were."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    sweep = _sweep_of_records(tmp_path / "results")
+    config = _sweep_end_of(sweep, monkeypatch, report=False)
+    path = sweep / "1" / "records" / "mlp-numpy-seed0.json"
+    why = _linked_to_nothing(path)
+    before = _sweep_tables(sweep)
+    with caplog.at_level("WARNING"), pytest.raises(SystemExit) as stop, \
+            ends_in_one_line(("hydra.sweep.dir", sweep)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert stop.value.code == 1
+    assert _warned(caplog, "harness.callbacks") == [
+        f"sweep tables not written: cannot read {path} ({why}); make it readable, or move it out of {path.parent}, "
+        f"then rebuild with python -m harness.sweep_merge {sweep}; the sweep's runs.csv and summary.csv in {sweep} "
+        "are left as they were"]
+    assert capsys.readouterr().err == (
+        f"error: the records in {sweep} could not be counted (cannot read {path} ({why})), so whether runs failed "
+        f"is not known; python -m harness.sweep_merge {sweep} tables them once they can be read\n")
+    assert _sweep_tables(sweep) == before and path.is_symlink()
+
+
+def test_a_record_only_the_sweeps_report_cannot_read_is_a_warning_in_its_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One elsewhere under the results folder the sweep's report covers: the tables are written, the report is
+    not; a warning in the sweep end's words (not 'sweep tables not written' in resume's), and the command ends
+    as it would: every run of the sweep is recorded and counted, none failed, exit 0."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    results = tmp_path / "results"
+    sweep = _sweep_of_records(results)
+    config = _sweep_end_of(sweep, monkeypatch, report=True)
+    path = results.resolve() / "titanic_sgd" / "2026-01-02_00-00-00" / "records" / "mlp-numpy-seed0.json"
+    why = _linked_to_nothing(path)
+    with caplog.at_level("WARNING"), ends_in_one_line(("hydra.sweep.dir", sweep)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert _warned(caplog, "harness.callbacks") == [
+        f"sweep report not built: cannot read {path} ({why}); make it readable, or move it out of {path.parent}, "
+        f"then rebuild with python -m harness.sweep_merge {sweep}; the previous report in "
+        f"{results.resolve() / 'report'} is left as it was"]
+    assert capsys.readouterr().err == ""
+    assert len(pd.read_csv(sweep / "runs.csv")) == 4 and not (results / "report").exists()
+
+
+def test_a_record_a_jobs_merge_or_a_reruns_sweep_end_cannot_read_is_said_in_the_sweeps_words(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The job's own merge into the sweep's tables, and the end of a rerun's sweep (python -m harness.rerun), warn
+    as the sweep's end does, in its words: both said resume's line ('UnreadableRecord: resume: ...')."""
+    from omegaconf import OmegaConf
+
+    from harness import rerun
+    sweep = _sweep_of_records(tmp_path / "results")
+    path = sweep / "0" / "records" / "mlp-numpy-seed1.json"
+    why = _linked_to_nothing(path)
+    fix = (f"cannot read {path} ({why}); make it readable, or move it out of {path.parent}, then rebuild with python "
+           f"-m harness.sweep_merge {sweep}; the sweep's runs.csv and summary.csv in {sweep} are left as they were")
+    with caplog.at_level("WARNING"):
+        harness.run.merge_into_sweep(sweep, "finish with resume=true")
+        rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))
+    assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix}"]
+    assert _warned(caplog, "harness.rerun") == [f"sweep tables not written: {fix}"]

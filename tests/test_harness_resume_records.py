@@ -440,6 +440,68 @@ def test_rerun_refuses_a_link_to_nothing_among_the_records_in_its_own_line(fake_
     assert not (tmp_path / "b").exists() and path.is_symlink()
 
 
+def _rerun_line(path: Path, why: str) -> str:
+    """rerun's one line for a record it cannot read (check_jobs')."""
+    return (f"error: rerun: cannot read {path} ({why}); make it readable, or move it out of {path.parent} to leave "
+            f"its run out of the rerun, then run the command again\n")
+
+
+def _lost_after(monkeypatch: pytest.MonkeyPatch, folder: Path, path: Path) -> None:
+    """The record at `path` becomes a link to nothing (a disk that failed, a volume gone) once the rerun has run
+    `folder` again."""
+    from harness import rerun
+    real = rerun._run_again
+
+    def run_again(job: Path, *args: object, **kwargs: object) -> object:
+        outcome = real(job, *args, **kwargs)
+        if job == folder:
+            path.unlink()
+            path.symlink_to("/nonexistent")
+        return outcome
+    monkeypatch.setattr(rerun, "_run_again", run_again)
+
+
+def test_rerun_refuses_a_record_unreadable_since_its_check_in_its_line_and_keeps_its_runs(
+        fake_mlp, tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_jobs reads the original's records before any run; differences() reads them again after the runs,
+    to compare: one the OS no longer lets it read there ended the rerun in a traceback (UnreadableRecord).
+    Now the rerun's line (check_jobs'), exit 2, and the records the rerun made are kept."""
+    from harness.rerun import main
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path / "a", launcher="basic", command="test")
+    path = _records(tmp_path / "a") / "mlp-numpy-seed1.json"
+    _lost_after(monkeypatch, tmp_path / "a", path)
+    capsys.readouterr()
+    assert main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == _rerun_line(path, "No such file or directory (ENOENT)")
+    assert [r["seed"] for r in read_records(tmp_path / "b")] == [0, 1] and path.is_symlink()
+
+
+def test_a_sweeps_rerun_refuses_a_record_unreadable_by_a_later_job_and_tables_the_jobs_rerun(
+        fake_mlp, tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep is rerun job by job, each reading its original's records as its turn comes (rerun_configs): one
+    unreadable by then (job 1's, lost while job 0 ran) is refused in the same line, exit 2, printed last; job
+    0's new records are kept, and the rerun's sweep tables show them, as after Ctrl-C."""
+    import pandas as pd
+
+    from harness.rerun import main
+    fake_mlp({})
+    sweep = tmp_path / "sweep"
+    for job in ("0", "1"):
+        run_config(config("runs=2"), sweep / job, launcher="basic", command="test")
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    path = _records(sweep / "1") / "mlp-numpy-seed0.json"
+    _lost_after(monkeypatch, sweep / "0", path)
+    capsys.readouterr()
+    assert main([str(sweep), "--into", str(tmp_path / "again")]) == 2
+    assert capsys.readouterr().err == _rerun_line(path, "No such file or directory (ENOENT)")
+    assert [r["seed"] for r in read_records(tmp_path / "again" / "0")] == [0, 1]
+    assert not (tmp_path / "again" / "1").exists()
+    assert pd.read_csv(tmp_path / "again" / "runs.csv")["job"].tolist() == [0, 0]
+
+
 def _state(folder: Path) -> dict[str, object]:
     """Every entry below `folder` (links not followed): a file's bytes, a link's target, a folder's None."""
     state: dict[str, object] = {}
@@ -659,3 +721,32 @@ def test_a_folder_in_a_sweeps_multirun_yaml_place_is_refused_as_unreadable(tmp_p
     assert str(refused.value) == (
         f"output folder {sweep} already holds a sweep (multirun.yaml); finish it with its own overrides and "
         f"resume=true, or choose a new hydra.sweep.dir")
+
+
+def test_the_check_refuses_a_folder_in_the_run_folder_it_cannot_list_in_its_words(
+        fake_mlp, tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check that a run's folder holds no other runs' folders walks it (harness.runs_table.find_run_dirs): a
+    folder there it may not list (EACCES; as root os.scandir is made to refuse it) may hold runs, which the
+    folder's tables would take in. It was passed over; it is refused now before any run, exit 2, in the check's
+    words (not resume's), nothing changed."""
+    import errno
+    fake_mlp({})
+    run_dir = tmp_path / "run"
+    hidden = (run_dir / "kept").resolve()
+    hidden.mkdir(parents=True)
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if isinstance(path, (str, os.PathLike)) and Path(path).resolve() == hidden:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    before = _state(run_dir)
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=1"), run_dir, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: output folder {run_dir.absolute()}: cannot read {hidden} (Permission denied (EACCES)); make it "
+        f"readable, or move it out of {hidden.parent}, then run the command again, or choose a new hydra.run.dir\n")
+    assert _state(run_dir) == before

@@ -195,3 +195,103 @@ def test_a_records_folder_that_is_no_folder_is_no_run_folder_without_records(
     assert stop.value.code == 2
     assert capsys.readouterr().err == _report_line(records, why, root / "report")
     assert records.is_symlink() or records.read_text() == "kept"
+
+
+# python -m harness.sweep_merge reads every record of the sweep for its tables, then, for its report, every
+# record of the results folder the sweep belongs to: one the OS will not let it read is refused in one line
+# (exit 2), in the command's own words, nothing it wrote before lost.
+@pytest.fixture
+def merged_sweep(tmp_path: Path) -> Path:
+    """A sweep of two jobs (seeds 0 and 1 each) in Hydra's layout under tmp_path/results, beside another run of
+    the experiment, its tables and its report built by python -m harness.sweep_merge."""
+    from harness import sweep_merge
+    results = tmp_path / "results"
+    sweep = results / "titanic_adam" / "multirun" / "2026-01-01_00-00-00"
+    for job in ("0", "1"):
+        for seed in (0, 1):
+            write_record(sweep / job, _record(seed))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    write_record(results / "titanic_adam" / "2026-01-02_00-00-00", _record(0))
+    assert sweep_merge.main([str(sweep)]) == 0
+    assert (results / "report" / "index.html").is_file()
+    return sweep
+
+
+def _sweep_merge_line(path: Path, why: str, sweep: Path, kept: str) -> str:
+    return (f"error: sweep_merge: cannot read {path} ({why}); make it readable, or move it out of {path.parent}, "
+            f"then run python -m harness.sweep_merge {sweep} again; {kept}\n")
+
+
+def _sweep_tables(sweep: Path) -> dict[str, bytes]:
+    return {name: (sweep / name).read_bytes() for name in ("runs.csv", "summary.csv")}
+
+
+@pytest.mark.parametrize("where", ["in the sweep", "elsewhere in the report"])
+@pytest.mark.parametrize("fault", UNREADABLE)
+def test_sweep_merge_refuses_a_record_it_cannot_read_and_keeps_what_it_wrote_before(
+        merged_sweep: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, fault: str,
+        where: str) -> None:
+    """Its main caught only a failed write: a traceback, exit 1. One in the sweep stops it before its tables
+    (the previous runs.csv and summary.csv stay), one elsewhere under the results folder before its report
+    (the previous report stays), both read before anything of theirs is written."""
+    from harness import sweep_merge
+    results = merged_sweep.parents[2]
+    tables_before, report_before = _sweep_tables(merged_sweep), _report_files(results / "report")
+    if where == "in the sweep":
+        path = merged_sweep.resolve() / "1" / "records" / "mlp-numpy-seed1.json"
+        kept = f"the sweep's runs.csv and summary.csv in {merged_sweep} are left as they were"
+    else:
+        path = results.resolve() / "titanic_adam" / "2026-01-02_00-00-00" / "records" / "mlp-numpy-seed0.json"
+        kept = f"the previous report in {results.resolve() / 'report'} is left as it was"
+    why = _make_unreadable(path, fault, monkeypatch)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        sweep_merge.main([str(merged_sweep)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _sweep_merge_line(path, why, merged_sweep, kept)
+    assert _sweep_tables(merged_sweep) == tables_before
+    assert _report_files(results / "report") == report_before
+    assert not [p for p in results.rglob(".report*")]
+
+
+def test_the_sweep_merge_command_refuses_it_in_one_line(merged_sweep: Path) -> None:
+    """The command as a user runs it to redo a sweep's end: one line on stderr, exit 2, no traceback."""
+    path = merged_sweep.resolve() / "0" / "records" / "mlp-numpy-seed0.json"
+    why = _make_unreadable(path, "link to nothing")
+    before = _sweep_tables(merged_sweep)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "harness.sweep_merge", str(merged_sweep)], cwd=merged_sweep,
+                          env=env, capture_output=True, text=True, timeout=300)
+    kept = f"the sweep's runs.csv and summary.csv in {merged_sweep} are left as they were"
+    assert (done.returncode, done.stderr, done.stdout) == (2, _sweep_merge_line(path, why, merged_sweep, kept), "")
+    assert _sweep_tables(merged_sweep) == before and path.is_symlink()
+
+
+def test_the_report_refuses_a_folder_under_its_roots_it_cannot_list(run_dir: Path, capsys: pytest.CaptureFixture,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """find_run_dirs walked the results folder with os.walk, which passes over a folder it may not list
+    (EACCES) without a word: that folder's runs dropped out of the report, which read as if they had never
+    run. It is refused now like a record the report cannot read: one line, exit 2, the previous report kept.
+    (As root every folder can be listed: os.scandir is made to refuse it as it refuses another user.)"""
+    from harness.runs_table import find_run_dirs
+    root = run_dir.parent.parent
+    assert report.main([str(root)]) == 0
+    before = _report_files(root / "report")
+    hidden = run_dir.parent.resolve()
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if isinstance(path, (str, os.PathLike)) and Path(path).resolve() == hidden:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(UnreadableRecord) as refused:
+        find_run_dirs([root])
+    assert (refused.value.path, refused.value.why) == (hidden, "Permission denied (EACCES)")
+    assert find_run_dirs([root / "nothing here"]) == []  # a root that is not there holds no runs, as before
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        report.main([str(root)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == _report_line(hidden, "Permission denied (EACCES)", root / "report")
+    assert _report_files(root / "report") == before
