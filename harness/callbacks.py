@@ -36,20 +36,25 @@ def rebuild_command(sweep_dir: str | Path) -> str:
     return f"python -m harness.sweep_merge {sweep_dir}"
 
 
-def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_write_failure: bool = False) -> None:
+def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
+                hold_write_failure: bool = False) -> str | None:
     """Merge the sweep's tables and build its report, once per sweep folder (the callback, its
     at-exit fallback, the command's end and the SLURM launcher's early end all call this). A write
     the OS refuses exits WRITE_FAILED from the callback; where a line of its own follows (Ctrl-C, the
     SLURM launcher's summary) it is held for that line (`hold_write_failure`: not_done, say_held);
     at exit (the status already non-zero) it is only said, in its one line. A record the step cannot
-    read is a warning in its words (unreadable_at_sweep_end), never held: see there."""
+    read is a warning in its words (unreadable_at_sweep_end), never held: see there; so is any other error.
+    Returns that warning where it left the tables unwritten, for a line of the command's own that would
+    otherwise say they are merged (the SLURM launcher's summary); None where they are written, where a
+    refused write stopped them (said or held as above), or where the step is not this call's."""
     from harness.write_failure import FREE_SPACE, WriteFailed, message, stop, stopped
     sweep_dir = Path(str(config.hydra.sweep.dir))
     if str(sweep_dir.resolve()) in _HANDLED or stopped():
-        return
+        return None
     _HANDLED.add(str(sweep_dir.resolve()))
     interrupted = _rate_after(sweep_dir)
     merged: list[bool] = []
+    warned = ""
     report = bool(config.get("report", True))
     try:
         from harness.sweep_merge import finish_sweep
@@ -70,11 +75,14 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False, hold_wr
         note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
     except UnreadableRecord as unreadable:  # a warning, never held: the command ends as it would
-        log.warning(unreadable_at_sweep_end(unreadable, sweep_dir, experiment=config.get("name"), merged=bool(merged)))
+        warned = unreadable_at_sweep_end(unreadable, sweep_dir, experiment=config.get("name"), merged=bool(merged))
     except Exception as ex:  # the records are on disk; the tables can be rebuilt later
-        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}")
+        warned = f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}"
+    if warned:
+        log.warning(warned)
     if interrupted is not None:
         raise interrupted
+    return warned if warned and not merged else None
 
 
 def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, experiment: str | None,

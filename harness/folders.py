@@ -16,8 +16,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import (CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, read_to_resume,
-                             record_files)
+from harness.records import (CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, is_run_folder,
+                             read_to_resume, record_files)
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
 from harness.settings_file import SettingsFileError, SpoiltSettings, UnreadableSettings, load_settings, read_settings
@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def _holds_records(folder: Path) -> bool:
-    """Whether `folder` is a run's: its records/ holds at least one record."""
-    return any((folder / RECORDS_DIRNAME).glob("*.json"))
+    """Whether `folder`'s records/ holds at least one record (by the listing every reader uses,
+    harness.records.record_files): asked once check_records_folder has refused a records/ it cannot list."""
+    return bool(record_files(folder))
 
 
 def is_sweep_folder(folder: str | os.PathLike) -> bool:
@@ -119,8 +120,8 @@ def check_records_folder(path: Path, dir_key: str) -> None:
     record's write, after a run, as if the disk were full. Refused either way before any run, in one line
     naming it (a link, where it points), the OS's error and the fix; nothing is changed."""
     records = path / RECORDS_DIRNAME
-    if records.is_symlink() and not records.exists():
-        target = os.readlink(records)
+    target = _link_to_nothing(records)
+    if target is not None:
         raise ValueError(f"{records} is a link to {target}, which is not there (a volume not mounted here?); mount "
                          f"or restore {target}, or remove the link, or choose a new {dir_key}")
     try:
@@ -128,6 +129,11 @@ def check_records_folder(path: Path, dir_key: str) -> None:
     except UnreadableRecord as unlisted:
         raise ValueError(f"{records} cannot be read as the folder of the runs' records ({unlisted.why}); make it a "
                          f"folder the harness can read, or move it out of {path}, or choose a new {dir_key}") from None
+
+
+def _link_to_nothing(path: Path) -> str | None:
+    """Where `path` points when it is a link to nothing (a volume not mounted here?), else None."""
+    return os.readlink(path) if path.is_symlink() and not path.exists() else None
 
 
 def check_single_run_folder(path: Path, dir_key: str, *, sweep_job: bool = False) -> None:
@@ -153,8 +159,9 @@ def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
 
 
 def enclosing_run(folder: str | os.PathLike) -> Path | None:
-    """The nearest folder above `folder` holding a run's records, else None."""
-    return next((a for a in Path(folder).resolve().parents if _holds_records(a)), None)
+    """The nearest folder above `folder` that is a run's (harness.records.is_run_folder, the rule of the report's
+    walk, which would take `folder` in with it), else None."""
+    return next((a for a in Path(folder).resolve().parents if is_run_folder(a)), None)
 
 
 def check_not_nested(path: Path, dir_key: str) -> None:
@@ -187,15 +194,13 @@ def _other_run_dirs(path: Path, dir_key: str) -> list[Path]:
 
 def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, dir_key: str = "hydra.sweep.dir",
                        name: str | None = None) -> None:
-    """A sweep's folder is not a single run's and lies inside no other sweep or run; without resume it
-    holds no sweep and no runs' folders either, and with resume only a sweep of its own (experiment
-    `name`): the sweep's merge would take every records/ folder below it in as a job and replace the
-    folder's runs.csv and summary.csv (the converse of check_single_run_folder). `dir_key` is the
-    setting that chose it (--into for a rerun)."""
+    """A sweep's folder is not a single run's (nothing in its records/ place: check_no_records_of_its_own) and
+    lies inside no other sweep or run; without resume it holds no sweep and no runs' folders either, and with
+    resume only a sweep of its own (experiment `name`): the sweep's merge would take every records/ folder
+    below it in as a job and replace the folder's runs.csv and summary.csv (the converse of
+    check_single_run_folder). `dir_key` is the setting that chose it (--into for a rerun)."""
     path = Path(sweep_dir).absolute()
-    if _holds_records(path):
-        raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
-                         f"choose a new {dir_key}")
+    check_no_records_of_its_own(path, dir_key)
     check_not_nested(path, dir_key)
     if resume:
         _check_own_sweep(path, dir_key, name)
@@ -208,6 +213,29 @@ def check_sweep_folder(sweep_dir: str | os.PathLike, *, resume: bool = False, di
     if others:
         raise ValueError(f"output folder {path} holds other runs' folders ({others[0]}), which a sweep's tables "
                          f"would take in as jobs; choose a new {dir_key}")
+
+
+def check_no_records_of_its_own(path: Path, dir_key: str) -> None:
+    """A sweep's folder is no run's: its jobs write their records/ below it, never one of its own. Anything in its
+    records/ place (harness.records.is_run_folder) makes the sweep's tables (harness.runs_table.find_run_dirs) take
+    the folder itself in as a run's: records there would join the sweep, and a file, a link to nothing or a folder
+    it cannot list would fail every merge after every job had run. Refused before any job, in one line: records
+    as a single run's folder; anything else naming what stands there and the fix (move it out)."""
+    if not is_run_folder(path):
+        return
+    records = path / RECORDS_DIRNAME
+    try:
+        held = record_files(path)
+    except UnreadableRecord as unlisted:
+        target = _link_to_nothing(records)
+        state = unlisted.why if target is None else f"a link to {target}, which is not there"
+    else:
+        if held:
+            raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
+                             f"choose a new {dir_key}")
+        state = "no record in it"
+    raise ValueError(f"output folder {path} holds {records} ({state}), which makes it a run's folder to the sweep's "
+                     f"tables; move it out of {path}, or choose a new {dir_key}")
 
 
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:

@@ -25,7 +25,8 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 class BadInput(ValueError):
-    """A command the harness refuses before doing any work."""
+    """A command the harness refuses before doing any work (the check here), or input a command meets later and
+    refuses all the same (a record it cannot read): the error every command hands refuse()."""
 
 
 def experiment_names() -> list[str]:
@@ -309,9 +310,10 @@ def refusals_said_at_the_end() -> Iterator[None]:
         _SAID_AT_THE_END.pop()
 
 
-def refuse(error: Exception) -> NoReturn:
-    """Bad input: the error's first line on stderr and exit 2, the one way every command refuses; said at
-    the command's end where it holds refusals (Refused), by the command where a worker's job refuses (JobRefused)."""
+def refuse(error: ValueError) -> NoReturn:
+    """Bad input (BadInput, or a check's ValueError: every refusal of the harness is one): the error's first line on
+    stderr and exit 2, the one way every command refuses; said at the command's end where it holds refusals
+    (Refused), by the command where a worker's job refuses (JobRefused)."""
     from harness.write_failure import reports_to_the_command
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if reports_to_the_command():

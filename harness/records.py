@@ -154,6 +154,14 @@ def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
         raise UnreadableRecord(path, describe_error(error), run) from None
 
 
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a run's to the harness: anything stands in its records/ place (a folder, even one of no
+    records, a file, a link to nothing). A records/ it cannot list may hold, or lead to, the folder's records
+    (record_files refuses it), so such a folder is never taken for one of no runs. The one rule of the walk that
+    finds the run folders (harness.runs_table.find_run_dirs) and of the folder checks (harness.folders)."""
+    return os.path.lexists(Path(folder) / RECORDS_DIRNAME)
+
+
 def record_files(run_dir: str | os.PathLike) -> list[Path]:
     """The *.json files of `run_dir`'s records/, by name; [] where nothing is in records/' place. A records/
     the OS will not list (a file in its place, a link to nothing, EACCES, EIO) may hold, or lead to, the

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.precheck import refuse
+from harness.precheck import BadInput, refuse
 from harness.records import UnreadableRecord
 from harness.reporting import build_report
 from harness.reporting.build import REPORT_DIRNAME, unreadable_record_said
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         index = build_report(args.dirs, args.out, all_runs=args.all_runs, reference_path=args.reference)
     except UnreadableRecord as unreadable:  # may be a good record: never left out of the tables
-        refuse(unreadable_record_said(unreadable, report_folder(args)))
+        refuse(BadInput(unreadable_record_said(unreadable, report_folder(args))))
     except WriteFailed as failure:
         stop(failure, args.out or args.dirs[0], "run this command again")
     print(f"report: {index.resolve()}")

@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from harness import folder_lock
 from harness.atomic_write import atomic_write_text
-from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, UnreadableRecord
+from harness.records import CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, UnreadableRecord, is_run_folder
 from harness.write_failure import (WriteFailed, finish_with_resume, quiet_log_file_failures, report_to_the_command,
                                    stop, writing)
 
-from .precheck import refuse
+from .precheck import BadInput, refuse
 from .run_settings import machine_settings
 from .sweep import Outcome, run_plan
 from .folders import check_output_dir
@@ -248,10 +248,18 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
                                after_at_sweep_end)
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
         refuse(busy)
-    except UnreadableRecord as unreadable:  # met by the runs.csv rebuild (any name): the command's check's line
-        refuse(unreadable)
+    except UnreadableRecord as unreadable:  # met by the runs.csv rebuild (any name), after the runs before it
+        refuse(BadInput(_unreadable_in_rebuild(unreadable, resume=cfg.resume, then=then)))
     except WriteFailed as failure:
         stop(failure, run_dir, then)
+
+
+def _unreadable_in_rebuild(unreadable: UnreadableRecord, *, resume: bool, then: str) -> str:
+    """The line for a record the runs.csv rebuild after a run cannot read (harness.records.read_records reads every
+    file of records/; the records of the runs before it are kept). Resuming, resume's own line, the command's
+    check's: the command run again resumes. A new run's folder (a new sweep's job's) holds records by then, so the
+    command run again would be refused ('already holds records'): `then`, how to finish it with resume=true."""
+    return str(unreadable) if resume else unreadable.said("runs.csv not rebuilt", then)
 
 
 def _checked(check: Any, run_dir: Path, *, cleanup: bool) -> Any:
@@ -370,7 +378,7 @@ def create_new(path: Path, text: str) -> bool:
 
 def remove_if_empty(run_dir: Path) -> None:
     """Undo what Hydra created for a rejected job (.hydra/ and the log) when nothing else is there."""
-    if not run_dir.is_dir() or (run_dir / "records").exists() or (run_dir / CONFIG_FILE).exists():
+    if not run_dir.is_dir() or is_run_folder(run_dir) or (run_dir / CONFIG_FILE).exists():
         return
     if folder_lock.held_elsewhere(run_dir):  # another run has just started there and wrote nothing yet
         return

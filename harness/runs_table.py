@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import pandas as pd
 
 from harness.atomic_write import atomic_write_text
-from harness.records import RECORD_FIELDS, RECORDS_DIRNAME, read_records, unlisted
+from harness.records import RECORD_FIELDS, is_run_folder, read_records, unlisted
 from harness.write_failure import writing
 
 RUNS_CSV = "runs.csv"
@@ -71,15 +71,15 @@ def write_runs_csv(run_dir: str | os.PathLike) -> Path:
 
 
 def find_run_dirs(roots: Iterable[str | os.PathLike]) -> list[Path]:
-    """Every directory under `roots` (or a root itself) that holds a records/ folder, or anything else in its
-    place (a file, a link to nothing): that folder's records cannot be read (harness.records.record_files
-    says why), and leaving it out would make it a folder of no runs. Links to folders are not followed
-    below the roots (os.walk), as Path.rglob did not. A folder it may not list (EACCES, EIO) may hold runs
-    too: harness.records.UnreadableRecord naming it (_refuse_unlisted), never passed over as os.walk does."""
+    """Every directory under `roots` (or a root itself) that is a run's (harness.records.is_run_folder: a records/
+    folder, or anything else in its place, a file, a link to nothing, whose records cannot be read:
+    harness.records.record_files says why; leaving it out would make it a folder of no runs). Links to folders
+    are not followed below the roots (os.walk), as Path.rglob did not. A folder it may not list (EACCES, EIO) may
+    hold runs too: harness.records.UnreadableRecord naming it (_refuse_unlisted), never passed over as os.walk does."""
     found: set[Path] = set()
     for root in roots:
-        for folder, folders, files in os.walk(root, onerror=_refuse_unlisted):
-            if RECORDS_DIRNAME in folders or RECORDS_DIRNAME in files:
+        for folder, _, _ in os.walk(root, onerror=_refuse_unlisted):
+            if is_run_folder(folder):
                 found.add(Path(folder).resolve())
     return sorted(found)
 

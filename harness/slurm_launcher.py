@@ -147,8 +147,10 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
         finished, then end in one summary line, printed last as every command's end: which jobs did
         not finish, the finished jobs' failed runs (counted as the command's end counts them:
-        harness.run.count_records), a merge write the OS refused, and, last, the command that finishes
-        the sweep; exit UNFINISHED, or WRITE_FAILED when that write was refused (as any refused write)."""
+        harness.run.count_records), that the finished jobs are merged, or a merge write the OS refused, or the
+        merge's warning where it failed otherwise (a record it cannot read: callbacks.finish_once), and, last,
+        the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was refused (as
+        any refused write)."""
         from harness.run import count_records, recorded_runs_said
         from harness.write_failure import WRITE_FAILED
         problems = dict(waited.unfinished)
@@ -157,13 +159,13 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
                 problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
         if not problems:
             return [waited.finished[i][1] for i in range(len(jobs))]
-        callbacks.finish_once(self.config, hold_write_failure=True)
+        unmerged = callbacks.finish_once(self.config, hold_write_failure=True)
         held = callbacks.take_not_done(sweep_dir)  # said here, not again by the command's end
         listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
                            for i, state in sorted(problems.items()))
         _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
         runs = recorded_runs_said(sweep_dir, failed, uncounted)
-        merged = "; ".join(held) or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
+        merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
         sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
                          f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                          f"finish the sweep with: {resume_command(sweep_dir)}\n")

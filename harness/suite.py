@@ -199,12 +199,12 @@ def check_records_readable_under(results: Path) -> None:
     one the OS will not let them read, or a records/ it will not list (harness.records.read_records), is
     refused now, in one line, exit 2, rather than end the suite in a traceback before any step, or fail
     its report after every step."""
-    from harness.precheck import refuse
+    from harness.precheck import BadInput, refuse
     from harness.runs_table import load_runs
     try:
         load_runs([results])
     except UnreadableRecord as unreadable:
-        refuse(unreadable.said("make bench", "run make bench again"))
+        refuse(BadInput(unreadable.said("make bench", "run make bench again")))
 
 
 def main(argv: list[str] | None = None) -> int:

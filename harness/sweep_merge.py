@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from harness.callbacks import rebuild_command
-    from harness.precheck import refuse
+    from harness.precheck import BadInput, refuse
     parser = argparse.ArgumentParser(prog="python -m harness.sweep_merge", description=main.__doc__)
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--no-report", action="store_true", help="write the tables only")
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         experiment = next((str(e) for e in load_runs([args.sweep_dir])["experiment"].dropna()), None)
         finish_sweep(args.sweep_dir, experiment=experiment, report=not args.no_report, merged=merged)
     except UnreadableRecord as unreadable:  # may be a good record: never left out of the tables
-        refuse(ValueError(unreadable_said(unreadable, args.sweep_dir, experiment=experiment, merged=bool(merged),
-                                          command="sweep_merge", then=again)))
+        refuse(BadInput(unreadable_said(unreadable, args.sweep_dir, experiment=experiment, merged=bool(merged),
+                                        command="sweep_merge", then=again)))
     except WriteFailed as failure:
         stop(failure, args.sweep_dir, again)
     return 0

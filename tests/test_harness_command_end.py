@@ -277,6 +277,24 @@ def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_pat
     assert {p: p.read_bytes() for p in sweep.glob("*/records/*.json")} == before  # no job ran
 
 
+def test_a_new_sweeps_job_meeting_a_record_it_cannot_read_says_how_to_finish_the_sweep(tmp_path: Path,
+                                                                                     data_root: Path) -> None:
+    """A new sweep (no resume=true) whose job 0 meets a record the OS will not let it read in its runs.csv
+    rebuild (its own, failed since written) stops there, exit 2, in one line. That line was resume's, 'then run
+    the command again', which the sweep folder then refuses ('already holds a sweep'): it says now how to
+    finish the sweep, and no later job ran."""
+    sweep = tmp_path / "sweep"
+    path = sweep / "0" / "records" / "mlp-numpy-seed0.json"
+    process = command([*SWEEP, f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_UNREADABLE=str(path.relative_to(sweep)))
+    code, lines, everything = ended(process)
+    assert code == 2, everything[-3000:]
+    assert lines == [f"error: runs.csv not rebuilt: cannot read {path} (Input/output error (EIO)); make it readable, "
+                     f"or move it out of {path.parent}, then finish with the same command and resume=true "
+                     f"hydra.sweep.dir={sweep}"]
+    assert path.is_file() and not (sweep / "1").exists() and "Traceback" not in everything
+
+
 def _unreadable(folder: Path) -> None:
     raise OSError(5, "Input/output error")
 
@@ -411,6 +429,35 @@ def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, m
         f"0/mlp-numpy-seed1.json (errors in their records); logs in {tmp_path / '.submitit'}; the finished jobs "
         f"are merged in {tmp_path / 'runs.csv'}; finish the sweep with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
+
+
+def _unreadable_merge(sweep_dir: Path, **kwargs: object) -> None:
+    from harness.records import UnreadableRecord
+    raise UnreadableRecord(Path(sweep_dir) / "0" / "records" / "mlp-numpy-seed0.json", "Input/output error (EIO)")
+
+
+def _failing_merge(sweep_dir: Path, **kwargs: object) -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("merge", [_unreadable_merge, _failing_merge], ids=["a record it cannot read", "an error"])
+def test_a_slurm_early_end_whose_merge_failed_says_so_not_that_it_merged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, merge: object) -> None:
+    """The merge at the early end failed otherwise than by a refused write (which is held for the summary): the
+    step only warns (harness.callbacks.finish_once), and the summary said 'the finished jobs are merged in
+    SWEEP/runs.csv', a merge that did not happen. It says the step's warning now, in its place (exit 1)."""
+    record = tmp_path / "0" / "records" / "mlp-numpy-seed0.json"
+    said = {_unreadable_merge: (
+        f"sweep tables not written: cannot read {record} (Input/output error (EIO)); make it readable, or move it "
+        f"out of {record.parent}, then rebuild with python -m harness.sweep_merge {tmp_path}; the sweep's runs.csv "
+        f"and summary.csv in {tmp_path} are left as they were"),
+        _failing_merge: f"sweep tables not written (RuntimeError: boom); rebuild with python -m harness.sweep_merge "
+                        f"{tmp_path}"}[merge]
+    assert _slurm_early_end(tmp_path, monkeypatch, merge, []) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
+        f"{tmp_path / '.submitit'}; {said}; finish the sweep with: python -m harness resume=true "
+        f"hydra.sweep.dir={tmp_path}")
 
 
 def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,

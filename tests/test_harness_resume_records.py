@@ -750,3 +750,111 @@ def test_the_check_refuses_a_folder_in_the_run_folder_it_cannot_list_in_its_word
         f"error: output folder {run_dir.absolute()}: cannot read {hidden} (Permission denied (EACCES)); make it "
         f"readable, or move it out of {hidden.parent}, then run the command again, or choose a new hydra.run.dir\n")
     assert _state(run_dir) == before
+
+
+def _unlistable(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """`folder` a folder the OS will not list (EACCES; as root os.listdir is made to refuse it)."""
+    import errno
+    folder.mkdir(parents=True, exist_ok=True)
+    real = os.listdir
+
+    def listdir(path: object = ".") -> list[str]:
+        if isinstance(path, (str, os.PathLike)) and Path(path) == folder:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(os, "listdir", listdir)
+
+
+@pytest.mark.parametrize("entry", ["a file", "a link to nothing", "a folder it cannot list", "a folder of no records"])
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "new sweep"])
+def test_a_records_entry_in_the_sweep_folder_itself_is_refused_before_any_job(
+        tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        resume: bool, entry: str) -> None:
+    """Anything in the sweep folder's own records/ place makes it a run's folder to the sweep's tables
+    (harness.runs_table.find_run_dirs): the check saw nothing there (Path.glob found no *.json), every job
+    ran, then every merge failed on the sweep folder itself and the command ended in exit 1 without runs.csv.
+    The command's check refuses it now, before any job, in one line naming it and the fix, exit 2, nothing
+    changed. A sweep never writes there, so a folder there holding no record is refused too."""
+    from harness.precheck import main_guard
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    if resume:
+        (sweep / "multirun.yaml").write_text("name: titanic_sgd\n")
+    records = _records(sweep)
+    state = {"a file": "Not a directory (ENOTDIR)", "a link to nothing": f"a link to {tmp_path / 'gone'}, which is "
+             "not there", "a folder it cannot list": "Permission denied (EACCES)",
+             "a folder of no records": "no record in it"}[entry]
+    if entry == "a file":
+        records.write_text("x")
+    elif entry == "a link to nothing":
+        records.symlink_to(tmp_path / "gone")
+    elif entry == "a folder it cannot list":
+        _unlistable(monkeypatch, records)
+    else:
+        records.mkdir()
+        (records / "notes.txt").write_text("kept")
+    before = _state(sweep)
+    args = SWEEP_ARGS if resume else [a for a in SWEEP_ARGS if a != "resume=true"]
+    with pytest.raises(SystemExit) as stop:
+        main_guard([*args, f"hydra.sweep.dir={sweep}"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: output folder {sweep} holds {records} ({state}), which makes it a run's folder to the sweep's "
+        f"tables; move it out of {sweep}, or choose a new hydra.sweep.dir\n")
+    assert _state(sweep) == before
+
+
+def test_a_sweep_folder_holding_a_runs_records_is_still_refused_as_a_runs(tmp_path: Path, data_root: Path) -> None:
+    from harness.precheck import BadInput, check
+    sweep = tmp_path / "sweep"
+    _records(sweep).mkdir(parents=True)
+    (_records(sweep) / "mlp-numpy-seed0.json").write_text("{}")
+    with pytest.raises(BadInput) as refused:
+        check([a for a in SWEEP_ARGS if a != "resume=true"] + [f"hydra.sweep.dir={sweep}"])
+    assert str(refused.value) == (f"output folder {sweep} holds a single run's records; a sweep needs a folder of its "
+                                  f"own: choose a new hydra.sweep.dir")
+
+
+@pytest.mark.parametrize("entry", ["a file", "a link to nothing"])
+def test_a_run_inside_a_folder_with_anything_in_its_records_place_is_refused_as_nested(
+        tmp_path: Path, data_root: Path, entry: str) -> None:
+    """The folder above is a run's folder to the report (find_run_dirs takes anything in records/' place),
+    which would take the new run in with it: refused as inside a run folder, as for one whose records/ holds
+    records, not passed over as a folder of none (Path.glob found no *.json)."""
+    from harness.precheck import BadInput, check
+    outer = tmp_path.resolve() / "outer"
+    outer.mkdir()
+    if entry == "a file":
+        _records(outer).write_text("x")
+    else:
+        _records(outer).symlink_to(tmp_path / "gone")
+    with pytest.raises(BadInput) as refused:
+        check(["+experiment=titanic_sgd", "quiet=true", "report=false", f"hydra.run.dir={outer / 'run'}"])
+    assert str(refused.value) == (f"output folder {outer / 'run'} is inside the run folder {outer}, whose tables and "
+                                  f"report would take it in; choose a hydra.run.dir outside it")
+
+
+def test_a_new_run_meeting_a_record_it_cannot_read_after_its_runs_says_how_to_finish(
+        fake_mlp, tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture) -> None:
+    """A new run (no resume=true) whose runs.csv rebuild meets a record the OS will not let it read (its own,
+    failed since it was written) stops there, exit 2, its records kept. Its line was resume's, whose fix, 'run
+    the command again', is then refused: the folder already holds records. It says now how to finish: resume."""
+    fake_mlp({})
+    path = _records(tmp_path) / "mlp-numpy-seed0.json"
+    real = harness.records.read_record
+
+    def unreadable(p: Path) -> dict:
+        if Path(p) == path:
+            raise OSError(5, "Input/output error")
+        return real(p)
+    monkeypatch.setattr(harness.records, "read_record", unreadable)
+    with pytest.raises(SystemExit) as stop:
+        run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: runs.csv not rebuilt: cannot read {path} (Input/output error (EIO)); make it readable, or move it "
+        f"out of {path.parent}, then finish with resume=true hydra.run.dir={tmp_path}\n")
+    monkeypatch.setattr(harness.records, "read_record", real)  # readable again: the fix the line gives works
+    outcome = run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
+    assert outcome.skipped == ["mlp-numpy-seed0.json"] and outcome.done == ["mlp-numpy-seed1.json"]

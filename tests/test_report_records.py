@@ -295,3 +295,29 @@ def test_the_report_refuses_a_folder_under_its_roots_it_cannot_list(run_dir: Pat
     assert stop.value.code == 2
     assert capsys.readouterr().err == _report_line(hidden, "Permission denied (EACCES)", root / "report")
     assert _report_files(root / "report") == before
+
+
+def test_every_command_hands_refuse_the_bad_input_error(run_dir: Path, merged_sweep: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """harness.precheck.refuse takes an error (its line is the error's first): python -m harness.report and make
+    bench handed it their line as a str, sweep_merge as a ValueError. Each hands it the project's bad-input
+    error now (precheck.BadInput), one way, with the same line."""
+    import harness.precheck
+    from harness import suite, sweep_merge
+    from harness.precheck import BadInput
+    handed: list[Exception] = []
+
+    def refuse(error: Exception) -> None:
+        handed.append(error)
+        raise SystemExit(2)
+    monkeypatch.setattr(harness.precheck, "refuse", refuse)
+    monkeypatch.setattr(report, "refuse", refuse)
+    root = run_dir.parent.parent
+    _make_unreadable(run_dir.resolve() / "records" / "mlp-numpy-seed1.json", "link to nothing")
+    _make_unreadable(merged_sweep.resolve() / "0" / "records" / "mlp-numpy-seed0.json", "link to nothing")
+    for command in (lambda: report.main([str(root)]), lambda: suite.check_records_readable_under(root),
+                    lambda: sweep_merge.main([str(merged_sweep)])):
+        with pytest.raises(SystemExit):
+            command()
+    assert [type(error) for error in handed] == [BadInput] * 3
+    assert [str(error).split(":")[0] for error in handed] == ["report", "make bench", "sweep_merge"]
