@@ -83,7 +83,9 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     4, after a job's error's traceback, naming a job's refusal); the line of any refused write that ends
     it names the failed runs recorded in the folder, or says they could not be counted
     (harness.run.failed_runs_part). A job's refusal (bad input it finds, exit 2: harness.precheck.Refused)
-    is held for this end: its line, printed last, unless such a write wins."""
+    is held for this end: its line, printed last, unless such a write wins. Ctrl-C in the end's own step
+    wins over a job's refusal or error as over a refused write: the interrupted line names them
+    (callbacks.job_error_said), exit 130."""
     if folder is None:
         yield
         return
@@ -92,29 +94,30 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     from harness.run import failed_runs_part, finish_command
     from harness.write_failure import also_said
     key, path = folder
-    interrupted, pending, error = False, True, None
+    interrupted, said_before, error = False, False, None
     # a refused write's line names the failed runs; a job's refusal is said here, last, or named by that line
     with also_said(lambda: failed_runs_part(path, key)), refusals_said_at_the_end():
         try:
             yield
-            pending = False
         except KeyboardInterrupt:
-            interrupted, pending = True, False
-        except Refused as refusal:  # a job's bad input (exit 2): its line waits for what the end may add
-            error = refusal
-            raise
-        except Exception as crash:  # a job's real error: its traceback goes on up, unless a held write wins
-            error = crash
+            interrupted = True
+        except (Refused, Exception) as raised:  # a job's bad input (exit 2) or real error: said once the end is known
+            error = raised
+        except BaseException:  # an end whose line is said (SystemExit): it goes on up after the end's step
+            said_before = True
             raise
         finally:
             try:
                 callbacks.finish_armed()
             except KeyboardInterrupt:
                 interrupted = True
-            if pending or not interrupted:  # no interrupted line follows: a held write failure ends it now
+            if said_before or not interrupted:  # no interrupted line follows: a held write failure ends it now
                 callbacks.say_held(path, error)
     if interrupted:
-        finish_command(path, key, interrupted=True, not_done=callbacks.not_done(path))
+        finish_command(path, key, interrupted=True,
+                       not_done=[*callbacks.job_error_said(error), *callbacks.not_done(path)])
+    if error is not None:  # a real error with nothing held: its traceback, exit 1
+        raise error
 
 
 @contextmanager

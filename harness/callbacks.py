@@ -138,15 +138,22 @@ def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
         if isinstance(error, Refused):
             say_refused(error.reason)
         return
-    also: list[str] = []
+    stop_with(f"error: {'; '.join(held)}", job_error_said(error))
+
+
+def job_error_said(error: BaseException | None) -> list[str]:
+    """How a line that wins over a job's refusal or real error (a held write's, exit 4: say_held; Ctrl-C's,
+    130: harness.__main__.ends_in_one_line) names it: the refusal by its reason; the error by its kind and
+    first line, after its traceback, printed here (a bug to report); [] for neither."""
+    from harness.precheck import Refused
     if isinstance(error, Refused):
-        also.append(f"a job was refused ({error.reason})")
-    elif isinstance(error, Exception):
-        import traceback
-        traceback.print_exception(type(error), error, error.__traceback__)
-        said = str(error).strip().splitlines()[:1]
-        also.append(f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)")
-    stop_with(f"error: {'; '.join(held)}", also)
+        return [f"a job was refused ({error.reason})"]
+    if not isinstance(error, Exception):
+        return []
+    import traceback
+    traceback.print_exception(type(error), error, error.__traceback__)
+    said = str(error).strip().splitlines()[:1]
+    return [f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)"]
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:

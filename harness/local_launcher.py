@@ -20,6 +20,13 @@ change, so here:
   started after the Ctrl-C, or one the SIGINT sent to the command alone missed, stops too), and the
   command waits for them (STOP_WAIT_S at most; Ctrl-C again stops the wait), so no job writes after
   the command's one line.
+
+A job whose process ends without its result (killed, by the out-of-memory killer for one: no Hydra
+code runs then) is no reason to leave the others running past the command's end, as submitit's
+`job.results()` did, raising its UncompletedJobError traceback while they went on writing records.
+The command waits for every job, as it does for a job's error and as the SLURM launcher does for a
+task that did not finish, and ends as that launcher does (submitit_launch.returns): what finished
+merged, one line naming the jobs that did not finish and the command that finishes the sweep, exit 1.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from hydra.core.config_store import ConfigStore
@@ -37,11 +45,14 @@ from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
 
-from harness import submitit_launch
+from harness import callbacks, submitit_launch
 from mlp_impl import interrupts
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
+POLL_S = 0.2  # between two looks at the jobs
+GRACE_S = submitit_launch.GRACE_S  # after a job's process has ended, how long its result file may take
+LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
 _CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
 
 
@@ -64,24 +75,32 @@ def use_for_submitit_local() -> None:
 
 
 class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
-    """hydra-submitit-launcher's local launcher whose Ctrl-C ends as every launcher's does."""
+    """hydra-submitit-launcher's local launcher whose Ctrl-C ends as every launcher's does, and whose
+    job killed outside Hydra ends as the SLURM launcher's task that did not finish."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        """Start every job (its controller with SIGINT blocked), wait for each, return them; after
-        Ctrl-C, stop the jobs and wait for them before the KeyboardInterrupt goes on up."""
+        """Start every job (its controller with SIGINT blocked), wait for each, return them, or end as
+        every submitit launcher ends when jobs did not finish (submitit_launch.returns); after Ctrl-C,
+        stop the jobs and wait for them before the KeyboardInterrupt goes on up, the command's line
+        naming the jobs that had ended without a result."""
         assert self.config is not None
         log.info(f"Submitit 'local' sweep output dir : {self.config.hydra.sweep.dir}")
         job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
         submitit_launch.make_sweep_dir(self.config)
         executor = submitit_launch.executor("local", dict(self.params))
         jobs: list[Any] = []
+        waited = submitit_launch.Waited()
         try:
             with sigint_blocked():  # a Ctrl-C pressed meanwhile is raised as the block ends, the jobs started
                 jobs = executor.map_array(self, *zip(*job_params))
-            return [job.results()[0] for job in jobs]
+            wait_for(jobs, waited, initial_job_idx)
         except KeyboardInterrupt:
+            if waited.unfinished:
+                callbacks.note_not_done(Path(str(self.config.hydra.sweep.dir)), [
+                    submitit_launch.unfinished_listed(waited.unfinished, job_names(jobs), initial_job_idx)])
             stop_jobs(jobs)
             raise
+        return submitit_launch.returns(self.config, waited, job_names(jobs), initial_job_idx)
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
         """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c)."""
@@ -98,6 +117,32 @@ def sigint_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def job_names(jobs: list[Any]) -> list[str]:
+    """Each job as the command's line names it: by its submitit id (its files are SWEEP_DIR/.submitit/ID/)."""
+    return [f"submitit job {job.job_id}" for job in jobs]
+
+
+def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
+    """Fill `waited` until every job has ended (its controller and job processes), with its result
+    (waited.finished) or without one (no result file GRACE_S later, as submitit's job.results() waits:
+    waited.unfinished, said at once in a warning), whatever the order in which they end."""
+    ended_at: dict[int, float] = {}
+    while len(waited.finished) + len(waited.unfinished) < len(jobs):
+        now = time.monotonic()
+        for i, job in enumerate(jobs):
+            if i in waited.finished or i in waited.unfinished or not job.done():  # done: its processes have ended
+                continue
+            result = submitit_launch.result_of(job)
+            if result is not None:
+                waited.finished[i] = result
+            elif now - ended_at.setdefault(i, now) >= GRACE_S:
+                waited.unfinished[i] = LOST
+                log.warning(f"job {first + i} ({job_names(jobs)[i]}) {LOST}; the other jobs go on (Ctrl-C stops "
+                            "them), then the sweep ends saying how to finish it")
+        if len(waited.finished) + len(waited.unfinished) < len(jobs):
+            time.sleep(POLL_S)
 
 
 def stop_jobs(jobs: list[Any]) -> None:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from harness.submitit_launch import GRACE_S, Waited, result_of
 
 # States of a task that may still write its result (squeue's long names).
 ACTIVE_STATES = frozenset({
     "PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
     "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "SPECIAL_EXIT", "RESV_DEL_HOLD"})
 POLL_S = 2.0      # between two squeue calls
-GRACE_S = 10.0    # a task out of the queue may still be flushing its result file to a shared filesystem
 SILENT_S = 120.0  # squeue failing this long (controller down): stop waiting, report the tasks as unknown
 # Pending reasons that no wait resolves: the request exceeds what the partition offers. Clusters
 # without EnforcePartLimits queue such a request instead of refusing it at sbatch.
@@ -31,15 +31,6 @@ NEVER_STARTS = frozenset({"PartitionConfig", "PartitionNodeLimit", "PartitionTim
 
 class NeverStarts(RuntimeError):
     """The array's tasks are pending for a reason in NEVER_STARTS (the reason is the message)."""
-
-
-@dataclass
-class Waited:
-    """What became of each task: finished (submitit's (outcome, value) from its result file) or not
-    (its last SLURM state, e.g. CANCELLED, TIMEOUT, or 'left the queue')."""
-
-    finished: dict[int, tuple[str, Any]] = field(default_factory=dict)
-    unfinished: dict[int, str] = field(default_factory=dict)
 
 
 def queue_states(array_id: str) -> dict[str, tuple[str, str]] | None:
@@ -60,18 +51,6 @@ def queue_states(array_id: str) -> dict[str, tuple[str, str]] | None:
     return states
 
 
-def _result(job: Any) -> tuple[str, Any] | None:
-    """submitit's (outcome, value) from the task's result file, None while there is none."""
-    from submitit.core import utils
-    path = job.paths.result_pickle
-    if not path.exists():
-        return None
-    try:
-        return utils.pickle_load(path)
-    except (EOFError, OSError):  # still being written
-        return None
-
-
 def wait_for(jobs: list[Any], poll_s: float = POLL_S, grace_s: float = GRACE_S) -> Waited:
     """Poll until every task has a result or has left SLURM's active states; jobs are submitit's
     SlurmJob objects of one array, in the sweep's order (the index in the answer). Raises NeverStarts
@@ -87,7 +66,7 @@ def wait_for(jobs: list[Any], poll_s: float = POLL_S, grace_s: float = GRACE_S) 
         for index, job in enumerate(jobs):
             if index in waited.finished or index in waited.unfinished:
                 continue
-            result = _result(job)
+            result = result_of(job)
             if result is not None:
                 waited.finished[index] = result
                 continue

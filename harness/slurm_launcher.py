@@ -11,7 +11,7 @@ as one array exactly as hydra-submitit-launcher does, and differs in two places:
   timed-out or preempted tasks end it in bounded time; the finished jobs are merged and reported,
   then one summary line names the jobs that did not finish, the finished jobs' failed runs and,
   last, the command that finishes them, exit 1 (4 when the merge's write was refused, as for any
-  refused write).
+  refused write): harness.submitit_launch.returns, as under hydra/launcher=submitit_local.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import contextlib
 import io
 import logging
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -37,7 +36,7 @@ from harness.runs_table import RUNS_LOCK
 EARLY_SIGNAL = "URG"  # SLURM's signal before the time limit: ignored by default, unlike submitit's USR2
 
 log = logging.getLogger(__name__)
-REFUSED, UNFINISHED = 2, 1  # exit statuses: bad request (like every refused command), jobs not finished
+REFUSED = 2  # exit status of a bad request (like every refused command)
 # What SLURM says (lower case) -> the launcher options that asked for it; the first phrase found
 # decides (specific reasons first: a user's value such as partition=gpu must not read as a GPU request).
 REFUSAL_OPTIONS = (
@@ -61,12 +60,6 @@ def refusal_line(sbatch_error: str, params: dict[str, Any], submitted: str = "no
     asked = ", ".join(f"hydra.launcher.{o}={'null' if params.get(o) is None else params[o]}" for o in options)
     return (f"SLURM refused the sweep ({text}); change {asked} to what the cluster offers "
             f"(sinfo -o '%P %c %m %G %l' lists partitions, CPUs, memory in MB, GPUs, time limits); {submitted}")
-
-
-def resume_command(sweep_dir: Path) -> str:
-    """The user's command again, finishing the sweep in its folder (each job runs its missing seeds)."""
-    kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.sweep.dir="))]
-    return shlex.join(["python", "-m", "harness", *kept, "resume=true", f"hydra.sweep.dir={sweep_dir}"])
 
 
 class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
@@ -94,9 +87,9 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
             callbacks.skip_finish(sweep_dir)  # says how to merge later, and nothing follows it
             sys.stderr.write(f"interrupted: the SLURM array {array_id} goes on (scancel {array_id} stops it); "
                              f"merge what it finished with {callbacks.rebuild_command(sweep_dir)}, "
-                             f"or run what is missing with: {resume_command(sweep_dir)}\n")
+                             f"or run what is missing with: {submitit_launch.resume_command(sweep_dir)}\n")
             raise SystemExit(130) from None
-        return self._returns(waited, jobs, sweep_dir, initial_job_idx)
+        return self._returns(waited, jobs, initial_job_idx)
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
         """On the node: run the job with SLURM's early time-limit signal logged, not acted on.
@@ -142,35 +135,10 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
         sys.stderr.write(f"error: {refusal_line(reason, self.params, submitted)}\n")
         raise SystemExit(REFUSED)
 
-    def _returns(self, waited: slurm_jobs.Waited, jobs: list[Any], sweep_dir: Path,
-                 first: int) -> list[JobReturn]:
-        """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
-        finished, then end in one summary line, printed last as every command's end: which jobs did
-        not finish, the finished jobs' failed runs (counted as the command's end counts them:
-        harness.run.count_records), that the finished jobs are merged, or a merge write the OS refused, or the
-        merge's warning where it failed otherwise (a record it cannot read: callbacks.finish_once), and, last,
-        the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was refused (as
-        any refused write)."""
-        from harness.run import count_records, recorded_runs_said
-        from harness.write_failure import WRITE_FAILED
-        problems = dict(waited.unfinished)
-        for i, (outcome, value) in waited.finished.items():
-            if outcome != "success":
-                problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
-        if not problems:
-            return [waited.finished[i][1] for i in range(len(jobs))]
-        unmerged = callbacks.finish_once(self.config, hold_write_failure=True)
-        held = callbacks.take_not_done(sweep_dir)  # said here, not again by the command's end
-        listed = ", ".join(f"job {first + i} (SLURM {jobs[i].job_id}) {state}"
-                           for i, state in sorted(problems.items()))
-        _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
-        runs = recorded_runs_said(sweep_dir, failed, uncounted)
-        merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
-        sys.stderr.write(f"error: {len(problems)} of {len(jobs)} jobs of the sweep did not finish: {listed}; "
-                         f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
-                         f"finish the sweep with: {resume_command(sweep_dir)}\n")
-        write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
-        raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
+    def _returns(self, waited: slurm_jobs.Waited, jobs: list[Any], first: int) -> list[JobReturn]:
+        """Every job's JobReturn, or the end of a sweep whose tasks did not all finish, as every
+        submitit launcher's (submitit_launch.returns); each task named by its SLURM id."""
+        return submitit_launch.returns(self.config, waited, [f"SLURM {job.job_id}" for job in jobs], first)
 
 
 def _time_limit_near(signum: int, frame: Any) -> None:

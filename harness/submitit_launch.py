@@ -1,20 +1,36 @@
-"""What hydra-submitit-launcher's launch does before its jobs run, done as it does it, for the
-harness's two submitit launchers (harness.slurm_launcher, harness.local_launcher), which each
-replace its launch to end the command cleanly."""
+"""What hydra-submitit-launcher's launch does before its jobs run, done as it does it, and how a
+sweep whose jobs did not all finish ends, for the harness's two submitit launchers
+(harness.slurm_launcher, harness.local_launcher), which each replace its launch to end the command
+cleanly."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from hydra.core.singleton import Singleton
-from hydra.core.utils import filter_overrides
+from hydra.core.utils import JobReturn, filter_overrides
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+GRACE_S = 10.0  # a job that has ended may still be flushing its result file to a shared filesystem
+UNFINISHED = 1  # exit status of a sweep some of whose jobs did not finish (as of failed runs)
+
+
+@dataclass
+class Waited:
+    """What became of each job: finished (submitit's (outcome, value) from its result file) or not
+    (how it ended: its last SLURM state, e.g. CANCELLED, TIMEOUT, or 'left the queue'; a local job's
+    process gone without a result)."""
+
+    finished: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    unfinished: dict[int, str] = field(default_factory=dict)
 
 
 def job_params(job_overrides: Sequence[Sequence[str]], first: int) -> list[tuple]:
@@ -43,3 +59,63 @@ def executor(cluster: str, params: dict[str, Any], **init: Any) -> Any:
     base = set(OmegaConf.structured(BaseQueueConf).keys())
     made.update_parameters(**{k if k in base else f"{cluster}_{k}": v for k, v in params.items()})
     return made
+
+
+def result_of(job: Any) -> tuple[str, Any] | None:
+    """submitit's (outcome, value) from the job's result file, None while there is none."""
+    from submitit.core import utils
+    path = job.paths.result_pickle
+    if not path.exists():
+        return None
+    try:
+        return utils.pickle_load(path)
+    except (EOFError, OSError):  # still being written
+        return None
+
+
+def resume_command(sweep_dir: Path) -> str:
+    """The user's command again, finishing the sweep in its folder (each job runs its missing seeds)."""
+    kept = [a for a in sys.argv[1:] if not a.startswith(("resume=", "hydra.sweep.dir="))]
+    return shlex.join(["python", "-m", "harness", *kept, "resume=true", f"hydra.sweep.dir={sweep_dir}"])
+
+
+def unfinished_listed(unfinished: dict[int, str], names: Sequence[str], first: int) -> str:
+    """The jobs that did not finish, each with the launcher's name for it and how it ended (`unfinished`, by
+    index in the sweep's batch; `first`: the batch's first job number)."""
+    return ", ".join(f"job {first + i} ({names[i]}) {state}" for i, state in sorted(unfinished.items()))
+
+
+def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int) -> list[JobReturn]:
+    """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
+    finished, then end in one summary line, printed last as every command's end: which jobs did
+    not finish (`names`: the launcher's name for each job), the finished jobs' failed runs (counted
+    as the command's end counts them: harness.run.count_records), that the finished jobs are merged, or
+    a merge write the OS refused, or the merge's warning where it failed otherwise (a record it cannot
+    read: callbacks.finish_once), and, last, the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was
+    refused (as any refused write). Ctrl-C in that merge ends in the command's interrupted line, which
+    names the jobs that did not finish too."""
+    from harness import callbacks
+    from harness.run import count_records, recorded_runs_said
+    from harness.write_failure import WRITE_FAILED
+    problems = dict(waited.unfinished)
+    for i, (outcome, value) in waited.finished.items():
+        if outcome != "success":
+            problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
+    if not problems:
+        return [waited.finished[i][1] for i in range(len(names))]
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    listed = unfinished_listed(problems, names, first)
+    try:
+        unmerged = callbacks.finish_once(config, hold_write_failure=True)
+    except KeyboardInterrupt:
+        callbacks.note_not_done(sweep_dir, [listed])
+        raise
+    held = callbacks.take_not_done(sweep_dir)  # said here, not again by the command's end
+    _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
+    runs = recorded_runs_said(sweep_dir, failed, uncounted)
+    merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
+    sys.stderr.write(f"error: {len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}; "
+                     f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
+                     f"finish the sweep with: {resume_command(sweep_dir)}\n")
+    write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
+    raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)

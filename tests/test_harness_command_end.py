@@ -99,6 +99,97 @@ def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Pa
             f"with the same command and resume=true hydra.sweep.dir={sweep}\n" for job in ("0", "1")]
 
 
+def _job_process(sweep: Path, job: str) -> tuple[int, str]:
+    """The process of a submitit_local sweep's `job` (the one holding its folder's lock) and its submitit job id."""
+    lock = str(sweep / job / ".writer.lock")
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"submitit.core._submit" in (proc / "cmdline").read_bytes() and any(
+                    os.readlink(fd) == lock for fd in (proc / "fd").iterdir()):
+                environ = dict(v.split(b"=", 1) for v in (proc / "environ").read_bytes().split(b"\0") if b"=" in v)
+                return int(proc.name), environ[b"SUBMITIT_LOCAL_JOB_ID"].decode()
+        except OSError:
+            continue
+    raise AssertionError(f"no process of job {job} in {sweep}")
+
+
+LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
+
+
+def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_other_jobs(
+        tmp_path: Path, data_root: Path) -> None:
+    """Job 0's process killed (SIGKILL, as the out-of-memory killer does) while job 1 runs: the command waits for
+    job 1 (its records are kept and merged; nothing is left running, so nothing writes after the command's line),
+    then ends as the SLURM launcher ends for a task that did not finish: one line naming the job, the logs and how
+    to finish, printed last, exit 1; not submitit's UncompletedJobError traceback while job 1 went on."""
+    import shlex
+    sweep = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
+    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="20")
+    deadline = time.monotonic() + 120
+    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps 20 s
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    pid, job_id = _job_process(sweep, "0")
+    os.kill(pid, signal.SIGKILL)
+    code = process.wait(timeout=120)
+    left = _processes_under(sweep)  # as the command ends
+    _, lines, everything = ended(process)
+    assert code == 1, everything[-3000:]
+    again = shlex.join(["python", "-m", "harness", *args[:-1], "resume=true", f"hydra.sweep.dir={sweep}"])
+    assert lines == [f"error: 1 of 2 jobs of the sweep did not finish: job 0 (submitit job {job_id}) {LOST}; logs in "
+                     f"{sweep / '.submitit'}; the finished jobs are merged in {sweep / 'runs.csv'}; finish the sweep "
+                     f"with: {again}"], everything[-3000:]
+    assert "Traceback" not in everything
+    assert left == []
+    assert {job: sorted(os.listdir(sweep / job / "records")) for job in ("0", "1")} == {
+        "0": ["mlp-numpy-seed0.json"], "1": ["mlp-numpy-seed0.json", "mlp-numpy-seed1.json"]}
+    assert len(pd.read_csv(sweep / "runs.csv")) == 3
+
+
+def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interrupted_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """submitit_local: job 0 ended without a result, then Ctrl-C while job 1 runs: job 1 is stopped as on any
+    Ctrl-C, and the one interrupted line (exit 130) names job 0 too, not only the runs recorded."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+    from submitit.core.utils import UncompletedJobError
+
+    from harness import callbacks, local_launcher, submitit_launch
+    from harness.__main__ import ends_in_one_line
+
+    def lost() -> None:
+        raise UncompletedJobError("Job 11 (task: 0) has not produced any output (state: FINISHED)")
+
+    def running() -> bool:
+        raise KeyboardInterrupt  # Ctrl-C while the command waits for job 1
+
+    def merged(sweep_dir: Path, **kwargs: object) -> None:
+        print("merged", file=sys.stderr)
+
+    # submitit's jobs: job 0 ended with no result file (job.results() raises), job 1 runs
+    jobs = [SimpleNamespace(job_id=job_id, done=done, results=lost, paths=SimpleNamespace(
+        result_pickle=tmp_path / f"{job_id}_result.pkl")) for job_id, done in (("11", lambda: True), ("12", running))]
+    stopped: list[list] = []
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "name": "x", "report": False})
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merged)
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame([]))
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    monkeypatch.setattr(submitit_launch, "executor", lambda *args, **kwargs: SimpleNamespace(
+        map_array=lambda *args: jobs))
+    monkeypatch.setattr(local_launcher, "stop_jobs", stopped.append)
+    monkeypatch.setattr(local_launcher, "GRACE_S", 0)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        local_launcher.CleanEndLocalLauncher.launch(SimpleNamespace(config=config, params={}), [["a=1"], ["a=2"]], 0)
+    assert stop.value.code == 130
+    assert stopped == [jobs]
+    assert capsys.readouterr().err.splitlines() == ["merged", (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; job 0 (submitit job 11) {LOST}; finish "
+        f"with the same command and resume=true hydra.sweep.dir={tmp_path}")]
+
+
 @pytest.fixture
 def signals_put_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """SIGINT's and SIGTERM's handlers and this thread's signal mask as they were after the test (which
@@ -396,7 +487,7 @@ def _slurm_early_end(sweep: Path, monkeypatch: pytest.MonkeyPatch, merge: object
     waited = slurm_jobs.Waited(finished={0: ("success", "ok")}, unfinished={1: "TIMEOUT"})
     jobs = [SimpleNamespace(job_id="7_0"), SimpleNamespace(job_id="7_1")]
     with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", sweep)):
-        CleanEndSlurmLauncher._returns(SimpleNamespace(config=config), waited, jobs, sweep, 0)
+        CleanEndSlurmLauncher._returns(SimpleNamespace(config=config), waited, jobs, 0)
     return stop.value.code
 
 
@@ -458,6 +549,18 @@ def test_a_slurm_early_end_whose_merge_failed_says_so_not_that_it_merged(
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
         f"{tmp_path / '.submitit'}; {said}; finish the sweep with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}")
+
+
+def test_ctrl_c_in_the_merge_of_a_slurm_early_end_names_the_jobs_that_did_not_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C in the merge that comes before the summary of jobs that did not finish (under slurm and
+    submitit_local alike: harness.submitit_launch.returns): the interrupted line, exit 130, names them too."""
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    assert _slurm_early_end(tmp_path, monkeypatch, _interrupted_merge, []) == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; the sweep's tables were not finished "
+        f"(python -m harness.sweep_merge {tmp_path} rebuilds them); job 1 (SLURM 7_1) TIMEOUT; finish with the same "
+        f"command and resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,
@@ -586,6 +689,42 @@ def test_a_jobs_refusal_without_a_refused_write_ends_in_its_own_line_printed_las
         refuse(FolderBusy(busy))
     assert stop.value.code == 2
     assert capsys.readouterr().err.splitlines() == ["merged", f"error: {busy}"]
+
+
+def _interrupted_merge(sweep_dir: Path, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("ended", ["refusal", "crash"])
+def test_ctrl_c_in_the_merge_after_a_jobs_refusal_or_error_ends_in_the_interrupted_line_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, ended: str) -> None:
+    """Ctrl-C during the end-of-sweep merge that follows a job's refusal (or real error) is not lost: Ctrl-C's
+    line wins, as it does over a refused write (which wins over a refusal or an error), so one line, exit 130,
+    names the refusal (or the error, whose traceback comes first), what the merge left undone with the command
+    that rebuilds it, and how to finish; not the refusal's line alone (exit 2) or the error's traceback alone
+    (exit 1)."""
+    from harness.__main__ import ends_in_one_line
+    from harness.folder_lock import FolderBusy
+    from harness.precheck import refuse
+    _sweep_end(tmp_path, monkeypatch, [])
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _interrupted_merge)
+    busy = BUSY.format(tmp_path / "1")
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        if ended == "refusal":
+            refuse(FolderBusy(busy))
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 130
+    *trace, line = capsys.readouterr().err.splitlines()
+    said = f"a job was refused ({busy})"
+    if ended == "crash":
+        assert trace[0] == "Traceback (most recent call last):" and trace[-1] == "RuntimeError: job crashed"
+        said = "a job raised RuntimeError: job crashed (its traceback is above)"
+    else:
+        assert trace == []
+    assert line == (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {said}; the sweep's tables were not "
+        f"finished (python -m harness.sweep_merge {tmp_path} rebuilds them); finish with the same command and "
+        f"resume=true hydra.sweep.dir={tmp_path}")
 
 
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])

@@ -2,7 +2,8 @@
 the command and in a launcher's worker processes alike (they inherit the environment):
 
 - MLP_BENCH_TEST_FAIL_SEED=N: every run of seed N raises (a failed run);
-- MLP_BENCH_TEST_SLOW_SEED=N: every run of seed N first sleeps a minute (time to press Ctrl-C);
+- MLP_BENCH_TEST_SLOW_SEED=N: every run of seed N first sleeps a minute (time to press Ctrl-C), or
+  MLP_BENCH_TEST_SLOW_S seconds when set;
 - MLP_BENCH_TEST_FAIL_AT=N@LR: the run of seed N with learning rate LR raises (one job's failed run);
 - MLP_BENCH_TEST_DISK_FULL_AT=N@LR: writing the record of seed N with learning rate LR is refused
   (ENOSPC: a write failure stops that job);
@@ -62,7 +63,7 @@ if _fail or _slow or _fail_at or _full_at:
 
         def measure_run(impl, spec, ds, *, seed, **kwargs):
             if str(seed) == _slow:
-                time.sleep(60)
+                time.sleep(float(os.environ.get("MLP_BENCH_TEST_SLOW_S", "60")))
             if str(seed) == _fail or f"{seed}@{spec.learning_rate}" == _fail_at:
                 raise RuntimeError(f"boom at seed {seed}")
             return real(impl, spec, ds, seed=seed, **kwargs)
