@@ -159,9 +159,19 @@ def enclosing_sweep(folder: str | os.PathLike) -> Path | None:
 
 
 def enclosing_run(folder: str | os.PathLike) -> Path | None:
-    """The nearest folder above `folder` that is a run's (harness.records.is_run_folder, the rule of the report's
-    walk, which would take `folder` in with it), else None."""
-    return next((a for a in Path(folder).resolve().parents if is_run_folder(a)), None)
+    """The nearest folder above `folder` whose records/ holds a record, else None. Not the report walk's rule
+    (harness.records.is_run_folder: anything in records/' place), which holds below a results folder: above
+    it, a user's own records (~/records, a file, a link) is no run of the harness's, and must not refuse
+    every run as nested. A records/ above that cannot be listed holds no record we can see."""
+    return next((a for a in Path(folder).resolve().parents if _lists_a_record(a)), None)
+
+
+def _lists_a_record(folder: Path) -> bool:
+    """Whether `folder`'s records/ is a folder that lists at least one record; False where it cannot be listed."""
+    try:
+        return _holds_records(folder)
+    except UnreadableRecord:
+        return False
 
 
 def check_not_nested(path: Path, dir_key: str) -> None:
@@ -220,7 +230,8 @@ def check_no_records_of_its_own(path: Path, dir_key: str) -> None:
     records/ place (harness.records.is_run_folder) makes the sweep's tables (harness.runs_table.find_run_dirs) take
     the folder itself in as a run's: records there would join the sweep, and a file, a link to nothing or a folder
     it cannot list would fail every merge after every job had run. Refused before any job, in one line: records
-    as a single run's folder; anything else naming what stands there and the fix (move it out)."""
+    as a single run's folder; anything else naming what stands there and the fix (move it out). A folder there
+    that lists no record holds nothing to mix in, and is accepted, as it always was."""
     if not is_run_folder(path):
         return
     records = path / RECORDS_DIRNAME
@@ -233,7 +244,7 @@ def check_no_records_of_its_own(path: Path, dir_key: str) -> None:
         if held:
             raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
                              f"choose a new {dir_key}")
-        state = "no record in it"
+        return  # a folder of no records: nothing to mix in
     raise ValueError(f"output folder {path} holds {records} ({state}), which makes it a run's folder to the sweep's "
                      f"tables; move it out of {path}, or choose a new {dir_key}")
 

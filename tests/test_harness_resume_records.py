@@ -765,7 +765,7 @@ def _unlistable(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(os, "listdir", listdir)
 
 
-@pytest.mark.parametrize("entry", ["a file", "a link to nothing", "a folder it cannot list", "a folder of no records"])
+@pytest.mark.parametrize("entry", ["a file", "a link to nothing", "a folder it cannot list"])
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "new sweep"])
 def test_a_records_entry_in_the_sweep_folder_itself_is_refused_before_any_job(
         tmp_path: Path, data_root: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
@@ -774,7 +774,7 @@ def test_a_records_entry_in_the_sweep_folder_itself_is_refused_before_any_job(
     (harness.runs_table.find_run_dirs): the check saw nothing there (Path.glob found no *.json), every job
     ran, then every merge failed on the sweep folder itself and the command ended in exit 1 without runs.csv.
     The command's check refuses it now, before any job, in one line naming it and the fix, exit 2, nothing
-    changed. A sweep never writes there, so a folder there holding no record is refused too."""
+    changed. A folder there holding no record has nothing to mix, and is accepted (the next test)."""
     from harness.precheck import main_guard
     sweep = tmp_path / "sweep"
     sweep.mkdir()
@@ -782,17 +782,13 @@ def test_a_records_entry_in_the_sweep_folder_itself_is_refused_before_any_job(
         (sweep / "multirun.yaml").write_text("name: titanic_sgd\n")
     records = _records(sweep)
     state = {"a file": "Not a directory (ENOTDIR)", "a link to nothing": f"a link to {tmp_path / 'gone'}, which is "
-             "not there", "a folder it cannot list": "Permission denied (EACCES)",
-             "a folder of no records": "no record in it"}[entry]
+             "not there", "a folder it cannot list": "Permission denied (EACCES)"}[entry]
     if entry == "a file":
         records.write_text("x")
     elif entry == "a link to nothing":
         records.symlink_to(tmp_path / "gone")
-    elif entry == "a folder it cannot list":
-        _unlistable(monkeypatch, records)
     else:
-        records.mkdir()
-        (records / "notes.txt").write_text("kept")
+        _unlistable(monkeypatch, records)
     before = _state(sweep)
     args = SWEEP_ARGS if resume else [a for a in SWEEP_ARGS if a != "resume=true"]
     with pytest.raises(SystemExit) as stop:
@@ -802,6 +798,20 @@ def test_a_records_entry_in_the_sweep_folder_itself_is_refused_before_any_job(
         f"error: output folder {sweep} holds {records} ({state}), which makes it a run's folder to the sweep's "
         f"tables; move it out of {sweep}, or choose a new hydra.sweep.dir\n")
     assert _state(sweep) == before
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "new sweep"])
+def test_a_sweep_folder_whose_own_records_folder_holds_no_record_is_accepted(tmp_path: Path, data_root: Path,
+                                                                             resume: bool) -> None:
+    """An empty (or record-less) records/ folder in the sweep's own folder, left by a user or an earlier
+    version, holds nothing the sweep's tables could mix in: the sweep runs there, as it always did."""
+    from harness.precheck import check
+    sweep = tmp_path / "sweep"
+    _records(sweep).mkdir(parents=True)
+    (_records(sweep) / "notes.txt").write_text("kept")
+    if resume:
+        (sweep / "multirun.yaml").write_text("name: titanic_sgd\n")
+    check([*(SWEEP_ARGS if resume else [a for a in SWEEP_ARGS if a != "resume=true"]), f"hydra.sweep.dir={sweep}"])
 
 
 def test_a_sweep_folder_holding_a_runs_records_is_still_refused_as_a_runs(tmp_path: Path, data_root: Path) -> None:
@@ -815,23 +825,30 @@ def test_a_sweep_folder_holding_a_runs_records_is_still_refused_as_a_runs(tmp_pa
                                   f"own: choose a new hydra.sweep.dir")
 
 
-@pytest.mark.parametrize("entry", ["a file", "a link to nothing"])
-def test_a_run_inside_a_folder_with_anything_in_its_records_place_is_refused_as_nested(
+@pytest.mark.parametrize("entry", ["an empty folder", "a file", "a link to nothing"])
+def test_a_records_entry_above_the_run_that_holds_no_record_is_no_run_folder(
         tmp_path: Path, data_root: Path, entry: str) -> None:
-    """The folder above is a run's folder to the report (find_run_dirs takes anything in records/' place),
-    which would take the new run in with it: refused as inside a run folder, as for one whose records/ holds
-    records, not passed over as a folder of none (Path.glob found no *.json)."""
+    """A folder above the run's is a run's only where its records/ holds a record: a user's own ~/records
+    (an empty folder, a file, a link) beside a folder the results live in must not refuse every run as
+    'inside the run folder ~'. Inside a folder whose records/ holds a record a run is refused as nested."""
     from harness.precheck import BadInput, check
-    outer = tmp_path.resolve() / "outer"
-    outer.mkdir()
-    if entry == "a file":
-        _records(outer).write_text("x")
+    home = tmp_path.resolve() / "home"
+    home.mkdir()
+    if entry == "an empty folder":
+        _records(home).mkdir()
+    elif entry == "a file":
+        _records(home).write_text("x")
     else:
-        _records(outer).symlink_to(tmp_path / "gone")
-    with pytest.raises(BadInput) as refused:
-        check(["+experiment=titanic_sgd", "quiet=true", "report=false", f"hydra.run.dir={outer / 'run'}"])
-    assert str(refused.value) == (f"output folder {outer / 'run'} is inside the run folder {outer}, whose tables and "
-                                  f"report would take it in; choose a hydra.run.dir outside it")
+        _records(home).symlink_to(tmp_path / "gone")
+    run = ["+experiment=titanic_sgd", "quiet=true", "report=false", f"hydra.run.dir={home / 'proj' / 'results' / 'run'}"]
+    check(run)  # no BadInput
+    if entry == "an empty folder":
+        (_records(home) / "mlp-numpy-seed0.json").write_text("{}")
+        with pytest.raises(BadInput) as refused:
+            check(run)
+        assert str(refused.value) == (f"output folder {home / 'proj' / 'results' / 'run'} is inside the run folder "
+                                      f"{home}, whose tables and report would take it in; choose a hydra.run.dir "
+                                      f"outside it")
 
 
 def test_a_new_run_meeting_a_record_it_cannot_read_after_its_runs_says_how_to_finish(
