@@ -41,11 +41,11 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
     """Merge the sweep's tables and build its report, once per sweep folder (the callback, its
     at-exit fallback, the command's end and the SLURM launcher's early end all call this). A write
     the OS refuses exits WRITE_FAILED from the callback; where a line of its own follows (Ctrl-C, the
-    SLURM launcher's summary) it is held for that line (`hold_write_failure`: not_done, say_held);
+    summary of a submitit launcher's jobs that did not finish: submitit_launch.returns) it is held for that line (`hold_write_failure`: not_done, say_held);
     at exit (the status already non-zero) it is only said, in its one line. A record the step cannot
     read is a warning in its words (unreadable_at_sweep_end), never held: see there; so is any other error.
     Returns that warning where it left the tables unwritten, for a line of the command's own that would
-    otherwise say they are merged (the SLURM launcher's summary); None where they are written, where a
+    otherwise say they are merged (that summary); None where they are written, where a
     refused write stopped them (said or held as above), or where the step is not this call's."""
     from harness.write_failure import FREE_SPACE, WriteFailed, message, stop, stopped
     sweep_dir = Path(str(config.hydra.sweep.dir))
@@ -120,7 +120,7 @@ def not_done(sweep_dir: Path) -> list[str]:
 
 
 def take_not_done(sweep_dir: Path) -> list[str]:
-    """not_done, taken out: the line that says them is the only one to (the SLURM launcher's summary)."""
+    """not_done, taken out: the line that says them is the only one to (submitit_launch.returns' summary)."""
     return _NOT_DONE.pop(str(Path(sweep_dir).resolve()), [])
 
 

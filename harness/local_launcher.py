@@ -79,8 +79,10 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
     job killed outside Hydra ends as the SLURM launcher's task that did not finish."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        """Start every job (its controller with SIGINT blocked), wait for each, return them, or end as
-        every submitit launcher ends when jobs did not finish (submitit_launch.returns); after Ctrl-C,
+        """Start every job (its controller with SIGINT blocked), wait for each, return their results as
+        hydra-submitit-launcher's launcher does (a job's error raised as submitit's FailedJobError, which
+        harness.__main__.failed_writes_in_one_line reads), or, when a job ended without one, end as every
+        submitit launcher ends when jobs did not finish (submitit_launch.returns); after Ctrl-C,
         stop the jobs and wait for them before the KeyboardInterrupt goes on up, the command's line
         naming the jobs that had ended without a result."""
         assert self.config is not None
@@ -100,6 +102,8 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
                     submitit_launch.unfinished_listed(waited.unfinished, job_names(jobs), initial_job_idx)])
             stop_jobs(jobs)
             raise
+        if not waited.unfinished:  # every job ended with its result: as the plugin returns them, a job's error
+            return [job.results()[0] for job in jobs]  # raised as submitit's (a failed write: its one line, exit 4)
         return submitit_launch.returns(self.config, waited, job_names(jobs), initial_job_idx)
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
@@ -126,7 +130,7 @@ def job_names(jobs: list[Any]) -> list[str]:
 
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
     """Fill `waited` until every job has ended (its controller and job processes), with its result
-    (waited.finished) or without one (no result file GRACE_S later, as submitit's job.results() waits:
+    (waited.finished) or without one (no result file GRACE_S later; submitit's own job.results() waits 15 s:
     waited.unfinished, said at once in a warning), whatever the order in which they end."""
     ended_at: dict[int, float] = {}
     while len(waited.finished) + len(waited.unfinished) < len(jobs):

@@ -26,7 +26,8 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 class BadInput(ValueError):
     """A command the harness refuses before doing any work (the check here), or input a command meets later and
-    refuses all the same (a record it cannot read): the error every command hands refuse()."""
+    refuses all the same (a record it cannot read), where no error of its own says it (refuse() takes any
+    ValueError: FolderBusy, UnreadableRecord)."""
 
 
 def experiment_names() -> list[str]:

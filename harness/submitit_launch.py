@@ -111,7 +111,11 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
         callbacks.note_not_done(sweep_dir, [listed])
         raise
     held = callbacks.take_not_done(sweep_dir)  # said here, not again by the command's end
-    _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
+    try:
+        _, failed, _, uncounted = count_records(sweep_dir, sweep=True)
+    except KeyboardInterrupt:  # the interrupted line says them instead
+        callbacks.note_not_done(sweep_dir, [*held, listed])
+        raise
     runs = recorded_runs_said(sweep_dir, failed, uncounted)
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
     sys.stderr.write(f"error: {len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}; "

@@ -991,3 +991,32 @@ def test_a_record_a_jobs_merge_or_a_reruns_sweep_end_cannot_read_is_said_in_the_
         rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))
     assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix}"]
     assert _warned(caplog, "harness.rerun") == [f"sweep tables not written: {fix}"]
+
+
+def test_ctrl_c_after_the_merge_of_a_slurm_early_end_still_names_its_refused_write_and_jobs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C after the early end's merge, while its summary counts the records (seconds on a large sweep):
+    the merge's refused write and the jobs that did not finish, taken out for that summary, are said in the
+    interrupted line, not lost with it (exit 130)."""
+    from harness.write_failure import WriteFailed
+
+    def full(sweep_dir: Path, **kwargs: object) -> None:
+        raise WriteFailed(Path(sweep_dir) / "runs.csv", OSError(28, "No space left on device"))
+
+    real = harness.run.count_records
+    calls: list[int] = []
+
+    def interrupted_once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(harness.run, "count_records", interrupted_once)
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    assert _slurm_early_end(tmp_path, monkeypatch, full, []) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("interrupted: ")
+    assert (f"the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on device "
+            f"(ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path}") in err
+    assert "job 1 (SLURM 7_1) TIMEOUT" in err
