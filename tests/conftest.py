@@ -107,6 +107,20 @@ def run_impl(name: str, spec: Any, ds: Any, *, seed: int = 0, dtype: str = "floa
                        backend=backend or impl.backends[0], progress=False, options=options)
 
 
+def refuse_to_list(monkeypatch: pytest.MonkeyPatch, folder: Path, call: str = "listdir") -> None:
+    """`folder` one the OS will not list (EACCES), as it refuses another user's: tests run as root, who
+    may list anything, so os.`call` (listdir or scandir, whichever the code under test lists with) is
+    made to refuse it."""
+    import errno
+    real = getattr(os, call)
+
+    def refusing(path: Any = ".") -> Any:
+        if isinstance(path, (str, os.PathLike)) and Path(path).resolve() == folder.resolve():
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(os, call, refusing)
+
+
 # Files that take minutes run first, so that `make test`'s workers (a file each) do not end with
 # one of them left alone; order within a file is kept.
 SLOW_FILES = ("test_scale_slurm.py", "test_harness_disk_full.py", "test_harness_resume.py", "test_perf_gpu_check.py",

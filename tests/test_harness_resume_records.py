@@ -20,6 +20,7 @@ import harness.runs_table
 import harness.sweep
 from harness.records import read_records
 from harness.run import run_config
+from conftest import refuse_to_list
 from test_harness_faults import config, fake_mlp  # noqa: F401  (fake_mlp: a fixture)
 
 
@@ -730,18 +731,11 @@ def test_the_check_refuses_a_folder_in_the_run_folder_it_cannot_list_in_its_word
     folder there it may not list (EACCES; as root os.scandir is made to refuse it) may hold runs, which the
     folder's tables would take in. It was passed over; it is refused now before any run, exit 2, in the check's
     words (not resume's), nothing changed."""
-    import errno
     fake_mlp({})
     run_dir = tmp_path / "run"
     hidden = (run_dir / "kept").resolve()
     hidden.mkdir(parents=True)
-    real = os.scandir
-
-    def scandir(path: object = ".") -> object:
-        if isinstance(path, (str, os.PathLike)) and Path(path).resolve() == hidden:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
-        return real(path)
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_to_list(monkeypatch, hidden, "scandir")
     before = _state(run_dir)
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=1"), run_dir, launcher="basic", command="test")
@@ -753,16 +747,9 @@ def test_the_check_refuses_a_folder_in_the_run_folder_it_cannot_list_in_its_word
 
 
 def _unlistable(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """`folder` a folder the OS will not list (EACCES; as root os.listdir is made to refuse it)."""
-    import errno
+    """`folder` a folder the OS will not list (EACCES)."""
     folder.mkdir(parents=True, exist_ok=True)
-    real = os.listdir
-
-    def listdir(path: object = ".") -> list[str]:
-        if isinstance(path, (str, os.PathLike)) and Path(path) == folder:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
-        return real(path)
-    monkeypatch.setattr(os, "listdir", listdir)
+    refuse_to_list(monkeypatch, folder)
 
 
 @pytest.mark.parametrize("entry", ["a file", "a link to nothing", "a folder it cannot list"])

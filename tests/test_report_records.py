@@ -20,6 +20,7 @@ import harness.records
 from harness import report
 from harness.records import UnreadableRecord, read_records, write_record
 from harness.runs_table import load_runs
+from conftest import refuse_to_list
 from harness.reporting import build_report, tables
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -278,13 +279,7 @@ def test_the_report_refuses_a_folder_under_its_roots_it_cannot_list(run_dir: Pat
     assert report.main([str(root)]) == 0
     before = _report_files(root / "report")
     hidden = run_dir.parent.resolve()
-    real = os.scandir
-
-    def scandir(path: object = ".") -> object:
-        if isinstance(path, (str, os.PathLike)) and Path(path).resolve() == hidden:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
-        return real(path)
-    monkeypatch.setattr(os, "scandir", scandir)
+    refuse_to_list(monkeypatch, hidden, "scandir")
     with pytest.raises(UnreadableRecord) as refused:
         find_run_dirs([root])
     assert (refused.value.path, refused.value.why) == (hidden, "Permission denied (EACCES)")
