@@ -74,15 +74,21 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
             left = "the sweep's tables were not finished"
         note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
-    except UnreadableRecord as unreadable:  # a warning, never held: the command ends as it would
-        warned = unreadable_at_sweep_end(unreadable, sweep_dir, experiment=config.get("name"), merged=bool(merged))
-    except Exception as ex:  # the records are on disk; the tables can be rebuilt later
-        warned = f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}"
+    except Exception as ex:  # a warning, never held: the records are on disk, the tables can be rebuilt later
+        warned = sweep_end_warning(ex, sweep_dir, experiment=config.get("name"), merged=bool(merged))
     if warned:
         log.warning(warned)
     if interrupted is not None:
         raise interrupted
     return warned if warned and not merged else None
+
+
+def sweep_end_warning(ex: Exception, sweep_dir: Path, *, experiment: str | None, merged: bool) -> str:
+    """The warning of a sweep's end whose tables or report failed otherwise than by a refused write (every
+    sweep's end: finish_once's, a rerun's): a record it cannot read in its own words, else the error."""
+    if isinstance(ex, UnreadableRecord):
+        return unreadable_at_sweep_end(ex, sweep_dir, experiment=experiment, merged=merged)
+    return f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}"
 
 
 def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, experiment: str | None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.records import (CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord, is_run_folder,
+from harness.records import (CONFIG_FILE, HYDRA_MULTIRUN_YAML, RECORDS_DIRNAME, UnreadableRecord,
                              read_to_resume, record_files)
 from harness.runs_table import find_run_dirs
 from harness.run_settings import BOOKKEEPING, dotted_settings
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def _holds_records(folder: Path) -> bool:
     """Whether `folder`'s records/ holds at least one record (by the listing every reader uses,
-    harness.records.record_files): asked once check_records_folder has refused a records/ it cannot list."""
+    harness.records.record_files; UnreadableRecord where it cannot list it)."""
     return bool(record_files(folder))
 
 
@@ -104,28 +104,29 @@ def check_output_dir(run_dir: str | os.PathLike, *, resume: bool, cfg: DictConfi
     path = Path(run_dir).absolute()
     check_writable_folder(path, dir_key)
     check_single_run_folder(path, dir_key, sweep_job=sweep_job)
-    check_records_folder(path, dir_key)
-    if not resume and _holds_records(path):
+    held = check_records_folder(path, dir_key)
+    if not resume and held:
         raise ValueError(f"output folder {path} already holds records; add resume=true to finish it, "
                          f"or choose a new {dir_key}")
     if resume and cfg is not None:
         check_same_config(cfg, path, dir_key)
 
 
-def check_records_folder(path: Path, dir_key: str) -> None:
+def check_records_folder(path: Path, dir_key: str) -> list[Path]:
     """What stands in records/' place must be a folder the harness can list (harness.records.record_files),
     or nothing. A link to nothing may lead to the folder's records on a volume not mounted here; a file, or a
     folder it may not list, hides whether the folder holds records: resume would take every run for
     unfinished, a new run the folder for one without records, and both would fail only at the first
     record's write, after a run, as if the disk were full. Refused either way before any run, in one line
-    naming it (a link, where it points), the OS's error and the fix; nothing is changed."""
+    naming it (a link, where it points), the OS's error and the fix; nothing is changed. Returns the records
+    it lists."""
     records = path / RECORDS_DIRNAME
     target = _link_to_nothing(records)
     if target is not None:
         raise ValueError(f"{records} is a link to {target}, which is not there (a volume not mounted here?); mount "
                          f"or restore {target}, or remove the link, or choose a new {dir_key}")
     try:
-        record_files(path)
+        return record_files(path)
     except UnreadableRecord as unlisted:
         raise ValueError(f"{records} cannot be read as the folder of the runs' records ({unlisted.why}); make it a "
                          f"folder the harness can read, or move it out of {path}, or choose a new {dir_key}") from None
@@ -232,21 +233,17 @@ def check_no_records_of_its_own(path: Path, dir_key: str) -> None:
     it cannot list would fail every merge after every job had run. Refused before any job, in one line: records
     as a single run's folder; anything else naming what stands there and the fix (move it out). A folder there
     that lists no record holds nothing to mix in, and is accepted, as it always was."""
-    if not is_run_folder(path):
-        return
     records = path / RECORDS_DIRNAME
     try:
-        held = record_files(path)
+        held = record_files(path)  # [] with nothing there, or a folder of no records: nothing to mix in
     except UnreadableRecord as unlisted:
         target = _link_to_nothing(records)
         state = unlisted.why if target is None else f"a link to {target}, which is not there"
-    else:
-        if held:
-            raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
-                             f"choose a new {dir_key}")
-        return  # a folder of no records: nothing to mix in
-    raise ValueError(f"output folder {path} holds {records} ({state}), which makes it a run's folder to the sweep's "
-                     f"tables; move it out of {path}, or choose a new {dir_key}")
+        raise ValueError(f"output folder {path} holds {records} ({state}), which makes it a run's folder to the "
+                         f"sweep's tables; move it out of {path}, or choose a new {dir_key}") from None
+    if held:
+        raise ValueError(f"output folder {path} holds a single run's records; a sweep needs a folder of its own: "
+                         f"choose a new {dir_key}")
 
 
 def _check_own_sweep(path: Path, dir_key: str, name: str | None) -> None:

@@ -149,9 +149,10 @@ def read_to_resume(path: Path, run: str = "it") -> dict[str, Any] | None:
     try:
         return read_record(path)
     except OSError as error:
-        if isinstance(error, FileNotFoundError) and not os.path.lexists(path):
+        refused = unlisted(path, error, run)
+        if refused is None:
             return None
-        raise UnreadableRecord(path, describe_error(error), run) from None
+        raise refused from None
 
 
 def is_run_folder(folder: str | os.PathLike) -> bool:
@@ -178,14 +179,14 @@ def record_files(run_dir: str | os.PathLike) -> list[Path]:
     return [folder / name for name in sorted(names) if name.endswith(".json")]
 
 
-def unlisted(folder: str | os.PathLike, error: OSError) -> UnreadableRecord | None:
-    """What the OS's refusal to list `folder` means to a reader of records: None when nothing is there (not even
-    a link: gone since it was listed, or never there), else UnreadableRecord naming it, as it may hold, or lead
-    to, records. The one rule of record_files and of the walk that finds the run folders
-    (harness.runs_table.find_run_dirs)."""
+def unlisted(folder: str | os.PathLike, error: OSError, run: str = "it") -> UnreadableRecord | None:
+    """What the OS's refusal to list `folder` (or read a record there) means to a reader of records: None when
+    nothing is there (not even a link: gone since it was listed, or never there), else UnreadableRecord naming
+    it (`run`: the run that moving it out runs again), as it may hold, or lead to, records. The one rule of
+    read_to_resume, record_files and the walk that finds the run folders (harness.runs_table.find_run_dirs)."""
     if isinstance(error, FileNotFoundError) and not os.path.lexists(folder):
         return None
-    return UnreadableRecord(folder, describe_error(error))
+    return UnreadableRecord(folder, describe_error(error), run)
 
 
 def read_records(run_dir: str | os.PathLike, *, strict: bool = False) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from harness.atomic_write import atomic_write_text
-from harness.callbacks import rebuild_command, unreadable_at_sweep_end
+from harness.callbacks import rebuild_command, sweep_end_warning
 from harness.folder_lock import held_elsewhere
 from harness.records import (CONFIG_FILE, ENVIRONMENT_FILE, HYDRA_DIRNAME, HYDRA_MULTIRUN_YAML, HYDRA_OVERRIDES_YAML,
                              UnreadableRecord, read_records, record_name)
@@ -293,10 +293,8 @@ def end_sweep(into: Path, cfg: DictConfig) -> None:
         finish_sweep(into, experiment=cfg.name, report=cfg.report, merged=merged)
     except WriteFailed as failure:
         stop(failure, into, rebuild)
-    except UnreadableRecord as unreadable:  # in the words of every sweep's end
-        log.warning(unreadable_at_sweep_end(unreadable, into, experiment=cfg.name, merged=bool(merged)))
-    except Exception as ex:
-        log.warning(f"sweep tables not written ({type(ex).__name__}: {ex}); {rebuild}")
+    except Exception as ex:  # in the words of every sweep's end
+        log.warning(sweep_end_warning(ex, into, experiment=cfg.name, merged=bool(merged)))
 
 
 def main(argv: list[str] | None = None) -> int:
