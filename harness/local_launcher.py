@@ -37,7 +37,6 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from hydra.core.config_store import ConfigStore
@@ -51,7 +50,6 @@ from mlp_impl import interrupts
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
 POLL_S = 0.2  # between two looks at the jobs
-GRACE_S = submitit_launch.GRACE_S  # after a job's process has ended, how long its result file may take
 LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
 _CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
 
@@ -88,7 +86,7 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
         assert self.config is not None
         log.info(f"Submitit 'local' sweep output dir : {self.config.hydra.sweep.dir}")
         job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
-        submitit_launch.make_sweep_dir(self.config)
+        sweep_dir = submitit_launch.make_sweep_dir(self.config)
         executor = submitit_launch.executor("local", dict(self.params))
         jobs: list[Any] = []
         waited = submitit_launch.Waited()
@@ -98,7 +96,7 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
             wait_for(jobs, waited, initial_job_idx)
         except KeyboardInterrupt:
             if waited.unfinished:
-                callbacks.note_not_done(Path(str(self.config.hydra.sweep.dir)), [
+                callbacks.note_not_done(sweep_dir, [
                     submitit_launch.unfinished_listed(waited.unfinished, job_names(jobs), initial_job_idx)])
             stop_jobs(jobs)
             raise
@@ -130,7 +128,7 @@ def job_names(jobs: list[Any]) -> list[str]:
 
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
     """Fill `waited` until every job has ended (its controller and job processes), with its result
-    (waited.finished) or without one (no result file GRACE_S later; submitit's own job.results() waits 15 s:
+    (waited.finished) or without one (no result file submitit_launch.GRACE_S later; submitit's own job.results() waits 15 s:
     waited.unfinished, said at once in a warning), whatever the order in which they end."""
     ended_at: dict[int, float] = {}
     while len(waited.finished) + len(waited.unfinished) < len(jobs):
@@ -141,7 +139,7 @@ def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> Non
             result = submitit_launch.result_of(job)
             if result is not None:
                 waited.finished[i] = result
-            elif now - ended_at.setdefault(i, now) >= GRACE_S:
+            elif now - ended_at.setdefault(i, now) >= submitit_launch.GRACE_S:
                 waited.unfinished[i] = LOST
                 log.warning(f"job {first + i} ({job_names(jobs)[i]}) {LOST}; the other jobs go on (Ctrl-C stops "
                             "them), then the sweep ends saying how to finish it")

@@ -194,7 +194,7 @@ def judge_gap(ours_a: Any, ours_b: Any, published: float, n_a: int, n_b: int, be
     if n < MIN_RUNS:
         return Verdict(too_few(n), math.nan, gap, math.nan, math.nan, n, f"a verdict needs {MIN_RUNS} runs per side")
     if not (has_spread(a) or has_spread(b)):
-        return untested(mean(a) - mean(b), n, published, sides=(mean(a), mean(b)))
+        return untested(gap, n, published, sides=(mean(a), mean(b)))
     low, high = welch_interval(a, b)
     # The article's groups spread like ours: two variance estimates (ours), each serving two means.
     # Standard errors, not variances: a variance of tiny runs underflows (stats.satterthwaite_df).
