@@ -39,11 +39,15 @@ MACHINE_RATES = ("matmul_gflops_float32", "gpu_matmul_gflops_float32")
 # Each rate's status, "measured", "skipped (...)", "failed (...)" or "not measured (...)": why a
 # record may carry no rate (CPU, then GPU)
 RATE_STATUSES = ("matmul_rate_status", "gpu_matmul_rate_status")
+# Which kernels NumPy's OpenBLAS ran the CPU's products on, and whether the environment forced them
+# (harness.blas_kernels.kernels)
+BLAS_KERNELS = ("blas_kernels", "blas_kernels_set_by", "blas_kernels_by_itself")
 
 
 def machine_settings(environment: dict[str, Any]) -> dict[str, Any]:
-    """The invocation's matmul rates (measured before its runs) and their statuses as record settings."""
-    return {MACHINE_PREFIX + key: environment.get(key) for key in (*MACHINE_RATES, *RATE_STATUSES)}
+    """The invocation's matmul rates (measured before its runs), their statuses and NumPy's BLAS kernels
+    as record settings."""
+    return {MACHINE_PREFIX + key: environment.get(key) for key in (*MACHINE_RATES, *RATE_STATUSES, *BLAS_KERNELS)}
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:

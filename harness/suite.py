@@ -151,6 +151,22 @@ def expected_text(steps: list[Step], results: Path) -> str:
     return "\n".join(lines)
 
 
+def kernels_note() -> str | None:
+    """The opening note when the environment forces NumPy's OpenBLAS onto kernels it would not pick by
+    itself (harness.blas_kernels): every NumPy time and the matmul rate will carry it. Not asked where
+    the rate is not measured (MLP_BENCH_MEASURE_RATE=0: quick checks), which costs an interpreter."""
+    from harness import blas_kernels
+    from harness.machine import skip_reason
+
+    if skip_reason() is not None:
+        return None
+    facts = blas_kernels.kernels()
+    if not blas_kernels.slowed(facts):
+        return None
+    return (f"note: {blas_kernels.forced_text(facts, 'runs')}; every NumPy time and the matmul rate will show it, "
+            f"the report says so (for OpenBLAS's own choice: {blas_kernels.unset_command(facts)} make bench)")
+
+
 def run_step(step: Step) -> int:
     """Run one experiment in its own process; its output goes straight to the terminal."""
     return subprocess.run(step.command(), check=False).returncode
@@ -158,12 +174,16 @@ def run_step(step: Step) -> int:
 
 def run_suite(steps: tuple[Step, ...] = SUITE, *, results: Path = RESULTS,
               runner: Callable[[Step], int] = run_step,
-              status: Callable[[], tuple[bool, str]] = gpu_status) -> int:
+              status: Callable[[], tuple[bool, str]] = gpu_status,
+              kernels: Callable[[], str | None] = kernels_note) -> int:
     """Run every step, build the report, print where it is; 1 when any step or the report failed. A
     record under `results` the OS will not let it read is refused before any step (exit 2)."""
     runnable, skipped = plan(steps, status)
     check_records_readable_under(results)
     print(expected_text(runnable, results), flush=True)
+    note = kernels()
+    if note:
+        print(note, flush=True)
     expected = [expected_seconds(step, results)[0] for step in runnable]  # before the runs add to results
     failed: list[str] = []
     for number, step in enumerate(runnable, start=1):

@@ -121,6 +121,7 @@ def _notes(summary: pd.DataFrame, runs: pd.DataFrame, swept: list[str]) -> list[
     spread = machine_rate.changed_spread(runs)
     if spread is not None and not timing:  # shared CPU: said above
         notes.append(_speed_change(spread))
+    notes += machine_rate.forced_kernels_notes(runs)
     if swept:
         jobs = runs["run_dir"].nunique()
         notes.append(f"This is a sweep over {', '.join(swept)} ({jobs} job folder(s)); rows are per value.")

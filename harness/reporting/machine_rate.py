@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness import blas_kernels
 from harness.machine import SPEED_CHANGE_LIMIT, RateSpread, disturbed, speed_changed, worst_spread
-from harness.run_settings import MACHINE_PREFIX, MACHINE_RATES, RATE_STATUSES
+from harness.run_settings import BLAS_KERNELS, MACHINE_PREFIX, MACHINE_RATES, RATE_STATUSES
 from harness.reporting import stats
 from harness.reporting.batches import read_environments
 from harness.reporting.number_text import fmt
@@ -131,3 +132,22 @@ def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
     if disturbed(fraction):
         return f"{gflops} (above the measured matmul rate: disturbed measurement, no fraction)"
     return f"{gflops} ({fmt(100 * fraction)}%)"
+
+
+def forced_kernels_notes(runs: pd.DataFrame) -> list[str]:
+    """For NumPy's runs whose records show OpenBLAS kernels forced by the environment that it would
+    not pick by itself (harness.blas_kernels.slowed), the sentence a reader needs before comparing
+    their times with TensorFlow's and PyTorch's, which bring their own libraries; one per distinct
+    setting, none for records older than the fact."""
+    if "settings" not in runs or "backend" not in runs:
+        return []
+    found = []
+    for carried in runs.loc[runs["backend"] == "numpy", "settings"]:
+        facts = {key: carried.get(MACHINE_PREFIX + key) for key in BLAS_KERNELS} if isinstance(carried, dict) else {}
+        if blas_kernels.slowed(facts) and facts not in found:
+            found.append(facts)
+    return [f"{blas_kernels.forced_text(facts)}: the from-scratch MLP's matrix products and the matmul rate its "
+            "share is measured against ran on them, while TensorFlow and PyTorch use libraries of their own, so "
+            "the times against those peers carry that setting as well as the implementations (to time NumPy on "
+            f"OpenBLAS's own choice, start the command with `{blas_kernels.unset_command(facts)}`)."
+            for facts in found]
