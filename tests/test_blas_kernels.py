@@ -139,10 +139,11 @@ def test_the_section_says_forced_kernels_once_for_numpy_s_runs() -> None:
     said = forced_kernels_notes(_runs(("numpy", FORCED), ("numpy", FORCED), ("tensorflow", FORCED)))
     assert said == [
         "NumPy's OpenBLAS ran its Haswell kernels, set by OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512 in the "
-        "environment (by itself it picks SkylakeX on this CPU): the from-scratch MLP's matrix products and the "
-        "matmul rate its share is measured against ran on them, while TensorFlow and PyTorch use libraries of "
-        "their own, so the times against those peers carry that setting as well as the implementations (to time "
-        "NumPy on OpenBLAS's own choice, start the command with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`)."]
+        "environment (by itself it picks SkylakeX on this CPU): the from-scratch MLP's matrix products, "
+        "scikit-learn's and the matmul rate the MLP's share is measured against ran on them, while TensorFlow and "
+        "PyTorch use libraries of their own, so the times against those peers carry that setting as well as the "
+        "implementations (to time NumPy on OpenBLAS's own choice, prefix the command with: "
+        "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)."]
     assert forced_kernels_notes(_runs(("tensorflow", FORCED))) == []  # no NumPy run: nothing it changes
     assert forced_kernels_notes(_runs(("numpy", {**FORCED, "blas_kernels_by_itself": "Haswell"}))) == []
     assert forced_kernels_notes(_runs(("numpy", {}))) == []  # records older than the fact

@@ -146,8 +146,9 @@ def forced_kernels_notes(runs: pd.DataFrame) -> list[str]:
         facts = {key: carried.get(MACHINE_PREFIX + key) for key in BLAS_KERNELS} if isinstance(carried, dict) else {}
         if blas_kernels.slowed(facts) and facts not in found:
             found.append(facts)
-    return [f"{blas_kernels.forced_text(facts)}: the from-scratch MLP's matrix products and the matmul rate its "
-            "share is measured against ran on them, while TensorFlow and PyTorch use libraries of their own, so "
-            "the times against those peers carry that setting as well as the implementations (to time NumPy on "
-            f"OpenBLAS's own choice, start the command with `{blas_kernels.unset_command(facts)}`)."
+    return [f"{blas_kernels.forced_text(facts)}: the from-scratch MLP's matrix products, scikit-learn's and the "
+            "matmul rate the MLP's share is measured against ran on them, while TensorFlow and PyTorch use libraries "
+            "of their own, so the times against those peers carry that setting as well as the implementations (to "
+            "time NumPy on "
+            f"OpenBLAS's own choice, prefix the command with: {blas_kernels.unset_command(facts)})."
             for facts in found]
