@@ -6,8 +6,8 @@ results on their processors). A forced choice can halve NumPy's speed: on a two-
 (Zen 5, AVX-512) with OPENBLAS_CORETYPE=Haswell, NumPy's float32 matmul ran at 227 GFLOP/s against
 432 with OpenBLAS's own choice (SkylakeX), while PyTorch and TensorFlow bring their own libraries
 and are untouched. So every record says which kernels ran its products and the matmul rate, and,
-where the environment forced them, which OpenBLAS picks by itself, asked of a fresh interpreter
-without those variables.
+where the environment named them, which OpenBLAS picks by itself, asked of a fresh interpreter
+without those variables (about a third of a second, once per process, only where they are set).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from typing import Any, Mapping
 SET_BY = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # read by OpenBLAS as it loads
 FORCES_KERNELS = SET_BY[0]
 ASK_TIMEOUT_S = 60  # a fresh interpreter importing NumPy: well under a second on an idle machine
-_ASK = ("import numpy, threadpoolctl; "
-        "print(next((i.get('architecture') or '' for i in threadpoolctl.threadpool_info() "
-        "if i.get('internal_api') == 'openblas'), ''))")
+_ASK = "from harness.blas_kernels import loaded_kernels; print(loaded_kernels() or '')"
 
 
 def loaded_kernels() -> str | None:
@@ -39,8 +37,9 @@ def loaded_kernels() -> str | None:
 
 
 def set_by(environ: Mapping[str, str] = os.environ) -> str | None:
-    """'OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512': the variables that chose the kernels, or None
-    when OpenBLAS chose them itself (OPENBLAS_CORETYPE unset or empty)."""
+    """'OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512': the variables set to choose the kernels (a name
+    OpenBLAS does not know is ignored by it: `slowed` compares what loaded), or None when OpenBLAS
+    chose them itself (OPENBLAS_CORETYPE unset or empty)."""
     if not environ.get(FORCES_KERNELS):
         return None
     return " ".join(f"{name}={environ[name]}" for name in SET_BY if environ.get(name))
@@ -59,13 +58,13 @@ def by_itself(timeout: float = ASK_TIMEOUT_S) -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def kernels(ask: bool = True) -> dict[str, Any]:
-    """What a record carries: the kernels that ran ("blas_kernels"), the variables that forced them
-    ("blas_kernels_set_by", None when OpenBLAS chose) and, when forced and `ask`, OpenBLAS's own
-    choice ("blas_kernels_by_itself"; None when not asked or not found)."""
+def kernels() -> dict[str, Any]:
+    """What a record carries: the kernels that ran ("blas_kernels"), the variables set to choose them
+    ("blas_kernels_set_by", None when OpenBLAS chose) and, when they are set, OpenBLAS's own choice
+    ("blas_kernels_by_itself"; None when it could not be found)."""
     forced = set_by()
     return {"blas_kernels": loaded_kernels(), "blas_kernels_set_by": forced,
-            "blas_kernels_by_itself": by_itself() if forced and ask else None}
+            "blas_kernels_by_itself": by_itself() if forced else None}
 
 
 def slowed(facts: dict[str, Any]) -> bool:
@@ -78,9 +77,11 @@ def slowed(facts: dict[str, Any]) -> bool:
 
 def forced_text(facts: dict[str, Any], verb: str = "ran") -> str:
     """'NumPy's OpenBLAS ran its Haswell kernels, set by OPENBLAS_CORETYPE=Haswell in the environment
-    (by itself it picks SkylakeX on this CPU)' for facts that `slowed` ("runs" before the runs)."""
+    (by itself it picks SkylakeX on that CPU)' for facts that `slowed` ("runs" before the runs, on
+    "this" CPU)."""
     own = facts.get("blas_kernels_by_itself")
-    itself = f"by itself it picks {own} on this CPU" if own else "what it picks by itself was not found"
+    cpu = "this" if verb == "runs" else "that"
+    itself = f"by itself it picks {own} on {cpu} CPU" if own else "what it picks by itself could not be found"
     return (f"NumPy's OpenBLAS {verb} its {facts['blas_kernels']} kernels, set by {facts['blas_kernels_set_by']} "
             f"in the environment ({itself})")
 
@@ -89,3 +90,16 @@ def unset_command(facts: dict[str, Any]) -> str:
     """The prefix that runs a command with OpenBLAS's own choice: 'env -u OPENBLAS_CORETYPE -u ...'."""
     names = [part.split("=", 1)[0] for part in str(facts.get("blas_kernels_set_by") or "").split()]
     return "env " + " ".join(f"-u {name}" for name in names)
+
+
+def other_kernels(recorded: dict[str, Any]) -> str | None:
+    """A rerun's warning when the original environment's NumPy products ran on other OpenBLAS kernels
+    than this process loads: float products round differently there, so losses and weights may
+    differ for that reason alone; None when they are the same or the original did not record them."""
+    then, now = recorded.get("blas_kernels"), loaded_kernels()
+    if not isinstance(then, str) or not now or then == now:
+        return None
+    chosen = recorded.get("blas_kernels_set_by") or "OpenBLAS's own choice"
+    here = set_by() or "OpenBLAS's own choice"
+    return (f"the original's NumPy products ran on OpenBLAS's {then} kernels ({chosen}), this process's run on "
+            f"{now} ({here}): their float products round differently, so the results may differ for that alone")

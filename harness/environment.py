@@ -21,7 +21,7 @@ from typing import Any
 
 from mlp_impl.backend import cpu_model
 from harness import blas_kernels
-from harness.machine import machine_rates, skip_reason
+from harness.machine import machine_rates
 
 PACKAGES = {"numpy": ("numpy",), "cupy": ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"),
             "tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",), "torch": ("torch",),
@@ -137,14 +137,13 @@ def capture(config: dict[str, Any], command: str, argv: list[str] | None = None,
             **extra: Any) -> dict[str, Any]:
     """The environment record written once per invocation as environment.json."""
     argv = sys.argv if argv is None else argv
-    measure = bool(config.get("measure_rate", True))
     return {
         "python": platform.python_version(), "implementation": platform.python_implementation(),
         "platform": platform.platform(), "hostname": socket.gethostname(),
         "cpu": cpu_model(), "cpu_count": cpu_count(), "versions": versions(), "blas": blas(), "gpu": gpu(),
         "git": git_state(), "command": command, "argv": list(argv),
         "data_root": data_root((config.get("data") or {}).get("root")), "load_average": load_average(),
-        **machine_rates(measure), **blas_kernels.kernels(ask=skip_reason(measure) is None),
+        **machine_rates(bool(config.get("measure_rate", True))), **blas_kernels.kernels(),
         "config": config, **extra,
     }
 

@@ -5,7 +5,8 @@ conf/ do not change the rerun) and the data folder recorded in `environment.json
 (implementation, seed) runs its records hold into a new folder (one invocation per group of
 implementations that ran the same seeds, as resumes may have left them), then compares each new
 record with the original: everything but timings, memory and timestamps must match (the
-from-scratch MLP bitwise; Keras with op determinism). A multirun folder (job subfolders, each with
+from-scratch MLP bitwise; Keras with op determinism; a warning says when NumPy's OpenBLAS now loads
+other kernels than the original's, which round differently). A multirun folder (job subfolders, each with
 a config.yaml) is rerun job by job, every job even when some runs fail; when its jobs form one
 sweep, so do the rerun's (multirun.yaml, merged tables, one report: harness.sweep_merge). Exit
 status: 0 when every record matches, 3 when any differs (a run that fails now but not before is a
@@ -27,6 +28,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from harness import blas_kernels
 from harness.atomic_write import atomic_write_text
 from harness.callbacks import rebuild_command, sweep_end_warning
 from harness.folder_lock import held_elsewhere
@@ -79,8 +81,8 @@ _WARNED: set[Path] = set()  # environment.json files already said to be unreadab
 
 
 def recorded_environment(folder: Path) -> dict[str, Any]:
-    """The original's environment.json ({} where it has none): it only tells the rerun the commit and
-    the data folder, so one that is not the JSON object a run writes (cut short, not UTF-8) is warned
+    """The original's environment.json ({} where it has none): it only tells the rerun the commit, the
+    data folder and NumPy's BLAS kernels, so one that is not the JSON object a run writes (cut short, not UTF-8) is warned
     of and left out."""
     path = folder / ENVIRONMENT_FILE
     if not path.exists():
@@ -150,9 +152,13 @@ def rerun_one(folder: Path, into: Path, *, in_sweep: bool = False) -> int:
     a sweep (`in_sweep`) leaves the report to the sweep's end, as under Hydra (harness.run). The
     original's records are read again (which runs to make, then to compare): one the OS no longer
     lets it read since check_jobs did raises UnreadableRecord, for main to refuse."""
-    original_git = recorded_environment(folder).get("git") or {}
+    recorded = recorded_environment(folder)
+    original_git = recorded.get("git") or {}
     if original_git.get("commit") and original_git.get("commit") != git_state().get("commit"):
         log.warning(f"the original ran at commit {original_git['commit']}, this checkout is at another commit")
+    other_kernels = blas_kernels.other_kernels(recorded)
+    if other_kernels:
+        log.warning(other_kernels)
     if in_sweep:
         _keep_job_overrides(folder, into)
     outcome = _run_again(folder, into, original_git, in_sweep=in_sweep)

@@ -153,8 +153,8 @@ def expected_text(steps: list[Step], results: Path) -> str:
 
 def kernels_note() -> str | None:
     """The opening note when the environment forces NumPy's OpenBLAS onto kernels it would not pick by
-    itself (harness.blas_kernels): every NumPy time and the matmul rate will carry it. Not asked where
-    the rate is not measured (MLP_BENCH_MEASURE_RATE=0: quick checks), which costs an interpreter."""
+    itself (harness.blas_kernels): NumPy's matrix products and the matmul rate will carry it. Not asked
+    where the rate is not measured (MLP_BENCH_MEASURE_RATE=0: quick checks), which costs an interpreter."""
     from harness import blas_kernels
     from harness.machine import skip_reason
 
@@ -163,8 +163,8 @@ def kernels_note() -> str | None:
     facts = blas_kernels.kernels()
     if not blas_kernels.slowed(facts):
         return None
-    return (f"note: {blas_kernels.forced_text(facts, 'runs')}; every NumPy time and the matmul rate will show it, "
-            f"the report says so (for OpenBLAS's own choice: {blas_kernels.unset_command(facts)} make bench)")
+    return (f"note: {blas_kernels.forced_text(facts, 'runs')}; NumPy's matrix products and the matmul rate will "
+            f"show it, the report says so (for OpenBLAS's own choice: {blas_kernels.unset_command(facts)} make bench)")
 
 
 def run_step(step: Step) -> int:

@@ -368,6 +368,33 @@ def test_rerun_of_a_folder_whose_environment_json_is_spoilt_warns_and_runs(fake_
     assert len([w for w in warned if "environment.json" in w]) == 1, warned
 
 
+def test_rerun_warns_when_numpy_loads_other_blas_kernels_than_the_original(fake_mlp, tmp_path: Path,
+                                                                           data_root: Path,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Other OpenBLAS kernels round float products differently: the rerun names both, so a difference it
+    then reports has a cause on the page of the log, not only 'epoch_losses differ'."""
+    import json
+
+    from harness import blas_kernels, rerun
+    fake_mlp({})
+    run_config(config("runs=1"), tmp_path / "a", launcher="basic", command="test")
+    environment = json.loads((tmp_path / "a" / "environment.json").read_text(encoding="utf-8"))
+    assert environment["blas_kernels"] == blas_kernels.loaded_kernels()
+    with caplog.at_level("WARNING", logger="harness.rerun"):
+        assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "b")]) == 0
+    assert not [r for r in caplog.records if "kernels" in r.getMessage()]  # the same kernels: nothing said
+    environment.update(blas_kernels="Dunnington", blas_kernels_set_by="OPENBLAS_CORETYPE=Dunnington")
+    (tmp_path / "a" / "environment.json").write_text(json.dumps(environment), encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="harness.rerun"):
+        assert rerun.main([str(tmp_path / "a"), "--into", str(tmp_path / "c")]) == 0
+    warned = [r.getMessage() for r in caplog.records if "kernels" in r.getMessage()]
+    here = blas_kernels.set_by() or "OpenBLAS's own choice"
+    assert warned == [f"the original's NumPy products ran on OpenBLAS's Dunnington kernels (OPENBLAS_CORETYPE=Dunnington), "
+                      f"this process's run on {blas_kernels.loaded_kernels()} ({here}): their float products round "
+                      f"differently, so the results may differ for that alone"]
+
+
 def test_rerun_of_a_sweep_keeps_each_jobs_overrides(fake_mlp, tmp_path: Path, data_root: Path) -> None:
     """runs.csv's `overrides` column tells a sweep's jobs apart; the rerun's jobs are the same jobs,
     so its runs.csv names the same overrides (they were empty: the rerun writes no .hydra/)."""

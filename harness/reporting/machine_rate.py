@@ -134,21 +134,46 @@ def rate_text(gflops: str, fraction: float, status: str = "measured") -> str:
     return f"{gflops} ({fmt(100 * fraction)}%)"
 
 
+
+# Backends whose matrix products go through NumPy's BLAS (scikit-learn's MLP multiplies with NumPy),
+# and CPU backends that bring libraries of their own: what a forced OpenBLAS kernel does and does not touch.
+NUMPY_BLAS_BACKENDS = ("numpy", "sklearn")
+OWN_BLAS_BACKENDS = ("tensorflow", "torch-cpu")
+
+
 def forced_kernels_notes(runs: pd.DataFrame) -> list[str]:
-    """For NumPy's runs whose records show OpenBLAS kernels forced by the environment that it would
-    not pick by itself (harness.blas_kernels.slowed), the sentence a reader needs before comparing
-    their times with TensorFlow's and PyTorch's, which bring their own libraries; one per distinct
-    setting, none for records older than the fact."""
+    """For the runs that multiply through NumPy's OpenBLAS whose records show kernels set by the
+    environment that OpenBLAS would not pick by itself (harness.blas_kernels.slowed), the sentence a
+    reader needs before comparing their times with the peers that bring their own libraries: which
+    runs (how many of them), whether the matmul rate was measured on those kernels, which peers are
+    untouched; one per distinct setting, none for records older than the fact."""
     if "settings" not in runs or "backend" not in runs:
         return []
-    found = []
-    for carried in runs.loc[runs["backend"] == "numpy", "settings"]:
-        facts = {key: carried.get(MACHINE_PREFIX + key) for key in BLAS_KERNELS} if isinstance(carried, dict) else {}
-        if blas_kernels.slowed(facts) and facts not in found:
-            found.append(facts)
-    return [f"{blas_kernels.forced_text(facts)}: the from-scratch MLP's matrix products, scikit-learn's and the "
-            "matmul rate the MLP's share is measured against ran on them, while TensorFlow and PyTorch use libraries "
-            "of their own, so the times against those peers carry that setting as well as the implementations (to "
-            "time NumPy on "
-            f"OpenBLAS's own choice, prefix the command with: {blas_kernels.unset_command(facts)})."
-            for facts in found]
+    through = runs[runs["backend"].isin(NUMPY_BLAS_BACKENDS)]
+    found: list[tuple[dict[str, Any], list[pd.Series]]] = []
+    for _, run in through.iterrows():
+        carried = run["settings"] if isinstance(run["settings"], dict) else {}
+        facts = {key: carried.get(MACHINE_PREFIX + key) for key in BLAS_KERNELS}
+        if blas_kernels.slowed(facts):
+            group = next((rows for known, rows in found if known == facts), None)
+            if group is None:
+                found.append((facts, group := []))
+            group.append(run)
+    peers = sorted(set(runs.loc[runs["backend"].isin(OWN_BLAS_BACKENDS), "impl"]))
+    return [_forced_sentence(facts, forced, len(through), peers) for facts, forced in found]
+
+
+def _forced_sentence(facts: dict[str, Any], forced: list[pd.Series], through: int, peers: list[str]) -> str:
+    which = ("every run that multiplies through NumPy here" if len(forced) == through
+             else f"{len(forced)} of the {through} runs that multiply through NumPy here")
+    impls = ", ".join(sorted({str(run.get("impl")) for run in forced}))
+    rated = any(isinstance(run["settings"], dict) and run.get("dtype", "float32") == "float32"
+                and run["settings"].get(MACHINE_PREFIX + RATE_STATUSES[0]) == "measured" for run in forced)
+    sentence = f"{blas_kernels.forced_text(facts)} for {which} ({impls})"
+    if rated:
+        sentence += ", and for the matmul rate their share is measured against"
+    if peers:
+        sentence += (f"; {', '.join(peers)} use libraries of their own, so the times against them carry that "
+                     "setting as well as the implementations")
+    return (f"{sentence} (to time NumPy on OpenBLAS's own choice, prefix the command with: "
+            f"{blas_kernels.unset_command(facts)}).")
