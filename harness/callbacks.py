@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 _HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
 _ARMED: list[DictConfig] = []  # the sweeps this process started: their step is owed if Hydra skips it
 _NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopped, and how to redo them
-TABLES_NOT_WRITTEN = "the sweep's tables were not written"  # how a held write failure's step begins
+TABLES_NOT_WRITTEN = "the sweep's tables were not written"  # how a held write failure's step begins,
+REPORT_NOT_WRITTEN = "the sweep's report was not written"  # or, once the tables are written, this (held_write)
 
 
 def rebuild_command(sweep_dir: str | Path) -> str:
@@ -65,7 +66,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
         if hold_write_failure:
-            note_not_done(sweep_dir, [f"{TABLES_NOT_WRITTEN} ({failure}){FREE_SPACE}{then}"])
+            note_not_done(sweep_dir, [f"{_write_not_made(failure, sweep_dir, bool(merged))}{FREE_SPACE}{then}"])
         else:
             sys.stderr.write(message(failure, sweep_dir, then) + "\n")
     except KeyboardInterrupt as interrupt:  # the command's line says so (not_done), then exits 130
@@ -85,10 +86,36 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
 
 def sweep_end_warning(ex: Exception, sweep_dir: Path, *, experiment: str | None, merged: bool) -> str:
     """The warning of a sweep's end whose tables or report failed otherwise than by a refused write (every
-    sweep's end: finish_once's, a rerun's): a record it cannot read in its own words, else the error."""
+    sweep's end: finish_once's, a rerun's): a record it cannot read in its own words, else the error, and
+    what it stopped: the tables, or, once they are written (`merged`), the report, saying where the tables are."""
     if isinstance(ex, UnreadableRecord):
         return unreadable_at_sweep_end(ex, sweep_dir, experiment=experiment, merged=merged)
-    return f"sweep tables not written ({type(ex).__name__}: {ex}); rebuild with {rebuild_command(sweep_dir)}"
+    error = f"{type(ex).__name__}: {ex}"
+    if merged:
+        return (f"sweep report not built ({error}); {_tables_written(sweep_dir)}; "
+                f"rebuild it with {rebuild_command(sweep_dir)}")
+    return f"sweep tables not written ({error}); rebuild with {rebuild_command(sweep_dir)}"
+
+
+def _tables_written(sweep_dir: Path) -> str:
+    """What a line about a sweep's report that failed says of its tables, written before it (finish_sweep)."""
+    from harness.runs_table import RUNS_CSV
+    from harness.sweep_merge import SUMMARY_CSV
+    return f"the sweep's {RUNS_CSV} and {SUMMARY_CSV} are written in {sweep_dir}"
+
+
+def _write_not_made(failure: Exception, sweep_dir: Path, merged: bool) -> str:
+    """How a write the end-of-sweep step held (hold_write_failure) is said: the tables', or, once they are
+    written (`merged`), the report's, with where the tables are."""
+    if merged:
+        return f"{REPORT_NOT_WRITTEN} ({failure}); {_tables_written(sweep_dir)}"
+    return f"{TABLES_NOT_WRITTEN} ({failure})"
+
+
+def held_write(step: str) -> bool:
+    """Whether `step`, one of not_done's, is a write the end-of-sweep step held (exit WRITE_FAILED: say_held,
+    harness.submitit_launch.returns), not Ctrl-C's note."""
+    return step.startswith((TABLES_NOT_WRITTEN, REPORT_NOT_WRITTEN))
 
 
 def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, experiment: str | None,
@@ -139,7 +166,7 @@ def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
     own line ends the command (exit 2); any other end in flight (a job's exit status) gives way to this."""
     from harness.precheck import Refused, say_refused
     from harness.write_failure import stop_with
-    held = [step for step in take_not_done(sweep_dir) if step.startswith(TABLES_NOT_WRITTEN)]
+    held = [step for step in take_not_done(sweep_dir) if held_write(step)]
     if not held:
         if isinstance(error, Refused):
             say_refused(error.reason)

@@ -300,7 +300,7 @@ def _resume_refused(refused: SettingsFileError, what: str, dir_key: str) -> Valu
     return ValueError(f"resume=true: {refused.problem}, {what}; {refused.fix}, or choose a new {dir_key}")
 
 
-def check_records_readable(run_dir: str | os.PathLike) -> None:
+def check_records_readable(run_dir: str | os.PathLike, planned: dict[str, str]) -> None:
     """resume=true reads every record of the folder (to skip the finished runs, and to table them all):
     one the OS will not let it read (EIO, EACCES) is refused here, before any run of the command starts,
     with the line of harness.records.read_to_resume (the reader resume itself uses, whose rule this is). A
@@ -309,12 +309,13 @@ def check_records_readable(run_dir: str | os.PathLike) -> None:
     check runs before the folder's lock is taken, and the job, under it, finds the run's record absent. A
     link to nothing is still there, and refused: it may lead to a good record (a volume not mounted now).
     Every file is read, under a name no planned run has too: the job's runs.csv rebuild reads them all
-    (harness.records.read_records, whose listing this is: harness.records.record_files)."""
+    (harness.records.read_records, whose listing this is: harness.records.record_files). The line names the run
+    moving the file out runs again, or says it is none of `planned` (harness.validate.Plan.planned_runs)."""
     for path in record_files(run_dir):
         try:
             read_to_resume(path)
-        except UnreadableRecord:
-            raise
+        except UnreadableRecord as unreadable:
+            raise unreadable.among(planned) from None
         except ValueError:
             continue
 

@@ -159,12 +159,12 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
             if multirun:
                 _claim_job_folder(folders, cfg, num)
             job = _job_part(cfg)
-            precheck_plan(job)
+            plan = precheck_plan(job)
             out = Path(cfg.hydra.sweep.dir) / str(cfg.hydra.sweep.subdir) if multirun else Path(cfg.hydra.run.dir)
             check_output_dir(out, resume=bool(cfg.resume), cfg=job,
                              dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", sweep_job=multirun)
             if cfg.resume:
-                check_records_readable(out)
+                check_records_readable(out, plan.planned_runs())
         except ValueError as ex:
             raise BadInput(str(ex).strip().splitlines()[0]) from None
     folder = ("hydra.sweep.dir", Path(base.hydra.sweep.dir)) if multirun else ("hydra.run.dir", out)

@@ -51,6 +51,11 @@ def record_name(record: dict[str, Any]) -> str:
     return f"{record['impl']}-{record['backend']}-seed{record['seed']}.json"
 
 
+def run_named(record: dict[str, Any]) -> str:
+    """How a line names the run of a record (impl, backend, seed): 'mlp/numpy seed 1'."""
+    return f"{record['impl']}/{record['backend']} seed {record['seed']}"
+
+
 def new_record(**values: Any) -> dict[str, Any]:
     """A record with every field present (None where unknown); unknown keys are rejected."""
     unknown = set(values) - set(RECORD_FIELDS)
@@ -112,21 +117,34 @@ def _identity_problem(values: dict[str, Any]) -> str | None:
     return None
 
 
+NOT_ITS_RUN = " (it is not one of this command's runs; resume reads every record of the folder)"
+
+
 class UnreadableRecord(ValueError):
     """A record file the OS will not let the harness read (EIO, EACCES, a link to nothing), or a records/
     it will not list (a file in its place): it may be, or hold, a good record, so it is neither moved
     aside, nor run again, nor left out of a table; a ValueError, so that every check refuses it as bad
     input. It carries the file and the OS's words for the error (`why`, harness.write_failure.describe); its
     text is resume's line (read_to_resume is resume's reader; `run` is the run that moving the file out
-    runs again), and each other command words its own fix with `said`, by the same rule. Its args are
+    runs again, "it" where the reader does not know, None where the file is none of the command's planned
+    runs: among), and each other command words its own fix with `said`, by the same rule. Its args are
     what it is made of, so that it pickles (a launcher's worker hands exceptions back)."""
 
-    def __init__(self, path: str | os.PathLike, why: str, run: str = "it") -> None:
+    def __init__(self, path: str | os.PathLike, why: str, run: str | None = "it") -> None:
         super().__init__(path, why, run)
         self.path, self.why, self.run = Path(path), why, run
 
     def __str__(self) -> str:
-        return self.said("resume", "run the command again", moved=f" to run {self.run} again")
+        moved = NOT_ITS_RUN if self.run is None else f" to run {self.run} again"
+        return self.said("resume", "run the command again", moved=moved)
+
+    def among(self, planned: dict[str, str]) -> UnreadableRecord:
+        """This refusal where the command's runs are known (`planned`: each one's record file name and name,
+        harness.validate.Plan.planned_runs): a file of records/ names its run, or is none of them (its line says
+        that moving it out runs nothing again); a records/ it will not list (record_files) stays as it is."""
+        if self.path.parent.name != RECORDS_DIRNAME:
+            return self
+        return UnreadableRecord(self.path, self.why, planned.get(self.path.name))
 
     @property
     def problem(self) -> str:

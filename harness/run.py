@@ -249,7 +249,8 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
     except folder_lock.FolderBusy as busy:  # the folder is the other writer's: leave it untouched
         refuse(busy)
     except UnreadableRecord as unreadable:  # met by the runs.csv rebuild (any name), after the runs before it
-        refuse(BadInput(_unreadable_in_rebuild(unreadable, resume=cfg.resume, then=then)))
+        refuse(BadInput(_unreadable_in_rebuild(unreadable.among(plan.planned_runs()), resume=cfg.resume,
+                                               then=then)))
     except WriteFailed as failure:
         stop(failure, run_dir, then)
 
@@ -257,8 +258,9 @@ def run_config(cfg: DictConfig, run_dir: Path, *, launcher: str, command: str,
 def _unreadable_in_rebuild(unreadable: UnreadableRecord, *, resume: bool, then: str) -> str:
     """The line for a record the runs.csv rebuild after a run cannot read (harness.records.read_records reads every
     file of records/; the records of the runs before it are kept). Resuming, resume's own line, the command's
-    check's: the command run again resumes. A new run's folder (a new sweep's job's) holds records by then, so the
-    command run again would be refused ('already holds records'): `then`, how to finish it with resume=true."""
+    check's (`unreadable` knows the planned runs: UnreadableRecord.among): the command run again resumes. A new
+    run's folder (a new sweep's job's) holds records by then, so the command run again would be refused ('already
+    holds records'): `then`, how to finish it with resume=true."""
     return str(unreadable) if resume else unreadable.said("runs.csv not rebuilt", then)
 
 

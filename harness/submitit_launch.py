@@ -121,5 +121,5 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     sys.stderr.write(f"error: {len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}; "
                      f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                      f"finish the sweep with: {resume_command(sweep_dir)}\n")
-    write_refused = any(step.startswith(callbacks.TABLES_NOT_WRITTEN) for step in held)
+    write_refused = any(callbacks.held_write(step) for step in held)
     raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import (RECORD_FIELDS, RECORD_VERSION, RECORDS_DIRNAME, UnreadableRecord, new_record,
-                             read_to_resume, record_name, write_record)
+                             read_to_resume, record_name, run_named, write_record)
 from harness.runs_table import write_runs_csv
 from harness.precheck import refuse
 from harness.write_failure import WriteFailed, writing
@@ -77,7 +77,7 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
     started without that check (under SLURM the check runs on the login node, the job on a compute node)."""
     path = run_dir / RECORDS_DIRNAME / record_name(record)
     try:
-        stored = read_to_resume(path, f"{record['impl']}/{record['backend']} seed {record['seed']}")
+        stored = read_to_resume(path, run_named(record))
         if stored is None:
             return False
         other = [k for k in ("impl", "backend", "seed") if stored[k] != record[k]]
@@ -90,8 +90,8 @@ def finished(run_dir: Path, record: dict[str, Any]) -> bool:
         with writing(aside):
             path.rename(aside)
         reason = str(problem).removeprefix(f"{path}: ")
-        log.warning(f"resume: {path} is not the record of {record['impl']}/{record['backend']} seed "
-                    f"{record['seed']} ({reason}); moved to {aside.name}, and the run is run again")
+        log.warning(f"resume: {path} is not the record of {run_named(record)} ({reason}); moved to {aside.name}, "
+                    "and the run is run again")
         return False
     return stored["status"] in ("ok", "diverged")
 
@@ -120,7 +120,7 @@ def run_one(plan: Plan, impl: Implementation, record: dict[str, Any], ds: Any, p
 
 def describe(record: dict[str, Any]) -> str:
     """One log line per finished run."""
-    head = f"{record['impl']}/{record['backend']} seed {record['seed']}: {record['status']}"
+    head = f"{run_named(record)}: {record['status']}"
     if record["status"] == "failed":
         return f"{head}: {record['error']}"
     parts = [f"fit {record['fit_seconds']:.3f}s"]
@@ -141,8 +141,7 @@ def describe_safely(record: dict[str, Any]) -> str:
     try:
         return describe(record)
     except Exception as ex:
-        return (f"{record['impl']}/{record['backend']} seed {record['seed']}: {record['status']} "
-                f"(not summarized: {type(ex).__name__}: {ex})")
+        return f"{run_named(record)}: {record['status']} (not summarized: {type(ex).__name__}: {ex})"
 
 
 def store(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from experiments.models.adapter import Unavailable
 from experiments.models.implementation import Implementation
 from experiments.models.spec import ModelSpec, check_against_data, check_positive, spec_from_config
 
+from harness.records import record_name, run_named
 from harness.run_settings import run_settings
 from .config import DTYPES, SAMPLINGS, apply_aliases
 
@@ -48,6 +49,13 @@ class Plan:
     def options_for(self, impl: Implementation) -> dict[str, Any]:
         """The keyword options the config gives `impl`'s adapter: the node named after its peer."""
         return self.options.get(impl.peer, {})
+
+    def planned_runs(self) -> dict[str, str]:
+        """Each run of the plan by its record's file name, with its name (harness.records.record_name, run_named):
+        what resume's line says of a record it cannot read (harness.records.UnreadableRecord.among)."""
+        runs = [{"impl": impl.name, "backend": impl.resolve_backend(self.backend), "seed": seed}
+                for seed in self.seeds for impl in self.impls]
+        return {record_name(run): run_named(run) for run in runs}
 
     def warn_left_out(self) -> None:
         """One warning per implementation left out (in the job, so it reaches the run's log)."""

@@ -307,7 +307,8 @@ def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_pat
     """resume=true of a 3-job sweep whose middle job holds a record the OS will not read (EIO): the
     command's check, which reads every job's records (not only the first's or the last's), refuses it in
     one line (exit 2) before job 0 runs its missing seed; not the job itself after job 0 ran (the job's
-    backstop, harness.sweep.finished, names the run: 'to run mlp/numpy seed 0 again')."""
+    backstop, harness.sweep.finished). Both name the run ('to run mlp/numpy seed 0 again'): the check knows
+    each job's planned runs."""
     sweep = tmp_path / "sweep"
     three = [*SWEEP[:-1], "model.learning_rate=0.1,0.01,0.001"]
     first = [arg if arg != "runs=2" else "runs=1" for arg in three]
@@ -321,7 +322,7 @@ def test_a_record_resume_cannot_read_stops_the_sweep_before_any_job_runs(tmp_pat
     code, lines, everything = ended(process)
     assert code == 2, everything[-3000:]
     assert lines == [f"error: resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it "
-                     f"out of {path.parent} to run it again, then run the command again"]
+                     f"out of {path.parent} to run mlp/numpy seed 0 again, then run the command again"]
     assert {p: p.read_bytes() for p in sweep.glob("*/records/*.json")} == before  # no job ran
 
 
@@ -977,3 +978,92 @@ def test_ctrl_c_after_the_merge_of_a_slurm_early_end_still_names_its_refused_wri
     assert (f"the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on device "
             f"(ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path}") in err
     assert "job 1 (SLURM 7_1) TIMEOUT" in err
+
+
+def _report_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The sweep end's report step (harness.reporting.build_report, after the merge wrote the tables) raises `error`."""
+    def fails(*args: object, **kwargs: object) -> None:
+        raise error
+    monkeypatch.setattr(harness.reporting, "build_report", fails)
+
+
+def test_a_report_that_fails_after_the_sweeps_tables_are_written_says_the_report_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The end-of-sweep merge wrote runs.csv and summary.csv, then the report failed (a figure it cannot draw): the
+    warning said 'sweep tables not written (...)', false, as they are on disk. It says the report failed, that
+    the tables are written, where, and how to build the report again; the command ends as it would (exit 0)."""
+    from harness import callbacks
+    from harness.__main__ import ends_in_one_line
+    sweep = _sweep_of_records(tmp_path / "results")
+    (sweep / "runs.csv").unlink()
+    config = _sweep_end_of(sweep, monkeypatch, report=True)
+    _report_fails(monkeypatch, ValueError("cannot draw the figure"))
+    with caplog.at_level("WARNING"), ends_in_one_line(("hydra.sweep.dir", sweep)):
+        callbacks.SweepTables().on_multirun_end(config)
+    assert _warned(caplog, "harness.callbacks") == [
+        f"sweep report not built (ValueError: cannot draw the figure); the sweep's runs.csv and summary.csv are "
+        f"written in {sweep}; rebuild it with python -m harness.sweep_merge {sweep}"]
+    assert capsys.readouterr().err == ""
+    assert len(pd.read_csv(sweep / "runs.csv")) == 4 and (sweep / "summary.csv").is_file()
+
+
+def _merged_then(error: Exception) -> object:
+    """A finish_sweep that writes the tables (says so in `merged`), then fails in the report with `error`."""
+    def merge(sweep_dir: Path, merged: list[bool], **kwargs: object) -> None:
+        merged.append(True)
+        raise error
+    return merge
+
+
+def test_a_slurm_early_end_whose_report_failed_after_the_merge_says_the_tables_are_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The early end's merge wrote the tables and its report failed: the summary says they are merged (it did),
+    and the warning before it no longer says 'sweep tables not written'."""
+    with caplog.at_level("WARNING"):
+        assert _slurm_early_end(tmp_path, monkeypatch, _merged_then(RuntimeError("boom")), []) == 1
+    assert _warned(caplog, "harness.callbacks") == [
+        f"sweep report not built (RuntimeError: boom); the sweep's runs.csv and summary.csv are written in "
+        f"{tmp_path}; rebuild it with python -m harness.sweep_merge {tmp_path}"]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
+        f"{tmp_path / '.submitit'}; the finished jobs are merged in {tmp_path / 'runs.csv'}; finish the sweep "
+        f"with: python -m harness resume=true hydra.sweep.dir={tmp_path}")
+
+
+def _report_refused(sweep: Path) -> object:
+    from harness.write_failure import WriteFailed
+    return _merged_then(WriteFailed(sweep / "report" / "index.html", OSError(28, "No space left on device"),
+                                    kept=f"the previous report in {sweep / 'report'} is left as it was"))
+
+
+def test_a_slurm_early_ends_refused_report_write_says_the_tables_are_written_exit_4(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A write the disk refused in the report, after the merge wrote the tables: the summary said 'the sweep's
+    tables were not written (could not write .../report/index.html ...)'. It says the report was not written and
+    the tables are; the refused write still wins (exit 4)."""
+    assert _slurm_early_end(tmp_path, monkeypatch, _report_refused(tmp_path), []) == 4
+    assert capsys.readouterr().err == (
+        f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
+        f"{tmp_path / '.submitit'}; the sweep's report was not written (could not write "
+        f"{tmp_path / 'report' / 'index.html'}: No space left on device (ENOSPC)); the sweep's runs.csv and "
+        f"summary.csv are written in {tmp_path}; free space, then rebuild with python -m harness.sweep_merge "
+        f"{tmp_path}; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+
+
+def test_a_refused_report_write_after_a_jobs_error_says_the_tables_are_written_exit_4(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A job's error, then the sweep's end (finish_armed) whose report the disk refused after its merge: the held
+    write's line, printed last, exit 4 (harness.callbacks.say_held), says the report, not the tables, failed."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, [])
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _report_refused(tmp_path))
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise RuntimeError("job crashed")
+    assert stop.value.code == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: the sweep's report was not written (could not write {tmp_path / 'report' / 'index.html'}: No space "
+        f"left on device (ENOSPC)); the sweep's runs.csv and summary.csv are written in {tmp_path}; a job raised "
+        f"RuntimeError: job crashed (its traceback is above); free space, then rebuild with python -m "
+        f"harness.sweep_merge {tmp_path}")

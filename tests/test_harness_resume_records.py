@@ -140,9 +140,47 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
         check(argv)
     assert str(refused.value) == (
         f"resume: cannot read {path} (Permission denied (EACCES)); make it readable, or move it out of "
-        f"{path.parent} to run it again, then run the command again")
+        f"{path.parent} to run mlp/numpy seed 1 again, then run the command again")
     monkeypatch.setattr(harness.records, "read_record", real)
     assert check(argv) == ("hydra.run.dir", tmp_path)  # readable again: the foreign file is no reason to refuse
+
+
+NOT_ITS_RUN = " (it is not one of this command's runs; resume reads every record of the folder)"
+
+
+@pytest.mark.parametrize("where", ["the command's check", "the job's runs.csv rebuild"])
+def test_resume_says_a_record_it_cannot_read_of_a_run_it_does_not_plan_is_none_of_its_runs(
+        fake_mlp, tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        capsys: pytest.CaptureFixture, where: str) -> None:
+    """resume=true with runs=1 in a folder of runs=2, whose seed 1 record the OS will not read: seed 1 is not
+    one of the command's runs, so moving the file out does not run it again, as the line said ('to run it
+    again'); it says the file is none of the command's runs, and that resume reads every record of the folder
+    (the check's, before any run, and the job's, which meets it in its runs.csv rebuild when no check preceded
+    it: a SLURM job, a rerun's resume)."""
+    from harness.precheck import BadInput, check
+    fake_mlp({})
+    run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
+    path = _records(tmp_path) / "mlp-numpy-seed1.json"
+    real = harness.records.read_record
+
+    def unreadable(p: Path) -> dict:
+        if Path(p).name == path.name:
+            raise OSError(5, "Input/output error")
+        return real(p)
+    monkeypatch.setattr(harness.records, "read_record", unreadable)
+    capsys.readouterr()
+    if where == "the command's check":
+        with pytest.raises(BadInput) as refused:
+            check(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=1", "resume=true",
+                   f"hydra.run.dir={tmp_path}"])
+        said = str(refused.value)
+    else:
+        with pytest.raises(SystemExit) as stop:
+            run_config(config("runs=1", "resume=true"), tmp_path, launcher="basic", command="test")
+        assert stop.value.code == 2
+        said = capsys.readouterr().err.removeprefix("error: ").removesuffix("\n")
+    assert said == (f"resume: cannot read {path} (Input/output error (EIO)); make it readable, or move it out of "
+                    f"{path.parent}{NOT_ITS_RUN}, then run the command again")
 
 
 def _unreadable_yaml(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
@@ -233,7 +271,9 @@ def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp
                                                                    data_root: Path, name: str) -> None:
     """A record file that is a link to nothing is there: it may lead to a good record (a volume not
     mounted now), so it is refused as one that cannot be read, not run again over the link; under a name
-    no planned run has too, as the job's runs.csv rebuild reads every record of the folder."""
+    no planned run has too, as the job's runs.csv rebuild reads every record of the folder. Moving a planned
+    run's out runs it again (the line names the run, as the job's backstop does); moving another file out does
+    not, so its line says it is none of the command's runs (both said 'to run it again')."""
     from harness.precheck import BadInput, check
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
@@ -243,9 +283,10 @@ def test_the_precheck_refuses_a_link_to_nothing_in_a_records_place(fake_mlp, tmp
     with pytest.raises(BadInput) as refused:
         check(["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=2", "resume=true",
                f"hydra.run.dir={tmp_path}"])
+    moved = " to run mlp/numpy seed 1 again" if name == "mlp-numpy-seed1.json" else NOT_ITS_RUN
     assert str(refused.value) == (
         f"resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out of "
-        f"{path.parent} to run it again, then run the command again")
+        f"{path.parent}{moved}, then run the command again")
 
 
 # config.yaml spoilt, as written, and why it is refused: what a run writes is the non-empty YAML mapping of its
@@ -414,7 +455,7 @@ def test_the_job_refuses_a_link_to_nothing_under_a_foreign_name_in_one_line(fake
     assert stop.value.code == 2
     assert capsys.readouterr().err == (
         f"error: resume: cannot read {path} (No such file or directory (ENOENT)); make it readable, or move it out "
-        f"of {path.parent} to run it again, then run the command again\n")
+        f"of {path.parent}{NOT_ITS_RUN}, then run the command again\n")
     assert path.is_symlink() and os.readlink(path) == "/nonexistent"
     assert (_records(tmp_path) / "mlp-numpy-seed0.json").read_bytes() == kept
     assert (_records(tmp_path) / "mlp-numpy-seed1.json").is_file()
