@@ -127,12 +127,15 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     and exit 4 too, not in Hydra's traceback. Hydra hands its exceptions up for that
     (HYDRA_FULL_ERROR); a worker's job's refusal (harness.precheck.JobRefused) goes on up as the
     command's own (Refused, for ends_in_one_line); any other error goes on up, with its traceback
-    (failed runs raise nothing)."""
+    (failed runs raise nothing). Hydra raises the first failed job's alone, in job order, though a
+    worker launcher ran them all (failed_beside): a refused write of any job wins, by the rule of the
+    sweep's end (harness.callbacks.write_wins), and its line names the other jobs' refusals and errors."""
     if folder is None:
         yield
         return
+    from harness.callbacks import write_wins
     from harness.precheck import JobRefused, Refused
-    from harness.write_failure import COMMAND_PID, finish_with_resume, line_for, stop_with
+    from harness.write_failure import COMMAND_PID, finish_with_resume, line_for
     key, path = folder
     saved = os.environ.get("HYDRA_FULL_ERROR")
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -142,7 +145,9 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     try:
         yield
     except Exception as error:
-        line = line_for(error, path, finish_with_resume(key, path))
+        ends = [error, *failed_beside(error)]
+        lines = [line_for(end, path, finish_with_resume(key, path)) for end in ends]
+        line = next((line for line in lines if line is not None), None)  # a refused write wins, whichever job's
         if line is None and not isinstance(error, JobRefused):
             held.release()
             raise
@@ -150,7 +155,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
         sys.stderr = stderr
         if line is None:  # a worker's job refused: the command's end says it as it says its own
             raise Refused(error.reason) from None
-        stop_with(line)
+        write_wins(line, [end for end, its in zip(ends, lines) if its is None])
     finally:
         held.release()
         sys.stderr = stderr
@@ -159,6 +164,22 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved
+
+
+def failed_beside(error: BaseException) -> list[BaseException]:
+    """The exceptions of the launch's other failed jobs, in job order: Hydra's sweeper raises the first
+    failed job's alone (`error`), after a worker launcher has run every job. Read from the launch's list
+    of JobReturns, held by a frame `error` was raised through (the sweeper's); [] where none holds it.
+    Read as _return_value: the property raises a failed job's exception."""
+    from hydra.core.utils import JobReturn, JobStatus
+    tb = error.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, list) and any(isinstance(r, JobReturn) and r._return_value is error for r in value):
+                return [r._return_value for r in value if isinstance(r, JobReturn)
+                        and r.status is JobStatus.FAILED and r._return_value is not error]
+        tb = tb.tb_next
+    return []
 
 
 class _HoldJobErrorLine:

@@ -17,7 +17,7 @@ import atexit
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -165,21 +165,29 @@ def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
     input, exit 2), whose line was held too, is named by its reason. With no write held, the refusal's
     own line ends the command (exit 2); any other end in flight (a job's exit status) gives way to this."""
     from harness.precheck import Refused, say_refused
-    from harness.write_failure import stop_with
     held = [step for step in take_not_done(sweep_dir) if held_write(step)]
     if not held:
         if isinstance(error, Refused):
             say_refused(error.reason)
         return
-    stop_with(f"error: {'; '.join(held)}", job_error_said(error))
+    write_wins(f"error: {'; '.join(held)}", [error])
+
+
+def write_wins(line: str, others: list[BaseException | None]) -> NoReturn:
+    """A refused write's `line` ends the command, exit WRITE_FAILED (4), over the jobs' refusals and real errors
+    in `others`, which it names (job_error_said: an error's traceback first). The one rule of a held write
+    (say_held) and of a job's (harness.__main__.failed_writes_in_one_line)."""
+    from harness.write_failure import stop_with
+    stop_with(line, [said for other in others for said in job_error_said(other)])
 
 
 def job_error_said(error: BaseException | None) -> list[str]:
-    """How a line that wins over a job's refusal or real error (a held write's, exit 4: say_held; Ctrl-C's,
-    130: harness.__main__.ends_in_one_line) names it: the refusal by its reason; the error by its kind and
-    first line, after its traceback, printed here (a bug to report); [] for neither."""
-    from harness.precheck import Refused
-    if isinstance(error, Refused):
+    """How a line that wins over a job's refusal or real error (a refused write's, exit 4: write_wins; Ctrl-C's,
+    130: harness.__main__.ends_in_one_line) names it: the refusal by its reason (a worker's job's JobRefused
+    too); the error by its kind and first line, after its traceback, printed here (a bug to report); [] for
+    neither."""
+    from harness.precheck import JobRefused, Refused
+    if isinstance(error, (Refused, JobRefused)):
         return [f"a job was refused ({error.reason})"]
     if not isinstance(error, Exception):
         return []

@@ -726,6 +726,62 @@ def test_a_refusal_in_a_submitit_local_job_ends_in_its_one_line(holder, tmp_path
     assert len(pd.read_csv(sweep / "runs.csv")) == 2  # job 0's runs, merged at the sweep's end
 
 
+@pytest.mark.parametrize("launcher, refused, full", [
+    ("joblib", "0", "1@0.01"), ("joblib", "1", "0@0.1"), ("submitit_local", "0", "1@0.01")],
+    ids=["joblib, refusal first", "joblib, write first", "submitit_local, refusal first"])
+def test_a_jobs_refused_write_wins_over_another_jobs_refusal_whatever_their_order(
+        holder, tmp_path: Path, data_root: Path, launcher: str, refused: str, full: str) -> None:  # noqa: F811
+    """Under a worker launcher every job runs, and Hydra raises only the first failed job's end, in job order:
+    job 0's refusal (its folder held by another run) hid job 1's refused write (exit 2, the write unsaid), and
+    job 0's refused write did not name job 1's refusal. The refused write wins, as the sweep end's does
+    (callbacks.say_held): its one line, naming the refusal, exit 4."""
+    sweep = tmp_path / "sweep"
+    other = holder(sweep / refused)
+    seed, job = full.split("@")[0], "1" if refused == "0" else "0"
+    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_DISK_FULL_AT=full)
+    code, lines, everything = ended(process)
+    assert code == 4, everything[-3000:]
+    assert len(lines) == 1, everything[-3000:]
+    head, started, tail = lines[0].partition(", started ")
+    assert head == (f"error: could not write records/mlp-numpy-seed{seed}.json in {sweep / job}: No space left on "
+                    f"device (ENOSPC); a job was refused (output folder {(sweep / refused).resolve()} is being "
+                    f"written by another run (process {other.pid} on {socket.gethostname()}")
+    assert started and tail.endswith("); wait for it to end, or choose another hydra.sweep.dir); free space, then "
+                                     f"finish with the same command and resume=true hydra.sweep.dir={sweep}")
+    assert "Traceback" not in everything and "Error executing job" not in everything
+
+
+def _launch_ended(*ends: BaseException) -> None:
+    """What Hydra's sweeper does with a worker launcher's jobs (hydra BasicSweeper.sweep): every job has run and
+    returned; it raises the first failed job's exception, in job order."""
+    from hydra.core.utils import JobReturn, JobStatus
+    results = [JobReturn(status=JobStatus.FAILED, _return_value=end) for end in ends]
+    for result in results:
+        _ = result.return_value
+
+
+def test_a_jobs_refused_write_wins_over_another_jobs_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Job 0 of a worker launcher crashed (a bug), job 1's write was refused: the crash's traceback alone, exit 1,
+    left the refused write unsaid. As at the sweep's end: the crash's traceback, then the write's line naming the
+    crash, printed last, exit 4."""
+    from harness import write_failure
+    from harness.__main__ import failed_writes_in_one_line
+    then = f"finish with the same command and resume=true hydra.sweep.dir={tmp_path}"
+    written = (f"error: could not write records/mlp-numpy-seed1.json in {tmp_path / '1'}: No space left on device "
+               f"(ENOSPC){write_failure.FREE_SPACE}{then}")
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    with pytest.raises(SystemExit) as stop, failed_writes_in_one_line(("hydra.sweep.dir", tmp_path)):
+        _launch_ended(RuntimeError("job crashed"), write_failure.JobStopped(written))
+    assert stop.value.code == 4
+    *said, line = capsys.readouterr().err.splitlines()
+    assert said[-1] == "RuntimeError: job crashed" and not any(s.startswith("Error executing job") for s in said)
+    assert line == (f"error: could not write records/mlp-numpy-seed1.json in {tmp_path / '1'}: No space left on "
+                    f"device (ENOSPC); a job raised RuntimeError: job crashed (its traceback is above); free space, "
+                    f"then {then}")
+
+
 def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """The refused write's line that ends the command also names the failed runs of the sweep's jobs."""
