@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import ContextManager, Iterator
 
 import hydra
@@ -85,7 +87,8 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     (harness.run.failed_runs_part). A job's refusal (bad input it finds, exit 2: harness.precheck.Refused)
     is held for this end: its line, printed last, unless such a write wins. Ctrl-C in the end's own step
     wins over a job's refusal or error as over a refused write: the interrupted line names them
-    (callbacks.job_error_said), exit 130."""
+    (callbacks.job_error_said), exit 130. Whichever of these lines ends the command also names the other
+    jobs' crashes that did not go up (failed_beside: the basic launcher's earlier jobs), after their tracebacks."""
     if folder is None:
         yield
         return
@@ -94,15 +97,16 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     from harness.run import failed_runs_part, finish_command
     from harness.write_failure import also_said
     key, path = folder
-    interrupted, said_before, error = False, False, None
-    # a refused write's line names the failed runs; a job's refusal is said here, last, or named by that line
-    with also_said(lambda: failed_runs_part(path, key)), refusals_said_at_the_end():
+    interrupted, said_before, error, beside = False, False, None, []
+    # a refused write's line names the failed runs and the crashes of the jobs before it (said at once under the
+    # basic launcher); a job's refusal is said here, last, or named by that line
+    with also_said(crashes_before_said), also_said(lambda: failed_runs_part(path, key)), refusals_said_at_the_end():
         try:
             yield
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as interrupt:
+            interrupted, beside = True, failed_beside(interrupt)
         except (Refused, Exception) as raised:  # a job's bad input (exit 2) or real error: said once the end is known
-            error = raised
+            error, beside = raised, failed_beside(raised)
         except BaseException:  # an end whose line is said (SystemExit): it goes on up after the end's step
             said_before = True
             raise
@@ -112,10 +116,10 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
             except KeyboardInterrupt:
                 interrupted = True
             if said_before or not interrupted:  # no interrupted line follows: a held write failure ends it now
-                callbacks.say_held(path, error)
+                callbacks.say_held(path, error, beside)
     if interrupted:
-        finish_command(path, key, interrupted=True,
-                       not_done=[*callbacks.job_error_said(error), *callbacks.not_done(path)])
+        said = [said for end in (error, *beside) for said in callbacks.job_error_said(end)]
+        finish_command(path, key, interrupted=True, not_done=[*said, *callbacks.not_done(path)])
     if error is not None:  # a real error with nothing held: its traceback, exit 1
         raise error
 
@@ -166,20 +170,36 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
             os.environ["HYDRA_FULL_ERROR"] = saved
 
 
-def failed_beside(error: BaseException) -> list[BaseException]:
-    """The exceptions of the launch's other failed jobs, in job order: Hydra's sweeper raises the first
-    failed job's alone (`error`), after a worker launcher has run every job. Read from the launch's list
-    of JobReturns, held by a frame `error` was raised through (the sweeper's); [] where none holds it.
-    Read as _return_value: the property raises a failed job's exception."""
+def failed_beside(error: BaseException | None = None) -> list[BaseException]:
+    """The exceptions of the launch's other failed jobs, in job order, from Hydra's list of the launch's JobReturns
+    in the innermost frame that holds one. A worker launcher runs every job; Hydra's sweeper, holding that list,
+    raises the first failed job's exception alone (`error`). The basic launcher runs them one after another and
+    keeps a job's Exception in its list (run_job), going on: a later job's end that is no Exception (Ctrl-C, a
+    refusal: `error`) goes up from inside its loop, and a refused write ends the command at once (`error` None:
+    read from the frames running now, write_failure.stop_with). [] where no frame holds one. Read as
+    _return_value: the property raises a failed job's exception."""
     from hydra.core.utils import JobReturn, JobStatus
-    tb = error.__traceback__
-    while tb is not None:
-        for value in list(tb.tb_frame.f_locals.values()):
-            if isinstance(value, list) and any(isinstance(r, JobReturn) and r._return_value is error for r in value):
-                return [r._return_value for r in value if isinstance(r, JobReturn)
-                        and r.status is JobStatus.FAILED and r._return_value is not error]
-        tb = tb.tb_next
+    for frame in _frames_innermost_first(error):
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, list) and value and all(isinstance(r, JobReturn) for r in value):
+                return [r._return_value for r in value
+                        if r.status is JobStatus.FAILED and r._return_value is not error]
     return []
+
+
+def crashes_before_said() -> str:
+    """What the line of a refused write that ends the command at once (write_failure.stop_with, in a job of the
+    basic launcher) says of the jobs that crashed before it: each one's traceback is printed first
+    (callbacks.job_error_said)."""
+    from harness.callbacks import job_error_said
+    return "; ".join(said for crash in failed_beside() for said in job_error_said(crash))
+
+
+def _frames_innermost_first(error: BaseException | None) -> list[FrameType]:
+    """The frames `error` was raised through, or, without one, the frames running now; innermost first."""
+    if error is None:
+        return [frame for frame, _ in traceback.walk_stack(None)]
+    return [frame for frame, _ in traceback.walk_tb(error.__traceback__)][::-1]
 
 
 class _HoldJobErrorLine:

@@ -17,7 +17,7 @@ import atexit
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Sequence
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -157,20 +157,22 @@ def take_not_done(sweep_dir: Path) -> list[str]:
     return _NOT_DONE.pop(str(Path(sweep_dir).resolve()), [])
 
 
-def say_held(sweep_dir: Path, error: BaseException | None = None) -> None:
+def say_held(sweep_dir: Path, error: BaseException | None = None, beside: Sequence[BaseException] = ()) -> None:
     """Where no line of the command follows (a job's error or refusal ends it), end on what was held for
     it. The held write failure of the end-of-sweep step wins: its one line comes last, names what else
     ended the command, and the exit is WRITE_FAILED (4). A job's real `error` keeps its traceback (a bug
     to report), printed first, and the line names it; a job's refusal (harness.precheck.Refused, bad
     input, exit 2), whose line was held too, is named by its reason. With no write held, the refusal's
-    own line ends the command (exit 2); any other end in flight (a job's exit status) gives way to this."""
+    own line ends the command (exit 2); any other end in flight (a job's exit status) gives way to this.
+    Either line names the launch's other failed jobs, `beside`, too (harness.__main__.failed_beside: a worker
+    launch's; under the basic launcher, a job's crash before the job that refused), errors after their tracebacks."""
     from harness.precheck import Refused, say_refused
     held = [step for step in take_not_done(sweep_dir) if held_write(step)]
     if not held:
         if isinstance(error, Refused):
-            say_refused(error.reason)
+            say_refused("; ".join([error.reason, *(said for other in beside for said in job_error_said(other))]))
         return
-    write_wins(f"error: {'; '.join(held)}", [error])
+    write_wins(f"error: {'; '.join(held)}", [error, *beside])
 
 
 def write_wins(line: str, others: list[BaseException | None]) -> NoReturn:
@@ -183,9 +185,9 @@ def write_wins(line: str, others: list[BaseException | None]) -> NoReturn:
 
 def job_error_said(error: BaseException | None) -> list[str]:
     """How a line that wins over a job's refusal or real error (a refused write's, exit 4: write_wins; Ctrl-C's,
-    130: harness.__main__.ends_in_one_line) names it: the refusal by its reason (a worker's job's JobRefused
-    too); the error by its kind and first line, after its traceback, printed here (a bug to report); [] for
-    neither."""
+    130: harness.__main__.ends_in_one_line; a later job's refusal, 2, over an earlier job's error: say_held) names
+    it: the refusal by its reason (a worker's job's JobRefused too); the error by its kind and first line, after
+    its traceback, printed here (a bug to report); [] for neither."""
     from harness.precheck import JobRefused, Refused
     if isinstance(error, (Refused, JobRefused)):
         return [f"a job was refused ({error.reason})"]

@@ -782,6 +782,100 @@ def test_a_jobs_refused_write_wins_over_another_jobs_error_naming_it(
                     f"then {then}")
 
 
+
+CRASHED = "a job raised RuntimeError: job crashed at learning rate 0.1 (its traceback is above)"
+
+
+def _crash_traced_then(lines: list[str], everything: str) -> str:
+    """The command's last line, once the lines before it are job 0's crash (MLP_BENCH_TEST_CRASH_AT=0.1), one
+    traceback, whole: it is never hidden."""
+    *trace, line = lines
+    assert trace and trace[0] == "Traceback (most recent call last):", everything[-3000:]
+    assert trace[-1] == "RuntimeError: job crashed at learning rate 0.1", everything[-3000:]
+    assert everything.count("Traceback") == 1 and "Error executing job" not in everything
+    return line
+
+
+@pytest.mark.parametrize("later", ["refusal", "refused write", "refusal and a refused end-of-sweep merge"])
+def test_a_basic_launchers_crashed_job_is_named_by_a_later_jobs_end(
+        holder, tmp_path: Path, data_root: Path, later: str) -> None:  # noqa: F811
+    """Under the basic launcher (one job after another in the command's process) job 0 crashed (a bug): Hydra keeps
+    its error in its list of the jobs' returns and runs job 1, whose end then went up without it: job 1's folder
+    held by another run ended in the refusal's line alone (exit 2), its refused record write in the write's line
+    alone (exit 4), with no traceback and no word of the crash. Now the crash's traceback comes first and the line
+    that wins, printed last, names it, as a worker launcher's ends do; the exit is the one it was."""
+    sweep = tmp_path / "sweep"
+    faults = {"MLP_BENCH_TEST_CRASH_AT": "0.1"}
+    if "refusal" in later:
+        other = holder(sweep / "1")
+    if later == "refused write":
+        faults["MLP_BENCH_TEST_DISK_FULL_AT"] = "1@0.01"
+    if "merge" in later:
+        faults["MLP_BENCH_TEST_FULL_AT_END"] = "1"
+    code, lines, everything = ended(command([*SWEEP, f"hydra.sweep.dir={sweep}"], tmp_path, data_root, **faults))
+    line = _crash_traced_then(lines, everything)
+    if later == "refused write":
+        assert code == 4, everything[-3000:]
+        assert line == (f"error: could not write records/mlp-numpy-seed1.json in {sweep / '1'}: No space left on "
+                        f"device (ENOSPC); {CRASHED}; free space, then finish with the same command and resume=true "
+                        f"hydra.sweep.dir={sweep}")
+        return
+    busy = (f"output folder {(sweep / '1').resolve()} is being written by another run (process {other.pid} on "
+            f"{socket.gethostname()}")
+    head, started, tail = line.partition(", started ")
+    fix = "); wait for it to end, or choose another hydra.sweep.dir"
+    if later == "refusal":
+        assert code == 2, everything[-3000:]
+        assert head == f"error: {busy}" and started and tail.endswith(f"{fix}; {CRASHED}")
+        return
+    assert code == 4, everything[-3000:]
+    assert head == (f"error: the sweep's tables were not written (could not write {sweep / 'runs.csv'}: No space "
+                    f"left on device (ENOSPC)); a job was refused ({busy}")
+    assert started and tail.endswith(f"{fix}); {CRASHED}; free space, then rebuild with python -m harness.sweep_merge "
+                                     f"{sweep}")
+
+
+def test_ctrl_c_in_a_basic_launchers_job_after_another_jobs_crash_names_the_crash(tmp_path: Path,
+                                                                                 data_root: Path) -> None:
+    """Under the basic launcher job 0 crashed and Ctrl-C came in job 1: the interrupted line (exit 130) said job 1's
+    records and how to finish, not the crash Hydra kept in its list. Now the crash's traceback comes first and the
+    interrupted line names it."""
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, f"hydra.sweep.dir={sweep}"], tmp_path, data_root, MLP_BENCH_TEST_CRASH_AT="0.1",
+                      MLP_BENCH_TEST_SLOW_SEED="1")
+    deadline = time.monotonic() + 120
+    while not list(sweep.glob("1/records/*.json")):  # seed 0 of job 1; its seed 1 sleeps
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    code, lines, everything = ended(process, timeout=120)
+    assert code == 130, everything[-3000:]
+    assert _crash_traced_then(lines, everything) == (
+        f"interrupted: 1 runs recorded (0 failed, 0 diverged) in {sweep}; {CRASHED}; finish with the same command "
+        f"and resume=true hydra.sweep.dir={sweep}")
+
+
+def test_a_refused_end_of_sweep_merge_names_every_failed_job_of_a_worker_launch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A worker launcher's job 0 crashed and its job 1 refused (every job ran; Hydra raises job 0's crash alone),
+    then the end-of-sweep merge is refused: the write's line, which wins (exit 4), named the crash and not the
+    refusal. It names both now, the crash after its traceback, as a refused write of a job names them
+    (failed_beside, one rule for both)."""
+    from harness.__main__ import ends_in_one_line, failed_writes_in_one_line
+    from harness.precheck import JobRefused
+    _sweep_end(tmp_path, monkeypatch, [])
+    busy = BUSY.format(tmp_path / "1")
+    folder = ("hydra.sweep.dir", tmp_path)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(folder), failed_writes_in_one_line(folder):
+        _launch_ended(RuntimeError("job crashed"), JobRefused(busy))
+    assert stop.value.code == 4
+    *trace, line = capsys.readouterr().err.splitlines()
+    assert trace[-1] == "RuntimeError: job crashed"
+    assert line == (
+        f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
+        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); a job was refused "
+        f"({busy}); free space, then rebuild with python -m harness.sweep_merge {tmp_path}")
+
 def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """The refused write's line that ends the command also names the failed runs of the sweep's jobs."""

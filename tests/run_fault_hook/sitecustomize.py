@@ -13,6 +13,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
   folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
 - MLP_BENCH_TEST_FULL_AT_END=1: the end-of-sweep step's merge (harness.sweep_merge.finish_sweep) is refused
   (ENOSPC writing the sweep's runs.csv), while each job's own merge is not;
+- MLP_BENCH_TEST_CRASH_AT=LR: the job (the task, harness.run.run) with learning rate LR raises RuntimeError before
+  its runs, as a bug would (a job's real error, not a failed run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
@@ -126,5 +128,17 @@ if _unreadable:
                 raise OSError(5, "Input/output error")
             return real(path)
         module.read_record = read_record
+
+_crash_at = os.environ.get("MLP_BENCH_TEST_CRASH_AT")
+if _crash_at:
+    @_patch("harness.run")
+    def _crash(module):
+        real = module.run
+
+        def run(cfg):
+            if str(cfg.model.learning_rate) == _crash_at:
+                raise RuntimeError(f"job crashed at learning rate {_crash_at}")
+            return real(cfg)
+        module.run = run
 
 sys.meta_path.insert(0, _PatchAfterImport())
