@@ -3,6 +3,7 @@ independent count of a model's misclassified test rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +15,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Harness runs in tests skip the machine's matmul-rate measurement (~2 s before and after each);
 # the tests of harness.machine and one end-to-end run switch it back on.
 os.environ.setdefault("MLP_BENCH_MEASURE_RATE", "0")
+
+# submitit configures logging as it is first imported (logging.config.dictConfig), which closes every logging
+# handler of the process. absl's (made as a test module imports TensorFlow) holds pytest's capture of stderr
+# and closes it when sys.stderr is something else then, a test's capsys: every later test of the process
+# errors ("I/O operation on closed file"). Imported here, before any test module, it configures logging
+# before that handler exists (tests/test_conftest_capture.py).
+with contextlib.suppress(ImportError):  # the `cluster` extra
+    import submitit  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -147,6 +147,49 @@ def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_ot
     assert len(pd.read_csv(sweep / "runs.csv")) == 3
 
 
+def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interrupted_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """submitit_local: job 0 ended without a result, then Ctrl-C while job 1 runs: job 1 is stopped as on any
+    Ctrl-C, and the one interrupted line (exit 130) names job 0 too, not only the runs recorded."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+    from submitit.core.utils import UncompletedJobError
+
+    from harness import callbacks, local_launcher, submitit_launch
+    from harness.__main__ import ends_in_one_line
+
+    def lost() -> None:
+        raise UncompletedJobError("Job 11 (task: 0) has not produced any output (state: FINISHED)")
+
+    def running() -> bool:
+        raise KeyboardInterrupt  # Ctrl-C while the command waits for job 1
+
+    def merged(sweep_dir: Path, **kwargs: object) -> None:
+        print("merged", file=sys.stderr)
+
+    # submitit's jobs: job 0 ended with no result file (job.results() raises), job 1 runs
+    jobs = [SimpleNamespace(job_id=job_id, done=done, results=lost, paths=SimpleNamespace(
+        result_pickle=tmp_path / f"{job_id}_result.pkl")) for job_id, done in (("11", lambda: True), ("12", running))]
+    stopped: list[list] = []
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "name": "x", "report": False})
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merged)
+    monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame([]))
+    monkeypatch.setattr(callbacks, "_ARMED", [config])
+    monkeypatch.setattr(harness.run, "FAILED_IN_JOBS", {})
+    monkeypatch.setattr(submitit_launch, "executor", lambda *args, **kwargs: SimpleNamespace(
+        map_array=lambda *args: jobs))
+    monkeypatch.setattr(local_launcher, "stop_jobs", stopped.append)
+    monkeypatch.setattr(submitit_launch, "GRACE_S", 0)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        local_launcher.CleanEndLocalLauncher.launch(SimpleNamespace(config=config, params={}), [["a=1"], ["a=2"]], 0)
+    assert stop.value.code == 130
+    assert stopped == [jobs]
+    assert capsys.readouterr().err.splitlines() == ["merged", (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; job 0 (submitit job 11) {LOST}; finish "
+        f"with the same command and resume=true hydra.sweep.dir={tmp_path}")]
+
+
 @pytest.fixture
 def signals_put_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """SIGINT's and SIGTERM's handlers and this thread's signal mask as they were after the test (which
