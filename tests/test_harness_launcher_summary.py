@@ -82,3 +82,39 @@ def _sweep(tmp_path: Path, *overrides: str, env: dict[str, str]) -> subprocess.C
     command = [sys.executable, "-m", "harness", "-m", "+experiment=quick", "model.epochs=2", "impls=[mlp]",
                "quiet=true", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}", *overrides]
     return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=environ, timeout=600)
+
+
+SWEEP = ["-m", "+experiment=titanic_sgd", "impls=[mlp]", "runs=2", "model.epochs=5", "quiet=true",
+         "model.learning_rate=0.1,0.01"]
+CRASHED = "a job raised RuntimeError: job crashed at learning rate 0.1 (its traceback is above)"
+
+
+def _with_faults(tmp_path: Path, data_root: Path, args: list[str], **faults: str) -> subprocess.CompletedProcess:
+    """`python -m harness ARGS` with the faults of both test hooks (tests/run_fault_hook, tests/write_failure_hook),
+    through one sitecustomize that runs both."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    both = [str(REPO_ROOT / "tests" / name / "sitecustomize.py") for name in ("run_fault_hook", "write_failure_hook")]
+    (hooks / "sitecustomize.py").write_text(
+        f"import runpy\nfor path in {both!r}:\n    runpy.run_path(path, run_name='_hook_' + path.split('/')[-2])\n")
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root),
+           "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]), **faults}
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_submitit_local_names_a_jobs_crash_beside_anothers_refused_hydra_write(tmp_path: Path,
+                                                                                data_root: Path) -> None:
+    """Under submitit_local job 0 crashed (a bug) and job 1's Hydra write (.hydra/hydra.yaml) was refused. The
+    launcher raised submitit's FailedJobError for job 1 out of its list of results, before Hydra's sweeper held
+    any: the line was the write's alone, the crash never printed. Now every job's end reaches the sweeper: the
+    write's line wins (exit 4) and names the crash, whose traceback comes first."""
+    sweep = tmp_path / "sweep"
+    ended = _with_faults(tmp_path, data_root, [*SWEEP, f"hydra.sweep.dir={sweep}", "hydra/launcher=submitit_local"],
+                         MLP_BENCH_TEST_CRASH_AT="0.1", MLP_BENCH_TEST_FAIL_WRITE="1/.hydra/hydra.yaml")
+    lines = [line for line in ended.stderr.splitlines() if line.strip() and not line.startswith(("[", "probe:"))]
+    assert ended.returncode == 4, ended.stderr[-3000:]
+    assert lines[-1] == (f"error: could not write a job's .hydra/hydra.yaml in {sweep}: No space left on device "
+                         f"(ENOSPC); {CRASHED}; free space, then finish with the same command and resume=true "
+                         f"hydra.sweep.dir={sweep}"), ended.stderr[-3000:]
+    assert "RuntimeError: job crashed at learning rate 0.1" in lines[:-1], ended.stderr[-3000:]
