@@ -118,3 +118,16 @@ def test_submitit_local_names_a_jobs_crash_beside_anothers_refused_hydra_write(t
                          f"(ENOSPC); {CRASHED}; free space, then finish with the same command and resume=true "
                          f"hydra.sweep.dir={sweep}"), ended.stderr[-3000:]
     assert "RuntimeError: job crashed at learning rate 0.1" in lines[:-1], ended.stderr[-3000:]
+
+
+def test_a_worker_jobs_crash_shows_the_jobs_own_frames(tmp_path: Path, data_root: Path) -> None:
+    """Under joblib (two workers) job 0 crashed (a bug). Its exception comes back pickled, without its frames: the
+    printed traceback showed the command's frames alone, not where the bug is. Now it carries the job's own
+    traceback as a note (harness.run), printed with it."""
+    sweep = tmp_path / "sweep"
+    ended = _with_faults(tmp_path, data_root, [*SWEEP, f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib",
+                                               "hydra.launcher.n_jobs=2"], MLP_BENCH_TEST_CRASH_AT="0.1")
+    assert ended.returncode == 1, ended.stderr[-3000:]
+    assert "RuntimeError: job crashed at learning rate 0.1" in ended.stderr, ended.stderr[-3000:]
+    trace = ended.stderr.split("RuntimeError: job crashed at learning rate 0.1", 1)[1]
+    assert str(REPO_ROOT / "harness" / "run.py") in trace and "in run_config" in trace, ended.stderr[-3000:]
