@@ -77,9 +77,8 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
     job killed outside Hydra ends as the SLURM launcher's task that did not finish."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        """Start every job (its controller with SIGINT blocked), wait for each, return their results as
-        hydra-submitit-launcher's launcher does (a job's error raised as submitit's FailedJobError, which
-        harness.__main__.failed_writes_in_one_line reads), or, when a job ended without one, end as every
+        """Start every job (its controller with SIGINT blocked), wait for each, return every job's result
+        (job_return: a job's error outside Hydra's job, submitit's FailedJobError, too), or, when a job ended without one, end as every
         submitit launcher ends when jobs did not finish (submitit_launch.returns); after Ctrl-C,
         stop the jobs and wait for them before the KeyboardInterrupt goes on up, the command's line
         naming the jobs that had ended without a result."""
@@ -100,8 +99,8 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
                     submitit_launch.unfinished_listed(waited.unfinished, job_names(jobs), initial_job_idx)])
             stop_jobs(jobs)
             raise
-        if not waited.unfinished:  # every job ended with its result: as the plugin returns them, a job's error
-            return [job.results()[0] for job in jobs]  # raised as submitit's (a failed write: its one line, exit 4)
+        if not waited.unfinished:  # every job ended with its result: Hydra's sweeper raises the first failed one's
+            return [job_return(job) for job in jobs]
         return submitit_launch.returns(self.config, waited, job_names(jobs), initial_job_idx)
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
@@ -119,6 +118,19 @@ def sigint_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def job_return(job: Any) -> JobReturn:
+    """The job's JobReturn; where the job raised outside Hydra's job (a refused write of Hydra's .hydra/ files),
+    submitit's FailedJobError, which holds the job's trace, kept in a FAILED one. Raised out of the launcher, it
+    would hide the other jobs' ends from Hydra's sweeper's list, which the command's end reads
+    (harness.__main__.failed_writes_in_one_line: a refused write wins and names the other jobs' errors)."""
+    from hydra.core.utils import JobStatus
+    from submitit.core.utils import FailedJobError
+    try:
+        return job.results()[0]
+    except FailedJobError as error:
+        return JobReturn(status=JobStatus.FAILED, _return_value=error)
 
 
 def job_names(jobs: list[Any]) -> list[str]:

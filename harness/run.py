@@ -69,13 +69,35 @@ def run(cfg: DictConfig) -> None:
     A multirun job does not rebuild the report itself (parallel jobs would rebuild it N times at
     once); it merges the sweep's tables, and the sweep callback (harness.callbacks) builds the
     report once after the last job."""
-    from hydra.core.hydra_config import HydraConfig
-
-    from .environment import command_line
     run_dir, launcher, multirun, overrides = _hydra_context()
     quiet_log_file_failures()
     if multirun and launcher in WORKER_LAUNCHERS:
         report_to_the_command()
+    try:
+        _run_job(cfg, run_dir, launcher, multirun, overrides)
+    except Exception as error:
+        keep_job_frames(error)
+        raise
+
+
+def keep_job_frames(error: Exception) -> None:
+    """A job's real error (a bug) raised in a worker process goes back to the command pickled, without its
+    frames: the command's traceback would show only its own. The job's traceback is added to it as a note,
+    printed with it. The carriers (a refused write: JobStopped, a refusal: JobRefused) have their own line."""
+    import traceback
+
+    from .precheck import JobRefused
+    from .write_failure import JobStopped, reports_to_the_command
+    if reports_to_the_command() and not isinstance(error, (JobStopped, JobRefused)):
+        error.add_note("The job's traceback, in its worker process (most recent call last):\n"
+                       + "".join(traceback.format_tb(error.__traceback__)).rstrip())
+
+
+def _run_job(cfg: DictConfig, run_dir: Path, launcher: str, multirun: bool, overrides: list[str]) -> None:
+    """run's job, once Hydra's context is read (run_dir, launcher, multirun, overrides)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from .environment import command_line
     sweep_dir = Path(HydraConfig.get().sweep.dir) if multirun else None
     then = finish_with_resume("hydra.sweep.dir", sweep_dir) if sweep_dir else finish_with_resume("hydra.run.dir",
                                                                                                  run_dir)

@@ -88,21 +88,24 @@ def unfinished_listed(unfinished: dict[int, str], names: Sequence[str], first: i
 def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int) -> list[JobReturn]:
     """Every job's JobReturn; when any did not finish (or crashed outside Hydra's job), merge what
     finished, then end in one summary line, printed last as every command's end: which jobs did
-    not finish (`names`: the launcher's name for each job), the finished jobs' failed runs (counted
+    not finish (`names`: the launcher's name for each job), the finished jobs whose task raised (by
+    callbacks.job_error_said: an error's traceback printed first, a refusal by its reason), their failed runs (counted
     as the command's end counts them: harness.run.count_records), that the finished jobs are merged, or
     a merge write the OS refused, or the merge's warning where it failed otherwise (a record it cannot
     read: callbacks.finish_once), and, last, the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was
-    refused (as any refused write). Ctrl-C in that merge ends in the command's interrupted line, which
+    refused (as any refused write). A finished job's refused write (harness.write_failure.JobStopped) wins, as
+    everywhere (callbacks.write_wins): its own line names all that, exit WRITE_FAILED. Ctrl-C in that merge ends in the command's interrupted line, which
     names the jobs that did not finish too."""
     from harness import callbacks
     from harness.run import count_records, recorded_runs_said
-    from harness.write_failure import WRITE_FAILED
+    from harness.write_failure import WRITE_FAILED, line_for, stop_with
     problems = dict(waited.unfinished)
     for i, (outcome, value) in waited.finished.items():
         if outcome != "success":
             problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
     if not problems:
         return [waited.finished[i][1] for i in range(len(names))]
+    raised = tasks_raised(waited)
     sweep_dir = Path(str(config.hydra.sweep.dir))
     listed = unfinished_listed(problems, names, first)
     try:
@@ -118,8 +121,25 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
         raise
     runs = recorded_runs_said(sweep_dir, failed, uncounted)
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
-    sys.stderr.write(f"error: {len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}; "
+    did_not_finish = f"{len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}"
+    writes = [line_for(error, sweep_dir, resume_command(sweep_dir)) for error in raised]
+    others = [error for error, its in zip(raised, writes) if its is None]
+    said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
+    write_line = next((line for line in writes if line is not None), None)
+    if write_line is not None:  # a refused write wins, its line naming the rest (also its failed runs: also_said)
+        stop_with(write_line, [did_not_finish, *said, f"logs in {sweep_dir / '.submitit'}", merged])
+    sys.stderr.write(f"error: {did_not_finish}; {''.join(f'{part}; ' for part in said)}"
                      f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                      f"finish the sweep with: {resume_command(sweep_dir)}\n")
     write_refused = any(callbacks.held_write(step) for step in held)
     raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
+
+
+def tasks_raised(waited: Waited) -> list[BaseException]:
+    """The exceptions of the finished jobs whose task raised, in job order: submitit says such a job
+    succeeded, its result Hydra's JobReturn, FAILED, holding the exception (a bug, a worker's refusal:
+    harness.precheck.JobRefused, or its refused write: harness.write_failure.JobStopped). Read as
+    _return_value: the property raises it."""
+    from hydra.core.utils import JobStatus
+    return [value._return_value for _, (outcome, value) in sorted(waited.finished.items())
+            if outcome == "success" and isinstance(value, JobReturn) and value.status is JobStatus.FAILED]

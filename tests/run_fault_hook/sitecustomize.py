@@ -13,8 +13,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
   folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
 - MLP_BENCH_TEST_FULL_AT_END=1: the end-of-sweep step's merge (harness.sweep_merge.finish_sweep) is refused
   (ENOSPC writing the sweep's runs.csv), while each job's own merge is not;
-- MLP_BENCH_TEST_CRASH_AT=LR: the job (the task, harness.run.run) with learning rate LR raises RuntimeError before
-  its runs, as a bug would (a job's real error, not a failed run);
+- MLP_BENCH_TEST_CRASH_AT=LR: the job (the task, harness.run.run, as it runs the config: run_config) with learning
+  rate LR raises RuntimeError before its runs, as a bug would (a job's real error, not a failed run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
@@ -133,12 +133,12 @@ _crash_at = os.environ.get("MLP_BENCH_TEST_CRASH_AT")
 if _crash_at:
     @_patch("harness.run")
     def _crash(module):
-        real = module.run
+        real = module.run_config
 
-        def run(cfg):
+        def run_config(cfg, *args, **kwargs):
             if str(cfg.model.learning_rate) == _crash_at:
                 raise RuntimeError(f"job crashed at learning rate {_crash_at}")
-            return real(cfg)
-        module.run = run
+            return real(cfg, *args, **kwargs)
+        module.run_config = run_config
 
 sys.meta_path.insert(0, _PatchAfterImport())
