@@ -22,14 +22,13 @@ import sys
 import traceback
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import ContextManager, Iterator
 
 import hydra
 from omegaconf import DictConfig
 
 import harness.config  # noqa: F401  (registers the typed schema in Hydra's ConfigStore)
-from harness.precheck import main_guard, refuse
+from harness.precheck import Refused, main_guard, refuse
 
 
 def use_own_launchers() -> None:
@@ -93,20 +92,21 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
         yield
         return
     from harness import callbacks
-    from harness.precheck import Refused, refusals_said_at_the_end
+    from harness.precheck import refusals_said_at_the_end
     from harness.run import failed_runs_part, finish_command
     from harness.write_failure import also_said
     key, path = folder
     interrupted, said_before, error, beside = False, False, None, []
     # a refused write's line names the failed runs and the crashes of the jobs before it (said at once under the
     # basic launcher); a job's refusal is said here, last, or named by that line
-    with also_said(crashes_before_said), also_said(lambda: failed_runs_part(path, key)), refusals_said_at_the_end():
+    with also_said(lambda: crashes_before_said(path)), also_said(lambda: failed_runs_part(path, key)), \
+            refusals_said_at_the_end():
         try:
             yield
         except KeyboardInterrupt as interrupt:
-            interrupted, beside = True, failed_beside(interrupt)
+            interrupted, beside = True, failed_beside(path, interrupt)
         except (Refused, Exception) as raised:  # a job's bad input (exit 2) or real error: said once the end is known
-            error, beside = raised, failed_beside(raised)
+            error, beside = raised, failed_beside(path, raised)
         except BaseException:  # an end whose line is said (SystemExit): it goes on up after the end's step
             said_before = True
             raise
@@ -133,12 +133,14 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     command's own (Refused, for ends_in_one_line); any other error goes on up, with its traceback
     (failed runs raise nothing). Hydra raises the first failed job's alone, in job order, though a
     worker launcher ran them all (failed_beside): a refused write of any job wins, by the rule of the
-    sweep's end (harness.callbacks.write_wins), and its line names the other jobs' refusals and errors."""
+    sweep's end (harness.callbacks.write_wins), and its line names the other jobs' refused writes, refusals and
+    errors; else a refusal of any job wins, as under the basic launcher: the first one goes on up as the command's
+    own, carrying the other jobs' ends (LaunchRefused), which its line names."""
     if folder is None:
         yield
         return
     from harness.callbacks import write_wins
-    from harness.precheck import JobRefused, Refused
+    from harness.precheck import JobRefused
     from harness.write_failure import COMMAND_PID, finish_with_resume, line_for
     key, path = folder
     saved = os.environ.get("HYDRA_FULL_ERROR")
@@ -149,17 +151,18 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     try:
         yield
     except Exception as error:
-        ends = [error, *failed_beside(error)]
+        ends = [error, *failed_beside(path, error)]
         lines = [line_for(end, path, finish_with_resume(key, path)) for end in ends]
-        line = next((line for line in lines if line is not None), None)  # a refused write wins, whichever job's
-        if line is None and not isinstance(error, JobRefused):
+        written = [line for line in lines if line is not None]  # a refused write wins, whichever job's
+        refused = next((end for end in ends if isinstance(end, JobRefused)), None)  # else a refusal, whichever job's
+        if not written and refused is None:
             held.release()
             raise
         held.pending = ""  # the failed write's line, or the refusal's, says which job's folder
         sys.stderr = stderr
-        if line is None:  # a worker's job refused: the command's end says it as it says its own
-            raise Refused(error.reason) from None
-        write_wins(line, [end for end, its in zip(ends, lines) if its is None])
+        if not written:  # a worker's job refused: the command's end says it as it says its own
+            raise LaunchRefused(refused.reason, [end for end in ends if end is not refused]) from None
+        write_wins(written[0], [end for end, its in zip(ends, lines) if its is None], written[1:])
     finally:
         held.release()
         sys.stderr = stderr
@@ -170,36 +173,49 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
             os.environ["HYDRA_FULL_ERROR"] = saved
 
 
-def failed_beside(error: BaseException | None = None) -> list[BaseException]:
-    """The exceptions of the launch's other failed jobs, in job order, from Hydra's list of the launch's JobReturns
-    in the innermost frame that holds one. A worker launcher runs every job; Hydra's sweeper, holding that list,
-    raises the first failed job's exception alone (`error`). The basic launcher runs them one after another and
-    keeps a job's Exception in its list (run_job), going on: a later job's end that is no Exception (Ctrl-C, a
-    refusal: `error`) goes up from inside its loop, and a refused write ends the command at once (`error` None:
-    read from the frames running now, write_failure.stop_with). [] where no frame holds one. Read as
-    _return_value: the property raises a failed job's exception."""
+class LaunchRefused(Refused):
+    """A worker's job's refusal, which ends the command (failed_writes_in_one_line), with the launch's other failed
+    jobs' ends (`beside`), which its line names: the sweeper raised the first failed job's alone."""
+
+    def __init__(self, reason: str, beside: list[BaseException]) -> None:
+        super().__init__(reason)
+        self.beside = beside
+
+
+def failed_beside(sweep_dir: Path, error: BaseException) -> list[BaseException]:
+    """The exceptions of the launch's other failed jobs than `error`'s, in job order. Those a LaunchRefused carries;
+    else the errors of the jobs that ran in this process (callbacks.failed_here: the basic launcher's and joblib's
+    one job at a time, whose later job's end, Ctrl-C or a refusal, goes up from inside the launch), then those of
+    Hydra's list of the launch's JobReturns that `error` went up through (_returned_with): a worker launcher's
+    jobs ran elsewhere, and Hydra's sweeper, holding that list, raises the first failed one's alone."""
+    from harness.callbacks import failed_here
+    if isinstance(error, LaunchRefused):
+        return list(error.beside)
+    found: list[BaseException] = []
+    for other in [*failed_here(sweep_dir), *_returned_with(error)]:
+        if other is not error and not any(other is seen for seen in found):
+            found.append(other)
+    return found
+
+
+def _returned_with(error: BaseException) -> list[BaseException]:
+    """The failed jobs' exceptions of Hydra's list of a launch's JobReturns in the innermost frame `error` went up
+    through that holds one (the sweeper's, after a worker launch); [] where none does. Read as _return_value: the
+    property raises a failed job's exception."""
     from hydra.core.utils import JobReturn, JobStatus
-    for frame in _frames_innermost_first(error):
+    for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
         for value in list(frame.f_locals.values()):
             if isinstance(value, list) and value and all(isinstance(r, JobReturn) for r in value):
-                return [r._return_value for r in value
-                        if r.status is JobStatus.FAILED and r._return_value is not error]
+                return [r._return_value for r in value if r.status is JobStatus.FAILED]
     return []
 
 
-def crashes_before_said() -> str:
-    """What the line of a refused write that ends the command at once (write_failure.stop_with, in a job of the
-    basic launcher) says of the jobs that crashed before it: each one's traceback is printed first
-    (callbacks.job_error_said)."""
-    from harness.callbacks import job_error_said
-    return "; ".join(said for crash in failed_beside() for said in job_error_said(crash))
-
-
-def _frames_innermost_first(error: BaseException | None) -> list[FrameType]:
-    """The frames `error` was raised through, or, without one, the frames running now; innermost first."""
-    if error is None:
-        return [frame for frame, _ in traceback.walk_stack(None)]
-    return [frame for frame, _ in traceback.walk_tb(error.__traceback__)][::-1]
+def crashes_before_said(sweep_dir: Path) -> str:
+    """What the line of a refused write that ends the command at once (write_failure.stop_with, in a job that runs in
+    the command's process) says of the jobs that crashed before it (callbacks.failed_here), each one's traceback
+    printed first (callbacks.job_error_said); those the line names already (callbacks.write_wins) are left out."""
+    from harness.callbacks import failed_here, job_error_said, traced
+    return "; ".join(said for crash in failed_here(sweep_dir) if not traced(crash) for said in job_error_said(crash))
 
 
 class _HoldJobErrorLine:

@@ -28,13 +28,16 @@ log = logging.getLogger(__name__)
 _HANDLED: set[str] = set()  # sweep folders whose end-of-sweep step has run (or must not run)
 _ARMED: list[DictConfig] = []  # the sweeps this process started: their step is owed if Hydra skips it
 _NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopped, and how to redo them
+_FAILED_HERE: dict[str, list[BaseException]] = {}  # per sweep folder this process started: its jobs' errors, in job
+# order, of the jobs that ran in this process (SweepTables.on_job_end: the basic launcher, joblib one job at a time)
+_TRACED: list[BaseException] = []  # the jobs' errors whose traceback job_error_said printed
 TABLES_NOT_WRITTEN = "the sweep's tables were not written"  # how a held write failure's step begins,
 REPORT_NOT_WRITTEN = "the sweep's report was not written"  # or, once the tables are written, this (held_write)
 
 
-def rebuild_command(sweep_dir: str | Path) -> str:
-    """The command that redoes a sweep's end-of-sweep step: its tables and report."""
-    return f"python -m harness.sweep_merge {sweep_dir}"
+def rebuild_command(sweep_dir: str | Path, report: bool = True) -> str:
+    """The command that redoes a sweep's end-of-sweep step: its tables and (`report`, the sweep's report=) report."""
+    return f"python -m harness.sweep_merge {sweep_dir}" + ("" if report else " --no-report")
 
 
 def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
@@ -76,7 +79,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
         note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
     except Exception as ex:  # a warning, never held: the records are on disk, the tables can be rebuilt later
-        warned = sweep_end_warning(ex, sweep_dir, experiment=config.get("name"), merged=bool(merged))
+        warned = sweep_end_warning(ex, sweep_dir, experiment=config.get("name"), merged=bool(merged), report=report)
     if warned:
         log.warning(warned)
     if interrupted is not None:
@@ -84,17 +87,23 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
     return warned if warned and not merged else None
 
 
-def sweep_end_warning(ex: Exception, sweep_dir: Path, *, experiment: str | None, merged: bool) -> str:
+def sweep_end_warning(ex: Exception, sweep_dir: Path, *, experiment: str | None, merged: bool,
+                      report: bool = True) -> str:
     """The warning of a sweep's end whose tables or report failed otherwise than by a refused write (every
     sweep's end: finish_once's, a rerun's): a record it cannot read in its own words, else the error, and
-    what it stopped: the tables, or, once they are written (`merged`), the report, saying where the tables are."""
+    what it stopped: the tables, or, once they are written (`merged`), the report, saying where the tables are.
+    Without a report asked (`report` false) a failure after the tables stopped no report, and the command that
+    redoes the step builds none."""
     if isinstance(ex, UnreadableRecord):
-        return unreadable_at_sweep_end(ex, sweep_dir, experiment=experiment, merged=merged)
+        return unreadable_at_sweep_end(ex, sweep_dir, experiment=experiment, merged=merged, report=report)
     error = f"{type(ex).__name__}: {ex}"
+    if merged and not report:
+        return (f"sweep end failed after its tables were written ({error}); {_tables_written(sweep_dir)}; "
+                f"redo the step with {rebuild_command(sweep_dir, report)}")
     if merged:
         return (f"sweep report not built ({error}); {_tables_written(sweep_dir)}; "
                 f"rebuild it with {rebuild_command(sweep_dir)}")
-    return f"sweep tables not written ({error}); rebuild with {rebuild_command(sweep_dir)}"
+    return f"sweep tables not written ({error}); rebuild with {rebuild_command(sweep_dir, report)}"
 
 
 def _tables_written(sweep_dir: Path) -> str:
@@ -119,7 +128,7 @@ def held_write(step: str) -> bool:
 
 
 def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, experiment: str | None,
-                            merged: bool) -> str:
+                            merged: bool, report: bool = True) -> str:
     """The end-of-sweep step's warning for a record it cannot read (its tables', or, once they are written:
     `merged`, its report's), in its words: what it left undone, the file, the fix, and rebuild_command to run
     then (harness.sweep_merge.unreadable_said). A warning, as in a run's own report (harness.run.update_report),
@@ -130,7 +139,7 @@ def unreadable_at_sweep_end(unreadable: UnreadableRecord, sweep_dir: Path, *, ex
     from harness.sweep_merge import unreadable_said
     return unreadable_said(unreadable, sweep_dir, experiment=experiment, merged=merged,
                            command="sweep report not built" if merged else "sweep tables not written",
-                           then=f"rebuild with {rebuild_command(sweep_dir)}")
+                           then=f"rebuild with {rebuild_command(sweep_dir, report)}")
 
 
 def finish_armed() -> None:
@@ -175,12 +184,22 @@ def say_held(sweep_dir: Path, error: BaseException | None = None, beside: Sequen
     write_wins(f"error: {'; '.join(held)}", [error, *beside])
 
 
-def write_wins(line: str, others: list[BaseException | None]) -> NoReturn:
-    """A refused write's `line` ends the command, exit WRITE_FAILED (4), over the jobs' refusals and real errors
-    in `others`, which it names (job_error_said: an error's traceback first). The one rule of a held write
-    (say_held) and of a job's (harness.__main__.failed_writes_in_one_line)."""
+def write_wins(line: str, others: list[BaseException | None], other_writes: Sequence[str] = ()) -> NoReturn:
+    """A refused write's `line` ends the command, exit WRITE_FAILED (4), over the other jobs' refused writes
+    (`other_writes`, their own lines: another_write_said) and the jobs' refusals and real errors in `others`, which
+    it names (job_error_said: an error's traceback first). The one rule of a held write (say_held) and of a
+    job's (harness.__main__.failed_writes_in_one_line)."""
     from harness.write_failure import stop_with
-    stop_with(line, [said for other in others for said in job_error_said(other)])
+    stop_with(line, [*map(another_write_said, other_writes),
+                     *(said for other in others for said in job_error_said(other))])
+
+
+def another_write_said(line: str) -> str:
+    """How the line of a refused write that wins names another job's (its line, less `error: ` and how to finish,
+    which the winning line says once)."""
+    from harness.write_failure import FREE_SPACE
+    what, found, _ = line.removeprefix("error: ").rpartition(FREE_SPACE)
+    return f"another job's write was refused ({what if found else line.removeprefix('error: ')})"
 
 
 def job_error_said(error: BaseException | None) -> list[str]:
@@ -195,8 +214,21 @@ def job_error_said(error: BaseException | None) -> list[str]:
         return []
     import traceback
     traceback.print_exception(type(error), error, error.__traceback__)
+    _TRACED.append(error)
     said = str(error).strip().splitlines()[:1]
     return [f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)"]
+
+
+def traced(error: BaseException) -> bool:
+    """Whether job_error_said printed `error`'s traceback and named it already (a line that names it once)."""
+    return any(error is said for said in _TRACED)
+
+
+def failed_here(sweep_dir: str | Path) -> list[BaseException]:
+    """The errors, in job order, of the jobs of the sweep in `sweep_dir` that failed in this process (the basic
+    launcher's; joblib's one job at a time): kept by SweepTables.on_job_end, where Hydra's run_job hands each
+    job's return over, so a later job's end can name them ([] for a sweep this process did not start)."""
+    return list(_FAILED_HERE.get(str(Path(sweep_dir).resolve()), []))
 
 
 def measure_after_sweep(sweep_dir: Path) -> int:
@@ -261,6 +293,15 @@ class SweepTables(Callback):
                         "fit times share the CPU and the report marks them as not comparable")
         _ARMED.append(config)
         atexit.register(finish_once, config)
+        _FAILED_HERE[str(Path(str(config.hydra.sweep.dir)).resolve())] = []
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """Keep the error of a job of this process's sweep that failed (failed_here): Hydra's run_job calls this in
+        the process that ran the job, and only its sweeper, after the launch, raises the first one."""
+        from hydra.core.utils import JobStatus
+        kept = _FAILED_HERE.get(str(Path(str(config.hydra.sweep.dir)).resolve()))
+        if kept is not None and job_return.status is JobStatus.FAILED:
+            kept.append(job_return._return_value)  # the return_value property raises it
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Every job has returned: merge and report (a write the OS refused exits WRITE_FAILED), then

@@ -541,10 +541,11 @@ def test_a_slurm_early_end_whose_merge_failed_says_so_not_that_it_merged(
     record = tmp_path / "0" / "records" / "mlp-numpy-seed0.json"
     said = {_unreadable_merge: (
         f"sweep tables not written: cannot read {record} (Input/output error (EIO)); make it readable, or move it "
-        f"out of {record.parent}, then rebuild with python -m harness.sweep_merge {tmp_path}; the sweep's runs.csv "
+        f"out of {record.parent}, then rebuild with python -m harness.sweep_merge {tmp_path} --no-report; the sweep's "
+        f"runs.csv "
         f"and summary.csv in {tmp_path} are left as they were"),
         _failing_merge: f"sweep tables not written (RuntimeError: boom); rebuild with python -m harness.sweep_merge "
-                        f"{tmp_path}"}[merge]
+                        f"{tmp_path} --no-report"}[merge]  # report=false: the fix builds none
     assert _slurm_early_end(tmp_path, monkeypatch, merge, []) == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
@@ -839,14 +840,18 @@ def _crash_traced_then(lines: list[str], everything: str) -> str:
     return line
 
 
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=1"]],
+                         ids=["basic", "joblib in the command's process"])
 @pytest.mark.parametrize("later", ["refusal", "refused write", "refusal and a refused end-of-sweep merge"])
 def test_a_basic_launchers_crashed_job_is_named_by_a_later_jobs_end(
-        holder, tmp_path: Path, data_root: Path, later: str) -> None:  # noqa: F811
+        holder, tmp_path: Path, data_root: Path, later: str, launcher: list[str]) -> None:  # noqa: F811
     """Under the basic launcher (one job after another in the command's process) job 0 crashed (a bug): Hydra keeps
     its error in its list of the jobs' returns and runs job 1, whose end then went up without it: job 1's folder
     held by another run ended in the refusal's line alone (exit 2), its refused record write in the write's line
     alone (exit 4), with no traceback and no word of the crash. Now the crash's traceback comes first and the line
-    that wins, printed last, names it, as a worker launcher's ends do; the exit is the one it was."""
+    that wins, printed last, names it, as a worker launcher's ends do; the exit is the one it was. joblib with one
+    job at a time runs them in the command's process too, and holds no list of the returns while they run: there
+    the crash was hidden again (harness.callbacks.SweepTables.on_job_end keeps it now)."""
     sweep = tmp_path / "sweep"
     faults = {"MLP_BENCH_TEST_CRASH_AT": "0.1"}
     if "refusal" in later:
@@ -855,7 +860,8 @@ def test_a_basic_launchers_crashed_job_is_named_by_a_later_jobs_end(
         faults["MLP_BENCH_TEST_DISK_FULL_AT"] = "1@0.01"
     if "merge" in later:
         faults["MLP_BENCH_TEST_FULL_AT_END"] = "1"
-    code, lines, everything = ended(command([*SWEEP, f"hydra.sweep.dir={sweep}"], tmp_path, data_root, **faults))
+    code, lines, everything = ended(command([*SWEEP, *launcher, f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                                            **faults))
     line = _crash_traced_then(lines, everything)
     if later == "refused write":
         assert code == 4, everything[-3000:]
@@ -903,7 +909,7 @@ def test_a_refused_end_of_sweep_merge_names_every_failed_job_of_a_worker_launch(
     """A worker launcher's job 0 crashed and its job 1 refused (every job ran; Hydra raises job 0's crash alone),
     then the end-of-sweep merge is refused: the write's line, which wins (exit 4), named the crash and not the
     refusal. It names both now, the crash after its traceback, as a refused write of a job names them
-    (failed_beside, one rule for both)."""
+    (failed_beside, one rule for both); the refusal, which ranks above the crash, first."""
     from harness.__main__ import ends_in_one_line, failed_writes_in_one_line
     from harness.precheck import JobRefused
     _sweep_end(tmp_path, monkeypatch, [])
@@ -916,8 +922,8 @@ def test_a_refused_end_of_sweep_merge_names_every_failed_job_of_a_worker_launch(
     assert trace[-1] == "RuntimeError: job crashed"
     assert line == (
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
-        f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); a job was refused "
-        f"({busy}); free space, then rebuild with python -m harness.sweep_merge {tmp_path}")
+        f"device (ENOSPC)); a job was refused ({busy}); a job raised RuntimeError: job crashed (its traceback is "
+        f"above); free space, then rebuild with python -m harness.sweep_merge {tmp_path}")
 
 def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -1094,7 +1100,8 @@ def test_a_record_the_sweeps_end_cannot_read_is_said_in_its_words_and_the_comman
     assert stop.value.code == 1
     assert _warned(caplog, "harness.callbacks") == [
         f"sweep tables not written: cannot read {path} ({why}); make it readable, or move it out of {path.parent}, "
-        f"then rebuild with python -m harness.sweep_merge {sweep}; the sweep's runs.csv and summary.csv in {sweep} "
+        f"then rebuild with python -m harness.sweep_merge {sweep} --no-report; the sweep's runs.csv and summary.csv "
+        f"in {sweep} "
         "are left as they were"]
     assert capsys.readouterr().err == (
         f"error: the records in {sweep} could not be counted (cannot read {path} ({why})), so whether runs failed "
@@ -1216,9 +1223,9 @@ def test_a_slurm_early_end_whose_report_failed_after_the_merge_says_the_tables_a
     and the warning before it no longer says 'sweep tables not written'."""
     with caplog.at_level("WARNING"):
         assert _slurm_early_end(tmp_path, monkeypatch, _merged_then(RuntimeError("boom")), []) == 1
-    assert _warned(caplog, "harness.callbacks") == [
-        f"sweep report not built (RuntimeError: boom); the sweep's runs.csv and summary.csv are written in "
-        f"{tmp_path}; rebuild it with python -m harness.sweep_merge {tmp_path}"]
+    assert _warned(caplog, "harness.callbacks") == [  # report=false: no report was to be built, the fix builds none
+        f"sweep end failed after its tables were written (RuntimeError: boom); the sweep's runs.csv and summary.csv "
+        f"are written in {tmp_path}; redo the step with python -m harness.sweep_merge {tmp_path} --no-report"]
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
         f"{tmp_path / '.submitit'}; the finished jobs are merged in {tmp_path / 'runs.csv'}; finish the sweep "
