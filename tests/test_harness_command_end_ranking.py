@@ -98,7 +98,8 @@ def test_a_joblib_jobs_refusal_ends_the_command_naming_another_jobs_crash(
     """joblib in worker processes, one job crashed (a bug) and another's folder is held by another run: the first
     in job order ended the command, the crash's traceback alone (exit 1) or the refusal's line alone (exit 2). Now
     the crash comes first (its traceback, once, where Hydra's sweeper raised it: job 0's; a later worker's error
-    comes back without one, its kind and message alone), and the refusal's line, printed last, names it; exit 2."""
+    comes back without one, its kind and message alone; either way followed by the job's own frames in its worker,
+    harness.run.keep_job_frames), and the refusal's line, printed last, names it; exit 2."""
     sweep = tmp_path / "sweep"
     other = holder(sweep / refused)
     process = command([*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"],
@@ -106,7 +107,9 @@ def test_a_joblib_jobs_refusal_ends_the_command_naming_another_jobs_crash(
     code, lines, everything = ended(process)
     assert code == 2, everything[-3000:]
     assert everything.count("Traceback") == (refused == "1") and "Error executing job" not in everything
-    assert lines[-2] == f"RuntimeError: job crashed at learning rate {crashed}", everything[-3000:]
+    crash = lines.index(f"RuntimeError: job crashed at learning rate {crashed}")
+    assert lines[crash + 1] == "The job's traceback, in its worker process (most recent call last):"
+    assert lines[-2].strip() == 'raise RuntimeError(f"job crashed at learning rate {_crash_at}")'  # its frames, last
     head, started, tail = lines[-1].partition(", started ")
     assert head == (f"error: output folder {(sweep / refused).resolve()} is being written by another run (process "
                     f"{other.pid} on {socket.gethostname()}")
