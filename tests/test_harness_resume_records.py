@@ -28,6 +28,17 @@ def _records(run_dir: Path) -> Path:
     return run_dir / "records"
 
 
+def _read_fails_with_eio(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Every read of the record named as `path` fails as a failing disk's would (EIO); the others read."""
+    real = harness.records.read_record
+
+    def unreadable(p: Path) -> dict:
+        if Path(p).name == path.name:
+            raise OSError(5, "Input/output error")
+        return real(p)
+    monkeypatch.setattr(harness.records, "read_record", unreadable)
+
+
 @pytest.mark.parametrize("spoil", ["unknown field", "bad seed", "another run's record"])
 def test_resume_reruns_a_record_no_reader_accepts_and_keeps_the_file(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
                                                                      caplog: pytest.LogCaptureFixture,
@@ -100,13 +111,7 @@ def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
     good = path.read_text()
-    real = harness.records.read_record
-
-    def unreadable(p: Path) -> dict:
-        if Path(p).name == path.name:
-            raise OSError(5, "Input/output error")
-        return real(p)
-    monkeypatch.setattr(harness.records, "read_record", unreadable)
+    _read_fails_with_eio(monkeypatch, path)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
@@ -161,13 +166,7 @@ def test_resume_says_a_record_it_cannot_read_of_a_run_it_does_not_plan_is_none_o
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
-    real = harness.records.read_record
-
-    def unreadable(p: Path) -> dict:
-        if Path(p).name == path.name:
-            raise OSError(5, "Input/output error")
-        return real(p)
-    monkeypatch.setattr(harness.records, "read_record", unreadable)
+    _read_fails_with_eio(monkeypatch, path)
     capsys.readouterr()
     if where == "the command's check":
         with pytest.raises(BadInput) as refused:
