@@ -139,9 +139,9 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
     if folder is None:
         yield
         return
-    from harness.callbacks import write_wins
+    from harness.callbacks import refused_writes, write_wins
     from harness.precheck import JobRefused
-    from harness.write_failure import COMMAND_PID, finish_with_resume, line_for
+    from harness.write_failure import COMMAND_PID, finish_with_resume
     key, path = folder
     saved = os.environ.get("HYDRA_FULL_ERROR")
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -152,8 +152,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
         yield
     except Exception as error:
         ends = [error, *failed_beside(path, error)]
-        lines = [line_for(end, path, finish_with_resume(key, path)) for end in ends]
-        written = [line for line in lines if line is not None]  # a refused write wins, whichever job's
+        written, others = refused_writes(ends, path, finish_with_resume(key, path))  # a refused write wins, any job's
         refused = next((end for end in ends if isinstance(end, JobRefused)), None)  # else a refusal, whichever job's
         if not written and refused is None:
             held.release()
@@ -162,7 +161,7 @@ def failed_writes_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]
         sys.stderr = stderr
         if not written:  # a worker's job refused: the command's end says it as it says its own
             raise LaunchRefused(refused.reason, [end for end in ends if end is not refused]) from None
-        write_wins(written[0], [end for end, its in zip(ends, lines) if its is None], written[1:])
+        write_wins(written[0], others, written[1:])
     finally:
         held.release()
         sys.stderr = stderr
@@ -199,14 +198,15 @@ def failed_beside(sweep_dir: Path, error: BaseException) -> list[BaseException]:
 
 
 def _returned_with(error: BaseException) -> list[BaseException]:
-    """The failed jobs' exceptions of Hydra's list of a launch's JobReturns in the innermost frame `error` went up
-    through that holds one (the sweeper's, after a worker launch); [] where none does. Read as _return_value: the
-    property raises a failed job's exception."""
-    from hydra.core.utils import JobReturn, JobStatus
+    """The failed jobs' exceptions (callbacks.job_error) of Hydra's list of a launch's JobReturns in the innermost
+    frame `error` went up through that holds one (the sweeper's, after a worker launch); [] where none does."""
+    from hydra.core.utils import JobReturn
+
+    from harness.callbacks import job_error
     for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
         for value in list(frame.f_locals.values()):
             if isinstance(value, list) and value and all(isinstance(r, JobReturn) for r in value):
-                return [r._return_value for r in value if r.status is JobStatus.FAILED]
+                return [failed for r in value if (failed := job_error(r)) is not None]
     return []
 
 

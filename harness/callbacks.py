@@ -219,6 +219,24 @@ def job_error_said(error: BaseException | None) -> list[str]:
     return [f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)"]
 
 
+def job_error(job_return: Any) -> BaseException | None:
+    """The exception a FAILED Hydra JobReturn holds (None for any other value), read as _return_value: the
+    return_value property raises it. The one reader of a job's end for SweepTables.on_job_end, the command's end
+    (harness.__main__._returned_with) and the submitit launchers' summary (harness.submitit_launch.tasks_raised)."""
+    from hydra.core.utils import JobReturn, JobStatus
+    if isinstance(job_return, JobReturn) and job_return.status is JobStatus.FAILED:
+        return job_return._return_value
+    return None
+
+
+def refused_writes(ends: Sequence[BaseException], folder: Path, then: str) -> tuple[list[str], list[BaseException]]:
+    """Of jobs' ends, in job order, the refused writes' lines (harness.write_failure.line_for, finishing with `then`)
+    and the other ends: what write_wins takes (the first line wins, naming the rest)."""
+    from harness.write_failure import line_for
+    lines = [line_for(end, folder, then) for end in ends]
+    return [line for line in lines if line is not None], [end for end, its in zip(ends, lines) if its is None]
+
+
 def traced(error: BaseException) -> bool:
     """Whether job_error_said printed `error`'s traceback and named it already (a line that names it once)."""
     return any(error is said for said in _TRACED)
@@ -298,10 +316,9 @@ class SweepTables(Callback):
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         """Keep the error of a job of this process's sweep that failed (failed_here): Hydra's run_job calls this in
         the process that ran the job, and only its sweeper, after the launch, raises the first one."""
-        from hydra.core.utils import JobStatus
-        kept = _FAILED_HERE.get(str(Path(str(config.hydra.sweep.dir)).resolve()))
-        if kept is not None and job_return.status is JobStatus.FAILED:
-            kept.append(job_return._return_value)  # the return_value property raises it
+        kept, error = _FAILED_HERE.get(str(Path(str(config.hydra.sweep.dir)).resolve())), job_error(job_return)
+        if kept is not None and error is not None:
+            kept.append(error)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Every job has returned: merge and report (a write the OS refused exits WRITE_FAILED), then

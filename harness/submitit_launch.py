@@ -98,7 +98,7 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     names the jobs that did not finish too."""
     from harness import callbacks
     from harness.run import count_records, recorded_runs_said
-    from harness.write_failure import WRITE_FAILED, line_for, stop_with
+    from harness.write_failure import WRITE_FAILED, stop_with
     problems = dict(waited.unfinished)
     for i, (outcome, value) in waited.finished.items():
         if outcome != "success":
@@ -122,12 +122,10 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     runs = recorded_runs_said(sweep_dir, failed, uncounted)
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
     did_not_finish = f"{len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}"
-    writes = [line_for(error, sweep_dir, resume_command(sweep_dir)) for error in raised]
-    others = [error for error, its in zip(raised, writes) if its is None]
+    writes, others = callbacks.refused_writes(raised, sweep_dir, resume_command(sweep_dir))
     said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
-    write_line = next((line for line in writes if line is not None), None)
-    if write_line is not None:  # a refused write wins, its line naming the rest (also its failed runs: also_said)
-        stop_with(write_line, [did_not_finish, *said, f"logs in {sweep_dir / '.submitit'}", merged])
+    if writes:  # a refused write wins, its line naming the rest (also its failed runs: also_said)
+        stop_with(writes[0], [did_not_finish, *said, f"logs in {sweep_dir / '.submitit'}", merged])
     sys.stderr.write(f"error: {did_not_finish}; {''.join(f'{part}; ' for part in said)}"
                      f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                      f"finish the sweep with: {resume_command(sweep_dir)}\n")
@@ -138,8 +136,7 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
 def tasks_raised(waited: Waited) -> list[BaseException]:
     """The exceptions of the finished jobs whose task raised, in job order: submitit says such a job
     succeeded, its result Hydra's JobReturn, FAILED, holding the exception (a bug, a worker's refusal:
-    harness.precheck.JobRefused, or its refused write: harness.write_failure.JobStopped). Read as
-    _return_value: the property raises it."""
-    from hydra.core.utils import JobStatus
-    return [value._return_value for _, (outcome, value) in sorted(waited.finished.items())
-            if outcome == "success" and isinstance(value, JobReturn) and value.status is JobStatus.FAILED]
+    harness.precheck.JobRefused, or its refused write: harness.write_failure.JobStopped): callbacks.job_error."""
+    from harness.callbacks import job_error
+    return [error for _, (outcome, value) in sorted(waited.finished.items())
+            if outcome == "success" and (error := job_error(value)) is not None]
