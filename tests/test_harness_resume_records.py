@@ -28,13 +28,14 @@ def _records(run_dir: Path) -> Path:
     return run_dir / "records"
 
 
-def _read_fails_with_eio(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
-    """Every read of the record named as `path` fails as a failing disk's would (EIO); the others read."""
+def _read_fails(monkeypatch: pytest.MonkeyPatch, path: Path, errno: int = 5, why: str = "Input/output error") -> None:
+    """Every read of the record named as `path` fails with the OS's `errno` (a failing disk's EIO unless told);
+    the others read."""
     real = harness.records.read_record
 
     def unreadable(p: Path) -> dict:
         if Path(p).name == path.name:
-            raise OSError(5, "Input/output error")
+            raise OSError(errno, why)
         return real(p)
     monkeypatch.setattr(harness.records, "read_record", unreadable)
 
@@ -111,7 +112,7 @@ def test_resume_stops_at_a_record_it_cannot_read_and_keeps_it(fake_mlp, tmp_path
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
     good = path.read_text()
-    _read_fails_with_eio(monkeypatch, path)
+    _read_fails(monkeypatch, path)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
         run_config(config("runs=2", "resume=true"), tmp_path, launcher="basic", command="test")
@@ -132,13 +133,8 @@ def test_the_precheck_refuses_a_record_resume_cannot_read_before_anything_runs(
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
     (_records(tmp_path) / "foreign.json").write_text("[1, 2]")
-    real = harness.records.read_record
-
-    def unreadable(p: Path) -> dict:
-        if Path(p).name == path.name:
-            raise OSError(13, "Permission denied")
-        return real(p)
-    monkeypatch.setattr(harness.records, "read_record", unreadable)
+    real = harness.records.read_record  # put back below
+    _read_fails(monkeypatch, path, 13, "Permission denied")
     argv = ["+experiment=titanic_sgd", "quiet=true", "report=false", "runs=3", "resume=true",
             f"hydra.run.dir={tmp_path}"]
     with pytest.raises(BadInput) as refused:
@@ -166,7 +162,7 @@ def test_resume_says_a_record_it_cannot_read_of_a_run_it_does_not_plan_is_none_o
     fake_mlp({})
     run_config(config("runs=2"), tmp_path, launcher="basic", command="test")
     path = _records(tmp_path) / "mlp-numpy-seed1.json"
-    _read_fails_with_eio(monkeypatch, path)
+    _read_fails(monkeypatch, path)
     capsys.readouterr()
     if where == "the command's check":
         with pytest.raises(BadInput) as refused:
