@@ -170,7 +170,7 @@ def test_the_section_says_forced_kernels_once_for_what_they_touched() -> None:
                                       ("torch", "torch-cpu", {})))
     assert said == [
         "NumPy's OpenBLAS ran its Haswell kernels, set by OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512 in the "
-        "environment (by itself it picks SkylakeX on that CPU) for every run that multiplies through NumPy here "
+        "environment (by itself it picks SkylakeX on that CPU) for all 3 runs that multiply through NumPy here "
         "(mlp, mlp_fused, sklearn), and for the matmul rate their share is measured against; keras, torch use "
         "libraries of their own, so the times against them carry that setting as well as the implementations (to "
         "time NumPy on OpenBLAS's own choice, prefix the command with: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)."]
@@ -185,6 +185,7 @@ def test_the_note_counts_the_forced_runs_and_leaves_out_what_did_not_happen() ->
                     "in the environment (by itself it picks SkylakeX on that CPU) for 1 of the 2 runs that multiply "
                     "through NumPy here (mlp) (to time NumPy on OpenBLAS's own choice, prefix the command with: "
                     "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)."]  # no rate measured, no peer: neither said
+    assert "for the 1 run that multiplies through NumPy here (mlp)" in forced_kernels_notes(_runs(("mlp", "numpy", FORCED)))[0]
     float64 = _runs(("mlp", "numpy", {**FORCED, **MEASURED})).assign(dtype="float64")
     assert "matmul rate" not in forced_kernels_notes(float64)[0]  # no share of the rate in float64
     assert forced_kernels_notes(_runs(("sklearn", "sklearn", FORCED)))[0].endswith(

@@ -164,8 +164,11 @@ def forced_kernels_notes(runs: pd.DataFrame) -> list[str]:
 
 
 def _forced_sentence(facts: dict[str, Any], forced: list[pd.Series], through: int, peers: list[str]) -> str:
-    which = ("every run that multiplies through NumPy here" if len(forced) == through
-             else f"{len(forced)} of the {through} runs that multiply through NumPy here")
+    if len(forced) < through:
+        which = f"{len(forced)} of the {through} runs that multiply through NumPy here"
+    else:
+        which = "the 1 run that multiplies" if through == 1 else f"all {through} runs that multiply"
+        which += " through NumPy here"
     impls = ", ".join(sorted({str(run.get("impl")) for run in forced}))
     rated = any(isinstance(run["settings"], dict) and run.get("dtype", "float32") == "float32"
                 and run["settings"].get(MACHINE_PREFIX + RATE_STATUSES[0]) == "measured" for run in forced)
