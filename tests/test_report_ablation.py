@@ -120,13 +120,13 @@ def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
     lower = ablation.Gap("Keras's algorithm in our MLP", -4.67, -19.3, 9.99, 0.35, (3, 3))
     assert ablation_finding.sentence("x", found, lower).startswith(
         "x: the article's algorithm's mean misclassified is 4.67 test rows lower than with Keras's algorithm in our "
-        "MLP, not significantly (95% CI -19.3 to 9.99, p=0.35, n=3 seeds): these runs show no significant "
-        "gap, but one of up to 9.99 test rows lies within the interval")
+        "MLP, not significantly (95% CI -9.99 to 19.3, p=0.35, n=3 seeds): these runs show no significant "
+        "gap, but one of up to 9.99 test rows higher lies within the interval")  # the interval of 'lower by'
     better = ablation.Gap("Keras's algorithm in our MLP", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
     assert ablation_finding.sentence("x", found, better) == (
         "x: the article's algorithm's mean misclassified is 6 test rows lower than with Keras's algorithm in our MLP, "
-        "significantly (95% CI -9 to -3, p=0.001, n=5 seeds), so there is no gap for a component to explain.")
+        "significantly (95% CI 3 to 9, p=0.001, n=5 seeds), so there is no gap for a component to explain.")
     few = ablation.Gap("TensorFlow/Keras", -2.0, math.nan, math.nan, math.nan, (1, 1), paired=False)
     assert ablation.gap_state(few) == ablation.UNTESTED
     assert ablation_finding.sentence("x", found, few).startswith(

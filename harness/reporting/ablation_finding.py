@@ -42,7 +42,9 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
         return (f"{compared}, but {few}, and a test needs {MIN_RUNS}; run the ablation with runs={MIN_RUNS} or more "
                 "(seeds per cell) for a finding.")
     bounded = math.isfinite(the_gap.low) and math.isfinite(the_gap.high)  # not so for runs without spread
-    measured = (f"{f'95% CI {fmt(the_gap.low)} to {fmt(the_gap.high)}' if bounded else the_gap.test}, "
+    # the interval of the amount stated: of "higher by" as it is, of "lower by" negated
+    low, high = (the_gap.low, the_gap.high) if direction == "higher" else (-the_gap.high, -the_gap.low)
+    measured = (f"{f'95% CI {fmt(low)} to {fmt(high)}' if bounded else the_gap.test}, "
                 f"{p_is(the_gap.p_value)}, {runs(the_gap.n, the_gap.paired)}")
     if state == REVERSED:
         return f"{compared}, significantly ({measured}), so there is no gap for a component to explain."
@@ -51,7 +53,8 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 "gap, so no component can be said to explain one; more runs per cell may show one.")
     if state == NOT_SIGNIFICANT:
         return (f"{compared}{'' if tiny else ', not significantly'} ({measured}): these runs show no significant "
-                f"gap, but one of up to {_amount(the_gap.high, measure)} lies within the interval, so no component "
+                f"gap, but one of up to {_amount(the_gap.high, measure)}{'' if direction == 'higher' else ' higher'} "
+                "lies within the interval, so no component "
                 "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"
     reverse = _reverse(found, measure)
