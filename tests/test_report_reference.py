@@ -486,3 +486,10 @@ def test_article_yaml_describes_the_mean_test_the_code_runs() -> None:
     assert "s·sqrt(1/n + 1/N)" in header and "our n − 1 degrees of freedom" in header
     # N is this field, the article's count; n ours (read literally, the article's count got the df)
     assert "the article's run count N:" in header and "with n our run count" in header
+
+
+def test_a_gap_states_its_two_sample_sizes_once(results: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """A gap of two means is n runs against m: '(n=4, 4)' after 'mlp − keras', never also a lone '(n=4)'
+    that reads as one sample."""
+    ours = _verdict(_entry(measure="article_error_gap_vs_keras", value=4.0, n=[10, 10], better="none"), results)["ours"]
+    assert ours.count("(n=") == 1 and ours.endswith(" mlp − keras (n=4, 4)"), ours

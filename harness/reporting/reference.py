@@ -120,7 +120,7 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
         per_run = gap_measure(entry)
         a, b = per_run.values(mine), per_run.values(keras)
         result = verdicts.judge_gap(a, b, entry["value"], *entry["n"], better)
-        return result, _with_interval(result, "95% CI") + f" mlp − keras (n={a.size}, {b.size})"
+        return result, _with_interval(result, "95% CI", sized=False) + f" mlp − keras (n={a.size}, {b.size})"
     if measure == "time_ratio_vs_keras":
         ratio, low, high = stats.ratio_of_medians_ci(mine["fit_seconds"], keras["fit_seconds"])
         n = min(stats.finite(mine["fit_seconds"]).size, stats.finite(keras["fit_seconds"]).size)  # as speed_verdict
@@ -133,8 +133,9 @@ def _judge(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> tu
     return None, f"{fmt(times['median'])} s median (IQR {fmt(times['iqr'], 2)}, n={len(mine)})"
 
 
-def _with_interval(result: verdicts.Verdict, name: str) -> str:
-    return f"{fmt(result.ours, 4)}{_ci(result.low, result.high, 4, name)} (n={result.n})"
+def _with_interval(result: verdicts.Verdict, name: str, sized: bool = True) -> str:
+    """Our value with its interval and (``sized``) its sample size; a gap gives its two sizes itself."""
+    return f"{fmt(result.ours, 4)}{_ci(result.low, result.high, 4, name)}" + (f" (n={result.n})" if sized else "")
 
 
 def _error_measures(mine: pd.DataFrame, measure: str) -> str:
