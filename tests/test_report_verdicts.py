@@ -597,3 +597,25 @@ def test_every_verdict_the_rules_give_is_styled_on_the_page() -> None:
     style = page[page.index("<style>"):page.index("</style>")]
     for label in reference.VERDICTS:
         assert f".v-{label.replace(' ', '-')}{{" in style, label
+
+
+def test_the_tally_says_which_differences_survive_holm() -> None:
+    """The count of verdicts above the table is what a reader takes away: a 'worse' or 'better' from a
+    test's p says there whether it stays significant once the family is adjusted (Holm), as the note
+    under the table does; one read from an interval has no p and is not counted in it."""
+    import pandas as pd
+
+    from harness.reporting import html
+
+    def tally(verdict: list[str], p: list[float]) -> str:
+        table = pd.DataFrame({"figure": list("abcdef")[:len(p)], "quantity": ["q"] * len(p), "verdict": verdict,
+                              "p_value": p, "test": ["t"] * len(p)})
+        return html._reproduction_rows(table)[1]
+
+    chance = tally(["consistent", "consistent", "worse", "better"], [0.5, 0.6, 0.03, math.nan])
+    assert chance == ("2 consistent, 1 worse, 1 better (of the 1 difference from a test, none remains significant "
+                      "once adjusted for the 3 tests: see the note below the table)")
+    held = tally(["consistent", "worse", "differs"], [0.5, 0.001, 0.04])
+    assert held.endswith("(of the 2 differences from a test, 1 remains significant once adjusted for the 3 tests: "
+                         "see the note below the table)")
+    assert tally(["consistent", "better"], [0.5, math.nan]) == "1 consistent, 1 better"  # no p: nothing to adjust

@@ -75,6 +75,7 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
     names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     p_values = pd.to_numeric(table["p_value"], errors="coerce")
     judged = table["verdict"].isin((*verdicts.JUDGED, verdicts.NOT_SHOWN))  # read from an interval or a bound
+    counts += multiple_testing.tally_note(p_values.tolist(), table["verdict"].isin(verdicts.DIFFERENCES).tolist())
     family = multiple_testing.family_note(p_values.tolist(), names, interval_read=int((judged & p_values.isna()).sum()),
                                           no_spread=int((table["verdict"] == verdicts.UNTESTED).sum()))
     return rows, counts, family

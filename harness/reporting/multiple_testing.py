@@ -56,6 +56,22 @@ def family_note(p_values: Sequence[float], names: Sequence[str], interval_read: 
                    + (f"; the rest could be chance: {'; '.join(lost)}." if lost else "."))
 
 
+
+def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
+    """For the count of verdicts above the table: of the verdicts that differ from the article on a
+    test's p (`differ`), how many remain significant once the family is adjusted (Holm), as
+    ``family_note`` says below the table; '' when none differs on a p."""
+    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
+    tested = int(np.isfinite(p).sum())
+    found = [i for i in range(p.size) if differ[i] and np.isfinite(p[i])]
+    if not found:
+        return ""
+    adjusted = holm(p)
+    kept = sum(1 for i in found if adjusted[i] < ALPHA)
+    remain = "none remains" if kept == 0 else "it remains" if len(found) == 1 else f"{kept} remain{'s' * (kept == 1)}"
+    return (f" (of the {len(found)} difference{'' if len(found) == 1 else 's'} from a test, {remain} significant "
+            f"once adjusted for the {tested} tests: see the note below the table)")
+
 def _not_counted(interval_read: int, no_spread: int) -> str:
     """' (the 2 read from an interval or a bound and the 1 whose runs have no spread have no p and are
     not counted)', or '' when every verdict has a p."""

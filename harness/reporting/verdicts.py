@@ -45,6 +45,7 @@ from harness.reporting.stats import (ALPHA, CONFIDENCE, MIN_RUNS, NO_SPREAD, RAT
 
 CONSISTENT, BETTER, WORSE, DIFFERS = "consistent", "better", "worse", "differs"
 JUDGED = (CONSISTENT, BETTER, WORSE, DIFFERS)  # the verdicts a test or an interval gave
+DIFFERENCES = (BETTER, WORSE, DIFFERS)  # the judged verdicts that say our number is not the article's
 UNTESTED = "untested"  # enough runs, but no spread: no test ran (``untested``)
 NOT_SHOWN = "not shown below"  # a bound inside our interval: neither consistent nor significant (``judge_bound``)
 READ_OFF = "allowing for the read-off error of the numbers it comes from"
