@@ -207,6 +207,33 @@ def test_time_ratio_notes_unequal_work(tmp_path: Path) -> None:
     assert "FLOPs" in row["note"]
 
 
+
+def test_a_time_ratio_says_how_far_each_side_moved_from_the_articles_own_times(tmp_path: Path) -> None:
+    """The machine's speed cancels in a ratio, the software's need not: beside a ratio computed from two
+    published times (ratio_of), the note says how each side's median compares with the middle of the
+    article's time, from the runs, and how far the two moved apart."""
+    folder = tmp_path / "titanic_vs_tf" / "run"
+    for seed in range(5):
+        for impl, seconds in (("mlp", 1.0), ("keras", 50.0)):
+            write_record(folder, dict(experiment="titanic_vs_tf", impl=impl, seed=seed, status="ok",
+                                      backend="numpy", fit_seconds=seconds + seed / 10, test_accuracy=0.8))
+    runs = load_runs([folder])
+    numbers = [{**_entry(id="a", measure="fit_seconds_median", unit="s"), "range": [1.2, 1.4]},
+               {**_entry(id="b", measure="fit_seconds_median", impl="keras", unit="s"), "range": [5.9, 6.3]},
+               {**_entry(measure="time_ratio_vs_keras", ratio_of=["a", "b"], better="lower")}]
+    for entry in numbers:
+        entry.pop("value")
+    path = tmp_path / "article.yaml"
+    path.write_text(yaml.safe_dump({"numbers": numbers}), encoding="utf-8")
+    entry = article_numbers.load_reference(path)["numbers"][2]
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
+    assert ("against the article's own times our mlp's median fit time is 0.923x (1.2 s against 1.2–1.4 s) and "
+            "keras's 8.23x (50.2 s against 5.9–6.3 s): the two sides moved apart 8.92x, so the ratio shows what "
+            "changed in their software and settings as well as the implementations") in row["note"], row["note"]
+    runs.loc[runs["impl"] == "keras", "fit_seconds"] /= 8  # both near the article's times: said as such
+    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
+    assert "keras's 1.03x (6.28 s against 5.9–6.3 s): the two sides moved together (within 1.11x)" in row["note"]
+
 # --- Which algorithm made a number: the article's own, or Keras's (mnist_vs_tf's default) ---
 
 def _algorithm(reference: str) -> dict:

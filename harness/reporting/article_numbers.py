@@ -93,6 +93,7 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
         if b_error >= b_low:
             raise ValueError(f"{path}: {entry['ratio_of'][1]}'s read_error must be below its range's low end")
         entry["range"] = [a_low / b_high, a_high / b_low]
+        entry["ratio_parts"] = [[a_low, a_high], [b_low, b_high]]  # each side's published time (reference._moved)
         if a_error or b_error:
             entry["read_range"] = [max(0.0, a_low - a_error) / (b_high + b_error),
                                    (a_high + a_error) / (b_low - b_error)]

@@ -200,9 +200,37 @@ def _work_note(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, n
     """For a time ratio: say when the two implementations did different amounts of work."""
     if entry["measure"] != "time_ratio_vs_keras" or keras.empty:
         return note
+    extras = [_moved(entry, mine, keras)]
     flops = stats.ratio_of_medians_ci(mine["flops"], keras["flops"], n_resamples=1)[0]
-    if not math.isfinite(flops) or abs(flops - 1) < 0.01:
-        return note
-    extra = (f"per run, mlp computed {fmt(flops)}x the matrix FLOPs of keras (their samples per "
-             "epoch differ), so the time ratio also reflects the work done")
-    return f"{note}; {extra}" if note else extra
+    if math.isfinite(flops) and abs(flops - 1) >= 0.01:
+        extras.append(f"per run, mlp computed {fmt(flops)}x the matrix FLOPs of keras (their samples per "
+                      "epoch differ), so the time ratio also reflects the work done")
+    return "; ".join(part for part in (note, *extras) if part)
+
+
+# Two sides' times that moved from the article's by factors within this of each other moved together.
+MOVED_TOGETHER = 1.25
+
+
+def _moved(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> str:
+    """For a ratio of two published times (article_numbers: ratio_parts): each side's median fit time
+    against the middle of the article's, and whether the two moved together. The machine's speed
+    cancels in the ratio, the software's and settings' need not: this says, from the runs, how far."""
+    if "ratio_parts" not in entry:
+        return ""
+    sides = []
+    for name, runs, (low, high) in (("mlp", mine, entry["ratio_parts"][0]), ("keras", keras, entry["ratio_parts"][1])):
+        times = stats.finite(runs["fit_seconds"])
+        if not times.size or low + high <= 0:
+            return ""
+        median = float(np.median(times))
+        sides.append((name, median, median / ((low + high) / 2), low, high))
+    (_, _, mine_factor, _, _), (_, _, keras_factor, _, _) = sides
+    apart = max(mine_factor / keras_factor, keras_factor / mine_factor)
+    said = " and ".join(f"{'our ' if name == 'mlp' else ''}{name}'s{' median fit time is' if name == 'mlp' else ''} "
+                        f"{fmt(factor)}x ({fmt(median)} s against {low:g}–{high:g} s)"
+                        for name, median, factor, low, high in sides)
+    moved = (f"the two sides moved together (within {fmt(apart)}x)" if apart < MOVED_TOGETHER else
+             f"the two sides moved apart {fmt(apart)}x, so the ratio shows what changed in their software and "
+             "settings as well as the implementations")
+    return f"against the article's own times {said}: {moved}"
