@@ -189,7 +189,7 @@ def test_every_summary_column_is_explained_in_the_method() -> None:
     from harness.reporting import html as page_html
 
     method = page_html.method_html()
-    for column in ("Fit time: median and interquartile range", "GFLOP/s (of matmul peak)", "peak MB",
+    for column in ("Fit time: median and interquartile range", "GFLOP/s (of best matmul rate)", "peak MB",
                    "time / keras", "article error (signed)", "95% t-interval of the mean"):
         assert column in method, column
     assert "percentile bootstrap interval of the mean" not in method

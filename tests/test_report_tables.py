@@ -309,7 +309,7 @@ def test_gflops_and_fraction_of_peak(tmp_path: Path) -> None:
     gpu = summary[summary["backend"] == "cupy"].iloc[0]
     assert gpu["fraction_of_peak"] == pytest.approx(1230 / (7.0 / 20) / 50_000.0)  # judged by the GPU's rate
     view = tables.display_table(summary)
-    assert list(view["GFLOP/s (of matmul peak)"]) == ["3514 (7.03%)", "176 (87.9%)"]
+    assert list(view["GFLOP/s (of best matmul rate)"]) == ["3514 (7.03%)", "176 (87.9%)"]
     assert list(view["peak MB"]) == ["—", "42"]
 
 
@@ -320,7 +320,7 @@ def test_fraction_of_peak_missing_without_environment(tmp_path: Path) -> None:
     row = tables.summary_table(load_runs([folder])).iloc[0]
     assert row["gflops_per_s"] == pytest.approx(2.0)
     assert math.isnan(row["machine_gflops_per_s"]) and math.isnan(row["fraction_of_peak"])
-    assert tables.display_table(tables.summary_table(load_runs([folder])))["GFLOP/s (of matmul peak)"][0] == "2 (no matmul rate: not recorded)"  # no environment.json, no status in the record
+    assert tables.display_table(tables.summary_table(load_runs([folder])))["GFLOP/s (of best matmul rate)"][0] == "2 (no matmul rate: not recorded)"  # no environment.json, no status in the record
 
 
 def test_a_resumed_runs_own_rate_measurements_count_too(tmp_path: Path) -> None:

@@ -174,7 +174,7 @@ def display_table(summary: pd.DataFrame, swept: list[str] | None = None) -> pd.D
     if summary["gflops_per_s"].notna().any():
         rates = summary["gflops_per_s"].map(fmt)
         statuses = summary["rate_status"] if "rate_status" in summary else ["measured"] * len(summary)
-        out["GFLOP/s (of matmul peak)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
+        out["GFLOP/s (of best matmul rate)"] = [rate_text(g, f, s) for g, f, s in zip(rates, summary["fraction_of_peak"], statuses)]
     if summary["peak_memory_mb_median"].notna().any():
         out["peak MB"] = summary["peak_memory_mb_median"].map(fmt)
     if summary["time_ratio_vs_keras"].notna().any():
