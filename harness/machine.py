@@ -5,9 +5,9 @@ thread count a run may use (one, as in the MLP's row split, and every core), and
 environment.json: every measurement, and the best of them as the rate. One measurement taken in a
 noisy moment can be half the machine's rate (109 against 194 GFLOP/s two minutes apart, here), so
 the best is the honest ceiling; a run that still measures above it (`disturbed`) is flagged on
-the page rather than reported. When one thread count's measurements before and after the runs
-differ by more than a quarter (`worst_spread`, `speed_changed`), the page says so: the machine's
-speed, or the load on it, may have changed while the runs were timed. Each measurement is the
+the page rather than reported. When one figure measured before and after the runs (one shape's
+rate at one thread count) differs by more than a quarter (`worst_spread`, `speed_changed`), the
+page says so: the machine's speed, or the load on it, may have changed while the runs were timed. Each measurement is the
 best of a few timed calls of a large square product (what BLAS does best) and of the MNIST
 network's first-layer shapes (what a training step asks for); each shape's own rate is kept too.
 A GPU's rate is measured the same way with CuPy when a device is usable, with the device
@@ -89,11 +89,14 @@ class Measured:
 
 @dataclass(frozen=True)
 class RateSpread:
-    """The slowest and the fastest CPU rate measurement of one BLAS thread count."""
+    """The slowest and the fastest CPU rate measurement of one figure: one product shape's rate
+    (None: the best of them, all that records older than per-shape figures carry) at one BLAS
+    thread count."""
 
     threads: int
     slowest: Measured
     fastest: Measured
+    shape: str | None = None
 
     @property
     def ratio(self) -> float:
@@ -101,21 +104,37 @@ class RateSpread:
         return self.slowest.gflops / self.fastest.gflops
 
 
+def _figures(measurement: dict[str, Any]) -> dict[str | None, Any]:
+    """A measurement's figures by product shape; its best alone (shape None) when it has no shape's
+    own (records older than them). Never the best beside the shapes: another measurement's best
+    may be another shape's."""
+    per_shape = measurement.get("per_shape_gflops")
+    if isinstance(per_shape, dict) and per_shape:
+        return dict(per_shape)
+    return {None: measurement.get("matmul_gflops_float32")}
+
+
+def _spreads(rate: dict[str, Any] | None) -> list[RateSpread]:
+    """The spread of each figure (shape and thread count) of one record measured before and after its runs."""
+    by_figure: dict[tuple[int, str | None], list[Measured]] = {}
+    for m in (rate or {}).get("measurements") or []:
+        threads, when = m.get("blas_threads"), m.get("when")
+        if not isinstance(threads, int) or when not in ("before", "after"):
+            continue
+        for shape, value in _figures(m).items():
+            if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+                by_figure.setdefault((threads, shape), []).append(Measured(float(value), when))
+    return [RateSpread(threads, min(found, key=lambda m: m.gflops), max(found, key=lambda m: m.gflops), shape)
+            for (threads, shape), found in by_figure.items() if {m.when for m in found} == {"before", "after"}]
+
+
 def worst_spread(rates: list[dict[str, Any] | None]) -> RateSpread | None:
     """Of CPU rate records (the ``matmul_rate`` of each process's environment: environment.json and
-    a resume's environment-<time>-<pid>.json), the thread count whose measurements in one record
-    (before and after its runs) lie farthest apart; None without two of one count. Counts are never
-    compared with each other: two threads measure twice one."""
-    spreads = []
-    for rate in rates:
-        by_threads: dict[int, list[Measured]] = {}
-        for m in (rate or {}).get("measurements") or []:
-            value, threads, when = m.get("matmul_gflops_float32"), m.get("blas_threads"), m.get("when")
-            if (isinstance(value, (int, float)) and math.isfinite(value) and value > 0 and isinstance(threads, int)
-                    and when in ("before", "after")):
-                by_threads.setdefault(threads, []).append(Measured(float(value), when))
-        spreads += [RateSpread(threads, min(found, key=lambda m: m.gflops), max(found, key=lambda m: m.gflops))
-                    for threads, found in by_threads.items() if len(found) > 1]
+    a resume's environment-<time>-<pid>.json), the figure (one shape's rate at one thread count)
+    whose measurements in one record, before and after its runs, lie farthest apart; None without
+    one measured both before and after. Figures are never compared with each other: two threads
+    measure twice one, and BLAS runs a large square product faster than the MNIST layer's."""
+    spreads = [spread for rate in rates for spread in _spreads(rate)]
     return min(spreads, key=lambda spread: spread.ratio) if spreads else None
 
 

@@ -310,3 +310,25 @@ def test_the_spread_ignores_failed_and_unlabelled_measurements() -> None:
                              {"blas_threads": 2, "matmul_gflops_float32": 30.0},  # no "when": no order to state
                              {"blas_threads": 2, "matmul_gflops_float32": 270.0, "when": "after"}]}
     assert machine.worst_spread([rate]).ratio == pytest.approx(0.9)
+
+
+def _shaped(when: str, threads: int, **shapes: float) -> dict:
+    """A measurement with per-shape figures (keyword names stand for shapes), the best of them as its rate."""
+    return {"when": when, "blas_threads": threads, "matmul_gflops_float32": max(shapes.values()),
+            "per_shape_gflops": {name.replace("_", "@"): gflops for name, gflops in shapes.items()}}
+
+
+def test_the_spread_is_the_worst_figure_over_every_shape_and_thread_count() -> None:
+    # the 2026-12-02 bench's titanic_vs_tf: the best figures moved to 0.755 (1 thread) and 0.778 (2 threads),
+    # the 784x1000 product at two threads to 0.728
+    rate = machine.best_of([_shaped("before", 1, a=111.0, b=110.6, c=122.62),
+                            _shaped("before", 2, a=205.59, b=206.57, c=228.45),
+                            _shaped("after", 1, a=82.19, b=81.06, c=92.6),
+                            _shaped("after", 2, a=155.31, b=150.45, c=177.65)])
+    spread = machine.worst_spread([rate])
+    assert spread == machine.RateSpread(2, machine.Measured(150.45, "after"), machine.Measured(206.57, "before"), "b")
+    assert machine.speed_changed(spread)
+    # a shape measured only before (or only after) is compared with nothing
+    partial = machine.best_of([_shaped("before", 2, a=200.0, c=220.0), _shaped("after", 2, a=190.0, d=50.0)])
+    assert machine.worst_spread([partial]) == machine.RateSpread(
+        2, machine.Measured(190.0, "after"), machine.Measured(200.0, "before"), "a")

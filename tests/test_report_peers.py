@@ -234,6 +234,22 @@ def test_the_speed_change_sentence_floors_its_percentage_and_counts_one_thread()
     assert "measured 9.5 GFLOP/s before these runs and 31.2 after them at 2 BLAS threads" in build._speed_change(early)
 
 
+def test_the_speed_change_sentence_names_the_figure_that_moved_most() -> None:
+    """A spread of one product shape's rate says which product it was; one of the best figure alone
+    (records older than per-shape figures) says the rate, as before."""
+    from harness import machine
+    from harness.reporting import build
+
+    shaped = machine.RateSpread(2, machine.Measured(150.45, "after"), machine.Measured(206.57, "before"),
+                                "784x1000@1000x512")
+    assert build._speed_change(shaped).startswith(
+        "The CPU's float32 matmul rate of the 784x1000 @ 1000x512 product (of the figures measured before and "
+        "after these runs, the one that moved most) measured 207 GFLOP/s before these runs and 150 after them at "
+        "2 BLAS threads (the slower is 72% of the faster; flagged below 75%)")
+    best = machine.RateSpread(2, machine.Measured(150.0, "after"), machine.Measured(206.0, "before"))
+    assert build._speed_change(best).startswith("The CPU's float32 matmul rate measured 206 GFLOP/s before")
+
+
 def test_runs_that_shared_the_cpu_get_that_note_instead(tmp_path) -> None:
     """Under a parallel launcher the page already says the fit times shared the CPU: no second
     sentence about the rate's spread."""

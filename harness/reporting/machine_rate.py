@@ -98,7 +98,8 @@ def _spread(environments: dict[str, list[dict[str, Any]]]) -> RateSpread | None:
 
 def throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict[str, float]:
     """Matmul work per second of the median fit, its fraction of the machine's rate, how steady the
-    CPU's rate was (``cpu_rate_stability``: slowest over fastest measurement, 1 steady), peak memory."""
+    CPU's rate was (``cpu_rate_stability``: slowest over fastest measurement of the figure that moved
+    most, harness.machine.worst_spread; 1 steady), peak memory."""
     flops = stats.finite(ok["flops"])
     gflops = float(np.median(flops)) / fit_median / 1e9 if flops.size and fit_median > 0 else math.nan
     environments = _folder_environments(group)
@@ -112,13 +113,18 @@ def throughput(group: pd.DataFrame, ok: pd.DataFrame, fit_median: float) -> dict
 
 
 def changed_rate(spread: RateSpread) -> str:
-    """The two measurements of a speed change, in the order taken: 'the CPU's float32 matmul rate
-    measured 338 GFLOP/s before these runs and 156 after them at 2 BLAS threads (the slower is 46%
+    """The two measurements of a speed change, in the order taken, and of which product when the
+    records keep each shape's rate: 'the CPU's float32 matmul rate of the 784x1000 @ 1000x512
+    product (of the figures measured before and after these runs, the one that moved most)
+    measured 207 GFLOP/s before these runs and 150 after them at 2 BLAS threads (the slower is 72%
     of the faster; flagged below 75%)'."""
     first, second = sorted((spread.slowest, spread.fastest), key=lambda m: m.when != "before")
     threads = f"{spread.threads} BLAS thread{'s' if spread.threads != 1 else ''}"
     percent = math.floor(round(100 * spread.ratio, 9))  # 58 of 100 is 58%, not 57.99...
-    return (f"the CPU's float32 matmul rate measured {fmt(float(first.gflops))} GFLOP/s {first.when} these runs "
+    figure = "" if spread.shape is None else (
+        f" of the {spread.shape.replace('@', ' @ ')} product (of the figures measured before and after these "
+        "runs, the one that moved most)")
+    return (f"the CPU's float32 matmul rate{figure} measured {fmt(float(first.gflops))} GFLOP/s {first.when} these runs "
             f"and {fmt(float(second.gflops))} {second.when} them at {threads} (the slower is {percent}% of the "
             f"faster; flagged below {100 * SPEED_CHANGE_LIMIT:.0f}%)")
 
