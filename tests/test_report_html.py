@@ -193,3 +193,33 @@ def test_every_summary_column_is_explained_in_the_method() -> None:
                    "time / keras", "article error (signed)", "95% t-interval of the mean"):
         assert column in method, column
     assert "percentile bootstrap interval of the mean" not in method
+
+
+def test_a_sweep_s_config_and_environment_say_which_job_they_come_from(tmp_path: Path) -> None:
+    """A sweep's Config and Environment blocks show one job's files: each says which job, of how
+    many, and in which settings the jobs' configs differ; a single run folder's say nothing more."""
+    from synthetic_results import _titanic
+
+    root = tmp_path / "results"
+    sweep = root / "titanic_vs_tf" / "multirun" / "2026-01-01_00-00-00"
+    jobs = {"0-keras": ("keras", "float32", "shuffle"), "1-article": ("mlp", "float64", "article")}
+    for job, (impl, dtype, sampling) in jobs.items():
+        (sweep / job).mkdir(parents=True)
+        (sweep / job / "config.yaml").write_text(
+            f"name: titanic_vs_tf\nimpls: [{impl}]\ndtype: {dtype}\nsampling: {sampling}\nruns: 3\n"
+            f"model:\n  epochs: 5\n  backprop: {sampling}\n", encoding="utf-8")
+        (sweep / job / "environment.json").write_text(json.dumps({"cpu": "Synthetic CPU", "load_average": len(job)}))
+        for seed in range(3):
+            write_record(sweep / job, _titanic("titanic_vs_tf", impl, seed, dtype=dtype, sampling=sampling))
+    (sweep / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n", encoding="utf-8")
+    single = root / "titanic_sgd" / "2026-01-01_00-00-00"
+    for seed in range(3):
+        write_record(single, _titanic("titanic_sgd", "mlp", seed, optimizer="sgd"))
+    (single / "config.yaml").write_text("name: titanic_sgd\nruns: 3\n", encoding="utf-8")
+    assert report.main([str(root)]) == 0
+    text = (root / "report" / "index.html").read_text(encoding="utf-8")
+    assert ("Config of job 0-keras, 1 of 2 jobs; the others differ in: dtype, impls, model.backprop, "
+            "sampling</summary>") in text
+    assert "Environment of job 0-keras, 1 of 2 jobs; the others differ in: load_average</summary>" in text
+    section = text[text.index('id="exp-titanic_sgd"'):]
+    assert "<summary>Config</summary>" in section[:section.index("</section>")]

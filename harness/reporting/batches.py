@@ -144,10 +144,44 @@ def read_config_text(folder: str | os.PathLike) -> str | None:
     return None
 
 
-def first_present(folders: list[str], reader: Any) -> Any:
-    """The first non-None `reader(folder)` over the folders (a batch's jobs share one setup)."""
+def first_present(folders: list[str], reader: Any) -> tuple[str, Any] | None:
+    """The first folder whose `reader(folder)` is not None, with what it read; None when no folder
+    has it. A sweep's jobs differ, so whoever shows it says which job it is (job_label)."""
     for folder in folders:
         value = reader(folder)
         if value is not None:
-            return value
+            return folder, value
     return None
+
+
+def differing_keys(mappings: list[dict[str, Any]]) -> list[str]:
+    """The dotted keys ("model.backprop") whose values are not the same in every mapping, sorted; a
+    key some mappings lack counts as differing."""
+    flat = [_flattened(mapping) for mapping in mappings]
+    keys = sorted({key for mapping in flat for key in mapping})
+    absent = object()
+    return [key for key in keys if any(m.get(key, absent) != flat[0].get(key, absent) for m in flat[1:])]
+
+
+def _flattened(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flattened(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def job_label(shown: str, folders: list[str], mappings: list[dict[str, Any]]) -> str | None:
+    """Where a block the page shows once for a batch comes from, when it has several job folders:
+    'of job 0-keras, 1 of 2 jobs; the others differ in: dtype, impls' (`mappings`: what each job
+    holds, read where it can be); None for a single folder."""
+    if len(folders) < 2:
+        return None
+    differing = differing_keys(mappings)
+    label = f"of job {Path(shown).name}, 1 of {len(folders)} jobs; "
+    label += f"the others differ in: {', '.join(differing)}" if differing else "the others are the same"
+    if len(mappings) < len(folders):
+        label += f" (of the {len(mappings)} the report can read)"
+    return label

@@ -49,15 +49,31 @@ def setup_table(runs: pd.DataFrame) -> pd.DataFrame:
     return per_impl.rename_axis("setting").reset_index()
 
 
-def _config_text(folders: list[str]) -> str | None:
-    """config.yaml of the batch, else the resolved config kept in environment.json."""
-    text = batches.first_present(folders, batches.read_config_text)
+def _job_config_text(folder: str) -> str | None:
+    """config.yaml of a job folder, else the resolved config kept in its environment.json."""
+    text = batches.read_config_text(folder)
     if text is None:
-        environment = batches.first_present(folders, batches.read_environment) or {}
-        config = environment.get("config") or environment.get("resolved_config")
-        if isinstance(config, dict):
-            text = yaml.safe_dump(config, sort_keys=False)
+        environment = batches.read_environment(folder)
+        config = environment.get("config") or environment.get("resolved_config") if isinstance(environment, dict) else None
+        text = yaml.safe_dump(config, sort_keys=False) if isinstance(config, dict) else None
     return text
+
+
+def _shown_from_one_job(folders: list[str], reader: Any, as_mapping: Any) -> tuple[Any, str | None]:
+    """What `reader` gives of the first job folder that has it, shown for the whole batch, and the
+    label that says which job it is of how many, and what differs across the jobs' `as_mapping`s."""
+    found = batches.first_present(folders, reader)
+    if found is None:
+        return None, None
+    mappings = [as_mapping(value) for value in map(reader, folders) if value is not None]
+    return found[1], batches.job_label(found[0], folders, [m for m in mappings if isinstance(m, dict)])
+
+
+def _environment_fields(environment: Any) -> Any:
+    """An environment as the page's table shows it: the resolved config is shown (and compared) as the Config."""
+    if not isinstance(environment, dict):
+        return environment
+    return {key: value for key, value in environment.items() if key not in ("config", "resolved_config")}
 
 
 def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Path,
@@ -72,12 +88,14 @@ def _section(experiment: str, runs: pd.DataFrame, older: list[str], out_dir: Pat
     csv_path = out_dir / "tables" / f"{name.removeprefix('exp-')}.csv"
     atomic_write_text(csv_path, summary.to_csv(index=False))
     folders = sorted(runs["run_dir"].unique())
+    config_text, config_label = _shown_from_one_job(folders, _job_config_text, yaml.safe_load)
+    environment, environment_label = _shown_from_one_job(folders, batches.read_environment, _environment_fields)
     section = html.Section(
         experiment=experiment, batches=[_relative(b, root_dirs) for b in sorted(runs["batch"].unique())],
         summary_view=tables.display_table(summary), setup=setup_table(runs),
         figures=_figures(experiment, shown, summary, swept, out_dir / "figures"), swept=swept,
-        config_text=_config_text(folders),
-        environment=batches.first_present(folders, batches.read_environment),
+        config_text=config_text, config_label=config_label, environment=environment,
+        environment_label=environment_label,
         older=[_relative(o, root_dirs) for o in older], csv_href=os.path.relpath(csv_path, out_dir),
         notes=_notes(summary, runs, swept), left_out=_left_out(shown))
     return section, summary

@@ -33,7 +33,9 @@ class Section:
     figures: list[FigureFile]
     swept: list[str] = field(default_factory=list)
     config_text: str | None = None
+    config_label: str | None = None  # which job of a sweep the config is of (batches.job_label)
     environment: dict[str, Any] | None = None
+    environment_label: str | None = None  # the same for the environment
     older: list[str] = field(default_factory=list)
     csv_href: str | None = None
     notes: list[str] = field(default_factory=list)
