@@ -322,10 +322,15 @@ def test_unmeasured_reason_names_the_missing_backend_or_impl(tmp_path: Path) -> 
     table = _table(tmp_path)
     for number in ("mnist_gpu_time", "mnist_gpu_last_loss"):
         assert (table.loc[number, "verdict"], table.loc[number, "reason"]) == ("not measured", (
-            "no successful runs on the cupy backend yet (the runs of mnist_gpu or mnist_vs_tf used numpy)"))
+            "no successful runs on the cupy backend yet (the runs of mnist_vs_tf used numpy; mnist_gpu has no runs)"))
     assert table.loc["mnist_vs_tf_keras_misclassified", "reason"] == \
         "no successful keras runs yet (the runs of mnist_vs_tf are of mlp)"
     assert table.loc["titanic_sgd_error", "reason"] == "no successful runs of titanic_sgd yet"
+    write_record(tmp_path / "mnist_gpu" / "2026-01-01_00-00-00", dict(
+        experiment="mnist_gpu", impl="mlp", backend="cupy", seed=0, status="failed", error="no CUDA device"))
+    assert _table(tmp_path).loc["mnist_gpu_time", "reason"] == (
+        "no successful runs on the cupy backend yet (the runs of mnist_vs_tf used numpy; mnist_gpu has no "
+        "successful runs)")
 
 
 def test_a_gpu_speedup_without_cupy_runs_is_not_measured(tmp_path: Path) -> None:

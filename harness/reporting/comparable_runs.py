@@ -144,9 +144,23 @@ def unmeasured_reason(entry: dict[str, Any], runs: pd.DataFrame) -> str:
     if ran.empty:
         return f"no successful runs of {wanted} yet"
     if impl and not ran["impl"].eq(impl).any():
-        return f"no successful {impl} runs yet (the runs of {wanted} are of {_listed(ran['impl'])})"
+        return f"no successful {impl} runs yet ({_runs_of(entry, runs, ran, 'are of', ran['impl'])})"
     ran = ran[ran["impl"] == impl] if impl else ran
-    return f"no successful runs on the {backend} backend yet (the runs of {wanted} used {_listed(ran['backend'])})"
+    return f"no successful runs on the {backend} backend yet ({_runs_of(entry, runs, ran, 'used', ran['backend'])})"
+
+
+def _runs_of(entry: dict[str, Any], runs: pd.DataFrame, ran: pd.DataFrame, verb: str, values: pd.Series) -> str:
+    """'the runs of mnist_vs_tf used numpy; mnist_gpu has no runs': what the entry's experiments that
+    ran (`ran`, their successful runs) hold, and which of them have no successful runs (or none at all),
+    never counting an experiment that did not run among those that did."""
+    experiments = entry.get("experiments", [])
+    with_runs = [e for e in experiments if ran["experiment"].eq(e).any()]
+    said = f"the runs of {' or '.join(with_runs)} {verb} {_listed(values)}"
+    for experiment in experiments:
+        if experiment not in with_runs:
+            on_disk = len(runs) and runs["experiment"].eq(experiment).any()
+            said += f"; {experiment} has no {'successful ' if on_disk else ''}runs"
+    return said
 
 
 def _listed(values: pd.Series) -> str:
