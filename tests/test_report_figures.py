@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
@@ -13,6 +14,7 @@ from matplotlib.image import imread
 from harness.records import write_record
 from harness.runs_table import load_runs
 from harness.reporting import figures, figures_article, prepared_runs, tables
+from harness.reporting.number_text import mean_text
 from synthetic_results import _titanic, write_synthetic_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -133,8 +135,8 @@ def test_drujba_least_squares_line_is_that_of_the_training_points(results: Path,
     assert "the least-squares line of the training points (where gradient descent would end)" in made.caption
 
 
-@pytest.mark.parametrize("experiment, title", [("mnist_vs_tf", "Mean misclassified per implementation (95% CI)"),
-                                               ("titanic_vs_tf", 'Mean "error" per implementation (95% CI)')])
+@pytest.mark.parametrize("experiment, title", [("mnist_vs_tf", "Mean misclassified (95% CI)"),
+                                               ("titanic_vs_tf", 'Mean "error" (95% CI)')])
 def test_head_to_head_right_panel_is_titled_by_what_it_plots(results: Path, tmp_path: Path, experiment: str,
                                                              title: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """On this page "error" is the article's Titanic quantity: MNIST's panel of misclassified
@@ -142,4 +144,90 @@ def test_head_to_head_right_panel_is_titled_by_what_it_plots(results: Path, tmp_
     drawn = _drawn(monkeypatch)
     made = figures_article.comparison(load_runs([results / experiment]), experiment, tmp_path / "vs.png")
     assert drawn["vs.png"].axes[2].get_title() == title
-    assert title.split(" per ")[0].lower() in made.title.lower()
+    assert title.split(" (")[0].lower() in made.title.lower()
+    _assert_titles_fit(drawn["vs.png"])
+
+
+def _assert_titles_fit(fig: Figure) -> None:
+    """Every panel's title lies inside the figure and over no neighbouring panel's."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # as save() draws it: the constrained layout is made at drawing
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    for i, ax in enumerate(fig.axes):
+        title = ax.title.get_window_extent(renderer)
+        assert 0 <= title.x0 and title.x1 <= fig.bbox.x1, (ax.get_title(), title, fig.bbox)
+        for j, other in enumerate(boxes):
+            if j != i:
+                assert title.x1 <= other.x0 or title.x0 >= other.x1 or title.y0 >= other.y1, ax.get_title()
+
+
+def test_the_article_s_printed_losses_are_markers_without_a_line(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The article printed the losses of epochs 1, 2, 9 and 10 only: a line through them would draw
+    epochs it never printed."""
+    from harness.reporting import claims_section
+    from synthetic_results import write_head_to_head
+
+    drawn = _drawn(monkeypatch)
+    write_head_to_head(tmp_path, "mnist_cpu", mlp=[300, 310, 320], keras=[250, 260, 270])
+    curve = {"id": "mnist_cpu", "figure": "MNIST, CPU", "experiments": ["mnist_cpu"], "backend": "numpy",
+             "epochs": {1: 4.08, 2: 0.32, 9: 0.048, 10: 0.038}}
+    runs = prepared_runs.prepare(load_runs([tmp_path]))
+    assert claims_section.loss_reference(runs, curve, tmp_path) is not None
+    (printed,) = [line for line in drawn["article-loss-mnist_cpu.png"].axes[0].lines
+                  if line.get_label() == "article (printed)"]
+    assert printed.get_linestyle() == "None" and printed.get_marker() == "*"
+    assert printed.get_xdata().tolist() == [1, 2, 9, 10]
+
+
+def _category_sweep(root: Path, keras_seconds: float) -> tuple[pd.DataFrame, list[str]]:
+    """A sweep over the optimizer (a text value), Keras's fits taking `keras_seconds`, the MLP's 0.6 s."""
+    sweep_dir = root / "titanic_vs_tf" / "multirun" / "2026-01-01_00-00-00"
+    for job, optimizer in enumerate(("sgd", "adam")):
+        for impl in ("mlp", "keras"):
+            for seed in range(3):
+                seconds = (keras_seconds if impl == "keras" else 0.6) + 0.05 * seed
+                write_record(sweep_dir / str(job), _titanic("titanic_vs_tf", impl, seed, optimizer=optimizer,
+                                                            fit_seconds=seconds))
+    runs = load_runs([sweep_dir])
+    return runs, prepared_runs.swept_params(prepared_runs.prepare(runs))
+
+
+def test_a_sweep_over_text_values_draws_markers_without_lines(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text values ("adam", "sgd") have no order between them, so nothing joins them; a numeric
+    sweep's values do (test_two_swept_settings_draw_one_line_per_other_value)."""
+    drawn = _drawn(monkeypatch)
+    runs, swept = _category_sweep(tmp_path, keras_seconds=3.0)
+    assert swept == ["optimizer"]
+    figures_article.figures_for("titanic_vs_tf", runs, tables.summary_table(runs), swept, tmp_path)
+    for ax in drawn["titanic_vs_tf-sweep-optimizer.png"].axes:
+        lines = [container.lines[0] for container in ax.containers]
+        assert len(lines) == 2 and all(line.get_linestyle() == "None" and line.get_marker() == "o" for line in lines)
+        assert ax.get_yscale() == "linear"  # fit times 0.6 to 3.1 s: within 20x
+
+
+def test_a_sweep_s_fit_times_spanning_more_than_20x_are_drawn_on_a_log_scale(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keras at 50 s and the MLP at 0.6 s: on a linear axis the MLP would lie flat at 0."""
+    drawn = _drawn(monkeypatch)
+    runs, swept = _category_sweep(tmp_path, keras_seconds=50.0)
+    figures_article.figures_for("titanic_vs_tf", runs, tables.summary_table(runs), swept, tmp_path)
+    accuracy, times = drawn["titanic_vs_tf-sweep-optimizer.png"].axes
+    assert (accuracy.get_yscale(), times.get_yscale()) == ("linear", "log")
+    assert times.get_ylabel() == "fit time (s, log scale)"
+
+
+def test_survivors_titles_give_each_mean_error_its_n_and_t_interval(results: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """titanic_sgd's four seeds predict 80, 83, 86 and 89 survivors of 101: errors 21, 18, 15, 12."""
+    from scipy import stats as scipy_stats
+
+    drawn = _drawn(monkeypatch)
+    figures_article.survivors(load_runs([results / "titanic_sgd"]), "titanic_sgd", tmp_path / "s.png")
+    half = scipy_stats.t.ppf(0.975, 3) * np.std([21, 18, 15, 12], ddof=1) / 2
+    title = drawn["s.png"].axes[0].get_title()
+    assert title.endswith(f"mlp (numpy): mean error {mean_text(16.5, 16.5 - half, 16.5 + half)}, n=4"), title

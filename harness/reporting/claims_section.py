@@ -93,7 +93,8 @@ def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> 
         values = fg.losses(run["epoch_losses"])
         ax.plot(np.arange(1, values.size + 1), values, color=fg.colour("mlp"), alpha=0.5)
     epochs = sorted(int(e) for e in curve["epochs"])
-    ax.plot(epochs, [curve["epochs"][e] for e in epochs], "k*--", markersize=10, label="article (printed)")
+    # markers alone: a line would draw the epochs between those it printed
+    ax.plot(epochs, [curve["epochs"][e] for e in epochs], "k*", markersize=10, label="article (printed)")
     ax.plot([], [], color=fg.colour("mlp"), label=f"ours, one line per seed (n={len(found)})")
     fg.log_scale(ax)
     ax.set(xlabel="epoch", ylabel="training loss", title=f"{curve['figure']}: our runs of {found['experiment'].iloc[0]}")

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from harness.runs_table import is_ok
 from harness.write_failure import writing
 from harness.reporting.number_text import fmt
+from harness.reporting.stats import finite
 from harness.reporting.tables import REFERENCE_IMPL
 
 DPI = 100
@@ -89,6 +90,16 @@ def log_scale(ax: Any) -> None:
         ax.tick_params(axis="y", which="minor", labelsize="x-small")
     else:
         ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+LOG_SPAN = 20  # positive values spanning more than this factor are drawn on a log axis
+
+
+def spans_widely(values: Any) -> bool:
+    """Whether positive values span more than LOG_SPAN times: on a linear axis the smaller would
+    lie flat at 0 (Keras's 50 s fits beside the MLP's half second)."""
+    found = finite(values)
+    return bool(found.size and found.min() > 0 and found.max() / found.min() > LOG_SPAN)
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +237,7 @@ def _upright_names(values: pd.Series) -> set[str] | None:
 def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, high: str,
                 others: list[str]) -> None:
     """One line per implementation (and combination of the other swept settings) of `y` against
-    the swept value, with error bars low..high."""
+    the swept value, with error bars low..high; markers alone for text values (no order joins them)."""
     values = summary[param]
     numeric = pd.to_numeric(values, errors="coerce").notna().all()
     categories = sorted({str(v) for v in values})
@@ -234,7 +245,8 @@ def _sweep_axis(ax: Any, summary: pd.DataFrame, param: str, y: str, low: str, hi
         part = part.sort_values(param)
         x = part[param].astype(float) if numeric else part[param].map(lambda v: categories.index(str(v)))
         yerr = np.vstack([part[y] - part[low], part[high] - part[y]]).clip(min=0)
-        ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3, color=line_colour, label=name)
+        ax.errorbar(x, part[y], yerr=np.nan_to_num(yerr), marker="o", capsize=3, color=line_colour, label=name,
+                    linestyle="-" if numeric else "none")
     if numeric and values.astype(float).gt(0).all() and values.astype(float).max() / values.astype(float).min() > 10:
         ax.set_xscale("log")
     if not numeric:  # many names (an ablation's cells) stand upright, small
@@ -257,7 +269,11 @@ def sweep(summary: pd.DataFrame, experiment: str, param: str, path: Path,
     _sweep_axis(right, summary, param, "fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75", others)
     left.set(ylabel="test accuracy", title="Accuracy: mean, 95% t-interval")
     note = "; ".join(sorted({n for n in summary["timing_note"] if n}))
-    right.set(ylabel="fit time (s)", title="Fit time: median, IQR" + (f"\n{note}" if note else ""))
+    log = spans_widely(summary[["fit_seconds_median", "fit_seconds_q25", "fit_seconds_q75"]])
+    if log:
+        log_scale(right)
+    right.set(ylabel="fit time (s, log scale)" if log else "fit time (s)",
+              title="Fit time: median, IQR" + (f"\n{note}" if note else ""))
     left.legend(fontsize="small")
     fig.suptitle(f"{experiment}: sweep over {param}")
     save(fig, path)
