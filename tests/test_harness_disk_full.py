@@ -204,7 +204,7 @@ def test_a_failed_sweep_table_write_stops_the_job(table: str, tmp_path: Path, da
         monkeypatch.setattr(write_failure, "_stopped", [])
         end = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "titanic_sgd", "report": False})
         err = expect_stop(capsys, lambda: SweepTables().on_multirun_end(end))
-        assert err.endswith(f"free space, then rebuild with python -m harness.sweep_merge {sweep}\n")
+        assert err.endswith(f"free space, then rebuild with python -m harness.sweep_merge {sweep} --no-report\n")
     assert leftovers(sweep) == [] and read_records(sweep / "0")
     merge_into_sweep(sweep, then)
     assert sorted(pd.read_csv(sweep / "runs.csv")["seed"]) == [0, 1] and (sweep / "summary.csv").is_file()
