@@ -120,8 +120,8 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     if interrupted:
         said = [said for end in (error, *beside) for said in callbacks.job_error_said(end)]
         finish_command(path, key, interrupted=True, not_done=[*said, *callbacks.not_done(path)])
-    if error is not None:  # a real error with nothing held: its traceback, exit 1
-        raise error
+    if error is not None:  # a real error with nothing held: its traceback, then the other jobs' errors, exit 1
+        callbacks.raise_with_the_others(error, beside)
 
 
 @contextmanager
