@@ -17,12 +17,13 @@ Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import ContextManager, Iterator
+from typing import ContextManager, Iterator, NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -221,7 +222,8 @@ def crashes_before_said(sweep_dir: Path) -> str:
 class _HoldJobErrorLine:
     """stderr, except that Hydra's "Error executing job with overrides: [...]" (written just before
     it raises a failed job's exception) waits for the next write: a failed write's one line
-    replaces it, anything else lets it through."""
+    replaces it, anything else lets it through. It never closes or detaches the real stderr, which
+    the command's one line still needs: close() (and a `with` block's end) only lets the held line through."""
 
     PREFIX = "Error executing job with overrides:"
 
@@ -239,6 +241,20 @@ class _HoldJobErrorLine:
         pending, self.pending = self.pending, ""
         if pending:
             self.stream.write(pending)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Let the held line through and flush; the real stream stays open for the command's end."""
+        self.release()
+        self.stream.flush()  # type: ignore[attr-defined]
+
+    def detach(self) -> NoReturn:
+        raise io.UnsupportedOperation("stderr is held by the command for its one line; it cannot be detached")
+
+    def __enter__(self) -> _HoldJobErrorLine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
