@@ -1316,3 +1316,19 @@ def test_a_reruns_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(
     assert _warned(caplog, "harness.rerun") == [
         f"sweep end failed after its tables were written (RuntimeError: boom); the sweep's runs.csv and summary.csv "
         f"are written in {tmp_path}; redo the step with python -m harness.sweep_merge {tmp_path} --no-report"]
+
+
+def test_sweep_merge_without_a_report_says_to_run_itself_again_without_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`python -m harness.sweep_merge DIR --no-report` stopped by a refused write told to run it again without
+    --no-report, which would build the report it was asked not to; its line now gives the command as it was run."""
+    from harness import write_failure
+    sweep = _sweep_of_records(tmp_path / "results")
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _refused)
+    with pytest.raises(SystemExit) as stop:
+        harness.sweep_merge.main([str(sweep), "--no-report"])
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {sweep}: No space left on device (ENOSPC); free space, then run python "
+        f"-m harness.sweep_merge {sweep} --no-report again\n")
