@@ -561,8 +561,8 @@ def test_ctrl_c_in_the_merge_of_a_slurm_early_end_names_the_jobs_that_did_not_fi
     assert _slurm_early_end(tmp_path, monkeypatch, _interrupted_merge, []) == 130
     assert capsys.readouterr().err == (
         f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; the sweep's tables were not finished "
-        f"(python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); job 1 (SLURM 7_1) TIMEOUT; finish with the same "
-        f"command and resume=true hydra.sweep.dir={tmp_path}\n")
+        f"(python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); job 1 (SLURM 7_1) TIMEOUT; finish "
+        f"with the same command and resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,
@@ -725,8 +725,8 @@ def test_ctrl_c_in_the_merge_after_a_jobs_refusal_or_error_ends_in_the_interrupt
         assert trace == []
     assert line == (
         f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {said}; the sweep's tables were not "
-        f"finished (python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); finish with the same command and "
-        f"resume=true hydra.sweep.dir={tmp_path}")
+        f"finished (python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); finish with the same "
+        f"command and resume=true hydra.sweep.dir={tmp_path}")
 
 
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
@@ -1144,8 +1144,8 @@ def test_a_record_a_jobs_merge_or_a_reruns_sweep_end_cannot_read_is_said_in_the_
     why = _linked_to_nothing(path)
     def fix(no_report: str) -> str:
         return (f"cannot read {path} ({why}); make it readable, or move it out of {path.parent}, then rebuild with "
-                f"python -m harness.sweep_merge {sweep}{no_report}; the sweep's runs.csv and summary.csv in {sweep} are "
-                "left as they were")
+                f"python -m harness.sweep_merge {sweep}{no_report}; the sweep's runs.csv and summary.csv in {sweep} "
+                "are left as they were")
     with caplog.at_level("WARNING"):
         harness.run.merge_into_sweep(sweep, "finish with resume=true")
         rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))

@@ -14,7 +14,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
 - MLP_BENCH_TEST_FULL_AT_END=1: the end-of-sweep step's merge (harness.sweep_merge.finish_sweep) is refused
   (ENOSPC writing the sweep's runs.csv), while each job's own merge is not;
 - MLP_BENCH_TEST_CRASH_AT=LR[,LR...]: each job (the task, harness.run.run, as it runs the config: run_config) with
-  one of these learning rates raises RuntimeError before its runs, as a bug would (a job's real error, not a failed run);
+  one of these learning rates raises RuntimeError before its runs, as a bug would (a job's real error, not a failed
+  run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
