@@ -568,8 +568,8 @@ def test_ctrl_c_in_the_merge_of_a_slurm_early_end_names_the_jobs_that_did_not_fi
 def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture) -> None:
-    """Ctrl-C while the SLURM array runs: the line says the array goes on and how to merge later; no
-    merge or report of a half-done array follows it."""
+    """Ctrl-C while the SLURM array runs: the line says the array goes on and how to merge later (under report=false,
+    the tables alone: --no-report); no merge or report of a half-done array follows it."""
     from types import SimpleNamespace
 
     from omegaconf import OmegaConf
@@ -597,7 +597,7 @@ def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: 
     assert stop.value.code == 130
     assert capsys.readouterr().err == (
         f"interrupted: the SLURM array 9 goes on (scancel 9 stops it); merge what it finished with python -m "
-        f"harness.sweep_merge {tmp_path}, or run what is missing with: python -m harness resume=true "
+        f"harness.sweep_merge {tmp_path} --no-report, or run what is missing with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
 
 
