@@ -17,12 +17,13 @@ Output: results/<experiment>/<timestamp>/ (see `harness.run`).
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import ContextManager, Iterator
+from typing import ContextManager, Iterator, NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -120,8 +121,8 @@ def ends_in_one_line(folder: tuple[str, Path] | None) -> Iterator[None]:
     if interrupted:
         said = [said for end in (error, *beside) for said in callbacks.job_error_said(end)]
         finish_command(path, key, interrupted=True, not_done=[*said, *callbacks.not_done(path)])
-    if error is not None:  # a real error with nothing held: its traceback, exit 1
-        raise error
+    if error is not None:  # a real error with nothing held: its traceback, then the other jobs' errors, exit 1
+        callbacks.raise_with_the_others(error, beside)
 
 
 @contextmanager
@@ -221,7 +222,8 @@ def crashes_before_said(sweep_dir: Path) -> str:
 class _HoldJobErrorLine:
     """stderr, except that Hydra's "Error executing job with overrides: [...]" (written just before
     it raises a failed job's exception) waits for the next write: a failed write's one line
-    replaces it, anything else lets it through."""
+    replaces it, anything else lets it through. It never closes or detaches the real stderr, which
+    the command's one line still needs: close() (and a `with` block's end) only lets the held line through."""
 
     PREFIX = "Error executing job with overrides:"
 
@@ -239,6 +241,20 @@ class _HoldJobErrorLine:
         pending, self.pending = self.pending, ""
         if pending:
             self.stream.write(pending)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Let the held line through and flush; the real stream stays open for the command's end."""
+        self.release()
+        self.stream.flush()  # type: ignore[attr-defined]
+
+    def detach(self) -> NoReturn:
+        raise io.UnsupportedOperation("stderr is held by the command for its one line; it cannot be detached")
+
+    def __enter__(self) -> _HoldJobErrorLine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from harness.records import SHARED_CPU_LAUNCHERS, UnreadableRecord
 
@@ -31,6 +31,7 @@ _NOT_DONE: dict[str, list[str]] = {}  # per sweep folder: the steps Ctrl-C stopp
 _FAILED_HERE: dict[str, list[BaseException]] = {}  # per sweep folder this process started: its jobs' errors, in job
 # order, of the jobs that ran in this process (SweepTables.on_job_end: the basic launcher, joblib one job at a time)
 _TRACED: list[BaseException] = []  # the jobs' errors whose traceback job_error_said printed
+_JOB_OF: list[tuple[BaseException, str]] = []  # the jobs' errors job_error read, each with its job ("job 1")
 TABLES_NOT_WRITTEN = "the sweep's tables were not written"  # how a held write failure's step begins,
 REPORT_NOT_WRITTEN = "the sweep's report was not written"  # or, once the tables are written, this (held_write)
 
@@ -65,7 +66,7 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
         if sweep_dir.is_dir():
             finish_sweep(sweep_dir, experiment=config.get("name"), report=report, merged=merged)
     except WriteFailed as failure:
-        then = f"rebuild with {rebuild_command(sweep_dir)}"
+        then = f"rebuild with {rebuild_command(sweep_dir, report)}"
         if exit_on_write_failure:
             stop(failure, sweep_dir, then)
         if hold_write_failure:
@@ -76,7 +77,8 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
         left = "the sweep's report was not built" if merged else "the sweep's tables and report were not finished"
         if not merged and not report:
             left = "the sweep's tables were not finished"
-        note_not_done(sweep_dir, [f"{left} ({rebuild_command(sweep_dir)} rebuilds {'it' if merged else 'them'})"])
+        again = rebuild_command(sweep_dir, report)
+        note_not_done(sweep_dir, [f"{left} ({again} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
     except Exception as ex:  # a warning, never held: the records are on disk, the tables can be rebuilt later
         warned = sweep_end_warning(ex, sweep_dir, experiment=config.get("name"), merged=bool(merged), report=report)
@@ -212,21 +214,50 @@ def job_error_said(error: BaseException | None) -> list[str]:
         return [f"a job was refused ({error.reason})"]
     if not isinstance(error, Exception):
         return []
+    return [f"a job raised {_traced_kind_said(error)} (its traceback is above)"]
+
+
+def _traced_kind_said(error: BaseException) -> str:
+    """A job's error as a line names it, `KIND: first line`, once its traceback is printed (a bug to report)."""
     import traceback
     traceback.print_exception(type(error), error, error.__traceback__)
     _TRACED.append(error)
-    said = str(error).strip().splitlines()[:1]
-    return [f"a job raised {': '.join([type(error).__name__, *said])} (its traceback is above)"]
+    return ": ".join([type(error).__name__, *str(error).strip().splitlines()[:1]])
+
+
+def raise_with_the_others(error: BaseException, beside: Sequence[BaseException]) -> NoReturn:
+    """A job's real `error`, with nothing held, ends the command, exit 1. Alone, it goes on up (Python's traceback).
+    With other jobs' errors (`beside`, harness.__main__.failed_beside), none of which ranks above another, every
+    traceback is printed, the first's first, then one line per other error, naming its job (job_named), last."""
+    others = [other for other in beside if isinstance(other, Exception)]
+    if not others:
+        raise error
+    import traceback
+    traceback.print_exception(type(error), error, error.__traceback__)
+    lines = [f"error: {job_named(other)} also raised {_traced_kind_said(other)} (its traceback is above)"
+             for other in others]
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    raise SystemExit(1)
+
+
+def job_named(error: BaseException) -> str:
+    """The job whose error job_error read (`job N`, Hydra's job number), or `another job` where its return held none."""
+    return next((job for seen, job in _JOB_OF if seen is error), "another job")
 
 
 def job_error(job_return: Any) -> BaseException | None:
     """The exception a FAILED Hydra JobReturn holds (None for any other value), read as _return_value: the
     return_value property raises it. The one reader of a job's end for SweepTables.on_job_end, the command's end
-    (harness.__main__._returned_with) and the submitit launchers' summary (harness.submitit_launch.tasks_raised)."""
+    (harness.__main__._returned_with) and the submitit launchers' summary (harness.submitit_launch.tasks_raised);
+    it keeps the job's number with the error, for a line that names it (job_named)."""
     from hydra.core.utils import JobReturn, JobStatus
-    if isinstance(job_return, JobReturn) and job_return.status is JobStatus.FAILED:
-        return job_return._return_value
-    return None
+    if not (isinstance(job_return, JobReturn) and job_return.status is JobStatus.FAILED):
+        return None
+    error = job_return._return_value
+    number = OmegaConf.select(job_return.hydra_cfg, "hydra.job.num") if job_return.hydra_cfg is not None else None
+    if number is not None and not any(seen is error for seen, _ in _JOB_OF):
+        _JOB_OF.append((error, f"job {number}"))
+    return error
 
 
 def refused_writes(ends: Sequence[BaseException], folder: Path, then: str) -> tuple[list[str], list[BaseException]]:

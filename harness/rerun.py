@@ -293,14 +293,14 @@ def start_sweep(folder: Path, into: Path) -> None:
 def end_sweep(into: Path, cfg: DictConfig) -> None:
     """The sweep's merged tables and, if its config asks, its report (harness.sweep_merge); a
     refused write stops with its one line, any other failure is a warning: the records are on disk."""
-    rebuild = f"rebuild with {rebuild_command(into)}"
+    rebuild = f"rebuild with {rebuild_command(into, cfg.report)}"
     merged: list[bool] = []
     try:
         finish_sweep(into, experiment=cfg.name, report=cfg.report, merged=merged)
     except WriteFailed as failure:
         stop(failure, into, rebuild)
     except Exception as ex:  # in the words of every sweep's end
-        log.warning(sweep_end_warning(ex, into, experiment=cfg.name, merged=bool(merged)))
+        log.warning(sweep_end_warning(ex, into, experiment=cfg.name, merged=bool(merged), report=cfg.report))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,8 +85,9 @@ class CleanEndSlurmLauncher(submitit_launcher.SlurmLauncher):
                          submitted=f"array {array_id} was cancelled")
         except KeyboardInterrupt:  # the array goes on: merging now would table it half-done, so the line
             callbacks.skip_finish(sweep_dir)  # says how to merge later, and nothing follows it
+            report = bool(self.config.get("report", True))  # the sweep's report=: the merge builds one only then
             sys.stderr.write(f"interrupted: the SLURM array {array_id} goes on (scancel {array_id} stops it); "
-                             f"merge what it finished with {callbacks.rebuild_command(sweep_dir)}, "
+                             f"merge what it finished with {callbacks.rebuild_command(sweep_dir, report)}, "
                              f"or run what is missing with: {submitit_launch.resume_command(sweep_dir)}\n")
             raise SystemExit(130) from None
         return self._returns(waited, jobs, initial_job_idx)

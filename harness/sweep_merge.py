@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.sweep_dir.is_dir():
         parser.error(f"no such folder: {args.sweep_dir}; pass the sweep folder (hydra.sweep.dir)")
-    again = f"run {rebuild_command(args.sweep_dir)} again"
+    again = f"run {rebuild_command(args.sweep_dir, report=not args.no_report)} again"
     experiment: str | None = None
     merged: list[bool] = []
     try:

@@ -507,7 +507,7 @@ def test_a_slurm_early_ends_refused_merge_write_is_said_once_in_its_summary_exit
         f"error: 1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT; logs in "
         f"{tmp_path / '.submitit'}; the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: "
         f"No space left on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge "
-        f"{tmp_path}; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+        f"{tmp_path} --no-report; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_a_slurm_early_end_names_the_finished_jobs_failed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -561,15 +561,15 @@ def test_ctrl_c_in_the_merge_of_a_slurm_early_end_names_the_jobs_that_did_not_fi
     assert _slurm_early_end(tmp_path, monkeypatch, _interrupted_merge, []) == 130
     assert capsys.readouterr().err == (
         f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; the sweep's tables were not finished "
-        f"(python -m harness.sweep_merge {tmp_path} rebuilds them); job 1 (SLURM 7_1) TIMEOUT; finish with the same "
-        f"command and resume=true hydra.sweep.dir={tmp_path}\n")
+        f"(python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); job 1 (SLURM 7_1) TIMEOUT; finish "
+        f"with the same command and resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture) -> None:
-    """Ctrl-C while the SLURM array runs: the line says the array goes on and how to merge later; no
-    merge or report of a half-done array follows it."""
+    """Ctrl-C while the SLURM array runs: the line says the array goes on and how to merge later (under report=false,
+    the tables alone: --no-report); no merge or report of a half-done array follows it."""
     from types import SimpleNamespace
 
     from omegaconf import OmegaConf
@@ -597,7 +597,7 @@ def test_ctrl_c_while_waiting_for_slurm_ends_in_its_line_printed_last(tmp_path: 
     assert stop.value.code == 130
     assert capsys.readouterr().err == (
         f"interrupted: the SLURM array 9 goes on (scancel 9 stops it); merge what it finished with python -m "
-        f"harness.sweep_merge {tmp_path}, or run what is missing with: python -m harness resume=true "
+        f"harness.sweep_merge {tmp_path} --no-report, or run what is missing with: python -m harness resume=true "
         f"hydra.sweep.dir={tmp_path}\n")
 
 
@@ -651,7 +651,7 @@ def test_a_failed_write_in_the_merge_after_a_jobs_error_wins_exit_4(
     assert line == (
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); free space, then "
-        f"rebuild with python -m harness.sweep_merge {tmp_path}")
+        f"rebuild with python -m harness.sweep_merge {tmp_path} --no-report")
 
 
 BUSY = ("output folder {} is being written by another run (process 7 on node1, started 2026-01-01T10:00:00+00:00); "
@@ -674,7 +674,7 @@ def test_a_failed_write_in_the_merge_after_a_jobs_refusal_wins_exit_4_in_one_lin
     assert capsys.readouterr().err.splitlines() == [
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job was refused ({busy}); free space, then rebuild with python -m "
-        f"harness.sweep_merge {tmp_path}"]
+        f"harness.sweep_merge {tmp_path} --no-report"]
 
 
 def test_a_jobs_refusal_without_a_refused_write_ends_in_its_own_line_printed_last(
@@ -725,8 +725,8 @@ def test_ctrl_c_in_the_merge_after_a_jobs_refusal_or_error_ends_in_the_interrupt
         assert trace == []
     assert line == (
         f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {said}; the sweep's tables were not "
-        f"finished (python -m harness.sweep_merge {tmp_path} rebuilds them); finish with the same command and "
-        f"resume=true hydra.sweep.dir={tmp_path}")
+        f"finished (python -m harness.sweep_merge {tmp_path} --no-report rebuilds them); finish with the same "
+        f"command and resume=true hydra.sweep.dir={tmp_path}")
 
 
 @pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
@@ -923,7 +923,7 @@ def test_a_refused_end_of_sweep_merge_names_every_failed_job_of_a_worker_launch(
     assert line == (
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job was refused ({busy}); a job raised RuntimeError: job crashed (its traceback is "
-        f"above); free space, then rebuild with python -m harness.sweep_merge {tmp_path}")
+        f"above); free space, then rebuild with python -m harness.sweep_merge {tmp_path} --no-report")
 
 def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -937,7 +937,7 @@ def test_a_refused_write_after_a_jobs_error_names_the_failed_runs(
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above); 1 run(s) failed in "
         f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
-        f"harness.sweep_merge {tmp_path}")
+        f"harness.sweep_merge {tmp_path} --no-report")
 
 
 def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
@@ -948,7 +948,7 @@ def test_a_refused_write_at_the_sweeps_end_names_the_failed_runs(
     assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 0/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
-        f"harness.sweep_merge {tmp_path}\n")
+        f"harness.sweep_merge {tmp_path} --no-report\n")
 
 
 def test_a_single_runs_refused_write_names_its_failed_runs(fake_mlp, tmp_path: Path, data_root: Path,  # noqa: F811
@@ -987,7 +987,7 @@ def test_a_refused_write_says_when_the_records_cannot_be_counted(
     assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); the records in "
         f"{tmp_path} could not be counted (OSError: [Errno 5] Input/output error); free space, then rebuild with "
-        f"python -m harness.sweep_merge {tmp_path}\n")
+        f"python -m harness.sweep_merge {tmp_path} --no-report\n")
 
 
 def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
@@ -1001,7 +1001,7 @@ def test_a_refused_write_names_the_failed_runs_this_processs_jobs_saw(
     assert _sweep_end_line(tmp_path, config, capsys) == (
         f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); 1 run(s) failed in "
         f"{tmp_path}: 1/mlp-numpy-seed1.json (errors in their records); free space, then rebuild with python -m "
-        f"harness.sweep_merge {tmp_path}\n")
+        f"harness.sweep_merge {tmp_path} --no-report\n")
 
 
 def test_the_held_merge_failure_splits_where_every_failed_write_says_how_to_finish(
@@ -1020,7 +1020,7 @@ def test_the_held_merge_failure_splits_where_every_failed_write_says_how_to_fini
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"error: the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left on "
         f"device (ENOSPC)); a job raised RuntimeError: job crashed (its traceback is above){other}rebuild with "
-        f"python -m harness.sweep_merge {tmp_path}")
+        f"python -m harness.sweep_merge {tmp_path} --no-report")
 
 
 def test_a_refusal_without_a_message_still_ends_in_one_line(capsys: pytest.CaptureFixture) -> None:
@@ -1142,13 +1142,15 @@ def test_a_record_a_jobs_merge_or_a_reruns_sweep_end_cannot_read_is_said_in_the_
     sweep = _sweep_of_records(tmp_path / "results")
     path = sweep / "0" / "records" / "mlp-numpy-seed1.json"
     why = _linked_to_nothing(path)
-    fix = (f"cannot read {path} ({why}); make it readable, or move it out of {path.parent}, then rebuild with python "
-           f"-m harness.sweep_merge {sweep}; the sweep's runs.csv and summary.csv in {sweep} are left as they were")
+    def fix(no_report: str) -> str:
+        return (f"cannot read {path} ({why}); make it readable, or move it out of {path.parent}, then rebuild with "
+                f"python -m harness.sweep_merge {sweep}{no_report}; the sweep's runs.csv and summary.csv in {sweep} "
+                "are left as they were")
     with caplog.at_level("WARNING"):
         harness.run.merge_into_sweep(sweep, "finish with resume=true")
         rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))
-    assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix}"]
-    assert _warned(caplog, "harness.rerun") == [f"sweep tables not written: {fix}"]
+    assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix('')}"]
+    assert _warned(caplog, "harness.rerun") == [f"sweep tables not written: {fix(' --no-report')}"]  # report=false
 
 
 def test_ctrl_c_after_the_merge_of_a_slurm_early_end_still_names_its_refused_write_and_jobs(
@@ -1249,7 +1251,7 @@ def test_a_slurm_early_ends_refused_report_write_says_the_tables_are_written_exi
         f"{tmp_path / '.submitit'}; the sweep's report was not written (could not write "
         f"{tmp_path / 'report' / 'index.html'}: No space left on device (ENOSPC)); the sweep's runs.csv and "
         f"summary.csv are written in {tmp_path}; free space, then rebuild with python -m harness.sweep_merge "
-        f"{tmp_path}; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
+        f"{tmp_path} --no-report; finish the sweep with: python -m harness resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_a_refused_report_write_after_a_jobs_error_says_the_tables_are_written_exit_4(
@@ -1266,4 +1268,67 @@ def test_a_refused_report_write_after_a_jobs_error_says_the_tables_are_written_e
         f"error: the sweep's report was not written (could not write {tmp_path / 'report' / 'index.html'}: No space "
         f"left on device (ENOSPC)); the sweep's runs.csv and summary.csv are written in {tmp_path}; a job raised "
         f"RuntimeError: job crashed (its traceback is above); free space, then rebuild with python -m "
-        f"harness.sweep_merge {tmp_path}")
+        f"harness.sweep_merge {tmp_path} --no-report")
+
+
+@pytest.mark.parametrize("merge", [_refused, _interrupted_merge], ids=["a refused write", "Ctrl-C"])
+def test_a_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, merge: object) -> None:
+    """report=false: the end-of-sweep step's refused write, held for Ctrl-C's line, and Ctrl-C in the step gave
+    `python -m harness.sweep_merge DIR` as the fix, which builds a report the sweep did not ask for. The fix now
+    rebuilds the tables alone (--no-report), as the step's warnings already said."""
+    from harness.__main__ import ends_in_one_line
+    _sweep_end(tmp_path, monkeypatch, [])  # report=false
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merge)
+    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+        raise KeyboardInterrupt
+    assert stop.value.code == 130
+    left = {_refused: f"the sweep's tables were not written (could not write {tmp_path / 'runs.csv'}: No space left "
+                      f"on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path} "
+                      "--no-report",
+            _interrupted_merge: f"the sweep's tables were not finished (python -m harness.sweep_merge {tmp_path} "
+                                "--no-report rebuilds them)"}[merge]
+    assert capsys.readouterr().err == (
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {left}; finish with the same command "
+        f"and resume=true hydra.sweep.dir={tmp_path}\n")
+
+
+def test_a_reruns_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The end of a rerun's sweep whose config says report=false: a refused write (exit 4) and a failure after the
+    tables gave `python -m harness.sweep_merge DIR`, which builds a report; the fix now carries --no-report."""
+    from omegaconf import OmegaConf
+
+    from harness import rerun, write_failure
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    cfg = OmegaConf.create({"name": "titanic_sgd", "report": False})
+    monkeypatch.setattr(rerun, "finish_sweep", _refused)
+    with pytest.raises(SystemExit) as stop:
+        rerun.end_sweep(tmp_path, cfg)
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {tmp_path}: No space left on device (ENOSPC); free space, then rebuild "
+        f"with python -m harness.sweep_merge {tmp_path} --no-report\n")
+    monkeypatch.setattr(rerun, "finish_sweep", _merged_then(RuntimeError("boom")))
+    with caplog.at_level("WARNING"):
+        rerun.end_sweep(tmp_path, cfg)
+    assert _warned(caplog, "harness.rerun") == [
+        f"sweep end failed after its tables were written (RuntimeError: boom); the sweep's runs.csv and summary.csv "
+        f"are written in {tmp_path}; redo the step with python -m harness.sweep_merge {tmp_path} --no-report"]
+
+
+def test_sweep_merge_without_a_report_says_to_run_itself_again_without_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`python -m harness.sweep_merge DIR --no-report` stopped by a refused write told to run it again without
+    --no-report, which would build the report it was asked not to; its line now gives the command as it was run."""
+    from harness import write_failure
+    sweep = _sweep_of_records(tmp_path / "results")
+    monkeypatch.setattr(write_failure, "_stopped", [])
+    monkeypatch.setattr(harness.sweep_merge, "finish_sweep", _refused)
+    with pytest.raises(SystemExit) as stop:
+        harness.sweep_merge.main([str(sweep), "--no-report"])
+    assert stop.value.code == 4
+    assert capsys.readouterr().err == (
+        f"error: could not write runs.csv in {sweep}: No space left on device (ENOSPC); free space, then run python "
+        f"-m harness.sweep_merge {sweep} --no-report again\n")

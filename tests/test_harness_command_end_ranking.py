@@ -109,9 +109,39 @@ def test_a_joblib_jobs_refusal_ends_the_command_naming_another_jobs_crash(
     assert everything.count("Traceback") == (refused == "1") and "Error executing job" not in everything
     crash = lines.index(f"RuntimeError: job crashed at learning rate {crashed}")
     assert lines[crash + 1] == "The job's traceback, in its worker process (most recent call last):"
-    assert lines[-2].strip() == 'raise RuntimeError(f"job crashed at learning rate {_crash_at}")'  # its frames, last
+    assert lines[-2].strip() == 'raise RuntimeError(f"job crashed at learning rate {cfg.model.learning_rate}")'
     head, started, tail = lines[-1].partition(", started ")
     assert head == (f"error: output folder {(sweep / refused).resolve()} is being written by another run (process "
                     f"{other.pid} on {socket.gethostname()}")
     assert started and tail.endswith(f"); wait for it to end, or choose another hydra.sweep.dir; a job raised "
                                      f"RuntimeError: job crashed at learning rate {crashed} (its traceback is above)")
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]],
+                         ids=["basic", "joblib in worker processes"])
+def test_two_jobs_errors_are_both_said(tmp_path: Path, data_root: Path, launcher: list[str]) -> None:
+    """Both jobs crashed (a bug in each): the first in job order ended the command in its traceback (exit 1) and the
+    other was never said. Now the first's traceback comes first, then the other's (a worker's: its kind and message,
+    then its frames in the worker), and one line for it, printed last, naming its job; exit 1."""
+    sweep = tmp_path / "sweep"
+    process = command([*SWEEP, *launcher, f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
+                      MLP_BENCH_TEST_CRASH_AT="0.1,0.01")
+    code, lines, everything = ended(process)
+    assert code == 1, everything[-3000:]
+    first = lines.index("RuntimeError: job crashed at learning rate 0.1")
+    assert lines.index("Traceback (most recent call last):") < first, everything[-3000:]
+    assert lines.index("RuntimeError: job crashed at learning rate 0.01") > first
+    assert lines[-1] == ("error: job 1 also raised RuntimeError: job crashed at learning rate 0.01 (its traceback is "
+                         "above)")
+
+
+def test_a_worker_launchs_second_error_is_said_after_the_first_ones_traceback(
+        sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    """Hydra's sweeper raised job 0's error alone and job 1's was lost; now both tracebacks, then a line naming the
+    other one (a job whose number its return does not hold: 'another job'), exit 1."""
+    code = _ended(sweep, RuntimeError("job crashed"), ValueError("second bug\nmore"))
+    lines = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert lines.index("Traceback (most recent call last):") < lines.index("RuntimeError: job crashed")
+    assert lines.index("ValueError: second bug") > lines.index("RuntimeError: job crashed")
+    assert lines[-1] == "error: another job also raised ValueError: second bug (its traceback is above)"

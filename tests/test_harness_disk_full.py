@@ -204,7 +204,7 @@ def test_a_failed_sweep_table_write_stops_the_job(table: str, tmp_path: Path, da
         monkeypatch.setattr(write_failure, "_stopped", [])
         end = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}, "name": "titanic_sgd", "report": False})
         err = expect_stop(capsys, lambda: SweepTables().on_multirun_end(end))
-        assert err.endswith(f"free space, then rebuild with python -m harness.sweep_merge {sweep}\n")
+        assert err.endswith(f"free space, then rebuild with python -m harness.sweep_merge {sweep} --no-report\n")
     assert leftovers(sweep) == [] and read_records(sweep / "0")
     merge_into_sweep(sweep, then)
     assert sorted(pd.read_csv(sweep / "runs.csv")["seed"]) == [0, 1] and (sweep / "summary.csv").is_file()
@@ -386,6 +386,34 @@ def test_hydras_job_error_line_waits_for_what_follows() -> None:
     assert out.getvalue() == ""
     held.write("Traceback ...\n")  # anything else after it lets it through, in order
     assert out.getvalue() == "Error executing job with overrides: ['seed=1']\nTraceback ...\n"
+
+
+
+@pytest.mark.parametrize("closing", ["close()", "with sys.stderr:", "detach()"])
+def test_closing_stderr_while_hydras_job_error_line_is_held_leaves_the_real_stream_open(closing: str) -> None:
+    """While the command holds Hydra's job-error line, sys.stderr is a _HoldJobErrorLine, which handed every other
+    attribute to the real stderr: code that closed (or detached) sys.stderr closed the command's own, and the
+    one line that ends the command could no longer be written. Closing it now says what it held and leaves the
+    real stream open; detaching is refused."""
+    import io as _io
+
+    from harness.__main__ import _HoldJobErrorLine
+    out = _io.TextIOWrapper(_io.BytesIO(), encoding="utf-8")  # as sys.stderr is: one a detach() would take apart
+    held = _HoldJobErrorLine(out)
+    held.write("Error executing job with overrides: ['seed=1']\n")
+    if closing == "close()":
+        held.close()
+    elif closing == "with sys.stderr:":
+        with held:
+            pass
+    else:
+        with pytest.raises(_io.UnsupportedOperation):
+            held.detach()
+    assert not out.closed
+    out.write("error: the one line\n")
+    out.flush()
+    assert out.buffer.getvalue().decode() == ("Error executing job with overrides: ['seed=1']\nerror: the one line\n"
+                              if closing != "detach()" else "error: the one line\n")
 
 
 LEAK_WARNING = ("import warnings, multiprocessing.resource_tracker as tracker; warnings.warn_explicit("

@@ -13,8 +13,9 @@ the command and in a launcher's worker processes alike (they inherit the environ
   folder's writer lock is held ("probe: sweep lock held" or "probe: sweep lock free");
 - MLP_BENCH_TEST_FULL_AT_END=1: the end-of-sweep step's merge (harness.sweep_merge.finish_sweep) is refused
   (ENOSPC writing the sweep's runs.csv), while each job's own merge is not;
-- MLP_BENCH_TEST_CRASH_AT=LR: the job (the task, harness.run.run, as it runs the config: run_config) with learning
-  rate LR raises RuntimeError before its runs, as a bug would (a job's real error, not a failed run);
+- MLP_BENCH_TEST_CRASH_AT=LR[,LR...]: each job (the task, harness.run.run, as it runs the config: run_config) with
+  one of these learning rates raises RuntimeError before its runs, as a bug would (a job's real error, not a failed
+  run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would.
 
@@ -136,8 +137,8 @@ if _crash_at:
         real = module.run_config
 
         def run_config(cfg, *args, **kwargs):
-            if str(cfg.model.learning_rate) == _crash_at:
-                raise RuntimeError(f"job crashed at learning rate {_crash_at}")
+            if str(cfg.model.learning_rate) in _crash_at.split(","):
+                raise RuntimeError(f"job crashed at learning rate {cfg.model.learning_rate}")
             return real(cfg, *args, **kwargs)
         module.run_config = run_config
 
