@@ -357,4 +357,5 @@ class SweepTables(Callback):
         from harness.run import finish_command
         finish_once(config, exit_on_write_failure=True)
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        finish_command(sweep_dir, "hydra.sweep.dir", interrupted=False, not_done=not_done(sweep_dir))
+        finish_command(sweep_dir, "hydra.sweep.dir", interrupted=False, not_done=not_done(sweep_dir),
+                       report=bool(config.get("report", True)))

@@ -106,7 +106,7 @@ def _run_job(cfg: DictConfig, run_dir: Path, launcher: str, multirun: bool, over
                          dir_key="hydra.sweep.dir" if multirun else "hydra.run.dir", then=then,
                          after_at_sweep_end=multirun and launcher == IN_PROCESS_LAUNCHER, sweep_job=multirun)
     if sweep_dir:
-        merge_into_sweep(sweep_dir, then)
+        merge_into_sweep(sweep_dir, then, bool(cfg.report))
         end_sweep_job(outcome, run_dir, sweep_dir)
     finish(outcome, run_dir, multirun, then)
 
@@ -124,9 +124,10 @@ def end_sweep_job(outcome: Outcome, run_dir: Path, sweep_dir: Path) -> None:
         raise KeyboardInterrupt
 
 
-def merge_into_sweep(sweep_dir: Path, then: str) -> None:
+def merge_into_sweep(sweep_dir: Path, then: str, report: bool = True) -> None:
     """Refresh SWEEP_DIR/runs.csv and summary.csv with this job's records; only a write the OS
-    refuses (disk full) stops the job, with the one line of harness.write_failure."""
+    refuses (disk full) stops the job, with the one line of harness.write_failure. `report`: the
+    sweep's report=, which the rebuild command a warning gives keeps."""
     from .callbacks import rebuild_command
     from .sweep_merge import merge_sweep, unreadable_said
     try:
@@ -136,7 +137,7 @@ def merge_into_sweep(sweep_dir: Path, then: str) -> None:
     except UnreadableRecord as unreadable:  # another job's (run_config refuses its own): the sweep's words
         log.warning(unreadable_said(unreadable, sweep_dir, experiment=None, merged=False,
                                     command="sweep tables not refreshed",
-                                    then=f"rebuild with {rebuild_command(sweep_dir)}"))
+                                    then=f"rebuild with {rebuild_command(sweep_dir, report)}"))
     except Exception as ex:  # the job's own records are safe; the callback merges again at the end
         log.warning(f"sweep tables not refreshed ({type(ex).__name__}: {ex})")
 
@@ -193,19 +194,20 @@ def failed_runs_part(folder: Path, dir_key: str) -> str:
     return "; ".join(recorded_runs_said(folder, failed, uncounted))
 
 
-def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str]) -> None:
+def finish_command(folder: Path, dir_key: str, *, interrupted: bool, not_done: list[str], report: bool = True) -> None:
     """The command's end: after Ctrl-C (130), or a sweep any of whose jobs recorded failed runs (1),
     finish's one line counting the records in `folder` (a sweep's: every job's, named JOB/FILE);
     otherwise it returns. A failed run a job of this process recorded (FAILED_IN_JOBS) always ends
     in exit 1, even when the records cannot be counted; records that cannot be counted at all end
-    in exit 1 too, as nothing then shows that no run failed."""
+    in exit 1 too, as nothing then shows that no run failed; the command that tables them keeps
+    `report` (the sweep's report=)."""
     names, failed, diverged, uncounted = _command_records(folder, dir_key)
     if not (interrupted or failed or uncounted):
         return
     if uncounted and not (interrupted or failed):
         from .callbacks import rebuild_command
         sys.stderr.write(f"error: {uncounted_said(folder, uncounted)}, so whether runs failed is not known; "
-                         f"{rebuild_command(folder)} tables them once they can be read\n")
+                         f"{rebuild_command(folder, report)} tables them once they can be read\n")
         raise SystemExit(1)
     summary = uncounted_said(folder, uncounted) if uncounted else (
         f"{len(names)} runs recorded ({len(failed)} failed, {len(diverged)} diverged) in {folder}")

@@ -423,6 +423,9 @@ def test_records_that_cannot_be_counted_exit_1_without_a_known_failure(tmp_path:
         f"error: the records in {tmp_path} could not be counted (OSError: [Errno 5] Input/output error), so "
         f"whether runs failed is not known; python -m harness.sweep_merge {tmp_path} tables them once they can "
         "be read\n")
+    with pytest.raises(SystemExit):  # a sweep without a report (report=false) is told to table them alone
+        finish_command(tmp_path, "hydra.sweep.dir", interrupted=False, not_done=[], report=False)
+    assert f"python -m harness.sweep_merge {tmp_path} --no-report tables them" in capsys.readouterr().err
 
 
 def test_a_failed_write_in_the_merge_after_ctrl_c_is_said_in_the_one_line(tmp_path: Path,
@@ -1105,7 +1108,7 @@ def test_a_record_the_sweeps_end_cannot_read_is_said_in_its_words_and_the_comman
         "are left as they were"]
     assert capsys.readouterr().err == (
         f"error: the records in {sweep} could not be counted (cannot read {path} ({why})), so whether runs failed "
-        f"is not known; python -m harness.sweep_merge {sweep} tables them once they can be read\n")
+        f"is not known; python -m harness.sweep_merge {sweep} --no-report tables them once they can be read\n")
     assert _sweep_tables(sweep) == before and path.is_symlink()
 
 
@@ -1148,8 +1151,13 @@ def test_a_record_a_jobs_merge_or_a_reruns_sweep_end_cannot_read_is_said_in_the_
                 "are left as they were")
     with caplog.at_level("WARNING"):
         harness.run.merge_into_sweep(sweep, "finish with resume=true")
-        rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))
     assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix('')}"]
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # a job of a sweep without a report (report=false)
+        harness.run.merge_into_sweep(sweep, "finish with resume=true", report=False)
+    assert _warned(caplog, "harness.run") == [f"sweep tables not refreshed: {fix(' --no-report')}"]
+    with caplog.at_level("WARNING"):
+        rerun.end_sweep(sweep, OmegaConf.create({"name": "titanic_sgd", "report": False}))
     assert _warned(caplog, "harness.rerun") == [f"sweep tables not written: {fix(' --no-report')}"]  # report=false
 
 
