@@ -122,6 +122,9 @@ def test_no_significant_gap_is_not_stated_as_no_gap(tmp_path: Path) -> None:
         "x: the article's algorithm's mean misclassified is 4.67 test rows lower than with Keras's algorithm in our "
         "MLP, not significantly (95% CI -9.99 to 19.3, p=0.35, n=3 seeds): these runs show no significant "
         "gap, but one of up to 9.99 test rows higher lies within the interval")  # the interval of 'lower by'
+    tiny = ablation.Gap("Keras's algorithm in our MLP", -0.004, -3.0, 2.9, 0.9, (5, 5))  # said without a direction
+    assert "(95% CI -3 to 2.9, p=0.9, n=5 seeds): these runs show no significant gap, but one of up to 2.9 test " \
+           "rows lies within" in ablation_finding.sentence("x", found, tiny)
     better = ablation.Gap("Keras's algorithm in our MLP", -6.0, -9.0, -3.0, 0.001, (5, 5))
     assert ablation.gap_state(better) == ablation.REVERSED
     assert ablation_finding.sentence("x", found, better) == (

@@ -233,6 +233,9 @@ def test_a_time_ratio_says_how_far_each_side_moved_from_the_articles_own_times(t
     runs.loc[runs["impl"] == "keras", "fit_seconds"] /= 8  # both near the article's times: said as such
     row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert "keras's 1.03x (6.28 s against 5.9–6.3 s): the two sides moved together (within 1.11x)" in row["note"]
+    blocked = reference.compare_entry({**entry, "comparable": False, "reason": "the article's MLP ran on a GPU"},
+                                      tables.summary_table(runs), prepared_runs.prepare(runs))
+    assert blocked["verdict"] == "not comparable" and "against the article's own times" not in blocked["note"]
 
 # --- Which algorithm made a number: the article's own, or Keras's (mnist_vs_tf's default) ---
 

@@ -619,3 +619,4 @@ def test_the_tally_says_which_differences_survive_holm() -> None:
     assert held.endswith("(of the 2 differences from a test, 1 remains significant once adjusted for the 3 tests: "
                          "see the note below the table)")
     assert tally(["consistent", "better"], [0.5, math.nan]) == "1 consistent, 1 better"  # no p: nothing to adjust
+    assert tally(["worse", "better"], [0.01, math.nan]) == "1 worse, 1 better"  # one test: no family to adjust for

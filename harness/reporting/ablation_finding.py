@@ -43,7 +43,8 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 "(seeds per cell) for a finding.")
     bounded = math.isfinite(the_gap.low) and math.isfinite(the_gap.high)  # not so for runs without spread
     # the interval of the amount stated: of "higher by" as it is, of "lower by" negated
-    low, high = (the_gap.low, the_gap.high) if direction == "higher" else (-the_gap.high, -the_gap.low)
+    # (a tiny gap is said without a direction, so its interval is of article - Keras, as is the gap's)
+    low, high = (the_gap.low, the_gap.high) if direction == "higher" or tiny else (-the_gap.high, -the_gap.low)
     measured = (f"{f'95% CI {fmt(low)} to {fmt(high)}' if bounded else the_gap.test}, "
                 f"{p_is(the_gap.p_value)}, {runs(the_gap.n, the_gap.paired)}")
     if state == REVERSED:
@@ -53,7 +54,7 @@ def sentence(experiment: str, found: list[Effect], the_gap: Gap) -> str:
                 "gap, so no component can be said to explain one; more runs per cell may show one.")
     if state == NOT_SIGNIFICANT:
         return (f"{compared}{'' if tiny else ', not significantly'} ({measured}): these runs show no significant "
-                f"gap, but one of up to {_amount(the_gap.high, measure)}{'' if direction == 'higher' else ' higher'} "
+                f"gap, but one of up to {_amount(the_gap.high, measure)}{'' if direction == 'higher' or tiny else ' higher'} "
                 "lies within the interval, so no component "
                 "can be said to explain one; more runs per cell narrow it.")
     stated = f"{compared} ({measured})"

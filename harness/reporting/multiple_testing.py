@@ -60,11 +60,11 @@ def family_note(p_values: Sequence[float], names: Sequence[str], interval_read: 
 def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
     """For the count of verdicts above the table: of the verdicts that differ from the article on a
     test's p (`differ`), how many remain significant once the family is adjusted (Holm), as
-    ``family_note`` says below the table; '' when none differs on a p."""
+    ``family_note`` says below the table; '' when none differs on a p, or a single test was made."""
     p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
     tested = int(np.isfinite(p).sum())
     found = [i for i in range(p.size) if differ[i] and np.isfinite(p[i])]
-    if not found:
+    if not found or tested == 1:  # one test has nothing to adjust for (family_note says so)
         return ""
     adjusted = holm(p)
     kept = sum(1 for i in found if adjusted[i] < ALPHA)

@@ -64,7 +64,7 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
                     "reason": f"needs the {entry.get('impl')}'s fit times on both the numpy and the cupy backend; "
                               f"no successful {' or '.join(missing)} runs of "
                               f"{' or '.join(entry.get('experiments', []))} yet"}
-    out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"]))
+    out.update(experiment=experiment, ours=text or "—", note=_work_note(entry, mine, keras, out["note"], comparable=not reason))
     if result is not None:
         out["ours_value"] = result.ours
     if reason:
@@ -196,11 +196,13 @@ def _note(entry: dict[str, Any]) -> str:
     return "; ".join(text for text in (entry.get("note", ""), read) if text)
 
 
-def _work_note(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, note: str) -> str:
-    """For a time ratio: say when the two implementations did different amounts of work."""
+def _work_note(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame, note: str,
+               comparable: bool = True) -> str:
+    """For a time ratio: say when the two implementations did different amounts of work and, where the
+    row is judged (`comparable`: not, say, our CPU against the article's GPU), how far each side moved."""
     if entry["measure"] != "time_ratio_vs_keras" or keras.empty:
         return note
-    extras = [_moved(entry, mine, keras)]
+    extras = [_moved(entry, mine, keras) if comparable else ""]
     flops = stats.ratio_of_medians_ci(mine["flops"], keras["flops"], n_resamples=1)[0]
     if math.isfinite(flops) and abs(flops - 1) >= 0.01:
         extras.append(f"per run, mlp computed {fmt(flops)}x the matrix FLOPs of keras (their samples per "
