@@ -77,8 +77,9 @@ def finish_once(config: DictConfig, exit_on_write_failure: bool = False,
         left = "the sweep's report was not built" if merged else "the sweep's tables and report were not finished"
         if not merged and not report:
             left = "the sweep's tables were not finished"
-        again = rebuild_command(sweep_dir, report)
-        note_not_done(sweep_dir, [f"{left} ({again} rebuilds {'it' if merged else 'them'})"])
+        if report or not merged:  # with no report asked, written tables leave nothing undone
+            again = rebuild_command(sweep_dir, report)
+            note_not_done(sweep_dir, [f"{left} ({again} rebuilds {'it' if merged else 'them'})"])
         interrupted = interrupt
     except Exception as ex:  # a warning, never held: the records are on disk, the tables can be rebuilt later
         warned = sweep_end_warning(ex, sweep_dir, experiment=config.get("name"), merged=bool(merged), report=report)

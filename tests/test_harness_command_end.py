@@ -700,6 +700,11 @@ def _interrupted_merge(sweep_dir: Path, **kwargs: object) -> None:
     raise KeyboardInterrupt
 
 
+def _interrupted_after_the_tables(sweep_dir: Path, merged: list, **kwargs: object) -> None:
+    merged.append(True)  # as finish_sweep marks its tables written
+    raise KeyboardInterrupt
+
+
 @pytest.mark.parametrize("ended", ["refusal", "crash"])
 def test_ctrl_c_in_the_merge_after_a_jobs_refusal_or_error_ends_in_the_interrupted_line_naming_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, ended: str) -> None:
@@ -1279,7 +1284,8 @@ def test_a_refused_report_write_after_a_jobs_error_says_the_tables_are_written_e
         f"harness.sweep_merge {tmp_path} --no-report")
 
 
-@pytest.mark.parametrize("merge", [_refused, _interrupted_merge], ids=["a refused write", "Ctrl-C"])
+@pytest.mark.parametrize("merge", [_refused, _interrupted_merge, _interrupted_after_the_tables],
+                         ids=["a refused write", "Ctrl-C", "Ctrl-C after the tables"])
 def test_a_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, merge: object) -> None:
     """report=false: the end-of-sweep step's refused write, held for Ctrl-C's line, and Ctrl-C in the step gave
@@ -1295,10 +1301,11 @@ def test_a_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(
                       f"on device (ENOSPC)); free space, then rebuild with python -m harness.sweep_merge {tmp_path} "
                       "--no-report",
             _interrupted_merge: f"the sweep's tables were not finished (python -m harness.sweep_merge {tmp_path} "
-                                "--no-report rebuilds them)"}[merge]
+                                "--no-report rebuilds them)",
+            _interrupted_after_the_tables: ""}[merge]  # no report asked, the tables written: nothing left undone
     assert capsys.readouterr().err == (
-        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {left}; finish with the same command "
-        f"and resume=true hydra.sweep.dir={tmp_path}\n")
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; {left + '; ' if left else ''}finish "
+        f"with the same command and resume=true hydra.sweep.dir={tmp_path}\n")
 
 
 def test_a_reruns_sweep_without_a_report_is_told_to_rebuild_its_tables_alone(

@@ -223,3 +223,13 @@ def test_a_sweep_s_config_and_environment_say_which_job_they_come_from(tmp_path:
     assert "Environment of job 0-keras, 1 of 2 jobs; the others differ in: load_average</summary>" in text
     section = text[text.index('id="exp-titanic_sgd"'):]
     assert "<summary>Config</summary>" in section[:section.index("</section>")]
+
+
+def test_a_job_label_with_one_readable_file_claims_no_comparison() -> None:
+    """Only the shown job's file could be read: the label says the others could not be, not that they are the same."""
+    from harness.reporting import batches
+
+    assert batches.job_label("/s/0-keras", ["/s/0-keras", "/s/1-article"], [{"a": 1}]) == (
+        "of job 0-keras, 1 of 2 jobs; the other jobs' files could not be read")
+    assert batches.job_label("/s/0-keras", ["/s/0-keras", "/s/1-article"], [{"a": 1}, {"a": 2}]) == (
+        "of job 0-keras, 1 of 2 jobs; the others differ in: a")

@@ -334,6 +334,10 @@ def test_unmeasured_reason_names_the_missing_backend_or_impl(tmp_path: Path) -> 
     assert _table(tmp_path).loc["mnist_gpu_time", "reason"] == (
         "no successful runs on the cupy backend yet (the runs of mnist_vs_tf used numpy; mnist_gpu has no "
         "successful runs)")
+    write_record(tmp_path / "mnist_gpu" / "2026-01-01_00-00-00", dict(
+        experiment="mnist_gpu", impl="keras", backend="tensorflow", seed=1, status="ok", fit_seconds=1.0,
+        test_accuracy=0.9))  # successful runs, of another implementation: not "no successful runs"
+    assert _table(tmp_path).loc["mnist_gpu_time", "reason"].endswith("mnist_gpu has no successful mlp runs)")
 
 
 def test_a_gpu_speedup_without_cupy_runs_is_not_measured(tmp_path: Path) -> None:

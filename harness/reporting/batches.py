@@ -179,8 +179,10 @@ def job_label(shown: str, folders: list[str], mappings: list[dict[str, Any]]) ->
     holds, read where it can be); None for a single folder."""
     if len(folders) < 2:
         return None
-    differing = differing_keys(mappings)
     label = f"of job {Path(shown).name}, 1 of {len(folders)} jobs; "
+    if len(mappings) < 2:  # nothing to compare it with
+        return label + "the other jobs' files could not be read"
+    differing = differing_keys(mappings)
     label += f"the others differ in: {', '.join(differing)}" if differing else "the others are the same"
     if len(mappings) < len(folders):
         label += f" (of the {len(mappings)} the report can read)"

@@ -146,20 +146,24 @@ def unmeasured_reason(entry: dict[str, Any], runs: pd.DataFrame) -> str:
     if impl and not ran["impl"].eq(impl).any():
         return f"no successful {impl} runs yet ({_runs_of(entry, runs, ran, 'are of', ran['impl'])})"
     ran = ran[ran["impl"] == impl] if impl else ran
-    return f"no successful runs on the {backend} backend yet ({_runs_of(entry, runs, ran, 'used', ran['backend'])})"
+    return (f"no successful runs on the {backend} backend yet "
+            f"({_runs_of(entry, runs, ran, 'used', ran['backend'], impl)})")
 
 
-def _runs_of(entry: dict[str, Any], runs: pd.DataFrame, ran: pd.DataFrame, verb: str, values: pd.Series) -> str:
+def _runs_of(entry: dict[str, Any], runs: pd.DataFrame, ran: pd.DataFrame, verb: str, values: pd.Series,
+             impl: str | None = None) -> str:
     """'the runs of mnist_vs_tf used numpy; mnist_gpu has no runs': what the entry's experiments that
-    ran (`ran`, their successful runs) hold, and which of them have no successful runs (or none at all),
-    never counting an experiment that did not run among those that did."""
+    ran (`ran`, their successful runs, of `impl` where given) hold, and which of them have no successful
+    runs of `impl`, no successful runs, or none at all, never counting an experiment that did not run
+    among those that did."""
     experiments = entry.get("experiments", [])
     with_runs = [e for e in experiments if ran["experiment"].eq(e).any()]
     said = f"the runs of {' or '.join(with_runs)} {verb} {_listed(values)}"
     for experiment in experiments:
         if experiment not in with_runs:
-            on_disk = len(runs) and runs["experiment"].eq(experiment).any()
-            said += f"; {experiment} has no {'successful ' if on_disk else ''}runs"
+            of = runs[runs["experiment"] == experiment] if len(runs) else runs
+            kind = (f"successful {impl} " if impl and of["ok"].any() else "successful " if len(of) else "")
+            said += f"; {experiment} has no {kind}runs"
     return said
 
 
