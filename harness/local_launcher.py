@@ -27,11 +27,14 @@ code runs then) is no reason to leave the others running past the command's end,
 The command waits for every job, as it does for a job's error and as the SLURM launcher does for a
 task that did not finish, and ends as that launcher does (submitit_launch.returns): what finished
 merged, one line naming the jobs that did not finish and the command that finishes the sweep, exit 1.
+A job whose controller is killed stops with it (stop_with_controller), so none of them is still
+running when that line calls it ended.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
 POLL_S = 0.2  # between two looks at the jobs
 LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
 _CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
 
 
@@ -104,8 +108,10 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
         return submitit_launch.returns(self.config, waited, job_names(jobs), initial_job_idx)
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
-        """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c)."""
+        """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c), and so
+        does its controller's end (stop_with_controller)."""
         stop_on_ctrl_c()
+        stop_with_controller()
         return super().__call__(*args, **kwargs)
 
 
@@ -189,6 +195,26 @@ def stop_on_ctrl_c() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+
+
+def stop_with_controller() -> None:
+    """In a job's process, after stop_on_ctrl_c: SIGTERM (taken for Ctrl-C) when the controller that
+    started it dies. A controller killed on its own (SIGKILL, the out-of-memory killer) never forwards
+    a signal, and its job would run on unwatched: the command, seeing the controller gone, says the
+    job ended without a result while it still writes. Linux only (prctl's PR_SET_PDEATHSIG);
+    elsewhere nothing changes. A controller already gone when this runs stops the job at once."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no prctl: not Linux
+        return
+    controller = os.getppid()
+    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return
+    started_by = os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")  # the controller's process id (none with a setup shell)
+    if os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") or not started_by.isdigit():
+        return
+    if controller != int(started_by):  # it died before the request: this process was handed to another parent
+        signal.raise_signal(signal.SIGTERM)
 
 
 def _ctrl_c(signum: int, frame: Any) -> None:

@@ -147,6 +147,56 @@ def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_ot
     assert len(pd.read_csv(sweep / "runs.csv")) == 3
 
 
+def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path, data_root: Path) -> None:
+    """Job 0's submitit controller killed (SIGKILL) while its job runs: the job stops as on Ctrl-C (its finished
+    record kept, its own interrupted line in its log) instead of running on unwatched, so that when the command
+    says the job ended without a result, nothing of it is still running or writing."""
+    sweep = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
+    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="15")
+    deadline = time.monotonic() + 120
+    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps 15 s
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    pid, job_id = _job_process(sweep, "0")
+    os.kill(int(job_id), signal.SIGKILL)  # a submitit_local job's id is its controller's process id
+    code = process.wait(timeout=120)
+    left = _processes_under(sweep)  # as the command ends
+    _, lines, everything = ended(process)
+    assert code == 1, everything[-3000:]
+    assert len(lines) == 1 and f"job 0 (submitit job {job_id}) {LOST}" in lines[0], everything[-3000:]
+    assert left == []
+    assert not Path(f"/proc/{pid}").exists()
+    assert sorted(os.listdir(sweep / "0" / "records")) == ["mlp-numpy-seed0.json"]
+    assert [log.read_text() for log in sweep.glob(f".submitit/{job_id}/*_log.err")] == [
+        f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / '0'}; finish "
+        f"with the same command and resume=true hydra.sweep.dir={sweep}\n"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+@pytest.mark.parametrize("controller", ["alive", "gone before the request"])
+def test_a_job_asks_for_sigterm_at_its_controllers_death_or_stops_if_it_is_already_gone(
+        tmp_path: Path, controller: str) -> None:
+    """stop_with_controller in a job's process: the kernel is asked for SIGTERM at the parent's death (read back
+    with PR_GET_PDEATHSIG); a job whose controller (SUBMITIT_LOCAL_JOB_ID) is no longer its parent stops at once,
+    as on Ctrl-C (stop_on_ctrl_c's KeyboardInterrupt)."""
+    code = ("import ctypes, os, signal\n"
+            "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
+            "stop_on_ctrl_c()\n"
+            "try:\n"
+            "    stop_with_controller()\n"
+            "except KeyboardInterrupt:\n"
+            "    print('stopped')\n"
+            "asked = ctypes.c_int(0)\n"
+            "ctypes.CDLL(None).prctl(2, ctypes.byref(asked), 0, 0, 0)\n"
+            "print(signal.Signals(asked.value).name)\n")
+    parent = os.getpid() if controller == "alive" else 1
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SUBMITIT_LOCAL_JOB_ID": str(parent), "SUBMITIT_LOCAL_WITH_SHELL": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == (["SIGTERM"] if controller == "alive" else ["stopped", "SIGTERM"])
+
+
 def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interrupted_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """submitit_local: job 0 ended without a result, then Ctrl-C while job 1 runs: job 1 is stopped as on any
