@@ -105,7 +105,7 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
             problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
     if not problems:
         return [waited.finished[i][1] for i in range(len(names))]
-    raised = tasks_raised(waited)
+    raised, outside = tasks_raised(waited), raised_outside(waited)
     sweep_dir = Path(str(config.hydra.sweep.dir))
     listed = unfinished_listed(problems, names, first)
     try:
@@ -122,7 +122,8 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     runs = recorded_runs_said(sweep_dir, failed, uncounted)
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
     did_not_finish = f"{len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}"
-    writes, others = callbacks.refused_writes(raised, sweep_dir, resume_command(sweep_dir))
+    writes, others = callbacks.refused_writes([*raised, *outside], sweep_dir, resume_command(sweep_dir))
+    others = [error for error in others if not any(error is said for said in outside)]  # 'failed (...)' above
     said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
     if writes:  # a refused write wins, its line naming the rest (also its failed runs: also_said)
         stop_with(writes[0], [did_not_finish, *said, f"logs in {sweep_dir / '.submitit'}", merged])
@@ -131,6 +132,16 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
                      f"finish the sweep with: {resume_command(sweep_dir)}\n")
     write_refused = any(callbacks.held_write(step) for step in held)
     raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
+
+
+def raised_outside(waited: Waited) -> list[BaseException]:
+    """The finished jobs that raised outside Hydra's job (submitit's outcome "error": a refused write of Hydra's
+    .hydra/ files, a crash before the job ran), in job order, each as submitit's FailedJobError of its trace, the
+    form in which a refused write is found in it (harness.write_failure.line_for), as local_launcher.job_return
+    hands it on when every job finished."""
+    from submitit.core.utils import FailedJobError
+    return [FailedJobError(str(value)) for _, (outcome, value) in sorted(waited.finished.items())
+            if outcome != "success"]
 
 
 def tasks_raised(waited: Waited) -> list[BaseException]:

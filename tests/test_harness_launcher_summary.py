@@ -20,8 +20,9 @@ WRITE_LINE = ("error: could not write records/x.json in S/0: No space left on de
 
 
 def _early_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-               job_0_end: BaseException) -> tuple[int, str]:
-    """The exit status and stderr of a SLURM sweep of two jobs: job 0 finished, its task raised `job_0_end`;
+               job_0_end: BaseException | str) -> tuple[int, str]:
+    """The exit status and stderr of a SLURM sweep of two jobs: job 0 finished, its task raised `job_0_end`
+    (or, given as text, it raised outside Hydra's job: submitit's outcome "error" with that trace);
     job 1 stopped at its time limit. The merge and the count find no records."""
     import pandas as pd
     from hydra.core.utils import JobReturn, JobStatus
@@ -36,8 +37,9 @@ def _early_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame([]))
     monkeypatch.setattr(callbacks, "_ARMED", [config])
     monkeypatch.setattr(sys, "argv", ["harness"])
-    crashed = JobReturn(status=JobStatus.FAILED, _return_value=job_0_end)
-    waited = slurm_jobs.Waited(finished={0: ("success", crashed)}, unfinished={1: "TIMEOUT"})
+    ended = ("error", job_0_end) if isinstance(job_0_end, str) else (
+        "success", JobReturn(status=JobStatus.FAILED, _return_value=job_0_end))
+    waited = slurm_jobs.Waited(finished={0: ended}, unfinished={1: "TIMEOUT"})
     jobs = [SimpleNamespace(job_id="7_0"), SimpleNamespace(job_id="7_1")]
     with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
         CleanEndSlurmLauncher._returns(SimpleNamespace(config=config), waited, jobs, 0)
@@ -73,6 +75,41 @@ def test_a_finished_jobs_refused_write_wins_with_exit_4(tmp_path, monkeypatch, c
     assert "1 of 2 jobs of the sweep did not finish: job 1 (SLURM 7_1) TIMEOUT" in lines[-1]
     assert lines[-1].endswith("free space, then finish with resume=true")
     assert "Traceback" not in err
+
+
+HYDRA_WRITE_TRACE = ('Traceback (most recent call last):\n  File "/v/hydra/core/utils.py", line 186, in run_job\n'
+                     '    _save_config(task_cfg, "hydra.yaml", hydra_output)\n'
+                     '  File "/v/hydra/core/utils.py", line 77, in _save_config\n'
+                     '    file.write(OmegaConf.to_yaml(cfg))\n'
+                     'OSError: [Errno 28] No space left on device\n')
+
+
+def test_a_finished_jobs_refused_hydra_write_wins_with_exit_4(tmp_path, monkeypatch, capsys):
+    """Job 0's Hydra write (.hydra/hydra.yaml) refused, which raises outside Hydra's job (submitit's outcome
+    "error", its trace as text), beside a job that did not finish: a refused write wins, exit 4, as it does
+    when every job finished (test_submitit_local_names_a_jobs_crash_beside_anothers_refused_hydra_write);
+    before, it was 'failed (OSError: ...)' in the summary, exit 1."""
+    from harness.write_failure import WRITE_FAILED
+    code, err = _early_end(tmp_path, monkeypatch, capsys, HYDRA_WRITE_TRACE)
+    last = err.strip().splitlines()[-1]
+    assert code == WRITE_FAILED, err
+    assert last.startswith(f"error: could not write a job's .hydra/hydra.yaml in {tmp_path}: No space left on "
+                           "device (ENOSPC); 2 of 2 jobs of the sweep did not finish: "), last
+    assert "job 1 (SLURM 7_1) TIMEOUT" in last
+    assert last.endswith(f"free space, then python -m harness resume=true hydra.sweep.dir={tmp_path}")
+    assert "Traceback" not in err
+
+
+def test_a_finished_jobs_other_failure_outside_hydras_job_stays_failed_exit_1(tmp_path, monkeypatch, capsys):
+    """Job 0 raised outside Hydra's job with no write refused (an import error, say): named 'failed (...)' by its
+    last line in the summary, exit 1, and not a second time as a raised error."""
+    trace = 'Traceback (most recent call last):\n  File "/x/y.py", line 1, in <module>\nImportError: no module z\n'
+    code, err = _early_end(tmp_path, monkeypatch, capsys, trace)
+    last = err.strip().splitlines()[-1]
+    assert code == 1, err
+    assert last.startswith("error: 2 of 2 jobs of the sweep did not finish: job 0 (SLURM 7_0) failed (ImportError: "
+                           "no module z), job 1 (SLURM 7_1) TIMEOUT; logs in "), last
+    assert "a job raised" not in err
 
 
 def _sweep(tmp_path: Path, *overrides: str, env: dict[str, str]) -> subprocess.CompletedProcess:
