@@ -75,10 +75,7 @@ def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Pa
     sweep = tmp_path / "sweep"
     process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
                       MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1")
-    deadline = time.monotonic() + 120
-    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
-        time.sleep(0.05)
+    _until_seed_0_recorded(process, sweep)
     if pressed == "in the terminal":
         os.killpg(process.pid, signal.SIGINT)
     else:
@@ -97,6 +94,14 @@ def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Pa
         assert sorted(log.read_text() for log in sweep.glob(".submitit/*/*_log.err")) == [
             f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / job}; finish "
             f"with the same command and resume=true hydra.sweep.dir={sweep}\n" for job in ("0", "1")]
+
+
+def _until_seed_0_recorded(process: subprocess.Popen, sweep: Path) -> None:
+    """Wait until both jobs of the two-job sweep have recorded seed 0 (seed 1 sleeps: MLP_BENCH_TEST_SLOW_SEED)."""
+    deadline = time.monotonic() + 120
+    while len(list(sweep.glob("*/records/*.json"))) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
 
 
 def _job_process(sweep: Path, job: str) -> tuple[int, str]:
@@ -126,10 +131,7 @@ def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_ot
     sweep = tmp_path / "sweep"
     args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
     process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="20")
-    deadline = time.monotonic() + 120
-    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps 20 s
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
-        time.sleep(0.05)
+    _until_seed_0_recorded(process, sweep)
     pid, job_id = _job_process(sweep, "0")
     os.kill(pid, signal.SIGKILL)
     code = process.wait(timeout=120)
@@ -154,10 +156,7 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
     sweep = tmp_path / "sweep"
     args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
     process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="15")
-    deadline = time.monotonic() + 120
-    while len(list(sweep.glob("*/records/*.json"))) < 2:  # seed 0 of both jobs; seed 1 sleeps 15 s
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
-        time.sleep(0.05)
+    _until_seed_0_recorded(process, sweep)
     pid, job_id = _job_process(sweep, "0")
     os.kill(int(job_id), signal.SIGKILL)  # a submitit_local job's id is its controller's process id
     code = process.wait(timeout=120)
