@@ -249,7 +249,7 @@ def job_named(error: BaseException) -> str:
 def job_error(job_return: Any) -> BaseException | None:
     """The exception a FAILED Hydra JobReturn holds (None for any other value), read as _return_value: the
     return_value property raises it. The one reader of a job's end for SweepTables.on_job_end, the command's end
-    (harness.__main__._returned_with) and the submitit launchers' summary (harness.submitit_launch.tasks_raised);
+    (harness.__main__._returned_with) and the submitit launchers' summary (harness.submitit_launch.finished_ends);
     it keeps the job's number with the error, for a line that names it (job_named)."""
     from hydra.core.utils import JobReturn, JobStatus
     if not (isinstance(job_return, JobReturn) and job_return.status is JobStatus.FAILED):

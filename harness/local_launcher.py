@@ -27,17 +27,18 @@ code runs then) is no reason to leave the others running past the command's end,
 The command waits for every job, as it does for a job's error and as the SLURM launcher does for a
 task that did not finish, and ends as that launcher does (submitit_launch.returns): what finished
 merged, one line naming the jobs that did not finish and the command that finishes the sweep, exit 1.
-A job whose controller is killed stops with it (stop_with_controller), so none of them is still
-running when that line calls it ended.
+A job whose controller is killed stops with it, as on Ctrl-C, at the end of the step it is in
+(stop_with_controller), instead of running on unwatched after that line has called it ended.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
+import select
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -54,7 +55,6 @@ log = logging.getLogger(__name__)
 STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
 POLL_S = 0.2  # between two looks at the jobs
 LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
 _CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
 
 
@@ -112,7 +112,9 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
         does its controller's end (stop_with_controller)."""
         stop_on_ctrl_c()
         stop_with_controller()
-        return super().__call__(*args, **kwargs)
+        result = super().__call__(*args, **kwargs)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the job has ended: submitit now saves its result
+        return result
 
 
 @contextlib.contextmanager
@@ -198,23 +200,36 @@ def stop_on_ctrl_c() -> None:
 
 
 def stop_with_controller() -> None:
-    """In a job's process, after stop_on_ctrl_c: SIGTERM (taken for Ctrl-C) when the controller that
-    started it dies. A controller killed on its own (SIGKILL, the out-of-memory killer) never forwards
-    a signal, and its job would run on unwatched: the command, seeing the controller gone, says the
-    job ended without a result while it still writes. Linux only (prctl's PR_SET_PDEATHSIG);
-    elsewhere nothing changes. A controller already gone when this runs stops the job at once."""
+    """In a job's process, after stop_on_ctrl_c: SIGTERM (taken for Ctrl-C) when the process the command
+    watches for this job ends: its submitit controller, or the shell that runs the controller when the
+    launcher has `setup` lines (SUBMITIT_LOCAL_JOB_ID names it either way). Killed on its own (SIGKILL,
+    the out-of-memory killer), it forwards no signal, and the job would run on unwatched while the
+    command says it ended without a result. One already gone when this runs ends the job at once,
+    having written nothing (exit 130, as a Ctrl-C pressed while it started). Where the kernel cannot
+    watch a process (os.pidfd_open: Linux 5.3 and later) nothing changes."""
+    watched = os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
+    if not watched.isdigit() or not hasattr(os, "pidfd_open"):
+        return
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # no prctl: not Linux
+        handle = os.pidfd_open(int(watched))
+    except ProcessLookupError:
+        raise SystemExit(130) from None
+    except OSError as error:  # no pidfd in this kernel, or not allowed
+        log.warning(f"this job will not stop if its submitit controller is killed: {error}")
         return
-    controller = os.getppid()
-    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        return
-    started_by = os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")  # the controller's process id (none with a setup shell)
-    if os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") or not started_by.isdigit():
-        return
-    if controller != int(started_by):  # it died before the request: this process was handed to another parent
-        signal.raise_signal(signal.SIGTERM)
+    if not os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") and os.getppid() != int(watched):
+        os.close(handle)  # the controller, this process's parent, is gone and its number taken by another
+        raise SystemExit(130)
+    threading.Thread(target=_stop_when_ended, args=(handle,), name="controller-watch", daemon=True).start()
+
+
+def _stop_when_ended(handle: int) -> None:
+    """Wait until the process behind the pidfd `handle` has ended, then send this process SIGTERM."""
+    watch = select.poll()
+    watch.register(handle, select.POLLIN)
+    while not watch.poll():
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _ctrl_c(signum: int, frame: Any) -> None:

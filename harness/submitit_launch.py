@@ -93,20 +93,23 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     as the command's end counts them: harness.run.count_records), that the finished jobs are merged, or
     a merge write the OS refused, or the merge's warning where it failed otherwise (a record it cannot
     read: callbacks.finish_once), and, last, the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was
-    refused (as any refused write). A finished job's refused write (harness.write_failure.JobStopped) wins, as
-    everywhere (callbacks.write_wins): its own line names all that, exit WRITE_FAILED. Ctrl-C in that merge ends in the command's interrupted line, which
+    refused (as any refused write). A finished job's refused write (its task's, harness.write_failure.JobStopped, or
+    Hydra's .hydra/ write outside the job: finished_ends) wins, as everywhere (callbacks.write_wins): the first in
+    job order, its own line naming all that and the other refused writes, exit WRITE_FAILED. Ctrl-C in that merge ends in the command's interrupted line, which
     names the jobs that did not finish too."""
     from harness import callbacks
     from harness.run import count_records, recorded_runs_said
-    from harness.write_failure import WRITE_FAILED, stop_with
+    from harness.write_failure import WRITE_FAILED, line_for, stop_with
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    then = resume_command(sweep_dir)
+    ends = finished_ends(waited)
+    writes = {i: line for i, error, _ in ends if (line := line_for(error, sweep_dir, then)) is not None}
     problems = dict(waited.unfinished)
-    for i, (outcome, value) in waited.finished.items():
-        if outcome != "success":
-            problems[i] = f"failed ({str(value).strip().splitlines()[-1] if str(value).strip() else 'no trace'})"
+    for i, error, outside in ends:
+        if outside:  # its trace: said by its last line, or as a refused write whose line wins
+            problems[i] = "its write was refused" if i in writes else f"failed ({_last_line(str(error))})"
     if not problems:
         return [waited.finished[i][1] for i in range(len(names))]
-    raised, outside = tasks_raised(waited), raised_outside(waited)
-    sweep_dir = Path(str(config.hydra.sweep.dir))
     listed = unfinished_listed(problems, names, first)
     try:
         unmerged = callbacks.finish_once(config, hold_write_failure=True)
@@ -122,32 +125,37 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     runs = recorded_runs_said(sweep_dir, failed, uncounted)
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
     did_not_finish = f"{len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}"
-    writes, others = callbacks.refused_writes([*raised, *outside], sweep_dir, resume_command(sweep_dir))
-    others = [error for error in others if not any(error is said for said in outside)]  # 'failed (...)' above
+    others = [error for i, error, outside in ends if not outside and i not in writes]
     said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
-    if writes:  # a refused write wins, its line naming the rest (also its failed runs: also_said)
-        stop_with(writes[0], [did_not_finish, *said, f"logs in {sweep_dir / '.submitit'}", merged])
+    if writes:  # the first refused write in job order wins, its line naming the rest (also its failed runs: also_said)
+        first_write, *other_writes = (writes[i] for i in sorted(writes))
+        stop_with(first_write, [did_not_finish, *map(callbacks.another_write_said, other_writes), *said,
+                                f"logs in {sweep_dir / '.submitit'}", merged])
     sys.stderr.write(f"error: {did_not_finish}; {''.join(f'{part}; ' for part in said)}"
                      f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
-                     f"finish the sweep with: {resume_command(sweep_dir)}\n")
+                     f"finish the sweep with: {then}\n")
     write_refused = any(callbacks.held_write(step) for step in held)
     raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
 
 
-def raised_outside(waited: Waited) -> list[BaseException]:
-    """The finished jobs that raised outside Hydra's job (submitit's outcome "error": a refused write of Hydra's
-    .hydra/ files, a crash before the job ran), in job order, each as submitit's FailedJobError of its trace, the
-    form in which a refused write is found in it (harness.write_failure.line_for), as local_launcher.job_return
-    hands it on when every job finished."""
+def _last_line(trace: str) -> str:
+    return trace.strip().splitlines()[-1] if trace.strip() else "no trace"
+
+
+def finished_ends(waited: Waited) -> list[tuple[int, BaseException, bool]]:
+    """The finished jobs that raised, in job order: (index, exception, whether outside Hydra's job). Inside: submitit
+    says the job succeeded, its result Hydra's JobReturn, FAILED, holding the exception (a bug, a worker's refusal:
+    harness.precheck.JobRefused, or its refused write: harness.write_failure.JobStopped; callbacks.job_error).
+    Outside (submitit's outcome "error": a refused write of Hydra's .hydra/ files, a crash before the job ran):
+    submitit's FailedJobError of its trace, the form in which write_failure.line_for finds a refused write, as
+    local_launcher.job_return hands it on when every job finished."""
     from submitit.core.utils import FailedJobError
-    return [FailedJobError(str(value)) for _, (outcome, value) in sorted(waited.finished.items())
-            if outcome != "success"]
 
-
-def tasks_raised(waited: Waited) -> list[BaseException]:
-    """The exceptions of the finished jobs whose task raised, in job order: submitit says such a job
-    succeeded, its result Hydra's JobReturn, FAILED, holding the exception (a bug, a worker's refusal:
-    harness.precheck.JobRefused, or its refused write: harness.write_failure.JobStopped): callbacks.job_error."""
     from harness.callbacks import job_error
-    return [error for _, (outcome, value) in sorted(waited.finished.items())
-            if outcome == "success" and (error := job_error(value)) is not None]
+    ends: list[tuple[int, BaseException, bool]] = []
+    for i, (outcome, value) in sorted(waited.finished.items()):
+        if outcome != "success":
+            ends.append((i, FailedJobError(str(value)), True))
+        elif (error := job_error(value)) is not None:
+            ends.append((i, error, False))
+    return ends

@@ -5,6 +5,7 @@ and in a launcher's workers alike); the single run's Ctrl-C after its runs is pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -172,28 +173,69 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
         f"with the same command and resume=true hydra.sweep.dir={sweep}\n"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
-@pytest.mark.parametrize("controller", ["alive", "gone before the request"])
-def test_a_job_asks_for_sigterm_at_its_controllers_death_or_stops_if_it_is_already_gone(
-        tmp_path: Path, controller: str) -> None:
-    """stop_with_controller in a job's process: the kernel is asked for SIGTERM at the parent's death (read back
-    with PR_GET_PDEATHSIG); a job whose controller (SUBMITIT_LOCAL_JOB_ID) is no longer its parent stops at once,
-    as on Ctrl-C (stop_on_ctrl_c's KeyboardInterrupt)."""
-    code = ("import ctypes, os, signal\n"
-            "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
-            "stop_on_ctrl_c()\n"
-            "try:\n"
-            "    stop_with_controller()\n"
-            "except KeyboardInterrupt:\n"
-            "    print('stopped')\n"
-            "asked = ctypes.c_int(0)\n"
-            "ctypes.CDLL(None).prctl(2, ctypes.byref(asked), 0, 0, 0)\n"
-            "print(signal.Signals(asked.value).name)\n")
-    parent = os.getpid() if controller == "alive" else 1
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "SUBMITIT_LOCAL_JOB_ID": str(parent), "SUBMITIT_LOCAL_WITH_SHELL": ""})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == (["SIGTERM"] if controller == "alive" else ["stopped", "SIGTERM"])
+JOB = ("import time\n"
+       "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
+       "stop_on_ctrl_c()\n"
+       "stop_with_controller()\n"
+       "print('watching', flush=True)\n"
+       "try:\n"
+       "    time.sleep(60)\n"
+       "except KeyboardInterrupt:\n"
+       "    print('stopped', flush=True)\n")
+
+
+CONTROLLER = ("import os, subprocess, sys\n"  # as submitit's: SUBMITIT_LOCAL_JOB_ID is its shell's number, or its own
+              "shell = os.environ.get('SUBMITIT_LOCAL_WITH_SHELL')\n"
+              "os.environ['SUBMITIT_LOCAL_JOB_ID'] = str(os.getppid() if shell else os.getpid())\n"
+              f"subprocess.run([sys.executable, '-c', {JOB!r}])\n")
+
+
+def _job(watched: int, shell: bool) -> subprocess.Popen:
+    """A stand-in for a submitit_local job's process, started by this test, whose controller (or setup shell) is said
+    to be process `watched`."""
+    env = {**os.environ, "SUBMITIT_LOCAL_JOB_ID": str(watched), "SUBMITIT_LOCAL_WITH_SHELL": "1" if shell else ""}
+    return subprocess.Popen([sys.executable, "-c", JOB], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
+@pytest.mark.parametrize("shell", [False, True])
+def test_a_job_stops_as_on_ctrl_c_when_the_process_the_command_watches_is_killed(shell: bool) -> None:
+    """stop_with_controller: the job goes on while the process the command watches lives (SUBMITIT_LOCAL_JOB_ID: its
+    controller, or with launcher `setup` lines the shell that runs the controller, which then lives on), and stops
+    as on Ctrl-C once that process is killed (SIGKILL: it forwards nothing)."""
+    import shlex
+    controller = [sys.executable, "-c", CONTROLLER]
+    started = ["sh", "-c", "true && " + shlex.join(controller)] if shell else controller
+    watched = subprocess.Popen(started, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "SUBMITIT_LOCAL_WITH_SHELL": "1" if shell else ""},
+                               start_new_session=True)
+    try:
+        assert watched.stdout.readline() == "watching\n", watched.stderr.read() if watched.poll() else ""
+        watched.kill()  # the job's output pipe stays open until the job (and a shell's controller) ends
+        out = watched.stdout.read()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(watched.pid, signal.SIGKILL)
+        watched.wait()
+    assert out == "stopped\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
+@pytest.mark.parametrize("controller", ["gone", "its number taken by another process"])
+def test_a_job_whose_controller_is_gone_when_it_starts_ends_having_written_nothing(controller: str) -> None:
+    """The controller already gone as the job starts (its number free, or reused by a process that is not the job's
+    parent): exit 130 before the job runs, as a Ctrl-C pressed while it started."""
+    other = subprocess.Popen(["sleep", "60"])
+    if controller == "gone":
+        other.kill()
+        other.wait()
+    job = _job(other.pid, shell=False)
+    try:
+        out, err = job.communicate(timeout=60)
+    finally:
+        other.kill()
+    assert (job.returncode, out) == (130, "") and "Traceback" not in err, err
 
 
 def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interrupted_line(

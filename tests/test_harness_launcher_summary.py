@@ -20,10 +20,10 @@ WRITE_LINE = ("error: could not write records/x.json in S/0: No space left on de
 
 
 def _early_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-               job_0_end: BaseException | str) -> tuple[int, str]:
-    """The exit status and stderr of a SLURM sweep of two jobs: job 0 finished, its task raised `job_0_end`
-    (or, given as text, it raised outside Hydra's job: submitit's outcome "error" with that trace);
-    job 1 stopped at its time limit. The merge and the count find no records."""
+               *ends: BaseException | str) -> tuple[int, str]:
+    """The exit status and stderr of a SLURM sweep of len(ends) + 1 jobs: job i < len(ends) finished, its task
+    raised ends[i] (or, given as text, it raised outside Hydra's job: submitit's outcome "error" with that trace);
+    the last job stopped at its time limit. The merge and the count find no records."""
     import pandas as pd
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import OmegaConf
@@ -37,10 +37,10 @@ def _early_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     monkeypatch.setattr(harness.sweep_merge, "sweep_runs", lambda folder: pd.DataFrame([]))
     monkeypatch.setattr(callbacks, "_ARMED", [config])
     monkeypatch.setattr(sys, "argv", ["harness"])
-    ended = ("error", job_0_end) if isinstance(job_0_end, str) else (
-        "success", JobReturn(status=JobStatus.FAILED, _return_value=job_0_end))
-    waited = slurm_jobs.Waited(finished={0: ended}, unfinished={1: "TIMEOUT"})
-    jobs = [SimpleNamespace(job_id="7_0"), SimpleNamespace(job_id="7_1")]
+    finished = {i: ("error", end) if isinstance(end, str) else (
+        "success", JobReturn(status=JobStatus.FAILED, _return_value=end)) for i, end in enumerate(ends)}
+    waited = slurm_jobs.Waited(finished=finished, unfinished={len(ends): "TIMEOUT"})
+    jobs = [SimpleNamespace(job_id=f"7_{i}") for i in range(len(ends) + 1)]
     with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
         CleanEndSlurmLauncher._returns(SimpleNamespace(config=config), waited, jobs, 0)
     return stop.value.code, capsys.readouterr().err
@@ -94,10 +94,36 @@ def test_a_finished_jobs_refused_hydra_write_wins_with_exit_4(tmp_path, monkeypa
     last = err.strip().splitlines()[-1]
     assert code == WRITE_FAILED, err
     assert last.startswith(f"error: could not write a job's .hydra/hydra.yaml in {tmp_path}: No space left on "
-                           "device (ENOSPC); 2 of 2 jobs of the sweep did not finish: "), last
-    assert "job 1 (SLURM 7_1) TIMEOUT" in last
+                           "device (ENOSPC); 2 of 2 jobs of the sweep did not finish: job 0 (SLURM 7_0) its write "
+                           "was refused, job 1 (SLURM 7_1) TIMEOUT; logs in "), last
+    assert last.count("No space left") == 1
     assert last.endswith(f"free space, then python -m harness resume=true hydra.sweep.dir={tmp_path}")
     assert "Traceback" not in err
+
+
+def test_the_first_refused_write_in_job_order_wins_and_names_the_others(tmp_path, monkeypatch, capsys):
+    """Job 0's Hydra write refused outside its job, job 1's task's write refused (JobStopped), job 2 unfinished: job
+    0's line wins (job order, whatever the kind), and job 1's write is named, not dropped."""
+    from harness.write_failure import WRITE_FAILED, JobStopped
+    code, err = _early_end(tmp_path, monkeypatch, capsys, HYDRA_WRITE_TRACE, JobStopped(WRITE_LINE))
+    last = err.strip().splitlines()[-1]
+    assert code == WRITE_FAILED, err
+    assert last.startswith(f"error: could not write a job's .hydra/hydra.yaml in {tmp_path}: No space left on device "
+                           "(ENOSPC); 2 of 3 jobs of the sweep did not finish: job 0 (SLURM 7_0) its write was refused, "
+                           "job 2 (SLURM 7_2) TIMEOUT; another job's write was refused (could not write records/x.json in "
+                           "S/0: No space left on device (ENOSPC)); logs in "), last
+
+
+def test_a_second_refused_task_write_is_named(tmp_path, monkeypatch, capsys):
+    """Two finished jobs' tasks' writes refused (JobStopped) beside an unfinished job: the first's line wins and names
+    the second's."""
+    from harness.write_failure import WRITE_FAILED, JobStopped
+    second = WRITE_LINE.replace("S/0", "S/1")
+    code, err = _early_end(tmp_path, monkeypatch, capsys, JobStopped(WRITE_LINE), JobStopped(second))
+    last = err.strip().splitlines()[-1]
+    assert code == WRITE_FAILED, err
+    assert last.startswith("error: could not write records/x.json in S/0: No space left on device (ENOSPC); ")
+    assert "another job's write was refused (could not write records/x.json in S/1" in last, last
 
 
 def test_a_finished_jobs_other_failure_outside_hydras_job_stays_failed_exit_1(tmp_path, monkeypatch, capsys):
