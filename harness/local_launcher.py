@@ -112,9 +112,10 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
         does its controller's end (stop_with_controller)."""
         stop_on_ctrl_c()
         stop_with_controller()
-        result = super().__call__(*args, **kwargs)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the job has ended: submitit now saves its result
-        return result
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:  # the job has ended, or raised outside Hydra's job: submitit now saves its result or trace
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
@@ -217,8 +218,9 @@ def stop_with_controller() -> None:
     except OSError as error:  # no pidfd in this kernel, or not allowed
         log.warning(f"this job will not stop if its submitit controller is killed: {error}")
         return
-    if not os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") and os.getppid() != int(watched):
-        os.close(handle)  # the controller, this process's parent, is gone and its number taken by another
+    ended = select.select([handle], [], [], 0)[0]  # dead, not yet reaped by the command
+    if ended or (not os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") and os.getppid() != int(watched)):
+        os.close(handle)  # or the controller, this process's parent, is gone and its number taken by another
         raise SystemExit(130)
     threading.Thread(target=_stop_when_ended, args=(handle,), name="controller-watch", daemon=True).start()
 
