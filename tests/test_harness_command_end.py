@@ -131,7 +131,7 @@ def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_ot
     import shlex
     sweep = tmp_path / "sweep"
     args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
-    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="20")
+    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="8")
     _until_seed_0_recorded(process, sweep)
     pid, job_id = _job_process(sweep, "0")
     os.kill(pid, signal.SIGKILL)
@@ -156,7 +156,7 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
     says the job ended without a result, nothing of it is still running or writing."""
     sweep = tmp_path / "sweep"
     args = [*SWEEP, "hydra/launcher=submitit_local", f"hydra.sweep.dir={sweep}"]
-    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="15")
+    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_SLOW_S="8")
     _until_seed_0_recorded(process, sweep)
     pid, job_id = _job_process(sweep, "0")
     os.kill(int(job_id), signal.SIGKILL)  # a submitit_local job's id is its controller's process id
