@@ -187,14 +187,16 @@ def say_held(sweep_dir: Path, error: BaseException | None = None, beside: Sequen
     write_wins(f"error: {'; '.join(held)}", [error, *beside])
 
 
-def write_wins(line: str, others: list[BaseException | None], other_writes: Sequence[str] = ()) -> NoReturn:
+def write_wins(line: str, others: list[BaseException | None], other_writes: Sequence[str] = (), *,
+               first: Sequence[str] = (), last: Sequence[str] = ()) -> NoReturn:
     """A refused write's `line` ends the command, exit WRITE_FAILED (4), over the other jobs' refused writes
     (`other_writes`, their own lines: another_write_said) and the jobs' refusals and real errors in `others`, which
-    it names (job_error_said: an error's traceback first). The one rule of a held write (say_held) and of a
-    job's (harness.__main__.failed_writes_in_one_line)."""
+    it names (job_error_said: an error's traceback first), between what the caller says `first` and `last`. The
+    one rule of a held write (say_held), of a job's (harness.__main__.failed_writes_in_one_line) and of a finished
+    job's in a submitit sweep's early end (harness.submitit_launch.returns)."""
     from harness.write_failure import stop_with
-    stop_with(line, [*map(another_write_said, other_writes),
-                     *(said for other in others for said in job_error_said(other))])
+    stop_with(line, [*first, *map(another_write_said, other_writes),
+                     *(said for other in others for said in job_error_said(other)), *last])
 
 
 def another_write_said(line: str) -> str:

@@ -95,11 +95,11 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     read: callbacks.finish_once), and, last, the command that finishes the sweep; exit UNFINISHED, or WRITE_FAILED when that write was
     refused (as any refused write). A finished job's refused write (its task's, harness.write_failure.JobStopped, or
     Hydra's .hydra/ write outside the job: finished_ends) wins, as everywhere (callbacks.write_wins): the first in
-    job order, its own line naming all that and the other refused writes, exit WRITE_FAILED. Ctrl-C in that merge ends in the command's interrupted line, which
-    names the jobs that did not finish too."""
+    job order, its own line naming all that and the other refused writes, exit WRITE_FAILED. Ctrl-C in that merge
+    ends in the command's interrupted line, which names the jobs that did not finish too."""
     from harness import callbacks
     from harness.run import count_records, recorded_runs_said
-    from harness.write_failure import WRITE_FAILED, line_for, stop_with
+    from harness.write_failure import WRITE_FAILED, line_for
     sweep_dir = Path(str(config.hydra.sweep.dir))
     then = resume_command(sweep_dir)
     ends = finished_ends(waited)
@@ -107,7 +107,9 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     problems = dict(waited.unfinished)
     for i, error, outside in ends:
         if outside:  # its trace: said by its last line, or as a refused write whose line wins
-            problems[i] = "its write was refused" if i in writes else f"failed ({_last_line(str(error))})"
+            trace = str(error).strip()
+            problems[i] = "its write was refused" if i in writes else \
+                f"failed ({trace.splitlines()[-1] if trace else 'no trace'})"
     if not problems:
         return [waited.finished[i][1] for i in range(len(names))]
     listed = unfinished_listed(problems, names, first)
@@ -126,20 +128,16 @@ def returns(config: DictConfig, waited: Waited, names: Sequence[str], first: int
     merged = "; ".join(held) or unmerged or f"the finished jobs are merged in {sweep_dir / 'runs.csv'}"
     did_not_finish = f"{len(problems)} of {len(names)} jobs of the sweep did not finish: {listed}"
     others = [error for i, error, outside in ends if not outside and i not in writes]
-    said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
     if writes:  # the first refused write in job order wins, its line naming the rest (also its failed runs: also_said)
         first_write, *other_writes = (writes[i] for i in sorted(writes))
-        stop_with(first_write, [did_not_finish, *map(callbacks.another_write_said, other_writes), *said,
-                                f"logs in {sweep_dir / '.submitit'}", merged])
+        callbacks.write_wins(first_write, others, other_writes, first=[did_not_finish],
+                             last=[f"logs in {sweep_dir / '.submitit'}", merged])
+    said = [part for error in others for part in callbacks.job_error_said(error)]  # a traceback printed first
     sys.stderr.write(f"error: {did_not_finish}; {''.join(f'{part}; ' for part in said)}"
                      f"{''.join(f'{run}; ' for run in runs)}logs in {sweep_dir / '.submitit'}; {merged}; "
                      f"finish the sweep with: {then}\n")
     write_refused = any(callbacks.held_write(step) for step in held)
     raise SystemExit(WRITE_FAILED if write_refused else UNFINISHED)
-
-
-def _last_line(trace: str) -> str:
-    return trace.strip().splitlines()[-1] if trace.strip() else "no trace"
 
 
 def finished_ends(waited: Waited) -> list[tuple[int, BaseException, bool]]:

@@ -345,16 +345,20 @@ def test_resume_runs_a_sweep_whose_multirun_yaml_hydra_left_cut_short(tmp_path: 
     assert sorted(runs["seed"]) == [0, 1] and (runs["status"] == "ok").all()
 
 
+# A worker's trace text (submitit's FailedJobError) of Hydra's .hydra/hydra.yaml write refused: disk full.
+HYDRA_WRITE_FRAMES = ('Traceback (most recent call last):\n  File "/v/hydra/core/utils.py", line 186, in run_job\n'
+                      '    _save_config(task_cfg, "hydra.yaml", hydra_output)\n'
+                      '  File "/v/hydra/core/utils.py", line 77, in _save_config\n'
+                      '    file.write(OmegaConf.to_yaml(cfg))\n')
+HYDRA_WRITE_TRACE = HYDRA_WRITE_FRAMES + "OSError: [Errno 28] No space left on device\n"
+
+
 def test_only_a_write_is_a_write_failure() -> None:
     """An OS error that no write raised (a read, a bug raised while handling one) keeps its
     traceback; a worker's trace counts only when its last exception is raised inside Hydra's write."""
     class FailedJobError(Exception):
         pass
-    frames = ('Traceback (most recent call last):\n  File "/v/hydra/core/utils.py", line 186, in run_job\n'
-              '    _save_config(task_cfg, "hydra.yaml", hydra_output)\n'
-              '  File "/v/hydra/core/utils.py", line 77, in _save_config\n'
-              '    file.write(OmegaConf.to_yaml(cfg))\n')
-    full = frames + "OSError: [Errno 28] No space left on device\n"
+    frames, full = HYDRA_WRITE_FRAMES, HYDRA_WRITE_TRACE
     assert write_failure.line_for(FailedJobError(full), "/r/sweep", "then") == (
         "error: could not write a job's .hydra/hydra.yaml in /r/sweep: No space left on device (ENOSPC); "
         "free space, then then")

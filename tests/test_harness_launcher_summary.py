@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from test_harness_disk_full import HYDRA_WRITE_TRACE
 from tests.conftest import REPO_ROOT
 
 WRITE_LINE = ("error: could not write records/x.json in S/0: No space left on device (ENOSPC); "
@@ -77,13 +78,6 @@ def test_a_finished_jobs_refused_write_wins_with_exit_4(tmp_path, monkeypatch, c
     assert "Traceback" not in err
 
 
-HYDRA_WRITE_TRACE = ('Traceback (most recent call last):\n  File "/v/hydra/core/utils.py", line 186, in run_job\n'
-                     '    _save_config(task_cfg, "hydra.yaml", hydra_output)\n'
-                     '  File "/v/hydra/core/utils.py", line 77, in _save_config\n'
-                     '    file.write(OmegaConf.to_yaml(cfg))\n'
-                     'OSError: [Errno 28] No space left on device\n')
-
-
 def test_a_finished_jobs_refused_hydra_write_wins_with_exit_4(tmp_path, monkeypatch, capsys):
     """Job 0's Hydra write (.hydra/hydra.yaml) refused, which raises outside Hydra's job (submitit's outcome
     "error", its trace as text), beside a job that did not finish: a refused write wins, exit 4, as it does
@@ -109,9 +103,9 @@ def test_the_first_refused_write_in_job_order_wins_and_names_the_others(tmp_path
     last = err.strip().splitlines()[-1]
     assert code == WRITE_FAILED, err
     assert last.startswith(f"error: could not write a job's .hydra/hydra.yaml in {tmp_path}: No space left on device "
-                           "(ENOSPC); 2 of 3 jobs of the sweep did not finish: job 0 (SLURM 7_0) its write was refused, "
-                           "job 2 (SLURM 7_2) TIMEOUT; another job's write was refused (could not write records/x.json in "
-                           "S/0: No space left on device (ENOSPC)); logs in "), last
+                           "(ENOSPC); 2 of 3 jobs of the sweep did not finish: job 0 (SLURM 7_0) its write was "
+                           "refused, job 2 (SLURM 7_2) TIMEOUT; another job's write was refused (could not write "
+                           "records/x.json in S/0: No space left on device (ENOSPC)); logs in "), last
 
 
 def test_a_second_refused_task_write_is_named(tmp_path, monkeypatch, capsys):
