@@ -41,6 +41,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from hydra.core.config_store import ConfigStore
@@ -202,33 +203,55 @@ def stop_on_ctrl_c() -> None:
 
 def stop_with_controller() -> None:
     """In a job's process, after stop_on_ctrl_c: SIGTERM (taken for Ctrl-C) when the process the command
-    watches for this job ends: its submitit controller, or the shell that runs the controller when the
-    launcher has `setup` lines (SUBMITIT_LOCAL_JOB_ID names it either way). Killed on its own (SIGKILL,
-    the out-of-memory killer), it forwards no signal, and the job would run on unwatched while the
-    command says it ended without a result. One already gone when this runs ends the job at once,
-    having written nothing (exit 130, as a Ctrl-C pressed while it started). Where the kernel cannot
-    watch a process (os.pidfd_open: Linux 5.3 and later) nothing changes."""
+    watches for this job ends, or the job's controller (its parent) does. Without `setup` lines they are
+    one process; with them submitit runs the controller through /bin/sh, whose number SUBMITIT_LOCAL_JOB_ID
+    names, unless that shell execs the controller (bash does, for the last command of `setup && python`),
+    when it names the command itself. Killed on its own (SIGKILL, the out-of-memory killer), a controller
+    or shell forwards no signal, and the job would run on unwatched while the command says it ended
+    without a result. One already gone when this runs ends the job at once, having written nothing (exit
+    130, as a Ctrl-C pressed while it started). Where the kernel cannot watch a process (os.pidfd_open:
+    Linux 5.3 and later) nothing changes."""
     watched = os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")
     if not watched.isdigit() or not hasattr(os, "pidfd_open"):
         return
+    controller = os.getppid()
+    handles: list[int] = []
     try:
-        handle = os.pidfd_open(int(watched))
+        for number in dict.fromkeys((int(watched), controller)):
+            handles.append(os.pidfd_open(number))
     except ProcessLookupError:
+        _close(handles)
         raise SystemExit(130) from None
     except OSError as error:  # no pidfd in this kernel, or not allowed
+        _close(handles)
         log.warning(f"this job will not stop if its submitit controller is killed: {error}")
         return
-    ended = select.select([handle], [], [], 0)[0]  # dead, not yet reaped by the command
-    if ended or (not os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") and os.getppid() != int(watched)):
-        os.close(handle)  # or the controller, this process's parent, is gone and its number taken by another
+    started_it = _parent_of(controller) if os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") else controller
+    if select.select(handles, [], [], 0)[0] or os.getppid() != controller or started_it != int(watched):
+        _close(handles)  # dead, not yet reaped; or the controller gone and this process, or the number, taken over
         raise SystemExit(130)
-    threading.Thread(target=_stop_when_ended, args=(handle,), name="controller-watch", daemon=True).start()
+    threading.Thread(target=_stop_when_ended, args=(handles,), name="controller-watch", daemon=True).start()
 
 
-def _stop_when_ended(handle: int) -> None:
-    """Wait until the process behind the pidfd `handle` has ended, then send this process SIGTERM."""
+def _parent_of(number: int) -> int | None:
+    """The parent process number of process `number` (Linux's /proc), None when it has ended."""
+    try:
+        stat = Path(f"/proc/{number}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[1])  # after the name: state, then parent
+
+
+def _close(handles: list[int]) -> None:
+    for handle in handles:
+        os.close(handle)
+
+
+def _stop_when_ended(handles: list[int]) -> None:
+    """Wait until a process behind one of the pidfd `handles` has ended, then send this process SIGTERM."""
     watch = select.poll()
-    watch.register(handle, select.POLLIN)
+    for handle in handles:
+        watch.register(handle, select.POLLIN)
     while not watch.poll():
         pass
     os.kill(os.getpid(), signal.SIGTERM)

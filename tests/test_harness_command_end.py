@@ -172,11 +172,11 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
         f"with the same command and resume=true hydra.sweep.dir={sweep}\n"]
 
 
-JOB = ("import time\n"
+JOB = ("import os, time\n"
        "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
        "stop_on_ctrl_c()\n"
        "stop_with_controller()\n"
-       "print('watching', flush=True)\n"
+       "print('watching', os.getppid(), flush=True)\n"
        "try:\n"
        "    time.sleep(60)\n"
        "except KeyboardInterrupt:\n"
@@ -197,22 +197,33 @@ def _job(watched: int, shell: bool) -> subprocess.Popen:
                             env=env)
 
 
+# how submitit starts the controller (`setup` lines: through /bin/sh, which dash runs as its child and bash execs),
+# and which process is killed; the shell's forms are spelled out so that both are tested whatever /bin/sh is here
+STARTS = {"directly": "{}", "by a shell that runs it": "true && {}; exit $?", "by a shell that execs it": "true && exec {}"}
+
+
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
-@pytest.mark.parametrize("shell", [False, True])
-def test_a_job_stops_as_on_ctrl_c_when_the_process_the_command_watches_is_killed(shell: bool) -> None:
-    """stop_with_controller: the job goes on while the process the command watches lives (SUBMITIT_LOCAL_JOB_ID: its
-    controller, or with launcher `setup` lines the shell that runs the controller, which then lives on), and stops
-    as on Ctrl-C once that process is killed (SIGKILL: it forwards nothing)."""
+@pytest.mark.parametrize(("start", "killed"), [("directly", "controller"), ("by a shell that runs it", "shell"),
+                                               ("by a shell that runs it", "controller"),
+                                               ("by a shell that execs it", "controller")])
+def test_a_job_stops_as_on_ctrl_c_when_its_controller_or_setup_shell_is_killed(start: str, killed: str) -> None:
+    """stop_with_controller: the job goes on while its controller and the process the command watches live
+    (SUBMITIT_LOCAL_JOB_ID: its controller; with launcher `setup` lines the shell that runs the controller, or the
+    command itself when that shell execs it), and stops as on Ctrl-C once the one killed (SIGKILL: it forwards
+    nothing) ends."""
     import shlex
-    controller = [sys.executable, "-c", CONTROLLER]
-    started = ["sh", "-c", "true && " + shlex.join(controller)] if shell else controller
+    controller = shlex.join([sys.executable, "-c", CONTROLLER])
+    started = ["sh", "-c", STARTS[start].format(controller)] if start != "directly" else shlex.split(controller)
     watched = subprocess.Popen(started, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "SUBMITIT_LOCAL_WITH_SHELL": "1" if shell else ""},
+                               env={**os.environ, "SUBMITIT_LOCAL_WITH_SHELL": "1" if start != "directly" else ""},
                                start_new_session=True)
     try:
-        assert watched.stdout.readline() == "watching\n", watched.stderr.read() if watched.poll() else ""
-        watched.kill()  # the job's output pipe stays open until the job (and a shell's controller) ends
-        out = watched.stdout.read()
+        line = watched.stdout.readline()
+        assert line.startswith("watching "), watched.stderr.read() if watched.poll() else line
+        its_controller = int(line.split()[1])
+        assert (its_controller == watched.pid) == (start != "by a shell that runs it")
+        os.kill(watched.pid if killed == "shell" else its_controller, signal.SIGKILL)
+        out = watched.stdout.read()  # the job's output pipe stays open until the job (and the controller) ends
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(watched.pid, signal.SIGKILL)
