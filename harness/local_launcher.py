@@ -91,7 +91,7 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
         log.info(f"Submitit 'local' sweep output dir : {self.config.hydra.sweep.dir}")
         job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
         sweep_dir = submitit_launch.make_sweep_dir(self.config)
-        executor = submitit_launch.executor("local", dict(self.params))
+        executor = submitit_launch.executor("local", shell_keeps_the_controller(dict(self.params)))
         jobs: list[Any] = []
         waited = submitit_launch.Waited()
         try:
@@ -146,6 +146,20 @@ def job_return(job: Any) -> JobReturn:
 def job_names(jobs: list[Any]) -> list[str]:
     """Each job as the command's line names it: by its submitit id (its files are SWEEP_DIR/.submitit/ID/)."""
     return [f"submitit job {job.job_id}" for job in jobs]
+
+
+# An EXIT trap keeps a shell (bash, dash) from exec'ing the last command of `setup && python ...`.
+KEEP_SHELL = "trap : EXIT"
+
+
+def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
+    """The launcher's params, its `setup` lines (if any) led by KEEP_SHELL. submitit runs them and the
+    controller through /bin/sh, and the controller takes that shell's number for its job's id; a shell
+    that execs the controller (bash does) leaves it the command's number instead, and every job then
+    looks for its files under that id and ends without a result."""
+    if params.get("setup"):
+        params["setup"] = [KEEP_SHELL, *params["setup"]]
+    return params
 
 
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:

@@ -214,7 +214,8 @@ def _claim_job_folder(folders: dict[str, int], cfg: DictConfig, num: int) -> Non
 
 def _check_launcher(cfg: DictConfig, multirun: bool) -> None:
     """A launcher starts the jobs of a sweep: without -m Hydra runs the one job here and ignores it.
-    A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder)."""
+    A SLURM launcher needs SLURM's commands here (submitit would fail after creating the sweep folder), and
+    a launcher's `setup` lines must be text (submitit joins them into a shell command)."""
     import shutil
 
     from .run import IN_PROCESS_LAUNCHER
@@ -226,6 +227,10 @@ def _check_launcher(cfg: DictConfig, multirun: bool) -> None:
     if target.endswith("SlurmLauncher") and shutil.which("srun") is None:
         raise BadInput(f"hydra/launcher={choice} needs SLURM (no srun on PATH); submit from the cluster's login "
                        f"node, or try the sweep here with hydra/launcher=submitit_local")
+    setup = OmegaConf.select(cfg, "hydra.launcher.setup")
+    if setup is not None and (not OmegaConf.is_list(setup) or not all(isinstance(line, str) for line in setup)):
+        raise BadInput(f"hydra.launcher.setup must be a list of shell lines, got {setup}; quote each line, as in "
+                       """'+hydra.launcher.setup=["module load cuda"]'""")
 
 
 def _job_part(cfg: DictConfig) -> DictConfig:

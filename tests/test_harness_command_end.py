@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -170,6 +171,21 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
     assert [log.read_text() for log in sweep.glob(f".submitit/{job_id}/*_log.err")] == [
         f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / '0'}; finish "
         f"with the same command and resume=true hydra.sweep.dir={sweep}\n"]
+
+
+def test_a_submitit_local_sweep_with_setup_lines_finishes_where_the_shell_execs_the_controller(
+        tmp_path: Path, data_root: Path) -> None:
+    """Launcher `setup` lines run the controller through the shell, which bash (/bin/sh on some systems) execs for
+    the last command of `setup && python ...`: submitit's controller then took the command's process number for its
+    job's id, and every job, looking for its files under that id, ended without a result (exit 1, "killed, e.g. out
+    of memory"). The launcher's lines keep the shell (local_launcher.KEEP_SHELL)."""
+    sweep = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=submitit_local", """+hydra.launcher.setup=["echo set up"]""",
+            f"hydra.sweep.dir={sweep}"]
+    code, lines, everything = ended(command(args, tmp_path, data_root, MLP_BENCH_TEST_SH=shutil.which("bash")))
+    assert (code, lines) == (0, []), everything[-3000:]
+    assert len(pd.read_csv(sweep / "runs.csv")) == 4
+    assert everything.count("set up\n") == 2  # each job's shell ran the lines (on the command's output)
 
 
 JOB = ("import os, time\n"

@@ -131,6 +131,17 @@ def test_slurm_sweep_without_slurm_is_refused_before_any_work(tmp_path: Path, mo
     assert not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.parametrize("setup", ["[true]", "module load cuda"])
+def test_setup_lines_that_are_not_text_are_refused_before_any_work(tmp_path: Path, setup: str) -> None:
+    """Unquoted `true` is YAML's boolean, and a line outside a list is not a list of lines: one line naming
+    the setting and how to quote it, instead of submitit's TypeError traceback once the sweep folder exists."""
+    from harness.precheck import BadInput, check
+    with pytest.raises(BadInput, match=r"^hydra.launcher.setup must be a list of shell lines, got .*quote each "):
+        check(["-m", "hydra/launcher=submitit_local", f"+hydra.launcher.setup={setup}", "+experiment=titanic_sgd",
+               "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    assert not (tmp_path / "sweep").exists()
+
+
 def fake_squeue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: str) -> None:
     """An `squeue` on PATH that prints `lines` (as `squeue -h -r --states=all -o '%i|%T|%r'` would)."""
     bin_dir = tmp_path / "bin"

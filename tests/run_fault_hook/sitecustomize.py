@@ -17,7 +17,9 @@ the command and in a launcher's worker processes alike (they inherit the environ
   one of these learning rates raises RuntimeError before its runs, as a bug would (a job's real error, not a failed
   run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
-  (harness.records.read_record) fails with EIO, as a bad disk sector would.
+  (harness.records.read_record) fails with EIO, as a bad disk sector would;
+- MLP_BENCH_TEST_SH=PATH: submitit_local starts a controller under launcher `setup` lines with the
+  shell PATH instead of /bin/sh (bash, say, where /bin/sh is dash).
 
 Each patch is applied when its module is first imported, so the command starts as fast as without."""
 
@@ -141,5 +143,21 @@ if _crash_at:
                 raise RuntimeError(f"job crashed at learning rate {cfg.model.learning_rate}")
             return real(cfg, *args, **kwargs)
         module.run_config = run_config
+
+_sh = os.environ.get("MLP_BENCH_TEST_SH")
+if _sh:
+    @_patch("submitit.local.local")
+    def _shell(module):
+        import subprocess
+
+        class _Subprocess:
+            def __getattr__(self, name):
+                return getattr(subprocess, name)
+
+            @staticmethod
+            def Popen(command, *args, shell=False, **kwargs):
+                return subprocess.Popen(command, *args, shell=shell, **({"executable": _sh} if shell else {}),
+                                        **kwargs)
+        module.subprocess = _Subprocess()
 
 sys.meta_path.insert(0, _PatchAfterImport())
