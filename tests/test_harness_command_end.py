@@ -192,8 +192,8 @@ JOB = ("import os, time\n"
        "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
        "stop_on_ctrl_c()\n"
        "stop_with_controller()\n"
-       "print('watching', os.getppid(), flush=True)\n"
-       "try:\n"
+       "try:\n"  # the stop may come as soon as the line is out
+       "    print('watching', os.getppid(), flush=True)\n"
        "    time.sleep(60)\n"
        "except KeyboardInterrupt:\n"
        "    print('stopped', flush=True)\n")
@@ -244,7 +244,7 @@ def test_a_job_stops_as_on_ctrl_c_when_its_controller_or_setup_shell_is_killed(s
         with contextlib.suppress(ProcessLookupError):
             os.killpg(watched.pid, signal.SIGKILL)
         watched.wait()
-    assert out == "stopped\n"
+    assert out == "stopped\n", watched.stderr.read()
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
