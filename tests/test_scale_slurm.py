@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from harness.records import read_records
+from test_harness_command_end import HOOK
 from test_scale_sweeps import check_merged
 
 pytestmark = pytest.mark.slurm
@@ -52,9 +53,12 @@ def command(out: Path, *overrides: str) -> list[str]:
             f"hydra.sweep.dir={out}", *SMALL, *overrides]
 
 
-def run(tmp_path: Path, data_root: Path, argv: list[str]) -> tuple[int, str, str]:
-    """Run a command in tmp_path; its exit status, stdout and stderr."""
-    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root)}
+def run(tmp_path: Path, data_root: Path, argv: list[str], **faults: str) -> tuple[int, str, str]:
+    """Run a command in tmp_path, with the faults of tests/run_fault_hook (its tasks inherit them); its exit
+    status, stdout and stderr."""
+    env = {**os.environ, "MLP_BENCH_DATA_DIR": str(data_root), **faults}
+    if faults:
+        env["PYTHONPATH"] = os.pathsep.join([str(HOOK), os.environ.get("PYTHONPATH", "")])
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     return done.returncode, done.stdout, done.stderr
 
@@ -160,11 +164,11 @@ def test_resume_after_cancel_finishes_the_sweep(cancelled: tuple[Path, int, str]
 
 
 def test_job_over_its_time_limit_ends_as_timeout(tmp_path: Path, data_root: Path) -> None:
-    """timeout_min=1 with a fit of many minutes (even on a fast machine): SLURM stops it; the command
-    says so and exits 1."""
+    """timeout_min=1 with a run of ten minutes (asleep: a fit that long would take a core from the other tests for
+    the minute and a half SLURM takes to stop it): SLURM stops it; the command says so and exits 1."""
     out = tmp_path / "sweep"
-    code, stdout, stderr = run(tmp_path, data_root, command(out, "seed=0", "epochs=5000000",
-                                                            "hydra.launcher.timeout_min=1"))
+    code, stdout, stderr = run(tmp_path, data_root, command(out, "seed=0", "hydra.launcher.timeout_min=1"),
+                               MLP_BENCH_TEST_SLOW_SEED="0", MLP_BENCH_TEST_SLOW_S="600")
     assert code == 1, stderr[-4000:]
     summary, resume = stderr.strip().splitlines()[-1].split("; finish the sweep with: ")
     assert re.fullmatch(r"error: 1 of 1 jobs of the sweep did not finish: job 0 \(SLURM \d+\) TIMEOUT; .*", summary)
