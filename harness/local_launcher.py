@@ -49,7 +49,7 @@ from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
 
-from harness import callbacks, submitit_launch
+from harness import callbacks, folder_lock, submitit_launch
 from mlp_impl import interrupts
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,13 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
         """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c), and so
-        does its controller's end (stop_with_controller)."""
+        does its controller's end (stop_with_controller). The job holds the writer lock of its submitit folder
+        while it runs: the command waits for it when the controller has ended first (wait_for)."""
         stop_on_ctrl_c()
         stop_with_controller()
         try:
-            return super().__call__(*args, **kwargs)
+            with folder_lock.hold(_job_folder(), dir_key="hydra.launcher.submitit_folder"):
+                return super().__call__(*args, **kwargs)
         finally:  # the job has ended, or raised outside Hydra's job: submitit now saves its result or trace
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
@@ -143,6 +145,12 @@ def job_return(job: Any) -> JobReturn:
         return JobReturn(status=JobStatus.FAILED, _return_value=error)
 
 
+def _job_folder() -> Path:
+    """In a job's process: submitit's folder of this job (SWEEP_DIR/.submitit/ID/), as the command names it."""
+    import submitit
+    return Path(submitit.JobEnvironment().paths.folder)
+
+
 def job_names(jobs: list[Any]) -> list[str]:
     """Each job as the command's line names it: by its submitit id (its files are SWEEP_DIR/.submitit/ID/)."""
     return [f"submitit job {job.job_id}" for job in jobs]
@@ -163,10 +171,12 @@ def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
-    """Fill `waited` until every job has ended (its controller and job processes), with its result
+    """Fill `waited` until every job has ended (its controller and job processes: a job's process whose
+    controller was killed still holds its submitit folder's lock while it ends as on Ctrl-C), with its result
     (waited.finished) or without one (no result file submitit_launch.GRACE_S later; submitit's own job.results() waits 15 s:
     waited.unfinished, said at once in a warning), whatever the order in which they end."""
     ended_at: dict[int, float] = {}
+    still_running: set[int] = set()
     while len(waited.finished) + len(waited.unfinished) < len(jobs):
         now = time.monotonic()
         for i, job in enumerate(jobs):
@@ -175,6 +185,12 @@ def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> Non
             result = submitit_launch.result_of(job)
             if result is not None:
                 waited.finished[i] = result
+            elif folder_lock.held_elsewhere(job.paths.folder):  # its controller killed, it ends as on Ctrl-C
+                ended_at.pop(i, None)
+                if i not in still_running:
+                    still_running.add(i)
+                    log.warning(f"job {first + i} ({job_names(jobs)[i]}): its controller has ended, its process "
+                                "still ends its step; waiting for it (Ctrl-C stops the wait)")
             elif now - ended_at.setdefault(i, now) >= submitit_launch.GRACE_S:
                 waited.unfinished[i] = LOST
                 log.warning(f"job {first + i} ({job_names(jobs)[i]}) {LOST}; the other jobs go on (Ctrl-C stops "
@@ -192,13 +208,18 @@ def stop_jobs(jobs: list[Any]) -> None:
             os.kill(int(job.job_id), signal.SIGTERM)
     deadline = time.monotonic() + STOP_WAIT_S
     with contextlib.suppress(KeyboardInterrupt):
-        while not all(job.done() for job in jobs):
+        while any(_running(job) for job in jobs):
             if time.monotonic() > deadline:
-                running = ", ".join(job.job_id for job in jobs if not job.done())
+                running = ", ".join(job.job_id for job in jobs if _running(job))
                 log.warning(f"jobs still running {STOP_WAIT_S} s after Ctrl-C (submitit controller processes "
                             f"{running}); resume=true refuses their folders until they end")
                 return
             time.sleep(0.05)
+
+
+def _running(job: Any) -> bool:
+    """Whether the job's controller, or its own process (which outlives a killed controller), still runs."""
+    return not job.done() or folder_lock.held_elsewhere(job.paths.folder)
 
 
 def stop_on_ctrl_c() -> None:

@@ -1,4 +1,4 @@
-"""Test-only hook, put on PYTHONPATH by tests/test_harness_command_end.py, so faults happen on demand in
+"""Test-only hook, put on PYTHONPATH by tests/test_harness_command_end.py (and the tests that import its HOOK), so faults happen on demand in
 the command and in a launcher's worker processes alike (they inherit the environment):
 
 - MLP_BENCH_TEST_FAIL_SEED=N: every run of seed N raises (a failed run);
@@ -18,6 +18,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
   run);
 - MLP_BENCH_TEST_UNREADABLE=SUFFIX: resume's reading of a record file whose path ends with SUFFIX
   (harness.records.read_record) fails with EIO, as a bad disk sector would;
+- MLP_BENCH_TEST_SLOW_END_S=S: an interrupted run's end (harness.run.finish, which says the interrupted
+  line) first sleeps S seconds, as a clean end slowed by a busy disk would;
 - MLP_BENCH_TEST_SH=PATH: submitit_local starts a controller under launcher `setup` lines with the
   shell PATH instead of /bin/sh (bash, say, where /bin/sh is dash).
 
@@ -143,6 +145,19 @@ if _crash_at:
                 raise RuntimeError(f"job crashed at learning rate {cfg.model.learning_rate}")
             return real(cfg, *args, **kwargs)
         module.run_config = run_config
+
+_slow_end = os.environ.get("MLP_BENCH_TEST_SLOW_END_S")
+if _slow_end:
+    @_patch("harness.run")
+    def _slow_interrupted_end(module):
+        import time
+        real = module.finish
+
+        def finish(outcome, *args, **kwargs):
+            if outcome.interrupted:
+                time.sleep(float(_slow_end))
+            return real(outcome, *args, **kwargs)
+        module.finish = finish
 
 _sh = os.environ.get("MLP_BENCH_TEST_SH")
 if _sh:
