@@ -34,6 +34,7 @@ A job whose controller is killed stops with it, as on Ctrl-C, at the end of the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import select
@@ -49,7 +50,7 @@ from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
 
-from harness import callbacks, folder_lock, submitit_launch
+from harness import callbacks, submitit_launch, write_failure
 from mlp_impl import interrupts
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,10 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
                 jobs = executor.map_array(self, *zip(*job_params))
             wait_for(jobs, waited, initial_job_idx)
         except KeyboardInterrupt:
-            if waited.unfinished:
+            ended = {**{i: CONTROLLER_KILLED for i in waited.outliving if i not in waited.finished}, **waited.unfinished}
+            if ended:
                 callbacks.note_not_done(sweep_dir, [
-                    submitit_launch.unfinished_listed(waited.unfinished, job_names(jobs), initial_job_idx)])
+                    submitit_launch.unfinished_listed(ended, job_names(jobs), initial_job_idx)])
             stop_jobs(jobs)
             raise
         if not waited.unfinished:  # every job ended with its result: Hydra's sweeper raises the first failed one's
@@ -110,12 +112,12 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
 
     def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
         """In the job's process: Ctrl-C and the command's SIGTERM stop the job (stop_on_ctrl_c), and so
-        does its controller's end (stop_with_controller). The job holds the writer lock of its submitit folder
-        while it runs: the command waits for it when the controller has ended first (wait_for)."""
+        does its controller's end (stop_with_controller). The job holds its running mark while it runs: the
+        command waits for it when the controller has ended first (wait_for)."""
         stop_on_ctrl_c()
         stop_with_controller()
         try:
-            with folder_lock.hold(_job_folder(), dir_key="hydra.launcher.submitit_folder"):
+            with running_mark_held():
                 return super().__call__(*args, **kwargs)
         finally:  # the job has ended, or raised outside Hydra's job: submitit now saves its result or trace
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -145,10 +147,55 @@ def job_return(job: Any) -> JobReturn:
         return JobReturn(status=JobStatus.FAILED, _return_value=error)
 
 
-def _job_folder() -> Path:
-    """In a job's process: submitit's folder of this job (SWEEP_DIR/.submitit/ID/), as the command names it."""
+@contextlib.contextmanager
+def running_mark_held() -> Iterator[None]:
+    """In a job's process, for the block: an exclusive lock on the job's running mark, this process's
+    number written in it. The kernel releases the lock however the process ends."""
     import submitit
-    return Path(submitit.JobEnvironment().paths.folder)
+    environment = submitit.JobEnvironment()
+    path = running_mark(environment.paths.folder, environment.job_id)
+    with write_failure.writing(path):
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with write_failure.writing(path):
+            os.ftruncate(handle, 0)
+            os.pwrite(handle, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(handle)
+
+
+def running_mark(folder: str | os.PathLike, job_id: str) -> Path:
+    """The file a job's process locks while it runs: in submitit's folder of the job, named by its id (one
+    folder may hold every job's files: a submitit_folder without %j)."""
+    return Path(folder) / f"{job_id}_running.lock"
+
+
+def job_process_runs(job: Any) -> bool:
+    """Whether the job's own process still runs (it can outlive a killed controller): its running mark is
+    locked and the process whose number the mark holds is alive (not a child that inherited the lock)."""
+    try:
+        handle = os.open(running_mark(job.paths.folder, job.job_id), os.O_RDONLY)
+    except OSError:  # no mark: the job never started its call
+        return False
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            number = os.pread(handle, 32, 0).decode(errors="replace")
+        if not number.isdigit():  # locked an instant ago, its number not yet written
+            return True
+        try:
+            os.kill(int(number), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    finally:
+        os.close(handle)
 
 
 def job_names(jobs: list[Any]) -> list[str]:
@@ -156,8 +203,10 @@ def job_names(jobs: list[Any]) -> list[str]:
     return [f"submitit job {job.job_id}" for job in jobs]
 
 
-# An EXIT trap keeps a shell (bash, dash) from exec'ing the last command of `setup && python ...`.
-KEEP_SHELL = "trap : EXIT"
+# An EXIT trap keeps a shell (bash, dash) from exec'ing the last command of `setup && python ...`; SIGINT
+# ignored keeps a terminal's Ctrl-C from the controller, which dash starts with the signal mask cleared.
+KEEP_SHELL = "trap '' INT; trap : EXIT"
+CONTROLLER_KILLED = "stopped as on Ctrl-C when its controller was killed"
 
 
 def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
@@ -172,11 +221,10 @@ def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
 
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
     """Fill `waited` until every job has ended (its controller and job processes: a job's process whose
-    controller was killed still holds its submitit folder's lock while it ends as on Ctrl-C), with its result
+    controller was killed, waited.outliving, holds its running mark until it ends), with its result
     (waited.finished) or without one (no result file submitit_launch.GRACE_S later; submitit's own job.results() waits 15 s:
     waited.unfinished, said at once in a warning), whatever the order in which they end."""
     ended_at: dict[int, float] = {}
-    still_running: set[int] = set()
     while len(waited.finished) + len(waited.unfinished) < len(jobs):
         now = time.monotonic()
         for i, job in enumerate(jobs):
@@ -185,12 +233,12 @@ def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> Non
             result = submitit_launch.result_of(job)
             if result is not None:
                 waited.finished[i] = result
-            elif folder_lock.held_elsewhere(job.paths.folder):  # its controller killed, it ends as on Ctrl-C
+            elif job_process_runs(job):  # its controller killed: it stops as on Ctrl-C (stop_with_controller)
                 ended_at.pop(i, None)
-                if i not in still_running:
-                    still_running.add(i)
-                    log.warning(f"job {first + i} ({job_names(jobs)[i]}): its controller has ended, its process "
-                                "still ends its step; waiting for it (Ctrl-C stops the wait)")
+                if i not in waited.outliving:
+                    waited.outliving.add(i)
+                    log.warning(f"job {first + i} ({job_names(jobs)[i]}): its controller has ended and its process "
+                                "still runs; waiting for it to end (Ctrl-C stops it)")
             elif now - ended_at.setdefault(i, now) >= submitit_launch.GRACE_S:
                 waited.unfinished[i] = LOST
                 log.warning(f"job {first + i} ({job_names(jobs)[i]}) {LOST}; the other jobs go on (Ctrl-C stops "
@@ -201,25 +249,45 @@ def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> Non
 
 def stop_jobs(jobs: list[Any]) -> None:
     """After Ctrl-C in the command: SIGTERM to the controller of every job still running (submitit
-    forwards it to the job, which takes it for Ctrl-C: stop_on_ctrl_c), then wait until every job
-    has ended, STOP_WAIT_S at most (Ctrl-C again stops the wait)."""
+    forwards it to the job, which takes it for Ctrl-C: stop_on_ctrl_c), and to the shell that runs it
+    under `setup` lines, then wait until every job (its own process too) has ended, STOP_WAIT_S at most
+    (Ctrl-C again stops the wait)."""
     for job in jobs:
         if not job.done():  # job_id is the controller's process id; it is ours to reap, so still this one
+            for controller in _controllers_under(int(job.job_id)):  # a shell running `setup` lines passes nothing on
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(controller, signal.SIGTERM)
             os.kill(int(job.job_id), signal.SIGTERM)
     deadline = time.monotonic() + STOP_WAIT_S
     with contextlib.suppress(KeyboardInterrupt):
         while any(_running(job) for job in jobs):
             if time.monotonic() > deadline:
                 running = ", ".join(job.job_id for job in jobs if _running(job))
-                log.warning(f"jobs still running {STOP_WAIT_S} s after Ctrl-C (submitit controller processes "
-                            f"{running}); resume=true refuses their folders until they end")
+                log.warning(f"jobs still running {STOP_WAIT_S} s after Ctrl-C (submitit jobs {running}); "
+                            "resume=true refuses their folders until they end")
                 return
             time.sleep(0.05)
 
 
 def _running(job: Any) -> bool:
     """Whether the job's controller, or its own process (which outlives a killed controller), still runs."""
-    return not job.done() or folder_lock.held_elsewhere(job.paths.folder)
+    return not job.done() or job_process_runs(job)
+
+
+def _controllers_under(shell: int) -> list[int]:
+    """The submitit controllers that process `shell` (the one submitit started) runs as its children: with
+    `setup` lines it is the shell that runs them; without, the controller itself, which has none (Linux's
+    /proc; none where it cannot be read)."""
+    try:
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    except OSError:
+        return []
+    controllers = []
+    for child in children:
+        with contextlib.suppress(OSError):
+            if b"submitit.local._local" in Path(f"/proc/{child}/cmdline").read_bytes():
+                controllers.append(int(child))
+    return controllers
 
 
 def stop_on_ctrl_c() -> None:
@@ -261,7 +329,11 @@ def stop_with_controller() -> None:
         _close(handles)
         log.warning(f"this job will not stop if its submitit controller is killed: {error}")
         return
-    started_it = _parent_of(controller) if os.environ.get("SUBMITIT_LOCAL_WITH_SHELL") else controller
+    started_it = controller
+    if os.environ.get("SUBMITIT_LOCAL_WITH_SHELL"):
+        started_it = _parent_of(controller)
+        if started_it is None and _parent_of(os.getpid()) is None:  # no /proc here: ancestry unknown, not wrong
+            started_it = int(watched)
     if select.select(handles, [], [], 0)[0] or os.getppid() != controller or started_it != int(watched):
         _close(handles)  # dead, not yet reaped; or the controller gone and this process, or the number, taken over
         raise SystemExit(130)

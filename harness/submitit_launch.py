@@ -31,6 +31,7 @@ class Waited:
 
     finished: dict[int, tuple[str, Any]] = field(default_factory=dict)
     unfinished: dict[int, str] = field(default_factory=dict)
+    outliving: set[int] = field(default_factory=set)  # local jobs whose process outlived its killed controller
 
 
 def job_params(job_overrides: Sequence[Sequence[str]], first: int) -> list[tuple]:

@@ -87,7 +87,7 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
     assert code == 1, everything[-3000:]
     assert len(lines) == 1 and f"job 0 (submitit job {job_id}) {LOST}" in lines[0], everything[-3000:]
     assert left == []
-    assert f"job 0 (submitit job {job_id}): its controller has ended, its process still ends its step" in everything
+    assert f"job 0 (submitit job {job_id}): its controller has ended and its process still runs" in everything
     assert sorted(os.listdir(sweep / "0" / "records")) == ["mlp-numpy-seed0.json"]
     assert [log.read_text() for log in sweep.glob(f".submitit/{job_id}/*_log.err")] == [
         f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / '0'}; finish "
@@ -107,6 +107,46 @@ def test_a_submitit_local_sweep_with_setup_lines_finishes_where_the_shell_execs_
     assert (code, lines) == (0, []), everything[-3000:]
     assert len(pd.read_csv(sweep / "runs.csv")) == 4
     assert everything.count("set up\n") == 2  # each job's shell ran the lines (on the command's output)
+
+
+def test_jobs_sharing_one_submitit_folder_finish(tmp_path: Path, data_root: Path) -> None:
+    """hydra.launcher.submitit_folder without %j: every job's files in one folder, the jobs side by side; each
+    job's running mark is its own, named by its id."""
+    sweep = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=submitit_local", "hydra.launcher.submitit_folder=${hydra.sweep.dir}/.submitit",
+            f"hydra.sweep.dir={sweep}"]
+    code, lines, everything = ended(command(args, tmp_path, data_root))
+    assert (code, lines) == (0, []), everything[-3000:]
+    assert len(pd.read_csv(sweep / "runs.csv")) == 4 and len(list((sweep / ".submitit").glob("*_running.lock"))) == 2
+
+
+@pytest.mark.parametrize("pressed", ["in the terminal", "to the command alone, no pidfd"])
+def test_ctrl_c_in_a_sweep_with_setup_lines_stops_every_job_cleanly(tmp_path: Path, data_root: Path,
+                                                                    pressed: str) -> None:
+    """Launcher `setup` lines run each controller through the shell, here dash, which starts it with the signal
+    mask cleared (not with SIGINT blocked, as the launcher starts it): a terminal's Ctrl-C still reaches the jobs
+    alone, not their controllers (no traceback of theirs, no second SIGINT in a job's clean end). A Ctrl-C to the
+    command alone stops the jobs through their controllers, to which the shell does not pass the command's SIGTERM
+    on, even where a job cannot watch its controller (no pidfd)."""
+    sweep = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=submitit_local", """+hydra.launcher.setup=["true"]""", f"hydra.sweep.dir={sweep}"]
+    faults = {"MLP_BENCH_TEST_SLOW_SEED": "1", "MLP_BENCH_TEST_SH": shutil.which("dash") or "/bin/sh"}
+    if pressed != "in the terminal":
+        faults["MLP_BENCH_TEST_NO_PIDFD"] = "1"
+    process = command(args, tmp_path, data_root, **faults)
+    _until_seed_0_recorded(process, sweep)
+    if pressed == "in the terminal":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
+    code, lines, everything = ended(process, timeout=120)
+    assert code == 130, everything[-3000:]
+    assert lines == [f"interrupted: 2 runs recorded (0 failed, 0 diverged) in {sweep}; finish with the same "
+                     f"command and resume=true hydra.sweep.dir={sweep}"], everything[-3000:]
+    assert "Traceback" not in everything + "".join(log.read_text() for log in sweep.glob(".submitit/*/*_log.err"))
+    assert _processes_under(sweep) == []
+    assert {job: sorted(os.listdir(sweep / job / "records")) for job in ("0", "1")} == {
+        "0": ["mlp-numpy-seed0.json"], "1": ["mlp-numpy-seed0.json"]}
 
 
 JOB = ("import os, time\n"
@@ -189,10 +229,13 @@ def test_a_job_whose_controller_is_gone_when_it_starts_ends_having_written_nothi
     assert (job.returncode, out) == (130, "") and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("job_0", ["lost", "outliving its killed controller"])
 def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interrupted_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    """submitit_local: job 0 ended without a result, then Ctrl-C while job 1 runs: job 1 is stopped as on any
-    Ctrl-C, and the one interrupted line (exit 130) names job 0 too, not only the runs recorded."""
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, job_0: str) -> None:
+    """submitit_local: job 0 ended without a result (or its controller did, its own process still running: its
+    running mark locked by a live process, here this one), then Ctrl-C while job 1 runs: job 1 is stopped as on
+    any Ctrl-C, and the one interrupted line (exit 130) names job 0 too, not only the runs recorded."""
+    import fcntl
     from types import SimpleNamespace
 
     from omegaconf import OmegaConf
@@ -212,7 +255,13 @@ def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interr
 
     # submitit's jobs: job 0 ended with no result file (job.results() raises), job 1 runs
     jobs = [SimpleNamespace(job_id=job_id, done=done, results=lost, paths=SimpleNamespace(
-        result_pickle=tmp_path / f"{job_id}_result.pkl")) for job_id, done in (("11", lambda: True), ("12", running))]
+        result_pickle=tmp_path / f"{job_id}_result.pkl", folder=tmp_path))
+            for job_id, done in (("11", lambda: True), ("12", running))]
+    mark = local_launcher.running_mark(tmp_path, "11")
+    mark.write_text(str(os.getpid()))
+    held = open(mark)  # noqa: SIM115  (held through the launch)
+    if job_0 != "lost":
+        fcntl.flock(held, fcntl.LOCK_EX)
     stopped: list[list] = []
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "name": "x", "report": False})
     monkeypatch.setattr(harness.sweep_merge, "finish_sweep", merged)
@@ -223,12 +272,13 @@ def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interr
         map_array=lambda *args: jobs))
     monkeypatch.setattr(local_launcher, "stop_jobs", stopped.append)
     monkeypatch.setattr(submitit_launch, "GRACE_S", 0)
-    with pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
+    with held, pytest.raises(SystemExit) as stop, ends_in_one_line(("hydra.sweep.dir", tmp_path)):
         local_launcher.CleanEndLocalLauncher.launch(SimpleNamespace(config=config, params={}), [["a=1"], ["a=2"]], 0)
     assert stop.value.code == 130
     assert stopped == [jobs]
+    how = LOST if job_0 == "lost" else local_launcher.CONTROLLER_KILLED
     assert capsys.readouterr().err.splitlines() == ["merged", (
-        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; job 0 (submitit job 11) {LOST}; finish "
+        f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; job 0 (submitit job 11) {how}; finish "
         f"with the same command and resume=true hydra.sweep.dir={tmp_path}")]
 
 

@@ -20,6 +20,8 @@ the command and in a launcher's worker processes alike (they inherit the environ
   (harness.records.read_record) fails with EIO, as a bad disk sector would;
 - MLP_BENCH_TEST_SLOW_END_S=S: an interrupted run's end (harness.run.finish, which says the interrupted
   line) first sleeps S seconds, as a clean end slowed by a busy disk would;
+- MLP_BENCH_TEST_NO_PIDFD=1: os.pidfd_open is missing, as on Linux before 5.3 (a job cannot watch its
+  controller);
 - MLP_BENCH_TEST_SH=PATH: submitit_local starts a controller under launcher `setup` lines with the
   shell PATH instead of /bin/sh (bash, say, where /bin/sh is dash).
 
@@ -158,6 +160,9 @@ if _slow_end:
                 time.sleep(float(_slow_end))
             return real(outcome, *args, **kwargs)
         module.finish = finish
+
+if os.environ.get("MLP_BENCH_TEST_NO_PIDFD") and hasattr(os, "pidfd_open"):
+    del os.pidfd_open
 
 _sh = os.environ.get("MLP_BENCH_TEST_SH")
 if _sh:
