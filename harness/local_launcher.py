@@ -84,10 +84,11 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         """Start every job (its controller with SIGINT blocked), wait for each, return every job's result
-        (job_return: a job's error outside Hydra's job, submitit's FailedJobError, too), or, when a job ended without one, end as every
-        submitit launcher ends when jobs did not finish (submitit_launch.returns); after Ctrl-C,
-        stop the jobs and wait for them before the KeyboardInterrupt goes on up, the command's line
-        naming the jobs that had ended without a result."""
+        (job_return: a job's error outside Hydra's job, submitit's FailedJobError, too), or, when a job
+        ended without one, end as every submitit launcher ends when jobs did not finish
+        (submitit_launch.returns); after Ctrl-C, stop the jobs and wait for them before the
+        KeyboardInterrupt goes on up, the command's line naming the jobs that had ended without a result
+        (or whose controller was killed while they ran on)."""
         assert self.config is not None
         log.info(f"Submitit 'local' sweep output dir : {self.config.hydra.sweep.dir}")
         job_params = submitit_launch.job_params(job_overrides, initial_job_idx)
@@ -100,7 +101,8 @@ class CleanEndLocalLauncher(submitit_launcher.LocalLauncher):
                 jobs = executor.map_array(self, *zip(*job_params))
             wait_for(jobs, waited, initial_job_idx)
         except KeyboardInterrupt:
-            ended = {**{i: CONTROLLER_KILLED for i in waited.outliving if i not in waited.finished}, **waited.unfinished}
+            outliving = {i: CONTROLLER_KILLED for i in waited.outliving if i not in waited.finished}
+            ended = {**outliving, **waited.unfinished}
             if ended:
                 callbacks.note_not_done(sweep_dir, [
                     submitit_launch.unfinished_listed(ended, job_names(jobs), initial_job_idx)])
@@ -222,8 +224,9 @@ def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
 def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> None:
     """Fill `waited` until every job has ended (its controller and job processes: a job's process whose
     controller was killed, waited.outliving, holds its running mark until it ends), with its result
-    (waited.finished) or without one (no result file submitit_launch.GRACE_S later; submitit's own job.results() waits 15 s:
-    waited.unfinished, said at once in a warning), whatever the order in which they end."""
+    (waited.finished) or without one (no result file submitit_launch.GRACE_S later; submitit's own
+    job.results() waits 15 s: waited.unfinished, said at once in a warning), whatever the order in which
+    they end."""
     ended_at: dict[int, float] = {}
     while len(waited.finished) + len(waited.unfinished) < len(jobs):
         now = time.monotonic()

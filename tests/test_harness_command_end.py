@@ -6,6 +6,7 @@ and in a launcher's workers alike); the single run's Ctrl-C after its runs is pr
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,17 +63,25 @@ def test_failed_runs_of_a_sweep_end_in_one_line_naming_every_one(tmp_path: Path,
     assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local", "submitit_local with setup lines"])
 @pytest.mark.parametrize("pressed", ["in the terminal", "to the command alone"])
 def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Path, data_root: Path, launcher: str,
                                                                    pressed: str) -> None:
     """Ctrl-C as a terminal sends it (to the command's whole process group: under submitit_local
     submitit's controller processes too, which must print no traceback) or SIGINT to the command
     alone: the one line, exit 130; each job's finished record kept, the interrupted run's absent
-    (no temporary file either), and no job process left writing once the command has ended."""
+    (no temporary file either), and no job process left writing once the command has ended.
+    Launcher `setup` lines run each controller through the shell, here dash, which starts it with the
+    signal mask cleared (not with SIGINT blocked, as the launcher starts it), and passes the command's
+    SIGTERM on to nothing: the jobs stop the same, even where they cannot watch their controller (no pidfd)."""
     sweep = tmp_path / "sweep"
-    process = command([*SWEEP, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}"], tmp_path, data_root,
-                      MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1")
+    setup, faults = launcher.endswith("setup lines"), {}
+    if setup:
+        faults = {"MLP_BENCH_TEST_SH": shutil.which("dash") or "/bin/sh", "MLP_BENCH_TEST_NO_PIDFD": "1"}
+    args = [*SWEEP, f"hydra/launcher={launcher.split()[0]}", *(['+hydra.launcher.setup=["true"]'] if setup else []),
+            f"hydra.sweep.dir={sweep}"]
+    process = command(args, tmp_path, data_root, MLP_BENCH_TEST_SLOW_SEED="1", MLP_BENCH_TEST_PROBE_LOCK="1",
+                      **faults)
     _until_seed_0_recorded(process, sweep)
     if pressed == "in the terminal":
         os.killpg(process.pid, signal.SIGINT)
@@ -88,7 +97,7 @@ def test_ctrl_c_in_a_worker_launchers_sweep_ends_in_the_resume_line(tmp_path: Pa
         "0": ["mlp-numpy-seed0.json"], "1": ["mlp-numpy-seed0.json"]}
     assert len(pd.read_csv(sweep / "runs.csv")) == 2
     assert "probe: sweep lock held" in everything and "probe: sweep lock free" not in everything
-    if launcher == "submitit_local":  # each job ended itself, in its own line, once (not killed by its controller)
+    if launcher.startswith("submitit_local"):  # each job ended itself, in its own line, once (not killed by another)
         assert sorted(log.read_text() for log in sweep.glob(".submitit/*/*_log.err")) == [
             f"interrupted: 1 runs finished (0 failed, 0 diverged), 0 kept from before, in {sweep / job}; finish "
             f"with the same command and resume=true hydra.sweep.dir={sweep}\n" for job in ("0", "1")]

@@ -120,35 +120,6 @@ def test_jobs_sharing_one_submitit_folder_finish(tmp_path: Path, data_root: Path
     assert len(pd.read_csv(sweep / "runs.csv")) == 4 and len(list((sweep / ".submitit").glob("*_running.lock"))) == 2
 
 
-@pytest.mark.parametrize("pressed", ["in the terminal", "to the command alone, no pidfd"])
-def test_ctrl_c_in_a_sweep_with_setup_lines_stops_every_job_cleanly(tmp_path: Path, data_root: Path,
-                                                                    pressed: str) -> None:
-    """Launcher `setup` lines run each controller through the shell, here dash, which starts it with the signal
-    mask cleared (not with SIGINT blocked, as the launcher starts it): a terminal's Ctrl-C still reaches the jobs
-    alone, not their controllers (no traceback of theirs, no second SIGINT in a job's clean end). A Ctrl-C to the
-    command alone stops the jobs through their controllers, to which the shell does not pass the command's SIGTERM
-    on, even where a job cannot watch its controller (no pidfd)."""
-    sweep = tmp_path / "sweep"
-    args = [*SWEEP, "hydra/launcher=submitit_local", """+hydra.launcher.setup=["true"]""", f"hydra.sweep.dir={sweep}"]
-    faults = {"MLP_BENCH_TEST_SLOW_SEED": "1", "MLP_BENCH_TEST_SH": shutil.which("dash") or "/bin/sh"}
-    if pressed != "in the terminal":
-        faults["MLP_BENCH_TEST_NO_PIDFD"] = "1"
-    process = command(args, tmp_path, data_root, **faults)
-    _until_seed_0_recorded(process, sweep)
-    if pressed == "in the terminal":
-        os.killpg(process.pid, signal.SIGINT)
-    else:
-        process.send_signal(signal.SIGINT)
-    code, lines, everything = ended(process, timeout=120)
-    assert code == 130, everything[-3000:]
-    assert lines == [f"interrupted: 2 runs recorded (0 failed, 0 diverged) in {sweep}; finish with the same "
-                     f"command and resume=true hydra.sweep.dir={sweep}"], everything[-3000:]
-    assert "Traceback" not in everything + "".join(log.read_text() for log in sweep.glob(".submitit/*/*_log.err"))
-    assert _processes_under(sweep) == []
-    assert {job: sorted(os.listdir(sweep / job / "records")) for job in ("0", "1")} == {
-        "0": ["mlp-numpy-seed0.json"], "1": ["mlp-numpy-seed0.json"]}
-
-
 JOB = ("import os, time\n"
        "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
        "stop_on_ctrl_c()\n"
@@ -176,7 +147,8 @@ def _job(watched: int, shell: bool) -> subprocess.Popen:
 
 # how submitit starts the controller (`setup` lines: through /bin/sh, which dash runs as its child and bash execs),
 # and which process is killed; the shell's forms are spelled out so that both are tested whatever /bin/sh is here
-STARTS = {"directly": "{}", "by a shell that runs it": "true && {}; exit $?", "by a shell that execs it": "true && exec {}"}
+STARTS = {"directly": "{}", "by a shell that runs it": "true && {}; exit $?",
+          "by a shell that execs it": "true && exec {}"}
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
