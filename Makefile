@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ## Create .venv and install the project with its pinned dependencies
 
-test: $(STAMP) ## Install if needed, then run the test suite on every core, a test file per worker (benchmarks untimed)
+test: $(STAMP) ## Install if needed, then run the test suite on every core (a worker more than the cores, a test file each; benchmarks untimed)
 	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP) ## Install if needed, run the article's suite and build the HTML report
