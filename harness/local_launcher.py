@@ -14,7 +14,9 @@ change, so here:
 - the controllers start with SIGINT blocked (a blocked signal stays pending, and the mask is inherited
   across fork and exec): Ctrl-C never reaches them. Each job unblocks it first thing in its own
   process (`__call__`), where a Ctrl-C pressed while the job was starting is raised then, before the
-  job writes anything;
+  job writes anything (under launcher `setup` lines the shell ignores SIGINT before it starts the
+  controller instead, since dash clears the mask: such a Ctrl-C is dropped, and the command's SIGTERM
+  stops the job);
 - the command, interrupted while it waits, sends SIGTERM to every controller still running, which
   submitit forwards to its job; a job takes it for Ctrl-C unless one already reached it (so a job
   started after the Ctrl-C, or one the SIGINT sent to the command alone missed, stops too), and the
@@ -159,7 +161,11 @@ def running_mark_held() -> Iterator[None]:
     with write_failure.writing(path):
         handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another task of the same job (tasks_per_node > 1) holds it for them all
+            yield
+            return
         with write_failure.writing(path):
             os.ftruncate(handle, 0)
             os.pwrite(handle, str(os.getpid()).encode(), 0)
@@ -177,25 +183,31 @@ def running_mark(folder: str | os.PathLike, job_id: str) -> Path:
 def job_process_runs(job: Any) -> bool:
     """Whether the job's own process still runs (it can outlive a killed controller): its running mark is
     locked and the process whose number the mark holds is alive (not a child that inherited the lock)."""
+    return _mark_holder(job) is not None
+
+
+def _mark_holder(job: Any) -> int | None:
+    """The number of the live process that holds the job's running mark (0: locked an instant ago, its
+    number not yet written), None when none does."""
     try:
         handle = os.open(running_mark(job.paths.folder, job.job_id), os.O_RDONLY)
     except OSError:  # no mark: the job never started its call
-        return False
+        return None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return False
+            return None
         except BlockingIOError:
             number = os.pread(handle, 32, 0).decode(errors="replace")
-        if not number.isdigit():  # locked an instant ago, its number not yet written
-            return True
+        if not number.isdigit():
+            return 0
         try:
             os.kill(int(number), 0)
         except ProcessLookupError:
-            return False
+            return None
         except PermissionError:
             pass
-        return True
+        return int(number)
     finally:
         os.close(handle)
 
@@ -206,18 +218,22 @@ def job_names(jobs: list[Any]) -> list[str]:
 
 
 # An EXIT trap keeps a shell (bash, dash) from exec'ing the last command of `setup && python ...`; SIGINT
-# ignored keeps a terminal's Ctrl-C from the controller, which dash starts with the signal mask cleared.
-KEEP_SHELL = "trap '' INT; trap : EXIT"
+# ignored after the user's lines keeps a terminal's Ctrl-C from the controller, which dash starts with the
+# signal mask cleared (the lines themselves stop on Ctrl-C as in a terminal).
+KEEP_SHELL = "trap : EXIT"
+IGNORE_CTRL_C = "trap '' INT"
 CONTROLLER_KILLED = "stopped as on Ctrl-C when its controller was killed"
 
 
 def shell_keeps_the_controller(params: dict[str, Any]) -> dict[str, Any]:
-    """The launcher's params, its `setup` lines (if any) led by KEEP_SHELL. submitit runs them and the
-    controller through /bin/sh, and the controller takes that shell's number for its job's id; a shell
-    that execs the controller (bash does) leaves it the command's number instead, and every job then
-    looks for its files under that id and ends without a result."""
+    """The launcher's params, its `setup` lines (if any) between KEEP_SHELL and IGNORE_CTRL_C. submitit
+    runs them and the controller through /bin/sh, and the controller takes that shell's number for its
+    job's id; a shell that execs the controller (bash does) leaves it the command's number instead, and
+    every job then looks for its files under that id and ends without a result. The controller and its
+    job then start with SIGINT ignored, not blocked: a Ctrl-C pressed while the job starts is dropped, and
+    the command's SIGTERM, through the controller, stops it (stop_jobs)."""
     if params.get("setup"):
-        params["setup"] = [KEEP_SHELL, *params["setup"]]
+        params["setup"] = [KEEP_SHELL, *params["setup"], IGNORE_CTRL_C]
     return params
 
 
@@ -243,24 +259,27 @@ def wait_for(jobs: list[Any], waited: submitit_launch.Waited, first: int) -> Non
                     log.warning(f"job {first + i} ({job_names(jobs)[i]}): its controller has ended and its process "
                                 "still runs; waiting for it to end (Ctrl-C stops it)")
             elif now - ended_at.setdefault(i, now) >= submitit_launch.GRACE_S:
-                waited.unfinished[i] = LOST
-                log.warning(f"job {first + i} ({job_names(jobs)[i]}) {LOST}; the other jobs go on (Ctrl-C stops "
-                            "them), then the sweep ends saying how to finish it")
+                waited.unfinished[i] = CONTROLLER_KILLED if i in waited.outliving else LOST
+                log.warning(f"job {first + i} ({job_names(jobs)[i]}) {waited.unfinished[i]}; the other jobs go on "
+                            "(Ctrl-C stops them), then the sweep ends saying how to finish it")
         if len(waited.finished) + len(waited.unfinished) < len(jobs):
             time.sleep(POLL_S)
 
 
 def stop_jobs(jobs: list[Any]) -> None:
     """After Ctrl-C in the command: SIGTERM to the controller of every job still running (submitit
-    forwards it to the job, which takes it for Ctrl-C: stop_on_ctrl_c), and to the shell that runs it
-    under `setup` lines, then wait until every job (its own process too) has ended, STOP_WAIT_S at most
-    (Ctrl-C again stops the wait)."""
+    forwards it to the job, which takes it for Ctrl-C: stop_on_ctrl_c; under `setup` lines the controller
+    the shell runs, since the shell passes nothing on, or the shell while it runs the lines), and to the
+    process of a job that outlived its killed controller; then wait until every job (its own process
+    too) has ended, STOP_WAIT_S at most (Ctrl-C again stops the wait)."""
     for job in jobs:
-        if not job.done():  # job_id is the controller's process id; it is ours to reap, so still this one
-            for controller in _controllers_under(int(job.job_id)):  # a shell running `setup` lines passes nothing on
+        if not job.done():  # job_id is the controller's process id (or its shell's); ours to reap, so still these
+            for process in _controllers_under(int(job.job_id)) or [int(job.job_id)]:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(controller, signal.SIGTERM)
-            os.kill(int(job.job_id), signal.SIGTERM)
+                    os.kill(process, signal.SIGTERM)
+        elif holder := _mark_holder(job):  # the job outliving its killed controller: nobody forwards it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder, signal.SIGTERM)
     deadline = time.monotonic() + STOP_WAIT_S
     with contextlib.suppress(KeyboardInterrupt):
         while any(_running(job) for job in jobs):
@@ -281,15 +300,11 @@ def _controllers_under(shell: int) -> list[int]:
     """The submitit controllers that process `shell` (the one submitit started) runs as its children: with
     `setup` lines it is the shell that runs them; without, the controller itself, which has none (Linux's
     /proc; none where it cannot be read)."""
-    try:
-        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
-    except OSError:
-        return []
     controllers = []
-    for child in children:
-        with contextlib.suppress(OSError):
-            if b"submitit.local._local" in Path(f"/proc/{child}/cmdline").read_bytes():
-                controllers.append(int(child))
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            if _parent_of(int(entry.name)) == shell and b"submitit.local._local" in (entry / "cmdline").read_bytes():
+                controllers.append(int(entry.name))
     return controllers
 
 

@@ -130,11 +130,15 @@ def refuse_to_list(monkeypatch: pytest.MonkeyPatch, folder: Path, call: str = "l
     monkeypatch.setattr(os, call, refusing)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: a worker more than the cores. Many tests wait on the command they start (its sweeps'
-    workers, SLURM, a sleeping run), so as many workers as cores leave the cores idle part of the time
-    (CI-like runs on two cores: 17.2 minutes with two workers, 15.3 with three, 16.1 with four)."""
-    return (os.cpu_count() or 1) + 1
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: a worker more than the cores this process may run on. Many tests wait on the command
+    they start (its sweeps' workers, SLURM, a sleeping run), so as many workers as cores leave the cores
+    idle part of the time (CI-like runs on two cores: 17.2 minutes with two workers, 15.3 with three,
+    16.1 with four). PYTEST_XDIST_AUTO_NUM_WORKERS and `-n logical` keep their own meaning."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses == "logical":
+        return None
+    return len(os.sched_getaffinity(0)) + 1
 
 
 # Files that take minutes run first, so that `make test`'s workers (a file each) do not end with

@@ -39,6 +39,7 @@ def _job_process(sweep: Path, job: str) -> tuple[int, str]:
 
 
 LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
+CONTROLLER_KILLED = "stopped as on Ctrl-C when its controller was killed"
 
 
 def test_a_submitit_local_job_killed_outside_hydra_ends_in_one_line_after_the_other_jobs(
@@ -85,7 +86,7 @@ def test_a_killed_submitit_local_controller_takes_its_job_with_it(tmp_path: Path
     left = _processes_under(sweep)  # as the command ends
     _, lines, everything = ended(process)
     assert code == 1, everything[-3000:]
-    assert len(lines) == 1 and f"job 0 (submitit job {job_id}) {LOST}" in lines[0], everything[-3000:]
+    assert len(lines) == 1 and f"job 0 (submitit job {job_id}) {CONTROLLER_KILLED}" in lines[0], everything[-3000:]
     assert left == []
     assert f"job 0 (submitit job {job_id}): its controller has ended and its process still runs" in everything
     assert sorted(os.listdir(sweep / "0" / "records")) == ["mlp-numpy-seed0.json"]
@@ -252,6 +253,30 @@ def test_ctrl_c_while_the_other_jobs_run_after_a_lost_one_names_it_in_the_interr
     assert capsys.readouterr().err.splitlines() == ["merged", (
         f"interrupted: 0 runs recorded (0 failed, 0 diverged) in {tmp_path}; job 0 (submitit job 11) {how}; finish "
         f"with the same command and resume=true hydra.sweep.dir={tmp_path}")]
+
+
+@pytest.mark.parametrize("mark, runs", [
+    ("none", False), ("unlocked, a live process's number", False), ("locked, a dead process's number", False),
+    ("locked, no number yet", True), ("locked, a live process's number", True)])
+def test_a_jobs_process_runs_while_its_running_mark_is_locked_by_the_live_process_it_names(
+        tmp_path: Path, mark: str, runs: bool) -> None:
+    """job_process_runs: the lock alone could be held by a child that inherited it, the number alone could
+    be another process's now; both together say the job's own process still runs."""
+    import fcntl
+    from types import SimpleNamespace
+
+    from harness import local_launcher
+    job = SimpleNamespace(job_id="11", paths=SimpleNamespace(folder=tmp_path))
+    path = local_launcher.running_mark(tmp_path, "11")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    number = {"none": None, "locked, no number yet": ""}.get(mark, str(dead.pid if "dead" in mark else os.getpid()))
+    if number is not None:
+        path.write_text(number)
+    with contextlib.ExitStack() as stack:
+        if mark.startswith("locked"):
+            fcntl.flock(stack.enter_context(open(path)), fcntl.LOCK_EX)
+        assert local_launcher.job_process_runs(job) is runs
 
 
 @pytest.fixture
