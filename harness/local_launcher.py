@@ -272,9 +272,10 @@ def stop_jobs(jobs: list[Any]) -> None:
     the shell runs, since the shell passes nothing on, or the shell while it runs the lines), and to the
     process of a job that outlived its killed controller; then wait until every job (its own process
     too) has ended, STOP_WAIT_S at most (Ctrl-C again stops the wait)."""
+    controllers = _controllers_by_parent()
     for job in jobs:
         if not job.done():  # job_id is the controller's process id (or its shell's); ours to reap, so still these
-            for process in _controllers_under(int(job.job_id)) or [int(job.job_id)]:
+            for process in controllers.get(int(job.job_id)) or [int(job.job_id)]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process, signal.SIGTERM)
         elif holder := _mark_holder(job):  # the job outliving its killed controller: nobody forwards it
@@ -296,15 +297,15 @@ def _running(job: Any) -> bool:
     return not job.done() or job_process_runs(job)
 
 
-def _controllers_under(shell: int) -> list[int]:
-    """The submitit controllers that process `shell` (the one submitit started) runs as its children: with
-    `setup` lines it is the shell that runs them; without, the controller itself, which has none (Linux's
-    /proc; none where it cannot be read)."""
-    controllers = []
+def _controllers_by_parent() -> dict[int, list[int]]:
+    """The submitit controllers running, by their parent: for a job with `setup` lines, the shell submitit
+    started (its job_id); without, the command, whose jobs' ids are the controllers themselves (Linux's
+    /proc, read once; none where it cannot be read)."""
+    controllers: dict[int, list[int]] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError, ValueError):
-            if _parent_of(int(entry.name)) == shell and b"submitit.local._local" in (entry / "cmdline").read_bytes():
-                controllers.append(int(entry.name))
+            if b"submitit.local._local" in (entry / "cmdline").read_bytes():
+                controllers.setdefault(_parent_of(int(entry.name)), []).append(int(entry.name))
     return controllers
 
 

@@ -1,5 +1,6 @@
-"""Test-only hook, put on PYTHONPATH by tests/test_harness_command_end.py (and the tests that import its HOOK), so faults happen on demand in
-the command and in a launcher's worker processes alike (they inherit the environment):
+"""Test-only hook, put on PYTHONPATH by tests/test_harness_command_end.py (and the tests that import its
+HOOK), so faults happen on demand in the command and in a launcher's worker processes alike (they inherit
+the environment):
 
 - MLP_BENCH_TEST_FAIL_SEED=N: every run of seed N raises (a failed run);
 - MLP_BENCH_TEST_SLOW_SEED=N: every run of seed N first sleeps a minute (time to press Ctrl-C), or
@@ -38,6 +39,14 @@ def _patch(module_name):
     def register(function):
         _PATCHES.setdefault(module_name, []).append(function)
         return function
+    return register
+
+
+def _wrap(module_name, name):
+    """Replace `module_name.name` with what the decorated function makes of the real one."""
+    def register(make):
+        _patch(module_name)(lambda module: setattr(module, name, make(getattr(module, name))))
+        return make
     return register
 
 
@@ -99,10 +108,9 @@ if _interrupt:
         setattr(module, _function, interrupt)
 
 if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
-    @_patch("harness.sweep_merge")
-    def _probe(module):
+    @_wrap("harness.sweep_merge", "finish_sweep")
+    def _probe(real):
         import fcntl
-        real = module.finish_sweep
 
         def finish_sweep(sweep_dir, **kwargs):
             fd = os.open(os.path.join(sweep_dir, ".writer.lock"), os.O_RDONLY)
@@ -114,7 +122,7 @@ if os.environ.get("MLP_BENCH_TEST_PROBE_LOCK"):
             finally:
                 os.close(fd)
             return real(sweep_dir, **kwargs)
-        module.finish_sweep = finish_sweep
+        return finish_sweep
 
 if os.environ.get("MLP_BENCH_TEST_FULL_AT_END"):
     @_patch("harness.sweep_merge")
@@ -126,40 +134,35 @@ if os.environ.get("MLP_BENCH_TEST_FULL_AT_END"):
 
 _unreadable = os.environ.get("MLP_BENCH_TEST_UNREADABLE")
 if _unreadable:
-    @_patch("harness.records")
-    def _unreadable_record(module):
-        real = module.read_record
-
+    @_wrap("harness.records", "read_record")
+    def _unreadable_record(real):
         def read_record(path):
             if str(path).endswith(_unreadable):
                 raise OSError(5, "Input/output error")
             return real(path)
-        module.read_record = read_record
+        return read_record
 
 _crash_at = os.environ.get("MLP_BENCH_TEST_CRASH_AT")
 if _crash_at:
-    @_patch("harness.run")
-    def _crash(module):
-        real = module.run_config
-
+    @_wrap("harness.run", "run_config")
+    def _crash(real):
         def run_config(cfg, *args, **kwargs):
             if str(cfg.model.learning_rate) in _crash_at.split(","):
                 raise RuntimeError(f"job crashed at learning rate {cfg.model.learning_rate}")
             return real(cfg, *args, **kwargs)
-        module.run_config = run_config
+        return run_config
 
 _slow_end = os.environ.get("MLP_BENCH_TEST_SLOW_END_S")
 if _slow_end:
-    @_patch("harness.run")
-    def _slow_interrupted_end(module):
+    @_wrap("harness.run", "finish")
+    def _slow_interrupted_end(real):
         import time
-        real = module.finish
 
         def finish(outcome, *args, **kwargs):
             if outcome.interrupted:
                 time.sleep(float(_slow_end))
             return real(outcome, *args, **kwargs)
-        module.finish = finish
+        return finish
 
 if os.environ.get("MLP_BENCH_TEST_NO_PIDFD") and hasattr(os, "pidfd_open"):
     del os.pidfd_open
