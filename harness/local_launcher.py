@@ -60,6 +60,7 @@ STOP_WAIT_S = 60  # how long the interrupted command waits for its jobs to end
 POLL_S = 0.2  # between two looks at the jobs
 LOST = "ended without a result (killed, e.g. out of memory, or exited outside the job)"
 _CTRL_C_REACHED: list[bool] = []  # in a job's process: a KeyboardInterrupt was raised in it
+PROC = Path("/proc")  # Linux's process table: who runs, and whose child each is (none where it cannot be read)
 
 
 @dataclass
@@ -302,7 +303,7 @@ def _controllers_by_parent() -> dict[int, list[int]]:
     started (its job_id); without, the command, whose jobs' ids are the controllers themselves (Linux's
     /proc, read once; none where it cannot be read)."""
     controllers: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
+    for entry in PROC.glob("[0-9]*"):
         with contextlib.suppress(OSError, ValueError):
             if b"submitit.local._local" in (entry / "cmdline").read_bytes():
                 controllers.setdefault(_parent_of(int(entry.name)), []).append(int(entry.name))
@@ -362,7 +363,7 @@ def stop_with_controller() -> None:
 def _parent_of(number: int) -> int | None:
     """The parent process number of process `number` (Linux's /proc), None when it has ended."""
     try:
-        stat = Path(f"/proc/{number}/stat").read_text()
+        stat = (PROC / str(number) / "stat").read_text()
     except OSError:
         return None
     return int(stat[stat.rindex(")") + 2:].split()[1])  # after the name: state, then parent

@@ -122,7 +122,11 @@ def test_jobs_sharing_one_submitit_folder_finish(tmp_path: Path, data_root: Path
 
 
 JOB = ("import os, time\n"
+       "from pathlib import Path\n"
+       "from harness import local_launcher\n"
        "from harness.local_launcher import stop_on_ctrl_c, stop_with_controller\n"
+       "if os.environ.get('NO_PROC'):\n"  # a system whose process table cannot be read
+       "    local_launcher.PROC = Path(os.environ['NO_PROC'])\n"
        "stop_on_ctrl_c()\n"
        "stop_with_controller()\n"
        "try:\n"  # the stop may come as soon as the line is out
@@ -153,19 +157,23 @@ STARTS = {"directly": "{}", "by a shell that runs it": "true && {}; exit $?",
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open: the job cannot watch its controller")
-@pytest.mark.parametrize(("start", "killed"), [("directly", "controller"), ("by a shell that runs it", "shell"),
-                                               ("by a shell that runs it", "controller"),
-                                               ("by a shell that execs it", "controller")])
-def test_a_job_stops_as_on_ctrl_c_when_its_controller_or_setup_shell_is_killed(start: str, killed: str) -> None:
+@pytest.mark.parametrize(("start", "killed", "proc"), [
+    ("directly", "controller", True), ("by a shell that runs it", "shell", True),
+    ("by a shell that runs it", "controller", True), ("by a shell that execs it", "controller", True),
+    ("by a shell that runs it", "shell", False), ("by a shell that execs it", "controller", False)])
+def test_a_job_stops_as_on_ctrl_c_when_its_controller_or_setup_shell_is_killed(
+        tmp_path: Path, start: str, killed: str, proc: bool) -> None:
     """stop_with_controller: the job goes on while its controller and the process the command watches live
     (SUBMITIT_LOCAL_JOB_ID: its controller; with launcher `setup` lines the shell that runs the controller, or the
     command itself when that shell execs it), and stops as on Ctrl-C once the one killed (SIGKILL: it forwards
-    nothing) ends."""
+    nothing) ends. Where the process table cannot be read (`proc` false), the ancestry is not checked, and the
+    job still watches both."""
     import shlex
     controller = shlex.join([sys.executable, "-c", CONTROLLER])
     started = ["sh", "-c", STARTS[start].format(controller)] if start != "directly" else shlex.split(controller)
+    env = {**os.environ, "SUBMITIT_LOCAL_WITH_SHELL": "1" if start != "directly" else ""}
     watched = subprocess.Popen(started, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "SUBMITIT_LOCAL_WITH_SHELL": "1" if start != "directly" else ""},
+                               env=env if proc else {**env, "NO_PROC": str(tmp_path / "no-proc")},
                                start_new_session=True)
     try:
         line = watched.stdout.readline()
@@ -277,6 +285,40 @@ def test_a_jobs_process_runs_while_its_running_mark_is_locked_by_the_live_proces
         if mark.startswith("locked"):
             fcntl.flock(stack.enter_context(open(path)), fcntl.LOCK_EX)
         assert local_launcher.job_process_runs(job) is runs
+
+
+@pytest.mark.parametrize("proc", [True, False])
+def test_after_ctrl_c_the_command_stops_a_setup_shells_controller_or_the_shell_where_it_cannot_see_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proc: bool) -> None:
+    """stop_jobs under `setup` lines: SIGTERM to the controller the job's shell (its job_id) runs, found in the
+    process table, since the shell passes nothing on; where that table cannot be read, to the shell itself,
+    which then ends. Either way the command waits until the job has ended."""
+    import shlex
+    from types import SimpleNamespace
+
+    from harness import local_launcher
+    controller = ("import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(3)); "
+                  "print('ready', flush=True); time.sleep(60)")
+    # a stand-in controller, named as submitit's is in the process table
+    shell = subprocess.Popen(["sh", "-c", f"true && {shlex.join([sys.executable, '-c', controller])} "
+                                          f"submitit.local._local; echo shell went on: $?"],
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert shell.stdout.readline() == "ready\n"
+        assert local_launcher._controllers_by_parent().get(shell.pid)
+        if not proc:
+            monkeypatch.setattr(local_launcher, "PROC", tmp_path / "no-proc")
+        job = SimpleNamespace(job_id=str(shell.pid), done=lambda: shell.poll() is not None,
+                              paths=SimpleNamespace(folder=tmp_path))
+        local_launcher.stop_jobs([job])
+        assert shell.poll() is not None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)  # the controller a stopped shell left (its output pipe's writer)
+        shell.wait()
+    out = shell.stdout.read()
+    # the controller took the SIGTERM and the shell went on to its end; or the shell was stopped by it
+    assert (out, shell.returncode) == (("shell went on: 3\n", 0) if proc else ("", -signal.SIGTERM))
 
 
 @pytest.fixture
