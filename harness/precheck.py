@@ -136,7 +136,8 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     from .folders import check_output_dir, check_records_readable
     from .validate import precheck_plan
     try:
-        base = _compose(_first_values(overrides), multirun)
+        first = _first_values(overrides)
+        base = _compose(first, multirun)
         by_config = not multirun and str(base.hydra.mode).endswith("MULTIRUN")  # an enum, or text in YAML
         multirun = multirun or by_config
         jobs = _job_overrides(overrides, base, multirun)
@@ -151,8 +152,9 @@ def _check_composed(overrides: list[str], multirun: bool) -> tuple[str, Path]:
     _check_launcher(base, multirun)
     folders: dict[str, int] = {}
     for num, overrides_of_job in enumerate(jobs):
-        try:
-            cfg = _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
+        try:  # a single run's one job is the base config (a composition is a fifth of a second)
+            cfg = base if not multirun and overrides_of_job == first else \
+                _compose(overrides_of_job + ([f"hydra.job.num={num}"] if multirun else []), multirun)
         except Exception as ex:
             raise BadInput(one_line(ex)) from None
         try:

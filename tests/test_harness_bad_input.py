@@ -481,3 +481,34 @@ def test_an_interval_sweep_is_refused_in_one_line() -> None:
         precheck.check(["-m", "+experiment=titanic_adam", "learning_rate=interval(0.01,0.1)"])
     assert str(refused.value) == ("learning_rate=interval(0.01,0.1): the basic sweeper sweeps lists and ranges, "
                                   "not intervals; give the values (KEY=a,b or KEY=range(...))")
+
+
+@pytest.mark.parametrize(("args", "compositions"), [
+    (["+experiment=titanic_adam", "runs=1"], 1),  # a single run: its one job is the base config
+    (["-m", "+experiment=titanic_adam", "runs=1", "seed=5,6"], 3),  # a sweep: the base, then each job
+])
+def test_the_precheck_composes_a_single_run_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 args: list[str], compositions: int) -> None:
+    """A composition is a fifth of a second of every command's start; a single run's base config is its job's,
+    and the job is checked all the same: an output folder that is a file is refused."""
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness import precheck
+    composed: list[list[str]] = []
+    real = precheck._compose
+    monkeypatch.setattr(precheck, "_compose", lambda overrides, multirun: composed.append(overrides) or real(
+        overrides, multirun))
+    key = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
+    assert precheck.check([*args, f"{key}={tmp_path / 'out'}"]) == (key, tmp_path / "out")
+    assert len(composed) == compositions
+    (tmp_path / "file").write_text("not a folder")
+    folder = tmp_path / "file" / "0" if "-m" in args else tmp_path / "file"
+    with pytest.raises(precheck.BadInput, match=f"^output folder {folder} (is a file|cannot be written)"):
+        precheck.check([*args, f"{key}={tmp_path / 'file'}"])
+
+
+def test_a_sweep_without_minus_m_is_refused_by_its_jobs_composition() -> None:
+    """seed=5,6 without -m: Hydra's own refusal, in one line, as before a single run's job was its base config."""
+    import harness.config  # noqa: F401  (registers the schema)
+    from harness import precheck
+    with pytest.raises(precheck.BadInput, match="seed=5,6"):
+        precheck.check(["+experiment=titanic_adam", "seed=5,6"])
