@@ -31,6 +31,7 @@ def _documented_adapter(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     exec(compile(adapter_code, str(DOC), "exec"), module.__dict__)
     monkeypatch.setitem(sys.modules, "experiments.models.majority_model", module)
     impl = eval(registry_line.strip().rstrip(","), {"Implementation": Implementation, "Majority": module.Majority})
+    assert impl.how  # what the report says of it
     monkeypatch.setitem(registry.IMPLEMENTATIONS, impl.name, impl)
     return module
 

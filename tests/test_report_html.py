@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -233,3 +234,27 @@ def test_a_job_label_with_one_readable_file_claims_no_comparison() -> None:
         "of job 0-keras, 1 of 2 jobs; the other jobs' files could not be read")
     assert batches.job_label("/s/0-keras", ["/s/0-keras", "/s/1-article"], [{"a": 1}, {"a": 2}]) == (
         "of job 0-keras, 1 of 2 jobs; the others differ in: a")
+
+
+def test_the_method_says_how_each_implementation_on_the_page_is_run(built: tuple[Path, dict[str, Path]]) -> None:
+    """The speed sentences name forms of the peers (keras_tuned, torch_compiled, mlp_fused): the page says what each
+    is and how it is timed, for the implementations its runs hold and no other, from the registry's one line."""
+    import re
+
+    from experiments.models import registry
+    from harness.runs_table import load_runs
+    index, dirs = built
+    text = re.sub(r"\s+", " ", html.unescape(index.read_text(encoding="utf-8")))
+    method = text[text.index('id="method"'):]
+    shown = set(load_runs(list(dirs.values()))["impl"])
+    assert shown and set(registry.IMPLEMENTATIONS) - shown  # some registered implementations have no runs here
+    for impl in registry.IMPLEMENTATIONS.values():
+        line = f"<li><b>{impl.name}</b>{f' (a form of {impl.peer})' if impl.peer != impl.name else ''}: "
+        assert (line in method) == (impl.name in shown), impl.name
+        if impl.name in shown:
+            assert impl.how in method, impl.name
+
+
+def test_every_registered_implementation_says_how_it_is_run() -> None:
+    from experiments.models import registry
+    assert all(impl.how.strip() for impl in registry.IMPLEMENTATIONS.values())

@@ -23,6 +23,7 @@ class Implementation:
     fixed_sampling: str | None = None  # how it samples whatever the config says (Keras: "shuffle")
     gpu_backend: str | None = None  # what `backend=cupy` (the GPU) means for it, e.g. "torch-cuda"
     family: str = ""  # the peer a variant belongs to (keras_tuned -> keras); the name itself when empty
+    how: str = ""  # how it is run and timed, in a line: the report's list of implementations says it
 
     def __post_init__(self) -> None:
         self.adapter.name = self.name  # one adapter instance per entry: its messages name this entry

@@ -132,13 +132,24 @@ METHOD_SETTINGS = {"n_resamples": stats.N_RESAMPLES, "bootstrap_seed": stats.BOO
 
 def method_html() -> str:
     """How the numbers are computed, stated once at the end of the page."""
-    return _TEMPLATES.get_template("method.html.j2").render(**METHOD_SETTINGS)
+    return _TEMPLATES.get_template("method.html.j2").render(implementations=[], **METHOD_SETTINGS)
 
 
 def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, generated: str,
-         roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = ()) -> str:
-    """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table."""
+         roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = (),
+         impls: list[str] = ()) -> str:
+    """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table;
+    `impls` the implementations whose runs it shows, each said with how it is run (``implementations``)."""
     rows, counts, family = _reproduction_rows(reproduction)
     return _TEMPLATES.get_template("page.html.j2").render(
         sections=sections, reproduction=rows, counts=counts, family=family, title=title, generated=generated,
-        roots=roots, reference_note=reference_note, extra=extra, **METHOD_SETTINGS)
+        roots=roots, reference_note=reference_note, extra=extra, implementations=implementations(impls),
+        **METHOD_SETTINGS)
+
+
+def implementations(impls: list[str]) -> list[tuple[str, str, str]]:
+    """(name, the peer it is a form of, how it is run and timed) of each of `impls` the registry knows, in the
+    registry's order (an implementation no longer registered, in old records, is left out)."""
+    from experiments.models import registry
+    wanted = set(impls)
+    return [(impl.name, impl.peer, impl.how) for impl in registry.IMPLEMENTATIONS.values() if impl.name in wanted]
