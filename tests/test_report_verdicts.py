@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
@@ -492,6 +493,22 @@ def test_the_verdicts_read_as_one_family() -> None:
     assert multiple_testing.family_note([1e-9, 0.6], ["a", "b"]).endswith(
         "1 is significant: a (p<0.0001). With Holm's adjustment over the 2, it remains significant.")
     assert multiple_testing.family_note([math.nan, None], ["a", "b"]) == ""
+
+
+def test_a_significant_rows_test_says_its_p_adjusted_over_the_family() -> None:
+    """The row itself, not only the note below the table, says whether its significant verdict survives Holm's
+    adjustment (the same figures as the note: 0.004, 0.03 of four tests become 0.016, 0.09); rows without a p or
+    not significant add nothing, nor does a single test."""
+    assert multiple_testing.row_notes([0.03, 0.004, math.nan, 0.2, 0.5]) == [
+        "; adjusted over the 4 tests (Holm): p=0.09, could be chance",
+        "; adjusted over the 4 tests (Holm): p=0.016, still significant", "", "", ""]
+    assert multiple_testing.row_notes([0.01, None]) == ["", ""]
+    from harness.reporting import html
+    table = pd.DataFrame({"figure": ["f"] * 3, "quantity": ["a", "b", "c"], "verdict": ["worse", "consistent", "untested"],
+                          "test": ["Welch t-test", "Welch t-test", ""], "p_value": [0.0312, 0.5, math.nan]})
+    rows, _, _ = html._reproduction_rows(table)  # as the page's table shows them
+    assert [row["test"] for row in rows] == [
+        "Welch t-test; p=0.0312; adjusted over the 2 tests (Holm): p=0.0624, could be chance", "Welch t-test; p=0.5", ""]
 
 
 def test_a_range_read_off_a_figure_is_judged_within_its_read_off_error() -> None:

@@ -73,9 +73,10 @@ def _reproduction_rows(table: pd.DataFrame) -> tuple[list[dict[str, Any]], str, 
     if table.empty:
         return [], "", ""
     counts = ", ".join(f"{n} {v}" for v, n in table["verdict"].value_counts().items())
-    rows = [{**r, "test": _test_text(pd.Series(r))} for r in table.to_dict("records")]
-    names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     p_values = pd.to_numeric(table["p_value"], errors="coerce")
+    rows = [{**r, "test": _test_text(pd.Series(r)) + adjusted}
+            for r, adjusted in zip(table.to_dict("records"), multiple_testing.row_notes(p_values.tolist()))]
+    names = [f"{r['figure']}: {r['quantity']}" for r in rows]  # as the table shows the row
     judged = table["verdict"].isin((*verdicts.JUDGED, verdicts.NOT_SHOWN))  # read from an interval or a bound
     counts += multiple_testing.tally_note(p_values.tolist(), table["verdict"].isin(verdicts.DIFFERENCES).tolist())
     family = multiple_testing.family_note(p_values.tolist(), names, interval_read=int((judged & p_values.isna()).sum()),

@@ -72,6 +72,19 @@ def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
     return (f" (of the {len(found)} difference{'' if len(found) == 1 else 's'} from a test, {remain} significant "
             f"once adjusted for the {tested} tests: see the note below the table)")
 
+def row_notes(p_values: Sequence[float]) -> list[str]:
+    """Per verdict, what its row adds to its test: for a significant one among several tests, its p adjusted over
+    the family (Holm), as ``family_note`` reads it, and whether it could be chance; '' for the others."""
+    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
+    tested = int(np.isfinite(p).sum())
+    if tested < 2:
+        return [""] * p.size
+    adjusted = holm(p)
+    return [f"; adjusted over the {tested} tests (Holm): {p_is(adjusted[i])}"
+            f"{', could be chance' if adjusted[i] >= ALPHA else ', still significant'}"
+            if np.isfinite(p[i]) and p[i] < ALPHA else "" for i in range(p.size)]
+
+
 def _not_counted(interval_read: int, no_spread: int) -> str:
     """' (the 2 read from an interval or a bound and the 1 whose runs have no spread have no p and are
     not counted)', or '' when every verdict has a p."""
