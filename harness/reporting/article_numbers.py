@@ -99,5 +99,5 @@ def _ratio_ranges(numbers: list[dict[str, Any]], path: Path) -> None:
                                    (a_high + a_error) / (b_low - b_error)]
         unit = parts[0].get("unit") or ""
         derived = (f"the range is {a_low:g}–{a_high:g} {unit} over {b_low:g}–{b_high:g} {unit} "
-                   f"({entry['ratio_of'][0]} over {entry['ratio_of'][1]})")
+                   f"({' over '.join(str(part.get('quantity') or part['id']) for part in parts)})")
         entry["note"] = f"{derived}; {entry['note']}" if entry.get("note") else derived
