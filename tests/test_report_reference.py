@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -231,21 +230,9 @@ def test_a_time_ratio_says_how_far_each_side_moved_from_the_articles_own_times(t
     assert ("against the article's own times our mlp's median fit time is 0.923x (1.2 s against 1.2–1.4 s) and "
             "keras's 8.23x (50.2 s against 5.9–6.3 s): the two sides moved apart 8.92x, so the ratio shows what "
             "changed in their software and settings as well as the implementations") in row["note"], row["note"]
-    # a ratio 1/40 of the article's 0.19-0.237, mostly our Keras's slowness: not "better", no direction told
-    assert row["verdict"] == "differs", row["reason"]
-    assert row["reason"].endswith(
-        "; our ratio lies below the article's, but no direction is told: the two sides moved apart 8.92x from the "
-        "article's own times (at least 1.25x: the note), so the difference shows what changed in their software and "
-        "settings as well as in the implementations"), row["reason"]
     runs.loc[runs["impl"] == "keras", "fit_seconds"] /= 8  # both near the article's times: said as such
     row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
     assert "keras's 1.03x (6.28 s against 5.9–6.3 s): the two sides moved together (within 1.11x)" in row["note"]
-    assert row["verdict"] == "consistent"  # 0.194 [0.18, 0.21]: within the article's range
-    # below the article's range, each side near its own time (mlp 0.85x, keras 1.0x): "better", with its direction
-    runs["fit_seconds"] = np.where(runs["impl"] == "mlp", 1.1, 6.1) + runs["seed"] / 1000
-    row = reference.compare_entry(entry, tables.summary_table(runs), prepared_runs.prepare(runs))
-    assert "the two sides moved together (within 1.18x)" in row["note"] and row["verdict"] == "better", row["note"]
-    assert "no direction" not in row["reason"]
     blocked = reference.compare_entry({**entry, "comparable": False, "reason": "the article's MLP ran on a GPU"},
                                       tables.summary_table(runs), prepared_runs.prepare(runs))
     assert blocked["verdict"] == "not comparable" and "against the article's own times" not in blocked["note"]

@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from harness.reporting import multiple_testing, reference, stats, verdicts
+from harness.reporting import multiple_testing, stats, verdicts
 from harness.reporting.figures import FigureFile
 
 
@@ -128,7 +128,7 @@ _TEMPLATES.filters.update(anchor=anchor, table=_markup(table_html), figure=_mark
 # What "How the numbers are computed" states, from the code that does it.
 METHOD_SETTINGS = {"n_resamples": stats.N_RESAMPLES, "bootstrap_seed": stats.BOOTSTRAP_SEED, "welch": stats.WELCH,
                    "mann_whitney": stats.MANN_WHITNEY, "alpha": stats.ALPHA, "min_runs": stats.MIN_RUNS,
-                   "ratio_min_runs": stats.RATIO_MIN_RUNS, "moved_together": reference.MOVED_TOGETHER}
+                   "ratio_min_runs": stats.RATIO_MIN_RUNS}
 
 
 def method_html() -> str:

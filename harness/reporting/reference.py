@@ -3,7 +3,7 @@ verdict (harness.reporting.verdicts).
 
 Verdicts: "consistent" (no significant difference at p < 0.05), "better" / "worse" (a significant
 difference, in the entry's direction), "differs" (significant, no direction, e.g. a fitted
-parameter, or a time ratio whose two sides moved apart from the article's own times), "too few runs (n=2)", "untested" (every run the same: no spread, so no test), "not shown below" (a
+parameter), "too few runs (n=2)", "untested" (every run the same: no spread, so no test), "not shown below" (a
 bound inside our interval: no verdict),
 "not comparable" (hardware-bound numbers, another setup,
 algorithm or backend; the reason says which), "not measured" (no successful runs yet).
@@ -74,24 +74,8 @@ def compare_entry(entry: dict[str, Any], summary: pd.DataFrame, runs: pd.DataFra
     if result.n == 0 or not math.isfinite(result.ours):
         return {**out, "verdict": "not measured", "reason": "the runs did not record this value"}
     caveat = "" if result.verdict.startswith(verdicts.TOO_FEW) else _speed_caveat(entry, mine, keras, result)
-    verdict, undirected = _undirected_when_apart(entry, mine, keras, result.verdict)
-    return {**out, "verdict": verdict, "reason": result.reason + caveat + undirected,
+    return {**out, "verdict": result.verdict, "reason": result.reason + caveat,
             "test": result.reason.split(":")[0], "p_value": result.p_value}
-
-
-def _undirected_when_apart(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame,
-                           verdict: str) -> tuple[str, str]:
-    """A time ratio "better" or "worse" than the article's whose two sides moved apart from the article's own
-    times (``_moved``) differs, with no direction: the difference is not the implementations' alone but what
-    changed in their software and settings too. (verdict, what the reason adds)."""
-    sides = _moved_sides(entry, mine, keras)
-    if verdict not in (verdicts.BETTER, verdicts.WORSE) or sides is None or _apart(sides) < MOVED_TOGETHER:
-        return verdict, ""
-    side = "below" if (verdict == verdicts.BETTER) == (entry.get("better") == "lower") else "above"
-    return verdicts.DIFFERS, (f"; our ratio lies {side} the article's, but no direction is told: the two sides "
-                              f"moved apart {fmt(_apart(sides))}x from the article's own times (at least "
-                              f"{fmt(MOVED_TOGETHER)}x: the note), so the difference shows what changed in their "
-                              "software and settings as well as in the implementations")
 
 
 def _once(mine: pd.DataFrame) -> pd.DataFrame:
@@ -234,10 +218,17 @@ def _moved(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> st
     """For a ratio of two published times (article_numbers: ratio_parts): each side's median fit time
     against the middle of the article's, and whether the two moved together. The machine's speed
     cancels in the ratio, the software's and settings' need not: this says, from the runs, how far."""
-    sides = _moved_sides(entry, mine, keras)
-    if sides is None:
+    if "ratio_parts" not in entry:
         return ""
-    apart = _apart(sides)
+    sides = []
+    for name, runs, (low, high) in (("mlp", mine, entry["ratio_parts"][0]), ("keras", keras, entry["ratio_parts"][1])):
+        times = stats.finite(runs["fit_seconds"])
+        if not times.size or low + high <= 0:
+            return ""
+        median = float(np.median(times))
+        sides.append((name, median, median / ((low + high) / 2), low, high))
+    (_, _, mine_factor, _, _), (_, _, keras_factor, _, _) = sides
+    apart = max(mine_factor / keras_factor, keras_factor / mine_factor)
     said = " and ".join(f"{'our ' if name == 'mlp' else ''}{name}'s{' median fit time is' if name == 'mlp' else ''} "
                         f"{fmt(factor)}x ({fmt(median)} s against {low:g}–{high:g} s)"
                         for name, median, factor, low, high in sides)
@@ -245,25 +236,3 @@ def _moved(entry: dict[str, Any], mine: pd.DataFrame, keras: pd.DataFrame) -> st
              f"the two sides moved apart {fmt(apart)}x, so the ratio shows what changed in their software and "
              "settings as well as the implementations")
     return f"against the article's own times {said}: {moved}"
-
-
-def _apart(sides: list[tuple[str, float, float, float, float]]) -> float:
-    """How far the two sides' factors (``_moved_sides``) lie apart: the larger over the smaller."""
-    mine_factor, keras_factor = sides[0][2], sides[1][2]
-    return max(mine_factor / keras_factor, keras_factor / mine_factor)
-
-
-def _moved_sides(entry: dict[str, Any], mine: pd.DataFrame,
-                 keras: pd.DataFrame) -> list[tuple[str, float, float, float, float]] | None:
-    """Per side (mlp, keras): its name, median fit time, that over the middle of the article's time, and the
-    article's time range; None for an entry that is not a ratio of two published times, or without times."""
-    if entry["measure"] != "time_ratio_vs_keras" or "ratio_parts" not in entry or keras.empty:
-        return None
-    sides = []
-    for name, runs, (low, high) in (("mlp", mine, entry["ratio_parts"][0]), ("keras", keras, entry["ratio_parts"][1])):
-        times = stats.finite(runs["fit_seconds"])
-        if not times.size or low + high <= 0:
-            return None
-        median = float(np.median(times))
-        sides.append((name, median, median / ((low + high) / 2), low, high))
-    return sides
