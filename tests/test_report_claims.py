@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from harness.runs_table import load_runs
-from harness.reporting import article_numbers, claims_section, prepared_runs, reference, stats, tables
+from harness.reporting import article_numbers, claims_section, prepared_runs, reference, tables
 from synthetic_results import write_head_to_head
 
 MLP, KERAS = [340.0, 350.0, 345.0, 355.0, 335.0], [240.0, 230.0, 235.0, 238.0, 232.0]

@@ -258,3 +258,14 @@ def test_the_method_says_how_each_implementation_on_the_page_is_run(built: tuple
 def test_every_registered_implementation_says_how_it_is_run() -> None:
     from experiments.models import registry
     assert all(impl.how.strip() for impl in registry.IMPLEMENTATIONS.values())
+
+
+def test_a_peers_tuned_form_is_listed_as_a_form_of_that_peer() -> None:
+    """In the registry's order whatever the runs' order; a name the registry no longer holds is left out."""
+    from harness.reporting import html as page_html
+    listed = page_html.implementations(["keras_tuned", "gone", "mlp"])
+    assert [(name, peer) for name, peer, _ in listed] == [("mlp", "mlp"), ("keras_tuned", "keras")]
+    text = page_html._TEMPLATES.get_template("method.html.j2").render(implementations=listed,
+                                                                     **page_html.METHOD_SETTINGS)
+    assert "<li><b>keras_tuned</b> (a form of keras): Keras as its documentation advises" in text
+    assert "<li><b>mlp</b>: the from-scratch MLP" in text

@@ -14,15 +14,16 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     for impl in (
         Implementation("mlp", ("numpy", "cupy"), MLP(), how=(
             "the from-scratch MLP (mlp_impl) with NumPy's kernels: each elementwise step a NumPy call (a CuPy one "
-            "on the GPU), the matrix products on NumPy's BLAS, a large step's rows split over the cores")),
+            "on the GPU), the matrix products on NumPy's BLAS; with the standard backprop order a large step's "
+            "rows are split over the cores")),
         # the from-scratch MLP with its elementwise work in fused Numba loops (docs/fused_kernels.md)
         Implementation("mlp_fused", ("numpy",), MLP(kernels="fused"), family="mlp", how=(
             "the same MLP with its elementwise work in fused Numba loops, and a small network's whole epoch in "
             "one compiled call; compiled before the clock starts (compile_seconds, outside the fit time)")),
         Implementation("keras", ("tensorflow",), Keras(), fixed_sampling="shuffle", how=(
-            "Keras as the article ran it: plain model.fit on the arrays, one step per call, op determinism on "
-            "(keras.deterministic) so that runs repeat bitwise; its tracing falls in the first epoch, inside the "
-            "fit time, as in the article's timing")),
+            "Keras as the article ran it: plain model.fit on the arrays, one step per call, by default with op "
+            "determinism on (keras.deterministic) so that runs repeat bitwise; its tracing falls in the first "
+            "epoch, inside the fit time, as in the article's timing")),
         # Keras as its documentation advises for small models (see keras_model.fit_tuned)
         Implementation("keras_tuned", ("tensorflow",), Keras(tuned=True), fixed_sampling="shuffle", family="keras",
                        how=("Keras as its documentation advises for small models: a shuffled, batched, repeated "

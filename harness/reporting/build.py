@@ -225,7 +225,7 @@ def _write_report(out: Path, runs: pd.DataFrame, older: dict[str, list[str]], ro
                   for section in (claims_section, ablation_section))
     page = html.page(sections, reproduction, title=TITLE, generated=generated,
                      roots=[str(r) for r in root_dirs], reference_note=note, extra=extra,
-                     impls=sorted(runs["impl"].dropna().astype(str).unique()) if "impl" in runs else [])
+                     impls=list(runs["impl"].dropna().astype(str).unique()) if "impl" in runs else [])
     atomic_write_text(out / publish.PAGE, page)
 
 

@@ -104,8 +104,8 @@ def loss_reference(runs: pd.DataFrame, curve: dict[str, Any], out_dir: Path) -> 
     fg.save(fig, path)
     return fg.FigureFile(path, f"{curve['figure']}: epoch losses against the article's",
                          "Stars: the losses the article printed (it printed only some epochs, of one run). "
-                         "Its first epoch's loss is judged in the reproduction table against our prediction "
-                         "interval.")
+                         "The article's first-epoch loss is judged in the reproduction table against our "
+                         "prediction interval.")
 
 
 def section_html(runs: pd.DataFrame, numbers: dict[str, Any], out_dir: Path) -> str:

@@ -11,7 +11,7 @@ import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import jinja2
 import pandas as pd
@@ -138,7 +138,7 @@ def method_html() -> str:
 
 def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, generated: str,
          roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = (),
-         impls: list[str] = ()) -> str:
+         impls: Sequence[str] = ()) -> str:
     """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table;
     `impls` the implementations whose runs it shows, each said with how it is run (``implementations``)."""
     rows, counts, family = _reproduction_rows(reproduction)
@@ -148,7 +148,7 @@ def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, gen
         **METHOD_SETTINGS)
 
 
-def implementations(impls: list[str]) -> list[tuple[str, str, str]]:
+def implementations(impls: Sequence[str]) -> list[tuple[str, str, str]]:
     """(name, the peer it is a form of, how it is run and timed) of each of `impls` the registry knows, in the
     registry's order (an implementation no longer registered, in old records, is left out)."""
     from experiments.models import registry

@@ -72,6 +72,7 @@ def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
     return (f" (of the {len(found)} difference{'' if len(found) == 1 else 's'} from a test, {remain} significant "
             f"once adjusted for the {tested} tests: see the note below the table)")
 
+
 def row_notes(p_values: Sequence[float]) -> list[str]:
     """Per verdict, what its row adds to its test: for a significant one among several tests, its p adjusted over
     the family (Holm), as ``family_note`` reads it, and whether it could be chance; '' for the others."""
