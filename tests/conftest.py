@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +16,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Harness runs in tests skip the machine's matmul-rate measurement (~2 s before and after each);
 # the tests of harness.machine and one end-to-end run switch it back on.
 os.environ.setdefault("MLP_BENCH_MEASURE_RATE", "0")
+
+# A suite started in the background (`make test &`, a runner's job started with `&`) inherits SIGINT ignored,
+# and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests that raise SIGINT in this process
+# (tests/test_mlp_api.py) would see nothing. Python's own handler, as in a terminal; the terminal's Ctrl-C still
+# reaches only the foreground job, so a background suite stays out of its way.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # submitit configures logging as it is first imported (logging.config.dictConfig), which closes every logging
 # handler of the process. absl's (made as a test module imports TensorFlow) holds pytest's capture of stderr
