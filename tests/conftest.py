@@ -17,10 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # the tests of harness.machine and one end-to-end run switch it back on.
 os.environ.setdefault("MLP_BENCH_MEASURE_RATE", "0")
 
-# A suite started in the background (`make test &`, a runner's job started with `&`) inherits SIGINT ignored,
-# and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests that raise SIGINT in this process
-# (tests/test_mlp_api.py) would see nothing. Python's own handler, as in a terminal; the terminal's Ctrl-C still
-# reaches only the foreground job, so a background suite stays out of its way.
+# A suite started in the background by a shell without job control (a script's `make test &`, a CI runner's
+# step) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests that
+# raise SIGINT in this process (tests/test_mlp_api.py) would see nothing. Python's own handler is put back, as
+# in a terminal; such a suite shares its script's process group, and a Ctrl-C sent to that group stops it too.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 

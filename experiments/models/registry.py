@@ -13,13 +13,14 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     impl.name: impl
     for impl in (
         Implementation("mlp", ("numpy", "cupy"), MLP(), how=(
-            "the from-scratch MLP (mlp_impl) with NumPy's kernels: each elementwise step a NumPy call (a CuPy one "
-            "on the GPU), the matrix products on NumPy's BLAS; with the standard backprop order a large step's "
-            "rows are split over the cores")),
+            "the from-scratch MLP (mlp_impl), by default with NumPy's kernels (model.kernels): each elementwise "
+            "step a NumPy call, a CuPy one on the GPU; on the CPU the matrix products on NumPy's BLAS and, with "
+            "the standard backprop order, a large step's rows split over the cores")),
         # the from-scratch MLP with its elementwise work in fused Numba loops (docs/fused_kernels.md)
         Implementation("mlp_fused", ("numpy",), MLP(kernels="fused"), family="mlp", how=(
-            "the same MLP with its elementwise work in fused Numba loops, and a small network's whole epoch in "
-            "one compiled call; compiled before the clock starts (compile_seconds, outside the fit time)")),
+            "the same MLP with its elementwise work in fused Numba loops and, for a small network with a "
+            "cross-entropy head and the standard backprop order, its whole epoch in one compiled call; compiled "
+            "before the clock starts (compile_seconds, outside the fit time)")),
         Implementation("keras", ("tensorflow",), Keras(), fixed_sampling="shuffle", how=(
             "Keras as the article ran it: plain model.fit on the arrays, one step per call, by default with op "
             "determinism on (keras.deterministic) so that runs repeat bitwise; its tracing falls in the first "
@@ -34,9 +35,9 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
         # torch.compile of the network and threads by step size (see torch_compiled.py)
         Implementation("torch_compiled", ("torch-cpu", "torch-cuda"), Torch(compiled=True), gpu_backend="torch-cuda",
                        family="torch", how=(
-                           "PyTorch as its performance guide advises: torch.compile of the network where a step is "
-                           "large enough for it to pay (else eager), intra-op threads chosen by the step's size; "
-                           "compiled before the clock starts (compile_seconds)")),
+                           "PyTorch as its performance guide advises: torch.compile of the network (on the CPU "
+                           "where a step is large enough for it to pay, else eager, with intra-op threads chosen by "
+                           "the step's size); compiled before the clock starts (compile_seconds)")),
         Implementation("sklearn", ("sklearn",), Sklearn(), fixed_sampling="shuffle", how=(
             "scikit-learn's MLPClassifier (MLPRegressor for regression), fed the run's dtype; it has no faster "
             "mode")),
