@@ -263,7 +263,8 @@ def test_every_registered_implementation_says_how_it_is_run() -> None:
 def test_a_peers_tuned_form_is_listed_as_a_form_of_that_peer() -> None:
     """In the registry's order whatever the runs' order; a name the registry no longer holds is left out."""
     from harness.reporting import html as page_html
-    listed = page_html.implementations(["keras_tuned", "gone", "mlp"])
+    from harness.reporting import peers
+    listed = peers.implementations(["keras_tuned", "gone", "mlp"])
     assert [(name, peer) for name, peer, _ in listed] == [("mlp", "mlp"), ("keras_tuned", "keras")]
     text = page_html._TEMPLATES.get_template("method.html.j2").render(implementations=listed,
                                                                      **page_html.METHOD_SETTINGS)

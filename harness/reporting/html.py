@@ -17,7 +17,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from harness.reporting import multiple_testing, stats, verdicts
+from harness.reporting import multiple_testing, peers, stats, verdicts
 from harness.reporting.figures import FigureFile
 
 
@@ -140,17 +140,9 @@ def page(sections: list[Section], reproduction: pd.DataFrame, *, title: str, gen
          roots: list[str], reference_note: str = "", extra: tuple[tuple[str, str, str], ...] = (),
          impls: Sequence[str] = ()) -> str:
     """The whole page; `extra` holds (anchor, title, html) sections shown after the reproduction table;
-    `impls` the implementations whose runs it shows, each said with how it is run (``implementations``)."""
+    `impls` the implementations whose runs it shows, each said with how it is run (``peers.implementations``)."""
     rows, counts, family = _reproduction_rows(reproduction)
     return _TEMPLATES.get_template("page.html.j2").render(
         sections=sections, reproduction=rows, counts=counts, family=family, title=title, generated=generated,
-        roots=roots, reference_note=reference_note, extra=extra, implementations=implementations(impls),
+        roots=roots, reference_note=reference_note, extra=extra, implementations=peers.implementations(impls),
         **METHOD_SETTINGS)
-
-
-def implementations(impls: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(name, the peer it is a form of, how it is run and timed) of each of `impls` the registry knows, in the
-    registry's order (an implementation no longer registered, in old records, is left out)."""
-    from experiments.models import registry
-    wanted = set(impls)
-    return [(impl.name, impl.peer, impl.how) for impl in registry.IMPLEMENTATIONS.values() if impl.name in wanted]

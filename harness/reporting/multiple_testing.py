@@ -17,14 +17,19 @@ import numpy as np
 from harness.reporting.stats import ALPHA, holm, p_is
 
 
+def _family(p_values: Sequence[float]) -> tuple[np.ndarray, int]:
+    """The family's p-values as floats (None: NaN, a verdict without a test's p) and how many have one."""
+    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
+    return p, int(np.isfinite(p).sum())
+
+
 def family_note(p_values: Sequence[float], names: Sequence[str], interval_read: int = 0, no_spread: int = 0) -> str:
     """The verdicts that rest on a test's p, read as one family: how many significant differences
     chance alone would give if the article were right on all of them, and which survive Holm's
     adjustment over the family; `interval_read` verdicts came from an interval and have no p, nor have
     the `no_spread` ones (``verdicts.UNTESTED``: no test ran), so both are counted, each group apart, and left
     out ('' when no verdict has a p)."""
-    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
-    tested = int(np.isfinite(p).sum())
+    p, tested = _family(p_values)
     if not tested:
         return ""
     outside = _not_counted(interval_read, no_spread)
@@ -56,13 +61,11 @@ def family_note(p_values: Sequence[float], names: Sequence[str], interval_read: 
                    + (f"; the rest could be chance: {'; '.join(lost)}." if lost else "."))
 
 
-
 def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
     """For the count of verdicts above the table: of the verdicts that differ from the article on a
     test's p (`differ`), how many remain significant once the family is adjusted (Holm), as
     ``family_note`` says below the table; '' when none differs on a p, or a single test was made."""
-    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
-    tested = int(np.isfinite(p).sum())
+    p, tested = _family(p_values)
     found = [i for i in range(p.size) if differ[i] and np.isfinite(p[i])]
     if not found or tested == 1:  # one test has nothing to adjust for (family_note says so)
         return ""
@@ -76,8 +79,7 @@ def tally_note(p_values: Sequence[float], differ: Sequence[bool]) -> str:
 def row_notes(p_values: Sequence[float]) -> list[str]:
     """Per verdict, what its row adds to its test: for a significant one among several tests, its p adjusted over
     the family (Holm), as ``family_note`` reads it, and whether it could be chance; '' for the others."""
-    p = np.array([math.nan if v is None else v for v in p_values], dtype=np.float64)
-    tested = int(np.isfinite(p).sum())
+    p, tested = _family(p_values)
     if tested < 2:
         return [""] * p.size
     adjusted = holm(p)

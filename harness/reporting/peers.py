@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -69,6 +69,14 @@ def peer_of(impl: str) -> str:
         return registry.get(impl).peer
     except ValueError:  # records of an implementation no longer registered
         return impl
+
+
+def implementations(impls: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(name, the peer it is a form of, how it is run and timed) of each of `impls` the registry knows, in the
+    registry's order (an implementation no longer registered, in old records, is left out)."""
+    from experiments.models import registry
+    wanted = set(impls)
+    return [(impl.name, impl.peer, impl.how) for impl in registry.IMPLEMENTATIONS.values() if impl.name in wanted]
 
 
 def fastest_by_peer(rows: pd.DataFrame) -> dict[str, pd.Series]:
